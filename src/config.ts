@@ -1,0 +1,247 @@
+// One typed Config, resolved from flags > environment (AGENTGATE_*) > config file (TOML) > defaults.
+// Every setting is declared once in SETTINGS: its flag, env name, file key, parser and default, so
+// --help, the README table and validation all come from the same place.
+
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import type { LogLevel } from './log'
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Per-model overrides for the Codex catalog, keyed by upstream model id in the config file. */
+export interface ModelOverride {
+  display_name?: string
+  description?: string
+  context_window?: number
+  base_instructions?: string
+  /** Path of a file whose text becomes base_instructions. */
+  base_instructions_file?: string
+  [key: string]: unknown
+}
+
+export interface Config {
+  home: string
+  configFile: string | null
+  host: string
+  port: number
+  upstream: string
+  upstreamKey: string | null
+  upstreamApi: 'responses' | 'chat'
+  db: string
+  databaseUrl: string | null
+  apiKeys: string[]
+  logLevel: LogLevel
+  connectTimeoutMs: number
+  firstByteTimeoutMs: number
+  idleTimeoutMs: number
+  maxBodyBytes: number
+  maxWsFrameBytes: number
+  maxStoredResponseBytes: number
+  maxSseLineBytes: number
+  maxWsQueue: number
+  wsIdleTimeoutS: number
+  wsForceStore: boolean
+  models: Record<string, ModelOverride>
+}
+
+type Kind = 'string' | 'int' | 'url' | 'bool' | 'list' | 'enum'
+
+interface Setting {
+  key: keyof Config
+  flag: string
+  env: string
+  /** key in config.toml */
+  file: string
+  kind: Kind
+  values?: readonly string[]
+  min?: number
+  max?: number
+  help: string
+  /** default; a function gets the resolved home directory */
+  def: unknown | ((home: string) => unknown)
+}
+
+const MiB = 1024 * 1024
+
+export const SETTINGS: readonly Setting[] = [
+  { key: 'host', flag: '--host', env: 'AGENTGATE_HOST', file: 'host', kind: 'string', help: 'address to listen on', def: '127.0.0.1' },
+  { key: 'port', flag: '--port', env: 'AGENTGATE_PORT', file: 'port', kind: 'int', min: 0, max: 65535, help: 'port to listen on (0 = pick a free port)', def: 9000 },
+  { key: 'upstream', flag: '--upstream', env: 'AGENTGATE_UPSTREAM', file: 'upstream', kind: 'url', help: 'base URL of the inference server', def: 'http://localhost:8000/v1' },
+  { key: 'upstreamKey', flag: '--upstream-key', env: 'AGENTGATE_UPSTREAM_KEY', file: 'upstream_key', kind: 'string', help: 'API key sent to the upstream', def: null },
+  { key: 'upstreamApi', flag: '--upstream-api', env: 'AGENTGATE_UPSTREAM_API', file: 'upstream_api', kind: 'enum', values: ['responses', 'chat'], help: 'wire API of the upstream', def: 'responses' },
+  { key: 'db', flag: '--db', env: 'AGENTGATE_DB', file: 'db', kind: 'string', help: 'SQLite database file', def: (home: string) => join(home, 'agentgate.db') },
+  { key: 'databaseUrl', flag: '--database-url', env: 'AGENTGATE_DATABASE_URL', file: 'database_url', kind: 'string', help: 'postgres://… (PostgreSQL instead of SQLite)', def: null },
+  { key: 'apiKeys', flag: '--api-key', env: 'AGENTGATE_API_KEYS', file: 'api_keys', kind: 'list', help: 'client API key (repeatable; env: comma-separated)', def: [] },
+  { key: 'logLevel', flag: '--log-level', env: 'AGENTGATE_LOG_LEVEL', file: 'log_level', kind: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'], help: 'log level', def: 'info' },
+  { key: 'connectTimeoutMs', flag: '--connect-timeout-ms', env: 'AGENTGATE_CONNECT_TIMEOUT_MS', file: 'connect_timeout_ms', kind: 'int', min: 1, help: 'upstream connect timeout', def: 10_000 },
+  { key: 'firstByteTimeoutMs', flag: '--first-byte-timeout-ms', env: 'AGENTGATE_FIRST_BYTE_TIMEOUT_MS', file: 'first_byte_timeout_ms', kind: 'int', min: 1, help: 'upstream time to response headers', def: 300_000 },
+  { key: 'idleTimeoutMs', flag: '--idle-timeout-ms', env: 'AGENTGATE_IDLE_TIMEOUT_MS', file: 'idle_timeout_ms', kind: 'int', min: 1, help: 'upstream stream idle timeout', def: 300_000 },
+  { key: 'maxBodyBytes', flag: '--max-body-bytes', env: 'AGENTGATE_MAX_BODY_BYTES', file: 'max_body_bytes', kind: 'int', min: 1024, help: 'max request body', def: 10 * MiB },
+  { key: 'maxWsFrameBytes', flag: '--max-ws-frame-bytes', env: 'AGENTGATE_MAX_WS_FRAME_BYTES', file: 'max_ws_frame_bytes', kind: 'int', min: 1024, help: 'max WebSocket frame', def: 10 * MiB },
+  { key: 'maxStoredResponseBytes', flag: '--max-stored-response-bytes', env: 'AGENTGATE_MAX_STORED_RESPONSE_BYTES', file: 'max_stored_response_bytes', kind: 'int', min: 1024, help: 'max size of one stored response', def: 8 * MiB },
+  { key: 'maxSseLineBytes', flag: '--max-sse-line-bytes', env: 'AGENTGATE_MAX_SSE_LINE_BYTES', file: 'max_sse_line_bytes', kind: 'int', min: 1024, help: 'max upstream SSE line', def: 16 * MiB },
+  { key: 'maxWsQueue', flag: '--max-ws-queue', env: 'AGENTGATE_MAX_WS_QUEUE', file: 'max_ws_queue', kind: 'int', min: 1, help: 'max queued response.create per socket', def: 16 },
+  { key: 'wsIdleTimeoutS', flag: '--ws-idle-timeout-s', env: 'AGENTGATE_WS_IDLE_TIMEOUT_S', file: 'ws_idle_timeout_s', kind: 'int', min: 0, max: 960, help: 'close idle WebSockets after this many seconds', def: 600 },
+  { key: 'wsForceStore', flag: '--ws-force-store', env: 'AGENTGATE_WS_FORCE_STORE', file: 'ws_force_store', kind: 'bool', help: 'store every WebSocket turn (Codex chains need it)', def: true },
+]
+
+function describe(s: Setting): string {
+  return `${s.flag} (${s.env}, ${s.file} in config.toml)`
+}
+
+function parseValue(s: Setting, raw: unknown): unknown {
+  const bad = (why: string) => new ConfigError(`invalid setting ${describe(s)}: ${why}, got ${JSON.stringify(raw)}`)
+  switch (s.kind) {
+    case 'string':
+      if (typeof raw !== 'string' || raw === '') throw bad('expected a non-empty string')
+      return raw
+    case 'int': {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN
+      if (!Number.isSafeInteger(n)) throw bad('expected a whole number')
+      if (s.min !== undefined && n < s.min) throw bad(`must be at least ${s.min}`)
+      if (s.max !== undefined && n > s.max) throw bad(`must be at most ${s.max}`)
+      return n
+    }
+    case 'url': {
+      if (typeof raw !== 'string') throw bad('expected a URL')
+      let u: URL
+      try {
+        u = new URL(raw)
+      } catch {
+        throw bad('expected an http(s) URL')
+      }
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw bad('expected an http(s) URL')
+      return raw.replace(/\/+$/, '')
+    }
+    case 'bool': {
+      if (typeof raw === 'boolean') return raw
+      if (typeof raw === 'string' && /^(1|true|yes|on)$/i.test(raw)) return true
+      if (typeof raw === 'string' && /^(0|false|no|off)$/i.test(raw)) return false
+      throw bad('expected true or false')
+    }
+    case 'list': {
+      const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : null
+      if (!items || items.some((x) => typeof x !== 'string')) throw bad('expected a list of strings')
+      return (items as string[]).map((x) => x.trim()).filter(Boolean)
+    }
+    case 'enum':
+      if (typeof raw !== 'string' || !s.values!.includes(raw)) throw bad(`expected one of ${s.values!.join('|')}`)
+      return raw
+  }
+}
+
+export interface ParsedArgs {
+  /** raw flag values keyed by flag, e.g. { '--port': '0' }; list flags collect into arrays */
+  flags: Record<string, string | string[] | true>
+  positionals: string[]
+  /** everything after a bare `--` */
+  rest: string[]
+}
+
+/** Splits argv into known flags (`--x v` or `--x=v`), positionals and the part after `--`. */
+export function parseArgs(argv: string[], known: ReadonlySet<string>, booleans: ReadonlySet<string> = new Set()): ParsedArgs {
+  const out: ParsedArgs = { flags: {}, positionals: [], rest: [] }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--') {
+      out.rest = argv.slice(i + 1)
+      break
+    }
+    if (!a.startsWith('--')) {
+      if (a.startsWith('-') && a.length > 1 && a !== '-h') throw new ConfigError(`unknown option ${a} (see --help)`)
+      out.positionals.push(a === '-h' ? '--help' : a)
+      continue
+    }
+    const eq = a.indexOf('=')
+    const name = eq > 0 ? a.slice(0, eq) : a
+    if (!known.has(name) && !booleans.has(name)) throw new ConfigError(`unknown option ${name} (see --help)`)
+    let value: string | true
+    if (booleans.has(name) && eq < 0) value = true
+    else if (eq > 0) value = a.slice(eq + 1)
+    else {
+      if (i + 1 >= argv.length) throw new ConfigError(`option ${name} needs a value`)
+      value = argv[++i]
+    }
+    const prev = out.flags[name]
+    if (name === '--api-key' && typeof value === 'string') out.flags[name] = [...((prev as string[]) ?? []), value]
+    else out.flags[name] = value
+  }
+  return out
+}
+
+export const CONFIG_FLAGS: ReadonlySet<string> = new Set([...SETTINGS.map((s) => s.flag), '--config'])
+
+export interface ConfigSources {
+  flags: ParsedArgs['flags']
+  env: Record<string, string | undefined>
+  /** reads a file's text, or null when it does not exist */
+  readFile?: (path: string) => string | null
+}
+
+function defaultReadFile(path: string): string | null {
+  try {
+    return require('node:fs').readFileSync(path, 'utf8')
+  } catch (e: any) {
+    if (e?.code === 'ENOENT') return null
+    throw new ConfigError(`cannot read config file ${path}: ${e?.message ?? e}`)
+  }
+}
+
+export function loadConfig({ flags, env, readFile = defaultReadFile }: ConfigSources): Config {
+  const home = env.AGENTGATE_HOME || join(env.HOME || homedir(), '.agentgate')
+  const explicitFile = typeof flags['--config'] === 'string' ? (flags['--config'] as string) : null
+  const configFile = explicitFile ?? join(home, 'config.toml')
+  const text = readFile(configFile)
+  if (text === null && explicitFile) throw new ConfigError(`config file not found: ${explicitFile}`)
+  let file: Record<string, unknown> = {}
+  if (text !== null) {
+    try {
+      file = Bun.TOML.parse(text) as Record<string, unknown>
+    } catch (e: any) {
+      throw new ConfigError(`config file ${configFile} is not valid TOML: ${e?.message ?? e}`)
+    }
+  }
+  const known = new Set([...SETTINGS.map((s) => s.file), 'models'])
+  for (const k of Object.keys(file)) {
+    if (!known.has(k)) throw new ConfigError(`unknown setting "${k}" in ${configFile}`)
+  }
+
+  const cfg: Record<string, unknown> = { home, configFile: text === null ? null : configFile }
+  for (const s of SETTINGS) {
+    const raw = flags[s.flag] ?? env[s.env] ?? file[s.file]
+    cfg[s.key] = raw === undefined || raw === '' ? (typeof s.def === 'function' ? (s.def as (h: string) => unknown)(home) : s.def) : parseValue(s, raw)
+  }
+  cfg.models = parseModelOverrides(file.models, configFile)
+  return cfg as unknown as Config
+}
+
+function parseModelOverrides(raw: unknown, where: string): Record<string, ModelOverride> {
+  if (raw === undefined) return {}
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`invalid setting models in ${where}: expected a table of [models."<id>"] sections`)
+  const out: Record<string, ModelOverride> = {}
+  for (const [id, o] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new ConfigError(`invalid setting models."${id}" in ${where}: expected a table`)
+    const m = o as ModelOverride
+    if (m.context_window !== undefined && (!Number.isSafeInteger(m.context_window) || m.context_window <= 0))
+      throw new ConfigError(`invalid setting models."${id}".context_window in ${where}: expected a positive whole number`)
+    for (const k of ['display_name', 'description', 'base_instructions', 'base_instructions_file'] as const) {
+      if (m[k] !== undefined && (typeof m[k] !== 'string' || m[k] === ''))
+        throw new ConfigError(`invalid setting models."${id}".${k} in ${where}: expected a non-empty string`)
+    }
+    out[id] = m
+  }
+  return out
+}
+
+/** Lines for --help: one per setting, with flag, env and default. */
+export function settingsHelp(): string {
+  return SETTINGS.map((s) => {
+    const def = typeof s.def === 'function' ? '$AGENTGATE_HOME/agentgate.db' : JSON.stringify(s.def)
+    return `  ${(s.flag + (s.kind === 'bool' ? ' true|false' : ' VALUE')).padEnd(36)} ${s.help} [env ${s.env}; default ${def}]`
+  }).join('\n')
+}

@@ -1,0 +1,65 @@
+// The one error type of the gateway and its OpenAI-shaped rendering.
+// Handlers throw ApiError; app.ts's onError renders every error (ours, Elysia's, Bun's) through toErrorBody.
+
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'server_error'
+  | 'upstream_error'
+
+export interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null }
+}
+
+export class ApiError extends Error {
+  // `errorCode`, not `code`: Elysia reads a `code` property on thrown errors as its own error code (STACK.md).
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: ErrorType | string = 'invalid_request_error',
+    readonly errorCode: string | null = null,
+    readonly param: string | null = null,
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+
+  toJSON(): ErrorBody {
+    return toErrorBody(this.message, this.type, this.errorCode, this.param)
+  }
+
+  static badRequest(message: string, param: string | null = null, code = 'invalid_value') {
+    return new ApiError(400, message, 'invalid_request_error', code, param)
+  }
+  static notFound(message: string, code: string | null = 'not_found', param: string | null = null) {
+    return new ApiError(404, message, 'invalid_request_error', code, param)
+  }
+  static conflict(message: string, code = 'conflict') {
+    return new ApiError(409, message, 'invalid_request_error', code)
+  }
+  static badGateway(message: string, code = 'upstream_unreachable') {
+    return new ApiError(502, message, 'upstream_error', code)
+  }
+  static gatewayTimeout(message: string, code = 'upstream_timeout') {
+    return new ApiError(504, message, 'upstream_error', code)
+  }
+  static internal(message = 'Internal server error') {
+    return new ApiError(500, message, 'server_error', 'server_error')
+  }
+}
+
+export function toErrorBody(
+  message: string,
+  type: string,
+  code: string | null = null,
+  param: string | null = null,
+): ErrorBody {
+  return { error: { message, type, param, code } }
+}
+
+export function errorResponse(err: ApiError, headers: Record<string, string> = {}): Response {
+  return Response.json(err.toJSON(), { status: err.status, headers })
+}

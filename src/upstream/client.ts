@@ -1,0 +1,121 @@
+// The HTTP client every upstream call goes through: URL joining, header filtering, our key,
+// timeouts, and mapping of network failures to 502/504 ApiErrors.
+
+import { ApiError } from '../errors'
+import { toClientHeaders, toUpstreamHeaders } from './headers'
+
+export interface UpstreamOptions {
+  baseUrl: string
+  apiKey: string | null
+  /** time to response headers for quick calls (model list, readiness) */
+  connectTimeoutMs: number
+  /** time to response headers for generation calls */
+  firstByteTimeoutMs: number
+  /** longest silence allowed inside a streamed body */
+  idleTimeoutMs: number
+  fetch?: typeof fetch
+}
+
+export interface UpstreamCall {
+  method?: 'GET' | 'POST'
+  /** path below the base URL, e.g. "/models" */
+  path: string
+  /** query string including the leading "?", or "" */
+  search?: string
+  /** the client's headers (filtered here) or our own */
+  headers?: Headers | Record<string, string | undefined>
+  body?: BodyInit | null
+  signal?: AbortSignal
+  /** "quick" uses connectTimeoutMs, "generate" firstByteTimeoutMs */
+  kind?: 'quick' | 'generate'
+  /** false passes compressed bytes through untouched (proxying); true decodes (we parse the body) */
+  decompress?: boolean
+}
+
+export interface UpstreamClient {
+  readonly baseUrl: string
+  readonly idleTimeoutMs: number
+  /** Calls the upstream; resolves once headers arrive. Throws ApiError 502/504 on network failure. */
+  call(req: UpstreamCall): Promise<Response>
+  /** Calls the upstream and returns its response re-labelled for the client (status and filtered headers kept). */
+  proxy(req: UpstreamCall): Promise<Response>
+}
+
+export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
+  const doFetch = opts.fetch ?? fetch
+  const base = opts.baseUrl.replace(/\/+$/, '')
+
+  async function call(req: UpstreamCall): Promise<Response> {
+    const url = base + req.path + (req.search ?? '')
+    const timeoutMs = req.kind === 'generate' ? opts.firstByteTimeoutMs : opts.connectTimeoutMs
+    const ctl = new AbortController()
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      ctl.abort(new Error('timeout'))
+    }, timeoutMs)
+    const onClientAbort = () => ctl.abort(req.signal?.reason)
+    if (req.signal?.aborted) onClientAbort()
+    else req.signal?.addEventListener('abort', onClientAbort, { once: true })
+    const headers = toUpstreamHeaders(req.headers ?? {}, opts.apiKey)
+    if (req.decompress !== false) headers.delete('accept-encoding')
+    try {
+      return await doFetch(url, {
+        method: req.method ?? 'GET',
+        headers,
+        body: req.body ?? undefined,
+        signal: ctl.signal,
+        // Bun extension: keep encoded bytes and their content-encoding header together when proxying.
+        decompress: req.decompress ?? true,
+        redirect: 'manual',
+      } as RequestInit)
+    } catch (e: any) {
+      if (timedOut) throw ApiError.gatewayTimeout(`upstream did not answer within ${timeoutMs} ms (${req.method ?? 'GET'} ${req.path})`)
+      if (req.signal?.aborted) throw new ApiError(499, 'client closed the request', 'invalid_request_error', 'client_closed_request')
+      throw ApiError.badGateway(`upstream unreachable (${req.method ?? 'GET'} ${req.path}): ${e?.code ?? e?.message ?? e}`)
+    } finally {
+      clearTimeout(timer)
+      req.signal?.removeEventListener('abort', onClientAbort)
+    }
+  }
+
+  return {
+    baseUrl: base,
+    idleTimeoutMs: opts.idleTimeoutMs,
+    call,
+    async proxy(req) {
+      const res = await call({ ...req, decompress: false })
+      const headers = toClientHeaders(res.headers)
+      const isStream = (res.headers.get('content-type') ?? '').includes('text/event-stream')
+      // Streams get an idle watchdog; plain bodies are piped natively, which is much cheaper (STACK.md §6).
+      const body = isStream && res.body ? withIdleTimeout(res.body, opts.idleTimeoutMs) : res.body
+      return new Response(body, { status: res.status, statusText: res.statusText, headers })
+    },
+  }
+}
+
+/** Passes a byte stream through, erroring it if no chunk arrives for `ms`; cancelling it cancels the source. */
+export function withIdleTimeout(src: ReadableStream<Uint8Array>, ms: number): ReadableStream<Uint8Array> {
+  const reader = src.getReader()
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const idle = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(ApiError.gatewayTimeout(`upstream stream idle for ${ms} ms`)), ms)
+      })
+      try {
+        const r = await Promise.race([reader.read(), idle])
+        if (r.done) ctl.close()
+        else ctl.enqueue(r.value)
+      } catch (e) {
+        reader.cancel(e).catch(() => {})
+        ctl.error(e)
+      } finally {
+        clearTimeout(timer)
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason)
+    },
+  })
+}
