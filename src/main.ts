@@ -51,7 +51,8 @@ export async function serve(config: Config, version = VERSION): Promise<Running>
   const app = createApp({ config, upstream, store, clock: Date.now, ids: timeOrderedId, logger, version })
   app.listen({ hostname: config.host, port: config.port })
   const server = app.server!
-  const url = `http://${server.hostname.includes(':') ? `[${server.hostname}]` : server.hostname}:${server.port}`
+  const host = server.hostname ?? config.host
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`
   // The one line scripts read to find the port; always printed, whatever the log level.
   process.stdout.write(`agentgate listening on ${url}\n`)
   logger.info('started', { version, upstream: config.upstream, store: config.databaseUrl ? 'postgres' : config.db, auth: config.apiKeys.length > 0 })

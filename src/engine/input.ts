@@ -1,0 +1,49 @@
+// Turning a request's `input` into stored items: the string shorthand and "easy" messages become
+// full message items, and every item gets a gateway id. Pure.
+import { ApiError } from '../errors'
+import type { IdPrefix, IdSource } from '../ids'
+import type { CreateResponseRequest } from '../schema/responses'
+import type { ItemBody } from '../store/types'
+
+const PREFIX: Record<string, IdPrefix> = {
+  message: 'msg',
+  function_call: 'fc',
+  function_call_output: 'fco',
+  custom_tool_call: 'ctc',
+  custom_tool_call_output: 'ctco',
+  reasoning: 'rs',
+  local_shell_call: 'lsh',
+}
+
+export function idPrefixFor(type: string): IdPrefix {
+  return PREFIX[type] ?? 'item'
+}
+
+/** The request's input as items with ids, in order. */
+export function toInputItems(input: CreateResponseRequest['input'], ids: IdSource): ItemBody[] {
+  if (input === undefined || input === null) return []
+  if (typeof input === 'string') return [{ id: ids('msg'), type: 'message', role: 'user', content: [{ type: 'input_text', text: input }] }]
+  return input.map((raw, i) => {
+    const item = { ...(raw as Record<string, unknown>) }
+    if (item.type === undefined) {
+      if (typeof item.role !== 'string') throw ApiError.badRequest(`Invalid input item: an item without 'type' must be a message with a 'role'.`, `input.${i}`)
+      item.type = 'message'
+    }
+    const type = String(item.type)
+    if (type === 'message') normaliseMessage(item, i)
+    if (type === 'item_reference') throw ApiError.badRequest('item_reference inputs are not supported; send the item itself.', `input.${i}`, 'unsupported_parameter')
+    if (typeof item.id !== 'string' || item.id === '') item.id = ids(idPrefixFor(type))
+    return item as ItemBody
+  })
+}
+
+function normaliseMessage(item: Record<string, unknown>, i: number) {
+  const role = item.role
+  if (role !== 'user' && role !== 'assistant' && role !== 'system' && role !== 'developer')
+    throw ApiError.badRequest(`Invalid value for 'input.${i}.role': expected one of user, assistant, system, developer.`, `input.${i}.role`)
+  if (typeof item.content === 'string') {
+    item.content = [role === 'assistant' ? { type: 'output_text', text: item.content, annotations: [], logprobs: [] } : { type: 'input_text', text: item.content }]
+  } else if (!Array.isArray(item.content)) {
+    throw ApiError.badRequest(`Invalid value for 'input.${i}.content': expected a string or a list of content parts.`, `input.${i}.content`)
+  }
+}

@@ -1,0 +1,37 @@
+// Delivers an event iterator as Server-Sent Events: `event: <type>` + one `data:` line, one write per
+// event. Pull-based, so a slow client slows the turn instead of growing a buffer; a client that goes
+// away ends the iterator (the engine then stores the turn as incomplete).
+import { ApiError, toErrorBody } from '../errors'
+
+const enc = new TextEncoder()
+
+export function sseFrame(e: { type: string; [key: string]: unknown }): Uint8Array {
+  return enc.encode(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`)
+}
+
+export function sseResponse(events: AsyncIterator<{ type: string; sequence_number?: number }>, headers: Record<string, string> = {}): Response {
+  let lastSeq = -1
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      try {
+        const r = await events.next()
+        if (r.done) return ctl.close()
+        if (typeof r.value.sequence_number === 'number') lastSeq = r.value.sequence_number
+        ctl.enqueue(sseFrame(r.value))
+      } catch (e) {
+        // Errors after the stream started can only be reported in-band.
+        const err = e instanceof ApiError ? e : ApiError.internal()
+        const body = toErrorBody(err.message, err.type, err.errorCode, err.param).error
+        // Both error-event shapes at once (OpenAI's top-level fields and Open Responses' nested `error`).
+        ctl.enqueue(sseFrame({ ...body, type: 'error', sequence_number: lastSeq + 1, error: body }))
+        ctl.close()
+      }
+    },
+    async cancel() {
+      await events.return?.(undefined)
+    },
+  })
+  return new Response(stream, {
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers },
+  })
+}

@@ -1,0 +1,163 @@
+// TypeBox schemas of the Responses API: the create request, items, the Response object and stream
+// events. They validate requests, give the TypeScript types (Static<>) and document the routes.
+import { t, type Static } from 'elysia'
+import { Metadata } from './common'
+
+const Nullable = <T extends Parameters<typeof t.Union>[0][number]>(s: T) => t.Union([s, t.Null()])
+
+/** Any Responses item. Items are open-ended (many types, new ones often); `type` is checked where it matters. */
+export const Item = t.Object(
+  {
+    type: t.Optional(t.String({ description: 'message, function_call, function_call_output, reasoning, custom_tool_call, …' })),
+    id: t.Optional(Nullable(t.String())),
+    role: t.Optional(t.String()),
+  },
+  { additionalProperties: true, examples: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hello' }] }] },
+)
+export type ItemT = Static<typeof Item>
+
+export const Tool = t.Object(
+  { type: t.String({ minLength: 1 }), name: t.Optional(t.String()) },
+  { additionalProperties: true, examples: [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }] },
+)
+
+export const ConversationRef = t.Union([t.String({ minLength: 1 }), t.Object({ id: t.String({ minLength: 1 }) }, { additionalProperties: true })])
+
+export const CreateResponseBody = t.Object(
+  {
+    model: t.String({ minLength: 1, description: 'Model id as the upstream knows it' }),
+    input: t.Optional(t.Union([t.String(), t.Array(Item)], { description: 'A string (one user message) or a list of items' })),
+    instructions: t.Optional(Nullable(t.Union([t.String(), t.Array(Item)]))),
+    previous_response_id: t.Optional(Nullable(t.String({ minLength: 1 }))),
+    conversation: t.Optional(Nullable(ConversationRef)),
+    store: t.Optional(Nullable(t.Boolean({ description: 'default true' }))),
+    stream: t.Optional(Nullable(t.Boolean({ description: 'default false' }))),
+    background: t.Optional(Nullable(t.Boolean({ description: 'default false' }))),
+    tools: t.Optional(Nullable(t.Array(Tool))),
+    tool_choice: t.Optional(Nullable(t.Union([t.String(), t.Object({ type: t.String() }, { additionalProperties: true })]))),
+    parallel_tool_calls: t.Optional(Nullable(t.Boolean())),
+    max_output_tokens: t.Optional(Nullable(t.Integer({ minimum: 1 }))),
+    max_tool_calls: t.Optional(Nullable(t.Integer({ minimum: 1 }))),
+    temperature: t.Optional(Nullable(t.Number({ minimum: 0, maximum: 2 }))),
+    top_p: t.Optional(Nullable(t.Number({ minimum: 0, maximum: 1 }))),
+    presence_penalty: t.Optional(Nullable(t.Number())),
+    frequency_penalty: t.Optional(Nullable(t.Number())),
+    top_logprobs: t.Optional(Nullable(t.Integer({ minimum: 0, maximum: 20 }))),
+    reasoning: t.Optional(Nullable(t.Object({}, { additionalProperties: true }))),
+    text: t.Optional(Nullable(t.Object({}, { additionalProperties: true }))),
+    // Not t.UnionEnum: Elysia gives that a default (its first value), which would change what the upstream gets.
+    truncation: t.Optional(Nullable(t.Union([t.Literal('auto'), t.Literal('disabled')]))),
+    include: t.Optional(Nullable(t.Array(t.String()))),
+    metadata: t.Optional(Nullable(Metadata)),
+    prompt_cache_key: t.Optional(Nullable(t.String())),
+    service_tier: t.Optional(Nullable(t.String())),
+    safety_identifier: t.Optional(Nullable(t.String())),
+    user: t.Optional(Nullable(t.String())),
+    stream_options: t.Optional(Nullable(t.Object({}, { additionalProperties: true }))),
+    /** Codex's WebSocket prewarm: store the request, no model call. */
+    generate: t.Optional(t.Boolean()),
+    /** Codex sends its own bookkeeping here; accepted and not forwarded. */
+    client_metadata: t.Optional(Nullable(t.Record(t.String(), t.Unknown()))),
+  },
+  {
+    additionalProperties: true,
+    description: 'Create a response. Unknown fields are passed to the upstream unchanged.',
+    examples: [
+      { model: 'Qwen/Qwen3-8B', input: 'Write a haiku about gateways.' },
+      { model: 'Qwen/Qwen3-8B', input: 'And now one about databases.', previous_response_id: 'resp_0195f3c2a1b2000012ab34cd56ef7890', stream: true },
+    ],
+  },
+)
+export type CreateResponseRequest = Static<typeof CreateResponseBody>
+
+export const Usage = t.Object({
+  input_tokens: t.Integer(),
+  input_tokens_details: t.Object({ cached_tokens: t.Integer() }),
+  output_tokens: t.Integer(),
+  output_tokens_details: t.Object({ reasoning_tokens: t.Integer() }),
+  total_tokens: t.Integer(),
+})
+export type UsageT = Static<typeof Usage>
+
+export const ResponseStatus = t.UnionEnum(['queued', 'in_progress', 'completed', 'failed', 'incomplete', 'cancelled'])
+
+export const ResponseObject = t.Object(
+  {
+    id: t.String(),
+    object: t.Literal('response'),
+    created_at: t.Integer(),
+    completed_at: Nullable(t.Integer()),
+    status: ResponseStatus,
+    model: t.String(),
+    output: t.Array(Item),
+    output_text: t.Optional(t.String()),
+    usage: Nullable(Usage),
+    error: Nullable(t.Object({ code: t.String(), message: t.String() })),
+    incomplete_details: Nullable(t.Object({ reason: t.String() })),
+    instructions: t.Union([t.String(), t.Array(Item), t.Null()]),
+    previous_response_id: Nullable(t.String()),
+    conversation: Nullable(t.Object({ id: t.String() })),
+    tools: t.Array(Tool),
+    tool_choice: t.Union([t.String(), t.Object({}, { additionalProperties: true })]),
+    parallel_tool_calls: t.Boolean(),
+    temperature: t.Number(),
+    top_p: t.Number(),
+    presence_penalty: t.Number(),
+    frequency_penalty: t.Number(),
+    top_logprobs: t.Integer(),
+    max_output_tokens: Nullable(t.Integer()),
+    max_tool_calls: Nullable(t.Integer()),
+    reasoning: Nullable(t.Object({}, { additionalProperties: true })),
+    text: t.Object({}, { additionalProperties: true }),
+    truncation: t.String(),
+    metadata: t.Record(t.String(), t.String()),
+    store: t.Boolean(),
+    background: t.Boolean(),
+    service_tier: Nullable(t.String()),
+    safety_identifier: Nullable(t.String()),
+    prompt_cache_key: Nullable(t.String()),
+  },
+  {
+    additionalProperties: true,
+    description: 'A response: every key is always present, null where unset',
+    examples: [
+      {
+        id: 'resp_0195f3c2a1b2000012ab34cd56ef7890', object: 'response', created_at: 1764107000, completed_at: 1764107001, status: 'completed', model: 'Qwen/Qwen3-8B',
+        output: [{ type: 'message', id: 'msg_0195f3c2a1b3000012ab34cd56ef7891', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Hello!', annotations: [], logprobs: [] }] }],
+        output_text: 'Hello!', usage: { input_tokens: 9, input_tokens_details: { cached_tokens: 0 }, output_tokens: 3, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 12 },
+        error: null, incomplete_details: null, instructions: null, previous_response_id: null, conversation: null, tools: [], tool_choice: 'auto', parallel_tool_calls: true,
+        temperature: 1, top_p: 1, presence_penalty: 0, frequency_penalty: 0, top_logprobs: 0, max_output_tokens: null, max_tool_calls: null, reasoning: null,
+        text: { format: { type: 'text' } }, truncation: 'disabled', metadata: {}, store: true, background: false, service_tier: 'auto', safety_identifier: null, prompt_cache_key: null,
+      },
+    ],
+  },
+)
+export type ResponseObjectT = Static<typeof ResponseObject>
+
+export const DeletedResponse = t.Object(
+  { id: t.String(), object: t.Literal('response'), deleted: t.Literal(true) },
+  { examples: [{ id: 'resp_0195f3c2a1b2000012ab34cd56ef7890', object: 'response', deleted: true }] },
+)
+
+export const ItemList = t.Object(
+  {
+    object: t.Literal('list'),
+    data: t.Array(Item),
+    first_id: Nullable(t.String()),
+    last_id: Nullable(t.String()),
+    has_more: t.Boolean(),
+  },
+  { examples: [{ object: 'list', data: [{ type: 'message', id: 'msg_0195f3c2a1b3000012ab34cd56ef7891', role: 'user', content: [{ type: 'input_text', text: 'Hello' }] }], first_id: 'msg_0195f3c2a1b3000012ab34cd56ef7891', last_id: 'msg_0195f3c2a1b3000012ab34cd56ef7891', has_more: false }] },
+)
+
+export const ResponseIdParams = t.Object({ id: t.String({ minLength: 1, maxLength: 200, description: 'resp_… id' }) })
+
+export const RetrieveQuery = t.Object({
+  stream: t.Optional(t.Boolean({ description: 'replay the stored events as SSE' })),
+  starting_after: t.Optional(t.Integer({ minimum: -1, description: 'resume after this sequence number' })),
+  'include[]': t.Optional(t.Union([t.String(), t.Array(t.String())])),
+  include: t.Optional(t.Union([t.String(), t.Array(t.String())])),
+})
+
+/** A stream event as the gateway emits it (SSE data / WebSocket frame). */
+export type ResponseEvent = { type: string; sequence_number: number; [key: string]: unknown }

@@ -1,0 +1,79 @@
+// Adapter for upstreams that serve /v1/responses (vLLM): the request goes as-is with stream:true,
+// the SSE events come back as they are.
+import { ApiError } from '../errors'
+import type { UpstreamAdapter, UpstreamEvent } from './adapter'
+import type { UpstreamClient } from './client'
+import { withIdleTimeout } from './client'
+import { parseSse } from './sse'
+
+export function responsesAdapter(client: UpstreamClient, limits: { maxSseLineBytes: number }): UpstreamAdapter {
+  return {
+    name: 'responses',
+    async *stream(body, { signal, headers }) {
+      const res = await client.call({
+        method: 'POST',
+        path: '/responses',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
+        body: JSON.stringify({ ...body, stream: true }),
+        signal,
+        kind: 'generate',
+      })
+      if (!res.ok) throw await upstreamHttpError(res)
+      const type = res.headers.get('content-type') ?? ''
+      if (!res.body) throw ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')
+      if (!type.includes('text/event-stream')) {
+        // Some servers ignore stream:true and answer with the final JSON object.
+        const final = (await res.json().catch(() => null)) as Record<string, unknown> | null
+        if (!final || final.object !== 'response') throw ApiError.badGateway(`upstream answered with ${type || 'no content type'} instead of an event stream`, 'upstream_bad_response')
+        yield* eventsFromFinalResponse(final)
+        return
+      }
+      for await (const msg of parseSse(withIdleTimeout(res.body, client.idleTimeoutMs), limits.maxSseLineBytes)) {
+        if (msg.data === '[DONE]') return
+        let ev: UpstreamEvent
+        try {
+          ev = JSON.parse(msg.data)
+        } catch {
+          throw ApiError.badGateway('upstream sent an event that is not valid JSON', 'upstream_bad_response')
+        }
+        if (typeof ev !== 'object' || ev === null) throw ApiError.badGateway('upstream sent an event that is not an object', 'upstream_bad_response')
+        if (typeof ev.type !== 'string') ev.type = msg.event ?? 'message'
+        yield ev
+      }
+    },
+  }
+}
+
+/** Turns a non-2xx upstream answer into an ApiError that keeps the upstream's status class and message. */
+export async function upstreamHttpError(res: Response): Promise<ApiError> {
+  const text = await res.text().catch(() => '')
+  let message = text.slice(0, 2000)
+  let code: string | null = null
+  try {
+    const j = JSON.parse(text)
+    const e = j?.error ?? j
+    if (typeof e?.message === 'string') message = e.message
+    else if (typeof j?.detail === 'string') message = j.detail
+    if (typeof e?.code === 'string') code = e.code
+  } catch {}
+  const msg = `upstream answered ${res.status}: ${message || res.statusText}`
+  if (res.status === 429) {
+    const err = new ApiError(429, msg, 'rate_limit_error', code ?? 'rate_limit_exceeded')
+    ;(err as any).retryAfter = res.headers.get('retry-after')
+    return err
+  }
+  // The upstream's 4xx is about the request the client made: pass it on as such.
+  if (res.status >= 400 && res.status < 500) return new ApiError(res.status === 404 ? 404 : 400, msg, 'invalid_request_error', code ?? 'upstream_rejected')
+  return ApiError.badGateway(msg, 'upstream_error')
+}
+
+/** The events a streaming upstream would have sent for a final response object. */
+function* eventsFromFinalResponse(final: Record<string, unknown>): Generator<UpstreamEvent> {
+  const output = (final.output as any[]) ?? []
+  for (let i = 0; i < output.length; i++) {
+    yield { type: 'response.output_item.added', output_index: i, item: output[i] }
+    yield { type: 'response.output_item.done', output_index: i, item: output[i] }
+  }
+  const status = final.status === 'incomplete' ? 'response.incomplete' : final.status === 'failed' ? 'response.failed' : 'response.completed'
+  yield { type: status, response: final }
+}
