@@ -64,7 +64,7 @@ function renderError(code: unknown, error: unknown, method: string, path: string
   switch (code) {
     case 'VALIDATION': {
       const e = error as any
-      const first = e?.all?.[0] ?? {}
+      const first = deepestError(e?.all?.[0] ?? {})
       const where = e?.type === 'query' ? 'query' : e?.type === 'params' ? 'path' : 'body'
       const p = typeof first.path === 'string' && first.path.length > 1 ? first.path.slice(1).replaceAll('/', '.') : null
       const message = validationMessage(first, p, where)
@@ -87,6 +87,22 @@ function renderError(code: unknown, error: unknown, method: string, path: string
       return { status: 500, body: toErrorBody('Internal server error', 'server_error', 'server_error') }
     }
   }
+}
+
+/**
+ * TypeBox reports a failed union (e.g. "object or null") at the union's path; the useful error is the
+ * deepest one inside the branch that came closest, which names the actual field.
+ */
+function deepestError(err: any): any {
+  if (!Array.isArray(err?.errors) || err.errors.length === 0) return err
+  let best = err
+  for (const branch of err.errors) {
+    for (const sub of branch) {
+      const candidate = deepestError(sub)
+      if (typeof candidate.path === 'string' && candidate.path.length > (best.path?.length ?? 0)) best = candidate
+    }
+  }
+  return best
 }
 
 function validationMessage(first: any, param: string | null, where: string): string {

@@ -4,7 +4,7 @@ import { Elysia } from 'elysia'
 import type { AppDeps } from '../app'
 import { ApiError } from '../errors'
 import { createTurnEngine, type TurnEngine } from '../engine/turn'
-import { errorResponses, PaginationQuery } from '../schema/common'
+import { errorResponses, PaginationQuery, parseListOptions } from '../schema/common'
 import { CreateResponseBody, DeletedResponse, ItemList, ResponseIdParams, ResponseObject, RetrieveQuery, type ResponseEvent, type ResponseObjectT } from '../schema/responses'
 import { DEFAULT_TENANT, type Store } from '../store/types'
 import { responsesAdapter } from '../upstream/responses'
@@ -49,9 +49,9 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine = defaultEngin
       async ({ params, query, set }) => {
         const rec = await store.getResponse(DEFAULT_TENANT, params.id)
         if (!rec) throw notFound(params.id)
-        if (!query.stream) return rec.response as ResponseObjectT
+        if (query.stream !== 'true') return rec.response as ResponseObjectT
         const requestId = String(set.headers['x-request-id'] ?? '')
-        return sseResponse(followEvents(store, DEFAULT_TENANT, params.id, query.starting_after ?? -1, config.idleTimeoutMs), { 'x-request-id': requestId }) as unknown as ResponseObjectT
+        return sseResponse(followEvents(store, DEFAULT_TENANT, params.id, query.starting_after === undefined ? -1 : Number(query.starting_after), config.idleTimeoutMs), { 'x-request-id': requestId }) as unknown as ResponseObjectT
       },
       {
         params: ResponseIdParams,
@@ -74,7 +74,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine = defaultEngin
     .get(
       '/:id/input_items',
       async ({ params, query }) => {
-        const page = await store.listInputItems(DEFAULT_TENANT, params.id, { after: query.after, before: query.before, limit: query.limit ?? 20, order: query.order ?? 'desc' })
+        const page = await store.listInputItems(DEFAULT_TENANT, params.id, parseListOptions(query))
         if (!page) throw notFound(params.id)
         return {
           object: 'list' as const,

@@ -1,5 +1,6 @@
 // Schemas shared by every resource: the error body and list envelopes.
-import { t, type TSchema } from 'elysia'
+import { t, type Static, type TSchema } from 'elysia'
+import { ApiError } from '../errors'
 
 export const ErrorBody = t.Object(
   {
@@ -30,8 +31,18 @@ export const Metadata = t.Record(t.String({ maxLength: 64 }), t.String({ maxLeng
 export const PaginationQuery = t.Object({
   after: t.Optional(t.String({ description: 'Item id to list after' })),
   before: t.Optional(t.String({ description: 'Item id to list before' })),
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 20, description: '1–100, default 20' })),
-  order: t.Optional(t.UnionEnum(['asc', 'desc'], { default: 'desc', description: 'asc or desc (default desc)' })),
+  // A digit string, range-checked by parseListOptions: Elysia checks coerced numeric query values
+  // one by one and loses the parameter's name, which the error must carry.
+  limit: t.Optional(t.String({ pattern: '^[0-9]+$', description: 'integer 1–100, default 20', examples: ['20'] })),
+  order: t.Optional(t.Union([t.Literal('asc'), t.Literal('desc')], { description: 'asc or desc (default desc)' })),
   'include[]': t.Optional(t.Union([t.String(), t.Array(t.String())])),
   include: t.Optional(t.Union([t.String(), t.Array(t.String())])),
 })
+
+/** Validated list options from a PaginationQuery. */
+export function parseListOptions(q: Static<typeof PaginationQuery>): { after?: string; before?: string; limit: number; order: 'asc' | 'desc' } {
+  const limit = q.limit === undefined ? 20 : Number(q.limit)
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw ApiError.badRequest(`Invalid value for 'limit': expected an integer from 1 to 100, got '${q.limit}'.`, 'limit')
+  if (q.after && q.before) throw ApiError.badRequest("Use either 'after' or 'before', not both.", 'before')
+  return { after: q.after || undefined, before: q.before || undefined, limit, order: q.order ?? 'desc' }
+}

@@ -153,8 +153,9 @@ export const ItemList = t.Object(
 export const ResponseIdParams = t.Object({ id: t.String({ minLength: 1, maxLength: 200, description: 'resp_… id' }) })
 
 export const RetrieveQuery = t.Object({
-  stream: t.Optional(t.Boolean({ description: 'replay the stored events as SSE' })),
-  starting_after: t.Optional(t.Integer({ minimum: -1, description: 'resume after this sequence number' })),
+  // Strings checked in the handler, for the same reason as PaginationQuery.limit.
+  stream: t.Optional(t.Union([t.Literal('true'), t.Literal('false')], { description: 'true: replay the stored events as SSE' })),
+  starting_after: t.Optional(t.String({ pattern: '^-?[0-9]+$', description: 'resume after this sequence number' })),
   'include[]': t.Optional(t.Union([t.String(), t.Array(t.String())])),
   include: t.Optional(t.Union([t.String(), t.Array(t.String())])),
 })

@@ -24,7 +24,7 @@ export interface UpstreamCall {
   search?: string
   /** the client's headers (filtered here) or our own */
   headers?: Headers | Record<string, string | undefined>
-  body?: BodyInit | null
+  body?: RequestInit['body']
   signal?: AbortSignal
   /** "quick" uses connectTimeoutMs, "generate" firstByteTimeoutMs */
   kind?: 'quick' | 'generate'

@@ -216,6 +216,8 @@ function sseStream(events: any[], s: { delayMs?: number }, fault?: Extract<Fault
         for (let i = 0; i < events.length; i++) {
           if (fault && i === fault.afterEvents) {
             if (fault.fault === 'drop') {
+              // Let the headers and the first events reach the gateway before the connection dies.
+              await Bun.sleep(30)
               ctl.error(new Error('dropped by fake upstream'))
               return
             }
@@ -279,6 +281,7 @@ function chatReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: 
     async start(ctl) {
       for (let i = 0; i < events.length; i++) {
         if (fault && i === fault.afterEvents && fault.fault === 'drop') {
+          await Bun.sleep(30)
           ctl.error(new Error('dropped by fake upstream'))
           return
         }

@@ -1,0 +1,150 @@
+// input_items pagination, bad ids and bad bodies on /v1/responses.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import OpenAI from 'openai'
+import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
+import { rejectionOf } from '../support/errors'
+import { startGateway, type TestGateway } from '../support/gateway'
+
+let up: FakeUpstream
+let gw: TestGateway
+let client: OpenAI
+let id: string
+let itemIds: string[]
+
+beforeAll(async () => {
+  up = startFakeUpstream()
+  gw = await startGateway({ upstream: up.url })
+  client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
+  const r = await client.responses.create({
+    model: 'test-model',
+    instructions: 'not an input item',
+    input: Array.from({ length: 7 }, (_, i) => ({ role: 'user' as const, content: `message ${i}` })),
+  })
+  id = r.id
+  itemIds = (await client.responses.inputItems.list(id, { order: 'asc', limit: 100 })).data.map((i) => i.id!)
+})
+afterAll(async () => {
+  await gw.stop()
+  await up.stop()
+})
+
+const get = (path: string) => fetch(`${gw.baseURL}${path}`).then(async (r) => ({ status: r.status, body: (await r.json()) as any }))
+
+describe('GET /v1/responses/{id}/input_items', () => {
+  test('lists the input items only (not instructions), newest first by default, limit 20', async () => {
+    const { body } = await get(`/responses/${id}/input_items`)
+    expect(body.object).toBe('list')
+    expect(body.data).toHaveLength(7)
+    expect(body.data[0].content).toEqual([{ type: 'input_text', text: 'message 6' }])
+    expect(body.data.map((i: any) => i.id)).toEqual([...itemIds].reverse())
+    expect(body).toMatchObject({ first_id: itemIds[6], last_id: itemIds[0], has_more: false })
+  })
+
+  test('asc pages with after: every item exactly once, has_more right at the edges', async () => {
+    const seen: string[] = []
+    let after: string | undefined
+    const pages: boolean[] = []
+    for (;;) {
+      const { body } = await get(`/responses/${id}/input_items?order=asc&limit=3${after ? `&after=${after}` : ''}`)
+      seen.push(...body.data.map((i: any) => i.id))
+      pages.push(body.has_more)
+      if (!body.has_more) break
+      after = body.last_id
+    }
+    expect(seen).toEqual(itemIds)
+    expect(pages).toEqual([true, true, false])
+  })
+
+  test('the SDK auto-paginates', async () => {
+    const all: string[] = []
+    for await (const item of client.responses.inputItems.list(id, { limit: 2, order: 'asc' })) all.push(item.id!)
+    expect(all).toEqual(itemIds)
+  })
+
+  test('before pages backwards', async () => {
+    const { body } = await get(`/responses/${id}/input_items?order=asc&before=${itemIds[3]}`)
+    expect(body.data.map((i: any) => i.id)).toEqual(itemIds.slice(0, 3))
+  })
+
+  test('limit exactly the number of items → has_more false', async () => {
+    const { body } = await get(`/responses/${id}/input_items?limit=7`)
+    expect(body.data).toHaveLength(7)
+    expect(body.has_more).toBe(false)
+  })
+
+  test.each([
+    ['limit=0', 'limit'],
+    ['limit=101', 'limit'],
+    ['limit=abc', 'limit'],
+    ['order=sideways', 'order'],
+  ])('bad pagination %s → 400 naming %s', async (q, param) => {
+    const { status, body } = await get(`/responses/${id}/input_items?${q}`)
+    expect(status).toBe(400)
+    expect(body.error).toMatchObject({ type: 'invalid_request_error', param })
+  })
+
+  test('an unknown cursor is a 400 naming it', async () => {
+    const { status, body } = await get(`/responses/${id}/input_items?after=msg_nope`)
+    expect(status).toBe(400)
+    expect(body.error.param).toBe('after')
+  })
+
+  test('an unknown response id is a 404', async () => {
+    const { status, body } = await get('/responses/resp_unknown/input_items')
+    expect(status).toBe(404)
+    expect(body).toEqual({ error: { message: "Response with id 'resp_unknown' not found.", type: 'invalid_request_error', param: null, code: 'response_not_found' } })
+  })
+})
+
+describe('bad ids', () => {
+  test.each(['resp_unknown', 'not-even-a-resp-id', '%E2%9C%93'])('GET /v1/responses/%s → 404 in the error shape', async (bad) => {
+    const { status, body } = await get(`/responses/${bad}`)
+    expect(status).toBe(404)
+    expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type'])
+  })
+})
+
+describe('bad bodies', () => {
+  const post = (body: string, contentType = 'application/json') =>
+    fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': contentType }, body }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }))
+
+  test.each([
+    ['missing model', { input: 'x' }, 'model'],
+    ['model not a string', { model: 5, input: 'x' }, 'model'],
+    ['input not string or list', { model: 'm', input: 42 }, 'input'],
+    ['temperature out of range', { model: 'm', input: 'x', temperature: 7 }, 'temperature'],
+    ['top_p out of range', { model: 'm', input: 'x', top_p: 2 }, 'top_p'],
+    ['max_output_tokens zero', { model: 'm', input: 'x', max_output_tokens: 0 }, 'max_output_tokens'],
+    ['store not boolean', { model: 'm', input: 'x', store: 'yes' }, 'store'],
+    ['too much metadata', { model: 'm', input: 'x', metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])) }, 'metadata'],
+    ['metadata value too long', { model: 'm', input: 'x', metadata: { k: 'v'.repeat(513) } }, 'metadata.k'],
+    ['truncation unknown', { model: 'm', input: 'x', truncation: 'sometimes' }, 'truncation'],
+    ['easy message with a bad role', { model: 'm', input: [{ role: 'robot', content: 'x' }] }, 'input.0.role'],
+    ['item without type or role', { model: 'm', input: [{ content: 'x' }] }, 'input.0'],
+    ['tool without type', { model: 'm', input: 'x', tools: [{ name: 'f' }] }, 'tools.0.type'],
+  ])('%s → 400 naming the field', async (_name, body, param) => {
+    const r = await post(JSON.stringify(body))
+    expect(r.status).toBe(400)
+    expect(r.body.error).toMatchObject({ type: 'invalid_request_error', param })
+    expect(typeof r.body.error.message).toBe('string')
+  })
+
+  test.each([
+    ['malformed JSON', '{"model": "m", '],
+    ['empty body', ''],
+    ['a JSON array', '[1,2]'],
+    ['a JSON string', '"hello"'],
+  ])('%s → 400, no model call', async (_name, raw) => {
+    const before = up.requestsTo('/v1/responses').length
+    const r = await post(raw)
+    expect(r.status).toBe(400)
+    expect(r.body.error.type).toBe('invalid_request_error')
+    expect(up.requestsTo('/v1/responses').length).toBe(before)
+  })
+
+  test('a wrong method on the collection is a 405', async () => {
+    const r = await fetch(`${gw.baseURL}/responses`, { method: 'PUT' })
+    expect(r.status).toBe(405)
+    expect(((await r.json()) as any).error.code).toBe('method_not_allowed')
+  })
+})
