@@ -1,0 +1,32 @@
+// Applies the migrations embedded in migrations.gen.ts with drizzle's own migrator core, so the binary needs no
+// migration files on disk and the bookkeeping (__drizzle_migrations, sha256 hashes) is identical to drizzle-kit's.
+
+import type { BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
+import { migrations } from '../migrations.gen'
+
+export interface MigrationMeta {
+  sql: string[]
+  bps: boolean
+  folderMillis: number
+  hash: string
+}
+
+/** The embedded migrations in the shape drizzle's readMigrationFiles() returns. */
+export function embeddedMigrations(): MigrationMeta[] {
+  return migrations.journal.entries.map((entry, i) => {
+    const text = migrations.sql[i]
+    return {
+      sql: text.split('--> statement-breakpoint'),
+      bps: entry.breakpoints,
+      folderMillis: entry.when,
+      hash: new Bun.CryptoHasher('sha256').update(text).digest('hex'),
+    }
+  })
+}
+
+/** Brings the database up to the newest embedded migration; a no-op when it already is. */
+export function migrateSqlite(db: BunSQLiteDatabase<any>): void {
+  // `dialect` and `session` are drizzle internals (the stock migrators make this same call); drizzle-orm is pinned.
+  const internal = db as unknown as { dialect: { migrate(m: MigrationMeta[], s: unknown, c: object): void }; session: unknown }
+  internal.dialect.migrate(embeddedMigrations(), internal.session, {})
+}

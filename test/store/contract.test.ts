@@ -1,0 +1,407 @@
+// The Store contract: every implementation (SQLite now, PostgreSQL later) must pass these specifications.
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { ApiError } from '../../src/errors'
+import { openStore } from '../../src/store'
+import type { ItemBody, Store } from '../../src/store/types'
+import { message, responseRecord, storeChain } from './fixtures'
+
+const implementations: { name: string; open: () => Promise<Store> }[] = [
+  { name: 'sqlite', open: () => openStore({ db: ':memory:', databaseUrl: null }) },
+]
+
+for (const impl of implementations) {
+  describe(`Store contract (${impl.name})`, () => {
+    let store: Store
+    beforeEach(async () => {
+      store = await impl.open()
+    })
+    afterEach(async () => {
+      await store.close()
+    })
+
+    const ids = (list: ItemBody[]) => list.map((i) => i.id)
+
+    describe('responses', () => {
+      test('a created response reads back with every field', async () => {
+        const rec = responseRecord('resp_1', {
+          status: 'queued',
+          request: { model: 'm', input: 'hi', metadata: { a: 'b' } },
+          response: { id: 'resp_1', status: 'queued', nested: { list: [1, 'two', null] } },
+          previousResponseId: null,
+          conversationId: null,
+          background: true,
+          createdAt: 1,
+          updatedAt: 2,
+          completedAt: null,
+        })
+        await store.createResponse(rec, [])
+        expect(await store.getResponse('default', 'resp_1')).toEqual(rec)
+      })
+
+      test('a failed response keeps its error object', async () => {
+        const rec = responseRecord('resp_1', { status: 'failed', error: { code: 'server_error', message: 'boom' } })
+        await store.createResponse(rec, [])
+        expect((await store.getResponse('default', 'resp_1'))?.error).toEqual({ code: 'server_error', message: 'boom' })
+      })
+
+      test('unknown ids and other tenants read as null', async () => {
+        await store.createResponse(responseRecord('resp_1', { tenant: 'alice' }), [])
+        expect(await store.getResponse('alice', 'nope')).toBeNull()
+        expect(await store.getResponse('bob', 'resp_1')).toBeNull()
+      })
+
+      test('creating a response twice fails and leaves the first one intact', async () => {
+        await store.createResponse(responseRecord('resp_1'), [message('msg_1', 'user', 'first')])
+        await expect(store.createResponse(responseRecord('resp_1'), [message('msg_2', 'user', 'second')])).rejects.toThrow()
+        const page = await store.listInputItems('default', 'resp_1', { limit: 100, order: 'asc' })
+        expect(ids(page!.items)).toEqual(['msg_1'])
+      })
+
+      test('input items are stored exactly as given, key order included', async () => {
+        const item = { type: 'function_call_output', id: 'fco_1', call_id: 'call_1', output: '{"x":1}', extra: { z: 1, a: 2 } }
+        await store.createResponse(responseRecord('resp_1'), [item])
+        const page = await store.listInputItems('default', 'resp_1', { limit: 10, order: 'asc' })
+        expect(JSON.stringify(page!.items[0])).toBe(JSON.stringify(item))
+      })
+
+      test('updateResponse records status, response object, error, completion and replaces output items', async () => {
+        await store.createResponse(responseRecord('resp_1', { status: 'in_progress' }), [message('in_1', 'user', 'q')])
+        await store.updateResponse('default', 'resp_1', { status: 'in_progress', response: { partial: true }, error: null, completedAt: null }, [
+          message('out_1', 'assistant', 'partial'),
+        ])
+        await store.updateResponse(
+          'default',
+          'resp_1',
+          { status: 'failed', response: { id: 'resp_1', status: 'failed' }, error: { code: 'server_error', message: 'x' }, completedAt: 99 },
+          [message('out_1', 'assistant', 'final'), message('out_2', 'assistant', 'more')],
+        )
+        const rec = await store.getResponse('default', 'resp_1')
+        expect(rec).toMatchObject({ status: 'failed', response: { id: 'resp_1', status: 'failed' }, error: { code: 'server_error', message: 'x' }, completedAt: 99 })
+        expect(rec!.updatedAt).toBeGreaterThan(1_700_000_000_000)
+        const out = await store.getOutputItems('default', 'resp_1')
+        expect(ids(out)).toEqual(['out_1', 'out_2'])
+        expect(out[0]).toEqual(message('out_1', 'assistant', 'final'))
+        // input items are untouched
+        expect(ids((await store.listInputItems('default', 'resp_1', { limit: 10, order: 'asc' }))!.items)).toEqual(['in_1'])
+      })
+
+      test("updateResponse does not touch another tenant's response", async () => {
+        await store.createResponse(responseRecord('resp_1', { tenant: 'alice', status: 'in_progress' }), [])
+        await store.updateResponse('bob', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [message('o', 'assistant', 'x')])
+        expect((await store.getResponse('alice', 'resp_1'))?.status).toBe('in_progress')
+        expect(await store.getOutputItems('alice', 'resp_1')).toEqual([])
+      })
+
+      test('updateResponse of a deleted response is a no-op (it stays deleted)', async () => {
+        await store.createResponse(responseRecord('resp_1', { status: 'in_progress' }), [])
+        await store.deleteResponse('default', 'resp_1')
+        await store.updateResponse('default', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [message('o', 'assistant', 'x')])
+        expect(await store.getResponse('default', 'resp_1')).toBeNull()
+      })
+
+      test('the same item id may appear in several responses', async () => {
+        const resent = message('msg_shared', 'user', 'hello')
+        await store.createResponse(responseRecord('resp_1'), [resent])
+        await store.createResponse(responseRecord('resp_2', { previousResponseId: 'resp_1' }), [resent, message('msg_new', 'user', 'again')])
+        const chain = await store.loadChain('default', 'resp_2')
+        expect(ids(chain!.items)).toEqual(['msg_shared', 'msg_shared', 'msg_new'])
+      })
+
+      test('getOutputItems is empty for unknown responses and other tenants', async () => {
+        await store.createResponse(responseRecord('resp_1', { tenant: 'alice' }), [])
+        await store.updateResponse('alice', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [message('o', 'assistant', 'x')])
+        expect(await store.getOutputItems('bob', 'resp_1')).toEqual([])
+        expect(await store.getOutputItems('alice', 'nope')).toEqual([])
+        expect(ids(await store.getOutputItems('alice', 'resp_1'))).toEqual(['o'])
+      })
+    })
+
+    describe('deleteResponse', () => {
+      test('deletes the response with its items and events; a second delete finds nothing', async () => {
+        await store.createResponse(responseRecord('resp_1'), [message('in_1', 'user', 'q')])
+        await store.updateResponse('default', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [message('out_1', 'assistant', 'a')])
+        await store.appendEvents('resp_1', [{ type: 'response.created', sequence_number: 0 }])
+        expect(await store.deleteResponse('default', 'resp_1')).toBe(true)
+        expect(await store.getResponse('default', 'resp_1')).toBeNull()
+        expect(await store.listInputItems('default', 'resp_1', { limit: 10, order: 'asc' })).toBeNull()
+        expect(await store.getOutputItems('default', 'resp_1')).toEqual([])
+        expect(await store.listEvents('resp_1', -1)).toEqual([])
+        expect(await store.deleteResponse('default', 'resp_1')).toBe(false)
+        // the id is free again and nothing of the old response comes back with it
+        await store.createResponse(responseRecord('resp_1'), [])
+        expect(await store.getOutputItems('default', 'resp_1')).toEqual([])
+        expect(await store.listEvents('resp_1', -1)).toEqual([])
+      })
+
+      test("another tenant cannot delete a response", async () => {
+        await store.createResponse(responseRecord('resp_1', { tenant: 'alice' }), [])
+        expect(await store.deleteResponse('bob', 'resp_1')).toBe(false)
+        expect(await store.getResponse('alice', 'resp_1')).not.toBeNull()
+      })
+
+      test('deleting a response in the middle of a chain ends the chain there', async () => {
+        const chainIds = await storeChain(store, { turns: 3 })
+        await store.deleteResponse('default', chainIds[1])
+        const chain = await store.loadChain('default', chainIds[2])
+        expect(chain!.responses.map((r) => r.id)).toEqual([chainIds[2]])
+        expect(chain!.responses[0].previousResponseId).toBe(chainIds[1])
+      })
+    })
+
+    describe('listInputItems', () => {
+      const ten = Array.from({ length: 10 }, (_, i) => message(`item_${i}`, 'user', `n${i}`))
+      const names = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `item_${from + i}`)
+      beforeEach(async () => {
+        await store.createResponse(responseRecord('resp_1'), ten)
+        await store.updateResponse('default', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [message('out_1', 'assistant', 'a')])
+      })
+      const list = (opts: Partial<Parameters<Store['listInputItems']>[2]>) =>
+        store.listInputItems('default', 'resp_1', { limit: 20, order: 'asc', ...opts })
+
+      test('asc lists input items only, in position order', async () => {
+        const page = await list({ order: 'asc' })
+        expect(ids(page!.items)).toEqual(names(0, 9))
+        expect(page!.hasMore).toBe(false)
+      })
+
+      test('desc lists them newest first', async () => {
+        expect(ids((await list({ order: 'desc' }))!.items)).toEqual(names(0, 9).reverse())
+      })
+
+      test('limit cuts the page and has_more says so; a page that ends exactly at the end has no more', async () => {
+        expect(await list({ limit: 3 })).toEqual({ items: ten.slice(0, 3), hasMore: true })
+        expect((await list({ limit: 10 }))!.hasMore).toBe(false)
+        expect((await list({ limit: 9 }))!.hasMore).toBe(true)
+      })
+
+      test('after continues right after the cursor item, in either order', async () => {
+        const asc = await list({ after: 'item_2', limit: 3 })
+        expect(ids(asc!.items)).toEqual(['item_3', 'item_4', 'item_5'])
+        expect(asc!.hasMore).toBe(true)
+        const desc = await list({ order: 'desc', after: 'item_7', limit: 3 })
+        expect(ids(desc!.items)).toEqual(['item_6', 'item_5', 'item_4'])
+        expect(desc!.hasMore).toBe(true)
+        const last = await list({ order: 'desc', after: 'item_2', limit: 3 })
+        expect(ids(last!.items)).toEqual(['item_1', 'item_0'])
+        expect(last!.hasMore).toBe(false)
+      })
+
+      test('paging with after visits every item exactly once', async () => {
+        for (const order of ['asc', 'desc'] as const) {
+          const seen: string[] = []
+          let after: string | undefined
+          for (;;) {
+            const page = await list({ order, limit: 4, after })
+            seen.push(...ids(page!.items))
+            if (!page!.hasMore) break
+            after = seen.at(-1)
+          }
+          expect(seen).toEqual(order === 'asc' ? names(0, 9) : names(0, 9).reverse())
+        }
+      })
+
+      test('after the last item is an empty page', async () => {
+        expect(await list({ after: 'item_9' })).toEqual({ items: [], hasMore: false })
+        expect(await list({ order: 'desc', after: 'item_0' })).toEqual({ items: [], hasMore: false })
+      })
+
+      test('before alone gives the page just before the cursor, still in list order', async () => {
+        const asc = await list({ before: 'item_7', limit: 3 })
+        expect(ids(asc!.items)).toEqual(['item_4', 'item_5', 'item_6'])
+        expect(asc!.hasMore).toBe(true)
+        const start = await list({ before: 'item_2', limit: 3 })
+        expect(ids(start!.items)).toEqual(['item_0', 'item_1'])
+        expect(start!.hasMore).toBe(false)
+        const desc = await list({ order: 'desc', before: 'item_2', limit: 3 })
+        expect(ids(desc!.items)).toEqual(['item_5', 'item_4', 'item_3'])
+        expect(desc!.hasMore).toBe(true)
+      })
+
+      test('after and before together bound the page on both sides', async () => {
+        const page = await list({ after: 'item_2', before: 'item_6' })
+        expect(ids(page!.items)).toEqual(['item_3', 'item_4', 'item_5'])
+        expect(page!.hasMore).toBe(false)
+        const cut = await list({ after: 'item_2', before: 'item_6', limit: 2 })
+        expect(ids(cut!.items)).toEqual(['item_3', 'item_4'])
+        expect(cut!.hasMore).toBe(true)
+      })
+
+      test('an unknown cursor is a 400 naming the parameter', async () => {
+        for (const param of ['after', 'before'] as const) {
+          const err = await list({ [param]: 'msg_nope' }).catch((e) => e)
+          expect(err).toBeInstanceOf(ApiError)
+          expect(err).toMatchObject({ status: 400, param, message: "No item with id 'msg_nope' in this list" })
+        }
+      })
+
+      test('an output item id is not a valid cursor for the input list', async () => {
+        expect(await list({ after: 'out_1' }).catch((e) => e)).toBeInstanceOf(ApiError)
+      })
+
+      test('limit 0 returns no items but tells whether there are any', async () => {
+        expect(await list({ limit: 0 })).toEqual({ items: [], hasMore: true })
+      })
+
+      test('unknown responses and other tenants give null', async () => {
+        expect(await store.listInputItems('default', 'nope', { limit: 10, order: 'asc' })).toBeNull()
+        expect(await store.listInputItems('bob', 'resp_1', { limit: 10, order: 'asc' })).toBeNull()
+      })
+
+      test('a response without input items lists an empty page', async () => {
+        await store.createResponse(responseRecord('resp_empty'), [])
+        expect(await store.listInputItems('default', 'resp_empty', { limit: 10, order: 'desc' })).toEqual({ items: [], hasMore: false })
+      })
+    })
+
+    describe('loadChain', () => {
+      test('a response without previous_response_id is a chain of one', async () => {
+        await store.createResponse(responseRecord('resp_1'), [message('in_1', 'user', 'q')])
+        await store.updateResponse('default', 'resp_1', { status: 'completed', response: { done: true }, error: null, completedAt: 2 }, [message('out_1', 'assistant', 'a')])
+        const chain = await store.loadChain('default', 'resp_1')
+        expect(chain!.responses).toEqual([(await store.getResponse('default', 'resp_1'))!])
+        expect(chain!.items).toEqual([message('in_1', 'user', 'q'), message('out_1', 'assistant', 'a')])
+      })
+
+      test('a chain of 50 turns loads oldest first, inputs before outputs in each turn', async () => {
+        const chainIds = await storeChain(store, { turns: 50, inputsPerTurn: 2, outputsPerTurn: 2 })
+        const chain = await store.loadChain('default', chainIds[49])
+        expect(chain!.responses.map((r) => r.id)).toEqual(chainIds)
+        const expected = chainIds.flatMap((id) => [`${id}_in_0`, `${id}_in_1`, `${id}_out_0`, `${id}_out_1`])
+        expect(ids(chain!.items)).toEqual(expected)
+        expect(chain!.items[2]).toEqual(message('resp_0_out_0', 'assistant', 'turn 0 output 0'))
+        expect(chain!.responses[49].previousResponseId).toBe(chainIds[48])
+        expect(chain!.responses.every((r) => r.status === 'completed')).toBe(true)
+      })
+
+      test('asking for the middle of a chain loads only up to that response', async () => {
+        const chainIds = await storeChain(store, { turns: 10 })
+        const chain = await store.loadChain('default', chainIds[4])
+        expect(chain!.responses.map((r) => r.id)).toEqual(chainIds.slice(0, 5))
+        expect(chain!.items).toHaveLength(10)
+      })
+
+      test('items are ordered by position, not by insertion', async () => {
+        const inputs = Array.from({ length: 12 }, (_, i) => message(`in_${i}`, 'user', String(i)))
+        await store.createResponse(responseRecord('resp_1'), inputs)
+        expect(ids((await store.loadChain('default', 'resp_1'))!.items)).toEqual(ids(inputs))
+      })
+
+      test('a chain of 1000 items loads completely and in order', async () => {
+        const chainIds = await storeChain(store, { turns: 500, inputsPerTurn: 1, outputsPerTurn: 1 })
+        const chain = await store.loadChain('default', chainIds[499])
+        expect(chain!.responses).toHaveLength(500)
+        expect(chain!.items).toHaveLength(1000)
+        expect(ids(chain!.items)).toEqual(chainIds.flatMap((id) => [`${id}_in_0`, `${id}_out_0`]))
+      })
+
+      test('unknown ids and other tenants give null', async () => {
+        await storeChain(store, { turns: 2, tenant: 'alice' })
+        expect(await store.loadChain('alice', 'nope')).toBeNull()
+        expect(await store.loadChain('bob', 'resp_1')).toBeNull()
+      })
+
+      test("a chain never crosses into another tenant's responses", async () => {
+        await store.createResponse(responseRecord('resp_a', { tenant: 'alice' }), [message('secret', 'user', 'alice only')])
+        await store.createResponse(responseRecord('resp_b', { tenant: 'bob', previousResponseId: 'resp_a' }), [message('mine', 'user', 'bob')])
+        const chain = await store.loadChain('bob', 'resp_b')
+        expect(chain!.responses.map((r) => r.id)).toEqual(['resp_b'])
+        expect(ids(chain!.items)).toEqual(['mine'])
+      })
+
+      test('a chain whose oldest link is unknown stops there', async () => {
+        await store.createResponse(responseRecord('resp_2', { previousResponseId: 'resp_gone' }), [message('in', 'user', 'x')])
+        const chain = await store.loadChain('default', 'resp_2')
+        expect(chain!.responses.map((r) => r.id)).toEqual(['resp_2'])
+      })
+    })
+
+    describe('events', () => {
+      beforeEach(async () => {
+        await store.createResponse(responseRecord('resp_1', { status: 'in_progress', background: true }), [])
+      })
+      const ev = (n: number) => ({ type: n === 0 ? 'response.created' : 'response.output_text.delta', sequence_number: n, delta: `d${n}` })
+
+      test('events come back in sequence order, across appends', async () => {
+        await store.appendEvents('resp_1', [ev(0), ev(1), ev(2)])
+        await store.appendEvents('resp_1', [ev(4), ev(3)])
+        expect(await store.listEvents('resp_1', -1)).toEqual([ev(0), ev(1), ev(2), ev(3), ev(4)])
+      })
+
+      test('afterSeq returns only later events', async () => {
+        await store.appendEvents('resp_1', [ev(0), ev(1), ev(2), ev(3)])
+        expect(await store.listEvents('resp_1', 1)).toEqual([ev(2), ev(3)])
+        expect(await store.listEvents('resp_1', 3)).toEqual([])
+        expect(await store.listEvents('resp_1', 0)).toEqual([ev(1), ev(2), ev(3)])
+      })
+
+      test('a sequence number cannot be stored twice for a response, and a failed append stores nothing', async () => {
+        await store.appendEvents('resp_1', [ev(0)])
+        await expect(store.appendEvents('resp_1', [ev(1), ev(0)])).rejects.toThrow()
+        expect(await store.listEvents('resp_1', -1)).toEqual([ev(0)])
+      })
+
+      test('events of different responses are kept apart', async () => {
+        await store.createResponse(responseRecord('resp_2'), [])
+        await store.appendEvents('resp_1', [ev(0)])
+        await store.appendEvents('resp_2', [ev(0), ev(1)])
+        expect(await store.listEvents('resp_1', -1)).toHaveLength(1)
+        expect(await store.listEvents('resp_2', -1)).toHaveLength(2)
+        expect(await store.listEvents('resp_unknown', -1)).toEqual([])
+      })
+
+      test('events of an unknown (e.g. deleted) response are dropped', async () => {
+        await store.appendEvents('resp_unknown', [ev(0)])
+        expect(await store.listEvents('resp_unknown', -1)).toEqual([])
+      })
+    })
+
+    describe('failInterrupted', () => {
+      test('queued and in_progress responses become failed, consistently in columns and response object', async () => {
+        await store.createResponse(responseRecord('resp_q', { status: 'queued', tenant: 'alice' }), [])
+        await store.createResponse(responseRecord('resp_p', { status: 'in_progress' }), [])
+        await store.createResponse(responseRecord('resp_done', { status: 'completed' }), [])
+        await store.createResponse(responseRecord('resp_cancelled', { status: 'cancelled' }), [])
+        const failed = await store.failInterrupted('interrupted by restart', 1234)
+        expect(failed.sort()).toEqual(['resp_p', 'resp_q'])
+        const error = { code: 'server_error', message: 'interrupted by restart' }
+        const q = await store.getResponse('alice', 'resp_q')
+        expect(q).toMatchObject({ status: 'failed', error, completedAt: 1234, updatedAt: 1234 })
+        expect(q!.response).toMatchObject({ id: 'resp_q', object: 'response', status: 'failed', error })
+        expect((await store.getResponse('default', 'resp_p'))!.response).toMatchObject({ status: 'failed', error })
+        expect(await store.getResponse('default', 'resp_done')).toEqual(responseRecord('resp_done'))
+        expect((await store.getResponse('default', 'resp_cancelled'))!.status).toBe('cancelled')
+        expect(await store.failInterrupted('again', 5678)).toEqual([])
+      })
+
+      test('with nothing unfinished it returns no ids', async () => {
+        expect(await store.failInterrupted('x', 1)).toEqual([])
+      })
+    })
+
+    describe('conversations', () => {
+      test('a created conversation reads back; other tenants and unknown ids read null', async () => {
+        const rec = { id: 'conv_1', tenant: 'alice', metadata: { topic: 'demo' }, createdAt: 10, updatedAt: 11 }
+        await store.createConversation(rec, [message('msg_1', 'user', 'hello')])
+        expect(await store.getConversation('alice', 'conv_1')).toEqual(rec)
+        expect(await store.getConversation('bob', 'conv_1')).toBeNull()
+        expect(await store.getConversation('alice', 'conv_nope')).toBeNull()
+      })
+
+      test('creating a conversation twice fails', async () => {
+        const rec = { id: 'conv_1', tenant: 'default', metadata: {}, createdAt: 1, updatedAt: 1 }
+        await store.createConversation(rec, [])
+        await expect(store.createConversation(rec, [])).rejects.toThrow()
+      })
+
+      test('a response may belong to a conversation', async () => {
+        await store.createConversation({ id: 'conv_1', tenant: 'default', metadata: {}, createdAt: 1, updatedAt: 1 }, [])
+        await store.createResponse(responseRecord('resp_1', { conversationId: 'conv_1' }), [])
+        expect((await store.getResponse('default', 'resp_1'))!.conversationId).toBe('conv_1')
+      })
+    })
+
+    test('ping answers while the store is open', async () => {
+      await store.ping()
+    })
+  })
+}

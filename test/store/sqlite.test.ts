@@ -1,0 +1,147 @@
+// SQLite specifics of the store: opening files, embedded migrations, pragmas, and loadChain's query count.
+import { Database } from 'bun:sqlite'
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { drizzle } from 'drizzle-orm/bun-sqlite'
+import { readMigrationFiles } from 'drizzle-orm/migrator'
+import { ConfigError } from '../../src/config'
+import { openStore } from '../../src/store'
+import { migrations } from '../../src/store/migrations.gen'
+import { embeddedMigrations, migrateSqlite } from '../../src/store/sqlite/migrate'
+import { createSqliteStore } from '../../src/store/sqlite/repository'
+import * as schema from '../../src/store/sqlite/schema'
+import { message, responseRecord, storeChain } from './fixtures'
+
+const repoRoot = join(import.meta.dir, '..', '..')
+let dir: string
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'agentgate-store-'))
+})
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('openStore', () => {
+  test('a PostgreSQL URL is refused with a config error for now', async () => {
+    const err = await openStore({ db: ':memory:', databaseUrl: 'postgres://localhost/x' }).catch((e) => e)
+    expect(err).toBeInstanceOf(ConfigError)
+    expect(err.message).toBe('PostgreSQL (--database-url) is not supported yet; use --db')
+  })
+
+  test('a database path in directories that do not exist yet is created, in WAL mode', async () => {
+    const path = join(dir, 'nested', 'deeper', 'agentgate.db')
+    const store = await openStore({ db: path, databaseUrl: null })
+    expect(store.dialect).toBe('sqlite')
+    await store.ping()
+    await store.close()
+    expect(existsSync(path)).toBe(true)
+    const raw = new Database(path)
+    expect(raw.query('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' })
+    raw.close()
+  })
+
+  test('reopening a file keeps its data and applies no migration twice', async () => {
+    const path = join(dir, 'agentgate.db')
+    const first = await openStore({ db: path, databaseUrl: null })
+    await first.createResponse(responseRecord('resp_1'), [message('in_1', 'user', 'kept')])
+    await first.close()
+
+    const second = await openStore({ db: path, databaseUrl: null })
+    const chain = await second.loadChain('default', 'resp_1')
+    expect(chain!.items).toEqual([message('in_1', 'user', 'kept')])
+    await second.close()
+
+    const raw = new Database(path)
+    const applied = raw.query('SELECT hash FROM __drizzle_migrations').all() as { hash: string }[]
+    expect(applied.map((r) => r.hash)).toEqual(embeddedMigrations().map((m) => m.hash))
+    raw.close()
+  })
+
+  test('a restart fails the responses the previous process left unfinished', async () => {
+    const path = join(dir, 'agentgate.db')
+    const before = await openStore({ db: path, databaseUrl: null })
+    await before.createResponse(responseRecord('resp_bg', { status: 'in_progress', background: true }), [])
+    await before.close()
+    const after = await openStore({ db: path, databaseUrl: null })
+    expect(await after.failInterrupted('gateway restarted', 1)).toEqual(['resp_bg'])
+    expect((await after.getResponse('default', 'resp_bg'))!.status).toBe('failed')
+    await after.close()
+  })
+
+  test('ping fails once the store is closed', async () => {
+    const store = await openStore({ db: ':memory:', databaseUrl: null })
+    await store.close()
+    await expect(store.ping()).rejects.toThrow()
+  })
+})
+
+describe('embedded migrations', () => {
+  test("are exactly drizzle-kit's files, with the hashes drizzle's own reader computes", () => {
+    const fromDisk = readMigrationFiles({ migrationsFolder: join(repoRoot, 'drizzle') })
+    expect(embeddedMigrations()).toEqual(fromDisk)
+  })
+
+  test('migrations.gen.ts is up to date with drizzle/ (run `bun run db:generate` otherwise)', () => {
+    const journal = JSON.parse(readFileSync(join(repoRoot, 'drizzle/meta/_journal.json'), 'utf8'))
+    expect(migrations.journal).toEqual(journal)
+    journal.entries.forEach((e: { tag: string }, i: number) => {
+      expect(migrations.sql[i]).toBe(readFileSync(join(repoRoot, 'drizzle', `${e.tag}.sql`), 'utf8'))
+    })
+  })
+})
+
+/** A bun:sqlite Database that counts the statements executed through it (BEGIN/COMMIT of transactions excluded). */
+function countingDatabase(path: string) {
+  const target = new Database(path, { create: true, strict: true })
+  target.exec('PRAGMA foreign_keys = ON')
+  let count = 0
+  const wrapStatement = (stmt: object) =>
+    new Proxy(stmt, {
+      get(t, key) {
+        const value = Reflect.get(t, key, t)
+        if (typeof value !== 'function') return value
+        if (['all', 'get', 'run', 'values', 'iterate'].includes(String(key)))
+          return (...args: unknown[]) => {
+            count++
+            return value.apply(t, args)
+          }
+        return value.bind(t)
+      },
+    })
+  const client = new Proxy(target, {
+    get(t, key) {
+      const value = Reflect.get(t, key, t)
+      if (typeof value !== 'function') return value
+      if (key === 'prepare' || key === 'query') return (...args: unknown[]) => wrapStatement(value.apply(t, args))
+      if (key === 'run' || key === 'exec')
+        return (...args: unknown[]) => {
+          count++
+          return value.apply(t, args)
+        }
+      return value.bind(t)
+    },
+  })
+  return { client, queries: () => count }
+}
+
+describe('loadChain query count', () => {
+  test('is the same for a chain of 1, 10, 100 and 1000 turns', async () => {
+    const { client, queries } = countingDatabase(':memory:')
+    const db = drizzle({ client, schema })
+    migrateSqlite(db)
+    const store = createSqliteStore(db, client)
+    const counts: Record<number, number> = {}
+    for (const turns of [1, 10, 100, 1000]) {
+      const chainIds = await storeChain(store, { turns, prefix: `t${turns}` })
+      const before = queries()
+      const chain = await store.loadChain('default', chainIds.at(-1)!)
+      counts[turns] = queries() - before
+      expect(chain!.responses).toHaveLength(turns)
+      expect(chain!.items).toHaveLength(turns * 2)
+    }
+    expect(counts).toEqual({ 1: 2, 10: 2, 100: 2, 1000: 2 })
+    await store.close()
+  })
+})
