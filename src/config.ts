@@ -5,10 +5,12 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type { LogLevel } from './log'
+import { validateModelOverride } from './codex/overrides'
 
 export class ConfigError extends Error {
   constructor(message: string) {
-    super(message)
+    // Always one line: the CLI prints it as-is on stderr.
+    super(message.replace(/\s*\n\s*/g, ' '))
     this.name = 'ConfigError'
   }
 }
@@ -90,12 +92,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'wsForceStore', flag: '--ws-force-store', env: 'AGENTGATE_WS_FORCE_STORE', file: 'ws_force_store', kind: 'bool', help: 'store every WebSocket turn (Codex chains need it)', def: true },
 ]
 
-function describe(s: Setting): string {
-  return `${s.flag} (${s.env}, ${s.file} in config.toml)`
-}
-
-function parseValue(s: Setting, raw: unknown): unknown {
-  const bad = (why: string) => new ConfigError(`invalid setting ${describe(s)}: ${why}, got ${JSON.stringify(raw)}`)
+/** Parses one raw value; `where` names its source (the flag, the env variable or the file key) for the error. */
+function parseValue(s: Setting, raw: unknown, where: string): unknown {
+  const bad = (why: string) => new ConfigError(`invalid value for ${where}: ${why}, got ${JSON.stringify(raw)}`)
   switch (s.kind) {
     case 'string':
       if (typeof raw !== 'string' || raw === '') throw bad('expected a non-empty string')
@@ -127,6 +126,9 @@ function parseValue(s: Setting, raw: unknown): unknown {
     case 'list': {
       const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : null
       if (!items || items.some((x) => typeof x !== 'string')) throw bad('expected a list of strings')
+      // A repeated flag or a file array must not carry empty entries (`--api-key "$UNSET"` would
+      // otherwise silently turn auth off); a comma-separated string may have stray commas.
+      if (Array.isArray(raw) && items.some((x) => (x as string).trim() === '')) throw bad('expected non-empty strings')
       return (items as string[]).map((x) => x.trim()).filter(Boolean)
     }
     case 'enum':
@@ -164,7 +166,7 @@ export function parseArgs(argv: string[], known: ReadonlySet<string>, booleans: 
     if (booleans.has(name) && eq < 0) value = true
     else if (eq > 0) value = a.slice(eq + 1)
     else {
-      if (i + 1 >= argv.length) throw new ConfigError(`option ${name} needs a value`)
+      if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) throw new ConfigError(`option ${name} needs a value`)
       value = argv[++i]
     }
     const prev = out.flags[name]
@@ -213,28 +215,25 @@ export function loadConfig({ flags, env, readFile = defaultReadFile }: ConfigSou
 
   const cfg: Record<string, unknown> = { home, configFile: text === null ? null : configFile }
   for (const s of SETTINGS) {
-    const raw = flags[s.flag] ?? env[s.env] ?? file[s.file]
-    cfg[s.key] = raw === undefined || raw === '' ? (typeof s.def === 'function' ? (s.def as (h: string) => unknown)(home) : s.def) : parseValue(s, raw)
+    // An empty environment variable counts as unset (so the file still applies); empty flags and file
+    // values are rejected by parseValue.
+    const envRaw = env[s.env] === '' ? undefined : env[s.env]
+    const [raw, where] =
+      flags[s.flag] !== undefined ? [flags[s.flag], s.flag]
+      : envRaw !== undefined ? [envRaw, s.env]
+      : [file[s.file], `${s.file} in ${configFile}`]
+    cfg[s.key] = raw === undefined ? (typeof s.def === 'function' ? (s.def as (h: string) => unknown)(home) : s.def) : parseValue(s, raw, where)
   }
-  cfg.models = parseModelOverrides(file.models, configFile)
+  cfg.models = parseModelOverrides(file.models, configFile, readFile)
   return cfg as unknown as Config
 }
 
-function parseModelOverrides(raw: unknown, where: string): Record<string, ModelOverride> {
+function parseModelOverrides(raw: unknown, where: string, readFile: (path: string) => string | null): Record<string, ModelOverride> {
   if (raw === undefined) return {}
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`invalid setting models in ${where}: expected a table of [models."<id>"] sections`)
   const out: Record<string, ModelOverride> = {}
-  for (const [id, o] of Object.entries(raw as Record<string, unknown>)) {
-    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new ConfigError(`invalid setting models."${id}" in ${where}: expected a table`)
-    const m = o as ModelOverride
-    if (m.context_window !== undefined && (!Number.isSafeInteger(m.context_window) || m.context_window <= 0))
-      throw new ConfigError(`invalid setting models."${id}".context_window in ${where}: expected a positive whole number`)
-    for (const k of ['display_name', 'description', 'base_instructions', 'base_instructions_file'] as const) {
-      if (m[k] !== undefined && (typeof m[k] !== 'string' || m[k] === ''))
-        throw new ConfigError(`invalid setting models."${id}".${k} in ${where}: expected a non-empty string`)
-    }
-    out[id] = m
-  }
+  // Checked against the Codex catalog's enums now: one bad value would make Codex reject the whole catalog.
+  for (const [id, o] of Object.entries(raw as Record<string, unknown>)) out[id] = validateModelOverride(id, o, { where, readFile })
   return out
 }
 
