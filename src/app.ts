@@ -4,6 +4,7 @@
 import { Elysia } from 'elysia'
 import type { Config } from './config'
 import { ApiError, toErrorBody } from './errors'
+import { validationError } from './schema/validate'
 import type { IdSource } from './ids'
 import type { Logger } from './log'
 import type { Store } from './store/types'
@@ -13,6 +14,9 @@ import { passthroughRoutes } from './http/passthrough'
 import { docsRoutes } from './http/docs'
 import { modelsRoutes } from './http/models'
 import { responsesRoutes } from './http/responses'
+import { responsesSocketRoutes } from './ws/responses'
+import { createTurnEngine } from './engine/turn'
+import { responsesAdapter } from './upstream/responses'
 
 export interface AppDeps {
   config: Config
@@ -27,10 +31,21 @@ export interface AppDeps {
 
 export function createApp(deps: AppDeps) {
   const { config, logger } = deps
+  // One engine for every edge: HTTP JSON, SSE and WebSocket turns all run through it.
+  const engine = createTurnEngine({
+    store: deps.store,
+    adapter: responsesAdapter(deps.upstream, { maxSseLineBytes: config.maxSseLineBytes }),
+    clock: deps.clock,
+    ids: deps.ids,
+    logger,
+  })
   const app = new Elysia({
     // Bun rejects larger bodies itself (413, empty body); Content-Length is checked first below so that
     // the common case gets the JSON error shape.
     serve: { maxRequestBodySize: config.maxBodyBytes, idleTimeout: 255 },
+    // Oversized frames close the socket with 1009; a slow reader backs up to the limit, then the
+    // session waits for drain (never closes for it).
+    websocket: { maxPayloadLength: config.maxWsFrameBytes, idleTimeout: config.wsIdleTimeoutS, backpressureLimit: 4 * 1024 * 1024, closeOnBackpressureLimit: false },
   })
     .onRequest(({ request, set }) => {
       const requestId = request.headers.get('x-request-id') || deps.ids('req')
@@ -51,7 +66,8 @@ export function createApp(deps: AppDeps) {
     .use(healthRoutes(deps))
     .use(docsRoutes(deps))
     .use(modelsRoutes(deps))
-    .use(responsesRoutes(deps))
+    .use(responsesRoutes(deps, engine))
+    .use(responsesSocketRoutes(deps, engine))
     .use(passthroughRoutes(deps))
   return app
 }
@@ -64,11 +80,8 @@ function renderError(code: unknown, error: unknown, method: string, path: string
   switch (code) {
     case 'VALIDATION': {
       const e = error as any
-      const first = deepestError(e?.all?.[0] ?? {})
-      const where = e?.type === 'query' ? 'query' : e?.type === 'params' ? 'path' : 'body'
-      const p = typeof first.path === 'string' && first.path.length > 1 ? first.path.slice(1).replaceAll('/', '.') : null
-      const message = validationMessage(first, p, where)
-      return { status: 400, body: toErrorBody(message, 'invalid_request_error', where === 'body' ? 'invalid_value' : `invalid_${where}`, p) }
+      const err = validationError(e?.all?.[0], e?.type === 'query' ? 'query' : e?.type === 'params' ? 'path' : 'body')
+      return { status: 400, body: err.toJSON() }
     }
     case 'PARSE':
       return { status: 400, body: toErrorBody('We could not parse the JSON body of your request. Send valid JSON with Content-Type: application/json.', 'invalid_request_error', 'invalid_json') }
@@ -87,29 +100,6 @@ function renderError(code: unknown, error: unknown, method: string, path: string
       return { status: 500, body: toErrorBody('Internal server error', 'server_error', 'server_error') }
     }
   }
-}
-
-/**
- * TypeBox reports a failed union (e.g. "object or null") at the union's path; the useful error is the
- * deepest one inside the branch that came closest, which names the actual field.
- */
-function deepestError(err: any): any {
-  if (!Array.isArray(err?.errors) || err.errors.length === 0) return err
-  let best = err
-  for (const branch of err.errors) {
-    for (const sub of branch) {
-      const candidate = deepestError(sub)
-      if (typeof candidate.path === 'string' && candidate.path.length > (best.path?.length ?? 0)) best = candidate
-    }
-  }
-  return best
-}
-
-function validationMessage(first: any, param: string | null, where: string): string {
-  const what = param ? `${where === 'body' ? '' : where + ' parameter '}'${param}'` : `the request ${where}`
-  const reason = first?.schema?.error ?? first?.summary ?? first?.message ?? 'is invalid'
-  if (first?.value === undefined && param) return `Missing required parameter: ${what}.`
-  return `Invalid value for ${what}: ${String(reason).replace(/^Property '[^']*' /, '')}`
 }
 
 /** Methods the app serves on `path`, for telling 405 from 404. */

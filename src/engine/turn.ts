@@ -30,6 +30,11 @@ export interface TurnOptions {
   signal?: AbortSignal
   /** extra headers for the upstream call (request id correlation) */
   upstreamHeaders?: Record<string, string>
+  /**
+   * Chains kept outside the store (a WebSocket's unstored turns): the full item list of a response
+   * by id. Consulted before the store when resolving previous_response_id.
+   */
+  localChains?: ReadonlyMap<string, ItemBody[]>
 }
 
 export interface Turn {
@@ -41,6 +46,8 @@ export interface Turn {
   readonly failure: ApiError | null
   /** Runs the turn. Single use. Stopping the iteration early ends the turn as incomplete. */
   events(): AsyncGenerator<ResponseEvent>
+  /** History, input and output of this turn, in order: what a later turn chained on it sees. */
+  transcript(): ItemBody[]
 }
 
 /** Events persisted per batch while a stream runs (and the rest at the end). */
@@ -73,7 +80,8 @@ export function createTurnEngine(deps: EngineDeps) {
     const stored = opts.forceStore === true || req.store !== false
     let history: ItemBody[] = []
     if (req.previous_response_id) {
-      const chain = await store.loadChain(opts.tenant, req.previous_response_id)
+      const local = opts.localChains?.get(req.previous_response_id)
+      const chain = local ? { items: local } : await store.loadChain(opts.tenant, req.previous_response_id)
       if (!chain) throw ApiError.notFound(`Previous response with id '${req.previous_response_id}' not found.`, 'previous_response_not_found', 'previous_response_id')
       history = chain.items
     }
@@ -91,7 +99,7 @@ export function createTurnEngine(deps: EngineDeps) {
         input,
       )
     }
-    return new RunningTurn(deps, req, opts, base, initial, stored, toUpstreamRequest(req, history, input))
+    return new RunningTurn(deps, req, opts, base, initial, stored, history, input)
   }
 
   return { start }
@@ -112,9 +120,14 @@ class RunningTurn implements Turn {
     private readonly base: ResponseBase,
     initial: ResponseObjectT,
     readonly stored: boolean,
-    private readonly upstreamBody: Record<string, unknown>,
+    private readonly history: ItemBody[],
+    private readonly input: ItemBody[],
   ) {
     this.response = initial
+  }
+
+  transcript(): ItemBody[] {
+    return [...this.history, ...this.input, ...(this.response.output as ItemBody[])]
   }
 
   get id() {
@@ -141,14 +154,15 @@ class RunningTurn implements Turn {
     let finished = false
     try {
       yield record(norm.event('response.created', { response: this.response }))
-      yield record(norm.event('response.in_progress', { response: this.response }))
+      // A prewarm is answered with created + completed only, as Codex expects.
+      if (this.req.generate !== false) yield record(norm.event('response.in_progress', { response: this.response }))
       let outcome: UpstreamOutcome
       try {
         if (this.req.generate === false) {
           // Codex's WebSocket prewarm: the request is kept as history, no model call.
           outcome = { status: 'completed', usage: null, incomplete_details: null, error: null }
         } else {
-          for await (const ev of adapter.stream(this.upstreamBody, { signal: abort.signal, headers: this.opts.upstreamHeaders })) {
+          for await (const ev of adapter.stream(toUpstreamRequest(this.req, this.history, this.input), { signal: abort.signal, headers: this.opts.upstreamHeaders })) {
             for (const out of norm.accept(ev)) {
               yield record(out as ResponseEvent)
               if (log.length >= EVENT_BATCH) await flush()

@@ -3,16 +3,15 @@
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../app'
 import { ApiError } from '../errors'
-import { createTurnEngine, type TurnEngine } from '../engine/turn'
+import type { TurnEngine } from '../engine/turn'
 import { errorResponses, PaginationQuery, parseListOptions } from '../schema/common'
 import { CreateResponseBody, DeletedResponse, ItemList, ResponseIdParams, ResponseObject, RetrieveQuery, type ResponseEvent, type ResponseObjectT } from '../schema/responses'
 import { DEFAULT_TENANT, type Store } from '../store/types'
-import { responsesAdapter } from '../upstream/responses'
 import { sseResponse } from './sse'
 
 const notFound = (id: string) => ApiError.notFound(`Response with id '${id}' not found.`, 'response_not_found')
 
-export function responsesRoutes(deps: AppDeps, engine: TurnEngine = defaultEngine(deps)) {
+export function responsesRoutes(deps: AppDeps, engine: TurnEngine) {
   const { store, config } = deps
   return new Elysia({ prefix: '/v1/responses', detail: { tags: ['responses'] } })
     .post(
@@ -91,16 +90,6 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine = defaultEngin
         detail: { summary: "List a response's input items", description: 'Paginated by item id: `after`, `before`, `limit` (1–100, default 20), `order` (default desc).' },
       },
     )
-}
-
-function defaultEngine(deps: AppDeps): TurnEngine {
-  return createTurnEngine({
-    store: deps.store,
-    adapter: responsesAdapter(deps.upstream, { maxSseLineBytes: deps.config.maxSseLineBytes }),
-    clock: deps.clock,
-    ids: deps.ids,
-    logger: deps.logger,
-  })
 }
 
 function withResponseId(err: ApiError, id: string | null): ApiError {

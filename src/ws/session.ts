@@ -1,0 +1,147 @@
+// One WebSocket on /v1/responses: frames in, a FIFO of response.create requests, each run through
+// the turn engine with its events sent back as text frames. Bad frames get an error frame and the
+// socket stays usable; a slow reader pauses the turn (send → -1 waits for drain) instead of
+// buffering; a socket that goes away aborts its running turn (stored as incomplete).
+import { ApiError } from '../errors'
+import type { TurnEngine } from '../engine/turn'
+import type { Logger } from '../log'
+import { CreateResponseBody, type CreateResponseRequest } from '../schema/responses'
+import { compileValidator } from '../schema/validate'
+import type { ItemBody } from '../store/types'
+
+/** What the session needs of a socket: Bun's ServerWebSocket send/close. */
+export interface FrameSink {
+  /** bytes sent (> 0), -1 when queued under backpressure, 0 when dropped (socket closed) */
+  send(text: string): number
+  close(code?: number, reason?: string): void
+}
+
+export interface SessionOptions {
+  engine: TurnEngine
+  logger: Logger
+  tenant: string
+  maxQueue: number
+  /** store every turn even when the client says store:false (Codex chains need it) */
+  forceStore: boolean
+  requestId: string
+}
+
+const validateCreate = compileValidator<CreateResponseRequest>(CreateResponseBody)
+
+/** Keys Open Responses forbids on WebSocket frames (stream is implied); accepted and ignored. */
+const IGNORED_ON_SOCKET = ['type', 'stream', 'stream_options', 'background'] as const
+
+export class ResponsesSocketSession {
+  private readonly queue: CreateResponseRequest[] = []
+  private running = false
+  private closed = false
+  private readonly abort = new AbortController()
+  private drained: (() => void) | null = null
+  /** Unstored turns of this socket, so previous_response_id still resolves when store is off. */
+  private readonly localChains = new Map<string, ItemBody[]>()
+
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly opts: SessionOptions,
+  ) {}
+
+  /** A frame arrived (already JSON-parsed by Elysia when it was JSON text). */
+  onMessage(message: unknown) {
+    if (this.closed) return
+    let req: CreateResponseRequest
+    try {
+      req = this.parseFrame(message)
+    } catch (e) {
+      this.sendError(e)
+      return
+    }
+    if (this.queue.length >= this.opts.maxQueue) {
+      this.sendError(new ApiError(429, `Too many queued response.create requests on this socket (limit ${this.opts.maxQueue}); wait for the running ones to finish.`, 'rate_limit_error', 'too_many_queued_requests'))
+      return
+    }
+    this.queue.push(req)
+    if (!this.running) void this.runQueue()
+  }
+
+  onDrain() {
+    const d = this.drained
+    this.drained = null
+    d?.()
+  }
+
+  onClose(code: number) {
+    this.closed = true
+    this.queue.length = 0
+    this.abort.abort(new Error(`socket closed (${code})`))
+    this.onDrain()
+    // 1006 without a close frame is how Codex leaves: normal, not worth more than a debug line.
+    this.opts.logger.debug('websocket closed', { code, request_id: this.opts.requestId })
+  }
+
+  /** Sends one frame, waiting for the socket to drain first when it is backed up. */
+  private async send(payload: unknown): Promise<boolean> {
+    if (this.closed) return false
+    const r = this.sink.send(JSON.stringify(payload))
+    if (r === 0) return false
+    if (r === -1) await new Promise<void>((resolve) => (this.drained = resolve))
+    return !this.closed
+  }
+
+  private sendError(e: unknown) {
+    const err = e instanceof ApiError ? e : ApiError.internal()
+    if (!(e instanceof ApiError)) this.opts.logger.error('websocket turn failed', { err: String((e as Error)?.stack ?? e), request_id: this.opts.requestId })
+    const body = err.toJSON().error
+    // The error frame of the WebSocket mode; top-level fields mirror the SSE error event.
+    void this.send({ type: 'error', status: err.status, error: body, code: body.code, message: body.message, param: body.param })
+  }
+
+  private parseFrame(message: unknown): CreateResponseRequest {
+    if (message instanceof Uint8Array || message instanceof ArrayBuffer) throw ApiError.badRequest('Binary frames are not supported; send JSON text frames.', null, 'invalid_frame')
+    if (typeof message === 'string') throw ApiError.badRequest('The frame is not valid JSON.', null, 'invalid_json')
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) throw ApiError.badRequest('A frame must be a JSON object with a "type".', null, 'invalid_frame')
+    const frame = message as Record<string, unknown>
+    if (frame.type !== 'response.create')
+      throw ApiError.badRequest(`Unknown frame type ${JSON.stringify(frame.type ?? null)}; the only client frame is "response.create".`, 'type', 'unknown_frame_type')
+    const body: Record<string, unknown> = { ...frame }
+    for (const k of IGNORED_ON_SOCKET) delete body[k]
+    return validateCreate(body)
+  }
+
+  private async runQueue() {
+    this.running = true
+    try {
+      while (!this.closed && this.queue.length) await this.runOne(this.queue.shift()!)
+    } finally {
+      this.running = false
+    }
+  }
+
+  private async runOne(req: CreateResponseRequest) {
+    let turn
+    try {
+      turn = await this.opts.engine.start(req, {
+        tenant: this.opts.tenant,
+        forceStore: this.opts.forceStore,
+        recordEvents: true,
+        signal: this.abort.signal,
+        localChains: this.localChains,
+        upstreamHeaders: { 'x-request-id': this.opts.requestId },
+      })
+    } catch (e) {
+      this.sendError(e)
+      return
+    }
+    const events = turn.events()
+    try {
+      for await (const ev of events) {
+        if (!(await this.send(ev))) break
+      }
+    } catch (e) {
+      this.sendError(e)
+    } finally {
+      // Ends the turn (as incomplete) if we stopped early because the socket went away.
+      await events.return(undefined)
+    }
+    if (!turn.stored && turn.response.status === 'completed') this.localChains.set(turn.id, turn.transcript())
+  }
+}

@@ -1,0 +1,222 @@
+// WebSocket mode of /v1/responses: frames in, the same events as SSE out, FIFO pipelining,
+// forced storage, error frames that keep the socket usable, disconnects and backpressure.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { connect } from 'node:net'
+import OpenAI from 'openai'
+import { ResponsesWS } from 'openai/resources/responses/ws'
+import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
+import { startGateway, type TestGateway } from '../support/gateway'
+
+let up: FakeUpstream
+let gw: TestGateway
+
+beforeAll(async () => {
+  up = startFakeUpstream()
+  gw = await startGateway({ upstream: up.url, env: { AGENTGATE_MAX_WS_QUEUE: '3' } })
+})
+afterAll(async () => {
+  await gw.stop()
+  await up.stop()
+})
+
+/** A WebSocket client that collects frames and can wait for one. */
+async function openSocket(path = '/v1/responses') {
+  const ws = new WebSocket(gw.url.replace('http', 'ws') + path)
+  const frames: any[] = []
+  const waiters: { pred: (f: any) => boolean; resolve: (f: any) => void }[] = []
+  ws.onmessage = (m) => {
+    const f = JSON.parse(String(m.data))
+    frames.push(f)
+    for (const w of [...waiters]) if (w.pred(f)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(f)
+  }
+  const closed = new Promise<number>((resolve) => (ws.onclose = (e) => resolve(e.code)))
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve
+    ws.onerror = reject
+  })
+  const waitFor = (pred: (f: any) => boolean, ms = 5000) =>
+    new Promise<any>((resolve, reject) => {
+      const hit = frames.find(pred)
+      if (hit) return resolve(hit)
+      const t = setTimeout(() => reject(new Error(`no matching frame within ${ms} ms; got ${frames.map((f) => f.type).join(',')}`)), ms)
+      waiters.push({ pred, resolve: (f) => (clearTimeout(t), resolve(f)) })
+    })
+  const send = (o: unknown) => ws.send(typeof o === 'string' ? o : JSON.stringify(o))
+  return { ws, frames, waitFor, send, closed }
+}
+
+const create = (extra: Record<string, unknown>) => ({ type: 'response.create', model: 'test-model', ...extra })
+const userMsg = (text: string) => [{ type: 'message', role: 'user', content: [{ type: 'input_text', text }] }]
+const terminal = (f: any) => ['response.completed', 'response.failed', 'response.incomplete'].includes(f.type)
+
+describe('WebSocket /v1/responses', () => {
+  test('Codex flow: prewarm (generate:false) then turns chained by previous_response_id, all stored', async () => {
+    const s = await openSocket()
+    const base = [{ type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'You are a coding agent.' }] }]
+    s.send(create({ generate: false, store: false, stream: true, input: base }))
+    const prewarm = await s.waitFor((f) => f.type === 'response.completed')
+    expect(s.frames.map((f) => f.type)).toEqual(['response.created', 'response.completed'])
+    expect(prewarm.response.output).toEqual([])
+    const upstreamCalls = up.requestsTo('/v1/responses').length
+
+    s.send(create({ store: false, stream: true, previous_response_id: prewarm.response.id, input: userMsg('run echo') }))
+    const t1 = await s.waitFor((f) => f.type === 'response.completed' && f.response.id !== prewarm.response.id)
+    expect(up.requestsTo('/v1/responses').length).toBe(upstreamCalls + 1)
+    const sent = up.requestsTo('/v1/responses').at(-1)!.body.input
+    expect(sent.map((i: any) => i.content[0].text)).toEqual(['You are a coding agent.', 'run echo'])
+
+    // store:false from the client, stored anyway on this path: both responses retrievable over HTTP.
+    for (const id of [prewarm.response.id, t1.response.id]) {
+      const r = await fetch(`${gw.baseURL}/responses/${id}`)
+      expect(r.status).toBe(200)
+    }
+    expect(t1.response.store).toBe(true)
+    s.ws.close()
+  })
+
+  test('a response.create sent while a turn streams is queued and run after it, in order', async () => {
+    const s = await openSocket()
+    up.queue({ text: 'first answer with several words', delayMs: 15 }, { text: 'second answer' }, { text: 'third answer' })
+    s.send(create({ input: userMsg('one') }))
+    s.send(create({ input: userMsg('two') }))
+    s.send(create({ input: userMsg('three') }))
+    await s.waitFor((f) => f.type === 'response.completed' && f.response.output_text === 'third answer')
+    const lifecycle = s.frames.filter((f) => f.type === 'response.created' || terminal(f)).map((f) => `${f.type}:${f.response.output_text || ''}`)
+    expect(lifecycle).toEqual([
+      'response.created:', 'response.completed:first answer with several words',
+      'response.created:', 'response.completed:second answer',
+      'response.created:', 'response.completed:third answer',
+    ])
+    // Events of one turn never interleave with another's; sequence numbers restart per response.
+    const ids = s.frames.filter((f) => f.response).map((f) => f.response.id)
+    expect(new Set(ids).size).toBe(3)
+    expect(s.frames.filter((f) => f.type === 'error')).toEqual([])
+    s.ws.close()
+  })
+
+  test.each([
+    ['not JSON', 'hello there', 'invalid_json', 400],
+    ['unknown type', { type: 'response.cancel' }, 'unknown_frame_type', 400],
+    ['a JSON array', [1, 2], 'invalid_frame', 400],
+    ['missing model', { type: 'response.create', input: 'x' }, 'invalid_value', 400],
+    ['bad temperature', { type: 'response.create', model: 'm', input: 'x', temperature: 9 }, 'invalid_value', 400],
+    ['unknown previous_response_id', { type: 'response.create', model: 'm', input: 'x', previous_response_id: 'resp_nope' }, 'previous_response_not_found', 404],
+  ])('%s → error frame with status and code, and the socket stays usable', async (_name, frame, code, status) => {
+    const s = await openSocket()
+    s.send(frame)
+    const err = await s.waitFor((f) => f.type === 'error')
+    expect(err).toMatchObject({ type: 'error', status, error: { code, type: expect.any(String), message: expect.any(String) } })
+    expect(err.error).toHaveProperty('param')
+    s.send(create({ input: userMsg('still there?') }))
+    expect((await s.waitFor((f) => f.type === 'response.completed')).response.status).toBe('completed')
+    s.ws.close()
+  })
+
+  test('a binary frame gets an error frame', async () => {
+    const s = await openSocket()
+    s.ws.send(new Uint8Array([1, 2, 3]))
+    expect((await s.waitFor((f) => f.type === 'error')).error.code).toBe('invalid_frame')
+    s.ws.close()
+  })
+
+  test('past the queue limit a request gets a 429 error frame; queued ones still run', async () => {
+    const s = await openSocket()
+    up.queue({ text: 'slow one two three four five six', delayMs: 20 })
+    for (let i = 0; i < 5; i++) s.send(create({ input: userMsg(`q${i}`) }))
+    const err = await s.waitFor((f) => f.type === 'error')
+    expect(err).toMatchObject({ status: 429, error: { code: 'too_many_queued_requests' } })
+    // 1 running + 3 queued (limit 3) complete; the 5th was refused.
+    await s.waitFor((f) => f.type === 'response.completed' && s.frames.filter((x) => x.type === 'response.completed').length === 4)
+    await Bun.sleep(100)
+    expect(s.frames.filter((f) => f.type === 'response.completed')).toHaveLength(4)
+    s.ws.close()
+  })
+
+  test('a socket that vanishes mid-turn cancels the upstream and stores the turn as incomplete', async () => {
+    const s = await openSocket()
+    up.queue({ text: 'a long and slow answer that will be cut off before it ends', delayMs: 40 })
+    s.send(create({ input: userMsg('slow please') }))
+    const created = await s.waitFor((f) => f.type === 'response.created')
+    await s.waitFor((f) => f.type === 'response.output_text.delta')
+    s.ws.close()
+    const until = Date.now() + 5000
+    let status = 'in_progress'
+    while (status === 'in_progress' && Date.now() < until) {
+      await Bun.sleep(25)
+      status = ((await (await fetch(`${gw.baseURL}/responses/${created.response.id}`)).json()) as any).status
+    }
+    expect(status).toBe('incomplete')
+  })
+
+  test('an oversized frame closes the socket with 1009', async () => {
+    const g = await startGateway({ upstream: up.url, env: { AGENTGATE_MAX_WS_FRAME_BYTES: '2048' } })
+    try {
+      const ws = new WebSocket(g.url.replace('http', 'ws') + '/v1/responses')
+      await new Promise((r) => (ws.onopen = r))
+      const closed = new Promise<number>((r) => (ws.onclose = (e) => r(e.code)))
+      ws.send(JSON.stringify(create({ input: 'x'.repeat(4096) })))
+      expect(await closed).toBe(1009)
+    } finally {
+      await g.stop()
+    }
+  })
+
+  test('the openai SDK WebSocket client runs a turn and a chained turn', async () => {
+    const client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
+    const rws = new ResponsesWS(client)
+    const seen: any[] = []
+    const done = (n: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => (seen.filter((e) => e.type === 'response.completed').length >= n ? resolve() : setTimeout(check, 10))
+        check()
+      })
+    rws.on('event', (e: any) => seen.push(e))
+    up.queue({ text: 'sdk one' }, { text: 'sdk two' })
+    rws.send({ type: 'response.create', model: 'test-model', input: 'first' } as any)
+    await done(1)
+    const first = seen.find((e) => e.type === 'response.completed').response
+    rws.send({ type: 'response.create', model: 'test-model', input: 'second', previous_response_id: first.id } as any)
+    await done(2)
+    const second = seen.filter((e) => e.type === 'response.completed')[1].response
+    expect([first.output_text, second.output_text]).toEqual(['sdk one', 'sdk two'])
+    expect(second.previous_response_id).toBe(first.id)
+    rws.close()
+  })
+})
+
+describe('backpressure', () => {
+  test('a reader that stops reading pauses the turn instead of growing a buffer; it finishes once read', async () => {
+    // 12 MiB of deltas (and the full text again in the done events): far more than the 4 MiB
+    // backpressure limit plus socket buffers, yet each upstream line stays under the 16 MiB SSE line limit.
+    const chunk = 'y'.repeat(16 * 1024)
+    up.queue({ text: chunk.repeat(768), chunks: 768 })
+    const sock = connect(gw.app.server!.port!, '127.0.0.1')
+    await new Promise((r) => sock.once('connect', r))
+    sock.write(`GET /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`)
+    await new Promise((r) => sock.once('data', r))
+    // One masked text frame.
+    const payload = Buffer.from(JSON.stringify(create({ input: userMsg('flood me') })))
+    const mask = Buffer.from([1, 2, 3, 4])
+    const header = payload.length < 126 ? Buffer.from([0x81, 0x80 | payload.length]) : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 255])
+    sock.write(Buffer.concat([header, mask, Buffer.from(payload.map((b, i) => b ^ mask[i % 4]))]))
+    // Read just until the response id shows, then stop reading.
+    let head = ''
+    while (!/resp_[0-9a-f]{32}/.test(head)) head += ((await new Promise((r) => sock.once('data', r))) as Buffer).toString('latin1')
+    sock.pause()
+    const id = head.match(/resp_[0-9a-f]{32}/)![0]
+    const status = async () => (await gw.store.getResponse('default', id))?.status
+    // While nobody reads, the turn stays in progress: the gateway waits for drain instead of buffering.
+    await Bun.sleep(1500)
+    expect(await status()).toBe('in_progress')
+    let received = head.length
+    sock.on('data', (d: Buffer) => (received += d.length))
+    sock.resume()
+    const until = Date.now() + 20_000
+    while ((await status()) === 'in_progress' && Date.now() < until) await Bun.sleep(50)
+    expect(await status()).toBe('completed')
+    while (received < 48 * 1024 * 1024 && Date.now() < until) await Bun.sleep(50)
+    expect(received).toBeGreaterThan(48 * 1024 * 1024)
+    sock.destroy()
+  }, 30_000)
+})
+
