@@ -1,7 +1,134 @@
-// Swagger UI at /docs and the OpenAPI document at /docs/json (placeholder until the docs work lands).
+// Swagger UI at /docs and the OpenAPI document at /docs/json. The Swagger UI assets are embedded in
+// the executable (`with { type: 'file' }`) and served from /docs/assets/*, so the page works offline.
+import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../app'
+import { ApiError } from '../errors'
+import { ErrorBody } from '../schema/common'
+// @ts-ignore -- a file import: the value is a path (a $bunfs path inside the binary), not a module
+import swaggerBundlePath from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
+// @ts-ignore -- same
+import swaggerCssPath from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
 
-export function docsRoutes(_deps: AppDeps) {
-  return new Elysia()
+export const DOCS_PATH = '/docs'
+export const OPENAPI_PATH = '/docs/json'
+export const ASSETS_PATH = '/docs/assets'
+
+const ASSETS: Record<string, { path: string; type: string }> = {
+  'swagger-ui-bundle.js': { path: swaggerBundlePath as unknown as string, type: 'text/javascript; charset=utf-8' },
+  'swagger-ui.css': { path: swaggerCssPath as unknown as string, type: 'text/css; charset=utf-8' },
+}
+
+const DESCRIPTION =
+  'A stateful gateway for the OpenAI Responses API in front of vLLM or any OpenAI-compatible server: ' +
+  'stored responses, previous_response_id chains, conversations, background runs, SSE and WebSocket streaming. ' +
+  'Every error has the body ErrorBody.'
+
+const TAGS = [
+  { name: 'health', description: 'Liveness and readiness' },
+  { name: 'models', description: 'The upstream model list (reshaped for the Codex CLI when it asks)' },
+  { name: 'responses', description: 'The Responses API, stateful: stored responses, chains, background runs, streaming' },
+  { name: 'conversations', description: 'Conversations and their items' },
+  { name: 'pass-through', description: 'OpenAI-compatible routes passed to the upstream unchanged' },
+]
+
+const COMPONENT_ID = '#/components/schemas/'
+const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'])
+const normalised = new WeakMap<object, object>()
+
+/**
+ * Fixes up the plugin's document so that Swagger UI and strict OpenAPI tools accept all of it:
+ * - a schema that carries `$id: '#/components/schemas/Name'` (like ErrorBody) is written inline by the
+ *   plugin, `$id` and all (a `$id` with a fragment is not valid JSON Schema 2020-12): every inline copy
+ *   becomes `{ $ref }` and `components.schemas.Name` holds it once;
+ * - a visible `.ws()` route comes out under a `ws` key, which is no OpenAPI method: it is listed as the
+ *   GET it is on the wire (the upgrade request), unless the path already has a GET.
+ * The plugin caches its document object, so the result is cached per object.
+ */
+export function normaliseOpenApiDocument(doc: unknown): unknown {
+  if (!doc || typeof doc !== 'object') return doc
+  const hit = normalised.get(doc)
+  if (hit) return hit
+  const found: Record<string, unknown> = {}
+  const walk = (v: unknown, inComponent: string | null): unknown => {
+    if (Array.isArray(v)) return v.map((x) => walk(x, null))
+    if (!v || typeof v !== 'object') return v
+    const o = v as Record<string, unknown>
+    if (typeof o.$id === 'string' && o.$id.startsWith(COMPONENT_ID)) {
+      const name = o.$id.slice(COMPONENT_ID.length)
+      const { $id: _id, ...rest } = o
+      const body = Object.fromEntries(Object.entries(rest).map(([k, x]) => [k, walk(x, null)]))
+      if (name === inComponent) return body
+      found[name] ??= body
+      return { $ref: COMPONENT_ID + name }
+    }
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, walk(x, null)]))
+  }
+  const src = doc as { paths?: Record<string, Record<string, any>>; components?: { schemas?: Record<string, unknown> } }
+  const out = walk({ ...src, components: undefined }, null) as Record<string, any>
+  for (const item of Object.values((out.paths ?? {}) as Record<string, Record<string, any>>)) {
+    for (const key of Object.keys(item)) {
+      if (HTTP_METHODS.has(key) || key.startsWith('x-') || ['summary', 'description', 'servers', 'parameters', '$ref'].includes(key)) continue
+      const op = item[key]
+      delete item[key]
+      if (key !== 'ws' || item.get) continue
+      // a GET has no body; the frames are described by the route's own summary/description
+      const { requestBody: _frames, ...upgrade } = op
+      item.get = {
+        ...upgrade,
+        summary: op.summary ?? 'WebSocket upgrade',
+        responses: op.responses ?? { 101: { description: 'Switching Protocols: the connection is now a WebSocket' } },
+      }
+    }
+  }
+  const schemas: Record<string, unknown> = {}
+  for (const [name, schema] of Object.entries(src.components?.schemas ?? {})) schemas[name] = walk(schema, name)
+  for (const [name, schema] of Object.entries(found)) schemas[name] ??= schema
+  out.components = { ...src.components, schemas }
+  normalised.set(doc, out)
+  return out
+}
+
+export function docsRoutes({ version }: AppDeps) {
+  return (
+    new Elysia({ name: 'docs' })
+      // A local hook, so it applies to the plugin's routes below and never to the app's other routes.
+      .onAfterHandle(({ path, response }) => (path === OPENAPI_PATH ? normaliseOpenApiDocument(response) : undefined))
+      // The plugin documents app.getGlobalRoutes(), i.e. every route of the root app, whenever it was added.
+      .use(
+        openapi({
+          provider: 'swagger-ui',
+          path: DOCS_PATH,
+          specPath: OPENAPI_PATH,
+          documentation: {
+            info: { title: 'agentgate', version, description: DESCRIPTION },
+            tags: TAGS,
+            // listed even before any route uses it, so clients can rely on the name
+            components: { schemas: { ErrorBody: ErrorBody as any } },
+          },
+          swagger: {
+            // absolute, so /docs/ (trailing slash) finds the document too
+            url: OPENAPI_PATH,
+            cdn: `${ASSETS_PATH}/swagger-ui-bundle.js`,
+            theme: `${ASSETS_PATH}/swagger-ui.css`,
+            autoDarkMode: false,
+            // the default pings https://validator.swagger.io with the document
+            validatorUrl: null,
+            deepLinking: true,
+            displayRequestDuration: true,
+          } as any,
+        }),
+      )
+      .get(
+        `${ASSETS_PATH}/:file`,
+        ({ params }) => {
+          const asset = ASSETS[params.file]
+          if (!asset) throw ApiError.notFound(`Unknown documentation asset: ${params.file}`, 'unknown_url')
+          return new Response(Bun.file(asset.path), {
+            headers: { 'content-type': asset.type, 'cache-control': 'public, max-age=3600' },
+          })
+        },
+        { detail: { hide: true } },
+      )
+  )
 }

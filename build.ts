@@ -1,0 +1,160 @@
+#!/usr/bin/env bun
+// Builds agentgate into one self-contained executable with `bun build --compile` (via Bun.build):
+// the Bun runtime, the app, the Swagger UI assets and the SQL migrations, nothing read from disk.
+//
+//   bun run build.ts                                  → dist/agentgate for this machine
+//   bun run build.ts --target linux-arm64,darwin-arm64 → also dist/agentgate-<target> for each
+//   bun run build.ts --all                            → every supported target
+
+import { chmodSync, mkdirSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+
+const ROOT = import.meta.dir
+const ENTRY = join(ROOT, 'src/main.ts')
+const DEFAULT_OUTDIR = join(ROOT, 'dist')
+
+/** Targets for `--all`; names are Bun's compile targets without the `bun-` prefix. */
+const ALL_TARGETS = ['linux-x64', 'linux-arm64', 'linux-x64-musl', 'linux-arm64-musl', 'linux-x64-baseline', 'darwin-x64', 'darwin-arm64', 'windows-x64'] as const
+
+const HELP = `Usage: bun run build.ts [options]
+
+Builds dist/agentgate, a self-contained executable for this machine (${hostTarget()}),
+with --minify --bytecode --sourcemap, NODE_ENV=production, and no .env/bunfig.toml autoloading.
+
+Options:
+  --target T1,T2   also cross-compile for these targets into dist/agentgate-<target>
+                   (${ALL_TARGETS.join(', ')})
+  --all            cross-compile for every target above
+  --outdir DIR     output directory (default: dist)
+  --no-native      skip dist/agentgate (only the --target builds)
+  --help           this help
+
+Cross-compiling downloads the Bun runtime for the target from the npm registry on first use.
+`
+
+function hostTarget(): string {
+  const os = process.platform === 'win32' ? 'windows' : process.platform
+  return `${os}-${process.arch}`
+}
+
+interface Options {
+  targets: string[]
+  outdir: string
+  native: boolean
+}
+
+function parseOptions(argv: string[]): Options | null {
+  const opts: Options = { targets: [], outdir: DEFAULT_OUTDIR, native: true }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    const [name, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined]
+    const value = () => {
+      const v = inline ?? argv[++i]
+      if (!v) fail(`${name} needs a value`)
+      return v
+    }
+    switch (name) {
+      case '--help':
+      case '-h':
+        return null
+      case '--target':
+      case '--targets':
+        opts.targets.push(...value().split(',').map((t) => t.trim().replace(/^bun-/, '')).filter(Boolean))
+        break
+      case '--all':
+        opts.targets.push(...ALL_TARGETS)
+        break
+      case '--outdir':
+        opts.outdir = join(process.cwd(), value())
+        break
+      case '--no-native':
+        opts.native = false
+        break
+      default:
+        fail(`unknown option ${a} (see --help)`)
+    }
+  }
+  for (const t of opts.targets) {
+    if (!/^(linux|darwin|windows)-(x64|arm64)(-(baseline|modern))?(-(musl|glibc))?$/.test(t)) fail(`unknown target "${t}" (known: ${ALL_TARGETS.join(', ')})`)
+  }
+  opts.targets = [...new Set(opts.targets)]
+  return opts
+}
+
+function fail(message: string): never {
+  process.stderr.write(`build: ${message}\n`)
+  process.exit(2)
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`
+
+/** One `bun build --compile` run. `target` null = this machine. */
+async function compile(target: string | null, outfile: string): Promise<void> {
+  const label = target ?? `${hostTarget()} (native)`
+  const started = performance.now()
+  process.stdout.write(`build: compiling ${relative(ROOT, ENTRY)} for ${label} → ${relative(process.cwd(), outfile) || outfile}\n`)
+  const result = await Bun.build({
+    entrypoints: [ENTRY],
+    target: 'bun',
+    minify: true,
+    bytecode: true,
+    sourcemap: 'linked',
+    define: { 'process.env.NODE_ENV': JSON.stringify('production') },
+    compile: {
+      ...(target ? { target: `bun-${target}` as Bun.Build.CompileTarget } : {}),
+      outfile,
+      // A gateway must not pick up a stray .env or bunfig.toml from wherever it is started.
+      autoloadDotenv: false,
+      autoloadBunfig: false,
+    },
+  })
+  if (!result.success) {
+    for (const log of result.logs) process.stderr.write(`${log}\n`)
+    throw new Error(`build for ${label} failed`)
+  }
+  for (const log of result.logs) if (log.level === 'warning') process.stderr.write(`build: warning: ${log.message}\n`)
+  const file = outfile + (target?.startsWith('windows') && !outfile.endsWith('.exe') ? '.exe' : '')
+  const size = statSync(file).size
+  process.stdout.write(`build: wrote ${relative(process.cwd(), file) || file} (${mb(size)}, ${size} bytes) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`)
+}
+
+/** Runs the fresh binary once: a build that cannot start must not look like a success. */
+async function verify(file: string): Promise<void> {
+  chmodSync(file, 0o755)
+  const started = performance.now()
+  const proc = Bun.spawn([file, '--version'], { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, NODE_ENV: '' } })
+  const timer = setTimeout(() => proc.kill(), 20_000)
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  clearTimeout(timer)
+  if (code !== 0 || !/^agentgate \S+/.test(out)) throw new Error(`${file} --version failed (exit ${code}): ${(out + err).trim()}`)
+  process.stdout.write(`build: verified: ${relative(process.cwd(), file)} --version → ${out.trim()} (${Math.round(performance.now() - started)} ms)\n`)
+}
+
+async function main(): Promise<number> {
+  const opts = parseOptions(process.argv.slice(2))
+  if (!opts) {
+    process.stdout.write(HELP)
+    return 0
+  }
+  mkdirSync(opts.outdir, { recursive: true })
+  if (opts.native) {
+    const out = join(opts.outdir, 'agentgate')
+    await compile(null, out)
+    await verify(out)
+  }
+  for (const target of opts.targets) {
+    const out = join(opts.outdir, `agentgate-${target}`)
+    await compile(target, out)
+    // A binary for this very machine can be run; others can't be here.
+    if (target === hostTarget() && process.platform !== 'win32') await verify(out)
+  }
+  return 0
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`build: ${e?.message ?? e}\n`)
+    process.exit(1)
+  },
+)

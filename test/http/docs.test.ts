@@ -1,0 +1,186 @@
+// /docs (Swagger UI), /docs/assets/* (embedded swagger-ui-dist) and /docs/json (OpenAPI), over real
+// HTTP against a gateway on port 0. The document must list every visible route of the app, whoever
+// added it and wherever in createApp, with schemas a client can use.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
+import { startGateway, type TestGateway } from '../support/gateway'
+
+const EXTERNAL_URL = /https?:\/\/(?!127\.0\.0\.1[:/]|localhost[:/])[^\s"'<>)]+/g
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']
+
+let upstream: FakeUpstream
+let gw: TestGateway
+let doc: any
+
+beforeAll(async () => {
+  upstream = startFakeUpstream()
+  gw = await startGateway({ upstream: upstream.url, logLevel: 'warn' })
+  const r = await fetch(`${gw.url}/docs/json`)
+  expect(r.status).toBe(200)
+  doc = await r.json()
+})
+
+afterAll(async () => {
+  await gw?.stop()
+  await upstream?.stop()
+})
+
+/** The app's routes as OpenAPI (path, method) pairs, hidden ones left out. */
+function visibleRoutes(): { path: string; method: string; hooks: any }[] {
+  return gw.app.routes
+    .filter((r: any) => !r.hooks?.detail?.hide && r.method !== 'OPTIONS')
+    .map((r: any) => ({ path: r.path.replace(/:([^/]+)/g, '{$1}'), method: r.method === 'WS' ? 'get' : r.method.toLowerCase(), hooks: r.hooks ?? {} }))
+}
+
+function operations(): { path: string; method: string; op: any }[] {
+  return Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([m]) => HTTP_METHODS.includes(m))
+      .map(([method, op]) => ({ path, method, op })),
+  )
+}
+
+/** Every `$ref` value in a JSON value. */
+function refs(v: unknown, out: string[] = []): string[] {
+  if (Array.isArray(v)) for (const x of v) refs(x, out)
+  else if (v && typeof v === 'object')
+    for (const [k, x] of Object.entries(v)) {
+      if (k === '$ref' && typeof x === 'string') out.push(x)
+      else refs(x, out)
+    }
+  return out
+}
+
+function resolve(ref: string): unknown {
+  expect(ref.startsWith('#/')).toBe(true)
+  return ref
+    .slice(2)
+    .split('/')
+    .reduce<any>((node, key) => node?.[key.replaceAll('~1', '/').replaceAll('~0', '~')], doc)
+}
+
+describe('GET /docs', () => {
+  test('is Swagger UI loading its assets from the gateway, with no external URL', async () => {
+    const r = await fetch(`${gw.url}/docs`)
+    expect(r.status).toBe(200)
+    expect(r.headers.get('content-type')).toContain('text/html')
+    const html = await r.text()
+    expect(html.match(EXTERNAL_URL)).toBeNull()
+    expect(html).toContain('<script src="/docs/assets/swagger-ui-bundle.js"')
+    expect(html).toContain('<link rel="stylesheet" href="/docs/assets/swagger-ui.css"')
+    // no badge that sends the document to validator.swagger.io
+    expect(html).toContain('"validatorUrl":null')
+    expect(html).toContain('"url":"/docs/json"')
+    expect(html).toContain('<title>agentgate</title>')
+  })
+
+  test('works with a trailing slash too (the document URL is absolute)', async () => {
+    const r = await fetch(`${gw.url}/docs/`)
+    expect(r.status).toBe(200)
+    expect(await r.text()).toContain('"url":"/docs/json"')
+  })
+})
+
+describe('GET /docs/assets/*', () => {
+  test.each([
+    ['swagger-ui-bundle.js', 'text/javascript', 'SwaggerUIBundle'],
+    ['swagger-ui.css', 'text/css', '.swagger-ui'],
+  ])('%s is served from the embedded swagger-ui-dist with content type %s', async (file, type, marker) => {
+    const r = await fetch(`${gw.url}/docs/assets/${file}`)
+    expect(r.status).toBe(200)
+    expect(r.headers.get('content-type')).toStartWith(type)
+    const bytes = await r.arrayBuffer()
+    expect(bytes.byteLength).toBe(Bun.file(`${import.meta.dir}/../../node_modules/swagger-ui-dist/${file}`).size)
+    expect(new TextDecoder().decode(bytes)).toContain(marker)
+  })
+
+  test('an unknown asset is a 404 with the error body', async () => {
+    const r = await fetch(`${gw.url}/docs/assets/index.html`)
+    expect(r.status).toBe(404)
+    expect(await r.json()).toMatchObject({ error: { type: 'invalid_request_error', param: null, code: 'unknown_url' } })
+  })
+})
+
+describe('GET /docs/json', () => {
+  test('is an OpenAPI 3.x document about agentgate', () => {
+    expect(doc.openapi).toMatch(/^3\.[01]\.\d+$/)
+    expect(doc.info.title).toBe('agentgate')
+    expect(doc.info.version).toBe('test') // deps.version of the test gateway
+    expect(doc.info.description.length).toBeGreaterThan(20)
+    expect(doc.tags.map((t: any) => t.name)).toEqual(expect.arrayContaining(['health', 'models', 'responses', 'conversations', 'pass-through']))
+  })
+
+  test('lists every visible route of the app, and nothing else', () => {
+    const expected = visibleRoutes()
+      .map((r) => `${r.method.toUpperCase()} ${r.path}`)
+      .sort()
+    const listed = operations()
+      .map((o) => `${o.method.toUpperCase()} ${o.path}`)
+      .sort()
+    expect(listed).toEqual([...new Set(expected)])
+    // the routes the skeleton and SPEC promise, at the least
+    expect(listed).toEqual(expect.arrayContaining(['GET /health', 'GET /ready', 'GET /v1/models', 'POST /v1/chat/completions', 'POST /v1/completions', 'POST /v1/embeddings']))
+  })
+
+  test('leaves out its own routes', () => {
+    for (const p of ['/docs', '/docs/json', '/docs/assets/{file}']) expect(doc.paths[p]).toBeUndefined()
+  })
+
+  test('every operation has a tag, a summary, a unique operationId and at least one success response', () => {
+    const known = new Set(doc.tags.map((t: any) => t.name))
+    const ids = new Set<string>()
+    for (const { path, method, op } of operations()) {
+      const where = `${method.toUpperCase()} ${path}`
+      expect({ where, tagged: (op.tags ?? []).length > 0 && op.tags.every((t: string) => known.has(t)) }).toEqual({ where, tagged: true })
+      expect({ where, summary: typeof op.summary === 'string' && op.summary.length > 0 }).toEqual({ where, summary: true })
+      expect({ where, duplicate: ids.has(op.operationId) }).toEqual({ where, duplicate: false })
+      ids.add(op.operationId)
+      const statuses = Object.keys(op.responses ?? {})
+      expect({ where, success: statuses.some((s) => /^(1|2)\d\d$/.test(s)) }).toEqual({ where, success: true })
+    }
+  })
+
+  test('routes with a body or response schema carry it in the document', () => {
+    for (const r of visibleRoutes()) {
+      const op = doc.paths[r.path][r.method]
+      const where = `${r.method.toUpperCase()} ${r.path}`
+      if (r.hooks.body && r.method !== 'get') expect({ where, schema: !!op.requestBody?.content?.['application/json']?.schema }).toEqual({ where, schema: true })
+      if (r.hooks.response) {
+        const withSchema = Object.values(op.responses ?? {}).filter((x: any) => x?.content?.['application/json']?.schema)
+        expect({ where, responseSchemas: withSchema.length > 0 }).toEqual({ where, responseSchemas: true })
+      }
+    }
+  })
+
+  test('every path parameter is declared', () => {
+    for (const { path, method, op } of operations()) {
+      for (const [, name] of path.matchAll(/\{([^}]+)\}/g)) {
+        const p = (op.parameters ?? []).find((x: any) => x.in === 'path' && x.name === name)
+        expect({ op: `${method} ${path}`, name, declared: !!p && p.required === true }).toEqual({ op: `${method} ${path}`, name, declared: true })
+      }
+    }
+  })
+
+  test('ErrorBody is a component, and client errors refer to it', () => {
+    const errorBody = doc.components.schemas.ErrorBody
+    expect(errorBody.type).toBe('object')
+    expect(errorBody.properties.error.required).toEqual(['message', 'type', 'param', 'code'])
+    for (const { path, method, op } of operations()) {
+      for (const [status, res] of Object.entries<any>(op.responses ?? {})) {
+        const schema = res?.content?.['application/json']?.schema
+        if (!/^4\d\d$/.test(status) || !schema) continue
+        expect({ op: `${method} ${path} ${status}`, schema }).toEqual({ op: `${method} ${path} ${status}`, schema: { $ref: '#/components/schemas/ErrorBody' } })
+      }
+    }
+  })
+
+  test('every $ref resolves inside the document and no schema keeps a fragment $id', () => {
+    for (const ref of refs(doc)) expect({ ref, resolved: resolve(ref) !== undefined }).toEqual({ ref, resolved: true })
+    expect(JSON.stringify(doc)).not.toContain('"$id":"#')
+  })
+
+  test('is the same document on every call', async () => {
+    const again = await (await fetch(`${gw.url}/docs/json`)).json()
+    expect(again).toEqual(doc)
+  })
+})
