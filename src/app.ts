@@ -3,7 +3,7 @@
 
 import { Elysia } from 'elysia'
 import type { Config } from './config'
-import { ApiError, toErrorBody } from './errors'
+import { ApiError, toErrorBody, type ErrorBody } from './errors'
 import { validationError } from './schema/validate'
 import type { IdSource } from './ids'
 import type { Logger } from './log'
@@ -40,26 +40,48 @@ export function createApp(deps: AppDeps) {
     logger,
   })
   const app = new Elysia({
-    // Bun rejects larger bodies itself (413, empty body); Content-Length is checked first below so that
-    // the common case gets the JSON error shape.
-    serve: { maxRequestBodySize: config.maxBodyBytes, idleTimeout: 255 },
+    // The body limit is enforced in onRequest, with the JSON error shape: Bun's own check would answer
+    // 413 with an empty body before any of our code runs, so it is set out of the way.
+    serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER, idleTimeout: 255 },
     // Oversized frames close the socket with 1009; a slow reader backs up to the limit, then the
     // session waits for drain (never closes for it).
     websocket: { maxPayloadLength: config.maxWsFrameBytes, idleTimeout: config.wsIdleTimeoutS, backpressureLimit: 4 * 1024 * 1024, closeOnBackpressureLimit: false },
   })
-    .onRequest(({ request, set }) => {
+    .onRequest((ctx) => {
+      const { request, set } = ctx
       const requestId = request.headers.get('x-request-id') || deps.ids('req')
       set.headers['x-request-id'] = requestId
-      const len = Number(request.headers.get('content-length') ?? 0)
-      if (len > config.maxBodyBytes) {
-        set.status = 413
-        return toErrorBody(`Request body of ${len} bytes is larger than the limit of ${config.maxBodyBytes} bytes`, 'invalid_request_error', 'request_too_large')
+      const max = config.maxBodyBytes
+      const length = request.headers.get('content-length')
+      if (length !== null) {
+        if (Number(length) > max) {
+          set.status = 413
+          return toErrorBody(`Request body of ${length} bytes is larger than the limit of ${max} bytes`, 'invalid_request_error', 'request_too_large')
+        }
+      } else if (request.body && request.headers.has('transfer-encoding')) {
+        // Chunked, so no size up front: count while the route reads it. Going over errors the read with a
+        // 413 ApiError (JSON parse and the pass-through upload both surface it to onError).
+        let seen = 0
+        const limited = request.body.pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform(chunk, out) {
+              seen += chunk.byteLength
+              if (seen > max) out.error(new ApiError(413, `Request body is larger than the limit of ${max} bytes`, 'invalid_request_error', 'request_too_large'))
+              else out.enqueue(chunk)
+            },
+          }),
+        )
+        ctx.request = new Request(request, { body: limited, duplex: 'half' } as RequestInit)
       }
     })
     .onError({ as: 'global' }, ({ code, error, set, request, path }) => {
       const rendered = renderError(code, error, request.method, path, app)
       set.status = rendered.status
-      if (rendered.status >= 500) logger.error('request failed', { method: request.method, path, status: rendered.status, err: String((error as Error)?.stack ?? error) })
+      if (rendered.headers) Object.assign(set.headers, rendered.headers)
+      // Our own 5xx (upstream 502/504) are expected failures: their message says it all, no stack.
+      // A bug (500) is an error; an upstream that is down or slow (502/504) is a warning about the upstream.
+      if (rendered.status === 500) logger.error('request failed', { method: request.method, path, status: rendered.status, err: String((error as Error)?.stack ?? error) })
+      else if (rendered.status > 500) logger.warn('upstream failure', { method: request.method, path, status: rendered.status, message: rendered.body.error.message })
       else logger.debug('request rejected', { method: request.method, path, status: rendered.status, code: rendered.body.error.code })
       return rendered.body
     })
@@ -75,8 +97,11 @@ export function createApp(deps: AppDeps) {
 export type App = ReturnType<typeof createApp>
 
 /** Maps anything thrown in a request to a status and the OpenAI error body. */
-function renderError(code: unknown, error: unknown, method: string, path: string, app: Elysia<any, any, any, any, any, any, any>) {
+function renderError(code: unknown, error: unknown, method: string, path: string, app: Elysia<any, any, any, any, any, any, any>): { status: number; body: ErrorBody; headers?: Record<string, string> } {
   if (error instanceof ApiError) return { status: error.status, body: error.toJSON() }
+  // Elysia wraps whatever the body read threw (e.g. our 413 for an oversized chunked body) in a ParseError.
+  const cause = (error as Error | undefined)?.cause
+  if (cause instanceof ApiError) return { status: cause.status, body: cause.toJSON() }
   switch (code) {
     case 'VALIDATION': {
       const e = error as any
@@ -87,7 +112,7 @@ function renderError(code: unknown, error: unknown, method: string, path: string
       return { status: 400, body: toErrorBody('We could not parse the JSON body of your request. Send valid JSON with Content-Type: application/json.', 'invalid_request_error', 'invalid_json') }
     case 'NOT_FOUND': {
       const allowed = allowedMethods(app, path).filter((m) => m !== method)
-      if (allowed.length) return { status: 405, body: toErrorBody(`Method ${method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`, 'invalid_request_error', 'method_not_allowed') }
+      if (allowed.length) return { status: 405, headers: { allow: allowed.join(', ') }, body: toErrorBody(`Method ${method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`, 'invalid_request_error', 'method_not_allowed') }
       return { status: 404, body: toErrorBody(`Unknown route: ${method} ${path}`, 'invalid_request_error', 'unknown_url') }
     }
     case 'INVALID_COOKIE_SIGNATURE':

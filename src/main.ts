@@ -8,6 +8,7 @@ import { createLogger } from './log'
 import { openStore } from './store'
 import { createUpstreamClient } from './upstream/client'
 import { VERSION } from './version'
+import { CODEX_MISSING, findCodex, prepareCodexHome, probeGateway } from './codex/launcher'
 
 const USAGE = `agentgate ${VERSION} — a stateful OpenAI Responses API gateway in front of vLLM or any OpenAI-compatible server
 
@@ -18,6 +19,7 @@ Usage:
 
 Commands:
   serve      run the gateway
+  codex      run the Codex CLI with agentgate as its model provider
 `
 
 const SERVE_HELP = `Usage: agentgate serve [options]
@@ -31,12 +33,30 @@ ${settingsHelp()}
   --help                               this help
 `
 
+const CODEX_HELP = `Usage: agentgate codex [options] [-- codex arguments]
+
+Runs the Codex CLI with agentgate as its model provider. Uses the gateway already serving on
+--host/--port if there is one, otherwise starts one in this process (same settings as serve). Writes a
+private CODEX_HOME ($AGENTGATE_HOME/codex-home) with the provider block and the gateway's model catalog
+(model_catalog_json), then runs \`codex\` with the arguments after \`--\`, e.g.
+
+  agentgate codex
+  agentgate codex --model Qwen/Qwen3-8B -- exec "fix the failing test"
+
+Options:
+  --model M                            model for Codex (default: the upstream's first model)
+  --codex PATH                         the codex executable (default: \`codex\` on PATH; env AGENTGATE_CODEX)
+  --config FILE                        config file (TOML)
+${settingsHelp()}
+  --help                               this help
+`
+
 export interface Running {
   url: string
   stop(): Promise<void>
 }
 
-export async function serve(config: Config, version = VERSION): Promise<Running> {
+export async function serve(config: Config, version = VERSION, opts: { quiet?: boolean } = {}): Promise<Running> {
   const logger = createLogger(config.logLevel)
   const store = await openStore(config)
   const interrupted = await store.failInterrupted('The gateway stopped while this response was running.', Date.now())
@@ -54,7 +74,7 @@ export async function serve(config: Config, version = VERSION): Promise<Running>
   const host = server.hostname ?? config.host
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`
   // The one line scripts read to find the port; always printed, whatever the log level.
-  process.stdout.write(`agentgate listening on ${url}\n`)
+  if (!opts.quiet) process.stdout.write(`agentgate listening on ${url}\n`)
   logger.info('started', { version, upstream: config.upstream, store: config.databaseUrl ? 'postgres' : config.db, auth: config.apiKeys.length > 0 })
   return {
     url,
@@ -94,9 +114,46 @@ async function main(argv: string[]): Promise<number> {
       process.once('SIGTERM', shutdown)
       return -1 // keep running
     }
+    case 'codex':
+      return runCodexCommand(rest)
     default:
       process.stderr.write(`agentgate: unknown command "${command}" (see agentgate --help)\n`)
       return 2
+  }
+}
+
+async function runCodexCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, new Set([...CONFIG_FLAGS, '--model', '--codex']), new Set(['--help']))
+  if (args.flags['--help'] || args.positionals.includes('--help')) {
+    process.stdout.write(CODEX_HELP)
+    return 0
+  }
+  if (args.positionals.length) throw new ConfigError(`unexpected argument "${args.positionals[0]}"; put Codex's arguments after \`--\` (see agentgate codex --help)`)
+  const codex = findCodex(args.flags['--codex'] as string | undefined, process.env)
+  if (!codex) {
+    process.stderr.write(`agentgate: ${CODEX_MISSING}\n`)
+    return 127
+  }
+  // The launcher's own gateway logs only warnings: the terminal belongs to Codex.
+  const config = loadConfig({ flags: args.flags, env: { AGENTGATE_LOG_LEVEL: 'warn', ...process.env } })
+  const configured = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
+  let running: Running | null = null
+  let url = configured
+  if (!(await probeGateway(configured))) {
+    running = await serve({ ...config, port: config.port }, VERSION, { quiet: true }).catch(async (e) => {
+      // The configured port is taken by something that is not agentgate: serve on any free port.
+      if (String(e?.code ?? e?.message).includes('EADDRINUSE')) return serve({ ...config, port: 0 }, VERSION, { quiet: true })
+      throw e
+    })
+    url = running.url
+  }
+  try {
+    const plan = await prepareCodexHome(config, url, (args.flags['--model'] as string | undefined) ?? null)
+    process.stderr.write(`agentgate: Codex with model ${plan.model} via ${url} (CODEX_HOME ${plan.codexHome})\n`)
+    const proc = Bun.spawn([codex, ...args.rest], { stdio: ['inherit', 'inherit', 'inherit'], env: { ...process.env, CODEX_HOME: plan.codexHome } })
+    return await proc.exited
+  } finally {
+    await running?.stop()
   }
 }
 

@@ -216,6 +216,7 @@ class RunningTurn implements Turn {
       await store.updateResponse(this.opts.tenant, this.id, { status, response: this.response, error: outcome.error, completedAt: status === 'completed' ? now : null }, output)
       if (this.opts.recordEvents) await store.appendEvents(this.id, [...log.splice(0), terminal])
     }
+    this.deps.logger.debug('turn finished', { response_id: this.id, status, stored: this.stored, previous_response_id: this.base.previous_response_id })
     return terminal
   }
 }

@@ -91,6 +91,13 @@ describe('WebSocket /v1/responses', () => {
     const ids = s.frames.filter((f) => f.response).map((f) => f.response.id)
     expect(new Set(ids).size).toBe(3)
     expect(s.frames.filter((f) => f.type === 'error')).toEqual([])
+    // Each sequence is complete and numbered from 0 without gaps, and each response is stored.
+    for (const id of new Set(ids)) {
+      const start = s.frames.findIndex((f) => f.type === 'response.created' && f.response.id === id)
+      const end = s.frames.findIndex((f) => terminal(f) && f.response.id === id)
+      expect(s.frames.slice(start, end + 1).map((f) => f.sequence_number)).toEqual(Array.from({ length: end - start + 1 }, (_, i) => i))
+      expect((await gw.store.getResponse('default', id))?.status).toBe('completed')
+    }
     s.ws.close()
   })
 

@@ -1,0 +1,132 @@
+// `agentgate codex`: one command from nothing to a Codex session on the gateway (real Codex CLI).
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { codexConfigToml } from '../../src/codex/launcher'
+import { Database } from 'bun:sqlite'
+import { startFakeUpstream, type FakeUpstream, type RecordedRequest, type TurnScript } from '../support/fake-upstream'
+import { startGateway } from '../support/gateway'
+
+const MAIN = resolve(import.meta.dir, '../../src/main.ts')
+const BIN_DIR = resolve(import.meta.dir, '../../node_modules/.bin')
+const MARKER = 'launched-through-agentgate'
+
+function shellThenAnswer(req: RecordedRequest): TurnScript {
+  const output = (req.body.input as any[]).findLast((i) => i.type === 'function_call_output')
+  if (output) return { text: `Done: ${String(output.output).includes(MARKER) ? MARKER : 'no marker'}` }
+  return { functionCalls: [{ name: 'exec_command', arguments: JSON.stringify({ cmd: `echo ${MARKER} > launched.txt && cat launched.txt`, yield_time_ms: 2000 }) }] }
+}
+
+let up: FakeUpstream
+let root: string
+
+beforeAll(() => {
+  up = startFakeUpstream({ models: [{ id: 'first-model', max_model_len: 16384 }, { id: 'second-model', max_model_len: 8192 }], defaultReply: shellThenAnswer })
+  root = mkdtempSync(join(tmpdir(), 'agentgate-launcher-'))
+})
+afterAll(async () => {
+  await up.stop()
+  rmSync(root, { recursive: true, force: true })
+})
+
+/** Runs `agentgate codex …` from source in a clean environment, cwd outside the repo. */
+async function launch(args: string[], opts: { path?: string; home: string; cwd: string }) {
+  const proc = Bun.spawn(['bun', MAIN, 'codex', ...args], {
+    cwd: opts.cwd,
+    env: { PATH: opts.path ?? `${BIN_DIR}:${process.env.PATH}`, HOME: opts.home, AGENTGATE_HOME: join(opts.home, '.agentgate'), NO_COLOR: '1', LANG: 'C.UTF-8', TMPDIR: join(opts.home, 'tmp') },
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000)
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  clearTimeout(timer)
+  return { stdout, stderr, code }
+}
+
+function dirs(name: string) {
+  const home = join(root, name, 'home')
+  const cwd = join(root, name, 'work')
+  for (const d of [home, cwd, join(home, 'tmp')]) mkdirSync(d, { recursive: true })
+  return { home, cwd }
+}
+
+const execArgs = (prompt: string) => ['--', 'exec', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox', '--color', 'never', prompt]
+
+describe('agentgate codex', () => {
+  test('starts a gateway, writes the private CODEX_HOME with the catalog, and runs a Codex session with tools over WebSocket', async () => {
+    const { home, cwd } = dirs('fresh')
+    const r = await launch(['--upstream', up.url, '--port', '0', ...execArgs('write the marker file')], { home, cwd })
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain('Codex with model first-model')
+    expect(r.stderr).not.toMatch(/fallback metadata/i)
+    expect(r.stdout + r.stderr).toContain(`Done: ${MARKER}`)
+    expect(readFileSync(join(cwd, 'launched.txt'), 'utf8').trim()).toBe(MARKER)
+
+    const codexHome = join(home, '.agentgate', 'codex-home')
+    const config = readFileSync(join(codexHome, 'config.toml'), 'utf8')
+    expect(config).toContain('model = "first-model"')
+    expect(config).toContain('supports_websockets = true')
+    const catalogPath = join(codexHome, 'agentgate-models.json')
+    expect(config).toContain(`model_catalog_json = ${JSON.stringify(catalogPath)}`)
+    const catalog = JSON.parse(readFileSync(catalogPath, 'utf8'))
+    expect(catalog.models.map((m: any) => [m.slug, m.context_window])).toEqual([['first-model', 16384], ['second-model', 8192]])
+
+    // The session went over one WebSocket with forced storage: the turns are in the gateway's database.
+    const db = new Database(join(home, '.agentgate', 'agentgate.db'), { readonly: true })
+    try {
+      const rows = db.query('select id, status, previous_response_id as prev from responses order by id').all() as { id: string; status: string; prev: string | null }[]
+      // prewarm → tool-call turn → answer turn, each chained on the one before
+      expect(rows.map((r) => r.status)).toEqual(['completed', 'completed', 'completed'])
+      expect(rows.map((r) => r.prev)).toEqual([null, rows[0].id, rows[1].id])
+    } finally {
+      db.close()
+    }
+  }, 90_000)
+
+  test('attaches to a gateway already serving on the configured port, and --model picks the model', async () => {
+    const { home, cwd } = dirs('attach')
+    const gw = await startGateway({ upstream: up.url })
+    try {
+      const before = (await gw.store.getResponse('default', 'x')) ?? null
+      expect(before).toBeNull()
+      const r = await launch(['--port', String(gw.app.server!.port), '--model', 'second-model', ...execArgs('write the marker file')], { home, cwd })
+      expect(r.code).toBe(0)
+      expect(r.stderr).toContain(`Codex with model second-model via ${gw.url}`)
+      const finished = gw.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'turn finished' && l.stored)
+      // prewarm + tool-call turn + answer turn, all on the attached gateway
+      expect(finished.length).toBe(3)
+      const chain = await gw.store.loadChain('default', finished.at(-1).response_id)
+      expect(chain!.responses).toHaveLength(3)
+      expect(chain!.responses[1].model).toBe('second-model')
+    } finally {
+      await gw.stop()
+    }
+  }, 90_000)
+
+  test('without codex on PATH it says how to install it', async () => {
+    const { home, cwd } = dirs('missing')
+    const r = await launch(['--upstream', up.url], { home, cwd, path: '/usr/bin:/bin' })
+    expect(r.code).toBe(127)
+    expect(r.stderr).toContain('npm install -g @openai/codex')
+  })
+
+  test('an unknown model is a clear error naming the served ones', async () => {
+    const { home, cwd } = dirs('badmodel')
+    const r = await launch(['--upstream', up.url, '--port', '0', '--model', 'nope', ...execArgs('x')], { home, cwd })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('model "nope" is not served by the upstream; it has: first-model, second-model')
+  })
+
+  test('the generated config.toml is the CODEX.md provider block', () => {
+    const toml = Bun.TOML.parse(codexConfigToml('http://127.0.0.1:9000', 'm', '/x/models.json')) as any
+    expect(toml).toMatchObject({
+      model: 'm',
+      model_provider: 'agentgate',
+      model_catalog_json: '/x/models.json',
+      model_providers: { agentgate: { name: 'agentgate', base_url: 'http://127.0.0.1:9000/v1', wire_api: 'responses', requires_openai_auth: false, supports_websockets: true } },
+      features: { image_generation: false },
+    })
+  })
+})
