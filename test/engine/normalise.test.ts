@@ -1,0 +1,102 @@
+// The event normaliser, table-driven: upstream events in, gateway events out.
+import { describe, expect, test } from 'bun:test'
+import { EventNormaliser, normaliseItem } from '../../src/engine/normalise'
+import { sequentialIds } from '../../src/ids'
+import { vllmResponseEvents, type TurnScript } from '../support/fake-upstream'
+
+function run(events: any[]) {
+  const n = new EventNormaliser(sequentialIds())
+  const out = events.flatMap((e) => n.accept(e))
+  return { n, out }
+}
+
+describe('EventNormaliser', () => {
+  test('absorbs the upstream lifecycle events and keeps the outcome', () => {
+    const { n, out } = run(vllmResponseEvents({ model: 'm' }, { text: 'hi', usage: { input_tokens: 3, output_tokens: 1, cached_tokens: 2 } }))
+    expect(out.map((e) => e.type)).not.toContain('response.created')
+    expect(out.map((e) => e.type)).not.toContain('response.completed')
+    expect(n.outcome).toEqual({
+      status: 'completed',
+      usage: { input_tokens: 3, input_tokens_details: { cached_tokens: 2 }, output_tokens: 1, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 4 },
+      incomplete_details: null,
+      error: null,
+    })
+  })
+
+  test.each<[string, TurnScript, string[]]>([
+    ['text', { text: 'a b' }, ['msg_000001']],
+    ['reasoning then text', { reasoning: 'think', text: 'ok' }, ['rs_000001', 'msg_000002']],
+    ['two parallel calls', { functionCalls: [{ name: 'f', arguments: '{}' }, { name: 'g', arguments: '{"x":1}' }] }, ['fc_000001', 'fc_000002']],
+  ])('%s: gateway ids replace the upstream ones everywhere, in output order', (_name, script, ids) => {
+    const { n, out } = run(vllmResponseEvents({}, script))
+    expect(n.output().map((i) => i.id)).toEqual(ids)
+    for (const e of out) {
+      if ('item_id' in e) expect(ids).toContain(e.item_id as string)
+      if ('item' in e) expect((e.item as any).id).toBe(ids[e.output_index as number])
+      // call_id is the model's correlation id and stays; every item id is ours
+      expect(JSON.stringify(e).replace(/"call_id":"[^"]*"/g, '')).not.toContain('vllm')
+    }
+  })
+
+  test('sequence numbers are the gateway’s, contiguous, whatever the upstream sent', () => {
+    const n = new EventNormaliser(sequentialIds())
+    const first = n.event('response.created', {})
+    const events = vllmResponseEvents({}, { text: 'x y z' }).map((e) => ({ ...e, sequence_number: 1000 + e.sequence_number }))
+    const out = events.flatMap((e) => n.accept(e))
+    expect([first, ...out].map((e) => e.sequence_number)).toEqual(Array.from({ length: out.length + 1 }, (_, i) => i))
+  })
+
+  test('output_text parts and deltas always carry annotations and logprobs', () => {
+    const { out, n } = run([
+      { type: 'response.output_item.added', output_index: 0, item: { id: 'u1', type: 'message', role: 'assistant', content: [] } },
+      { type: 'response.content_part.added', item_id: 'u1', output_index: 0, content_index: 0, part: { type: 'output_text', text: '' } },
+      { type: 'response.output_text.delta', item_id: 'u1', output_index: 0, content_index: 0, delta: 'hi' },
+      { type: 'response.output_item.done', output_index: 0, item: { id: 'u1', type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'hi' }] } },
+    ])
+    expect(out[1].part).toEqual({ type: 'output_text', text: '', annotations: [], logprobs: [] })
+    expect(out[2].logprobs).toEqual([])
+    expect((n.output()[0] as any).content[0]).toEqual({ type: 'output_text', text: 'hi', annotations: [], logprobs: [] })
+  })
+
+  test('an item cut off before output_item.done is rebuilt from its deltas and marked incomplete', () => {
+    const events = vllmResponseEvents({}, { reasoning: 'let me think', functionCalls: [{ name: 'f', arguments: '{"a":1}' }] })
+    // stop right after the first argument delta
+    const cut = events.findIndex((e) => e.type === 'response.function_call_arguments.delta') + 1
+    const { n } = run(events.slice(0, cut))
+    const [reasoning, call] = n.output()
+    expect(reasoning).toMatchObject({ type: 'reasoning', status: 'completed', content: [{ type: 'reasoning_text', text: 'let me think' }] })
+    expect(call).toMatchObject({ type: 'function_call', status: 'incomplete', name: 'f' })
+    expect((call as any).arguments.length).toBeGreaterThan(0)
+    expect('{"a":1}'.startsWith((call as any).arguments)).toBe(true)
+    expect(n.outcome).toBeNull()
+  })
+
+  test.each([
+    ['response.failed with an error', { type: 'response.failed', response: { error: { code: 'server_error', message: 'boom' } } }, { code: 'server_error', message: 'upstream error: boom' }],
+    ['an error event', { type: 'error', code: 'overloaded', message: 'busy' }, { code: 'overloaded', message: 'upstream error: busy' }],
+    ['an error event with nested error', { type: 'error', error: { message: 'nested' } }, { code: 'upstream_error', message: 'upstream error: nested' }],
+  ])('%s → failed outcome', (_name, ev, error) => {
+    const { n } = run([ev])
+    expect(n.outcome).toMatchObject({ status: 'failed', error })
+  })
+
+  test('response.incomplete keeps the reason', () => {
+    const { n } = run([{ type: 'response.incomplete', response: { incomplete_details: { reason: 'content_filter' }, usage: { input_tokens: 1, output_tokens: 2 } } }])
+    expect(n.outcome).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'content_filter' } })
+  })
+
+  test('items only listed in the final object still become output', () => {
+    const { n } = run([{ type: 'response.completed', response: { output: [{ id: 'x', type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'only here' }] }] } }])
+    expect(n.output()).toEqual([{ id: 'msg_000001', type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'only here', annotations: [], logprobs: [] }] }])
+  })
+
+  test('unknown events without an item pass through, renumbered', () => {
+    const { out } = run([{ type: 'response.something_new', sequence_number: 77, detail: 1 }])
+    expect(out).toEqual([{ type: 'response.something_new', sequence_number: 0, detail: 1 }])
+  })
+
+  test('normaliseItem leaves non-message items alone', () => {
+    const item = { id: 'fc_1', type: 'function_call', name: 'f', arguments: '{}', call_id: 'c' }
+    expect(normaliseItem(item)).toBe(item)
+  })
+})
