@@ -6,7 +6,7 @@ import { createApp } from './app'
 import { timeOrderedId } from './ids'
 import { createLogger } from './log'
 import { openStore } from './store'
-import { createUpstreamClient } from './upstream/client'
+import { upstreamFromConfig } from './upstream/client'
 import { VERSION } from './version'
 import { CODEX_MISSING, findCodex, prepareCodexHome, probeGateway } from './codex/launcher'
 
@@ -61,13 +61,7 @@ export async function serve(config: Config, version = VERSION, opts: { quiet?: b
   const store = await openStore(config)
   const interrupted = await store.failInterrupted('The gateway stopped while this response was running.', Date.now())
   if (interrupted.length) logger.warn('marked responses left running by a previous process as failed', { count: interrupted.length })
-  const upstream = createUpstreamClient({
-    baseUrl: config.upstream,
-    apiKey: config.upstreamKey,
-    connectTimeoutMs: config.connectTimeoutMs,
-    firstByteTimeoutMs: config.firstByteTimeoutMs,
-    idleTimeoutMs: config.idleTimeoutMs,
-  })
+  const upstream = upstreamFromConfig(config)
   const app = createApp({ config, upstream, store, clock: Date.now, ids: timeOrderedId, logger, version })
   app.listen({ hostname: config.host, port: config.port })
   const server = app.server!

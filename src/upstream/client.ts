@@ -1,6 +1,7 @@
 // The HTTP client every upstream call goes through: URL joining, header filtering, our key,
 // timeouts, and mapping of network failures to 502/504 ApiErrors.
 
+import type { Config } from '../config'
 import { ApiError } from '../errors'
 import { toClientHeaders, toUpstreamHeaders } from './headers'
 
@@ -60,7 +61,7 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
     const headers = toUpstreamHeaders(req.headers ?? {}, opts.apiKey)
     if (req.decompress !== false) headers.delete('accept-encoding')
     try {
-      return await doFetch(url, {
+      const res = await doFetch(url, {
         method: req.method ?? 'GET',
         headers,
         body: req.body ?? undefined,
@@ -69,13 +70,18 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
         decompress: req.decompress ?? true,
         redirect: 'manual',
       } as RequestInit)
+      // The abort listener stays for the body's lifetime: a client that leaves mid-stream must cancel
+      // the upstream stream too, not only a request still waiting for headers.
+      return res
     } catch (e: any) {
+      req.signal?.removeEventListener('abort', onClientAbort)
       if (timedOut) throw ApiError.gatewayTimeout(`upstream did not answer within ${timeoutMs} ms (${req.method ?? 'GET'} ${req.path})`)
       if (req.signal?.aborted) throw new ApiError(499, 'client closed the request', 'invalid_request_error', 'client_closed_request')
+      // e.g. a request body over the size limit (app.ts), surfaced by fetch while uploading it
+      if (e instanceof ApiError) throw e
       throw ApiError.badGateway(`upstream unreachable (${req.method ?? 'GET'} ${req.path}): ${e?.code ?? e?.message ?? e}`)
     } finally {
       clearTimeout(timer)
-      req.signal?.removeEventListener('abort', onClientAbort)
     }
   }
 
@@ -117,5 +123,16 @@ export function withIdleTimeout(src: ReadableStream<Uint8Array>, ms: number): Re
     cancel(reason) {
       return reader.cancel(reason)
     },
+  })
+}
+
+/** The upstream client a Config describes (the binary and the tests build it the same way). */
+export function upstreamFromConfig(config: Pick<Config, 'upstream' | 'upstreamKey' | 'connectTimeoutMs' | 'firstByteTimeoutMs' | 'idleTimeoutMs'>): UpstreamClient {
+  return createUpstreamClient({
+    baseUrl: config.upstream,
+    apiKey: config.upstreamKey,
+    connectTimeoutMs: config.connectTimeoutMs,
+    firstByteTimeoutMs: config.firstByteTimeoutMs,
+    idleTimeoutMs: config.idleTimeoutMs,
   })
 }

@@ -8,7 +8,7 @@ import { timeOrderedId } from '../../src/ids'
 import { createLogger, type LogLevel } from '../../src/log'
 import { openStore } from '../../src/store'
 import type { Store } from '../../src/store/types'
-import { createUpstreamClient } from '../../src/upstream/client'
+import { upstreamFromConfig } from '../../src/upstream/client'
 
 export interface TestGateway {
   url: string
@@ -36,13 +36,7 @@ export async function startGateway(opts: {
   const logs: string[] = []
   const logger = createLogger(opts.logLevel ?? 'debug', (l) => logs.push(l))
   const store = await openStore(config)
-  const upstream = createUpstreamClient({
-    baseUrl: config.upstream,
-    apiKey: config.upstreamKey,
-    connectTimeoutMs: config.connectTimeoutMs,
-    firstByteTimeoutMs: config.firstByteTimeoutMs,
-    idleTimeoutMs: config.idleTimeoutMs,
-  })
+  const upstream = upstreamFromConfig(config)
   const app = createApp({ config, upstream, store, clock: Date.now, ids: timeOrderedId, logger, version: 'test' })
   app.listen({ hostname: '127.0.0.1', port: 0 })
   const url = `http://127.0.0.1:${app.server!.port}`
