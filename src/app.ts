@@ -16,7 +16,7 @@ import { modelsRoutes } from './http/models'
 import { responsesRoutes } from './http/responses'
 import { responsesSocketRoutes } from './ws/responses'
 import { createTurnEngine } from './engine/turn'
-import { responsesAdapter } from './upstream/responses'
+import { createUpstreamAdapter } from './upstream'
 
 export interface AppDeps {
   config: Config
@@ -34,7 +34,7 @@ export function createApp(deps: AppDeps) {
   // One engine for every edge: HTTP JSON, SSE and WebSocket turns all run through it.
   const engine = createTurnEngine({
     store: deps.store,
-    adapter: responsesAdapter(deps.upstream, { maxSseLineBytes: config.maxSseLineBytes }),
+    adapter: createUpstreamAdapter(config.upstreamApi, deps.upstream, { maxSseLineBytes: config.maxSseLineBytes }),
     clock: deps.clock,
     ids: deps.ids,
     logger,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 // CLI entry: parses argv, loads config, runs a command. `agentgate` alone = `agentgate serve`.
 
+import './production-env'
 import { CONFIG_FLAGS, ConfigError, loadConfig, parseArgs, settingsHelp, type Config } from './config'
 import { createApp } from './app'
 import { timeOrderedId } from './ids'
@@ -152,7 +153,6 @@ async function runCodexCommand(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  process.env.NODE_ENV ??= 'production'
   main(process.argv.slice(2)).then(
     (code) => {
       if (code >= 0) process.exit(code)

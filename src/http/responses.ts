@@ -7,6 +7,7 @@ import type { TurnEngine } from '../engine/turn'
 import { errorResponses, PaginationQuery, parseListOptions } from '../schema/common'
 import { CreateResponseBody, DeletedResponse, ItemList, ResponseIdParams, ResponseObject, RetrieveQuery, type ResponseEvent, type ResponseObjectT } from '../schema/responses'
 import { DEFAULT_TENANT, type Store } from '../store/types'
+import { JSON_BODY, jsonBody } from './json-body'
 import { sseResponse } from './sse'
 
 const notFound = (id: string) => ApiError.notFound(`Response with id '${id}' not found.`, 'response_not_found')
@@ -14,6 +15,7 @@ const notFound = (id: string) => ApiError.notFound(`Response with id '${id}' not
 export function responsesRoutes(deps: AppDeps, engine: TurnEngine) {
   const { store, config } = deps
   return new Elysia({ prefix: '/v1/responses', detail: { tags: ['responses'] } })
+    .use(jsonBody)
     .post(
       '',
       async ({ body, request, set }) => {
@@ -33,7 +35,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine) {
       },
       {
         body: CreateResponseBody,
-        parse: 'json',
+        parse: JSON_BODY,
         response: { 200: ResponseObject, ...errorResponses(400, 404, 413, 429, 502, 504) },
         detail: {
           summary: 'Create a response',

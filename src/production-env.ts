@@ -1,0 +1,3 @@
+// Imported first by main.ts: libraries read NODE_ENV when their modules load (Elysia trims validation
+// details only in production), which is before main() could set it.
+process.env.NODE_ENV ??= 'production'
