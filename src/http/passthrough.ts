@@ -1,5 +1,5 @@
 // Stateless pass-through of the OpenAI-compatible routes the gateway adds nothing to.
-// Bodies are streamed both ways untouched (SSE included); only headers are filtered.
+// Bodies pass untouched (responses, SSE included, are streamed); only headers are filtered.
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../app'
 
@@ -14,18 +14,29 @@ export function passthroughRoutes({ upstream }: AppDeps) {
   for (const r of ROUTES) {
     app.post(
       r.path,
-      ({ request }) =>
-        upstream.proxy({
+      async ({ request, set }) => {
+        // One request id end to end: the upstream logs ours, and the client gets ours back even when the
+        // upstream answers with its own (a returned Response's headers win over set.headers).
+        const requestId = String(set.headers['x-request-id'])
+        const headers = new Headers(request.headers)
+        headers.set('x-request-id', requestId)
+        // Read whole (it is bounded by --max-body-bytes, see app.ts) so the upstream gets a Content-Length
+        // rather than a chunked upload, which not every OpenAI-compatible server accepts.
+        const body = await request.arrayBuffer()
+        const res = await upstream.proxy({
           method: 'POST',
           path: r.path.slice('/v1'.length),
           search: new URL(request.url).search,
-          headers: request.headers,
-          body: request.body,
+          headers,
+          body,
           signal: request.signal,
           kind: 'generate',
-        }),
+        })
+        res.headers.set('x-request-id', requestId)
+        return res
+      },
       {
-        // The body is not parsed: the upstream is the judge of it and we stream it through.
+        // The body is not parsed: the upstream is the judge of it; we pass its bytes on.
         parse: 'none',
         detail: {
           summary: r.summary,

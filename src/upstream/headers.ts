@@ -13,8 +13,11 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ])
 
-/** Also dropped on the way up: the upstream gets its own host, length and credentials. */
-const NOT_FORWARDED_UP = new Set(['host', 'content-length', 'authorization', 'cookie', 'origin', 'referer'])
+/**
+ * Also dropped on the way up: the upstream gets its own host, length and credentials; `expect:
+ * 100-continue` was answered by us already (RFC 9110 §10.1.1: not forwarded once the body is in hand).
+ */
+const NOT_FORWARDED_UP = new Set(['host', 'content-length', 'authorization', 'cookie', 'origin', 'referer', 'expect'])
 
 function connectionListed(headers: Headers): Set<string> {
   const listed = headers.get('connection')
@@ -29,7 +32,7 @@ export function toUpstreamHeaders(incoming: Headers | Record<string, string | un
   src.forEach((value, name) => {
     const n = name.toLowerCase()
     if (HOP_BY_HOP.has(n) || NOT_FORWARDED_UP.has(n) || listed.has(n) || n.startsWith('sec-websocket')) return
-    out.set(n, value)
+    out.append(n, value)
   })
   if (upstreamKey) out.set('authorization', `Bearer ${upstreamKey}`)
   return out
@@ -42,7 +45,8 @@ export function toClientHeaders(upstream: Headers): Headers {
   upstream.forEach((value, name) => {
     const n = name.toLowerCase()
     if (HOP_BY_HOP.has(n) || listed.has(n) || n === 'content-length' || n === 'date' || n === 'server') return
-    out.set(n, value)
+    // append: forEach yields each set-cookie separately, and set() would keep only the last one.
+    out.append(n, value)
   })
   return out
 }

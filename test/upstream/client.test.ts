@@ -1,0 +1,328 @@
+// The upstream HTTP client against small real servers on port 0: URL joining, headers, 502/504 mapping,
+// timeouts, idle streams, client aborts and compressed pass-through.
+import { afterEach, describe, expect, test } from 'bun:test'
+import { gzipSync } from 'node:zlib'
+import { ApiError } from '../../src/errors'
+import { createUpstreamClient, withIdleTimeout, type UpstreamOptions } from '../../src/upstream/client'
+
+type Server = ReturnType<typeof Bun.serve>
+const servers: Server[] = []
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.stop(true)
+})
+
+function serve(fetch: (req: Request) => Response | Promise<Response>): Server {
+  const s = Bun.serve({ port: 0, hostname: '127.0.0.1', idleTimeout: 0, fetch })
+  servers.push(s)
+  return s
+}
+
+function client(baseUrl: string, opts: Partial<UpstreamOptions> = {}) {
+  return createUpstreamClient({ baseUrl, apiKey: null, connectTimeoutMs: 2000, firstByteTimeoutMs: 2000, idleTimeoutMs: 2000, ...opts })
+}
+
+/** A port nothing listens on: bind one, then close it. */
+async function closedPort(): Promise<number> {
+  const s = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
+  const port = s.port!
+  await s.stop(true)
+  return port
+}
+
+async function apiError(p: Promise<unknown>): Promise<ApiError> {
+  try {
+    await p
+  } catch (e) {
+    expect(e).toBeInstanceOf(ApiError)
+    return e as ApiError
+  }
+  throw new Error('expected an ApiError')
+}
+
+const enc = new TextEncoder()
+
+describe('URL joining', () => {
+  const rows: [base: string, path: string, search: string, expected: string][] = [
+    ['/v1', '/models', '', '/v1/models'],
+    ['/v1/', '/models', '', '/v1/models'],
+    ['/v1//', '/chat/completions', '?x=1', '/v1/chat/completions?x=1'],
+    ['/api/openai/v1', '/responses', '', '/api/openai/v1/responses'],
+    ['', '/models', '?client_version=0.1', '/models?client_version=0.1'],
+  ]
+  for (const [basePath, path, search, expected] of rows) {
+    test(`base "${basePath}" + "${path}${search}" → ${expected}`, async () => {
+      const s = serve((req) => {
+        const u = new URL(req.url)
+        return new Response(u.pathname + u.search)
+      })
+      const c = client(`http://127.0.0.1:${s.port}${basePath}`)
+      expect(c.baseUrl).toBe(`http://127.0.0.1:${s.port}${basePath.replace(/\/+$/, '')}`)
+      const r = await c.call({ path, search })
+      expect(await r.text()).toBe(expected)
+    })
+  }
+})
+
+describe('headers sent upstream', () => {
+  test('the upstream key replaces the client key; hop-by-hop and host are not forwarded', async () => {
+    let seen: Record<string, string> = {}
+    const s = serve((req) => {
+      seen = Object.fromEntries(req.headers)
+      return new Response('ok')
+    })
+    const c = client(`http://127.0.0.1:${s.port}/v1`, { apiKey: 'sk-up' })
+    await (await c.call({ path: '/models', headers: { authorization: 'Bearer client', 'x-request-id': 'r1', 'keep-alive': 'timeout=1', host: 'evil', 'openai-beta': 'x' } })).text()
+    expect(seen.authorization).toBe('Bearer sk-up')
+    expect(seen['x-request-id']).toBe('r1')
+    expect(seen['openai-beta']).toBe('x')
+    expect(seen['keep-alive']).toBeUndefined()
+    expect(seen.host).toBe(`127.0.0.1:${s.port}`)
+  })
+
+  test('the request body and method are sent', async () => {
+    let got = ''
+    const s = serve(async (req) => {
+      got = `${req.method} ${await req.text()}`
+      return new Response('ok')
+    })
+    await (await client(`http://127.0.0.1:${s.port}`).call({ method: 'POST', path: '/x', body: '{"a":1}', headers: { 'content-type': 'application/json' } })).text()
+    expect(got).toBe('POST {"a":1}')
+  })
+
+  test('redirects are not followed', async () => {
+    const s = serve(() => new Response(null, { status: 307, headers: { location: 'http://127.0.0.1:1/elsewhere' } }))
+    const r = await client(`http://127.0.0.1:${s.port}`).call({ path: '/x' })
+    expect(r.status).toBe(307)
+  })
+})
+
+describe('failures become ApiErrors', () => {
+  test('connection refused → 502 upstream_unreachable', async () => {
+    const port = await closedPort()
+    const e = await apiError(client(`http://127.0.0.1:${port}/v1`).call({ path: '/models' }))
+    expect(e.status).toBe(502)
+    expect(e.toJSON().error).toMatchObject({ type: 'upstream_error', code: 'upstream_unreachable' })
+  })
+
+  test('an unresolvable host → 502', async () => {
+    const e = await apiError(client('http://agentgate-no-such-host.invalid/v1').call({ path: '/models' }))
+    expect(e.status).toBe(502)
+  })
+
+  test('slow response headers on a quick call → 504 within connectTimeoutMs', async () => {
+    const s = serve(async () => {
+      await Bun.sleep(3000)
+      return new Response('late')
+    })
+    const t0 = performance.now()
+    const e = await apiError(client(`http://127.0.0.1:${s.port}`, { connectTimeoutMs: 150, firstByteTimeoutMs: 5000 }).call({ path: '/models' }))
+    const took = performance.now() - t0
+    expect(e.status).toBe(504)
+    expect(e.toJSON().error.code).toBe('upstream_timeout')
+    expect(took).toBeGreaterThanOrEqual(140)
+    expect(took).toBeLessThan(1500)
+  })
+
+  test('slow response headers on a generate call → 504 within firstByteTimeoutMs', async () => {
+    const s = serve(async () => {
+      await Bun.sleep(3000)
+      return new Response('late')
+    })
+    const t0 = performance.now()
+    const e = await apiError(client(`http://127.0.0.1:${s.port}`, { connectTimeoutMs: 5000, firstByteTimeoutMs: 200 }).call({ method: 'POST', path: '/responses', body: '{}', kind: 'generate' }))
+    expect(e.status).toBe(504)
+    expect(performance.now() - t0).toBeLessThan(1500)
+  })
+
+  test('the header timeout does not cut off a slow body once headers arrived', async () => {
+    const s = serve(
+      () =>
+        new Response(
+          new ReadableStream({
+            async start(ctl) {
+              ctl.enqueue(enc.encode('a'))
+              await Bun.sleep(300)
+              ctl.enqueue(enc.encode('b'))
+              ctl.close()
+            },
+          }),
+        ),
+    )
+    const r = await client(`http://127.0.0.1:${s.port}`, { connectTimeoutMs: 100 }).call({ path: '/x' })
+    expect(await r.text()).toBe('ab')
+  })
+
+  test('upstream error statuses are returned, not thrown', async () => {
+    const s = serve(() => Response.json({ error: { message: 'slow down' } }, { status: 429, headers: { 'retry-after': '3' } }))
+    const r = await client(`http://127.0.0.1:${s.port}`).call({ path: '/x' })
+    expect(r.status).toBe(429)
+    expect(r.headers.get('retry-after')).toBe('3')
+  })
+})
+
+describe('streams', () => {
+  function sseServer(onCancel: () => void, opts: { stallAfter?: number } = {}) {
+    return serve(
+      () =>
+        new Response(
+          new ReadableStream({
+            async start(ctl) {
+              try {
+                for (let i = 0; ; i++) {
+                  if (opts.stallAfter !== undefined && i >= opts.stallAfter) return
+                  ctl.enqueue(enc.encode(`data: ${i}\n\n`))
+                  await Bun.sleep(20)
+                }
+              } catch {
+                // enqueue after cancel: the reader went away
+              }
+            },
+            cancel() {
+              onCancel()
+            },
+          }),
+          { headers: { 'content-type': 'text/event-stream' } },
+        ),
+    )
+  }
+
+  test('an SSE body that goes silent errors after idleTimeoutMs', async () => {
+    const s = sseServer(() => {}, { stallAfter: 2 })
+    const r = await client(`http://127.0.0.1:${s.port}`, { idleTimeoutMs: 200 }).proxy({ path: '/x', kind: 'generate' })
+    const t0 = performance.now()
+    let text = ''
+    let err: unknown
+    try {
+      for await (const chunk of r.body!) text += new TextDecoder().decode(chunk)
+    } catch (e) {
+      err = e
+    }
+    expect(text).toBe('data: 0\n\ndata: 1\n\n')
+    expect(err).toBeInstanceOf(ApiError)
+    expect((err as ApiError).status).toBe(504)
+    expect(performance.now() - t0).toBeLessThan(1500)
+  })
+
+  test('withIdleTimeout passes a lively stream through whole', async () => {
+    const src = new ReadableStream<Uint8Array>({
+      async start(ctl) {
+        for (const p of ['a', 'b', 'c']) {
+          ctl.enqueue(enc.encode(p))
+          await Bun.sleep(30)
+        }
+        ctl.close()
+      },
+    })
+    expect(await new Response(withIdleTimeout(src, 200)).text()).toBe('abc')
+  })
+
+  test('withIdleTimeout: cancelling the output cancels the source', async () => {
+    let cancelled: unknown = null
+    const src = new ReadableStream<Uint8Array>({ pull: () => Bun.sleep(10_000), cancel: (r) => void (cancelled = r ?? 'cancelled') })
+    await withIdleTimeout(src, 5000).cancel('client left')
+    expect(cancelled).toBe('client left')
+  })
+
+  test('a proxied SSE stream survives a reader that pauses', async () => {
+    let upstreamCancelled = false
+    const s = sseServer(() => (upstreamCancelled = true))
+    const r = await client(`http://127.0.0.1:${s.port}`, { idleTimeoutMs: 5000 }).proxy({ path: '/x', kind: 'generate' })
+    const reader = r.body!.getReader()
+    await reader.read()
+    for (let i = 0; i < 3; i++) {
+      await Bun.sleep(100)
+      Bun.gc(true)
+    }
+    let text = ''
+    for (let i = 0; i < 3; i++) text += new TextDecoder().decode((await reader.read()).value)
+    expect(text).toContain('data: ')
+    expect(upstreamCancelled).toBe(false)
+    await reader.cancel()
+  })
+
+  test('a client abort before headers cancels the upstream request', async () => {
+    let upstreamAborted = false
+    const s = serve(async (req) => {
+      req.signal.addEventListener('abort', () => (upstreamAborted = true))
+      await Bun.sleep(2000)
+      return new Response('late')
+    })
+    const ac = new AbortController()
+    setTimeout(() => ac.abort(), 100)
+    const e = await apiError(client(`http://127.0.0.1:${s.port}`).call({ path: '/x', signal: ac.signal, kind: 'generate' }))
+    expect(e.status).toBe(499)
+    for (let i = 0; i < 50 && !upstreamAborted; i++) await Bun.sleep(20)
+    expect(upstreamAborted).toBe(true)
+  })
+
+  test('a client abort mid-stream cancels the upstream stream', async () => {
+    let upstreamCancelled = false
+    const s = sseServer(() => (upstreamCancelled = true))
+    const ac = new AbortController()
+    const r = await client(`http://127.0.0.1:${s.port}`).proxy({ path: '/x', signal: ac.signal, kind: 'generate' })
+    const reader = r.body!.getReader()
+    await reader.read()
+    ac.abort()
+    for (let i = 0; i < 25 && !upstreamCancelled; i++) await Bun.sleep(20)
+    expect(upstreamCancelled).toBe(true)
+    // the reader sees the end too, rather than hanging
+    const rest = await Promise.race([reader.read().then(() => 'ended', () => 'errored'), Bun.sleep(1000).then(() => 'stuck')])
+    expect(rest).not.toBe('stuck')
+  })
+
+  test('cancelling the proxied body cancels the upstream stream', async () => {
+    let upstreamCancelled = false
+    const s = sseServer(() => (upstreamCancelled = true))
+    const r = await client(`http://127.0.0.1:${s.port}`).proxy({ path: '/x', kind: 'generate' })
+    const reader = r.body!.getReader()
+    await reader.read()
+    await reader.cancel()
+    for (let i = 0; i < 100 && !upstreamCancelled; i++) await Bun.sleep(20)
+    expect(upstreamCancelled).toBe(true)
+  })
+})
+
+describe('compression', () => {
+  const json = JSON.stringify({ hello: 'world', pad: 'x'.repeat(500) })
+  const gz = gzipSync(json)
+  function gzipServer(seen: { acceptEncoding?: string | null }) {
+    return serve((req) => {
+      seen.acceptEncoding = req.headers.get('accept-encoding')
+      if (!req.headers.get('accept-encoding')?.includes('gzip')) return new Response(json, { headers: { 'content-type': 'application/json' } })
+      return new Response(gz, { headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } })
+    })
+  }
+
+  test('proxy passes gzip bytes and content-encoding through untouched', async () => {
+    const seen: { acceptEncoding?: string | null } = {}
+    const s = gzipServer(seen)
+    const r = await client(`http://127.0.0.1:${s.port}`).proxy({ path: '/x', headers: { 'accept-encoding': 'gzip' } })
+    expect(seen.acceptEncoding).toBe('gzip')
+    expect(r.headers.get('content-encoding')).toBe('gzip')
+    expect(Buffer.from(await r.arrayBuffer()).equals(gz)).toBe(true)
+  })
+
+  test('proxy asks for no compression when the client did not', async () => {
+    const seen: { acceptEncoding?: string | null } = {}
+    const s = gzipServer(seen)
+    const r = await client(`http://127.0.0.1:${s.port}`).proxy({ path: '/x' })
+    expect(seen.acceptEncoding ?? null).toBeNull()
+    expect(r.headers.get('content-encoding')).toBeNull()
+    expect(await r.text()).toBe(json)
+  })
+
+  test('call (decompress default) hands the gateway decoded JSON', async () => {
+    const seen: { acceptEncoding?: string | null } = {}
+    const s = gzipServer(seen)
+    const r = await client(`http://127.0.0.1:${s.port}`).call({ path: '/x', headers: { 'accept-encoding': 'br' } })
+    expect(await r.json()).toEqual(JSON.parse(json))
+  })
+
+  test('call with decompress:false keeps the encoded bytes', async () => {
+    const seen: { acceptEncoding?: string | null } = {}
+    const s = gzipServer(seen)
+    const r = await client(`http://127.0.0.1:${s.port}`).call({ path: '/x', headers: { 'accept-encoding': 'gzip' }, decompress: false })
+    expect(r.headers.get('content-encoding')).toBe('gzip')
+    expect(Buffer.from(await r.arrayBuffer()).equals(gz)).toBe(true)
+  })
+})
