@@ -205,7 +205,7 @@ export function loadConfig({ flags, env, readFile = defaultReadFile }: ConfigSou
     try {
       file = Bun.TOML.parse(text) as Record<string, unknown>
     } catch (e: any) {
-      throw new ConfigError(`config file ${configFile} is not valid TOML: ${e?.message ?? e}`)
+      throw new ConfigError(`config file ${configFile} is not valid TOML: ${String(e?.message ?? e).replace(/^TOML Parse error:\s*/, '')}`)
     }
   }
   const known = new Set([...SETTINGS.map((s) => s.file), 'models'])

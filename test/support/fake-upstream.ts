@@ -8,7 +8,7 @@ export type Fault =
   | { fault: 'slow'; delayMs: number } // wait before answering headers
   | { fault: 'stall'; afterEvents: number; stallMs: number } // SSE: go silent mid-stream
   | { fault: 'malformed'; afterEvents: number } // SSE: a broken data line
-  | { fault: 'raw'; contentType: string; body: string }
+  | { fault: 'raw'; contentType: string; body: string | Uint8Array; status?: number; headers?: Record<string, string> } // exact bytes
 
 /** One model turn in vLLM's terms. */
 export interface TurnScript {
@@ -23,7 +23,15 @@ export interface TurnScript {
   delayMs?: number
 }
 
-export type Reply = TurnScript | Fault | ((req: RecordedRequest) => TurnScript | Fault)
+/**
+ * A recorded upstream answer replayed as it was (test/fixtures/cassettes, test/support/cassette.ts):
+ * SSE frames written `event:` (when recorded) + one `data:` line each, or a JSON body.
+ */
+export interface CassetteReply {
+  cassette: { status: number; headers?: Record<string, string>; sse?: { event?: string; data: unknown }[]; json?: unknown; delayMs?: number }
+}
+
+export type Reply = TurnScript | Fault | CassetteReply | ((req: RecordedRequest) => TurnScript | Fault | CassetteReply)
 
 export interface RecordedRequest {
   method: string
@@ -47,7 +55,7 @@ export interface FakeUpstream {
   /** requests to one path, e.g. "/v1/responses" */
   requestsTo(path: string): RecordedRequest[]
   queue(...replies: Reply[]): void
-  /** when set, GET /v1/models answers with this fault */
+  /** when set, GET /v1/models answers with this fault ('slow' delays the normal list) */
   modelsFault: Fault | null
   stop(): Promise<void>
 }
@@ -78,7 +86,8 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): FakeUpstream 
       requests.push(rec)
 
       if (url.pathname === '/v1/models' && req.method === 'GET') {
-        if (state.modelsFault) return faultResponse(state.modelsFault)
+        if (state.modelsFault?.fault === 'slow') await Bun.sleep(state.modelsFault.delayMs)
+        else if (state.modelsFault) return faultResponse(state.modelsFault)
         return Response.json({
           object: 'list',
           data: models.map((m) => ({ object: 'model', created: 1_700_000_000, owned_by: 'vllm', root: m.id, parent: null, permission: [], ...m })),
@@ -88,6 +97,7 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): FakeUpstream 
 
       let reply = replies.shift() ?? opts.defaultReply ?? { text: 'Hello from the fake upstream.' }
       if (typeof reply === 'function') reply = reply(rec)
+      if ('cassette' in reply) return cassetteResponse(reply.cassette)
       if ('fault' in reply && (reply.fault === 'status' || reply.fault === 'raw')) return faultResponse(reply)
       if ('fault' in reply && reply.fault === 'slow') {
         await Bun.sleep(reply.delayMs)
@@ -123,7 +133,7 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): FakeUpstream 
 function faultResponse(f: Fault): Response {
   if (f.fault === 'status')
     return Response.json(f.body ?? { error: { message: 'Internal Server Error', type: 'InternalServerError', code: f.status } }, { status: f.status, headers: f.headers })
-  if (f.fault === 'raw') return new Response(f.body, { headers: { 'content-type': f.contentType } })
+  if (f.fault === 'raw') return new Response(f.body, { status: f.status ?? 200, headers: { ...f.headers, 'content-type': f.contentType } })
   return new Response('unexpected fault', { status: 500 })
 }
 
@@ -293,4 +303,25 @@ function chatReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: 
     },
   })
   return new Response(stream, { headers: { 'content-type': 'text/event-stream' } })
+}
+
+function cassetteResponse(c: CassetteReply['cassette']): Response {
+  if (c.sse === undefined) return Response.json(c.json ?? null, { status: c.status, headers: c.headers })
+  const enc = new TextEncoder()
+  const frames = c.sse
+  const stream = new ReadableStream({
+    async start(ctl) {
+      try {
+        for (const f of frames) {
+          const data = typeof f.data === 'string' ? f.data : JSON.stringify(f.data)
+          ctl.enqueue(enc.encode(`${f.event ? `event: ${f.event}\n` : ''}data: ${data}\n\n`))
+          if (c.delayMs) await Bun.sleep(c.delayMs)
+        }
+        ctl.close()
+      } catch {
+        // the gateway went away
+      }
+    },
+  })
+  return new Response(stream, { status: c.status, headers: { 'content-type': 'text/event-stream', ...c.headers } })
 }
