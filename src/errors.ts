@@ -15,6 +15,9 @@ export interface ErrorBody {
 }
 
 export class ApiError extends Error {
+  /** Response headers that belong with the error (e.g. an upstream's retry-after on a 429). */
+  headers: Record<string, string> = {}
+
   // `errorCode`, not `code`: Elysia reads a `code` property on thrown errors as its own error code (STACK.md).
   constructor(
     readonly status: number,
@@ -25,6 +28,11 @@ export class ApiError extends Error {
   ) {
     super(message)
     this.name = 'ApiError'
+  }
+
+  withHeaders(headers: Record<string, string>): this {
+    Object.assign(this.headers, headers)
+    return this
   }
 
   toJSON(): ErrorBody {

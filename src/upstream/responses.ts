@@ -58,9 +58,8 @@ export async function upstreamHttpError(res: Response): Promise<ApiError> {
   } catch {}
   const msg = `upstream answered ${res.status}: ${message || res.statusText}`
   if (res.status === 429) {
-    const err = new ApiError(429, msg, 'rate_limit_error', code ?? 'rate_limit_exceeded')
-    ;(err as any).retryAfter = res.headers.get('retry-after')
-    return err
+    const retryAfter = res.headers.get('retry-after')
+    return new ApiError(429, msg, 'rate_limit_error', code ?? 'rate_limit_exceeded').withHeaders(retryAfter ? { 'retry-after': retryAfter } : {})
   }
   // The upstream's 4xx is about the request the client made: pass it on as such.
   if (res.status >= 400 && res.status < 500) return new ApiError(res.status === 404 ? 404 : 400, msg, 'invalid_request_error', code ?? 'upstream_rejected')

@@ -66,11 +66,27 @@ describe('upstream errors before streaming', () => {
     expect(err.error.message).toContain('maximum context length')
   })
 
-  test('a 429 from the upstream keeps its status', async () => {
+  test('a 429 from the upstream keeps its status and its Retry-After', async () => {
     up.queue({ fault: 'status', status: 429, body: { error: { message: 'slow down' } }, headers: { 'retry-after': '3' } })
     const err = await rejectionOf(client.responses.create({ model: 'test-model', input: 'x' }))
     expect(err.status).toBe(429)
     expect(err.error.type).toBe('rate_limit_error')
+    expect(err.headers.get('retry-after')).toBe('3')
+  })
+
+  test('an upstream slower than the first-byte timeout → 504 and a stored failed response', async () => {
+    const g = await startGateway({ upstream: up.url, env: { AGENTGATE_FIRST_BYTE_TIMEOUT_MS: '200' } })
+    try {
+      const c = new OpenAI({ baseURL: g.baseURL, apiKey: 'unused', maxRetries: 0 })
+      up.queue({ fault: 'slow', delayMs: 1500 })
+      const err = await rejectionOf(c.responses.create({ model: 'test-model', input: 'hurry' }))
+      expect(err.status).toBe(504)
+      expect(err.error.code).toBe('upstream_timeout')
+      const id = err.error.message.match(/resp_[0-9a-f]+/)[0]
+      expect((await c.responses.retrieve(id)).status).toBe('failed')
+    } finally {
+      await g.stop()
+    }
   })
 
   test('an unreachable upstream → 502 and a stored failed response; the gateway keeps serving', async () => {
@@ -111,6 +127,21 @@ describe('upstream failures mid-stream', () => {
     const events = await collect(await client.responses.create({ model: 'test-model', input: 'x', stream: true }))
     expect(events.at(-1).type).toBe('response.failed')
     expect(events.at(-1).response.error.message).toContain('not valid JSON')
+  })
+
+  test('an SSE line over --max-sse-line-bytes → response.failed, and the gateway keeps serving', async () => {
+    const g = await startGateway({ upstream: up.url, env: { AGENTGATE_MAX_SSE_LINE_BYTES: '4096' } })
+    try {
+      const c = new OpenAI({ baseURL: g.baseURL, apiKey: 'unused', maxRetries: 0 })
+      up.queue({ text: 'z'.repeat(10_000), chunks: 1 })
+      const events = await collect(await c.responses.create({ model: 'test-model', input: 'x', stream: true }))
+      expect(events.at(-1).type).toBe('response.failed')
+      expect(events.at(-1).response.error.message).toContain('longer than 4096 bytes')
+      up.queue({ text: 'small' })
+      expect((await c.responses.create({ model: 'test-model', input: 'again' })).output_text).toBe('small')
+    } finally {
+      await g.stop()
+    }
   })
 
   test('a stream that ends without a terminal event → failed, not completed', async () => {
