@@ -1,0 +1,164 @@
+// The way back: upstream events about function calls → the item types the client declared.
+// A call to a custom tool becomes a `custom_tool_call` whose input streams as
+// `response.custom_tool_call_input.delta/.done` (decoded text, not JSON); local_shell and shell calls
+// become `local_shell_call` / `shell_call` items with their action; a namespace member's call gets its
+// own name back plus `namespace` (Codex routes on the pair). Plain function calls pass untouched.
+// Runs before the engine's normaliser, which then owns ids and sequence numbers.
+import type { UpstreamEvent } from '../upstream/adapter'
+import type { DeclaredTool, ToolRegistry } from './registry'
+import { localShellAction, shellAction } from './shapes'
+import { StreamedStringArgument } from './streamed-argument'
+
+interface CallState {
+  tool: DeclaredTool
+  /** the upstream's item as announced, to rebuild the client item from */
+  item: Record<string, any>
+  arguments: string
+  decoder: StreamedStringArgument | null
+  inputDone: boolean
+}
+
+const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed'])
+
+export class ToolCallMapper {
+  private readonly byItemId = new Map<string, CallState>()
+  private readonly byIndex = new Map<number, CallState>()
+
+  constructor(private readonly registry: ToolRegistry) {}
+
+  /** Client-facing events for one upstream event. */
+  map(ev: UpstreamEvent): UpstreamEvent[] {
+    switch (ev.type) {
+      case 'response.output_item.added':
+        return this.added(ev)
+      case 'response.function_call_arguments.delta':
+        return this.argumentsDelta(ev)
+      case 'response.function_call_arguments.done':
+        return this.argumentsDone(ev)
+      case 'response.output_item.done':
+        return this.itemDone(ev)
+      default:
+        if (TERMINAL.has(ev.type)) return [this.terminal(ev)]
+        return [ev]
+    }
+  }
+
+  private mapped(item: any): DeclaredTool | undefined {
+    if (item?.type !== 'function_call' || typeof item.name !== 'string') return undefined
+    const tool = this.registry.byUpstreamName(item.name)
+    return tool && (tool.kind !== 'function' || tool.namespace !== null) ? tool : undefined
+  }
+
+  private stateFor(ev: UpstreamEvent): CallState | undefined {
+    if (typeof ev.item_id === 'string' && this.byItemId.has(ev.item_id)) return this.byItemId.get(ev.item_id)
+    const itemId = (ev.item as any)?.id
+    if (typeof itemId === 'string' && this.byItemId.has(itemId)) return this.byItemId.get(itemId)
+    return typeof ev.output_index === 'number' ? this.byIndex.get(ev.output_index) : undefined
+  }
+
+  private added(ev: UpstreamEvent): UpstreamEvent[] {
+    const item = ev.item as Record<string, any>
+    const tool = this.mapped(item)
+    if (!tool) return [ev]
+    const st: CallState = { tool, item, arguments: '', decoder: tool.kind === 'custom' ? new StreamedStringArgument() : null, inputDone: false }
+    if (typeof item.id === 'string') this.byItemId.set(item.id, st)
+    if (typeof ev.output_index === 'number') this.byIndex.set(ev.output_index, st)
+    const out: UpstreamEvent[] = [{ ...ev, item: clientItem(st, 'in_progress', '') }]
+    // vLLM may put the first piece of the arguments into the announced item.
+    const first = typeof item.arguments === 'string' ? item.arguments : ''
+    if (first) out.push(...this.argumentsDelta({ type: 'response.function_call_arguments.delta', item_id: item.id, output_index: ev.output_index, delta: first }, st))
+    return out
+  }
+
+  private argumentsDelta(ev: UpstreamEvent, known?: CallState): UpstreamEvent[] {
+    const st = known ?? this.stateFor(ev)
+    if (!st) return [ev]
+    const delta = typeof ev.delta === 'string' ? ev.delta : ''
+    st.arguments += delta
+    if (st.tool.kind === 'function') return [ev] // a namespace member: still a function call
+    if (!st.decoder) return [] // local_shell / shell: no argument events for those item types
+    const text = st.decoder.push(delta)
+    return text ? [{ type: 'response.custom_tool_call_input.delta', item_id: ev.item_id ?? st.item.id, output_index: ev.output_index, delta: text }] : []
+  }
+
+  private argumentsDone(ev: UpstreamEvent): UpstreamEvent[] {
+    const st = this.stateFor(ev)
+    if (!st) return [ev]
+    if (typeof ev.arguments === 'string') st.arguments = ev.arguments
+    if (st.tool.kind === 'function') return [{ ...ev, name: st.tool.name }]
+    if (!st.decoder) return []
+    return this.inputDone(st, ev)
+  }
+
+  /** `custom_tool_call_input.done`, once, preceded by whatever the deltas had not carried yet. */
+  private inputDone(st: CallState, ev: UpstreamEvent): UpstreamEvent[] {
+    if (st.inputDone) return []
+    st.inputDone = true
+    const { input, rest } = st.decoder!.finish(st.arguments)
+    const where = { item_id: ev.item_id ?? st.item.id, output_index: ev.output_index }
+    const out: UpstreamEvent[] = []
+    if (rest) out.push({ type: 'response.custom_tool_call_input.delta', ...where, delta: rest })
+    out.push({ type: 'response.custom_tool_call_input.done', ...where, input })
+    return out
+  }
+
+  private itemDone(ev: UpstreamEvent): UpstreamEvent[] {
+    const item = ev.item as Record<string, any>
+    let st = this.stateFor(ev)
+    if (!st) {
+      // A call announced only here (no output_item.added): map it all the same.
+      const tool = this.mapped(item)
+      if (!tool) return [ev]
+      st = { tool, item, arguments: '', decoder: tool.kind === 'custom' ? new StreamedStringArgument() : null, inputDone: false }
+    }
+    if (typeof item?.arguments === 'string') st.arguments = item.arguments
+    // vLLM's Harmony path sends the finished call with `id: null`: keep what the announcement said.
+    for (const [k, v] of Object.entries(item ?? {})) if (v !== null && v !== undefined) st.item[k] = v
+    const out: UpstreamEvent[] = st.decoder ? this.inputDone(st, { type: 'response.custom_tool_call_input.done', item_id: item?.id, output_index: ev.output_index }) : []
+    out.push({ ...ev, item: clientItem(st, item?.status ?? 'completed', st.arguments) })
+    return out
+  }
+
+  /** The final object's output, for upstreams that list items only there. */
+  private terminal(ev: UpstreamEvent): UpstreamEvent {
+    const r = ev.response as Record<string, any> | undefined
+    if (!r || !Array.isArray(r.output)) return ev
+    const output = r.output.map((item: any) => {
+      const tool = this.mapped(item)
+      if (!tool) return item
+      const st: CallState = { tool, item, arguments: String(item.arguments ?? ''), decoder: tool.kind === 'custom' ? new StreamedStringArgument() : null, inputDone: false }
+      return clientItem(st, item.status ?? 'completed', st.arguments)
+    })
+    return { ...ev, response: { ...r, output } }
+  }
+}
+
+/** The item the client declared, from the upstream's function_call item and its arguments so far. */
+function clientItem(st: CallState, status: string, args: string): Record<string, unknown> {
+  const { item, tool } = st
+  const id = item.id
+  const ns = tool.namespace !== null ? { namespace: tool.namespace } : {}
+  switch (tool.kind) {
+    case 'function':
+      return { ...item, name: tool.name, ...ns, arguments: args, status }
+    case 'custom': {
+      const input = status === 'in_progress' ? '' : (st.decoder?.finish(args).input ?? args)
+      return { id, type: 'custom_tool_call', call_id: item.call_id, name: tool.name, ...ns, input, status }
+    }
+    case 'local_shell':
+      return { id, type: 'local_shell_call', call_id: item.call_id, action: localShellAction(status === 'in_progress' ? '{}' : args), status }
+    case 'shell':
+      return { id, type: 'shell_call', call_id: item.call_id, action: shellAction(status === 'in_progress' ? '{}' : args), status }
+  }
+}
+
+/** Wraps an upstream stream with the mapping (the engine's one call site). */
+export async function* mapToolCallEvents(events: AsyncIterable<UpstreamEvent>, registry: ToolRegistry): AsyncGenerator<UpstreamEvent> {
+  // Nothing to map: skip the per-event work for the common plain-function case.
+  if (!registry.tools.some((t) => t.kind !== 'function' || t.namespace !== null)) {
+    yield* events
+    return
+  }
+  const mapper = new ToolCallMapper(registry)
+  for await (const ev of events) for (const out of mapper.map(ev)) yield out
+}

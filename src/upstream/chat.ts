@@ -1,0 +1,377 @@
+// Adapter for upstreams that only serve /v1/chat/completions (LM Studio, llama.cpp, Ollama, older
+// vLLM, hosted APIs): the stateless Responses request becomes a chat request, and the streamed chat
+// chunks become the Responses events a /v1/responses upstream would have sent (item by item:
+// reasoning, message, function calls), so the engine cannot tell the two apart.
+import { ApiError } from '../errors'
+import type { UpstreamAdapter, UpstreamEvent } from './adapter'
+import type { UpstreamClient } from './client'
+import { withIdleTimeout } from './client'
+import { upstreamHttpError } from './responses'
+import { parseSse } from './sse'
+
+type Json = Record<string, any>
+type ChatMessage = { role: string; content: unknown; [key: string]: unknown }
+
+/** Responses request fields the chat request expresses differently (or not at all). */
+const TRANSLATED = new Set([
+  'input', 'instructions', 'tools', 'tool_choice', 'parallel_tool_calls', 'text', 'reasoning', 'include', 'truncation', 'max_output_tokens',
+  'max_tool_calls', 'store', 'stream', 'stream_options', 'prompt_cache_key', 'prompt_cache_retention', 'safety_identifier', 'service_tier',
+  'top_logprobs', 'background', 'previous_response_id', 'conversation', 'metadata', 'prompt', 'generate', 'client_metadata',
+])
+
+/** The chat completions request for a stateless Responses request (tools already plain functions). Pure. */
+export function toChatRequest(body: Json): Json {
+  const out: Json = {}
+  for (const [k, v] of Object.entries(body)) if (!TRANSLATED.has(k) && v !== undefined) out[k] = v
+  out.messages = toChatMessages(body.instructions, body.input)
+  // max_tokens, not max_completion_tokens: it is the one every chat server understands.
+  if (typeof body.max_output_tokens === 'number') out.max_tokens = body.max_output_tokens
+  if (out.user === undefined && typeof body.safety_identifier === 'string') out.user = body.safety_identifier
+  const format = body.text?.format
+  if (format?.type === 'json_schema') {
+    const js: Json = { name: format.name ?? 'response', schema: format.schema ?? {} }
+    if (typeof format.strict === 'boolean') js.strict = format.strict
+    if (typeof format.description === 'string') js.description = format.description
+    out.response_format = { type: 'json_schema', json_schema: js }
+  } else if (format?.type === 'json_object') out.response_format = { type: 'json_object' }
+  if (typeof body.reasoning?.effort === 'string') out.reasoning_effort = body.reasoning.effort
+  const tools = Array.isArray(body.tools) ? (body.tools as Json[]).filter((t) => t?.type === 'function') : []
+  if (tools.length) {
+    out.tools = tools.map(toChatTool)
+    if (body.tool_choice !== undefined && body.tool_choice !== null) out.tool_choice = toChatToolChoice(body.tool_choice)
+    if (typeof body.parallel_tool_calls === 'boolean') out.parallel_tool_calls = body.parallel_tool_calls
+  }
+  out.stream = true
+  out.stream_options = { include_usage: true }
+  return out
+}
+
+function toChatTool(t: Json): Json {
+  const fn: Json = { name: t.name }
+  if (typeof t.description === 'string') fn.description = t.description
+  fn.parameters = t.parameters ?? { type: 'object', properties: {} }
+  if (typeof t.strict === 'boolean') fn.strict = t.strict
+  return { type: 'function', function: fn }
+}
+
+function toChatToolChoice(c: unknown): unknown {
+  if (typeof c === 'string') return c
+  const o = c as Json
+  if (o?.type === 'function' && typeof o.name === 'string') return { type: 'function', function: { name: o.name } }
+  return 'auto'
+}
+
+/**
+ * Responses items → chat messages. Developer messages become system messages (the leading ones merged
+ * into one: many chat templates accept a system message only first); a function call joins the
+ * assistant message before it (consecutive calls share one message); a reasoning item rides on the
+ * next assistant message as `reasoning_content`, the field reasoning templates read.
+ */
+export function toChatMessages(instructions: unknown, input: unknown): ChatMessage[] {
+  const msgs: ChatMessage[] = []
+  let items: Json[] = Array.isArray(input) ? input : typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : []
+  if (typeof instructions === 'string' && instructions) msgs.push({ role: 'system', content: instructions })
+  else if (Array.isArray(instructions)) items = [...instructions, ...items]
+  let reasoning: string | null = null
+  // The assistant message a following function call may join: only right after it, with no reasoning between.
+  let joinable: ChatMessage | null = null
+  const assistant = (content: unknown): ChatMessage => {
+    const m: ChatMessage = { role: 'assistant', content }
+    if (reasoning) m.reasoning_content = reasoning
+    reasoning = null
+    msgs.push(m)
+    return m
+  }
+  for (const item of items) {
+    const type = item?.type ?? (typeof item?.role === 'string' ? 'message' : '')
+    if (type === 'message') {
+      if (item.role === 'assistant') joinable = assistant(contentText(item.content, ''))
+      else {
+        reasoning = null
+        joinable = null
+        msgs.push({ role: item.role === 'developer' ? 'system' : String(item.role), content: chatContent(item.content) })
+      }
+    } else if (type === 'function_call') {
+      const m: ChatMessage = joinable ?? assistant(null)
+      joinable = m
+      const calls = (m.tool_calls as Json[] | undefined) ?? (m.tool_calls = [])
+      calls.push({ id: item.call_id, type: 'function', function: { name: item.name, arguments: typeof item.arguments === 'string' ? item.arguments : JSON.stringify(item.arguments ?? {}) } })
+    } else if (type === 'function_call_output') {
+      joinable = null
+      msgs.push({ role: 'tool', tool_call_id: item.call_id, content: contentText(item.output, '\n') })
+    } else if (type === 'reasoning') {
+      const text = reasoningText(item)
+      if (text) reasoning = reasoning ? `${reasoning}\n${text}` : text
+      joinable = null
+    }
+    // Anything else has no chat form and is left out.
+  }
+  // Merge the leading system messages.
+  let n = 0
+  while (n < msgs.length && msgs[n]!.role === 'system' && typeof msgs[n]!.content === 'string') n++
+  if (n > 1) msgs.splice(0, n, { role: 'system', content: msgs.slice(0, n).map((m) => m.content).join('\n\n') })
+  return msgs
+}
+
+function reasoningText(item: Json): string {
+  const parts = Array.isArray(item.content) && item.content.length ? item.content : Array.isArray(item.summary) ? item.summary : []
+  return parts.map((p: Json) => (typeof p?.text === 'string' ? p.text : '')).join('\n')
+}
+
+/** Message content as the chat API takes it: a string, or parts when there are images. */
+function chatContent(content: unknown): unknown {
+  if (typeof content === 'string') return content
+  if (!Array.isArray(content)) return ''
+  if (!content.some((p: Json) => p?.type === 'input_image')) return contentText(content, '\n')
+  return content.flatMap((p: Json): Json[] => {
+    // An image by file id has no chat form (the gateway has no files API): left out.
+    if (p?.type === 'input_image') return typeof p.image_url === 'string' ? [{ type: 'image_url', image_url: { url: p.image_url, ...(p.detail ? { detail: p.detail } : {}) } }] : []
+    const text = partText(p)
+    return text === null ? [] : [{ type: 'text', text }]
+  })
+}
+
+function contentText(content: unknown, sep: string): string {
+  if (typeof content === 'string') return content
+  if (!Array.isArray(content)) return content === null || content === undefined ? '' : JSON.stringify(content)
+  return content.map(partText).filter((t): t is string => t !== null).join(sep)
+}
+
+function partText(p: Json): string | null {
+  if (typeof p?.text === 'string') return p.text
+  if (typeof p?.refusal === 'string') return p.refusal
+  return null
+}
+
+interface OpenItem {
+  kind: 'reasoning' | 'message' | 'call'
+  id: string
+  index: number
+  text: string
+  // function calls only
+  callId?: string
+  name?: string
+  announced?: boolean
+  closed?: boolean
+}
+
+/**
+ * Streamed chat chunks → Responses events, the same sequence vLLM's /v1/responses streams: one item at
+ * a time (reasoning before the message, calls after), each opened and closed with its part/done events.
+ * Pure; the adapter feeds it parsed chunks.
+ */
+export class ChatStreamTranslator {
+  private nextIndex = 0
+  private open: OpenItem | null = null
+  private readonly calls = new Map<number, OpenItem>()
+  private readonly output: Json[] = []
+  private usage: Json | null = null
+  private ended = false
+  finishReason: string | null = null
+
+  constructor(private readonly newId: (prefix: string) => string = randomId) {}
+
+  /** Events for one chunk (`{choices:[{delta,finish_reason}], usage}`). */
+  accept(chunk: Json): UpstreamEvent[] {
+    if (this.ended) return []
+    const err = chunk?.error ?? (chunk?.object === 'error' ? chunk : null)
+    if (err) {
+      this.ended = true
+      return [{ type: 'error', error: { code: typeof err.code === 'string' ? err.code : 'upstream_error', message: String(err.message ?? 'the model server reported an error') } }]
+    }
+    if (chunk?.usage) this.usage = chatUsage(chunk.usage)
+    const choices = Array.isArray(chunk?.choices) ? (chunk.choices as Json[]) : []
+    const choice = choices.find((c) => (c?.index ?? 0) === 0)
+    if (!choice) return []
+    const delta: Json = choice.delta ?? choice.message ?? {}
+    const out: UpstreamEvent[] = []
+    // vLLM says `reasoning` (older: `reasoning_content`, as llama.cpp and DeepSeek do); some send both.
+    const reasoning = str(delta.reasoning_content) ?? str(delta.reasoning)
+    if (reasoning) out.push(...this.text('reasoning', reasoning))
+    if (str(delta.content)) out.push(...this.text('message', delta.content))
+    if (Array.isArray(delta.tool_calls)) delta.tool_calls.forEach((tc: Json, pos: number) => out.push(...this.toolCall(tc, pos)))
+    if (choice.finish_reason) {
+      this.finishReason = String(choice.finish_reason)
+      out.push(...this.close())
+    }
+    return out
+  }
+
+  /** Closes what is open and ends with the terminal event (none after an error). */
+  finish(): UpstreamEvent[] {
+    if (this.ended) return []
+    this.ended = true
+    const out = this.close()
+    const reason = this.finishReason
+    const incomplete = reason === 'length' ? 'max_output_tokens' : reason === 'content_filter' ? 'content_filter' : null
+    const status = reason === 'error' ? 'failed' : incomplete ? 'incomplete' : 'completed'
+    out.push({
+      type: `response.${status}`,
+      response: {
+        object: 'response',
+        status,
+        output: this.output,
+        usage: this.usage,
+        incomplete_details: incomplete ? { reason: incomplete } : null,
+        error: status === 'failed' ? { code: 'upstream_error', message: 'the model server stopped with an error during generation' } : null,
+      },
+    })
+    return out
+  }
+
+  /** The events for a non-streamed chat.completion (servers that ignore stream:true). */
+  fromCompletion(c: Json): UpstreamEvent[] {
+    const choice = (c.choices ?? []).find((x: Json) => (x?.index ?? 0) === 0) ?? {}
+    const m: Json = choice.message ?? {}
+    const toolCalls = Array.isArray(m.tool_calls) ? m.tool_calls.map((tc: Json, i: number) => ({ index: i, ...tc })) : undefined
+    const out = this.accept({ choices: [{ index: 0, delta: { reasoning_content: m.reasoning_content, reasoning: m.reasoning, content: m.content, tool_calls: toolCalls }, finish_reason: choice.finish_reason ?? 'stop' }], usage: c.usage })
+    return [...out, ...this.finish()]
+  }
+
+  private text(kind: 'reasoning' | 'message', delta: string): UpstreamEvent[] {
+    const out: UpstreamEvent[] = []
+    if (this.open?.kind !== kind) {
+      out.push(...this.close())
+      const it: OpenItem = { kind, id: this.newId(kind === 'message' ? 'msg' : 'rs'), index: this.nextIndex++, text: '' }
+      this.open = it
+      const where = { item_id: it.id, output_index: it.index, content_index: 0 }
+      if (kind === 'message') {
+        out.push({ type: 'response.output_item.added', output_index: it.index, item: { id: it.id, type: 'message', role: 'assistant', status: 'in_progress', content: [] } })
+        out.push({ type: 'response.content_part.added', ...where, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } })
+      } else {
+        out.push({ type: 'response.output_item.added', output_index: it.index, item: { id: it.id, type: 'reasoning', summary: [], status: 'in_progress' } })
+        out.push({ type: 'response.content_part.added', ...where, part: { type: 'reasoning_text', text: '' } })
+      }
+    }
+    const it = this.open!
+    it.text += delta
+    const where = { item_id: it.id, output_index: it.index, content_index: 0 }
+    out.push(kind === 'message' ? { type: 'response.output_text.delta', ...where, delta, logprobs: [] } : { type: 'response.reasoning_text.delta', ...where, delta })
+    return out
+  }
+
+  private toolCall(tc: Json, pos: number): UpstreamEvent[] {
+    const idx = typeof tc?.index === 'number' ? tc.index : pos
+    const out: UpstreamEvent[] = []
+    let call = this.calls.get(idx)
+    if (!call) {
+      out.push(...this.close())
+      call = { kind: 'call', id: this.newId('fc'), index: this.nextIndex++, text: '', callId: str(tc.id) ?? this.newId('call'), name: '', announced: false }
+      this.calls.set(idx, call)
+      this.open = call
+    }
+    // A call resumed after the next one began: its item is closed already (no chat server we know does this).
+    if (call.closed) return out
+    const fn: Json = tc.function ?? {}
+    if (!call.announced && str(fn.name)) call.name = fn.name
+    const args = typeof fn.arguments === 'string' ? fn.arguments : fn.arguments && typeof fn.arguments === 'object' ? JSON.stringify(fn.arguments) : ''
+    call.text += args
+    if (!call.announced && call.name) out.push(...this.announce(call, call.text))
+    else if (call.announced && args) out.push({ type: 'response.function_call_arguments.delta', item_id: call.id, output_index: call.index, delta: args })
+    return out
+  }
+
+  private announce(call: OpenItem, buffered: string): UpstreamEvent[] {
+    call.announced = true
+    const out: UpstreamEvent[] = [
+      { type: 'response.output_item.added', output_index: call.index, item: { id: call.id, type: 'function_call', call_id: call.callId, name: call.name, arguments: '', status: 'in_progress' } },
+    ]
+    if (buffered) out.push({ type: 'response.function_call_arguments.delta', item_id: call.id, output_index: call.index, delta: buffered })
+    return out
+  }
+
+  /** Done events for the open item. The item cut off by a length/content_filter stop is incomplete. */
+  private close(): UpstreamEvent[] {
+    const it = this.open
+    if (!it) return []
+    this.open = null
+    const status = this.finishReason === 'length' || this.finishReason === 'content_filter' ? 'incomplete' : 'completed'
+    const where = { item_id: it.id, output_index: it.index }
+    const out: UpstreamEvent[] = []
+    let item: Json
+    if (it.kind === 'message') {
+      const part = { type: 'output_text', text: it.text, annotations: [], logprobs: [] }
+      out.push({ type: 'response.output_text.done', ...where, content_index: 0, text: it.text, logprobs: [] })
+      out.push({ type: 'response.content_part.done', ...where, content_index: 0, part })
+      item = { id: it.id, type: 'message', role: 'assistant', status, content: [part] }
+    } else if (it.kind === 'reasoning') {
+      const part = { type: 'reasoning_text', text: it.text }
+      out.push({ type: 'response.reasoning_text.done', ...where, content_index: 0, text: it.text })
+      out.push({ type: 'response.content_part.done', ...where, content_index: 0, part })
+      item = { id: it.id, type: 'reasoning', summary: [], content: [part], encrypted_content: null, status }
+    } else {
+      it.closed = true
+      if (!it.announced) out.push(...this.announce(it, it.text))
+      out.push({ type: 'response.function_call_arguments.done', ...where, arguments: it.text, name: it.name })
+      item = { id: it.id, type: 'function_call', call_id: it.callId, name: it.name, arguments: it.text, status }
+    }
+    out.push({ type: 'response.output_item.done', output_index: it.index, item })
+    this.output.push(item)
+    return out
+  }
+}
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' && v !== '' ? v : null
+}
+
+/** Chat usage → Responses usage (with every detail key). */
+export function chatUsage(u: Json): Json {
+  const input = num(u.prompt_tokens ?? u.input_tokens)
+  const output = num(u.completion_tokens ?? u.output_tokens)
+  return {
+    input_tokens: input,
+    input_tokens_details: { cached_tokens: num(u.prompt_tokens_details?.cached_tokens) },
+    output_tokens: output,
+    output_tokens_details: { reasoning_tokens: num(u.completion_tokens_details?.reasoning_tokens) },
+    total_tokens: typeof u.total_tokens === 'number' ? num(u.total_tokens) : input + output,
+  }
+}
+
+const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? Math.trunc(x) : 0)
+
+function randomId(prefix: string): string {
+  return `${prefix}_${crypto.randomUUID().replace(/-/g, '')}`
+}
+
+export function chatAdapter(client: UpstreamClient, limits: { maxSseLineBytes: number }): UpstreamAdapter {
+  return {
+    name: 'chat',
+    async *stream(body, { signal, headers }) {
+      const res = await client.call({
+        method: 'POST',
+        path: '/chat/completions',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
+        body: JSON.stringify(toChatRequest(body)),
+        signal,
+        kind: 'generate',
+      })
+      if (!res.ok) throw await upstreamHttpError(res)
+      if (!res.body) throw ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')
+      const t = new ChatStreamTranslator()
+      const type = res.headers.get('content-type') ?? ''
+      if (!type.includes('text/event-stream')) {
+        const final = (await res.json().catch(() => null)) as Json | null
+        if (!final || !Array.isArray(final.choices)) throw ApiError.badGateway(`upstream answered with ${type || 'no content type'} instead of an event stream`, 'upstream_bad_response')
+        yield* t.fromCompletion(final)
+        return
+      }
+      let sawDone = false
+      for await (const msg of parseSse(withIdleTimeout(res.body, client.idleTimeoutMs), limits.maxSseLineBytes)) {
+        if (msg.data === '[DONE]') {
+          sawDone = true
+          break
+        }
+        let chunk: Json
+        try {
+          chunk = JSON.parse(msg.data)
+        } catch {
+          throw ApiError.badGateway('upstream sent a chunk that is not valid JSON', 'upstream_bad_response')
+        }
+        yield* t.accept(chunk)
+      }
+      // No [DONE] and no finish_reason: the stream broke off; without a terminal event the engine fails the turn.
+      if (sawDone || t.finishReason !== null) yield* t.finish()
+    },
+  }
+}

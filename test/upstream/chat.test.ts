@@ -1,0 +1,182 @@
+// The chat completions adapter: Responses request → chat request, chat chunks → Responses events.
+import { describe, expect, test } from 'bun:test'
+import { ChatStreamTranslator, chatUsage, toChatMessages, toChatRequest } from '../../src/upstream/chat'
+
+const user = (text: string) => ({ type: 'message', role: 'user', content: [{ type: 'input_text', text }] })
+
+describe('toChatMessages', () => {
+  test.each<[string, unknown, any[], any[]]>([
+    ['instructions become the system message', 'Be brief.', [user('hi')], [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi' }]],
+    ['developer messages become system, leading ones merged', null, [
+      { type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'base' }] },
+      { type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'a' }, { type: 'input_text', text: 'b' }] },
+      user('hi'),
+    ], [{ role: 'system', content: 'base\n\na\nb' }, { role: 'user', content: 'hi' }]],
+    ['assistant history keeps its text', null, [user('q'), { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'an', annotations: [] }, { type: 'output_text', text: 'swer' }] }], [
+      { role: 'user', content: 'q' }, { role: 'assistant', content: 'answer' },
+    ]],
+    ['consecutive function calls share one assistant message; outputs are tool messages', null, [
+      user('q'),
+      { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{"a":1}' },
+      { type: 'function_call', call_id: 'c2', name: 'g', arguments: '{}' },
+      { type: 'function_call_output', call_id: 'c1', output: 'one' },
+      { type: 'function_call_output', call_id: 'c2', output: [{ type: 'input_text', text: 'two' }] },
+    ], [
+      { role: 'user', content: 'q' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }, { id: 'c2', type: 'function', function: { name: 'g', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'c1', content: 'one' },
+      { role: 'tool', tool_call_id: 'c2', content: 'two' },
+    ]],
+    ['a call right after assistant text joins that message', null, [
+      { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Let me check.' }] },
+      { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{}' },
+    ], [{ role: 'assistant', content: 'Let me check.', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] }]],
+    ['reasoning rides on the next assistant message as reasoning_content', null, [
+      user('q'),
+      { type: 'reasoning', id: 'rs_1', summary: [], content: [{ type: 'reasoning_text', text: 'think' }] },
+      { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{}' },
+    ], [{ role: 'user', content: 'q' }, { role: 'assistant', content: null, reasoning_content: 'think', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] }]],
+    ['reasoning with only a summary uses the summary; reasoning followed by nothing is dropped', null, [
+      { type: 'reasoning', summary: [{ type: 'summary_text', text: 'sum' }] },
+      { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'ok' }] },
+      { type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text: 'lost' }] },
+    ], [{ role: 'assistant', content: 'ok', reasoning_content: 'sum' }]],
+    ['images become image_url parts', null, [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'see' }, { type: 'input_image', image_url: 'data:image/png;base64,AA', detail: 'low' }] }], [
+      { role: 'user', content: [{ type: 'text', text: 'see' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AA', detail: 'low' } }] },
+    ]],
+    ['a string input is one user message', null, 'hello' as any, [{ role: 'user', content: 'hello' }]],
+  ])('%s', (_n, instructions, input, want) => {
+    expect(toChatMessages(instructions, input)).toEqual(want)
+  })
+})
+
+describe('toChatRequest', () => {
+  test('options are mapped; Responses-only fields stay behind; unknown fields pass', () => {
+    const req = toChatRequest({
+      model: 'm', input: [user('hi')], instructions: 'sys', store: false, max_output_tokens: 100, temperature: 0.2, top_p: 0.9, top_k: 20,
+      include: ['reasoning.encrypted_content'], prompt_cache_key: 'k', truncation: 'disabled', reasoning: { effort: 'low', summary: 'auto' },
+      text: { format: { type: 'json_schema', name: 'answer', schema: { type: 'object' }, strict: true } },
+      tools: [{ type: 'function', name: 'f', description: 'd', parameters: { type: 'object', properties: {} }, strict: false }],
+      tool_choice: { type: 'function', name: 'f' }, parallel_tool_calls: false,
+    })
+    expect(req).toEqual({
+      model: 'm', temperature: 0.2, top_p: 0.9, top_k: 20,
+      messages: [{ role: 'system', content: 'sys' }, { role: 'user', content: 'hi' }],
+      max_tokens: 100,
+      response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object' }, strict: true } },
+      reasoning_effort: 'low',
+      tools: [{ type: 'function', function: { name: 'f', description: 'd', parameters: { type: 'object', properties: {} }, strict: false } }],
+      tool_choice: { type: 'function', function: { name: 'f' } },
+      parallel_tool_calls: false,
+      stream: true,
+      stream_options: { include_usage: true },
+    })
+  })
+
+  test('no tools: no tool_choice or parallel_tool_calls either', () => {
+    const req = toChatRequest({ model: 'm', input: [user('x')], tools: [], tool_choice: 'auto', parallel_tool_calls: true })
+    expect(req).not.toHaveProperty('tools')
+    expect(req).not.toHaveProperty('tool_choice')
+    expect(req).not.toHaveProperty('parallel_tool_calls')
+  })
+
+  test('json_object format', () => {
+    expect(toChatRequest({ model: 'm', input: [], text: { format: { type: 'json_object' } } }).response_format).toEqual({ type: 'json_object' })
+  })
+})
+
+const seqIds = () => {
+  let n = 0
+  return (p: string) => `${p}_${++n}`
+}
+const chunk = (delta: any, finish_reason: string | null = null) => ({ object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason }] })
+
+function translate(chunks: any[]) {
+  const t = new ChatStreamTranslator(seqIds())
+  return [...chunks.flatMap((c) => t.accept(c)), ...t.finish()]
+}
+
+describe('ChatStreamTranslator', () => {
+  test('reasoning then text: the same event sequence as /v1/responses', () => {
+    const out = translate([chunk({ role: 'assistant', content: '' }), chunk({ reasoning: 'hm' }), chunk({ reasoning_content: 'm' }), chunk({ content: 'Hi' }), chunk({ content: '!' }, 'stop')])
+    expect(out.map((e) => e.type)).toEqual([
+      'response.output_item.added', 'response.content_part.added', 'response.reasoning_text.delta', 'response.reasoning_text.delta', 'response.reasoning_text.done', 'response.content_part.done', 'response.output_item.done',
+      'response.output_item.added', 'response.content_part.added', 'response.output_text.delta', 'response.output_text.delta', 'response.output_text.done', 'response.content_part.done', 'response.output_item.done',
+      'response.completed',
+    ])
+    expect(out[6]!.item).toEqual({ id: 'rs_1', type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text: 'hmm' }], encrypted_content: null, status: 'completed' })
+    expect(out[13]!.item).toEqual({ id: 'msg_2', type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Hi!', annotations: [], logprobs: [] }] })
+  })
+
+  test('a server sending both reasoning and reasoning_content is not doubled', () => {
+    const out = translate([chunk({ reasoning: 'x', reasoning_content: 'x' }, 'stop')])
+    expect(out.find((e) => e.type === 'response.reasoning_text.done')!.text).toBe('x')
+  })
+
+  test('parallel tool calls: one item each, ids and indexes consistent, call ids kept', () => {
+    const out = translate([
+      chunk({ tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'f', arguments: '' } }] }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: '{"x":' } }] }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: '1}' } }] }),
+      chunk({ tool_calls: [{ index: 1, id: 'call_b', type: 'function', function: { name: 'g', arguments: '{}' } }] }, 'tool_calls'),
+    ])
+    expect(out.map((e) => [e.type, e.output_index, e.item_id ?? (e.item as any)?.id])).toEqual([
+      ['response.output_item.added', 0, 'fc_1'],
+      ['response.function_call_arguments.delta', 0, 'fc_1'],
+      ['response.function_call_arguments.delta', 0, 'fc_1'],
+      ['response.function_call_arguments.done', 0, 'fc_1'],
+      ['response.output_item.done', 0, 'fc_1'],
+      ['response.output_item.added', 1, 'fc_2'],
+      ['response.function_call_arguments.delta', 1, 'fc_2'],
+      ['response.function_call_arguments.done', 1, 'fc_2'],
+      ['response.output_item.done', 1, 'fc_2'],
+      ['response.completed', undefined, undefined],
+    ])
+    expect(out[4]!.item).toEqual({ id: 'fc_1', type: 'function_call', call_id: 'call_a', name: 'f', arguments: '{"x":1}', status: 'completed' })
+    expect((out[8]!.item as any).call_id).toBe('call_b')
+  })
+
+  test('a whole tool call in one chunk with object arguments (Ollama)', () => {
+    const out = translate([chunk({ tool_calls: [{ id: 'c', function: { name: 'f', arguments: { city: 'Paris' } } }] }, 'tool_calls')])
+    expect(out.find((e) => e.type === 'response.output_item.done')!.item).toMatchObject({ name: 'f', arguments: '{"city":"Paris"}', call_id: 'c' })
+  })
+
+  test.each<[string, string | null, string, any]>([
+    ['stop', 'stop', 'response.completed', null],
+    ['tool_calls', 'tool_calls', 'response.completed', null],
+    ['length → incomplete max_output_tokens', 'length', 'response.incomplete', { reason: 'max_output_tokens' }],
+    ['content_filter → incomplete content_filter', 'content_filter', 'response.incomplete', { reason: 'content_filter' }],
+  ])('finish reason %s', (_n, finish, type, details) => {
+    const out = translate([chunk({ content: 'abc' }, finish)])
+    const terminal = out.at(-1)!
+    expect(terminal.type).toBe(type)
+    expect((terminal.response as any).incomplete_details).toEqual(details)
+    // The item cut off by the stop is marked incomplete.
+    expect((out.find((e) => e.type === 'response.output_item.done')!.item as any).status).toBe(details ? 'incomplete' : 'completed')
+  })
+
+  test('usage from the final chunk, with cached and reasoning token details', () => {
+    const t = new ChatStreamTranslator(seqIds())
+    t.accept(chunk({ content: 'a' }, 'stop'))
+    t.accept({ choices: [], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 2 } } })
+    const terminal = t.finish().at(-1)!
+    expect((terminal.response as any).usage).toEqual({ input_tokens: 10, input_tokens_details: { cached_tokens: 4 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 2 }, total_tokens: 15 })
+  })
+
+  test('usage without details', () => {
+    expect(chatUsage({ prompt_tokens: 3, completion_tokens: 2 })).toEqual({ input_tokens: 3, input_tokens_details: { cached_tokens: 0 }, output_tokens: 2, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 5 })
+  })
+
+  test('an error chunk mid-stream becomes an error event and nothing after it', () => {
+    const t = new ChatStreamTranslator(seqIds())
+    expect(t.accept({ error: { message: 'boom', code: 'internal' } })).toEqual([{ type: 'error', error: { code: 'internal', message: 'boom' } }])
+    expect(t.finish()).toEqual([])
+  })
+
+  test('a non-streamed chat.completion gives the same events', () => {
+    const t = new ChatStreamTranslator(seqIds())
+    const out = t.fromCompletion({ choices: [{ index: 0, message: { role: 'assistant', content: 'Hi', reasoning_content: 'r', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' }], usage: { prompt_tokens: 1, completion_tokens: 2 } })
+    expect(out.filter((e) => e.type === 'response.output_item.done').map((e) => (e.item as any).type)).toEqual(['reasoning', 'message', 'function_call'])
+    expect(out.at(-1)!.type).toBe('response.completed')
+  })
+})
