@@ -14,6 +14,8 @@ import { passthroughRoutes } from './http/passthrough'
 import { docsRoutes } from './http/docs'
 import { modelsRoutes } from './http/models'
 import { responsesRoutes } from './http/responses'
+import { conversationsRoutes } from './http/conversations'
+import { createBackgroundRunner, type BackgroundRunner } from './engine/background'
 import { responsesSocketRoutes } from './ws/responses'
 import { createTurnEngine } from './engine/turn'
 import { createUpstreamAdapter } from './upstream'
@@ -27,6 +29,11 @@ export interface AppDeps {
   ids: IdSource
   logger: Logger
   version: string
+  /**
+   * Runs background turns. The binary passes its own so it can stop them (stored as failed) before closing the
+   * store; createApp makes one otherwise.
+   */
+  background?: BackgroundRunner
 }
 
 export function createApp(deps: AppDeps) {
@@ -39,6 +46,7 @@ export function createApp(deps: AppDeps) {
     ids: deps.ids,
     logger,
   })
+  const background = deps.background ?? createBackgroundRunner({ store: deps.store, logger })
   const app = new Elysia({
     // The body limit is enforced in onRequest, with the JSON error shape: Bun's own check would answer
     // 413 with an empty body before any of our code runs, so it is set out of the way.
@@ -88,7 +96,9 @@ export function createApp(deps: AppDeps) {
     .use(healthRoutes(deps))
     .use(docsRoutes(deps))
     .use(modelsRoutes(deps))
-    .use(responsesRoutes(deps, engine))
+    .use(responsesRoutes(deps, engine, background))
+    .use(conversationsRoutes(deps))
+    .onStop(() => void background.shutdown())
     .use(responsesSocketRoutes(deps, engine))
     .use(passthroughRoutes(deps))
   return app
@@ -98,7 +108,7 @@ export type App = ReturnType<typeof createApp>
 
 /** Maps anything thrown in a request to a status and the OpenAI error body. */
 function renderError(code: unknown, error: unknown, method: string, path: string, app: Elysia<any, any, any, any, any, any, any>): { status: number; body: ErrorBody; headers?: Record<string, string> } {
-  if (error instanceof ApiError) return { status: error.status, body: error.toJSON() }
+  if (error instanceof ApiError) return { status: error.status, body: error.toJSON(), headers: error.headers }
   // Elysia wraps whatever the body read threw (e.g. our 413 for an oversized chunked body) in a ParseError.
   const cause = (error as Error | undefined)?.cause
   if (cause instanceof ApiError) return { status: cause.status, body: cause.toJSON() }

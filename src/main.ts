@@ -4,6 +4,8 @@
 import './production-env'
 import { CONFIG_FLAGS, ConfigError, loadConfig, parseArgs, settingsHelp, type Config } from './config'
 import { createApp } from './app'
+import { createBackgroundRunner, INTERRUPTED_MESSAGE, startRecoverySweep } from './engine/background'
+import { ownerIsAlive } from './engine/lease'
 import { timeOrderedId } from './ids'
 import { createLogger } from './log'
 import { openStore } from './store'
@@ -60,10 +62,15 @@ export interface Running {
 export async function serve(config: Config, version = VERSION, opts: { quiet?: boolean } = {}): Promise<Running> {
   const logger = createLogger(config.logLevel)
   const store = await openStore(config)
-  const interrupted = await store.failInterrupted('The gateway stopped while this response was running.', Date.now())
+  // Turns a previous process left queued/in_progress (it crashed or was killed) end as failed, never in_progress
+  // forever. Turns of other live processes sharing the database are left alone (their leases are renewed); the
+  // sweep catches those whose process dies later.
+  const interrupted = await store.failInterrupted(INTERRUPTED_MESSAGE, Date.now(), { alive: (owner) => ownerIsAlive(owner) })
   if (interrupted.length) logger.warn('marked responses left running by a previous process as failed', { count: interrupted.length })
+  const stopSweep = startRecoverySweep(store, logger)
+  const background = createBackgroundRunner({ store, logger })
   const upstream = upstreamFromConfig(config)
-  const app = createApp({ config, upstream, store, clock: Date.now, ids: timeOrderedId, logger, version })
+  const app = createApp({ config, upstream, store, clock: Date.now, ids: timeOrderedId, logger, version, background })
   app.listen({ hostname: config.host, port: config.port })
   const server = app.server!
   const host = server.hostname ?? config.host
@@ -74,7 +81,10 @@ export async function serve(config: Config, version = VERSION, opts: { quiet?: b
   return {
     url,
     async stop() {
+      stopSweep()
       await app.stop(true)
+      // Background turns still running are stored as failed while the store is still open.
+      await background.shutdown()
       await store.close()
     },
   }

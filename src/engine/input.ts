@@ -13,6 +13,7 @@ const PREFIX: Record<string, IdPrefix> = {
   custom_tool_call_output: 'ctco',
   reasoning: 'rs',
   local_shell_call: 'lsh',
+  shell_call: 'sh',
 }
 
 export function idPrefixFor(type: string): IdPrefix {

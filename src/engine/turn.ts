@@ -6,9 +6,13 @@ import { ApiError } from '../errors'
 import type { IdSource } from '../ids'
 import type { Logger } from '../log'
 import type { CreateResponseRequest, ResponseEvent, ResponseObjectT } from '../schema/responses'
-import type { ItemBody, ResponseStatus, Store } from '../store/types'
+import type { ItemBody, ResponseRecord, ResponseStatus, Store } from '../store/types'
 import type { UpstreamAdapter } from '../upstream/adapter'
+import { mapToolCallEvents, toolRegistryFor, toUpstreamItems } from '../tools'
+import { TurnCheckpoint } from './checkpoint'
+import { appendsToConversation, conversationItem, conversationLocked, conversationNotFound } from './conversation'
 import { toInputItems } from './input'
+import { PROCESS_OWNER, newLease } from './lease'
 import { EventNormaliser, type UpstreamOutcome } from './normalise'
 import { responseBase, responseObject, type ResponseBase } from './response-object'
 
@@ -18,6 +22,16 @@ export interface EngineDeps {
   clock: () => number
   ids: IdSource
   logger: Logger
+  /** the process identity on leases of running turns (engine/lease.ts); PROCESS_OWNER unless a test says otherwise */
+  owner?: string
+}
+
+/**
+ * Why an edge aborted a turn's signal, when it is not a client going away: a cancel (POST …/cancel) ends the turn as
+ * cancelled, a shutdown as failed. Any other abort reason ends it as incomplete (client_disconnected).
+ */
+export class TurnStop {
+  constructor(readonly kind: 'cancelled' | 'shutdown') {}
 }
 
 export interface TurnOptions {
@@ -44,24 +58,32 @@ export interface Turn {
   readonly response: ResponseObjectT
   /** Why the turn failed, when it failed: the error an HTTP edge answers with. */
   readonly failure: ApiError | null
+  /** Created with background:true: starts queued, and is meant to run detached from any request (engine/background.ts). */
+  readonly background: boolean
   /** Runs the turn. Single use. Stopping the iteration early ends the turn as incomplete. */
   events(): AsyncGenerator<ResponseEvent>
   /** History, input and output of this turn, in order: what a later turn chained on it sees. */
   transcript(): ItemBody[]
 }
 
-/** Events persisted per batch while a stream runs (and the rest at the end). */
-const EVENT_BATCH = 64
-
 /** Request fields that are the gateway's business and never go upstream. */
 const GATEWAY_ONLY = ['previous_response_id', 'conversation', 'store', 'background', 'generate', 'client_metadata', 'stream', 'stream_options', 'metadata'] as const
 
-/** The stateless request the upstream sees: full input, store:false, no chain references. */
-export function toUpstreamRequest(req: CreateResponseRequest, history: ItemBody[], input: ItemBody[]): Record<string, unknown> {
+/**
+ * The stateless request the upstream sees: full input, store:false, no chain references; tools as
+ * functions and tool items as function calls (src/tools). Hosted tools are left out, with one warning.
+ */
+export function toUpstreamRequest(req: CreateResponseRequest, history: ItemBody[], input: ItemBody[], logger?: Logger): Record<string, unknown> {
   const body: Record<string, unknown> = { ...req }
   for (const k of GATEWAY_ONLY) delete body[k]
-  body.input = [...history, ...input]
+  const tools = toolRegistryFor(req)
+  if (tools.upstreamTools !== undefined) body.tools = tools.upstreamTools
+  else delete body.tools // `tools: null`
+  if (tools.upstreamToolChoice === undefined) delete body.tool_choice
+  else body.tool_choice = tools.upstreamToolChoice
+  body.input = toUpstreamItems([...history, ...input], tools)
   body.store = false
+  if (tools.dropped.length) logger?.warn('tools the gateway cannot run were left out of the upstream request', { model: req.model, tools: tools.dropped })
   return body
 }
 
@@ -71,13 +93,13 @@ export function createTurnEngine(deps: EngineDeps) {
   async function start(req: CreateResponseRequest, opts: TurnOptions): Promise<Turn> {
     if (req.previous_response_id && req.conversation)
       throw ApiError.badRequest("Mutually exclusive parameters: provide either 'previous_response_id' or 'conversation', not both.", 'conversation', 'mutually_exclusive_parameters')
-    if (req.background) throw ApiError.badRequest('Background responses are not supported by this gateway yet.', 'background', 'unsupported_parameter')
-    if (req.conversation) {
-      const convId = typeof req.conversation === 'string' ? req.conversation : req.conversation.id
-      if (!(await store.getConversation(opts.tenant, convId))) throw ApiError.notFound(`Conversation with id '${convId}' not found.`, 'conversation_not_found', 'conversation')
-      throw ApiError.badRequest('Responses in conversations are not supported by this gateway yet.', 'conversation', 'unsupported_parameter')
-    }
-    const stored = opts.forceStore === true || req.store !== false
+    if (req.background && req.store === false)
+      throw ApiError.badRequest('Background responses must be stored: remove store:false, or set background:false.', 'store')
+    const conversationId = req.conversation ? (typeof req.conversation === 'string' ? req.conversation : req.conversation.id) : null
+    // A conversation keeps the turn whatever `store` says, and its turn lock lives on the response row: such a turn
+    // is always stored (and says store:true).
+    const stored = opts.forceStore === true || req.store !== false || conversationId !== null
+    const background = req.background === true
     let history: ItemBody[] = []
     if (req.previous_response_id) {
       const local = opts.localChains?.get(req.previous_response_id)
@@ -85,19 +107,28 @@ export function createTurnEngine(deps: EngineDeps) {
       if (!chain) throw ApiError.notFound(`Previous response with id '${req.previous_response_id}' not found.`, 'previous_response_not_found', 'previous_response_id')
       history = chain.items
     }
+    toolRegistryFor(req) // 400 for empty or duplicate tool names, before anything is stored
     const input = toInputItems(req.input, ids)
     const id = ids('resp')
     const createdAt = clock()
-    const base = responseBase(req, id, createdAt, stored, null)
-    const initial = responseObject(base, { status: 'in_progress', output: [], usage: null, error: null, incomplete_details: null, completedAtMs: null })
+    const base = responseBase(req, id, createdAt, stored, conversationId)
+    // A background turn waits as queued until its runner picks it up (at once, in this gateway).
+    const status = background ? 'queued' : 'in_progress'
+    const initial = responseObject(base, { status, output: [], usage: null, error: null, incomplete_details: null, completedAtMs: null })
     if (stored) {
-      await store.createResponse(
-        {
-          id, tenant: opts.tenant, status: 'in_progress', model: req.model, request: req as Record<string, unknown>, response: initial, error: null,
-          previousResponseId: req.previous_response_id ?? null, conversationId: null, background: false, createdAt, updatedAt: createdAt, completedAt: null,
-        },
-        input,
-      )
+      const rec: ResponseRecord = {
+        id, tenant: opts.tenant, status, model: req.model, request: req as Record<string, unknown>, response: initial, error: null,
+        previousResponseId: req.previous_response_id ?? null, conversationId, background, createdAt, updatedAt: createdAt, completedAt: null,
+      }
+      const lease = newLease(deps.owner ?? PROCESS_OWNER)
+      if (conversationId) {
+        // Takes the conversation's turn lock and reads its items under it, in one transaction.
+        const started = await store.startConversationTurn(rec, input, lease)
+        if (!started.ok) throw started.reason === 'locked' ? conversationLocked(conversationId, started.holder) : conversationNotFound(conversationId, 'conversation')
+        history = started.history
+      } else {
+        await store.createResponse(rec, input, lease)
+      }
     }
     return new RunningTurn(deps, req, opts, base, initial, stored, history, input)
   }
@@ -130,6 +161,10 @@ class RunningTurn implements Turn {
     return [...this.history, ...this.input, ...(this.response.output as ItemBody[])]
   }
 
+  get background(): boolean {
+    return this.req.background === true
+  }
+
   get id() {
     return this.base.id
   }
@@ -143,29 +178,48 @@ class RunningTurn implements Turn {
     const onAbort = () => abort.abort(this.opts.signal?.reason)
     if (this.opts.signal?.aborted) onAbort()
     else this.opts.signal?.addEventListener('abort', onAbort, { once: true })
-    const log: ResponseEvent[] = []
+    // Event log, lease, progress snapshots and cancel watch of a stored turn (engine/checkpoint.ts).
+    const cp = new TurnCheckpoint({
+      store: this.deps.store,
+      logger: this.deps.logger,
+      tenant: this.opts.tenant,
+      id: this.id,
+      owner: this.deps.owner ?? PROCESS_OWNER,
+      stored: this.stored,
+      recordEvents: this.opts.recordEvents === true,
+      background: this.background,
+      progress: () => ({ version: norm.sequence, response: this.progress(norm), output: norm.output() }),
+      // Cancelled by any process sharing the store (or ended there by recovery, or deleted): stop the model.
+      onStopped: () => abort.abort(new TurnStop('cancelled')),
+    })
     const record = (e: ResponseEvent) => {
-      if (this.stored && this.opts.recordEvents) log.push(e)
+      cp.record(e)
       return e
-    }
-    const flush = async () => {
-      if (log.length) await this.deps.store.appendEvents(this.id, log.splice(0))
     }
     let finished = false
     try {
       yield record(norm.event('response.created', { response: this.response }))
+      // The first event is stored at once: a follower (resume) finds the log as soon as the turn runs.
+      await cp.afterEvent()
+      if (this.background) {
+        yield record(norm.event('response.queued', { response: this.response }))
+        this.response = this.progress(norm)
+        // Cancelled while it was queued: no model call.
+        if ((await cp.markInProgress(this.response)) !== 'in_progress') abort.abort(new TurnStop('cancelled'))
+      }
+      cp.start()
       // A prewarm is answered with created + completed only, as Codex expects.
-      if (this.req.generate !== false) yield record(norm.event('response.in_progress', { response: this.response }))
+      if (this.req.generate !== false && !abort.signal.aborted) yield record(norm.event('response.in_progress', { response: this.response }))
       let outcome: UpstreamOutcome
       try {
         if (this.req.generate === false) {
           // Codex's WebSocket prewarm: the request is kept as history, no model call.
           outcome = { status: 'completed', usage: null, incomplete_details: null, error: null }
         } else {
-          for await (const ev of adapter.stream(toUpstreamRequest(this.req, this.history, this.input), { signal: abort.signal, headers: this.opts.upstreamHeaders })) {
+          for await (const ev of mapToolCallEvents(adapter.stream(toUpstreamRequest(this.req, this.history, this.input, this.deps.logger), { signal: abort.signal, headers: this.opts.upstreamHeaders }), toolRegistryFor(this.req))) {
             for (const out of norm.accept(ev)) {
               yield record(out as ResponseEvent)
-              if (log.length >= EVENT_BATCH) await flush()
+              await cp.afterEvent()
             }
             if (norm.outcome) break
           }
@@ -174,15 +228,15 @@ class RunningTurn implements Turn {
       } catch (e) {
         outcome = abort.signal.aborted ? interrupted() : this.failed(e)
       }
-      const terminal = await this.finish(norm, outcome, log)
+      const terminal = await this.finish(norm, stopped(abort.signal, outcome), cp)
       finished = true
-      yield terminal
+      if (terminal) yield terminal
     } finally {
       this.opts.signal?.removeEventListener('abort', onAbort)
       if (!finished) {
         // The consumer stopped early (client gone): stop the model and keep what we have.
         abort.abort()
-        await this.finish(norm, interrupted(), log).catch((e) => this.deps.logger.error('could not store an interrupted response', { response_id: this.id, err: String(e) }))
+        await this.finish(norm, stopped(abort.signal, interrupted()), cp).catch((e) => this.deps.logger.error('could not store an interrupted response', { response_id: this.id, err: String(e) }))
       }
     }
   }
@@ -195,8 +249,17 @@ class RunningTurn implements Turn {
     return { status: 'failed', usage: null, incomplete_details: null, error: { code: err.errorCode ?? 'server_error', message: err.message } }
   }
 
-  /** Builds the final object, stores it with its items and events, and returns the terminal event. */
-  private async finish(norm: EventNormaliser, outcome: UpstreamOutcome, log: ResponseEvent[]): Promise<ResponseEvent> {
+  /** The response while it runs: in_progress, with the output so far. */
+  private progress(norm: EventNormaliser): ResponseObjectT {
+    return responseObject(this.base, { status: 'in_progress', output: norm.output(), usage: null, error: null, incomplete_details: null, completedAtMs: null })
+  }
+
+  /**
+   * Builds the final object and stores it with its items and last events — for a conversation turn, together with
+   * the items it adds to the conversation and the release of the conversation — in one transaction. Returns the
+   * terminal event; a cancelled turn has none (the Responses stream defines no such event), its stream just ends.
+   */
+  private async finish(norm: EventNormaliser, outcome: TurnOutcome, cp: TurnCheckpoint): Promise<ResponseEvent | null> {
     const { store, clock } = this.deps
     if (outcome.status === 'failed' && !this.failure) this.failure = new ApiError(502, outcome.error?.message ?? 'upstream failed', 'upstream_error', outcome.error?.code ?? 'upstream_error')
     const output = norm.output()
@@ -210,15 +273,32 @@ class RunningTurn implements Turn {
       incomplete_details: outcome.incomplete_details,
       completedAtMs: status === 'completed' ? now : null,
     })
-    const terminal = norm.event(`response.${status}`, { response: this.response }) as ResponseEvent
+    const terminal = status === 'cancelled' ? null : (norm.event(`response.${status}`, { response: this.response }) as ResponseEvent)
+    const unwritten = await cp.stop()
     if (this.stored) {
       // Stored before the client sees the terminal event, so a chained request right after it resolves.
-      await store.updateResponse(this.opts.tenant, this.id, { status, response: this.response, error: outcome.error, completedAt: status === 'completed' ? now : null }, output)
-      if (this.opts.recordEvents) await store.appendEvents(this.id, [...log.splice(0), terminal])
+      const conversationItems = this.base.conversation && appendsToConversation(status, outcome.incomplete_details) ? [...this.input, ...output].map(conversationItem) : undefined
+      const events = this.opts.recordEvents ? [...unwritten, ...(terminal ? [terminal] : [])] : []
+      const patch = { status, response: this.response, error: outcome.error, completedAt: status === 'completed' ? now : null }
+      const result = await store.finishResponse(this.opts.tenant, this.id, patch, output, { events, conversationItems })
+      if (result.status !== null && result.status !== status) this.deps.logger.info('turn ended after its response was ended elsewhere', { response_id: this.id, status, stored_status: result.status })
+      else if (conversationItems && !result.appended)
+        this.deps.logger.warn('nothing appended to the conversation: it was deleted, or this turn lost it (lease expired)', { response_id: this.id, conversation_id: this.base.conversation?.id })
     }
     this.deps.logger.debug('turn finished', { response_id: this.id, status, stored: this.stored, previous_response_id: this.base.previous_response_id })
     return terminal
   }
+}
+
+/** How a turn ended: as the upstream said, or cancelled. */
+type TurnOutcome = Omit<UpstreamOutcome, 'status'> & { status: UpstreamOutcome['status'] | 'cancelled' }
+
+/** An interruption caused by the gateway itself (cancel, shutdown) rather than by the client going away. */
+function stopped(signal: AbortSignal, outcome: UpstreamOutcome): TurnOutcome {
+  const reason = signal.reason
+  if (!(reason instanceof TurnStop) || outcome.incomplete_details?.reason !== 'client_disconnected') return outcome
+  if (reason.kind === 'cancelled') return { status: 'cancelled', usage: null, incomplete_details: null, error: null }
+  return { status: 'failed', usage: null, incomplete_details: null, error: { code: 'server_error', message: 'The gateway shut down while this response was running.' } }
 }
 
 function interrupted(): UpstreamOutcome {

@@ -1,18 +1,21 @@
-// /v1/responses over HTTP: create (JSON or SSE), retrieve (optionally replaying the event log),
-// delete, and list input items. Turns themselves run in the engine (src/engine/turn.ts).
+// /v1/responses over HTTP: create (JSON or SSE, or in the background), retrieve (optionally replaying and
+// following the event log), cancel, delete, and list input items. Turns themselves run in the engine
+// (src/engine/turn.ts); background ones are consumed by the runner (src/engine/background.ts).
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../app'
 import { ApiError } from '../errors'
+import type { BackgroundRunner } from '../engine/background'
+import { followEvents } from '../engine/resume'
 import type { TurnEngine } from '../engine/turn'
 import { errorResponses, PaginationQuery, parseListOptions } from '../schema/common'
-import { CreateResponseBody, DeletedResponse, ItemList, ResponseIdParams, ResponseObject, RetrieveQuery, type ResponseEvent, type ResponseObjectT } from '../schema/responses'
-import { DEFAULT_TENANT, type Store } from '../store/types'
+import { CreateResponseBody, DeletedResponse, ItemList, ResponseIdParams, ResponseObject, RetrieveQuery, type ResponseObjectT } from '../schema/responses'
+import { DEFAULT_TENANT } from '../store/types'
 import { JSON_BODY, jsonBody } from './json-body'
 import { sseResponse } from './sse'
 
 const notFound = (id: string) => ApiError.notFound(`Response with id '${id}' not found.`, 'response_not_found')
 
-export function responsesRoutes(deps: AppDeps, engine: TurnEngine) {
+export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: BackgroundRunner) {
   const { store, config } = deps
   return new Elysia({ prefix: '/v1/responses', detail: { tags: ['responses'] } })
     .use(jsonBody)
@@ -20,6 +23,20 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine) {
       '',
       async ({ body, request, set }) => {
         const requestId = String(set.headers['x-request-id'] ?? '')
+        if (body.background) {
+          // Not tied to this request: the client may go away, the turn goes on (and is cancelled only by POST …/cancel).
+          const abort = new AbortController()
+          const turn = await engine.start(body, {
+            tenant: DEFAULT_TENANT,
+            recordEvents: true,
+            signal: abort.signal,
+            upstreamHeaders: requestId ? { 'x-request-id': requestId } : undefined,
+          })
+          const queued = turn.response
+          const events = background.run(turn, abort, body.stream ? { tenant: DEFAULT_TENANT, idleMs: config.idleTimeoutMs } : undefined)
+          if (events) return sseResponse(events, { 'x-request-id': requestId }) as unknown as ResponseObjectT
+          return queued
+        }
         const turn = await engine.start(body, {
           tenant: DEFAULT_TENANT,
           recordEvents: body.stream === true,
@@ -36,12 +53,14 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine) {
       {
         body: CreateResponseBody,
         parse: JSON_BODY,
-        response: { 200: ResponseObject, ...errorResponses(400, 404, 413, 429, 502, 504) },
+        response: { 200: ResponseObject, ...errorResponses(400, 404, 409, 413, 429, 502, 504) },
         detail: {
           summary: 'Create a response',
           description:
             'Runs one model turn. With `previous_response_id` the earlier chain (inputs and outputs, not instructions) is sent to the model first. ' +
-            'With `stream: true` the answer is Server-Sent Events (`response.created` … `response.completed`). `store: false` keeps nothing.',
+            'With `stream: true` the answer is Server-Sent Events (`response.created` … `response.completed`). `store: false` keeps nothing. ' +
+            'With `conversation` the conversation\'s items are the history, and the input and output are appended to it when the response completes (409 `conversation_locked` while another response in it runs). ' +
+            'With `background: true` the answer comes at once with status `queued`; poll GET /v1/responses/{id}, stream it with `?stream=true`, or cancel it.',
         },
       },
     )
@@ -51,8 +70,13 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine) {
         const rec = await store.getResponse(DEFAULT_TENANT, params.id)
         if (!rec) throw notFound(params.id)
         if (query.stream !== 'true') return rec.response as ResponseObjectT
+        const after = query.starting_after === undefined ? -1 : Number(query.starting_after)
+        // Background turns always keep their events; others only when they were streamed (SSE or WebSocket).
+        // A stored event's presence tells: a streamed turn stores its first event as soon as it starts.
+        if (!rec.background && !(await store.hasEvents(params.id)))
+          throw ApiError.badRequest(`Response '${params.id}' was not streamed, so it has no events to replay; retrieve it without stream=true.`, 'stream', 'stream_not_available')
         const requestId = String(set.headers['x-request-id'] ?? '')
-        return sseResponse(followEvents(store, DEFAULT_TENANT, params.id, query.starting_after === undefined ? -1 : Number(query.starting_after), config.idleTimeoutMs), { 'x-request-id': requestId }) as unknown as ResponseObjectT
+        return sseResponse(followEvents(store, DEFAULT_TENANT, params.id, after, config.idleTimeoutMs), { 'x-request-id': requestId }) as unknown as ResponseObjectT
       },
       {
         params: ResponseIdParams,
@@ -60,7 +84,10 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine) {
         response: { 200: ResponseObject, ...errorResponses(400, 404) },
         detail: {
           summary: 'Retrieve a response',
-          description: 'The stored response. With `stream=true` its stored events are replayed as SSE (after `starting_after`), then followed until the response ends.',
+          description:
+            'The stored response (a running background response shows its progress). With `stream=true` its stored events are replayed as SSE ' +
+            '(those after sequence number `starting_after`), then followed live until the response ends — for background responses and streamed ones; ' +
+            'a response that was not streamed has no events (400).',
         },
       },
     )
@@ -71,6 +98,30 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine) {
         return { id: params.id, object: 'response' as const, deleted: true as const }
       },
       { params: ResponseIdParams, response: { 200: DeletedResponse, ...errorResponses(404) }, detail: { summary: 'Delete a response with its items and events' } },
+    )
+    .post(
+      '/:id/cancel',
+      async ({ params }) => {
+        const rec = await store.getResponse(DEFAULT_TENANT, params.id)
+        if (!rec) throw notFound(params.id)
+        if (!rec.background) throw ApiError.badRequest('Only responses created with background: true can be cancelled.', null, 'not_background')
+        // Already ended: answered unchanged (cancel is idempotent).
+        if (rec.status !== 'queued' && rec.status !== 'in_progress') return rec.response as ResponseObjectT
+        // The stored status is the cancel, whichever process runs the turn (it stops at its next checkpoint);
+        // when it runs here, it is stopped at once and its end stored before we answer.
+        const cancelled = await store.cancelResponse(DEFAULT_TENANT, params.id, Date.now())
+        if (!cancelled) throw notFound(params.id)
+        if (!(await background.cancel(params.id))) return cancelled.response as ResponseObjectT
+        return ((await store.getResponse(DEFAULT_TENANT, params.id)) ?? cancelled).response as ResponseObjectT
+      },
+      {
+        params: ResponseIdParams,
+        response: { 200: ResponseObject, ...errorResponses(400, 404) },
+        detail: {
+          summary: 'Cancel a background response',
+          description: 'Stops a queued or running background response: status `cancelled`, the upstream call aborted, the output so far kept. A response that has already ended is returned unchanged; one that was not created with `background: true` cannot be cancelled (400).',
+        },
+      },
     )
     .get(
       '/:id/input_items',
@@ -97,36 +148,6 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine) {
 function withResponseId(err: ApiError, id: string | null): ApiError {
   if (!id) return err
   const e = new ApiError(err.status, `${err.message} (stored as failed response ${id})`, err.type, err.errorCode, err.param)
-  ;(e as any).retryAfter = (err as any).retryAfter
+  e.withHeaders(err.headers)
   return e
 }
-
-const TERMINAL = new Set(['completed', 'failed', 'incomplete', 'cancelled'])
-const FOLLOW_POLL_MS = 50
-
-/**
- * Stored events after `afterSeq`, then new ones as they are stored, until the response is terminal.
- * Polling the store (not an in-process bus) keeps this correct when another process runs the turn.
- */
-async function* followEvents(store: Store, tenant: string, id: string, afterSeq: number, idleMs: number): AsyncGenerator<ResponseEvent> {
-  let last = afterSeq
-  let idleSince = Date.now()
-  for (;;) {
-    const events = await store.listEvents(id, last)
-    for (const e of events) {
-      last = e.sequence_number
-      yield e as ResponseEvent
-    }
-    if (events.length) idleSince = Date.now()
-    const rec = await store.getResponse(tenant, id)
-    if (!rec) return
-    if (TERMINAL.has(rec.status)) {
-      // Events stored between our read and the status check.
-      for (const e of await store.listEvents(id, last)) yield e as ResponseEvent
-      return
-    }
-    if (Date.now() - idleSince > idleMs) return
-    await Bun.sleep(FOLLOW_POLL_MS)
-  }
-}
-

@@ -38,6 +38,28 @@ export interface ConversationRecord {
   updatedAt: number
 }
 
+/**
+ * The claim of a process on a running turn. The process renews it while the turn runs; once it has expired the turn
+ * counts as abandoned (its process died): it no longer holds its conversation, and recovery marks it failed.
+ */
+export interface Lease {
+  /** the process running the turn: engine/lease.ts makes and reads these */
+  owner: string
+  /** unix ms */
+  expiresAt: number
+}
+
+/** What the store did with the end of a turn (finishResponse). */
+export interface FinishResult {
+  /** the response's status afterwards: the one asked for, or the one it already had (e.g. cancelled meanwhile); null when gone */
+  status: ResponseStatus | null
+  /** whether the conversation items were appended */
+  appended: boolean
+}
+
+/** Why a conversation could not be written: unknown (or deleted), or another response's turn holds it. */
+export type ConversationConflict = { ok: false; reason: 'not_found' } | { ok: false; reason: 'locked'; holder: string }
+
 export interface ItemPage {
   items: ItemBody[]
   hasMore: boolean
@@ -62,8 +84,8 @@ export interface Chain {
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres'
 
-  /** Inserts a new response (any status) and its input items, atomically. Ids must be new. */
-  createResponse(rec: ResponseRecord, inputItems: ItemBody[]): Promise<void>
+  /** Inserts a new response (any status) and its input items, atomically. Ids must be new. A running turn has a lease. */
+  createResponse(rec: ResponseRecord, inputItems: ItemBody[], lease?: Lease): Promise<void>
   /**
    * Records the end (or a progress snapshot) of a response: status, response object, error, and the
    * output items so far, replacing any output items stored before. Atomic.
@@ -88,17 +110,76 @@ export interface Store {
    */
   loadChain(tenant: string, responseId: string): Promise<Chain | null>
 
+  /**
+   * A running turn's periodic checkpoint, applied only while the response is queued/in_progress: renews its lease
+   * (when given) and stores a progress snapshot (when given: status, response object, output items so far, replacing
+   * the earlier ones). Returns the response's status as it is now — e.g. 'cancelled' when someone cancelled it, in
+   * this process or another — or null when it is gone.
+   */
+  checkpointResponse(
+    tenant: string,
+    id: string,
+    opts: { lease?: Lease; progress?: { status: ResponseStatus; response: Record<string, unknown>; outputItems: ItemBody[] } },
+  ): Promise<ResponseStatus | null>
+  /**
+   * Records the end of a turn in one transaction: final status, response object, error and output items, the last
+   * events of its log, and — for a conversation turn — the release of the conversation's turn lock plus, when
+   * `conversationItems` is given and the turn still held the lock, those items appended to the conversation.
+   * Only a response that is still queued/in_progress is finished; a cancelled one accepts only a 'cancelled' patch
+   * (the runner's final output); any other stored end stays as it is and nothing is written.
+   */
+  finishResponse(
+    tenant: string,
+    id: string,
+    patch: Pick<ResponseRecord, 'status' | 'response' | 'error' | 'completedAt'>,
+    outputItems: ItemBody[],
+    opts?: { events?: EventBody[]; conversationItems?: ItemBody[] },
+  ): Promise<FinishResult>
+  /**
+   * Cancels a queued/in_progress response: status 'cancelled' in the columns and the response object, lease
+   * dropped. The running process notices at its next checkpoint. Returns the record afterwards (unchanged when it
+   * had already ended), null when unknown.
+   */
+  cancelResponse(tenant: string, id: string, now: number): Promise<ResponseRecord | null>
+
   /** Appends events of a streamed response (for resume). Sequence numbers are unique per response. */
   appendEvents(responseId: string, events: EventBody[]): Promise<void>
   /** Events with sequence_number > afterSeq, in order. */
   listEvents(responseId: string, afterSeq: number): Promise<EventBody[]>
+  /** Whether the response has any stored event (it was streamed); cheap whatever the log's length. */
+  hasEvents(responseId: string): Promise<boolean>
 
-  /** At start-up: responses left queued/in_progress by a previous process become failed. Returns their ids. */
-  failInterrupted(message: string, now: number): Promise<string[]>
+  /**
+   * Recovery (at start-up and periodically): queued/in_progress responses whose process is gone become failed with
+   * `message`, and their event log (if any) ends with a `response.failed` event. Gone means: no lease (rows from
+   * before leases), an expired lease, or an owner `alive` says is dead. Returns their ids.
+   */
+  failInterrupted(message: string, now: number, opts?: { alive?: (owner: string) => boolean }): Promise<string[]>
 
-  /** Conversations (the API comes later; the schema and basics are here now). */
+  /** Conversations. A deleted conversation reads as unknown everywhere. */
   createConversation(rec: ConversationRecord, items: ItemBody[]): Promise<void>
   getConversation(tenant: string, id: string): Promise<ConversationRecord | null>
+  /** Replaces the metadata. null when unknown. */
+  updateConversation(tenant: string, id: string, metadata: Record<string, string>, now: number): Promise<ConversationRecord | null>
+  /** false when unknown (or already deleted) */
+  deleteConversation(tenant: string, id: string, now: number): Promise<boolean>
+  /** The conversation's items, paginated by item id cursor. null when the conversation is unknown. */
+  listConversationItems(tenant: string, id: string, opts: ListOptions): Promise<ItemPage | null>
+  /**
+   * Appends items at the end of the conversation, unless a turn holds it (then nothing is written: a turn's
+   * history and its appended items must not be interleaved with other additions).
+   */
+  addConversationItems(tenant: string, id: string, items: ItemBody[], now: number): Promise<{ ok: true; items: ItemBody[] } | ConversationConflict>
+  /** null when the conversation or the item is unknown */
+  getConversationItem(tenant: string, id: string, itemId: string): Promise<ItemBody | null>
+  /** false when the conversation or the item is unknown */
+  deleteConversationItem(tenant: string, id: string, itemId: string, now: number): Promise<boolean>
+  /**
+   * Starts a turn in a conversation, in one transaction: takes the conversation's turn lock for `rec.id` (free when
+   * no queued/in_progress response with an unexpired lease holds it), inserts the response with its input items and
+   * lease, and reads the conversation's items — the turn's history — as they are under the lock.
+   */
+  startConversationTurn(rec: ResponseRecord, inputItems: ItemBody[], lease: Lease): Promise<{ ok: true; history: ItemBody[] } | ConversationConflict>
 
   /** Liveness check for /ready. */
   ping(): Promise<void>

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { ApiError } from '../../src/errors'
 import { openStore } from '../../src/store'
-import type { ItemBody, Store } from '../../src/store/types'
+import type { ItemBody, ResponseRecord, Store } from '../../src/store/types'
 import { message, responseRecord, storeChain } from './fixtures'
 
 const implementations: { name: string; open: () => Promise<Store> }[] = [
@@ -349,6 +349,13 @@ for (const impl of implementations) {
         expect(await store.listEvents('resp_unknown', -1)).toEqual([])
       })
 
+      test('hasEvents tells whether a response has a log', async () => {
+        expect(await store.hasEvents('resp_1')).toBe(false)
+        await store.appendEvents('resp_1', [ev(0)])
+        expect(await store.hasEvents('resp_1')).toBe(true)
+        expect(await store.hasEvents('resp_unknown')).toBe(false)
+      })
+
       test('events of an unknown (e.g. deleted) response are dropped', async () => {
         await store.appendEvents('resp_unknown', [ev(0)])
         expect(await store.listEvents('resp_unknown', -1)).toEqual([])
@@ -397,6 +404,220 @@ for (const impl of implementations) {
         await store.createConversation({ id: 'conv_1', tenant: 'default', metadata: {}, createdAt: 1, updatedAt: 1 }, [])
         await store.createResponse(responseRecord('resp_1', { conversationId: 'conv_1' }), [])
         expect((await store.getResponse('default', 'resp_1'))!.conversationId).toBe('conv_1')
+      })
+    })
+
+    describe('conversation items', () => {
+      const conv = (id: string, tenant = 'default') => ({ id, tenant, metadata: { k: 'v' }, createdAt: 10, updatedAt: 10 })
+      const list = (id: string, opts: Partial<Parameters<Store['listConversationItems']>[2]> = {}, tenant = 'default') =>
+        store.listConversationItems(tenant, id, { limit: 100, order: 'asc', ...opts })
+
+      test('update replaces metadata and bumps updatedAt; unknown, deleted and other tenants give null', async () => {
+        await store.createConversation(conv('conv_1'), [])
+        expect(await store.updateConversation('default', 'conv_1', { n: '1' }, 20)).toEqual({ ...conv('conv_1'), metadata: { n: '1' }, updatedAt: 20 })
+        expect(await store.updateConversation('bob', 'conv_1', {}, 30)).toBeNull()
+        expect(await store.updateConversation('default', 'conv_nope', {}, 30)).toBeNull()
+        await store.deleteConversation('default', 'conv_1', 40)
+        expect(await store.updateConversation('default', 'conv_1', {}, 50)).toBeNull()
+      })
+
+      test('delete hides the conversation and its items everywhere; a second delete finds nothing', async () => {
+        await store.createConversation(conv('conv_1'), [message('m1', 'user', 'a')])
+        expect(await store.deleteConversation('bob', 'conv_1', 2)).toBe(false)
+        expect(await store.deleteConversation('default', 'conv_1', 2)).toBe(true)
+        expect(await store.deleteConversation('default', 'conv_1', 3)).toBe(false)
+        expect(await store.getConversation('default', 'conv_1')).toBeNull()
+        expect(await list('conv_1')).toBeNull()
+        expect(await store.getConversationItem('default', 'conv_1', 'm1')).toBeNull()
+        expect(await store.addConversationItems('default', 'conv_1', [message('m2', 'user', 'b')], 4)).toEqual({ ok: false, reason: 'not_found' })
+        expect(await store.deleteConversationItem('default', 'conv_1', 'm1', 4)).toBe(false)
+      })
+
+      test('items list in order and append at the end, also after deletions', async () => {
+        await store.createConversation(conv('conv_1'), [message('m1', 'user', 'a'), message('m2', 'assistant', 'b')])
+        expect(await store.addConversationItems('default', 'conv_1', [message('m3', 'user', 'c')], 20)).toEqual({ ok: true, items: [message('m3', 'user', 'c')] })
+        expect(await store.deleteConversationItem('default', 'conv_1', 'm3', 21)).toBe(true)
+        expect(await store.deleteConversationItem('default', 'conv_1', 'm3', 21)).toBe(false)
+        await store.addConversationItems('default', 'conv_1', [message('m4', 'user', 'd'), message('m5', 'user', 'e')], 22)
+        expect(ids((await list('conv_1'))!.items)).toEqual(['m1', 'm2', 'm4', 'm5'])
+        expect(ids((await list('conv_1', { order: 'desc', limit: 2 }))!.items)).toEqual(['m5', 'm4'])
+        expect(await list('conv_1', { after: 'm2', limit: 1 })).toEqual({ items: [message('m4', 'user', 'd')], hasMore: true })
+        expect((await store.getConversation('default', 'conv_1'))!.updatedAt).toBe(22)
+      })
+
+      test('an unknown cursor is a 400 naming the parameter', async () => {
+        await store.createConversation(conv('conv_1'), [message('m1', 'user', 'a')])
+        expect(await list('conv_1', { after: 'nope' }).catch((e) => e)).toMatchObject({ status: 400, param: 'after' })
+      })
+
+      test('get one item; unknown items, conversations and tenants give null', async () => {
+        await store.createConversation(conv('conv_1', 'alice'), [message('m1', 'user', 'a')])
+        expect(await store.getConversationItem('alice', 'conv_1', 'm1')).toEqual(message('m1', 'user', 'a'))
+        expect(await store.getConversationItem('alice', 'conv_1', 'nope')).toBeNull()
+        expect(await store.getConversationItem('bob', 'conv_1', 'm1')).toBeNull()
+        expect(await list('conv_1', {}, 'bob')).toBeNull()
+      })
+
+      test('conversation items are not input items of any response', async () => {
+        await store.createConversation(conv('conv_1'), [message('m1', 'user', 'a')])
+        await store.createResponse(responseRecord('resp_1', { conversationId: 'conv_1' }), [message('in_1', 'user', 'q')])
+        expect(ids((await store.listInputItems('default', 'resp_1', { limit: 10, order: 'asc' }))!.items)).toEqual(['in_1'])
+        expect(ids((await list('conv_1'))!.items)).toEqual(['m1'])
+      })
+    })
+
+    describe('conversation turns', () => {
+      const live = () => ({ owner: 'test/1/a', expiresAt: Date.now() + 60_000 })
+      const turn = (id: string, overrides: Partial<ResponseRecord> = {}) => responseRecord(id, { status: 'in_progress', conversationId: 'conv_1', completedAt: null, ...overrides })
+      const done = (status: ResponseRecord['status']) => ({ status, response: { status }, error: null, completedAt: status === 'completed' ? 5 : null })
+      beforeEach(async () => {
+        await store.createConversation({ id: 'conv_1', tenant: 'default', metadata: {}, createdAt: 1, updatedAt: 1 }, [message('h1', 'user', 'history')])
+      })
+
+      test('a turn reads the history under the lock; a second turn is refused with the holder until the first ends', async () => {
+        expect(await store.startConversationTurn(turn('resp_1'), [message('in_1', 'user', 'q')], live())).toEqual({ ok: true, history: [message('h1', 'user', 'history')] })
+        expect((await store.getResponse('default', 'resp_1'))!.conversationId).toBe('conv_1')
+        expect(await store.startConversationTurn(turn('resp_2'), [], live())).toEqual({ ok: false, reason: 'locked', holder: 'resp_1' })
+        expect(await store.getResponse('default', 'resp_2')).toBeNull()
+        expect(await store.addConversationItems('default', 'conv_1', [message('x', 'user', 'x')], 2)).toEqual({ ok: false, reason: 'locked', holder: 'resp_1' })
+        const result = await store.finishResponse('default', 'resp_1', done('completed'), [message('out_1', 'assistant', 'a')], {
+          conversationItems: [message('in_1', 'user', 'q'), message('out_1', 'assistant', 'a')],
+        })
+        expect(result).toEqual({ status: 'completed', appended: true })
+        expect(ids((await store.listConversationItems('default', 'conv_1', { limit: 10, order: 'asc' }))!.items)).toEqual(['h1', 'in_1', 'out_1'])
+        const next = await store.startConversationTurn(turn('resp_2'), [], live())
+        expect(next.ok && ids(next.history)).toEqual(['h1', 'in_1', 'out_1'])
+      })
+
+      test('unknown, deleted and other tenants’ conversations are not found', async () => {
+        expect(await store.startConversationTurn(turn('resp_1', { conversationId: 'conv_nope' }), [], live())).toEqual({ ok: false, reason: 'not_found' })
+        expect(await store.startConversationTurn(turn('resp_1', { tenant: 'bob' }), [], live())).toEqual({ ok: false, reason: 'not_found' })
+        await store.deleteConversation('default', 'conv_1', 2)
+        expect(await store.startConversationTurn(turn('resp_1'), [], live())).toEqual({ ok: false, reason: 'not_found' })
+      })
+
+      test('a turn that ends without conversation items releases the lock and appends nothing', async () => {
+        await store.startConversationTurn(turn('resp_1'), [], live())
+        expect(await store.finishResponse('default', 'resp_1', done('failed'), [])).toEqual({ status: 'failed', appended: false })
+        expect(ids((await store.listConversationItems('default', 'conv_1', { limit: 10, order: 'asc' }))!.items)).toEqual(['h1'])
+        expect((await store.startConversationTurn(turn('resp_2'), [], live())).ok).toBe(true)
+      })
+
+      test('a holder whose lease expired, or that was cancelled, no longer holds the conversation', async () => {
+        await store.startConversationTurn(turn('resp_1'), [], { owner: 'gone/1/x', expiresAt: Date.now() - 1 })
+        expect((await store.startConversationTurn(turn('resp_2', { background: true }), [], live())).ok).toBe(true)
+        await store.cancelResponse('default', 'resp_2', 3)
+        expect((await store.startConversationTurn(turn('resp_3'), [], live())).ok).toBe(true)
+      })
+
+      test('an overtaken turn (its lease expired and another took over) appends nothing when it ends', async () => {
+        await store.startConversationTurn(turn('resp_1'), [], { owner: 'slow/1/x', expiresAt: Date.now() - 1 })
+        await store.startConversationTurn(turn('resp_2'), [], live())
+        const late = await store.finishResponse('default', 'resp_1', done('completed'), [], { conversationItems: [message('late', 'user', 'late')] })
+        expect(late).toEqual({ status: 'completed', appended: false })
+        // and it did not release the newer turn's lock
+        expect(await store.startConversationTurn(turn('resp_3'), [], live())).toEqual({ ok: false, reason: 'locked', holder: 'resp_2' })
+        expect(ids((await store.listConversationItems('default', 'conv_1', { limit: 10, order: 'asc' }))!.items)).toEqual(['h1'])
+      })
+
+      test('a conversation deleted during the turn gets nothing appended', async () => {
+        await store.startConversationTurn(turn('resp_1'), [], live())
+        await store.deleteConversation('default', 'conv_1', 2)
+        expect(await store.finishResponse('default', 'resp_1', done('completed'), [], { conversationItems: [message('x', 'user', 'x')] })).toEqual({ status: 'completed', appended: false })
+      })
+    })
+
+    describe('running turns: checkpoint, finish, cancel', () => {
+      const running = (id: string, overrides: Partial<ResponseRecord> = {}) => responseRecord(id, { status: 'in_progress', background: true, completedAt: null, ...overrides })
+      const lease = (expiresAt: number, owner = 'test/1/a') => ({ owner, expiresAt })
+
+      test('checkpoint returns the status; a progress snapshot replaces status, object and output items', async () => {
+        await store.createResponse(running('resp_1', { status: 'queued' }), [message('in_1', 'user', 'q')], lease(Date.now() + 60_000))
+        expect(await store.checkpointResponse('default', 'resp_1', {})).toBe('queued')
+        const snap = { status: 'in_progress' as const, response: { id: 'resp_1', status: 'in_progress' }, outputItems: [message('o1', 'assistant', 'par')] }
+        expect(await store.checkpointResponse('default', 'resp_1', { progress: snap })).toBe('in_progress')
+        expect(await store.getResponse('default', 'resp_1')).toMatchObject({ status: 'in_progress', response: snap.response })
+        expect(ids(await store.getOutputItems('default', 'resp_1'))).toEqual(['o1'])
+        expect(await store.checkpointResponse('default', 'nope', {})).toBeNull()
+        expect(await store.checkpointResponse('bob', 'resp_1', { progress: snap })).toBeNull()
+      })
+
+      test('a renewed lease keeps recovery away; an expired one does not', async () => {
+        await store.createResponse(running('resp_1'), [], lease(1_000))
+        await store.createResponse(running('resp_2'), [], lease(1_000))
+        await store.checkpointResponse('default', 'resp_1', { lease: lease(5_000) })
+        expect(await store.failInterrupted('gone', 2_000)).toEqual(['resp_2'])
+        expect((await store.getResponse('default', 'resp_1'))!.status).toBe('in_progress')
+        expect(await store.failInterrupted('gone', 6_000)).toEqual(['resp_1'])
+      })
+
+      test('recovery also fails unexpired turns whose owner is known dead, and only those', async () => {
+        const future = Date.now() + 60_000
+        await store.createResponse(running('resp_dead'), [], lease(future, 'host/1/dead'))
+        await store.createResponse(running('resp_alive'), [], lease(future, 'host/2/alive'))
+        expect(await store.failInterrupted('gone', Date.now(), { alive: (owner) => owner.endsWith('alive') })).toEqual(['resp_dead'])
+        expect((await store.getResponse('default', 'resp_alive'))!.status).toBe('in_progress')
+      })
+
+      test('recovery ends the event log of a failed turn with response.failed; a turn without events gets none', async () => {
+        await store.createResponse(running('resp_1'), [], lease(1))
+        await store.createResponse(running('resp_2'), [], lease(1))
+        await store.appendEvents('resp_1', [{ type: 'response.created', sequence_number: 0 }, { type: 'response.in_progress', sequence_number: 1 }])
+        await store.failInterrupted('the gateway stopped', 10)
+        const events = await store.listEvents('resp_1', -1)
+        expect(events.map((e) => [e.sequence_number, e.type])).toEqual([[0, 'response.created'], [1, 'response.in_progress'], [2, 'response.failed']])
+        expect(events[2].response).toMatchObject({ id: 'resp_1', status: 'failed', error: { code: 'server_error', message: 'the gateway stopped' } })
+        expect(await store.listEvents('resp_2', -1)).toEqual([])
+      })
+
+      test('finish stores status, object, output and the last events in one go', async () => {
+        await store.createResponse(running('resp_1'), [], lease(Date.now() + 60_000))
+        await store.appendEvents('resp_1', [{ type: 'response.created', sequence_number: 0 }])
+        const r = await store.finishResponse('default', 'resp_1', { status: 'completed', response: { done: true }, error: null, completedAt: 9 }, [message('o', 'assistant', 'x')], {
+          events: [{ type: 'response.output_text.delta', sequence_number: 1 }, { type: 'response.completed', sequence_number: 2 }],
+        })
+        expect(r).toEqual({ status: 'completed', appended: false })
+        expect(await store.getResponse('default', 'resp_1')).toMatchObject({ status: 'completed', response: { done: true }, completedAt: 9 })
+        expect((await store.listEvents('resp_1', -1)).map((e) => e.sequence_number)).toEqual([0, 1, 2])
+        // a finished response stays as it is
+        expect(await store.finishResponse('default', 'resp_1', { status: 'failed', response: {}, error: null, completedAt: null }, [])).toEqual({ status: 'completed', appended: false })
+        expect(await store.finishResponse('default', 'nope', { status: 'failed', response: {}, error: null, completedAt: null }, [])).toEqual({ status: null, appended: false })
+      })
+
+      test('a failing finish (duplicate event) writes nothing', async () => {
+        await store.createResponse(running('resp_1'), [], lease(Date.now() + 60_000))
+        await store.appendEvents('resp_1', [{ type: 'response.created', sequence_number: 0 }])
+        await expect(store.finishResponse('default', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [message('o', 'assistant', 'x')], { events: [{ type: 'x', sequence_number: 0 }] })).rejects.toThrow()
+        expect((await store.getResponse('default', 'resp_1'))!.status).toBe('in_progress')
+        expect(await store.getOutputItems('default', 'resp_1')).toEqual([])
+      })
+
+      test('cancel marks a running response cancelled in columns and object; checkpoints then report it and cannot undo it', async () => {
+        await store.createResponse(running('resp_1'), [], lease(Date.now() + 60_000))
+        const rec = await store.cancelResponse('default', 'resp_1', 77)
+        expect(rec).toMatchObject({ status: 'cancelled', updatedAt: 77, response: { id: 'resp_1', status: 'cancelled' } })
+        const snap = { status: 'in_progress' as const, response: { status: 'in_progress' }, outputItems: [] }
+        expect(await store.checkpointResponse('default', 'resp_1', { progress: snap, lease: lease(Date.now() + 60_000) })).toBe('cancelled')
+        expect((await store.getResponse('default', 'resp_1'))!.status).toBe('cancelled')
+        // recovery leaves it alone
+        expect(await store.failInterrupted('x', Date.now() + 1e9)).toEqual([])
+      })
+
+      test('a cancelled response accepts the runner’s final cancelled output, and nothing else', async () => {
+        await store.createResponse(running('resp_1'), [], lease(Date.now() + 60_000))
+        await store.cancelResponse('default', 'resp_1', 1)
+        expect(await store.finishResponse('default', 'resp_1', { status: 'completed', response: { status: 'completed' }, error: null, completedAt: 2 }, [message('o', 'assistant', 'all')])).toEqual({ status: 'cancelled', appended: false })
+        expect(await store.getOutputItems('default', 'resp_1')).toEqual([])
+        expect(await store.finishResponse('default', 'resp_1', { status: 'cancelled', response: { status: 'cancelled', partial: true }, error: null, completedAt: null }, [message('o', 'assistant', 'part')])).toEqual({ status: 'cancelled', appended: false })
+        expect(await store.getResponse('default', 'resp_1')).toMatchObject({ status: 'cancelled', response: { partial: true } })
+        expect(ids(await store.getOutputItems('default', 'resp_1'))).toEqual(['o'])
+      })
+
+      test('cancel of an ended response changes nothing; unknown ids and other tenants give null', async () => {
+        await store.createResponse(responseRecord('resp_done', { background: true }), [])
+        expect(await store.cancelResponse('default', 'resp_done', 5)).toEqual(responseRecord('resp_done', { background: true }))
+        expect(await store.cancelResponse('default', 'nope', 5)).toBeNull()
+        expect(await store.cancelResponse('bob', 'resp_done', 5)).toBeNull()
       })
     })
 

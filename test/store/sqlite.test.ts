@@ -83,6 +83,27 @@ describe('embedded migrations', () => {
     expect(embeddedMigrations()).toEqual(fromDisk)
   })
 
+  test('a database made before turn leases upgrades in place; its unfinished rows count as abandoned', async () => {
+    const path = join(dir, 'old.db')
+    const old = new Database(path, { create: true, strict: true })
+    const oldDb = drizzle({ client: old, schema })
+    ;(oldDb as any).dialect.migrate(embeddedMigrations().slice(0, 1), (oldDb as any).session, {})
+    old.run(
+      `INSERT INTO responses (id, tenant, status, model, background, created_at, updated_at, request, response)
+       VALUES ('resp_old', 'default', 'in_progress', 'm', 1, 1, 1, '{}', '{"id":"resp_old","status":"in_progress"}')`,
+    )
+    old.close()
+    const store = await openStore({ db: path, databaseUrl: null })
+    expect((await store.getResponse('default', 'resp_old'))!.status).toBe('in_progress')
+    expect(await store.failInterrupted('restarted', 5)).toEqual(['resp_old'])
+    await store.close()
+    const raw = new Database(path)
+    const columns = (table: string) => (raw.query(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name)
+    expect(columns('responses')).toEqual(expect.arrayContaining(['lease_owner', 'lease_expires_at']))
+    expect(columns('conversations')).toContain('turn_response_id')
+    raw.close()
+  })
+
   test('migrations.gen.ts is up to date with drizzle/ (run `bun run db:generate` otherwise)', () => {
     const journal = JSON.parse(readFileSync(join(repoRoot, 'drizzle/meta/_journal.json'), 'utf8'))
     expect(migrations.journal).toEqual(journal)

@@ -2,19 +2,24 @@
 // synchronously inside one transaction where it writes several rows, and returns a settled promise.
 // Hot paths use statements prepared once per store; loadChain is two queries whatever the chain length:
 // a recursive CTE for the responses, then one query for all their items.
+// Several processes may share the file: running turns carry a lease, a conversation's turn lock is a column
+// checked and set inside one BEGIN IMMEDIATE transaction, and cancel is a status change the runner polls.
 
 import type { Changes, Database } from 'bun:sqlite'
-import { and, asc, desc, eq, gt, inArray, lt, sql, type SQL } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm'
 import type { BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
 import { ApiError } from '../../errors'
 import type {
   Chain,
+  ConversationConflict,
   ConversationRecord,
   EventBody,
   ItemBody,
   ItemPage,
+  Lease,
   ListOptions,
   ResponseRecord,
+  ResponseStatus,
   Store,
 } from '../types'
 import * as schema from './schema'
@@ -26,6 +31,35 @@ type Db = BunSQLiteDatabase<typeof schema>
 type ItemRow = typeof items.$inferInsert
 
 const UNFINISHED = ['queued', 'in_progress'] as const
+const isUnfinished = (status: ResponseStatus) => status === 'queued' || status === 'in_progress'
+
+/** The columns of a ResponseRecord (the lease columns are the store's own business). */
+const recordColumns = {
+  id: responses.id,
+  tenant: responses.tenant,
+  status: responses.status,
+  model: responses.model,
+  request: responses.request,
+  response: responses.response,
+  error: responses.error,
+  previousResponseId: responses.previousResponseId,
+  conversationId: responses.conversationId,
+  background: responses.background,
+  createdAt: responses.createdAt,
+  updatedAt: responses.updatedAt,
+  completedAt: responses.completedAt,
+}
+
+/**
+ * A conversation (not deleted) and whether its turn lock is taken: by a response still queued/in_progress whose
+ * lease has not expired. A holder that ended, was cancelled, or whose process died (lease expired) frees it.
+ */
+const CONVERSATION_LOCK = `
+  SELECT c.turn_response_id AS holder,
+         EXISTS (SELECT 1 FROM responses h
+                  WHERE h.id = c.turn_response_id AND h.status IN ('queued', 'in_progress') AND h.lease_expires_at >= $now) AS busy
+    FROM conversations c
+   WHERE c.id = $id AND c.tenant = $tenant AND c.deleted_at IS NULL`
 
 /**
  * A recursive walk up previous_response_id from one response, tenant-scoped at every step. `depth` 0 is the
@@ -107,6 +141,8 @@ export function createSqliteStore(db: Db, client: Database): Store {
       createdAt: p('createdAt'),
       updatedAt: p('updatedAt'),
       completedAt: p('completedAt'),
+      leaseOwner: p('leaseOwner'),
+      leaseExpiresAt: p('leaseExpiresAt'),
     })
     .prepare()
   const insertItem = db
@@ -138,7 +174,7 @@ export function createSqliteStore(db: Db, client: Database): Store {
     .where(and(eq(items.responseId, p('responseId')), eq(items.kind, 'output')))
     .prepare()
   const selectResponse = db
-    .select()
+    .select(recordColumns)
     .from(responses)
     .where(and(eq(responses.id, p('id')), eq(responses.tenant, p('tenant'))))
     .prepare()
@@ -181,6 +217,34 @@ export function createSqliteStore(db: Db, client: Database): Store {
       WHERE i.kind IN ('input', 'output') ORDER BY j.key, i.kind, i.position`,
   )
 
+  const selectConversationLock = client.prepare<{ holder: string | null; busy: number }, Record<string, string | number>>(CONVERSATION_LOCK)
+  const selectRunState = db
+    .select({ status: responses.status, conversationId: responses.conversationId })
+    .from(responses)
+    .where(and(eq(responses.id, p('id')), eq(responses.tenant, p('tenant'))))
+    .prepare()
+  const renewLease = db
+    .update(responses)
+    .set({ leaseOwner: p('owner') as unknown as string, leaseExpiresAt: p('expiresAt') as unknown as number })
+    .where(eq(responses.id, p('id')))
+    .prepare()
+  const clearLease = db
+    .update(responses)
+    .set({ leaseOwner: null, leaseExpiresAt: null })
+    .where(eq(responses.id, p('id')))
+    .prepare()
+  const selectConversationItems = db
+    .select({ body: items.body })
+    .from(items)
+    .where(and(eq(items.conversationId, p('conversationId')), eq(items.kind, 'conversation')))
+    .orderBy(asc(items.position))
+    .prepare()
+  const lastConversationPosition = db
+    .select({ position: sql<number | null>`max(${items.position})` })
+    .from(items)
+    .where(and(eq(items.conversationId, p('conversationId')), eq(items.kind, 'conversation')))
+    .prepare()
+
   /**
    * Writes take the write lock up front (BEGIN IMMEDIATE): a deferred transaction that upgrades to a writer can
    * fail with SQLITE_BUSY at once when another process writes, without waiting out busy_timeout.
@@ -189,27 +253,50 @@ export function createSqliteStore(db: Db, client: Database): Store {
     return db.transaction(fn, { behavior: 'immediate' })
   }
 
-  function insertItems(tenant: string, owner: { responseId?: string; conversationId?: string }, kind: ItemRow['kind'], list: ItemBody[]) {
-    list.forEach((body, position) => {
+  function insertItems(tenant: string, owner: { responseId?: string; conversationId?: string }, kind: ItemRow['kind'], list: ItemBody[], first = 0) {
+    list.forEach((body, i) => {
       insertItem.run({
         id: body.id,
         tenant,
         responseId: owner.responseId ?? null,
         conversationId: owner.conversationId ?? null,
         kind,
-        position,
+        position: first + i,
         type: body.type,
         body,
       })
     })
   }
 
-  /** Position of the input item `itemId` of a response, or an error naming the cursor parameter. */
-  function cursorPosition(responseId: string, itemId: string, param: 'after' | 'before'): number {
+  /** Appends items after the conversation's last one (positions keep growing; deleted items leave gaps). */
+  function appendConversationItems(tenant: string, conversationId: string, list: ItemBody[], now: number) {
+    const last = lastConversationPosition.get({ conversationId })?.position ?? -1
+    insertItems(tenant, { conversationId }, 'conversation', list, last + 1)
+    db.update(conversations).set({ updatedAt: now }).where(eq(conversations.id, conversationId)).run()
+  }
+
+  /** The conversation's lock state, or a conflict: unknown/deleted, or held by another running turn. */
+  function conversationLock(tenant: string, id: string): ConversationConflict | null {
+    const row = selectConversationLock.get({ id, tenant, now: Date.now() })
+    if (!row) return { ok: false, reason: 'not_found' }
+    if (row.busy) return { ok: false, reason: 'locked', holder: row.holder! }
+    return null
+  }
+
+  function conversationExists(tenant: string, id: string): boolean {
+    return !!db
+      .select({ id: conversations.id })
+      .from(conversations)
+      .where(and(eq(conversations.id, id), eq(conversations.tenant, tenant), isNull(conversations.deletedAt)))
+      .get()
+  }
+
+  /** Position of the item `itemId` in a list (the first, if an id repeats), or an error naming the cursor parameter. */
+  function cursorPosition(list: SQL, itemId: string, param: 'after' | 'before'): number {
     const row = db
       .select({ position: items.position })
       .from(items)
-      .where(and(eq(items.responseId, responseId), eq(items.kind, 'input'), eq(items.id, itemId)))
+      .where(and(list, eq(items.id, itemId)))
       .orderBy(asc(items.position))
       .limit(1)
       .get()
@@ -217,12 +304,54 @@ export function createSqliteStore(db: Db, client: Database): Store {
     return row.position
   }
 
+  /** One page of an item list (a response's input items, a conversation's items), by item id cursors. */
+  function itemPage(list: SQL, opts: ListOptions): ItemPage {
+    const conds: SQL[] = [list]
+    // Position ranges in list order: in `asc`, "after X" means a larger position; in `desc`, a smaller one.
+    const later = opts.order === 'asc' ? gt : lt
+    const earlier = opts.order === 'asc' ? lt : gt
+    if (opts.after !== undefined) conds.push(later(items.position, cursorPosition(list, opts.after, 'after')))
+    if (opts.before !== undefined) conds.push(earlier(items.position, cursorPosition(list, opts.before, 'before')))
+    // With only `before`, the page is the one just before the cursor (walk backwards, then restore the order);
+    // otherwise the page starts right after `after` (or at the start of the list).
+    const backwards = opts.before !== undefined && opts.after === undefined
+    const ascending = (opts.order === 'asc') !== backwards
+    const rows = db
+      .select({ body: items.body })
+      .from(items)
+      .where(and(...conds))
+      .orderBy(ascending ? asc(items.position) : desc(items.position))
+      .limit(opts.limit + 1)
+      .all()
+    const hasMore = rows.length > opts.limit
+    const page = rows.slice(0, opts.limit).map((r) => r.body)
+    if (backwards) page.reverse()
+    return { items: page, hasMore }
+  }
+
+  const conversationList = (id: string) => and(eq(items.conversationId, id), eq(items.kind, 'conversation'))!
+
+  function failedEventsFor(ids: string[]) {
+    // A follower of the log sees the turn end: one response.failed after the last stored event, with the
+    // (already failed) response object.
+    client
+      .prepare(
+        `INSERT INTO response_events (response_id, sequence_number, type, data)
+         SELECT r.id, m.seq + 1, 'response.failed',
+                json_object('type', 'response.failed', 'sequence_number', m.seq + 1, 'response', json(r.response))
+           FROM (SELECT response_id, MAX(sequence_number) AS seq FROM response_events
+                  WHERE response_id IN (SELECT value FROM json_each($ids)) GROUP BY response_id) m
+           JOIN responses r ON r.id = m.response_id`,
+      )
+      .run({ ids: JSON.stringify(ids) })
+  }
+
   const store: Store = {
     dialect: 'sqlite',
 
-    async createResponse(rec, inputItems) {
+    async createResponse(rec, inputItems, lease?: Lease) {
       writeTransaction(() => {
-        insertResponse.run({ ...rec })
+        insertResponse.run({ ...rec, leaseOwner: lease?.owner ?? null, leaseExpiresAt: lease?.expiresAt ?? null })
         insertItems(rec.tenant, { responseId: rec.id }, 'input', inputItems)
       })
     },
@@ -253,27 +382,7 @@ export function createSqliteStore(db: Db, client: Database): Store {
     async listInputItems(tenant, responseId, opts: ListOptions): Promise<ItemPage | null> {
       return db.transaction(() => {
         if (!tenantHasResponse.get({ id: responseId, tenant })) return null
-        const conds: SQL[] = [eq(items.responseId, responseId), eq(items.kind, 'input')]
-        // Position ranges in list order: in `asc`, "after X" means a larger position; in `desc`, a smaller one.
-        const later = opts.order === 'asc' ? gt : lt
-        const earlier = opts.order === 'asc' ? lt : gt
-        if (opts.after !== undefined) conds.push(later(items.position, cursorPosition(responseId, opts.after, 'after')))
-        if (opts.before !== undefined) conds.push(earlier(items.position, cursorPosition(responseId, opts.before, 'before')))
-        // With only `before`, the page is the one just before the cursor (walk backwards, then restore the order);
-        // otherwise the page starts right after `after` (or at the start of the list).
-        const backwards = opts.before !== undefined && opts.after === undefined
-        const ascending = (opts.order === 'asc') !== backwards
-        const rows = db
-          .select({ body: items.body })
-          .from(items)
-          .where(and(...conds))
-          .orderBy(ascending ? asc(items.position) : desc(items.position))
-          .limit(opts.limit + 1)
-          .all()
-        const hasMore = rows.length > opts.limit
-        const page = rows.slice(0, opts.limit).map((r) => r.body)
-        if (backwards) page.reverse()
-        return { items: page, hasMore }
+        return itemPage(and(eq(items.responseId, responseId), eq(items.kind, 'input'))!, opts)
       })
     },
 
@@ -308,24 +417,117 @@ export function createSqliteStore(db: Db, client: Database): Store {
       return selectEvents.all({ responseId, afterSeq }).map((r) => r.data)
     },
 
-    async failInterrupted(message, now) {
+    async hasEvents(responseId) {
+      return !!db.select({ seq: responseEvents.sequenceNumber }).from(responseEvents).where(eq(responseEvents.responseId, responseId)).limit(1).get()
+    },
+
+    async checkpointResponse(tenant, id, opts) {
+      const { lease, progress } = opts
+      if (!lease && !progress) return (selectRunState.get({ id, tenant })?.status as ResponseStatus | undefined) ?? null
+      return writeTransaction(() => {
+        const row = selectRunState.get({ id, tenant })
+        if (!row) return null
+        // A cancelled (or recovered) response is not overwritten by the process still running it.
+        if (!isUnfinished(row.status)) return row.status
+        if (lease) renewLease.run({ id, owner: lease.owner, expiresAt: lease.expiresAt })
+        if (progress) {
+          patchResponse.run({ status: progress.status, response: progress.response, error: null, completedAt: null, updatedAt: Date.now(), id, tenant })
+          deleteOutputItems.run({ responseId: id })
+          insertItems(tenant, { responseId: id }, 'output', progress.outputItems)
+          return progress.status
+        }
+        return row.status
+      })
+    },
+
+    async finishResponse(tenant, id, patch, outputItems, opts = {}) {
+      return writeTransaction(() => {
+        const row = selectRunState.get({ id, tenant })
+        if (!row) return { status: null, appended: false }
+        const running = isUnfinished(row.status)
+        const acknowledgesCancel = row.status === 'cancelled' && patch.status === 'cancelled'
+        const releaseLock = () => {
+          if (row.conversationId)
+            db.update(conversations)
+              .set({ turnResponseId: null })
+              .where(and(eq(conversations.id, row.conversationId), eq(conversations.turnResponseId, id)))
+              .run()
+        }
+        if (!running && !acknowledgesCancel) {
+          releaseLock()
+          return { status: row.status, appended: false }
+        }
+        patchResponse.run({ ...patch, updatedAt: Date.now(), id, tenant })
+        clearLease.run({ id })
+        deleteOutputItems.run({ responseId: id })
+        insertItems(tenant, { responseId: id }, 'output', outputItems)
+        for (const event of opts.events ?? []) insertEvent.run({ responseId: id, sequenceNumber: event.sequence_number, type: event.type, data: event })
+        let appended = false
+        if (row.conversationId && running && opts.conversationItems?.length) {
+          // Only while this turn still holds the conversation: a turn whose lease expired (its process stalled
+          // past it) may have been overtaken, and appending now would interleave with the newer turn.
+          const conv = db
+            .select({ holder: conversations.turnResponseId })
+            .from(conversations)
+            .where(and(eq(conversations.id, row.conversationId), isNull(conversations.deletedAt)))
+            .get()
+          if (conv?.holder === id) {
+            appendConversationItems(tenant, row.conversationId, opts.conversationItems, Date.now())
+            appended = true
+          }
+        }
+        releaseLock()
+        return { status: patch.status, appended }
+      })
+    },
+
+    async cancelResponse(tenant, id, now) {
+      return writeTransaction(() => {
+        const row = selectRunState.get({ id, tenant })
+        if (!row) return null
+        if (isUnfinished(row.status)) {
+          db.update(responses)
+            .set({
+              status: 'cancelled',
+              updatedAt: now,
+              leaseOwner: null,
+              leaseExpiresAt: null,
+              response: sql`json_set(${responses.response}, '$.status', 'cancelled')`,
+            })
+            .where(eq(responses.id, id))
+            .run()
+        }
+        return (selectResponse.get({ id, tenant }) as ResponseRecord | undefined) ?? null
+      })
+    },
+
+    async failInterrupted(message, now, opts = {}) {
       const error = { code: 'server_error', message }
       return writeTransaction(() => {
-        const unfinished = inArray(responses.status, [...UNFINISHED])
-        const rows = db.select({ id: responses.id }).from(responses).where(unfinished).all()
-        if (rows.length === 0) return []
+        const rows = db
+          .select({ id: responses.id, owner: responses.leaseOwner, expiresAt: responses.leaseExpiresAt })
+          .from(responses)
+          .where(inArray(responses.status, [...UNFINISHED]))
+          .all()
+        const gone = rows
+          .filter((r) => r.expiresAt === null || r.expiresAt < now || (r.owner !== null && opts.alive !== undefined && !opts.alive(r.owner)))
+          .map((r) => r.id)
+        if (gone.length === 0) return []
         db.update(responses)
           .set({
             status: 'failed',
             error,
             completedAt: now,
             updatedAt: now,
+            leaseOwner: null,
+            leaseExpiresAt: null,
             // keep the stored Response object consistent with the columns, so GET shows the failure
             response: sql`json_set(${responses.response}, '$.status', 'failed', '$.error', json(${JSON.stringify(error)}))`,
           })
-          .where(unfinished)
+          .where(and(inArray(responses.status, [...UNFINISHED]), sql`${responses.id} IN (SELECT value FROM json_each(${JSON.stringify(gone)}))`))
           .run()
-        return rows.map((r) => r.id)
+        failedEventsFor(gone)
+        return gone
       })
     },
 
@@ -349,6 +551,75 @@ export function createSqliteStore(db: Db, client: Database): Store {
         .where(and(eq(conversations.id, id), eq(conversations.tenant, tenant), sql`${conversations.deletedAt} is null`))
         .get()
       return row ?? null
+    },
+
+    async updateConversation(tenant, id, metadata, now) {
+      const { changes } = db
+        .update(conversations)
+        .set({ metadata, updatedAt: now })
+        .where(and(eq(conversations.id, id), eq(conversations.tenant, tenant), isNull(conversations.deletedAt)))
+        .run() as unknown as Changes
+      return changes > 0 ? store.getConversation(tenant, id) : null
+    },
+
+    async deleteConversation(tenant, id, now) {
+      // Soft: the row stays (responses keep pointing at it), every read treats it as unknown.
+      const { changes } = db
+        .update(conversations)
+        .set({ deletedAt: now, updatedAt: now })
+        .where(and(eq(conversations.id, id), eq(conversations.tenant, tenant), isNull(conversations.deletedAt)))
+        .run() as unknown as Changes
+      return changes > 0
+    },
+
+    async listConversationItems(tenant, id, opts) {
+      return db.transaction(() => (conversationExists(tenant, id) ? itemPage(conversationList(id), opts) : null))
+    },
+
+    async addConversationItems(tenant, id, list, now) {
+      return writeTransaction(() => {
+        const conflict = conversationLock(tenant, id)
+        if (conflict) return conflict
+        appendConversationItems(tenant, id, list, now)
+        return { ok: true as const, items: list }
+      })
+    },
+
+    async getConversationItem(tenant, id, itemId) {
+      return db.transaction(() => {
+        if (!conversationExists(tenant, id)) return null
+        const row = db
+          .select({ body: items.body })
+          .from(items)
+          .where(and(conversationList(id), eq(items.id, itemId)))
+          .orderBy(asc(items.position))
+          .limit(1)
+          .get()
+        return row?.body ?? null
+      })
+    },
+
+    async deleteConversationItem(tenant, id, itemId, now) {
+      return writeTransaction(() => {
+        if (!conversationExists(tenant, id)) return false
+        // every copy of the id (a client may have added the same item twice)
+        const { changes } = db.delete(items).where(and(conversationList(id), eq(items.id, itemId))).run() as unknown as Changes
+        if (changes > 0) db.update(conversations).set({ updatedAt: now }).where(eq(conversations.id, id)).run()
+        return changes > 0
+      })
+    },
+
+    async startConversationTurn(rec, inputItems, lease) {
+      return writeTransaction(() => {
+        const conversationId = rec.conversationId
+        if (!conversationId) throw new Error('startConversationTurn needs rec.conversationId')
+        const conflict = conversationLock(rec.tenant, conversationId)
+        if (conflict) return conflict
+        db.update(conversations).set({ turnResponseId: rec.id }).where(eq(conversations.id, conversationId)).run()
+        insertResponse.run({ ...rec, leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt })
+        insertItems(rec.tenant, { responseId: rec.id }, 'input', inputItems)
+        return { ok: true as const, history: selectConversationItems.all({ conversationId }).map((r) => r.body) }
+      })
     },
 
     async ping() {

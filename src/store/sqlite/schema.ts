@@ -32,6 +32,10 @@ export const responses = sqliteTable(
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
     completedAt: integer('completed_at'),
+    // The lease of a running turn (see Store.checkpointResponse): who runs it, and until when it counts as alive
+    // without a renewal. Null once the turn has ended, and on rows from before leases existed.
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: integer('lease_expires_at'),
     error: jsonText<{ code: string; message: string }>('error'),
     request: jsonText<Record<string, unknown>>('request').notNull(),
     response: jsonText<Record<string, unknown>>('response').notNull(),
@@ -53,6 +57,9 @@ export const conversations = sqliteTable(
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
     deletedAt: integer('deleted_at'),
+    // The conversation's turn lock: the response whose turn owns the conversation right now. It is free when this
+    // is null or names a response that has ended or whose lease expired (Store.startConversationTurn).
+    turnResponseId: text('turn_response_id'),
   },
   (t) => [index('conversations_tenant_created_idx').on(t.tenant, t.createdAt)],
 )

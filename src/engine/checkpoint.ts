@@ -1,0 +1,121 @@
+// The store side of a running stored turn: its event log written in order and promptly (batched, at most about
+// 100 ms behind, so a follower in any process sees events soon), its lease renewed, and for a background turn
+// progress snapshots plus a watch for a cancel made by any process sharing the store. All of a turn's writes go
+// through one queue, one at a time, so a follower reading the log never sees event N+1 before event N.
+import type { Logger } from '../log'
+import type { ResponseEvent } from '../schema/responses'
+import type { EventBody, ItemBody, ResponseStatus, Store } from '../store/types'
+import { LEASE_RENEW_MS, newLease } from './lease'
+
+/** Events written per batch at most… */
+export const EVENT_BATCH = 64
+/** …and never held back longer than this (ms), so followers of the log stay close behind. */
+export const EVENT_FLUSH_MS = 100
+/** How often a running turn looks at the store: pending events, lease, snapshot, cancel. */
+const TICK_MS = 100
+/** A background turn's progress snapshot (GET /v1/responses/{id} while it runs) is at most this old. */
+const SNAPSHOT_MS = 1_000
+
+export interface CheckpointOptions {
+  store: Store
+  logger: Logger
+  tenant: string
+  id: string
+  owner: string
+  /** false: the turn keeps nothing, every method is a no-op */
+  stored: boolean
+  recordEvents: boolean
+  background: boolean
+  /** the response as it stands (status in_progress, output so far) and a counter that moves when it changes */
+  progress(): { version: number; response: Record<string, unknown>; output: ItemBody[] }
+  /** a background turn's stored response stopped running (cancelled, failed by recovery, deleted): stop the turn */
+  onStopped(status: ResponseStatus | null): void
+}
+
+export class TurnCheckpoint {
+  private pending: EventBody[] = []
+  private queue: Promise<unknown> = Promise.resolve()
+  private lastFlush = Number.NEGATIVE_INFINITY
+  private lastRenew = Date.now()
+  private lastSnapshot = 0
+  private snapshotVersion = -1
+  private timer: ReturnType<typeof setInterval> | null = null
+  private ticking = false
+  private stopNotified = false
+
+  constructor(private readonly o: CheckpointOptions) {}
+
+  /** Keeps an event for the log (when the turn records one). */
+  record(e: ResponseEvent): void {
+    if (this.o.stored && this.o.recordEvents) this.pending.push(e)
+  }
+
+  /** After each event: writes the log when the batch is full or the last write is long enough ago. */
+  async afterEvent(): Promise<void> {
+    if (this.pending.length >= EVENT_BATCH || (this.pending.length > 0 && performance.now() - this.lastFlush >= EVENT_FLUSH_MS)) await this.serial(() => this.flush())
+  }
+
+  /** A background turn leaves the queue: status in_progress. Returns the status it has now (cancelled meanwhile?). */
+  async markInProgress(response: Record<string, unknown>): Promise<ResponseStatus | null> {
+    if (!this.o.stored) return 'in_progress'
+    return this.serial(() => this.o.store.checkpointResponse(this.o.tenant, this.o.id, { progress: { status: 'in_progress', response, outputItems: [] } }))
+  }
+
+  start(): void {
+    if (!this.o.stored || this.timer) return
+    this.timer = setInterval(() => void this.tick(), TICK_MS)
+  }
+
+  /** Stops the timer, waits for writes in flight and hands back the events not yet written (for the final write). */
+  async stop(): Promise<EventBody[]> {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = null
+    await this.queue
+    return this.pending.splice(0)
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn)
+    this.queue = run.catch(() => {})
+    return run
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending.splice(0)
+    this.lastFlush = performance.now()
+    if (batch.length) await this.o.store.appendEvents(this.o.id, batch)
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking) return
+    this.ticking = true
+    try {
+      await this.serial(async () => {
+        if (this.pending.length && performance.now() - this.lastFlush >= EVENT_FLUSH_MS) await this.flush()
+        const now = Date.now()
+        const renew = now - this.lastRenew >= LEASE_RENEW_MS
+        let progress: { status: ResponseStatus; response: Record<string, unknown>; outputItems: ItemBody[] } | undefined
+        if (this.o.background && now - this.lastSnapshot >= SNAPSHOT_MS) {
+          this.lastSnapshot = now
+          const p = this.o.progress()
+          if (p.version !== this.snapshotVersion) {
+            this.snapshotVersion = p.version
+            progress = { status: 'in_progress', response: p.response, outputItems: p.output }
+          }
+        }
+        // A foreground turn only renews its lease; a background one also looks for a cancel on every tick.
+        if (!renew && !progress && !this.o.background) return
+        const status = await this.o.store.checkpointResponse(this.o.tenant, this.o.id, { lease: renew ? newLease(this.o.owner, now) : undefined, progress })
+        if (renew) this.lastRenew = now
+        if (this.o.background && status !== 'queued' && status !== 'in_progress' && !this.stopNotified) {
+          this.stopNotified = true
+          this.o.onStopped(status)
+        }
+      })
+    } catch (e) {
+      this.o.logger.warn('could not checkpoint a running turn', { response_id: this.o.id, err: String((e as Error)?.message ?? e) })
+    } finally {
+      this.ticking = false
+    }
+  }
+}

@@ -1,0 +1,92 @@
+// TypeBox schemas of the Conversations API: requests, the conversation object, item lists. Items are the same
+// open-ended Item as in the Responses API (src/schema/responses.ts).
+import { t, type Static } from 'elysia'
+import { Item } from './responses'
+
+const Nullable = <T extends Parameters<typeof t.Union>[0][number]>(s: T) => t.Union([s, t.Null()])
+
+/** At most this many items per create / append request (OpenAI's limit). */
+export const MAX_ITEMS_PER_REQUEST = 20
+
+const CONVERSATION_ID = 'conv_0195f3c2a1b2000012ab34cd56ef7890'
+const USER_MESSAGE = { type: 'message', id: 'msg_0195f3c2a1b3000012ab34cd56ef7891', role: 'user', status: 'completed', content: [{ type: 'input_text', text: 'Hello!' }] }
+const ASSISTANT_MESSAGE = {
+  type: 'message', id: 'msg_0195f3c2a1b4000012ab34cd56ef7892', role: 'assistant', status: 'completed',
+  content: [{ type: 'output_text', text: 'Hi! How can I help?', annotations: [], logprobs: [] }],
+}
+
+/**
+ * Up to 16 string pairs, keys ≤ 64 characters, values ≤ 512. The key limit is a pattern on the property names (with
+ * no other properties allowed): TypeBox does not check a Record key's maxLength.
+ */
+export const ConversationMetadata = t.Record(t.String({ pattern: '^[\\s\\S]{0,64}$' }), t.String({ maxLength: 512 }), {
+  maxProperties: 16,
+  additionalProperties: false,
+  error: 'metadata holds at most 16 pairs, keys of at most 64 characters and string values of at most 512',
+  description: 'Up to 16 string pairs; keys ≤ 64 chars, values ≤ 512 chars',
+  examples: [{ topic: 'demo', user: 'alice' }],
+})
+
+export const ConversationObject = t.Object(
+  {
+    id: t.String(),
+    object: t.Literal('conversation'),
+    created_at: t.Integer({ description: 'unix seconds' }),
+    metadata: t.Record(t.String(), t.String()),
+  },
+  { description: 'A conversation: a list of items that responses can continue', examples: [{ id: CONVERSATION_ID, object: 'conversation', created_at: 1764107000, metadata: { topic: 'demo' } }] },
+)
+export type ConversationObjectT = Static<typeof ConversationObject>
+
+export const CreateConversationBody = t.Object(
+  {
+    items: t.Optional(Nullable(t.Array(Item, { maxItems: MAX_ITEMS_PER_REQUEST, description: `Initial items, at most ${MAX_ITEMS_PER_REQUEST}` }))),
+    metadata: t.Optional(Nullable(ConversationMetadata)),
+  },
+  {
+    examples: [
+      { metadata: { topic: 'demo' }, items: [{ type: 'message', role: 'user', content: 'Hello!' }] },
+      {},
+    ],
+  },
+)
+
+export const UpdateConversationBody = t.Object(
+  { metadata: Nullable(ConversationMetadata) },
+  { description: 'Replaces the metadata (null clears it)', examples: [{ metadata: { topic: 'renamed' } }] },
+)
+
+export const ConversationDeleted = t.Object(
+  { id: t.String(), object: t.Literal('conversation.deleted'), deleted: t.Literal(true) },
+  { examples: [{ id: CONVERSATION_ID, object: 'conversation.deleted', deleted: true }] },
+)
+
+export const AddItemsBody = t.Object(
+  { items: t.Array(Item, { minItems: 1, maxItems: MAX_ITEMS_PER_REQUEST, description: `Items to append, 1 to ${MAX_ITEMS_PER_REQUEST}` }) },
+  { examples: [{ items: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hello!' }] }] }] },
+)
+
+export const ConversationItemList = t.Object(
+  {
+    object: t.Literal('list'),
+    data: t.Array(Item),
+    first_id: Nullable(t.String()),
+    last_id: Nullable(t.String()),
+    has_more: t.Boolean(),
+  },
+  { examples: [{ object: 'list', data: [USER_MESSAGE, ASSISTANT_MESSAGE], first_id: USER_MESSAGE.id, last_id: ASSISTANT_MESSAGE.id, has_more: false }] },
+)
+
+export const ConversationItem = t.Object(Item.properties, { additionalProperties: true, examples: [ASSISTANT_MESSAGE] })
+
+export const ConversationIdParams = t.Object({ conversation_id: t.String({ minLength: 1, maxLength: 200, description: 'conv_… id' }) })
+export const ConversationItemParams = t.Object({
+  conversation_id: t.String({ minLength: 1, maxLength: 200, description: 'conv_… id' }),
+  item_id: t.String({ minLength: 1, maxLength: 200, description: 'item id (msg_…, fc_…, …)' }),
+})
+
+/** `include[]` is accepted (as OpenAI's) and has no effect: stored items are returned whole. */
+export const IncludeQuery = t.Object({
+  'include[]': t.Optional(t.Union([t.String(), t.Array(t.String())])),
+  include: t.Optional(t.Union([t.String(), t.Array(t.String())])),
+})
