@@ -105,8 +105,10 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         const rec = await store.getResponse(DEFAULT_TENANT, params.id)
         if (!rec) throw notFound(params.id)
         if (!rec.background) throw ApiError.badRequest('Only responses created with background: true can be cancelled.', null, 'not_background')
-        // Already ended: answered unchanged (cancel is idempotent).
-        if (rec.status !== 'queued' && rec.status !== 'in_progress') return rec.response as ResponseObjectT
+        // Cancelling twice answers the same; cancelling one that ended otherwise is a conflict (SPEC: 409).
+        if (rec.status === 'cancelled') return rec.response as ResponseObjectT
+        if (rec.status !== 'queued' && rec.status !== 'in_progress')
+          throw ApiError.conflict(`Cannot cancel response '${params.id}': it has already finished with status '${rec.status}'.`, 'response_already_finished')
         // The stored status is the cancel, whichever process runs the turn (it stops at its next checkpoint);
         // when it runs here, it is stopped at once and its end stored before we answer.
         const cancelled = await store.cancelResponse(DEFAULT_TENANT, params.id, Date.now())
@@ -116,10 +118,10 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
       },
       {
         params: ResponseIdParams,
-        response: { 200: ResponseObject, ...errorResponses(400, 404) },
+        response: { 200: ResponseObject, ...errorResponses(400, 404, 409) },
         detail: {
           summary: 'Cancel a background response',
-          description: 'Stops a queued or running background response: status `cancelled`, the upstream call aborted, the output so far kept. A response that has already ended is returned unchanged; one that was not created with `background: true` cannot be cancelled (400).',
+          description: 'Stops a queued or running background response: status `cancelled`, the upstream call aborted, the output so far kept. Cancelling a cancelled response answers it again; one that already finished otherwise is a 409; one that was not created with `background: true` cannot be cancelled (400).',
         },
       },
     )

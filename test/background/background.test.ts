@@ -164,10 +164,13 @@ describe('cancel', () => {
     expect((await client.responses.retrieve(r.id)).status).toBe('cancelled')
   })
 
-  test('cancelling a finished response returns it unchanged; cancelling twice is the same', async () => {
+  test('cancelling a finished response is a 409 and leaves it unchanged; cancelling twice is the same', async () => {
     const r = await client.responses.create({ model: 'test-model', input: 'quick', background: true })
     const done = await settled(client, r.id)
-    expect(await client.responses.cancel(r.id)).toEqual(done)
+    const err = await rejectionOf(client.responses.cancel(r.id))
+    expect(err).toBeInstanceOf(OpenAI.ConflictError)
+    expect(err.error).toMatchObject({ type: 'invalid_request_error', code: 'response_already_finished' })
+    expect(await client.responses.retrieve(r.id)).toEqual(done)
 
     up.queue({ text: SLOW, delayMs: 50 })
     const r2 = await client.responses.create({ model: 'test-model', input: 'cancel twice', background: true })

@@ -74,8 +74,9 @@ test('a background turn cut off by SIGKILL is failed with a clear error after th
   expect(types[0]).toBe('response.created')
   expect(types.at(-1)).toBe('response.failed')
 
-  // Cancel of a response that already ended answers it unchanged.
-  expect((await api(second, 'POST', `/responses/${id}/cancel`)).body.status).toBe('failed')
+  // Cancel of a response that already ended is a conflict; it stays failed.
+  expect((await api(second, 'POST', `/responses/${id}/cancel`)).status).toBe(409)
+  expect((await api(second, 'GET', `/responses/${id}`)).body.status).toBe('failed')
 
   // The conversation the dead turn held is free, and got nothing from it.
   expect((await api(second, 'GET', `/conversations/${conv.id}/items`)).body.data).toEqual([])
