@@ -42,8 +42,8 @@ export interface TurnOptions {
   recordEvents?: boolean
   /** aborting stops the upstream call; the response is kept as incomplete */
   signal?: AbortSignal
-  /** extra headers for the upstream call (request id correlation) */
-  upstreamHeaders?: Record<string, string>
+  /** the edge request's id: sent upstream as x-request-id and kept with the stored response */
+  requestId?: string
   /**
    * Chains kept outside the store (a WebSocket's unstored turns): the full item list of a response
    * by id. Consulted before the store when resolving previous_response_id.
@@ -119,6 +119,7 @@ export function createTurnEngine(deps: EngineDeps) {
       const rec: ResponseRecord = {
         id, tenant: opts.tenant, status, model: req.model, request: req as Record<string, unknown>, response: initial, error: null,
         previousResponseId: req.previous_response_id ?? null, conversationId, background, createdAt, updatedAt: createdAt, completedAt: null,
+        requestId: opts.requestId ?? null,
       }
       const lease = newLease(deps.owner ?? PROCESS_OWNER)
       if (conversationId) {
@@ -216,7 +217,7 @@ class RunningTurn implements Turn {
           // Codex's WebSocket prewarm: the request is kept as history, no model call.
           outcome = { status: 'completed', usage: null, incomplete_details: null, error: null }
         } else {
-          for await (const ev of mapToolCallEvents(adapter.stream(toUpstreamRequest(this.req, this.history, this.input, this.deps.logger), { signal: abort.signal, headers: this.opts.upstreamHeaders }), toolRegistryFor(this.req))) {
+          for await (const ev of mapToolCallEvents(adapter.stream(toUpstreamRequest(this.req, this.history, this.input, this.deps.logger), { signal: abort.signal, headers: this.opts.requestId ? { 'x-request-id': this.opts.requestId } : undefined }), toolRegistryFor(this.req))) {
             for (const out of norm.accept(ev)) {
               yield record(out as ResponseEvent)
               await cp.afterEvent()

@@ -30,7 +30,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
             tenant: DEFAULT_TENANT,
             recordEvents: true,
             signal: abort.signal,
-            upstreamHeaders: requestId ? { 'x-request-id': requestId } : undefined,
+            requestId: requestId || undefined,
           })
           const queued = turn.response
           const events = background.run(turn, abort, body.stream ? { tenant: DEFAULT_TENANT, idleMs: config.idleTimeoutMs } : undefined)
@@ -41,7 +41,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
           tenant: DEFAULT_TENANT,
           recordEvents: body.stream === true,
           signal: request.signal,
-          upstreamHeaders: requestId ? { 'x-request-id': requestId } : undefined,
+          requestId: requestId || undefined,
         })
         // Typed as the JSON body for Elysia; the SSE Response bypasses response validation.
         if (body.stream) return sseResponse(turn.events(), { 'x-request-id': requestId }) as unknown as ResponseObjectT

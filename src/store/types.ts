@@ -28,6 +28,8 @@ export interface ResponseRecord {
   createdAt: number
   updatedAt: number
   completedAt: number | null
+  /** the x-request-id of the request that created it, for correlating logs with stored responses */
+  requestId: string | null
 }
 
 export interface ConversationRecord {

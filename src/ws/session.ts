@@ -125,7 +125,7 @@ export class ResponsesSocketSession {
         recordEvents: true,
         signal: this.abort.signal,
         localChains: this.localChains,
-        upstreamHeaders: { 'x-request-id': this.opts.requestId },
+        requestId: this.opts.requestId,
       })
     } catch (e) {
       this.sendError(e)

@@ -237,7 +237,7 @@ describe('concurrent turns on one conversation', () => {
     const started = await gw.store.startConversationTurn(
       {
         id: 'resp_dead', tenant: 'default', status: 'in_progress', model: 'test-model', request: {}, response: {}, error: null,
-        previousResponseId: null, conversationId: c.id, background: false, createdAt: 1, updatedAt: 1, completedAt: null,
+        previousResponseId: null, conversationId: c.id, background: false, createdAt: 1, updatedAt: 1, completedAt: null, requestId: null,
       },
       [],
       { owner: 'elsewhere/1/x', expiresAt: Date.now() - 1 },

@@ -58,10 +58,12 @@ describe('a single turn', () => {
     expect(got).toEqual(r)
   })
 
-  test('the upstream request id header carries the client x-request-id', async () => {
+  test('the client x-request-id reaches the upstream and is kept with the stored response', async () => {
     const res = await fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'req-abc-123' }, body: JSON.stringify({ model: 'test-model', input: 'x' }) })
     expect(res.headers.get('x-request-id')).toBe('req-abc-123')
     expect(up.requestsTo('/v1/responses').at(-1)!.headers['x-request-id']).toBe('req-abc-123')
+    const { id } = (await res.json()) as any
+    expect((await gw.store.getResponse('default', id))?.requestId).toBe('req-abc-123')
   })
 
   test('a function call comes back with gateway ids and its arguments', async () => {

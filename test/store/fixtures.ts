@@ -17,6 +17,7 @@ export function responseRecord(id: string, overrides: Partial<ResponseRecord> = 
     createdAt: 1_700_000_000_000,
     updatedAt: 1_700_000_000_000,
     completedAt: status === 'completed' ? 1_700_000_000_500 : null,
+    requestId: null,
     ...overrides,
   }
 }

@@ -48,6 +48,7 @@ const recordColumns = {
   createdAt: responses.createdAt,
   updatedAt: responses.updatedAt,
   completedAt: responses.completedAt,
+  requestId: responses.requestId,
 }
 
 /**
@@ -88,6 +89,7 @@ interface RawResponseRow {
   created_at: number
   updated_at: number
   completed_at: number | null
+  request_id: string | null
 }
 
 /**
@@ -109,6 +111,7 @@ function fromRawResponse(row: RawResponseRow): ResponseRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     completedAt: row.completed_at,
+    requestId: row.request_id,
   }
   lazyJson(rec, 'request', row.request)
   lazyJson(rec, 'response', row.response)
@@ -143,6 +146,7 @@ export function createSqliteStore(db: Db, client: Database): Store {
       completedAt: p('completedAt'),
       leaseOwner: p('leaseOwner'),
       leaseExpiresAt: p('leaseExpiresAt'),
+      requestId: p('requestId'),
     })
     .prepare()
   const insertItem = db

@@ -36,6 +36,7 @@ export const responses = sqliteTable(
     // without a renewal. Null once the turn has ended, and on rows from before leases existed.
     leaseOwner: text('lease_owner'),
     leaseExpiresAt: integer('lease_expires_at'),
+    requestId: text('request_id'),
     error: jsonText<{ code: string; message: string }>('error'),
     request: jsonText<Record<string, unknown>>('request').notNull(),
     response: jsonText<Record<string, unknown>>('response').notNull(),
