@@ -266,7 +266,13 @@ function chatReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: 
   const created = Math.floor(Date.now() / 1000)
   const model = req?.model ?? 'test-model'
   const u = s.usage ?? { input_tokens: 12, output_tokens: 7 }
-  const usage = { prompt_tokens: u.input_tokens, completion_tokens: u.output_tokens, total_tokens: u.input_tokens + u.output_tokens }
+  const usage = {
+    prompt_tokens: u.input_tokens,
+    completion_tokens: u.output_tokens,
+    total_tokens: u.input_tokens + u.output_tokens,
+    prompt_tokens_details: { cached_tokens: u.cached_tokens ?? 0 },
+    completion_tokens_details: { reasoning_tokens: u.reasoning_tokens ?? 0 },
+  }
   const toolCalls = (s.functionCalls ?? []).map((fc, i) => ({ index: i, id: fc.call_id ?? vllmId('call'), type: 'function', function: { name: fc.name, arguments: fc.arguments } }))
   const finish = s.status === 'incomplete' ? 'length' : toolCalls.length ? 'tool_calls' : 'stop'
   if (!req?.stream && !fault) {
