@@ -71,7 +71,7 @@ for (const api of UPSTREAM_APIS) {
         expect(r2.output_text).toBe('found it')
         expect(transcript(calls().at(-1)!)).toEqual(['user: look it up', 'call lookup({"q":"x"})', 'function_call_output: x = 1'])
         const items = await client.responses.inputItems.list(r2.id)
-        expect(items.data).toEqual([{ type: 'function_call_output', call_id: 'call_7', output: 'x = 1', id: expect.stringMatching(/^fco_/) }])
+        expect(items.data as unknown[]).toEqual([{ type: 'function_call_output', call_id: 'call_7', output: 'x = 1', id: expect.stringMatching(/^fco_/) }])
       })
 
       test('an unknown previous_response_id is a 404 previous_response_not_found', async () => {
@@ -90,7 +90,7 @@ for (const api of UPSTREAM_APIS) {
     describe('store:false', () => {
       test('keeps nothing: not retrievable, not chainable, no rows', async () => {
         const r = await client.responses.create({ model: 'test-model', input: 'secret', store: false })
-        expect(r.store).toBe(false)
+        expect((r as unknown as { store: boolean }).store).toBe(false)
         expect(r.status).toBe('completed')
         expect(await rejectionOf(client.responses.retrieve(r.id))).toBeInstanceOf(OpenAI.NotFoundError)
         expect(await rejectionOf(client.responses.create({ model: 'test-model', input: 'x', previous_response_id: r.id }))).toBeInstanceOf(OpenAI.NotFoundError)

@@ -167,7 +167,7 @@ describe('client disconnect', () => {
       return r.status !== 'in_progress' ? r : null
     })
     expect(stored.status).toBe('incomplete')
-    expect(stored.incomplete_details).toEqual({ reason: 'client_disconnected' })
+    expect(stored.incomplete_details as unknown).toEqual({ reason: 'client_disconnected' })
     expect(stored.output[0]).toMatchObject({ type: 'message', status: 'incomplete' })
   })
 
