@@ -17,7 +17,7 @@ const HOP_BY_HOP = new Set([
  * Also dropped on the way up: the upstream gets its own host, length and credentials; `expect:
  * 100-continue` was answered by us already (RFC 9110 §10.1.1: not forwarded once the body is in hand).
  */
-const NOT_FORWARDED_UP = new Set(['host', 'content-length', 'authorization', 'cookie', 'origin', 'referer', 'expect'])
+const NOT_FORWARDED_UP = new Set(['host', 'content-length', 'authorization', 'api-key', 'x-api-key', 'cookie', 'origin', 'referer', 'expect'])
 
 function connectionListed(headers: Headers): Set<string> {
   const listed = headers.get('connection')

@@ -14,17 +14,27 @@ export async function* parseSse(body: ReadableStream<Uint8Array>, maxLineBytes: 
   let event: string | null = null
   let data: string[] = []
   const reader = body.getReader()
+  // Lengths are counted in UTF-16 units of the decoded text: never more than the line's UTF-8 bytes, so
+  // the limit holds for ASCII (JSON events) exactly and errs on the generous side for other text.
+  const tooLong = () => new ApiError(502, `upstream sent an SSE line longer than ${maxLineBytes} bytes`, 'upstream_error', 'upstream_line_too_long')
   try {
     for (;;) {
       const { done, value } = await reader.read()
       if (done) break
       buf += decoder.decode(value, { stream: true })
-      let nl: number
-      while ((nl = buf.search(/\r\n|\n|\r/)) >= 0) {
+      // Walk the buffer with an index and cut it once per chunk: slicing per line would copy a large
+      // buffer of many lines over and over.
+      let pos = 0
+      for (;;) {
+        const lf = buf.indexOf('\n', pos)
+        const cr = buf.indexOf('\r', pos)
+        const nl = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr)
+        if (nl < 0) break
         // a lone \r at the end of the buffer may be the first half of \r\n: wait for more
         if (buf[nl] === '\r' && nl === buf.length - 1) break
-        const line = buf.slice(0, nl)
-        buf = buf.slice(nl + (buf.startsWith('\r\n', nl) ? 2 : 1))
+        if (nl - pos > maxLineBytes) throw tooLong()
+        const line = buf.slice(pos, nl)
+        pos = nl + (buf[nl] === '\r' && buf[nl + 1] === '\n' ? 2 : 1)
         if (line === '') {
           if (data.length) yield { event, data: data.join('\n') }
           event = null
@@ -39,7 +49,8 @@ export async function* parseSse(body: ReadableStream<Uint8Array>, maxLineBytes: 
           else if (field === 'event') event = value
         }
       }
-      if (buf.length > maxLineBytes) throw new ApiError(502, `upstream sent an SSE line longer than ${maxLineBytes} bytes`, 'upstream_error', 'upstream_line_too_long')
+      buf = pos ? buf.slice(pos) : buf
+      if (buf.length > maxLineBytes) throw tooLong()
     }
     buf += decoder.decode()
     if (buf.length) {

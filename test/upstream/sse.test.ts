@@ -1,0 +1,66 @@
+// The upstream SSE parser: framing across arbitrary chunk boundaries, line endings, the line limit.
+import { describe, expect, test } from 'bun:test'
+import { ApiError } from '../../src/errors'
+import { parseSse } from '../../src/upstream/sse'
+
+function streamOf(chunks: string[]): ReadableStream<Uint8Array> {
+  const enc = new TextEncoder()
+  return new ReadableStream({
+    start(ctl) {
+      for (const c of chunks) ctl.enqueue(enc.encode(c))
+      ctl.close()
+    },
+  })
+}
+
+async function parse(chunks: string[], max = 1024) {
+  const out: { event: string | null; data: string }[] = []
+  for await (const m of parseSse(streamOf(chunks), max)) out.push(m)
+  return out
+}
+
+const TEXT = 'event: a\ndata: {"x":1}\n\n: keep-alive\n\nevent: b\r\ndata: line1\r\ndata: line2\r\n\r\ndata: [DONE]\n\n'
+const EXPECTED = [
+  { event: 'a', data: '{"x":1}' },
+  { event: 'b', data: 'line1\nline2' },
+  { event: null, data: '[DONE]' },
+]
+
+describe('parseSse', () => {
+  test('whole text in one chunk', async () => {
+    expect(await parse([TEXT])).toEqual(EXPECTED)
+  })
+
+  test.each([1, 2, 3, 5, 7, 13])('split into chunks of %i characters (\\r\\n split across chunks too)', async (size) => {
+    const chunks: string[] = []
+    for (let i = 0; i < TEXT.length; i += size) chunks.push(TEXT.slice(i, i + size))
+    expect(await parse(chunks)).toEqual(EXPECTED)
+  })
+
+  test('a last event without the closing blank line still counts', async () => {
+    expect(await parse(['data: tail'])).toEqual([{ event: null, data: 'tail' }])
+  })
+
+  test.each([
+    ['a complete long line inside one chunk', [`data: ${'x'.repeat(2000)}\n\ndata: ok\n\n`]],
+    ['a long line still unfinished at the end of a chunk', [`data: ${'x'.repeat(2000)}`]],
+    ['a long line spread over many chunks', Array.from({ length: 40 }, () => 'y'.repeat(100))],
+  ])('%s → 502 upstream_line_too_long', async (_name, chunks) => {
+    let err: unknown
+    try {
+      await parse(chunks, 1024)
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(ApiError)
+    expect((err as ApiError).errorCode).toBe('upstream_line_too_long')
+  })
+
+  test('many short events in one large chunk all come out', async () => {
+    const n = 50_000
+    const big = Array.from({ length: n }, (_, i) => `data: {"i":${i}}\n\n`).join('')
+    const out = await parse([big], 1024)
+    expect(out).toHaveLength(n)
+    expect(out[n - 1].data).toBe(`{"i":${n - 1}}`)
+  })
+})
