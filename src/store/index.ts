@@ -1,12 +1,16 @@
-// Opens the configured Store: SQLite by default; PostgreSQL (--database-url) will sit behind the same interface.
+// Opens the configured Store: SQLite by default (--db), PostgreSQL with --database-url, behind the same interface.
 
 import { ConfigError } from '../config'
+import { isPostgresUrl, openPostgresStore, redactUrl } from './postgres/driver'
 import { openSqliteStore } from './sqlite/driver'
 import type { Store } from './types'
 
 export type { Store } from './types'
 
 export async function openStore(config: { db: string; databaseUrl: string | null }): Promise<Store> {
-  if (config.databaseUrl) throw new ConfigError('PostgreSQL (--database-url) is not supported yet; use --db')
+  if (config.databaseUrl) {
+    if (!isPostgresUrl(config.databaseUrl)) throw new ConfigError(`invalid value for --database-url: expected postgres://… or postgresql://…, got "${redactUrl(config.databaseUrl)}"`)
+    return openPostgresStore(config.databaseUrl)
+  }
   return openSqliteStore(config.db)
 }

@@ -1,13 +1,34 @@
-// The Store contract: every implementation (SQLite now, PostgreSQL later) must pass these specifications.
-import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+// The Store contract: every implementation (SQLite, PostgreSQL) must pass these specifications.
+import { afterAll, afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { ApiError } from '../../src/errors'
 import { openStore } from '../../src/store'
 import type { ItemBody, ResponseRecord, Store } from '../../src/store/types'
+import { createTestDatabase } from '../support/postgres'
 import { message, responseRecord, storeChain } from './fixtures'
+
+// PostgreSQL: one database and one open store for this file, emptied before each test (opening a store means a
+// new connection pool, which costs more than most tests; opening and closing are tested in postgres.test.ts).
+// Skipped, with a message, without a server.
+const pg = await createTestDatabase('contract')
+let pgStore: Store | null = null
+afterAll(async () => {
+  await pgStore?.close()
+  await pg?.drop()
+})
 
 const implementations: { name: string; open: () => Promise<Store> }[] = [
   { name: 'sqlite', open: () => openStore({ db: ':memory:', databaseUrl: null }) },
 ]
+if (pg)
+  implementations.push({
+    name: 'postgres',
+    open: async () => {
+      await pg.reset()
+      pgStore ??= await openStore({ db: ':memory:', databaseUrl: pg.url })
+      return { ...pgStore, close: async () => {} }
+    },
+  })
+else test.skip('Store contract (postgres): no PostgreSQL server (see test/support/postgres.ts)', () => {})
 
 for (const impl of implementations) {
   describe(`Store contract (${impl.name})`, () => {
@@ -292,7 +313,7 @@ for (const impl of implementations) {
         expect(chain!.responses).toHaveLength(500)
         expect(chain!.items).toHaveLength(1000)
         expect(ids(chain!.items)).toEqual(chainIds.flatMap((id) => [`${id}_in_0`, `${id}_out_0`]))
-      })
+      }, 30_000) // storing the 500 turns is 1,000 write transactions: a network round trip each on PostgreSQL
 
       test('unknown ids and other tenants give null', async () => {
         await storeChain(store, { turns: 2, tenant: 'alice' })

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { drizzle } from 'drizzle-orm/bun-sqlite'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
-import { ConfigError } from '../../src/config'
 import { openStore } from '../../src/store'
 import { migrations } from '../../src/store/migrations.gen'
 import { embeddedMigrations, migrateSqlite } from '../../src/store/sqlite/migrate'
@@ -24,12 +23,6 @@ afterEach(() => {
 })
 
 describe('openStore', () => {
-  test('a PostgreSQL URL is refused with a config error for now', async () => {
-    const err = await openStore({ db: ':memory:', databaseUrl: 'postgres://localhost/x' }).catch((e) => e)
-    expect(err).toBeInstanceOf(ConfigError)
-    expect(err.message).toBe('PostgreSQL (--database-url) is not supported yet; use --db')
-  })
-
   test('a database path in directories that do not exist yet is created, in WAL mode', async () => {
     const path = join(dir, 'nested', 'deeper', 'agentgate.db')
     const store = await openStore({ db: path, databaseUrl: null })

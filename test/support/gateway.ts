@@ -1,4 +1,5 @@
-// Starts a real gateway (createApp on port 0) against a fake upstream and a temp SQLite file.
+// Starts a real gateway (createApp on port 0) against a fake upstream and a temp SQLite file (or, with
+// store: 'postgres' or AGENTGATE_TEST_STORE=postgres, a fresh database on the test PostgreSQL server).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,6 +10,7 @@ import { createLogger, type LogLevel } from '../../src/log'
 import { openStore } from '../../src/store'
 import type { Store } from '../../src/store/types'
 import { upstreamFromConfig } from '../../src/upstream/client'
+import { dropTestDatabaseFor, testDatabaseFor } from './postgres'
 
 export interface TestGateway {
   url: string
@@ -27,11 +29,14 @@ export async function startGateway(opts: {
   env?: Record<string, string>
   dir?: string
   logLevel?: LogLevel
+  /** default: AGENTGATE_TEST_STORE, else sqlite. Gateways sharing a `dir` share the PostgreSQL database too. */
+  store?: 'sqlite' | 'postgres'
 }): Promise<TestGateway> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'agentgate-test-'))
+  const postgres = (opts.store ?? process.env.AGENTGATE_TEST_STORE) === 'postgres'
   const config = loadConfig({
     flags: { '--port': '0', '--upstream': opts.upstream },
-    env: { AGENTGATE_HOME: dir, ...opts.env },
+    env: { AGENTGATE_HOME: dir, ...(postgres ? { AGENTGATE_DATABASE_URL: await testDatabaseFor(dir) } : {}), ...opts.env },
   })
   const logs: string[] = []
   const logger = createLogger(opts.logLevel ?? 'debug', (l) => logs.push(l))
@@ -51,7 +56,10 @@ export async function startGateway(opts: {
     async stop({ keepDir = false } = {}) {
       await app.stop(true)
       await store.close()
-      if (!keepDir && !opts.dir) rmSync(dir, { recursive: true, force: true })
+      if (!keepDir && !opts.dir) {
+        rmSync(dir, { recursive: true, force: true })
+        if (postgres) await dropTestDatabaseFor(dir)
+      }
     },
   }
 }

@@ -1,0 +1,53 @@
+// Opens a PostgreSQL database (--database-url postgres://…) for the store: the connection pool, migrations, drizzle.
+
+import { SQL } from 'bun'
+import { drizzle } from 'drizzle-orm/bun-sql'
+import type { Store } from '../types'
+import { migratePostgres } from './migrate'
+import { createPostgresStore } from './repository'
+import * as schema from './schema'
+
+/**
+ * Connections per process. A turn holds one only for the length of a statement or a short transaction (never
+ * while it waits on the upstream), so a few serve many concurrent turns; replicas × this must stay below the
+ * server's max_connections (100 by default).
+ */
+export const POOL_MAX = 10
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url)
+}
+
+/** The URL without its password, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return 'postgres://…'
+  }
+}
+
+export function openPostgres(url: string, opts: { max?: number } = {}): { client: SQL; db: ReturnType<typeof drizzle<typeof schema>> } {
+  const client = new SQL(url, {
+    max: opts.max ?? POOL_MAX,
+    idleTimeout: 60,
+    connectionTimeout: 10,
+    connection: { application_name: 'agentgate' },
+  })
+  return { client, db: drizzle({ client, schema }) }
+}
+
+/** Connects, applies the embedded migrations (once, whichever replica comes first) and returns the Store. */
+export async function openPostgresStore(url: string): Promise<Store> {
+  const { client, db } = openPostgres(url)
+  try {
+    await migratePostgres(client)
+  } catch (e) {
+    await client.close({ timeout: 0 }).catch(() => {})
+    const reason = String((e as Error)?.message ?? e).replaceAll(url, redactUrl(url))
+    throw new Error(`cannot open the PostgreSQL database ${redactUrl(url)}: ${reason}`)
+  }
+  return createPostgresStore(db, client)
+}
