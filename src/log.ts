@@ -30,3 +30,11 @@ export function createLogger(
 }
 
 export const silentLogger = createLogger('silent')
+
+/** A logger that adds `fields` to every line (e.g. a turn's response_id and request_id); a line's own fields win. */
+export function withFields(logger: Logger, fields: Record<string, unknown>): Logger {
+  const emit = (lvl: Exclude<LogLevel, 'silent'>) => (m: string, f?: Record<string, unknown>) => {
+    if (rank[lvl] >= rank[logger.level]) logger[lvl](m, f ? { ...fields, ...f } : fields)
+  }
+  return { level: logger.level, debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') }
+}

@@ -9,13 +9,23 @@ export function sseFrame(e: { type: string; [key: string]: unknown }): Uint8Arra
   return enc.encode(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`)
 }
 
-export function sseResponse(events: AsyncIterator<{ type: string; sequence_number?: number }>, headers: Record<string, string> = {}): Response {
+/** `open` (agentgate_active_sse_streams) counts the stream from here until it ends, fails or the client leaves. */
+export function sseResponse(events: AsyncIterator<{ type: string; sequence_number?: number }>, headers: Record<string, string> = {}, open?: { inc(): void; dec(): void }): Response {
   let lastSeq = -1
+  let ended = false
+  const end = () => {
+    if (!ended) open?.dec()
+    ended = true
+  }
+  open?.inc()
   const stream = new ReadableStream<Uint8Array>({
     async pull(ctl) {
       try {
         const r = await events.next()
-        if (r.done) return ctl.close()
+        if (r.done) {
+          end()
+          return ctl.close()
+        }
         if (typeof r.value.sequence_number === 'number') lastSeq = r.value.sequence_number
         ctl.enqueue(sseFrame(r.value))
       } catch (e) {
@@ -25,9 +35,11 @@ export function sseResponse(events: AsyncIterator<{ type: string; sequence_numbe
         // Both error-event shapes at once (OpenAI's top-level fields and Open Responses' nested `error`).
         ctl.enqueue(sseFrame({ ...body, type: 'error', sequence_number: lastSeq + 1, error: body }))
         ctl.close()
+        end()
       }
     },
     async cancel() {
+      end()
       await events.return?.(undefined)
     },
   })

@@ -1,0 +1,75 @@
+// Per-request bookkeeping for app.ts: the request counter and latency histogram by matched route pattern, and the
+// access log line (debug level, so quiet by default) with the request id.
+import { StatusMap } from 'elysia'
+import type { Logger } from '../log'
+import { UNMATCHED_ROUTE, type GatewayMetrics } from './index'
+
+/** What the hooks read from Elysia's per-request context. */
+interface RequestContext {
+  request: Request
+  /** not on onRequest's context type */
+  path?: string
+  route?: string
+  set: { status?: number | string; headers: Record<string, unknown> }
+  responseValue?: unknown
+}
+
+// Kept on the request's context object itself: Elysia passes the same one from onRequest to onAfterResponse.
+const STARTED = Symbol('agentgate.requestStarted')
+
+/** A route as the app lists it (Elysia's app.routes): method (WS for a WebSocket) and pattern. */
+export interface RouteEntry {
+  method: string
+  path: string
+}
+
+/**
+ * `routes` lists the app's routes: a request answered before routing (onRequest: 401, 413) is labelled with the
+ * pattern it would have matched, found by matching them (only then; routed requests carry their pattern).
+ */
+export function requestObserver(metrics: GatewayMetrics, logger: Logger, routes: () => readonly RouteEntry[] = () => []) {
+  let table: { method: string; path: string; re: RegExp }[] | null = null
+  const routeOf = (method: string, path: string): string | undefined => {
+    // Built on first use, when every route is registered; static segments before parameters, as the router does.
+    table ??= routes()
+      .map((r) => ({ method: r.method === 'WS' ? 'GET' : r.method, path: r.path, re: patternOf(r.path) }))
+      .sort((a, b) => a.path.split(':').length - b.path.split(':').length)
+    for (const r of table) if ((r.method === method || r.method === 'ALL') && r.re.test(path)) return r.path
+    return undefined
+  }
+  return {
+    /** onRequest: the clock starts before routing, body limits and parsing. */
+    started(ctx: object) {
+      ;(ctx as { [STARTED]?: number })[STARTED] = performance.now()
+    },
+    /** onAfterResponse (or an answer given in onRequest, which skips it): counts the request and logs it. */
+    answered(ctx: RequestContext, status = statusOf(ctx)) {
+      const started = (ctx as { [STARTED]?: number })[STARTED]
+      const ms = started === undefined ? 0 : performance.now() - started
+      const method = ctx.request.method
+      let route = ctx.route
+      let path = ctx.path
+      if (!route) {
+        path ??= new URL(ctx.request.url).pathname
+        route = routeOf(method, path)
+      }
+      metrics.recordRequest(route, method, status, ms / 1000)
+      if (logger.level === 'debug')
+        logger.debug('request', { request_id: ctx.set.headers['x-request-id'], method, route: route || UNMATCHED_ROUTE, path: path ?? new URL(ctx.request.url).pathname, status, duration_ms: Math.round(ms * 100) / 100 })
+    },
+  }
+}
+
+function patternOf(route: string): RegExp {
+  return new RegExp('^' + route.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*') + '/?$')
+}
+
+function statusOf(ctx: RequestContext): number {
+  // A handler's own Response (SSE, pass-through) carries its status; otherwise set.status (onError sets it too).
+  if (ctx.responseValue instanceof Response) return ctx.responseValue.status
+  const s = ctx.set.status
+  const status = typeof s === 'number' ? s : s === undefined ? 200 : ((StatusMap as Record<string, number>)[s] ?? 200)
+  // Bun answers a WebSocket upgrade with 101 after the route's 200.
+  if (status === 200 && ctx.request.method === 'GET' && ctx.request.headers.get('upgrade')?.toLowerCase() === 'websocket') return 101
+  return status
+}
