@@ -19,6 +19,11 @@ import { createBackgroundRunner, type BackgroundRunner } from './engine/backgrou
 import { responsesSocketRoutes } from './ws/responses'
 import { createTurnEngine } from './engine/turn'
 import { createUpstreamAdapter } from './upstream'
+import { createAuth, isOpenPath } from './auth'
+import { limitStreamBytes } from './engine/limits'
+import { createMetrics, instrumentStore, instrumentUpstream, type GatewayMetrics } from './metrics'
+import { requestObserver } from './metrics/http'
+import { metricsRoutes } from './http/metrics'
 
 export interface AppDeps {
   config: Config
@@ -34,19 +39,29 @@ export interface AppDeps {
    * store; createApp makes one otherwise.
    */
   background?: BackgroundRunner
+  /** The metrics registry behind GET /metrics. The binary passes its own (its background runner reports to it); createApp makes one otherwise. */
+  metrics?: GatewayMetrics
 }
 
 export function createApp(deps: AppDeps) {
+  // From here on every route, the engine and the background runner see the store and upstream timed by the metrics.
+  const metrics = deps.metrics ?? createMetrics()
+  deps = { ...deps, metrics, store: instrumentStore(deps.store, metrics), upstream: instrumentUpstream(deps.upstream, metrics) }
+  const requests = requestObserver(metrics, deps.logger, () => app.routes)
   const { config, logger } = deps
+  // API keys → tenants (src/auth.ts): checked for every request in onRequest; the routes ask it for the tenant.
+  const auth = createAuth(config.apiKeys)
   // One engine for every edge: HTTP JSON, SSE and WebSocket turns all run through it.
   const engine = createTurnEngine({
     store: deps.store,
-    adapter: createUpstreamAdapter(config.upstreamApi, deps.upstream, { maxSseLineBytes: config.maxSseLineBytes }),
+    adapter: createUpstreamAdapter(config.upstreamApi, limitStreamBytes(deps.upstream, config.maxStreamBytes), { maxSseLineBytes: config.maxSseLineBytes }),
     clock: deps.clock,
     ids: deps.ids,
     logger,
+    limits: { maxHistoryItems: config.maxHistoryItems, maxStoredResponseBytes: config.maxStoredResponseBytes },
+    metrics,
   })
-  const background = deps.background ?? createBackgroundRunner({ store: deps.store, logger })
+  const background = deps.background ?? createBackgroundRunner({ store: deps.store, logger, metrics })
   const app = new Elysia({
     // The body limit is enforced in onRequest, with the JSON error shape: Bun's own check would answer
     // 413 with an empty body before any of our code runs, so it is set out of the way.
@@ -56,14 +71,33 @@ export function createApp(deps: AppDeps) {
     websocket: { maxPayloadLength: config.maxWsFrameBytes, idleTimeout: config.wsIdleTimeoutS, backpressureLimit: 4 * 1024 * 1024, closeOnBackpressureLimit: false },
   })
     .onRequest((ctx) => {
+      requests.started(ctx)
       const { request, set } = ctx
       const requestId = request.headers.get('x-request-id') || deps.ids('req')
       set.headers['x-request-id'] = requestId
+      // With keys configured, everything but the open routes needs one — checked before anything reads the request
+      // (body limit, parsing, validation), and before a WebSocket upgrade happens.
+      // ctx.path is the path Elysia routes by: on the context at run time, though not in onRequest's type.
+      const path = (ctx as { path?: string }).path ?? new URL(request.url).pathname
+      if (auth.enabled && !isOpenPath(path)) {
+        try {
+          auth.tenantOf(request.headers)
+        } catch (e) {
+          if (!(e instanceof ApiError)) throw e
+          set.status = e.status
+          Object.assign(set.headers, e.headers)
+          requests.answered(ctx, e.status)
+          logger.debug('request rejected', { request_id: requestId, method: request.method, path, status: e.status, code: e.errorCode })
+          return e.toJSON()
+        }
+      }
       const max = config.maxBodyBytes
       const length = request.headers.get('content-length')
       if (length !== null) {
         if (Number(length) > max) {
           set.status = 413
+          // An answer from onRequest skips onAfterResponse: counted here.
+          requests.answered(ctx, 413)
           return toErrorBody(`Request body of ${length} bytes is larger than the limit of ${max} bytes`, 'invalid_request_error', 'request_too_large')
         }
       } else if (request.body && request.headers.has('transfer-encoding')) {
@@ -82,24 +116,27 @@ export function createApp(deps: AppDeps) {
         ctx.request = new Request(request, { body: limited, duplex: 'half' } as RequestInit)
       }
     })
+    .onAfterResponse({ as: 'global' }, (ctx) => requests.answered(ctx))
     .onError({ as: 'global' }, ({ code, error, set, request, path }) => {
       const rendered = renderError(code, error, request.method, path, app)
       set.status = rendered.status
       if (rendered.headers) Object.assign(set.headers, rendered.headers)
       // Our own 5xx (upstream 502/504) are expected failures: their message says it all, no stack.
       // A bug (500) is an error; an upstream that is down or slow (502/504) is a warning about the upstream.
-      if (rendered.status === 500) logger.error('request failed', { method: request.method, path, status: rendered.status, err: String((error as Error)?.stack ?? error) })
-      else if (rendered.status > 500) logger.warn('upstream failure', { method: request.method, path, status: rendered.status, message: rendered.body.error.message })
-      else logger.debug('request rejected', { method: request.method, path, status: rendered.status, code: rendered.body.error.code })
+      const request_id = set.headers['x-request-id']
+      if (rendered.status === 500) logger.error('request failed', { request_id, method: request.method, path, status: rendered.status, err: String((error as Error)?.stack ?? error) })
+      else if (rendered.status > 500) logger.warn('upstream failure', { request_id, method: request.method, path, status: rendered.status, message: rendered.body.error.message })
+      else logger.debug('request rejected', { request_id, method: request.method, path, status: rendered.status, code: rendered.body.error.code })
       return rendered.body
     })
     .use(healthRoutes(deps))
+    .use(metricsRoutes(deps, metrics))
     .use(docsRoutes(deps))
     .use(modelsRoutes(deps))
-    .use(responsesRoutes(deps, engine, background))
-    .use(conversationsRoutes(deps))
+    .use(responsesRoutes(deps, engine, background, auth))
+    .use(conversationsRoutes(deps, auth))
     .onStop(() => void background.shutdown())
-    .use(responsesSocketRoutes(deps, engine))
+    .use(responsesSocketRoutes(deps, engine, auth))
     .use(passthroughRoutes(deps))
   return app
 }

@@ -3,7 +3,8 @@
 // --help, the README table and validation all come from the same place.
 
 import { homedir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, isAbsolute, join } from 'node:path'
+import { ApiKeySpecError, keyTable, parseApiKeySpec } from './auth'
 import type { LogLevel } from './log'
 import { validateModelOverride } from './codex/overrides'
 
@@ -36,7 +37,9 @@ export interface Config {
   upstreamApi: 'responses' | 'chat'
   db: string
   databaseUrl: string | null
+  /** client API key specs ([TENANT:]KEY or [TENANT:]sha256:HEX), from flags/env/file plus every line of apiKeysFile */
   apiKeys: string[]
+  apiKeysFile: string | null
   logLevel: LogLevel
   connectTimeoutMs: number
   firstByteTimeoutMs: number
@@ -45,6 +48,8 @@ export interface Config {
   maxWsFrameBytes: number
   maxStoredResponseBytes: number
   maxSseLineBytes: number
+  maxStreamBytes: number
+  maxHistoryItems: number
   maxWsQueue: number
   wsIdleTimeoutS: number
   wsForceStore: boolean
@@ -64,6 +69,8 @@ interface Setting {
   min?: number
   max?: number
   help: string
+  /** a credential: a bad value is reported without echoing it */
+  secret?: boolean
   /** default; a function gets the resolved home directory */
   def: unknown | ((home: string) => unknown)
 }
@@ -74,11 +81,12 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'host', flag: '--host', env: 'AGENTGATE_HOST', file: 'host', kind: 'string', help: 'address to listen on', def: '127.0.0.1' },
   { key: 'port', flag: '--port', env: 'AGENTGATE_PORT', file: 'port', kind: 'int', min: 0, max: 65535, help: 'port to listen on (0 = pick a free port)', def: 9000 },
   { key: 'upstream', flag: '--upstream', env: 'AGENTGATE_UPSTREAM', file: 'upstream', kind: 'url', help: 'base URL of the inference server', def: 'http://localhost:8000/v1' },
-  { key: 'upstreamKey', flag: '--upstream-key', env: 'AGENTGATE_UPSTREAM_KEY', file: 'upstream_key', kind: 'string', help: 'API key sent to the upstream', def: null },
+  { key: 'upstreamKey', flag: '--upstream-key', env: 'AGENTGATE_UPSTREAM_KEY', file: 'upstream_key', kind: 'string', help: 'API key sent to the upstream', secret: true, def: null },
   { key: 'upstreamApi', flag: '--upstream-api', env: 'AGENTGATE_UPSTREAM_API', file: 'upstream_api', kind: 'enum', values: ['responses', 'chat'], help: 'wire API of the upstream', def: 'responses' },
   { key: 'db', flag: '--db', env: 'AGENTGATE_DB', file: 'db', kind: 'string', help: 'SQLite database file', def: (home: string) => join(home, 'agentgate.db') },
   { key: 'databaseUrl', flag: '--database-url', env: 'AGENTGATE_DATABASE_URL', file: 'database_url', kind: 'string', help: 'postgres://… (PostgreSQL instead of SQLite)', def: null },
-  { key: 'apiKeys', flag: '--api-key', env: 'AGENTGATE_API_KEYS', file: 'api_keys', kind: 'list', help: 'client API key (repeatable; env: comma-separated)', def: [] },
+  { key: 'apiKeys', flag: '--api-key', env: 'AGENTGATE_API_KEYS', file: 'api_keys', kind: 'list', help: 'client API key, [TENANT:]KEY or [TENANT:]sha256:HEX (repeatable; env: comma-separated); turns auth on', secret: true, def: [] },
+  { key: 'apiKeysFile', flag: '--api-keys-file', env: 'AGENTGATE_API_KEYS_FILE', file: 'api_keys_file', kind: 'string', help: 'file of client API keys, one [TENANT:]KEY or [TENANT:]sha256:HEX per line (# comments); added to the others', def: null },
   { key: 'logLevel', flag: '--log-level', env: 'AGENTGATE_LOG_LEVEL', file: 'log_level', kind: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'], help: 'log level', def: 'info' },
   { key: 'connectTimeoutMs', flag: '--connect-timeout-ms', env: 'AGENTGATE_CONNECT_TIMEOUT_MS', file: 'connect_timeout_ms', kind: 'int', min: 1, help: 'upstream connect timeout', def: 10_000 },
   { key: 'firstByteTimeoutMs', flag: '--first-byte-timeout-ms', env: 'AGENTGATE_FIRST_BYTE_TIMEOUT_MS', file: 'first_byte_timeout_ms', kind: 'int', min: 1, help: 'upstream time to response headers', def: 300_000 },
@@ -87,6 +95,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'maxWsFrameBytes', flag: '--max-ws-frame-bytes', env: 'AGENTGATE_MAX_WS_FRAME_BYTES', file: 'max_ws_frame_bytes', kind: 'int', min: 1024, help: 'max WebSocket frame', def: 10 * MiB },
   { key: 'maxStoredResponseBytes', flag: '--max-stored-response-bytes', env: 'AGENTGATE_MAX_STORED_RESPONSE_BYTES', file: 'max_stored_response_bytes', kind: 'int', min: 1024, help: 'max size of one stored response', def: 8 * MiB },
   { key: 'maxSseLineBytes', flag: '--max-sse-line-bytes', env: 'AGENTGATE_MAX_SSE_LINE_BYTES', file: 'max_sse_line_bytes', kind: 'int', min: 1024, help: 'max upstream SSE line', def: 16 * MiB },
+  { key: 'maxStreamBytes', flag: '--max-stream-bytes', env: 'AGENTGATE_MAX_STREAM_BYTES', file: 'max_stream_bytes', kind: 'int', min: 1024, help: 'max bytes of one upstream stream (the turn fails past it)', def: 64 * MiB },
+  { key: 'maxHistoryItems', flag: '--max-history-items', env: 'AGENTGATE_MAX_HISTORY_ITEMS', file: 'max_history_items', kind: 'int', min: 1, help: 'max items in a previous_response_id or conversation history (400 past it)', def: 10_000 },
   { key: 'maxWsQueue', flag: '--max-ws-queue', env: 'AGENTGATE_MAX_WS_QUEUE', file: 'max_ws_queue', kind: 'int', min: 1, help: 'max queued response.create per socket', def: 16 },
   { key: 'wsIdleTimeoutS', flag: '--ws-idle-timeout-s', env: 'AGENTGATE_WS_IDLE_TIMEOUT_S', file: 'ws_idle_timeout_s', kind: 'int', min: 0, max: 960, help: 'close idle WebSockets after this many seconds', def: 600 },
   { key: 'wsForceStore', flag: '--ws-force-store', env: 'AGENTGATE_WS_FORCE_STORE', file: 'ws_force_store', kind: 'bool', help: 'store every WebSocket turn (Codex chains need it)', def: true },
@@ -94,7 +104,7 @@ export const SETTINGS: readonly Setting[] = [
 
 /** Parses one raw value; `where` names its source (the flag, the env variable or the file key) for the error. */
 function parseValue(s: Setting, raw: unknown, where: string): unknown {
-  const bad = (why: string) => new ConfigError(`invalid value for ${where}: ${why}, got ${JSON.stringify(raw)}`)
+  const bad = (why: string) => new ConfigError(`invalid value for ${where}: ${why}${s.secret ? '' : `, got ${JSON.stringify(raw)}`}`)
   switch (s.kind) {
     case 'string':
       if (typeof raw !== 'string' || raw === '') throw bad('expected a non-empty string')
@@ -214,6 +224,8 @@ export function loadConfig({ flags, env, readFile = defaultReadFile }: ConfigSou
   }
 
   const cfg: Record<string, unknown> = { home, configFile: text === null ? null : configFile }
+  /** where each setting given a value came from, and whether that was the config file */
+  const sources: Partial<Record<keyof Config, { where: string; inFile: boolean }>> = {}
   for (const s of SETTINGS) {
     // An empty environment variable counts as unset (so the file still applies); empty flags and file
     // values are rejected by parseValue.
@@ -223,9 +235,65 @@ export function loadConfig({ flags, env, readFile = defaultReadFile }: ConfigSou
       : envRaw !== undefined ? [envRaw, s.env]
       : [file[s.file], `${s.file} in ${configFile}`]
     cfg[s.key] = raw === undefined ? (typeof s.def === 'function' ? (s.def as (h: string) => unknown)(home) : s.def) : parseValue(s, raw, where)
+    if (raw !== undefined) sources[s.key] = { where, inFile: flags[s.flag] === undefined && envRaw === undefined }
   }
+  cfg.apiKeys = resolveApiKeys(cfg.apiKeys as string[], sources.apiKeys?.where ?? '--api-key', cfg.apiKeysFile as string | null, sources.apiKeysFile, configFile, readFile)
   cfg.models = parseModelOverrides(file.models, configFile, readFile)
   return cfg as unknown as Config
+}
+
+/**
+ * Every client API key spec: those from flags/env/config.toml, then the lines of the keys file (blank lines and
+ * `#` comment lines skipped). Each is checked here so a bad one stops start-up with a line naming where it came
+ * from — never the key itself.
+ */
+function resolveApiKeys(
+  specs: string[],
+  where: string,
+  file: string | null,
+  fileSource: { where: string; inFile: boolean } | undefined,
+  configFile: string,
+  readFile: (path: string) => string | null,
+): string[] {
+  const check = (spec: string, at: string) => {
+    try {
+      parseApiKeySpec(spec)
+    } catch (e) {
+      if (e instanceof ApiKeySpecError) throw new ConfigError(`invalid value for ${at}: ${e.message}`)
+      throw e
+    }
+  }
+  specs.forEach((spec, i) => check(spec, specs.length > 1 ? `${where} (key ${i + 1})` : where))
+  const all = [...specs]
+  if (file !== null) {
+    const fileWhere = fileSource?.where ?? '--api-keys-file'
+    // A relative path in config.toml is taken relative to the config file (like base_instructions_file).
+    const path = fileSource?.inFile && !isAbsolute(file) ? join(dirname(configFile), file) : file
+    let text: string | null
+    try {
+      text = readFile(path)
+    } catch (e: any) {
+      throw new ConfigError(`cannot read the API keys file ${path} (${fileWhere}): ${String(e?.message ?? e).replace(/^cannot read config file \S+: /, '')}`)
+    }
+    if (text === null) throw new ConfigError(`API keys file not found: ${path} (${fileWhere})`)
+    let n = 0
+    text.split(/\r?\n/).forEach((line, i) => {
+      const spec = line.trim()
+      if (spec === '' || spec.startsWith('#')) return
+      check(spec, `${path} line ${i + 1}`)
+      all.push(spec)
+      n++
+    })
+    // An empty file must not quietly leave the gateway open.
+    if (n === 0) throw new ConfigError(`the API keys file ${path} (${fileWhere}) has no keys`)
+  }
+  try {
+    keyTable(all)
+  } catch (e) {
+    if (e instanceof ApiKeySpecError) throw new ConfigError(`invalid API keys: ${e.message}`)
+    throw e
+  }
+  return all
 }
 
 function parseModelOverrides(raw: unknown, where: string, readFile: (path: string) => string | null): Record<string, ModelOverride> {

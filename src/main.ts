@@ -8,10 +8,12 @@ import { createBackgroundRunner, INTERRUPTED_MESSAGE, startRecoverySweep } from 
 import { ownerIsAlive } from './engine/lease'
 import { timeOrderedId } from './ids'
 import { createLogger } from './log'
+import { createMetrics } from './metrics'
 import { openStore } from './store'
 import { upstreamFromConfig } from './upstream/client'
 import { VERSION } from './version'
-import { CODEX_MISSING, findCodex, prepareCodexHome, probeGateway } from './codex/launcher'
+import { CODEX_KEY_ENV, CODEX_MISSING, findCodex, launcherKey, prepareCodexHome, probeGateway } from './codex/launcher'
+import { createAuth, logAuthMode } from './auth'
 
 const USAGE = `agentgate ${VERSION} — a stateful OpenAI Responses API gateway in front of vLLM or any OpenAI-compatible server
 
@@ -68,9 +70,10 @@ export async function serve(config: Config, version = VERSION, opts: { quiet?: b
   const interrupted = await store.failInterrupted(INTERRUPTED_MESSAGE, Date.now(), { alive: (owner) => ownerIsAlive(owner) })
   if (interrupted.length) logger.warn('marked responses left running by a previous process as failed', { count: interrupted.length })
   const stopSweep = startRecoverySweep(store, logger)
-  const background = createBackgroundRunner({ store, logger })
+  const metrics = createMetrics()
+  const background = createBackgroundRunner({ store, logger, metrics })
   const upstream = upstreamFromConfig(config)
-  const app = createApp({ config, upstream, store, clock: Date.now, ids: timeOrderedId, logger, version, background })
+  const app = createApp({ config, upstream, store, clock: Date.now, ids: timeOrderedId, logger, version, background, metrics })
   app.listen({ hostname: config.host, port: config.port })
   const server = app.server!
   const host = server.hostname ?? config.host
@@ -78,6 +81,7 @@ export async function serve(config: Config, version = VERSION, opts: { quiet?: b
   // The one line scripts read to find the port; always printed, whatever the log level.
   if (!opts.quiet) process.stdout.write(`agentgate listening on ${url}\n`)
   logger.info('started', { version, upstream: config.upstream, store: config.databaseUrl ? 'postgres' : config.db, auth: config.apiKeys.length > 0 })
+  logAuthMode(logger, createAuth(config.apiKeys), config.host)
   return {
     url,
     async stop() {
@@ -141,6 +145,8 @@ async function runCodexCommand(argv: string[]): Promise<number> {
   }
   // The launcher's own gateway logs only warnings: the terminal belongs to Codex.
   const config = loadConfig({ flags: args.flags, env: { AGENTGATE_LOG_LEVEL: 'warn', ...process.env } })
+  // With keys configured Codex gets one (in its environment, see CODEX_KEY_ENV); checked before anything starts.
+  const key = launcherKey(config)
   const configured = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
   let running: Running | null = null
   let url = configured
@@ -153,9 +159,9 @@ async function runCodexCommand(argv: string[]): Promise<number> {
     url = running.url
   }
   try {
-    const plan = await prepareCodexHome(config, url, (args.flags['--model'] as string | undefined) ?? null)
+    const plan = await prepareCodexHome(config, url, (args.flags['--model'] as string | undefined) ?? null, key)
     process.stderr.write(`agentgate: Codex with model ${plan.model} via ${url} (CODEX_HOME ${plan.codexHome})\n`)
-    const proc = Bun.spawn([codex, ...args.rest], { stdio: ['inherit', 'inherit', 'inherit'], env: { ...process.env, CODEX_HOME: plan.codexHome } })
+    const proc = Bun.spawn([codex, ...args.rest], { stdio: ['inherit', 'inherit', 'inherit'], env: { ...process.env, CODEX_HOME: plan.codexHome, ...(key === null ? {} : { [CODEX_KEY_ENV]: key }) } })
     return await proc.exited
   } finally {
     await running?.stop()

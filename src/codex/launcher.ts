@@ -4,6 +4,7 @@
 // the user's `codex` with their arguments.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { parseApiKeySpec } from '../auth'
 import type { Config } from '../config'
 
 /** The Codex version whose catalog shape we serve (CODEX.md); sent as client_version. */
@@ -16,8 +17,17 @@ export interface LaunchPlan {
   model: string
 }
 
-/** config.toml for the private CODEX_HOME (pure; the provider block of CODEX.md). */
-export function codexConfigToml(baseUrl: string, model: string, catalogPath: string): string {
+/**
+ * The environment variable the launcher hands Codex the gateway's API key in (the provider's `env_key`): Codex sends it
+ * as `Authorization: Bearer …` on every request and on the WebSocket upgrade, and the key is never written to disk.
+ */
+export const CODEX_KEY_ENV = 'AGENTGATE_CODEX_API_KEY'
+
+/**
+ * config.toml for the private CODEX_HOME (pure; the provider block of CODEX.md). With `withKey`, the provider reads
+ * its key from CODEX_KEY_ENV.
+ */
+export function codexConfigToml(baseUrl: string, model: string, catalogPath: string, withKey = false): string {
   return [
     '# Written by `agentgate codex` on every launch; edit agentgate settings instead.',
     `model = ${JSON.stringify(model)}`,
@@ -30,6 +40,7 @@ export function codexConfigToml(baseUrl: string, model: string, catalogPath: str
     'wire_api = "responses"',
     'requires_openai_auth = false',
     'supports_websockets = true',
+    ...(withKey ? [`env_key = ${JSON.stringify(CODEX_KEY_ENV)}`] : []),
     '',
     '[features]',
     '# agentgate does not run hosted image generation',
@@ -49,10 +60,28 @@ export async function probeGateway(url: string): Promise<boolean> {
   }
 }
 
-/** Fetches the Codex catalog from the gateway and writes the private CODEX_HOME. */
-export async function prepareCodexHome(config: Config, gatewayUrl: string, model: string | null): Promise<LaunchPlan> {
-  const res = await fetch(`${gatewayUrl}/v1/models?client_version=${CODEX_CLIENT_VERSION}`, { signal: AbortSignal.timeout(config.connectTimeoutMs + 5000) })
+/**
+ * The key Codex authenticates with: the first configured key written in plain text (`--api-key [TENANT:]KEY`, env,
+ * config.toml or the keys file). null when no key is configured. Only hashed keys: an error, since Codex needs the key.
+ */
+export function launcherKey(config: Pick<Config, 'apiKeys'>): string | null {
+  if (!config.apiKeys.length) return null
+  for (const spec of config.apiKeys) {
+    const { key } = parseApiKeySpec(spec)
+    if (key !== null) return key
+  }
+  throw new Error('the configured API keys are all sha256: hashes, and Codex needs a key itself: pass one with --api-key [TENANT:]KEY')
+}
+
+/** Fetches the Codex catalog from the gateway (with `key` when it needs one) and writes the private CODEX_HOME. */
+export async function prepareCodexHome(config: Config, gatewayUrl: string, model: string | null, key: string | null = null): Promise<LaunchPlan> {
+  const res = await fetch(`${gatewayUrl}/v1/models?client_version=${CODEX_CLIENT_VERSION}`, {
+    headers: key === null ? {} : { authorization: `Bearer ${key}` },
+    signal: AbortSignal.timeout(config.connectTimeoutMs + 5000),
+  })
   const body = (await res.json().catch(() => null)) as any
+  if (res.status === 401)
+    throw new Error(`the gateway at ${gatewayUrl} ${key === null ? 'needs an API key: pass the one it accepts with --api-key [TENANT:]KEY' : 'did not accept the API key: pass the one it accepts with --api-key [TENANT:]KEY'}`)
   if (!res.ok) throw new Error(`the gateway could not list the upstream's models (${body?.error?.message ?? res.status}); is the upstream at ${config.upstream} running?`)
   const slugs: string[] = (body?.models ?? []).map((m: any) => m.slug)
   if (!slugs.length) throw new Error(`the upstream at ${config.upstream} lists no models`)
@@ -62,7 +91,7 @@ export async function prepareCodexHome(config: Config, gatewayUrl: string, model
   mkdirSync(codexHome, { recursive: true, mode: 0o700 })
   const catalogPath = join(codexHome, 'agentgate-models.json')
   writeFileSync(catalogPath, JSON.stringify(body, null, 2) + '\n')
-  const configToml = codexConfigToml(gatewayUrl, chosen, catalogPath)
+  const configToml = codexConfigToml(gatewayUrl, chosen, catalogPath, key !== null)
   writeFileSync(join(codexHome, 'config.toml'), configToml)
   return { codexHome, configToml, catalogPath, model: chosen }
 }

@@ -3,6 +3,7 @@
 // a cancel from any process sharing the store reaches it through the engine's checkpoint, one from this process at
 // once through its abort signal. Also the recovery sweep that ends turns whose process died.
 import type { Logger } from '../log'
+import type { GatewayMetrics } from '../metrics'
 import type { ResponseEvent } from '../schema/responses'
 import type { Store } from '../store/types'
 import { ownerIsAlive } from './lease'
@@ -36,25 +37,35 @@ export interface BackgroundRunner {
   running(): string[]
 }
 
-export function createBackgroundRunner(deps: { store: Store; logger: Logger }): BackgroundRunner {
-  const { store, logger } = deps
+export function createBackgroundRunner(deps: { store: Store; logger: Logger; metrics?: GatewayMetrics }): BackgroundRunner {
+  const { store, logger, metrics } = deps
   const running = new Map<string, { abort: AbortController; done: Promise<void> }>()
 
   return {
     run(turn, abort, attach) {
       const feed = attach ? new LiveFeed((after) => followEvents(store, attach.tenant, turn.id, after, attach.idleMs)) : null
       const done = (async () => {
+        // agentgate_background_turns: queued until the turn leaves the queue (response.in_progress), then running.
+        let state = metrics?.backgroundQueued
+        state?.inc()
         try {
-          for await (const e of turn.events()) feed?.push(e)
+          for await (const e of turn.events()) {
+            if (metrics && state === metrics.backgroundQueued && e.type === 'response.in_progress') {
+              state.dec()
+              ;(state = metrics.backgroundRunning).inc()
+            }
+            feed?.push(e)
+          }
         } catch (e) {
-          logger.error('background turn failed', { response_id: turn.id, err: String((e as Error)?.stack ?? e) })
+          logger.error('background turn failed', { response_id: turn.id, request_id: turn.requestId, err: String((e as Error)?.stack ?? e) })
         } finally {
+          state?.dec()
           feed?.end()
           running.delete(turn.id)
         }
       })()
       running.set(turn.id, { abort, done })
-      logger.debug('background turn started', { response_id: turn.id })
+      logger.debug('background turn started', { response_id: turn.id, request_id: turn.requestId })
       return feed ? feed.events() : null
     },
 

@@ -4,7 +4,8 @@
 // the response and yields the gateway's events. Consumers only decide how to deliver them.
 import { ApiError } from '../errors'
 import type { IdSource } from '../ids'
-import type { Logger } from '../log'
+import { withFields, type Logger } from '../log'
+import type { GatewayMetrics } from '../metrics'
 import type { CreateResponseRequest, ResponseEvent, ResponseObjectT } from '../schema/responses'
 import type { ItemBody, ResponseRecord, ResponseStatus, Store } from '../store/types'
 import type { UpstreamAdapter } from '../upstream/adapter'
@@ -13,6 +14,7 @@ import { TurnCheckpoint } from './checkpoint'
 import { appendsToConversation, conversationItem, conversationLocked, conversationNotFound } from './conversation'
 import { toInputItems } from './input'
 import { PROCESS_OWNER, newLease } from './lease'
+import { fitOutput, historyTooLong, NO_LIMITS, STORED_SIZE_REASON, type TurnLimits } from './limits'
 import { EventNormaliser, type UpstreamOutcome } from './normalise'
 import { responseBase, responseObject, type ResponseBase } from './response-object'
 
@@ -22,8 +24,12 @@ export interface EngineDeps {
   clock: () => number
   ids: IdSource
   logger: Logger
+  /** time to first token, upstream stream failures, tokens and turns by status, active turns (src/metrics) */
+  metrics?: GatewayMetrics
   /** the process identity on leases of running turns (engine/lease.ts); PROCESS_OWNER unless a test says otherwise */
   owner?: string
+  /** history length and stored response size (engine/limits.ts); none unless given */
+  limits?: TurnLimits
 }
 
 /**
@@ -60,6 +66,8 @@ export interface Turn {
   readonly failure: ApiError | null
   /** Created with background:true: starts queued, and is meant to run detached from any request (engine/background.ts). */
   readonly background: boolean
+  /** The x-request-id of the request that created it (TurnOptions.requestId), for log lines about it. */
+  readonly requestId?: string | null
   /** Runs the turn. Single use. Stopping the iteration early ends the turn as incomplete. */
   events(): AsyncGenerator<ResponseEvent>
   /** History, input and output of this turn, in order: what a later turn chained on it sees. */
@@ -89,8 +97,10 @@ export function toUpstreamRequest(req: CreateResponseRequest, history: ItemBody[
 
 export function createTurnEngine(deps: EngineDeps) {
   const { store, adapter, clock, ids, logger } = deps
+  const { maxHistoryItems } = deps.limits ?? NO_LIMITS
 
   async function start(req: CreateResponseRequest, opts: TurnOptions): Promise<Turn> {
+    const startedAt = performance.now()
     if (req.previous_response_id && req.conversation)
       throw ApiError.badRequest("Mutually exclusive parameters: provide either 'previous_response_id' or 'conversation', not both.", 'conversation', 'mutually_exclusive_parameters')
     if (req.background && req.store === false)
@@ -105,6 +115,7 @@ export function createTurnEngine(deps: EngineDeps) {
       const local = opts.localChains?.get(req.previous_response_id)
       const chain = local ? { items: local } : await store.loadChain(opts.tenant, req.previous_response_id)
       if (!chain) throw ApiError.notFound(`Previous response with id '${req.previous_response_id}' not found.`, 'previous_response_not_found', 'previous_response_id')
+      if (chain.items.length > maxHistoryItems) throw historyTooLong('previous_response_id', req.previous_response_id, chain.items.length, maxHistoryItems)
       history = chain.items
     }
     toolRegistryFor(req) // 400 for empty or duplicate tool names, before anything is stored
@@ -126,12 +137,20 @@ export function createTurnEngine(deps: EngineDeps) {
         // Takes the conversation's turn lock and reads its items under it, in one transaction.
         const started = await store.startConversationTurn(rec, input, lease)
         if (!started.ok) throw started.reason === 'locked' ? conversationLocked(conversationId, started.holder) : conversationNotFound(conversationId, 'conversation')
+        if (started.history.length > maxHistoryItems) {
+          // Its length is known only under the lock: the response just inserted goes again (which frees the
+          // conversation), so the refused request leaves nothing behind, as one refused before it was stored.
+          await store.deleteResponse(opts.tenant, id)
+          throw historyTooLong('conversation', conversationId, started.history.length, maxHistoryItems)
+        }
         history = started.history
       } else {
         await store.createResponse(rec, input, lease)
       }
     }
-    return new RunningTurn(deps, req, opts, base, initial, stored, history, input)
+    // Every log line about the turn names it and the request that made it.
+    const turnDeps = { ...deps, logger: withFields(logger, { response_id: id, request_id: opts.requestId }) }
+    return new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, startedAt)
   }
 
   return { start }
@@ -154,6 +173,8 @@ class RunningTurn implements Turn {
     readonly stored: boolean,
     private readonly history: ItemBody[],
     private readonly input: ItemBody[],
+    /** performance.now() when start() was called: time to first token counts from here */
+    private readonly startedAt: number,
   ) {
     this.response = initial
   }
@@ -168,6 +189,10 @@ class RunningTurn implements Turn {
 
   get id() {
     return this.base.id
+  }
+
+  get requestId() {
+    return this.opts.requestId ?? null
   }
 
   async *events(): AsyncGenerator<ResponseEvent> {
@@ -198,6 +223,9 @@ class RunningTurn implements Turn {
       return e
     }
     let finished = false
+    const metrics = this.deps.metrics
+    let firstDelta = false
+    metrics?.activeTurns.inc()
     try {
       yield record(norm.event('response.created', { response: this.response }))
       // The first event is stored at once: a follower (resume) finds the log as soon as the turn runs.
@@ -219,15 +247,21 @@ class RunningTurn implements Turn {
         } else {
           for await (const ev of mapToolCallEvents(adapter.stream(toUpstreamRequest(this.req, this.history, this.input, this.deps.logger), { signal: abort.signal, headers: this.opts.requestId ? { 'x-request-id': this.opts.requestId } : undefined }), toolRegistryFor(this.req))) {
             for (const out of norm.accept(ev)) {
+              if (!firstDelta && (out.type as string).endsWith('.delta')) {
+                firstDelta = true
+                metrics?.turnFirstDelta(this.req.model, (performance.now() - this.startedAt) / 1000)
+              }
               yield record(out as ResponseEvent)
               await cp.afterEvent()
             }
             if (norm.outcome) break
           }
           outcome = norm.outcome ?? (abort.signal.aborted ? interrupted() : truncatedStream())
+          if (!norm.outcome && !abort.signal.aborted) metrics?.recordStreamFailure(null, abort.signal)
         }
       } catch (e) {
         outcome = abort.signal.aborted ? interrupted() : this.failed(e)
+        if (!abort.signal.aborted) metrics?.recordStreamFailure(e, abort.signal)
       }
       const terminal = await this.finish(norm, stopped(abort.signal, outcome), cp)
       finished = true
@@ -239,6 +273,7 @@ class RunningTurn implements Turn {
         abort.abort()
         await this.finish(norm, stopped(abort.signal, interrupted()), cp).catch((e) => this.deps.logger.error('could not store an interrupted response', { response_id: this.id, err: String(e) }))
       }
+      metrics?.activeTurns.dec()
     }
   }
 
@@ -263,17 +298,26 @@ class RunningTurn implements Turn {
   private async finish(norm: EventNormaliser, outcome: TurnOutcome, cp: TurnCheckpoint): Promise<ResponseEvent | null> {
     const { store, clock } = this.deps
     if (outcome.status === 'failed' && !this.failure) this.failure = new ApiError(502, outcome.error?.message ?? 'upstream failed', 'upstream_error', outcome.error?.code ?? 'upstream_error')
-    const output = norm.output()
-    const status: ResponseStatus = outcome.status
+    let output = norm.output()
     const now = clock()
-    this.response = responseObject(this.base, {
-      status,
-      output,
-      usage: outcome.usage,
-      error: outcome.error,
-      incomplete_details: outcome.incomplete_details,
-      completedAtMs: status === 'completed' ? now : null,
-    })
+    const build = (status: ResponseStatus, incomplete_details: { reason: string } | null) => (items: ItemBody[]) =>
+      responseObject(this.base, { status, output: items, usage: outcome.usage, error: outcome.error, incomplete_details, completedAtMs: status === 'completed' ? now : null })
+    this.response = build(outcome.status, outcome.incomplete_details)(output)
+    if (this.stored) {
+      // --max-stored-response-bytes: whole output items are left out from the end until the Response fits, so the
+      // stored object, its output items and the terminal event agree. A turn that would have completed (or that the
+      // model cut short) ends incomplete with our reason; one that failed, was cancelled or lost its client keeps that.
+      const max = this.deps.limits?.maxStoredResponseBytes ?? NO_LIMITS.maxStoredResponseBytes
+      const cuttable = outcome.status === 'completed' || (outcome.status === 'incomplete' && outcome.incomplete_details?.reason !== 'client_disconnected')
+      const fit = fitOutput(cuttable ? build('incomplete', { reason: STORED_SIZE_REASON }) : build(outcome.status, outcome.incomplete_details), output, max)
+      if (fit.cut) {
+        this.deps.logger.warn('response output cut to fit --max-stored-response-bytes', { response_id: this.id, items: output.length, kept: fit.output.length, max_bytes: max })
+        output = fit.output
+        this.response = fit.response
+        if (cuttable) outcome = { ...outcome, status: 'incomplete', incomplete_details: { reason: STORED_SIZE_REASON } }
+      }
+    }
+    const status: ResponseStatus = outcome.status
     const terminal = status === 'cancelled' ? null : (norm.event(`response.${status}`, { response: this.response }) as ResponseEvent)
     const unwritten = await cp.stop()
     if (this.stored) {
@@ -287,6 +331,7 @@ class RunningTurn implements Turn {
         this.deps.logger.warn('nothing appended to the conversation: it was deleted, or this turn lost it (lease expired)', { response_id: this.id, conversation_id: this.base.conversation?.id })
     }
     this.deps.logger.debug('turn finished', { response_id: this.id, status, stored: this.stored, previous_response_id: this.base.previous_response_id })
+    this.deps.metrics?.turnFinished(this.req.model, status, outcome.usage)
     return terminal
   }
 }

@@ -2,6 +2,7 @@
 // Turns in a conversation (POST /v1/responses with `conversation`) run in the engine, which appends to it.
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../app'
+import type { Auth } from '../auth'
 import { conversationLocked, conversationNotFound, toConversationItems } from '../engine/conversation'
 import { ApiError } from '../errors'
 import { errorResponses, PaginationQuery, parseListOptions } from '../schema/common'
@@ -18,7 +19,7 @@ import {
   UpdateConversationBody,
   type ConversationObjectT,
 } from '../schema/conversations'
-import { DEFAULT_TENANT, type ConversationRecord, type ItemBody } from '../store/types'
+import type { ConversationRecord, ItemBody } from '../store/types'
 import { JSON_BODY, jsonBody } from './json-body'
 
 function conversationObject(rec: ConversationRecord): ConversationObjectT {
@@ -32,11 +33,11 @@ function itemList(items: ItemBody[], hasMore: boolean) {
 const itemNotFound = (conversationId: string, itemId: string) =>
   ApiError.notFound(`Item with id '${itemId}' not found in conversation '${conversationId}'.`, 'item_not_found')
 
-export function conversationsRoutes(deps: AppDeps) {
+export function conversationsRoutes(deps: AppDeps, auth: Auth) {
   const { store, ids, clock } = deps
-  const tenant = DEFAULT_TENANT
+  const tenantOf = (request: Request) => auth.tenantOf(request.headers)
 
-  async function existing(id: string): Promise<ConversationRecord> {
+  async function existing(tenant: string, id: string): Promise<ConversationRecord> {
     const rec = await store.getConversation(tenant, id)
     if (!rec) throw conversationNotFound(id)
     return rec
@@ -46,7 +47,8 @@ export function conversationsRoutes(deps: AppDeps) {
     .use(jsonBody)
     .post(
       '',
-      async ({ body }) => {
+      async ({ body, request }) => {
+        const tenant = tenantOf(request)
         const items = toConversationItems(body.items ?? [], ids)
         const now = clock()
         const rec: ConversationRecord = { id: ids('conv'), tenant, metadata: body.metadata ?? {}, createdAt: now, updatedAt: now }
@@ -63,15 +65,15 @@ export function conversationsRoutes(deps: AppDeps) {
         },
       },
     )
-    .get('/:conversation_id', async ({ params }) => conversationObject(await existing(params.conversation_id)), {
+    .get('/:conversation_id', async ({ params, request }) => conversationObject(await existing(tenantOf(request), params.conversation_id)), {
       params: ConversationIdParams,
       response: { 200: ConversationObject, ...errorResponses(404) },
       detail: { summary: 'Retrieve a conversation' },
     })
     .post(
       '/:conversation_id',
-      async ({ params, body }) => {
-        const rec = await store.updateConversation(tenant, params.conversation_id, body.metadata ?? {}, clock())
+      async ({ params, body, request }) => {
+        const rec = await store.updateConversation(tenantOf(request), params.conversation_id, body.metadata ?? {}, clock())
         if (!rec) throw conversationNotFound(params.conversation_id)
         return conversationObject(rec)
       },
@@ -85,8 +87,8 @@ export function conversationsRoutes(deps: AppDeps) {
     )
     .delete(
       '/:conversation_id',
-      async ({ params }) => {
-        if (!(await store.deleteConversation(tenant, params.conversation_id, clock()))) throw conversationNotFound(params.conversation_id)
+      async ({ params, request }) => {
+        if (!(await store.deleteConversation(tenantOf(request), params.conversation_id, clock()))) throw conversationNotFound(params.conversation_id)
         return { id: params.conversation_id, object: 'conversation.deleted' as const, deleted: true as const }
       },
       {
@@ -97,8 +99,8 @@ export function conversationsRoutes(deps: AppDeps) {
     )
     .get(
       '/:conversation_id/items',
-      async ({ params, query }) => {
-        const page = await store.listConversationItems(tenant, params.conversation_id, parseListOptions(query))
+      async ({ params, query, request }) => {
+        const page = await store.listConversationItems(tenantOf(request), params.conversation_id, parseListOptions(query))
         if (!page) throw conversationNotFound(params.conversation_id)
         return itemList(page.items, page.hasMore)
       },
@@ -111,9 +113,9 @@ export function conversationsRoutes(deps: AppDeps) {
     )
     .post(
       '/:conversation_id/items',
-      async ({ params, body }) => {
+      async ({ params, body, request }) => {
         const items = toConversationItems(body.items, ids)
-        const added = await store.addConversationItems(tenant, params.conversation_id, items, clock())
+        const added = await store.addConversationItems(tenantOf(request), params.conversation_id, items, clock())
         if (!added.ok) throw added.reason === 'locked' ? conversationLocked(params.conversation_id, added.holder) : conversationNotFound(params.conversation_id)
         return itemList(added.items, false)
       },
@@ -131,8 +133,9 @@ export function conversationsRoutes(deps: AppDeps) {
     )
     .get(
       '/:conversation_id/items/:item_id',
-      async ({ params }) => {
-        await existing(params.conversation_id)
+      async ({ params, request }) => {
+        const tenant = tenantOf(request)
+        await existing(tenant, params.conversation_id)
         const item = await store.getConversationItem(tenant, params.conversation_id, params.item_id)
         if (!item) throw itemNotFound(params.conversation_id, params.item_id)
         return item
@@ -146,8 +149,9 @@ export function conversationsRoutes(deps: AppDeps) {
     )
     .delete(
       '/:conversation_id/items/:item_id',
-      async ({ params }) => {
-        const rec = await existing(params.conversation_id)
+      async ({ params, request }) => {
+        const tenant = tenantOf(request)
+        const rec = await existing(tenant, params.conversation_id)
         if (!(await store.deleteConversationItem(tenant, params.conversation_id, params.item_id, clock()))) throw itemNotFound(params.conversation_id, params.item_id)
         return conversationObject(rec)
       },

@@ -89,7 +89,16 @@ export function normaliseOpenApiDocument(doc: unknown): unknown {
   return out
 }
 
-export function docsRoutes({ version }: AppDeps) {
+/** The scheme Swagger UI's Authorize button fills in: the gateway's API keys (src/auth.ts). */
+const SECURITY_SCHEMES = {
+  bearerAuth: {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An agentgate API key (--api-key / --api-keys-file), sent as `Authorization: Bearer KEY`. Needed on every /v1 route when keys are configured; /health and /ready stay open.',
+  },
+}
+
+export function docsRoutes({ version, config }: AppDeps) {
   return (
     new Elysia({ name: 'docs' })
       // A local hook, so it applies to the plugin's routes below and never to the app's other routes.
@@ -104,7 +113,9 @@ export function docsRoutes({ version }: AppDeps) {
             info: { title: 'agentgate', version, description: DESCRIPTION },
             tags: TAGS,
             // listed even before any route uses it, so clients can rely on the name
-            components: { schemas: { ErrorBody: ErrorBody as any } },
+            components: { schemas: { ErrorBody: ErrorBody as any }, securitySchemes: SECURITY_SCHEMES as any },
+            // With keys configured every operation needs one, except those that say `security: []` (health).
+            ...(config.apiKeys.length ? { security: [{ bearerAuth: [] }] } : {}),
           },
           swagger: {
             // absolute, so /docs/ (trailing slash) finds the document too

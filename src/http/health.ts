@@ -13,7 +13,8 @@ export function healthRoutes({ store, upstream, version }: AppDeps) {
   return new Elysia({ detail: { tags: ['health'] } })
     .get('/health', () => ({ status: 'ok' as const, version }), {
       response: { 200: Health },
-      detail: { summary: 'Liveness: 200 while the process serves' },
+      // open even when API keys are configured
+      detail: { summary: 'Liveness: 200 while the process serves', security: [] },
     })
     .get(
       '/ready',
@@ -35,7 +36,7 @@ export function healthRoutes({ store, upstream, version }: AppDeps) {
       },
       {
         response: { 200: Ready, 503: Ready },
-        detail: { summary: 'Readiness: 200 when the store is open and the upstream answers, else 503 with the reason' },
+        detail: { summary: 'Readiness: 200 when the store is open and the upstream answers, else 503 with the reason', security: [] },
       },
     )
 }

@@ -3,48 +3,49 @@
 // (src/engine/turn.ts); background ones are consumed by the runner (src/engine/background.ts).
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../app'
+import type { Auth } from '../auth'
 import { ApiError } from '../errors'
 import type { BackgroundRunner } from '../engine/background'
 import { followEvents } from '../engine/resume'
 import type { TurnEngine } from '../engine/turn'
 import { errorResponses, PaginationQuery, parseListOptions } from '../schema/common'
 import { CreateResponseBody, DeletedResponse, ItemList, ResponseIdParams, ResponseObject, RetrieveQuery, type ResponseObjectT } from '../schema/responses'
-import { DEFAULT_TENANT } from '../store/types'
 import { JSON_BODY, jsonBody } from './json-body'
 import { sseResponse } from './sse'
 
 const notFound = (id: string) => ApiError.notFound(`Response with id '${id}' not found.`, 'response_not_found')
 
-export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: BackgroundRunner) {
+export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: BackgroundRunner, auth: Auth) {
   const { store, config } = deps
   return new Elysia({ prefix: '/v1/responses', detail: { tags: ['responses'] } })
     .use(jsonBody)
     .post(
       '',
       async ({ body, request, set }) => {
+        const tenant = auth.tenantOf(request.headers)
         const requestId = String(set.headers['x-request-id'] ?? '')
         if (body.background) {
           // Not tied to this request: the client may go away, the turn goes on (and is cancelled only by POST …/cancel).
           const abort = new AbortController()
           const turn = await engine.start(body, {
-            tenant: DEFAULT_TENANT,
+            tenant,
             recordEvents: true,
             signal: abort.signal,
             requestId: requestId || undefined,
           })
           const queued = turn.response
-          const events = background.run(turn, abort, body.stream ? { tenant: DEFAULT_TENANT, idleMs: config.idleTimeoutMs } : undefined)
-          if (events) return sseResponse(events, { 'x-request-id': requestId }) as unknown as ResponseObjectT
+          const events = background.run(turn, abort, body.stream ? { tenant, idleMs: config.idleTimeoutMs } : undefined)
+          if (events) return sseResponse(events, { 'x-request-id': requestId }, deps.metrics?.activeSseStreams) as unknown as ResponseObjectT
           return queued
         }
         const turn = await engine.start(body, {
-          tenant: DEFAULT_TENANT,
+          tenant,
           recordEvents: body.stream === true,
           signal: request.signal,
           requestId: requestId || undefined,
         })
         // Typed as the JSON body for Elysia; the SSE Response bypasses response validation.
-        if (body.stream) return sseResponse(turn.events(), { 'x-request-id': requestId }) as unknown as ResponseObjectT
+        if (body.stream) return sseResponse(turn.events(), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams) as unknown as ResponseObjectT
         for await (const _ of turn.events());
         // Upstream failures are stored as failed responses and answered with the upstream's status.
         if (turn.failure) throw withResponseId(turn.failure, turn.stored ? turn.id : null)
@@ -66,8 +67,9 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
     )
     .get(
       '/:id',
-      async ({ params, query, set }) => {
-        const rec = await store.getResponse(DEFAULT_TENANT, params.id)
+      async ({ params, query, set, request }) => {
+        const tenant = auth.tenantOf(request.headers)
+        const rec = await store.getResponse(tenant, params.id)
         if (!rec) throw notFound(params.id)
         if (query.stream !== 'true') return rec.response as ResponseObjectT
         const after = query.starting_after === undefined ? -1 : Number(query.starting_after)
@@ -76,7 +78,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         if (!rec.background && !(await store.hasEvents(params.id)))
           throw ApiError.badRequest(`Response '${params.id}' was not streamed, so it has no events to replay; retrieve it without stream=true.`, 'stream', 'stream_not_available')
         const requestId = String(set.headers['x-request-id'] ?? '')
-        return sseResponse(followEvents(store, DEFAULT_TENANT, params.id, after, config.idleTimeoutMs), { 'x-request-id': requestId }) as unknown as ResponseObjectT
+        return sseResponse(followEvents(store, tenant, params.id, after, config.idleTimeoutMs), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams) as unknown as ResponseObjectT
       },
       {
         params: ResponseIdParams,
@@ -93,16 +95,17 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
     )
     .delete(
       '/:id',
-      async ({ params }) => {
-        if (!(await store.deleteResponse(DEFAULT_TENANT, params.id))) throw notFound(params.id)
+      async ({ params, request }) => {
+        if (!(await store.deleteResponse(auth.tenantOf(request.headers), params.id))) throw notFound(params.id)
         return { id: params.id, object: 'response' as const, deleted: true as const }
       },
       { params: ResponseIdParams, response: { 200: DeletedResponse, ...errorResponses(404) }, detail: { summary: 'Delete a response with its items and events' } },
     )
     .post(
       '/:id/cancel',
-      async ({ params }) => {
-        const rec = await store.getResponse(DEFAULT_TENANT, params.id)
+      async ({ params, request }) => {
+        const tenant = auth.tenantOf(request.headers)
+        const rec = await store.getResponse(tenant, params.id)
         if (!rec) throw notFound(params.id)
         if (!rec.background) throw ApiError.badRequest('Only responses created with background: true can be cancelled.', null, 'not_background')
         // Cancelling twice answers the same; cancelling one that ended otherwise is a conflict (SPEC: 409).
@@ -111,10 +114,10 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
           throw ApiError.conflict(`Cannot cancel response '${params.id}': it has already finished with status '${rec.status}'.`, 'response_already_finished')
         // The stored status is the cancel, whichever process runs the turn (it stops at its next checkpoint);
         // when it runs here, it is stopped at once and its end stored before we answer.
-        const cancelled = await store.cancelResponse(DEFAULT_TENANT, params.id, Date.now())
+        const cancelled = await store.cancelResponse(tenant, params.id, Date.now())
         if (!cancelled) throw notFound(params.id)
         if (!(await background.cancel(params.id))) return cancelled.response as ResponseObjectT
-        return ((await store.getResponse(DEFAULT_TENANT, params.id)) ?? cancelled).response as ResponseObjectT
+        return ((await store.getResponse(tenant, params.id)) ?? cancelled).response as ResponseObjectT
       },
       {
         params: ResponseIdParams,
@@ -127,8 +130,8 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
     )
     .get(
       '/:id/input_items',
-      async ({ params, query }) => {
-        const page = await store.listInputItems(DEFAULT_TENANT, params.id, parseListOptions(query))
+      async ({ params, query, request }) => {
+        const page = await store.listInputItems(auth.tenantOf(request.headers), params.id, parseListOptions(query))
         if (!page) throw notFound(params.id)
         return {
           object: 'list' as const,

@@ -2,22 +2,30 @@
 // response.create frames in, the same events as SSE out. The work is in ResponsesSocketSession.
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../app'
+import type { Auth } from '../auth'
 import type { TurnEngine } from '../engine/turn'
-import { DEFAULT_TENANT } from '../store/types'
 import { ResponsesSocketSession } from './session'
 
-export function responsesSocketRoutes(deps: AppDeps, engine: TurnEngine) {
+export function responsesSocketRoutes(deps: AppDeps, engine: TurnEngine, auth: Auth) {
   const sessions = new WeakMap<object, ResponsesSocketSession>()
   return new Elysia().ws('/v1/responses', {
     detail: { hide: true },
     open(ws) {
       const headers = (ws.data as any).headers ?? {}
       const requestId = headers['x-request-id'] || headers['x-client-request-id'] || deps.ids('req')
+      // The upgrade was only let through with a valid key (app.ts onRequest); the socket's turns are its tenant's.
+      let tenant: string
+      try {
+        tenant = auth.tenantOf((ws.data as any).request.headers)
+      } catch {
+        ws.raw.close(1008, 'invalid API key')
+        return
+      }
       sessions.set(
         ws.raw,
         new ResponsesSocketSession(
           { send: (text) => ws.raw.send(text), close: (code, reason) => ws.raw.close(code, reason) },
-          { engine, logger: deps.logger, tenant: DEFAULT_TENANT, maxQueue: deps.config.maxWsQueue, forceStore: deps.config.wsForceStore, requestId },
+          { engine, logger: deps.logger, tenant, maxQueue: deps.config.maxWsQueue, forceStore: deps.config.wsForceStore, requestId, metrics: deps.metrics },
         ),
       )
       deps.logger.debug('websocket opened', { request_id: requestId })

@@ -5,6 +5,7 @@
 import { ApiError } from '../errors'
 import type { TurnEngine } from '../engine/turn'
 import type { Logger } from '../log'
+import type { GatewayMetrics } from '../metrics'
 import { CreateResponseBody, type CreateResponseRequest } from '../schema/responses'
 import { compileValidator } from '../schema/validate'
 import type { ItemBody } from '../store/types'
@@ -24,6 +25,8 @@ export interface SessionOptions {
   /** store every turn even when the client says store:false (Codex chains need it) */
   forceStore: boolean
   requestId: string
+  /** agentgate_active_websockets and agentgate_websocket_queued_requests */
+  metrics?: GatewayMetrics
 }
 
 const validateCreate = compileValidator<CreateResponseRequest>(CreateResponseBody)
@@ -43,7 +46,9 @@ export class ResponsesSocketSession {
   constructor(
     private readonly sink: FrameSink,
     private readonly opts: SessionOptions,
-  ) {}
+  ) {
+    opts.metrics?.activeWebSockets.inc()
+  }
 
   /** A frame arrived (already JSON-parsed by Elysia when it was JSON text). */
   onMessage(message: unknown) {
@@ -60,6 +65,7 @@ export class ResponsesSocketSession {
       return
     }
     this.queue.push(req)
+    this.opts.metrics?.webSocketQueued.inc()
     if (!this.running) void this.runQueue()
   }
 
@@ -70,6 +76,10 @@ export class ResponsesSocketSession {
   }
 
   onClose(code: number) {
+    if (!this.closed) {
+      this.opts.metrics?.activeWebSockets.dec()
+      this.opts.metrics?.webSocketQueued.dec(this.queue.length)
+    }
     this.closed = true
     this.queue.length = 0
     this.abort.abort(new Error(`socket closed (${code})`))
@@ -110,7 +120,10 @@ export class ResponsesSocketSession {
   private async runQueue() {
     this.running = true
     try {
-      while (!this.closed && this.queue.length) await this.runOne(this.queue.shift()!)
+      while (!this.closed && this.queue.length) {
+        this.opts.metrics?.webSocketQueued.dec()
+        await this.runOne(this.queue.shift()!)
+      }
     } finally {
       this.running = false
     }

@@ -105,6 +105,45 @@ describe('agentgate codex', () => {
     }
   }, 90_000)
 
+  test('with an API key configured, Codex authenticates with it (env_key, not on disk) and the session is that tenant\'s', async () => {
+    const { home, cwd } = dirs('keyed')
+    const key = 'sk-launcher-team-x-4b1d'
+    const r = await launch(['--upstream', up.url, '--port', '0', '--api-key', `team-x:${key}`, ...execArgs('write the marker file')], { home, cwd })
+    expect(r.code).toBe(0)
+    expect(r.stdout + r.stderr).toContain(`Done: ${MARKER}`)
+    expect(r.stdout + r.stderr).not.toContain(key)
+    const codexHome = join(home, '.agentgate', 'codex-home')
+    const config = readFileSync(join(codexHome, 'config.toml'), 'utf8')
+    expect(config).toContain('env_key = "AGENTGATE_CODEX_API_KEY"')
+    expect(config).not.toContain(key)
+    const db = new Database(join(home, '.agentgate', 'agentgate.db'), { readonly: true })
+    try {
+      const rows = db.query('select tenant, status from responses order by id').all() as { tenant: string; status: string }[]
+      // prewarm → tool-call turn → answer turn, over the authenticated WebSocket
+      expect(rows).toEqual([0, 1, 2].map(() => ({ tenant: 'team-x', status: 'completed' })))
+    } finally {
+      db.close()
+    }
+  }, 90_000)
+
+  test('attaching to a gateway that needs a key, without one, says to pass --api-key', async () => {
+    const { home, cwd } = dirs('attach-keyed')
+    const gw = await startGateway({ upstream: up.url, env: { AGENTGATE_API_KEYS: 'ops:sk-attach-key-77' } })
+    try {
+      const r = await launch(['--port', String(gw.app.server!.port), ...execArgs('x')], { home, cwd })
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain('needs an API key: pass the one it accepts with --api-key')
+      // with it, the attached session is the key's tenant
+      const ok = await launch(['--port', String(gw.app.server!.port), '--api-key', 'ops:sk-attach-key-77', ...execArgs('write the marker file')], { home, cwd })
+      expect(ok.code).toBe(0)
+      const finished = gw.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'turn finished' && l.stored)
+      expect(finished.length).toBe(3)
+      expect(await gw.store.getResponse('ops', finished.at(-1).response_id)).not.toBeNull()
+    } finally {
+      await gw.stop()
+    }
+  }, 90_000)
+
   test('without codex on PATH it says how to install it', async () => {
     const { home, cwd } = dirs('missing')
     const r = await launch(['--upstream', up.url], { home, cwd, path: '/usr/bin:/bin' })

@@ -12,7 +12,9 @@ let gw: TestGateway
 
 beforeAll(async () => {
   up = startFakeUpstream()
-  gw = await startGateway({ upstream: up.url, env: { AGENTGATE_MAX_WS_QUEUE: '3' } })
+  // The backpressure test's answer is 12 MiB of text (24 MiB as a Response with output_text): over the default
+  // --max-stored-response-bytes, which would end it incomplete (test/limits covers that).
+  gw = await startGateway({ upstream: up.url, env: { AGENTGATE_MAX_WS_QUEUE: '3', AGENTGATE_MAX_STORED_RESPONSE_BYTES: String(64 * 1024 * 1024) } })
 })
 afterAll(async () => {
   await gw.stop()

@@ -1,0 +1,176 @@
+// API keys and tenants: which keys the gateway accepts, the tenant each one stands for, and the check every request
+// (HTTP and the WebSocket upgrade) goes through. Keys are held only as sha256 digests and compared in constant time;
+// no key, and no part of one, ever goes into a log line or an error message.
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { ApiError } from './errors'
+import type { Logger } from './log'
+import { DEFAULT_TENANT } from './store/types'
+
+/** What a tenant may be called (also the part before the first ':' in `TENANT:KEY`). */
+export const TENANT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+const HASHED = /^sha256:([0-9a-fA-F]{64})$/
+
+/** One accepted key: its sha256 digest (32 bytes) and its tenant. */
+export interface ApiKeyEntry {
+  tenant: string
+  digest: Buffer
+}
+
+/** A key spec that cannot be used. The message never contains the key. */
+export class ApiKeySpecError extends Error {}
+
+export function sha256(text: string | Uint8Array): Buffer {
+  return createHash('sha256').update(text).digest()
+}
+
+/** Whether two digests are equal, in time that does not depend on where they differ (crypto.timingSafeEqual). */
+export function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
+  // timingSafeEqual throws on different lengths; sha256 digests never differ in length, but stay constant-time anyway.
+  if (a.byteLength !== b.byteLength) return timingSafeEqual(a, a) && false
+  return timingSafeEqual(a, b)
+}
+
+/**
+ * Whether two secrets are equal, in time that depends on neither their contents nor where they first differ: both
+ * are hashed to 32 bytes and the digests compared in constant time, so secrets of different lengths are compared
+ * too, never rejected early.
+ */
+export function constantTimeEqual(a: string | Uint8Array, b: string | Uint8Array): boolean {
+  return digestsEqual(sha256(a), sha256(b))
+}
+
+/** The tenant of a key configured without one: stable, and says nothing useful about the key. */
+export function derivedTenant(digest: Buffer): string {
+  return `key-${digest.toString('hex').slice(0, 8)}`
+}
+
+/**
+ * Parses one key spec: `KEY`, `TENANT:KEY`, `sha256:<64 hex>` or `TENANT:sha256:<64 hex>` (the hashed forms keep the
+ * key itself out of config files). Without a tenant, the tenant is derived from the key (derivedTenant). A key that
+ * contains ':' must be written with its tenant. Returns the plaintext key too when the spec has it (the Codex launcher
+ * passes it on), null for the hashed forms.
+ */
+export function parseApiKeySpec(raw: string): ApiKeyEntry & { key: string | null } {
+  const spec = raw.trim()
+  if (spec === '') throw new ApiKeySpecError('an API key is empty')
+  let tenant: string | null = null
+  let rest = spec
+  if (!spec.startsWith('sha256:')) {
+    const colon = spec.indexOf(':')
+    if (colon >= 0) {
+      const name = spec.slice(0, colon)
+      if (!TENANT_NAME.test(name))
+        throw new ApiKeySpecError(`the part before the first ':' must be a tenant name (1-64 letters, digits, '.', '_' or '-', starting with a letter or digit); a key that contains ':' needs an explicit TENANT: prefix`)
+      tenant = name
+      rest = spec.slice(colon + 1)
+    }
+  }
+  let digest: Buffer
+  let key: string | null = null
+  if (rest.startsWith('sha256:')) {
+    const m = HASHED.exec(rest)
+    if (!m) throw new ApiKeySpecError(`a hashed key must be written sha256:<64 hex digits>${tenant ? ` (tenant ${tenant})` : ''}`)
+    digest = Buffer.from(m[1], 'hex')
+  } else {
+    if (rest === '') throw new ApiKeySpecError(`the API key of tenant ${tenant} is empty`)
+    if (/\s/.test(rest)) throw new ApiKeySpecError(`an API key must not contain whitespace${tenant ? ` (tenant ${tenant})` : ''}`)
+    digest = sha256(rest)
+    key = rest
+  }
+  return { tenant: tenant ?? derivedTenant(digest), digest, key }
+}
+
+/** Builds the key table: one entry per distinct key. The same key for two tenants, or two keys deriving one name, is an error. */
+export function keyTable(specs: readonly string[]): ApiKeyEntry[] {
+  const byDigest = new Map<string, ApiKeyEntry>()
+  const derivedBy = new Map<string, string>()
+  for (const spec of specs) {
+    const e = parseApiKeySpec(spec)
+    const hex = e.digest.toString('hex')
+    const seen = byDigest.get(hex)
+    if (seen && seen.tenant !== e.tenant) throw new ApiKeySpecError(`the same API key is configured for tenants ${seen.tenant} and ${e.tenant}`)
+    if (seen) continue
+    if (e.tenant === derivedTenant(e.digest)) {
+      const other = derivedBy.get(e.tenant)
+      if (other !== undefined && other !== hex) throw new ApiKeySpecError(`two API keys derive the same tenant name ${e.tenant}; give one of them an explicit TENANT: prefix`)
+      derivedBy.set(e.tenant, hex)
+    }
+    byDigest.set(hex, { tenant: e.tenant, digest: e.digest })
+  }
+  return [...byDigest.values()]
+}
+
+/** Routes that stay open with auth on: liveness/readiness and the API reference. Everything else needs a key. */
+const OPEN_PATH = /^\/(?:health|ready|docs|docs\/json|docs\/assets\/[^/]+)\/?$/
+
+export function isOpenPath(path: string): boolean {
+  return OPEN_PATH.test(path)
+}
+
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i
+
+export interface Auth {
+  /** whether any key is configured (otherwise every request is DEFAULT_TENANT) */
+  readonly enabled: boolean
+  /** the distinct tenants of the configured keys */
+  readonly tenants: string[]
+  /** number of distinct keys */
+  readonly keyCount: number
+  /** The request's tenant, from `Authorization: Bearer KEY`; a 401 ApiError when auth is on and the key is missing or wrong. */
+  tenantOf(headers: Headers): string
+}
+
+export function createAuth(specs: readonly string[]): Auth {
+  const entries = keyTable(specs)
+  const enabled = entries.length > 0
+
+  /** The tenant of a presented key, or null. Its digest is compared with every entry, whatever matched first. */
+  function lookup(token: string): string | null {
+    const d = sha256(token)
+    let tenant: string | null = null
+    for (const e of entries) if (digestsEqual(d, e.digest)) tenant = e.tenant
+    return tenant
+  }
+
+  return {
+    enabled,
+    tenants: [...new Set(entries.map((e) => e.tenant))],
+    keyCount: entries.length,
+    tenantOf(headers) {
+      if (!enabled) return DEFAULT_TENANT
+      const header = headers.get('authorization')
+      if (header === null || header.trim() === '')
+        throw unauthorized("Missing API key. Send it in the Authorization header as 'Authorization: Bearer YOUR_KEY'.")
+      const m = BEARER.exec(header)
+      if (!m) throw unauthorized("Malformed Authorization header: expected 'Bearer YOUR_KEY'.")
+      const tenant = lookup(m[1])
+      if (tenant === null) throw unauthorized('Incorrect API key provided.')
+      return tenant
+    },
+  }
+}
+
+/** 401 in OpenAI's shape (its type for a bad key is invalid_request_error, code invalid_api_key). */
+function unauthorized(message: string): ApiError {
+  return new ApiError(401, message, 'invalid_request_error', 'invalid_api_key').withHeaders({ 'www-authenticate': 'Bearer realm="agentgate"' })
+}
+
+/** Whether `host` (a --host value) only accepts connections from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase()
+  return h === 'localhost' || h === '::1' || /^127(?:\.\d{1,3}){3}$/.test(h) || h === '::ffff:127.0.0.1'
+}
+
+/**
+ * The start-up line about auth: on (how many keys, which tenants — never a key); off on loopback (the default: only
+ * this machine can connect); or off on any other address, which is a warning — the gateway still starts, as asked.
+ */
+export function logAuthMode(logger: Logger, auth: Pick<Auth, 'enabled' | 'keyCount' | 'tenants'>, host: string): void {
+  if (auth.enabled) logger.info('auth on: every /v1 route needs an API key', { keys: auth.keyCount, tenants: auth.tenants })
+  else if (isLoopbackHost(host)) logger.info('auth off: no API keys configured, every client is tenant "default"; listening on loopback only', { host })
+  else
+    logger.warn(
+      `WARNING: auth off on a non-loopback address: anyone who can reach ${host} can use the upstream and read every stored response. Configure --api-key or --api-keys-file, or listen on 127.0.0.1.`,
+      { host },
+    )
+}
