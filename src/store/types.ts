@@ -1,6 +1,6 @@
 // The repository interface: everything the gateway asks of its storage, dialect-neutral.
-// SQLite (default) and, later, PostgreSQL implement it with the same semantics; the contract tests in
-// test/store/ run against every implementation.
+// SQLite (default, src/store/sqlite) and PostgreSQL (src/store/postgres) implement it with the same
+// semantics; the contract tests in test/store/ run against both.
 
 /** A Responses API item as stored: the JSON body the client or model produced, always with an `id`. */
 export type ItemBody = { id: string; type: string; [key: string]: unknown }

@@ -5,26 +5,10 @@
 import type { ReservedSQL, SQL } from 'bun'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { migrations } from '../migrations.pg.gen'
-
-export interface MigrationMeta {
-  sql: string[]
-  bps: boolean
-  folderMillis: number
-  hash: string
-}
+import { toMigrationMeta, type MigrationMeta } from '../shared'
 
 /** The embedded migrations in the shape drizzle's readMigrationFiles() returns. */
-export function embeddedPgMigrations(): MigrationMeta[] {
-  return migrations.journal.entries.map((entry, i) => {
-    const text = migrations.sql[i]
-    return {
-      sql: text.split('--> statement-breakpoint'),
-      bps: entry.breakpoints,
-      folderMillis: entry.when,
-      hash: new Bun.CryptoHasher('sha256').update(text).digest('hex'),
-    }
-  })
-}
+export const embeddedPgMigrations = (): MigrationMeta[] => toMigrationMeta(migrations)
 
 /** Session-level advisory lock key that serialises start-up migrations of processes sharing a database. */
 const MIGRATION_LOCK = `hashtextextended('agentgate migrations', 0)`

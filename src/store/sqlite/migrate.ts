@@ -3,26 +3,10 @@
 
 import type { BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
 import { migrations } from '../migrations.gen'
-
-export interface MigrationMeta {
-  sql: string[]
-  bps: boolean
-  folderMillis: number
-  hash: string
-}
+import { toMigrationMeta, type MigrationMeta } from '../shared'
 
 /** The embedded migrations in the shape drizzle's readMigrationFiles() returns. */
-export function embeddedMigrations(): MigrationMeta[] {
-  return migrations.journal.entries.map((entry, i) => {
-    const text = migrations.sql[i]
-    return {
-      sql: text.split('--> statement-breakpoint'),
-      bps: entry.breakpoints,
-      folderMillis: entry.when,
-      hash: new Bun.CryptoHasher('sha256').update(text).digest('hex'),
-    }
-  })
-}
+export const embeddedMigrations = (): MigrationMeta[] => toMigrationMeta(migrations)
 
 /** Brings the database up to the newest embedded migration; a no-op when it already is. */
 export function migrateSqlite(db: BunSQLiteDatabase<any>): void {

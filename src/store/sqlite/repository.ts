@@ -23,6 +23,7 @@ import type {
   Store,
 } from '../types'
 import * as schema from './schema'
+import { lazyJson } from '../shared'
 
 const { responses, items, responseEvents, conversations } = schema
 const p = sql.placeholder
@@ -116,14 +117,6 @@ function fromRawResponse(row: RawResponseRow): ResponseRecord {
   lazyJson(rec, 'request', row.request)
   lazyJson(rec, 'response', row.response)
   return rec
-}
-
-function lazyJson(target: object, key: string, text: string): void {
-  const settle = (value: unknown) => {
-    Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true })
-    return value
-  }
-  Object.defineProperty(target, key, { enumerable: true, configurable: true, get: () => settle(JSON.parse(text)), set: settle })
 }
 
 export function createSqliteStore(db: Db, client: Database): Store {

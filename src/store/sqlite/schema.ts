@@ -1,4 +1,4 @@
-// The SQLite tables of the store (drizzle sqlite-core). A PostgreSQL schema will mirror these with the same
+// The SQLite tables of the store (drizzle sqlite-core). src/store/postgres/schema.ts mirrors these with the same
 // TS property names and SQL names, so both `$inferSelect` types agree (STACK.md §3).
 // Times are unix milliseconds; JSON columns hold the bodies exactly as the API showed them.
 
