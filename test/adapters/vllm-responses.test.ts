@@ -1,6 +1,6 @@
 // vLLM's /v1/responses stream evened out to the OpenAI event contract (src/upstream/index.ts).
 import { describe, expect, test } from 'bun:test'
-import { ResponsesStreamFixer } from '../../src/upstream'
+import { ResponsesStreamFixer } from '../../src/upstream/vllm-events'
 
 function fix(events: any[]): any[] {
   const f = new ResponsesStreamFixer()
