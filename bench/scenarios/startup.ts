@@ -1,0 +1,88 @@
+// Cold start (process spawn → first 200 on /health, median of N) and the gateway's idle RSS: right after
+// start, and idle again after a first few requests of each kind (routes compiled, store and upstream
+// connections warmed).
+import { fmt, median, sleep, summarize, tempDir, turnBody, type Ctx, type ScenarioResult } from '../lib'
+
+async function freePort(): Promise<number> {
+  const s = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
+  const port = s.port!
+  await s.stop(true)
+  return port
+}
+
+/** Spawns the gateway on a known port and polls /health every 2 ms; ms from spawn to the first 200. */
+async function coldStart(ctx: Ctx, home: string): Promise<number> {
+  const port = await freePort()
+  const env: Record<string, string | undefined> = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGATE_')))
+  env.AGENTGATE_HOME = home
+  const t0 = performance.now()
+  const proc = Bun.spawn([...ctx.launcher.command, 'serve', '--host', '127.0.0.1', '--port', String(port), '--upstream', ctx.upstream], { cwd: home, env: env as Record<string, string>, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' })
+  try {
+    for (;;) {
+      if (performance.now() - t0 > 15_000) throw new Error('the gateway did not answer /health within 15 s')
+      if (proc.exitCode !== null) throw new Error(`the gateway exited with ${proc.exitCode} during start-up`)
+      const ok = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) }).then(
+        (r) => r.status === 200,
+        () => false,
+      )
+      if (ok) return performance.now() - t0
+      await sleep(2)
+    }
+  } finally {
+    proc.kill('SIGTERM')
+    const t = setTimeout(() => proc.kill('SIGKILL'), 5_000)
+    await proc.exited
+    clearTimeout(t)
+  }
+}
+
+export async function startup(ctx: Ctx): Promise<ScenarioResult> {
+  const n = ctx.quick ? 5 : 15
+  ctx.log(`startup: ${n} cold starts of the ${ctx.launcher.mode === 'binary' ? 'compiled binary' : 'gateway from source'}`)
+  // The first start of a home creates the database and migrates it; later ones open it.
+  const home = tempDir('agentgate-bench-start-')
+  const firstMs = await coldStart(ctx, home)
+  const times: number[] = []
+  for (let i = 0; i < n; i++) times.push(await coldStart(ctx, home))
+  const fresh: number[] = []
+  for (let i = 0; i < Math.min(5, n); i++) fresh.push(await coldStart(ctx, tempDir('agentgate-bench-start-')))
+  const s = summarize(times)
+
+  ctx.log('startup: idle RSS')
+  const gw = await ctx.gateway()
+  try {
+    await sleep(2000)
+    const idle = gw.rssMiB()
+    // One request of each kind, a few times, then idle again.
+    for (let i = 0; i < 20; i++) {
+      await fetch(`${gw.url}/health`).then((r) => r.arrayBuffer())
+      await fetch(`${gw.url}/v1/models`).then((r) => r.arrayBuffer())
+      await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hi' }] }) }).then((r) => r.arrayBuffer())
+      for (const stream of [false, true])
+        await fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(turnBody({ latencyMs: 0, deltas: 16, tokensPerS: 0 }, { stream })) }).then((r) => r.arrayBuffer())
+    }
+    await sleep(2000)
+    const warm = gw.rssMiB()
+    const metrics = {
+      'startup.cold_start_p50_ms': s.p50,
+      'startup.cold_start_max_ms': s.max,
+      'startup.cold_start_new_db_p50_ms': median(fresh),
+      'startup.first_start_ms': firstMs,
+      'startup.idle_rss_mib': idle,
+      'startup.idle_rss_after_requests_mib': warm,
+    }
+    return {
+      name: 'startup',
+      metrics,
+      tables: [
+        {
+          title: `Cold start and idle memory (${ctx.launcher.mode === 'binary' ? 'dist/agentgate' : 'bun run src/main.ts'})`,
+          headers: ['spawn → first 200 on /health, median (min–max)', 'same, new database each time (median)', 'idle RSS after start', 'idle RSS after 100 requests'],
+          rows: [[`${fmt(s.p50, 1)} ms (${fmt(Math.min(...times), 1)}–${fmt(s.max, 1)}), n=${n}`, `${fmt(median(fresh), 1)} ms, n=${fresh.length}`, `${fmt(idle, 1)} MiB`, `${fmt(warm, 1)} MiB`]],
+        },
+      ],
+    }
+  } finally {
+    await gw.stop()
+  }
+}
