@@ -1,27 +1,19 @@
 // background:true through the real HTTP surface with the openai SDK: queued at once, runs in the gateway whatever
 // the client does, progress on retrieve, cancel (here and from another process sharing the database).
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
-import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
+import { type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { useGateway } from '../support/suite'
 
 let up: FakeUpstream
 let gw: TestGateway
 let client: OpenAI
-
-beforeAll(async () => {
-  up = startFakeUpstream()
-  gw = await startGateway({ upstream: up.url })
-  client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
-})
-afterAll(async () => {
-  await gw.stop()
-  await up.stop()
-})
+useGateway({}, (s) => ({ up, gw, client } = s))
 
 async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, ms = 8000): Promise<T> {
   const until = Date.now() + ms

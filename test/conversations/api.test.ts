@@ -1,24 +1,16 @@
 // The Conversations API through the real HTTP surface, with the openai SDK as the client: objects exactly as
 // OpenAI's, items with gateway ids, pagination, limits, bad ids.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { beforeAll, describe, expect, test } from 'bun:test'
 import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
-import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
-import { startGateway, type TestGateway } from '../support/gateway'
+import { type FakeUpstream } from '../support/fake-upstream'
+import type { TestGateway } from '../support/gateway'
+import { useGateway } from '../support/suite'
 
 let up: FakeUpstream
 let gw: TestGateway
 let client: OpenAI
-
-beforeAll(async () => {
-  up = startFakeUpstream()
-  gw = await startGateway({ upstream: up.url, logLevel: 'warn' })
-  client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
-})
-afterAll(async () => {
-  await gw.stop()
-  await up.stop()
-})
+useGateway({ gateway: { logLevel: 'warn' } }, (s) => ({ up, gw, client } = s))
 
 const raw = async (method: string, path: string, body?: unknown) => {
   const r = await fetch(`${gw.baseURL}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })

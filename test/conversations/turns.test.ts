@@ -1,28 +1,20 @@
 // POST /v1/responses with `conversation`: the conversation's items are the history, the turn's input and output are
 // appended when it completes, and two turns on one conversation are never interleaved (the second gets a 409 while
 // the first runs — also when they arrive at two gateway processes sharing the database).
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
-import { startFakeUpstream, type FakeUpstream, type RecordedRequest } from '../support/fake-upstream'
+import { type FakeUpstream, type RecordedRequest } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { useGateway } from '../support/suite'
 
 let up: FakeUpstream
 let gw: TestGateway
 let client: OpenAI
-
-beforeAll(async () => {
-  up = startFakeUpstream()
-  gw = await startGateway({ upstream: up.url, logLevel: 'warn' })
-  client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
-})
-afterAll(async () => {
-  await gw.stop()
-  await up.stop()
-})
+useGateway({ gateway: { logLevel: 'warn' } }, (s) => ({ up, gw, client } = s))
 
 /** What the upstream saw, as "role: text" lines. */
 function transcript(req: RecordedRequest): string[] {

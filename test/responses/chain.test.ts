@@ -1,13 +1,14 @@
 // previous_response_id chains, store:false, and surviving a gateway restart — against both upstream
 // wire APIs (the fake upstream checks the history it receives, in either format).
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import OpenAI from 'openai'
-import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
+import type { FakeUpstream } from '../support/fake-upstream'
 import { rejectionOf } from '../support/errors'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { useGateway } from '../support/suite'
 import { instructionsSent, modelCalls, transcript, UPSTREAM_APIS } from '../support/upstream-view'
 
 for (const api of UPSTREAM_APIS) {
@@ -17,15 +18,7 @@ for (const api of UPSTREAM_APIS) {
     let client: OpenAI
     const calls = () => modelCalls(up, api)
 
-    beforeAll(async () => {
-      up = startFakeUpstream()
-      gw = await startGateway({ upstream: up.url, env: { AGENTGATE_UPSTREAM_API: api } })
-      client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
-    })
-    afterAll(async () => {
-      await gw.stop()
-      await up.stop()
-    })
+    useGateway({ gateway: { env: { AGENTGATE_UPSTREAM_API: api } } }, (s) => ({ up, gw, client } = s))
 
     describe('previous_response_id', () => {
       test('a 5-turn chain sends the full ordered history to the upstream on every turn', async () => {

@@ -1,10 +1,11 @@
 // POST /v1/responses through the real HTTP surface with the openai SDK as the client, against both
 // upstream wire APIs (vLLM /v1/responses and any /v1/chat/completions server): the client must not
 // be able to tell them apart.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import OpenAI from 'openai'
-import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
-import { startGateway, type TestGateway } from '../support/gateway'
+import type { FakeUpstream } from '../support/fake-upstream'
+import type { TestGateway } from '../support/gateway'
+import { useGateway } from '../support/suite'
 import { modelCalls, UPSTREAM_APIS } from '../support/upstream-view'
 
 const RESPONSE_KEYS = [
@@ -21,15 +22,7 @@ for (const api of UPSTREAM_APIS) {
     let client: OpenAI
     const calls = () => modelCalls(up, api)
 
-    beforeAll(async () => {
-      up = startFakeUpstream()
-      gw = await startGateway({ upstream: up.url, env: { AGENTGATE_UPSTREAM_API: api } })
-      client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
-    })
-    afterAll(async () => {
-      await gw.stop()
-      await up.stop()
-    })
+    useGateway({ gateway: { env: { AGENTGATE_UPSTREAM_API: api } } }, (s) => ({ up, gw, client } = s))
 
     describe('a single turn', () => {
       test('returns a completed response with every key, gateway ids, output_text and usage', async () => {

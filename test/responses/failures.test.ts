@@ -1,23 +1,15 @@
 // Upstream failures and client disconnects end in a clean error and a stored failed/incomplete response.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import OpenAI from 'openai'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { rejectionOf } from '../support/errors'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { useGateway } from '../support/suite'
 
 let up: FakeUpstream
 let gw: TestGateway
 let client: OpenAI
-
-beforeAll(async () => {
-  up = startFakeUpstream()
-  gw = await startGateway({ upstream: up.url })
-  client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
-})
-afterAll(async () => {
-  await gw.stop()
-  await up.stop()
-})
+useGateway({}, (s) => ({ up, gw, client } = s))
 
 
 async function collect(stream: AsyncIterable<any>) {

@@ -1,25 +1,17 @@
 // Stream resume: GET /v1/responses/{id}?stream=true(&starting_after=N) replays the stored events and follows the
 // live ones while the turn runs — for background and for streamed foreground turns. Checked by sequence number:
 // exactly the events after N, no gaps, no duplicates.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
-import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
-import { startGateway, type TestGateway } from '../support/gateway'
+import { type FakeUpstream } from '../support/fake-upstream'
+import type { TestGateway } from '../support/gateway'
+import { useGateway } from '../support/suite'
 
 let up: FakeUpstream
 let gw: TestGateway
 let client: OpenAI
-
-beforeAll(async () => {
-  up = startFakeUpstream()
-  gw = await startGateway({ upstream: up.url, logLevel: 'warn' })
-  client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
-})
-afterAll(async () => {
-  await gw.stop()
-  await up.stop()
-})
+useGateway({ gateway: { logLevel: 'warn' } }, (s) => ({ up, gw, client } = s))
 
 const SLOW = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon'
 type Ev = { type: string; sequence_number: number; [k: string]: any }

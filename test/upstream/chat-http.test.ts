@@ -1,24 +1,16 @@
 // A gateway with --upstream-api chat against a fake chat completions server, through the real HTTP
 // surface: the chat request it sends, finish reasons and usage, upstream errors like the responses adapter.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
-import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
-import { startGateway, type TestGateway } from '../support/gateway'
+import { type FakeUpstream } from '../support/fake-upstream'
+import type { TestGateway } from '../support/gateway'
+import { useGateway } from '../support/suite'
 
 let up: FakeUpstream
 let gw: TestGateway
 let client: OpenAI
-
-beforeAll(async () => {
-  up = startFakeUpstream()
-  gw = await startGateway({ upstream: up.url, env: { AGENTGATE_UPSTREAM_API: 'chat' } })
-  client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
-})
-afterAll(async () => {
-  await gw.stop()
-  await up.stop()
-})
+useGateway({ gateway: { env: { AGENTGATE_UPSTREAM_API: 'chat' } } }, (s) => ({ up, gw, client } = s))
 
 const last = () => up.requestsTo('/v1/chat/completions').at(-1)!
 
