@@ -24,6 +24,7 @@ import { limitStreamBytes } from './engine/limits'
 import { createMetrics, instrumentStore, instrumentUpstream, type GatewayMetrics } from './metrics'
 import { requestObserver } from './metrics/http'
 import { metricsRoutes } from './http/metrics'
+import { limitRequestBody } from './http/body-limit'
 
 export interface AppDeps {
   config: Config
@@ -63,8 +64,7 @@ export function createApp(deps: AppDeps) {
   })
   const background = deps.background ?? createBackgroundRunner({ store: deps.store, logger, metrics })
   const app = new Elysia({
-    // The body limit is enforced in onRequest, with the JSON error shape: Bun's own check would answer
-    // 413 with an empty body before any of our code runs, so it is set out of the way.
+    // Bun's own body limit is set out of the way: ours (http/body-limit.ts) answers 413 in the error shape.
     serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER, idleTimeout: 255 },
     // Oversized frames close the socket with 1009; a slow reader backs up to the limit, then the
     // session waits for drain (never closes for it).
@@ -91,29 +91,12 @@ export function createApp(deps: AppDeps) {
           return e.toJSON()
         }
       }
-      const max = config.maxBodyBytes
-      const length = request.headers.get('content-length')
-      if (length !== null) {
-        if (Number(length) > max) {
-          set.status = 413
-          // An answer from onRequest skips onAfterResponse: counted here.
-          requests.answered(ctx, 413)
-          return toErrorBody(`Request body of ${length} bytes is larger than the limit of ${max} bytes`, 'invalid_request_error', 'request_too_large')
-        }
-      } else if (request.body && request.headers.has('transfer-encoding')) {
-        // Chunked, so no size up front: count while the route reads it. Going over errors the read with a
-        // 413 ApiError (JSON parse and the pass-through upload both surface it to onError).
-        let seen = 0
-        const limited = request.body.pipeThrough(
-          new TransformStream<Uint8Array, Uint8Array>({
-            transform(chunk, out) {
-              seen += chunk.byteLength
-              if (seen > max) out.error(new ApiError(413, `Request body is larger than the limit of ${max} bytes`, 'invalid_request_error', 'request_too_large'))
-              else out.enqueue(chunk)
-            },
-          }),
-        )
-        ctx.request = new Request(request, { body: limited, duplex: 'half' } as RequestInit)
+      const tooLarge = limitRequestBody(ctx, config.maxBodyBytes)
+      if (tooLarge) {
+        set.status = 413
+        // An answer from onRequest skips onAfterResponse: counted here.
+        requests.answered(ctx, 413)
+        return tooLarge.toJSON()
       }
     })
     .onAfterResponse({ as: 'global' }, (ctx) => requests.answered(ctx))
@@ -121,8 +104,8 @@ export function createApp(deps: AppDeps) {
       const rendered = renderError(code, error, request.method, path, app)
       set.status = rendered.status
       if (rendered.headers) Object.assign(set.headers, rendered.headers)
-      // Our own 5xx (upstream 502/504) are expected failures: their message says it all, no stack.
-      // A bug (500) is an error; an upstream that is down or slow (502/504) is a warning about the upstream.
+      // A bug (500) is an error, with its stack; an upstream that is down or slow (502/504) is a warning whose
+      // message says it all.
       const request_id = set.headers['x-request-id']
       if (rendered.status === 500) logger.error('request failed', { request_id, method: request.method, path, status: rendered.status, err: String((error as Error)?.stack ?? error) })
       else if (rendered.status > 500) logger.warn('upstream failure', { request_id, method: request.method, path, status: rendered.status, message: rendered.body.error.message })
