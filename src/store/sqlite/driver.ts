@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { drizzle } from 'drizzle-orm/bun-sqlite'
 import type { Store } from '../types'
+import { startCheckpointer } from './checkpointer'
 import { migrateSqlite } from './migrate'
 import { createSqliteStore } from './repository'
 import * as schema from './schema'
@@ -31,7 +32,16 @@ export function openSqlite(path: string): { client: Database; db: ReturnType<typ
   }
 }
 
-export function openSqliteStore(path: string): Store {
+export async function openSqliteStore(path: string): Promise<Store> {
   const { client, db } = openSqlite(path)
-  return createSqliteStore(db, client)
+  const store = createSqliteStore(db, client)
+  const checkpointer = isMemoryPath(path) ? null : await startCheckpointer(path, client)
+  if (!checkpointer) return store
+  return {
+    ...store,
+    async close() {
+      await checkpointer.stop()
+      await store.close()
+    },
+  }
 }
