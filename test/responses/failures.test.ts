@@ -145,15 +145,20 @@ describe('upstream failures mid-stream', () => {
 })
 
 describe('client disconnect', () => {
-  test('a client that goes away mid-stream leaves a stored incomplete response, and the upstream is cancelled', async () => {
-    up.queue({ text: 'this is a slow answer with many words in it that takes a while', delayMs: 40 })
+  /** Starts a streamed turn, reads until its first text delta, then goes away; returns the response id. */
+  async function leaveStreamAfterFirstDelta(): Promise<string> {
     const ctl = new AbortController()
     const res = await fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'slow', stream: true }), signal: ctl.signal })
     const reader = res.body!.getReader()
     let text = ''
     while (!text.includes('response.output_text.delta')) text += new TextDecoder().decode((await reader.read()).value)
-    const id = text.match(/"id":"(resp_[0-9a-f]+)"/)![1]
     ctl.abort()
+    return text.match(/"id":"(resp_[0-9a-f]+)"/)![1]
+  }
+
+  test('a client that goes away mid-stream leaves a stored incomplete response, and the upstream is cancelled', async () => {
+    up.queue({ text: 'this is a slow answer with many words in it that takes a while', delayMs: 40 })
+    const id = await leaveStreamAfterFirstDelta()
     const stored = await waitFor(async () => {
       const r = await client.responses.retrieve(id)
       return r.status !== 'in_progress' ? r : null
@@ -165,13 +170,7 @@ describe('client disconnect', () => {
 
   test('the stored event log of an interrupted stream ends with its terminal event', async () => {
     up.queue({ text: 'another slow answer with quite a few words', delayMs: 40 })
-    const ctl = new AbortController()
-    const res = await fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'slow', stream: true }), signal: ctl.signal })
-    const reader = res.body!.getReader()
-    let text = ''
-    while (!text.includes('response.output_text.delta')) text += new TextDecoder().decode((await reader.read()).value)
-    const id = text.match(/"id":"(resp_[0-9a-f]+)"/)![1]
-    ctl.abort()
+    const id = await leaveStreamAfterFirstDelta()
     await waitFor(async () => ((await client.responses.retrieve(id)).status === 'incomplete' ? true : null))
     const events = await gw.store.listEvents(id, -1)
     expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i))
