@@ -25,6 +25,7 @@ import { createMetrics, instrumentStore, instrumentUpstream, type GatewayMetrics
 import { requestObserver } from './metrics/http'
 import { metricsRoutes } from './http/metrics'
 import { limitRequestBody } from './http/body-limit'
+import { pathOf } from './http/request-url'
 
 export interface AppDeps {
   config: Config
@@ -78,7 +79,7 @@ export function createApp(deps: AppDeps) {
       // With keys configured, everything but the open routes needs one — checked before anything reads the request
       // (body limit, parsing, validation), and before a WebSocket upgrade happens.
       // ctx.path is the path Elysia routes by: on the context at run time, though not in onRequest's type.
-      const path = (ctx as { path?: string }).path ?? new URL(request.url).pathname
+      const path = (ctx as { path?: string }).path ?? pathOf(request.url)
       if (auth.enabled && !isOpenPath(path)) {
         try {
           auth.tenantOf(request.headers)

@@ -2,6 +2,7 @@
 // (`?client_version=…`) — reshaped into the Codex catalog with an ETag Codex caches it by.
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../app'
+import { searchOf } from './request-url'
 import { bodyETag, etagMatches, readTextFile, toCodexCatalog, upstreamModels, type ReadText } from '../codex/catalog'
 import { ApiError } from '../errors'
 import { ErrorBody } from '../schema/common'
@@ -41,7 +42,7 @@ export function modelsRoutes({ upstream, config, logger }: AppDeps) {
     '/v1/models',
     async ({ request, query }) => {
       if (query.client_version === undefined) {
-        return upstream.proxy({ path: '/models', search: new URL(request.url).search, headers: request.headers, signal: request.signal })
+        return upstream.proxy({ path: '/models', search: searchOf(request.url), headers: request.headers, signal: request.signal })
       }
       const list = await fetchUpstreamList(request)
       const body = JSON.stringify(toCodexCatalog(list, config.models, readFile))

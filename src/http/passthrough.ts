@@ -2,6 +2,7 @@
 // Bodies pass untouched (responses, SSE included, are streamed); only headers are filtered.
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../app'
+import { searchOf } from './request-url'
 
 const ROUTES = [
   { path: '/v1/chat/completions', summary: 'Chat Completions, passed through to the upstream (SSE untouched)', example: { model: 'Qwen/Qwen3-8B', messages: [{ role: 'user', content: 'Say hello' }] } },
@@ -26,7 +27,7 @@ export function passthroughRoutes({ upstream }: AppDeps) {
         const res = await upstream.proxy({
           method: 'POST',
           path: r.path.slice('/v1'.length),
-          search: new URL(request.url).search,
+          search: searchOf(request.url),
           headers,
           body,
           signal: request.signal,

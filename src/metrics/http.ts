@@ -3,6 +3,7 @@
 import { StatusMap } from 'elysia'
 import type { Logger } from '../log'
 import { UNMATCHED_ROUTE, type GatewayMetrics } from './index'
+import { pathOf } from '../http/request-url'
 
 /** What the hooks read from Elysia's per-request context. */
 interface RequestContext {
@@ -50,12 +51,12 @@ export function requestObserver(metrics: GatewayMetrics, logger: Logger, routes:
       let route = ctx.route
       let path = ctx.path
       if (!route) {
-        path ??= new URL(ctx.request.url).pathname
+        path ??= pathOf(ctx.request.url)
         route = routeOf(method, path)
       }
       metrics.recordRequest(route, method, status, ms / 1000)
       if (logger.level === 'debug')
-        logger.debug('request', { request_id: ctx.set.headers['x-request-id'], method, route: route || UNMATCHED_ROUTE, path: path ?? new URL(ctx.request.url).pathname, status, duration_ms: Math.round(ms * 100) / 100 })
+        logger.debug('request', { request_id: ctx.set.headers['x-request-id'], method, route: route || UNMATCHED_ROUTE, path: path ?? pathOf(ctx.request.url), status, duration_ms: Math.round(ms * 100) / 100 })
     },
   }
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pkg from '../../package.json'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
+import { rawRequest, upgradeHead } from '../support/raw-http'
 import { copyBinaryAlone, ensureBinary, run, startBinary, type RunningBinary } from '../support/binary'
 
 const EXTERNAL_URL = /https?:\/\/(?!127\.0\.0\.1[:/]|localhost[:/])[^\s"'<>)]+/g
@@ -102,6 +103,13 @@ describe('the compiled binary, alone in an empty directory', () => {
     const body = (await r.json()) as any
     expect(Array.isArray(body.models)).toBe(true)
     expect(body.models.map((m: any) => m.slug)).toContain('test-model')
+  })
+
+  test('routes by the real path with a short Host (Host: api): the WebSocket upgrade switches, /v1/v1/models is 404', async () => {
+    const port = Number(new URL(gw.url).port)
+    expect((await rawRequest(port, upgradeHead('/v1/responses', ['Host: api']))).status).toBe(101)
+    expect((await rawRequest(port, 'GET /v1/v1/models HTTP/1.1\r\nHost: x')).status).toBe(404)
+    expect((await rawRequest(port, 'GET /v1/models HTTP/1.0')).status).toBe(200)
   })
 
   test('creates its SQLite database under AGENTGATE_HOME and writes nothing to HOME', () => {

@@ -15,7 +15,7 @@ function newestSourceMtime(): number {
     if (st.isDirectory()) for (const name of readdirSync(p)) visit(join(p, name))
     else newest = Math.max(newest, st.mtimeMs)
   }
-  for (const p of ['src', 'drizzle', 'package.json', 'bun.lock', 'build.ts']) if (existsSync(join(ROOT, p))) visit(join(ROOT, p))
+  for (const p of ['src', 'drizzle', 'patches', 'package.json', 'bun.lock', 'build.ts']) if (existsSync(join(ROOT, p))) visit(join(ROOT, p))
   return newest
 }
 
