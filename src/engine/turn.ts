@@ -9,6 +9,7 @@ import type { GatewayMetrics } from '../metrics'
 import type { CreateResponseRequest, ResponseEvent, ResponseObjectT } from '../schema/responses'
 import type { ItemBody, ResponseRecord, ResponseStatus, Store } from '../store/types'
 import type { UpstreamAdapter } from '../upstream/adapter'
+import { streamFailure } from '../upstream/failure'
 import { mapToolCallEvents, toolRegistryFor, toUpstreamItems } from '../tools'
 import { TurnCheckpoint } from './checkpoint'
 import { appendsToConversation, conversationItem, conversationLocked, conversationNotFound } from './conversation'
@@ -279,9 +280,10 @@ class RunningTurn implements Turn {
 
   private failed(e: unknown): UpstreamOutcome {
     const { logger } = this.deps
-    const err = e instanceof ApiError ? e : ApiError.badGateway(`upstream stream failed: ${(e as Error)?.message ?? e}`, 'upstream_error')
+    // What the client and the stored response see is worded by upstream/failure.ts; the runtime's own text goes to the log only.
+    const err = streamFailure(e, null)
     this.failure = err
-    logger.warn('turn failed', { response_id: this.id, status: err.status, code: err.errorCode, message: err.message })
+    logger.warn('turn failed', { response_id: this.id, status: err.status, code: err.errorCode, message: err.message, ...(e instanceof ApiError ? {} : { err: String(e) }) })
     return { status: 'failed', usage: null, incomplete_details: null, error: { code: err.errorCode ?? 'server_error', message: err.message } }
   }
 

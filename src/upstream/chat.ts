@@ -6,7 +6,9 @@ import { ApiError } from '../errors'
 import type { UpstreamAdapter, UpstreamEvent } from './adapter'
 import type { UpstreamClient } from './client'
 import { withIdleTimeout } from './client'
-import { upstreamHttpError } from './responses'
+import { describeCall } from './failure'
+import { upstreamHttpError } from './http-error'
+import type { ServedModels } from './served-models'
 import { parseSse } from './sse'
 
 type Json = Record<string, any>
@@ -334,7 +336,7 @@ function randomId(prefix: string): string {
   return `${prefix}_${crypto.randomUUID().replace(/-/g, '')}`
 }
 
-export function chatAdapter(client: UpstreamClient, limits: { maxSseLineBytes: number }): UpstreamAdapter {
+export function chatAdapter(client: UpstreamClient, limits: { maxSseLineBytes: number }, models?: ServedModels): UpstreamAdapter {
   return {
     name: 'chat',
     async *stream(body, { signal, headers }) {
@@ -346,7 +348,8 @@ export function chatAdapter(client: UpstreamClient, limits: { maxSseLineBytes: n
         signal,
         kind: 'generate',
       })
-      if (!res.ok) throw await upstreamHttpError(res)
+      const call = describeCall('POST', client.baseUrl + '/chat/completions')
+      if (!res.ok) throw await upstreamHttpError(res, { call, baseUrl: client.baseUrl, path: '/chat/completions', model: body.model, models })
       if (!res.body) throw ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')
       const t = new ChatStreamTranslator()
       const type = res.headers.get('content-type') ?? ''
@@ -357,7 +360,7 @@ export function chatAdapter(client: UpstreamClient, limits: { maxSseLineBytes: n
         return
       }
       let sawDone = false
-      for await (const msg of parseSse(withIdleTimeout(res.body, client.idleTimeoutMs), limits.maxSseLineBytes)) {
+      for await (const msg of parseSse(withIdleTimeout(res.body, client.idleTimeoutMs, call), limits.maxSseLineBytes)) {
         if (msg.data === '[DONE]') {
           sawDone = true
           break

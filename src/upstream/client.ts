@@ -1,8 +1,9 @@
 // The HTTP client every upstream call goes through: URL joining, header filtering, our key,
-// timeouts, and mapping of network failures to 502/504 ApiErrors.
+// timeouts, and network failures as 502/504 ApiErrors (worded by failure.ts).
 
 import type { Config } from '../config'
 import { ApiError } from '../errors'
+import { answerTimeout, connectFailure, describeCall, idleTimeout, streamFailure } from './failure'
 import { toClientHeaders, toUpstreamHeaders } from './headers'
 
 export interface UpstreamOptions {
@@ -48,6 +49,7 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
 
   async function call(req: UpstreamCall): Promise<Response> {
     const url = base + req.path + (req.search ?? '')
+    const method = req.method ?? 'GET'
     const timeoutMs = req.kind === 'generate' ? opts.firstByteTimeoutMs : opts.connectTimeoutMs
     const ctl = new AbortController()
     let timedOut = false
@@ -62,7 +64,7 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
     if (req.decompress !== false) headers.delete('accept-encoding')
     try {
       const res = await doFetch(url, {
-        method: req.method ?? 'GET',
+        method,
         headers,
         body: req.body ?? undefined,
         signal: ctl.signal,
@@ -75,11 +77,11 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
       return res
     } catch (e: any) {
       req.signal?.removeEventListener('abort', onClientAbort)
-      if (timedOut) throw ApiError.gatewayTimeout(`upstream did not answer within ${timeoutMs} ms (${req.method ?? 'GET'} ${req.path})`)
+      if (timedOut) throw answerTimeout(timeoutMs, describeCall(method, base + req.path))
       if (req.signal?.aborted) throw new ApiError(499, 'client closed the request', 'invalid_request_error', 'client_closed_request')
       // e.g. a request body over the size limit (app.ts), surfaced by fetch while uploading it
       if (e instanceof ApiError) throw e
-      throw ApiError.badGateway(`upstream unreachable (${req.method ?? 'GET'} ${req.path}): ${e?.code ?? e?.message ?? e}`)
+      throw connectFailure(e, describeCall(method, base + req.path))
     } finally {
       clearTimeout(timer)
     }
@@ -94,20 +96,23 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
       const headers = toClientHeaders(res.headers)
       const isStream = (res.headers.get('content-type') ?? '').includes('text/event-stream')
       // Streams get an idle watchdog; plain bodies are piped natively, which is much cheaper (STACK.md §6).
-      const body = isStream && res.body ? withIdleTimeout(res.body, opts.idleTimeoutMs) : res.body
+      const body = isStream && res.body ? withIdleTimeout(res.body, opts.idleTimeoutMs, describeCall(req.method ?? 'GET', base + req.path)) : res.body
       return new Response(body, { status: res.status, statusText: res.statusText, headers })
     },
   }
 }
 
-/** Passes a byte stream through, erroring it if no chunk arrives for `ms`; cancelling it cancels the source. */
-export function withIdleTimeout(src: ReadableStream<Uint8Array>, ms: number): ReadableStream<Uint8Array> {
+/**
+ * Passes an upstream body through, erroring it if no chunk arrives for `ms`; cancelling it cancels the source. A
+ * read that fails (the connection reset, a malformed chunk) errors it with our account of it, naming `call`.
+ */
+export function withIdleTimeout(src: ReadableStream<Uint8Array>, ms: number, call: string | null = null): ReadableStream<Uint8Array> {
   const reader = src.getReader()
   return new ReadableStream<Uint8Array>({
     async pull(ctl) {
       let timer: ReturnType<typeof setTimeout> | undefined
       const idle = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(ApiError.gatewayTimeout(`upstream stream idle for ${ms} ms`)), ms)
+        timer = setTimeout(() => reject(idleTimeout(ms, call)), ms)
       })
       try {
         const r = await Promise.race([reader.read(), idle])
@@ -115,7 +120,7 @@ export function withIdleTimeout(src: ReadableStream<Uint8Array>, ms: number): Re
         else ctl.enqueue(r.value)
       } catch (e) {
         reader.cancel(e).catch(() => {})
-        ctl.error(e)
+        ctl.error(streamFailure(e, call))
       } finally {
         clearTimeout(timer)
       }

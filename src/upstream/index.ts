@@ -4,9 +4,12 @@ import type { UpstreamAdapter } from './adapter'
 import { chatAdapter } from './chat'
 import type { UpstreamClient } from './client'
 import { responsesAdapter } from './responses'
+import { servedModels } from './served-models'
 
 export type UpstreamApi = 'responses' | 'chat'
 
 export function createUpstreamAdapter(api: UpstreamApi, client: UpstreamClient, limits: { maxSseLineBytes: number }): UpstreamAdapter {
-  return api === 'chat' ? chatAdapter(client, limits) : responsesAdapter(client, limits)
+  // One model list cache per adapter (per app): an unknown model's 404 names the models the upstream serves.
+  const models = servedModels(client)
+  return api === 'chat' ? chatAdapter(client, limits, models) : responsesAdapter(client, limits, models)
 }

@@ -4,24 +4,27 @@ import { ApiError } from '../errors'
 import type { UpstreamAdapter, UpstreamEvent } from './adapter'
 import type { UpstreamClient } from './client'
 import { withIdleTimeout } from './client'
+import { describeCall } from './failure'
+import { upstreamHttpError } from './http-error'
+import type { ServedModels } from './served-models'
 import { parseSse } from './sse'
 import { ResponsesStreamFixer } from './vllm-events'
 
 type Limits = { maxSseLineBytes: number }
 
-export function responsesAdapter(client: UpstreamClient, limits: Limits): UpstreamAdapter {
+export function responsesAdapter(client: UpstreamClient, limits: Limits, models?: ServedModels): UpstreamAdapter {
   return {
     name: 'responses',
     async *stream(body, opts) {
       const fix = new ResponsesStreamFixer()
-      for await (const ev of upstreamEvents(client, limits, body, opts)) yield* fix.accept(ev)
+      for await (const ev of upstreamEvents(client, limits, models, body, opts)) yield* fix.accept(ev)
       yield* fix.end()
     },
   }
 }
 
 /** The upstream's events as it sent them. */
-async function* upstreamEvents(client: UpstreamClient, limits: Limits, body: Record<string, unknown>, { signal, headers }: Parameters<UpstreamAdapter['stream']>[1]): AsyncGenerator<UpstreamEvent> {
+async function* upstreamEvents(client: UpstreamClient, limits: Limits, models: ServedModels | undefined, body: Record<string, unknown>, { signal, headers }: Parameters<UpstreamAdapter['stream']>[1]): AsyncGenerator<UpstreamEvent> {
   const res = await client.call({
     method: 'POST',
     path: '/responses',
@@ -30,7 +33,8 @@ async function* upstreamEvents(client: UpstreamClient, limits: Limits, body: Rec
     signal,
     kind: 'generate',
   })
-  if (!res.ok) throw await upstreamHttpError(res)
+  const call = describeCall('POST', client.baseUrl + '/responses')
+  if (!res.ok) throw await upstreamHttpError(res, { call, baseUrl: client.baseUrl, path: '/responses', model: body.model, models })
   const type = res.headers.get('content-type') ?? ''
   if (!res.body) throw ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')
   if (!type.includes('text/event-stream')) {
@@ -40,7 +44,7 @@ async function* upstreamEvents(client: UpstreamClient, limits: Limits, body: Rec
     yield* eventsFromFinalResponse(final)
     return
   }
-  for await (const msg of parseSse(withIdleTimeout(res.body, client.idleTimeoutMs), limits.maxSseLineBytes)) {
+  for await (const msg of parseSse(withIdleTimeout(res.body, client.idleTimeoutMs, call), limits.maxSseLineBytes)) {
     if (msg.data === '[DONE]') return
     let ev: UpstreamEvent
     try {
@@ -52,28 +56,6 @@ async function* upstreamEvents(client: UpstreamClient, limits: Limits, body: Rec
     if (typeof ev.type !== 'string') ev.type = msg.event ?? 'message'
     yield ev
   }
-}
-
-/** Turns a non-2xx upstream answer into an ApiError that keeps the upstream's status class and message. */
-export async function upstreamHttpError(res: Response): Promise<ApiError> {
-  const text = await res.text().catch(() => '')
-  let message = text.slice(0, 2000)
-  let code: string | null = null
-  try {
-    const j = JSON.parse(text)
-    const e = j?.error ?? j
-    if (typeof e?.message === 'string') message = e.message
-    else if (typeof j?.detail === 'string') message = j.detail
-    if (typeof e?.code === 'string') code = e.code
-  } catch {}
-  const msg = `upstream answered ${res.status}: ${message || res.statusText}`
-  if (res.status === 429) {
-    const retryAfter = res.headers.get('retry-after')
-    return new ApiError(429, msg, 'rate_limit_error', code ?? 'rate_limit_exceeded').withHeaders(retryAfter ? { 'retry-after': retryAfter } : {})
-  }
-  // The upstream's 4xx is about the request the client made: pass it on as such.
-  if (res.status >= 400 && res.status < 500) return new ApiError(res.status === 404 ? 404 : 400, msg, 'invalid_request_error', code ?? 'upstream_rejected')
-  return ApiError.badGateway(msg, 'upstream_error')
 }
 
 /** The events a streaming upstream would have sent for a final response object. */

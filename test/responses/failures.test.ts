@@ -114,6 +114,33 @@ describe('upstream failures mid-stream', () => {
     expect((stored.output[0] as any).content[0].text.length).toBeGreaterThan(0)
   })
 
+  describe('a dropped connection is told in our words (no runtime hint) to every client and in the stored response', () => {
+    const expected = () => `upstream stream failed (POST ${up.url}/responses): the upstream closed the connection mid-stream (ECONNRESET)`
+    const noRuntimeText = (message: string) => expect(message).not.toMatch(/verbose|fetch\(\)|socket connection was closed unexpectedly|For more information/)
+
+    test('SSE: the response.failed event and the stored response', async () => {
+      up.queue({ fault: 'drop', afterEvents: 6 })
+      const events = await collect(await client.responses.create({ model: 'test-model', input: 'tell me', stream: true }))
+      const failed = events.at(-1).response
+      expect(failed.error).toEqual({ code: 'upstream_error', message: expected() })
+      const stored = await client.responses.retrieve(failed.id)
+      expect(stored.error).toEqual({ code: 'upstream_error', message: expected() } as any)
+      noRuntimeText(JSON.stringify(stored))
+    })
+
+    test('HTTP JSON: the 502 body and the stored response', async () => {
+      up.queue({ fault: 'drop', afterEvents: 6 })
+      const res = await fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'tell me' }) })
+      expect(res.status).toBe(502)
+      const body = (await res.json()) as any
+      expect(body.error).toMatchObject({ type: 'upstream_error', code: 'upstream_error' })
+      expect(body.error.message).toStartWith(expected())
+      noRuntimeText(body.error.message)
+      const id = body.error.message.match(/resp_[0-9a-f]+/)[0]
+      expect((await client.responses.retrieve(id)).error?.message).toBe(expected())
+    })
+  })
+
   test('a malformed event → response.failed naming the problem', async () => {
     up.queue({ fault: 'malformed', afterEvents: 4 })
     const events = await collect(await client.responses.create({ model: 'test-model', input: 'x', stream: true }))
