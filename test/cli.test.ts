@@ -20,7 +20,7 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
 
 /** Runs the CLI to completion (bounded), returning exit code and output. */
 async function run(args: string[], extraEnv: Record<string, string> = {}) {
-  const proc = Bun.spawn(['bun', 'run', MAIN, ...args], { env: env(extraEnv), stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
+  const proc = Bun.spawn([process.execPath, 'run', MAIN, ...args], { env: env(extraEnv), stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
   const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000)
   try {
     const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
@@ -109,7 +109,7 @@ describe('bad input: exit 2 and one line naming the problem', () => {
 describe('serve', () => {
   /** Starts `serve`, waits (bounded) for the start-up line, and always kills the process in the end. */
   async function withServer(args: string[], extraEnv: Record<string, string>, fn: (url: string, proc: ReturnType<typeof Bun.spawn>) => Promise<void>) {
-    const proc = Bun.spawn(['bun', 'run', MAIN, ...args], { env: env(extraEnv), stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
+    const proc = Bun.spawn([process.execPath, 'run', MAIN, ...args], { env: env(extraEnv), stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
     try {
       const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader()
       let out = ''

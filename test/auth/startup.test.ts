@@ -23,7 +23,7 @@ afterAll(async () => {
 
 /** Starts the gateway from source, waits for its listening line, stops it; returns stdout, the log lines and the URL. */
 async function startAndStop(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn(['bun', MAIN, 'serve', '--port', '0', '--upstream', up.url, ...args], {
+  const proc = Bun.spawn([process.execPath, MAIN, 'serve', '--port', '0', '--upstream', up.url, ...args], {
     env: { PATH: process.env.PATH!, HOME: home, AGENTGATE_HOME: join(home, '.agentgate'), ...env },
     stdout: 'pipe',
     stderr: 'pipe',
@@ -83,7 +83,7 @@ describe('start-up lines about auth', () => {
   })
 
   test('a bad key stops start-up with one line naming where it is, not the key', async () => {
-    const proc = Bun.spawn(['bun', MAIN, 'serve', '--port', '0', '--api-key', 'bad tenant:sk-never-shown-1'], { env: { PATH: process.env.PATH!, HOME: home, AGENTGATE_HOME: join(home, '.agentgate') }, stdout: 'pipe', stderr: 'pipe' })
+    const proc = Bun.spawn([process.execPath, MAIN, 'serve', '--port', '0', '--api-key', 'bad tenant:sk-never-shown-1'], { env: { PATH: process.env.PATH!, HOME: home, AGENTGATE_HOME: join(home, '.agentgate') }, stdout: 'pipe', stderr: 'pipe' })
     const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
     expect(code).toBe(2)
     expect(stderr.trim().split('\n')).toHaveLength(1)
@@ -93,7 +93,7 @@ describe('start-up lines about auth', () => {
 })
 
 test('serve --help lists the auth and limit settings', async () => {
-  const proc = Bun.spawn(['bun', MAIN, 'serve', '--help'], { stdout: 'pipe' })
+  const proc = Bun.spawn([process.execPath, MAIN, 'serve', '--help'], { stdout: 'pipe' })
   const help = await new Response(proc.stdout).text()
   for (const flag of ['--api-key', '--api-keys-file', '--max-body-bytes', '--max-ws-frame-bytes', '--max-stored-response-bytes', '--max-sse-line-bytes', '--max-stream-bytes', '--max-history-items', '--max-ws-queue'])
     expect(help).toContain(flag)

@@ -32,7 +32,7 @@ afterAll(async () => {
 
 /** Runs `agentgate codex …` from source in a clean environment, cwd outside the repo. */
 async function launch(args: string[], opts: { path?: string; home: string; cwd: string }) {
-  const proc = Bun.spawn(['bun', MAIN, 'codex', ...args], {
+  const proc = Bun.spawn([process.execPath, MAIN, 'codex', ...args], {
     cwd: opts.cwd,
     env: { PATH: opts.path ?? `${BIN_DIR}:${process.env.PATH}`, HOME: opts.home, AGENTGATE_HOME: join(opts.home, '.agentgate'), NO_COLOR: '1', LANG: 'C.UTF-8', TMPDIR: join(opts.home, 'tmp') },
     stdin: 'ignore',
