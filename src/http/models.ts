@@ -5,6 +5,7 @@ import type { AppDeps } from '../app'
 import { searchOf } from './request-url'
 import { bodyETag, etagMatches, readTextFile, toCodexCatalog, upstreamModels, type ReadText } from '../codex/catalog'
 import { ApiError } from '../errors'
+import { describeCall, streamFailure } from '../upstream/failure'
 import { ErrorBody } from '../schema/common'
 import { CodexCatalog, ModelsQuery, OpenAIModelList } from '../schema/models'
 
@@ -23,18 +24,24 @@ export function modelsRoutes({ upstream, config, logger }: AppDeps) {
     const headers = new Headers(request.headers)
     for (const h of NOT_FORWARDED) headers.delete(h)
     const res = await upstream.call({ path: '/models', headers, signal: request.signal })
-    const text = await res.text().catch(() => '')
+    const call = describeCall('GET', upstream.baseUrl + '/models')
+    let text: string
+    try {
+      text = await res.text()
+    } catch (e) {
+      throw streamFailure(e, call)
+    }
     if (!res.ok) {
       const hint = res.status === 401 || res.status === 403 ? ' (check --upstream-key)' : ''
-      throw ApiError.badGateway(`upstream answered ${res.status} to GET /models${hint}: ${upstreamMessage(text)}`, 'upstream_error')
+      throw ApiError.badGateway(`upstream answered ${res.status} (${call})${hint}: ${upstreamMessage(text)}`, 'upstream_error')
     }
     let body: unknown
     try {
       body = JSON.parse(text)
     } catch {
-      throw ApiError.badGateway(`upstream answered GET /models with a body that is not JSON: ${text.slice(0, 200)}`, 'upstream_invalid_response')
+      throw ApiError.badGateway(`upstream answered with a body that is not JSON (${call}): ${text.slice(0, 200)}`, 'upstream_invalid_response')
     }
-    if (!upstreamModels(body)) throw ApiError.badGateway('upstream answered GET /models without a "data" array of models', 'upstream_invalid_response')
+    if (!upstreamModels(body)) throw ApiError.badGateway(`upstream answered without a "data" array of models (${call})`, 'upstream_invalid_response')
     return body
   }
 

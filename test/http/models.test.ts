@@ -96,6 +96,7 @@ describe('GET /v1/models', () => {
       const body: any = await res.json()
       expect(body).toEqual({ error: { message: expect.stringContaining('500'), type: 'upstream_error', param: null, code: 'upstream_error' } })
       expect(body.error.message).toContain('engine dead')
+      expect(body.error.message).toStartWith(`upstream answered 500 (GET ${upstream.url}/models): `)
     } finally {
       upstream.modelsFault = null
     }
@@ -106,7 +107,7 @@ describe('GET /v1/models', () => {
     try {
       const res = await fetch(`${gw.baseURL}/models${CODEX}`)
       expect(res.status).toBe(502)
-      expect(((await res.json()) as any).error).toMatchObject({ type: 'upstream_error', code: 'upstream_invalid_response', message: expect.stringContaining('not JSON') })
+      expect(((await res.json()) as any).error).toMatchObject({ type: 'upstream_error', code: 'upstream_invalid_response', message: expect.stringContaining(`not JSON (GET ${upstream.url}/models)`) })
     } finally {
       upstream.modelsFault = null
     }
