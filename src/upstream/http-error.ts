@@ -79,7 +79,8 @@ async function unknownModel(failed: FailedCall): Promise<ApiError> {
   const name = typeof failed.model === 'string' ? `The model \`${failed.model}\`` : 'The requested model'
   const ids = await failed.models?.list().catch(() => null)
   const served = ids?.length ? ` It serves: ${ids.slice(0, 20).join(', ')}${ids.length > 20 ? ` and ${ids.length - 20} more (GET /v1/models lists them)` : ''}.` : ' Its model list could not be read (GET /v1/models).'
-  return new ApiError(404, `${name} does not exist on the upstream (${redactUrl(failed.baseUrl)}).${served}`, 'invalid_request_error', 'model_not_found', 'model')
+  // The client needs the names, not where the upstream is (only the 502/504s, the gateway's failures, name it).
+  return new ApiError(404, `${name} does not exist on the upstream.${served}`, 'invalid_request_error', 'model_not_found', 'model')
 }
 
 /** How to fix a base URL whose endpoint the upstream does not have, or null when the 404 is not about the route. */
