@@ -104,6 +104,13 @@ describe('request targets', () => {
     expect(json(r.body).object).toBe('list')
   })
 
+  test('an absolute-form target without a Host (HTTP/1.0) routes by its path, doubled prefixes included', async () => {
+    const noHost = HOSTS.find((h) => h.version === '1.0')!
+    expect((await get(open, 'http://other.example/v1/models', noHost)).status).toBe(200)
+    expect((await get(open, 'http://other.example/v1/v1/models', noHost)).status).toBe(404)
+    expect((await get(keyed, 'http://x/v1/health', noHost)).status).toBe(401)
+  })
+
   test('a query string with slashes does not move the path: /v1/responses/{id}?include=a/b', async () => {
     const r = await get(open, '/v1/responses/resp_missing?include=a/b/c', host)
     expect(r.status).toBe(404)
