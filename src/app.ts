@@ -4,6 +4,7 @@
 import { Elysia } from 'elysia'
 import type { Config } from './config'
 import { ApiError, toErrorBody, type ErrorBody } from './errors'
+import { StoreUnavailableError } from './store/errors'
 import { validationError } from './schema/validate'
 import type { IdSource } from './ids'
 import type { Logger } from './log'
@@ -109,6 +110,7 @@ export function createApp(deps: AppDeps) {
       // message says it all.
       const request_id = set.headers['x-request-id']
       if (rendered.status === 500) logger.error('request failed', { request_id, method: request.method, path, status: rendered.status, err: String((error as Error)?.stack ?? error) })
+      else if (rendered.body.error.code === 'storage_unavailable') logger.error('storage unavailable', { request_id, method: request.method, path, status: rendered.status, err: String((error as Error)?.cause ?? error) })
       else if (rendered.status > 500) logger.warn('upstream failure', { request_id, method: request.method, path, status: rendered.status, message: rendered.body.error.message })
       else logger.debug('request rejected', { request_id, method: request.method, path, status: rendered.status, code: rendered.body.error.code })
       return rendered.body
@@ -130,6 +132,7 @@ export type App = ReturnType<typeof createApp>
 /** Maps anything thrown in a request to a status and the OpenAI error body. */
 function renderError(code: unknown, error: unknown, method: string, path: string, app: Elysia<any, any, any, any, any, any, any>): { status: number; body: ErrorBody; headers?: Record<string, string> } {
   if (error instanceof ApiError) return { status: error.status, body: error.toJSON(), headers: error.headers }
+  if (error instanceof StoreUnavailableError) return { status: 503, body: ApiError.storageUnavailable(error).toJSON() }
   // Elysia wraps whatever the body read threw (e.g. our 413 for an oversized chunked body) in a ParseError.
   const cause = (error as Error | undefined)?.cause
   if (cause instanceof ApiError) return { status: cause.status, body: cause.toJSON() }

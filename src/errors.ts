@@ -1,5 +1,6 @@
 // The one error type of the gateway and its OpenAI-shaped rendering.
 // Handlers throw ApiError; app.ts's onError renders every error (ours, Elysia's, Bun's) through toErrorBody.
+import { StoreUnavailableError } from './store/errors'
 
 export type ErrorType =
   | 'invalid_request_error'
@@ -57,6 +58,17 @@ export class ApiError extends Error {
   static internal(message = 'Internal server error') {
     return new ApiError(500, message, 'server_error', 'server_error')
   }
+  /** The gateway's own storage is full or failing (a StoreUnavailableError): nothing the client did wrong, try later. */
+  static storageUnavailable(e: StoreUnavailableError, message = 'so it cannot serve this request right now; try again later.') {
+    return new ApiError(503, `The gateway's storage is full or failing (${e.reason}), ${message}`, 'server_error', 'storage_unavailable')
+  }
+}
+
+/** Anything thrown, as the ApiError a client is shown: ours as is, a storage failure as 503, anything else as 500. */
+export function toApiError(e: unknown): ApiError {
+  if (e instanceof ApiError) return e
+  if (e instanceof StoreUnavailableError) return ApiError.storageUnavailable(e)
+  return ApiError.internal()
 }
 
 export function toErrorBody(

@@ -1,7 +1,7 @@
 // Delivers an event iterator as Server-Sent Events: `event: <type>` + one `data:` line, one write per
 // event. Pull-based, so a slow client slows the turn instead of growing a buffer; a client that goes
 // away ends the iterator (the engine then stores the turn as incomplete).
-import { ApiError, toErrorBody } from '../errors'
+import { toApiError, toErrorBody } from '../errors'
 
 const enc = new TextEncoder()
 
@@ -29,8 +29,8 @@ export function sseResponse(events: AsyncIterator<{ type: string; sequence_numbe
         if (typeof r.value.sequence_number === 'number') lastSeq = r.value.sequence_number
         ctl.enqueue(sseFrame(r.value))
       } catch (e) {
-        // Errors after the stream started can only be reported in-band.
-        const err = e instanceof ApiError ? e : ApiError.internal()
+        // Errors after the stream started can only be reported in-band (a storage failure as storage_unavailable).
+        const err = toApiError(e)
         const body = toErrorBody(err.message, err.type, err.errorCode, err.param).error
         // Both error-event shapes at once (OpenAI's top-level fields and Open Responses' nested `error`).
         ctl.enqueue(sseFrame({ ...body, type: 'error', sequence_number: lastSeq + 1, error: body }))

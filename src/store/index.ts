@@ -1,16 +1,19 @@
 // Opens the configured Store: SQLite by default (--db), PostgreSQL with --database-url, behind the same interface.
 
 import { ConfigError } from '../config'
+import { classifyStoreErrors } from './errors'
 import { isPostgresUrl, openPostgresStore, redactUrl } from './postgres/driver'
 import { openSqliteStore } from './sqlite/driver'
 import type { Store } from './types'
 
 export type { Store } from './types'
+export { StoreUnavailableError } from './errors'
 
+/** Every failure of the returned store that is the storage's own (disk full, I/O, unreachable) is a StoreUnavailableError. */
 export async function openStore(config: { db: string; databaseUrl: string | null }): Promise<Store> {
   if (config.databaseUrl) {
     if (!isPostgresUrl(config.databaseUrl)) throw new ConfigError(`invalid value for --database-url: expected postgres://… or postgresql://…, got "${redactUrl(config.databaseUrl)}"`)
-    return openPostgresStore(config.databaseUrl)
+    return classifyStoreErrors(await openPostgresStore(config.databaseUrl))
   }
-  return openSqliteStore(config.db)
+  return classifyStoreErrors(await openSqliteStore(config.db))
 }

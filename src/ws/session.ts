@@ -2,7 +2,7 @@
 // the turn engine with its events sent back as text frames. Bad frames get an error frame and the
 // socket stays usable; a slow reader pauses the turn (send → -1 waits for drain) instead of
 // buffering; a socket that goes away aborts its running turn (stored as incomplete).
-import { ApiError } from '../errors'
+import { ApiError, toApiError } from '../errors'
 import type { TurnEngine } from '../engine/turn'
 import type { Logger } from '../log'
 import type { GatewayMetrics } from '../metrics'
@@ -98,7 +98,7 @@ export class ResponsesSocketSession {
   }
 
   private sendError(e: unknown) {
-    const err = e instanceof ApiError ? e : ApiError.internal()
+    const err = toApiError(e)
     if (!(e instanceof ApiError)) this.opts.logger.error('websocket turn failed', { err: String((e as Error)?.stack ?? e), request_id: this.opts.requestId })
     const body = err.toJSON().error
     // The error frame of the WebSocket mode; top-level fields mirror the SSE error event.

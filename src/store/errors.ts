@@ -1,0 +1,61 @@
+// The store's one error for "the storage itself is failing" (disk full, I/O error, read-only, database unreachable),
+// told apart from bugs and bad data, so the edges answer 503 storage_unavailable and the engine can retry a turn's end.
+
+/** The storage cannot take (or serve) the request right now; retrying later may succeed. */
+export class StoreUnavailableError extends Error {
+  constructor(
+    /** what the driver said, short: SQLITE_FULL, 53100, ENOSPC, ERR_POSTGRES_CONNECTION_REFUSED … */
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the gateway's storage is unavailable (${reason})`, options)
+    this.name = 'StoreUnavailableError'
+  }
+}
+
+// SQLite result codes (bun:sqlite's SQLiteError.code); the extended SQLITE_IOERR_* and SQLITE_READONLY_* codes included.
+const SQLITE = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN)/
+// PostgreSQL SQLSTATE classes: 53 insufficient resources (53100 disk_full), 08 connection exception, 58 system
+// error (58030 io_error), 57P01–57P03 the server shutting down or not accepting connections, 25006 a read-only server.
+const SQLSTATE = /^(53|08|58|57P0[123]|25006)/
+// Bun's PostgreSQL client: the pool could not connect, or lost the connection.
+const BUN_POSTGRES = /^ERR_POSTGRES_(CONNECTION_|IDLE_TIMEOUT|LIFETIME_TIMEOUT)/
+// System errors: out of space or quota, I/O, read-only file system, and the network to a database server.
+const SYSTEM = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'])
+
+/** The short reason when `e` (or an error it wraps, e.g. drizzle's DrizzleQueryError) is a storage failure; else null. */
+export function storageFailureReason(e: unknown): string | null {
+  for (let err = e, depth = 0; err && typeof err === 'object' && depth < 5; err = (err as { cause?: unknown }).cause, depth++) {
+    if (err instanceof StoreUnavailableError) return err.reason
+    const { code, errno } = err as { code?: unknown; errno?: unknown }
+    if (typeof code === 'string' && (SQLITE.test(code) || BUN_POSTGRES.test(code) || SYSTEM.has(code))) return code
+    // PostgreSQL's SQLSTATE: `errno` on Bun's PostgresError, `code` on other clients.
+    for (const state of [errno, code]) if (typeof state === 'string' && /^[0-9A-Z]{5}$/.test(state) && SQLSTATE.test(state)) return state
+  }
+  return null
+}
+
+/** `e` as a StoreUnavailableError when it is a storage failure, else `e` unchanged. */
+export function asStoreError(e: unknown): unknown {
+  if (e instanceof StoreUnavailableError) return e
+  const reason = storageFailureReason(e)
+  return reason ? new StoreUnavailableError(reason, { cause: e }) : e
+}
+
+/** The store with every method's failure passed through asStoreError: the one place driver errors are classified. */
+export function classifyStoreErrors<S extends object>(store: S): S {
+  const wrapped = {} as Record<string, unknown>
+  for (const [key, value] of Object.entries(store)) {
+    wrapped[key] =
+      typeof value !== 'function'
+        ? value
+        : async (...args: unknown[]) => {
+            try {
+              return await value.apply(store, args)
+            } catch (e) {
+              throw asStoreError(e)
+            }
+          }
+  }
+  return wrapped as S
+}
