@@ -7,6 +7,7 @@ import type { GatewayMetrics } from '../metrics'
 import type { ResponseEvent } from '../schema/responses'
 import type { Store } from '../store/types'
 import { ownerIsAlive } from './lease'
+import type { UnstoredEnds } from './unstored'
 import { followEvents } from './resume'
 import { TurnStop, type Turn } from './turn'
 
@@ -28,7 +29,7 @@ export interface BackgroundRunner {
    * the reader keeps up, from the store once it falls behind (the runner never buffers without bound, and a slow
    * reader never slows the turn). Ending that iteration detaches the reader; the turn runs on.
    */
-  run(turn: Turn, abort: AbortController, attach?: { tenant: string; idleMs: number }): AsyncGenerator<ResponseEvent> | null
+  run(turn: Turn, abort: AbortController, attach?: { tenant: string; idleMs: number; unstored?: UnstoredEnds }): AsyncGenerator<ResponseEvent> | null
   /** Cancels a turn running in this process and waits (bounded) until its end is stored. false: not running here. */
   cancel(id: string): Promise<boolean>
   /** Stops every turn running here (they are stored as failed) and waits (bounded) for them. */
@@ -43,7 +44,7 @@ export function createBackgroundRunner(deps: { store: Store; logger: Logger; met
 
   return {
     run(turn, abort, attach) {
-      const feed = attach ? new LiveFeed((after) => followEvents(store, attach.tenant, turn.id, after, attach.idleMs)) : null
+      const feed = attach ? new LiveFeed((after) => followEvents(store, attach.tenant, turn.id, after, attach.idleMs, attach.unstored)) : null
       const done = (async () => {
         // agentgate_background_turns: queued until the turn leaves the queue (response.in_progress), then running.
         let state = metrics?.backgroundQueued

@@ -2,8 +2,11 @@
 // 100 ms behind, so a follower in any process sees events soon), its lease renewed, and for a background turn
 // progress snapshots plus a watch for a cancel made by any process sharing the store. All of a turn's writes go
 // through one queue, one at a time, so a follower reading the log never sees event N+1 before event N.
+// When the storage fails (StoreUnavailableError) the turn is told once and the events not written stay pending, in
+// order, for its final write.
 import type { Logger } from '../log'
 import type { ResponseEvent } from '../schema/responses'
+import { StoreUnavailableError } from '../store/errors'
 import type { EventBody, ItemBody, ResponseStatus, Store } from '../store/types'
 import { LEASE_RENEW_MS, newLease } from './lease'
 
@@ -30,6 +33,8 @@ export interface CheckpointOptions {
   progress(): { version: number; response: Record<string, unknown>; output: ItemBody[] }
   /** a background turn's stored response stopped running (cancelled, failed by recovery, deleted): stop the turn */
   onStopped(status: ResponseStatus | null): void
+  /** a write failed because the storage is failing (disk full, I/O error, database unreachable): end the turn */
+  onStoreFailure(e: StoreUnavailableError): void
 }
 
 export class TurnCheckpoint {
@@ -42,6 +47,7 @@ export class TurnCheckpoint {
   private timer: ReturnType<typeof setInterval> | null = null
   private ticking = false
   private stopNotified = false
+  private storeFailed = false
 
   constructor(private readonly o: CheckpointOptions) {}
 
@@ -52,13 +58,17 @@ export class TurnCheckpoint {
 
   /** After each event: writes the log when the batch is full or the last write is long enough ago. */
   async afterEvent(): Promise<void> {
-    if (this.pending.length >= EVENT_BATCH || (this.pending.length > 0 && performance.now() - this.lastFlush >= EVENT_FLUSH_MS)) await this.serial(() => this.flush())
+    if (this.pending.length >= EVENT_BATCH || (this.pending.length > 0 && performance.now() - this.lastFlush >= EVENT_FLUSH_MS))
+      await this.serial(() => this.flush()).catch((e) => this.storageFailure(e))
   }
 
   /** A background turn leaves the queue: status in_progress. Returns the status it has now (cancelled meanwhile?). */
   async markInProgress(response: Record<string, unknown>): Promise<ResponseStatus | null> {
     if (!this.o.stored) return 'in_progress'
-    return this.serial(() => this.o.store.checkpointResponse(this.o.tenant, this.o.id, { progress: { status: 'in_progress', response, outputItems: [] } }))
+    return this.serial(() => this.o.store.checkpointResponse(this.o.tenant, this.o.id, { progress: { status: 'in_progress', response, outputItems: [] } })).catch((e) => {
+      this.storageFailure(e)
+      return null
+    })
   }
 
   start(): void {
@@ -83,7 +93,23 @@ export class TurnCheckpoint {
   private async flush(): Promise<void> {
     const batch = this.pending.splice(0)
     this.lastFlush = performance.now()
-    if (batch.length) await this.o.store.appendEvents(this.o.id, batch)
+    if (!batch.length) return
+    try {
+      await this.o.store.appendEvents(this.o.id, batch)
+    } catch (e) {
+      // Not written: kept, ahead of the newer ones, for the next write (at the latest the turn's last).
+      this.pending.unshift(...batch)
+      throw e
+    }
+  }
+
+  /** A storage failure ends the turn (told once); any other error is thrown on. */
+  private storageFailure(e: unknown): void {
+    if (!(e instanceof StoreUnavailableError)) throw e
+    if (this.storeFailed) return
+    this.storeFailed = true
+    this.o.logger.error('the storage failed under a running turn; it ends as failed', { response_id: this.o.id, reason: e.reason })
+    this.o.onStoreFailure(e)
   }
 
   private async tick(): Promise<void> {
@@ -113,7 +139,8 @@ export class TurnCheckpoint {
         }
       })
     } catch (e) {
-      this.o.logger.warn('could not checkpoint a running turn', { response_id: this.o.id, err: String((e as Error)?.message ?? e) })
+      if (e instanceof StoreUnavailableError) this.storageFailure(e)
+      else this.o.logger.warn('could not checkpoint a running turn', { response_id: this.o.id, err: String((e as Error)?.message ?? e) })
     } finally {
       this.ticking = false
     }

@@ -3,6 +3,7 @@
 // the turn; the engine writes the log in order and at most ~100 ms behind (engine/checkpoint.ts).
 import type { ResponseEvent } from '../schema/responses'
 import type { ResponseStatus, Store } from '../store/types'
+import type { UnstoredEnds } from './unstored'
 
 const TERMINAL = new Set<ResponseStatus>(['completed', 'failed', 'incomplete', 'cancelled'])
 const FOLLOW_POLL_MS = 50
@@ -10,9 +11,10 @@ const FOLLOW_POLL_MS = 50
 /**
  * Stored events with sequence_number > `afterSeq`, then new ones as they are stored, until the response has ended
  * (or nothing new came for `idleMs`). Each event exactly once, in order: the end of a turn is stored with its last
- * events in one transaction, so once the status is terminal one more read has everything.
+ * events in one transaction, so once the status is terminal one more read has everything. A turn of this process
+ * whose end the failing storage could not take yet (`unstored`) ends the stream with its last events from there.
  */
-export async function* followEvents(store: Store, tenant: string, id: string, afterSeq: number, idleMs: number): AsyncGenerator<ResponseEvent> {
+export async function* followEvents(store: Store, tenant: string, id: string, afterSeq: number, idleMs: number, unstored?: UnstoredEnds): AsyncGenerator<ResponseEvent> {
   let last = afterSeq
   let idleSince = Date.now()
   const drain = async function* () {
@@ -30,6 +32,11 @@ export async function* followEvents(store: Store, tenant: string, id: string, af
     if (TERMINAL.has(rec.status)) {
       // Events stored between our read and the status check.
       yield* drain()
+      return
+    }
+    const tail = unstored?.eventsAfter(id, last)
+    if (tail) {
+      for (const e of tail) yield e as ResponseEvent
       return
     }
     if (Date.now() - idleSince > idleMs) return

@@ -7,6 +7,7 @@ import type { IdSource } from '../ids'
 import { withFields, type Logger } from '../log'
 import type { GatewayMetrics } from '../metrics'
 import type { CreateResponseRequest, ResponseEvent, ResponseObjectT } from '../schema/responses'
+import { StoreUnavailableError } from '../store/errors'
 import type { ItemBody, ResponseRecord, ResponseStatus, Store } from '../store/types'
 import type { UpstreamAdapter } from '../upstream/adapter'
 import { streamFailure } from '../upstream/failure'
@@ -18,6 +19,7 @@ import { PROCESS_OWNER, newLease } from './lease'
 import { fitOutput, historyTooLong, NO_LIMITS, STORED_SIZE_REASON, type TurnLimits } from './limits'
 import { EventNormaliser, type UpstreamOutcome } from './normalise'
 import { responseBase, responseObject, type ResponseBase } from './response-object'
+import { UnstoredEnds } from './unstored'
 
 export interface EngineDeps {
   store: Store
@@ -31,14 +33,20 @@ export interface EngineDeps {
   owner?: string
   /** history length and stored response size (engine/limits.ts); none unless given */
   limits?: TurnLimits
+  /** where the ends of turns the failing storage could not take are retried (engine/unstored.ts); one of its own unless given */
+  unstored?: UnstoredEnds
 }
 
 /**
  * Why an edge aborted a turn's signal, when it is not a client going away: a cancel (POST …/cancel) ends the turn as
- * cancelled, a shutdown as failed. Any other abort reason ends it as incomplete (client_disconnected).
+ * cancelled, a shutdown as failed. Any other abort reason ends it as incomplete (client_disconnected). The engine
+ * itself stops a turn whose storage failed (kind 'storage'): it ends as failed with storage_unavailable.
  */
 export class TurnStop {
-  constructor(readonly kind: 'cancelled' | 'shutdown') {}
+  constructor(
+    readonly kind: 'cancelled' | 'shutdown' | 'storage',
+    readonly error?: StoreUnavailableError,
+  ) {}
 }
 
 export interface TurnOptions {
@@ -97,6 +105,7 @@ export function toUpstreamRequest(req: CreateResponseRequest, history: ItemBody[
 }
 
 export function createTurnEngine(deps: EngineDeps) {
+  deps = { ...deps, unstored: deps.unstored ?? new UnstoredEnds(deps.logger) }
   const { store, adapter, clock, ids, logger } = deps
   const { maxHistoryItems } = deps.limits ?? NO_LIMITS
 
@@ -154,7 +163,8 @@ export function createTurnEngine(deps: EngineDeps) {
     return new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, startedAt)
   }
 
-  return { start }
+  /** Ends of turns waiting for the storage to take writes again: followers of an event log read their last events here. */
+  return { start, unstored: deps.unstored! }
 }
 
 export type TurnEngine = ReturnType<typeof createTurnEngine>
@@ -218,6 +228,8 @@ class RunningTurn implements Turn {
       progress: () => ({ version: norm.sequence, response: this.progress(norm), output: norm.output() }),
       // Cancelled by any process sharing the store (or ended there by recovery, or deleted): stop the model.
       onStopped: () => abort.abort(new TurnStop('cancelled')),
+      // The storage failed under the turn: stop the model; the turn ends as failed (stored once the storage is back).
+      onStoreFailure: (e) => abort.abort(new TurnStop('storage', e)),
     })
     const record = (e: ResponseEvent) => {
       cp.record(e)
@@ -264,7 +276,7 @@ class RunningTurn implements Turn {
         outcome = abort.signal.aborted ? interrupted() : this.failed(e)
         if (!abort.signal.aborted) metrics?.recordStreamFailure(e, abort.signal)
       }
-      const terminal = await this.finish(norm, stopped(abort.signal, outcome), cp)
+      const terminal = await this.finish(norm, stopped(abort.signal, outcome, this), cp)
       finished = true
       if (terminal) yield terminal
     } finally {
@@ -272,10 +284,16 @@ class RunningTurn implements Turn {
       if (!finished) {
         // The consumer stopped early (client gone): stop the model and keep what we have.
         abort.abort()
-        await this.finish(norm, stopped(abort.signal, interrupted()), cp).catch((e) => this.deps.logger.error('could not store an interrupted response', { response_id: this.id, err: String(e) }))
+        await this.finish(norm, stopped(abort.signal, interrupted(), this), cp).catch((e) => this.deps.logger.error('could not store an interrupted response', { response_id: this.id, err: String(e) }))
       }
       metrics?.activeTurns.dec()
     }
+  }
+
+  /** The turn fails because the storage did: the error its edge answers with (503 storage_unavailable). */
+  storageFailure(e: StoreUnavailableError): UpstreamOutcome['error'] {
+    this.failure = ApiError.storageUnavailable(e, 'so this response could not be stored and has failed; try again later.')
+    return { code: 'storage_unavailable', message: this.failure.message }
   }
 
   private failed(e: unknown): UpstreamOutcome {
@@ -319,19 +337,34 @@ class RunningTurn implements Turn {
         if (cuttable) outcome = { ...outcome, status: 'incomplete', incomplete_details: { reason: STORED_SIZE_REASON } }
       }
     }
-    const status: ResponseStatus = outcome.status
-    const terminal = status === 'cancelled' ? null : (norm.event(`response.${status}`, { response: this.response }) as ResponseEvent)
+    let terminal = outcome.status === 'cancelled' ? null : (norm.event(`response.${outcome.status}`, { response: this.response }) as ResponseEvent)
     const unwritten = await cp.stop()
     if (this.stored) {
       // Stored before the client sees the terminal event, so a chained request right after it resolves.
-      const conversationItems = this.base.conversation && appendsToConversation(status, outcome.incomplete_details) ? [...this.input, ...output].map(conversationItem) : undefined
-      const events = this.opts.recordEvents ? [...unwritten, ...(terminal ? [terminal] : [])] : []
-      const patch = { status, response: this.response, error: outcome.error, completedAt: status === 'completed' ? now : null }
-      const result = await store.finishResponse(this.opts.tenant, this.id, patch, output, { events, conversationItems })
-      if (result.status !== null && result.status !== status) this.deps.logger.info('turn ended after its response was ended elsewhere', { response_id: this.id, status, stored_status: result.status })
-      else if (conversationItems && !result.appended)
-        this.deps.logger.warn('nothing appended to the conversation: it was deleted, or this turn lost it (lease expired)', { response_id: this.id, conversation_id: this.base.conversation?.id })
+      const conversationItems = this.base.conversation && appendsToConversation(outcome.status, outcome.incomplete_details) ? [...this.input, ...output].map(conversationItem) : undefined
+      let events = this.opts.recordEvents ? [...unwritten, ...(terminal ? [terminal] : [])] : []
+      let patch = { status: outcome.status, response: this.response, error: outcome.error, completedAt: outcome.status === 'completed' ? now : null }
+      try {
+        const result = await store.finishResponse(this.opts.tenant, this.id, patch, output, { events, conversationItems })
+        if (result.status !== null && result.status !== outcome.status) this.deps.logger.info('turn ended after its response was ended elsewhere', { response_id: this.id, status: outcome.status, stored_status: result.status })
+        else if (conversationItems && !result.appended)
+          this.deps.logger.warn('nothing appended to the conversation: it was deleted, or this turn lost it (lease expired)', { response_id: this.id, conversation_id: this.base.conversation?.id })
+      } catch (e) {
+        if (!(e instanceof StoreUnavailableError)) throw e
+        // The end cannot be stored now. A turn that was going to end otherwise fails instead — what the client is
+        // told is what gets stored — and that end is written as soon as the storage takes writes again.
+        if (outcome.status !== 'failed' && outcome.status !== 'cancelled') {
+          outcome = { ...storageFailed(e, this), usage: outcome.usage }
+          this.response = build('failed', null)(output)
+          terminal = { ...terminal!, type: 'response.failed', response: this.response } as ResponseEvent
+          events = this.opts.recordEvents ? [...unwritten, terminal] : []
+          patch = { status: 'failed', response: this.response, error: outcome.error, completedAt: null }
+        }
+        const { tenant } = this.opts
+        this.deps.unstored!.retry(this.id, events, () => store.finishResponse(tenant, this.id, patch, output, { events }))
+      }
     }
+    const status = outcome.status
     this.deps.logger.debug('turn finished', { response_id: this.id, status, stored: this.stored, previous_response_id: this.base.previous_response_id })
     this.deps.metrics?.turnFinished(this.req.model, status, outcome.usage)
     return terminal
@@ -341,12 +374,17 @@ class RunningTurn implements Turn {
 /** How a turn ended: as the upstream said, or cancelled. */
 type TurnOutcome = Omit<UpstreamOutcome, 'status'> & { status: UpstreamOutcome['status'] | 'cancelled' }
 
-/** An interruption caused by the gateway itself (cancel, shutdown) rather than by the client going away. */
-function stopped(signal: AbortSignal, outcome: UpstreamOutcome): TurnOutcome {
+/** An interruption caused by the gateway itself (cancel, shutdown, failing storage) rather than by the client going away. */
+function stopped(signal: AbortSignal, outcome: UpstreamOutcome, turn: RunningTurn): TurnOutcome {
   const reason = signal.reason
   if (!(reason instanceof TurnStop) || outcome.incomplete_details?.reason !== 'client_disconnected') return outcome
   if (reason.kind === 'cancelled') return { status: 'cancelled', usage: null, incomplete_details: null, error: null }
+  if (reason.kind === 'storage') return storageFailed(reason.error!, turn)
   return { status: 'failed', usage: null, incomplete_details: null, error: { code: 'server_error', message: 'The gateway shut down while this response was running.' } }
+}
+
+function storageFailed(e: StoreUnavailableError, turn: RunningTurn): UpstreamOutcome {
+  return { status: 'failed', usage: null, incomplete_details: null, error: turn.storageFailure(e) }
 }
 
 function interrupted(): UpstreamOutcome {

@@ -34,7 +34,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
             requestId: requestId || undefined,
           })
           const queued = turn.response
-          const events = background.run(turn, abort, body.stream ? { tenant, idleMs: config.idleTimeoutMs } : undefined)
+          const events = background.run(turn, abort, body.stream ? { tenant, idleMs: config.idleTimeoutMs, unstored: engine.unstored } : undefined)
           if (events) return sseResponse(events, { 'x-request-id': requestId }, deps.metrics?.activeSseStreams) as unknown as ResponseObjectT
           return queued
         }
@@ -78,7 +78,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         if (!rec.background && !(await store.hasEvents(params.id)))
           throw ApiError.badRequest(`Response '${params.id}' was not streamed, so it has no events to replay; retrieve it without stream=true.`, 'stream', 'stream_not_available')
         const requestId = String(set.headers['x-request-id'] ?? '')
-        return sseResponse(followEvents(store, tenant, params.id, after, config.idleTimeoutMs), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams) as unknown as ResponseObjectT
+        return sseResponse(followEvents(store, tenant, params.id, after, config.idleTimeoutMs, engine.unstored), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams) as unknown as ResponseObjectT
       },
       {
         params: ResponseIdParams,

@@ -1,0 +1,198 @@
+// The gateway's database on a real, small filesystem (tmpfs) that fills up: new requests get a clear 503
+// storage_unavailable, every open stream gets its terminal event, and the turns the full disk interrupted are stored
+// as failed as soon as there is space again. Needs root to mount the tmpfs; skipped with a message otherwise.
+import { Database } from 'bun:sqlite'
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
+import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
+import { startGateway, type TestGateway } from '../support/gateway'
+import { mountSmallDisk, smallDiskUnavailable, type SmallDisk } from '../support/small-disk'
+
+const unavailable = smallDiskUnavailable()
+if (unavailable) console.warn(`SKIP test/store/disk-full.test.ts: ${unavailable}`)
+
+/** A turn that streams for several seconds unless it is stopped: the disk fills while it runs. */
+const LONG = { text: Array.from({ length: 200 }, (_, i) => `word${i}`).join(' '), delayMs: 25 }
+
+let disk: SmallDisk
+let up: FakeUpstream
+let gw: TestGateway
+
+async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 10_000): Promise<T> {
+  const until = Date.now() + ms
+  for (;;) {
+    const v = await fn()
+    if (v) return v
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(25)
+  }
+}
+
+/**
+ * Fills the disk. The WAL is first checkpointed and cut to zero bytes: SQLite reuses the WAL file's space, so
+ * without this a write may still fit in the WAL that earlier tests grew, full disk or not.
+ */
+function fillDisk() {
+  const db = new Database(gw.config.db)
+  try {
+    db.exec('PRAGMA busy_timeout = 5000')
+    const r = db.query('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number; log: number }
+    expect(r).toMatchObject({ busy: 0, log: 0 })
+  } finally {
+    db.close()
+  }
+  disk.fill()
+}
+
+const post = (path: string, body: unknown) =>
+  fetch(`${gw.baseURL}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+/** The events of an SSE response, read as they come. */
+function sseEvents(res: Response) {
+  const reader = res.body!.getReader()
+  const decoder = new TextDecoder()
+  const events: any[] = []
+  let buffer = ''
+  let done = false
+  const readMore = async () => {
+    const r = await reader.read()
+    if (r.done) return (done = true)
+    buffer += decoder.decode(r.value, { stream: true })
+    for (let i = buffer.indexOf('\n\n'); i >= 0; i = buffer.indexOf('\n\n')) {
+      const data = buffer.slice(0, i).split('\n').find((l) => l.startsWith('data: '))
+      buffer = buffer.slice(i + 2)
+      if (data) events.push(JSON.parse(data.slice(6)))
+    }
+  }
+  return {
+    events,
+    /** reads until an event matches (or the stream ends) */
+    async until(pred: (e: any) => boolean) {
+      while (!events.some(pred) && !done) await readMore()
+      return events.find(pred)
+    },
+    async toEnd() {
+      while (!done) await readMore()
+      return events
+    },
+  }
+}
+
+async function storedStatus(id: string) {
+  return (await gw.store.getResponse('default', id))?.status
+}
+
+/** The stored row becomes failed with storage_unavailable once the disk has space again. */
+async function expectFailedOnceFreed(id: string) {
+  expect(await storedStatus(id)).toBe('in_progress')
+  disk.free()
+  const rec = await waitFor(`${id} stored as failed`, async () => {
+    const r = await gw.store.getResponse('default', id)
+    return r?.status === 'failed' ? r : null
+  })
+  expect(rec.error).toMatchObject({ code: 'storage_unavailable', message: expect.stringContaining('storage is full or failing') })
+  expect(rec.response).toMatchObject({ status: 'failed', error: { code: 'storage_unavailable' } })
+  return rec
+}
+
+function expectStorageFailed(e: any) {
+  expect(e).toMatchObject({ type: 'response.failed', response: { status: 'failed', error: { code: 'storage_unavailable', message: expect.stringContaining('storage is full or failing') } } })
+}
+
+describe.skipIf(unavailable !== null)('the database on a disk that fills up', () => {
+  beforeAll(async () => {
+    disk = mountSmallDisk(8 << 20)
+    up = startFakeUpstream()
+    gw = await startGateway({ upstream: up.url, dir: disk.dir, logLevel: 'warn' })
+    expect(gw.config.db.startsWith(disk.dir)).toBe(true)
+  })
+  afterEach(() => disk.free())
+  afterAll(async () => {
+    await gw?.stop()
+    await up?.stop()
+    disk?.unmount()
+  })
+
+  test('a new request while the disk is full is a 503 storage_unavailable in the error shape, over HTTP and WebSocket', async () => {
+    fillDisk()
+    for (const [path, body] of [
+      ['/responses', { model: 'test-model', input: 'hello' }],
+      ['/responses', { model: 'test-model', input: 'hello', stream: true }],
+      ['/responses', { model: 'test-model', input: 'hello', background: true }],
+      ['/conversations', { items: [] }],
+    ] as const) {
+      const res = await post(path, body)
+      expect({ path, body, status: res.status }).toEqual({ path, body, status: 503 })
+      expect(await res.json()).toEqual({
+        error: { message: expect.stringContaining("The gateway's storage is full or failing"), type: 'server_error', param: null, code: 'storage_unavailable' },
+      })
+    }
+    const ws = new WebSocket(gw.url.replace('http', 'ws') + '/v1/responses')
+    await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)))
+    const frame = new Promise<any>((resolve) => (ws.onmessage = (m) => resolve(JSON.parse(String(m.data)))))
+    ws.send(JSON.stringify({ type: 'response.create', model: 'test-model', input: 'hello' }))
+    expect(await frame).toMatchObject({ type: 'error', status: 503, error: { type: 'server_error', code: 'storage_unavailable' } })
+    ws.close()
+    // Reading still works on a full disk.
+    expect((await fetch(`${gw.baseURL}/models`)).status).toBe(200)
+  })
+
+  test('a streamed turn running when the disk fills ends with response.failed, and is stored failed once there is space', async () => {
+    up.queue(LONG)
+    const stream = sseEvents(await post('/responses', { model: 'test-model', input: 'stream', stream: true }))
+    await stream.until((e) => e.type === 'response.output_text.delta')
+    fillDisk()
+    const events = await stream.toEnd()
+    expectStorageFailed(events.at(-1))
+    await expectFailedOnceFreed(events[0].response.id)
+  })
+
+  test('a background stream and a resume stream of it both end with response.failed; the acknowledged response ends failed', async () => {
+    up.queue(LONG)
+    const created = sseEvents(await post('/responses', { model: 'test-model', input: 'background', background: true, stream: true }))
+    await created.until((e) => e.type === 'response.output_text.delta')
+    const id = created.events[0].response.id
+    const resumed = sseEvents(await fetch(`${gw.baseURL}/responses/${id}?stream=true`))
+    await resumed.until((e) => e.type === 'response.output_text.delta')
+    fillDisk()
+    expectStorageFailed((await created.toEnd()).at(-1))
+    const resumedEvents = await resumed.toEnd()
+    expectStorageFailed(resumedEvents.at(-1))
+    // The resume stream is the whole log, once each, in order.
+    expect(resumedEvents.map((e) => e.sequence_number)).toEqual(resumedEvents.map((_, i) => i))
+    await expectFailedOnceFreed(id)
+  })
+
+  test('a WebSocket turn running when the disk fills ends with a response.failed frame', async () => {
+    up.queue(LONG)
+    const ws = new WebSocket(gw.url.replace('http', 'ws') + '/v1/responses')
+    await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)))
+    const frames: any[] = []
+    let terminal!: (f: any) => void
+    const ended = new Promise<any>((resolve) => (terminal = resolve))
+    ws.onmessage = (m) => {
+      const f = JSON.parse(String(m.data))
+      frames.push(f)
+      if (f.type === 'response.output_text.delta' && frames.filter((x) => x.type === f.type).length === 1) fillDisk()
+      if (['response.completed', 'response.failed', 'response.incomplete', 'error'].includes(f.type)) terminal(f)
+    }
+    ws.send(JSON.stringify({ type: 'response.create', model: 'test-model', input: 'socket' }))
+    expectStorageFailed(await ended)
+    ws.close()
+    await expectFailedOnceFreed(frames[0].response.id)
+  })
+
+  test('a JSON turn that cannot be stored at its end is a 503 storage_unavailable, and is stored failed once there is space', async () => {
+    up.queue({ text: 'a short answer in a few words', delayMs: 100 })
+    const calls = up.requestsTo('/v1/responses').length
+    const answer = post('/responses', { model: 'test-model', input: 'json' })
+    await waitFor('the upstream call', async () => up.requestsTo('/v1/responses').length > calls)
+    fillDisk()
+    const res = await answer
+    expect(res.status).toBe(503)
+    const body = (await res.json()) as any
+    expect(body.error).toMatchObject({ type: 'server_error', code: 'storage_unavailable' })
+    const id = body.error.message.match(/resp_[0-9a-z]+/)?.[0]
+    expect(id).toBeString()
+    await expectFailedOnceFreed(id)
+  })
+})
