@@ -58,7 +58,7 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth) {
       {
         body: CreateConversationBody,
         parse: JSON_BODY,
-        response: { 200: ConversationObject, ...errorResponses(400, 413) },
+        response: { 200: ConversationObject, ...errorResponses(400, 413, 503) },
         detail: {
           summary: 'Create a conversation',
           description: `Optionally with up to 20 initial \`items\` (they get ids; messages get \`status: "completed"\`) and \`metadata\`. Use its id as \`conversation\` on POST /v1/responses.`,
@@ -67,7 +67,7 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth) {
     )
     .get('/:conversation_id', async ({ params, request }) => conversationObject(await existing(tenantOf(request), params.conversation_id)), {
       params: ConversationIdParams,
-      response: { 200: ConversationObject, ...errorResponses(404) },
+      response: { 200: ConversationObject, ...errorResponses(404, 503) },
       detail: { summary: 'Retrieve a conversation' },
     })
     .post(
@@ -81,7 +81,7 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth) {
         params: ConversationIdParams,
         body: UpdateConversationBody,
         parse: JSON_BODY,
-        response: { 200: ConversationObject, ...errorResponses(400, 404) },
+        response: { 200: ConversationObject, ...errorResponses(400, 404, 503) },
         detail: { summary: "Update a conversation's metadata", description: 'Replaces the metadata as a whole.' },
       },
     )
@@ -93,7 +93,7 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth) {
       },
       {
         params: ConversationIdParams,
-        response: { 200: ConversationDeleted, ...errorResponses(404) },
+        response: { 200: ConversationDeleted, ...errorResponses(404, 503) },
         detail: { summary: 'Delete a conversation', description: 'Responses made in it are kept.' },
       },
     )
@@ -107,7 +107,7 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth) {
       {
         params: ConversationIdParams,
         query: PaginationQuery,
-        response: { 200: ConversationItemList, ...errorResponses(400, 404) },
+        response: { 200: ConversationItemList, ...errorResponses(400, 404, 503) },
         detail: { summary: "List a conversation's items", description: 'Paginated by item id: `after`, `before`, `limit` (1–100, default 20), `order` (default desc).' },
       },
     )
@@ -124,7 +124,7 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth) {
         query: IncludeQuery,
         body: AddItemsBody,
         parse: JSON_BODY,
-        response: { 200: ConversationItemList, ...errorResponses(400, 404, 409, 413) },
+        response: { 200: ConversationItemList, ...errorResponses(400, 404, 409, 413, 503) },
         detail: {
           summary: 'Add items to a conversation',
           description: 'Appends 1 to 20 items at the end. 409 `conversation_locked` while a response in this conversation is running.',
@@ -143,7 +143,7 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth) {
       {
         params: ConversationItemParams,
         query: IncludeQuery,
-        response: { 200: ConversationItem, ...errorResponses(404) },
+        response: { 200: ConversationItem, ...errorResponses(404, 503) },
         detail: { summary: 'Retrieve an item of a conversation' },
       },
     )
@@ -157,7 +157,7 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth) {
       },
       {
         params: ConversationItemParams,
-        response: { 200: ConversationObject, ...errorResponses(404) },
+        response: { 200: ConversationObject, ...errorResponses(404, 503) },
         detail: { summary: 'Delete an item from a conversation', description: 'Answers with the conversation.' },
       },
     )

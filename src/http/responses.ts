@@ -54,7 +54,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
       {
         body: CreateResponseBody,
         parse: JSON_BODY,
-        response: { 200: ResponseObject, ...errorResponses(400, 404, 409, 413, 429, 502, 504) },
+        response: { 200: ResponseObject, ...errorResponses(400, 404, 409, 413, 429, 502, 504, 503) },
         detail: {
           summary: 'Create a response',
           description:
@@ -83,7 +83,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
       {
         params: ResponseIdParams,
         query: RetrieveQuery,
-        response: { 200: ResponseObject, ...errorResponses(400, 404) },
+        response: { 200: ResponseObject, ...errorResponses(400, 404, 503) },
         detail: {
           summary: 'Retrieve a response',
           description:
@@ -99,7 +99,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         if (!(await store.deleteResponse(auth.tenantOf(request.headers), params.id))) throw notFound(params.id)
         return { id: params.id, object: 'response' as const, deleted: true as const }
       },
-      { params: ResponseIdParams, response: { 200: DeletedResponse, ...errorResponses(404) }, detail: { summary: 'Delete a response with its items and events' } },
+      { params: ResponseIdParams, response: { 200: DeletedResponse, ...errorResponses(404, 503) }, detail: { summary: 'Delete a response with its items and events' } },
     )
     .post(
       '/:id/cancel',
@@ -121,7 +121,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
       },
       {
         params: ResponseIdParams,
-        response: { 200: ResponseObject, ...errorResponses(400, 404, 409) },
+        response: { 200: ResponseObject, ...errorResponses(400, 404, 409, 503) },
         detail: {
           summary: 'Cancel a background response',
           description: 'Stops a queued or running background response: status `cancelled`, the upstream call aborted, the output so far kept. Cancelling a cancelled response answers it again; one that already finished otherwise is a 409; one that was not created with `background: true` cannot be cancelled (400).',
@@ -144,7 +144,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
       {
         params: ResponseIdParams,
         query: PaginationQuery,
-        response: { 200: ItemList, ...errorResponses(400, 404) },
+        response: { 200: ItemList, ...errorResponses(400, 404, 503) },
         detail: { summary: "List a response's input items", description: 'Paginated by item id: `after`, `before`, `limit` (1–100, default 20), `order` (default desc).' },
       },
     )

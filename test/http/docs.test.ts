@@ -174,6 +174,15 @@ describe('GET /docs/json', () => {
     }
   })
 
+  test('every operation on stored responses and conversations documents the 503 a failing storage answers', () => {
+    const stored = operations().filter((o) => /^\/v1\/(responses|conversations)/.test(o.path) && o.op.responses?.['200'])
+    expect(stored.length).toBeGreaterThan(10)
+    for (const { path, method, op } of stored) {
+      const where = `${method.toUpperCase()} ${path}`
+      expect({ where, schema: op.responses['503']?.content?.['application/json']?.schema }).toEqual({ where, schema: { $ref: '#/components/schemas/ErrorBody' } })
+    }
+  })
+
   test('every $ref resolves inside the document and no schema keeps a fragment $id', () => {
     for (const ref of refs(doc)) expect({ ref, resolved: resolve(ref) !== undefined }).toEqual({ ref, resolved: true })
     expect(JSON.stringify(doc)).not.toContain('"$id":"#')
