@@ -351,6 +351,7 @@ class RunningTurn implements Turn {
           this.deps.logger.warn('nothing appended to the conversation: it was deleted, or this turn lost it (lease expired)', { response_id: this.id, conversation_id: this.base.conversation?.id })
       } catch (e) {
         if (!(e instanceof StoreUnavailableError)) throw e
+        this.deps.logger.error('could not store the end of a turn, the storage is failing; retrying until it takes writes', { response_id: this.id, reason: e.reason })
         // The end cannot be stored now. A turn that was going to end otherwise fails instead — what the client is
         // told is what gets stored — and that end is written as soon as the storage takes writes again.
         if (outcome.status !== 'failed' && outcome.status !== 'cancelled') {

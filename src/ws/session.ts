@@ -99,7 +99,8 @@ export class ResponsesSocketSession {
 
   private sendError(e: unknown) {
     const err = toApiError(e)
-    if (!(e instanceof ApiError)) this.opts.logger.error('websocket turn failed', { err: String((e as Error)?.stack ?? e), request_id: this.opts.requestId })
+    if (err.errorCode === 'storage_unavailable') this.opts.logger.error('storage unavailable', { request_id: this.opts.requestId, err: String((e as Error)?.cause ?? e) })
+    else if (!(e instanceof ApiError)) this.opts.logger.error('websocket turn failed', { err: String((e as Error)?.stack ?? e), request_id: this.opts.requestId })
     const body = err.toJSON().error
     // The error frame of the WebSocket mode; top-level fields mirror the SSE error event.
     void this.send({ type: 'error', status: err.status, error: body, code: body.code, message: body.message, param: body.param })
