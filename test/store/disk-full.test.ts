@@ -1,11 +1,11 @@
 // The gateway's database on a real, small filesystem (tmpfs) that fills up: new requests get a clear 503
 // storage_unavailable, every open stream gets its terminal event, and the turns the full disk interrupted are stored
 // as failed as soon as there is space again. Needs root to mount the tmpfs; skipped with a message otherwise.
-import { Database } from 'bun:sqlite'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
 import { mountSmallDisk, smallDiskUnavailable, type SmallDisk } from '../support/small-disk'
+import { sseEvents } from '../support/sse'
 
 const unavailable = smallDiskUnavailable()
 if (unavailable) console.warn(`SKIP test/store/disk-full.test.ts: ${unavailable}`)
@@ -27,55 +27,8 @@ async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined |
   }
 }
 
-/**
- * Fills the disk. The WAL is first checkpointed and cut to zero bytes: SQLite reuses the WAL file's space, so
- * without this a write may still fit in the WAL that earlier tests grew, full disk or not.
- */
-function fillDisk() {
-  const db = new Database(gw.config.db)
-  try {
-    db.exec('PRAGMA busy_timeout = 5000')
-    const r = db.query('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number; log: number }
-    expect(r).toMatchObject({ busy: 0, log: 0 })
-  } finally {
-    db.close()
-  }
-  disk.fill()
-}
-
 const post = (path: string, body: unknown) =>
   fetch(`${gw.baseURL}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-
-/** The events of an SSE response, read as they come. */
-function sseEvents(res: Response) {
-  const reader = res.body!.getReader()
-  const decoder = new TextDecoder()
-  const events: any[] = []
-  let buffer = ''
-  let done = false
-  const readMore = async () => {
-    const r = await reader.read()
-    if (r.done) return (done = true)
-    buffer += decoder.decode(r.value, { stream: true })
-    for (let i = buffer.indexOf('\n\n'); i >= 0; i = buffer.indexOf('\n\n')) {
-      const data = buffer.slice(0, i).split('\n').find((l) => l.startsWith('data: '))
-      buffer = buffer.slice(i + 2)
-      if (data) events.push(JSON.parse(data.slice(6)))
-    }
-  }
-  return {
-    events,
-    /** reads until an event matches (or the stream ends) */
-    async until(pred: (e: any) => boolean) {
-      while (!events.some(pred) && !done) await readMore()
-      return events.find(pred)
-    },
-    async toEnd() {
-      while (!done) await readMore()
-      return events
-    },
-  }
-}
 
 async function storedStatus(id: string) {
   return (await gw.store.getResponse('default', id))?.status
@@ -113,7 +66,7 @@ describe.skipIf(unavailable !== null)('the database on a disk that fills up', ()
   })
 
   test('a new request while the disk is full is a 503 storage_unavailable in the error shape, over HTTP and WebSocket', async () => {
-    fillDisk()
+    disk.fill({ sqlite: gw.config.db })
     for (const [path, body] of [
       ['/responses', { model: 'test-model', input: 'hello' }],
       ['/responses', { model: 'test-model', input: 'hello', stream: true }],
@@ -140,7 +93,7 @@ describe.skipIf(unavailable !== null)('the database on a disk that fills up', ()
     up.queue(LONG)
     const stream = sseEvents(await post('/responses', { model: 'test-model', input: 'stream', stream: true }))
     await stream.until((e) => e.type === 'response.output_text.delta')
-    fillDisk()
+    disk.fill({ sqlite: gw.config.db })
     const events = await stream.toEnd()
     expectStorageFailed(events.at(-1))
     await expectFailedOnceFreed(events[0].response.id)
@@ -153,7 +106,7 @@ describe.skipIf(unavailable !== null)('the database on a disk that fills up', ()
     const id = created.events[0].response.id
     const resumed = sseEvents(await fetch(`${gw.baseURL}/responses/${id}?stream=true`))
     await resumed.until((e) => e.type === 'response.output_text.delta')
-    fillDisk()
+    disk.fill({ sqlite: gw.config.db })
     expectStorageFailed((await created.toEnd()).at(-1))
     const resumedEvents = await resumed.toEnd()
     expectStorageFailed(resumedEvents.at(-1))
@@ -172,7 +125,7 @@ describe.skipIf(unavailable !== null)('the database on a disk that fills up', ()
     ws.onmessage = (m) => {
       const f = JSON.parse(String(m.data))
       frames.push(f)
-      if (f.type === 'response.output_text.delta' && frames.filter((x) => x.type === f.type).length === 1) fillDisk()
+      if (f.type === 'response.output_text.delta' && frames.filter((x) => x.type === f.type).length === 1) disk.fill({ sqlite: gw.config.db })
       if (['response.completed', 'response.failed', 'response.incomplete', 'error'].includes(f.type)) terminal(f)
     }
     ws.send(JSON.stringify({ type: 'response.create', model: 'test-model', input: 'socket' }))
@@ -186,7 +139,7 @@ describe.skipIf(unavailable !== null)('the database on a disk that fills up', ()
     const calls = up.requestsTo('/v1/responses').length
     const answer = post('/responses', { model: 'test-model', input: 'json' })
     await waitFor('the upstream call', async () => up.requestsTo('/v1/responses').length > calls)
-    fillDisk()
+    disk.fill({ sqlite: gw.config.db })
     const res = await answer
     expect(res.status).toBe(503)
     const body = (await res.json()) as any

@@ -1,5 +1,6 @@
 // A small real filesystem (tmpfs) for disk-full tests: mounted in a fresh directory, filled to the last byte with a
 // filler file, freed again. Mounting needs root (or CAP_SYS_ADMIN); smallDiskUnavailable() says why not, for a skip.
+import { Database } from 'bun:sqlite'
 import { closeSync, mkdtempSync, openSync, rmdirSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,8 +8,12 @@ import { join } from 'node:path'
 export interface SmallDisk {
   /** the mount point */
   dir: string
-  /** Writes a filler file until the filesystem answers ENOSPC. */
-  fill(): void
+  /**
+   * Writes a filler file until the filesystem answers ENOSPC. With `sqlite`, that database's WAL is first
+   * checkpointed and cut to zero bytes: SQLite reuses the WAL file's space, so a write may otherwise still fit in a
+   * WAL that earlier writes grew, full disk or not.
+   */
+  fill(opts?: { sqlite?: string }): void
   /** Deletes the filler file: the space is back. */
   free(): void
   unmount(): void
@@ -43,7 +48,8 @@ export function mountSmallDisk(bytes: number): SmallDisk {
   const filler = join(dir, 'filler')
   return {
     dir,
-    fill() {
+    fill(opts) {
+      if (opts?.sqlite) truncateWal(opts.sqlite)
       const fd = openSync(filler, 'a')
       try {
         // Big writes first, then ever smaller ones, until not one byte more fits.
@@ -66,5 +72,16 @@ export function mountSmallDisk(bytes: number): SmallDisk {
       umount(dir)
       rmSync(dir, { recursive: true, force: true })
     },
+  }
+}
+
+function truncateWal(path: string): void {
+  const db = new Database(path)
+  try {
+    db.exec('PRAGMA busy_timeout = 5000')
+    const r = db.query('PRAGMA wal_checkpoint(TRUNCATE)').get() as { busy: number; log: number }
+    if (r.busy !== 0 || r.log !== 0) throw new Error(`could not cut the WAL of ${path}: ${JSON.stringify(r)}`)
+  } finally {
+    db.close()
   }
 }
