@@ -152,7 +152,9 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
 
 function withResponseId(err: ApiError, id: string | null): ApiError {
   if (!id) return err
-  const e = new ApiError(err.status, `${err.message} (stored as failed response ${id})`, err.type, err.errorCode, err.param)
+  // A failing storage has not stored the failure yet: engine/unstored.ts does once it takes writes again.
+  const where = err.errorCode === 'storage_unavailable' ? `response ${id} is stored as failed once the storage takes writes again` : `stored as failed response ${id}`
+  const e = new ApiError(err.status, `${err.message} (${where})`, err.type, err.errorCode, err.param)
   e.withHeaders(err.headers)
   return e
 }
