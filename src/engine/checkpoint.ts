@@ -97,8 +97,9 @@ export class TurnCheckpoint {
     try {
       await this.o.store.appendEvents(this.o.id, batch)
     } catch (e) {
-      // Not written: kept, ahead of the newer ones, for the next write (at the latest the turn's last).
-      this.pending.unshift(...batch)
+      // Not written because the storage failed: kept, ahead of the newer ones, for the next write (at the latest the
+      // turn's last), so the log has no gap once the storage is back.
+      if (e instanceof StoreUnavailableError) this.pending.unshift(...batch)
       throw e
     }
   }
