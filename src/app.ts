@@ -106,8 +106,8 @@ export function createApp(deps: AppDeps) {
       const rendered = renderError(code, error, request.method, path, app)
       set.status = rendered.status
       if (rendered.headers) Object.assign(set.headers, rendered.headers)
-      // A bug (500) is an error, with its stack; an upstream that is down or slow (502/504) is a warning whose
-      // message says it all.
+      // A bug (500) is an error, with its stack; a failing storage (503 storage_unavailable) an error with the
+      // driver's words; an upstream that is down or slow (502/504) is a warning whose message says it all.
       const request_id = set.headers['x-request-id']
       if (rendered.status === 500) logger.error('request failed', { request_id, method: request.method, path, status: rendered.status, err: String((error as Error)?.stack ?? error) })
       else if (rendered.body.error.code === 'storage_unavailable') logger.error('storage unavailable', { request_id, method: request.method, path, status: rendered.status, err: String((error as Error)?.cause ?? error) })
