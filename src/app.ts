@@ -66,7 +66,8 @@ export function createApp(deps: AppDeps) {
   const background = deps.background ?? createBackgroundRunner({ store: deps.store, logger, metrics })
   const app = new Elysia({
     // Bun's own body limit is set out of the way: ours (http/body-limit.ts) answers 413 in the error shape.
-    serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER, idleTimeout: 255 },
+    // Port reuse off (Elysia turns it on): a second gateway on a taken port must fail to start, not share it.
+    serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER, idleTimeout: 255, reusePort: false },
     // Oversized frames close the socket with 1009; a slow reader backs up to the limit, then the
     // session waits for drain (never closes for it).
     websocket: { maxPayloadLength: config.maxWsFrameBytes, idleTimeout: config.wsIdleTimeoutS, backpressureLimit: 4 * 1024 * 1024, closeOnBackpressureLimit: false },

@@ -2,6 +2,7 @@
 // CLI entry: parses argv, loads config, runs a command. `agentgate` alone = `agentgate serve`.
 
 import './production-env'
+import { accessSync, constants, statSync } from 'node:fs'
 import { CONFIG_FLAGS, ConfigError, loadConfig, parseArgs, settingsHelp, type Config } from './config'
 import { createApp } from './app'
 import { createBackgroundRunner, INTERRUPTED_MESSAGE, startRecoverySweep } from './engine/background'
@@ -14,6 +15,7 @@ import { upstreamFromConfig } from './upstream/client'
 import { VERSION } from './version'
 import { CODEX_KEY_ENV, CODEX_MISSING, findCodex, launcherKey, prepareCodexHome, probeGateway } from './codex/launcher'
 import { createAuth, logAuthMode } from './auth'
+import { listenError, StartupError } from './startup-errors'
 
 const USAGE = `agentgate ${VERSION} — a stateful OpenAI Responses API gateway in front of vLLM or any OpenAI-compatible server
 
@@ -74,7 +76,13 @@ export async function serve(config: Config, version = VERSION, opts: { quiet?: b
   const background = createBackgroundRunner({ store, logger, metrics })
   const upstream = upstreamFromConfig(config)
   const app = createApp({ config, upstream, store, clock: Date.now, ids: timeOrderedId, logger, version, background, metrics })
-  app.listen({ hostname: config.host, port: config.port })
+  try {
+    app.listen({ hostname: config.host, port: config.port })
+  } catch (e) {
+    stopSweep()
+    await store.close().catch(() => {})
+    throw listenError(e, config.host, config.port)
+  }
   const server = app.server!
   const host = server.hostname ?? config.host
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`
@@ -131,6 +139,25 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Why an explicitly given Codex executable (--codex or AGENTGATE_CODEX) cannot be run, naming the path; null when it can. */
+function codexPathProblem(path: string): string | null {
+  // A bare name was looked up on PATH (or will be by spawn); only paths are checked here.
+  if (!path.includes('/')) return null
+  let st: import('node:fs').Stats
+  try {
+    st = statSync(path)
+  } catch {
+    return `the Codex executable ${path} does not exist (--codex or AGENTGATE_CODEX)`
+  }
+  if (st.isDirectory()) return `the Codex executable ${path} is a directory, not a program (--codex or AGENTGATE_CODEX)`
+  try {
+    accessSync(path, constants.X_OK)
+  } catch {
+    return `the Codex executable ${path} is not executable (chmod +x it, or fix --codex / AGENTGATE_CODEX)`
+  }
+  return null
+}
+
 async function runCodexCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, new Set([...CONFIG_FLAGS, '--model', '--codex']), new Set(['--help']))
   if (args.flags['--help'] || args.positionals.includes('--help')) {
@@ -139,6 +166,11 @@ async function runCodexCommand(argv: string[]): Promise<number> {
   }
   if (args.positionals.length) throw new ConfigError(`unexpected argument "${args.positionals[0]}"; put Codex's arguments after \`--\` (see agentgate codex --help)`)
   const codex = findCodex(args.flags['--codex'] as string | undefined, process.env)
+  const missing = codex === null ? null : codexPathProblem(codex)
+  if (missing) {
+    process.stderr.write(`agentgate: ${missing}\n`)
+    return 127
+  }
   if (!codex) {
     process.stderr.write(`agentgate: ${CODEX_MISSING}\n`)
     return 127
@@ -177,7 +209,7 @@ if (import.meta.main) {
       // A bad setting is one clear line, not a stack trace.
       if (e instanceof ConfigError) process.stderr.write(`agentgate: ${e.message}\n`)
       else process.stderr.write(`agentgate: ${e?.message ?? e}\n`)
-      process.exit(e instanceof ConfigError ? 2 : 1)
+      process.exit(e instanceof ConfigError || e instanceof StartupError ? 2 : 1)
     },
   )
 }
