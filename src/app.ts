@@ -26,6 +26,7 @@ import { requestObserver } from './metrics/http'
 import { metricsRoutes } from './http/metrics'
 import { limitRequestBody } from './http/body-limit'
 import { pathOf } from './http/request-url'
+import { Drain, shuttingDown } from './engine/drain'
 
 export interface AppDeps {
   config: Config
@@ -43,12 +44,15 @@ export interface AppDeps {
   background?: BackgroundRunner
   /** The metrics registry behind GET /metrics. The binary passes its own (its background runner reports to it); createApp makes one otherwise. */
   metrics?: GatewayMetrics
+  /** Graceful shutdown (engine/drain.ts). The binary passes its own to drain on SIGTERM; createApp makes one otherwise. */
+  drain?: Drain
 }
 
 export function createApp(deps: AppDeps) {
   // From here on every route, the engine and the background runner see the store and upstream timed by the metrics.
   const metrics = deps.metrics ?? createMetrics()
-  deps = { ...deps, metrics, store: instrumentStore(deps.store, metrics), upstream: instrumentUpstream(deps.upstream, metrics) }
+  const drain = deps.drain ?? new Drain()
+  deps = { ...deps, metrics, drain, store: instrumentStore(deps.store, metrics), upstream: instrumentUpstream(deps.upstream, metrics) }
   const requests = requestObserver(metrics, deps.logger, () => app.routes)
   const { config, logger } = deps
   // API keys → tenants (src/auth.ts): checked for every request in onRequest; the routes ask it for the tenant.
@@ -62,6 +66,7 @@ export function createApp(deps: AppDeps) {
     logger,
     limits: { maxHistoryItems: config.maxHistoryItems, maxStoredResponseBytes: config.maxStoredResponseBytes },
     metrics,
+    drain,
   })
   const background = deps.background ?? createBackgroundRunner({ store: deps.store, logger, metrics })
   const app = new Elysia({
@@ -92,6 +97,14 @@ export function createApp(deps: AppDeps) {
           logger.debug('request rejected', { request_id: requestId, method: request.method, path, status: e.status, code: e.errorCode })
           return e.toJSON()
         }
+      }
+      // Shutting down: no new WebSocket sessions (turns over HTTP are refused by the engine, after validation).
+      if (drain.draining && request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
+        const e = shuttingDown()
+        set.status = e.status
+        Object.assign(set.headers, e.headers)
+        requests.answered(ctx, e.status)
+        return e.toJSON()
       }
       const tooLarge = limitRequestBody(ctx, config.maxBodyBytes)
       if (tooLarge) {

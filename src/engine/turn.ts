@@ -18,6 +18,7 @@ import { PROCESS_OWNER, newLease } from './lease'
 import { fitOutput, historyTooLong, NO_LIMITS, STORED_SIZE_REASON, type TurnLimits } from './limits'
 import { EventNormaliser, type UpstreamOutcome } from './normalise'
 import { responseBase, responseObject, type ResponseBase } from './response-object'
+import type { Drain } from './drain'
 
 export interface EngineDeps {
   store: Store
@@ -31,6 +32,8 @@ export interface EngineDeps {
   owner?: string
   /** history length and stored response size (engine/limits.ts); none unless given */
   limits?: TurnLimits
+  /** graceful shutdown (engine/drain.ts): refuses new turns once it began, and can stop the running ones */
+  drain?: Drain
 }
 
 /**
@@ -102,6 +105,8 @@ export function createTurnEngine(deps: EngineDeps) {
 
   async function start(req: CreateResponseRequest, opts: TurnOptions): Promise<Turn> {
     const startedAt = performance.now()
+    // A gateway shutting down starts nothing new (503 shutting_down); running turns may still finish.
+    deps.drain?.assertAccepting()
     if (req.previous_response_id && req.conversation)
       throw ApiError.badRequest("Mutually exclusive parameters: provide either 'previous_response_id' or 'conversation', not both.", 'conversation', 'mutually_exclusive_parameters')
     if (req.background && req.store === false)
@@ -151,7 +156,9 @@ export function createTurnEngine(deps: EngineDeps) {
     }
     // Every log line about the turn names it and the request that made it.
     const turnDeps = { ...deps, logger: withFields(logger, { response_id: id, request_id: opts.requestId }) }
-    return new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, startedAt)
+    const turn = new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, startedAt)
+    if (deps.drain) turn.release = deps.drain.track(() => turn.stopForShutdown())
+    return turn
   }
 
   return { start }
@@ -164,6 +171,10 @@ class RunningTurn implements Turn {
   response: ResponseObjectT
   failure: ApiError | null = null
   private used = false
+  /** Called once the turn has ended (its end stored): unregisters it from the drain. */
+  release: (() => void) | null = null
+  /** Aborted by a shutdown whose grace period ran out: the turn ends as failed, with its terminal event. */
+  private readonly shutdown = new AbortController()
 
   constructor(
     private readonly deps: EngineDeps,
@@ -196,6 +207,12 @@ class RunningTurn implements Turn {
     return this.opts.requestId ?? null
   }
 
+  /** Ends the turn as failed (shutdown deadline). A turn whose events() never began has nothing to stop. */
+  stopForShutdown() {
+    if (!this.used) this.release?.()
+    else this.shutdown.abort(new TurnStop('shutdown'))
+  }
+
   async *events(): AsyncGenerator<ResponseEvent> {
     if (this.used) throw new Error('Turn.events() is single use')
     this.used = true
@@ -205,6 +222,9 @@ class RunningTurn implements Turn {
     const onAbort = () => abort.abort(this.opts.signal?.reason)
     if (this.opts.signal?.aborted) onAbort()
     else this.opts.signal?.addEventListener('abort', onAbort, { once: true })
+    const onShutdown = () => abort.abort(this.shutdown.signal.reason)
+    if (this.shutdown.signal.aborted) onShutdown()
+    else this.shutdown.signal.addEventListener('abort', onShutdown, { once: true })
     // Event log, lease, progress snapshots and cancel watch of a stored turn (engine/checkpoint.ts).
     const cp = new TurnCheckpoint({
       store: this.deps.store,
@@ -269,12 +289,17 @@ class RunningTurn implements Turn {
       if (terminal) yield terminal
     } finally {
       this.opts.signal?.removeEventListener('abort', onAbort)
-      if (!finished) {
-        // The consumer stopped early (client gone): stop the model and keep what we have.
-        abort.abort()
-        await this.finish(norm, stopped(abort.signal, interrupted()), cp).catch((e) => this.deps.logger.error('could not store an interrupted response', { response_id: this.id, err: String(e) }))
+      this.shutdown.signal.removeEventListener('abort', onShutdown)
+      try {
+        if (!finished) {
+          // The consumer stopped early (client gone): stop the model and keep what we have.
+          abort.abort()
+          await this.finish(norm, stopped(abort.signal, interrupted()), cp).catch((e) => this.deps.logger.error('could not store an interrupted response', { response_id: this.id, err: String(e) }))
+        }
+      } finally {
+        metrics?.activeTurns.dec()
+        this.release?.()
       }
-      metrics?.activeTurns.dec()
     }
   }
 
