@@ -86,7 +86,8 @@ export function createApp(deps: AppDeps) {
       // (body limit, parsing, validation), and before a WebSocket upgrade happens.
       // ctx.path is the path Elysia routes by: on the context at run time, though not in onRequest's type.
       const path = (ctx as { path?: string }).path ?? pathOf(request.url)
-      if (auth.enabled && !isOpenPath(path)) {
+      // --metrics-public: a Prometheus scraper reads /metrics without a key; everything else still needs one.
+      if (auth.enabled && !isOpenPath(path) && !(config.metricsPublic && METRICS_PATH.test(path))) {
         try {
           auth.tenantOf(request.headers)
         } catch (e) {
@@ -133,13 +134,18 @@ export function createApp(deps: AppDeps) {
     .use(modelsRoutes(deps))
     .use(responsesRoutes(deps, engine, background, auth))
     .use(conversationsRoutes(deps, auth))
-    .onStop(() => void background.shutdown())
+    .onStop(() => {
+      void background.shutdown()
+      metrics.stop()
+    })
     .use(responsesSocketRoutes(deps, engine, auth))
     .use(passthroughRoutes(deps))
   return app
 }
 
 export type App = ReturnType<typeof createApp>
+
+const METRICS_PATH = /^\/metrics\/?$/
 
 /** Maps anything thrown in a request to a status and the OpenAI error body. */
 function renderError(code: unknown, error: unknown, method: string, path: string, app: Elysia<any, any, any, any, any, any, any>): { status: number; body: ErrorBody; headers?: Record<string, string> } {
