@@ -185,6 +185,14 @@ describe('credentials in the upstream URL', () => {
     expect(gw.stderr()).not.toContain('tok-zzz')
   })
 
+  test('are not in the codex launcher\'s error about an upstream that does not answer', async () => {
+    const r = await run([process.execPath, MAIN, 'codex', '--codex', '/bin/true', '--port', '0', '--upstream', 'http://agent:pa55-w0rd-x@127.0.0.1:9/v1?key=k-zzz'], { env: env(), timeoutMs: 20_000 })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('is the upstream at http://***@127.0.0.1:9/v1?key=*** running?')
+    expect(r.stdout + r.stderr).not.toContain('pa55-w0rd-x')
+    expect(r.stdout + r.stderr).not.toContain('k-zzz')
+  })
+
   test('are not echoed by the error about a bad --upstream', async () => {
     const r = await run([process.execPath, MAIN, 'serve', '--upstream', 'ftp://agent:pa55-w0rd-x@h/v1'], { env: env(), timeoutMs: 15_000 })
     expect(r.code).toBe(2)

@@ -1,6 +1,7 @@
 // redactUrl: what may be printed of a configured URL (logs, /ready, errors) — never its credentials: no userinfo,
 // no key-like query or fragment values; the rest exactly as written.
 import { describe, expect, test } from 'bun:test'
+import { redactUrl as redactPostgresUrl } from '../../src/store/postgres/driver'
 import { isSecretParam, redactUrl, redactUrlIn } from '../../src/upstream/redact'
 
 describe('redactUrl', () => {
@@ -52,5 +53,11 @@ describe('redactUrl', () => {
     const url = 'http://u:pw@127.0.0.1:9/v1'
     expect(redactUrlIn(`fetch ${url}/models failed; ${url}`, url)).toBe('fetch http://***@127.0.0.1:9/v1/models failed; http://***@127.0.0.1:9/v1')
     expect(redactUrlIn('nothing here', url)).toBe('nothing here')
+  })
+
+  test('a PostgreSQL URL in store errors keeps its user and hides the password, in the userinfo or the query', () => {
+    expect(redactPostgresUrl('postgres://agentgate:s3cret@db:5432/ag?sslmode=require&password=q1&sslpassword=q2')).toBe(
+      'postgres://agentgate:***@db:5432/ag?sslmode=require&password=***&sslpassword=***',
+    )
   })
 })
