@@ -284,7 +284,10 @@ class RunningTurn implements Turn {
         outcome = abort.signal.aborted ? interrupted() : this.failed(e)
         if (!abort.signal.aborted) metrics?.recordStreamFailure(e, abort.signal)
       }
-      const terminal = await this.finish(norm, stopped(abort.signal, outcome), cp)
+      const final = stopped(abort.signal, outcome)
+      // Ended by a shutdown: a JSON client gets 503 (the gateway's doing), not the 502 of an upstream failure.
+      if (final !== outcome && final.status === 'failed') this.failure = new ApiError(503, final.error?.message ?? 'The gateway shut down.', 'server_error', 'shutting_down')
+      const terminal = await this.finish(norm, final, cp)
       finished = true
       if (terminal) yield terminal
     } finally {

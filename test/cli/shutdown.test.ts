@@ -109,6 +109,13 @@ describe('SIGTERM', () => {
     const gw = await gateway(join(home, 'drain.db'))
     const streams = Array.from({ length: 10 }, (_, i) => streamTurn(gw.url, { input: `streamed turn ${i}` }))
     const socket = await socketTurn(gw.url, 'a socket turn')
+    // and a socket with no turn running: it is closed (1001) as soon as the shutdown begins
+    const idle = new WebSocket(gw.url.replace('http', 'ws') + '/v1/responses')
+    await new Promise((resolve, reject) => {
+      idle.onopen = resolve
+      idle.onerror = reject
+    })
+    const idleClosed = new Promise<number>((resolve) => (idle.onclose = (e) => resolve(e.code)))
     await Promise.all([...streams.map((s) => s.firstDelta), socket.firstDelta])
 
     process.kill(gw.pid, 'SIGTERM')
@@ -121,6 +128,7 @@ describe('SIGTERM', () => {
     expect(((await refused.json()) as any).error).toMatchObject({ type: 'server_error', code: 'shutting_down' })
     const lateSocket = await fetch(`${gw.url}/v1/responses`, { headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' } })
     expect(lateSocket.status).toBe(503)
+    expect(await idleClosed).toBe(1001)
 
     const results = await Promise.all(streams.map((s) => s.events))
     for (const events of results) {
@@ -134,20 +142,22 @@ describe('SIGTERM', () => {
     expect(await Promise.race([gw.exited, Bun.sleep(20_000).then(() => 'still running')])).toBe(0)
     const done = logLines(gw).filter((l) => l.msg === 'shut down')
     expect(done).toHaveLength(1)
-    expect(done[0]).toMatchObject({ signal: 'SIGTERM', turns_finished: 11, turns_failed_at_deadline: 0, websockets_closed: 1 })
+    expect(done[0]).toMatchObject({ signal: 'SIGTERM', turns_finished: 11, turns_failed_at_deadline: 0, websockets_closed: 2 })
   }, 40_000)
 
   test('a turn still running at the deadline ends with response.failed and is stored as failed; so do background and WebSocket turns', async () => {
     const stall = { fault: 'stall' as const, afterEvents: 6, stallMs: 30_000 }
-    up.queue(stall, stall, stall)
+    up.queue(stall, stall, stall, stall)
     const db = join(home, 'deadline.db')
     const gw = await gateway(db, '--shutdown-grace-ms', '300')
+    const before = up.requestsTo('/v1/responses').length
     const stream = streamTurn(gw.url, { input: 'this one stalls' })
     const socket = await socketTurn(gw.url, 'so does this one')
     const bg = (await (await fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'and this', background: true }) })).json()) as any
     expect(bg.status).toBe('queued')
+    const json = fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'a JSON turn' }) })
     await Promise.all([stream.firstDelta, socket.firstDelta])
-    await eventually(async () => up.requestsTo('/v1/responses').length >= 3, 'the three turns reached the upstream')
+    await eventually(async () => up.requestsTo('/v1/responses').length >= before + 4, 'the four turns reached the upstream')
 
     process.kill(gw.pid, 'SIGTERM')
     const events = await stream.events
@@ -158,7 +168,11 @@ describe('SIGTERM', () => {
     expect(ws.frames.at(-1).type).toBe('response.failed')
     expect(ws.code).toBe(1001)
     expect(await Promise.race([gw.exited, Bun.sleep(20_000).then(() => 'still running')])).toBe(0)
-    expect(logLines(gw).find((l) => l.msg === 'shut down')).toMatchObject({ turns_finished: 0, turns_failed_at_deadline: 3 })
+    expect(logLines(gw).find((l) => l.msg === 'shut down')).toMatchObject({ turns_finished: 0, turns_failed_at_deadline: 4 })
+    // The JSON client: 503 in the error shape, the gateway's doing rather than the upstream's.
+    const answer = await json
+    expect(answer.status).toBe(503)
+    expect(((await answer.json()) as any).error).toMatchObject({ type: 'server_error', code: 'shutting_down' })
 
     const store = await openStore({ db, databaseUrl: null })
     try {
