@@ -1,7 +1,7 @@
 // Start-up failures of the real process name what failed in one line: the host:port that cannot be bound (a
 // second gateway on a taken port exits 2 instead of sharing it), the database path and why, the --codex path.
 import { afterAll, describe, expect, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { run, startBinary } from '../support/binary'
@@ -46,6 +46,41 @@ describe('binding', () => {
   test('an address that is not on this machine names host:port and says so', async () => {
     // 192.0.2.1 is TEST-NET-1 (RFC 5737): never assigned to a local interface.
     expectOneLine(await agentgate(['serve', '--host', '192.0.2.1', '--port', '9123']), 2, '192.0.2.1:9123', 'not available')
+  })
+})
+
+/**
+ * Permission failures need an unprivileged process: as root the tests run the gateway as `nobody` (setpriv), with a
+ * home it may write; otherwise (or without setpriv) they are skipped.
+ */
+const canDropPrivileges = process.getuid?.() === 0 && Bun.which('setpriv') !== null
+const unprivilegedPortStart = (() => {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim())
+  } catch {
+    return 1024
+  }
+})()
+function asNobody(args: string[]) {
+  const own = mkdtempSync(join(tmpdir(), 'agentgate-nobody-'))
+  chmodSync(own, 0o777)
+  return run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, MAIN, ...args], { env: env({ HOME: own, AGENTGATE_HOME: own }), timeoutMs: 20_000 }).finally(() =>
+    rmSync(own, { recursive: true, force: true }),
+  )
+}
+
+describe('permissions', () => {
+  test.skipIf(!canDropPrivileges || unprivilegedPortStart <= 80)('a privileged port without the privilege: host:port and "permission denied"', async () => {
+    expectOneLine(await asNobody(['serve', '--port', '80']), 2, 'cannot listen on 127.0.0.1:80: permission denied')
+  })
+
+  test.skipIf(!canDropPrivileges)('a database in a directory the process may not write: the path and what to check', async () => {
+    const dir = join(home, 'root-only')
+    mkdirSync(dir, { recursive: true })
+    chmodSync(dir, 0o755)
+    chmodSync(home, 0o755)
+    const db = join(dir, 'agentgate.db')
+    expectOneLine(await asNobody(['serve', '--port', '0', '--db', db]), 1, `cannot open the SQLite database ${db}`, `check that ${dir} exists and is writable`)
   })
 })
 
