@@ -65,7 +65,8 @@ export interface Running {
   stop(): Promise<void>
   /**
    * Graceful shutdown (SIGTERM/SIGINT): /ready turns 503 and no new turn starts at once; running turns may finish
-   * for --shutdown-grace-ms, then the rest end as failed; sockets close with 1001; then stop(). Logs one line.
+   * for --shutdown-grace-ms, then the rest end as failed; sockets close with 1001; then stop(). Logs a line when it
+   * begins and one saying what was drained.
    */
   shutdown(reason: string): Promise<DrainSummary>
 }

@@ -104,8 +104,8 @@ const logLines = (gw: RunningBinary) =>
 
 describe('SIGTERM', () => {
   test('during 10 streamed turns and a WebSocket turn: every client gets its terminal event, the turns complete, the process exits 0', async () => {
-    // ~12 text deltas, 150 ms apart: each turn runs about 2 s.
-    up.queue(...Array.from({ length: 11 }, () => ({ text: 'one two three four five six seven eight nine ten eleven twelve', delayMs: 150 })))
+    // ~12 text deltas, 250 ms apart: each turn runs about 3 s, time enough to see the shutdown refuse new work.
+    up.queue(...Array.from({ length: 11 }, () => ({ text: 'one two three four five six seven eight nine ten eleven twelve', delayMs: 250 })))
     const gw = await gateway(join(home, 'drain.db'))
     const streams = Array.from({ length: 10 }, (_, i) => streamTurn(gw.url, { input: `streamed turn ${i}` }))
     const socket = await socketTurn(gw.url, 'a socket turn')
