@@ -8,6 +8,7 @@ import { redactUrl, redactUrlIn } from './upstream/redact'
 
 /** How long the start-up probe of the upstream's /models may take before it is reported as not answering. */
 export const STARTUP_PROBE_MS = 3_000
+const MAX_LOGGED_MODELS = 20
 
 /** The database in words: the SQLite path, or `postgresql://host:port/name` without user and password. */
 export function describeDatabase(config: Pick<Config, 'db' | 'databaseUrl'>): string {
@@ -55,6 +56,7 @@ export async function probeUpstream(upstream: UpstreamClient, timeoutMs = STARTU
 
 /** Logs the probe's result against the (redacted) upstream URL. */
 export function logProbe(logger: Logger, upstreamUrl: string, r: ProbeResult): void {
-  if (r.ok) logger.info('upstream answering', { upstream: redactUrl(upstreamUrl), models: r.models })
+  // A server with hundreds of models gets a line, not a page: the first MAX_LOGGED_MODELS and the count.
+  if (r.ok) logger.info('upstream answering', { upstream: redactUrl(upstreamUrl), models: r.models.slice(0, MAX_LOGGED_MODELS), ...(r.models.length > MAX_LOGGED_MODELS ? { models_total: r.models.length } : {}) })
   else logger.warn('upstream not answering', { upstream: redactUrl(upstreamUrl), reason: r.reason })
 }
