@@ -27,6 +27,7 @@ import { requestObserver } from './metrics/http'
 import { metricsRoutes } from './http/metrics'
 import { limitRequestBody } from './http/body-limit'
 import { pathOf } from './http/request-url'
+import { Drain, shuttingDown } from './engine/drain'
 
 export interface AppDeps {
   config: Config
@@ -44,12 +45,15 @@ export interface AppDeps {
   background?: BackgroundRunner
   /** The metrics registry behind GET /metrics. The binary passes its own (its background runner reports to it); createApp makes one otherwise. */
   metrics?: GatewayMetrics
+  /** Graceful shutdown (engine/drain.ts). The binary passes its own to drain on SIGTERM; createApp makes one otherwise. */
+  drain?: Drain
 }
 
 export function createApp(deps: AppDeps) {
   // From here on every route, the engine and the background runner see the store and upstream timed by the metrics.
   const metrics = deps.metrics ?? createMetrics()
-  deps = { ...deps, metrics, store: instrumentStore(deps.store, metrics), upstream: instrumentUpstream(deps.upstream, metrics) }
+  const drain = deps.drain ?? new Drain()
+  deps = { ...deps, metrics, drain, store: instrumentStore(deps.store, metrics), upstream: instrumentUpstream(deps.upstream, metrics) }
   const requests = requestObserver(metrics, deps.logger, () => app.routes)
   const { config, logger } = deps
   // API keys → tenants (src/auth.ts): checked for every request in onRequest; the routes ask it for the tenant.
@@ -63,11 +67,13 @@ export function createApp(deps: AppDeps) {
     logger,
     limits: { maxHistoryItems: config.maxHistoryItems, maxStoredResponseBytes: config.maxStoredResponseBytes },
     metrics,
+    drain,
   })
   const background = deps.background ?? createBackgroundRunner({ store: deps.store, logger, metrics })
   const app = new Elysia({
     // Bun's own body limit is set out of the way: ours (http/body-limit.ts) answers 413 in the error shape.
-    serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER, idleTimeout: 255 },
+    // Port reuse off (Elysia turns it on): a second gateway on a taken port must fail to start, not share it.
+    serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER, idleTimeout: 255, reusePort: false },
     // Oversized frames close the socket with 1009; a slow reader backs up to the limit, then the
     // session waits for drain (never closes for it).
     websocket: { maxPayloadLength: config.maxWsFrameBytes, idleTimeout: config.wsIdleTimeoutS, backpressureLimit: 4 * 1024 * 1024, closeOnBackpressureLimit: false },
@@ -81,7 +87,8 @@ export function createApp(deps: AppDeps) {
       // (body limit, parsing, validation), and before a WebSocket upgrade happens.
       // ctx.path is the path Elysia routes by: on the context at run time, though not in onRequest's type.
       const path = (ctx as { path?: string }).path ?? pathOf(request.url)
-      if (auth.enabled && !isOpenPath(path)) {
+      // --metrics-public: a Prometheus scraper reads /metrics without a key; everything else still needs one.
+      if (auth.enabled && !isOpenPath(path) && !(config.metricsPublic && METRICS_PATH.test(path))) {
         try {
           auth.tenantOf(request.headers)
         } catch (e) {
@@ -92,6 +99,14 @@ export function createApp(deps: AppDeps) {
           logger.debug('request rejected', { request_id: requestId, method: request.method, path, status: e.status, code: e.errorCode })
           return e.toJSON()
         }
+      }
+      // Shutting down: no new WebSocket sessions (turns over HTTP are refused by the engine, after validation).
+      if (drain.draining && request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
+        const e = shuttingDown()
+        set.status = e.status
+        Object.assign(set.headers, e.headers)
+        requests.answered(ctx, e.status)
+        return e.toJSON()
       }
       const tooLarge = limitRequestBody(ctx, config.maxBodyBytes)
       if (tooLarge) {
@@ -121,13 +136,18 @@ export function createApp(deps: AppDeps) {
     .use(modelsRoutes(deps))
     .use(responsesRoutes(deps, engine, background, auth))
     .use(conversationsRoutes(deps, auth))
-    .onStop(() => void background.shutdown())
+    .onStop(() => {
+      void background.shutdown()
+      metrics.stop()
+    })
     .use(responsesSocketRoutes(deps, engine, auth))
     .use(passthroughRoutes(deps))
   return app
 }
 
 export type App = ReturnType<typeof createApp>
+
+const METRICS_PATH = /^\/metrics\/?$/
 
 /** Maps anything thrown in a request to a status and the OpenAI error body. */
 function renderError(code: unknown, error: unknown, method: string, path: string, app: Elysia<any, any, any, any, any, any, any>): { status: number; body: ErrorBody; headers?: Record<string, string> } {

@@ -5,7 +5,8 @@
 import { homedir } from 'node:os'
 import { dirname, isAbsolute, join } from 'node:path'
 import { ApiKeySpecError, keyTable, parseApiKeySpec } from './auth'
-import type { LogLevel } from './log'
+import type { LogFormatSetting, LogLevel } from './log'
+import { redactUrl } from './upstream/redact'
 import { validateModelOverride } from './codex/overrides'
 
 export class ConfigError extends Error {
@@ -41,6 +42,7 @@ export interface Config {
   apiKeys: string[]
   apiKeysFile: string | null
   logLevel: LogLevel
+  logFormat: LogFormatSetting
   connectTimeoutMs: number
   firstByteTimeoutMs: number
   idleTimeoutMs: number
@@ -53,6 +55,8 @@ export interface Config {
   maxWsQueue: number
   wsIdleTimeoutS: number
   wsForceStore: boolean
+  shutdownGraceMs: number
+  metricsPublic: boolean
   models: Record<string, ModelOverride>
 }
 
@@ -88,6 +92,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'apiKeys', flag: '--api-key', env: 'AGENTGATE_API_KEYS', file: 'api_keys', kind: 'list', help: 'client API key, [TENANT:]KEY or [TENANT:]sha256:HEX (repeatable; env: comma-separated); turns auth on', secret: true, def: [] },
   { key: 'apiKeysFile', flag: '--api-keys-file', env: 'AGENTGATE_API_KEYS_FILE', file: 'api_keys_file', kind: 'string', help: 'file of client API keys, one [TENANT:]KEY or [TENANT:]sha256:HEX per line (# comments); added to the others', def: null },
   { key: 'logLevel', flag: '--log-level', env: 'AGENTGATE_LOG_LEVEL', file: 'log_level', kind: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'], help: 'log level', def: 'info' },
+  { key: 'logFormat', flag: '--log-format', env: 'AGENTGATE_LOG_FORMAT', file: 'log_format', kind: 'enum', values: ['auto', 'json', 'text'], help: 'log lines: text (readable) or json; auto = text when stderr is a terminal, else json', def: 'auto' },
   { key: 'connectTimeoutMs', flag: '--connect-timeout-ms', env: 'AGENTGATE_CONNECT_TIMEOUT_MS', file: 'connect_timeout_ms', kind: 'int', min: 1, help: 'upstream connect timeout', def: 10_000 },
   { key: 'firstByteTimeoutMs', flag: '--first-byte-timeout-ms', env: 'AGENTGATE_FIRST_BYTE_TIMEOUT_MS', file: 'first_byte_timeout_ms', kind: 'int', min: 1, help: 'upstream time to response headers', def: 300_000 },
   { key: 'idleTimeoutMs', flag: '--idle-timeout-ms', env: 'AGENTGATE_IDLE_TIMEOUT_MS', file: 'idle_timeout_ms', kind: 'int', min: 1, help: 'upstream stream idle timeout', def: 300_000 },
@@ -100,11 +105,15 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'maxWsQueue', flag: '--max-ws-queue', env: 'AGENTGATE_MAX_WS_QUEUE', file: 'max_ws_queue', kind: 'int', min: 1, help: 'max queued response.create per socket', def: 16 },
   { key: 'wsIdleTimeoutS', flag: '--ws-idle-timeout-s', env: 'AGENTGATE_WS_IDLE_TIMEOUT_S', file: 'ws_idle_timeout_s', kind: 'int', min: 0, max: 960, help: 'close idle WebSockets after this many seconds', def: 600 },
   { key: 'wsForceStore', flag: '--ws-force-store', env: 'AGENTGATE_WS_FORCE_STORE', file: 'ws_force_store', kind: 'bool', help: 'store every WebSocket turn (Codex chains need it)', def: true },
+  { key: 'shutdownGraceMs', flag: '--shutdown-grace-ms', env: 'AGENTGATE_SHUTDOWN_GRACE_MS', file: 'shutdown_grace_ms', kind: 'int', min: 0, help: 'on SIGTERM/SIGINT, how long running turns may finish before they are ended as failed', def: 25_000 },
+  { key: 'metricsPublic', flag: '--metrics-public', env: 'AGENTGATE_METRICS_PUBLIC', file: 'metrics_public', kind: 'bool', help: 'serve /metrics without an API key when auth is on (for a Prometheus scraper)', def: false },
 ]
 
 /** Parses one raw value; `where` names its source (the flag, the env variable or the file key) for the error. */
 function parseValue(s: Setting, raw: unknown, where: string): unknown {
-  const bad = (why: string) => new ConfigError(`invalid value for ${where}: ${why}${s.secret ? '' : `, got ${JSON.stringify(raw)}`}`)
+  // A URL may carry credentials (user:password@, ?api_key=): echoed redacted.
+  const shown = s.kind === 'url' && typeof raw === 'string' ? redactUrl(raw) : raw
+  const bad = (why: string) => new ConfigError(`invalid value for ${where}: ${why}${s.secret ? '' : `, got ${JSON.stringify(shown)}`}`)
   switch (s.kind) {
     case 'string':
       if (typeof raw !== 'string' || raw === '') throw bad('expected a non-empty string')
@@ -175,6 +184,8 @@ export function parseArgs(argv: string[], known: ReadonlySet<string>, booleans: 
     let value: string | true
     if (booleans.has(name) && eq < 0) value = true
     else if (eq > 0) value = a.slice(eq + 1)
+    // A true|false setting given alone (`--metrics-public`) is on; `--metrics-public false` still works.
+    else if (BOOL_FLAGS.has(name) && !(i + 1 < argv.length && BOOL_WORD.test(argv[i + 1]))) value = 'true'
     else {
       if (i + 1 >= argv.length || argv[i + 1].startsWith('--')) throw new ConfigError(`option ${name} needs a value`)
       value = argv[++i]
@@ -185,6 +196,9 @@ export function parseArgs(argv: string[], known: ReadonlySet<string>, booleans: 
   }
   return out
 }
+
+const BOOL_FLAGS: ReadonlySet<string> = new Set(SETTINGS.filter((s) => s.kind === 'bool').map((s) => s.flag))
+const BOOL_WORD = /^(1|true|yes|on|0|false|no|off)$/i
 
 export const CONFIG_FLAGS: ReadonlySet<string> = new Set([...SETTINGS.map((s) => s.flag), '--config'])
 

@@ -1,8 +1,40 @@
-// Structured, quiet-by-default logging: one JSON object per line on stderr.
+// Structured, quiet-by-default logging on stderr: one JSON object per line for machines, or (on a terminal, or with
+// --log-format text) one readable line — time, level, message, then the fields as key=value.
 // Secrets never go through here: callers log ids and sizes, not headers or bodies.
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 }
+
+/** The --log-format setting: auto is text on a terminal, JSON otherwise. */
+export type LogFormatSetting = 'auto' | 'json' | 'text'
+export type LogFormat = 'json' | 'text'
+
+/** The format lines are written in, given the setting and whether stderr is a terminal. */
+export function resolveLogFormat(setting: LogFormatSetting, stderrIsTTY: boolean): LogFormat {
+  return setting === 'auto' ? (stderrIsTTY ? 'text' : 'json') : setting
+}
+
+/** One log line as text: `HH:MM:SS.mmm LEVEL message key=value …` (local time; values quoted when they need it). */
+export function formatTextLine(time: Date, level: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>): string {
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0')
+  const t = `${pad(time.getHours())}:${pad(time.getMinutes())}:${pad(time.getSeconds())}.${pad(time.getMilliseconds(), 3)}`
+  let line = `${t} ${level.toUpperCase().padEnd(5)} ${msg}`
+  if (fields) {
+    for (const [k, v] of Object.entries(fields)) {
+      if (v === undefined) continue
+      line += ` ${k}=${textValue(v)}`
+    }
+  }
+  // One record, one line: a stack trace's newlines are kept visible but escaped.
+  return line.replace(/\r?\n/g, '\\n')
+}
+
+function textValue(v: unknown): string {
+  if (typeof v === 'string') return v !== '' && /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v)
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v)
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string' && /^[^\s",=]+$/.test(x))) return v.join(',') || '[]'
+  return JSON.stringify(v) ?? String(v)
+}
 
 export interface Logger {
   level: LogLevel
@@ -15,10 +47,12 @@ export interface Logger {
 export function createLogger(
   level: LogLevel = 'info',
   write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
+  format: LogFormat = 'json',
 ): Logger {
-  const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
+  const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>) => {
     if (rank[lvl] < rank[level]) return
-    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }))
+    const time = new Date()
+    write(format === 'text' ? formatTextLine(time, lvl, msg, fields) : JSON.stringify({ time: time.toISOString(), level: lvl, msg, ...fields }))
   }
   return {
     level,

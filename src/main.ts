@@ -2,18 +2,22 @@
 // CLI entry: parses argv, loads config, runs a command. `agentgate` alone = `agentgate serve`.
 
 import './production-env'
+import { accessSync, constants, statSync } from 'node:fs'
 import { CONFIG_FLAGS, ConfigError, loadConfig, parseArgs, settingsHelp, type Config } from './config'
 import { createApp } from './app'
 import { createBackgroundRunner, INTERRUPTED_MESSAGE, startRecoverySweep } from './engine/background'
 import { ownerIsAlive } from './engine/lease'
 import { timeOrderedId } from './ids'
-import { createLogger } from './log'
+import { createLogger, resolveLogFormat } from './log'
+import { Drain, type DrainSummary } from './engine/drain'
+import { logProbe, probeUpstream, startupFields } from './startup-summary'
 import { createMetrics } from './metrics'
 import { openStore } from './store'
 import { upstreamFromConfig } from './upstream/client'
 import { VERSION } from './version'
 import { CODEX_KEY_ENV, CODEX_MISSING, findCodex, launcherKey, prepareCodexHome, probeGateway } from './codex/launcher'
 import { createAuth, logAuthMode } from './auth'
+import { listenError, StartupError } from './startup-errors'
 
 const USAGE = `agentgate ${VERSION} — a stateful OpenAI Responses API gateway in front of vLLM or any OpenAI-compatible server
 
@@ -59,10 +63,16 @@ ${settingsHelp()}
 export interface Running {
   url: string
   stop(): Promise<void>
+  /**
+   * Graceful shutdown (SIGTERM/SIGINT): /ready turns 503 and no new turn starts at once; running turns may finish
+   * for --shutdown-grace-ms, then the rest end as failed; sockets close with 1001; then stop(). Logs a line when it
+   * begins and one saying what was drained.
+   */
+  shutdown(reason: string): Promise<DrainSummary>
 }
 
 export async function serve(config: Config, version = VERSION, opts: { quiet?: boolean } = {}): Promise<Running> {
-  const logger = createLogger(config.logLevel)
+  const logger = createLogger(config.logLevel, undefined, resolveLogFormat(config.logFormat, process.stderr.isTTY === true))
   const store = await openStore(config)
   // Turns a previous process left queued/in_progress (it crashed or was killed) end as failed, never in_progress
   // forever. Turns of other live processes sharing the database are left alone (their leases are renewed); the
@@ -73,26 +83,59 @@ export async function serve(config: Config, version = VERSION, opts: { quiet?: b
   const metrics = createMetrics()
   const background = createBackgroundRunner({ store, logger, metrics })
   const upstream = upstreamFromConfig(config)
-  const app = createApp({ config, upstream, store, clock: Date.now, ids: timeOrderedId, logger, version, background, metrics })
-  app.listen({ hostname: config.host, port: config.port })
+  const drain = new Drain()
+  const app = createApp({ config, upstream, store, clock: Date.now, ids: timeOrderedId, logger, version, background, metrics, drain })
+  try {
+    app.listen({ hostname: config.host, port: config.port })
+  } catch (e) {
+    stopSweep()
+    await store.close().catch(() => {})
+    throw listenError(e, config.host, config.port)
+  }
   const server = app.server!
   const host = server.hostname ?? config.host
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`
   // The one line scripts read to find the port; always printed, whatever the log level.
   if (!opts.quiet) process.stdout.write(`agentgate listening on ${url}\n`)
-  logger.info('started', { version, upstream: config.upstream, store: config.databaseUrl ? 'postgres' : config.db, auth: config.apiKeys.length > 0 })
+  logger.info('started', startupFields(config, version, url))
   logAuthMode(logger, createAuth(config.apiKeys), config.host)
-  return {
-    url,
-    async stop() {
+  // Whether the upstream answers (and with which models) is logged when known; it never delays "listening".
+  if (!opts.quiet) void probeUpstream(upstream).then((r) => logProbe(logger, config.upstream, r))
+  let stopped: Promise<void> | null = null
+  const stop = () =>
+    (stopped ??= (async () => {
       stopSweep()
       await app.stop(true)
       // Background turns still running are stored as failed while the store is still open.
       await background.shutdown()
       await store.close()
+    })())
+  return {
+    url,
+    stop,
+    async shutdown(reason) {
+      const sockets = metrics.activeWebSockets.value
+      logger.info('shutting down: no new turns; running ones may finish', { signal: reason, running_turns: drain.active(), websockets: sockets, grace_ms: config.shutdownGraceMs })
+      const summary = await drain.drain(config.shutdownGraceMs)
+      // Let the last terminal events reach their clients before connections are closed: stop listening, give
+      // open responses a moment to end, then close whatever is left.
+      await Promise.race([server.stop(false), Bun.sleep(FLUSH_MS)])
+      await stop()
+      logger.info('shut down', {
+        signal: reason,
+        turns_finished: summary.finished,
+        turns_failed_at_deadline: summary.stopped,
+        ...(summary.unfinished ? { turns_not_stored: summary.unfinished } : {}),
+        websockets_closed: sockets,
+        waited_ms: summary.waitedMs,
+      })
+      return summary
     },
   }
 }
+
+/** How long a shutdown waits, after the drain, for open responses to be written out before closing connections. */
+const FLUSH_MS = 2_000
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version') {
@@ -115,12 +158,24 @@ async function main(argv: string[]): Promise<number> {
       if (args.positionals.length) throw new ConfigError(`unexpected argument "${args.positionals[0]}" (see agentgate serve --help)`)
       const config = loadConfig({ flags: args.flags, env: process.env })
       const running = await serve(config)
-      const shutdown = async () => {
-        await running.stop()
-        process.exit(0)
+      // First signal: drain (running turns finish or end failed), exit 0. A second signal: exit at once.
+      let draining = false
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (draining) {
+          process.stderr.write(`agentgate: ${signal} again, exiting without waiting for running turns\n`)
+          process.exit(signal === 'SIGINT' ? 130 : 143)
+        }
+        draining = true
+        running.shutdown(signal).then(
+          () => process.exit(0),
+          (e) => {
+            process.stderr.write(`agentgate: shutdown failed: ${e?.message ?? e}\n`)
+            process.exit(1)
+          },
+        )
       }
-      process.once('SIGINT', shutdown)
-      process.once('SIGTERM', shutdown)
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
       return -1 // keep running
     }
     case 'codex':
@@ -131,6 +186,25 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Why an explicitly given Codex executable (--codex or AGENTGATE_CODEX) cannot be run, naming the path; null when it can. */
+function codexPathProblem(path: string): string | null {
+  // A bare name was looked up on PATH (or will be by spawn); only paths are checked here.
+  if (!path.includes('/')) return null
+  let st: import('node:fs').Stats
+  try {
+    st = statSync(path)
+  } catch {
+    return `the Codex executable ${path} does not exist (--codex or AGENTGATE_CODEX)`
+  }
+  if (st.isDirectory()) return `the Codex executable ${path} is a directory, not a program (--codex or AGENTGATE_CODEX)`
+  try {
+    accessSync(path, constants.X_OK)
+  } catch {
+    return `the Codex executable ${path} is not executable (chmod +x it, or fix --codex / AGENTGATE_CODEX)`
+  }
+  return null
+}
+
 async function runCodexCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, new Set([...CONFIG_FLAGS, '--model', '--codex']), new Set(['--help']))
   if (args.flags['--help'] || args.positionals.includes('--help')) {
@@ -139,6 +213,11 @@ async function runCodexCommand(argv: string[]): Promise<number> {
   }
   if (args.positionals.length) throw new ConfigError(`unexpected argument "${args.positionals[0]}"; put Codex's arguments after \`--\` (see agentgate codex --help)`)
   const codex = findCodex(args.flags['--codex'] as string | undefined, process.env)
+  const missing = codex === null ? null : codexPathProblem(codex)
+  if (missing) {
+    process.stderr.write(`agentgate: ${missing}\n`)
+    return 127
+  }
   if (!codex) {
     process.stderr.write(`agentgate: ${CODEX_MISSING}\n`)
     return 127
@@ -177,7 +256,7 @@ if (import.meta.main) {
       // A bad setting is one clear line, not a stack trace.
       if (e instanceof ConfigError) process.stderr.write(`agentgate: ${e.message}\n`)
       else process.stderr.write(`agentgate: ${e?.message ?? e}\n`)
-      process.exit(e instanceof ConfigError ? 2 : 1)
+      process.exit(e instanceof ConfigError || e instanceof StartupError ? 2 : 1)
     },
   )
 }

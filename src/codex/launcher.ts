@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseApiKeySpec } from '../auth'
 import type { Config } from '../config'
+import { redactUrl } from '../upstream/redact'
 
 /** The Codex version whose catalog shape we serve (CODEX.md); sent as client_version. */
 export const CODEX_CLIENT_VERSION = '0.169.0'
@@ -82,9 +83,9 @@ export async function prepareCodexHome(config: Config, gatewayUrl: string, model
   const body = (await res.json().catch(() => null)) as any
   if (res.status === 401)
     throw new Error(`the gateway at ${gatewayUrl} ${key === null ? 'needs an API key: pass the one it accepts with --api-key [TENANT:]KEY' : 'did not accept the API key: pass the one it accepts with --api-key [TENANT:]KEY'}`)
-  if (!res.ok) throw new Error(`the gateway could not list the upstream's models (${body?.error?.message ?? res.status}); is the upstream at ${config.upstream} running?`)
+  if (!res.ok) throw new Error(`the gateway could not list the upstream's models (${body?.error?.message ?? res.status}); is the upstream at ${redactUrl(config.upstream)} running?`)
   const slugs: string[] = (body?.models ?? []).map((m: any) => m.slug)
-  if (!slugs.length) throw new Error(`the upstream at ${config.upstream} lists no models`)
+  if (!slugs.length) throw new Error(`the upstream at ${redactUrl(config.upstream)} lists no models`)
   const chosen = model ?? slugs[0]
   if (!slugs.includes(chosen)) throw new Error(`model "${chosen}" is not served by the upstream; it has: ${slugs.join(', ')}`)
   const codexHome = join(config.home, 'codex-home')

@@ -19,6 +19,7 @@ import { PROCESS_OWNER, newLease } from './lease'
 import { fitOutput, historyTooLong, NO_LIMITS, STORED_SIZE_REASON, type TurnLimits } from './limits'
 import { EventNormaliser, type UpstreamOutcome } from './normalise'
 import { responseBase, responseObject, type ResponseBase } from './response-object'
+import type { Drain } from './drain'
 import { UnstoredEnds } from './unstored'
 
 export interface EngineDeps {
@@ -35,6 +36,8 @@ export interface EngineDeps {
   limits?: TurnLimits
   /** where the ends of turns the failing storage could not take are retried (engine/unstored.ts); one of its own unless given */
   unstored?: UnstoredEnds
+  /** graceful shutdown (engine/drain.ts): refuses new turns once it began, and can stop the running ones */
+  drain?: Drain
 }
 
 /**
@@ -111,6 +114,8 @@ export function createTurnEngine(deps: EngineDeps) {
 
   async function start(req: CreateResponseRequest, opts: TurnOptions): Promise<Turn> {
     const startedAt = performance.now()
+    // A gateway shutting down starts nothing new (503 shutting_down); running turns may still finish.
+    deps.drain?.assertAccepting()
     if (req.previous_response_id && req.conversation)
       throw ApiError.badRequest("Mutually exclusive parameters: provide either 'previous_response_id' or 'conversation', not both.", 'conversation', 'mutually_exclusive_parameters')
     if (req.background && req.store === false)
@@ -160,7 +165,9 @@ export function createTurnEngine(deps: EngineDeps) {
     }
     // Every log line about the turn names it and the request that made it.
     const turnDeps = { ...deps, logger: withFields(logger, { response_id: id, request_id: opts.requestId }) }
-    return new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, startedAt)
+    const turn = new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, startedAt)
+    if (deps.drain) turn.release = deps.drain.track(() => turn.stopForShutdown())
+    return turn
   }
 
   /** Ends of turns waiting for the storage to take writes again: followers of an event log read their last events here. */
@@ -174,6 +181,10 @@ class RunningTurn implements Turn {
   response: ResponseObjectT
   failure: ApiError | null = null
   private used = false
+  /** Called once the turn has ended (its end stored): unregisters it from the drain. */
+  release: (() => void) | null = null
+  /** Aborted by a shutdown whose grace period ran out: the turn ends as failed, with its terminal event. */
+  private readonly shutdown = new AbortController()
 
   constructor(
     private readonly deps: EngineDeps,
@@ -206,6 +217,12 @@ class RunningTurn implements Turn {
     return this.opts.requestId ?? null
   }
 
+  /** Ends the turn as failed (shutdown deadline). A turn whose events() never began has nothing to stop. */
+  stopForShutdown() {
+    if (!this.used) this.release?.()
+    else this.shutdown.abort(new TurnStop('shutdown'))
+  }
+
   async *events(): AsyncGenerator<ResponseEvent> {
     if (this.used) throw new Error('Turn.events() is single use')
     this.used = true
@@ -215,6 +232,9 @@ class RunningTurn implements Turn {
     const onAbort = () => abort.abort(this.opts.signal?.reason)
     if (this.opts.signal?.aborted) onAbort()
     else this.opts.signal?.addEventListener('abort', onAbort, { once: true })
+    const onShutdown = () => abort.abort(this.shutdown.signal.reason)
+    if (this.shutdown.signal.aborted) onShutdown()
+    else this.shutdown.signal.addEventListener('abort', onShutdown, { once: true })
     // Event log, lease, progress snapshots and cancel watch of a stored turn (engine/checkpoint.ts).
     const cp = new TurnCheckpoint({
       store: this.deps.store,
@@ -276,17 +296,25 @@ class RunningTurn implements Turn {
         outcome = abort.signal.aborted ? interrupted() : this.failed(e)
         if (!abort.signal.aborted) metrics?.recordStreamFailure(e, abort.signal)
       }
-      const terminal = await this.finish(norm, stopped(abort.signal, outcome, this), cp)
+      const final = stopped(abort.signal, outcome, this)
+      // Ended by a shutdown: a JSON client gets 503 (the gateway's doing), not the 502 of an upstream failure.
+      if (final !== outcome && isStop(abort.signal, 'shutdown')) this.failure = new ApiError(503, final.error?.message ?? 'The gateway shut down.', 'server_error', 'shutting_down')
+      const terminal = await this.finish(norm, final, cp)
       finished = true
       if (terminal) yield terminal
     } finally {
       this.opts.signal?.removeEventListener('abort', onAbort)
-      if (!finished) {
-        // The consumer stopped early (client gone): stop the model and keep what we have.
-        abort.abort()
-        await this.finish(norm, stopped(abort.signal, interrupted(), this), cp).catch((e) => this.deps.logger.error('could not store an interrupted response', { response_id: this.id, err: String(e) }))
+      this.shutdown.signal.removeEventListener('abort', onShutdown)
+      try {
+        if (!finished) {
+          // The consumer stopped early (client gone): stop the model and keep what we have.
+          abort.abort()
+          await this.finish(norm, stopped(abort.signal, interrupted(), this), cp).catch((e) => this.deps.logger.error('could not store an interrupted response', { response_id: this.id, err: String(e) }))
+        }
+      } finally {
+        metrics?.activeTurns.dec()
+        this.release?.()
       }
-      metrics?.activeTurns.dec()
     }
   }
 
@@ -382,6 +410,10 @@ function stopped(signal: AbortSignal, outcome: UpstreamOutcome, turn: RunningTur
   if (reason.kind === 'cancelled') return { status: 'cancelled', usage: null, incomplete_details: null, error: null }
   if (reason.kind === 'storage') return storageFailed(reason.error!, turn)
   return { status: 'failed', usage: null, incomplete_details: null, error: { code: 'server_error', message: 'The gateway shut down while this response was running.' } }
+}
+
+function isStop(signal: AbortSignal, kind: TurnStop['kind']): boolean {
+  return signal.reason instanceof TurnStop && signal.reason.kind === kind
 }
 
 function storageFailed(e: StoreUnavailableError, turn: RunningTurn): UpstreamOutcome {

@@ -10,7 +10,39 @@ const ROUTES = [
   { path: '/v1/embeddings', summary: 'Embeddings, passed through to the upstream', example: { model: 'intfloat/e5-small', input: 'hello' } },
 ] as const
 
-export function passthroughRoutes({ upstream }: AppDeps) {
+/**
+ * The upstream's event stream passed on untouched, counted in `open` (agentgate_active_sse_streams) from here until
+ * it ends, fails or the client leaves. Plain bodies are not wrapped (they are piped natively).
+ */
+function countedStream(body: ReadableStream<Uint8Array>, open: { inc(): void; dec(): void }): ReadableStream<Uint8Array> {
+  const reader = body.getReader()
+  let counted = true
+  const end = () => {
+    if (counted) open.dec()
+    counted = false
+  }
+  open.inc()
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      try {
+        const r = await reader.read()
+        if (r.done) {
+          end()
+          ctl.close()
+        } else ctl.enqueue(r.value)
+      } catch (e) {
+        end()
+        ctl.error(e)
+      }
+    },
+    async cancel(reason) {
+      end()
+      await reader.cancel(reason)
+    },
+  })
+}
+
+export function passthroughRoutes({ upstream, metrics }: AppDeps) {
   const app = new Elysia({ detail: { tags: ['pass-through'] } })
   for (const r of ROUTES) {
     app.post(
@@ -34,6 +66,8 @@ export function passthroughRoutes({ upstream }: AppDeps) {
           kind: 'generate',
         })
         res.headers.set('x-request-id', requestId)
+        if (metrics && res.body && (res.headers.get('content-type') ?? '').includes('text/event-stream'))
+          return new Response(countedStream(res.body, metrics.activeSseStreams), { status: res.status, statusText: res.statusText, headers: res.headers })
         return res
       },
       {

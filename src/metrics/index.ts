@@ -3,6 +3,7 @@
 // the wrappers in ./store.ts and ./upstream.ts). One instance per app, passed in with the other deps.
 import { ApiError } from '../errors'
 import type { UsageT } from '../schema/responses'
+import { ProcessMetrics } from './process'
 import { Registry, type CounterChild, type GaugeChild, type HistogramChild } from './registry'
 
 export { PROMETHEUS_CONTENT_TYPE, Registry } from './registry'
@@ -52,7 +53,9 @@ export class GatewayMetrics {
   /** Turns calling the model right now (any edge). */
   readonly activeTurns = this.registry.gauge('agentgate_active_turns', 'Turns running in this process (from start to their stored end), any edge.').labels()
   /** Server-Sent Event streams of the Responses API being written (create with stream:true, resume). */
-  readonly activeSseStreams = this.registry.gauge('agentgate_active_sse_streams', 'Responses API SSE streams open (stream:true creates and ?stream=true resumes).').labels()
+  readonly activeSseStreams = this.registry
+    .gauge('agentgate_active_sse_streams', 'SSE streams open: Responses API creates with stream:true and ?stream=true resumes, and pass-through streams (chat/completions, completions).')
+    .labels()
   readonly activeWebSockets = this.registry.gauge('agentgate_active_websockets', 'WebSocket connections open on /v1/responses.').labels()
   /** response.create requests waiting behind a running turn, over every socket. */
   readonly webSocketQueued = this.registry.gauge('agentgate_websocket_queued_requests', 'response.create requests queued behind a running turn, over all WebSockets.').labels()
@@ -133,9 +136,18 @@ export class GatewayMetrics {
     return { input: this.inputTokens.labels(label), output: this.outputTokens.labels(label), ttft: this.ttft.labels(label) }
   }
 
+  /** process_* and nodejs_* series, refreshed at each scrape. */
+  private readonly process = new ProcessMetrics(this.registry)
+
   /** The exposition of every series. */
   render(): string {
+    this.process.collect()
     return this.registry.render()
+  }
+
+  /** Stops the event-loop lag sampler (when the app stops). */
+  stop() {
+    this.process.stop()
   }
 }
 

@@ -8,6 +8,8 @@ import { ResponsesSocketSession } from './session'
 
 export function responsesSocketRoutes(deps: AppDeps, engine: TurnEngine, auth: Auth) {
   const sessions = new WeakMap<object, ResponsesSocketSession>()
+  /** per socket: stops listening for the gateway's shutdown */
+  const unsubscribe = new WeakMap<object, () => void>()
   return new Elysia().ws('/v1/responses', {
     detail: { hide: true },
     open(ws) {
@@ -21,13 +23,13 @@ export function responsesSocketRoutes(deps: AppDeps, engine: TurnEngine, auth: A
         ws.raw.close(1008, 'invalid API key')
         return
       }
-      sessions.set(
-        ws.raw,
-        new ResponsesSocketSession(
-          { send: (text) => ws.raw.send(text), close: (code, reason) => ws.raw.close(code, reason) },
-          { engine, logger: deps.logger, tenant, maxQueue: deps.config.maxWsQueue, forceStore: deps.config.wsForceStore, requestId, metrics: deps.metrics },
-        ),
+      const session = new ResponsesSocketSession(
+        { send: (text) => ws.raw.send(text), close: (code, reason) => ws.raw.close(code, reason) },
+        { engine, logger: deps.logger, tenant, maxQueue: deps.config.maxWsQueue, forceStore: deps.config.wsForceStore, requestId, metrics: deps.metrics },
       )
+      sessions.set(ws.raw, session)
+      // On shutdown the socket finishes its turn and closes with 1001 (at once when it was opened during the drain).
+      if (deps.drain) unsubscribe.set(ws.raw, deps.drain.onDrain(() => session.shutDown()))
       deps.logger.debug('websocket opened', { request_id: requestId })
     },
     message(ws, message) {
@@ -39,6 +41,8 @@ export function responsesSocketRoutes(deps: AppDeps, engine: TurnEngine, auth: A
     close(ws, code) {
       sessions.get(ws.raw)?.onClose(code)
       sessions.delete(ws.raw)
+      unsubscribe.get(ws.raw)?.()
+      unsubscribe.delete(ws.raw)
     },
   })
 }

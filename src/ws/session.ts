@@ -1,8 +1,10 @@
 // One WebSocket on /v1/responses: frames in, a FIFO of response.create requests, each run through
 // the turn engine with its events sent back as text frames. Bad frames get an error frame and the
 // socket stays usable; a slow reader pauses the turn (send → -1 waits for drain) instead of
-// buffering; a socket that goes away aborts its running turn (stored as incomplete).
+// buffering; a socket that goes away aborts its running turn (stored as incomplete). When the gateway shuts down
+// the socket finishes its running turn, refuses the rest and closes with 1001 (going away).
 import { ApiError, toApiError } from '../errors'
+import { shuttingDown } from '../engine/drain'
 import type { TurnEngine } from '../engine/turn'
 import type { Logger } from '../log'
 import type { GatewayMetrics } from '../metrics'
@@ -31,6 +33,9 @@ export interface SessionOptions {
 
 const validateCreate = compileValidator<CreateResponseRequest>(CreateResponseBody)
 
+/** The close of a socket whose gateway shuts down: 1001 "going away" tells the client to reconnect elsewhere. */
+export const GOING_AWAY = 1001
+
 /** Keys Open Responses forbids on WebSocket frames (stream is implied); accepted and ignored. */
 const IGNORED_ON_SOCKET = ['type', 'stream', 'stream_options', 'background'] as const
 
@@ -38,6 +43,7 @@ export class ResponsesSocketSession {
   private readonly queue: CreateResponseRequest[] = []
   private running = false
   private closed = false
+  private draining = false
   private readonly abort = new AbortController()
   private drained: (() => void) | null = null
   /** Unstored turns of this socket, so previous_response_id still resolves when store is off. */
@@ -60,6 +66,10 @@ export class ResponsesSocketSession {
       this.sendError(e)
       return
     }
+    if (this.draining) {
+      this.sendError(shuttingDown())
+      return
+    }
     if (this.queue.length >= this.opts.maxQueue) {
       this.sendError(new ApiError(429, `Too many queued response.create requests on this socket (limit ${this.opts.maxQueue}); wait for the running ones to finish.`, 'rate_limit_error', 'too_many_queued_requests'))
       return
@@ -67,6 +77,22 @@ export class ResponsesSocketSession {
     this.queue.push(req)
     this.opts.metrics?.webSocketQueued.inc()
     if (!this.running) void this.runQueue()
+  }
+
+  /** The gateway shuts down: queued requests are refused, the running turn finishes, then the socket closes (1001). */
+  shutDown() {
+    if (this.closed || this.draining) return
+    this.draining = true
+    const refused = this.queue.splice(0)
+    this.opts.metrics?.webSocketQueued.dec(refused.length)
+    for (const _ of refused) this.sendError(shuttingDown())
+    if (!this.running) this.goAway()
+  }
+
+  private goAway() {
+    if (this.closed) return
+    this.opts.logger.debug('websocket closed for shutdown', { request_id: this.opts.requestId })
+    this.sink.close(GOING_AWAY, 'server shutting down')
   }
 
   onDrain() {
@@ -127,6 +153,7 @@ export class ResponsesSocketSession {
       }
     } finally {
       this.running = false
+      if (this.draining) this.goAway()
     }
   }
 

@@ -64,6 +64,8 @@ export interface RunningBinary {
   stderr(): string
   /** SIGTERM, then SIGKILL after graceMs; resolves with the exit code */
   stop(graceMs?: number): Promise<number | null>
+  /** resolves with the exit code when the process exits (for tests that signal it themselves, via pid) */
+  exited: Promise<number | null>
 }
 
 /** Starts `binary serve ...args` and waits (bounded) for "agentgate listening on URL" on stdout. */
@@ -110,5 +112,5 @@ export async function startBinary(binary: string, args: string[], opts: { cwd: s
     throw new Error(`${e.message}\nstdout: ${out}\nstderr: ${err}`)
   })
 
-  return { url, pid: proc.pid, startMs: performance.now() - started, stdout: () => out, stderr: () => err, stop }
+  return { url, pid: proc.pid, startMs: performance.now() - started, stdout: () => out, stderr: () => err, stop, exited: proc.exited }
 }

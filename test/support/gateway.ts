@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createApp, type App } from '../../src/app'
 import { loadConfig, type Config } from '../../src/config'
+import type { Drain } from '../../src/engine/drain'
 import { timeOrderedId } from '../../src/ids'
 import { createLogger, type LogLevel } from '../../src/log'
 import { openStore } from '../../src/store'
@@ -31,6 +32,8 @@ export async function startGateway(opts: {
   logLevel?: LogLevel
   /** default: AGENTGATE_TEST_STORE, else sqlite. Gateways sharing a `dir` share the PostgreSQL database too. */
   store?: 'sqlite' | 'postgres'
+  /** the graceful-shutdown state the app uses, for tests that drain it (createApp makes its own otherwise) */
+  drain?: Drain
 }): Promise<TestGateway> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'agentgate-test-'))
   const postgres = (opts.store ?? process.env.AGENTGATE_TEST_STORE) === 'postgres'
@@ -42,7 +45,7 @@ export async function startGateway(opts: {
   const logger = createLogger(opts.logLevel ?? 'debug', (l) => logs.push(l))
   const store = await openStore(config)
   const upstream = upstreamFromConfig(config)
-  const app = createApp({ config, upstream, store, clock: Date.now, ids: timeOrderedId, logger, version: 'test' })
+  const app = createApp({ config, upstream, store, clock: Date.now, ids: timeOrderedId, logger, version: 'test', drain: opts.drain })
   app.listen({ hostname: '127.0.0.1', port: 0 })
   const url = `http://127.0.0.1:${app.server!.port}`
   return {

@@ -6,6 +6,7 @@ import type { Store } from '../types'
 import { migratePostgres } from './migrate'
 import { createPostgresStore } from './repository'
 import * as schema from './schema'
+import { isSecretParam } from '../../upstream/redact'
 
 /**
  * Connections per process. A turn holds one only for the length of a statement or a short transaction (never
@@ -23,6 +24,8 @@ export function redactUrl(url: string): string {
   try {
     const u = new URL(url)
     if (u.password) u.password = '***'
+    // libpq takes credentials as query parameters too (password=, sslpassword=)
+    for (const k of [...u.searchParams.keys()]) if (isSecretParam(k)) u.searchParams.set(k, '***')
     return u.toString()
   } catch {
     return 'postgres://…'

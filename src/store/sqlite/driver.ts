@@ -1,7 +1,7 @@
 // Opens a SQLite database file (or ':memory:') for the store: connection pragmas, migrations, drizzle.
 
 import { Database } from 'bun:sqlite'
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { drizzle } from 'drizzle-orm/bun-sqlite'
 import type { Store } from '../types'
@@ -14,9 +14,30 @@ export function isMemoryPath(path: string): boolean {
   return path === ':memory:' || path === ''
 }
 
+/** Why a database could not be opened, in words: the error names the path (--db) and this cause. */
+function openFailure(path: string, e: unknown): Error {
+  const code = String((e as { code?: unknown })?.code ?? '')
+  const message = String((e as Error)?.message ?? e)
+  let why: string
+  if (code === 'SQLITE_NOTADB' || /file is not a database/i.test(message)) why = 'the file is not a SQLite database'
+  else if (existsSync(path) && statSync(path).isDirectory()) why = 'it is a directory, not a file'
+  else if (code === 'SQLITE_READONLY' || /readonly/i.test(message)) why = 'it is read-only (check the permissions of the file and its directory)'
+  else if (code === 'SQLITE_CANTOPEN' || /unable to open/i.test(message))
+    why = `unable to open or create the file (check that ${dirname(path)} exists and is writable)`
+  else if (code === 'EACCES' || code === 'EPERM') why = `permission denied creating its directory ${dirname(path)}`
+  else if (code === 'ENOTDIR' || code === 'EEXIST') why = `cannot create its directory ${dirname(path)}: part of that path is a file`
+  else why = message
+  return new Error(`cannot open the SQLite database ${path}: ${why}`, { cause: e })
+}
+
 export function openSqlite(path: string): { client: Database; db: ReturnType<typeof drizzle<typeof schema>> } {
-  if (!isMemoryPath(path)) mkdirSync(dirname(path), { recursive: true })
-  const client = new Database(path, { create: true, strict: true })
+  let client: Database
+  try {
+    if (!isMemoryPath(path)) mkdirSync(dirname(path), { recursive: true })
+    client = new Database(path, { create: true, strict: true })
+  } catch (e) {
+    throw openFailure(path, e)
+  }
   try {
     // WAL lets readers run while a turn is being written; it does not apply to an in-memory database.
     if (!isMemoryPath(path)) client.exec('PRAGMA journal_mode = WAL')
@@ -28,7 +49,7 @@ export function openSqlite(path: string): { client: Database; db: ReturnType<typ
     return { client, db }
   } catch (err) {
     client.close()
-    throw err
+    throw openFailure(path, err)
   }
 }
 
