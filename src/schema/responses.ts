@@ -21,6 +21,16 @@ export const Tool = t.Object(
   { additionalProperties: true, examples: [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }] },
 )
 
+/** A tool as a Response shows it (src/tools/echo.ts): OpenAI's response shape of its type, every key present. */
+export const ResponseTool = t.Object(
+  { type: t.String() },
+  {
+    additionalProperties: true,
+    description: "The request's tool in OpenAI's response shape: a function has type, name, description, parameters and strict (null where unset); other types get their keys and defaults likewise",
+    examples: [{ type: 'function', name: 'get_weather', description: null, parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: null }],
+  },
+)
+
 export const ConversationRef = t.Union([t.String({ minLength: 1 }), t.Object({ id: t.String({ minLength: 1 }) }, { additionalProperties: true })])
 
 export const CreateResponseBody = t.Object(
@@ -97,7 +107,7 @@ export const ResponseObject = t.Object(
     instructions: t.Union([t.String(), t.Array(Item), t.Null()]),
     previous_response_id: Nullable(t.String()),
     conversation: Nullable(t.Object({ id: t.String() })),
-    tools: t.Array(Tool),
+    tools: t.Array(ResponseTool),
     tool_choice: t.Union([t.String(), t.Object({}, { additionalProperties: true })]),
     parallel_tool_calls: t.Boolean(),
     temperature: t.Number(),
