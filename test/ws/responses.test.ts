@@ -152,6 +152,22 @@ describe('WebSocket /v1/responses', () => {
     s.ws.close()
   })
 
+  test.each([
+    ['an unknown reasoning effort', { reasoning: { effort: 'ultra' } }, 'reasoning.effort'],
+    ['an input item of an unknown type', { input: [{ type: 'bogus' }] }, 'input.0.type'],
+    ['a function_call_output without call_id', { input: [{ type: 'function_call_output', output: 'x' }] }, 'input.0.call_id'],
+    ['an unknown include', { input: 'x', include: ['bogus'] }, 'include.0'],
+    ['a tool of an unknown type', { input: 'x', tools: [{ type: 'unknown_type' }] }, 'tools.0.type'],
+  ])('%s in response.create → 400 error frame naming the field, no model call', async (_name, extra, param) => {
+    const s = await openSocket()
+    const before = up.requestsTo('/v1/responses').length
+    s.send(create(extra))
+    const err = await s.waitFor((f) => f.type === 'error')
+    expect(err).toMatchObject({ status: 400, error: { type: 'invalid_request_error', param } })
+    expect(up.requestsTo('/v1/responses').length).toBe(before)
+    s.ws.close()
+  })
+
   test('a binary frame gets an error frame', async () => {
     const s = await openSocket()
     s.ws.send(new Uint8Array([1, 2, 3]))
