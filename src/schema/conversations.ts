@@ -1,5 +1,5 @@
-// TypeBox schemas of the Conversations API: requests, the conversation object, item lists. Items are the same
-// open-ended Item as in the Responses API (src/schema/responses.ts).
+// TypeBox schemas of the Conversations API: requests, the conversation object, item lists. Items sent are checked
+// as the Responses API's input items (InputItem), items shown are its open-ended Item (src/schema/responses.ts).
 import { t, type Static } from 'elysia'
 import { Metadata } from './common'
 import { InputItem, Item } from './responses'

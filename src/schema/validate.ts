@@ -17,7 +17,11 @@ function explain(err: Problem): Problem {
   const variants: any[] = err.schema?.anyOf ?? []
   const branches = err.errors.map((b) => [...b] as Problem[])
   const sameKind = branches.map((_, i) => i).filter((i) => kindMatches(variants[i], err.value))
-  if (sameKind.length === 0) return { ...err, message: `expected ${variants.map(describeKind).join(' or ')}` }
+  // An enum (a union of literals) missed, or no variant of the value's kind: say what is expected.
+  if (sameKind.length === 0 || variants.every((v) => v?.const !== undefined)) {
+    const expected = `expected ${variants.map(describeKind).join(' or ')}`
+    return { ...err, message: expected, summary: expected }
+  }
   const typePath = `${err.path}/type`
   const tagged = sameKind.filter((i) => !branches[i].some((e) => e.path === typePath))
   const problems = (tagged.length ? tagged : sameKind).flatMap((i) => branches[i]).map(explain)
@@ -25,15 +29,17 @@ function explain(err: Problem): Problem {
     const wrongType = problems.find((e) => e.path === typePath && e.schema?.error !== undefined) ?? problems.find((e) => e.path === typePath)
     if (wrongType) return wrongType
   }
-  return problems.reduce<Problem>((best, e) => (depth(e.path) > depth(best.path) ? e : best), problems[0] ?? err)
+  if (problems.length === 0) return err
+  return problems.reduce<Problem>((best, e) => (depth(e.path) > depth(best.path) ? e : best), problems[0])
 }
 
 const depth = (path: string | undefined) => (path ? path.split('/').length : 0)
 
+/** The JSON kind of a value, in JSON Schema's words (integers are numbers here). */
 function kindOf(v: unknown): string {
   if (v === null) return 'null'
   if (Array.isArray(v)) return 'array'
-  return typeof v === 'number' ? 'number' : typeof v
+  return typeof v
 }
 
 function kindMatches(schema: any, value: unknown): boolean {
@@ -56,7 +62,7 @@ export function validationError(firstError: unknown, where: 'body' | 'query' | '
   const first: any = explain((firstError ?? {}) as Problem)
   const param = typeof first.path === 'string' && first.path.length > 1 ? first.path.slice(1).replaceAll('/', '.') : null
   const what = param ? `${where === 'body' ? '' : where + ' parameter '}'${param}'` : `the request ${where}`
-  const reason = first?.schema?.error ?? (first?.errors?.length ? undefined : first?.summary) ?? first?.message ?? 'is invalid'
+  const reason = first?.schema?.error ?? first?.summary ?? first?.message ?? 'is invalid'
   const message = first?.value === undefined && param ? `Missing required parameter: ${what}.` : `Invalid value for ${what}: ${String(reason).replace(/^Property '[^']*' /, '')}`
   return new ApiError(400, message, 'invalid_request_error', where === 'body' ? 'invalid_value' : `invalid_${where}`, param)
 }

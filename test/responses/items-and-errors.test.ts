@@ -144,6 +144,16 @@ describe('bad bodies', () => {
     expect(typeof r.body.error.message).toBe('string')
   })
 
+  test('the message says what is expected', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ truncation: 'sometimes' }, `Invalid value for 'truncation': expected "auto" or "disabled"`],
+      [{ text: 5 }, `Invalid value for 'text': expected an object or null`],
+      [{ reasoning: { effort: 'ultra' } }, `Invalid value for 'reasoning.effort': unknown reasoning effort: expected one of none, minimal, low, medium, high, xhigh, max`],
+      [{ input: [{ type: 'function_call_output', output: 'x' }] }, `Missing required parameter: 'input.0.call_id'.`],
+    ]
+    for (const [extra, message] of cases) expect((await post(JSON.stringify({ model: 'm', input: 'x', ...extra }))).body.error.message).toBe(message)
+  })
+
   test('a rejected value is neither stored nor sent upstream', async () => {
     const before = up.requestsTo('/v1/responses').length
     const r = await post(JSON.stringify({ model: 'm', input: [{ type: 'bogus', text: 'x' }] }))
