@@ -2,6 +2,7 @@
 // (strict clients validate this). Pure.
 import type { CreateResponseRequest, ResponseObjectT, UsageT } from '../schema/responses'
 import type { ItemBody, ResponseStatus } from '../store/types'
+import { responseTools } from '../tools'
 
 export type ResponseBase = Omit<ResponseObjectT, 'status' | 'output' | 'output_text' | 'usage' | 'error' | 'incomplete_details' | 'completed_at'>
 
@@ -14,7 +15,7 @@ export function responseBase(req: CreateResponseRequest, id: string, createdAtMs
     instructions: req.instructions ?? null,
     previous_response_id: req.previous_response_id ?? null,
     conversation: conversationId ? { id: conversationId } : null,
-    tools: (req.tools ?? []) as ResponseBase['tools'],
+    tools: responseTools(req.tools) as ResponseBase['tools'],
     tool_choice: req.tool_choice ?? 'auto',
     parallel_tool_calls: req.parallel_tool_calls ?? true,
     temperature: req.temperature ?? 1,

@@ -130,6 +130,16 @@ export function createTurnEngine(deps: EngineDeps) {
       const local = opts.localChains?.get(req.previous_response_id)
       const chain = local ? { items: local } : await store.loadChain(opts.tenant, req.previous_response_id)
       if (!chain) throw ApiError.notFound(`Previous response with id '${req.previous_response_id}' not found.`, 'previous_response_not_found', 'previous_response_id')
+      // A running response (a background one, or another client's stream) has no output yet: a turn chained onto it
+      // would see its input without its answer. (A WebSocket's own pipelined creates run one after another, so
+      // the previous turn of the same socket has always finished by now.)
+      const previous = 'responses' in chain ? chain.responses.at(-1) : undefined
+      if (previous && (previous.status === 'queued' || previous.status === 'in_progress'))
+        throw ApiError.badRequest(
+          `Previous response with id '${req.previous_response_id}' is still running (status '${previous.status}'); wait until it has finished before continuing from it.`,
+          'previous_response_id',
+          'previous_response_in_progress',
+        )
       if (chain.items.length > maxHistoryItems) throw historyTooLong('previous_response_id', req.previous_response_id, chain.items.length, maxHistoryItems)
       history = chain.items
     }

@@ -6,6 +6,7 @@ import type { Auth } from '../auth'
 import { conversationLocked, conversationNotFound, toConversationItems } from '../engine/conversation'
 import { ApiError } from '../errors'
 import { errorResponses, PaginationQuery, parseListOptions } from '../schema/common'
+import { checkBodyFirst } from '../schema/validate'
 import {
   AddItemsBody,
   ConversationDeleted,
@@ -57,6 +58,7 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth) {
       },
       {
         body: CreateConversationBody,
+        transform: checkBodyFirst(CreateConversationBody),
         parse: JSON_BODY,
         response: { 200: ConversationObject, ...errorResponses(400, 413, 503) },
         detail: {
@@ -80,6 +82,7 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth) {
       {
         params: ConversationIdParams,
         body: UpdateConversationBody,
+        transform: checkBodyFirst(UpdateConversationBody),
         parse: JSON_BODY,
         response: { 200: ConversationObject, ...errorResponses(400, 404, 503) },
         detail: { summary: "Update a conversation's metadata", description: 'Replaces the metadata as a whole.' },
@@ -123,6 +126,7 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth) {
         params: ConversationIdParams,
         query: IncludeQuery,
         body: AddItemsBody,
+        transform: checkBodyFirst(AddItemsBody),
         parse: JSON_BODY,
         response: { 200: ConversationItemList, ...errorResponses(400, 404, 409, 413, 503) },
         detail: {

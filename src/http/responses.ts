@@ -9,6 +9,7 @@ import type { BackgroundRunner } from '../engine/background'
 import { followEvents } from '../engine/resume'
 import type { TurnEngine } from '../engine/turn'
 import { errorResponses, PaginationQuery, parseListOptions } from '../schema/common'
+import { checkBodyFirst } from '../schema/validate'
 import { CreateResponseBody, DeletedResponse, ItemList, ResponseIdParams, ResponseObject, RetrieveQuery, type ResponseObjectT } from '../schema/responses'
 import { JSON_BODY, jsonBody } from './json-body'
 import { sseResponse } from './sse'
@@ -53,6 +54,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
       },
       {
         body: CreateResponseBody,
+        transform: checkBodyFirst(CreateResponseBody),
         parse: JSON_BODY,
         response: { 200: ResponseObject, ...errorResponses(400, 404, 409, 413, 429, 502, 504, 503) },
         detail: {

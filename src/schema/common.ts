@@ -23,9 +23,16 @@ export function errorResponses(...statuses: number[]): Record<number, TSchema> {
   return Object.fromEntries(statuses.map((s) => [s, ErrorBody]))
 }
 
-export const Metadata = t.Record(t.String({ maxLength: 64 }), t.String({ maxLength: 512 }), {
-  description: 'Up to 16 string pairs; keys ≤ 64 chars, values ≤ 512 chars',
+/**
+ * Up to 16 string pairs, keys ≤ 64 characters, values ≤ 512 (responses and conversations alike). The key limit is a
+ * pattern on the property names (with no other properties allowed): TypeBox does not check a Record key's maxLength.
+ */
+export const Metadata = t.Record(t.String({ pattern: '^[\\s\\S]{0,64}$' }), t.String({ maxLength: 512 }), {
   maxProperties: 16,
+  additionalProperties: false,
+  error: 'metadata holds at most 16 pairs, keys of at most 64 characters and string values of at most 512',
+  description: 'Up to 16 string pairs; keys ≤ 64 chars, values ≤ 512 chars',
+  examples: [{ topic: 'demo', user: 'alice' }],
 })
 
 export const PaginationQuery = t.Object({

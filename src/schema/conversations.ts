@@ -1,7 +1,8 @@
-// TypeBox schemas of the Conversations API: requests, the conversation object, item lists. Items are the same
-// open-ended Item as in the Responses API (src/schema/responses.ts).
+// TypeBox schemas of the Conversations API: requests, the conversation object, item lists. Items sent are checked
+// as the Responses API's input items (InputItem), items shown are its open-ended Item (src/schema/responses.ts).
 import { t, type Static } from 'elysia'
-import { Item } from './responses'
+import { Metadata } from './common'
+import { InputItem, Item } from './responses'
 
 const Nullable = <T extends Parameters<typeof t.Union>[0][number]>(s: T) => t.Union([s, t.Null()])
 
@@ -14,18 +15,6 @@ const ASSISTANT_MESSAGE = {
   type: 'message', id: 'msg_0195f3c2a1b4000012ab34cd56ef7892', role: 'assistant', status: 'completed',
   content: [{ type: 'output_text', text: 'Hi! How can I help?', annotations: [], logprobs: [] }],
 }
-
-/**
- * Up to 16 string pairs, keys ≤ 64 characters, values ≤ 512. The key limit is a pattern on the property names (with
- * no other properties allowed): TypeBox does not check a Record key's maxLength.
- */
-export const ConversationMetadata = t.Record(t.String({ pattern: '^[\\s\\S]{0,64}$' }), t.String({ maxLength: 512 }), {
-  maxProperties: 16,
-  additionalProperties: false,
-  error: 'metadata holds at most 16 pairs, keys of at most 64 characters and string values of at most 512',
-  description: 'Up to 16 string pairs; keys ≤ 64 chars, values ≤ 512 chars',
-  examples: [{ topic: 'demo', user: 'alice' }],
-})
 
 export const ConversationObject = t.Object(
   {
@@ -40,8 +29,8 @@ export type ConversationObjectT = Static<typeof ConversationObject>
 
 export const CreateConversationBody = t.Object(
   {
-    items: t.Optional(Nullable(t.Array(Item, { maxItems: MAX_ITEMS_PER_REQUEST, description: `Initial items, at most ${MAX_ITEMS_PER_REQUEST}` }))),
-    metadata: t.Optional(Nullable(ConversationMetadata)),
+    items: t.Optional(Nullable(t.Array(InputItem, { maxItems: MAX_ITEMS_PER_REQUEST, description: `Initial items, at most ${MAX_ITEMS_PER_REQUEST}` }))),
+    metadata: t.Optional(Nullable(Metadata)),
   },
   {
     examples: [
@@ -52,7 +41,7 @@ export const CreateConversationBody = t.Object(
 )
 
 export const UpdateConversationBody = t.Object(
-  { metadata: Nullable(ConversationMetadata) },
+  { metadata: Nullable(Metadata) },
   { description: 'Replaces the metadata (null clears it)', examples: [{ metadata: { topic: 'renamed' } }] },
 )
 
@@ -62,7 +51,7 @@ export const ConversationDeleted = t.Object(
 )
 
 export const AddItemsBody = t.Object(
-  { items: t.Array(Item, { minItems: 1, maxItems: MAX_ITEMS_PER_REQUEST, description: `Items to append, 1 to ${MAX_ITEMS_PER_REQUEST}` }) },
+  { items: t.Array(InputItem, { minItems: 1, maxItems: MAX_ITEMS_PER_REQUEST, description: `Items to append, 1 to ${MAX_ITEMS_PER_REQUEST}` }) },
   { examples: [{ items: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hello!' }] }] }] },
 )
 

@@ -16,9 +16,100 @@ export const Item = t.Object(
 )
 export type ItemT = Static<typeof Item>
 
+/** Builds a union of string literals; `error` is the message a client gets for any other value. */
+const OneOf = (values: readonly string[], error: string, description?: string, allowed: readonly string[] = values) =>
+  t.Union(values.map((v) => t.Literal(v)), { error: `${error}: expected one of ${allowed.join(', ')}`, ...(description ? { description } : {}) })
+
+/** Every input item type of the Responses API (the openai SDK's ResponseInputItem), which Codex's items are among. */
+export const INPUT_ITEM_TYPES = [
+  'message', 'function_call', 'function_call_output', 'custom_tool_call', 'custom_tool_call_output', 'reasoning', 'compaction', 'compaction_trigger',
+  'item_reference', 'file_search_call', 'web_search_call', 'computer_call', 'computer_call_output', 'tool_search_call', 'tool_search_output',
+  'additional_tools', 'configuration_update', 'image_generation_call', 'code_interpreter_call', 'local_shell_call', 'local_shell_call_output',
+  'shell_call', 'shell_call_output', 'apply_patch_call', 'apply_patch_call_output', 'mcp_list_tools', 'mcp_approval_request',
+  'mcp_approval_response', 'mcp_call', 'program', 'program_output',
+] as const
+
+/** Items that answer or make a tool call: without their call_id nothing ties them to the call. */
+const CALL_ITEM_FIELDS = {
+  function_call: { name: t.String(), arguments: t.String() },
+  custom_tool_call: { name: t.String(), input: t.String() },
+  function_call_output: { output: t.Union([t.String(), t.Array(t.Unknown())]) },
+  custom_tool_call_output: { output: t.Union([t.String(), t.Array(t.Unknown())]) },
+} as const
+const OTHER_ITEM_TYPES = INPUT_ITEM_TYPES.filter((x) => !(x in CALL_ITEM_FIELDS))
+const ItemId = t.Optional(Nullable(t.String()))
+
+/**
+ * An input item (request `input`, conversation items): its `type` must be a Responses item type (or absent: an easy
+ * message with a `role`); tool calls and their outputs need their `call_id`. Other fields travel as sent.
+ */
+export const InputItem = t.Union(
+  [
+    ...Object.entries(CALL_ITEM_FIELDS).map(([type, fields]) =>
+      t.Object({ type: t.Literal(type), id: ItemId, call_id: t.String({ minLength: 1 }), ...fields }, { additionalProperties: true }),
+    ),
+    t.Object(
+      {
+        type: t.Optional(OneOf(OTHER_ITEM_TYPES, 'unknown item type', 'message (the default with a role), reasoning, …', INPUT_ITEM_TYPES)),
+        id: ItemId,
+        role: t.Optional(t.String()),
+      },
+      { additionalProperties: true },
+    ),
+  ],
+  { examples: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hello' }] }] },
+)
+
+/** Every tool type of the Responses API (the openai SDK's Tool). */
+export const TOOL_TYPES = [
+  'function', 'custom', 'namespace', 'file_search', 'web_search', 'web_search_2025_08_26', 'web_search_preview', 'web_search_preview_2025_03_11',
+  'mcp', 'code_interpreter', 'image_generation', 'local_shell', 'shell', 'apply_patch', 'tool_search', 'computer', 'computer_use_preview',
+  'programmatic_tool_calling',
+] as const
+
 export const Tool = t.Object(
-  { type: t.String({ minLength: 1 }), name: t.Optional(t.String()) },
+  { type: OneOf(TOOL_TYPES, 'unknown tool type'), name: t.Optional(t.String()) },
   { additionalProperties: true, examples: [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }] },
+)
+
+export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'] as const
+export const Reasoning = t.Object(
+  {
+    effort: t.Optional(Nullable(OneOf(REASONING_EFFORTS, 'unknown reasoning effort'))),
+    summary: t.Optional(Nullable(t.String({ description: 'auto, concise or detailed' }))),
+  },
+  { additionalProperties: true, examples: [{ effort: 'medium', summary: 'auto' }] },
+)
+
+export const TextConfig = t.Object(
+  {
+    format: t.Optional(
+      Nullable(t.Object({ type: OneOf(['text', 'json_schema', 'json_object'], 'unknown text format type') }, { additionalProperties: true, description: 'text, json_schema (with name and schema) or json_object' })),
+    ),
+    verbosity: t.Optional(Nullable(OneOf(['low', 'medium', 'high'], 'unknown verbosity'))),
+  },
+  { additionalProperties: true, examples: [{ format: { type: 'text' } }] },
+)
+
+export const ToolChoice = t.Union([
+  OneOf(['none', 'auto', 'required'], 'unknown tool_choice mode'),
+  t.Object({ type: t.String({ minLength: 1 }) }, { additionalProperties: true, description: 'a tool by type (and name): function, custom, allowed_tools, …' }),
+])
+
+/** What `include` may ask for (the openai SDK's ResponseIncludable). */
+export const INCLUDABLES = [
+  'file_search_call.results', 'web_search_call.results', 'web_search_call.action.sources', 'message.input_image.image_url',
+  'computer_call_output.output.image_url', 'code_interpreter_call.outputs', 'reasoning.encrypted_content', 'message.output_text.logprobs',
+] as const
+
+/** A tool as a Response shows it (src/tools/echo.ts): OpenAI's response shape of its type, every key present. */
+export const ResponseTool = t.Object(
+  { type: t.String() },
+  {
+    additionalProperties: true,
+    description: "The request's tool in OpenAI's response shape: a function has type, name, description, parameters and strict (null where unset); other types get their keys and defaults likewise",
+    examples: [{ type: 'function', name: 'get_weather', description: null, parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: null }],
+  },
 )
 
 export const ConversationRef = t.Union([t.String({ minLength: 1 }), t.Object({ id: t.String({ minLength: 1 }) }, { additionalProperties: true })])
@@ -26,15 +117,15 @@ export const ConversationRef = t.Union([t.String({ minLength: 1 }), t.Object({ i
 export const CreateResponseBody = t.Object(
   {
     model: t.String({ minLength: 1, description: 'Model id as the upstream knows it' }),
-    input: t.Optional(t.Union([t.String(), t.Array(Item)], { description: 'A string (one user message) or a list of items' })),
-    instructions: t.Optional(Nullable(t.Union([t.String(), t.Array(Item)]))),
+    input: t.Optional(t.Union([t.String(), t.Array(InputItem)], { description: 'A string (one user message) or a list of items' })),
+    instructions: t.Optional(Nullable(t.Union([t.String(), t.Array(InputItem)]))),
     previous_response_id: t.Optional(Nullable(t.String({ minLength: 1 }))),
     conversation: t.Optional(Nullable(ConversationRef)),
     store: t.Optional(Nullable(t.Boolean({ description: 'default true' }))),
     stream: t.Optional(Nullable(t.Boolean({ description: 'default false' }))),
     background: t.Optional(Nullable(t.Boolean({ description: 'default false' }))),
     tools: t.Optional(Nullable(t.Array(Tool))),
-    tool_choice: t.Optional(Nullable(t.Union([t.String(), t.Object({ type: t.String() }, { additionalProperties: true })]))),
+    tool_choice: t.Optional(Nullable(ToolChoice)),
     parallel_tool_calls: t.Optional(Nullable(t.Boolean())),
     max_output_tokens: t.Optional(Nullable(t.Integer({ minimum: 1 }))),
     max_tool_calls: t.Optional(Nullable(t.Integer({ minimum: 1 }))),
@@ -43,11 +134,11 @@ export const CreateResponseBody = t.Object(
     presence_penalty: t.Optional(Nullable(t.Number())),
     frequency_penalty: t.Optional(Nullable(t.Number())),
     top_logprobs: t.Optional(Nullable(t.Integer({ minimum: 0, maximum: 20 }))),
-    reasoning: t.Optional(Nullable(t.Object({}, { additionalProperties: true }))),
-    text: t.Optional(Nullable(t.Object({}, { additionalProperties: true }))),
+    reasoning: t.Optional(Nullable(Reasoning)),
+    text: t.Optional(Nullable(TextConfig)),
     // Not t.UnionEnum: Elysia gives that a default (its first value), which would change what the upstream gets.
     truncation: t.Optional(Nullable(t.Union([t.Literal('auto'), t.Literal('disabled')]))),
-    include: t.Optional(Nullable(t.Array(t.String()))),
+    include: t.Optional(Nullable(t.Array(OneOf(INCLUDABLES, 'unknown include value')))),
     metadata: t.Optional(Nullable(Metadata)),
     prompt_cache_key: t.Optional(Nullable(t.String())),
     service_tier: t.Optional(Nullable(t.String())),
@@ -97,7 +188,7 @@ export const ResponseObject = t.Object(
     instructions: t.Union([t.String(), t.Array(Item), t.Null()]),
     previous_response_id: Nullable(t.String()),
     conversation: Nullable(t.Object({ id: t.String() })),
-    tools: t.Array(Tool),
+    tools: t.Array(ResponseTool),
     tool_choice: t.Union([t.String(), t.Object({}, { additionalProperties: true })]),
     parallel_tool_calls: t.Boolean(),
     temperature: t.Number(),

@@ -4,25 +4,62 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { TSchema } from 'elysia'
 import { ApiError } from '../errors'
 
+type Problem = { path?: string; value?: unknown; message?: string; summary?: string; schema?: any; errors?: Iterable<unknown>[] }
+
 /**
- * TypeBox reports a failed union (e.g. "object or null") at the union's path; the useful error is the
- * deepest one inside the branch that came closest, which names the actual field.
+ * TypeBox reports a failed union (e.g. "object or null", or the item types) at the union's path, with each variant's
+ * errors inside. The useful error is the one of the variant the client meant: one of the same JSON kind as the value
+ * and, for tagged objects (items, tools), the one whose `type` matched; within it, the deepest, which names the field.
+ * A schema with its own `error` text is reported as it stands.
  */
-function deepestError(err: any): any {
-  if (!Array.isArray(err?.errors) || err.errors.length === 0) return err
-  let best = err
-  for (const branch of err.errors) {
-    for (const sub of branch) {
-      const candidate = deepestError(sub)
-      if (typeof candidate.path === 'string' && candidate.path.length > (best.path?.length ?? 0)) best = candidate
-    }
+function explain(err: Problem): Problem {
+  if (err?.schema?.error !== undefined || !Array.isArray(err?.errors) || err.errors.length === 0) return err
+  const variants: any[] = err.schema?.anyOf ?? []
+  const branches = err.errors.map((b) => [...b] as Problem[])
+  const sameKind = branches.map((_, i) => i).filter((i) => kindMatches(variants[i], err.value))
+  // An enum (a union of literals) missed, or no variant of the value's kind: say what is expected.
+  if (sameKind.length === 0 || variants.every((v) => v?.const !== undefined)) {
+    const expected = `expected ${variants.map(describeKind).join(' or ')}`
+    return { ...err, message: expected, summary: expected }
   }
-  return best
+  const typePath = `${err.path}/type`
+  const tagged = sameKind.filter((i) => !branches[i].some((e) => e.path === typePath))
+  const problems = (tagged.length ? tagged : sameKind).flatMap((i) => branches[i]).map(explain)
+  if (tagged.length === 0) {
+    const wrongType = problems.find((e) => e.path === typePath && e.schema?.error !== undefined) ?? problems.find((e) => e.path === typePath)
+    if (wrongType) return wrongType
+  }
+  if (problems.length === 0) return err
+  return problems.reduce<Problem>((best, e) => (depth(e.path) > depth(best.path) ? e : best), problems[0])
+}
+
+const depth = (path: string | undefined) => (path ? path.split('/').length : 0)
+
+/** The JSON kind of a value, in JSON Schema's words (integers are numbers here). */
+function kindOf(v: unknown): string {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'array'
+  return typeof v
+}
+
+function kindMatches(schema: any, value: unknown): boolean {
+  if (!schema) return true
+  if (Array.isArray(schema.anyOf)) return schema.anyOf.some((s: unknown) => kindMatches(s, value))
+  if (schema.const !== undefined) return kindOf(schema.const) === kindOf(value)
+  const type = schema.type === 'integer' ? 'number' : schema.type
+  return type === undefined || type === kindOf(value)
+}
+
+function describeKind(schema: any): string {
+  if (Array.isArray(schema?.anyOf)) return schema.anyOf.map(describeKind).join(' or ')
+  if (schema?.const !== undefined) return JSON.stringify(schema.const)
+  const names: Record<string, string> = { object: 'an object', array: 'a list', string: 'a string', number: 'a number', integer: 'an integer', boolean: 'a boolean', null: 'null' }
+  return names[schema?.type] ?? 'a valid value'
 }
 
 /** An ApiError (400) for TypeBox's first error on the body, query or path. */
 export function validationError(firstError: unknown, where: 'body' | 'query' | 'path'): ApiError {
-  const first = deepestError(firstError ?? {})
+  const first: any = explain((firstError ?? {}) as Problem)
   const param = typeof first.path === 'string' && first.path.length > 1 ? first.path.slice(1).replaceAll('/', '.') : null
   const what = param ? `${where === 'body' ? '' : where + ' parameter '}'${param}'` : `the request ${where}`
   const reason = first?.schema?.error ?? first?.summary ?? first?.message ?? 'is invalid'
@@ -37,4 +74,15 @@ export function compileValidator<T>(schema: TSchema): (value: unknown) => T {
     if (check.Check(value)) return value as T
     throw validationError(check.Errors(value).First(), 'body')
   }
+}
+
+/**
+ * A `transform` hook that checks a JSON body against its schema before Elysia does. Elysia's normalisation mirrors a
+ * body into the schema's shape first (an object field sent as `5` arrives as `{}`, a list as an object with numeric
+ * keys), so a wrong value would pass its own check; this one sees what the client sent. It is the same check as the
+ * WebSocket frames get.
+ */
+export function checkBodyFirst(schema: TSchema): (ctx: { body: unknown }) => void {
+  const validate = compileValidator(schema)
+  return ({ body }) => void validate(body)
 }

@@ -3,3 +3,4 @@
 export { buildToolRegistry, toolRegistryFor, flatName, HOSTED_TOOL_TYPES, type DeclaredTool, type ToolRegistry } from './registry'
 export { toUpstreamItems } from './history'
 export { ToolCallMapper, mapToolCallEvents } from './events'
+export { responseTools } from './echo'

@@ -80,8 +80,9 @@ describe.each([['responses'], ['chat']] as [Wire][])('upstream API %s', (wire) =
     const dropped = gw.logs.slice(logsBefore).filter((l) => l.includes(DROPPED_LOG)).map((l) => JSON.parse(l))
     expect(dropped).toHaveLength(1)
     expect(dropped[0]).toMatchObject({ level: 'warn', tools: ['web_search'] })
-    // The client's Response keeps the tools as declared.
-    expect(response.tools).toEqual(TURN1.tools)
+    // The client's Response keeps the tools as declared, in OpenAI's response shape (web_search gets its defaults).
+    const webSearchDefaults = { filters: null, search_context_size: 'medium', user_location: null }
+    expect(response.tools).toEqual(TURN1.tools.map((t: any) => (t.type === 'web_search' ? { ...webSearchDefaults, ...t } : t)))
   })
 
   test('an apply_patch call comes back as custom_tool_call with custom_tool_call_input events', async () => {
@@ -182,7 +183,7 @@ describe.each([['responses'], ['chat']] as [Wire][])('upstream API %s', (wire) =
     up.queue({ text: 'no search here' })
     const r = await client.responses.create({ model: 'test-model', input: 'search', tools: [{ type: 'web_search' }, { type: 'image_generation' }], tool_choice: { type: 'web_search' } } as any)
     expect(r.output_text).toBe('no search here')
-    expect(r.tools).toEqual([{ type: 'web_search' }, { type: 'image_generation' }] as any)
+    expect(r.tools).toEqual([{ type: 'web_search', filters: null, search_context_size: 'medium', user_location: null }, { type: 'image_generation' }] as any)
     const body = up.requestsTo(path).at(-1)!.body
     expect(body.tools ?? []).toEqual([])
     expect(body).not.toHaveProperty('tool_choice')

@@ -117,6 +117,28 @@ describe('limits and bad bodies', () => {
     expect(body.error).toMatchObject({ param: 'items.1.role', message: expect.stringContaining("'items.1.role'") })
   })
 
+  test('an item of an unknown type or a tool output without call_id is a 400 naming it, on create and on append, and nothing is added', async () => {
+    const c = await client.conversations.create()
+    for (const [items, param] of [
+      [[userMessage('ok'), { type: 'bogus' }], 'items.1.type'],
+      [[{ type: 'function_call_output', output: '42' }], 'items.0.call_id'],
+    ] as const) {
+      const created = await raw('POST', '/conversations', { items })
+      expect({ status: created.status, param: created.body.error?.param }).toEqual({ status: 400, param })
+      const err = await rejectionOf(client.conversations.items.create(c.id, { items: items as any }))
+      expect(err).toBeInstanceOf(OpenAI.BadRequestError)
+      expect(err.error.param).toBe(param)
+    }
+    expect((await client.conversations.items.list(c.id)).data).toEqual([])
+  })
+
+  test('metadata that is not an object is a 400 naming metadata', async () => {
+    for (const metadata of [['x'], 5, 'x']) {
+      const { status, body } = await raw('POST', '/conversations', { metadata })
+      expect({ status, param: body.error?.param }).toEqual({ status: 400, param: 'metadata' })
+    }
+  })
+
   test('invalid JSON is a 400', async () => {
     const r = await fetch(`${gw.baseURL}/conversations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"items": [' })
     expect(r.status).toBe(400)

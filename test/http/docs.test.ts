@@ -152,6 +152,16 @@ describe('GET /docs/json', () => {
     }
   })
 
+  test('the create-response body documents the values the gateway checks', () => {
+    const body = doc.paths['/v1/responses'].post.requestBody.content['application/json'].schema
+    const text = JSON.stringify(body)
+    expect(body.properties.reasoning.properties.effort.enum).toEqual(['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'])
+    expect(body.properties.include.items?.enum ?? body.properties.include.anyOf).toContain('reasoning.encrypted_content')
+    // Item, tool and text format types, and the call_id a tool output needs.
+    for (const value of ['function_call_output', 'local_shell_call', 'web_search_preview', 'json_schema', 'call_id']) expect(text).toContain(`"${value}"`)
+    expect(text).not.toContain('"ultra"')
+  })
+
   test('every path parameter is declared', () => {
     for (const { path, method, op } of operations()) {
       for (const [, name] of path.matchAll(/\{([^}]+)\}/g)) {

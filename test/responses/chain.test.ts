@@ -73,6 +73,29 @@ for (const api of UPSTREAM_APIS) {
         expect(await res.json()).toEqual({ error: { message: "Previous response with id 'resp_nope' not found.", type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_not_found' } })
       })
 
+      test('a previous_response_id that is still running is a 400 naming it; once it has finished it can be continued', async () => {
+        up.queue({ fault: 'slow', delayMs: 800 })
+        const bg = await client.responses.create({ model: 'test-model', input: 'take your time', background: true })
+        expect(['queued', 'in_progress']).toContain(String(bg.status))
+        const before = calls().length
+        const err = await rejectionOf(client.responses.create({ model: 'test-model', input: 'and then?', previous_response_id: bg.id }))
+        expect(err).toBeInstanceOf(OpenAI.BadRequestError)
+        expect(err.error).toMatchObject({ type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_in_progress', message: expect.stringContaining('still running') })
+        // Refused before anything ran or was stored: no model call beyond the background one.
+        expect(calls().length).toBeLessThanOrEqual(before + 1)
+        let done = bg
+        for (let i = 0; i < 200 && (done.status === 'queued' || done.status === 'in_progress'); i++) {
+          await Bun.sleep(25)
+          done = await client.responses.retrieve(bg.id)
+        }
+        expect(done.status).toBe('completed')
+        const seen: string[][] = []
+        up.queue((req) => (seen.push(transcript(req)), { text: 'continued' }))
+        const next = await client.responses.create({ model: 'test-model', input: 'and then?', previous_response_id: bg.id })
+        expect(next.status).toBe('completed')
+        expect(seen[0]).toEqual(['user: take your time', 'assistant: slow answer', 'user: and then?'])
+      })
+
       test('previous_response_id with conversation is a 400', async () => {
         const err = await client.responses.create({ model: 'test-model', input: 'x', previous_response_id: 'resp_a', conversation: 'conv_b' }).catch((e) => e)
         expect(err).toBeInstanceOf(OpenAI.BadRequestError)

@@ -122,11 +122,61 @@ describe('bad bodies', () => {
     ['easy message with a bad role', { model: 'm', input: [{ role: 'robot', content: 'x' }] }, 'input.0.role'],
     ['item without type or role', { model: 'm', input: [{ content: 'x' }] }, 'input.0'],
     ['tool without type', { model: 'm', input: 'x', tools: [{ name: 'f' }] }, 'tools.0.type'],
+    ['metadata a list', { model: 'm', input: 'x', metadata: ['x'] }, 'metadata'],
+    ['metadata a number', { model: 'm', input: 'x', metadata: 5 }, 'metadata'],
+    ['metadata with a number value', { model: 'm', input: 'x', metadata: { n: 5 } }, 'metadata.n'],
+    ['metadata with a key over 64 characters', { model: 'm', input: 'x', metadata: { ['k'.repeat(65)]: 'v' } }, `metadata.${'k'.repeat(65)}`],
+    ['text a number', { model: 'm', input: 'x', text: 5 }, 'text'],
+    ['text.format a number', { model: 'm', input: 'x', text: { format: 5 } }, 'text.format'],
+    ['text.format of an unknown type', { model: 'm', input: 'x', text: { format: { type: 'yaml' } } }, 'text.format.type'],
+    ['reasoning a number', { model: 'm', input: 'x', reasoning: 5 }, 'reasoning'],
+    ['reasoning.effort unknown', { model: 'm', input: 'x', reasoning: { effort: 'ultra' } }, 'reasoning.effort'],
+    ['tool_choice unknown', { model: 'm', input: 'x', tool_choice: 'bogus' }, 'tool_choice'],
+    ['include unknown', { model: 'm', input: 'x', include: ['bogus'] }, 'include.0'],
+    ['tool of an unknown type', { model: 'm', input: 'x', tools: [{ type: 'unknown_type' }] }, 'tools.0.type'],
+    ['input item of an unknown type', { model: 'm', input: [{ role: 'user', content: 'a' }, { role: 'user', content: 'b' }, { type: 'bogus' }] }, 'input.2.type'],
+    ['function_call_output without call_id', { model: 'm', input: [{ type: 'function_call_output', output: 'x' }] }, 'input.0.call_id'],
+    ['function_call without name', { model: 'm', input: [{ type: 'function_call', call_id: 'c', arguments: '{}' }] }, 'input.0.name'],
   ])('%s → 400 naming the field', async (_name, body, param) => {
     const r = await post(JSON.stringify(body))
     expect(r.status).toBe(400)
     expect(r.body.error).toMatchObject({ type: 'invalid_request_error', param })
     expect(typeof r.body.error.message).toBe('string')
+  })
+
+  test('the message says what is expected', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ truncation: 'sometimes' }, `Invalid value for 'truncation': expected "auto" or "disabled"`],
+      [{ text: 5 }, `Invalid value for 'text': expected an object or null`],
+      [{ reasoning: { effort: 'ultra' } }, `Invalid value for 'reasoning.effort': unknown reasoning effort: expected one of none, minimal, low, medium, high, xhigh, max`],
+      [{ input: [{ type: 'function_call_output', output: 'x' }] }, `Missing required parameter: 'input.0.call_id'.`],
+    ]
+    for (const [extra, message] of cases) expect((await post(JSON.stringify({ model: 'm', input: 'x', ...extra }))).body.error.message).toBe(message)
+  })
+
+  test('a rejected value is neither stored nor sent upstream', async () => {
+    const before = up.requestsTo('/v1/responses').length
+    const r = await post(JSON.stringify({ model: 'm', input: [{ type: 'bogus', text: 'x' }] }))
+    expect(r.status).toBe(400)
+    expect(r.body.error.message).toContain('unknown item type')
+    expect(up.requestsTo('/v1/responses').length).toBe(before)
+  })
+
+  test('unknown top-level fields and every known value stay accepted', async () => {
+    const r = await post(
+      JSON.stringify({
+        model: 'test-model',
+        input: [{ type: 'message', role: 'user', content: 'hi' }, { type: 'reasoning', id: 'rs_1', summary: [], content: null, encrypted_content: null }],
+        reasoning: { effort: 'xhigh', summary: 'auto' },
+        text: { format: { type: 'json_schema', name: 'title', schema: { type: 'object' } }, verbosity: 'low' },
+        tool_choice: { type: 'allowed_tools', mode: 'auto', tools: [{ type: 'function', name: 'f' }] },
+        tools: [{ type: 'function', name: 'f', parameters: { type: 'object' } }, { type: 'tool_search' }],
+        include: ['reasoning.encrypted_content', 'message.output_text.logprobs'],
+        metadata: { ['k'.repeat(64)]: 'v'.repeat(512) },
+        a_field_from_a_newer_client: { anything: true },
+      }),
+    )
+    expect({ status: r.status, error: r.body.error ?? null }).toEqual({ status: 200, error: null })
   })
 
   test.each([

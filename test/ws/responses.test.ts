@@ -103,6 +103,37 @@ describe('WebSocket /v1/responses', () => {
     s.ws.close()
   })
 
+  test('a response.create chained onto the turn still streaming on the same socket waits for it and sees its answer', async () => {
+    const s = await openSocket()
+    const seen: any[] = []
+    up.queue({ text: 'first answer with several words', delayMs: 15 }, (req) => (seen.push(req.body.input), { text: 'second answer' }))
+    s.send(create({ input: userMsg('one') }))
+    const first = await s.waitFor((f) => f.type === 'response.created')
+    // Pipelined: sent while the first turn streams, chained onto it, as Codex may do.
+    s.send(create({ previous_response_id: first.response.id, input: userMsg('two') }))
+    const second = await s.waitFor((f) => f.type === 'response.completed' && f.response.output_text === 'second answer')
+    expect(second.response.previous_response_id).toBe(first.response.id)
+    expect(s.frames.filter((f) => f.type === 'error')).toEqual([])
+    expect(seen[0].map((i: any) => `${i.role}: ${i.content[0].text}`)).toEqual(['user: one', 'assistant: first answer with several words', 'user: two'])
+    s.ws.close()
+  })
+
+  test('a response.create chained onto a background response that is still running gets a 400 error frame naming previous_response_id', async () => {
+    up.queue({ fault: 'slow', delayMs: 800 })
+    const res = await fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'slowly', background: true }) })
+    const bg = (await res.json()) as any
+    const s = await openSocket()
+    s.send(create({ previous_response_id: bg.id, input: userMsg('next') }))
+    const err = await s.waitFor((f) => f.type === 'error')
+    expect(err).toMatchObject({ status: 400, error: { type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_in_progress' } })
+    expect(err.error.message).toContain('still running')
+    // Nothing was started for the refused frame: the socket goes on with the next one.
+    s.send(create({ input: userMsg('still there?') }))
+    expect((await s.waitFor((f) => f.type === 'response.completed')).response.status).toBe('completed')
+    s.ws.close()
+    await fetch(`${gw.baseURL}/responses/${bg.id}/cancel`, { method: 'POST' })
+  })
+
   test.each([
     ['not JSON', 'hello there', 'invalid_json', 400],
     ['unknown type', { type: 'response.cancel' }, 'unknown_frame_type', 400],
@@ -118,6 +149,22 @@ describe('WebSocket /v1/responses', () => {
     expect(err.error).toHaveProperty('param')
     s.send(create({ input: userMsg('still there?') }))
     expect((await s.waitFor((f) => f.type === 'response.completed')).response.status).toBe('completed')
+    s.ws.close()
+  })
+
+  test.each([
+    ['an unknown reasoning effort', { reasoning: { effort: 'ultra' } }, 'reasoning.effort'],
+    ['an input item of an unknown type', { input: [{ type: 'bogus' }] }, 'input.0.type'],
+    ['a function_call_output without call_id', { input: [{ type: 'function_call_output', output: 'x' }] }, 'input.0.call_id'],
+    ['an unknown include', { input: 'x', include: ['bogus'] }, 'include.0'],
+    ['a tool of an unknown type', { input: 'x', tools: [{ type: 'unknown_type' }] }, 'tools.0.type'],
+  ])('%s in response.create → 400 error frame naming the field, no model call', async (_name, extra, param) => {
+    const s = await openSocket()
+    const before = up.requestsTo('/v1/responses').length
+    s.send(create(extra))
+    const err = await s.waitFor((f) => f.type === 'error')
+    expect(err).toMatchObject({ status: 400, error: { type: 'invalid_request_error', param } })
+    expect(up.requestsTo('/v1/responses').length).toBe(before)
     s.ws.close()
   })
 
