@@ -21,6 +21,7 @@ import { responsesSocketRoutes } from './ws/responses'
 import { createTurnEngine } from './engine/turn'
 import { createUpstreamAdapter } from './upstream'
 import { createAuth, isOpenPath } from './auth'
+import { createOidcVerifier } from './oidc'
 import { limitStreamBytes } from './engine/limits'
 import { createMetrics, instrumentStore, instrumentUpstream, type GatewayMetrics } from './metrics'
 import { requestObserver } from './metrics/http'
@@ -57,7 +58,10 @@ export function createApp(deps: AppDeps) {
   const requests = requestObserver(metrics, deps.logger, () => app.routes)
   const { config, logger } = deps
   // API keys → tenants (src/auth.ts): checked for every request in onRequest; the routes ask it for the tenant.
-  const auth = createAuth(config.apiKeys)
+  // With an OIDC issuer, bearer tokens that are not keys are verified against its keys (src/oidc.ts).
+  const oidc = config.oidcIssuer ? createOidcVerifier({ issuer: config.oidcIssuer, audiences: config.oidcAudience, tenantClaim: config.oidcTenantClaim, logger }) : null
+  if (oidc) void oidc.warm()
+  const auth = createAuth(config.apiKeys, oidc)
   // One engine for every edge: HTTP JSON, SSE and WebSocket turns all run through it.
   const engine = createTurnEngine({
     store: deps.store,
@@ -78,7 +82,7 @@ export function createApp(deps: AppDeps) {
     // session waits for drain (never closes for it).
     websocket: { maxPayloadLength: config.maxWsFrameBytes, idleTimeout: config.wsIdleTimeoutS, backpressureLimit: 4 * 1024 * 1024, closeOnBackpressureLimit: false },
   })
-    .onRequest((ctx) => {
+    .onRequest(async (ctx) => {
       requests.started(ctx)
       const { request, set } = ctx
       const requestId = request.headers.get('x-request-id') || deps.ids('req')
@@ -90,7 +94,7 @@ export function createApp(deps: AppDeps) {
       // --metrics-public: a Prometheus scraper reads /metrics without a key; everything else still needs one.
       if (auth.enabled && !isOpenPath(path) && !(config.metricsPublic && METRICS_PATH.test(path))) {
         try {
-          auth.tenantOf(request.headers)
+          await auth.authenticate(request)
         } catch (e) {
           if (!(e instanceof ApiError)) throw e
           set.status = e.status

@@ -1,9 +1,11 @@
 // API keys and tenants: which keys the gateway accepts, the tenant each one stands for, and the check every request
-// (HTTP and the WebSocket upgrade) goes through. Keys are held only as sha256 digests and compared in constant time;
-// no key, and no part of one, ever goes into a log line or an error message.
+// (HTTP and the WebSocket upgrade) goes through — beside them, OIDC bearer tokens (src/oidc.ts) when an issuer is
+// configured. Keys are held only as sha256 digests and compared in constant time; no key or token, and no part of
+// one, ever goes into a log line or an error message.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { ApiError } from './errors'
 import type { Logger } from './log'
+import { looksLikeJwt, type OidcVerifier } from './oidc'
 import { DEFAULT_TENANT } from './store/types'
 
 /** What a tenant may be called (also the part before the first ':' in `TENANT:KEY`). */
@@ -109,20 +111,41 @@ export function isOpenPath(path: string): boolean {
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i
 
+/** Who a request stands for: its tenant and, for a token, when the token expires (unix ms; null for API keys). */
+export interface Principal {
+  tenant: string
+  expiresAt: number | null
+}
+
 export interface Auth {
-  /** whether any key is configured (otherwise every request is DEFAULT_TENANT) */
+  /** whether any key is configured or OIDC is on (otherwise every request is DEFAULT_TENANT) */
   readonly enabled: boolean
   /** the distinct tenants of the configured keys */
   readonly tenants: string[]
   /** number of distinct keys */
   readonly keyCount: number
-  /** The request's tenant, from `Authorization: Bearer KEY`; a 401 ApiError when auth is on and the key is missing or wrong. */
-  tenantOf(headers: Headers): string
+  /** the OIDC issuer whose tokens are accepted, or null */
+  readonly issuer: string | null
+  /**
+   * Checks `Authorization: Bearer …` — an API key, or with OIDC on a JWT — and remembers the principal for this
+   * request. ApiError 401 when auth is on and the credential is missing or bad; 503 when the IdP's keys are unavailable.
+   */
+  authenticate(request: Request): Promise<Principal>
+  /**
+   * The request's tenant: the one authenticate() found for it, or (never authenticated) its API key's. Takes the
+   * request or its headers (Bun hands out the same Headers object for a request every time).
+   */
+  tenantOf(request: Request | Headers): string
+  /** The request's principal, as tenantOf. */
+  principalOf(request: Request | Headers): Principal
 }
 
-export function createAuth(specs: readonly string[]): Auth {
+export function createAuth(specs: readonly string[], oidc: OidcVerifier | null = null): Auth {
   const entries = keyTable(specs)
-  const enabled = entries.length > 0
+  const enabled = entries.length > 0 || oidc !== null
+  const principals = new WeakMap<Headers, Principal>()
+  const open: Principal = { tenant: DEFAULT_TENANT, expiresAt: null }
+  const credential = oidc ? 'an API key or a token' : 'an API key'
 
   /** The tenant of a presented key, or null. Its digest is compared with every entry, whatever matched first. */
   function lookup(token: string): string | null {
@@ -132,21 +155,59 @@ export function createAuth(specs: readonly string[]): Auth {
     return tenant
   }
 
+  /** The bearer credential of a request; 401 when missing or malformed. */
+  function bearer(headers: Headers): string {
+    const header = headers.get('authorization')
+    if (header === null || header.trim() === '')
+      throw unauthorized(oidc ? 'Missing credentials. Send an API key or an access token as \'Authorization: Bearer …\'.' : "Missing API key. Send it in the Authorization header as 'Authorization: Bearer YOUR_KEY'.")
+    const m = BEARER.exec(header)
+    if (!m) throw unauthorized(`Malformed Authorization header: expected 'Bearer' and ${credential}.`)
+    return m[1]
+  }
+
+  /** The principal of an API key; null when the credential is not one. */
+  function byKey(token: string): Principal | null {
+    if (entries.length === 0) return null
+    const tenant = lookup(token)
+    return tenant === null ? null : { tenant, expiresAt: null }
+  }
+
+  function keyOnly(headers: Headers): Principal {
+    if (!enabled) return open
+    const token = bearer(headers)
+    const p = byKey(token)
+    if (p) return p
+    throw oidc && looksLikeJwt(token) ? unauthorized('This request was not authenticated.') : unauthorized('Incorrect API key provided.')
+  }
+
+  function principalOf(request: Request | Headers): Principal {
+    const headers = request instanceof Headers ? request : request.headers
+    return principals.get(headers) ?? keyOnly(headers)
+  }
+
   return {
     enabled,
     tenants: [...new Set(entries.map((e) => e.tenant))],
     keyCount: entries.length,
-    tenantOf(headers) {
-      if (!enabled) return DEFAULT_TENANT
-      const header = headers.get('authorization')
-      if (header === null || header.trim() === '')
-        throw unauthorized("Missing API key. Send it in the Authorization header as 'Authorization: Bearer YOUR_KEY'.")
-      const m = BEARER.exec(header)
-      if (!m) throw unauthorized("Malformed Authorization header: expected 'Bearer YOUR_KEY'.")
-      const tenant = lookup(m[1])
-      if (tenant === null) throw unauthorized('Incorrect API key provided.')
-      return tenant
+    issuer: oidc?.issuer ?? null,
+    async authenticate(request) {
+      const seen = principals.get(request.headers)
+      if (seen) return seen
+      let p: Principal
+      if (!enabled) p = open
+      else {
+        const token = bearer(request.headers)
+        // A bearer that is a known key is a key; anything else shaped like a JWT is a token when OIDC is on.
+        const key = byKey(token)
+        if (key) p = key
+        else if (oidc && looksLikeJwt(token)) p = await oidc.verify(token)
+        else throw unauthorized('Incorrect API key provided.')
+      }
+      principals.set(request.headers, p)
+      return p
     },
+    principalOf,
+    tenantOf: (request) => principalOf(request).tenant,
   }
 }
 
@@ -165,8 +226,9 @@ export function isLoopbackHost(host: string): boolean {
  * The start-up line about auth: on (how many keys, which tenants — never a key); off on loopback (the default: only
  * this machine can connect); or off on any other address, which is a warning — the gateway still starts, as asked.
  */
-export function logAuthMode(logger: Logger, auth: Pick<Auth, 'enabled' | 'keyCount' | 'tenants'>, host: string): void {
-  if (auth.enabled) logger.info('auth on: every /v1 route needs an API key', { keys: auth.keyCount, tenants: auth.tenants })
+export function logAuthMode(logger: Logger, auth: Pick<Auth, 'enabled' | 'keyCount' | 'tenants'> & { issuer?: string | null }, host: string): void {
+  if (auth.enabled && auth.issuer) logger.info('auth on: every /v1 route needs an API key or an OIDC token', { keys: auth.keyCount, tenants: auth.tenants, oidc_issuer: auth.issuer })
+  else if (auth.enabled) logger.info('auth on: every /v1 route needs an API key', { keys: auth.keyCount, tenants: auth.tenants })
   else if (isLoopbackHost(host)) logger.info('auth off: no API keys configured, every client is tenant "default"; listening on loopback only', { host })
   else
     logger.warn(

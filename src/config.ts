@@ -41,6 +41,16 @@ export interface Config {
   /** client API key specs ([TENANT:]KEY or [TENANT:]sha256:HEX), from flags/env/file plus every line of apiKeysFile */
   apiKeys: string[]
   apiKeysFile: string | null
+  /** OIDC issuer whose access tokens are accepted beside the API keys (with oidcAudience), or null */
+  oidcIssuer: string | null
+  /** accepted token audiences; set exactly when oidcIssuer is */
+  oidcAudience: string[]
+  oidcTenantClaim: string
+  /** OTLP/HTTP base URL traces are exported to (…/v1/traces), or null: no tracing */
+  otelEndpoint: string | null
+  otelServiceName: string
+  /** resource attributes of every exported span, from k=v,… (service.name comes from otelServiceName) */
+  otelResourceAttributes: Record<string, string>
   logLevel: LogLevel
   logFormat: LogFormatSetting
   connectTimeoutMs: number
@@ -75,6 +85,8 @@ interface Setting {
   help: string
   /** a credential: a bad value is reported without echoing it */
   secret?: boolean
+  /** a standard environment variable read when `env` is unset (OpenTelemetry's OTEL_*) */
+  envAlias?: string
   /** default; a function gets the resolved home directory */
   def: unknown | ((home: string) => unknown)
 }
@@ -91,6 +103,12 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'databaseUrl', flag: '--database-url', env: 'AGENTGATE_DATABASE_URL', file: 'database_url', kind: 'string', help: 'postgres://… (PostgreSQL instead of SQLite)', def: null },
   { key: 'apiKeys', flag: '--api-key', env: 'AGENTGATE_API_KEYS', file: 'api_keys', kind: 'list', help: 'client API key, [TENANT:]KEY or [TENANT:]sha256:HEX (repeatable; env: comma-separated); turns auth on', secret: true, def: [] },
   { key: 'apiKeysFile', flag: '--api-keys-file', env: 'AGENTGATE_API_KEYS_FILE', file: 'api_keys_file', kind: 'string', help: 'file of client API keys, one [TENANT:]KEY or [TENANT:]sha256:HEX per line (# comments); added to the others', def: null },
+  { key: 'oidcIssuer', flag: '--oidc-issuer', env: 'AGENTGATE_OIDC_ISSUER', file: 'oidc_issuer', kind: 'url', help: 'OIDC issuer whose access tokens are accepted (needs --oidc-audience); turns auth on', def: null },
+  { key: 'oidcAudience', flag: '--oidc-audience', env: 'AGENTGATE_OIDC_AUDIENCE', file: 'oidc_audience', kind: 'list', help: 'audience a token must carry (comma-separated for several; needs --oidc-issuer)', def: [] },
+  { key: 'oidcTenantClaim', flag: '--oidc-tenant-claim', env: 'AGENTGATE_OIDC_TENANT_CLAIM', file: 'oidc_tenant_claim', kind: 'string', help: 'token claim whose value is the tenant', def: 'sub' },
+  { key: 'otelEndpoint', flag: '--otel-endpoint', env: 'AGENTGATE_OTEL_ENDPOINT', envAlias: 'OTEL_EXPORTER_OTLP_ENDPOINT', file: 'otel_endpoint', kind: 'url', help: 'OTLP/HTTP collector base URL traces are sent to (…/v1/traces); unset: no tracing', def: null },
+  { key: 'otelServiceName', flag: '--otel-service-name', env: 'AGENTGATE_OTEL_SERVICE_NAME', envAlias: 'OTEL_SERVICE_NAME', file: 'otel_service_name', kind: 'string', help: 'service.name of exported spans', def: 'agentgate' },
+  { key: 'otelResourceAttributes', flag: '--otel-resource-attributes', env: 'AGENTGATE_OTEL_RESOURCE_ATTRIBUTES', envAlias: 'OTEL_RESOURCE_ATTRIBUTES', file: 'otel_resource_attributes', kind: 'list', help: 'resource attributes of exported spans, k=v,…', def: [] },
   { key: 'logLevel', flag: '--log-level', env: 'AGENTGATE_LOG_LEVEL', file: 'log_level', kind: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'], help: 'log level', def: 'info' },
   { key: 'logFormat', flag: '--log-format', env: 'AGENTGATE_LOG_FORMAT', file: 'log_format', kind: 'enum', values: ['auto', 'json', 'text'], help: 'log lines: text (readable) or json; auto = text when stderr is a terminal, else json', def: 'auto' },
   { key: 'connectTimeoutMs', flag: '--connect-timeout-ms', env: 'AGENTGATE_CONNECT_TIMEOUT_MS', file: 'connect_timeout_ms', kind: 'int', min: 1, help: 'upstream connect timeout', def: 10_000 },
@@ -243,16 +261,25 @@ export function loadConfig({ flags, env, readFile = defaultReadFile }: ConfigSou
   for (const s of SETTINGS) {
     // An empty environment variable counts as unset (so the file still applies); empty flags and file
     // values are rejected by parseValue.
-    const envRaw = env[s.env] === '' ? undefined : env[s.env]
+    const envRaw = env[s.env] || (s.envAlias ? env[s.envAlias] : undefined) || undefined
+    const envName = env[s.env] ? s.env : s.envAlias!
     const [raw, where] =
       flags[s.flag] !== undefined ? [flags[s.flag], s.flag]
-      : envRaw !== undefined ? [envRaw, s.env]
+      : envRaw !== undefined ? [envRaw, envName]
       : [file[s.file], `${s.file} in ${configFile}`]
     cfg[s.key] = raw === undefined ? (typeof s.def === 'function' ? (s.def as (h: string) => unknown)(home) : s.def) : parseValue(s, raw, where)
     if (raw !== undefined) sources[s.key] = { where, inFile: flags[s.flag] === undefined && envRaw === undefined }
   }
   cfg.apiKeys = resolveApiKeys(cfg.apiKeys as string[], sources.apiKeys?.where ?? '--api-key', cfg.apiKeysFile as string | null, sources.apiKeysFile, configFile, readFile)
   cfg.models = parseModelOverrides(file.models, configFile, readFile)
+  // Tokens are only safe to accept for a known audience: an issuer alone (or an audience alone) is a mistake.
+  if ((cfg.oidcIssuer === null) !== ((cfg.oidcAudience as string[]).length === 0))
+    throw new ConfigError(cfg.oidcIssuer === null ? `${sources.oidcAudience!.where} needs --oidc-issuer too (OIDC takes both or neither)` : `${sources.oidcIssuer!.where} needs --oidc-audience too (OIDC takes both or neither)`)
+  const attributes = parseResourceAttributes(cfg.otelResourceAttributes as unknown as string[], sources.otelResourceAttributes?.where ?? '--otel-resource-attributes')
+  // service.name: --otel-service-name (or OTEL_SERVICE_NAME) wins over one in the resource attributes, which wins over the default.
+  if (sources.otelServiceName === undefined && attributes['service.name']) cfg.otelServiceName = attributes['service.name']
+  delete attributes['service.name']
+  cfg.otelResourceAttributes = attributes
   return cfg as unknown as Config
 }
 
@@ -308,6 +335,22 @@ function resolveApiKeys(
     throw e
   }
   return all
+}
+
+/** `k=v` pairs (OTEL_RESOURCE_ATTRIBUTES's format: values may be percent-encoded) into an object. */
+function parseResourceAttributes(pairs: string[], where: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=')
+    const key = eq > 0 ? pair.slice(0, eq).trim() : ''
+    if (!key) throw new ConfigError(`invalid value for ${where}: expected key=value pairs separated by commas, got ${JSON.stringify(pair)}`)
+    let value = pair.slice(eq + 1).trim()
+    try {
+      value = decodeURIComponent(value)
+    } catch {}
+    out[key] = value
+  }
+  return out
 }
 
 function parseModelOverrides(raw: unknown, where: string, readFile: (path: string) => string | null): Record<string, ModelOverride> {

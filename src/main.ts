@@ -98,7 +98,7 @@ export async function serve(config: Config, version = VERSION, opts: { quiet?: b
   // The one line scripts read to find the port; always printed, whatever the log level.
   if (!opts.quiet) process.stdout.write(`agentgate listening on ${url}\n`)
   logger.info('started', startupFields(config, version, url))
-  logAuthMode(logger, createAuth(config.apiKeys), config.host)
+  logAuthMode(logger, { ...createAuth(config.apiKeys), enabled: config.apiKeys.length > 0 || config.oidcIssuer !== null, issuer: config.oidcIssuer }, config.host)
   // Whether the upstream answers (and with which models) is logged when known; it never delays "listening".
   if (!opts.quiet) void probeUpstream(upstream).then((r) => logProbe(logger, config.upstream, r))
   let stopped: Promise<void> | null = null

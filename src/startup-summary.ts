@@ -29,7 +29,8 @@ export function startupFields(config: Config, version: string, url: string): Rec
     upstream: redactUrl(config.upstream),
     upstream_api: config.upstreamApi,
     database: describeDatabase(config),
-    auth: config.apiKeys.length > 0 ? 'on' : 'off',
+    auth: config.apiKeys.length > 0 || config.oidcIssuer ? 'on' : 'off',
+    ...(config.otelEndpoint ? { traces: redactUrl(config.otelEndpoint) } : {}),
     docs: `${url}/docs`,
   }
 }

@@ -2,7 +2,7 @@
 // response.create frames in, the same events as SSE out. The work is in ResponsesSocketSession.
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../app'
-import type { Auth } from '../auth'
+import type { Auth, Principal } from '../auth'
 import type { TurnEngine } from '../engine/turn'
 import { ResponsesSocketSession } from './session'
 
@@ -16,16 +16,17 @@ export function responsesSocketRoutes(deps: AppDeps, engine: TurnEngine, auth: A
       const headers = (ws.data as any).headers ?? {}
       const requestId = headers['x-request-id'] || headers['x-client-request-id'] || deps.ids('req')
       // The upgrade was only let through with a valid key (app.ts onRequest); the socket's turns are its tenant's.
-      let tenant: string
+      // With an OIDC token, its expiry is checked again on each response.create (ws/session.ts).
+      let principal: Principal
       try {
-        tenant = auth.tenantOf((ws.data as any).request.headers)
+        principal = auth.principalOf((ws.data as any).request.headers)
       } catch {
         ws.raw.close(1008, 'invalid API key')
         return
       }
       const session = new ResponsesSocketSession(
         { send: (text) => ws.raw.send(text), close: (code, reason) => ws.raw.close(code, reason) },
-        { engine, logger: deps.logger, tenant, maxQueue: deps.config.maxWsQueue, forceStore: deps.config.wsForceStore, requestId, metrics: deps.metrics },
+        { engine, logger: deps.logger, tenant: principal.tenant, credentialExpiresAt: principal.expiresAt, maxQueue: deps.config.maxWsQueue, forceStore: deps.config.wsForceStore, requestId, metrics: deps.metrics },
       )
       sessions.set(ws.raw, session)
       // On shutdown the socket finishes its turn and closes with 1001 (at once when it was opened during the drain).

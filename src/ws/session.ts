@@ -5,6 +5,7 @@
 // the socket finishes its running turn, refuses the rest and closes with 1001 (going away).
 import { ApiError, toApiError } from '../errors'
 import { shuttingDown } from '../engine/drain'
+import { CLOCK_SKEW_S } from '../oidc'
 import type { TurnEngine } from '../engine/turn'
 import type { Logger } from '../log'
 import type { GatewayMetrics } from '../metrics'
@@ -23,6 +24,10 @@ export interface SessionOptions {
   engine: TurnEngine
   logger: Logger
   tenant: string
+  /** unix ms when the socket's bearer token expires (null: an API key, or no auth); each response.create checks it */
+  credentialExpiresAt?: number | null
+  /** unix ms; Date.now unless a test says otherwise */
+  clock?: () => number
   maxQueue: number
   /** store every turn even when the client says store:false (Codex chains need it) */
   forceStore: boolean
@@ -44,6 +49,8 @@ export class ResponsesSocketSession {
   private running = false
   private closed = false
   private draining = false
+  /** the token expired: no more turns; the socket closes once the running one has ended */
+  private expired = false
   private readonly abort = new AbortController()
   private drained: (() => void) | null = null
   /** Unstored turns of this socket, so previous_response_id still resolves when store is off. */
@@ -58,7 +65,7 @@ export class ResponsesSocketSession {
 
   /** A frame arrived (already JSON-parsed by Elysia when it was JSON text). */
   onMessage(message: unknown) {
-    if (this.closed) return
+    if (this.closed || this.expired) return
     let req: CreateResponseRequest
     try {
       req = this.parseFrame(message)
@@ -68,6 +75,10 @@ export class ResponsesSocketSession {
     }
     if (this.draining) {
       this.sendError(shuttingDown())
+      return
+    }
+    if (this.credentialExpired()) {
+      this.endForExpiredToken()
       return
     }
     if (this.queue.length >= this.opts.maxQueue) {
@@ -147,14 +158,41 @@ export class ResponsesSocketSession {
   private async runQueue() {
     this.running = true
     try {
-      while (!this.closed && this.queue.length) {
+      while (!this.closed && !this.expired && this.queue.length) {
         this.opts.metrics?.webSocketQueued.dec()
-        await this.runOne(this.queue.shift()!)
+        const next = this.queue.shift()!
+        // A request queued while the token was valid may only run while it still is.
+        if (this.credentialExpired()) this.endForExpiredToken()
+        else await this.runOne(next)
       }
     } finally {
       this.running = false
       if (this.draining) this.goAway()
     }
+    if (this.expired) this.closeExpired()
+  }
+
+  /** Whether the socket's token has expired (the same clock skew as the token check, src/oidc.ts). */
+  private credentialExpired(): boolean {
+    const at = this.opts.credentialExpiresAt
+    return at !== undefined && at !== null && (this.opts.clock ?? Date.now)() >= at + CLOCK_SKEW_S * 1000
+  }
+
+  /** An invalid_token error frame; no turn runs after it, and the socket closes when the running turn has ended. */
+  private endForExpiredToken() {
+    if (this.expired) return
+    this.expired = true
+    this.sendError(new ApiError(401, 'Invalid bearer token: the token has expired; reconnect with a fresh one.', 'invalid_request_error', 'invalid_token'))
+    this.opts.metrics?.webSocketQueued.dec(this.queue.length)
+    this.queue.length = 0
+    if (!this.running) this.closeExpired()
+  }
+
+  private closeExpired() {
+    if (this.closed) return
+    this.opts.logger.debug('websocket closed: token expired', { request_id: this.opts.requestId })
+    // 1008 policy violation, as for a bad key on upgrade; the reason names the error code.
+    this.sink.close(1008, 'invalid_token')
   }
 
   private async runOne(req: CreateResponseRequest) {
