@@ -29,6 +29,8 @@ import { metricsRoutes } from './http/metrics'
 import { limitRequestBody } from './http/body-limit'
 import { pathOf } from './http/request-url'
 import { Drain, shuttingDown } from './engine/drain'
+import { createTracing, type Tracing } from './tracing'
+import { traceUpstream } from './tracing/upstream'
 
 export interface AppDeps {
   config: Config
@@ -48,13 +50,18 @@ export interface AppDeps {
   metrics?: GatewayMetrics
   /** Graceful shutdown (engine/drain.ts). The binary passes its own to drain on SIGTERM; createApp makes one otherwise. */
   drain?: Drain
+  /** Spans and their exporter (src/tracing), made by createApp from the config; null when --otel-endpoint is unset. */
+  tracing?: Tracing | null
 }
 
 export function createApp(deps: AppDeps) {
   // From here on every route, the engine and the background runner see the store and upstream timed by the metrics.
   const metrics = deps.metrics ?? createMetrics()
   const drain = deps.drain ?? new Drain()
-  deps = { ...deps, metrics, drain, store: instrumentStore(deps.store, metrics), upstream: instrumentUpstream(deps.upstream, metrics) }
+  // Traces only with --otel-endpoint: otherwise tracing is null and every hook below is a null check.
+  const tracing = createTracing(deps.config, { logger: deps.logger, version: deps.version, onDrop: (n, reason) => metrics.recordSpansDropped(n, reason) })
+  const upstream = instrumentUpstream(deps.upstream, metrics)
+  deps = { ...deps, metrics, drain, tracing, store: instrumentStore(deps.store, metrics), upstream: tracing ? traceUpstream(upstream, tracing) : upstream }
   const requests = requestObserver(metrics, deps.logger, () => app.routes)
   const { config, logger } = deps
   // API keys → tenants (src/auth.ts): checked for every request in onRequest; the routes ask it for the tenant.
@@ -72,6 +79,7 @@ export function createApp(deps: AppDeps) {
     limits: { maxHistoryItems: config.maxHistoryItems, maxStoredResponseBytes: config.maxStoredResponseBytes },
     metrics,
     drain,
+    tracer: tracing?.tracer,
   })
   const background = deps.background ?? createBackgroundRunner({ store: deps.store, logger, metrics })
   const app = new Elysia({
@@ -91,6 +99,7 @@ export function createApp(deps: AppDeps) {
       // (body limit, parsing, validation), and before a WebSocket upgrade happens.
       // ctx.path is the path Elysia routes by: on the context at run time, though not in onRequest's type.
       const path = (ctx as { path?: string }).path ?? pathOf(request.url)
+      tracing?.requestStarted(request, path)
       // --metrics-public: a Prometheus scraper reads /metrics without a key; everything else still needs one.
       if (auth.enabled && !isOpenPath(path) && !(config.metricsPublic && METRICS_PATH.test(path))) {
         try {
@@ -99,7 +108,8 @@ export function createApp(deps: AppDeps) {
           if (!(e instanceof ApiError)) throw e
           set.status = e.status
           Object.assign(set.headers, e.headers)
-          requests.answered(ctx, e.status)
+          const { route } = requests.answered(ctx, e.status)
+          tracing?.requestEnded(request, e.status, route)
           logger.debug('request rejected', { request_id: requestId, method: request.method, path, status: e.status, code: e.errorCode })
           return e.toJSON()
         }
@@ -109,18 +119,23 @@ export function createApp(deps: AppDeps) {
         const e = shuttingDown()
         set.status = e.status
         Object.assign(set.headers, e.headers)
-        requests.answered(ctx, e.status)
+        const { route } = requests.answered(ctx, e.status)
+        tracing?.requestEnded(request, e.status, route)
         return e.toJSON()
       }
       const tooLarge = limitRequestBody(ctx, config.maxBodyBytes)
       if (tooLarge) {
         set.status = 413
         // An answer from onRequest skips onAfterResponse: counted here.
-        requests.answered(ctx, 413)
+        const { route } = requests.answered(ctx, 413)
+        tracing?.requestEnded(request, 413, route)
         return tooLarge.toJSON()
       }
     })
-    .onAfterResponse({ as: 'global' }, (ctx) => requests.answered(ctx))
+    .onAfterResponse({ as: 'global' }, (ctx) => {
+      const { status, route } = requests.answered(ctx)
+      tracing?.requestEnded(ctx.request, status, route)
+    })
     .onError({ as: 'global' }, ({ code, error, set, request, path }) => {
       const rendered = renderError(code, error, request.method, path, app)
       set.status = rendered.status
@@ -144,6 +159,7 @@ export function createApp(deps: AppDeps) {
       void background.shutdown()
       metrics.stop()
     })
+    .onStop(() => tracing?.shutdown())
     .use(responsesSocketRoutes(deps, engine, auth))
     .use(passthroughRoutes(deps))
   return app

@@ -21,6 +21,8 @@ import { EventNormaliser, type UpstreamOutcome } from './normalise'
 import { responseBase, responseObject, type ResponseBase } from './response-object'
 import type { Drain } from './drain'
 import { UnstoredEnds } from './unstored'
+import { childSpan, endSpan, type Span, type SpanContext, type Tracer } from '../tracing/span'
+import { noteToolCallEvent, noteUpstreamEvent, turnAttributes, upstreamRequestAttributes, usageAttributes } from '../tracing/genai'
 
 export interface EngineDeps {
   store: Store
@@ -38,6 +40,8 @@ export interface EngineDeps {
   unstored?: UnstoredEnds
   /** graceful shutdown (engine/drain.ts): refuses new turns once it began, and can stop the running ones */
   drain?: Drain
+  /** spans for the turn, its upstream call, its store transactions and tool calls (src/tracing); none when unset */
+  tracer?: Tracer | null
 }
 
 /**
@@ -67,6 +71,8 @@ export interface TurnOptions {
    * by id. Consulted before the store when resolving previous_response_id.
    */
   localChains?: ReadonlyMap<string, ItemBody[]>
+  /** the span (or remote context) the turn's span is a child of: the edge request's */
+  parentSpan?: SpanContext | null
 }
 
 export interface Turn {
@@ -113,6 +119,19 @@ export function createTurnEngine(deps: EngineDeps) {
   const { maxHistoryItems } = deps.limits ?? NO_LIMITS
 
   async function start(req: CreateResponseRequest, opts: TurnOptions): Promise<Turn> {
+    // The turn's span covers start() and events(); it ends with the turn (or here, when start() refuses it).
+    const span = deps.tracer?.start(`turn ${req.model}`, 'internal', opts.parentSpan)
+    if (span === undefined) return startTurn(req, opts, undefined)
+    turnAttributes(span, req)
+    try {
+      return await startTurn(req, opts, span)
+    } catch (e) {
+      endSpan(span, e)
+      throw e
+    }
+  }
+
+  async function startTurn(req: CreateResponseRequest, opts: TurnOptions, span: Span | undefined): Promise<Turn> {
     const startedAt = performance.now()
     // A gateway shutting down starts nothing new (503 shutting_down); running turns may still finish.
     deps.drain?.assertAccepting()
@@ -128,7 +147,13 @@ export function createTurnEngine(deps: EngineDeps) {
     let history: ItemBody[] = []
     if (req.previous_response_id) {
       const local = opts.localChains?.get(req.previous_response_id)
-      const chain = local ? { items: local } : await store.loadChain(opts.tenant, req.previous_response_id)
+      const s = local ? undefined : childSpan(deps.tracer, span, 'loadChain')
+      let chain: Awaited<ReturnType<Store['loadChain']>> | { items: ItemBody[] }
+      try {
+        chain = local ? { items: local } : await store.loadChain(opts.tenant, req.previous_response_id)
+      } finally {
+        endSpan(s)
+      }
       if (!chain) throw ApiError.notFound(`Previous response with id '${req.previous_response_id}' not found.`, 'previous_response_not_found', 'previous_response_id')
       // A running response (a background one, or another client's stream) has no output yet: a turn chained onto it
       // would see its input without its answer. (A WebSocket's own pipelined creates run one after another, so
@@ -160,7 +185,15 @@ export function createTurnEngine(deps: EngineDeps) {
       const lease = newLease(deps.owner ?? PROCESS_OWNER)
       if (conversationId) {
         // Takes the conversation's turn lock and reads its items under it, in one transaction.
-        const started = await store.startConversationTurn(rec, input, lease)
+        const s = childSpan(deps.tracer, span, 'startConversationTurn')
+        let started: Awaited<ReturnType<Store['startConversationTurn']>>
+        try {
+          started = await store.startConversationTurn(rec, input, lease)
+        } catch (e) {
+          endSpan(s, e)
+          throw e
+        }
+        endSpan(s)
         if (!started.ok) throw started.reason === 'locked' ? conversationLocked(conversationId, started.holder) : conversationNotFound(conversationId, 'conversation')
         if (started.history.length > maxHistoryItems) {
           // Its length is known only under the lock: the response just inserted goes again (which frees the
@@ -170,12 +203,20 @@ export function createTurnEngine(deps: EngineDeps) {
         }
         history = started.history
       } else {
-        await store.createResponse(rec, input, lease)
+        const s = childSpan(deps.tracer, span, 'createResponse')
+        try {
+          await store.createResponse(rec, input, lease)
+        } catch (e) {
+          endSpan(s, e)
+          throw e
+        }
+        endSpan(s)
       }
     }
     // Every log line about the turn names it and the request that made it.
     const turnDeps = { ...deps, logger: withFields(logger, { response_id: id, request_id: opts.requestId }) }
-    const turn = new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, startedAt)
+    span?.set('gen_ai.response.id', id)
+    const turn = new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, startedAt, span)
     if (deps.drain) turn.release = deps.drain.track(() => turn.stopForShutdown())
     return turn
   }
@@ -207,6 +248,8 @@ class RunningTurn implements Turn {
     private readonly input: ItemBody[],
     /** performance.now() when start() was called: time to first token counts from here */
     private readonly startedAt: number,
+    /** the turn's span (src/tracing), ended when the turn is */
+    private readonly span: Span | undefined = undefined,
   ) {
     this.response = initial
   }
@@ -266,6 +309,9 @@ class RunningTurn implements Turn {
       return e
     }
     let finished = false
+    let upSpan: Span | undefined
+    /** open tool-call spans by output item id */
+    const toolSpans = this.span ? new Map<string, Span>() : undefined
     const metrics = this.deps.metrics
     let firstDelta = false
     metrics?.activeTurns.inc()
@@ -288,8 +334,18 @@ class RunningTurn implements Turn {
           // Codex's WebSocket prewarm: the request is kept as history, no model call.
           outcome = { status: 'completed', usage: null, incomplete_details: null, error: null }
         } else {
-          for await (const ev of mapToolCallEvents(adapter.stream(toUpstreamRequest(this.req, this.history, this.input, this.deps.logger), { signal: abort.signal, headers: this.opts.requestId ? { 'x-request-id': this.opts.requestId } : undefined }), toolRegistryFor(this.req))) {
+          const upstreamBody = toUpstreamRequest(this.req, this.history, this.input, this.deps.logger)
+          // The upstream call's span (client kind); its traceparent goes upstream, so vLLM's spans join the trace.
+          upSpan = this.span && this.deps.tracer!.start(`chat ${this.req.model}`, 'client', this.span)
+          let headers: Record<string, string> | undefined = this.opts.requestId ? { 'x-request-id': this.opts.requestId } : undefined
+          if (upSpan) {
+            upstreamRequestAttributes(upSpan, upstreamBody, adapter.name)
+            headers = { ...headers, traceparent: upSpan.traceparent() }
+          }
+          for await (const ev of mapToolCallEvents(adapter.stream(upstreamBody, { signal: abort.signal, headers }), toolRegistryFor(this.req))) {
+            if (upSpan) noteUpstreamEvent(upSpan, ev)
             for (const out of norm.accept(ev)) {
+              if (this.span) noteToolCallEvent(this.deps.tracer!, this.span, out, toolSpans!)
               if (!firstDelta && (out.type as string).endsWith('.delta')) {
                 firstDelta = true
                 metrics?.turnFirstDelta(this.req.model, (performance.now() - this.startedAt) / 1000)
@@ -305,6 +361,11 @@ class RunningTurn implements Turn {
       } catch (e) {
         outcome = abort.signal.aborted ? interrupted() : this.failed(e)
         if (!abort.signal.aborted) metrics?.recordStreamFailure(e, abort.signal)
+      }
+      if (upSpan) {
+        usageAttributes(upSpan, outcome.usage)
+        upSpan.set('gen_ai.response.finish_reasons', [outcome.status])
+        endSpan(upSpan, outcome.status === 'failed' ? (this.failure ?? outcome.error) : undefined)
       }
       const final = stopped(abort.signal, outcome, this)
       // Ended by a shutdown: a JSON client gets 503 (the gateway's doing), not the 502 of an upstream failure.
@@ -324,6 +385,14 @@ class RunningTurn implements Turn {
       } finally {
         metrics?.activeTurns.dec()
         this.release?.()
+        if (this.span) {
+          if (upSpan) endSpan(upSpan)
+          for (const t of toolSpans!.values()) endSpan(t)
+          const r = this.response
+          this.span.set('gen_ai.response.model', r.model).set('agentgate.response.status', r.status).set('gen_ai.response.finish_reasons', [r.status])
+          usageAttributes(this.span, r.usage ?? null)
+          endSpan(this.span, r.status === 'failed' ? (this.failure ?? r.error) : undefined)
+        }
       }
     }
   }
@@ -382,12 +451,15 @@ class RunningTurn implements Turn {
       const conversationItems = this.base.conversation && appendsToConversation(outcome.status, outcome.incomplete_details) ? [...this.input, ...output].map(conversationItem) : undefined
       let events = this.opts.recordEvents ? [...unwritten, ...(terminal ? [terminal] : [])] : []
       let patch = { status: outcome.status, response: this.response, error: outcome.error, completedAt: outcome.status === 'completed' ? now : null }
+      const s = childSpan(this.deps.tracer, this.span, 'finishResponse')
       try {
         const result = await store.finishResponse(this.opts.tenant, this.id, patch, output, { events, conversationItems })
+        endSpan(s)
         if (result.status !== null && result.status !== outcome.status) this.deps.logger.info('turn ended after its response was ended elsewhere', { response_id: this.id, status: outcome.status, stored_status: result.status })
         else if (conversationItems && !result.appended)
           this.deps.logger.warn('nothing appended to the conversation: it was deleted, or this turn lost it (lease expired)', { response_id: this.id, conversation_id: this.base.conversation?.id })
       } catch (e) {
+        endSpan(s, e)
         if (!(e instanceof StoreUnavailableError)) throw e
         this.deps.logger.error('could not store the end of a turn, the storage is failing; retrying until it takes writes', { response_id: this.id, reason: e.reason })
         // The end cannot be stored now. A turn that was going to end otherwise fails instead — what the client is

@@ -12,7 +12,7 @@ import { CodexCatalog, ModelsQuery, OpenAIModelList } from '../schema/models'
 /** Conditional-request headers are about our catalog, not the upstream's list. */
 const NOT_FORWARDED = ['if-none-match', 'if-modified-since']
 
-export function modelsRoutes({ upstream, config, logger }: AppDeps) {
+export function modelsRoutes({ upstream, config, logger, tracing }: AppDeps) {
   const readFile: ReadText = (path) => {
     const text = readTextFile(path)
     if (text === null) logger.warn('base_instructions_file unreadable; using the built-in instructions', { path })
@@ -23,7 +23,7 @@ export function modelsRoutes({ upstream, config, logger }: AppDeps) {
   async function fetchUpstreamList(request: Request): Promise<unknown> {
     const headers = new Headers(request.headers)
     for (const h of NOT_FORWARDED) headers.delete(h)
-    const res = await upstream.call({ path: '/models', headers, signal: request.signal })
+    const res = await upstream.call({ path: '/models', headers, signal: request.signal, parentSpan: tracing?.spanOf(request) })
     const call = describeCall('GET', upstream.baseUrl + '/models')
     let text: string
     try {

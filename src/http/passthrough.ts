@@ -42,7 +42,7 @@ function countedStream(body: ReadableStream<Uint8Array>, open: { inc(): void; de
   })
 }
 
-export function passthroughRoutes({ upstream, metrics }: AppDeps) {
+export function passthroughRoutes({ upstream, metrics, tracing }: AppDeps) {
   const app = new Elysia({ detail: { tags: ['pass-through'] } })
   for (const r of ROUTES) {
     app.post(
@@ -64,6 +64,7 @@ export function passthroughRoutes({ upstream, metrics }: AppDeps) {
           body,
           signal: request.signal,
           kind: 'generate',
+          parentSpan: tracing?.spanOf(request),
         })
         res.headers.set('x-request-id', requestId)
         if (metrics && res.body && (res.headers.get('content-type') ?? '').includes('text/event-stream'))

@@ -33,6 +33,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
             recordEvents: true,
             signal: abort.signal,
             requestId: requestId || undefined,
+            parentSpan: deps.tracing?.spanOf(request),
           })
           const queued = turn.response
           const events = background.run(turn, abort, body.stream ? { tenant, idleMs: config.idleTimeoutMs, unstored: engine.unstored } : undefined)
@@ -44,6 +45,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
           recordEvents: body.stream === true,
           signal: request.signal,
           requestId: requestId || undefined,
+          parentSpan: deps.tracing?.spanOf(request),
         })
         // Typed as the JSON body for Elysia; the SSE Response bypasses response validation.
         if (body.stream) return sseResponse(turn.events(), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams) as unknown as ResponseObjectT

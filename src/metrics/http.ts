@@ -43,8 +43,8 @@ export function requestObserver(metrics: GatewayMetrics, logger: Logger, routes:
     started(ctx: object) {
       ;(ctx as { [STARTED]?: number })[STARTED] = performance.now()
     },
-    /** onAfterResponse (or an answer given in onRequest, which skips it): counts the request and logs it. */
-    answered(ctx: RequestContext, status = statusOf(ctx)) {
+    /** onAfterResponse (or an answer given in onRequest, which skips it): counts the request and logs it; returns its status and route. */
+    answered(ctx: RequestContext, status = statusOf(ctx)): { status: number; route: string | undefined } {
       const started = (ctx as { [STARTED]?: number })[STARTED]
       const ms = started === undefined ? 0 : performance.now() - started
       const method = ctx.request.method
@@ -57,6 +57,7 @@ export function requestObserver(metrics: GatewayMetrics, logger: Logger, routes:
       metrics.recordRequest(route, method, status, ms / 1000)
       if (logger.level === 'debug')
         logger.debug('request', { request_id: ctx.set.headers['x-request-id'], method, route: route || UNMATCHED_ROUTE, path: path ?? pathOf(ctx.request.url), status, duration_ms: Math.round(ms * 100) / 100 })
+      return { status, route }
     },
   }
 }

@@ -48,6 +48,7 @@ export class GatewayMetrics {
   private readonly inputTokens = this.registry.counter('agentgate_input_tokens_total', 'Input tokens of finished turns (usage.input_tokens), by model.', ['model'])
   private readonly outputTokens = this.registry.counter('agentgate_output_tokens_total', 'Output tokens of finished turns (usage.output_tokens), by model.', ['model'])
   private readonly storeDuration = this.registry.histogram('agentgate_store_query_duration_seconds', 'Time of one store operation (a Store method call), by operation.', ['operation'], STORE_BUCKETS)
+  private readonly spansDropped = this.registry.counter('agentgate_trace_spans_dropped_total', 'Trace spans not exported: the export queue was full, or the collector failed or did not answer in time.', ['reason'])
   private readonly background = this.registry.gauge('agentgate_background_turns', 'Background turns in this process, by state (queued: waiting to call the model; running).', ['state'])
 
   /** Turns calling the model right now (any edge). */
@@ -73,6 +74,11 @@ export class GatewayMetrics {
     // Series with a known, small label set are there from the start (at 0), so rate() and alerts see them at once.
     for (const s of TURN_STATUSES) this.turnsByStatus[s] = this.turns.labels(s)
     for (const k of UPSTREAM_ERROR_KINDS) this.errorsByKind[k] = this.upstreamErrors.labels(k)
+  }
+
+  /** Trace spans the exporter dropped (src/tracing/otlp.ts). */
+  recordSpansDropped(count: number, reason: 'queue_full' | 'export_failed') {
+    this.spansDropped.labels(reason).inc(count)
   }
 
   setVersion(version: string) {

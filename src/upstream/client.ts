@@ -32,6 +32,8 @@ export interface UpstreamCall {
   kind?: 'quick' | 'generate'
   /** false passes compressed bytes through untouched (proxying); true decodes (we parse the body) */
   decompress?: boolean
+  /** the span this call is made under (the edge request's), for its client span and traceparent (src/tracing) */
+  parentSpan?: { traceId: string; spanId: string; sampled: boolean }
 }
 
 export interface UpstreamClient {

@@ -26,7 +26,7 @@ export function responsesSocketRoutes(deps: AppDeps, engine: TurnEngine, auth: A
       }
       const session = new ResponsesSocketSession(
         { send: (text) => ws.raw.send(text), close: (code, reason) => ws.raw.close(code, reason) },
-        { engine, logger: deps.logger, tenant: principal.tenant, credentialExpiresAt: principal.expiresAt, maxQueue: deps.config.maxWsQueue, forceStore: deps.config.wsForceStore, requestId, metrics: deps.metrics },
+        { engine, logger: deps.logger, tenant: principal.tenant, credentialExpiresAt: principal.expiresAt, parentSpan: deps.tracing?.spanOf((ws.data as any).request.headers), maxQueue: deps.config.maxWsQueue, forceStore: deps.config.wsForceStore, requestId, metrics: deps.metrics },
       )
       sessions.set(ws.raw, session)
       // On shutdown the socket finishes its turn and closes with 1001 (at once when it was opened during the drain).

@@ -6,6 +6,7 @@
 import { ApiError, toApiError } from '../errors'
 import { shuttingDown } from '../engine/drain'
 import { CLOCK_SKEW_S } from '../oidc'
+import type { SpanContext } from '../tracing/span'
 import type { TurnEngine } from '../engine/turn'
 import type { Logger } from '../log'
 import type { GatewayMetrics } from '../metrics'
@@ -26,6 +27,8 @@ export interface SessionOptions {
   tenant: string
   /** unix ms when the socket's bearer token expires (null: an API key, or no auth); each response.create checks it */
   credentialExpiresAt?: number | null
+  /** the upgrade request's span: each turn's span is its child (src/tracing) */
+  parentSpan?: SpanContext | null
   /** unix ms; Date.now unless a test says otherwise */
   clock?: () => number
   maxQueue: number
@@ -205,6 +208,7 @@ export class ResponsesSocketSession {
         signal: this.abort.signal,
         localChains: this.localChains,
         requestId: this.opts.requestId,
+        parentSpan: this.opts.parentSpan,
       })
     } catch (e) {
       this.sendError(e)
