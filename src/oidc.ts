@@ -77,6 +77,7 @@ export function createOidcVerifier(opts: OidcOptions): OidcVerifier {
   let keys: { set: ReturnType<typeof createLocalJWKSet>; kids: Set<string>; fetchedAt: number } | null = null
   /** when the last fetch failed, and when an unknown kid last caused one (unix ms) */
   let lastFailure = -Infinity
+  let lastFailureReason = ''
   let lastUnknownKidFetch = -Infinity
   let inFlight: Promise<void> | null = null
 
@@ -105,6 +106,7 @@ export function createOidcVerifier(opts: OidcOptions): OidcVerifier {
       await loadOnce()
     } catch (e) {
       lastFailure = clock()
+      lastFailureReason = (e as Error)?.message ?? String(e)
       throw e
     }
   }
@@ -156,7 +158,7 @@ export function createOidcVerifier(opts: OidcOptions): OidcVerifier {
         if (keys === null || !(kid === undefined || keys.kids.has(kid))) throw keysUnavailable(e.message)
       }
     } else if (keys === null) {
-      throw keysUnavailable('the last attempt failed moments ago')
+      throw keysUnavailable(lastFailureReason)
     }
     return keys!.set
   }

@@ -264,6 +264,26 @@ describe('keys that cannot be fetched', () => {
   })
 })
 
+describe('discovery', () => {
+  test('a discovery document naming another issuer is not used: 503, and its keys are never fetched', async () => {
+    const idp4 = await startIdentityProvider()
+    idp4.discoveryIssuer = 'https://someone-else.example'
+    const g = await startGateway({ upstream: up.url, env: oidcEnv(idp4.issuer) })
+    try {
+      const t = await idp4.sign()
+      tokens.push(t)
+      const r = await fetch(g.url + '/v1/models', { headers: { authorization: `Bearer ${t}` } })
+      expect(r.status).toBe(503)
+      expect(((await r.json()) as any).error.message).toContain('names issuer')
+      expect(idp4.discoveryFetches).toBeGreaterThan(0)
+      expect(idp4.jwksFetches).toBe(0)
+    } finally {
+      await g.stop()
+      await idp4.stop()
+    }
+  })
+})
+
 describe('start-up', () => {
   test('an issuer without an audience (or the reverse) stops with one line', async () => {
     const { loadConfig, ConfigError } = await import('../../src/config')

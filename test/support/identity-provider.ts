@@ -23,6 +23,8 @@ export interface IdentityProvider {
   discoveryFetches: number
   /** when true the JWKS answers 503 */
   jwksDown: boolean
+  /** when set, the discovery document names this issuer instead of its own (an IdP mix-up) */
+  discoveryIssuer: string | null
   /** A new key of `alg`; `publish` (default true) adds it to the JWKS. */
   newKey(alg?: SigningAlg, publish?: boolean): Promise<SigningKey>
   /** Publishes a new key and drops every older one from the JWKS; returns the new key. */
@@ -50,7 +52,7 @@ export async function startIdentityProvider(opts: { algs?: SigningAlg[] } = {}):
       const path = new URL(req.url).pathname
       if (path === '/.well-known/openid-configuration') {
         idp.discoveryFetches++
-        return Response.json({ issuer: idp.issuer, jwks_uri: `${idp.issuer}/jwks`, id_token_signing_alg_values_supported: ['RS256', 'ES256', 'EdDSA'] })
+        return Response.json({ issuer: idp.discoveryIssuer ?? idp.issuer, jwks_uri: `${idp.issuer}/jwks`, id_token_signing_alg_values_supported: ['RS256', 'ES256', 'EdDSA'] })
       }
       if (path === '/jwks') {
         idp.jwksFetches++
@@ -85,6 +87,7 @@ export async function startIdentityProvider(opts: { algs?: SigningAlg[] } = {}):
     jwksFetches: 0,
     discoveryFetches: 0,
     jwksDown: false,
+    discoveryIssuer: null,
     newKey,
     async rotate(alg = 'RS256') {
       const key = await newKey(alg, false)
