@@ -40,14 +40,13 @@ export function createTracing(
     exporter,
     requestStarted(request, path) {
       const span = tracer.start(request.method, 'server', parseTraceparent(request.headers.get('traceparent')))
-      const url = new URL(request.url)
       span
         .set('http.request.method', request.method)
         .set('url.path', path)
-        .set('url.scheme', url.protocol.replace(':', ''))
-        .set('server.address', url.hostname)
-        .set('server.port', Number(url.port) || undefined)
         .set('user_agent.original', request.headers.get('user-agent') ?? undefined)
+      // request.url is only the target when the Host was missing or invalid (src/http/request-url.ts).
+      const url = URL.parse(request.url)
+      if (url) span.set('url.scheme', url.protocol.replace(':', '')).set('server.address', url.hostname).set('server.port', Number(url.port) || undefined)
       const id = request.headers.get('x-request-id')
       if (id) span.set('agentgate.request_id', id)
       spans.set(request.headers, span)

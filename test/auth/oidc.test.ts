@@ -294,7 +294,7 @@ describe('start-up', () => {
   })
 
   test('the CLI exits 2 with that line', async () => {
-    const p = Bun.spawn(['bun', 'run', 'src/main.ts', 'serve', '--oidc-issuer', 'https://idp.example', '--port', '0'], {
+    const p = Bun.spawn([process.execPath, 'run', 'src/main.ts', 'serve', '--oidc-issuer', 'https://idp.example', '--port', '0'], {
       cwd: `${import.meta.dir}/../..`,
       env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', AGENTGATE_HOME: '/nonexistent' },
       stdout: 'pipe',

@@ -7,6 +7,7 @@ import OpenAI from 'openai'
 import { loadConfig } from '../../src/config'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { rawRequest } from '../support/raw-http'
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver'
 
 const SERVER = 2
@@ -166,6 +167,16 @@ test('an invalid traceparent starts a new trace', async () => {
   const sent = up.requestsTo('/v1/responses').at(-1)?.headers.traceparent
   expect(sent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
   expect(sent!.slice(3, 35)).not.toBe('0'.repeat(32))
+})
+
+test('a request without a Host (or with an invalid one) is traced like any other', async () => {
+  for (const lines of [['GET /v1/models HTTP/1.0'], ['GET /v1/models HTTP/1.1', 'Host: a b']]) {
+    const traceId = crypto.randomUUID().replace(/-/g, '')
+    const r = await rawRequest(gw.app.server!.port!, [...lines, `traceparent: 00-${traceId}-${'1'.repeat(16)}-01`].join('\r\n'))
+    expect(r.status).toBe(200)
+    const spans = await rx.waitFor((s) => inTrace(traceId)(s).some((x) => x.kind === SERVER))
+    expect(inTrace(traceId)(spans).find((x) => x.kind === SERVER)!.attrs).toMatchObject({ 'url.path': '/v1/models', 'http.route': '/v1/models', 'http.response.status_code': 200 })
+  }
 })
 
 test('spans are exported as OTLP JSON', () => {
