@@ -65,6 +65,13 @@ describe('a valid token', () => {
     expect((await call(`/v1/responses/${r.id}`, KEY)).status).toBe(404)
   })
 
+  test('conversations belong to the token\'s tenant too', async () => {
+    const alice = sdk(await token({ sub: 'alice' }))
+    const conv = await alice.conversations.create({ metadata: { topic: 'oidc' } })
+    expect((await alice.conversations.retrieve(conv.id)).id).toBe(conv.id)
+    expect(await rejectionOf(sdk(await token({ sub: 'bob' })).conversations.retrieve(conv.id))).toBeInstanceOf(OpenAI.NotFoundError)
+  })
+
   test('RS256, ES256 and EdDSA signatures are accepted', async () => {
     for (const key of idp.published) {
       const r = await call('/v1/models', await token({ sub: `alg-${key.alg}` }, { key }))
