@@ -180,6 +180,8 @@ export function createOidcVerifier(opts: OidcOptions): OidcVerifier {
         audience: [...audiences],
         algorithms: [...OIDC_ALGORITHMS],
         clockTolerance: CLOCK_SKEW_S,
+        // An access token without exp would never expire (RFC 9068 §2.2 requires it).
+        requiredClaims: ['exp'],
         currentDate: new Date(clock()),
       }))
     } catch (e) {
@@ -215,11 +217,11 @@ function describeFailure(e: unknown): string {
       case 'aud':
         return 'unexpected audience'
       case 'nbf':
-        return 'the token is not valid yet'
+        return e.reason === 'missing' ? 'the token has no nbf claim' : 'the token is not valid yet'
       case 'iat':
         return 'the token was issued in the future'
       default:
-        return `the ${e.claim} claim is invalid`
+        return e.reason === 'missing' ? `the token has no ${e.claim} claim` : `the ${e.claim} claim is invalid`
     }
   }
   if (e instanceof joseErrors.JWKSNoMatchingKey) return 'no signing key of the issuer matches the token'

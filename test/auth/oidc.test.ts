@@ -169,6 +169,7 @@ async function expectInvalidToken(bearer: string, description: RegExp) {
 
 describe('a bad token is a 401 invalid_token', () => {
   test('expired (beyond the clock skew)', async () => expectInvalidToken(await token({ exp: Math.floor(Date.now() / 1000) - 120 }), /expired/))
+  test('no exp (it would never expire)', async () => expectInvalidToken(await token({ exp: undefined }), /no exp claim/))
   test('wrong audience', async () => expectInvalidToken(await token({ aud: 'someone-else' }), /audience/))
   test('wrong issuer', async () => expectInvalidToken(await token({ iss: 'http://127.0.0.1:1/evil' }), /issuer/))
   test('not valid yet (nbf in the future)', async () => expectInvalidToken(await token({ nbf: Math.floor(Date.now() / 1000) + 600 }), /not valid yet/))
