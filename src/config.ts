@@ -79,6 +79,8 @@ interface Setting {
   /** key in config.toml */
   file: string
   kind: Kind
+  /** what --help shows after the flag for a string setting (ADDR, PATH, KEY, …); other kinds derive theirs */
+  arg?: string
   values?: readonly string[]
   min?: number
   max?: number
@@ -94,21 +96,21 @@ interface Setting {
 const MiB = 1024 * 1024
 
 export const SETTINGS: readonly Setting[] = [
-  { key: 'host', flag: '--host', env: 'AGENTGATE_HOST', file: 'host', kind: 'string', help: 'address to listen on', def: '127.0.0.1' },
+  { key: 'host', flag: '--host', env: 'AGENTGATE_HOST', file: 'host', kind: 'string', arg: 'ADDR', help: 'address to listen on', def: '127.0.0.1' },
   { key: 'port', flag: '--port', env: 'AGENTGATE_PORT', file: 'port', kind: 'int', min: 0, max: 65535, help: 'port to listen on (0 = pick a free port)', def: 9000 },
   { key: 'upstream', flag: '--upstream', env: 'AGENTGATE_UPSTREAM', file: 'upstream', kind: 'url', help: 'base URL of the inference server', def: 'http://localhost:8000/v1' },
-  { key: 'upstreamKey', flag: '--upstream-key', env: 'AGENTGATE_UPSTREAM_KEY', file: 'upstream_key', kind: 'string', help: 'API key sent to the upstream', secret: true, def: null },
+  { key: 'upstreamKey', flag: '--upstream-key', env: 'AGENTGATE_UPSTREAM_KEY', file: 'upstream_key', kind: 'string', arg: 'KEY', help: 'API key sent to the upstream', secret: true, def: null },
   { key: 'upstreamApi', flag: '--upstream-api', env: 'AGENTGATE_UPSTREAM_API', file: 'upstream_api', kind: 'enum', values: ['responses', 'chat'], help: 'wire API of the upstream', def: 'responses' },
-  { key: 'db', flag: '--db', env: 'AGENTGATE_DB', file: 'db', kind: 'string', help: 'SQLite database file', def: (home: string) => join(home, 'agentgate.db') },
-  { key: 'databaseUrl', flag: '--database-url', env: 'AGENTGATE_DATABASE_URL', file: 'database_url', kind: 'string', help: 'postgres://… (PostgreSQL instead of SQLite)', def: null },
-  { key: 'apiKeys', flag: '--api-key', env: 'AGENTGATE_API_KEYS', file: 'api_keys', kind: 'list', help: 'client API key, [TENANT:]KEY or [TENANT:]sha256:HEX (repeatable; env: comma-separated); turns auth on', secret: true, def: [] },
-  { key: 'apiKeysFile', flag: '--api-keys-file', env: 'AGENTGATE_API_KEYS_FILE', file: 'api_keys_file', kind: 'string', help: 'file of client API keys, one [TENANT:]KEY or [TENANT:]sha256:HEX per line (# comments); added to the others', def: null },
+  { key: 'db', flag: '--db', env: 'AGENTGATE_DB', file: 'db', kind: 'string', arg: 'PATH', help: 'SQLite database file', def: (home: string) => join(home, 'agentgate.db') },
+  { key: 'databaseUrl', flag: '--database-url', env: 'AGENTGATE_DATABASE_URL', file: 'database_url', kind: 'string', arg: 'URL', help: 'postgres://… (PostgreSQL instead of SQLite)', def: null },
+  { key: 'apiKeys', flag: '--api-key', env: 'AGENTGATE_API_KEYS', file: 'api_keys', kind: 'list', arg: 'KEY', help: 'client API key, [TENANT:]KEY or [TENANT:]sha256:HEX (repeatable; env: comma-separated); turns auth on', secret: true, def: [] },
+  { key: 'apiKeysFile', flag: '--api-keys-file', env: 'AGENTGATE_API_KEYS_FILE', file: 'api_keys_file', kind: 'string', arg: 'PATH', help: 'file of client API keys, one [TENANT:]KEY or [TENANT:]sha256:HEX per line (# comments); added to the others', def: null },
   { key: 'oidcIssuer', flag: '--oidc-issuer', env: 'AGENTGATE_OIDC_ISSUER', file: 'oidc_issuer', kind: 'url', help: 'OIDC issuer whose access tokens are accepted (needs --oidc-audience); turns auth on', def: null },
-  { key: 'oidcAudience', flag: '--oidc-audience', env: 'AGENTGATE_OIDC_AUDIENCE', file: 'oidc_audience', kind: 'list', help: 'audience a token must carry (comma-separated for several; needs --oidc-issuer)', def: [] },
-  { key: 'oidcTenantClaim', flag: '--oidc-tenant-claim', env: 'AGENTGATE_OIDC_TENANT_CLAIM', file: 'oidc_tenant_claim', kind: 'string', help: 'token claim whose value is the tenant', def: 'sub' },
+  { key: 'oidcAudience', flag: '--oidc-audience', env: 'AGENTGATE_OIDC_AUDIENCE', file: 'oidc_audience', kind: 'list', arg: 'AUD', help: 'audience a token must carry (comma-separated for several; needs --oidc-issuer)', def: [] },
+  { key: 'oidcTenantClaim', flag: '--oidc-tenant-claim', env: 'AGENTGATE_OIDC_TENANT_CLAIM', file: 'oidc_tenant_claim', kind: 'string', arg: 'NAME', help: 'token claim whose value is the tenant', def: 'sub' },
   { key: 'otelEndpoint', flag: '--otel-endpoint', env: 'AGENTGATE_OTEL_ENDPOINT', envAlias: 'OTEL_EXPORTER_OTLP_ENDPOINT', file: 'otel_endpoint', kind: 'url', help: 'OTLP/HTTP collector base URL traces are sent to (…/v1/traces); unset: no tracing', def: null },
-  { key: 'otelServiceName', flag: '--otel-service-name', env: 'AGENTGATE_OTEL_SERVICE_NAME', envAlias: 'OTEL_SERVICE_NAME', file: 'otel_service_name', kind: 'string', help: 'service.name of exported spans', def: 'agentgate' },
-  { key: 'otelResourceAttributes', flag: '--otel-resource-attributes', env: 'AGENTGATE_OTEL_RESOURCE_ATTRIBUTES', envAlias: 'OTEL_RESOURCE_ATTRIBUTES', file: 'otel_resource_attributes', kind: 'list', help: 'resource attributes of exported spans, k=v,…', def: [] },
+  { key: 'otelServiceName', flag: '--otel-service-name', env: 'AGENTGATE_OTEL_SERVICE_NAME', envAlias: 'OTEL_SERVICE_NAME', file: 'otel_service_name', kind: 'string', arg: 'NAME', help: 'service.name of exported spans', def: 'agentgate' },
+  { key: 'otelResourceAttributes', flag: '--otel-resource-attributes', env: 'AGENTGATE_OTEL_RESOURCE_ATTRIBUTES', envAlias: 'OTEL_RESOURCE_ATTRIBUTES', file: 'otel_resource_attributes', kind: 'list', arg: 'K=V,…', help: 'resource attributes of exported spans, k=v,…', def: [] },
   { key: 'logLevel', flag: '--log-level', env: 'AGENTGATE_LOG_LEVEL', file: 'log_level', kind: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'], help: 'log level', def: 'info' },
   { key: 'logFormat', flag: '--log-format', env: 'AGENTGATE_LOG_FORMAT', file: 'log_format', kind: 'enum', values: ['auto', 'json', 'text'], help: 'log lines: text (readable) or json; auto = text when stderr is a terminal, else json', def: 'auto' },
   { key: 'connectTimeoutMs', flag: '--connect-timeout-ms', env: 'AGENTGATE_CONNECT_TIMEOUT_MS', file: 'connect_timeout_ms', kind: 'int', min: 1, help: 'upstream connect timeout', def: 10_000 },
@@ -362,10 +364,19 @@ function parseModelOverrides(raw: unknown, where: string, readFile: (path: strin
   return out
 }
 
-/** Lines for --help: one per setting, with flag, env and default. */
+/** What --help shows after a setting's flag: its choices for an enum or a bool, else a placeholder (N, URL, PATH…). */
+export function settingArg(s: Setting): string {
+  if (s.kind === 'enum') return s.values!.join('|')
+  if (s.kind === 'bool') return 'true|false'
+  if (s.kind === 'int') return 'N'
+  if (s.kind === 'url') return 'URL'
+  return s.arg ?? 'TEXT'
+}
+
+/** Lines for --help: one per setting: flag with its choices or placeholder, meaning, env and default (when there is one). */
 export function settingsHelp(): string {
   return SETTINGS.map((s) => {
-    const def = typeof s.def === 'function' ? '$AGENTGATE_HOME/agentgate.db' : JSON.stringify(s.def)
-    return `  ${(s.flag + (s.kind === 'bool' ? ' true|false' : ' VALUE')).padEnd(36)} ${s.help} [env ${s.env}; default ${def}]`
+    const def = typeof s.def === 'function' ? '$AGENTGATE_HOME/agentgate.db' : s.def === null || (Array.isArray(s.def) && !s.def.length) ? null : String(s.def)
+    return `  ${`${s.flag} ${settingArg(s)}`.padEnd(36)} ${s.help} [env ${s.env}${s.envAlias ? ` or ${s.envAlias}` : ''}${def === null ? '' : `; default ${def}`}]`
   }).join('\n')
 }

@@ -71,6 +71,18 @@ describe('informational commands', () => {
     }
   })
 
+  test('serve --help shows the choices of enumerated settings and no VALUE or null-default noise', async () => {
+    const r = await run(['serve', '--help'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/--upstream-api responses\|chat\s/)
+    expect(r.stdout).toMatch(/--log-level debug\|info\|warn\|error\|silent\s/)
+    expect(r.stdout).toMatch(/--ws-force-store true\|false\s/)
+    expect(r.stdout).toMatch(/--port N\s/)
+    expect(r.stdout).not.toContain('VALUE')
+    expect(r.stdout).not.toContain('default null')
+    expect(r.stdout).not.toContain('default []')
+  })
+
   test('--help wins over the other flags of serve', async () => {
     const r = await run(['serve', '--port', '1', '--help'])
     expect(r.code).toBe(0)
