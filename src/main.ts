@@ -18,6 +18,7 @@ import { VERSION } from './version'
 import { CODEX_KEY_ENV, CODEX_MISSING, findCodex, launcherKey, prepareCodexHome, probeGateway } from './codex/launcher'
 import { createAuth, logAuthMode } from './auth'
 import { listenError, StartupError } from './startup-errors'
+import { doctorFailed, formatChecklist, runDoctor } from './ops/doctor'
 
 const USAGE = `agentgate ${VERSION} — a stateful OpenAI Responses API gateway in front of vLLM or any OpenAI-compatible server
 
@@ -29,6 +30,7 @@ Usage:
 Commands:
   serve      run the gateway
   codex      run the Codex CLI with agentgate as its model provider
+  doctor     check config, database, upstream, Codex catalog and agent CLIs
 `
 
 const SERVE_HELP = `Usage: agentgate serve [options]
@@ -55,6 +57,25 @@ private CODEX_HOME ($AGENTGATE_HOME/codex-home) with the provider block and the 
 Options:
   --model M                            model for Codex (default: the upstream's first model)
   --codex PATH                         the codex executable (default: \`codex\` on PATH; env AGENTGATE_CODEX)
+  --config FILE                        config file (TOML)
+${settingsHelp()}
+  --help                               this help
+`
+
+const DOCTOR_HELP = `Usage: agentgate doctor [--probe] [options]
+
+Checks what the gateway depends on, with the same settings as serve, and prints a checklist:
+  config         the settings resolve (flags, environment, config file)
+  database       the SQLite file opens (read-only) and passes PRAGMA quick_check, or PostgreSQL answers;
+                 the schema version against this agentgate's migrations
+  upstream       GET /models answers with models (the URL is shown without credentials)
+  upstream probe with --probe: a 1-token request to /responses or /chat/completions (per --upstream-api)
+  codex catalog  the Codex model catalog builds from the upstream's models and the [models] overrides
+  codex, claude  on PATH, with their versions (missing is a warning: only \`agentgate codex\` needs codex)
+Exits 1 when a check fails (✗), 0 otherwise (✓ and ⚠). Changes nothing.
+
+Options:
+  --probe                              also send the upstream a 1-token generation request
   --config FILE                        config file (TOML)
 ${settingsHelp()}
   --help                               this help
@@ -180,6 +201,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'codex':
       return runCodexCommand(rest)
+    case 'doctor':
+      return runDoctorCommand(rest)
     default:
       process.stderr.write(`agentgate: unknown command "${command}" (see agentgate --help)\n`)
       return 2
@@ -245,6 +268,27 @@ async function runCodexCommand(argv: string[]): Promise<number> {
   } finally {
     await running?.stop()
   }
+}
+
+async function runDoctorCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, CONFIG_FLAGS, new Set(['--help', '--probe']))
+  if (args.flags['--help'] || args.positionals.includes('--help')) {
+    process.stdout.write(DOCTOR_HELP)
+    return 0
+  }
+  if (args.positionals.length) throw new ConfigError(`unexpected argument "${args.positionals[0]}" (see agentgate doctor --help)`)
+  let config: Config
+  try {
+    config = loadConfig({ flags: args.flags, env: process.env })
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e
+    // A bad setting is the first thing doctor reports, not a usage error: nothing else can be checked without it.
+    process.stdout.write(formatChecklist([{ name: 'config', status: 'fail', detail: e.message, hint: 'fix that setting (agentgate serve --help lists them)' }]))
+    return 1
+  }
+  const checks = await runDoctor(config, { probe: args.flags['--probe'] === true, path: process.env.PATH ?? '' })
+  process.stdout.write(formatChecklist(checks))
+  return doctorFailed(checks) ? 1 : 0
 }
 
 if (import.meta.main) {

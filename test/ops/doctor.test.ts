@@ -1,0 +1,112 @@
+// `agentgate doctor`, run as a real process: a ✓/✗ checklist of config, database, upstream, catalog and agent CLIs,
+// exit 1 when a check fails.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { openStore } from '../../src/store'
+import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
+
+const MAIN = resolve(import.meta.dir, '../../src/main.ts')
+const BIN_DIR = resolve(import.meta.dir, '../../node_modules/.bin')
+let root: string
+let up: FakeUpstream
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'agentgate-doctor-'))
+  up = startFakeUpstream({ models: [{ id: 'served-model', max_model_len: 8192 }] })
+})
+afterAll(async () => {
+  await up.stop()
+  rmSync(root, { recursive: true, force: true })
+})
+
+async function doctor(args: string[], extraEnv: Record<string, string> = {}) {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AGENTGATE_')) env[k] = v
+  const proc = Bun.spawn([process.execPath, MAIN, 'doctor', ...args], {
+    env: { ...env, AGENTGATE_HOME: join(root, 'home'), PATH: `${BIN_DIR}:/usr/bin:/bin`, NO_COLOR: '1', ...extraEnv },
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 30_000)
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  clearTimeout(timer)
+  return { stdout, stderr, code }
+}
+
+const line = (out: string, name: string) => out.split('\n').find((l) => new RegExp(`^[✓⚠✗] ${name}\\s\\s`).test(l)) ?? ''
+
+describe('agentgate doctor', () => {
+  test('passes against a working upstream: every check ✓, the models listed, codex found with its version, exit 0', async () => {
+    const db = join(root, 'ok.db')
+    const store = await openStore({ db, databaseUrl: null })
+    await store.close()
+    const r = await doctor(['--upstream', up.url, '--db', db, '--probe'])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(line(r.stdout, 'config')).toStartWith('✓')
+    expect(line(r.stdout, 'database')).toMatch(/^✓ .*integrity ok, schema version \d+ \(current\)/)
+    expect(line(r.stdout, 'upstream')).toMatch(/^✓ .*serves served-model/)
+    expect(line(r.stdout, 'upstream probe')).toMatch(/^✓ .*\/responses/)
+    expect(line(r.stdout, 'codex catalog')).toMatch(/^✓ .*served-model: 8192 tokens/)
+    expect(line(r.stdout, 'codex')).toMatch(/^✓ codex\s+codex-cli \d+\.\d+/)
+    expect(r.stdout).toContain('all checks passed')
+    // the probe is one 1-token request on the configured wire API
+    const probe = up.requestsTo('/v1/responses').at(-1)!
+    expect(probe.body).toMatchObject({ model: 'served-model', max_output_tokens: 1 })
+  }, 60_000)
+
+  test('--upstream-api chat probes /chat/completions with max_tokens 1', async () => {
+    const before = up.requestsTo('/v1/chat/completions').length
+    const r = await doctor(['--upstream', up.url, '--db', join(root, 'none.db'), '--upstream-api', 'chat', '--probe'])
+    expect(r.code).toBe(0)
+    expect(line(r.stdout, 'upstream probe')).toMatch(/^✓ .*\/chat\/completions/)
+    expect(up.requestsTo('/v1/chat/completions').slice(before).map((q) => q.body.max_tokens)).toEqual([1])
+  }, 60_000)
+
+  test('fails against a dead upstream, naming its URL without the credentials, with a hint; exit 1', async () => {
+    const dead = startFakeUpstream()
+    const port = dead.port
+    await dead.stop()
+    const r = await doctor(['--upstream', `http://probe-user:s3cret-pw@127.0.0.1:${port}/v1`, '--db', join(root, 'none.db')])
+    expect(r.code).toBe(1)
+    const upstream = line(r.stdout, 'upstream')
+    expect(upstream).toStartWith('✗')
+    expect(upstream).toContain(`127.0.0.1:${port}/v1`)
+    expect(upstream).toContain('not answering')
+    expect(r.stdout).not.toContain('s3cret-pw')
+    expect(r.stdout).toContain('→ start the inference server')
+    expect(r.stdout).toMatch(/1 check failed/)
+  }, 60_000)
+
+  test('a file that is not a database fails the database check, naming the path', async () => {
+    const bad = join(root, 'not-a-db.db')
+    writeFileSync(bad, 'this is not SQLite '.repeat(500))
+    const r = await doctor(['--upstream', up.url, '--db', bad])
+    expect(r.code).toBe(1)
+    expect(line(r.stdout, 'database')).toMatch(new RegExp(`^✗ database\\s+cannot open ${bad.replace(/[.]/g, '\\.')}: .*not a database`))
+  }, 60_000)
+
+  test('codex and claude missing from PATH are warnings, not failures', async () => {
+    const r = await doctor(['--upstream', up.url, '--db', join(root, 'none.db')], { PATH: '/nonexistent' })
+    expect(r.code).toBe(0)
+    expect(line(r.stdout, 'codex')).toMatch(/^⚠ codex\s+not on PATH/)
+    expect(line(r.stdout, 'claude')).toMatch(/^⚠ claude\s+not on PATH/)
+    expect(r.stdout).toContain('npm install -g @openai/codex')
+  }, 60_000)
+
+  test('a bad setting is a failed config check, exit 1', async () => {
+    const r = await doctor(['--upstream-api', 'grpc'])
+    expect(r.code).toBe(1)
+    expect(line(r.stdout, 'config')).toMatch(/^✗ config\s+invalid value for --upstream-api/)
+  }, 30_000)
+
+  test('--help describes the checks', async () => {
+    const r = await doctor(['--help'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('Usage: agentgate doctor')
+    expect(r.stdout).toContain('--probe')
+  })
+})
