@@ -67,6 +67,9 @@ export interface Config {
   wsForceStore: boolean
   shutdownGraceMs: number
   metricsPublic: boolean
+  /** null: keep responses forever */
+  retentionDays: number | null
+  eventLogRetentionHours: number
   models: Record<string, ModelOverride>
 }
 
@@ -127,6 +130,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'wsForceStore', flag: '--ws-force-store', env: 'AGENTGATE_WS_FORCE_STORE', file: 'ws_force_store', kind: 'bool', help: 'store every WebSocket turn (Codex chains need it)', def: true },
   { key: 'shutdownGraceMs', flag: '--shutdown-grace-ms', env: 'AGENTGATE_SHUTDOWN_GRACE_MS', file: 'shutdown_grace_ms', kind: 'int', min: 0, help: 'on SIGTERM/SIGINT, how long running turns may finish before they are ended as failed', def: 25_000 },
   { key: 'metricsPublic', flag: '--metrics-public', env: 'AGENTGATE_METRICS_PUBLIC', file: 'metrics_public', kind: 'bool', help: 'serve /metrics without an API key when auth is on (for a Prometheus scraper)', def: false },
+  { key: 'retentionDays', flag: '--retention-days', env: 'AGENTGATE_RETENTION_DAYS', file: 'retention_days', kind: 'int', min: 1, help: 'delete responses (with their items and events) and deleted or empty conversations older than this many days; unset: keep everything', def: null },
+  { key: 'eventLogRetentionHours', flag: '--event-log-retention-hours', env: 'AGENTGATE_EVENT_LOG_RETENTION_HOURS', file: 'event_log_retention_hours', kind: 'int', min: 0, help: 'drop the stored events of responses finished this many hours ago (only resuming a stream reads them)', def: 24 },
 ]
 
 /** Parses one raw value; `where` names its source (the flag, the env variable or the file key) for the error. */

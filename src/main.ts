@@ -18,6 +18,7 @@ import { VERSION } from './version'
 import { CODEX_KEY_ENV, CODEX_MISSING, findCodex, launcherKey, prepareCodexHome, probeGateway } from './codex/launcher'
 import { createAuth, logAuthMode } from './auth'
 import { listenError, StartupError } from './startup-errors'
+import { describePrune, pruneOnce, startRetention } from './store/retention'
 import { doctorFailed, formatChecklist, runDoctor } from './ops/doctor'
 
 const USAGE = `agentgate ${VERSION} — a stateful OpenAI Responses API gateway in front of vLLM or any OpenAI-compatible server
@@ -31,6 +32,7 @@ Commands:
   serve      run the gateway
   codex      run the Codex CLI with agentgate as its model provider
   doctor     check config, database, upstream, Codex catalog and agent CLIs
+  prune      delete old data once (--retention-days, --event-log-retention-hours) and reclaim the space
 `
 
 const SERVE_HELP = `Usage: agentgate serve [options]
@@ -81,6 +83,25 @@ ${settingsHelp()}
   --help                               this help
 `
 
+const PRUNE_HELP = `Usage: agentgate prune [options]
+
+Deletes what the retention settings say is old, once, and prints what it deleted (serve does the same in the
+background every 10 minutes):
+  --retention-days N              responses created more than N days ago (not queued/in_progress), with their
+                                  items and events; conversations untouched for N days that are deleted or empty.
+                                  Unset: responses and conversations are kept.
+  --event-log-retention-hours N   the streaming events (only resume reads them) of responses finished over N h ago
+SQLite: the freed pages are given back to the file system (incremental vacuum). A database created before
+agentgate turned incremental vacuum on is converted by its first prune with one full VACUUM, which holds the
+database for as long as rewriting the file takes: run that one while the gateway is stopped.
+PostgreSQL: the space is reused; autovacuum (or VACUUM FULL, your call) handles the rest.
+
+Options:
+  --config FILE                        config file (TOML)
+${settingsHelp()}
+  --help                               this help
+`
+
 export interface Running {
   url: string
   stop(): Promise<void>
@@ -101,6 +122,7 @@ export async function serve(config: Config, version = VERSION, opts: { quiet?: b
   const interrupted = await store.failInterrupted(INTERRUPTED_MESSAGE, Date.now(), { alive: (owner) => ownerIsAlive(owner) })
   if (interrupted.length) logger.warn('marked responses left running by a previous process as failed', { count: interrupted.length })
   const stopSweep = startRecoverySweep(store, logger)
+  const stopRetention = startRetention(store, { retentionDays: config.retentionDays, eventLogRetentionHours: config.eventLogRetentionHours }, logger)
   const metrics = createMetrics()
   const background = createBackgroundRunner({ store, logger, metrics })
   const upstream = upstreamFromConfig(config)
@@ -110,6 +132,7 @@ export async function serve(config: Config, version = VERSION, opts: { quiet?: b
     app.listen({ hostname: config.host, port: config.port })
   } catch (e) {
     stopSweep()
+    await stopRetention()
     await store.close().catch(() => {})
     throw listenError(e, config.host, config.port)
   }
@@ -126,6 +149,7 @@ export async function serve(config: Config, version = VERSION, opts: { quiet?: b
   const stop = () =>
     (stopped ??= (async () => {
       stopSweep()
+      await stopRetention()
       await app.stop(true)
       // Background turns still running are stored as failed while the store is still open.
       await background.shutdown()
@@ -203,6 +227,8 @@ async function main(argv: string[]): Promise<number> {
       return runCodexCommand(rest)
     case 'doctor':
       return runDoctorCommand(rest)
+    case 'prune':
+      return runPruneCommand(rest)
     default:
       process.stderr.write(`agentgate: unknown command "${command}" (see agentgate --help)\n`)
       return 2
@@ -289,6 +315,25 @@ async function runDoctorCommand(argv: string[]): Promise<number> {
   const checks = await runDoctor(config, { probe: args.flags['--probe'] === true, path: process.env.PATH ?? '' })
   process.stdout.write(formatChecklist(checks))
   return doctorFailed(checks) ? 1 : 0
+}
+
+async function runPruneCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, CONFIG_FLAGS, new Set(['--help']))
+  if (args.flags['--help'] || args.positionals.includes('--help')) {
+    process.stdout.write(PRUNE_HELP)
+    return 0
+  }
+  if (args.positionals.length) throw new ConfigError(`unexpected argument "${args.positionals[0]}" (see agentgate prune --help)`)
+  const config = loadConfig({ flags: args.flags, env: process.env })
+  const store = await openStore(config)
+  try {
+    const policy = { retentionDays: config.retentionDays, eventLogRetentionHours: config.eventLogRetentionHours }
+    const result = await pruneOnce(store, policy, Date.now(), { convertVacuum: true })
+    process.stdout.write(describePrune(result, policy) + '\n')
+    return 0
+  } finally {
+    await store.close()
+  }
 }
 
 if (import.meta.main) {

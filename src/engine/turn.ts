@@ -165,6 +165,14 @@ export function createTurnEngine(deps: EngineDeps) {
           'previous_response_id',
           'previous_response_in_progress',
         )
+      // An ancestor deleted (by a client or by retention) would leave a silently partial history: a 404 naming it.
+      const missing = 'responses' in chain ? chain.responses[0]?.previousResponseId : null
+      if (missing)
+        throw ApiError.notFound(
+          `Previous response with id '${missing}' not found: response '${req.previous_response_id}' continues it, and it was deleted or has expired (--retention-days), so the history cannot be rebuilt.`,
+          'previous_response_not_found',
+          'previous_response_id',
+        )
       if (chain.items.length > maxHistoryItems) throw historyTooLong('previous_response_id', req.previous_response_id, chain.items.length, maxHistoryItems)
       history = chain.items
     }

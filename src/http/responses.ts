@@ -80,7 +80,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         // Background turns always keep their events; others only when they were streamed (SSE or WebSocket).
         // A stored event's presence tells: a streamed turn stores its first event as soon as it starts.
         if (!rec.background && !(await store.hasEvents(params.id)))
-          throw ApiError.badRequest(`Response '${params.id}' was not streamed, so it has no events to replay; retrieve it without stream=true.`, 'stream', 'stream_not_available')
+          throw ApiError.badRequest(`Response '${params.id}' has no events to replay: it was not streamed, or it finished longer ago than the event logs are kept (--event-log-retention-hours); retrieve it without stream=true.`, 'stream', 'stream_not_available')
         const requestId = String(set.headers['x-request-id'] ?? '')
         return sseResponse(followEvents(store, tenant, params.id, after, config.idleTimeoutMs, engine.unstored), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams) as unknown as ResponseObjectT
       },

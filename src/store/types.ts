@@ -183,6 +183,23 @@ export interface Store {
    */
   startConversationTurn(rec: ResponseRecord, inputItems: ItemBody[], lease: Lease): Promise<{ ok: true; history: ItemBody[] } | ConversationConflict>
 
+  /**
+   * Retention (src/store/retention.ts decides the cutoffs and runs the batches; these are one batch each).
+   * Deletes up to `limit` responses created before `before` that are not queued/in_progress, with their items and
+   * events. A kept response whose previous_response_id named one of them answers 404 when chained on (engine/turn.ts).
+   */
+  pruneResponses(before: number, limit: number): Promise<number>
+  /** Drops the event logs (resume) of up to `limit` finished responses whose last update is before `before`. */
+  pruneEventLogs(before: number, limit: number): Promise<{ responses: number; events: number }>
+  /** Deletes up to `limit` conversations last updated before `before` that are deleted, or empty and not in a turn. */
+  pruneConversations(before: number, limit: number): Promise<number>
+  /**
+   * Gives free space back to the file system where the dialect needs it (SQLite: incremental vacuum, at most
+   * `maxPages` pages per call); `convert` first turns incremental vacuum on in a database made without it (a full
+   * VACUUM: blocks writers for its duration, so only `agentgate prune` asks for it). PostgreSQL: autovacuum's job.
+   */
+  reclaimSpace(opts: { maxPages: number; convert: boolean }): Promise<{ freedPages: number; more: boolean; vacuumMode: 'incremental' | 'none' | 'n/a' }>
+
   /** Liveness check for /ready. */
   ping(): Promise<void>
   close(): Promise<void>

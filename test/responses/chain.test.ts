@@ -96,6 +96,20 @@ for (const api of UPSTREAM_APIS) {
         expect(seen[0]).toEqual(['user: take your time', 'assistant: slow answer', 'user: and then?'])
       })
 
+      test('a chain whose ancestor was deleted (or pruned by retention) is a 404 naming the missing response, never a partial history', async () => {
+        const r1 = await client.responses.create({ model: 'test-model', input: 'first' })
+        const r2 = await client.responses.create({ model: 'test-model', input: 'second', previous_response_id: r1.id })
+        await client.responses.delete(r1.id)
+        const before = calls().length
+        const res = await fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'third', previous_response_id: r2.id }) })
+        expect(res.status).toBe(404)
+        const body = (await res.json()) as any
+        expect(body.error).toMatchObject({ type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_not_found' })
+        expect(body.error.message).toContain(`'${r1.id}' not found`)
+        expect(body.error.message).toContain(r2.id)
+        expect(calls().length).toBe(before)
+      })
+
       test('previous_response_id with conversation is a 400', async () => {
         const err = await client.responses.create({ model: 'test-model', input: 'x', previous_response_id: 'resp_a', conversation: 'conv_b' }).catch((e) => e)
         expect(err).toBeInstanceOf(OpenAI.BadRequestError)

@@ -2,6 +2,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { ApiError } from '../../src/errors'
 import { openStore } from '../../src/store'
+import { pruneOnce } from '../../src/store/retention'
 import type { ItemBody, ResponseRecord, Store } from '../../src/store/types'
 import { createTestDatabase } from '../support/postgres'
 import { message, responseRecord, storeChain } from './fixtures'
@@ -639,6 +640,97 @@ for (const impl of implementations) {
         expect(await store.cancelResponse('default', 'resp_done', 5)).toEqual(responseRecord('resp_done', { background: true }))
         expect(await store.cancelResponse('default', 'nope', 5)).toBeNull()
         expect(await store.cancelResponse('bob', 'resp_done', 5)).toBeNull()
+      })
+    })
+
+    describe('retention', () => {
+      const DAY = 86_400_000
+      const NOW = 1_700_000_000_000 + 100 * DAY
+      const ev = (n: number) => ({ type: 'response.output_text.delta', sequence_number: n })
+      /** a finished response created `age` days before NOW, with an input and an output item and two events */
+      async function finished(id: string, ageDays: number, status: 'completed' | 'failed' = 'completed') {
+        const at = NOW - ageDays * DAY
+        await store.createResponse(responseRecord(id, { status: 'in_progress', createdAt: at, updatedAt: at, completedAt: null }), [message(`${id}_in`, 'user', 'q')])
+        await store.appendEvents(id, [ev(0), ev(1)])
+        await store.finishResponse('default', id, { status, response: { id, status }, error: null, completedAt: at }, [message(`${id}_out`, 'assistant', 'a')])
+      }
+
+      test('pruneResponses deletes finished responses created before the cutoff, with their items and events, in batches', async () => {
+        await finished('resp_old1', 40)
+        await finished('resp_old2', 35, 'failed')
+        await finished('resp_old3', 31)
+        await finished('resp_new', 1)
+        expect(await store.pruneResponses(NOW - 30 * DAY, 2)).toBe(2)
+        expect(await store.pruneResponses(NOW - 30 * DAY, 2)).toBe(1)
+        expect(await store.pruneResponses(NOW - 30 * DAY, 2)).toBe(0)
+        for (const id of ['resp_old1', 'resp_old2', 'resp_old3']) {
+          expect(await store.getResponse('default', id)).toBeNull()
+          expect(await store.listEvents(id, -1)).toEqual([])
+          expect(await store.listInputItems('default', id, { limit: 10, order: 'asc' })).toBeNull()
+        }
+        expect(await store.getResponse('default', 'resp_new')).not.toBeNull()
+        expect(ids(await store.getOutputItems('default', 'resp_new'))).toEqual(['resp_new_out'])
+      })
+
+      test('pruneResponses never deletes a queued or in_progress response, however old', async () => {
+        const old = NOW - 90 * DAY
+        await store.createResponse(responseRecord('resp_running', { status: 'in_progress', createdAt: old, updatedAt: old, completedAt: null }), [], { owner: 'x', expiresAt: NOW + 1000 })
+        await store.createResponse(responseRecord('resp_queued', { status: 'queued', createdAt: old, updatedAt: old, completedAt: null, background: true }), [])
+        expect(await store.pruneResponses(NOW - DAY, 100)).toBe(0)
+        expect((await store.getResponse('default', 'resp_running'))?.status).toBe('in_progress')
+        expect((await store.getResponse('default', 'resp_queued'))?.status).toBe('queued')
+      })
+
+      test('pruneEventLogs drops only the logs of responses finished before the cutoff; the responses stay', async () => {
+        await finished('resp_a', 3)
+        await finished('resp_b', 2)
+        await finished('resp_c', 0.5)
+        const at = NOW - 5 * DAY
+        await store.createResponse(responseRecord('resp_running', { status: 'in_progress', createdAt: at, updatedAt: at, completedAt: null }), [], { owner: 'x', expiresAt: NOW + 1000 })
+        await store.appendEvents('resp_running', [ev(0)])
+        expect(await store.pruneEventLogs(NOW - DAY, 1)).toEqual({ responses: 1, events: 2 })
+        expect(await store.pruneEventLogs(NOW - DAY, 10)).toEqual({ responses: 1, events: 2 })
+        expect(await store.pruneEventLogs(NOW - DAY, 10)).toEqual({ responses: 0, events: 0 })
+        expect(await store.hasEvents('resp_a')).toBe(false)
+        expect(await store.hasEvents('resp_b')).toBe(false)
+        expect(await store.hasEvents('resp_c')).toBe(true)
+        expect(await store.hasEvents('resp_running')).toBe(true)
+        expect((await store.getResponse('default', 'resp_a'))?.status).toBe('completed')
+        expect(ids(await store.getOutputItems('default', 'resp_a'))).toEqual(['resp_a_out'])
+      })
+
+      test('pruneConversations deletes old conversations that are deleted or empty, and keeps those with items or recent use', async () => {
+        const old = NOW - 40 * DAY
+        const conv = (id: string, at: number) => ({ id, tenant: 'default', metadata: {}, createdAt: at, updatedAt: at })
+        await store.createConversation(conv('conv_empty', old), [])
+        await store.createConversation(conv('conv_items', old), [message('m1', 'user', 'keep me')])
+        await store.createConversation(conv('conv_deleted', old), [message('m2', 'user', 'gone')])
+        await store.deleteConversation('default', 'conv_deleted', old + 1)
+        await store.createConversation(conv('conv_recent', NOW - DAY), [])
+        expect(await store.pruneConversations(NOW - 30 * DAY, 100)).toBe(2)
+        expect(await store.getConversation('default', 'conv_empty')).toBeNull()
+        expect(await store.getConversation('default', 'conv_items')).not.toBeNull()
+        expect(await store.getConversation('default', 'conv_recent')).not.toBeNull()
+        expect(await store.pruneConversations(NOW - 30 * DAY, 100)).toBe(0)
+      })
+
+      test('pruneOnce applies --retention-days and --event-log-retention-hours batch by batch', async () => {
+        for (let i = 0; i < 7; i++) await finished(`resp_old${i}`, 10 + i)
+        await finished('resp_day', 2)
+        await finished('resp_fresh', 0.01)
+        await store.createConversation({ id: 'conv_empty', tenant: 'default', metadata: {}, createdAt: NOW - 20 * DAY, updatedAt: NOW - 20 * DAY }, [])
+        let pauses = 0
+        const r = await pruneOnce(store, { retentionDays: 7, eventLogRetentionHours: 24 }, NOW, { batch: 3, pause: async () => void pauses++ })
+        expect(r).toMatchObject({ responses: 7, conversations: 1, eventLogs: 1, events: 2 })
+        expect(pauses).toBeGreaterThanOrEqual(2) // 7 responses in batches of 3
+        expect(await store.getResponse('default', 'resp_day')).not.toBeNull()
+        expect(await store.hasEvents('resp_day')).toBe(false)
+        expect(await store.hasEvents('resp_fresh')).toBe(true)
+        // unset --retention-days keeps every response; event logs still go
+        await finished('resp_ancient', 400)
+        const keep = await pruneOnce(store, { retentionDays: null, eventLogRetentionHours: 24 }, NOW)
+        expect(keep).toMatchObject({ responses: 0, conversations: 0, eventLogs: 1 })
+        expect(await store.getResponse('default', 'resp_ancient')).not.toBeNull()
       })
     })
 

@@ -619,6 +619,50 @@ export function createPostgresStore(db: Db, client: BunSQL): Store {
       })
     },
 
+    async pruneResponses(before, limit) {
+      // items and events go with them (ON DELETE CASCADE)
+      const rows = await client.unsafe(
+        `DELETE FROM responses WHERE id IN (
+           SELECT id FROM responses WHERE created_at < $1 AND status NOT IN ('queued', 'in_progress') LIMIT $2)
+         RETURNING 1`,
+        [before, limit],
+      )
+      return rows.length
+    },
+
+    async pruneEventLogs(before, limit) {
+      // From the event table's own key: only responses that still have a log are looked at, however many are stored.
+      const rows = await client.unsafe(
+        `WITH picked AS (
+           SELECT r.id FROM (SELECT DISTINCT response_id FROM response_events) e JOIN responses r ON r.id = e.response_id
+            WHERE r.status NOT IN ('queued', 'in_progress') AND coalesce(r.completed_at, r.updated_at) < $1 LIMIT $2),
+         gone AS (DELETE FROM response_events WHERE response_id IN (SELECT id FROM picked) RETURNING response_id)
+         SELECT count(DISTINCT response_id)::int AS responses, count(*)::int AS events FROM gone`,
+        [before, limit],
+      )
+      return { responses: Number(rows[0]?.responses ?? 0), events: Number(rows[0]?.events ?? 0) }
+    },
+
+    async pruneConversations(before, limit) {
+      const rows = await client.unsafe(
+        `DELETE FROM conversations WHERE id IN (
+           SELECT c.id FROM conversations c
+            WHERE c.updated_at < $1
+              AND (c.deleted_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM items i WHERE i.conversation_id = c.id))
+              AND NOT EXISTS (SELECT 1 FROM responses h WHERE h.id = c.turn_response_id AND h.status IN ('queued', 'in_progress'))
+            LIMIT $2)
+         RETURNING 1`,
+        [before, limit],
+      )
+      return rows.length
+    },
+
+    async reclaimSpace() {
+      // Autovacuum makes deleted rows' space reusable; giving it back to the file system takes VACUUM FULL (an
+      // exclusive lock on the table), which is the operator's call, not the gateway's.
+      return { freedPages: 0, more: false, vacuumMode: 'n/a' as const }
+    },
+
     async ping() {
       await client.unsafe('select 1')
     },

@@ -39,6 +39,10 @@ export function openSqlite(path: string): { client: Database; db: ReturnType<typ
     throw openFailure(path, e)
   }
   try {
+    // A new database gets incremental vacuum, so retention can give deleted rows' space back to the file system
+    // (Store.reclaimSpace). The mode can only be set before the first table exists; an older database is converted
+    // by the first `agentgate prune` (a one-time full VACUUM).
+    if (!client.query("SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1").get()) client.exec('PRAGMA auto_vacuum = INCREMENTAL')
     // WAL lets readers run while a turn is being written; it does not apply to an in-memory database.
     if (!isMemoryPath(path)) client.exec('PRAGMA journal_mode = WAL')
     client.exec('PRAGMA synchronous = NORMAL')

@@ -214,6 +214,25 @@ export function createSqliteStore(db: Db, client: Database): Store {
       WHERE i.kind IN ('input', 'output') ORDER BY j.key, i.kind, i.position`,
   )
 
+  // ---- retention (one batch each; src/store/retention.ts runs them) ----
+  const pruneResponsesStmt = client.prepare<never, Record<string, number>>(
+    `DELETE FROM responses WHERE id IN (
+       SELECT id FROM responses WHERE created_at < $before AND status NOT IN ('queued', 'in_progress') LIMIT $limit)`,
+  )
+  // From the event table's own key: only responses that still have a log are looked at, however many are stored.
+  const selectPrunableLogs = client.prepare<{ id: string }, Record<string, number>>(
+    `SELECT r.id FROM (SELECT DISTINCT response_id FROM response_events) e JOIN responses r ON r.id = e.response_id
+      WHERE r.status NOT IN ('queued', 'in_progress') AND coalesce(r.completed_at, r.updated_at) < $before LIMIT $limit`,
+  )
+  const deleteLogs = client.prepare<never, Record<string, string>>(`DELETE FROM response_events WHERE response_id IN (SELECT value FROM json_each($ids))`)
+  const pruneConversationsStmt = client.prepare<never, Record<string, number>>(
+    `DELETE FROM conversations WHERE id IN (
+       SELECT c.id FROM conversations c
+        WHERE c.updated_at < $before
+          AND (c.deleted_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM items i WHERE i.conversation_id = c.id))
+          AND NOT EXISTS (SELECT 1 FROM responses h WHERE h.id = c.turn_response_id AND h.status IN ('queued', 'in_progress'))
+        LIMIT $limit)`,
+  )
   const selectConversationLock = client.prepare<{ holder: string | null; busy: number }, Record<string, string | number>>(CONVERSATION_LOCK)
   const selectRunState = db
     .select({ status: responses.status, conversationId: responses.conversationId })
@@ -617,6 +636,42 @@ export function createSqliteStore(db: Db, client: Database): Store {
         insertItems(rec.tenant, { responseId: rec.id }, 'input', inputItems)
         return { ok: true as const, history: selectConversationItems.all({ conversationId }).map((r) => r.body) }
       })
+    },
+
+    async pruneResponses(before, limit) {
+      // items and events go with them (ON DELETE CASCADE)
+      return writeTransaction(() => pruneResponsesStmt.run({ before, limit }).changes)
+    },
+
+    async pruneEventLogs(before, limit) {
+      return writeTransaction(() => {
+        const ids = selectPrunableLogs.all({ before, limit }).map((r) => r.id)
+        if (!ids.length) return { responses: 0, events: 0 }
+        const { changes } = deleteLogs.run({ ids: JSON.stringify(ids) })
+        return { responses: ids.length, events: changes }
+      })
+    },
+
+    async pruneConversations(before, limit) {
+      return writeTransaction(() => pruneConversationsStmt.run({ before, limit }).changes)
+    },
+
+    async reclaimSpace({ maxPages, convert }) {
+      const mode = () => (client.query('PRAGMA auto_vacuum').get() as { auto_vacuum: number }).auto_vacuum
+      if (mode() !== 2) {
+        if (!convert) return { freedPages: 0, more: false, vacuumMode: 'none' as const }
+        // The mode of an existing database changes only with a full VACUUM, which rewrites the file once.
+        const pages = () => (client.query('PRAGMA page_count').get() as { page_count: number }).page_count
+        const before = pages()
+        client.exec('PRAGMA auto_vacuum = INCREMENTAL')
+        client.exec('VACUUM')
+        return { freedPages: Math.max(0, before - pages()), more: false, vacuumMode: mode() === 2 ? ('incremental' as const) : ('none' as const) }
+      }
+      const free = () => (client.query('PRAGMA freelist_count').get() as { freelist_count: number }).freelist_count
+      const before = free()
+      if (before > 0) client.query(`PRAGMA incremental_vacuum(${Math.max(1, Math.floor(maxPages))})`).all()
+      const after = free()
+      return { freedPages: before - after, more: after > 0 && after < before, vacuumMode: 'incremental' as const }
     },
 
     async ping() {
