@@ -42,6 +42,8 @@ export interface EngineDeps {
   drain?: Drain
   /** spans for the turn, its upstream call, its store transactions and tool calls (src/tracing); none when unset */
   tracer?: Tracer | null
+  /** set by createTurnEngine: the hosted tools already warned about */
+  warnedTools?: Set<string>
 }
 
 /**
@@ -97,9 +99,10 @@ const GATEWAY_ONLY = ['previous_response_id', 'conversation', 'store', 'backgrou
 
 /**
  * The stateless request the upstream sees: full input, store:false, no chain references; tools as
- * functions and tool items as function calls (src/tools). Hosted tools are left out, with one warning.
+ * functions and tool items as function calls (src/tools). Hosted tools are left out, with a warning the first time
+ * each is seen (`warned` remembers them: Codex declares web_search on every turn, and one line says it all).
  */
-export function toUpstreamRequest(req: CreateResponseRequest, history: ItemBody[], input: ItemBody[], logger?: Logger): Record<string, unknown> {
+export function toUpstreamRequest(req: CreateResponseRequest, history: ItemBody[], input: ItemBody[], logger?: Logger, warned?: Set<string>): Record<string, unknown> {
   const body: Record<string, unknown> = { ...req }
   for (const k of GATEWAY_ONLY) delete body[k]
   const tools = toolRegistryFor(req)
@@ -109,7 +112,9 @@ export function toUpstreamRequest(req: CreateResponseRequest, history: ItemBody[
   else body.tool_choice = tools.upstreamToolChoice
   body.input = toUpstreamItems([...history, ...input], tools)
   body.store = false
-  if (tools.dropped.length) logger?.warn('tools the gateway cannot run were left out of the upstream request', { model: req.model, tools: tools.dropped })
+  const news = warned ? tools.dropped.filter((t) => !warned.has(t)) : tools.dropped
+  for (const t of news) warned?.add(t)
+  if (news.length) logger?.warn('tools the gateway cannot run were left out of the upstream request', { model: req.model, tools: news })
   return body
 }
 
@@ -117,6 +122,8 @@ export function createTurnEngine(deps: EngineDeps) {
   deps = { ...deps, unstored: deps.unstored ?? new UnstoredEnds(deps.logger) }
   const { store, adapter, clock, ids, logger } = deps
   const { maxHistoryItems } = deps.limits ?? NO_LIMITS
+  /** hosted tools already warned about (toUpstreamRequest): one line per tool for the life of the gateway */
+  const warnedTools = new Set<string>()
 
   async function start(req: CreateResponseRequest, opts: TurnOptions): Promise<Turn> {
     // The turn's span covers start() and events(); it ends with the turn (or here, when start() refuses it).
@@ -222,7 +229,7 @@ export function createTurnEngine(deps: EngineDeps) {
       }
     }
     // Every log line about the turn names it and the request that made it.
-    const turnDeps = { ...deps, logger: withFields(logger, { response_id: id, request_id: opts.requestId }) }
+    const turnDeps = { ...deps, logger: withFields(logger, { response_id: id, request_id: opts.requestId }), warnedTools }
     span?.set('gen_ai.response.id', id)
     const turn = new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, startedAt, span)
     if (deps.drain) turn.release = deps.drain.track(() => turn.stopForShutdown())
@@ -342,7 +349,7 @@ class RunningTurn implements Turn {
           // Codex's WebSocket prewarm: the request is kept as history, no model call.
           outcome = { status: 'completed', usage: null, incomplete_details: null, error: null }
         } else {
-          const upstreamBody = toUpstreamRequest(this.req, this.history, this.input, this.deps.logger)
+          const upstreamBody = toUpstreamRequest(this.req, this.history, this.input, this.deps.logger, this.deps.warnedTools)
           // The upstream call's span (client kind); its traceparent goes upstream, so vLLM's spans join the trace.
           upSpan = this.span && this.deps.tracer!.start(`chat ${this.req.model}`, 'client', this.span)
           let headers: Record<string, string> | undefined = this.opts.requestId ? { 'x-request-id': this.opts.requestId } : undefined

@@ -85,6 +85,19 @@ describe.each([['responses'], ['chat']] as [Wire][])('upstream API %s', (wire) =
     expect(response.tools).toEqual(TURN1.tools.map((t: any) => (t.type === 'web_search' ? { ...webSearchDefaults, ...t } : t)))
   })
 
+  test('the left-out warning is logged once per tool for the life of the gateway, not on every turn', async () => {
+    const { up, gw, client } = side()
+    const count = () => gw.logs.filter((l) => l.includes(DROPPED_LOG)).length
+    up.queue({ text: 'first' })
+    await streamed(client, TURN1)
+    const after1 = count()
+    expect(after1).toBe(1) // this gateway's first turn with web_search (the test above), or this one
+    up.queue({ text: 'again' }, { text: 'and again' })
+    await streamed(client, TURN1)
+    await streamed(client, TURN1)
+    expect(count()).toBe(1)
+  })
+
   test('an apply_patch call comes back as custom_tool_call with custom_tool_call_input events', async () => {
     const { up, client } = side()
     up.queue({ reasoning: 'Add the file.', functionCalls: [{ name: 'apply_patch', arguments: JSON.stringify({ input: PATCH }), call_id: 'call_patch' }] })
