@@ -2,7 +2,8 @@
 // CLI entry: parses argv, loads config, runs a command. `agentgate` alone = `agentgate serve`.
 
 import './production-env'
-import { accessSync, constants, statSync } from 'node:fs'
+import { accessSync, constants, mkdirSync, openSync, statSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
 import { CONFIG_FLAGS, ConfigError, loadConfig, parseArgs, settingsHelp, type Config } from './config'
 import { createApp } from './app'
 import { createBackgroundRunner, INTERRUPTED_MESSAGE, startRecoverySweep } from './engine/background'
@@ -19,6 +20,7 @@ import { CODEX_KEY_ENV, CODEX_MISSING, findCodex, launcherKey, prepareCodexHome,
 import { createAuth, logAuthMode } from './auth'
 import { listenError, StartupError } from './startup-errors'
 import { describePrune, pruneOnce, startRetention } from './store/retention'
+import { endTagged, LAUNCH_TAG_ENV, newLaunchTag } from './codex/leftovers'
 import { doctorFailed, formatChecklist, runDoctor } from './ops/doctor'
 
 const USAGE = `agentgate ${VERSION} — a stateful OpenAI Responses API gateway in front of vLLM or any OpenAI-compatible server
@@ -63,6 +65,15 @@ Options:
 ${settingsHelp()}
   --help                               this help
 `
+
+/** The file the gateway started by `agentgate codex` logs to: $AGENTGATE_HOME/logs/codex-launcher.log, appended. */
+function openLauncherLog(home: string): { path: string; write: (line: string) => void } {
+  const dir = join(home, 'logs')
+  mkdirSync(dir, { recursive: true })
+  const path = join(dir, 'codex-launcher.log')
+  const fd = openSync(path, 'a')
+  return { path, write: (line) => void writeSync(fd, line + '\n') }
+}
 
 const DOCTOR_HELP = `Usage: agentgate doctor [--probe] [options]
 
@@ -113,8 +124,9 @@ export interface Running {
   shutdown(reason: string): Promise<DrainSummary>
 }
 
-export async function serve(config: Config, version = VERSION, opts: { quiet?: boolean } = {}): Promise<Running> {
-  const logger = createLogger(config.logLevel, undefined, resolveLogFormat(config.logFormat, process.stderr.isTTY === true))
+export async function serve(config: Config, version = VERSION, opts: { quiet?: boolean; log?: (line: string) => void } = {}): Promise<Running> {
+  // `log` (the launcher's file) is no terminal: JSON there unless --log-format says otherwise
+  const logger = createLogger(config.logLevel, opts.log, resolveLogFormat(config.logFormat, opts.log ? false : process.stderr.isTTY === true))
   const store = await openStore(config)
   // Turns a previous process left queued/in_progress (it crashed or was killed) end as failed, never in_progress
   // forever. Turns of other live processes sharing the database are left alone (their leases are renewed); the
@@ -271,27 +283,48 @@ async function runCodexCommand(argv: string[]): Promise<number> {
     process.stderr.write(`agentgate: ${CODEX_MISSING}\n`)
     return 127
   }
-  // The launcher's own gateway logs only warnings: the terminal belongs to Codex.
-  const config = loadConfig({ flags: args.flags, env: { AGENTGATE_LOG_LEVEL: 'warn', ...process.env } })
+  const config = loadConfig({ flags: args.flags, env: process.env })
   // With keys configured Codex gets one (in its environment, see CODEX_KEY_ENV); checked before anything starts.
   const key = launcherKey(config)
   const configured = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
   let running: Running | null = null
   let url = configured
+  let logPath: string | null = null
   if (!(await probeGateway(configured))) {
-    running = await serve({ ...config, port: config.port }, VERSION, { quiet: true }).catch(async (e) => {
+    // The terminal belongs to Codex: the gateway started here logs to a file, never to it.
+    const log = openLauncherLog(config.home)
+    logPath = log.path
+    const opts = { quiet: true, log: log.write }
+    running = await serve(config, VERSION, opts).catch(async (e) => {
       // The configured port is taken by something that is not agentgate: serve on any free port.
-      if (String(e?.code ?? e?.message).includes('EADDRINUSE')) return serve({ ...config, port: 0 }, VERSION, { quiet: true })
+      if (String(e?.code ?? e?.message).includes('EADDRINUSE')) return serve({ ...config, port: 0 }, VERSION, opts)
       throw e
     })
     url = running.url
   }
+  const tag = newLaunchTag()
   try {
     const plan = await prepareCodexHome(config, url, (args.flags['--model'] as string | undefined) ?? null, key)
-    process.stderr.write(`agentgate: Codex with model ${plan.model} via ${url} (CODEX_HOME ${plan.codexHome})\n`)
-    const proc = Bun.spawn([codex, ...args.rest], { stdio: ['inherit', 'inherit', 'inherit'], env: { ...process.env, CODEX_HOME: plan.codexHome, ...(key === null ? {} : { [CODEX_KEY_ENV]: key }) } })
-    return await proc.exited
+    process.stderr.write(`agentgate: Codex with model ${plan.model} via ${url} (CODEX_HOME ${plan.codexHome}${logPath ? `; gateway log ${logPath}` : ''})\n`)
+    const proc = Bun.spawn([codex, ...args.rest], {
+      stdio: ['inherit', 'inherit', 'inherit'],
+      env: { ...process.env, CODEX_HOME: plan.codexHome, [LAUNCH_TAG_ENV]: tag, ...(key === null ? {} : { [CODEX_KEY_ENV]: key }) },
+    })
+    // Codex shares the terminal's process group, so Ctrl-C reaches it directly; a SIGTERM or SIGHUP sent to the
+    // launcher alone is passed on, and the launcher waits for Codex to end either way.
+    const forward = (signal: NodeJS.Signals) => () => proc.kill(signal)
+    const onTerm = forward('SIGTERM')
+    const onHup = forward('SIGHUP')
+    const onInt = () => {}
+    process.on('SIGTERM', onTerm).on('SIGHUP', onHup).on('SIGINT', onInt)
+    try {
+      return await proc.exited
+    } finally {
+      process.off('SIGTERM', onTerm).off('SIGHUP', onHup).off('SIGINT', onInt)
+    }
   } finally {
+    // Whatever Codex started and left running (tool processes that detached, helpers) ends with the session.
+    await endTagged(tag)
     await running?.stop()
   }
 }

@@ -1,6 +1,6 @@
 // `agentgate codex`: one command from nothing to a Codex session on the gateway (real Codex CLI).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { codexConfigToml } from '../../src/codex/launcher'
@@ -45,6 +45,55 @@ async function launch(args: string[], opts: { path?: string; home: string; cwd: 
   return { stdout, stderr, code }
 }
 
+/** Pids of processes whose command line (NUL-separated arguments) satisfies `test`. */
+function processesMatching(test: (cmdline: string) => boolean): number[] {
+  const out: number[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      if (test(readFileSync(`/proc/${name}/cmdline`, 'latin1'))) out.push(Number(name))
+    } catch {}
+  }
+  return out
+}
+
+/**
+ * Runs `agentgate codex …` on a pseudo-terminal, waits (bounded) until `until()` holds and the screen has had a
+ * moment to draw, then quits Codex with Ctrl-C twice, as a person would.
+ */
+async function tui(args: string[], opts: { home: string; cwd: string; until: () => boolean }) {
+  const command = ['bun', MAIN, 'codex', ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ')
+  const proc = Bun.spawn(['script', '-qfec', command, '/dev/null'], {
+    cwd: opts.cwd,
+    env: { PATH: `${BIN_DIR}:${process.env.PATH}`, HOME: opts.home, AGENTGATE_HOME: join(opts.home, '.agentgate'), TERM: 'xterm-256color', LANG: 'C.UTF-8', TMPDIR: join(opts.home, 'tmp') },
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const killer = setTimeout(() => proc.kill('SIGKILL'), 60_000)
+  let output = ''
+  const reading = (async () => {
+    for await (const chunk of proc.stdout) output += new TextDecoder().decode(chunk)
+  })()
+  // the screen is drawn with escape sequences between words: compare the text without them
+  const screen = () => output.replace(/\x1b\[[0-9;?<>=]*[ -\/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]/g, '').replace(/\s+/g, ' ')
+  let seen = false
+  for (let i = 0; i < 400 && !seen; i++) {
+    seen = opts.until()
+    await Bun.sleep(100)
+  }
+  await Bun.sleep(1500)
+  for (let i = 0; i < 2; i++) {
+    proc.stdin.write('\x03')
+    proc.stdin.flush()
+    await Bun.sleep(400)
+  }
+  const code = await proc.exited
+  clearTimeout(killer)
+  await reading
+  return { code, seen, output: screen() }
+}
+
 function dirs(name: string) {
   const home = join(root, name, 'home')
   const cwd = join(root, name, 'work')
@@ -63,6 +112,14 @@ describe('agentgate codex', () => {
     expect(r.stderr).not.toMatch(/fallback metadata/i)
     expect(r.stdout + r.stderr).toContain(`Done: ${MARKER}`)
     expect(readFileSync(join(cwd, 'launched.txt'), 'utf8').trim()).toBe(MARKER)
+    // Nothing from the gateway reaches Codex's terminal: it logs to $AGENTGATE_HOME/logs/, and the warning about
+    // the web_search tool Codex declares on every turn is there once.
+    const logPath = join(home, '.agentgate', 'logs', 'codex-launcher.log')
+    expect(r.stdout + r.stderr).not.toContain('"level":')
+    expect(r.stderr).toContain(`gateway log ${logPath}`)
+    const log = readFileSync(logPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    expect(log.some((l) => l.msg === 'started')).toBe(true)
+    expect(log.filter((l) => l.msg === 'tools the gateway cannot run were left out of the upstream request').map((l) => l.tools)).toEqual([['web_search']])
 
     const codexHome = join(home, '.agentgate', 'codex-home')
     const config = readFileSync(join(codexHome, 'config.toml'), 'utf8')
@@ -143,6 +200,58 @@ describe('agentgate codex', () => {
       await gw.stop()
     }
   }, 90_000)
+
+  test('after Codex exits, nothing it started keeps running: a tool process that detached itself is ended', async () => {
+    const { home, cwd } = dirs('leftovers')
+    const seconds = 86_000 + Math.floor(Math.random() * 400)
+    up.queue(
+      { functionCalls: [{ name: 'exec_command', arguments: JSON.stringify({ cmd: `setsid sleep ${seconds} > /dev/null 2>&1 < /dev/null & echo detached`, yield_time_ms: 1000 }) }] },
+      { text: 'Left a sleeper.' },
+    )
+    const r = await launch(['--upstream', up.url, '--port', '0', ...execArgs('start a background job')], { home, cwd })
+    const survivors = processesMatching((cmd) => cmd === `sleep\0${seconds}\0`)
+    for (const pid of survivors) process.kill(pid, 'SIGKILL')
+    expect(r.code).toBe(0)
+    expect(r.stdout + r.stderr).toContain('Left a sleeper.')
+    expect(survivors).toEqual([])
+  }, 90_000)
+
+  // The interactive TUI on a pseudo-terminal (util-linux `script`): quitting it leaves no app-server daemon behind,
+  // and `agentgate codex -- resume --last` then continues the session.
+  test.skipIf(!Bun.which('script'))('quitting the TUI leaves no Codex process behind, and `-- resume --last` continues the session', async () => {
+    const { home, cwd } = dirs('tui')
+    const codexHome = join(home, '.agentgate', 'codex-home')
+    /** Codex processes still running from this CODEX_HOME (ended here, so a failure leaves nothing behind either) */
+    const leftBehind = () => {
+      const pids = processesMatching((cmd) => cmd.includes(codexHome))
+      for (const pid of pids) process.kill(pid, 'SIGKILL')
+      return pids
+    }
+    // The TUI also asks for a session title on the side: every request gets an answer fitting what it asks.
+    const said = (req: RecordedRequest, text: string) => JSON.stringify(req.body.input).includes(text)
+    const upstream = startFakeUpstream({
+      defaultReply: (req) => ({ text: said(req, 'Generate a concise') ? 'Say hello' : said(req, 'and again') ? 'Back again in the resumed session.' : 'Hello from the first session.' }),
+    })
+    try {
+      const asked = (text: string) => () => upstream.requestsTo('/v1/responses').some((q) => said(q, text) && !said(q, 'Generate a concise'))
+      const first = await tui(['--upstream', upstream.url, '--port', '0', '--', '--dangerously-bypass-approvals-and-sandbox', 'say hello'], { home, cwd, until: asked('say hello') })
+      expect(first.seen).toBe(true)
+      expect(first.code).toBe(0)
+      await Bun.sleep(500)
+      expect(leftBehind()).toEqual([])
+
+      const second = await tui(['--upstream', upstream.url, '--port', '0', '--', '--dangerously-bypass-approvals-and-sandbox', 'resume', '--last', 'and again'], { home, cwd, until: asked('and again') })
+      expect(second.output).not.toContain('active writer')
+      expect(second.seen).toBe(true)
+      expect(second.code).toBe(0)
+      // the resumed turn carried the first session's exchange as its history
+      const resumed = upstream.requestsTo('/v1/responses').find((q) => said(q, 'and again') && !said(q, 'Generate a concise'))!
+      expect(said(resumed, 'Hello from the first session.')).toBe(true)
+      expect(leftBehind()).toEqual([])
+    } finally {
+      await upstream.stop()
+    }
+  }, 120_000)
 
   test('without codex on PATH it says how to install it', async () => {
     const { home, cwd } = dirs('missing')
