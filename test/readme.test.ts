@@ -1,6 +1,8 @@
 // README.md states the public interface (settings, commands); these tests keep it from drifting away
 // from SETTINGS in src/config.ts and from what .ci/run executes.
 import { describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SETTINGS } from '../src/config'
 
@@ -54,5 +56,31 @@ describe('README commands', () => {
     expect(readme).toContain('npm install -g bun@1.4.5')
     expect(readme).toContain('bun install && bun run src/main.ts')
     expect(readme).toContain('bun run build.ts')
+  })
+})
+
+describe('README: running from source', () => {
+  test('documents bun install --production, which leaves out the test-only Codex CLI', async () => {
+    expect(readme).toContain('bun install --production && bun run src/main.ts')
+    const pkg = await Bun.file(join(ROOT, 'package.json')).json()
+    expect(Object.keys(pkg.devDependencies)).toContain('@openai/codex')
+    expect(Object.keys(pkg.dependencies)).not.toContain('@openai/codex')
+  })
+
+  test('the snippet that puts agentgate on PATH works: agentgate --version runs from another directory', async () => {
+    const m = readme.match(/<!-- path-from-source -->\n```sh\n([\s\S]+?)\n```/)
+    expect(m).not.toBeNull()
+    const home = mkdtempSync(join(tmpdir(), 'agentgate-path-'))
+    try {
+      const env = { ...process.env, HOME: home }
+      const setup = Bun.spawnSync(['sh', '-ec', m![1]], { cwd: ROOT, env, stdout: 'pipe', stderr: 'pipe' })
+      expect(setup.stderr.toString()).toBe('')
+      expect(setup.exitCode).toBe(0)
+      const run = Bun.spawnSync(['agentgate', '--version'], { cwd: home, env: { ...env, PATH: `${join(home, '.local', 'bin')}:${process.env.PATH}` }, stdout: 'pipe', stderr: 'pipe' })
+      expect(run.stdout.toString()).toStartWith('agentgate ')
+      expect(run.exitCode).toBe(0)
+    } finally {
+      rmSync(home, { recursive: true, force: true })
+    }
   })
 })

@@ -4,7 +4,10 @@ import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../app'
 import { ApiError } from '../errors'
-import { ErrorBody } from '../schema/common'
+import { ErrorBody, EXAMPLE_MODEL } from '../schema/common'
+import { ResponseStreamEvent } from '../schema/events'
+import { ResponseObject } from '../schema/responses'
+import type { UpstreamClient } from '../upstream/client'
 // @ts-ignore -- a file import: the value is a path (a $bunfs path inside the binary), not a module
 import swaggerBundlePath from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
 // @ts-ignore -- same
@@ -81,12 +84,65 @@ export function normaliseOpenApiDocument(doc: unknown): unknown {
       }
     }
   }
+  describeStreams(out.paths ?? {})
   const schemas: Record<string, unknown> = {}
   for (const [name, schema] of Object.entries(src.components?.schemas ?? {})) schemas[name] = walk(schema, name)
   for (const [name, schema] of Object.entries(found)) schemas[name] ??= schema
   out.components = { ...src.components, schemas }
   normalised.set(doc, out)
   return out
+}
+
+/**
+ * Operations whose success answer may be a Server-Sent Events stream instead of JSON. The route schemas (and the
+ * plugin) know only the JSON answer, so the `text/event-stream` one is added to the document here.
+ */
+const STREAMED: { path: string; method: string; when: string }[] = [
+  { path: '/v1/responses', method: 'post', when: 'With `stream: true`' },
+  { path: '/v1/responses/{id}', method: 'get', when: 'With `?stream=true`' },
+]
+
+function describeStreams(paths: Record<string, Record<string, any>>): void {
+  for (const { path, method, when } of STREAMED) {
+    const ok = paths[path]?.[method]?.responses?.['200']
+    if (!ok) continue
+    ok.description = `${ok.description ?? 'The response'}. ${when}: \`text/event-stream\`, one \`event: <type>\` + \`data: <json>\` frame per ResponseStreamEvent, ending with response.completed, response.incomplete, response.failed or error.`
+    ok.content = { ...ok.content, 'text/event-stream': { schema: { $ref: `${COMPONENT_ID}ResponseStreamEvent` } } }
+  }
+}
+
+/** The document with every EXAMPLE_MODEL in its examples replaced by `model` (a copy; cached per document and model). */
+const withModel = new WeakMap<object, { model: string; doc: unknown }>()
+export function withExampleModel(doc: unknown, model: string | null): unknown {
+  if (!model || model === EXAMPLE_MODEL || !doc || typeof doc !== 'object') return doc
+  const hit = withModel.get(doc)
+  if (hit?.model === model) return hit.doc
+  const swap = (v: unknown): unknown =>
+    v === EXAMPLE_MODEL ? model
+    : Array.isArray(v) ? v.map(swap)
+    : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, swap(x)]))
+    : v
+  const out = swap(doc)
+  withModel.set(doc, { model, doc: out })
+  return out
+}
+
+/**
+ * The first model the upstream serves, for the examples: asked at most once a minute, with a short timeout so the
+ * document never waits long on a slow upstream; null when it does not answer (the placeholder stays).
+ */
+function servedModel(upstream: UpstreamClient, now: () => number = Date.now): () => Promise<string | null> {
+  let cached: { at: number; model: string | null } | null = null
+  return async () => {
+    if (cached && now() - cached.at < 60_000) return cached.model
+    const model = await upstream
+      .call({ path: '/models', signal: AbortSignal.timeout(2000) })
+      .then(async (r) => (r.ok ? ((await r.json()) as { data?: { id?: unknown }[] }) : null))
+      .then((list) => (typeof list?.data?.[0]?.id === 'string' ? list.data[0].id : null))
+      .catch(() => null)
+    cached = { at: now(), model }
+    return model
+  }
 }
 
 /** The scheme Swagger UI's Authorize button fills in: the gateway's API keys (src/auth.ts). */
@@ -98,11 +154,12 @@ const SECURITY_SCHEMES = {
   },
 }
 
-export function docsRoutes({ version, config }: AppDeps) {
+export function docsRoutes({ version, config, upstream }: AppDeps) {
+  const exampleModel = servedModel(upstream)
   return (
     new Elysia({ name: 'docs' })
       // A local hook, so it applies to the plugin's routes below and never to the app's other routes.
-      .onAfterHandle(({ path, response }) => (path === OPENAPI_PATH ? normaliseOpenApiDocument(response) : undefined))
+      .onAfterHandle(async ({ path, response }) => (path === OPENAPI_PATH ? withExampleModel(normaliseOpenApiDocument(response), await exampleModel()) : undefined))
       // The plugin documents app.getGlobalRoutes(), i.e. every route of the root app, whenever it was added.
       .use(
         openapi({
@@ -113,7 +170,10 @@ export function docsRoutes({ version, config }: AppDeps) {
             info: { title: 'agentgate', version, description: DESCRIPTION },
             tags: TAGS,
             // listed even before any route uses it, so clients can rely on the name
-            components: { schemas: { ErrorBody: ErrorBody as any }, securitySchemes: SECURITY_SCHEMES as any },
+            components: {
+              schemas: { ErrorBody: ErrorBody as any, ResponseObject: ResponseObject as any, ResponseStreamEvent: ResponseStreamEvent as any },
+              securitySchemes: SECURITY_SCHEMES as any,
+            },
             // With keys configured every operation needs one, except those that say `security: []` (health).
             ...(config.apiKeys.length ? { security: [{ bearerAuth: [] }] } : {}),
           },

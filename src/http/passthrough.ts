@@ -3,10 +3,11 @@
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../app'
 import { searchOf } from './request-url'
+import { EXAMPLE_MODEL } from '../schema/common'
 
 const ROUTES = [
-  { path: '/v1/chat/completions', summary: 'Chat Completions, passed through to the upstream (SSE untouched)', example: { model: 'Qwen/Qwen3-8B', messages: [{ role: 'user', content: 'Say hello' }] } },
-  { path: '/v1/completions', summary: 'Completions, passed through to the upstream', example: { model: 'Qwen/Qwen3-8B', prompt: 'Once upon a time', max_tokens: 16 } },
+  { path: '/v1/chat/completions', summary: 'Chat Completions, passed through to the upstream (SSE untouched)', example: { model: EXAMPLE_MODEL, messages: [{ role: 'user', content: 'Say hello' }] } },
+  { path: '/v1/completions', summary: 'Completions, passed through to the upstream', example: { model: EXAMPLE_MODEL, prompt: 'Once upon a time', max_tokens: 16 } },
   { path: '/v1/embeddings', summary: 'Embeddings, passed through to the upstream', example: { model: 'intfloat/e5-small', input: 'hello' } },
 ] as const
 

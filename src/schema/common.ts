@@ -2,6 +2,12 @@
 import { t, type Static, type TSchema } from 'elysia'
 import { ApiError } from '../errors'
 
+/**
+ * The model id in the documentation's examples. /docs/json puts a model the upstream serves in its place when the
+ * upstream answers (http/docs.ts), so "Try it out" works as shown; otherwise this neutral placeholder stays.
+ */
+export const EXAMPLE_MODEL = 'your-model-id'
+
 export const ErrorBody = t.Object(
   {
     error: t.Object({

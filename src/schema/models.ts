@@ -2,6 +2,7 @@
 // catalog (`{models:[ModelInfo]}`, what Codex 0.169 decodes — see CODEX.md). The ModelInfo schema is
 // also the checker for per-model overrides in config, so a value Codex would reject never reaches it.
 import { t, type Static } from 'elysia'
+import { EXAMPLE_MODEL } from './common'
 
 const lit = <T extends string>(values: readonly T[], description: string) =>
   t.Union(
@@ -73,8 +74,8 @@ export const CodexModelInfo = t.Object(
 export type CodexModelInfo = Static<typeof CodexModelInfo>
 
 const exampleInfo = {
-  slug: 'Qwen/Qwen3-8B',
-  display_name: 'Qwen/Qwen3-8B',
+  slug: EXAMPLE_MODEL,
+  display_name: EXAMPLE_MODEL,
   description: 'Served by vllm through agentgate',
   supported_reasoning_levels: [
     { effort: 'low', description: 'Quick answers, light reasoning' },
@@ -133,7 +134,7 @@ export const OpenAIModelList = t.Object(
     examples: [
       {
         object: 'list',
-        data: [{ id: 'Qwen/Qwen3-8B', object: 'model', created: 1700000000, owned_by: 'vllm', root: 'Qwen/Qwen3-8B', parent: null, max_model_len: 32768, permission: [] }],
+        data: [{ id: EXAMPLE_MODEL, object: 'model', created: 1700000000, owned_by: 'vllm', root: EXAMPLE_MODEL, parent: null, max_model_len: 32768, permission: [] }],
       },
     ],
   },

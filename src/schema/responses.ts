@@ -1,7 +1,7 @@
 // TypeBox schemas of the Responses API: the create request, items, the Response object and stream
 // events. They validate requests, give the TypeScript types (Static<>) and document the routes.
 import { t, type Static } from 'elysia'
-import { Metadata } from './common'
+import { Metadata, EXAMPLE_MODEL } from './common'
 
 const Nullable = <T extends Parameters<typeof t.Union>[0][number]>(s: T) => t.Union([s, t.Null()])
 
@@ -154,8 +154,8 @@ export const CreateResponseBody = t.Object(
     additionalProperties: true,
     description: 'Create a response. Unknown fields are passed to the upstream unchanged.',
     examples: [
-      { model: 'Qwen/Qwen3-8B', input: 'Write a haiku about gateways.' },
-      { model: 'Qwen/Qwen3-8B', input: 'And now one about databases.', previous_response_id: 'resp_0195f3c2a1b2000012ab34cd56ef7890', stream: true },
+      { model: EXAMPLE_MODEL, input: 'Write a haiku about gateways.' },
+      { model: EXAMPLE_MODEL, input: 'And now one about databases.', previous_response_id: 'resp_0195f3c2a1b2000012ab34cd56ef7890', stream: true },
     ],
   },
 )
@@ -213,7 +213,7 @@ export const ResponseObject = t.Object(
     description: 'A response: every key is always present, null where unset',
     examples: [
       {
-        id: 'resp_0195f3c2a1b2000012ab34cd56ef7890', object: 'response', created_at: 1764107000, completed_at: 1764107001, status: 'completed', model: 'Qwen/Qwen3-8B',
+        id: 'resp_0195f3c2a1b2000012ab34cd56ef7890', object: 'response', created_at: 1764107000, completed_at: 1764107001, status: 'completed', model: EXAMPLE_MODEL,
         output: [{ type: 'message', id: 'msg_0195f3c2a1b3000012ab34cd56ef7891', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Hello!', annotations: [], logprobs: [] }] }],
         output_text: 'Hello!', usage: { input_tokens: 9, input_tokens_details: { cached_tokens: 0 }, output_tokens: 3, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 12 },
         error: null, incomplete_details: null, instructions: null, previous_response_id: null, conversation: null, tools: [], tool_choice: 'auto', parallel_tool_calls: true,

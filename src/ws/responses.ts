@@ -11,7 +11,15 @@ export function responsesSocketRoutes(deps: AppDeps, engine: TurnEngine, auth: A
   /** per socket: stops listening for the gateway's shutdown */
   const unsubscribe = new WeakMap<object, () => void>()
   return new Elysia().ws('/v1/responses', {
-    detail: { hide: true },
+    detail: {
+      tags: ['responses'],
+      summary: 'WebSocket mode: many responses over one socket (Upgrade: websocket)',
+      description:
+        'Open with `GET /v1/responses` and `Upgrade: websocket` (with `Authorization: Bearer KEY` when keys are configured), as the Codex CLI does. ' +
+        'Send text frames `{"type":"response.create", …}` whose other fields are a create request (`model`, `input`, `previous_response_id`, `tools`, …; `stream` is implied). ' +
+        'Each turn answers with the same events as SSE (ResponseStreamEvent), one text frame each. Requests sent while a turn runs wait their turn, in order (at most --max-ws-queue). ' +
+        'A bad request gets `{"type":"error","status":400,…}` and the socket stays open. Every turn is stored (--ws-force-store). Idle sockets close after --ws-idle-timeout-s; frames over --max-ws-frame-bytes close the socket with 1009.',
+    },
     open(ws) {
       const headers = (ws.data as any).headers ?? {}
       const requestId = headers['x-request-id'] || headers['x-client-request-id'] || deps.ids('req')

@@ -202,4 +202,46 @@ describe('GET /docs/json', () => {
     const again = await (await fetch(`${gw.url}/docs/json`)).json()
     expect(again).toEqual(doc)
   })
+  test('POST /v1/responses documents its text/event-stream answer: the union of streaming events', () => {
+    const ok = doc.paths['/v1/responses'].post.responses['200']
+    expect(ok.content['application/json'].schema).toBeDefined()
+    expect(ok.content['text/event-stream'].schema).toEqual({ $ref: '#/components/schemas/ResponseStreamEvent' })
+    expect(ok.description).toContain('text/event-stream')
+    const union = doc.components.schemas.ResponseStreamEvent
+    const types = JSON.stringify(union)
+    for (const t of ['response.created', 'response.output_item.added', 'response.output_text.delta', 'response.function_call_arguments.done', 'response.completed', 'response.failed', 'error'])
+      expect(types).toContain(`"${t}"`)
+    expect(union.anyOf.length).toBeGreaterThan(5)
+    // resume (GET …?stream=true) answers the same events
+    expect(doc.paths['/v1/responses/{id}'].get.responses['200'].content['text/event-stream'].schema).toEqual({ $ref: '#/components/schemas/ResponseStreamEvent' })
+  })
+
+  test('the WebSocket mode is documented as the GET upgrade of /v1/responses', () => {
+    const op = doc.paths['/v1/responses'].get
+    expect(op.tags).toEqual(['responses'])
+    expect(op.summary).toContain('WebSocket')
+    expect(op.description).toContain('response.create')
+    expect(Object.keys(op.responses)).toContain('101')
+  })
+
+  test("the examples use a model the upstream serves, not a fixed one", () => {
+    const text = JSON.stringify(doc)
+    expect(text).not.toContain('Qwen/Qwen3-8B')
+    expect(text).not.toContain('your-model-id')
+    expect(doc.paths['/v1/responses'].post.requestBody.content['application/json'].schema.examples[0].model).toBe('test-model')
+    expect(doc.paths['/v1/chat/completions'].post.requestBody.content['application/json'].example.model).toBe('test-model')
+  })
+})
+
+test('with the upstream not answering, the examples show a neutral placeholder model', async () => {
+  const dead = startFakeUpstream()
+  await dead.stop()
+  const gw2 = await startGateway({ upstream: dead.url, logLevel: 'warn' })
+  try {
+    const d = (await (await fetch(`${gw2.url}/docs/json`)).json()) as any
+    expect(d.paths['/v1/responses'].post.requestBody.content['application/json'].schema.examples[0].model).toBe('your-model-id')
+    expect(JSON.stringify(d)).not.toContain('Qwen/Qwen3-8B')
+  } finally {
+    await gw2.stop()
+  }
 })
