@@ -57,6 +57,10 @@ private CODEX_HOME ($AGENTGATE_HOME/codex-home) with the provider block and the 
 
   agentgate codex
   agentgate codex --model Qwen/Qwen3-8B -- exec "fix the failing test"
+  agentgate codex -- resume --last          # continue the most recent session
+
+A gateway started here logs to $AGENTGATE_HOME/logs/codex-launcher.log, never to Codex's terminal. When Codex
+exits, whatever it started and left running is ended, then that gateway stops.
 
 Options:
   --model M                            model for Codex (default: the upstream's first model)

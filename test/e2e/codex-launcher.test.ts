@@ -1,6 +1,6 @@
 // `agentgate codex`: one command from nothing to a Codex session on the gateway (real Codex CLI).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { codexConfigToml } from '../../src/codex/launcher'
@@ -252,6 +252,27 @@ describe('agentgate codex', () => {
       await upstream.stop()
     }
   }, 120_000)
+
+  test('a SIGTERM sent to the launcher is passed on to Codex, and the launcher ends with Codex', async () => {
+    const { home, cwd } = dirs('sigterm')
+    const fake = join(home, 'fake-codex')
+    writeFileSync(fake, `#!/bin/sh\ntrap 'echo got-term > "${cwd}/term.txt"; exit 3' TERM\necho up > "${cwd}/ready.txt"\nwhile :; do sleep 0.1; done\n`, { mode: 0o755 })
+    const proc = Bun.spawn(['bun', MAIN, 'codex', '--upstream', up.url, '--port', '0', '--codex', fake], {
+      cwd,
+      env: { PATH: process.env.PATH, HOME: home, AGENTGATE_HOME: join(home, '.agentgate') },
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const killer = setTimeout(() => proc.kill('SIGKILL'), 30_000)
+    for (let i = 0; i < 200 && !existsSync(join(cwd, 'ready.txt')); i++) await Bun.sleep(50)
+    expect(existsSync(join(cwd, 'ready.txt'))).toBe(true)
+    proc.kill('SIGTERM')
+    const code = await proc.exited
+    clearTimeout(killer)
+    expect(readFileSync(join(cwd, 'term.txt'), 'utf8').trim()).toBe('got-term')
+    expect(code).toBe(3) // Codex's own exit status
+  }, 60_000)
 
   test('without codex on PATH it says how to install it', async () => {
     const { home, cwd } = dirs('missing')

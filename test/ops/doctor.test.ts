@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { openStore } from '../../src/store'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
+import { createTestDatabase } from '../support/postgres'
 
 const MAIN = resolve(import.meta.dir, '../../src/main.ts')
 const BIN_DIR = resolve(import.meta.dir, '../../node_modules/.bin')
@@ -102,6 +103,27 @@ describe('agentgate doctor', () => {
     expect(r.code).toBe(1)
     expect(line(r.stdout, 'config')).toMatch(/^✗ config\s+invalid value for --upstream-api/)
   }, 30_000)
+
+  test('with --database-url it queries PostgreSQL and reads the schema version; a wrong password fails without showing it', async () => {
+    const pg = await createTestDatabase('doctor')
+    if (!pg) return console.warn('skipped: no PostgreSQL server (see test/support/postgres.ts)')
+    try {
+      const store = await openStore({ db: ':memory:', databaseUrl: pg.url })
+      await store.close()
+      const ok = await doctor(['--upstream', up.url, '--database-url', pg.url])
+      expect(ok.code).toBe(0)
+      expect(line(ok.stdout, 'database')).toMatch(/^✓ database\s+PostgreSQL .*schema version \d+ \(current\)/)
+      const wrong = new URL(pg.url)
+      wrong.username = 'nobody'
+      wrong.password = 'wr0ng-secret'
+      const bad = await doctor(['--upstream', up.url, '--database-url', wrong.toString()])
+      expect(bad.code).toBe(1)
+      expect(line(bad.stdout, 'database')).toMatch(/^✗ database\s+cannot query PostgreSQL at /)
+      expect(bad.stdout).not.toContain('wr0ng-secret')
+    } finally {
+      await pg.drop()
+    }
+  }, 60_000)
 
   test('--help describes the checks', async () => {
     const r = await doctor(['--help'])
