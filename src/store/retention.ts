@@ -55,11 +55,11 @@ export interface PruneOptions {
   stopped?: () => boolean
 }
 
-const yieldToRequests = () => new Promise<void>((resolve) => setTimeout(resolve, 5))
+const yieldToRequests = () => new Promise<void>((resolve) => setTimeout(resolve, 10))
 
 /** Deletes what the policy says is old, batch by batch, then reclaims the space. */
 export async function pruneOnce(store: Store, policy: RetentionPolicy, now: number, opts: PruneOptions = {}): Promise<PruneResult> {
-  const { batch = 500, vacuumPages = 2000, pause = yieldToRequests, stopped = () => false } = opts
+  const { batch = 100, vacuumPages = 500, pause = yieldToRequests, stopped = () => false } = opts
   const cut = cutoffs(policy, now)
   const out: PruneResult = { responses: 0, conversations: 0, eventLogs: 0, events: 0, freedPages: 0, vacuumMode: 'n/a' }
   /** runs `step` until it deletes less than a full batch */

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { openStore } from '../../src/store'
 import { message, responseRecord } from '../store/fixtures'
+import { createTestDatabase } from '../support/postgres'
 
 const MAIN = resolve(import.meta.dir, '../../src/main.ts')
 const DAY = 86_400_000
@@ -27,8 +28,8 @@ async function prune(args: string[]) {
 }
 
 /** A database with `old` responses 40 days old and `recent` from today, each ~20 kB with streamed events. */
-async function fill(path: string, old: number, recent: number) {
-  const store = await openStore({ db: path, databaseUrl: null })
+async function fill(path: string, old: number, recent: number, databaseUrl: string | null = null) {
+  const store = await openStore({ db: path, databaseUrl })
   const filler = 'x'.repeat(20_000)
   const now = Date.now()
   for (let i = 0; i < old + recent; i++) {
@@ -101,6 +102,29 @@ describe('agentgate prune', () => {
     expect((check.query('PRAGMA auto_vacuum').get() as any).auto_vacuum).toBe(2)
     check.close()
   }, 120_000)
+
+  test('on PostgreSQL (--database-url) it deletes the same rows; the space is left to autovacuum', async () => {
+    const pg = await createTestDatabase('prune')
+    if (!pg) return console.warn('skipped: no PostgreSQL server (see test/support/postgres.ts)')
+    try {
+      await fill(':memory:', 12, 3, pg.url)
+      const r = await prune(['--database-url', pg.url, '--retention-days', '30'])
+      expect(r.stderr).toBe('')
+      expect(r.code).toBe(0)
+      expect(r.stdout).toStartWith('pruned: 12 responses older than 30 days')
+      expect(r.stdout).not.toContain('free pages')
+      const store = await openStore({ db: ':memory:', databaseUrl: pg.url })
+      try {
+        expect(await store.getResponse('default', 'resp_old_0')).toBeNull()
+        expect(await store.getResponse('default', 'resp_new_12')).not.toBeNull()
+        expect(await store.hasEvents('resp_new_12')).toBe(true)
+      } finally {
+        await store.close()
+      }
+    } finally {
+      await pg.drop()
+    }
+  }, 60_000)
 
   test('--help says what is deleted and how space is reclaimed', async () => {
     const r = await prune(['--help'])
