@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { SETTINGS } from '../src/config'
 
 const ROOT = join(import.meta.dir, '..')
@@ -72,11 +72,12 @@ describe('README: running from source', () => {
     expect(m).not.toBeNull()
     const home = mkdtempSync(join(tmpdir(), 'agentgate-path-'))
     try {
-      const env = { ...process.env, HOME: home }
+      // the wrapper runs `bun` from PATH, as a user's shell would: the Bun running this test is put there
+      const env = { ...process.env, HOME: home, PATH: `${dirname(process.execPath)}:${process.env.PATH}` }
       const setup = Bun.spawnSync(['sh', '-ec', m![1]], { cwd: ROOT, env, stdout: 'pipe', stderr: 'pipe' })
       expect(setup.stderr.toString()).toBe('')
       expect(setup.exitCode).toBe(0)
-      const run = Bun.spawnSync(['agentgate', '--version'], { cwd: home, env: { ...env, PATH: `${join(home, '.local', 'bin')}:${process.env.PATH}` }, stdout: 'pipe', stderr: 'pipe' })
+      const run = Bun.spawnSync(['agentgate', '--version'], { cwd: home, env: { ...env, PATH: `${join(home, '.local', 'bin')}:${env.PATH}` }, stdout: 'pipe', stderr: 'pipe' })
       expect(run.stdout.toString()).toStartWith('agentgate ')
       expect(run.exitCode).toBe(0)
     } finally {

@@ -62,7 +62,7 @@ function processesMatching(test: (cmdline: string) => boolean): number[] {
  * moment to draw, then quits Codex with Ctrl-C twice, as a person would.
  */
 async function tui(args: string[], opts: { home: string; cwd: string; until: () => boolean }) {
-  const command = ['bun', MAIN, 'codex', ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ')
+  const command = [process.execPath, MAIN, 'codex', ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ')
   const proc = Bun.spawn(['script', '-qfec', command, '/dev/null'], {
     cwd: opts.cwd,
     env: { PATH: `${BIN_DIR}:${process.env.PATH}`, HOME: opts.home, AGENTGATE_HOME: join(opts.home, '.agentgate'), TERM: 'xterm-256color', LANG: 'C.UTF-8', TMPDIR: join(opts.home, 'tmp') },
@@ -257,7 +257,7 @@ describe('agentgate codex', () => {
     const { home, cwd } = dirs('sigterm')
     const fake = join(home, 'fake-codex')
     writeFileSync(fake, `#!/bin/sh\ntrap 'echo got-term > "${cwd}/term.txt"; exit 3' TERM\necho up > "${cwd}/ready.txt"\nwhile :; do sleep 0.1; done\n`, { mode: 0o755 })
-    const proc = Bun.spawn(['bun', MAIN, 'codex', '--upstream', up.url, '--port', '0', '--codex', fake], {
+    const proc = Bun.spawn([process.execPath, MAIN, 'codex', '--upstream', up.url, '--port', '0', '--codex', fake], {
       cwd,
       env: { PATH: process.env.PATH, HOME: home, AGENTGATE_HOME: join(home, '.agentgate') },
       stdin: 'ignore',
