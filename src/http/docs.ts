@@ -7,7 +7,7 @@ import { ApiError } from '../errors'
 import { ErrorBody, EXAMPLE_MODEL } from '../schema/common'
 import { ResponseStreamEvent } from '../schema/events'
 import { ResponseObject } from '../schema/responses'
-import type { UpstreamClient } from '../upstream/client'
+import { servedModels } from '../upstream/served-models'
 // @ts-ignore -- a file import: the value is a path (a $bunfs path inside the binary), not a module
 import swaggerBundlePath from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
 // @ts-ignore -- same
@@ -127,24 +127,6 @@ export function withExampleModel(doc: unknown, model: string | null): unknown {
   return out
 }
 
-/**
- * The first model the upstream serves, for the examples: asked at most once a minute, with a short timeout so the
- * document never waits long on a slow upstream; null when it does not answer (the placeholder stays).
- */
-function servedModel(upstream: UpstreamClient, now: () => number = Date.now): () => Promise<string | null> {
-  let cached: { at: number; model: string | null } | null = null
-  return async () => {
-    if (cached && now() - cached.at < 60_000) return cached.model
-    const model = await upstream
-      .call({ path: '/models', signal: AbortSignal.timeout(2000) })
-      .then(async (r) => (r.ok ? ((await r.json()) as { data?: { id?: unknown }[] }) : null))
-      .then((list) => (typeof list?.data?.[0]?.id === 'string' ? list.data[0].id : null))
-      .catch(() => null)
-    cached = { at: now(), model }
-    return model
-  }
-}
-
 /** The scheme Swagger UI's Authorize button fills in: the gateway's API keys (src/auth.ts). */
 const SECURITY_SCHEMES = {
   bearerAuth: {
@@ -155,7 +137,10 @@ const SECURITY_SCHEMES = {
 }
 
 export function docsRoutes({ version, config, upstream }: AppDeps) {
-  const exampleModel = servedModel(upstream)
+  // The first model the upstream serves, for the examples; asked at most once a minute. Null when the upstream
+  // does not answer: the placeholder stays.
+  const served = servedModels(upstream, { ttlMs: 60_000 })
+  const exampleModel = async () => (await served.list())?.[0] ?? null
   return (
     new Elysia({ name: 'docs' })
       // A local hook, so it applies to the plugin's routes below and never to the app's other routes.
