@@ -2,7 +2,7 @@
 // CLI entry: parses argv, loads config, runs a command. `agentgate` alone = `agentgate serve`.
 
 import './production-env'
-import { accessSync, constants, mkdirSync, openSync, statSync, writeSync } from 'node:fs'
+import { accessSync, closeSync, constants, mkdirSync, openSync, statSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { CONFIG_FLAGS, ConfigError, loadConfig, parseArgs, settingsHelp, type Config } from './config'
 import { createApp } from './app'
@@ -71,12 +71,12 @@ ${settingsHelp()}
 `
 
 /** The file the gateway started by `agentgate codex` logs to: $AGENTGATE_HOME/logs/codex-launcher.log, appended. */
-function openLauncherLog(home: string): { path: string; write: (line: string) => void } {
+function openLauncherLog(home: string): { path: string; write: (line: string) => void; close(): void } {
   const dir = join(home, 'logs')
   mkdirSync(dir, { recursive: true })
   const path = join(dir, 'codex-launcher.log')
   const fd = openSync(path, 'a')
-  return { path, write: (line) => void writeSync(fd, line + '\n') }
+  return { path, write: (line) => void writeSync(fd, line + '\n'), close: () => closeSync(fd) }
 }
 
 const DOCTOR_HELP = `Usage: agentgate doctor [--probe] [options]
@@ -293,11 +293,10 @@ async function runCodexCommand(argv: string[]): Promise<number> {
   const configured = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
   let running: Running | null = null
   let url = configured
-  let logPath: string | null = null
+  let log: ReturnType<typeof openLauncherLog> | null = null
   if (!(await probeGateway(configured))) {
     // The terminal belongs to Codex: the gateway started here logs to a file, never to it.
-    const log = openLauncherLog(config.home)
-    logPath = log.path
+    log = openLauncherLog(config.home)
     const opts = { quiet: true, log: log.write }
     running = await serve(config, VERSION, opts).catch(async (e) => {
       // The configured port is taken by something that is not agentgate: serve on any free port.
@@ -309,7 +308,7 @@ async function runCodexCommand(argv: string[]): Promise<number> {
   const tag = newLaunchTag()
   try {
     const plan = await prepareCodexHome(config, url, (args.flags['--model'] as string | undefined) ?? null, key)
-    process.stderr.write(`agentgate: Codex with model ${plan.model} via ${url} (CODEX_HOME ${plan.codexHome}${logPath ? `; gateway log ${logPath}` : ''})\n`)
+    process.stderr.write(`agentgate: Codex with model ${plan.model} via ${url} (CODEX_HOME ${plan.codexHome}${log ? `; gateway log ${log.path}` : ''})\n`)
     const proc = Bun.spawn([codex, ...args.rest], {
       stdio: ['inherit', 'inherit', 'inherit'],
       env: { ...process.env, CODEX_HOME: plan.codexHome, [LAUNCH_TAG_ENV]: tag, ...(key === null ? {} : { [CODEX_KEY_ENV]: key }) },
@@ -330,6 +329,7 @@ async function runCodexCommand(argv: string[]): Promise<number> {
     // Whatever Codex started and left running (tool processes that detached, helpers) ends with the session.
     await endTagged(tag)
     await running?.stop()
+    log?.close()
   }
 }
 

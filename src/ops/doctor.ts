@@ -145,7 +145,8 @@ async function checkUpstream(config: Config): Promise<{ check: Check; list?: unk
     return { check: { name: 'upstream', status: 'ok', detail: `${shown} serves ${ids.join(', ')}` }, list, models: ids }
   } catch (e) {
     return {
-      check: { name: 'upstream', status: 'fail', detail: `${shown} is not answering: ${reason(e)}`, hint: 'start the inference server, or point --upstream at it' },
+      // the client's own message usually names the URL already
+      check: { name: 'upstream', status: 'fail', detail: reason(e).includes(shown) ? `not answering: ${reason(e)}` : `${shown} is not answering: ${reason(e)}`, hint: 'start the inference server, or point --upstream at it' },
       models: [],
     }
   }
