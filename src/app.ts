@@ -31,6 +31,8 @@ import { pathOf } from './http/request-url'
 import { Drain, shuttingDown } from './engine/drain'
 import { createTracing, type Tracing } from './tracing'
 import { traceUpstream } from './tracing/upstream'
+import { createSealer, type Sealer } from './sealing/sealer'
+import { loadSealingKeys } from './sealing/keys'
 
 export interface AppDeps {
   config: Config
@@ -52,6 +54,8 @@ export interface AppDeps {
   drain?: Drain
   /** Spans and their exporter (src/tracing), made by createApp from the config; null when --otel-endpoint is unset. */
   tracing?: Tracing | null
+  /** Seals encrypted_content (src/sealing). createApp makes one from the configured keys (or the home directory's) otherwise. */
+  sealer?: Sealer
 }
 
 export function createApp(deps: AppDeps) {
@@ -80,6 +84,7 @@ export function createApp(deps: AppDeps) {
     metrics,
     drain,
     tracer: tracing?.tracer,
+    sealer: deps.sealer ?? createSealer(loadSealingKeys(config)),
   })
   const background = deps.background ?? createBackgroundRunner({ store: deps.store, logger, metrics })
   const app = new Elysia({

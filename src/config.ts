@@ -70,6 +70,8 @@ export interface Config {
   /** null: keep responses forever */
   retentionDays: number | null
   eventLogRetentionHours: number
+  /** base64 keys for sealed encrypted_content (src/sealing); empty: one generated into the home directory */
+  sealingKeys: string[]
   models: Record<string, ModelOverride>
 }
 
@@ -127,6 +129,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'maxHistoryItems', flag: '--max-history-items', env: 'AGENTGATE_MAX_HISTORY_ITEMS', file: 'max_history_items', kind: 'int', min: 1, help: 'max items in a previous_response_id or conversation history (400 past it)', def: 10_000 },
   { key: 'maxWsQueue', flag: '--max-ws-queue', env: 'AGENTGATE_MAX_WS_QUEUE', file: 'max_ws_queue', kind: 'int', min: 1, help: 'max queued response.create per socket', def: 16 },
   { key: 'wsIdleTimeoutS', flag: '--ws-idle-timeout-s', env: 'AGENTGATE_WS_IDLE_TIMEOUT_S', file: 'ws_idle_timeout_s', kind: 'int', min: 0, max: 960, help: 'close idle WebSockets after this many seconds', def: 600 },
+  { key: 'sealingKeys', flag: '--sealing-key', env: 'AGENTGATE_SEALING_KEYS', file: 'sealing_keys', kind: 'list', help: 'key for sealed encrypted_content (reasoning, compaction), base64 of 32 bytes (repeatable; env: comma-separated); the first seals, all open', secret: true, def: [] },
   { key: 'wsForceStore', flag: '--ws-force-store', env: 'AGENTGATE_WS_FORCE_STORE', file: 'ws_force_store', kind: 'bool', help: 'store every WebSocket turn (Codex chains need it)', def: true },
   { key: 'shutdownGraceMs', flag: '--shutdown-grace-ms', env: 'AGENTGATE_SHUTDOWN_GRACE_MS', file: 'shutdown_grace_ms', kind: 'int', min: 0, help: 'on SIGTERM/SIGINT, how long running turns may finish before they are ended as failed', def: 25_000 },
   { key: 'metricsPublic', flag: '--metrics-public', env: 'AGENTGATE_METRICS_PUBLIC', file: 'metrics_public', kind: 'bool', help: 'serve /metrics without an API key when auth is on (for a Prometheus scraper)', def: false },
@@ -216,7 +219,7 @@ export function parseArgs(argv: string[], known: ReadonlySet<string>, booleans: 
       value = argv[++i]
     }
     const prev = out.flags[name]
-    if (name === '--api-key' && typeof value === 'string') out.flags[name] = [...((prev as string[]) ?? []), value]
+    if ((name === '--api-key' || name === '--sealing-key') && typeof value === 'string') out.flags[name] = [...((prev as string[]) ?? []), value]
     else out.flags[name] = value
   }
   return out

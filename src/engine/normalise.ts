@@ -37,7 +37,11 @@ export class EventNormaliser {
   private readonly items: ItemState[] = []
   outcome: UpstreamOutcome | null = null
 
-  constructor(private readonly ids: IdSource) {}
+  /** `finish` gets each finished item before anyone sees it (the engine seals reasoning there when asked to). */
+  constructor(
+    private readonly ids: IdSource,
+    private readonly finish: (item: ItemBody) => ItemBody = (item) => item,
+  ) {}
 
   /** Stamps a gateway event with the next sequence number. */
   event<T extends Record<string, unknown>>(type: string, fields: T): { type: string; sequence_number: number } & T {
@@ -114,7 +118,7 @@ export class EventNormaliser {
   }
 
   private finishItem(st: ItemState, item: ItemBody) {
-    st.done = normaliseItem({ ...item, id: st.id })
+    st.done = this.finish(normaliseItem({ ...item, id: st.id }))
   }
 
   private track(st: ItemState, ev: UpstreamEvent) {

@@ -11,6 +11,7 @@ import { StoreUnavailableError } from '../store/errors'
 import type { ItemBody, ResponseRecord, ResponseStatus, Store } from '../store/types'
 import type { UpstreamAdapter } from '../upstream/adapter'
 import { streamFailure } from '../upstream/failure'
+import type { Sealer } from '../sealing/sealer'
 import { mapToolCallEvents, toolRegistryFor, toUpstreamItems } from '../tools'
 import { TurnCheckpoint } from './checkpoint'
 import { appendsToConversation, conversationItem, conversationLocked, conversationNotFound } from './conversation'
@@ -23,6 +24,7 @@ import type { Drain } from './drain'
 import { UnstoredEnds } from './unstored'
 import { childSpan, endSpan, type Span, type SpanContext, type Tracer } from '../tracing/span'
 import { noteToolCallEvent, noteUpstreamEvent, turnAttributes, upstreamRequestAttributes, usageAttributes } from '../tracing/genai'
+import { openSealedReasoning, REASONING_INCLUDE, sealReasoning, wantsSealedReasoning } from './sealed-items'
 
 export interface EngineDeps {
   store: Store
@@ -44,6 +46,8 @@ export interface EngineDeps {
   tracer?: Tracer | null
   /** set by createTurnEngine: the hosted tools already warned about */
   warnedTools?: Set<string>
+  /** seals and opens encrypted_content (src/sealing) */
+  sealer: Sealer
 }
 
 /**
@@ -111,6 +115,12 @@ export function toUpstreamRequest(req: CreateResponseRequest, history: ItemBody[
   if (tools.upstreamToolChoice === undefined) delete body.tool_choice
   else body.tool_choice = tools.upstreamToolChoice
   body.input = toUpstreamItems([...history, ...input], tools)
+  // Sealed reasoning is the gateway's own (engine/sealed-items.ts): the upstream is not asked for it.
+  if (Array.isArray(req.include) && req.include.includes(REASONING_INCLUDE)) {
+    const include = req.include.filter((x) => x !== REASONING_INCLUDE)
+    if (include.length) body.include = include
+    else delete body.include
+  }
   body.store = false
   const news = warned ? tools.dropped.filter((t) => !warned.has(t)) : tools.dropped
   for (const t of news) warned?.add(t)
@@ -120,7 +130,7 @@ export function toUpstreamRequest(req: CreateResponseRequest, history: ItemBody[
 
 export function createTurnEngine(deps: EngineDeps) {
   deps = { ...deps, unstored: deps.unstored ?? new UnstoredEnds(deps.logger) }
-  const { store, adapter, clock, ids, logger } = deps
+  const { store, adapter, clock, ids, logger, sealer } = deps
   const { maxHistoryItems } = deps.limits ?? NO_LIMITS
   /** hosted tools already warned about (toUpstreamRequest): one line per tool for the life of the gateway */
   const warnedTools = new Set<string>()
@@ -185,6 +195,8 @@ export function createTurnEngine(deps: EngineDeps) {
     }
     toolRegistryFor(req) // 400 for empty or duplicate tool names, before anything is stored
     const input = toInputItems(req.input, ids)
+    // Sealed content that does not open is a 400 before anything is stored.
+    const upstreamInput = openSealedReasoning(input, sealer, opts.tenant, (i) => `input.${i}`)
     const id = ids('resp')
     const createdAt = clock()
     const base = responseBase(req, id, createdAt, stored, conversationId)
@@ -231,7 +243,8 @@ export function createTurnEngine(deps: EngineDeps) {
     // Every log line about the turn names it and the request that made it.
     const turnDeps = { ...deps, logger: withFields(logger, { response_id: id, request_id: opts.requestId }), warnedTools }
     span?.set('gen_ai.response.id', id)
-    const turn = new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, startedAt, span)
+    const upstreamHistory = openSealedReasoning(history, sealer, opts.tenant, 'stored')
+    const turn = new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, { history: upstreamHistory, input: upstreamInput }, startedAt, span)
     if (deps.drain) turn.release = deps.drain.track(() => turn.stopForShutdown())
     return turn
   }
@@ -261,6 +274,8 @@ class RunningTurn implements Turn {
     readonly stored: boolean,
     private readonly history: ItemBody[],
     private readonly input: ItemBody[],
+    /** history and input as the upstream gets them (sealed content opened) */
+    private readonly upstream: { history: ItemBody[]; input: ItemBody[] },
     /** performance.now() when start() was called: time to first token counts from here */
     private readonly startedAt: number,
     /** the turn's span (src/tracing), ended when the turn is */
@@ -295,7 +310,9 @@ class RunningTurn implements Turn {
     if (this.used) throw new Error('Turn.events() is single use')
     this.used = true
     const { ids, adapter } = this.deps
-    const norm = new EventNormaliser(ids)
+    const { sealer } = this.deps
+    const tenant = this.opts.tenant
+    const norm = new EventNormaliser(ids, wantsSealedReasoning(this.req.include) ? (item) => sealReasoning(item, sealer, tenant) : undefined)
     const abort = new AbortController()
     const onAbort = () => abort.abort(this.opts.signal?.reason)
     if (this.opts.signal?.aborted) onAbort()
@@ -349,7 +366,7 @@ class RunningTurn implements Turn {
           // Codex's WebSocket prewarm: the request is kept as history, no model call.
           outcome = { status: 'completed', usage: null, incomplete_details: null, error: null }
         } else {
-          const upstreamBody = toUpstreamRequest(this.req, this.history, this.input, this.deps.logger, this.deps.warnedTools)
+          const upstreamBody = toUpstreamRequest(this.req, this.upstream.history, this.upstream.input, this.deps.logger, this.deps.warnedTools)
           // The upstream call's span (client kind); its traceparent goes upstream, so vLLM's spans join the trace.
           upSpan = this.span && this.deps.tracer!.start(`chat ${this.req.model}`, 'client', this.span)
           let headers: Record<string, string> | undefined = this.opts.requestId ? { 'x-request-id': this.opts.requestId } : undefined
