@@ -3,8 +3,9 @@
 import { ApiError } from '../errors'
 import type { IdSource } from '../ids'
 import type { ItemT } from '../schema/responses'
-import type { ItemBody, ResponseStatus } from '../store/types'
+import type { ItemBody, ResponseStatus, Store } from '../store/types'
 import { toInputItems } from './input'
+import { resolveItemReferences } from './references'
 
 /** Item types whose listed form always has a status (OpenAI's conversation items; the SDK types require it). */
 const WITH_STATUS = new Set(['message', 'function_call_output'])
@@ -15,10 +16,13 @@ export function conversationItem(item: ItemBody): ItemBody {
   return item
 }
 
-/** Items sent to POST /v1/conversations(/{id}/items), with ids, checked like response input; errors name `items.N`. */
-export function toConversationItems(raw: ItemT[], ids: IdSource): ItemBody[] {
+/**
+ * Items sent to POST /v1/conversations(/{id}/items), with ids, checked like response input (item_reference resolved
+ * to the tenant's stored item); errors name `items.N`.
+ */
+export async function toConversationItems(raw: ItemT[], ids: IdSource, store: Store, tenant: string): Promise<ItemBody[]> {
   try {
-    return toInputItems(raw, ids).map(conversationItem)
+    return (await resolveItemReferences(toInputItems(raw, ids), store, tenant, (i) => `items.${i}`)).map(conversationItem)
   } catch (e) {
     if (!(e instanceof ApiError) || !e.param?.startsWith('input')) throw e
     const param = e.param.replace(/^input/, 'items')

@@ -32,7 +32,8 @@ export function toInputItems(input: CreateResponseRequest['input'], ids: IdSourc
     }
     const type = String(item.type)
     if (type === 'message') normaliseMessage(item, i)
-    if (type === 'item_reference') throw ApiError.badRequest('item_reference inputs are not supported; send the item itself.', `input.${i}`, 'unsupported_parameter')
+    // Resolved against the store by the caller (engine/references.ts): the id is the referenced item's.
+    if (type === 'item_reference' && (typeof item.id !== 'string' || item.id === '')) throw ApiError.badRequest(`Missing required parameter: 'input.${i}.id'.`, `input.${i}.id`, 'missing_required_parameter')
     if (typeof item.id !== 'string' || item.id === '') item.id = ids(idPrefixFor(type))
     return item as ItemBody
   })

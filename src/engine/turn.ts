@@ -16,6 +16,7 @@ import { mapToolCallEvents, toolRegistryFor, toUpstreamItems } from '../tools'
 import { TurnCheckpoint } from './checkpoint'
 import { appendsToConversation, conversationItem, conversationLocked, conversationNotFound } from './conversation'
 import { toInputItems } from './input'
+import { resolveItemReferences } from './references'
 import { PROCESS_OWNER, newLease } from './lease'
 import { fitOutput, historyTooLong, NO_LIMITS, STORED_SIZE_REASON, type TurnLimits } from './limits'
 import { EventNormaliser, type UpstreamOutcome } from './normalise'
@@ -194,7 +195,7 @@ export function createTurnEngine(deps: EngineDeps) {
       history = chain.items
     }
     toolRegistryFor(req) // 400 for empty or duplicate tool names, before anything is stored
-    const input = toInputItems(req.input, ids)
+    const input = await resolveItemReferences(toInputItems(req.input, ids), store, opts.tenant, (i) => `input.${i}`)
     // Sealed content that does not open is a 400 before anything is stored.
     const upstreamInput = openSealedReasoning(input, sealer, opts.tenant, (i) => `input.${i}`)
     const id = ids('resp')

@@ -50,7 +50,7 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth) {
       '',
       async ({ body, request }) => {
         const tenant = tenantOf(request)
-        const items = toConversationItems(body.items ?? [], ids)
+        const items = await toConversationItems(body.items ?? [], ids, store, tenant)
         const now = clock()
         const rec: ConversationRecord = { id: ids('conv'), tenant, metadata: body.metadata ?? {}, createdAt: now, updatedAt: now }
         await store.createConversation(rec, items)
@@ -117,8 +117,9 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth) {
     .post(
       '/:conversation_id/items',
       async ({ params, body, request }) => {
-        const items = toConversationItems(body.items, ids)
-        const added = await store.addConversationItems(tenantOf(request), params.conversation_id, items, clock())
+        const tenant = tenantOf(request)
+        const items = await toConversationItems(body.items, ids, store, tenant)
+        const added = await store.addConversationItems(tenant, params.conversation_id, items, clock())
         if (!added.ok) throw added.reason === 'locked' ? conversationLocked(params.conversation_id, added.holder) : conversationNotFound(params.conversation_id)
         return itemList(added.items, false)
       },

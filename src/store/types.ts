@@ -104,6 +104,11 @@ export interface Store {
   deleteResponse(tenant: string, id: string): Promise<boolean>
   /** The response's input items, paginated by item id cursor. null when the response is unknown. */
   listInputItems(tenant: string, responseId: string, opts: ListOptions): Promise<ItemPage | null>
+  /**
+   * Items of this tenant by id (any response's input or output, or a live conversation's), for item_reference
+   * inputs. An id stored more than once (clients resend items) gives its latest copy; unknown ids are absent.
+   */
+  getItems(tenant: string, ids: string[]): Promise<Map<string, ItemBody>>
   /** The output items of a response, in order. */
   getOutputItems(tenant: string, responseId: string): Promise<ItemBody[]>
   /**

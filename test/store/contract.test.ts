@@ -129,6 +129,22 @@ for (const impl of implementations) {
         expect(ids(chain!.items)).toEqual(['msg_shared', 'msg_shared', 'msg_new'])
       })
 
+      test("getItems finds a tenant's input, output and conversation items by id, the latest copy of each, and nothing of other tenants or deleted conversations", async () => {
+        await store.createResponse(responseRecord('resp_1', { tenant: 'alice' }), [message('in_1', 'user', 'first copy')])
+        await store.updateResponse('alice', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [message('out_1', 'assistant', 'answer')])
+        await store.createResponse(responseRecord('resp_2', { tenant: 'alice' }), [message('in_1', 'user', 'second copy')])
+        await store.createResponse(responseRecord('resp_3', { tenant: 'bob' }), [message('bob_1', 'user', 'not yours')])
+        await store.createConversation({ id: 'conv_1', tenant: 'alice', metadata: {}, createdAt: 1, updatedAt: 1 }, [message('c_1', 'user', 'in a conversation')])
+        await store.createConversation({ id: 'conv_2', tenant: 'alice', metadata: {}, createdAt: 1, updatedAt: 1 }, [message('c_2', 'user', 'deleted with it')])
+        await store.deleteConversation('alice', 'conv_2', 2)
+        const found = await store.getItems('alice', ['in_1', 'out_1', 'c_1', 'c_2', 'bob_1', 'nope'])
+        expect([...found.keys()].sort()).toEqual(['c_1', 'in_1', 'out_1'])
+        expect(found.get('in_1')).toEqual(message('in_1', 'user', 'second copy'))
+        expect(found.get('out_1')).toEqual(message('out_1', 'assistant', 'answer'))
+        expect((await store.getItems('bob', ['bob_1', 'in_1'])).size).toBe(1)
+        expect((await store.getItems('alice', [])).size).toBe(0)
+      })
+
       test('getOutputItems is empty for unknown responses and other tenants', async () => {
         await store.createResponse(responseRecord('resp_1', { tenant: 'alice' }), [])
         await store.updateResponse('alice', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [message('o', 'assistant', 'x')])

@@ -93,6 +93,8 @@ export const items = pgTable(
   (t) => [
     index('items_response_idx').on(t.responseId, t.kind, t.position),
     index('items_conversation_idx').on(t.conversationId, t.position),
+    // item_reference inputs: a tenant's items by id
+    index('items_tenant_id_idx').on(t.tenant, t.id),
   ],
 )
 

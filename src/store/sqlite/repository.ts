@@ -402,6 +402,20 @@ export function createSqliteStore(db: Db, client: Database): Store {
       })
     },
 
+    async getItems(tenant, ids) {
+      const out = new Map<string, ItemBody>()
+      if (ids.length === 0) return out
+      // Oldest first, so a later copy of an id replaces an earlier one; items of a deleted conversation do not count.
+      const rows = await db
+        .select({ id: items.id, body: items.body })
+        .from(items)
+        .leftJoin(conversations, eq(conversations.id, items.conversationId))
+        .where(and(eq(items.tenant, tenant), inArray(items.id, [...new Set(ids)]), isNull(conversations.deletedAt)))
+        .orderBy(asc(items.seq))
+      for (const r of rows) out.set(r.id, r.body)
+      return out
+    },
+
     async getOutputItems(tenant, responseId) {
       return db.transaction(() => {
         if (!tenantHasResponse.get({ id: responseId, tenant })) return []

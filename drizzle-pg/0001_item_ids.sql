@@ -1,0 +1,1 @@
+CREATE INDEX "items_tenant_id_idx" ON "items" USING btree ("tenant","id");
