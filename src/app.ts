@@ -15,6 +15,7 @@ import { passthroughRoutes } from './http/passthrough'
 import { docsRoutes } from './http/docs'
 import { modelsRoutes } from './http/models'
 import { responsesRoutes } from './http/responses'
+import { sessionToolRoutes } from './http/session-tools'
 import { conversationsRoutes } from './http/conversations'
 import { createBackgroundRunner, type BackgroundRunner } from './engine/background'
 import { responsesSocketRoutes } from './ws/responses'
@@ -33,6 +34,7 @@ import { createTracing, type Tracing } from './tracing'
 import { traceUpstream } from './tracing/upstream'
 import { createSealer, type Sealer } from './sealing/sealer'
 import { loadSealingKeys } from './sealing/keys'
+import { upstreamTokenizer } from './upstream/tokenize'
 
 export interface AppDeps {
   config: Config
@@ -85,6 +87,7 @@ export function createApp(deps: AppDeps) {
     drain,
     tracer: tracing?.tracer,
     sealer: deps.sealer ?? createSealer(loadSealingKeys(config)),
+    tokenizer: upstreamTokenizer(deps.upstream),
   })
   const background = deps.background ?? createBackgroundRunner({ store: deps.store, logger, metrics })
   const app = new Elysia({
@@ -158,6 +161,7 @@ export function createApp(deps: AppDeps) {
     .use(metricsRoutes(deps, metrics))
     .use(docsRoutes(deps))
     .use(modelsRoutes(deps))
+    .use(sessionToolRoutes(engine, auth))
     .use(responsesRoutes(deps, engine, background, auth))
     .use(conversationsRoutes(deps, auth))
     .onStop(() => {

@@ -12,11 +12,12 @@ import type { ItemBody, ResponseRecord, ResponseStatus, Store } from '../store/t
 import type { UpstreamAdapter } from '../upstream/adapter'
 import { streamFailure } from '../upstream/failure'
 import type { Sealer } from '../sealing/sealer'
-import { mapToolCallEvents, toolRegistryFor, toUpstreamItems } from '../tools'
+import type { Tokenizer } from '../upstream/tokenize'
+import { mapToolCallEvents, toolRegistryFor } from '../tools'
 import { TurnCheckpoint } from './checkpoint'
 import { appendsToConversation, conversationItem, conversationLocked, conversationNotFound } from './conversation'
-import { toInputItems } from './input'
-import { resolveItemReferences } from './references'
+import { countInputTokens, type CountRequest } from './input-tokens'
+import { chainHistory, checkOneHistory, conversationIdOf, requestInput, upstreamHistory, type HistoryDeps } from './history'
 import { PROCESS_OWNER, newLease } from './lease'
 import { fitOutput, historyTooLong, NO_LIMITS, STORED_SIZE_REASON, type TurnLimits } from './limits'
 import { EventNormaliser, type UpstreamOutcome } from './normalise'
@@ -25,7 +26,8 @@ import type { Drain } from './drain'
 import { UnstoredEnds } from './unstored'
 import { childSpan, endSpan, type Span, type SpanContext, type Tracer } from '../tracing/span'
 import { noteToolCallEvent, noteUpstreamEvent, turnAttributes, upstreamRequestAttributes, usageAttributes } from '../tracing/genai'
-import { openSealedReasoning, REASONING_INCLUDE, sealReasoning, wantsSealedReasoning } from './sealed-items'
+import { sealReasoning, wantsSealedReasoning } from './sealed-items'
+import { toUpstreamRequest } from './upstream-request'
 
 export interface EngineDeps {
   store: Store
@@ -49,6 +51,8 @@ export interface EngineDeps {
   warnedTools?: Set<string>
   /** seals and opens encrypted_content (src/sealing) */
   sealer: Sealer
+  /** the upstream's tokenizer, for input token counts (upstream/tokenize.ts); estimates without one */
+  tokenizer?: Tokenizer
 }
 
 /**
@@ -99,35 +103,7 @@ export interface Turn {
   transcript(): ItemBody[]
 }
 
-/** Request fields that are the gateway's business and never go upstream. */
-const GATEWAY_ONLY = ['previous_response_id', 'conversation', 'store', 'background', 'generate', 'client_metadata', 'stream', 'stream_options', 'metadata'] as const
-
-/**
- * The stateless request the upstream sees: full input, store:false, no chain references; tools as
- * functions and tool items as function calls (src/tools). Hosted tools are left out, with a warning the first time
- * each is seen (`warned` remembers them: Codex declares web_search on every turn, and one line says it all).
- */
-export function toUpstreamRequest(req: CreateResponseRequest, history: ItemBody[], input: ItemBody[], logger?: Logger, warned?: Set<string>): Record<string, unknown> {
-  const body: Record<string, unknown> = { ...req }
-  for (const k of GATEWAY_ONLY) delete body[k]
-  const tools = toolRegistryFor(req)
-  if (tools.upstreamTools !== undefined) body.tools = tools.upstreamTools
-  else delete body.tools // `tools: null`
-  if (tools.upstreamToolChoice === undefined) delete body.tool_choice
-  else body.tool_choice = tools.upstreamToolChoice
-  body.input = toUpstreamItems([...history, ...input], tools)
-  // Sealed reasoning is the gateway's own (engine/sealed-items.ts): the upstream is not asked for it.
-  if (Array.isArray(req.include) && req.include.includes(REASONING_INCLUDE)) {
-    const include = req.include.filter((x) => x !== REASONING_INCLUDE)
-    if (include.length) body.include = include
-    else delete body.include
-  }
-  body.store = false
-  const news = warned ? tools.dropped.filter((t) => !warned.has(t)) : tools.dropped
-  for (const t of news) warned?.add(t)
-  if (news.length) logger?.warn('tools the gateway cannot run were left out of the upstream request', { model: req.model, tools: news })
-  return body
-}
+export { toUpstreamRequest } from './upstream-request'
 
 export function createTurnEngine(deps: EngineDeps) {
   deps = { ...deps, unstored: deps.unstored ?? new UnstoredEnds(deps.logger) }
@@ -135,6 +111,7 @@ export function createTurnEngine(deps: EngineDeps) {
   const { maxHistoryItems } = deps.limits ?? NO_LIMITS
   /** hosted tools already warned about (toUpstreamRequest): one line per tool for the life of the gateway */
   const warnedTools = new Set<string>()
+  const historyDeps: HistoryDeps = { store, ids, sealer, maxHistoryItems }
 
   async function start(req: CreateResponseRequest, opts: TurnOptions): Promise<Turn> {
     // The turn's span covers start() and events(); it ends with the turn (or here, when start() refuses it).
@@ -153,51 +130,18 @@ export function createTurnEngine(deps: EngineDeps) {
     const startedAt = performance.now()
     // A gateway shutting down starts nothing new (503 shutting_down); running turns may still finish.
     deps.drain?.assertAccepting()
-    if (req.previous_response_id && req.conversation)
-      throw ApiError.badRequest("Mutually exclusive parameters: provide either 'previous_response_id' or 'conversation', not both.", 'conversation', 'mutually_exclusive_parameters')
+    checkOneHistory(req)
     if (req.background && req.store === false)
       throw ApiError.badRequest('Background responses must be stored: remove store:false, or set background:false.', 'store')
-    const conversationId = req.conversation ? (typeof req.conversation === 'string' ? req.conversation : req.conversation.id) : null
+    const conversationId = conversationIdOf(req)
     // A conversation keeps the turn whatever `store` says, and its turn lock lives on the response row: such a turn
     // is always stored (and says store:true).
     const stored = opts.forceStore === true || req.store !== false || conversationId !== null
     const background = req.background === true
-    let history: ItemBody[] = []
-    if (req.previous_response_id) {
-      const local = opts.localChains?.get(req.previous_response_id)
-      const s = local ? undefined : childSpan(deps.tracer, span, 'loadChain')
-      let chain: Awaited<ReturnType<Store['loadChain']>> | { items: ItemBody[] }
-      try {
-        chain = local ? { items: local } : await store.loadChain(opts.tenant, req.previous_response_id)
-      } finally {
-        endSpan(s)
-      }
-      if (!chain) throw ApiError.notFound(`Previous response with id '${req.previous_response_id}' not found.`, 'previous_response_not_found', 'previous_response_id')
-      // A running response (a background one, or another client's stream) has no output yet: a turn chained onto it
-      // would see its input without its answer. (A WebSocket's own pipelined creates run one after another, so
-      // the previous turn of the same socket has always finished by now.)
-      const previous = 'responses' in chain ? chain.responses.at(-1) : undefined
-      if (previous && (previous.status === 'queued' || previous.status === 'in_progress'))
-        throw ApiError.badRequest(
-          `Previous response with id '${req.previous_response_id}' is still running (status '${previous.status}'); wait until it has finished before continuing from it.`,
-          'previous_response_id',
-          'previous_response_in_progress',
-        )
-      // An ancestor deleted (by a client or by retention) would leave a silently partial history: a 404 naming it.
-      const missing = 'responses' in chain ? chain.responses[0]?.previousResponseId : null
-      if (missing)
-        throw ApiError.notFound(
-          `Previous response with id '${missing}' not found: response '${req.previous_response_id}' continues it, and it was deleted or has expired (--retention-days), so the history cannot be rebuilt.`,
-          'previous_response_not_found',
-          'previous_response_id',
-        )
-      if (chain.items.length > maxHistoryItems) throw historyTooLong('previous_response_id', req.previous_response_id, chain.items.length, maxHistoryItems)
-      history = chain.items
-    }
+    let history: ItemBody[] = req.previous_response_id ? await chainHistory(historyDeps, opts.tenant, req.previous_response_id, { localChains: opts.localChains, tracer: deps.tracer, span }) : []
     toolRegistryFor(req) // 400 for empty or duplicate tool names, before anything is stored
-    const input = await resolveItemReferences(toInputItems(req.input, ids), store, opts.tenant, (i) => `input.${i}`)
-    // Sealed content that does not open is a 400 before anything is stored.
-    const upstreamInput = openSealedReasoning(input, sealer, opts.tenant, (i) => `input.${i}`)
+    // Unknown item references and sealed content that does not open are a 400 before anything is stored.
+    const { input, upstream: upstreamInput } = await requestInput(historyDeps, opts.tenant, req.input)
     const id = ids('resp')
     const createdAt = clock()
     const base = responseBase(req, id, createdAt, stored, conversationId)
@@ -244,14 +188,18 @@ export function createTurnEngine(deps: EngineDeps) {
     // Every log line about the turn names it and the request that made it.
     const turnDeps = { ...deps, logger: withFields(logger, { response_id: id, request_id: opts.requestId }), warnedTools }
     span?.set('gen_ai.response.id', id)
-    const upstreamHistory = openSealedReasoning(history, sealer, opts.tenant, 'stored')
-    const turn = new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, { history: upstreamHistory, input: upstreamInput }, startedAt, span)
+    const turn = new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, { history: upstreamHistory(historyDeps, opts.tenant, history), input: upstreamInput }, startedAt, span)
     if (deps.drain) turn.release = deps.drain.track(() => turn.stopForShutdown())
     return turn
   }
 
-  /** Ends of turns waiting for the storage to take writes again: followers of an event log read their last events here. */
-  return { start, unstored: deps.unstored! }
+  return {
+    start,
+    /** Ends of turns waiting for the storage to take writes again: followers of an event log read their last events here. */
+    unstored: deps.unstored!,
+    /** POST /v1/responses/input_tokens (engine/input-tokens.ts) */
+    countInputTokens: (req: CountRequest, tenant: string, signal?: AbortSignal) => countInputTokens({ ...historyDeps, tokenizer: deps.tokenizer }, tenant, req, signal),
+  }
 }
 
 export type TurnEngine = ReturnType<typeof createTurnEngine>

@@ -22,6 +22,8 @@ export interface UpstreamCall {
   method?: 'GET' | 'POST'
   /** path below the base URL, e.g. "/models" */
   path: string
+  /** the path is below the server's root rather than the base URL's /v1 (vLLM's /tokenize) */
+  fromRoot?: boolean
   /** query string including the leading "?", or "" */
   search?: string
   /** the client's headers (filtered here) or our own */
@@ -48,9 +50,10 @@ export interface UpstreamClient {
 export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
   const doFetch = opts.fetch ?? fetch
   const base = opts.baseUrl.replace(/\/+$/, '')
+  const root = base.replace(/\/v1$/, '')
 
   async function call(req: UpstreamCall): Promise<Response> {
-    const url = base + req.path + (req.search ?? '')
+    const url = (req.fromRoot ? root : base) + req.path + (req.search ?? '')
     const method = req.method ?? 'GET'
     const timeoutMs = req.kind === 'generate' ? opts.firstByteTimeoutMs : opts.connectTimeoutMs
     const ctl = new AbortController()

@@ -43,6 +43,11 @@ export interface RecordedRequest {
 
 export interface FakeUpstreamOptions {
   models?: { id: string; max_model_len?: number; [k: string]: unknown }[]
+  /**
+   * vLLM's POST /tokenize (at the server root): the count for a request body, or null for a server without the
+   * route (404). Default: fakeTokenCount.
+   */
+  tokenize?: ((body: any) => number) | null
   /** reply used when the queue is empty */
   defaultReply?: Reply
 }
@@ -94,6 +99,12 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): FakeUpstream 
         })
       }
       if (req.method !== 'POST') return Response.json({ error: { message: 'not found', type: 'NotFoundError', code: 404 } }, { status: 404 })
+      if (url.pathname === '/tokenize') {
+        const count = opts.tokenize === undefined ? fakeTokenCount : opts.tokenize
+        if (!count) return Response.json({ detail: 'Not Found' }, { status: 404 })
+        const max = models.find((m) => m.id === body?.model)?.max_model_len ?? models[0]?.max_model_len ?? 32768
+        return Response.json({ count: count(body), max_model_len: max, tokens: [] })
+      }
 
       let reply = replies.shift() ?? opts.defaultReply ?? { text: 'Hello from the fake upstream.' }
       if (typeof reply === 'function') reply = reply(rec)
@@ -128,6 +139,21 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): FakeUpstream 
       await server.stop(true)
     },
   }
+}
+
+/**
+ * The fake tokenizer: every whitespace-separated word of the messages' texts, reasoning and tool calls is one
+ * token, each message adds 3 (its template framing), each tool 10. Deterministic, so tests can predict it.
+ */
+export function fakeTokenCount(body: { messages?: any[]; tools?: any[] }): number {
+  const words = (s: unknown) => (typeof s === 'string' ? s.split(/\s+/).filter(Boolean).length : 0)
+  let n = 0
+  for (const m of body.messages ?? []) {
+    n += 3 + words(m.reasoning_content)
+    n += typeof m.content === 'string' ? words(m.content) : Array.isArray(m.content) ? m.content.reduce((a: number, p: any) => a + words(p?.text), 0) : 0
+    for (const c of m.tool_calls ?? []) n += words(c.function?.name) + words(c.function?.arguments)
+  }
+  return n + 10 * (body.tools?.length ?? 0)
 }
 
 function faultResponse(f: Fault): Response {
