@@ -10,6 +10,7 @@ import { conversationNotFound } from './conversation'
 import { toInputItems } from './input'
 import { historyTooLong } from './limits'
 import { resolveItemReferences } from './references'
+import { expandCompactions } from './compaction'
 import { openSealedReasoning } from './sealed-items'
 import { childSpan, endSpan, type Span, type Tracer } from '../tracing/span'
 
@@ -21,9 +22,10 @@ export interface HistoryDeps {
 }
 
 /** The request's input as items with ids, item references resolved; sealed content that does not open is a 400. */
-export async function requestInput(deps: HistoryDeps, tenant: string, input: CreateResponseRequest['input']): Promise<{ input: ItemBody[]; upstream: ItemBody[] }> {
+export async function requestInput(deps: HistoryDeps, tenant: string, input: CreateResponseRequest['input']): Promise<ItemBody[]> {
   const items = await resolveItemReferences(toInputItems(input, deps.ids), deps.store, tenant, (i) => `input.${i}`)
-  return { input: items, upstream: openSealedReasoning(items, deps.sealer, tenant, (i) => `input.${i}`) }
+  upstreamItems(deps, tenant, [], items, 'input')
+  return items
 }
 
 /** The items of a previous_response_id chain, oldest first: 404 when unknown, 400 past --max-history-items. */
@@ -81,9 +83,14 @@ export async function conversationHistory(deps: HistoryDeps, tenant: string, id:
   }
 }
 
-/** History as the upstream gets it: sealed content opened (stored history keeps its own text when a token no longer opens). */
-export function upstreamHistory(deps: HistoryDeps, tenant: string, history: ItemBody[]): ItemBody[] {
-  return openSealedReasoning(history, deps.sealer, tenant, 'stored')
+/**
+ * History and input as the upstream gets them, in one list: sealed reasoning opened (stored history keeps its own
+ * text when a token no longer opens), and everything before the last compaction item replaced by its user messages
+ * and summary (engine/compaction.ts). Content that does not open is a 400 naming the input item, or `historyParam`.
+ */
+export function upstreamItems(deps: HistoryDeps, tenant: string, history: ItemBody[], input: ItemBody[], historyParam: string): ItemBody[] {
+  const opened = [...openSealedReasoning(history, deps.sealer, tenant, 'stored'), ...openSealedReasoning(input, deps.sealer, tenant, (i) => `input.${i}`)]
+  return expandCompactions(opened, deps.sealer, tenant, (i) => (i < history.length ? historyParam : `input.${i - history.length}`))
 }
 
 /** The conversation id of a request's `conversation` (an id or `{id}`), or null. */
@@ -102,10 +109,10 @@ export async function requestContext(
   deps: HistoryDeps,
   tenant: string,
   req: Pick<CreateResponseRequest, 'previous_response_id' | 'conversation' | 'input'>,
-): Promise<{ history: ItemBody[]; input: ItemBody[]; upstream: { history: ItemBody[]; input: ItemBody[] } }> {
+): Promise<{ history: ItemBody[]; input: ItemBody[]; upstream: ItemBody[] }> {
   checkOneHistory(req)
   const conversationId = conversationIdOf(req)
   const history = req.previous_response_id ? await chainHistory(deps, tenant, req.previous_response_id) : conversationId ? await conversationHistory(deps, tenant, conversationId) : []
   const input = await requestInput(deps, tenant, req.input)
-  return { history, input: input.input, upstream: { history: upstreamHistory(deps, tenant, history), input: input.upstream } }
+  return { history, input, upstream: upstreamItems(deps, tenant, history, input, req.previous_response_id ? 'previous_response_id' : 'conversation') }
 }

@@ -14,6 +14,7 @@ const PREFIX: Record<string, IdPrefix> = {
   reasoning: 'rs',
   local_shell_call: 'lsh',
   shell_call: 'sh',
+  compaction: 'cmp',
 }
 
 export function idPrefixFor(type: string): IdPrefix {

@@ -17,7 +17,9 @@ import { mapToolCallEvents, toolRegistryFor } from '../tools'
 import { TurnCheckpoint } from './checkpoint'
 import { appendsToConversation, conversationItem, conversationLocked, conversationNotFound } from './conversation'
 import { countInputTokens, type CountRequest } from './input-tokens'
-import { chainHistory, checkOneHistory, conversationIdOf, requestInput, upstreamHistory, type HistoryDeps } from './history'
+import { chainHistory, checkOneHistory, conversationIdOf, requestContext, requestInput, upstreamItems, type HistoryDeps } from './history'
+import { compactHistory } from './compaction'
+import type { CompactRequest } from '../schema/session-tools'
 import { PROCESS_OWNER, newLease } from './lease'
 import { fitOutput, historyTooLong, NO_LIMITS, STORED_SIZE_REASON, type TurnLimits } from './limits'
 import { EventNormaliser, type UpstreamOutcome } from './normalise'
@@ -141,7 +143,9 @@ export function createTurnEngine(deps: EngineDeps) {
     let history: ItemBody[] = req.previous_response_id ? await chainHistory(historyDeps, opts.tenant, req.previous_response_id, { localChains: opts.localChains, tracer: deps.tracer, span }) : []
     toolRegistryFor(req) // 400 for empty or duplicate tool names, before anything is stored
     // Unknown item references and sealed content that does not open are a 400 before anything is stored.
-    const { input, upstream: upstreamInput } = await requestInput(historyDeps, opts.tenant, req.input)
+    const input = await requestInput(historyDeps, opts.tenant, req.input)
+    // Checked before anything is stored (a conversation's history is known only once the turn holds it: below).
+    let upstream = conversationId ? [] : upstreamItems(historyDeps, opts.tenant, history, input, 'previous_response_id')
     const id = ids('resp')
     const createdAt = clock()
     const base = responseBase(req, id, createdAt, stored, conversationId)
@@ -174,6 +178,12 @@ export function createTurnEngine(deps: EngineDeps) {
           throw historyTooLong('conversation', conversationId, started.history.length, maxHistoryItems)
         }
         history = started.history
+        try {
+          upstream = upstreamItems(historyDeps, opts.tenant, history, input, 'conversation')
+        } catch (e) {
+          await store.deleteResponse(opts.tenant, id)
+          throw e
+        }
       } else {
         const s = childSpan(deps.tracer, span, 'createResponse')
         try {
@@ -188,7 +198,7 @@ export function createTurnEngine(deps: EngineDeps) {
     // Every log line about the turn names it and the request that made it.
     const turnDeps = { ...deps, logger: withFields(logger, { response_id: id, request_id: opts.requestId }), warnedTools }
     span?.set('gen_ai.response.id', id)
-    const turn = new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, { history: upstreamHistory(historyDeps, opts.tenant, history), input: upstreamInput }, startedAt, span)
+    const turn = new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, upstream, startedAt, span)
     if (deps.drain) turn.release = deps.drain.track(() => turn.stopForShutdown())
     return turn
   }
@@ -197,6 +207,20 @@ export function createTurnEngine(deps: EngineDeps) {
     start,
     /** Ends of turns waiting for the storage to take writes again: followers of an event log read their last events here. */
     unstored: deps.unstored!,
+    /** POST /v1/responses/compact: the context of `req` (chain and input) compacted (engine/compaction.ts). */
+    async compact(req: CompactRequest, tenant: string, opts: { signal?: AbortSignal; requestId?: string } = {}) {
+      const ctx = await requestContext(historyDeps, tenant, { previous_response_id: req.previous_response_id, input: req.input })
+      const { input: _input, previous_response_id: _p, instructions, ...settings } = req
+      const request = toUpstreamRequest(settings as CreateResponseRequest, [], [])
+      delete request.input
+      // The session's own instructions tell the summarising model what the assistant was doing.
+      const context: ItemBody[] = instructions ? [{ id: ids('msg'), type: 'message', role: 'developer', content: [{ type: 'input_text', text: `The assistant's instructions in this session were:\n\n${instructions}` }] }] : []
+      const compacted = await compactHistory({ adapter, sealer, ids }, tenant, [...ctx.history, ...ctx.input], [...context, ...ctx.upstream], request, {
+        signal: opts.signal,
+        headers: opts.requestId ? { 'x-request-id': opts.requestId } : undefined,
+      })
+      return { id: ids('resp'), object: 'response.compaction' as const, created_at: Math.floor(clock() / 1000), output: compacted.output, usage: compacted.usage }
+    },
     /** POST /v1/responses/input_tokens (engine/input-tokens.ts) */
     countInputTokens: (req: CountRequest, tenant: string, signal?: AbortSignal) => countInputTokens({ ...historyDeps, tokenizer: deps.tokenizer }, tenant, req, signal),
   }
@@ -223,8 +247,8 @@ class RunningTurn implements Turn {
     readonly stored: boolean,
     private readonly history: ItemBody[],
     private readonly input: ItemBody[],
-    /** history and input as the upstream gets them (sealed content opened) */
-    private readonly upstream: { history: ItemBody[]; input: ItemBody[] },
+    /** history and input as the upstream gets them (engine/history.ts upstreamItems) */
+    private readonly upstream: ItemBody[],
     /** performance.now() when start() was called: time to first token counts from here */
     private readonly startedAt: number,
     /** the turn's span (src/tracing), ended when the turn is */
@@ -315,7 +339,7 @@ class RunningTurn implements Turn {
           // Codex's WebSocket prewarm: the request is kept as history, no model call.
           outcome = { status: 'completed', usage: null, incomplete_details: null, error: null }
         } else {
-          const upstreamBody = toUpstreamRequest(this.req, this.upstream.history, this.upstream.input, this.deps.logger, this.deps.warnedTools)
+          const upstreamBody = toUpstreamRequest(this.req, [], this.upstream, this.deps.logger, this.deps.warnedTools)
           // The upstream call's span (client kind); its traceparent goes upstream, so vLLM's spans join the trace.
           upSpan = this.span && this.deps.tracer!.start(`chat ${this.req.model}`, 'client', this.span)
           let headers: Record<string, string> | undefined = this.opts.requestId ? { 'x-request-id': this.opts.requestId } : undefined

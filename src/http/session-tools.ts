@@ -4,7 +4,7 @@ import { Elysia } from 'elysia'
 import type { Auth } from '../auth'
 import type { TurnEngine } from '../engine/turn'
 import { errorResponses } from '../schema/common'
-import { InputTokensBody, InputTokensObject } from '../schema/session-tools'
+import { CompactBody, CompactedResponse, InputTokensBody, InputTokensObject } from '../schema/session-tools'
 import { JSON_BODY, jsonBody } from './json-body'
 
 /** Response header saying who counted input_tokens: `tokenizer` (the upstream's) or `estimate` (the gateway's). */
@@ -29,6 +29,25 @@ export function sessionToolRoutes(engine: TurnEngine, auth: Auth) {
           description:
             'The input tokens a POST /v1/responses with this body would give the model — its `previous_response_id` chain or `conversation`, instructions, input and tools, rehydrated as a turn would send them. ' +
             `Counted by the upstream's tokenizer through its chat template (vLLM's \`POST /tokenize\`) when it has one, else estimated; the \`${COUNTED_BY_HEADER}\` header says which (\`tokenizer\` or \`estimate\`).`,
+        },
+      },
+    )
+    .post(
+      '/compact',
+      async ({ body, request, set }) => {
+        const requestId = String(set.headers['x-request-id'] ?? '')
+        return engine.compact(body, auth.tenantOf(request.headers), { signal: request.signal, requestId: requestId || undefined })
+      },
+      {
+        body: CompactBody,
+        parse: JSON_BODY,
+        response: { 200: CompactedResponse, ...errorResponses(400, 404, 502, 504) },
+        detail: {
+          summary: 'Compact a history',
+          description:
+            "Compacts `input`, the `previous_response_id` chain, or both: the upstream model writes a summary of it (asked with the gateway's own summarising instructions). " +
+            "The answer's `output` is the user messages of the history followed by one `compaction` item whose `encrypted_content` is the summary sealed by the gateway; " +
+            'sent back as input (inline or in a chain), the upstream gets the user messages and the summary instead of everything before it. Nothing is stored.',
         },
       },
     )

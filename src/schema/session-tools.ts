@@ -18,3 +18,40 @@ export const InputTokensObject = t.Object(
   { object: t.Literal('response.input_tokens'), input_tokens: t.Integer({ minimum: 0 }) },
   { examples: [{ object: 'response.input_tokens', input_tokens: 1532 }] },
 )
+
+const P = CreateResponseBody.properties
+
+export const CompactBody = t.Object(
+  {
+    model: P.model,
+    input: P.input,
+    instructions: t.Optional(t.Union([t.String(), t.Null()], { description: "The session's instructions: shown to the model that writes the summary, for context" })),
+    previous_response_id: P.previous_response_id,
+    prompt_cache_key: P.prompt_cache_key,
+  },
+  {
+    additionalProperties: true,
+    description: 'What to compact: `input`, the `previous_response_id` chain, or both (the chain first). Other fields (e.g. `reasoning`, `temperature`) go to the summarising model call.',
+    examples: [{ model: 'Qwen/Qwen3-8B', previous_response_id: 'resp_0195f3c2a1b2000012ab34cd56ef7890' }],
+  },
+)
+export type CompactRequest = Static<typeof CompactBody>
+
+export const CompactionItem = t.Object(
+  { type: t.Literal('compaction'), id: t.String(), encrypted_content: t.String() },
+  { additionalProperties: true, description: 'The summary of everything before it, sealed by the gateway; send it back as input as it is' },
+)
+
+export const CompactedResponse = t.Object(
+  { id: t.String(), object: t.Literal('response.compaction'), created_at: t.Integer(), output: t.Array(Item), usage: Usage },
+  {
+    description: "The compacted history: the user's messages, then one compaction item. Use it as the input of the next request (without previous_response_id).",
+    examples: [
+      {
+        id: 'resp_0195f3c2a1b2000012ab34cd56ef7890', object: 'response.compaction', created_at: 1764107000,
+        output: [{ type: 'message', id: 'msg_0195f3c2a1b3000012ab34cd56ef7891', role: 'user', content: [{ type: 'input_text', text: 'Refactor the parser.' }] }, { type: 'compaction', id: 'cmp_0195f3c2a1b4000012ab34cd56ef7892', encrypted_content: 'ags1.…' }],
+        usage: { input_tokens: 20480, input_tokens_details: { cached_tokens: 0 }, output_tokens: 900, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 21380 },
+      },
+    ],
+  },
+)
