@@ -64,6 +64,12 @@ export function expandCompactions(items: ItemBody[], sealer: Sealer, tenant: str
   return [...kept, summaryMessage, ...items.slice(last + 1)]
 }
 
+/** The compact_threshold of a request's `context_management: [{type:"compaction", compact_threshold}]`, or null. */
+export function compactThreshold(req: { context_management?: { type: string; compact_threshold?: number | null }[] | null }): number | null {
+  const entry = req.context_management?.find((c) => c.type === 'compaction')
+  return typeof entry?.compact_threshold === 'number' ? entry.compact_threshold : null
+}
+
 export interface CompactionDeps {
   adapter: UpstreamAdapter
   sealer: Sealer

@@ -24,6 +24,9 @@ export interface HistoryDeps {
 /** The request's input as items with ids, item references resolved; sealed content that does not open is a 400. */
 export async function requestInput(deps: HistoryDeps, tenant: string, input: CreateResponseRequest['input']): Promise<ItemBody[]> {
   const items = await resolveItemReferences(toInputItems(input, deps.ids), deps.store, tenant, (i) => `input.${i}`)
+  const trigger = items.findIndex((i) => i.type === 'compaction_trigger')
+  if (trigger >= 0 && trigger !== items.length - 1)
+    throw ApiError.badRequest(`Invalid input item 'input.${trigger}': a compaction_trigger must be the last input item.`, `input.${trigger}`)
   upstreamItems(deps, tenant, [], items, 'input')
   return items
 }
@@ -90,7 +93,8 @@ export async function conversationHistory(deps: HistoryDeps, tenant: string, id:
  */
 export function upstreamItems(deps: HistoryDeps, tenant: string, history: ItemBody[], input: ItemBody[], historyParam: string): ItemBody[] {
   const opened = [...openSealedReasoning(history, deps.sealer, tenant, 'stored'), ...openSealedReasoning(input, deps.sealer, tenant, (i) => `input.${i}`)]
-  return expandCompactions(opened, deps.sealer, tenant, (i) => (i < history.length ? historyParam : `input.${i - history.length}`))
+  // A compaction_trigger asked for a compaction (engine/turn.ts): it is not something the model reads.
+  return expandCompactions(opened, deps.sealer, tenant, (i) => (i < history.length ? historyParam : `input.${i - history.length}`)).filter((i) => i.type !== 'compaction_trigger')
 }
 
 /** The conversation id of a request's `conversation` (an id or `{id}`), or null. */

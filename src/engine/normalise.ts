@@ -35,6 +35,8 @@ export class EventNormaliser {
   private readonly byUpstreamIndex = new Map<number, ItemState>()
   private readonly byUpstreamId = new Map<string, ItemState>()
   private readonly items: ItemState[] = []
+  /** output indexes taken by the gateway's own items (ownItem), before the upstream's */
+  private indexOffset = 0
   outcome: UpstreamOutcome | null = null
 
   /** `finish` gets each finished item before anyone sees it (the engine seals reasoning there when asked to). */
@@ -55,7 +57,7 @@ export class EventNormaliser {
     if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
       const r = (ev.response ?? {}) as Record<string, any>
       // Items the upstream only listed in its final object (no item events) still count.
-      if (this.items.length === 0 && Array.isArray(r.output)) for (const item of r.output) this.finishItem(this.addItem(item, this.items.length), item)
+      if (this.items.length === this.indexOffset && Array.isArray(r.output)) for (const item of r.output) this.finishItem(this.addItem(item, this.items.length - this.indexOffset), item)
       const status = type === 'response.completed' ? 'completed' : type === 'response.incomplete' ? 'incomplete' : 'failed'
       this.outcome = {
         status,
@@ -88,6 +90,18 @@ export class EventNormaliser {
     return [this.event(type, { item_id: st.id, output_index: st.index, ...rest })]
   }
 
+  /**
+   * An output item of the gateway's own (a compaction item made before the model call), finished at once: it takes
+   * the next output index, and the upstream's items follow it. Returns its added and done events.
+   */
+  ownItem(item: ItemBody): Record<string, unknown>[] {
+    const st: ItemState = { index: this.items.length, id: item.id, added: item, done: item, text: new Map() }
+    this.items.push(st)
+    // The upstream numbers its own items from 0: they are matched by id or by an index past ours.
+    this.indexOffset = this.items.length
+    return [this.event('response.output_item.added', { output_index: st.index, item }), this.event('response.output_item.done', { output_index: st.index, item })]
+  }
+
   /** The output so far, in order: finished items as they are, unfinished ones rebuilt from their deltas. */
   output(): ItemBody[] {
     return this.items.map((st) => st.done ?? partialItem(st))
@@ -104,7 +118,7 @@ export class EventNormaliser {
       const s = this.byUpstreamId.get((ev.item as any).id)
       if (s) return s
     }
-    return typeof ev.output_index === 'number' ? this.byUpstreamIndex.get(ev.output_index) : undefined
+    return typeof ev.output_index === 'number' ? this.byUpstreamIndex.get(ev.output_index + this.indexOffset) : undefined
   }
 
   private addItem(item: ItemBody, upstreamIndex: number): ItemState {
@@ -112,7 +126,7 @@ export class EventNormaliser {
     const id = this.ids(idPrefixFor(type))
     const st: ItemState = { index: this.items.length, id, added: normaliseItem({ ...item, id }), done: null, text: new Map() }
     this.items.push(st)
-    this.byUpstreamIndex.set(typeof upstreamIndex === 'number' ? upstreamIndex : st.index, st)
+    this.byUpstreamIndex.set(typeof upstreamIndex === 'number' ? upstreamIndex + this.indexOffset : st.index, st)
     if (typeof item?.id === 'string') this.byUpstreamId.set(item.id, st)
     return st
   }

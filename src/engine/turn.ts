@@ -6,7 +6,7 @@ import { ApiError } from '../errors'
 import type { IdSource } from '../ids'
 import { withFields, type Logger } from '../log'
 import type { GatewayMetrics } from '../metrics'
-import type { CreateResponseRequest, ResponseEvent, ResponseObjectT } from '../schema/responses'
+import type { CreateResponseRequest, ResponseEvent, ResponseObjectT, UsageT } from '../schema/responses'
 import { StoreUnavailableError } from '../store/errors'
 import type { ItemBody, ResponseRecord, ResponseStatus, Store } from '../store/types'
 import type { UpstreamAdapter } from '../upstream/adapter'
@@ -18,7 +18,8 @@ import { TurnCheckpoint } from './checkpoint'
 import { appendsToConversation, conversationItem, conversationLocked, conversationNotFound } from './conversation'
 import { countInputTokens, type CountRequest } from './input-tokens'
 import { chainHistory, checkOneHistory, conversationIdOf, requestContext, requestInput, upstreamItems, type HistoryDeps } from './history'
-import { compactHistory } from './compaction'
+import { compactHistory, compactThreshold, expandCompactions } from './compaction'
+import { estimateInputTokens } from '../upstream/tokenize'
 import type { CompactRequest } from '../schema/session-tools'
 import { PROCESS_OWNER, newLease } from './lease'
 import { fitOutput, historyTooLong, NO_LIMITS, STORED_SIZE_REASON, type TurnLimits } from './limits'
@@ -247,8 +248,8 @@ class RunningTurn implements Turn {
     readonly stored: boolean,
     private readonly history: ItemBody[],
     private readonly input: ItemBody[],
-    /** history and input as the upstream gets them (engine/history.ts upstreamItems) */
-    private readonly upstream: ItemBody[],
+    /** history and input as the upstream gets them (engine/history.ts upstreamItems); shorter after a compaction */
+    private upstream: ItemBody[],
     /** performance.now() when start() was called: time to first token counts from here */
     private readonly startedAt: number,
     /** the turn's span (src/tracing), ended when the turn is */
@@ -335,9 +336,18 @@ class RunningTurn implements Turn {
       if (this.req.generate !== false && !abort.signal.aborted) yield record(norm.event('response.in_progress', { response: this.response }))
       let outcome: UpstreamOutcome
       try {
+        // Compaction first, when the input asks for it or the history is past the request's threshold.
+        const compacted = this.req.generate === false ? null : await this.compactFirst(abort.signal)
+        if (compacted) for (const out of norm.ownItem(compacted.item)) {
+          yield record(out as ResponseEvent)
+          await cp.afterEvent()
+        }
         if (this.req.generate === false) {
           // Codex's WebSocket prewarm: the request is kept as history, no model call.
           outcome = { status: 'completed', usage: null, incomplete_details: null, error: null }
+        } else if (compacted?.triggered) {
+          // A compaction_trigger is answered with the compaction item alone.
+          outcome = { status: 'completed', usage: compacted.usage, incomplete_details: null, error: null }
         } else {
           const upstreamBody = toUpstreamRequest(this.req, [], this.upstream, this.deps.logger, this.deps.warnedTools)
           // The upstream call's span (client kind); its traceparent goes upstream, so vLLM's spans join the trace.
@@ -406,6 +416,33 @@ class RunningTurn implements Turn {
   storageFailure(e: StoreUnavailableError): UpstreamOutcome['error'] {
     this.failure = ApiError.storageUnavailable(e, 'so this response could not be stored and has failed; try again later.')
     return { code: 'storage_unavailable', message: this.failure.message }
+  }
+
+  /**
+   * Compacts the turn's whole context (history and input) before the model call — when the input ends with a
+   * compaction_trigger (Codex's remote compaction), or when `context_management: [{type:"compaction",
+   * compact_threshold}]` is given and the input tokens are past it — and from then on gives the upstream the user
+   * messages and the summary instead. Returns the compaction item (the turn's first output item), or null.
+   */
+  private async compactFirst(signal: AbortSignal): Promise<{ item: ItemBody; usage: UsageT; triggered: boolean } | null> {
+    const { adapter, sealer, ids, tokenizer, logger } = this.deps
+    const triggered = this.input.at(-1)?.type === 'compaction_trigger'
+    const threshold = compactThreshold(this.req)
+    if (!triggered && threshold === null) return null
+    if (!triggered) {
+      const body = toUpstreamRequest(this.req, [], this.upstream)
+      const tokens = (await tokenizer?.countInput(body, signal)) ?? estimateInputTokens(body)
+      if (tokens <= threshold!) return null
+      logger.info('compacting the history before the model call', { input_tokens: tokens, compact_threshold: threshold })
+    }
+    const context = [...this.history, ...this.input].filter((i) => i.type !== 'compaction_trigger')
+    const request = toUpstreamRequest(this.req, [], [])
+    delete request.input
+    const headers = this.opts.requestId ? { 'x-request-id': this.opts.requestId } : undefined
+    const compacted = await compactHistory({ adapter, sealer, ids }, this.opts.tenant, context, this.upstream, request, { signal, headers })
+    const item = compacted.output.at(-1)!
+    this.upstream = expandCompactions([...context, item], sealer, this.opts.tenant, () => 'input')
+    return { item, usage: compacted.usage, triggered }
   }
 
   private failed(e: unknown): UpstreamOutcome {

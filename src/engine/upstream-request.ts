@@ -4,10 +4,9 @@ import type { Logger } from '../log'
 import type { CreateResponseRequest } from '../schema/responses'
 import type { ItemBody } from '../store/types'
 import { toolRegistryFor, toUpstreamItems } from '../tools'
-import { REASONING_INCLUDE } from './sealed-items'
 
 /** Request fields that are the gateway's business and never go upstream. */
-const GATEWAY_ONLY = ['previous_response_id', 'conversation', 'store', 'background', 'generate', 'client_metadata', 'stream', 'stream_options', 'metadata'] as const
+const GATEWAY_ONLY = ['previous_response_id', 'conversation', 'store', 'background', 'generate', 'client_metadata', 'stream', 'stream_options', 'metadata', 'context_management'] as const
 
 /**
  * The stateless request the upstream sees: full input, store:false, no chain references; tools as
@@ -23,12 +22,6 @@ export function toUpstreamRequest(req: CreateResponseRequest, history: ItemBody[
   if (tools.upstreamToolChoice === undefined) delete body.tool_choice
   else body.tool_choice = tools.upstreamToolChoice
   body.input = toUpstreamItems([...history, ...input], tools)
-  // Sealed reasoning is the gateway's own (engine/sealed-items.ts): the upstream is not asked for it.
-  if (Array.isArray(req.include) && req.include.includes(REASONING_INCLUDE)) {
-    const include = req.include.filter((x) => x !== REASONING_INCLUDE)
-    if (include.length) body.include = include
-    else delete body.include
-  }
   body.store = false
   const news = warned ? tools.dropped.filter((t) => !warned.has(t)) : tools.dropped
   for (const t of news) warned?.add(t)

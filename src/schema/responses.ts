@@ -145,6 +145,16 @@ export const CreateResponseBody = t.Object(
     safety_identifier: t.Optional(Nullable(t.String())),
     user: t.Optional(Nullable(t.String())),
     stream_options: t.Optional(Nullable(t.Object({}, { additionalProperties: true }))),
+    context_management: t.Optional(
+      Nullable(
+        t.Array(
+          t.Object(
+            { type: t.String({ description: "'compaction'" }), compact_threshold: t.Optional(Nullable(t.Integer({ minimum: 1, description: 'input tokens past which the history is compacted before the model call' }))) },
+            { additionalProperties: true },
+          ),
+        ),
+      ),
+    ),
     /** Codex's WebSocket prewarm: store the request, no model call. */
     generate: t.Optional(t.Boolean()),
     /** Codex sends its own bookkeeping here; accepted and not forwarded. */

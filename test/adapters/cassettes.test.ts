@@ -77,8 +77,8 @@ function withoutItemIds(body: any): any {
 
 /**
  * The client-visible result with what legitimately differs between runs masked: gateway ids, call ids
- * (vLLM's `call_…` vs chat's `chatcmpl-tool-…`), timestamps, and reasoning_tokens (only /v1/responses
- * reports them).
+ * (vLLM's `call_…` vs chat's `chatcmpl-tool-…`), timestamps, reasoning_tokens (only /v1/responses
+ * reports them) and sealed encrypted_content.
  */
 function visible(results: TurnResult[]): unknown {
   return JSON.parse(
@@ -86,6 +86,8 @@ function visible(results: TurnResult[]): unknown {
       if (k === 'sequence_number' || k === 'created_at' || k === 'completed_at') return 0
       if (k === 'reasoning_tokens') return 0
       if (k === 'call_id') return 'call'
+      // Sealed reasoning: each gateway has its own key and every seal its own IV.
+      if (k === 'encrypted_content' && typeof v === 'string' && v.startsWith('ags1.')) return 'sealed'
       if (typeof v === 'string') return v.replace(/\b(resp|msg|fc|fco|ctc|ctco|rs|lsh|sh)_[0-9a-f]{32}\b/g, '$1_*')
       return v
     }),
