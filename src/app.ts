@@ -35,6 +35,7 @@ import { traceUpstream } from './tracing/upstream'
 import { createSealer, type Sealer } from './sealing/sealer'
 import { loadSealingKeys } from './sealing/keys'
 import { upstreamTokenizer } from './upstream/tokenize'
+import { upstreamContextWindows } from './upstream/context-window'
 
 export interface AppDeps {
   config: Config
@@ -88,6 +89,7 @@ export function createApp(deps: AppDeps) {
     tracer: tracing?.tracer,
     sealer: deps.sealer ?? createSealer(loadSealingKeys(config)),
     tokenizer: upstreamTokenizer(deps.upstream),
+    windows: upstreamContextWindows(deps.upstream, config.models),
   })
   const background = deps.background ?? createBackgroundRunner({ store: deps.store, logger, metrics })
   const app = new Elysia({

@@ -13,6 +13,8 @@ import type { UpstreamAdapter } from '../upstream/adapter'
 import { streamFailure } from '../upstream/failure'
 import type { Sealer } from '../sealing/sealer'
 import type { Tokenizer } from '../upstream/tokenize'
+import type { ContextWindows } from '../upstream/context-window'
+import { fitContextWindow } from './truncation'
 import { mapToolCallEvents, toolRegistryFor } from '../tools'
 import { TurnCheckpoint } from './checkpoint'
 import { appendsToConversation, conversationItem, conversationLocked, conversationNotFound } from './conversation'
@@ -56,6 +58,8 @@ export interface EngineDeps {
   sealer: Sealer
   /** the upstream's tokenizer, for input token counts (upstream/tokenize.ts); estimates without one */
   tokenizer?: Tokenizer
+  /** the models' context windows, for truncation (upstream/context-window.ts); nothing is checked without */
+  windows?: ContextWindows
 }
 
 /**
@@ -116,6 +120,18 @@ export function createTurnEngine(deps: EngineDeps) {
   const warnedTools = new Set<string>()
   const historyDeps: HistoryDeps = { store, ids, sealer, maxHistoryItems }
 
+  /**
+   * The upstream items fitted to the model's context window (engine/truncation.ts): 400 context_length_exceeded, or
+   * with truncation:"auto" the oldest items dropped. A turn that compacts first is left to its compaction.
+   */
+  async function fit(req: CreateResponseRequest, items: ItemBody[], opts: TurnOptions): Promise<ItemBody[]> {
+    if (req.generate === false || compactThreshold(req) !== null || items.length === 0) return items
+    if (Array.isArray(req.input) && (req.input.at(-1) as { type?: string } | undefined)?.type === 'compaction_trigger') return items
+    const fitted = await fitContextWindow({ tokenizer: deps.tokenizer, windows: deps.windows }, req, items, opts.signal)
+    if (fitted.dropped) logger.info('truncation dropped the oldest items to fit the context window', { request_id: opts.requestId, dropped: fitted.dropped, input_tokens: fitted.tokens })
+    return fitted.items
+  }
+
   async function start(req: CreateResponseRequest, opts: TurnOptions): Promise<Turn> {
     // The turn's span covers start() and events(); it ends with the turn (or here, when start() refuses it).
     const span = deps.tracer?.start(`turn ${req.model}`, 'internal', opts.parentSpan)
@@ -146,7 +162,7 @@ export function createTurnEngine(deps: EngineDeps) {
     // Unknown item references and sealed content that does not open are a 400 before anything is stored.
     const input = await requestInput(historyDeps, opts.tenant, req.input)
     // Checked before anything is stored (a conversation's history is known only once the turn holds it: below).
-    let upstream = conversationId ? [] : upstreamItems(historyDeps, opts.tenant, history, input, 'previous_response_id')
+    let upstream = conversationId ? [] : await fit(req, upstreamItems(historyDeps, opts.tenant, history, input, 'previous_response_id'), opts)
     const id = ids('resp')
     const createdAt = clock()
     const base = responseBase(req, id, createdAt, stored, conversationId)
@@ -180,7 +196,7 @@ export function createTurnEngine(deps: EngineDeps) {
         }
         history = started.history
         try {
-          upstream = upstreamItems(historyDeps, opts.tenant, history, input, 'conversation')
+          upstream = await fit(req, upstreamItems(historyDeps, opts.tenant, history, input, 'conversation'), opts)
         } catch (e) {
           await store.deleteResponse(opts.tenant, id)
           throw e
