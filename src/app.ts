@@ -68,7 +68,8 @@ export function createApp(deps: AppDeps) {
   // Traces only with --otel-endpoint: otherwise tracing is null and every hook below is a null check.
   const tracing = createTracing(deps.config, { logger: deps.logger, version: deps.version, onDrop: (n, reason) => metrics.recordSpansDropped(n, reason) })
   const upstream = instrumentUpstream(deps.upstream, metrics)
-  deps = { ...deps, metrics, drain, tracing, store: instrumentStore(deps.store, metrics), upstream: tracing ? traceUpstream(upstream, tracing) : upstream }
+  const sealer = deps.sealer ?? createSealer(loadSealingKeys(deps.config))
+  deps = { ...deps, metrics, drain, tracing, sealer, store: instrumentStore(deps.store, metrics), upstream: tracing ? traceUpstream(upstream, tracing) : upstream }
   const requests = requestObserver(metrics, deps.logger, () => app.routes)
   const { config, logger } = deps
   // API keys → tenants (src/auth.ts): checked for every request in onRequest; the routes ask it for the tenant.
@@ -87,7 +88,7 @@ export function createApp(deps: AppDeps) {
     metrics,
     drain,
     tracer: tracing?.tracer,
-    sealer: deps.sealer ?? createSealer(loadSealingKeys(config)),
+    sealer,
     tokenizer: upstreamTokenizer(deps.upstream),
     windows: upstreamContextWindows(deps.upstream, config.models),
   })
@@ -165,7 +166,7 @@ export function createApp(deps: AppDeps) {
     .use(modelsRoutes(deps))
     .use(sessionToolRoutes(engine, auth))
     .use(responsesRoutes(deps, engine, background, auth))
-    .use(conversationsRoutes(deps, auth))
+    .use(conversationsRoutes(deps, auth, sealer))
     .onStop(() => {
       void background.shutdown()
       metrics.stop()

@@ -51,3 +51,16 @@ export function openSealedReasoning(items: ItemBody[], sealer: Sealer, tenant: s
   })
   return out ?? items
 }
+
+/**
+ * Stored items as a listing shows them, following its `include`: with reasoning.encrypted_content every reasoning
+ * item carries its sealed text (sealed now when it was stored without), without it none does.
+ */
+export function itemsAsIncluded(items: ItemBody[], include: readonly string[], sealer: Sealer, tenant: string): ItemBody[] {
+  const sealed = wantsSealedReasoning(include)
+  return items.map((item) => {
+    if (item.type !== 'reasoning') return item
+    if (!sealed) return item.encrypted_content === undefined || item.encrypted_content === null ? item : { ...item, encrypted_content: null }
+    return typeof item.encrypted_content === 'string' && item.encrypted_content !== '' ? item : sealReasoning(item, sealer, tenant)
+  })
+}

@@ -4,6 +4,8 @@ import { Elysia } from 'elysia'
 import type { AppDeps } from '../app'
 import type { Auth } from '../auth'
 import { conversationLocked, conversationNotFound, toConversationItems } from '../engine/conversation'
+import { itemsAsIncluded } from '../engine/sealed-items'
+import type { Sealer } from '../sealing/sealer'
 import { ApiError } from '../errors'
 import { errorResponses, PaginationQuery, parseListOptions } from '../schema/common'
 import { checkBodyFirst } from '../schema/validate'
@@ -34,7 +36,12 @@ function itemList(items: ItemBody[], hasMore: boolean) {
 const itemNotFound = (conversationId: string, itemId: string) =>
   ApiError.notFound(`Item with id '${itemId}' not found in conversation '${conversationId}'.`, 'item_not_found')
 
-export function conversationsRoutes(deps: AppDeps, auth: Auth) {
+/** The `include` values of a query (`include[]=…` or `include=…`, once or repeated). */
+function includeOf(query: { include?: string | string[]; 'include[]'?: string | string[] }): string[] {
+  return [query.include ?? [], query['include[]'] ?? []].flat()
+}
+
+export function conversationsRoutes(deps: AppDeps, auth: Auth, sealer: Sealer) {
   const { store, ids, clock } = deps
   const tenantOf = (request: Request) => auth.tenantOf(request.headers)
 
@@ -103,25 +110,29 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth) {
     .get(
       '/:conversation_id/items',
       async ({ params, query, request }) => {
-        const page = await store.listConversationItems(tenantOf(request), params.conversation_id, parseListOptions(query))
+        const tenant = tenantOf(request)
+        const page = await store.listConversationItems(tenant, params.conversation_id, parseListOptions(query))
         if (!page) throw conversationNotFound(params.conversation_id)
-        return itemList(page.items, page.hasMore)
+        return itemList(itemsAsIncluded(page.items, includeOf(query), sealer, tenant), page.hasMore)
       },
       {
         params: ConversationIdParams,
         query: PaginationQuery,
         response: { 200: ConversationItemList, ...errorResponses(400, 404, 503) },
-        detail: { summary: "List a conversation's items", description: 'Paginated by item id: `after`, `before`, `limit` (1–100, default 20), `order` (default desc).' },
+        detail: {
+          summary: "List a conversation's items",
+          description: 'Paginated by item id: `after`, `before`, `limit` (1–100, default 20), `order` (default desc). With `include[]=reasoning.encrypted_content` reasoning items carry their sealed text in `encrypted_content` (null otherwise).',
+        },
       },
     )
     .post(
       '/:conversation_id/items',
-      async ({ params, body, request }) => {
+      async ({ params, body, query, request }) => {
         const tenant = tenantOf(request)
         const items = await toConversationItems(body.items, ids, store, tenant)
         const added = await store.addConversationItems(tenant, params.conversation_id, items, clock())
         if (!added.ok) throw added.reason === 'locked' ? conversationLocked(params.conversation_id, added.holder) : conversationNotFound(params.conversation_id)
-        return itemList(added.items, false)
+        return itemList(itemsAsIncluded(added.items, includeOf(query), sealer, tenant), false)
       },
       {
         params: ConversationIdParams,
@@ -138,12 +149,12 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth) {
     )
     .get(
       '/:conversation_id/items/:item_id',
-      async ({ params, request }) => {
+      async ({ params, query, request }) => {
         const tenant = tenantOf(request)
         await existing(tenant, params.conversation_id)
         const item = await store.getConversationItem(tenant, params.conversation_id, params.item_id)
         if (!item) throw itemNotFound(params.conversation_id, params.item_id)
-        return item
+        return itemsAsIncluded([item], includeOf(query), sealer, tenant)[0]!
       },
       {
         params: ConversationItemParams,

@@ -74,7 +74,7 @@ export const ConversationItemParams = t.Object({
   item_id: t.String({ minLength: 1, maxLength: 200, description: 'item id (msg_…, fc_…, …)' }),
 })
 
-/** `include[]` is accepted (as OpenAI's) and has no effect: stored items are returned whole. */
+/** `include[]` (as OpenAI's): `reasoning.encrypted_content` gives reasoning items their sealed text; other values change nothing. */
 export const IncludeQuery = t.Object({
   'include[]': t.Optional(t.Union([t.String(), t.Array(t.String())])),
   include: t.Optional(t.Union([t.String(), t.Array(t.String())])),
