@@ -1,5 +1,5 @@
 // TypeBox schemas of the long-session tools: POST /v1/responses/input_tokens and POST /v1/responses/compact
-// (OpenAI's shapes), and the compaction item they deal in.
+// (OpenAI's shapes).
 import { t, type Static } from 'elysia'
 import { CreateResponseBody, Item, Usage } from './responses'
 
@@ -36,11 +36,6 @@ export const CompactBody = t.Object(
   },
 )
 export type CompactRequest = Static<typeof CompactBody>
-
-export const CompactionItem = t.Object(
-  { type: t.Literal('compaction'), id: t.String(), encrypted_content: t.String() },
-  { additionalProperties: true, description: 'The summary of everything before it, sealed by the gateway; send it back as input as it is' },
-)
 
 export const CompactedResponse = t.Object(
   { id: t.String(), object: t.Literal('response.compaction'), created_at: t.Integer(), output: t.Array(Item), usage: Usage },
