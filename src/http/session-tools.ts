@@ -23,7 +23,7 @@ export function sessionToolRoutes(engine: TurnEngine, auth: Auth) {
       {
         body: InputTokensBody,
         parse: JSON_BODY,
-        response: { 200: InputTokensObject, ...errorResponses(400, 404, 502, 504) },
+        response: { 200: InputTokensObject, ...errorResponses(400, 404, 502, 503, 504) },
         detail: {
           summary: 'Count input tokens',
           description:
@@ -41,7 +41,7 @@ export function sessionToolRoutes(engine: TurnEngine, auth: Auth) {
       {
         body: CompactBody,
         parse: JSON_BODY,
-        response: { 200: CompactedResponse, ...errorResponses(400, 404, 502, 504) },
+        response: { 200: CompactedResponse, ...errorResponses(400, 404, 502, 503, 504) },
         detail: {
           summary: 'Compact a history',
           description:
