@@ -23,7 +23,8 @@ export const SHORT_INPUT_TOKENS = 1024
 
 /** Units the oldest-first truncation may drop, oldest first: index lists that go together. */
 export function droppableUnits(items: ItemBody[]): number[][] {
-  let tail = items.length
+  // Without a user message there is no turn to keep whole: nothing is dropped (the window check then refuses it).
+  let tail = 0
   for (let i = items.length - 1; i >= 0; i--) if (items[i]!.type === 'message' && items[i]!.role === 'user') {
     tail = i
     break
