@@ -1,6 +1,7 @@
 // TypeBox schemas of the long-session tools: POST /v1/responses/input_tokens and POST /v1/responses/compact
 // (OpenAI's shapes).
 import { t, type Static } from 'elysia'
+import { EXAMPLE_MODEL } from './common'
 import { CreateResponseBody, Item, Usage } from './responses'
 
 /** The create body, with `model` optional (OpenAI's input_tokens takes the same fields). */
@@ -9,7 +10,7 @@ export const InputTokensBody = t.Object(
   {
     additionalProperties: true,
     description: 'The same body as POST /v1/responses; nothing runs and nothing is stored.',
-    examples: [{ model: 'Qwen/Qwen3-8B', input: 'How many tokens is this?', previous_response_id: 'resp_0195f3c2a1b2000012ab34cd56ef7890' }],
+    examples: [{ model: EXAMPLE_MODEL, input: 'How many tokens is this?', previous_response_id: 'resp_0195f3c2a1b2000012ab34cd56ef7890' }],
   },
 )
 export type InputTokensRequest = Static<typeof InputTokensBody>
@@ -32,7 +33,7 @@ export const CompactBody = t.Object(
   {
     additionalProperties: true,
     description: 'What to compact: `input`, the `previous_response_id` chain, or both (the chain first). Other fields (e.g. `reasoning`, `temperature`) go to the summarising model call.',
-    examples: [{ model: 'Qwen/Qwen3-8B', previous_response_id: 'resp_0195f3c2a1b2000012ab34cd56ef7890' }],
+    examples: [{ model: EXAMPLE_MODEL, previous_response_id: 'resp_0195f3c2a1b2000012ab34cd56ef7890' }],
   },
 )
 export type CompactRequest = Static<typeof CompactBody>
