@@ -61,7 +61,7 @@ export async function fitContextWindow(
 ): Promise<{ items: ItemBody[]; dropped: number; tokens: number | null }> {
   // Short inputs fit any model: no window lookup (an upstream call, at most once a minute) for them.
   if (estimateInputTokens(toUpstreamRequest(req, [], items)) < SHORT_INPUT_TOKENS) return { items, dropped: 0, tokens: null }
-  const window = (await deps.windows?.windowOf(req.model, signal)) ?? null
+  const window = (await deps.windows?.windowOf(req.model)) ?? null
   if (window === null) return { items, dropped: 0, tokens: null }
   const count = async (list: ItemBody[]) => {
     const body = toUpstreamRequest(req, [], list)
