@@ -5,16 +5,14 @@ import { describe, expect, test } from 'bun:test'
 import OpenAI from 'openai'
 import { fakeTokenCount, type FakeUpstream } from '../support/fake-upstream'
 import { rejectionOf } from '../support/errors'
-import type { TestGateway } from '../support/gateway'
 import { useGateway } from '../support/suite'
 
 const COUNTED_BY = 'x-agentgate-input-tokens-counted-by'
 
 describe('with an upstream tokenizer (chat upstream, so a turn sends the same messages /tokenize gets)', () => {
   let up: FakeUpstream
-  let gw: TestGateway
   let client: OpenAI
-  useGateway({ gateway: { env: { AGENTGATE_UPSTREAM_API: 'chat' } } }, (s) => ({ up, gw, client } = s))
+  useGateway({ gateway: { env: { AGENTGATE_UPSTREAM_API: 'chat' } } }, (s) => ({ up, client } = s))
   const lastTokenize = () => up.requestsTo('/tokenize').at(-1)!
 
   test('counts the input with the upstream tokenizer, asked at the server root with the chat messages', async () => {

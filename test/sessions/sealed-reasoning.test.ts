@@ -26,9 +26,8 @@ const SEALED = ['reasoning.encrypted_content'] as const
 for (const api of UPSTREAM_APIS) {
   describe(`upstream API ${api}`, () => {
     let up: FakeUpstream
-    let gw: TestGateway
     let client: OpenAI
-    useGateway({ gateway: { env: { AGENTGATE_UPSTREAM_API: api } } }, (s) => ({ up, gw, client } = s))
+    useGateway({ gateway: { env: { AGENTGATE_UPSTREAM_API: api } } }, (s) => ({ up, client } = s))
 
     /** A store:false turn that reasoned; returns its output as a client would keep it. */
     async function reasonedTurn(input: ResponseInputItem[], reasoning: string, text: string) {
