@@ -23,8 +23,10 @@ import { createTurnEngine } from './engine/turn'
 import { createUpstreamAdapter } from './upstream'
 import { createAuth, isOpenPath } from './auth'
 import { createOidcVerifier } from './oidc'
-import { limitStreamBytes } from './engine/limits'
-import { createMetrics, instrumentStore, instrumentUpstream, type GatewayMetrics } from './metrics'
+import { limitStreamBytes } from './upstream/stream-limit'
+import { createMetrics } from './metrics'
+import { instrumentStore } from './metrics/store'
+import { instrumentUpstream } from './metrics/upstream'
 import { requestObserver } from './metrics/http'
 import { metricsRoutes } from './http/metrics'
 import { limitRequestBody } from './http/body-limit'
@@ -37,29 +39,9 @@ import { loadSealingKeys } from './sealing/keys'
 import { upstreamTokenizer } from './upstream/tokenize'
 import { upstreamContextWindows } from './upstream/context-window'
 
-export interface AppDeps {
-  config: Config
-  upstream: UpstreamClient
-  store: Store
-  /** unix ms */
-  clock: () => number
-  ids: IdSource
-  logger: Logger
-  version: string
-  /**
-   * Runs background turns. The binary passes its own so it can stop them (stored as failed) before closing the
-   * store; createApp makes one otherwise.
-   */
-  background?: BackgroundRunner
-  /** The metrics registry behind GET /metrics. The binary passes its own (its background runner reports to it); createApp makes one otherwise. */
-  metrics?: GatewayMetrics
-  /** Graceful shutdown (engine/drain.ts). The binary passes its own to drain on SIGTERM; createApp makes one otherwise. */
-  drain?: Drain
-  /** Spans and their exporter (src/tracing), made by createApp from the config; null when --otel-endpoint is unset. */
-  tracing?: Tracing | null
-  /** Seals encrypted_content (src/sealing). createApp makes one from the configured keys (or the home directory's) otherwise. */
-  sealer?: Sealer
-}
+import type { AppDeps } from './deps'
+
+export type { AppDeps } from './deps'
 
 export function createApp(deps: AppDeps) {
   // From here on every route, the engine and the background runner see the store and upstream timed by the metrics.

@@ -7,26 +7,11 @@ import { dirname, isAbsolute, join } from 'node:path'
 import { ApiKeySpecError, keyTable, parseApiKeySpec } from './auth'
 import type { LogFormatSetting, LogLevel } from './log'
 import { redactUrl } from './upstream/redact'
-import { validateModelOverride } from './codex/overrides'
+import { validateModelOverride, type ModelOverride } from './codex/overrides'
+import { ConfigError } from './config-error'
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    // Always one line: the CLI prints it as-is on stderr.
-    super(message.replace(/\s*\n\s*/g, ' '))
-    this.name = 'ConfigError'
-  }
-}
-
-/** Per-model overrides for the Codex catalog, keyed by upstream model id in the config file. */
-export interface ModelOverride {
-  display_name?: string
-  description?: string
-  context_window?: number
-  base_instructions?: string
-  /** Path of a file whose text becomes base_instructions. */
-  base_instructions_file?: string
-  [key: string]: unknown
-}
+export { ConfigError } from './config-error'
+export type { ModelOverride } from './codex/overrides'
 
 export interface Config {
   home: string

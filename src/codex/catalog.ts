@@ -3,10 +3,9 @@
 // upstream entry (id, name, context window, image input) and from config overrides. Pure functions;
 // the only I/O is the injected readFile for base_instructions_file.
 import { readFileSync } from 'node:fs'
-import type { ModelOverride } from '../config'
 import type { CodexCatalog, CodexModelInfo } from '../schema/models'
 import meta from './metadata.json'
-import { overrideValueProblem } from './overrides'
+import { overrideValueProblem, type ModelOverride } from './overrides'
 
 /** ModelInfo minus the per-model keys; shared by every model and never mutated. */
 type StaticModelInfo = Omit<CodexModelInfo, 'slug' | 'display_name'>

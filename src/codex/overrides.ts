@@ -2,10 +2,21 @@
 // values they take, and the check config loading runs so a value Codex would reject (one bad enum
 // makes Codex 0.169 drop the whole catalog) fails at start-up with a message naming the key.
 import { dirname, isAbsolute, resolve } from 'node:path'
-import type { TSchema } from 'elysia'
+import type { TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { ConfigError, type ModelOverride } from '../config'
+import { ConfigError } from '../config-error'
 import { CodexModelInfo } from '../schema/models'
+
+/** Per-model overrides for the Codex catalog, keyed by upstream model id in the config file. */
+export interface ModelOverride {
+  display_name?: string
+  description?: string
+  context_window?: number
+  base_instructions?: string
+  /** Path of a file whose text becomes base_instructions. */
+  base_instructions_file?: string
+  [key: string]: unknown
+}
 
 /** The model id always comes from the upstream: it is what Codex sends back as `model`. */
 const FIXED_KEYS = new Set(['slug'])

@@ -1,11 +1,10 @@
-// The limits a turn runs under, apart from those of the edges (request body, WebSocket frame and queue): how long a
-// history may be (--max-history-items), how many bytes one upstream stream may carry (--max-stream-bytes) and how
-// large a stored response may be (--max-stored-response-bytes). Each ends the turn with a clear error or status and
-// leaves the store consistent (engine/turn.ts).
+// The limits a turn runs under, apart from those of the edges (request body, WebSocket frame and queue) and of the
+// upstream stream (upstream/stream-limit.ts): how long a history may be (--max-history-items) and how large a stored
+// response may be (--max-stored-response-bytes). Each ends the turn with a clear error or status and leaves the
+// store consistent (engine/turn.ts).
 import { ApiError } from '../errors'
 import type { ResponseObjectT } from '../schema/responses'
 import type { ItemBody } from '../store/types'
-import type { UpstreamCall, UpstreamClient } from '../upstream/client'
 
 export interface TurnLimits {
   /** items a previous_response_id chain or a conversation may hold as the history of a new turn */
@@ -53,36 +52,4 @@ export function fitOutput(build: (output: ItemBody[]) => ResponseObjectT, output
   }
   const kept = output.slice(0, lo)
   return { response: build(kept), output: kept, cut: lo < output.length }
-}
-
-/**
- * The upstream client with a bound on the bytes of each generation call's answer (the model's stream): past
- * `maxBytes` the body errors with a 502 `upstream_stream_too_large`, which fails the turn like any broken stream, and
- * the upstream connection is cancelled. Other calls (model list, readiness, pass-through) are left alone.
- */
-export function limitStreamBytes(client: UpstreamClient, maxBytes: number): UpstreamClient {
-  return {
-    get baseUrl() {
-      return client.baseUrl
-    },
-    get idleTimeoutMs() {
-      return client.idleTimeoutMs
-    },
-    proxy: (req) => client.proxy(req),
-    async call(req: UpstreamCall) {
-      const res = await client.call(req)
-      if (req.kind !== 'generate' || !res.body) return res
-      let seen = 0
-      const counted = res.body.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, out) {
-            seen += chunk.byteLength
-            if (seen > maxBytes) out.error(new ApiError(502, `the upstream stream was longer than ${maxBytes} bytes (--max-stream-bytes); the turn was stopped there`, 'upstream_error', 'upstream_stream_too_large'))
-            else out.enqueue(chunk)
-          },
-        }),
-      )
-      return new Response(counted, { status: res.status, statusText: res.statusText, headers: res.headers })
-    },
-  }
 }

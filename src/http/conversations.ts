@@ -1,7 +1,7 @@
 // /v1/conversations over HTTP: create, retrieve, update metadata, delete; list, append, retrieve and delete items.
 // Turns in a conversation (POST /v1/responses with `conversation`) run in the engine, which appends to it.
 import { Elysia } from 'elysia'
-import type { AppDeps } from '../app'
+import type { AppDeps } from '../deps'
 import type { Auth } from '../auth'
 import { conversationLocked, conversationNotFound, toConversationItems } from '../engine/conversation'
 import { itemsAsIncluded } from '../engine/sealed-items'

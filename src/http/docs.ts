@@ -2,7 +2,7 @@
 // the executable (`with { type: 'file' }`) and served from /docs/assets/*, so the page works offline.
 import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
-import type { AppDeps } from '../app'
+import type { AppDeps } from '../deps'
 import { ApiError } from '../errors'
 import { ErrorBody, EXAMPLE_MODEL } from '../schema/common'
 import { ResponseStreamEvent } from '../schema/events'

@@ -1,6 +1,6 @@
 // Liveness and readiness.
 import { Elysia, t } from 'elysia'
-import type { AppDeps } from '../app'
+import type { AppDeps } from '../deps'
 import { ApiError } from '../errors'
 import { redactUrlIn } from '../upstream/redact'
 

@@ -1,7 +1,7 @@
 // GET /v1/models: the upstream's list passed through unchanged, or — when the Codex CLI asks
 // (`?client_version=…`) — reshaped into the Codex catalog with an ETag Codex caches it by.
 import { Elysia, t } from 'elysia'
-import type { AppDeps } from '../app'
+import type { AppDeps } from '../deps'
 import { searchOf } from './request-url'
 import { bodyETag, etagMatches, readTextFile, toCodexCatalog, upstreamModels, type ReadText } from '../codex/catalog'
 import { ApiError } from '../errors'

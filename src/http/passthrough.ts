@@ -1,7 +1,7 @@
 // Stateless pass-through of the OpenAI-compatible routes the gateway adds nothing to.
 // Bodies pass untouched (responses, SSE included, are streamed); only headers are filtered.
 import { Elysia } from 'elysia'
-import type { AppDeps } from '../app'
+import type { AppDeps } from '../deps'
 import { searchOf } from './request-url'
 import { EXAMPLE_MODEL } from '../schema/common'
 

@@ -2,7 +2,7 @@
 // following the event log), cancel, delete, and list input items. Turns themselves run in the engine
 // (src/engine/turn.ts); background ones are consumed by the runner (src/engine/background.ts).
 import { Elysia } from 'elysia'
-import type { AppDeps } from '../app'
+import type { AppDeps } from '../deps'
 import type { Auth } from '../auth'
 import { ApiError } from '../errors'
 import type { BackgroundRunner } from '../engine/background'

@@ -7,8 +7,6 @@ import { ProcessMetrics } from './process'
 import { Registry, type CounterChild, type GaugeChild, type HistogramChild } from './registry'
 
 export { PROMETHEUS_CONTENT_TYPE, Registry } from './registry'
-export { instrumentStore } from './store'
-export { instrumentUpstream } from './upstream'
 
 /** The route label of a request no route matched (404/405): the raw path would make the label set unbounded. */
 export const UNMATCHED_ROUTE = 'unmatched'

@@ -1,7 +1,7 @@
 // TypeBox validation problems → the OpenAI error shape. Shared by the HTTP edge (Elysia's
 // VALIDATION errors) and the WebSocket edge (frames checked against the same schemas).
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import type { TSchema } from 'elysia'
+import type { TSchema } from '@sinclair/typebox'
 import { ApiError } from '../errors'
 
 type Problem = { path?: string; value?: unknown; message?: string; summary?: string; schema?: any; errors?: Iterable<unknown>[] }

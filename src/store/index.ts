@@ -1,6 +1,6 @@
 // Opens the configured Store: SQLite by default (--db), PostgreSQL with --database-url, behind the same interface.
 
-import { ConfigError } from '../config'
+import { ConfigError } from '../config-error'
 import { classifyStoreErrors } from './errors'
 import { isPostgresUrl, openPostgresStore, redactUrl } from './postgres/driver'
 import { openSqliteStore } from './sqlite/driver'

@@ -2,13 +2,13 @@
 // (which only ever sees `function` tools). Built once per request from `tools` and `tool_choice`;
 // pure, and the 400s for bad declarations come from here.
 import { ApiError } from '../errors'
-import { customToolFunction, localShellFunction, shellFunction } from './shapes'
+import { customToolFunction, localShellFunction, shellFunction, type FunctionTool } from './shapes'
 
 /** How a declared tool travels: as itself (function) or dressed as a function (the rest). */
 export type ToolKind = 'function' | 'custom' | 'local_shell' | 'shell'
 
-/** A function tool in the Responses request shape, as the upstream receives it. */
-export type FunctionTool = { type: 'function'; name: string; [key: string]: unknown }
+/** A function tool in the Responses request shape, as the upstream receives it (declared in ./shapes). */
+export type { FunctionTool } from './shapes'
 
 export interface DeclaredTool {
   kind: ToolKind

@@ -1,7 +1,9 @@
 // The function each non-function tool is dressed as for the upstream, and the way back: function
 // arguments → the action of a local_shell_call / shell_call, and those items → function arguments.
 // Pure.
-import type { FunctionTool } from './registry'
+
+/** A function tool in the Responses request shape, as the upstream receives it. A tool as the upstream sees it: always a function. */
+export type FunctionTool = { type: 'function'; name: string; [key: string]: unknown }
 
 /** A custom (freeform) tool as a function with one string argument, `input`. */
 export function customToolFunction(tool: Record<string, unknown>, upstreamName: string): FunctionTool {

@@ -1,7 +1,7 @@
 // The WebSocket mode of /v1/responses (GET upgrade), as Codex uses it: one socket per session,
 // response.create frames in, the same events as SSE out. The work is in ResponsesSocketSession.
 import { Elysia } from 'elysia'
-import type { AppDeps } from '../app'
+import type { AppDeps } from '../deps'
 import type { Auth, Principal } from '../auth'
 import type { TurnEngine } from '../engine/turn'
 import { ResponsesSocketSession } from './session'

@@ -1,0 +1,36 @@
+// AppDeps: what the HTTP/WebSocket surface is built from (createApp) and what each route file takes from it —
+// apart from app.ts so a route file does not import the app that mounts it.
+import type { BackgroundRunner } from './engine/background'
+import type { Config } from './config'
+import type { Drain } from './engine/drain'
+import type { IdSource } from './ids'
+import type { Logger } from './log'
+import type { GatewayMetrics } from './metrics'
+import type { Store } from './store/types'
+import type { Sealer } from './sealing/sealer'
+import type { Tracing } from './tracing'
+import type { UpstreamClient } from './upstream/client'
+
+export interface AppDeps {
+  config: Config
+  upstream: UpstreamClient
+  store: Store
+  /** unix ms */
+  clock: () => number
+  ids: IdSource
+  logger: Logger
+  version: string
+  /**
+   * Runs background turns. The binary passes its own so it can stop them (stored as failed) before closing the
+   * store; createApp makes one otherwise.
+   */
+  background?: BackgroundRunner
+  /** The metrics registry behind GET /metrics. The binary passes its own (its background runner reports to it); createApp makes one otherwise. */
+  metrics?: GatewayMetrics
+  /** Graceful shutdown (engine/drain.ts). The binary passes its own to drain on SIGTERM; createApp makes one otherwise. */
+  drain?: Drain
+  /** Spans and their exporter (src/tracing), made by createApp from the config; null when --otel-endpoint is unset. */
+  tracing?: Tracing | null
+  /** Seals encrypted_content (src/sealing). createApp makes one from the configured keys (or the home directory's) otherwise. */
+  sealer?: Sealer
+}
