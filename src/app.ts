@@ -21,8 +21,7 @@ import { createBackgroundRunner, type BackgroundRunner } from './engine/backgrou
 import { responsesSocketRoutes } from './ws/responses'
 import { createTurnEngine } from './engine/turn'
 import { createUpstreamAdapter } from './upstream'
-import { createAuth, isOpenPath } from './auth'
-import { createOidcVerifier } from './oidc'
+import { authFromConfig, isOpenPath } from './auth'
 import { limitStreamBytes } from './upstream/stream-limit'
 import { createMetrics } from './metrics'
 import { instrumentStore } from './metrics/store'
@@ -56,9 +55,7 @@ export function createApp(deps: AppDeps) {
   const { config, logger } = deps
   // API keys → tenants (src/auth.ts): checked for every request in onRequest; the routes ask it for the tenant.
   // With an OIDC issuer, bearer tokens that are not keys are verified against its keys (src/oidc.ts).
-  const oidc = config.oidcIssuer ? createOidcVerifier({ issuer: config.oidcIssuer, audiences: config.oidcAudience, tenantClaim: config.oidcTenantClaim, logger }) : null
-  if (oidc) void oidc.warm()
-  const auth = createAuth(config.apiKeys, oidc)
+  const auth = deps.auth ?? authFromConfig(config, logger)
   // One engine for every edge: HTTP JSON, SSE and WebSocket turns all run through it.
   const engine = createTurnEngine({
     store: deps.store,

@@ -5,7 +5,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { ApiError } from './errors'
 import type { Logger } from './log'
-import { looksLikeJwt, type OidcVerifier } from './oidc'
+import type { Config } from './config'
+import { createOidcVerifier, looksLikeJwt, type OidcVerifier } from './oidc'
 import { DEFAULT_TENANT } from './store/types'
 
 /** What a tenant may be called (also the part before the first ':' in `TENANT:KEY`). */
@@ -209,6 +210,16 @@ export function createAuth(specs: readonly string[], oidc: OidcVerifier | null =
     principalOf,
     tenantOf: (request) => principalOf(request).tenant,
   }
+}
+
+/**
+ * The Auth a config describes: its API keys and, with --oidc-issuer, a verifier for the issuer's tokens (its keys
+ * fetched at once, in the background, so the first token does not wait for discovery).
+ */
+export function authFromConfig(config: Pick<Config, 'apiKeys' | 'oidcIssuer' | 'oidcAudience' | 'oidcTenantClaim'>, logger: Logger): Auth {
+  const oidc = config.oidcIssuer ? createOidcVerifier({ issuer: config.oidcIssuer, audiences: config.oidcAudience, tenantClaim: config.oidcTenantClaim, logger }) : null
+  if (oidc) void oidc.warm()
+  return createAuth(config.apiKeys, oidc)
 }
 
 /** 401 in OpenAI's shape (its type for a bad key is invalid_request_error, code invalid_api_key). */

@@ -1,5 +1,6 @@
 // AppDeps: what the HTTP/WebSocket surface is built from (createApp) and what each route file takes from it —
 // apart from app.ts so a route file does not import the app that mounts it.
+import type { Auth } from './auth'
 import type { BackgroundRunner } from './engine/background'
 import type { Config } from './config'
 import type { Drain } from './engine/drain'
@@ -29,6 +30,8 @@ export interface AppDeps {
   metrics?: GatewayMetrics
   /** Graceful shutdown (engine/drain.ts). The binary passes its own to drain on SIGTERM; createApp makes one otherwise. */
   drain?: Drain
+  /** API keys and OIDC tokens → tenants (src/auth.ts). The gateway passes its own; createApp makes one from the config otherwise. */
+  auth?: Auth
   /** Spans and their exporter (src/tracing), made by createApp from the config; null when --otel-endpoint is unset. */
   tracing?: Tracing | null
   /** Seals encrypted_content (src/sealing). createApp makes one from the configured keys (or the home directory's) otherwise. */

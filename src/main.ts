@@ -5,21 +5,12 @@ import './production-env'
 import { accessSync, closeSync, constants, mkdirSync, openSync, statSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { CONFIG_FLAGS, ConfigError, loadConfig, parseArgs, settingsHelp, type Config } from './config'
-import { createApp } from './app'
-import { createBackgroundRunner, INTERRUPTED_MESSAGE, startRecoverySweep } from './engine/background'
-import { ownerIsAlive } from './engine/lease'
-import { timeOrderedId } from './ids'
-import { createLogger, resolveLogFormat } from './log'
-import { Drain, type DrainSummary } from './engine/drain'
-import { logProbe, probeUpstream, startupFields } from './startup-summary'
-import { createMetrics } from './metrics'
+import { createGateway, type Gateway } from './gateway'
 import { openStore } from './store'
-import { upstreamFromConfig } from './upstream/client'
 import { VERSION } from './version'
 import { CODEX_KEY_ENV, CODEX_MISSING, findCodex, launcherKey, prepareCodexHome, probeGateway } from './codex/launcher'
-import { createAuth, logAuthMode } from './auth'
-import { listenError, StartupError } from './startup-errors'
-import { describePrune, pruneOnce, startRetention } from './store/retention'
+import { StartupError } from './startup-errors'
+import { describePrune, pruneOnce } from './store/retention'
 import { endTagged, LAUNCH_TAG_ENV, newLaunchTag } from './codex/leftovers'
 import { doctorFailed, formatChecklist, runDoctor } from './ops/doctor'
 
@@ -117,87 +108,6 @@ ${settingsHelp()}
   --help                               this help
 `
 
-export interface Running {
-  url: string
-  stop(): Promise<void>
-  /**
-   * Graceful shutdown (SIGTERM/SIGINT): /ready turns 503 and no new turn starts at once; running turns may finish
-   * for --shutdown-grace-ms, then the rest end as failed; sockets close with 1001; then stop(). Logs a line when it
-   * begins and one saying what was drained.
-   */
-  shutdown(reason: string): Promise<DrainSummary>
-}
-
-export async function serve(config: Config, version = VERSION, opts: { quiet?: boolean; log?: (line: string) => void } = {}): Promise<Running> {
-  // `log` (the launcher's file) is no terminal: JSON there unless --log-format says otherwise
-  const logger = createLogger(config.logLevel, opts.log, resolveLogFormat(config.logFormat, opts.log ? false : process.stderr.isTTY === true))
-  const store = await openStore(config)
-  // Turns a previous process left queued/in_progress (it crashed or was killed) end as failed, never in_progress
-  // forever. Turns of other live processes sharing the database are left alone (their leases are renewed); the
-  // sweep catches those whose process dies later.
-  const interrupted = await store.failInterrupted(INTERRUPTED_MESSAGE, Date.now(), { alive: (owner) => ownerIsAlive(owner) })
-  if (interrupted.length) logger.warn('marked responses left running by a previous process as failed', { count: interrupted.length })
-  const stopSweep = startRecoverySweep(store, logger)
-  const stopRetention = startRetention(store, { retentionDays: config.retentionDays, eventLogRetentionHours: config.eventLogRetentionHours }, logger)
-  const metrics = createMetrics()
-  const background = createBackgroundRunner({ store, logger, metrics })
-  const upstream = upstreamFromConfig(config)
-  const drain = new Drain()
-  const app = createApp({ config, upstream, store, clock: Date.now, ids: timeOrderedId, logger, version, background, metrics, drain })
-  try {
-    app.listen({ hostname: config.host, port: config.port })
-  } catch (e) {
-    stopSweep()
-    await stopRetention()
-    await store.close().catch(() => {})
-    throw listenError(e, config.host, config.port)
-  }
-  const server = app.server!
-  const host = server.hostname ?? config.host
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`
-  // The one line scripts read to find the port; always printed, whatever the log level.
-  if (!opts.quiet) process.stdout.write(`agentgate listening on ${url}\n`)
-  logger.info('started', startupFields(config, version, url))
-  logAuthMode(logger, { ...createAuth(config.apiKeys), enabled: config.apiKeys.length > 0 || config.oidcIssuer !== null, issuer: config.oidcIssuer }, config.host)
-  // Whether the upstream answers (and with which models) is logged when known; it never delays "listening".
-  if (!opts.quiet) void probeUpstream(upstream).then((r) => logProbe(logger, config.upstream, r))
-  let stopped: Promise<void> | null = null
-  const stop = () =>
-    (stopped ??= (async () => {
-      stopSweep()
-      await stopRetention()
-      await app.stop(true)
-      // Background turns still running are stored as failed while the store is still open.
-      await background.shutdown()
-      await store.close()
-    })())
-  return {
-    url,
-    stop,
-    async shutdown(reason) {
-      const sockets = metrics.activeWebSockets.value
-      logger.info('shutting down: no new turns; running ones may finish', { signal: reason, running_turns: drain.active(), websockets: sockets, grace_ms: config.shutdownGraceMs })
-      const summary = await drain.drain(config.shutdownGraceMs)
-      // Let the last terminal events reach their clients before connections are closed: stop listening, give
-      // open responses a moment to end, then close whatever is left.
-      await Promise.race([server.stop(false), Bun.sleep(FLUSH_MS)])
-      await stop()
-      logger.info('shut down', {
-        signal: reason,
-        turns_finished: summary.finished,
-        turns_failed_at_deadline: summary.stopped,
-        ...(summary.unfinished ? { turns_not_stored: summary.unfinished } : {}),
-        websockets_closed: sockets,
-        waited_ms: summary.waitedMs,
-      })
-      return summary
-    },
-  }
-}
-
-/** How long a shutdown waits, after the drain, for open responses to be written out before closing connections. */
-const FLUSH_MS = 2_000
-
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version') {
     process.stdout.write(`agentgate ${VERSION}\n`)
@@ -218,7 +128,8 @@ async function main(argv: string[]): Promise<number> {
       }
       if (args.positionals.length) throw new ConfigError(`unexpected argument "${args.positionals[0]}" (see agentgate serve --help)`)
       const config = loadConfig({ flags: args.flags, env: process.env })
-      const running = await serve(config)
+      const running = await createGateway(config)
+      await running.listen()
       // First signal: drain (running turns finish or end failed), exit 0. A second signal: exit at once.
       let draining = false
       const onSignal = (signal: NodeJS.Signals) => {
@@ -291,19 +202,20 @@ async function runCodexCommand(argv: string[]): Promise<number> {
   // With keys configured Codex gets one (in its environment, see CODEX_KEY_ENV); checked before anything starts.
   const key = launcherKey(config)
   const configured = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
-  let running: Running | null = null
+  let running: Gateway | null = null
   let url = configured
   let log: ReturnType<typeof openLauncherLog> | null = null
   if (!(await probeGateway(configured))) {
     // The terminal belongs to Codex: the gateway started here logs to a file, never to it.
     log = openLauncherLog(config.home)
     const opts = { quiet: true, log: log.write }
-    running = await serve(config, VERSION, opts).catch(async (e) => {
+    running = await createGateway(config, opts)
+    url = await running.listen().catch(async (e) => {
       // The configured port is taken by something that is not agentgate: serve on any free port.
-      if (String(e?.code ?? e?.message).includes('EADDRINUSE')) return serve({ ...config, port: 0 }, VERSION, opts)
-      throw e
+      if (!String(e?.code ?? e?.message).includes('EADDRINUSE')) throw e
+      running = await createGateway({ ...config, port: 0 }, opts)
+      return running.listen()
     })
-    url = running.url
   }
   const tag = newLaunchTag()
   try {
