@@ -5,7 +5,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { ApiError } from './errors'
 import type { Logger } from './log'
-import type { Config } from './config'
 import { createOidcVerifier, looksLikeJwt, type OidcVerifier } from './oidc'
 import { DEFAULT_TENANT } from './store/types'
 
@@ -216,7 +215,10 @@ export function createAuth(specs: readonly string[], oidc: OidcVerifier | null =
  * The Auth a config describes: its API keys and, with --oidc-issuer, a verifier for the issuer's tokens (its keys
  * fetched at once, in the background, so the first token does not wait for discovery).
  */
-export function authFromConfig(config: Pick<Config, 'apiKeys' | 'oidcIssuer' | 'oidcAudience' | 'oidcTenantClaim'>, logger: Logger): Auth {
+export function authFromConfig(
+  config: { apiKeys: readonly string[]; oidcIssuer: string | null; oidcAudience: readonly string[]; oidcTenantClaim: string },
+  logger: Logger,
+): Auth {
   const oidc = config.oidcIssuer ? createOidcVerifier({ issuer: config.oidcIssuer, audiences: config.oidcAudience, tenantClaim: config.oidcTenantClaim, logger }) : null
   if (oidc) void oidc.warm()
   return createAuth(config.apiKeys, oidc)
