@@ -21,7 +21,8 @@ import { createBackgroundRunner, type BackgroundRunner } from './engine/backgrou
 import { responsesSocketRoutes } from './ws/responses'
 import { createTurnEngine } from './engine/turn'
 import { createUpstreamAdapter } from './upstream'
-import { authFromConfig, isOpenPath } from './auth'
+import { authFromConfig } from './auth'
+import { METRICS_ROUTE, OPEN_ROUTES, routeTable } from './http/routes'
 import { limitStreamBytes } from './upstream/stream-limit'
 import { createMetrics } from './metrics'
 import { instrumentStore } from './metrics/store'
@@ -51,10 +52,14 @@ export function createApp(deps: AppDeps) {
   const upstream = instrumentUpstream(deps.upstream, metrics)
   const sealer = deps.sealer ?? createSealer(loadSealingKeys(deps.config))
   deps = { ...deps, metrics, drain, tracing, sealer, store: instrumentStore(deps.store, metrics), upstream: tracing ? traceUpstream(upstream, tracing) : upstream }
-  const requests = requestObserver(metrics, deps.logger, () => app.routes)
   const { config, logger } = deps
-  // API keys → tenants (src/auth.ts): checked for every request in onRequest; the routes ask it for the tenant.
-  // With an OIDC issuer, bearer tokens that are not keys are verified against its keys (src/oidc.ts).
+  // The app's routes in Elysia's router, for what is decided before routing: open or not, a metric's route label.
+  // --metrics-public: a Prometheus scraper reads /metrics without a key; everything else still needs one.
+  const routes = routeTable(() => app.routes, config.metricsPublic ? [...OPEN_ROUTES, METRICS_ROUTE] : OPEN_ROUTES)
+  const requests = requestObserver(metrics, deps.logger, routes.routeOf)
+  // API keys → tenants (src/auth.ts): authenticated once per request in onRequest; the routes of a tenant get the
+  // result as `caller` (http/caller.ts). With an OIDC issuer, bearer tokens that are not keys are verified against
+  // its keys (src/oidc.ts).
   const auth = deps.auth ?? authFromConfig(config, logger)
   // One engine for every edge: HTTP JSON, SSE and WebSocket turns all run through it.
   const engine = createTurnEngine({
@@ -90,8 +95,7 @@ export function createApp(deps: AppDeps) {
       // ctx.path is the path Elysia routes by: on the context at run time, though not in onRequest's type.
       const path = (ctx as { path?: string }).path ?? pathOf(request.url)
       tracing?.requestStarted(request, path)
-      // --metrics-public: a Prometheus scraper reads /metrics without a key; everything else still needs one.
-      if (auth.enabled && !isOpenPath(path) && !(config.metricsPublic && METRICS_PATH.test(path))) {
+      if (auth.enabled && !routes.isOpen(path)) {
         try {
           await auth.authenticate(request)
         } catch (e) {
@@ -127,7 +131,7 @@ export function createApp(deps: AppDeps) {
       tracing?.requestEnded(ctx.request, status, route)
     })
     .onError({ as: 'global' }, ({ code, error, set, request, path }) => {
-      const rendered = renderError(code, error, request.method, path, app)
+      const rendered = renderError(code, error, request.method, path, routes.methodsFor)
       set.status = rendered.status
       if (rendered.headers) Object.assign(set.headers, rendered.headers)
       // A bug (500) is an error, with its stack; a failing storage (503 storage_unavailable) an error with the
@@ -158,10 +162,8 @@ export function createApp(deps: AppDeps) {
 
 export type App = ReturnType<typeof createApp>
 
-const METRICS_PATH = /^\/metrics\/?$/
-
 /** Maps anything thrown in a request to a status and the OpenAI error body. */
-function renderError(code: unknown, error: unknown, method: string, path: string, app: Elysia<any, any, any, any, any, any, any>): { status: number; body: ErrorBody; headers?: Record<string, string> } {
+function renderError(code: unknown, error: unknown, method: string, path: string, methodsFor: (path: string) => string[]): { status: number; body: ErrorBody; headers?: Record<string, string> } {
   if (error instanceof ApiError) return { status: error.status, body: error.toJSON(), headers: error.headers }
   if (error instanceof StoreUnavailableError) return { status: 503, body: ApiError.storageUnavailable(error).toJSON() }
   // Elysia wraps whatever the body read threw (e.g. our 413 for an oversized chunked body) in a ParseError.
@@ -176,7 +178,7 @@ function renderError(code: unknown, error: unknown, method: string, path: string
     case 'PARSE':
       return { status: 400, body: toErrorBody('We could not parse the JSON body of your request. Send valid JSON with Content-Type: application/json.', 'invalid_request_error', 'invalid_json') }
     case 'NOT_FOUND': {
-      const allowed = allowedMethods(app, path).filter((m) => m !== method)
+      const allowed = methodsFor(path).filter((m) => m !== method)
       if (allowed.length) return { status: 405, headers: { allow: allowed.join(', ') }, body: toErrorBody(`Method ${method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`, 'invalid_request_error', 'method_not_allowed') }
       return { status: 404, body: toErrorBody(`Unknown route: ${method} ${path}`, 'invalid_request_error', 'unknown_url') }
     }
@@ -190,15 +192,4 @@ function renderError(code: unknown, error: unknown, method: string, path: string
       return { status: 500, body: toErrorBody('Internal server error', 'server_error', 'server_error') }
     }
   }
-}
-
-/** Methods the app serves on `path`, for telling 405 from 404. */
-function allowedMethods(app: Elysia<any, any, any, any, any, any, any>, path: string): string[] {
-  const out = new Set<string>()
-  for (const r of app.routes) {
-    if (r.method === 'WS' || r.method === 'ALL') continue
-    const pattern = new RegExp('^' + r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*') + '/?$')
-    if (pattern.test(path)) out.add(r.method)
-  }
-  return [...out]
 }

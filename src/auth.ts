@@ -102,13 +102,6 @@ export function keyTable(specs: readonly string[]): ApiKeyEntry[] {
   return [...byDigest.values()]
 }
 
-/** Routes that stay open with auth on: liveness/readiness and the API reference. Everything else needs a key. */
-const OPEN_PATH = /^\/(?:health|ready|docs|docs\/json|docs\/assets\/[^/]+)\/?$/
-
-export function isOpenPath(path: string): boolean {
-  return OPEN_PATH.test(path)
-}
-
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i
 
 /** Who a request stands for: its tenant and, for a token, when the token expires (unix ms; null for API keys). */
@@ -138,6 +131,11 @@ export interface Auth {
   tenantOf(request: Request | Headers): string
   /** The request's principal, as tenantOf. */
   principalOf(request: Request | Headers): Principal
+  /**
+   * The principal authenticate() found for this request — never a second look at its credential (DEFAULT_TENANT's
+   * with auth off). A request that was not authenticated is a 401: only open routes are, and they have no caller.
+   */
+  callerOf(request: Request): Principal
 }
 
 export function createAuth(specs: readonly string[], oidc: OidcVerifier | null = null): Auth {
@@ -208,6 +206,12 @@ export function createAuth(specs: readonly string[], oidc: OidcVerifier | null =
     },
     principalOf,
     tenantOf: (request) => principalOf(request).tenant,
+    callerOf(request) {
+      if (!enabled) return open
+      const p = principals.get(request.headers)
+      if (!p) throw unauthorized('This request was not authenticated.')
+      return p
+    },
   }
 }
 

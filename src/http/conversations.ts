@@ -3,6 +3,7 @@
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../deps'
 import type { Auth } from '../auth'
+import { callerContext } from './caller'
 import { conversationLocked, conversationNotFound, toConversationItems } from '../engine/conversation'
 import { itemsAsIncluded } from '../engine/sealed-items'
 import type { Sealer } from '../sealing/sealer'
@@ -43,7 +44,6 @@ function includeOf(query: { include?: string | string[]; 'include[]'?: string | 
 
 export function conversationsRoutes(deps: AppDeps, auth: Auth, sealer: Sealer) {
   const { store, ids, clock } = deps
-  const tenantOf = (request: Request) => auth.tenantOf(request.headers)
 
   async function existing(tenant: string, id: string): Promise<ConversationRecord> {
     const rec = await store.getConversation(tenant, id)
@@ -53,10 +53,11 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth, sealer: Sealer) {
 
   return new Elysia({ prefix: '/v1/conversations', detail: { tags: ['conversations'] } })
     .use(jsonBody)
+    .use(callerContext(auth))
     .post(
       '',
-      async ({ body, request }) => {
-        const tenant = tenantOf(request)
+      async ({ body, caller }) => {
+        const tenant = caller.tenant
         const items = await toConversationItems(body.items ?? [], ids, store, tenant)
         const now = clock()
         const rec: ConversationRecord = { id: ids('conv'), tenant, metadata: body.metadata ?? {}, createdAt: now, updatedAt: now }
@@ -74,15 +75,15 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth, sealer: Sealer) {
         },
       },
     )
-    .get('/:conversation_id', async ({ params, request }) => conversationObject(await existing(tenantOf(request), params.conversation_id)), {
+    .get('/:conversation_id', async ({ params, caller }) => conversationObject(await existing(caller.tenant, params.conversation_id)), {
       params: ConversationIdParams,
       response: { 200: ConversationObject, ...errorResponses(404, 503) },
       detail: { summary: 'Retrieve a conversation' },
     })
     .post(
       '/:conversation_id',
-      async ({ params, body, request }) => {
-        const rec = await store.updateConversation(tenantOf(request), params.conversation_id, body.metadata ?? {}, clock())
+      async ({ params, body, caller }) => {
+        const rec = await store.updateConversation(caller.tenant, params.conversation_id, body.metadata ?? {}, clock())
         if (!rec) throw conversationNotFound(params.conversation_id)
         return conversationObject(rec)
       },
@@ -97,8 +98,8 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth, sealer: Sealer) {
     )
     .delete(
       '/:conversation_id',
-      async ({ params, request }) => {
-        if (!(await store.deleteConversation(tenantOf(request), params.conversation_id, clock()))) throw conversationNotFound(params.conversation_id)
+      async ({ params, caller }) => {
+        if (!(await store.deleteConversation(caller.tenant, params.conversation_id, clock()))) throw conversationNotFound(params.conversation_id)
         return { id: params.conversation_id, object: 'conversation.deleted' as const, deleted: true as const }
       },
       {
@@ -109,8 +110,8 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth, sealer: Sealer) {
     )
     .get(
       '/:conversation_id/items',
-      async ({ params, query, request }) => {
-        const tenant = tenantOf(request)
+      async ({ params, query, caller }) => {
+        const tenant = caller.tenant
         const page = await store.listConversationItems(tenant, params.conversation_id, parseListOptions(query))
         if (!page) throw conversationNotFound(params.conversation_id)
         return itemList(itemsAsIncluded(page.items, includeOf(query), sealer, tenant), page.hasMore)
@@ -127,8 +128,8 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth, sealer: Sealer) {
     )
     .post(
       '/:conversation_id/items',
-      async ({ params, body, query, request }) => {
-        const tenant = tenantOf(request)
+      async ({ params, body, query, caller }) => {
+        const tenant = caller.tenant
         const items = await toConversationItems(body.items, ids, store, tenant)
         const added = await store.addConversationItems(tenant, params.conversation_id, items, clock())
         if (!added.ok) throw added.reason === 'locked' ? conversationLocked(params.conversation_id, added.holder) : conversationNotFound(params.conversation_id)
@@ -149,8 +150,8 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth, sealer: Sealer) {
     )
     .get(
       '/:conversation_id/items/:item_id',
-      async ({ params, query, request }) => {
-        const tenant = tenantOf(request)
+      async ({ params, query, caller }) => {
+        const tenant = caller.tenant
         await existing(tenant, params.conversation_id)
         const item = await store.getConversationItem(tenant, params.conversation_id, params.item_id)
         if (!item) throw itemNotFound(params.conversation_id, params.item_id)
@@ -165,8 +166,8 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth, sealer: Sealer) {
     )
     .delete(
       '/:conversation_id/items/:item_id',
-      async ({ params, request }) => {
-        const tenant = tenantOf(request)
+      async ({ params, caller }) => {
+        const tenant = caller.tenant
         const rec = await existing(tenant, params.conversation_id)
         if (!(await store.deleteConversationItem(tenant, params.conversation_id, params.item_id, clock()))) throw itemNotFound(params.conversation_id, params.item_id)
         return conversationObject(rec)

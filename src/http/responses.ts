@@ -4,6 +4,7 @@
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../deps'
 import type { Auth } from '../auth'
+import { callerContext } from './caller'
 import { ApiError } from '../errors'
 import type { BackgroundRunner } from '../engine/background'
 import { followEvents } from '../engine/resume'
@@ -20,10 +21,11 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
   const { store, config } = deps
   return new Elysia({ prefix: '/v1/responses', detail: { tags: ['responses'] } })
     .use(jsonBody)
+    .use(callerContext(auth))
     .post(
       '',
-      async ({ body, request, set }) => {
-        const tenant = auth.tenantOf(request.headers)
+      async ({ body, request, set, caller }) => {
+        const tenant = caller.tenant
         const requestId = String(set.headers['x-request-id'] ?? '')
         if (body.background) {
           // Not tied to this request: the client may go away, the turn goes on (and is cancelled only by POST …/cancel).
@@ -71,8 +73,8 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
     )
     .get(
       '/:id',
-      async ({ params, query, set, request }) => {
-        const tenant = auth.tenantOf(request.headers)
+      async ({ params, query, set, caller }) => {
+        const tenant = caller.tenant
         const rec = await store.getResponse(tenant, params.id)
         if (!rec) throw notFound(params.id)
         if (query.stream !== 'true') return rec.response as ResponseObjectT
@@ -99,16 +101,16 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
     )
     .delete(
       '/:id',
-      async ({ params, request }) => {
-        if (!(await store.deleteResponse(auth.tenantOf(request.headers), params.id))) throw notFound(params.id)
+      async ({ params, caller }) => {
+        if (!(await store.deleteResponse(caller.tenant, params.id))) throw notFound(params.id)
         return { id: params.id, object: 'response' as const, deleted: true as const }
       },
       { params: ResponseIdParams, response: { 200: DeletedResponse, ...errorResponses(404, 503) }, detail: { summary: 'Delete a response with its items and events' } },
     )
     .post(
       '/:id/cancel',
-      async ({ params, request }) => {
-        const tenant = auth.tenantOf(request.headers)
+      async ({ params, caller }) => {
+        const tenant = caller.tenant
         const rec = await store.getResponse(tenant, params.id)
         if (!rec) throw notFound(params.id)
         if (!rec.background) throw ApiError.badRequest('Only responses created with background: true can be cancelled.', null, 'not_background')
@@ -134,8 +136,8 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
     )
     .get(
       '/:id/input_items',
-      async ({ params, query, request }) => {
-        const page = await store.listInputItems(auth.tenantOf(request.headers), params.id, parseListOptions(query))
+      async ({ params, query, caller }) => {
+        const page = await store.listInputItems(caller.tenant, params.id, parseListOptions(query))
         if (!page) throw notFound(params.id)
         return {
           object: 'list' as const,

@@ -5,6 +5,7 @@ import type { Auth } from '../auth'
 import type { TurnEngine } from '../engine/turn'
 import { errorResponses } from '../schema/common'
 import { CompactBody, CompactedResponse, InputTokensBody, InputTokensObject } from '../schema/session-tools'
+import { callerContext } from './caller'
 import { JSON_BODY, jsonBody } from './json-body'
 
 /** Response header saying who counted input_tokens: `tokenizer` (the upstream's) or `estimate` (the gateway's). */
@@ -13,10 +14,11 @@ export const COUNTED_BY_HEADER = 'x-agentgate-input-tokens-counted-by'
 export function sessionToolRoutes(engine: TurnEngine, auth: Auth) {
   return new Elysia({ prefix: '/v1/responses', detail: { tags: ['responses'] } })
     .use(jsonBody)
+    .use(callerContext(auth))
     .post(
       '/input_tokens',
-      async ({ body, request, set }) => {
-        const count = await engine.countInputTokens(body, auth.tenantOf(request.headers), request.signal)
+      async ({ body, request, set, caller }) => {
+        const count = await engine.countInputTokens(body, caller.tenant, request.signal)
         set.headers[COUNTED_BY_HEADER] = count.counted_by
         return { object: 'response.input_tokens' as const, input_tokens: count.input_tokens }
       },
@@ -34,9 +36,9 @@ export function sessionToolRoutes(engine: TurnEngine, auth: Auth) {
     )
     .post(
       '/compact',
-      async ({ body, request, set }) => {
+      async ({ body, request, set, caller }) => {
         const requestId = String(set.headers['x-request-id'] ?? '')
-        return engine.compact(body, auth.tenantOf(request.headers), { signal: request.signal, requestId: requestId || undefined })
+        return engine.compact(body, caller.tenant, { signal: request.signal, requestId: requestId || undefined })
       },
       {
         body: CompactBody,

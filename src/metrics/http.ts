@@ -18,26 +18,11 @@ interface RequestContext {
 // Kept on the request's context object itself: Elysia passes the same one from onRequest to onAfterResponse.
 const STARTED = Symbol('agentgate.requestStarted')
 
-/** A route as the app lists it (Elysia's app.routes): method (WS for a WebSocket) and pattern. */
-export interface RouteEntry {
-  method: string
-  path: string
-}
-
 /**
- * `routes` lists the app's routes: a request answered before routing (onRequest: 401, 413) is labelled with the
- * pattern it would have matched, found by matching them (only then; routed requests carry their pattern).
+ * `routeOf` finds the pattern of a request answered before routing (onRequest: 401, 413) in the app's route table
+ * (http/routes.ts); routed requests carry their pattern.
  */
-export function requestObserver(metrics: GatewayMetrics, logger: Logger, routes: () => readonly RouteEntry[] = () => []) {
-  let table: { method: string; path: string; re: RegExp }[] | null = null
-  const routeOf = (method: string, path: string): string | undefined => {
-    // Built on first use, when every route is registered; static segments before parameters, as the router does.
-    table ??= routes()
-      .map((r) => ({ method: r.method === 'WS' ? 'GET' : r.method, path: r.path, re: patternOf(r.path) }))
-      .sort((a, b) => a.path.split(':').length - b.path.split(':').length)
-    for (const r of table) if ((r.method === method || r.method === 'ALL') && r.re.test(path)) return r.path
-    return undefined
-  }
+export function requestObserver(metrics: GatewayMetrics, logger: Logger, routeOf: (method: string, path: string, upgrade: boolean) => string | undefined = () => undefined) {
   return {
     /** onRequest: the clock starts before routing, body limits and parsing. */
     started(ctx: object) {
@@ -52,7 +37,7 @@ export function requestObserver(metrics: GatewayMetrics, logger: Logger, routes:
       let path = ctx.path
       if (!route) {
         path ??= pathOf(ctx.request.url)
-        route = routeOf(method, path)
+        route = routeOf(method, path, ctx.request.headers.get('upgrade')?.toLowerCase() === 'websocket')
       }
       metrics.recordRequest(route, method, status, ms / 1000)
       if (logger.level === 'debug')
@@ -60,10 +45,6 @@ export function requestObserver(metrics: GatewayMetrics, logger: Logger, routes:
       return { status, route }
     },
   }
-}
-
-function patternOf(route: string): RegExp {
-  return new RegExp('^' + route.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*') + '/?$')
 }
 
 function statusOf(ctx: RequestContext): number {

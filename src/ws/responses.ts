@@ -2,7 +2,8 @@
 // response.create frames in, the same events as SSE out. The work is in ResponsesSocketSession.
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../deps'
-import type { Auth, Principal } from '../auth'
+import type { Auth } from '../auth'
+import { callerContext } from '../http/caller'
 import type { TurnEngine } from '../engine/turn'
 import { ResponsesSocketSession } from './session'
 
@@ -10,7 +11,7 @@ export function responsesSocketRoutes(deps: AppDeps, engine: TurnEngine, auth: A
   const sessions = new WeakMap<object, ResponsesSocketSession>()
   /** per socket: stops listening for the gateway's shutdown */
   const unsubscribe = new WeakMap<object, () => void>()
-  return new Elysia().ws('/v1/responses', {
+  return new Elysia().use(callerContext(auth)).ws('/v1/responses', {
     detail: {
       tags: ['responses'],
       summary: 'WebSocket mode: many responses over one socket (Upgrade: websocket)',
@@ -23,15 +24,9 @@ export function responsesSocketRoutes(deps: AppDeps, engine: TurnEngine, auth: A
     open(ws) {
       const headers = (ws.data as any).headers ?? {}
       const requestId = headers['x-request-id'] || headers['x-client-request-id'] || deps.ids('req')
-      // The upgrade was only let through with a valid key (app.ts onRequest); the socket's turns are its tenant's.
-      // With an OIDC token, its expiry is checked again on each response.create (ws/session.ts).
-      let principal: Principal
-      try {
-        principal = auth.principalOf((ws.data as any).request.headers)
-      } catch {
-        ws.raw.close(1008, 'invalid API key')
-        return
-      }
+      // The upgrade was only let through with a valid credential (app.ts onRequest); the socket's turns are its
+      // caller's tenant's. With an OIDC token, its expiry is checked again on each response.create (ws/session.ts).
+      const principal = ws.data.caller
       const session = new ResponsesSocketSession(
         { send: (text) => ws.raw.send(text), close: (code, reason) => ws.raw.close(code, reason) },
         { engine, logger: deps.logger, tenant: principal.tenant, credentialExpiresAt: principal.expiresAt, parentSpan: deps.tracing?.spanOf((ws.data as any).request.headers), maxQueue: deps.config.maxWsQueue, forceStore: deps.config.wsForceStore, requestId, metrics: deps.metrics },

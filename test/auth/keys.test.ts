@@ -1,7 +1,10 @@
 // API key specs, the key table, the constant-time compare, the open routes and where keys come from (flags, env,
 // config.toml, --api-keys-file with sha256 forms) — and that a bad key is reported without the key in the message.
 import { describe, expect, test } from 'bun:test'
-import { constantTimeEqual, createAuth, digestsEqual, derivedTenant, isLoopbackHost, isOpenPath, keyTable, parseApiKeySpec, sha256 } from '../../src/auth'
+import { constantTimeEqual, createAuth, digestsEqual, derivedTenant, isLoopbackHost, keyTable, parseApiKeySpec, sha256 } from '../../src/auth'
+import { METRICS_ROUTE, OPEN_ROUTES, routeTable } from '../../src/http/routes'
+import { useGateway } from '../support/suite'
+import type { TestGateway } from '../support/gateway'
 import { CONFIG_FLAGS, ConfigError, loadConfig, parseArgs } from '../../src/config'
 import { DEFAULT_TENANT } from '../../src/store/types'
 
@@ -134,11 +137,22 @@ describe('createAuth', () => {
   })
 })
 
-describe('open routes', () => {
-  test.each(['/health', '/health/', '/ready', '/docs', '/docs/', '/docs/json', '/docs/assets/swagger-ui.css'])('%s stays open', (p) => expect(isOpenPath(p)).toBe(true))
+describe('open routes (found in the route table of the real app)', () => {
+  let gw: TestGateway
+  useGateway({}, (s) => ({ gw } = s))
+  const isOpen = (p: string, open = OPEN_ROUTES) => routeTable(() => gw.app.routes, open).isOpen(p)
+  test.each(['/health', '/health/', '/ready', '/docs', '/docs/', '/docs/json', '/docs/assets/swagger-ui.css'])('%s stays open', (p) => expect(isOpen(p)).toBe(true))
   test.each(['/v1/responses', '/v1/models', '/', '/metrics', '/healthz', '/docs/assets/a/b', '/docs/json/x', '//v1/responses', '/health/../v1/responses', '/v1'])('%s needs a key', (p) =>
-    expect(isOpenPath(p)).toBe(false),
+    expect(isOpen(p)).toBe(false),
   )
+  test('/metrics is open when --metrics-public adds it', () => expect(isOpen('/metrics', [...OPEN_ROUTES, METRICS_ROUTE])).toBe(true))
+  test('a route is labelled by its pattern; a WebSocket upgrade by the WS route', () => {
+    const routes = routeTable(() => gw.app.routes, OPEN_ROUTES)
+    expect(routes.routeOf('GET', '/v1/responses/resp_1/input_items')).toBe('/v1/responses/:id/input_items')
+    expect(routes.routeOf('GET', '/v1/responses', true)).toBe('/v1/responses')
+    expect(routes.routeOf('GET', '/nope')).toBeUndefined()
+    expect(routes.methodsFor('/v1/responses/resp_1').sort()).toEqual(['DELETE', 'GET'])
+  })
 })
 
 test('loopback hosts', () => {
