@@ -1,5 +1,6 @@
 // Swagger UI at /docs and the OpenAPI document at /docs/json. The Swagger UI assets are embedded in
 // the executable (`with { type: 'file' }`) and served from /docs/assets/*, so the page works offline.
+import { OPEN_ROUTES } from './routes'
 import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../deps'
@@ -85,6 +86,9 @@ export function normaliseOpenApiDocument(doc: unknown): unknown {
     }
   }
   describeStreams(out.paths ?? {})
+  // The open routes (http/routes.ts) need no credential: `security: []` overrides the document's bearerAuth.
+  for (const [path, item] of Object.entries((out.paths ?? {}) as Record<string, Record<string, any>>))
+    if (OPEN_ROUTES.includes(path.replace(/\{([^}]+)\}/g, ':$1'))) for (const method of Object.keys(item)) if (HTTP_METHODS.has(method)) item[method].security = []
   const schemas: Record<string, unknown> = {}
   for (const [name, schema] of Object.entries(src.components?.schemas ?? {})) schemas[name] = walk(schema, name)
   for (const [name, schema] of Object.entries(found)) schemas[name] ??= schema
@@ -159,7 +163,7 @@ export function docsRoutes({ version, config, upstream }: AppDeps) {
               schemas: { ErrorBody: ErrorBody as any, ResponseObject: ResponseObject as any, ResponseStreamEvent: ResponseStreamEvent as any },
               securitySchemes: SECURITY_SCHEMES as any,
             },
-            // With keys configured every operation needs one, except those that say `security: []` (health).
+            // With keys configured every operation needs one, except the open routes (`security: []`, set above).
             ...(config.apiKeys.length ? { security: [{ bearerAuth: [] }] } : {}),
           },
           swagger: {

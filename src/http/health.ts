@@ -15,7 +15,7 @@ export function healthRoutes({ store, upstream, version, drain, config }: AppDep
     .get('/health', () => ({ status: 'ok' as const, version }), {
       response: { 200: Health },
       // open even when API keys are configured
-      detail: { summary: 'Liveness: 200 while the process serves', security: [] },
+      detail: { summary: 'Liveness: 200 while the process serves' },
     })
     .get(
       '/ready',
@@ -43,7 +43,7 @@ export function healthRoutes({ store, upstream, version, drain, config }: AppDep
       },
       {
         response: { 200: Ready, 503: Ready },
-        detail: { summary: 'Readiness: 200 when the store is open and the upstream answers, else 503 with the reason (`shutting_down` from the first SIGTERM on)', security: [] },
+        detail: { summary: 'Readiness: 200 when the store is open and the upstream answers, else 503 with the reason (`shutting_down` from the first SIGTERM on)' },
       },
     )
 }

@@ -198,6 +198,11 @@ describe('GET /docs/json', () => {
     expect(JSON.stringify(doc)).not.toContain('"$id":"#')
   })
 
+  test('the open routes say they need no credential (security: []); the /v1 routes do not', () => {
+    const open = operations().filter((o) => Array.isArray(o.op.security) && o.op.security.length === 0).map((o) => `${o.method} ${o.path}`)
+    expect(open.sort()).toEqual(['get /health', 'get /ready'])
+  })
+
   test('is the same document on every call', async () => {
     const again = await (await fetch(`${gw.url}/docs/json`)).json()
     expect(again).toEqual(doc)
