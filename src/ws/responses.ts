@@ -22,14 +22,14 @@ export function responsesSocketRoutes(deps: AppDeps, engine: TurnEngine, auth: A
         'A bad request gets `{"type":"error","status":400,…}` and the socket stays open. Every turn is stored (--ws-force-store). Idle sockets close after --ws-idle-timeout-s; frames over --max-ws-frame-bytes close the socket with 1009.',
     },
     open(ws) {
-      const headers = (ws.data as any).headers ?? {}
+      const headers = ws.data.headers ?? {}
       const requestId = headers['x-request-id'] || headers['x-client-request-id'] || deps.ids('req')
       // The upgrade was only let through with a valid credential (app.ts onRequest); the socket's turns are its
       // caller's tenant's. With an OIDC token, its expiry is checked again on each response.create (ws/session.ts).
       const principal = ws.data.caller
       const session = new ResponsesSocketSession(
         { send: (text) => ws.raw.send(text), close: (code, reason) => ws.raw.close(code, reason) },
-        { engine, logger: deps.logger, tenant: principal.tenant, credentialExpiresAt: principal.expiresAt, parentSpan: deps.tracing?.spanOf((ws.data as any).request.headers), maxQueue: deps.config.maxWsQueue, forceStore: deps.config.wsForceStore, requestId, metrics: deps.metrics },
+        { engine, logger: deps.logger, tenant: principal.tenant, credentialExpiresAt: principal.expiresAt, parentSpan: deps.tracing?.spanOf(ws.data.request.headers), maxQueue: deps.config.maxWsQueue, forceStore: deps.config.wsForceStore, requestId, metrics: deps.metrics },
       )
       sessions.set(ws.raw, session)
       // On shutdown the socket finishes its turn and closes with 1001 (at once when it was opened during the drain).
