@@ -6,6 +6,9 @@ import { readFileSync } from 'node:fs'
 import type { CodexCatalog, CodexModelInfo } from '../schema/models'
 import meta from './metadata.json'
 import { overrideValueProblem, type ModelOverride } from './overrides'
+import { upstreamContextWindow, type UpstreamModel } from '../upstream/context-window'
+
+export { upstreamContextWindow, type UpstreamModel } from '../upstream/context-window'
 
 /** ModelInfo minus the per-model keys; shared by every model and never mutated. */
 type StaticModelInfo = Omit<CodexModelInfo, 'slug' | 'display_name'>
@@ -13,12 +16,6 @@ const STATIC_INFO: Readonly<StaticModelInfo> = deepFreeze(meta as unknown as Sta
 
 /** The embedded default prompt (base_instructions) every model gets unless overridden. */
 export const DEFAULT_BASE_INSTRUCTIONS: string = STATIC_INFO.base_instructions
-
-/** One entry of an upstream GET /models `data` array; servers add their own keys. */
-export interface UpstreamModel {
-  id: string
-  [key: string]: unknown
-}
 
 /** Reads a text file; null when it cannot be read (the catalog then keeps the default prompt). */
 export type ReadText = (path: string) => string | null
@@ -33,13 +30,6 @@ export const readTextFile: ReadText = (path) => {
 
 const isPositiveInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0
 const nonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.trim() !== ''
-
-/** The context length the upstream advertises: vLLM `max_model_len`, OpenRouter/others `context_length`, … */
-export function upstreamContextWindow(entry: UpstreamModel): number | undefined {
-  const topProvider = entry.top_provider as { context_length?: unknown } | undefined
-  const candidates = [entry.max_model_len, entry.context_length, entry.context_window, entry.max_context_length, topProvider?.context_length]
-  return candidates.find(isPositiveInt)
-}
 
 const mentionsImage = (v: unknown): boolean => {
   if (Array.isArray(v)) return v.some((x) => typeof x === 'string' && /^(image|images|vision)$/i.test(x))

@@ -5,7 +5,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { ConfigError } from '../config'
+import { ConfigError } from '../config-error'
 import { sealingKey, type SealingKey } from './sealer'
 
 export const KEY_FILE = 'sealing.key'
