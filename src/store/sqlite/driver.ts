@@ -39,6 +39,9 @@ export function openSqlite(path: string): { client: Database; db: ReturnType<typ
     throw openFailure(path, e)
   }
   try {
+    // First, so every statement below waits for a lock another connection still holds (a process or the checkpoint
+    // worker of a store just closed) instead of failing at once with "database is locked".
+    client.exec('PRAGMA busy_timeout = 5000')
     // A new database gets incremental vacuum, so retention can give deleted rows' space back to the file system
     // (Store.reclaimSpace). The mode can only be set before the first table exists; an older database is converted
     // by the first `agentgate prune` (a one-time full VACUUM).
@@ -46,7 +49,6 @@ export function openSqlite(path: string): { client: Database; db: ReturnType<typ
     // WAL lets readers run while a turn is being written; it does not apply to an in-memory database.
     if (!isMemoryPath(path)) client.exec('PRAGMA journal_mode = WAL')
     client.exec('PRAGMA synchronous = NORMAL')
-    client.exec('PRAGMA busy_timeout = 5000')
     client.exec('PRAGMA foreign_keys = ON') // off by default in SQLite; the item/event cascades need it
     const db = drizzle({ client, schema })
     migrateSqlite(db)
