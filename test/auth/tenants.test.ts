@@ -10,6 +10,7 @@ import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { waitFor } from '../support/wait'
 
 const KEY_A = 'sk-tenant-a-31b5e0c2'
 const KEY_B = 'sk-tenant-b-9a6f7d14'
@@ -30,16 +31,6 @@ afterAll(async () => {
   await gw.stop()
   await up.stop()
 })
-
-async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, ms = 8000): Promise<T> {
-  const until = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > until) throw new Error('timed out waiting')
-    await Bun.sleep(20)
-  }
-}
 
 /** A raw request as tenant `key`. */
 async function as(key: string, method: string, path: string, body?: unknown) {
@@ -125,10 +116,10 @@ describe('responses', () => {
     const queued = await a.responses.create({ model: 'test-model', input: 'background work', background: true })
     expect((await as(KEY_B, 'POST', `/responses/${queued.id}/cancel`)).status).toBe(404)
     expect((await as(KEY_B, 'GET', `/responses/${queued.id}`)).status).toBe(404)
-    const done = await waitFor(async () => {
+    const done = await waitFor('the background response to complete', async () => {
       const r = await a.responses.retrieve(queued.id)
       return r.status === 'completed' ? r : null
-    })
+    }, 8000)
     expect(done.output_text).toBe('one two three four five six seven eight nine ten')
     const rec = await gw.store.getResponse('team-a', queued.id)
     expect(rec?.tenant).toBe('team-a')
@@ -194,7 +185,7 @@ describe('WebSocket', () => {
       ws.onopen = resolve
       ws.onerror = reject
     })
-    const next = (pred: (f: any) => boolean) => waitFor(async () => frames.find(pred), 5000)
+    const next = (pred: (f: any) => boolean) => waitFor('a matching frame', () => frames.find(pred), 5000)
     return { ws, frames, next, send: (o: unknown) => ws.send(JSON.stringify({ type: 'response.create', model: 'test-model', ...(o as object) })) }
   }
 

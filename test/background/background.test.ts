@@ -8,6 +8,7 @@ import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
 import { type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { waitFor } from '../support/wait'
 import { useGateway } from '../support/suite'
 
 let up: FakeUpstream
@@ -15,20 +16,12 @@ let gw: TestGateway
 let client: OpenAI
 useGateway({}, (s) => ({ up, gw, client } = s))
 
-async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, ms = 8000): Promise<T> {
-  const until = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > until) throw new Error('timed out waiting')
-    await Bun.sleep(20)
-  }
-}
+const WAIT_MS = 8000
 const settled = (c: OpenAI, id: string) =>
-  waitFor(async () => {
+  waitFor(`${id} to settle`, async () => {
     const r = await c.responses.retrieve(id)
     return r.status !== 'queued' && r.status !== 'in_progress' ? r : null
-  })
+  }, WAIT_MS)
 const SLOW = 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty'
 
 describe('background responses', () => {
@@ -51,10 +44,10 @@ describe('background responses', () => {
   test('retrieve shows in_progress with the output so far while the turn runs', async () => {
     up.queue({ text: SLOW, delayMs: 60 })
     const r = await client.responses.create({ model: 'test-model', input: 'slow work', background: true })
-    const partial = await waitFor(async () => {
+    const partial = await waitFor('output while in_progress', async () => {
       const cur = await client.responses.retrieve(r.id)
       return cur.status === 'in_progress' && cur.output.length > 0 ? cur : null
-    })
+    }, WAIT_MS)
     expect(partial.output[0]).toMatchObject({ type: 'message', status: 'incomplete' })
     expect(SLOW.startsWith((partial.output[0] as any).content[0].text)).toBe(true)
     expect((await settled(client, r.id)).output_text).toBe(SLOW)
@@ -129,7 +122,7 @@ describe('cancel', () => {
   test('stops a running background response: cancelled, output so far kept, upstream call abandoned', async () => {
     up.queue({ text: SLOW, delayMs: 80 })
     const r = await client.responses.create({ model: 'test-model', input: 'cancel me', background: true })
-    await waitFor(async () => (await gw.store.listEvents(r.id, -1)).some((e) => e.type === 'response.output_text.delta'))
+    await waitFor('a stored text delta', async () => (await gw.store.listEvents(r.id, -1)).some((e) => e.type === 'response.output_text.delta'), WAIT_MS)
     const cancelled = await client.responses.cancel(r.id)
     expect(cancelled.id).toBe(r.id)
     expect(cancelled.status).toBe('cancelled')
@@ -197,11 +190,11 @@ describe('cancel', () => {
       const cb = new OpenAI({ baseURL: b.baseURL, apiKey: 'unused', maxRetries: 0 })
       up.queue({ text: SLOW, delayMs: 80 })
       const r = await ca.responses.create({ model: 'test-model', input: 'run on a', background: true })
-      await waitFor(async () => (await b.store.listEvents(r.id, -1)).some((e) => e.type === 'response.output_text.delta'))
+      await waitFor('a stored text delta', async () => (await b.store.listEvents(r.id, -1)).some((e) => e.type === 'response.output_text.delta'), WAIT_MS)
       // B does not run it: the cancel is the stored status, which A's runner notices and stops for.
       const cancelled = await cb.responses.cancel(r.id)
       expect(cancelled.status).toBe('cancelled')
-      await waitFor(async () => a.logs.some((l) => l.includes('"turn finished"') && l.includes(r.id) && l.includes('"status":"cancelled"')), 3000)
+      await waitFor('the cancelled turn logged as finished', async () => a.logs.some((l) => l.includes('"turn finished"') && l.includes(r.id) && l.includes('"status":"cancelled"')), 3000)
       const final = await ca.responses.retrieve(r.id)
       expect(final.status).toBe('cancelled')
       expect((final.output[0] as any).content[0].text.length).toBeLessThan(SLOW.length)

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { openStore } from '../../src/store'
 import { startBinary, type RunningBinary } from '../support/binary'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
+import { waitFor } from '../support/wait'
 
 const MAIN = join(import.meta.dir, '..', '..', 'src', 'main.ts')
 let up: FakeUpstream
@@ -86,14 +87,8 @@ async function socketTurn(url: string, input: string) {
   return { firstDelta, done }
 }
 
-/** Polls until `check` resolves true (bounded). */
-async function eventually(check: () => Promise<boolean>, what: string, ms = 5_000) {
-  const deadline = Date.now() + ms
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`never: ${what}`)
-    await Bun.sleep(20)
-  }
-}
+/** Polls until `check` resolves true (bounded); a check that fails (say, a refused connection) counts as not yet. */
+const eventually = (check: () => Promise<boolean>, what: string, ms = 5_000) => waitFor(what, () => check().catch(() => false), ms)
 
 const logLines = (gw: RunningBinary) =>
   gw

@@ -9,6 +9,7 @@ import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
 import { type FakeUpstream, type RecordedRequest } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { waitFor } from '../support/wait'
 import { useGateway } from '../support/suite'
 
 let up: FakeUpstream
@@ -23,16 +24,6 @@ function transcript(req: RecordedRequest): string[] {
 const lastUpstream = () => up.requestsTo('/v1/responses').at(-1)!
 const itemsOf = async (convId: string) => (await client.conversations.items.list(convId, { order: 'asc', limit: 100 })).data as any[]
 const texts = (items: any[]) => items.map((i) => `${i.role}: ${i.content.map((p: any) => p.text).join('')}`)
-
-async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, ms = 5000): Promise<T> {
-  const until = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > until) throw new Error('timed out waiting')
-    await Bun.sleep(20)
-  }
-}
 
 describe('history and appending', () => {
   test('two turns build the conversation: the model sees its items, then the new input; both turns are appended', async () => {
@@ -116,7 +107,7 @@ describe('history and appending', () => {
     while (!text.includes('response.output_text.delta')) text += new TextDecoder().decode((await reader.read()).value)
     const id = text.match(/"id":"(resp_[0-9a-f]+)"/)![1]
     ctl.abort()
-    await waitFor(async () => (await client.responses.retrieve(id)).status === 'incomplete')
+    await waitFor('the response to be incomplete', async () => (await client.responses.retrieve(id)).status === 'incomplete')
     expect(await itemsOf(c.id)).toEqual([])
     // and the conversation is free again
     expect((await client.responses.create({ model: 'test-model', input: 'again', conversation: c.id })).status).toBe('completed')
@@ -174,7 +165,7 @@ describe('concurrent turns on one conversation', () => {
     const c = await client.conversations.create()
     up.queue({ text: 'one two three four five six seven eight', delayMs: 30 })
     const first = client.responses.create({ model: 'test-model', input: 'first', conversation: c.id })
-    await waitFor(async () => (await gw.store.listConversationItems('default', c.id, { limit: 1, order: 'asc' })) && up.requestsTo('/v1/responses').at(-1)?.body.input.at(-1)?.content[0].text === 'first')
+    await waitFor('the first turn to reach the upstream', async () => (await gw.store.listConversationItems('default', c.id, { limit: 1, order: 'asc' })) && up.requestsTo('/v1/responses').at(-1)?.body.input.at(-1)?.content[0].text === 'first')
     const err = await rejectionOf(client.responses.create({ model: 'test-model', input: 'second', conversation: c.id }))
     expect(err).toBeInstanceOf(OpenAI.ConflictError)
     expect(err.error).toMatchObject({ type: 'invalid_request_error', code: 'conversation_locked', param: 'conversation' })

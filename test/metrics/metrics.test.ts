@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { waitFor } from '../support/wait'
 import { parsePrometheusText, sampleValue, samplesOf, type MetricFamily } from './prometheus'
 
 let up: FakeUpstream
@@ -27,13 +28,10 @@ async function scrape(url = gw.url): Promise<Map<string, MetricFamily>> {
 
 /** Scrapes until `pred` holds (gauges settle a moment after a socket or stream closes). */
 async function scrapeUntil(pred: (m: Map<string, MetricFamily>) => boolean, what: string, url = gw.url): Promise<Map<string, MetricFamily>> {
-  const deadline = Date.now() + 5000
-  for (;;) {
+  return waitFor(`metrics to show ${what}`, async () => {
     const m = await scrape(url)
-    if (pred(m)) return m
-    if (Date.now() > deadline) throw new Error(`metrics never showed: ${what}`)
-    await Bun.sleep(20)
-  }
+    return pred(m) ? m : null
+  })
 }
 
 const post = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>

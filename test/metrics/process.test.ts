@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { waitFor } from '../support/wait'
 import { parsePrometheusText, sampleValue, type MetricFamily } from './prometheus'
 
 let up: FakeUpstream
@@ -25,13 +26,10 @@ async function scrape(url = gw.url, headers: Record<string, string> = {}): Promi
 }
 
 async function scrapeUntil(pred: (m: Map<string, MetricFamily>) => boolean, what: string): Promise<Map<string, MetricFamily>> {
-  const deadline = Date.now() + 5000
-  for (;;) {
+  return waitFor(`metrics to show ${what}`, async () => {
     const m = await scrape()
-    if (pred(m)) return m
-    if (Date.now() > deadline) throw new Error(`metrics never showed: ${what}`)
-    await Bun.sleep(20)
-  }
+    return pred(m) ? m : null
+  })
 }
 
 const value = (m: Map<string, MetricFamily>, name: string) => {

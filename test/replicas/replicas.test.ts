@@ -10,6 +10,7 @@ import { SQL } from 'bun'
 import { copyBinaryAlone, ensureBinary, startBinary, type RunningBinary } from '../support/binary'
 import { startFakeUpstream, type FakeUpstream, type RecordedRequest, type TurnScript } from '../support/fake-upstream'
 import { createTestDatabase, type TestDatabase } from '../support/postgres'
+import { waitFor } from '../support/wait'
 
 const pg = await createTestDatabase('replicas')
 
@@ -83,15 +84,8 @@ describeWithServer('replicas on one PostgreSQL database (postgres)', () => {
     expect(last).toStartWith('event: response.completed')
     return JSON.parse(last.split('\n').find((l) => l.startsWith('data: '))!.slice(6)).response
   }
-  async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 20_000): Promise<T> {
-    const until = Date.now() + ms
-    for (;;) {
-      const v = await fn()
-      if (v) return v
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-      await Bun.sleep(50)
-    }
-  }
+  /** Two processes on one database: a turn may take a while to show on the other. */
+  const settle = <T>(what: string, check: () => Promise<T | null | undefined | false>) => waitFor(what, check, 20_000, 50)
 
   test('a previous_response_id chain driven alternately through both sees its full ordered history every turn', async () => {
     let previous: string | undefined
@@ -121,7 +115,7 @@ describeWithServer('replicas on one PostgreSQL database (postgres)', () => {
     for (const c of created) expect(['queued', 'in_progress']).toContain(c.json.status)
     const ids = created.map((c) => c.json.id as string)
     // every turn is streaming (some output stored) before any cancel
-    await waitFor('all background turns to be streaming', async () => {
+    await settle('all background turns to be streaming', async () => {
       const counts = await sql.unsafe(`SELECT count(DISTINCT response_id)::int AS n FROM response_events WHERE type = 'response.output_text.delta' AND response_id = ANY($1)`, [ids])
       return counts[0].n === ids.length
     })
@@ -133,7 +127,7 @@ describeWithServer('replicas on one PostgreSQL database (postgres)', () => {
     }
     const finals = await Promise.all(
       ids.map((id, i) =>
-        waitFor(`${id} to end`, async () => {
+        settle(`${id} to end`, async () => {
           const r = await call(gws[other(names[i])], 'GET', `/v1/responses/${id}`)
           return r.json.status === 'queued' || r.json.status === 'in_progress' ? null : r.json
         }),
@@ -195,14 +189,14 @@ describeWithServer('replicas on one PostgreSQL database (postgres)', () => {
 
   test('a replica killed mid-turn: the other keeps serving, and the turn is failed once the dead process is noticed', async () => {
     const r = (await call(gws.A, 'POST', '/v1/responses', { model: 'test-model', input: 'slow orphan', background: true })).json
-    await waitFor('the orphan to stream', async () => (await sql.unsafe(`SELECT 1 FROM response_events WHERE response_id = $1 AND type = 'response.output_text.delta' LIMIT 1`, [r.id])).length > 0)
+    await settle('the orphan to stream', async () => (await sql.unsafe(`SELECT 1 FROM response_events WHERE response_id = $1 AND type = 'response.output_text.delta' LIMIT 1`, [r.id])).length > 0)
     process.kill(gws.A.pid, 'SIGKILL')
     await gws.A.stop(1_000)
     // B still serves, and reads the orphan as still running (its lease has not expired yet)
     expect((await call(gws.B, 'POST', '/v1/responses', { model: 'test-model', input: 'while A is down' })).json.status).toBe('completed')
     // A restarted (new process, same host): its start-up recovery sees the old process is dead
     gws.A = await start('A')
-    const failed = await waitFor('the orphan to be failed', async () => {
+    const failed = await settle('the orphan to be failed', async () => {
       const g = (await call(gws.B, 'GET', `/v1/responses/${r.id}`)).json
       return g.status === 'failed' ? g : null
     })

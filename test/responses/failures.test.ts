@@ -4,6 +4,7 @@ import OpenAI from 'openai'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { rejectionOf } from '../support/errors'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { waitFor } from '../support/wait'
 import { useGateway } from '../support/suite'
 
 let up: FakeUpstream
@@ -16,16 +17,6 @@ async function collect(stream: AsyncIterable<any>) {
   const events: any[] = []
   for await (const e of stream) events.push(e)
   return events
-}
-
-async function waitFor<T>(fn: () => Promise<T | null | undefined>, ms = 5000): Promise<T> {
-  const until = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > until) throw new Error('timed out waiting')
-    await Bun.sleep(20)
-  }
 }
 
 describe('upstream errors before streaming', () => {
@@ -186,7 +177,7 @@ describe('client disconnect', () => {
   test('a client that goes away mid-stream leaves a stored incomplete response, and the upstream is cancelled', async () => {
     up.queue({ text: 'this is a slow answer with many words in it that takes a while', delayMs: 40 })
     const id = await leaveStreamAfterFirstDelta()
-    const stored = await waitFor(async () => {
+    const stored = await waitFor('the response to leave in_progress', async () => {
       const r = await client.responses.retrieve(id)
       return r.status !== 'in_progress' ? r : null
     })
@@ -198,7 +189,7 @@ describe('client disconnect', () => {
   test('the stored event log of an interrupted stream ends with its terminal event', async () => {
     up.queue({ text: 'another slow answer with quite a few words', delayMs: 40 })
     const id = await leaveStreamAfterFirstDelta()
-    await waitFor(async () => ((await client.responses.retrieve(id)).status === 'incomplete' ? true : null))
+    await waitFor('the response to be incomplete', async () => ((await client.responses.retrieve(id)).status === 'incomplete' ? true : null))
     const events = await gw.store.listEvents(id, -1)
     expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i))
     expect(events.at(-1)!.type).toBe('response.incomplete')

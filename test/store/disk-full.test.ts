@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { waitFor } from '../support/wait'
 import { postgresServer, withDatabase } from '../support/postgres'
 import { mountSmallDisk, smallDiskUnavailable, type SmallDisk } from '../support/small-disk'
 import { sseEvents } from '../support/sse'
@@ -28,16 +29,6 @@ let gw: TestGateway
 /** fills the disk under the gateway's database */
 let fill: () => void
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await Bun.sleep(25)
-  }
-}
-
 const post = (path: string, body: unknown) =>
   fetch(`${gw.baseURL}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
 
@@ -52,7 +43,7 @@ async function expectFailedOnceFreed(id: string) {
   const rec = await waitFor(`${id} stored as failed`, async () => {
     const r = await gw.store.getResponse('default', id)
     return r?.status === 'failed' ? r : null
-  })
+  }, 10_000)
   expect(rec.error).toMatchObject({ code: 'storage_unavailable', message: expect.stringContaining('storage is full or failing') })
   expect(rec.response).toMatchObject({ status: 'failed', error: { code: 'storage_unavailable' } })
   return rec
@@ -188,7 +179,7 @@ describe.skipIf(unavailable !== null).each(['sqlite', 'postgres'] as const)('the
     up.queue({ text: Array.from({ length: 2000 }, () => crypto.randomUUID().slice(0, 8)).join(' '), chunks: 4, delayMs: 100 })
     const calls = up.requestsTo('/v1/responses').length
     const answer = post('/responses', { model: 'test-model', input: 'json' })
-    await waitFor('the upstream call', async () => up.requestsTo('/v1/responses').length > calls)
+    await waitFor('the upstream call', async () => up.requestsTo('/v1/responses').length > calls, 10_000)
     fill()
     const res = await answer
     expect(res.status).toBe(503)
