@@ -7,6 +7,7 @@ import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { socketTurn, upgradeOutcome } from '../support/ws-client'
 
 const KEY_A = 'sk-agentgate-team-a-7f3c1e9b'
 const KEY_B = 'sk-agentgate-team-b-04d2aa61'
@@ -119,13 +120,7 @@ describe('without a valid key', () => {
       expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual(UNAUTHORIZED)
     }
     // and the same for a WebSocket client
-    const ws = new WebSocket(gw.url.replace('http', 'ws') + '/v1/responses', { headers: { authorization: `Bearer ${WRONG}` } } as any)
-    const outcome = await new Promise<string>((resolve) => {
-      ws.onopen = () => resolve('open')
-      ws.onerror = () => resolve('error')
-      ws.onclose = () => resolve('closed')
-    })
-    expect(outcome).not.toBe('open')
+    expect(await upgradeOutcome(gw.url, { authorization: `Bearer ${WRONG}` })).not.toBe('open')
   })
 
   test('the openai SDK sees an AuthenticationError', async () => {
@@ -171,21 +166,9 @@ describe('with a valid key', () => {
   })
 
   test('a WebSocket with the key in the upgrade request runs turns', async () => {
-    const ws = new WebSocket(gw.url.replace('http', 'ws') + '/v1/responses', { headers: { authorization: `Bearer ${KEY_B}` } } as any)
-    await new Promise((resolve, reject) => {
-      ws.onopen = resolve
-      ws.onerror = reject
-    })
-    const done = new Promise<any>((resolve) => {
-      ws.onmessage = (m) => {
-        const f = JSON.parse(String(m.data))
-        if (f.type === 'response.completed') resolve(f.response)
-      }
-    })
-    ws.send(JSON.stringify({ type: 'response.create', model: 'test-model', input: 'over ws' }))
-    const resp = await done
-    ws.close()
-    expect((await gw.store.getResponse('team-b', resp.id))?.status).toBe('completed')
+    const done = await socketTurn(gw.url, { input: 'over ws' }, { headers: { authorization: `Bearer ${KEY_B}` } })
+    expect(done.type).toBe('response.completed')
+    expect((await gw.store.getResponse('team-b', done.response.id))?.status).toBe('completed')
   })
 
   test('the client key is never passed to the upstream', () => {

@@ -8,6 +8,7 @@ import { ResponsesWS } from 'openai/resources/responses/ws'
 import { rejectionOf } from '../support/errors'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { openSocket, upgradeOutcome } from '../support/ws-client'
 import { startIdentityProvider, TEST_AUDIENCE, type IdentityProvider } from '../support/identity-provider'
 
 const KEY = 'sk-agentgate-oidc-side-key-91c2'
@@ -126,31 +127,20 @@ describe('a WebSocket whose token expires', () => {
     // Valid for about 3 more seconds: exp is in the past, but within the 30 s clock skew.
     const nowS = Math.floor(Date.now() / 1000)
     const expiresAtMs = (nowS - 27 + 30) * 1000
-    const ws = new WebSocket(gw.url.replace('http', 'ws') + '/v1/responses', { headers: { authorization: `Bearer ${await token({ sub: 'frank', exp: nowS - 27 })}` } } as any)
-    await new Promise((resolve, reject) => {
-      ws.onopen = resolve
-      ws.onerror = reject
-    })
-    const frames: any[] = []
-    ws.onmessage = (m) => frames.push(JSON.parse(String(m.data)))
-    const closed = new Promise<{ code: number; reason: string }>((r) => (ws.onclose = (e) => r({ code: e.code, reason: e.reason })))
-    const waitFor = async (pred: (f: any) => boolean) => {
-      const until = Date.now() + 15_000
-      while (!frames.some(pred) && Date.now() < until) await Bun.sleep(10)
-      return frames.find(pred)
-    }
+    const s = await openSocket(gw.url, { headers: { authorization: `Bearer ${await token({ sub: 'frank', exp: nowS - 27 })}` } })
+    const { frames } = s
     // A turn while the token is valid; then a long one that is still running when it expires.
     up.queue({ text: 'before expiry' }, { text: 'one two three four five six seven eight nine ten eleven twelve', delayMs: 500 })
-    ws.send(JSON.stringify({ type: 'response.create', model: 'test-model', input: 'first' }))
-    expect((await waitFor((f) => f.type === 'response.completed'))?.response.output_text).toBe('before expiry')
-    ws.send(JSON.stringify({ type: 'response.create', model: 'test-model', input: 'long' }))
-    await waitFor((f) => f.type === 'response.output_text.delta')
+    s.create({ input: 'first' })
+    expect((await s.next((f) => f.type === 'response.completed', 15_000)).response.output_text).toBe('before expiry')
+    s.create({ input: 'long' })
+    await s.next((f) => f.type === 'response.output_text.delta', 15_000)
     while (Date.now() <= expiresAtMs + 50) await Bun.sleep(20)
-    ws.send(JSON.stringify({ type: 'response.create', model: 'test-model', input: 'after expiry' }))
-    const error = await waitFor((f) => f.type === 'error')
+    s.create({ input: 'after expiry' })
+    const error = await s.next((f) => f.type === 'error', 15_000)
     expect(error).toMatchObject({ type: 'error', status: 401, code: 'invalid_token', error: { type: 'invalid_request_error', code: 'invalid_token' } })
     // The running turn is not cut: it completes, then the socket closes (1008), and the third request never ran.
-    const end = await closed
+    const end = await s.closed
     const completed = frames.filter((f) => f.type === 'response.completed')
     expect(completed.map((f) => f.response.output_text)).toEqual(['before expiry', 'one two three four five six seven eight nine ten eleven twelve'])
     expect(frames.indexOf(error)).toBeLessThan(frames.indexOf(completed[1]))
@@ -208,13 +198,7 @@ describe('a bad token is a 401 invalid_token', () => {
     expect(err.code).toBe('invalid_token')
   })
   test('the WebSocket upgrade is refused with 401', async () => {
-    const ws = new WebSocket(gw.url.replace('http', 'ws') + '/v1/responses', { headers: { authorization: `Bearer ${await token({ aud: 'nope' })}` } } as any)
-    const outcome = await new Promise<string>((resolve) => {
-      ws.onopen = () => resolve('open')
-      ws.onerror = () => resolve('error')
-      ws.onclose = () => resolve('closed')
-    })
-    expect(outcome).not.toBe('open')
+    expect(await upgradeOutcome(gw.url, { authorization: `Bearer ${await token({ aud: 'nope' })}` })).not.toBe('open')
   })
 })
 

@@ -10,6 +10,7 @@ import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { openSocket } from '../support/ws-client'
 import { waitFor } from '../support/wait'
 
 const KEY_A = 'sk-tenant-a-31b5e0c2'
@@ -177,29 +178,19 @@ describe('conversations', () => {
 })
 
 describe('WebSocket', () => {
-  async function socket(key: string) {
-    const ws = new WebSocket(gw.url.replace('http', 'ws') + '/v1/responses', { headers: { authorization: `Bearer ${key}` } } as any)
-    const frames: any[] = []
-    ws.onmessage = (m) => frames.push(JSON.parse(String(m.data)))
-    await new Promise((resolve, reject) => {
-      ws.onopen = resolve
-      ws.onerror = reject
-    })
-    const next = (pred: (f: any) => boolean) => waitFor('a matching frame', () => frames.find(pred), 5000)
-    return { ws, frames, next, send: (o: unknown) => ws.send(JSON.stringify({ type: 'response.create', model: 'test-model', ...(o as object) })) }
-  }
+  const socket = (key: string) => openSocket(gw.url, { headers: { authorization: `Bearer ${key}` } })
 
   test("previous_response_id of another tenant's response is an error frame 404; the socket stays usable", async () => {
     up.queue({ text: 'a over http' })
     const rA = await a.responses.create({ model: 'test-model', input: 'for a' })
     const s = await socket(KEY_B)
     const calls = up.requestsTo('/v1/responses').length
-    s.send({ previous_response_id: rA.id, input: 'steal' })
+    s.create({ previous_response_id: rA.id, input: 'steal' })
     const err = await s.next((f) => f.type === 'error')
     expect(err).toMatchObject({ status: 404, error: { code: 'previous_response_not_found', param: 'previous_response_id' } })
     expect(up.requestsTo('/v1/responses').length).toBe(calls)
     up.queue({ text: 'b over ws' })
-    s.send({ input: 'own turn' })
+    s.create({ input: 'own turn' })
     const done = await s.next((f) => f.type === 'response.completed')
     s.ws.close()
     // the socket's turns are tenant b's
@@ -209,10 +200,10 @@ describe('WebSocket', () => {
 
   test("a tenant's socket chains on its own HTTP responses (Codex prewarm flow)", async () => {
     const s = await socket(KEY_A)
-    s.send({ generate: false, store: false, input: [{ type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'base' }] }] })
+    s.create({ generate: false, store: false, input: [{ type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'base' }] }] })
     const prewarm = await s.next((f) => f.type === 'response.completed')
     up.queue({ text: 'turn one' })
-    s.send({ store: false, previous_response_id: prewarm.response.id, input: 'hello' })
+    s.create({ store: false, previous_response_id: prewarm.response.id, input: 'hello' })
     const turn = await s.next((f) => f.type === 'response.completed' && f.response.id !== prewarm.response.id)
     s.ws.close()
     const chain = await gw.store.loadChain('team-a', turn.response.id)

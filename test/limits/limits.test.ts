@@ -6,6 +6,7 @@ import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { openSocket } from '../support/ws-client'
 import { expectStoreSane, storedResponses } from './store-sanity'
 
 let up: FakeUpstream
@@ -43,25 +44,6 @@ function sseEvents(text: string): any[] {
     .map((l) => JSON.parse(l.slice(6)))
 }
 
-async function openSocket(gw: TestGateway) {
-  const ws = new WebSocket(gw.url.replace('http', 'ws') + '/v1/responses')
-  const frames: any[] = []
-  ws.onmessage = (m) => frames.push(JSON.parse(String(m.data)))
-  const closed = new Promise<number>((resolve) => (ws.onclose = (e) => resolve(e.code)))
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve
-    ws.onerror = reject
-  })
-  const until = async (pred: () => boolean, ms = 5000) => {
-    const end = Date.now() + ms
-    while (!pred()) {
-      if (Date.now() > end) throw new Error(`timed out; frames: ${frames.map((f) => f.type).join(',')}`)
-      await Bun.sleep(10)
-    }
-  }
-  return { ws, frames, closed, until, send: (o: unknown) => ws.send(typeof o === 'string' ? o : JSON.stringify({ type: 'response.create', model: 'test-model', ...(o as object) })) }
-}
-
 describe('request body (--max-body-bytes) → 413', () => {
   test('with a content-length or chunked: 413 request_too_large, no model call, nothing stored', async () => {
     const { gw } = await gateway({ AGENTGATE_MAX_BODY_BYTES: '2048' })
@@ -87,9 +69,9 @@ describe('request body (--max-body-bytes) → 413', () => {
 describe('WebSocket frame (--max-ws-frame-bytes)', () => {
   test('an oversized frame closes the socket with 1009 and stores nothing', async () => {
     const { gw } = await gateway({ AGENTGATE_MAX_WS_FRAME_BYTES: '2048' })
-    const s = await openSocket(gw)
-    s.send({ input: 'x'.repeat(4096) })
-    expect(await s.closed).toBe(1009)
+    const s = await openSocket(gw.url)
+    s.create({ input: 'x'.repeat(4096) })
+    expect((await s.closed).code).toBe(1009)
     expect(expectStoreSane(gw.config.db)).toEqual([])
   })
 })
@@ -97,13 +79,13 @@ describe('WebSocket frame (--max-ws-frame-bytes)', () => {
 describe('queued WebSocket requests (--max-ws-queue)', () => {
   test('past the queue a 429 error frame; the queued ones still run; exactly those are stored', async () => {
     const { gw } = await gateway({ AGENTGATE_MAX_WS_QUEUE: '1' })
-    const s = await openSocket(gw)
+    const s = await openSocket(gw.url)
     up.queue({ text: 'first answer, slowly streamed', delayMs: 40 }, { text: 'second answer' })
-    s.send({ input: 'one' })
-    await s.until(() => s.frames.some((f) => f.type === 'response.created'))
-    s.send({ input: 'two' }) // queued
-    s.send({ input: 'three' }) // over the limit
-    await s.until(() => s.frames.filter((f) => f.type === 'response.completed').length === 2)
+    s.create({ input: 'one' })
+    await s.next((f) => f.type === 'response.created')
+    s.create({ input: 'two' }) // queued
+    s.create({ input: 'three' }) // over the limit
+    await s.until(() => s.frames.filter((f) => f.type === 'response.completed').length === 2, 'two completed turns')
     const errors = s.frames.filter((f) => f.type === 'error')
     expect(errors).toHaveLength(1)
     expect(errors[0]).toMatchObject({ status: 429, error: { type: 'rate_limit_error', code: 'too_many_queued_requests' } })
@@ -267,15 +249,15 @@ describe('history length (--max-history-items)', () => {
 
   test('over a WebSocket: an error frame, and the socket goes on', async () => {
     const { gw } = await gateway({ AGENTGATE_MAX_HISTORY_ITEMS: '1' })
-    const s = await openSocket(gw)
-    s.send({ input: 'first' })
-    await s.until(() => s.frames.some((f) => f.type === 'response.completed'))
+    const s = await openSocket(gw.url)
+    s.create({ input: 'first' })
+    await s.next((f) => f.type === 'response.completed')
     const first = s.frames.find((f) => f.type === 'response.completed').response.id
-    s.send({ input: 'second', previous_response_id: first })
-    await s.until(() => s.frames.some((f) => f.type === 'error'))
+    s.create({ input: 'second', previous_response_id: first })
+    await s.next((f) => f.type === 'error')
     expect(s.frames.find((f) => f.type === 'error')).toMatchObject({ status: 400, error: { code: 'context_length_exceeded', param: 'previous_response_id' } })
-    s.send({ input: 'fresh start' })
-    await s.until(() => s.frames.filter((f) => f.type === 'response.completed').length === 2)
+    s.create({ input: 'fresh start' })
+    await s.until(() => s.frames.filter((f) => f.type === 'response.completed').length === 2, 'two completed turns')
     s.ws.close()
     expect(expectStoreSane(gw.config.db)).toHaveLength(2)
   })

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { openSocket, socketTurn } from '../support/ws-client'
 import { waitFor } from '../support/wait'
 import { parsePrometheusText, sampleValue, samplesOf, type MetricFamily } from './prometheus'
 
@@ -40,25 +41,6 @@ const post = (body: Record<string, unknown>, headers: Record<string, string> = {
 /** The JSON of each `data:` line of an SSE body. */
 const sseEvents = (text: string) => text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)))
 
-/** A WebSocket on /v1/responses that runs one response.create and returns its terminal frame. */
-async function socketTurn(input: string) {
-  const ws = new WebSocket(gw.url.replace('http', 'ws') + '/v1/responses')
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve
-    ws.onerror = reject
-  })
-  const done = new Promise<any>((resolve) => {
-    ws.onmessage = (m) => {
-      const f = JSON.parse(String(m.data))
-      if (f.type === 'response.completed' || f.type === 'response.failed') resolve(f)
-    }
-  })
-  ws.send(JSON.stringify({ type: 'response.create', model: 'test-model', input }))
-  const terminal = await done
-  ws.close()
-  return terminal
-}
-
 const gauge = (m: Map<string, MetricFamily>, name: string, labels: Record<string, string> = {}) => sampleValue(m, name, labels)
 
 describe('GET /metrics', () => {
@@ -74,7 +56,7 @@ describe('GET /metrics', () => {
     const sseDone = sseEvents(await sse.text()).find((e) => e.type === 'response.completed')
 
     up.queue({ text: 'a socket answer', usage: { input_tokens: 17, output_tokens: 9 } })
-    const wsDone = await socketTurn('socket please')
+    const wsDone = await socketTurn(gw.url, { input: 'socket please' })
     expect(wsDone.type).toBe('response.completed')
     const usages = [jsonResponse.usage, sseDone.response.usage, wsDone.response.usage]
 
@@ -165,19 +147,12 @@ describe('GET /metrics', () => {
 
     // A socket with one turn running and one queued behind it.
     up.queue({ text: 'first of two on a socket', delayMs: 60 }, { text: 'second' })
-    const ws = new WebSocket(gw.url.replace('http', 'ws') + '/v1/responses')
-    await new Promise((resolve) => (ws.onopen = resolve))
-    let completed = 0
-    const both = new Promise<void>((resolve) => {
-      ws.onmessage = (e) => {
-        if (JSON.parse(String(e.data)).type === 'response.completed' && ++completed === 2) resolve()
-      }
-    })
-    ws.send(JSON.stringify({ type: 'response.create', model: 'test-model', input: 'one' }))
-    ws.send(JSON.stringify({ type: 'response.create', model: 'test-model', input: 'two' }))
+    const ws = await openSocket(gw.url)
+    ws.create({ input: 'one' })
+    ws.create({ input: 'two' })
     m = await scrapeUntil((x) => gauge(x, 'agentgate_websocket_queued_requests') === 1, 'one request queued')
     expect(gauge(m, 'agentgate_active_websockets')).toBe(1)
-    await both
+    await ws.until(() => ws.frames.filter((f) => f.type === 'response.completed').length === 2, 'two completed turns')
     m = await scrape()
     expect(gauge(m, 'agentgate_websocket_queued_requests')).toBe(0)
     ws.close()

@@ -7,6 +7,7 @@ import OpenAI from 'openai'
 import { loadConfig } from '../../src/config'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { socketTurn } from '../support/ws-client'
 import { rawRequest } from '../support/raw-http'
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver'
 
@@ -121,12 +122,9 @@ test('tool calls the model makes get a span each under the turn', async () => {
 })
 
 test('a WebSocket turn is a child of the upgrade request span', async () => {
-  const ws = new WebSocket(gw.url.replace('http', 'ws') + '/v1/responses')
-  await new Promise((r) => (ws.onopen = r))
-  const done = new Promise<any>((resolve) => (ws.onmessage = (m) => JSON.parse(String(m.data)).type === 'response.completed' && resolve(JSON.parse(String(m.data)).response)))
-  ws.send(JSON.stringify({ type: 'response.create', model: 'test-model', input: 'over ws' }))
-  const resp = await done
-  ws.close()
+  const done = await socketTurn(gw.url, { input: 'over ws' })
+  expect(done.type).toBe('response.completed')
+  const resp = done.response
   const spans = await rx.waitFor((s) => s.some((x) => x.attrs['gen_ai.response.id'] === resp.id))
   const turn = spans.find((x) => x.attrs['gen_ai.response.id'] === resp.id)!
   const upgrade = spans.find((x) => x.spanId === turn.parentSpanId)!

@@ -6,6 +6,7 @@ import OpenAI from 'openai'
 import { ResponsesWS } from 'openai/resources/responses/ws'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { openSocket } from '../support/ws-client'
 
 let up: FakeUpstream
 let gw: TestGateway
@@ -21,48 +22,22 @@ afterAll(async () => {
   await up.stop()
 })
 
-/** A WebSocket client that collects frames and can wait for one. */
-async function openSocket(path = '/v1/responses') {
-  const ws = new WebSocket(gw.url.replace('http', 'ws') + path)
-  const frames: any[] = []
-  const waiters: { pred: (f: any) => boolean; resolve: (f: any) => void }[] = []
-  ws.onmessage = (m) => {
-    const f = JSON.parse(String(m.data))
-    frames.push(f)
-    for (const w of [...waiters]) if (w.pred(f)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(f)
-  }
-  const closed = new Promise<number>((resolve) => (ws.onclose = (e) => resolve(e.code)))
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve
-    ws.onerror = reject
-  })
-  const waitFor = (pred: (f: any) => boolean, ms = 5000) =>
-    new Promise<any>((resolve, reject) => {
-      const hit = frames.find(pred)
-      if (hit) return resolve(hit)
-      const t = setTimeout(() => reject(new Error(`no matching frame within ${ms} ms; got ${frames.map((f) => f.type).join(',')}`)), ms)
-      waiters.push({ pred, resolve: (f) => (clearTimeout(t), resolve(f)) })
-    })
-  const send = (o: unknown) => ws.send(typeof o === 'string' ? o : JSON.stringify(o))
-  return { ws, frames, waitFor, send, closed }
-}
-
 const create = (extra: Record<string, unknown>) => ({ type: 'response.create', model: 'test-model', ...extra })
 const userMsg = (text: string) => [{ type: 'message', role: 'user', content: [{ type: 'input_text', text }] }]
 const terminal = (f: any) => ['response.completed', 'response.failed', 'response.incomplete'].includes(f.type)
 
 describe('WebSocket /v1/responses', () => {
   test('Codex flow: prewarm (generate:false) then turns chained by previous_response_id, all stored', async () => {
-    const s = await openSocket()
+    const s = await openSocket(gw.url)
     const base = [{ type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'You are a coding agent.' }] }]
     s.send(create({ generate: false, store: false, stream: true, input: base }))
-    const prewarm = await s.waitFor((f) => f.type === 'response.completed')
+    const prewarm = await s.next((f) => f.type === 'response.completed')
     expect(s.frames.map((f) => f.type)).toEqual(['response.created', 'response.completed'])
     expect(prewarm.response.output).toEqual([])
     const upstreamCalls = up.requestsTo('/v1/responses').length
 
     s.send(create({ store: false, stream: true, previous_response_id: prewarm.response.id, input: userMsg('run echo') }))
-    const t1 = await s.waitFor((f) => f.type === 'response.completed' && f.response.id !== prewarm.response.id)
+    const t1 = await s.next((f) => f.type === 'response.completed' && f.response.id !== prewarm.response.id)
     expect(up.requestsTo('/v1/responses').length).toBe(upstreamCalls + 1)
     const sent = up.requestsTo('/v1/responses').at(-1)!.body.input
     expect(sent.map((i: any) => i.content[0].text)).toEqual(['You are a coding agent.', 'run echo'])
@@ -77,12 +52,12 @@ describe('WebSocket /v1/responses', () => {
   })
 
   test('a response.create sent while a turn streams is queued and run after it, in order', async () => {
-    const s = await openSocket()
+    const s = await openSocket(gw.url)
     up.queue({ text: 'first answer with several words', delayMs: 15 }, { text: 'second answer' }, { text: 'third answer' })
     s.send(create({ input: userMsg('one') }))
     s.send(create({ input: userMsg('two') }))
     s.send(create({ input: userMsg('three') }))
-    await s.waitFor((f) => f.type === 'response.completed' && f.response.output_text === 'third answer')
+    await s.next((f) => f.type === 'response.completed' && f.response.output_text === 'third answer')
     const lifecycle = s.frames.filter((f) => f.type === 'response.created' || terminal(f)).map((f) => `${f.type}:${f.response.output_text || ''}`)
     expect(lifecycle).toEqual([
       'response.created:', 'response.completed:first answer with several words',
@@ -104,14 +79,14 @@ describe('WebSocket /v1/responses', () => {
   })
 
   test('a response.create chained onto the turn still streaming on the same socket waits for it and sees its answer', async () => {
-    const s = await openSocket()
+    const s = await openSocket(gw.url)
     const seen: any[] = []
     up.queue({ text: 'first answer with several words', delayMs: 15 }, (req) => (seen.push(req.body.input), { text: 'second answer' }))
     s.send(create({ input: userMsg('one') }))
-    const first = await s.waitFor((f) => f.type === 'response.created')
+    const first = await s.next((f) => f.type === 'response.created')
     // Pipelined: sent while the first turn streams, chained onto it, as Codex may do.
     s.send(create({ previous_response_id: first.response.id, input: userMsg('two') }))
-    const second = await s.waitFor((f) => f.type === 'response.completed' && f.response.output_text === 'second answer')
+    const second = await s.next((f) => f.type === 'response.completed' && f.response.output_text === 'second answer')
     expect(second.response.previous_response_id).toBe(first.response.id)
     expect(s.frames.filter((f) => f.type === 'error')).toEqual([])
     expect(seen[0].map((i: any) => `${i.role}: ${i.content[0].text}`)).toEqual(['user: one', 'assistant: first answer with several words', 'user: two'])
@@ -122,14 +97,14 @@ describe('WebSocket /v1/responses', () => {
     up.queue({ fault: 'slow', delayMs: 800 })
     const res = await fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'slowly', background: true }) })
     const bg = (await res.json()) as any
-    const s = await openSocket()
+    const s = await openSocket(gw.url)
     s.send(create({ previous_response_id: bg.id, input: userMsg('next') }))
-    const err = await s.waitFor((f) => f.type === 'error')
+    const err = await s.next((f) => f.type === 'error')
     expect(err).toMatchObject({ status: 400, error: { type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_in_progress' } })
     expect(err.error.message).toContain('still running')
     // Nothing was started for the refused frame: the socket goes on with the next one.
     s.send(create({ input: userMsg('still there?') }))
-    expect((await s.waitFor((f) => f.type === 'response.completed')).response.status).toBe('completed')
+    expect((await s.next((f) => f.type === 'response.completed')).response.status).toBe('completed')
     s.ws.close()
     await fetch(`${gw.baseURL}/responses/${bg.id}/cancel`, { method: 'POST' })
   })
@@ -142,13 +117,13 @@ describe('WebSocket /v1/responses', () => {
     ['bad temperature', { type: 'response.create', model: 'm', input: 'x', temperature: 9 }, 'invalid_value', 400],
     ['unknown previous_response_id', { type: 'response.create', model: 'm', input: 'x', previous_response_id: 'resp_nope' }, 'previous_response_not_found', 404],
   ])('%s → error frame with status and code, and the socket stays usable', async (_name, frame, code, status) => {
-    const s = await openSocket()
+    const s = await openSocket(gw.url)
     s.send(frame)
-    const err = await s.waitFor((f) => f.type === 'error')
+    const err = await s.next((f) => f.type === 'error')
     expect(err).toMatchObject({ type: 'error', status, error: { code, type: expect.any(String), message: expect.any(String) } })
     expect(err.error).toHaveProperty('param')
     s.send(create({ input: userMsg('still there?') }))
-    expect((await s.waitFor((f) => f.type === 'response.completed')).response.status).toBe('completed')
+    expect((await s.next((f) => f.type === 'response.completed')).response.status).toBe('completed')
     s.ws.close()
   })
 
@@ -159,41 +134,41 @@ describe('WebSocket /v1/responses', () => {
     ['an unknown include', { input: 'x', include: ['bogus'] }, 'include.0'],
     ['a tool of an unknown type', { input: 'x', tools: [{ type: 'unknown_type' }] }, 'tools.0.type'],
   ])('%s in response.create → 400 error frame naming the field, no model call', async (_name, extra, param) => {
-    const s = await openSocket()
+    const s = await openSocket(gw.url)
     const before = up.requestsTo('/v1/responses').length
     s.send(create(extra))
-    const err = await s.waitFor((f) => f.type === 'error')
+    const err = await s.next((f) => f.type === 'error')
     expect(err).toMatchObject({ status: 400, error: { type: 'invalid_request_error', param } })
     expect(up.requestsTo('/v1/responses').length).toBe(before)
     s.ws.close()
   })
 
   test('a binary frame gets an error frame', async () => {
-    const s = await openSocket()
+    const s = await openSocket(gw.url)
     s.ws.send(new Uint8Array([1, 2, 3]))
-    expect((await s.waitFor((f) => f.type === 'error')).error.code).toBe('invalid_frame')
+    expect((await s.next((f) => f.type === 'error')).error.code).toBe('invalid_frame')
     s.ws.close()
   })
 
   test('past the queue limit a request gets a 429 error frame; queued ones still run', async () => {
-    const s = await openSocket()
+    const s = await openSocket(gw.url)
     up.queue({ text: 'slow one two three four five six', delayMs: 20 })
     for (let i = 0; i < 5; i++) s.send(create({ input: userMsg(`q${i}`) }))
-    const err = await s.waitFor((f) => f.type === 'error')
+    const err = await s.next((f) => f.type === 'error')
     expect(err).toMatchObject({ status: 429, error: { code: 'too_many_queued_requests' } })
     // 1 running + 3 queued (limit 3) complete; the 5th was refused.
-    await s.waitFor((f) => f.type === 'response.completed' && s.frames.filter((x) => x.type === 'response.completed').length === 4)
+    await s.next((f) => f.type === 'response.completed' && s.frames.filter((x) => x.type === 'response.completed').length === 4)
     await Bun.sleep(100)
     expect(s.frames.filter((f) => f.type === 'response.completed')).toHaveLength(4)
     s.ws.close()
   })
 
   test('a socket that vanishes mid-turn cancels the upstream and stores the turn as incomplete', async () => {
-    const s = await openSocket()
+    const s = await openSocket(gw.url)
     up.queue({ text: 'a long and slow answer that will be cut off before it ends', delayMs: 40 })
     s.send(create({ input: userMsg('slow please') }))
-    const created = await s.waitFor((f) => f.type === 'response.created')
-    await s.waitFor((f) => f.type === 'response.output_text.delta')
+    const created = await s.next((f) => f.type === 'response.created')
+    await s.next((f) => f.type === 'response.output_text.delta')
     s.ws.close()
     const until = Date.now() + 5000
     let status = 'in_progress'
@@ -207,11 +182,9 @@ describe('WebSocket /v1/responses', () => {
   test('an oversized frame closes the socket with 1009', async () => {
     const g = await startGateway({ upstream: up.url, env: { AGENTGATE_MAX_WS_FRAME_BYTES: '2048' } })
     try {
-      const ws = new WebSocket(g.url.replace('http', 'ws') + '/v1/responses')
-      await new Promise((r) => (ws.onopen = r))
-      const closed = new Promise<number>((r) => (ws.onclose = (e) => r(e.code)))
-      ws.send(JSON.stringify(create({ input: 'x'.repeat(4096) })))
-      expect(await closed).toBe(1009)
+      const s = await openSocket(g.url)
+      s.send(create({ input: 'x'.repeat(4096) }))
+      expect((await s.closed).code).toBe(1009)
     } finally {
       await g.stop()
     }

@@ -5,6 +5,7 @@ import { afterEach, expect, test } from 'bun:test'
 import { Drain } from '../../src/engine/drain'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { openSocket } from '../support/ws-client'
 
 let up: FakeUpstream | null = null
 let gw: TestGateway | null = null
@@ -14,50 +15,21 @@ afterEach(async () => {
   gw = up = null
 })
 
-async function openSocket(url: string) {
-  const ws = new WebSocket(url.replace('http', 'ws') + '/v1/responses')
-  const frames: any[] = []
-  let onFrame: () => void = () => {}
-  ws.onmessage = (m) => {
-    frames.push(JSON.parse(String(m.data)))
-    onFrame()
-  }
-  const closed = new Promise<number>((resolve) => (ws.onclose = (e) => resolve(e.code)))
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve
-    ws.onerror = reject
-  })
-  /** resolves once a frame matching `pred` has arrived (bounded) */
-  const until = (pred: (f: any) => boolean, what: string) =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no frame: ${what}; got ${frames.map((f) => f.type).join(', ')}`)), 10_000)
-      const check = () => {
-        if (frames.some(pred)) {
-          clearTimeout(timer)
-          resolve()
-        }
-      }
-      onFrame = check
-      check()
-    })
-  return { ws, frames, closed, until }
-}
-
 test('the running turn finishes, queued and later requests are refused with 503 shutting_down, then the socket closes 1001', async () => {
   up = startFakeUpstream()
   const drain = new Drain()
   gw = await startGateway({ upstream: up.url, drain })
   up.queue({ text: 'a b c d e f g h', delayMs: 50 })
   const s = await openSocket(gw.url)
-  const create = (input: string) => s.ws.send(JSON.stringify({ type: 'response.create', model: 'test-model', input }))
+  const create = (input: string) => s.create({ input })
   create('running')
   create('queued one')
   create('queued two')
-  await s.until((f) => f.type === 'response.output_text.delta', 'the first delta')
+  await s.next((f) => f.type === 'response.output_text.delta', 10_000, 'the first delta')
 
   drain.begin()
   expect((await fetch(`${gw.url}/ready`)).status).toBe(503)
-  expect(await s.closed).toBe(1001)
+  expect((await s.closed).code).toBe(1001)
   const errors = s.frames.filter((f) => f.type === 'error')
   expect(errors).toHaveLength(2)
   for (const e of errors) expect(e).toMatchObject({ status: 503, error: { type: 'server_error', code: 'shutting_down' } })
@@ -74,13 +46,13 @@ test('at the deadline a running socket turn ends with response.failed, stored as
   gw = await startGateway({ upstream: up.url, drain })
   up.queue({ fault: 'stall', afterEvents: 6, stallMs: 30_000 })
   const s = await openSocket(gw.url)
-  s.ws.send(JSON.stringify({ type: 'response.create', model: 'test-model', input: 'stalls' }))
-  await s.until((f) => f.type === 'response.output_text.delta', 'the first delta')
+  s.create({ input: 'stalls' })
+  await s.next((f) => f.type === 'response.output_text.delta', 10_000, 'the first delta')
   expect(drain.active()).toBe(1)
 
   const summary = await drain.drain(100)
   expect(summary).toMatchObject({ running: 1, finished: 0, stopped: 1, unfinished: 0 })
-  expect(await s.closed).toBe(1001)
+  expect((await s.closed).code).toBe(1001)
   const failed = s.frames.find((f) => f.type === 'response.failed')
   expect(failed.response.error.message).toContain('shut down')
   expect((await gw.store.getResponse('default', failed.response.id))?.status).toBe('failed')
