@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { openStore } from '../../src/store'
 import { startBinary, type RunningBinary } from '../support/binary'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
+import { openSocket } from '../support/ws-client'
 import { waitFor } from '../support/wait'
 
 const MAIN = join(import.meta.dir, '..', '..', 'src', 'main.ts')
@@ -64,27 +65,12 @@ function streamTurn(url: string, body: Record<string, unknown>) {
 
 /** A WebSocket turn; `firstDelta` at its first delta, `done` with its frames and the close code. */
 async function socketTurn(url: string, input: string) {
-  const ws = new WebSocket(url.replace('http', 'ws') + '/v1/responses')
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve
-    ws.onerror = reject
-  })
-  let onDelta!: () => void
-  const firstDelta = new Promise<void>((r) => (onDelta = r))
-  const frames: any[] = []
-  const done = new Promise<{ frames: any[]; code: number }>((resolve) => {
-    ws.onmessage = (m) => {
-      const f = JSON.parse(String(m.data))
-      frames.push(f)
-      if (f.type === 'response.output_text.delta') onDelta()
-    }
-    ws.onclose = (e) => {
-      onDelta()
-      resolve({ frames, code: e.code })
-    }
-  })
-  ws.send(JSON.stringify({ type: 'response.create', model: 'test-model', input }))
-  return { firstDelta, done }
+  const s = await openSocket(url)
+  s.create({ input })
+  return {
+    firstDelta: s.next((f) => f.type === 'response.output_text.delta', 15_000, 'the first delta'),
+    done: s.closed.then(({ code }) => ({ frames: s.frames, code })),
+  }
 }
 
 /** Polls until `check` resolves true (bounded); a check that fails (say, a refused connection) counts as not yet. */
@@ -105,12 +91,7 @@ describe('SIGTERM', () => {
     const streams = Array.from({ length: 10 }, (_, i) => streamTurn(gw.url, { input: `streamed turn ${i}` }))
     const socket = await socketTurn(gw.url, 'a socket turn')
     // and a socket with no turn running: it is closed (1001) as soon as the shutdown begins
-    const idle = new WebSocket(gw.url.replace('http', 'ws') + '/v1/responses')
-    await new Promise((resolve, reject) => {
-      idle.onopen = resolve
-      idle.onerror = reject
-    })
-    const idleClosed = new Promise<number>((resolve) => (idle.onclose = (e) => resolve(e.code)))
+    const idle = await openSocket(gw.url)
     await Promise.all([...streams.map((s) => s.firstDelta), socket.firstDelta])
 
     process.kill(gw.pid, 'SIGTERM')
@@ -123,7 +104,7 @@ describe('SIGTERM', () => {
     expect(((await refused.json()) as any).error).toMatchObject({ type: 'server_error', code: 'shutting_down' })
     const lateSocket = await fetch(`${gw.url}/v1/responses`, { headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' } })
     expect(lateSocket.status).toBe(503)
-    expect(await idleClosed).toBe(1001)
+    expect((await idle.closed).code).toBe(1001)
 
     const results = await Promise.all(streams.map((s) => s.events))
     for (const events of results) {

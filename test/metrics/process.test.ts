@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { openSocket } from '../support/ws-client'
 import { waitFor } from '../support/wait'
 import { parsePrometheusText, sampleValue, type MetricFamily } from './prometheus'
 
@@ -78,10 +79,7 @@ describe('process series', () => {
     expect(value(m, 'nodejs_eventloop_lag_max_seconds')).toBeGreaterThanOrEqual(value(m, 'nodejs_eventloop_lag_seconds'))
 
     // CPU time only grows; open descriptors follow what is open.
-    const sockets = await Promise.all(Array.from({ length: 5 }, () => new Promise<WebSocket>((resolve) => {
-      const ws = new WebSocket(gw.url.replace('http', 'ws') + '/v1/responses')
-      ws.onopen = () => resolve(ws)
-    })))
+    const sockets = await Promise.all(Array.from({ length: 5 }, () => openSocket(gw.url)))
     const later = await scrape()
     expect(value(later, 'process_cpu_seconds_total')).toBeGreaterThanOrEqual(cpu)
     // the test and the gateway share this process: each socket is two descriptors here (client and server end)

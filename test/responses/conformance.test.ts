@@ -6,6 +6,7 @@
 import { describe, expect, test } from 'bun:test'
 import type { FakeUpstream } from '../support/fake-upstream'
 import type { TestGateway } from '../support/gateway'
+import { openSocket } from '../support/ws-client'
 import { conformanceErrors } from '../support/open-responses'
 import { useGateway } from '../support/suite'
 import { UPSTREAM_APIS } from '../support/upstream-view'
@@ -162,20 +163,11 @@ for (const api of UPSTREAM_APIS) {
 
     test('over WebSocket, the response of every response.* frame conforms, tools included', async () => {
       up.queue({ functionCalls: [{ name: 'get_weather', arguments: '{"location":"Paris"}' }] })
-      const ws = new WebSocket(gw.url.replace('http', 'ws') + '/v1/responses')
-      const frames: any[] = []
-      const done = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no terminal frame; got ${frames.map((f) => f.type).join(',')}`)), 10_000)
-        ws.onmessage = (m) => {
-          const f = JSON.parse(String(m.data))
-          frames.push(f)
-          if (f.type === 'error' || f.type === 'response.completed' || f.type === 'response.failed') clearTimeout(timer), resolve()
-        }
-      })
-      await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)))
-      ws.send(JSON.stringify({ type: 'response.create', model: 'test-model', input: 'Weather in Paris?', tools: [WEATHER_TOOL] }))
-      await done
+      const ws = await openSocket(gw.url)
+      ws.create({ input: 'Weather in Paris?', tools: [WEATHER_TOOL] })
+      await ws.terminal(1, 10_000)
       ws.close()
+      const { frames } = ws
       expectConformingEvents(frames)
       expect(frames.at(-1).response.tools).toEqual([{ ...WEATHER_TOOL, strict: null }])
     })

@@ -6,6 +6,7 @@ import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { openSocket } from '../support/ws-client'
 
 /** vLLM's answer to a model it does not serve (vllm/entrypoints/openai serving: _check_model → 404 NotFoundError). */
 const vllmUnknownModel = (model: string) => ({ error: { message: `The model \`${model}\` does not exist.`, type: 'NotFoundError', param: 'model', code: 404 } })
@@ -60,22 +61,11 @@ describe.each(['responses', 'chat'])('--upstream-api %s', (api) => {
       expect(message).toContain('It serves: Qwen/Qwen3-8B, test-model.')
 
       up.queue({ fault: 'status', status: 404, body: vllmUnknownModel('nope') })
-      const ws = new WebSocket(gw.baseURL.replace('http', 'ws') + '/responses')
-      const frames: any[] = []
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no error frame: ${JSON.stringify(frames)}`)), 5_000)
-        ws.onopen = () => ws.send(JSON.stringify({ type: 'response.create', model: 'nope', input: 'hi' }))
-        ws.onmessage = (m) => {
-          const f = JSON.parse(String(m.data))
-          frames.push(f)
-          if (f.type === 'error' || f.type === 'response.failed') {
-            clearTimeout(timer)
-            resolve()
-          }
-        }
-      })
+      const ws = await openSocket(gw.url)
+      ws.create({ model: 'nope', input: 'hi' })
+      await ws.next((f) => f.type === 'error' || f.type === 'response.failed', 5_000, 'error frame')
       ws.close()
-      expect(JSON.stringify(frames)).toContain('It serves: Qwen/Qwen3-8B, test-model.')
+      expect(JSON.stringify(ws.frames)).toContain('It serves: Qwen/Qwen3-8B, test-model.')
       expect(up.requestsTo('/v1/models').length - listsBefore).toBe(1)
     }, env)
   })

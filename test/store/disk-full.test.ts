@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { openSocket } from '../support/ws-client'
 import { waitFor } from '../support/wait'
 import { postgresServer, withDatabase } from '../support/postgres'
 import { mountSmallDisk, smallDiskUnavailable, type SmallDisk } from '../support/small-disk'
@@ -119,11 +120,9 @@ describe.skipIf(unavailable !== null).each(['sqlite', 'postgres'] as const)('the
         error: { message: expect.stringContaining("The gateway's storage is full or failing"), type: 'server_error', param: null, code: 'storage_unavailable' },
       })
     }
-    const ws = new WebSocket(gw.url.replace('http', 'ws') + '/v1/responses')
-    await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)))
-    const frame = new Promise<any>((resolve) => (ws.onmessage = (m) => resolve(JSON.parse(String(m.data)))))
-    ws.send(JSON.stringify({ type: 'response.create', model: 'test-model', input: 'hello' }))
-    expect(await frame).toMatchObject({ type: 'error', status: 503, error: { type: 'server_error', code: 'storage_unavailable' } })
+    const ws = await openSocket(gw.url)
+    ws.create({ input: 'hello' })
+    expect(await ws.next(() => true, 10_000, 'a frame')).toMatchObject({ type: 'error', status: 503, error: { type: 'server_error', code: 'storage_unavailable' } })
     ws.close()
     // Reading still works on a full disk.
     expect((await fetch(`${gw.baseURL}/models`)).status).toBe(200)
@@ -157,21 +156,13 @@ describe.skipIf(unavailable !== null).each(['sqlite', 'postgres'] as const)('the
 
   it('a WebSocket turn running when the disk fills ends with a response.failed frame', async () => {
     up.queue(LONG)
-    const ws = new WebSocket(gw.url.replace('http', 'ws') + '/v1/responses')
-    await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)))
-    const frames: any[] = []
-    let terminal!: (f: any) => void
-    const ended = new Promise<any>((resolve) => (terminal = resolve))
-    ws.onmessage = (m) => {
-      const f = JSON.parse(String(m.data))
-      frames.push(f)
-      if (f.type === 'response.output_text.delta' && frames.filter((x) => x.type === f.type).length === 1) fill()
-      if (['response.completed', 'response.failed', 'response.incomplete', 'error'].includes(f.type)) terminal(f)
-    }
-    ws.send(JSON.stringify({ type: 'response.create', model: 'test-model', input: 'socket' }))
-    expectStorageFailed(await ended)
+    const ws = await openSocket(gw.url)
+    ws.create({ input: 'socket' })
+    await ws.next((f) => f.type === 'response.output_text.delta', 10_000)
+    fill()
+    expectStorageFailed(await ws.terminal(1, 10_000))
     ws.close()
-    await expectFailedOnceFreed(frames[0].response.id)
+    await expectFailedOnceFreed(ws.frames[0].response.id)
   }, 20_000)
 
   it('a JSON turn that cannot be stored at its end is a 503 storage_unavailable, and is stored failed once there is space', async () => {
