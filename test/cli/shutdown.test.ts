@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { openStore } from '../../src/store'
 import { startBinary, type RunningBinary } from '../support/binary'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
+import { sseEvents } from '../support/sse'
 import { openSocket } from '../support/ws-client'
 import { waitFor } from '../support/wait'
 
@@ -34,32 +35,14 @@ async function gateway(db: string, ...args: string[]): Promise<RunningBinary> {
   return startBinary(process.execPath, [MAIN, 'serve', '--port', '0', '--db', db, '--upstream', up.url, ...args], { cwd: home, env: env() })
 }
 
-/** A streamed create; `firstDelta` resolves at its first text delta, `events` with every event once it ends. */
+/** A streamed create; `firstDelta` resolves at its first text delta (or its end), `events` with every event once it ends. */
 function streamTurn(url: string, body: Record<string, unknown>) {
-  let onDelta!: () => void
-  const firstDelta = new Promise<void>((r) => (onDelta = r))
-  const events = (async () => {
-    const res = await fetch(`${url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', stream: true, ...body }) })
+  const stream = fetch(`${url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', stream: true, ...body }) }).then((res) => {
     expect(res.status).toBe(200)
-    const out: any[] = []
-    let buf = ''
-    const dec = new TextDecoder()
-    for await (const chunk of res.body!) {
-      buf += dec.decode(chunk, { stream: true })
-      let i: number
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const frame = buf.slice(0, i)
-        buf = buf.slice(i + 2)
-        const data = frame.split('\n').find((l) => l.startsWith('data: '))
-        if (!data) continue
-        const e = JSON.parse(data.slice(6))
-        out.push(e)
-        if (e.type === 'response.output_text.delta') onDelta()
-      }
-    }
-    onDelta()
-    return out
-  })()
+    return sseEvents(res)
+  })
+  const firstDelta = stream.then((s) => s.until((e) => e.type === 'response.output_text.delta'))
+  const events = firstDelta.then(async () => (await stream).toEnd())
   return { firstDelta, events }
 }
 

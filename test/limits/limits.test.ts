@@ -6,6 +6,7 @@ import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { parseSse } from '../support/sse'
 import { openSocket } from '../support/ws-client'
 import { expectStoreSane, storedResponses } from './store-sanity'
 
@@ -34,14 +35,6 @@ async function post(gw: TestGateway, path: string, body: unknown, init: RequestI
     json = JSON.parse(text)
   } catch {}
   return { status: r.status, json, text }
-}
-
-/** SSE events of a streamed answer. */
-function sseEvents(text: string): any[] {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('data: '))
-    .map((l) => JSON.parse(l.slice(6)))
 }
 
 describe('request body (--max-body-bytes) → 413', () => {
@@ -133,7 +126,7 @@ describe('upstream stream size (--max-stream-bytes)', () => {
     up.queue({ text: LONG, chunks: 100 })
     const r = await post(gw, '/responses', { model: 'test-model', input: 'stream a lot', stream: true })
     expect(r.status).toBe(200)
-    const events = sseEvents(r.text)
+    const events = parseSse(r.text)
     const last = events.at(-1)
     expect(last.type).toBe('response.failed')
     expect(last.response.error.code).toBe('upstream_stream_too_large')
@@ -176,7 +169,7 @@ describe('stored response size (--max-stored-response-bytes)', () => {
     const { gw } = await gateway({ AGENTGATE_MAX_STORED_RESPONSE_BYTES: String(MAX) })
     up.queue(script)
     const res = await post(gw, '/responses', { model: 'test-model', input: 'write files', stream: true })
-    const last = sseEvents(res.text).at(-1)
+    const last = parseSse(res.text).at(-1)
     expect(last.type).toBe('response.incomplete')
     expect(last.response.incomplete_details).toEqual({ reason: 'max_stored_response_bytes' })
     const [row] = expectStoreSane(gw.config.db)

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { parseSse } from '../support/sse'
 import { openSocket, socketTurn } from '../support/ws-client'
 import { waitFor } from '../support/wait'
 import { parsePrometheusText, sampleValue, samplesOf, type MetricFamily } from './prometheus'
@@ -38,8 +39,6 @@ async function scrapeUntil(pred: (m: Map<string, MetricFamily>) => boolean, what
 const post = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
   fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model: 'test-model', ...body }) })
 
-/** The JSON of each `data:` line of an SSE body. */
-const sseEvents = (text: string) => text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)))
 
 const gauge = (m: Map<string, MetricFamily>, name: string, labels: Record<string, string> = {}) => sampleValue(m, name, labels)
 
@@ -53,7 +52,7 @@ describe('GET /metrics', () => {
 
     up.queue({ text: 'an answer streamed as events', usage: { input_tokens: 13, output_tokens: 8 } })
     const sse = await post({ input: 'stream please', stream: true })
-    const sseDone = sseEvents(await sse.text()).find((e) => e.type === 'response.completed')
+    const sseDone = parseSse(await sse.text()).find((e) => e.type === 'response.completed')
 
     up.queue({ text: 'a socket answer', usage: { input_tokens: 17, output_tokens: 9 } })
     const wsDone = await socketTurn(gw.url, { input: 'socket please' })

@@ -5,6 +5,7 @@ import { describe, expect, test } from 'bun:test'
 import OpenAI from 'openai'
 import type { FakeUpstream } from '../support/fake-upstream'
 import type { TestGateway } from '../support/gateway'
+import { collect } from '../support/sse'
 import { useGateway } from '../support/suite'
 import { modelCalls, UPSTREAM_APIS } from '../support/upstream-view'
 
@@ -104,8 +105,7 @@ for (const api of UPSTREAM_APIS) {
       test('events arrive in order with contiguous sequence numbers, and the final object is stored', async () => {
         up.queue({ text: 'one two three' })
         const stream = await client.responses.create({ model: 'test-model', input: 'count', stream: true })
-        const events: any[] = []
-        for await (const e of stream) events.push(e)
+        const events = await collect(stream)
         expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i))
         expect(events.map((e) => e.type)).toEqual([
           'response.created',

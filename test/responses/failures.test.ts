@@ -4,6 +4,7 @@ import OpenAI from 'openai'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { rejectionOf } from '../support/errors'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { collect } from '../support/sse'
 import { waitFor } from '../support/wait'
 import { useGateway } from '../support/suite'
 
@@ -11,13 +12,6 @@ let up: FakeUpstream
 let gw: TestGateway
 let client: OpenAI
 useGateway({}, (s) => ({ up, gw, client } = s))
-
-
-async function collect(stream: AsyncIterable<any>) {
-  const events: any[] = []
-  for await (const e of stream) events.push(e)
-  return events
-}
 
 describe('upstream errors before streaming', () => {
   test('a 500 from the upstream → 502 for a JSON request, and a stored failed response', async () => {

@@ -5,6 +5,7 @@ import { describe, expect, test } from 'bun:test'
 import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
 import { type FakeUpstream } from '../support/fake-upstream'
+import { collect } from '../support/sse'
 import type { TestGateway } from '../support/gateway'
 import { useGateway } from '../support/suite'
 
@@ -46,11 +47,6 @@ async function readThenDisconnect(url: string, init: RequestInit, enough: (event
   return parseFrames(text)
 }
 
-async function collect(stream: AsyncIterable<any>): Promise<Ev[]> {
-  const out: Ev[] = []
-  for await (const e of stream) out.push(e)
-  return out
-}
 
 const seqs = (events: Ev[]) => events.map((e) => e.sequence_number)
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)

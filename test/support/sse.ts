@@ -1,4 +1,5 @@
-// Reads an SSE response (text/event-stream) as it comes, event by event: for tests that act mid-stream.
+// Reading SSE answers (text/event-stream) in tests: as they come, event by event (for tests that act mid-stream),
+// or whole; and collecting an SDK stream.
 
 /** The events of an SSE response, read as they come. */
 export function sseEvents(res: Response) {
@@ -31,3 +32,18 @@ export function sseEvents(res: Response) {
   }
 }
 
+
+/** The JSON of each `data:` line of a whole SSE body (text/event-stream), in order. */
+export function parseSse(text: string): any[] {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('data: '))
+    .map((l) => JSON.parse(l.slice(6)))
+}
+
+/** Every item of a stream (say, the openai SDK's stream of events), once it has ended; loosely typed, as tests read them. */
+export async function collect(stream: AsyncIterable<unknown>): Promise<any[]> {
+  const out: any[] = []
+  for await (const e of stream) out.push(e)
+  return out
+}

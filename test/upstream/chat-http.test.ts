@@ -5,6 +5,7 @@ import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
 import { type FakeUpstream } from '../support/fake-upstream'
 import type { TestGateway } from '../support/gateway'
+import { collect } from '../support/sse'
 import { useGateway } from '../support/suite'
 
 let up: FakeUpstream
@@ -62,8 +63,7 @@ describe('finish reasons and usage', () => {
   test('length → incomplete, reason max_output_tokens, on a stream too', async () => {
     up.queue(chatStream([{ delta: { content: 'a long' }, finish: 'length' }, { choices: [], usage: { prompt_tokens: 3, completion_tokens: 16, total_tokens: 19 } }]))
     const stream = await client.responses.create({ model: 'test-model', input: 'x', max_output_tokens: 16, stream: true })
-    const events: any[] = []
-    for await (const e of stream) events.push(e)
+    const events = await collect(stream)
     expect(events.at(-1).type).toBe('response.incomplete')
     expect(events.at(-1).response).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' }, usage: { output_tokens: 16 } })
     expect(events.at(-1).response.output[0].status).toBe('incomplete')
@@ -95,8 +95,7 @@ describe('finish reasons and usage', () => {
   test('an error chunk mid-stream fails the turn with its message', async () => {
     up.queue(chatStream([{ delta: { content: 'par' } }, { error: { message: 'KV cache exhausted', type: 'InternalServerError', code: 500 } }]))
     const stream = await client.responses.create({ model: 'test-model', input: 'x', stream: true })
-    const events: any[] = []
-    for await (const e of stream) events.push(e)
+    const events = await collect(stream)
     expect(events.at(-1).type).toBe('response.failed')
     expect(events.at(-1).response.error.message).toContain('KV cache exhausted')
   })
