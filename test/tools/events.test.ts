@@ -1,15 +1,10 @@
 // Calls coming back: upstream function_call events → the item types the client declared.
 import { describe, expect, test } from 'bun:test'
-import { buildToolRegistry, ToolCallMapper } from '../../src/tools'
+import { ToolCallMapper } from '../../src/tools'
 import { StreamedStringArgument } from '../../src/tools/streamed-argument'
+import { codexToolRegistry } from '../support/tool-registry'
 
-const reg = buildToolRegistry([
-  { type: 'function', name: 'exec_command', parameters: {} },
-  { type: 'custom', name: 'apply_patch' },
-  { type: 'namespace', name: 'multi_agent_v1', tools: [{ type: 'function', name: 'close_agent', parameters: {} }] },
-  { type: 'local_shell' },
-  { type: 'shell' },
-])
+const reg = codexToolRegistry()
 
 /** vLLM's events for one function call, its arguments in the given pieces. */
 function callEvents(name: string, pieces: string[], opts: { argsDone?: boolean } = {}) {

@@ -1,14 +1,9 @@
 // History and input items as the upstream gets them: every tool item as function_call(_output).
 import { describe, expect, test } from 'bun:test'
 import { buildToolRegistry, toUpstreamItems } from '../../src/tools'
+import { codexToolRegistry } from '../support/tool-registry'
 
-const reg = buildToolRegistry([
-  { type: 'function', name: 'exec_command', parameters: {} },
-  { type: 'custom', name: 'apply_patch' },
-  { type: 'namespace', name: 'multi_agent_v1', tools: [{ type: 'function', name: 'close_agent', parameters: {} }] },
-  { type: 'local_shell' },
-  { type: 'shell' },
-])
+const reg = codexToolRegistry()
 const none = buildToolRegistry(undefined)
 
 describe('toUpstreamItems', () => {
