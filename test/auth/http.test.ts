@@ -7,6 +7,7 @@ import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { readAnswer } from '../support/answer'
 import { socketTurn, upgradeOutcome } from '../support/ws-client'
 
 const KEY_A = 'sk-agentgate-team-a-7f3c1e9b'
@@ -29,13 +30,9 @@ afterAll(async () => {
 
 async function call(method: string, path: string, headers: Record<string, string> = {}, body?: string) {
   const r = await fetch(gw.url + path, { method, headers: { 'content-type': 'application/json', ...headers }, body })
-  const text = await r.text()
-  bodies.push(text)
-  let json: any = null
-  try {
-    json = JSON.parse(text)
-  } catch {}
-  return { status: r.status, json, text, headers: r.headers }
+  const answer = await readAnswer(r)
+  bodies.push(answer.text)
+  return answer
 }
 
 /** Sends a WebSocket upgrade by hand and returns the raw HTTP answer (status line, headers, body). */

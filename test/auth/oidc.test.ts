@@ -8,6 +8,7 @@ import { ResponsesWS } from 'openai/resources/responses/ws'
 import { rejectionOf } from '../support/errors'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { readAnswer } from '../support/answer'
 import { openSocket, upgradeOutcome } from '../support/ws-client'
 import { startIdentityProvider, TEST_AUDIENCE, type IdentityProvider } from '../support/identity-provider'
 
@@ -41,13 +42,9 @@ async function token(claims: Record<string, unknown> = {}, opts: Parameters<Iden
 
 async function call(path: string, bearer: string, init: RequestInit = {}) {
   const r = await fetch(gw.url + path, { ...init, headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}`, ...(init.headers as Record<string, string>) } })
-  const text = await r.text()
-  bodies.push(text)
-  let json: any = null
-  try {
-    json = JSON.parse(text)
-  } catch {}
-  return { status: r.status, json, headers: r.headers }
+  const answer = await readAnswer(r)
+  bodies.push(answer.text)
+  return answer
 }
 
 const sdk = (bearer: string) => new OpenAI({ baseURL: gw.baseURL, apiKey: bearer, maxRetries: 0 })

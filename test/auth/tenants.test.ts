@@ -10,6 +10,7 @@ import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { readAnswer } from '../support/answer'
 import { openSocket } from '../support/ws-client'
 import { waitFor } from '../support/wait'
 
@@ -40,12 +41,8 @@ async function as(key: string, method: string, path: string, body?: unknown) {
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   })
-  const text = await r.text()
-  let json: any = null
-  try {
-    json = JSON.parse(text)
-  } catch {}
-  return { status: r.status, body: json, text }
+  const { status, json, text } = await readAnswer(r)
+  return { status, body: json, text }
 }
 
 /** The 404 another tenant gets is the 404 of an id that never existed (same status, code, param, message shape). */

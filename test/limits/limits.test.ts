@@ -6,6 +6,7 @@ import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { readAnswer } from '../support/answer'
 import { parseSse } from '../support/sse'
 import { openSocket } from '../support/ws-client'
 import { expectStoreSane, storedResponses } from './store-sanity'
@@ -29,12 +30,7 @@ async function gateway(env: Record<string, string>): Promise<{ gw: TestGateway; 
 
 async function post(gw: TestGateway, path: string, body: unknown, init: RequestInit = {}) {
   const r = await fetch(gw.baseURL + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body), ...init })
-  const text = await r.text()
-  let json: any = null
-  try {
-    json = JSON.parse(text)
-  } catch {}
-  return { status: r.status, json, text }
+  return readAnswer(r)
 }
 
 describe('request body (--max-body-bytes) → 413', () => {
