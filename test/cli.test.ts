@@ -6,17 +6,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SETTINGS } from '../src/config'
 import { VERSION } from '../src/version'
+import { cleanEnv, MAIN } from './support/cli'
 
-const MAIN = join(import.meta.dir, '..', 'src', 'main.ts')
 const home = mkdtempSync(join(tmpdir(), 'agentgate-cli-'))
 afterAll(() => rmSync(home, { recursive: true, force: true }))
 
 /** A clean environment: no AGENTGATE_* from the developer's shell, a temp home. */
-function env(extra: Record<string, string> = {}): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AGENTGATE_')) out[k] = v
-  return { ...out, AGENTGATE_HOME: home, NO_COLOR: '1', ...extra }
-}
+const env = (extra: Record<string, string> = {}) => cleanEnv({ AGENTGATE_HOME: home, NO_COLOR: '1', ...extra })
 
 /** Runs the CLI to completion (bounded), returning exit code and output. */
 async function run(args: string[], extraEnv: Record<string, string> = {}) {

@@ -4,11 +4,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { sha256 } from '../../src/auth'
+import { MAIN } from '../support/cli'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 
-const MAIN = resolve(import.meta.dir, '../../src/main.ts')
 let up: FakeUpstream
 let home: string
 

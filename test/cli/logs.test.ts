@@ -8,9 +8,9 @@ import { join } from 'node:path'
 import { formatTextLine, resolveLogFormat } from '../../src/log'
 import { VERSION } from '../../src/version'
 import { run, startBinary, type RunningBinary } from '../support/binary'
+import { cleanEnv, MAIN } from '../support/cli'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 
-const MAIN = join(import.meta.dir, '..', '..', 'src', 'main.ts')
 let up: FakeUpstream
 let home: string
 
@@ -23,11 +23,7 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true })
 })
 
-function env(extra: Record<string, string> = {}): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AGENTGATE_')) out[k] = v
-  return { ...out, AGENTGATE_HOME: home, ...extra }
-}
+const env = (extra: Record<string, string> = {}) => cleanEnv({ AGENTGATE_HOME: home, ...extra })
 
 const jsonLines = (text: string) =>
   text

@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openStore } from '../../src/store'
 import { startBinary, type RunningBinary } from '../support/binary'
+import { cleanEnv, MAIN } from '../support/cli'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { sseEvents } from '../support/sse'
 import { openSocket } from '../support/ws-client'
 import { waitFor } from '../support/wait'
 
-const MAIN = join(import.meta.dir, '..', '..', 'src', 'main.ts')
 let up: FakeUpstream
 let home: string
 
@@ -25,11 +25,7 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true })
 })
 
-function env(): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AGENTGATE_')) out[k] = v
-  return { ...out, AGENTGATE_HOME: home, AGENTGATE_LOG_FORMAT: 'json' }
-}
+const env = () => cleanEnv({ AGENTGATE_HOME: home, AGENTGATE_LOG_FORMAT: 'json' })
 
 async function gateway(db: string, ...args: string[]): Promise<RunningBinary> {
   return startBinary(process.execPath, [MAIN, 'serve', '--port', '0', '--db', db, '--upstream', up.url, ...args], { cwd: home, env: env() })

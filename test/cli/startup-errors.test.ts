@@ -5,16 +5,12 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { run, startBinary } from '../support/binary'
+import { cleanEnv, MAIN } from '../support/cli'
 
-const MAIN = join(import.meta.dir, '..', '..', 'src', 'main.ts')
 const home = mkdtempSync(join(tmpdir(), 'agentgate-startup-'))
 afterAll(() => rmSync(home, { recursive: true, force: true }))
 
-function env(extra: Record<string, string> = {}): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AGENTGATE_')) out[k] = v
-  return { ...out, AGENTGATE_HOME: home, AGENTGATE_UPSTREAM: 'http://127.0.0.1:9/v1', ...extra }
-}
+const env = (extra: Record<string, string> = {}) => cleanEnv({ AGENTGATE_HOME: home, AGENTGATE_UPSTREAM: 'http://127.0.0.1:9/v1', ...extra })
 
 const agentgate = (args: string[], extra: Record<string, string> = {}) => run([process.execPath, MAIN, ...args], { env: env(extra), timeoutMs: 20_000 })
 

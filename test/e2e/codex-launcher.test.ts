@@ -7,8 +7,8 @@ import { codexConfigToml } from '../../src/codex/launcher'
 import { Database } from 'bun:sqlite'
 import { startFakeUpstream, type FakeUpstream, type RecordedRequest, type TurnScript } from '../support/fake-upstream'
 import { startGateway } from '../support/gateway'
+import { MAIN } from '../support/cli'
 
-const MAIN = resolve(import.meta.dir, '../../src/main.ts')
 const BIN_DIR = resolve(import.meta.dir, '../../node_modules/.bin')
 const MARKER = 'launched-through-agentgate'
 
