@@ -8,6 +8,7 @@ import { ResponsesWS } from 'openai/resources/responses/ws'
 import { rejectionOf } from '../support/errors'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { waitFor } from '../support/wait'
 import { readAnswer } from '../support/answer'
 import { openSocket, upgradeOutcome } from '../support/ws-client'
 import { startIdentityProvider, TEST_AUDIENCE, type IdentityProvider } from '../support/identity-provider'
@@ -111,9 +112,7 @@ describe('a valid token', () => {
     rws.on('event', (e: any) => e.type === 'response.completed' && completed.push(e.response))
     up.queue({ text: 'over the socket' })
     rws.send({ type: 'response.create', model: 'test-model', input: 'ws turn' } as any)
-    const until = Date.now() + 10_000
-    while (completed.length === 0 && Date.now() < until) await Bun.sleep(10)
-    rws.close()
+    await waitFor('a completed turn', () => completed.length > 0, 10_000).finally(() => rws.close())
     expect(completed[0]?.output_text).toBe('over the socket')
     expect((await gw.store.getResponse('dave', completed[0].id))?.status).toBe('completed')
   })

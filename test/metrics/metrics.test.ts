@@ -162,11 +162,7 @@ describe('GET /metrics', () => {
     const bg = await post({ input: 'background', background: true })
     const id = ((await bg.json()) as any).id
     await scrapeUntil((x) => gauge(x, 'agentgate_background_turns', { state: 'running' }) === 1, 'a background turn running')
-    for (;;) {
-      const r = (await (await fetch(`${gw.baseURL}/responses/${id}`)).json()) as any
-      if (r.status === 'completed') break
-      await Bun.sleep(20)
-    }
+    await waitFor('the background turn to complete', async () => ((await (await fetch(`${gw.baseURL}/responses/${id}`)).json()) as any).status === 'completed')
     m = await scrapeUntil((x) => gauge(x, 'agentgate_background_turns', { state: 'running' }) === 0, 'the background turn done')
     expect(gauge(m, 'agentgate_background_turns', { state: 'queued' })).toBe(0)
   })

@@ -7,6 +7,7 @@ import OpenAI from 'openai'
 import { loadConfig } from '../../src/config'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { waitFor } from '../support/wait'
 import { socketTurn } from '../support/ws-client'
 import { rawRequest } from '../support/raw-http'
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver'
@@ -191,13 +192,10 @@ describe('a broken collector', () => {
     try {
       const c = new OpenAI({ baseURL: g.baseURL, apiKey: 'unused', maxRetries: 0 })
       for (let i = 0; i < 5; i++) expect((await c.responses.create({ model: 'test-model', input: `n${i}` })).status).toBe('completed')
-      const until = Date.now() + 10_000
-      let metrics = ''
-      while (Date.now() < until) {
-        metrics = await (await fetch(g.url + '/metrics')).text()
-        if (/agentgate_trace_spans_dropped_total\{reason="export_failed"\} [1-9]/.test(metrics)) break
-        await Bun.sleep(100)
-      }
+      const metrics = await waitFor('dropped spans in /metrics', async () => {
+        const text = await (await fetch(g.url + '/metrics')).text()
+        return /agentgate_trace_spans_dropped_total\{reason="export_failed"\} [1-9]/.test(text) && text
+      }, 10_000, 100)
       expect(metrics).toMatch(/agentgate_trace_spans_dropped_total\{reason="export_failed"\} [1-9]/)
       expect(g.logs.some((l) => l.includes('trace spans dropped'))).toBe(true)
     } finally {

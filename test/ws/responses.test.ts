@@ -6,6 +6,7 @@ import OpenAI from 'openai'
 import { ResponsesWS } from 'openai/resources/responses/ws'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { waitFor } from '../support/wait'
 import { openSocket } from '../support/ws-client'
 
 let up: FakeUpstream
@@ -170,12 +171,10 @@ describe('WebSocket /v1/responses', () => {
     const created = await s.next((f) => f.type === 'response.created')
     await s.next((f) => f.type === 'response.output_text.delta')
     s.ws.close()
-    const until = Date.now() + 5000
-    let status = 'in_progress'
-    while (status === 'in_progress' && Date.now() < until) {
-      await Bun.sleep(25)
-      status = ((await (await fetch(`${gw.baseURL}/responses/${created.response.id}`)).json()) as any).status
-    }
+    const status = await waitFor('the response to leave in_progress', async () => {
+      const r = (await (await fetch(`${gw.baseURL}/responses/${created.response.id}`)).json()) as any
+      return r.status !== 'in_progress' && r.status
+    })
     expect(status).toBe('incomplete')
   })
 
