@@ -7,6 +7,7 @@ import { codexConfigToml } from '../../src/codex/launcher'
 import { Database } from 'bun:sqlite'
 import { startFakeUpstream, type FakeUpstream, type RecordedRequest, type TurnScript } from '../support/fake-upstream'
 import { startGateway } from '../support/gateway'
+import { run } from '../support/binary'
 import { MAIN } from '../support/cli'
 
 const BIN_DIR = resolve(import.meta.dir, '../../node_modules/.bin')
@@ -31,18 +32,12 @@ afterAll(async () => {
 })
 
 /** Runs `agentgate codex …` from source in a clean environment, cwd outside the repo. */
-async function launch(args: string[], opts: { path?: string; home: string; cwd: string }) {
-  const proc = Bun.spawn([process.execPath, MAIN, 'codex', ...args], {
+function launch(args: string[], opts: { path?: string; home: string; cwd: string }) {
+  return run([process.execPath, MAIN, 'codex', ...args], {
     cwd: opts.cwd,
     env: { PATH: opts.path ?? `${BIN_DIR}:${process.env.PATH}`, HOME: opts.home, AGENTGATE_HOME: join(opts.home, '.agentgate'), NO_COLOR: '1', LANG: 'C.UTF-8', TMPDIR: join(opts.home, 'tmp') },
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
+    timeoutMs: 60_000,
   })
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000)
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
-  clearTimeout(timer)
-  return { stdout, stderr, code }
 }
 
 /** Pids of processes whose command line (NUL-separated arguments) satisfies `test`. */

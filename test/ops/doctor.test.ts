@@ -5,10 +5,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { openStore } from '../../src/store'
+import { run } from '../support/binary'
+import { cleanEnv, MAIN } from '../support/cli'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { createTestDatabase } from '../support/postgres'
 
-const MAIN = resolve(import.meta.dir, '../../src/main.ts')
 const BIN_DIR = resolve(import.meta.dir, '../../node_modules/.bin')
 let root: string
 let up: FakeUpstream
@@ -22,20 +23,11 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true })
 })
 
-async function doctor(args: string[], extraEnv: Record<string, string> = {}) {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AGENTGATE_')) env[k] = v
-  const proc = Bun.spawn([process.execPath, MAIN, 'doctor', ...args], {
-    env: { ...env, AGENTGATE_HOME: join(root, 'home'), PATH: `${BIN_DIR}:/usr/bin:/bin`, NO_COLOR: '1', ...extraEnv },
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
+const doctor = (args: string[], extraEnv: Record<string, string> = {}) =>
+  run([process.execPath, MAIN, 'doctor', ...args], {
+    env: cleanEnv({ AGENTGATE_HOME: join(root, 'home'), PATH: `${BIN_DIR}:/usr/bin:/bin`, NO_COLOR: '1', ...extraEnv }),
+    timeoutMs: 30_000,
   })
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 30_000)
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
-  clearTimeout(timer)
-  return { stdout, stderr, code }
-}
 
 const line = (out: string, name: string) => out.split('\n').find((l) => new RegExp(`^[✓⚠✗] ${name}\\s\\s`).test(l)) ?? ''
 

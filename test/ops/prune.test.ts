@@ -4,12 +4,13 @@ import { Database } from 'bun:sqlite'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { openStore } from '../../src/store'
 import { message, responseRecord } from '../store/fixtures'
+import { run } from '../support/binary'
+import { cleanEnv, MAIN } from '../support/cli'
 import { createTestDatabase } from '../support/postgres'
 
-const MAIN = resolve(import.meta.dir, '../../src/main.ts')
 const DAY = 86_400_000
 let root: string
 beforeAll(() => {
@@ -17,15 +18,7 @@ beforeAll(() => {
 })
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
-async function prune(args: string[]) {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AGENTGATE_')) env[k] = v
-  const proc = Bun.spawn([process.execPath, MAIN, 'prune', ...args], { env: { ...env, AGENTGATE_HOME: join(root, 'home') }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000)
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
-  clearTimeout(timer)
-  return { stdout, stderr, code }
-}
+const prune = (args: string[]) => run([process.execPath, MAIN, 'prune', ...args], { env: cleanEnv({ AGENTGATE_HOME: join(root, 'home') }), timeoutMs: 60_000 })
 
 /** A database with `old` responses 40 days old and `recent` from today, each ~20 kB with streamed events. */
 async function fill(path: string, old: number, recent: number, databaseUrl: string | null = null) {
