@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SETTINGS } from '../src/config'
 import { VERSION } from '../src/version'
+import { run as runCommand } from './support/binary'
 import { cleanEnv, MAIN } from './support/cli'
 
 const home = mkdtempSync(join(tmpdir(), 'agentgate-cli-'))
@@ -15,19 +16,10 @@ afterAll(() => rmSync(home, { recursive: true, force: true }))
 const env = (extra: Record<string, string> = {}) => cleanEnv({ AGENTGATE_HOME: home, NO_COLOR: '1', ...extra })
 
 /** Runs the CLI to completion (bounded), returning exit code and output. */
-async function run(args: string[], extraEnv: Record<string, string> = {}) {
-  const proc = Bun.spawn([process.execPath, 'run', MAIN, ...args], { env: env(extraEnv), stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000)
-  try {
-    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
-    return { code, stdout, stderr }
-  } finally {
-    clearTimeout(timer)
-  }
-}
+const run = (args: string[], extraEnv: Record<string, string> = {}) => runCommand([process.execPath, 'run', MAIN, ...args], { env: env(extraEnv), timeoutMs: 15_000 })
 
 /** Asserts a usage error: exit 2, exactly one stderr line, no stack trace, nothing on stdout. */
-function expectUsageError(r: { code: number; stdout: string; stderr: string }, ...needles: string[]) {
+function expectUsageError(r: { code: number | null; stdout: string; stderr: string }, ...needles: string[]) {
   expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 2 })
   expect(r.stdout).toBe('')
   const lines = r.stderr.split('\n').filter((l) => l.trim() !== '')

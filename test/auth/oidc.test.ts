@@ -8,6 +8,8 @@ import { ResponsesWS } from 'openai/resources/responses/ws'
 import { rejectionOf } from '../support/errors'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { run } from '../support/binary'
+import { MAIN } from '../support/cli'
 import { waitFor } from '../support/wait'
 import { readAnswer } from '../support/answer'
 import { openSocket, upgradeOutcome } from '../support/ws-client'
@@ -282,14 +284,12 @@ describe('start-up', () => {
   })
 
   test('the CLI exits 2 with that line', async () => {
-    const p = Bun.spawn([process.execPath, 'run', 'src/main.ts', 'serve', '--oidc-issuer', 'https://idp.example', '--port', '0'], {
+    const p = await run([process.execPath, 'run', MAIN, 'serve', '--oidc-issuer', 'https://idp.example', '--port', '0'], {
       cwd: `${import.meta.dir}/../..`,
       env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', AGENTGATE_HOME: '/nonexistent' },
-      stdout: 'pipe',
-      stderr: 'pipe',
     })
-    expect(await p.exited).toBe(2)
-    const err = await new Response(p.stderr).text()
+    expect(p.code).toBe(2)
+    const err = p.stderr
     expect(err.trim().split('\n')).toEqual(['agentgate: --oidc-issuer needs --oidc-audience too (OIDC takes both or neither)'])
   })
 })

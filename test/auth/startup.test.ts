@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sha256 } from '../../src/auth'
+import { run } from '../support/binary'
 import { MAIN } from '../support/cli'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 
@@ -83,8 +84,7 @@ describe('start-up lines about auth', () => {
   })
 
   test('a bad key stops start-up with one line naming where it is, not the key', async () => {
-    const proc = Bun.spawn([process.execPath, MAIN, 'serve', '--port', '0', '--api-key', 'bad tenant:sk-never-shown-1'], { env: { PATH: process.env.PATH!, HOME: home, AGENTGATE_HOME: join(home, '.agentgate') }, stdout: 'pipe', stderr: 'pipe' })
-    const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
+    const { code, stderr } = await run([process.execPath, MAIN, 'serve', '--port', '0', '--api-key', 'bad tenant:sk-never-shown-1'], { env: { PATH: process.env.PATH!, HOME: home, AGENTGATE_HOME: join(home, '.agentgate') } })
     expect(code).toBe(2)
     expect(stderr.trim().split('\n')).toHaveLength(1)
     expect(stderr).toContain('--api-key')
@@ -93,8 +93,7 @@ describe('start-up lines about auth', () => {
 })
 
 test('serve --help lists the auth and limit settings', async () => {
-  const proc = Bun.spawn([process.execPath, MAIN, 'serve', '--help'], { stdout: 'pipe' })
-  const help = await new Response(proc.stdout).text()
+  const help = (await run([process.execPath, MAIN, 'serve', '--help'])).stdout
   for (const flag of ['--api-key', '--api-keys-file', '--max-body-bytes', '--max-ws-frame-bytes', '--max-stored-response-bytes', '--max-sse-line-bytes', '--max-stream-bytes', '--max-history-items', '--max-ws-queue'])
     expect(help).toContain(flag)
 })
