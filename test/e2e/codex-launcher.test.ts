@@ -259,8 +259,9 @@ describe('agentgate codex', () => {
       stdout: 'pipe',
       stderr: 'pipe',
     })
-    const killer = setTimeout(() => proc.kill('SIGKILL'), 30_000)
-    for (let i = 0; i < 200 && !existsSync(join(cwd, 'ready.txt')); i++) await Bun.sleep(50)
+    const killer = setTimeout(() => proc.kill('SIGKILL'), 50_000)
+    // Bounded, and generous: under load the launcher takes a while to start its gateway before Codex.
+    for (let i = 0; i < 600 && !existsSync(join(cwd, 'ready.txt')); i++) await Bun.sleep(50)
     expect(existsSync(join(cwd, 'ready.txt'))).toBe(true)
     proc.kill('SIGTERM')
     const code = await proc.exited
