@@ -2,8 +2,8 @@
 // createGateway (gateway.ts) is what builds it for the binary and the tests; a route-level test may use it alone.
 
 import { Elysia } from 'elysia'
-import { ApiError, toErrorBody, type ErrorBody } from './errors'
-import { StoreUnavailableError } from './store/errors'
+import { ApiError, fromStoreError, toErrorBody, type ErrorBody } from './errors'
+import { isStoreError } from './store/errors'
 import { validationError } from './schema/validate'
 import { healthRoutes } from './http/health'
 import { passthroughRoutes } from './http/passthrough'
@@ -160,7 +160,10 @@ export type App = ReturnType<typeof createApp>
 /** Maps anything thrown in a request to a status and the OpenAI error body. */
 function renderError(code: unknown, error: unknown, method: string, path: string, methodsFor: (path: string) => string[]): { status: number; body: ErrorBody; headers?: Record<string, string> } {
   if (error instanceof ApiError) return { status: error.status, body: error.toJSON(), headers: error.headers }
-  if (error instanceof StoreUnavailableError) return { status: 503, body: ApiError.storageUnavailable(error).toJSON() }
+  if (isStoreError(error)) {
+    const api = fromStoreError(error)
+    return { status: api.status, body: api.toJSON() }
+  }
   // Elysia wraps whatever the body read threw (e.g. our 413 for an oversized chunked body) in a ParseError.
   const cause = (error as Error | undefined)?.cause
   if (cause instanceof ApiError) return { status: cause.status, body: cause.toJSON() }

@@ -1,6 +1,6 @@
 // The one error type of the gateway and its OpenAI-shaped rendering.
 // Handlers throw ApiError; app.ts's onError renders every error (ours, Elysia's, Bun's) through toErrorBody.
-import { StoreUnavailableError } from './store/errors'
+import { isStoreError, type StoreError, type StoreUnavailableError } from './store/errors'
 
 export type ErrorType =
   | 'invalid_request_error'
@@ -64,11 +64,21 @@ export class ApiError extends Error {
   }
 }
 
-/** Anything thrown, as the ApiError a client is shown: ours as is, a storage failure as 503, anything else as 500. */
+/** Anything thrown, as the ApiError a client is shown: ours as is, the store's by kind, anything else as 500. */
 export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e
-  if (e instanceof StoreUnavailableError) return ApiError.storageUnavailable(e)
+  if (isStoreError(e)) return fromStoreError(e)
   return ApiError.internal()
+}
+
+/** What a client is shown for each error the store throws: a storage failure is a 503, a bad list cursor a 400. */
+export function fromStoreError(e: StoreError): ApiError {
+  switch (e.kind) {
+    case 'unavailable':
+      return ApiError.storageUnavailable(e)
+    case 'invalid_cursor':
+      return ApiError.badRequest(e.message, e.param)
+  }
 }
 
 export function toErrorBody(

@@ -1,8 +1,12 @@
-// The store's one error for "the storage itself is failing" (disk full, I/O error, read-only, database unreachable),
-// told apart from bugs and bad data, so the edges answer 503 storage_unavailable and the engine can retry a turn's end.
+// The errors the store throws (StoreError), for the HTTP layer to map to API errors (src/errors.ts toApiError), and
+// the classification of driver errors: "the storage itself is failing" (disk full, I/O error, read-only, database
+// unreachable) is told apart from bugs and bad data, so the edges answer 503 storage_unavailable and the engine can
+// retry a turn's end. Outcomes a caller branches on (an unknown or locked conversation) are returned values instead
+// (ConversationConflict in ./types.ts). Nothing here knows about HTTP.
 
 /** The storage cannot take (or serve) the request right now; retrying later may succeed. */
 export class StoreUnavailableError extends Error {
+  readonly kind = 'unavailable' as const
   constructor(
     /** what the driver said, short: SQLITE_FULL, 53100, ENOSPC, ERR_POSTGRES_CONNECTION_REFUSED … */
     readonly reason: string,
@@ -11,6 +15,34 @@ export class StoreUnavailableError extends Error {
     super(`the gateway's storage is unavailable (${reason})`, options)
     this.name = 'StoreUnavailableError'
   }
+}
+
+/** A list was asked for from (`after`) or up to (`before`) an item id that is not in it. */
+export class InvalidCursorError extends Error {
+  readonly kind = 'invalid_cursor' as const
+  constructor(
+    readonly param: 'after' | 'before',
+    readonly itemId: string,
+  ) {
+    super(`No item with id '${itemId}' in this list`)
+    this.name = 'InvalidCursorError'
+  }
+}
+
+/** Every error the store throws on purpose; `kind` tells them apart. */
+export type StoreError = StoreUnavailableError | InvalidCursorError
+
+export function isStoreError(e: unknown): e is StoreError {
+  return e instanceof StoreUnavailableError || e instanceof InvalidCursorError
+}
+
+/** A row refers to one that is gone (SQLite's extended result code, PostgreSQL's SQLSTATE 23503), in `e` or its causes. */
+export function isForeignKeyViolation(e: unknown): boolean {
+  for (let err = e, depth = 0; err && typeof err === 'object' && depth < 5; err = (err as { cause?: unknown }).cause, depth++) {
+    const { code, errno } = err as { code?: unknown; errno?: unknown }
+    if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || errno === '23503' || code === '23503') return true
+  }
+  return false
 }
 
 // SQLite result codes (bun:sqlite's SQLiteError.code); the extended SQLITE_IOERR_* and SQLITE_READONLY_* codes included.

@@ -84,9 +84,11 @@ describe('GET /v1/responses/{id}/input_items', () => {
   })
 
   test('an unknown cursor is a 400 naming it', async () => {
-    const { status, body } = await get(`/responses/${id}/input_items?after=msg_nope`)
-    expect(status).toBe(400)
-    expect(body.error.param).toBe('after')
+    for (const param of ['after', 'before']) {
+      const { status, body } = await get(`/responses/${id}/input_items?${param}=msg_nope`)
+      expect(status).toBe(400)
+      expect(body).toEqual({ error: { message: "No item with id 'msg_nope' in this list", type: 'invalid_request_error', param, code: 'invalid_value' } })
+    }
   })
 
   test('an unknown response id is a 404', async () => {

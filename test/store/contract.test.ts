@@ -1,7 +1,7 @@
 // The Store contract: every implementation (SQLite, PostgreSQL) must pass these specifications.
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { ApiError } from '../../src/errors'
 import { openStore } from '../../src/store'
+import { InvalidCursorError } from '../../src/store/errors'
 import { pruneOnce } from '../../src/store/retention'
 import type { ItemBody, ResponseRecord, Store } from '../../src/store/types'
 import { createTestDatabase } from '../support/postgres'
@@ -264,16 +264,16 @@ for (const impl of implementations) {
         expect(cut!.hasMore).toBe(true)
       })
 
-      test('an unknown cursor is a 400 naming the parameter', async () => {
+      test('an unknown cursor is an invalid_cursor store error naming the parameter', async () => {
         for (const param of ['after', 'before'] as const) {
           const err = await list({ [param]: 'msg_nope' }).catch((e) => e)
-          expect(err).toBeInstanceOf(ApiError)
-          expect(err).toMatchObject({ status: 400, param, message: "No item with id 'msg_nope' in this list" })
+          expect(err).toBeInstanceOf(InvalidCursorError)
+          expect(err).toMatchObject({ kind: 'invalid_cursor', param, itemId: 'msg_nope', message: "No item with id 'msg_nope' in this list" })
         }
       })
 
       test('an output item id is not a valid cursor for the input list', async () => {
-        expect(await list({ after: 'out_1' }).catch((e) => e)).toBeInstanceOf(ApiError)
+        expect(await list({ after: 'out_1' }).catch((e) => e)).toBeInstanceOf(InvalidCursorError)
       })
 
       test('limit 0 returns no items but tells whether there are any', async () => {
@@ -483,9 +483,9 @@ for (const impl of implementations) {
         expect((await store.getConversation('default', 'conv_1'))!.updatedAt).toBe(22)
       })
 
-      test('an unknown cursor is a 400 naming the parameter', async () => {
+      test('an unknown cursor is an invalid_cursor store error naming the parameter', async () => {
         await store.createConversation(conv('conv_1'), [message('m1', 'user', 'a')])
-        expect(await list('conv_1', { after: 'nope' }).catch((e) => e)).toMatchObject({ status: 400, param: 'after' })
+        expect(await list('conv_1', { after: 'nope' }).catch((e) => e)).toMatchObject({ kind: 'invalid_cursor', param: 'after' })
       })
 
       test('get one item; unknown items, conversations and tenants give null', async () => {

@@ -13,7 +13,7 @@ import type { SQL as BunSQL } from 'bun'
 import { and, asc, desc, eq, gt, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm'
 import type { BunSQLDatabase, BunSQLQueryResultHKT } from 'drizzle-orm/bun-sql'
 import type { PgDatabase } from 'drizzle-orm/pg-core'
-import { ApiError } from '../../errors'
+import { InvalidCursorError } from '../errors'
 import type {
   Chain,
   ConversationConflict,
@@ -233,7 +233,7 @@ export function createPostgresStore(db: Db, client: BunSQL): Store {
       .where(and(list, eq(items.id, itemId)))
       .orderBy(asc(items.position))
       .limit(1)
-    if (!row) throw ApiError.badRequest(`No item with id '${itemId}' in this list`, param)
+    if (!row) throw new InvalidCursorError(param, itemId)
     return row.position
   }
 

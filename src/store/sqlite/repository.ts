@@ -8,7 +8,7 @@
 import type { Changes, Database } from 'bun:sqlite'
 import { and, asc, desc, eq, gt, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm'
 import type { BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
-import { ApiError } from '../../errors'
+import { InvalidCursorError } from '../errors'
 import type {
   Chain,
   ConversationConflict,
@@ -316,7 +316,7 @@ export function createSqliteStore(db: Db, client: Database): Store {
       .orderBy(asc(items.position))
       .limit(1)
       .get()
-    if (!row) throw ApiError.badRequest(`No item with id '${itemId}' in this list`, param)
+    if (!row) throw new InvalidCursorError(param, itemId)
     return row.position
   }
 
