@@ -3,7 +3,7 @@
 import { ConfigError } from '../config-error'
 import { classifyStoreErrors } from './errors'
 import { isPostgresUrl, openPostgresStore, redactUrl } from './postgres/driver'
-import { openSqliteStore } from './sqlite/driver'
+import { openSqliteStore } from './sqlite/repository'
 import type { Store } from './types'
 
 export type { Store } from './types'

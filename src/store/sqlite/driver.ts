@@ -3,12 +3,11 @@
 import { Database } from 'bun:sqlite'
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { drizzle } from 'drizzle-orm/bun-sqlite'
-import type { Store } from '../types'
-import { startCheckpointer } from './checkpointer'
+import { drizzle, type BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
 import { migrateSqlite } from './migrate'
-import { createSqliteStore } from './repository'
 import * as schema from './schema'
+
+export type Db = BunSQLiteDatabase<typeof schema>
 
 export function isMemoryPath(path: string): boolean {
   return path === ':memory:' || path === ''
@@ -30,7 +29,7 @@ function openFailure(path: string, e: unknown): Error {
   return new Error(`cannot open the SQLite database ${path}: ${why}`, { cause: e })
 }
 
-export function openSqlite(path: string): { client: Database; db: ReturnType<typeof drizzle<typeof schema>> } {
+export function openSqlite(path: string): { client: Database; db: Db } {
   let client: Database
   try {
     if (!isMemoryPath(path)) mkdirSync(dirname(path), { recursive: true })
@@ -56,19 +55,5 @@ export function openSqlite(path: string): { client: Database; db: ReturnType<typ
   } catch (err) {
     client.close()
     throw openFailure(path, err)
-  }
-}
-
-export async function openSqliteStore(path: string): Promise<Store> {
-  const { client, db } = openSqlite(path)
-  const store = createSqliteStore(db, client)
-  const checkpointer = isMemoryPath(path) ? null : await startCheckpointer(path, client)
-  if (!checkpointer) return store
-  return {
-    ...store,
-    async close() {
-      await checkpointer.stop()
-      await store.close()
-    },
   }
 }

@@ -1,0 +1,61 @@
+// Record mapping both dialects share: which columns make a ResponseRecord, and a chain's raw rows as records.
+
+import type { ChainRow } from './dialect'
+import { lazyJson } from './shared'
+import type { ResponseRecord } from './types'
+
+const RECORD_KEYS = [
+  'id',
+  'tenant',
+  'status',
+  'model',
+  'request',
+  'response',
+  'error',
+  'previousResponseId',
+  'conversationId',
+  'background',
+  'createdAt',
+  'updatedAt',
+  'completedAt',
+  'requestId',
+] as const satisfies readonly (keyof ResponseRecord)[]
+
+type RecordKey = (typeof RECORD_KEYS)[number]
+
+/** The columns of a ResponseRecord in a dialect's `responses` table (the lease columns are the store's own business). */
+export function recordColumns<Table extends Record<RecordKey, unknown>>(table: Table): Pick<Table, RecordKey> {
+  const columns = {} as Pick<Table, RecordKey>
+  for (const key of RECORD_KEYS) columns[key] = table[key]
+  return columns
+}
+
+/**
+ * A chain's records, with `request` and `response` parsed on first read: rehydration needs only the items, and
+ * those two bodies are the bulk of a long chain's JSON. To callers they behave as plain data properties.
+ */
+export function fromChainRow(row: ChainRow): ResponseRecord {
+  const rec = {
+    id: row.id,
+    tenant: row.tenant,
+    status: row.status,
+    model: row.model,
+    // defined just below, by lazyJson
+    request: undefined as unknown as Record<string, unknown>,
+    response: undefined as unknown as Record<string, unknown>,
+    // SQLite gives JSON text; PostgreSQL's client the parsed value
+    error: typeof row.error === 'string' ? JSON.parse(row.error) : row.error,
+    previousResponseId: row.previous_response_id,
+    conversationId: row.conversation_id,
+    // SQLite: 0/1; PostgreSQL: a boolean
+    background: row.background === true || row.background === 1,
+    // PostgreSQL's int8 arrives as a string
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    completedAt: row.completed_at === null ? null : Number(row.completed_at),
+    requestId: row.request_id,
+  }
+  lazyJson(rec, 'request', row.request)
+  lazyJson(rec, 'response', row.response)
+  return rec
+}

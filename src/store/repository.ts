@@ -1,0 +1,176 @@
+// The Store, written once for both dialects: the rules of responses, their status transitions and leases, event logs
+// and recovery. Conversations and their turn lock are in ./conversations.ts. Each dialect (./sqlite, ./postgres)
+// supplies only its queries and how it runs transactions (./dialect.ts).
+
+import { appendConversationItems, conversationOperations } from './conversations'
+import { step, type Dialect, type LeaseRow, type Queries, type ResponsePatch, type Steps } from './dialect'
+import { isForeignKeyViolation } from './errors'
+import { itemPage } from './pagination'
+import { fromChainRow } from './records'
+import type { Chain, EventBody, FinishResult, ItemBody, Lease, ResponseStatus, Store } from './types'
+
+/** A response still queued or in progress: the only ones a running turn may write and a cancel may stop. */
+export const isUnfinished = (status: ResponseStatus) => status === 'queued' || status === 'in_progress'
+
+/** Replaces a response's output items (a progress snapshot or the end of a turn). */
+function* replaceOutputItems(q: Queries, tenant: string, responseId: string, outputItems: ItemBody[]): Steps<void> {
+  yield* step(q.deleteOutputItems(responseId))
+  yield* step(q.insertItems(tenant, { kind: 'output', responseId }, outputItems, 0))
+}
+
+/**
+ * The end of a turn (Store.finishResponse): only a queued/in_progress response is finished; a cancelled one accepts
+ * only a 'cancelled' patch; any other end stays. The conversation's turn lock is released whatever happened, and its
+ * items appended only while this turn still holds it.
+ */
+function* finishTurn(
+  q: Queries,
+  tenant: string,
+  id: string,
+  patch: ResponsePatch,
+  outputItems: ItemBody[],
+  opts: { events?: EventBody[]; conversationItems?: ItemBody[] },
+): Steps<FinishResult> {
+  const row = yield* step(q.lockRunState(tenant, id))
+  if (!row) return { status: null, appended: false }
+  const running = isUnfinished(row.status)
+  const acknowledgesCancel = row.status === 'cancelled' && patch.status === 'cancelled'
+  let appended = false
+  if (running || acknowledgesCancel) {
+    yield* step(q.finishColumns(id, patch, Date.now()))
+    yield* replaceOutputItems(q, tenant, id, outputItems)
+    if (opts.events?.length) yield* step(q.insertEvents(id, opts.events))
+    // Only while this turn still holds the conversation: a turn whose lease expired (its process stalled past it)
+    // may have been overtaken, and appending now would interleave with the newer turn.
+    if (row.conversationId && running && opts.conversationItems?.length && (yield* step(q.lockTurnHolder(row.conversationId))) === id) {
+      yield* appendConversationItems(q, tenant, row.conversationId, opts.conversationItems, Date.now())
+      appended = true
+    }
+  }
+  if (row.conversationId) yield* step(q.releaseTurn(row.conversationId, id))
+  return { status: running || acknowledgesCancel ? patch.status : row.status, appended }
+}
+
+/** Recovery's verdict on a running turn's lease: gone when there is none, it expired, or its owner is dead. */
+const leaseGone = (now: number, alive?: (owner: string) => boolean) => (r: LeaseRow) =>
+  r.expiresAt === null || r.expiresAt < now || (r.owner !== null && alive !== undefined && !alive(r.owner))
+
+export function createStore(d: Dialect): Store {
+  const store: Store = {
+    dialect: d.name,
+
+    createResponse(rec, inputItems, lease?: Lease) {
+      return (inputItems.length ? d.write : d.run)(function* (q) {
+        yield* step(q.insertResponse(rec, lease ?? null))
+        if (inputItems.length) yield* step(q.insertItems(rec.tenant, { kind: 'input', responseId: rec.id }, inputItems, 0))
+      })
+    },
+
+    updateResponse(tenant, id, patch, outputItems) {
+      return d.write(function* (q) {
+        // A response deleted while it ran stays deleted: nothing to attach the output to.
+        if (yield* step(q.patchResponse(tenant, id, patch, Date.now()))) yield* replaceOutputItems(q, tenant, id, outputItems)
+      })
+    },
+
+    getResponse: (tenant, id) => d.one((q) => q.selectRecord(tenant, id)),
+    // items and events go with it (ON DELETE CASCADE)
+    deleteResponse: (tenant, id) => d.one((q) => q.deleteResponse(tenant, id)),
+    getOutputItems: (tenant, responseId) => d.one((q) => q.outputItems(tenant, responseId)),
+
+    async getItems(tenant, ids) {
+      const out = new Map<string, ItemBody>()
+      if (ids.length === 0) return out
+      // Oldest first, so a later copy of an id replaces an earlier one.
+      for (const r of await d.one((q) => q.itemsById(tenant, [...new Set(ids)]))) out.set(r.id, r.body)
+      return out
+    },
+
+    listInputItems(tenant, responseId, opts) {
+      return d.read(function* (q) {
+        if (!(yield* step(q.hasResponse(tenant, responseId)))) return null
+        return yield* itemPage(q, { kind: 'input', responseId }, opts)
+      })
+    },
+
+    loadChain(tenant, responseId) {
+      // two queries whatever the chain's length, in one snapshot
+      return d.read(function* (q): Steps<Chain | null> {
+        const chain = yield* step(q.chainResponses(tenant, responseId))
+        if (chain.length === 0) return null
+        const items = yield* step(q.chainItems(chain.map((r) => r.id)))
+        return { responses: chain.map(fromChainRow), items }
+      })
+    },
+
+    async appendEvents(responseId, events) {
+      if (events.length === 0) return
+      try {
+        await (events.length <= d.rowsPerStatement ? d.run : d.write)(function* (q) {
+          yield* step(q.insertEvents(responseId, events))
+        })
+      } catch (e) {
+        // The events of a response deleted mid-stream are dropped with it.
+        if (!isForeignKeyViolation(e)) throw e
+      }
+    },
+
+    listEvents: (responseId, afterSeq) => d.one((q) => q.selectEvents(responseId, afterSeq)),
+    hasEvents: (responseId) => d.one((q) => q.hasEvents(responseId)),
+
+    checkpointResponse(tenant, id, { lease, progress }) {
+      if (!progress) {
+        // A lease renewal alone is one conditional statement: a cancelled (or recovered) response is left as it is.
+        return d.run(function* (q) {
+          const renewed = lease ? yield* step(q.renewLease(tenant, id, lease)) : null
+          return renewed ?? (yield* step(q.selectStatus(tenant, id)))
+        })
+      }
+      return d.write(function* (q) {
+        const row = yield* step(q.lockRunState(tenant, id))
+        if (!row) return null
+        // A cancelled (or recovered) response is not overwritten by the process still running it.
+        if (!isUnfinished(row.status)) return row.status
+        yield* step(q.saveProgress(id, progress, lease, Date.now()))
+        yield* replaceOutputItems(q, tenant, id, progress.outputItems)
+        return progress.status
+      })
+    },
+
+    finishResponse(tenant, id, patch, outputItems, opts = {}) {
+      return d.write((q) => finishTurn(q, tenant, id, patch, outputItems, opts))
+    },
+
+    cancelResponse(tenant, id, now) {
+      return d.write(function* (q) {
+        const rec = yield* step(q.lockRecord(tenant, id))
+        if (!rec || !isUnfinished(rec.status)) return rec
+        // status set in place: the object keeps its key order
+        const response = { ...rec.response, status: 'cancelled' }
+        yield* step(q.markCancelled(id, response, now))
+        return { ...rec, status: 'cancelled' as const, updatedAt: now, response }
+      })
+    },
+
+    async failInterrupted(message, now, opts = {}) {
+      const error = { code: 'server_error', message }
+      const gone = leaseGone(now, opts.alive)
+      // A first look without locks: usually nothing is gone and the periodic sweep ends here.
+      const candidates = (await d.one((q) => q.unfinishedLeases())).filter(gone)
+      if (candidates.length === 0) return []
+      return d.write(function* (q) {
+        // Judged again under the lock: a lease renewed meanwhile keeps its turn.
+        const failed = (yield* step(q.lockUnfinished(candidates.map((c) => c.id)))).filter(gone)
+        // the stored Response object stays consistent with the columns, so GET shows the failure
+        for (const row of failed) yield* step(q.markFailed(row.id, { ...row.response, status: 'failed', error }, error, now))
+        const ids = failed.map((r) => r.id)
+        if (ids.length) yield* step(q.appendFailedEvents(ids))
+        return ids
+      })
+    },
+
+    ...conversationOperations(d),
+    ...d.own,
+  }
+  return store
+}

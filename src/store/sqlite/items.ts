@@ -1,0 +1,81 @@
+// SQLite queries on item lists (a response's input or output, a conversation's items), by position.
+
+import { and, asc, desc, eq, gt, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm'
+import type { ItemList, Queries } from '../dialect'
+import type { Db } from './driver'
+import { conversations, items, responses } from './schema'
+
+const p = sql.placeholder
+
+type ItemQueries = Pick<Queries, 'insertItems' | 'deleteOutputItems' | 'outputItems' | 'itemPosition' | 'itemRange' | 'itemsById' | 'conversationItems' | 'lastConversationPosition'>
+
+/** The rows of one list. */
+export function inList(list: ItemList): SQL {
+  const owner = list.kind === 'conversation' ? eq(items.conversationId, list.conversationId) : eq(items.responseId, list.responseId)
+  return and(owner, eq(items.kind, list.kind))!
+}
+
+export function itemQueries(db: Db): ItemQueries {
+  const insert = db
+    .insert(items)
+    .values({
+      id: p('id'),
+      tenant: p('tenant'),
+      responseId: p('responseId'),
+      conversationId: p('conversationId'),
+      kind: p('kind'),
+      position: p('position'),
+      type: p('type'),
+      body: p('body'),
+    })
+    .prepare()
+  const outputOf = and(eq(items.responseId, p('responseId')), eq(items.kind, 'output'))
+  const deleteOutput = db.delete(items).where(outputOf).prepare()
+  const output = db
+    .select({ body: items.body })
+    .from(items)
+    .innerJoin(responses, eq(responses.id, items.responseId))
+    .where(and(outputOf, eq(responses.tenant, p('tenant'))))
+    .orderBy(asc(items.position))
+    .prepare()
+  const conversationOf = and(eq(items.conversationId, p('conversationId')), eq(items.kind, 'conversation'))
+  const conversation = db.select({ body: items.body }).from(items).where(conversationOf).orderBy(asc(items.position)).prepare()
+  const lastInConversation = db
+    .select({ position: sql<number | null>`max(${items.position})` })
+    .from(items)
+    .where(conversationOf)
+    .prepare()
+
+  return {
+    insertItems(tenant, list, bodies, first) {
+      const owner = list.kind === 'conversation' ? { responseId: null, conversationId: list.conversationId } : { responseId: list.responseId, conversationId: null }
+      bodies.forEach((body, i) => insert.run({ ...owner, id: body.id, tenant, kind: list.kind, position: first + i, type: body.type, body }))
+    },
+    deleteOutputItems(responseId) {
+      deleteOutput.run({ responseId })
+    },
+    outputItems: (tenant, responseId) => output.all({ responseId, tenant }).map((r) => r.body),
+    itemPosition(list, itemId) {
+      const row = db.select({ position: items.position }).from(items).where(and(inList(list), eq(items.id, itemId))).orderBy(asc(items.position)).limit(1).get()
+      return row?.position ?? null
+    },
+    itemRange(list, { above, below, ascending, limit }) {
+      const conds = [inList(list)]
+      if (above !== undefined) conds.push(gt(items.position, above))
+      if (below !== undefined) conds.push(lt(items.position, below))
+      const order = ascending ? asc(items.position) : desc(items.position)
+      return db.select({ body: items.body }).from(items).where(and(...conds)).orderBy(order).limit(limit).all().map((r) => r.body)
+    },
+    // items of a deleted conversation do not count
+    itemsById: (tenant, ids) =>
+      db
+        .select({ id: items.id, body: items.body })
+        .from(items)
+        .leftJoin(conversations, eq(conversations.id, items.conversationId))
+        .where(and(eq(items.tenant, tenant), inArray(items.id, ids), isNull(conversations.deletedAt)))
+        .orderBy(asc(items.seq))
+        .all(),
+    conversationItems: (conversationId) => conversation.all({ conversationId }).map((r) => r.body),
+    lastConversationPosition: (conversationId) => lastInConversation.get({ conversationId })?.position ?? null,
+  }
+}

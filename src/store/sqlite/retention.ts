@@ -1,0 +1,46 @@
+// SQLite's batches of retention (src/store/retention.ts decides the cutoffs and runs them), each in one write
+// transaction, and the incremental vacuum that gives the freed pages back to the file system.
+
+import type { Database } from 'bun:sqlite'
+import type { Store } from '../types'
+import * as sql from '../sql'
+
+type RetentionParts = Pick<Store, 'pruneResponses' | 'pruneEventLogs' | 'pruneConversations' | 'reclaimSpace'>
+
+export function retentionParts(client: Database, writeTransaction: <T>(fn: () => T) => T): RetentionParts {
+  const params = { before: '$before', limit: '$limit' }
+  const pruneResponses = client.prepare<never, Record<string, number>>(sql.pruneResponses(params))
+  const prunableLogs = client.prepare<{ id: string }, Record<string, number>>(sql.prunableLogs(params))
+  const deleteLogs = client.prepare<never, Record<string, string>>(`DELETE FROM response_events WHERE response_id IN (SELECT value FROM json_each($ids))`)
+  const pruneConversations = client.prepare<never, Record<string, number>>(sql.pruneConversations(params))
+  const pragma = <K extends string>(name: K) => (client.query(`PRAGMA ${name}`).get() as Record<K, number>)[name]
+
+  return {
+    // items and events go with them (ON DELETE CASCADE)
+    pruneResponses: async (before, limit) => writeTransaction(() => pruneResponses.run({ before, limit }).changes),
+
+    pruneEventLogs: async (before, limit) =>
+      writeTransaction(() => {
+        const ids = prunableLogs.all({ before, limit }).map((r) => r.id)
+        if (!ids.length) return { responses: 0, events: 0 }
+        return { responses: ids.length, events: deleteLogs.run({ ids: JSON.stringify(ids) }).changes }
+      }),
+
+    pruneConversations: async (before, limit) => writeTransaction(() => pruneConversations.run({ before, limit }).changes),
+
+    async reclaimSpace({ maxPages, convert }) {
+      if (pragma('auto_vacuum') !== 2) {
+        if (!convert) return { freedPages: 0, more: false, vacuumMode: 'none' as const }
+        // The mode of an existing database changes only with a full VACUUM, which rewrites the file once.
+        const before = pragma('page_count')
+        client.exec('PRAGMA auto_vacuum = INCREMENTAL')
+        client.exec('VACUUM')
+        return { freedPages: Math.max(0, before - pragma('page_count')), more: false, vacuumMode: pragma('auto_vacuum') === 2 ? ('incremental' as const) : ('none' as const) }
+      }
+      const before = pragma('freelist_count')
+      if (before > 0) client.query(`PRAGMA incremental_vacuum(${Math.max(1, Math.floor(maxPages))})`).all()
+      const after = pragma('freelist_count')
+      return { freedPages: before - after, more: after > 0 && after < before, vacuumMode: 'incremental' as const }
+    },
+  }
+}
