@@ -64,10 +64,11 @@ export interface ChainRow {
 }
 
 /**
- * The statements of one dialect. Names that start with `lock` read a row and, on PostgreSQL, lock it until the
- * transaction ends (SQLite's write transactions hold the whole database already).
+ * The statements of one dialect, by concern (each dialect has a file of the same name for each). Names that start
+ * with `lock` read a row and, on PostgreSQL, lock it until the transaction ends (SQLite's write transactions hold the
+ * whole database already).
  */
-export interface Queries {
+export interface ResponseQueries {
   insertResponse(rec: ResponseRecord, lease: Lease | null): Result<void>
   /** false when there is no such response */
   patchResponse(tenant: string, id: string, patch: ResponsePatch, now: number): Result<boolean>
@@ -88,7 +89,9 @@ export interface Queries {
   chainResponses(tenant: string, id: string): Result<ChainRow[]>
   /** All items of these responses (ids oldest first) in one statement: by response, inputs before outputs, by position. */
   chainItems(ids: string[]): Result<ItemBody[]>
+}
 
+export interface ItemQueries {
   insertItems(tenant: string, list: ItemList, bodies: ItemBody[], firstPosition: number): Result<void>
   deleteOutputItems(responseId: string): Result<void>
   /** A response's output items, checking the tenant in the same statement. */
@@ -101,17 +104,23 @@ export interface Queries {
   /** A conversation's items, all of them. */
   conversationItems(conversationId: string): Result<ItemBody[]>
   lastConversationPosition(conversationId: string): Result<number | null>
+}
 
+export interface EventQueries {
   insertEvents(responseId: string, events: EventBody[]): Result<void>
   selectEvents(responseId: string, afterSeq: number): Result<EventBody[]>
   hasEvents(responseId: string): Result<boolean>
-  /** Ends each of these responses' event log (if any) with a response.failed event carrying the stored response. */
-  appendFailedEvents(ids: string[]): Result<void>
+}
 
+export interface RecoveryQueries {
   unfinishedLeases(): Result<LeaseRow[]>
   /** The queued/in_progress ones of these responses, locked; PostgreSQL skips rows another transaction holds. */
   lockUnfinished(ids: string[]): Result<(LeaseRow & { response: Record<string, unknown> })[]>
+  /** Ends each of these responses' event log (if any) with a response.failed event carrying the stored response. */
+  appendFailedEvents(ids: string[]): Result<void>
+}
 
+export interface ConversationQueries {
   insertConversation(rec: ConversationRecord): Result<void>
   selectConversation(tenant: string, id: string): Result<ConversationRecord | null>
   conversationExists(tenant: string, id: string): Result<boolean>
@@ -132,6 +141,8 @@ export interface Queries {
   /** Deletes every copy of the item in the conversation; how many there were. */
   deleteConversationItem(conversationId: string, itemId: string): Result<number>
 }
+
+export interface Queries extends ResponseQueries, ItemQueries, EventQueries, RecoveryQueries, ConversationQueries {}
 
 /**
  * The body of a store operation: yields each query's result and gets it back. What comes back is typed by the step

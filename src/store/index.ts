@@ -2,7 +2,8 @@
 
 import { ConfigError } from '../config-error'
 import { classifyStoreErrors } from './errors'
-import { isPostgresUrl, openPostgresStore, redactUrl } from './postgres/driver'
+import { isPostgresUrl, redactUrl } from './postgres/driver'
+import { openPostgresStore } from './postgres/repository'
 import { openSqliteStore } from './sqlite/repository'
 import type { Store } from './types'
 

@@ -2,7 +2,7 @@
 
 import type { ChainRow } from './dialect'
 import { lazyJson } from './shared'
-import type { ResponseRecord } from './types'
+import type { ConversationRecord, ResponseRecord } from './types'
 
 const RECORD_KEYS = [
   'id',
@@ -25,8 +25,19 @@ type RecordKey = (typeof RECORD_KEYS)[number]
 
 /** The columns of a ResponseRecord in a dialect's `responses` table (the lease columns are the store's own business). */
 export function recordColumns<Table extends Record<RecordKey, unknown>>(table: Table): Pick<Table, RecordKey> {
-  const columns = {} as Pick<Table, RecordKey>
-  for (const key of RECORD_KEYS) columns[key] = table[key]
+  return pick(table, RECORD_KEYS)
+}
+
+const CONVERSATION_KEYS = ['id', 'tenant', 'metadata', 'createdAt', 'updatedAt'] as const satisfies readonly (keyof ConversationRecord)[]
+
+/** The columns of a ConversationRecord in a dialect's `conversations` table (not its deletion or turn lock). */
+export function conversationColumns<Table extends Record<(typeof CONVERSATION_KEYS)[number], unknown>>(table: Table) {
+  return pick(table, CONVERSATION_KEYS)
+}
+
+function pick<T, K extends keyof T>(table: T, keys: readonly K[]): Pick<T, K> {
+  const columns = {} as Pick<T, K>
+  for (const key of keys) columns[key] = table[key]
   return columns
 }
 

@@ -1,12 +1,18 @@
 // Opens a PostgreSQL database (--database-url postgres://…) for the store: the connection pool, migrations, drizzle.
 
-import { SQL } from 'bun'
-import { drizzle } from 'drizzle-orm/bun-sql'
-import type { Store } from '../types'
-import { migratePostgres } from './migrate'
-import { createPostgresStore } from './repository'
+import { SQL, type TransactionSQL } from 'bun'
+import { drizzle, type BunSQLDatabase, type BunSQLQueryResultHKT } from 'drizzle-orm/bun-sql'
+import type { PgDatabase } from 'drizzle-orm/pg-core'
 import * as schema from './schema'
 import { isSecretParam } from '../../upstream/redact'
+
+export type Db = BunSQLDatabase<typeof schema>
+
+/** Where queries run: the pool, or one transaction's connection — drizzle for the builders, Bun's client for raw SQL. */
+export interface Conn {
+  db: PgDatabase<BunSQLQueryResultHKT, Record<string, unknown>>
+  sql: SQL | TransactionSQL
+}
 
 /**
  * Connections per process. A turn holds one only for the length of a statement or a short transaction (never
@@ -32,7 +38,7 @@ export function redactUrl(url: string): string {
   }
 }
 
-export function openPostgres(url: string, opts: { max?: number } = {}): { client: SQL; db: ReturnType<typeof drizzle<typeof schema>> } {
+export function openPostgres(url: string, opts: { max?: number } = {}): { client: SQL; db: Db } {
   const client = new SQL(url, {
     max: opts.max ?? POOL_MAX,
     idleTimeout: 60,
@@ -40,17 +46,4 @@ export function openPostgres(url: string, opts: { max?: number } = {}): { client
     connection: { application_name: 'agentgate' },
   })
   return { client, db: drizzle({ client, schema }) }
-}
-
-/** Connects, applies the embedded migrations (once, whichever replica comes first) and returns the Store. */
-export async function openPostgresStore(url: string): Promise<Store> {
-  const { client, db } = openPostgres(url)
-  try {
-    await migratePostgres(client)
-  } catch (e) {
-    await client.close({ timeout: 0 }).catch(() => {})
-    const reason = String((e as Error)?.message ?? e).replaceAll(url, redactUrl(url))
-    throw new Error(`cannot open the PostgreSQL database ${redactUrl(url)}: ${reason}`)
-  }
-  return createPostgresStore(db, client)
 }

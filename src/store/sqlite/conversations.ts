@@ -3,28 +3,13 @@
 
 import type { Changes, Database } from 'bun:sqlite'
 import { and, asc, eq, isNull } from 'drizzle-orm'
-import type { ConversationTurn, Queries } from '../dialect'
+import { conversationItemOf, liveConversation } from '../conditions'
+import type { ConversationQueries, ConversationTurn } from '../dialect'
+import { conversationColumns } from '../records'
 import type { ConversationRecord } from '../types'
 import type { Db } from './driver'
 import { inList } from './items'
 import { conversations, items } from './schema'
-
-type ConversationQueries = Pick<
-  Queries,
-  | 'insertConversation'
-  | 'selectConversation'
-  | 'conversationExists'
-  | 'lockConversation'
-  | 'lockConversationTurn'
-  | 'lockTurnHolder'
-  | 'takeTurn'
-  | 'releaseTurn'
-  | 'touchConversation'
-  | 'updateConversation'
-  | 'softDeleteConversation'
-  | 'conversationItem'
-  | 'deleteConversationItem'
->
 
 /**
  * A conversation (not deleted) and whether its turn lock is taken: by a response still queued/in_progress whose
@@ -41,14 +26,9 @@ const changed = (result: unknown) => (result as Changes).changes
 
 export function conversationQueries(db: Db, client: Database): ConversationQueries {
   const turn = client.prepare<{ holder: string | null; busy: number }, Record<string, string | number>>(TURN)
-  const columns = {
-    id: conversations.id,
-    tenant: conversations.tenant,
-    metadata: conversations.metadata,
-    createdAt: conversations.createdAt,
-    updatedAt: conversations.updatedAt,
-  }
-  const live = (tenant: string, id: string) => and(eq(conversations.id, id), eq(conversations.tenant, tenant), isNull(conversations.deletedAt))
+  const columns = conversationColumns(conversations)
+  const live = (tenant: string, id: string) => liveConversation(conversations, tenant, id)
+  const joined = eq(conversations.id, items.conversationId)
   const exists = (tenant: string, id: string) => db.select({ id: conversations.id }).from(conversations).where(live(tenant, id)).get() !== undefined
 
   return {
@@ -84,14 +64,8 @@ export function conversationQueries(db: Db, client: Database): ConversationQueri
       db.update(conversations).set({ metadata, updatedAt: now }).where(live(tenant, id)).returning(columns).get() ?? null,
     softDeleteConversation: (tenant, id, now) => changed(db.update(conversations).set({ deletedAt: now, updatedAt: now }).where(live(tenant, id)).run()) > 0,
     conversationItem(tenant, id, itemId) {
-      const row = db
-        .select({ body: items.body })
-        .from(items)
-        .innerJoin(conversations, eq(conversations.id, items.conversationId))
-        .where(and(inList({ kind: 'conversation', conversationId: id }), eq(items.id, itemId), eq(conversations.tenant, tenant), isNull(conversations.deletedAt)))
-        .orderBy(asc(items.position))
-        .limit(1)
-        .get()
+      const row = db.select({ body: items.body }).from(items).innerJoin(conversations, joined)
+        .where(conversationItemOf(items, conversations, tenant, id, itemId)).orderBy(asc(items.position)).limit(1).get()
       return row?.body ?? null
     },
     deleteConversationItem: (conversationId, itemId) =>

@@ -1,13 +1,13 @@
 // SQLite queries on the event logs of streamed responses (resume).
 
 import { and, asc, eq, gt, sql } from 'drizzle-orm'
-import type { Queries } from '../dialect'
+import type { EventQueries } from '../dialect'
 import type { Db } from './driver'
 import { responseEvents } from './schema'
 
 const p = sql.placeholder
 
-export function eventQueries(db: Db): Pick<Queries, 'insertEvents' | 'selectEvents' | 'hasEvents'> {
+export function eventQueries(db: Db): EventQueries {
   const insert = db
     .insert(responseEvents)
     .values({ responseId: p('responseId'), sequenceNumber: p('sequenceNumber'), type: p('type'), data: p('data') })

@@ -1,19 +1,15 @@
 // SQLite queries on item lists (a response's input or output, a conversation's items), by position.
 
-import { and, asc, desc, eq, gt, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm'
-import type { ItemList, Queries } from '../dialect'
+import { and, asc, desc, eq, sql, type SQL } from 'drizzle-orm'
+import { inList as inListOf, inRange, tenantItems } from '../conditions'
+import type { ItemList, ItemQueries } from '../dialect'
 import type { Db } from './driver'
 import { conversations, items, responses } from './schema'
 
 const p = sql.placeholder
 
-type ItemQueries = Pick<Queries, 'insertItems' | 'deleteOutputItems' | 'outputItems' | 'itemPosition' | 'itemRange' | 'itemsById' | 'conversationItems' | 'lastConversationPosition'>
-
 /** The rows of one list. */
-export function inList(list: ItemList): SQL {
-  const owner = list.kind === 'conversation' ? eq(items.conversationId, list.conversationId) : eq(items.responseId, list.responseId)
-  return and(owner, eq(items.kind, list.kind))!
-}
+export const inList = (list: ItemList): SQL => inListOf(items, list)
 
 export function itemQueries(db: Db): ItemQueries {
   const insert = db
@@ -60,11 +56,8 @@ export function itemQueries(db: Db): ItemQueries {
       return row?.position ?? null
     },
     itemRange(list, { above, below, ascending, limit }) {
-      const conds = [inList(list)]
-      if (above !== undefined) conds.push(gt(items.position, above))
-      if (below !== undefined) conds.push(lt(items.position, below))
       const order = ascending ? asc(items.position) : desc(items.position)
-      return db.select({ body: items.body }).from(items).where(and(...conds)).orderBy(order).limit(limit).all().map((r) => r.body)
+      return db.select({ body: items.body }).from(items).where(inRange(items, list, { above, below })).orderBy(order).limit(limit).all().map((r) => r.body)
     },
     // items of a deleted conversation do not count
     itemsById: (tenant, ids) =>
@@ -72,7 +65,7 @@ export function itemQueries(db: Db): ItemQueries {
         .select({ id: items.id, body: items.body })
         .from(items)
         .leftJoin(conversations, eq(conversations.id, items.conversationId))
-        .where(and(eq(items.tenant, tenant), inArray(items.id, ids), isNull(conversations.deletedAt)))
+        .where(tenantItems(items, conversations, tenant, ids))
         .orderBy(asc(items.seq))
         .all(),
     conversationItems: (conversationId) => conversation.all({ conversationId }).map((r) => r.body),

@@ -2,14 +2,14 @@
 
 import type { Database } from 'bun:sqlite'
 import { inArray, sql } from 'drizzle-orm'
-import type { Queries } from '../dialect'
+import type { RecoveryQueries } from '../dialect'
 import { failedEvents } from '../sql'
 import type { Db } from './driver'
 import { responses } from './schema'
 
 const RUNNING = ['queued', 'in_progress'] as const
 
-export function recoveryQueries(db: Db, client: Database): Pick<Queries, 'unfinishedLeases' | 'lockUnfinished' | 'appendFailedEvents'> {
+export function recoveryQueries(db: Db, client: Database): RecoveryQueries {
   const leaseColumns = { id: responses.id, owner: responses.leaseOwner, expiresAt: responses.leaseExpiresAt }
   const unfinished = db.select(leaseColumns).from(responses).where(inArray(responses.status, [...RUNNING])).prepare()
   const appendFailed = client.prepare<never, Record<string, string>>(

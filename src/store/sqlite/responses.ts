@@ -3,7 +3,7 @@
 
 import type { Changes, Database } from 'bun:sqlite'
 import { and, eq, inArray, sql } from 'drizzle-orm'
-import type { ChainRow, Queries } from '../dialect'
+import type { ChainRow, ResponseQueries } from '../dialect'
 import { recordColumns } from '../records'
 import { chainWalk } from '../sql'
 import type { ItemBody, ResponseRecord } from '../types'
@@ -12,25 +12,6 @@ import { responses } from './schema'
 
 const p = sql.placeholder
 const RUNNING = ['queued', 'in_progress'] as const
-
-type ResponseQueries = Pick<
-  Queries,
-  | 'insertResponse'
-  | 'patchResponse'
-  | 'selectRecord'
-  | 'lockRecord'
-  | 'selectStatus'
-  | 'lockRunState'
-  | 'hasResponse'
-  | 'deleteResponse'
-  | 'renewLease'
-  | 'saveProgress'
-  | 'finishColumns'
-  | 'markCancelled'
-  | 'markFailed'
-  | 'chainResponses'
-  | 'chainItems'
->
 
 export function responseQueries(db: Db, client: Database): ResponseQueries {
   const byId = eq(responses.id, p('id'))

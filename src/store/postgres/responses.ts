@@ -1,0 +1,69 @@
+// PostgreSQL queries on responses: the record, its status and lease columns (a running turn's row is locked with
+// FOR NO KEY UPDATE before it is judged), and the chain walk (raw statements: drizzle has no recursive CTE).
+
+import { and, eq, inArray } from 'drizzle-orm'
+import type { ChainRow, ResponseQueries } from '../dialect'
+import { recordColumns } from '../records'
+import { chainWalk } from '../sql'
+import type { ItemBody, ResponseRecord } from '../types'
+import type { Conn } from './driver'
+import { responses } from './schema'
+
+const RUNNING = ['queued', 'in_progress'] as const
+
+/** The chain's responses, oldest first; request/response as text, parsed on first read (../records.ts). */
+const CHAIN = `${chainWalk({ id: '$1', tenant: '$2' })}
+  SELECT r.id, r.tenant, r.status, r.model, r.request::text AS request, r.response::text AS response, r.error,
+         r.previous_response_id, r.conversation_id, r.background, r.created_at, r.updated_at, r.completed_at, r.request_id
+    FROM chain c JOIN responses r ON r.id = c.id
+   ORDER BY c.depth DESC`
+
+/** All items of the given responses (ids oldest first): in chain order, each one's inputs before its outputs. */
+const CHAIN_ITEMS = `
+  SELECT i.body
+    FROM unnest($1::text[]) WITH ORDINALITY AS j(id, ord)
+    JOIN items i ON i.response_id = j.id
+   WHERE i.kind IN ('input', 'output')
+   ORDER BY j.ord, i.kind = 'output', i.position`
+
+const columns = recordColumns(responses)
+const unlease = { leaseOwner: null, leaseExpiresAt: null }
+
+export function responseQueries({ db, sql }: Conn): ResponseQueries {
+  const ofTenant = (tenant: string, id: string) => and(eq(responses.id, id), eq(responses.tenant, tenant))
+  const record = (tenant: string, id: string) => db.select(columns).from(responses).where(ofTenant(tenant, id))
+  const runState = (tenant: string, id: string) =>
+    db.select({ status: responses.status, conversationId: responses.conversationId }).from(responses).where(ofTenant(tenant, id))
+  const set = async (id: string, values: Partial<typeof responses.$inferInsert>) => {
+    await db.update(responses).set(values).where(eq(responses.id, id))
+  }
+
+  return {
+    async insertResponse(rec, lease) {
+      await db.insert(responses).values({ ...rec, leaseOwner: lease?.owner ?? null, leaseExpiresAt: lease?.expiresAt ?? null })
+    },
+    patchResponse: async (tenant, id, patch, now) =>
+      (await db.update(responses).set({ ...patch, updatedAt: now }).where(ofTenant(tenant, id)).returning({ id: responses.id })).length > 0,
+    selectRecord: async (tenant, id) => ((await record(tenant, id))[0] as ResponseRecord | undefined) ?? null,
+    lockRecord: async (tenant, id) => ((await record(tenant, id).for('no key update'))[0] as ResponseRecord | undefined) ?? null,
+    selectStatus: async (tenant, id) => (await runState(tenant, id))[0]?.status ?? null,
+    lockRunState: async (tenant, id) => (await runState(tenant, id).for('no key update'))[0] ?? null,
+    hasResponse: async (tenant, id) => (await db.select({ id: responses.id }).from(responses).where(ofTenant(tenant, id))).length > 0,
+    deleteResponse: async (tenant, id) => (await db.delete(responses).where(ofTenant(tenant, id)).returning({ id: responses.id })).length > 0,
+    async renewLease(tenant, id, lease) {
+      const [row] = await db
+        .update(responses)
+        .set({ leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt })
+        .where(and(ofTenant(tenant, id), inArray(responses.status, [...RUNNING])))
+        .returning({ status: responses.status })
+      return row?.status ?? null
+    },
+    saveProgress: (id, { status, response }, lease, now) =>
+      set(id, { status, response, error: null, completedAt: null, updatedAt: now, ...(lease ? { leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt } : {}) }),
+    finishColumns: (id, patch, now) => set(id, { ...patch, updatedAt: now, ...unlease }),
+    markCancelled: (id, response, now) => set(id, { status: 'cancelled', updatedAt: now, response, ...unlease }),
+    markFailed: (id, response, error, now) => set(id, { status: 'failed', error, completedAt: now, updatedAt: now, response, ...unlease }),
+    chainResponses: (tenant, id): Promise<ChainRow[]> => sql.unsafe(CHAIN, [id, tenant]),
+    chainItems: async (ids) => ((await sql.unsafe(CHAIN_ITEMS, [ids])) as { body: ItemBody }[]).map((r) => r.body),
+  }
+}
