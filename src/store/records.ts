@@ -1,6 +1,6 @@
 // Record mapping both dialects share: which columns make a ResponseRecord, and a chain's raw rows as records.
 
-import type { ChainRow } from './dialect'
+import type { ChainRow, ItemList } from './dialect'
 import { lazyJson } from './shared'
 import type { ConversationRecord, ResponseRecord } from './types'
 
@@ -69,4 +69,9 @@ export function fromChainRow(row: ChainRow): ResponseRecord {
   lazyJson(rec, 'request', row.request)
   lazyJson(rec, 'response', row.response)
   return rec
+}
+
+/** The owner columns of an item row in a list: its response or its conversation. */
+export function listOwner(list: ItemList): { responseId: string | null; conversationId: string | null } {
+  return list.kind === 'conversation' ? { responseId: null, conversationId: list.conversationId } : { responseId: list.responseId, conversationId: null }
 }

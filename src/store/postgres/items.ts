@@ -2,6 +2,7 @@
 
 import { and, asc, desc, eq, sql as drizzleSql, type SQL } from 'drizzle-orm'
 import { inList as inListOf, inRange, tenantItems } from '../conditions'
+import { listOwner } from '../records'
 import type { ItemList, ItemQueries } from '../dialect'
 import type { Conn } from './driver'
 import { conversations, items, responses } from './schema'
@@ -17,7 +18,7 @@ export function itemQueries({ db }: Conn): ItemQueries {
   const bodiesOf = (rows: { body: ItemRow['body'] }[]) => rows.map((r) => r.body)
   return {
     async insertItems(tenant, list, bodies, first) {
-      const owner = list.kind === 'conversation' ? { responseId: null, conversationId: list.conversationId } : { responseId: list.responseId, conversationId: null }
+      const owner = listOwner(list)
       const rows: ItemRow[] = bodies.map((body, i) => ({ ...owner, id: body.id, tenant, kind: list.kind, position: first + i, type: body.type, body }))
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) await db.insert(items).values(rows.slice(i, i + INSERT_CHUNK))
     },
@@ -35,11 +36,17 @@ export function itemQueries({ db }: Conn): ItemQueries {
           .orderBy(asc(items.position)),
       ),
     async itemPosition(list, itemId) {
-      const [row] = await db.select({ position: items.position }).from(items).where(and(inList(list), eq(items.id, itemId))).orderBy(asc(items.position)).limit(1)
+      const [row] = await db
+        .select({ position: items.position })
+        .from(items)
+        .where(and(inList(list), eq(items.id, itemId)))
+        .orderBy(asc(items.position))
+        .limit(1)
       return row?.position ?? null
     },
     async itemRange(list, { above, below, ascending, limit }) {
-      return bodiesOf(await db.select({ body: items.body }).from(items).where(inRange(items, list, { above, below })).orderBy(ascending ? asc(items.position) : desc(items.position)).limit(limit))
+      const order = ascending ? asc(items.position) : desc(items.position)
+      return bodiesOf(await db.select({ body: items.body }).from(items).where(inRange(items, list, { above, below })).orderBy(order).limit(limit))
     },
     // items of a deleted conversation do not count
     itemsById: (tenant, ids) =>
@@ -52,7 +59,8 @@ export function itemQueries({ db }: Conn): ItemQueries {
     conversationItems: async (conversationId) =>
       bodiesOf(await db.select({ body: items.body }).from(items).where(inList({ kind: 'conversation', conversationId })).orderBy(asc(items.position))),
     async lastConversationPosition(conversationId) {
-      const [last] = await db.select({ position: drizzleSql<number | null>`max(${items.position})` }).from(items).where(inList({ kind: 'conversation', conversationId }))
+      const max = drizzleSql<number | null>`max(${items.position})`
+      const [last] = await db.select({ position: max }).from(items).where(inList({ kind: 'conversation', conversationId }))
       return last?.position ?? null
     },
   }

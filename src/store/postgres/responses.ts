@@ -59,7 +59,7 @@ export function responseQueries({ db, sql }: Conn): ResponseQueries {
       return row?.status ?? null
     },
     saveProgress: (id, { status, response }, lease, now) =>
-      set(id, { status, response, error: null, completedAt: null, updatedAt: now, ...(lease ? { leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt } : {}) }),
+      set(id, { status, response, error: null, completedAt: null, updatedAt: now, ...(lease && { leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt }) }),
     finishColumns: (id, patch, now) => set(id, { ...patch, updatedAt: now, ...unlease }),
     markCancelled: (id, response, now) => set(id, { status: 'cancelled', updatedAt: now, response, ...unlease }),
     markFailed: (id, response, error, now) => set(id, { status: 'failed', error, completedAt: now, updatedAt: now, response, ...unlease }),

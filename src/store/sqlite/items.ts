@@ -2,6 +2,7 @@
 
 import { and, asc, desc, eq, sql, type SQL } from 'drizzle-orm'
 import { inList as inListOf, inRange, tenantItems } from '../conditions'
+import { listOwner } from '../records'
 import type { ItemList, ItemQueries } from '../dialect'
 import type { Db } from './driver'
 import { conversations, items, responses } from './schema'
@@ -44,7 +45,7 @@ export function itemQueries(db: Db): ItemQueries {
 
   return {
     insertItems(tenant, list, bodies, first) {
-      const owner = list.kind === 'conversation' ? { responseId: null, conversationId: list.conversationId } : { responseId: list.responseId, conversationId: null }
+      const owner = listOwner(list)
       bodies.forEach((body, i) => insert.run({ ...owner, id: body.id, tenant, kind: list.kind, position: first + i, type: body.type, body }))
     },
     deleteOutputItems(responseId) {

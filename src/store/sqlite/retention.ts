@@ -35,7 +35,8 @@ export function retentionParts(client: Database, writeTransaction: <T>(fn: () =>
         const before = pragma('page_count')
         client.exec('PRAGMA auto_vacuum = INCREMENTAL')
         client.exec('VACUUM')
-        return { freedPages: Math.max(0, before - pragma('page_count')), more: false, vacuumMode: pragma('auto_vacuum') === 2 ? ('incremental' as const) : ('none' as const) }
+        const vacuumMode = pragma('auto_vacuum') === 2 ? ('incremental' as const) : ('none' as const)
+        return { freedPages: Math.max(0, before - pragma('page_count')), more: false, vacuumMode }
       }
       const before = pragma('freelist_count')
       if (before > 0) client.query(`PRAGMA incremental_vacuum(${Math.max(1, Math.floor(maxPages))})`).all()
