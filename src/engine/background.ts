@@ -4,7 +4,7 @@
 // once through its abort signal. Also the recovery sweep that ends turns whose process died.
 import type { Logger } from '../log'
 import type { GatewayMetrics } from '../metrics'
-import type { ResponseEvent } from '../schema/responses'
+import type { ResponseEvent } from '../schema/events'
 import type { Store } from '../store/types'
 import { ownerIsAlive } from './lease'
 import type { UnstoredEnds } from './unstored'

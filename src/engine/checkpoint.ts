@@ -5,7 +5,8 @@
 // When the storage fails (StoreUnavailableError) the turn is told once and the events not written stay pending, in
 // order, for its final write.
 import type { Logger } from '../log'
-import type { ResponseEvent } from '../schema/responses'
+import type { ResponseEvent } from '../schema/events'
+import type { ResponseObjectT } from '../schema/responses'
 import { StoreUnavailableError } from '../store/errors'
 import type { EventBody, ItemBody, ResponseStatus, Store } from '../store/types'
 import { LEASE_RENEW_MS, newLease } from './lease'
@@ -30,7 +31,7 @@ export interface CheckpointOptions {
   recordEvents: boolean
   background: boolean
   /** the response as it stands (status in_progress, output so far) and a counter that moves when it changes */
-  progress(): { version: number; response: Record<string, unknown>; output: ItemBody[] }
+  progress(): { version: number; response: ResponseObjectT; output: ItemBody[] }
   /** a background turn's stored response stopped running (cancelled, failed by recovery, deleted): stop the turn */
   onStopped(status: ResponseStatus | null): void
   /** a write failed because the storage is failing (disk full, I/O error, database unreachable): end the turn */
@@ -63,7 +64,7 @@ export class TurnCheckpoint {
   }
 
   /** A background turn leaves the queue: status in_progress. Returns the status it has now (cancelled meanwhile?). */
-  async markInProgress(response: Record<string, unknown>): Promise<ResponseStatus | null> {
+  async markInProgress(response: ResponseObjectT): Promise<ResponseStatus | null> {
     if (!this.o.stored) return 'in_progress'
     return this.serial(() => this.o.store.checkpointResponse(this.o.tenant, this.o.id, { progress: { status: 'in_progress', response, outputItems: [] } })).catch((e) => {
       this.storageFailure(e)
@@ -121,7 +122,7 @@ export class TurnCheckpoint {
         if (this.pending.length && performance.now() - this.lastFlush >= EVENT_FLUSH_MS) await this.flush()
         const now = Date.now()
         const renew = now - this.lastRenew >= LEASE_RENEW_MS
-        let progress: { status: ResponseStatus; response: Record<string, unknown>; outputItems: ItemBody[] } | undefined
+        let progress: { status: ResponseStatus; response: ResponseObjectT; outputItems: ItemBody[] } | undefined
         if (this.o.background && now - this.lastSnapshot >= SNAPSHOT_MS) {
           this.lastSnapshot = now
           const p = this.o.progress()

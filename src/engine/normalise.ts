@@ -3,9 +3,8 @@
 // the turn runner from the gateway's own Response object. Deterministic given the id source: the
 // table-driven tests in test/engine/normalise.test.ts feed it recorded upstream streams.
 import type { IdSource } from '../ids'
-import type { UsageT } from '../schema/responses'
-import type { ItemBody } from '../store/types'
-import type { UpstreamEvent } from '../upstream/adapter'
+import type { ContentPart, ResponseEvent, UpstreamEvent, UpstreamEventOf, UpstreamItem, UpstreamItemEvent } from '../schema/events'
+import type { ItemBody, UsageT } from '../schema/responses'
 import { idPrefixFor } from './input'
 import { normaliseUsage } from './response-object'
 
@@ -28,7 +27,8 @@ interface ItemState {
   text: Map<string, string>
 }
 
-const LIFECYCLE = new Set(['response.created', 'response.in_progress', 'response.queued'])
+/** An event as the normaliser makes it, before it is numbered. */
+type Unnumbered<E> = E extends unknown ? Omit<E, 'sequence_number'> : never
 
 export class EventNormaliser {
   private seq = 0
@@ -45,61 +45,86 @@ export class EventNormaliser {
     private readonly finish: (item: ItemBody) => ItemBody = (item) => item,
   ) {}
 
-  /** Stamps a gateway event with the next sequence number. */
-  event<T extends Record<string, unknown>>(type: string, fields: T): { type: string; sequence_number: number } & T {
-    return { type, sequence_number: this.seq++, ...fields }
+  /** Stamps a gateway event with the next sequence number (right after its type, as every event shows it). */
+  event<E extends Unnumbered<ResponseEvent>>(e: E): E & { sequence_number: number } {
+    return Object.assign({ type: e.type, sequence_number: this.seq++ }, e)
   }
 
   /** Gateway events for one upstream event (often one, sometimes none). */
-  accept(ev: UpstreamEvent): Record<string, unknown>[] {
-    const { type } = ev
-    if (LIFECYCLE.has(type)) return []
-    if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
-      const r = (ev.response ?? {}) as Record<string, any>
-      // Items the upstream only listed in its final object (no item events) still count.
-      if (this.items.length === this.indexOffset && Array.isArray(r.output)) for (const item of r.output) this.finishItem(this.addItem(item, this.items.length - this.indexOffset), item)
-      const status = type === 'response.completed' ? 'completed' : type === 'response.incomplete' ? 'incomplete' : 'failed'
-      this.outcome = {
-        status,
-        usage: normaliseUsage(r.usage),
-        incomplete_details: status === 'incomplete' ? { reason: String(r.incomplete_details?.reason ?? 'max_output_tokens') } : null,
-        error: status === 'failed' ? upstreamError(r.error) : null,
+  accept(ev: UpstreamEvent): ResponseEvent[] {
+    switch (ev.type) {
+      case 'response.created':
+      case 'response.in_progress':
+      case 'response.queued':
+        return []
+      case 'response.completed':
+      case 'response.incomplete':
+      case 'response.failed': {
+        const r = ev.response ?? {}
+        // Items the upstream only listed in its final object (no item events) still count.
+        if (this.items.length === this.indexOffset && Array.isArray(r.output)) for (const item of r.output) this.finishItem(this.addItem(item, this.items.length - this.indexOffset), item)
+        const status = ev.type === 'response.completed' ? 'completed' : ev.type === 'response.incomplete' ? 'incomplete' : 'failed'
+        this.outcome = {
+          status,
+          usage: normaliseUsage(r.usage),
+          incomplete_details: status === 'incomplete' ? { reason: String(r.incomplete_details?.reason ?? 'max_output_tokens') } : null,
+          error: status === 'failed' ? upstreamError(r.error) : null,
+        }
+        return []
       }
-      return []
+      case 'error':
+        this.outcome = { status: 'failed', usage: null, incomplete_details: null, error: upstreamError(ev.error ?? ev) }
+        return []
+      case 'response.output_item.added': {
+        const st = this.addItem(ev.item, ev.output_index)
+        return [this.event({ type: ev.type, output_index: st.index, item: st.added })]
+      }
+      case 'response.output_item.done': {
+        const st = this.stateFor(ev) ?? this.addItem(ev.item, ev.output_index)
+        const done = this.finishItem(st, ev.item)
+        return [this.event({ type: ev.type, output_index: st.index, item: done })]
+      }
+      default:
+        return [this.itemEvent(ev)]
     }
-    if (type === 'error') {
-      this.outcome = { status: 'failed', usage: null, incomplete_details: null, error: upstreamError((ev as any).error ?? ev) }
-      return []
-    }
-    if (type === 'response.output_item.added') {
-      const st = this.addItem(ev.item as ItemBody, ev.output_index as number)
-      return [this.event(type, { output_index: st.index, item: st.added })]
-    }
-    if (type === 'response.output_item.done') {
-      const st = this.stateFor(ev) ?? this.addItem(ev.item as ItemBody, ev.output_index as number)
-      this.finishItem(st, ev.item as ItemBody)
-      return [this.event(type, { output_index: st.index, item: st.done })]
-    }
-    // Everything else that belongs to an item (deltas, parts, tool-call arguments, reasoning…).
-    const st = this.stateFor(ev)
-    const { sequence_number: _s, type: _t, item_id: _i, output_index: _o, ...rest } = ev as Record<string, unknown>
-    if (!st) return [this.event(type, rest)]
-    this.track(st, ev)
-    if (rest.part && typeof rest.part === 'object') rest.part = normalisePart(rest.part as Record<string, unknown>)
-    if (type === 'response.output_text.delta' || type === 'response.output_text.done') rest.logprobs ??= []
-    return [this.event(type, { item_id: st.id, output_index: st.index, ...rest })]
   }
 
   /**
    * An output item of the gateway's own (a compaction item made before the model call), finished at once: it takes
    * the next output index, and the upstream's items follow it. Returns its added and done events.
    */
-  ownItem(item: ItemBody): Record<string, unknown>[] {
+  ownItem(item: ItemBody): ResponseEvent[] {
     const st: ItemState = { index: this.items.length, id: item.id, added: item, done: item, text: new Map() }
     this.items.push(st)
     // The upstream numbers its own items from 0: they are matched by id or by an index past ours.
     this.indexOffset = this.items.length
-    return [this.event('response.output_item.added', { output_index: st.index, item }), this.event('response.output_item.done', { output_index: st.index, item })]
+    return [this.event({ type: 'response.output_item.added', output_index: st.index, item }), this.event({ type: 'response.output_item.done', output_index: st.index, item })]
+  }
+
+  /** An event that belongs to an item (deltas, parts, tool-call arguments, reasoning…): the gateway's id, index and number. */
+  private itemEvent(ev: UpstreamItemEvent): ResponseEvent {
+    const st = this.stateFor(ev)
+    if (!st) return this.unplaced(ev)
+    // One copy of the event: type, number, the gateway's item id and index first (as every event shows them), then
+    // the upstream's other fields; the upstream's own number, id and index are overwritten.
+    const out = Object.assign({ type: ev.type, sequence_number: 0, item_id: st.id, output_index: st.index }, ev)
+    out.sequence_number = this.seq++
+    out.item_id = st.id
+    out.output_index = st.index
+    this.track(st, ev)
+    if ('part' in out) out.part = normalisePart(out.part)
+    if (out.type === 'response.output_text.delta' || out.type === 'response.output_text.done') out.logprobs ??= []
+    return out
+  }
+
+  /**
+   * An event whose item we never saw announced — or one of a type we do not list, which the parse edge let through
+   * as one of ours: passed on with our number only, without the upstream's item id and index.
+   */
+  private unplaced(ev: UpstreamItemEvent): ResponseEvent {
+    const { type, sequence_number: _s, item_id: _i, output_index: _o, ...rest } = ev
+    // Without its item id and index it is not the event its type describes: the one event typed as what it claims.
+    return { type, sequence_number: this.seq++, ...rest } as ResponseEvent
   }
 
   /** The output so far, in order: finished items as they are, unfinished ones rebuilt from their deltas. */
@@ -111,63 +136,72 @@ export class EventNormaliser {
     return this.seq
   }
 
-  private stateFor(ev: UpstreamEvent): ItemState | undefined {
-    const byId = typeof ev.item_id === 'string' ? this.byUpstreamId.get(ev.item_id) : undefined
+  private stateFor(ev: UpstreamItemEvent | UpstreamEventOf<'response.output_item.done'>): ItemState | undefined {
+    // `?.`: the fields are the upstream's, as parsed (upstream/responses.ts checks only that an event is an object).
+    const upstreamId = 'item_id' in ev ? ev.item_id : ev.item?.id
+    const byId = typeof upstreamId === 'string' ? this.byUpstreamId.get(upstreamId) : undefined
     if (byId) return byId
-    if (typeof (ev.item as any)?.id === 'string') {
-      const s = this.byUpstreamId.get((ev.item as any).id)
-      if (s) return s
-    }
     return typeof ev.output_index === 'number' ? this.byUpstreamIndex.get(ev.output_index + this.indexOffset) : undefined
   }
 
-  private addItem(item: ItemBody, upstreamIndex: number): ItemState {
+  private addItem(item: UpstreamItem, upstreamIndex: number): ItemState {
     const type = String(item?.type ?? 'message')
     const id = this.ids(idPrefixFor(type))
-    const st: ItemState = { index: this.items.length, id, added: normaliseItem({ ...item, id }), done: null, text: new Map() }
+    const st: ItemState = { index: this.items.length, id, added: normaliseItem({ ...item, id, type }), done: null, text: new Map() }
     this.items.push(st)
     this.byUpstreamIndex.set(typeof upstreamIndex === 'number' ? upstreamIndex + this.indexOffset : st.index, st)
     if (typeof item?.id === 'string') this.byUpstreamId.set(item.id, st)
     return st
   }
 
-  private finishItem(st: ItemState, item: ItemBody) {
-    st.done = this.finish(normaliseItem({ ...item, id: st.id }))
+  private finishItem(st: ItemState, item: UpstreamItem): ItemBody {
+    st.done = this.finish(normaliseItem({ ...item, id: st.id, type: item.type ?? st.added.type }))
+    return st.done
   }
 
-  private track(st: ItemState, ev: UpstreamEvent) {
-    const delta = typeof ev.delta === 'string' ? ev.delta : null
-    if (delta === null) return
-    const key =
-      ev.type === 'response.output_text.delta'
-        ? `text:${ev.content_index ?? 0}`
-        : ev.type === 'response.reasoning_text.delta'
-          ? `reasoning:${ev.content_index ?? 0}`
-          : ev.type === 'response.reasoning_summary_text.delta'
-            ? `summary:${ev.summary_index ?? 0}`
-            : ev.type === 'response.function_call_arguments.delta'
-              ? 'arguments'
-              : ev.type === 'response.custom_tool_call_input.delta'
-                ? 'input'
-                : null
-    if (key) st.text.set(key, (st.text.get(key) ?? '') + delta)
+  private track(st: ItemState, ev: UpstreamItemEvent) {
+    let key: string
+    switch (ev.type) {
+      case 'response.output_text.delta':
+        key = `text:${ev.content_index ?? 0}`
+        break
+      case 'response.reasoning_text.delta':
+        key = `reasoning:${ev.content_index ?? 0}`
+        break
+      case 'response.reasoning_summary_text.delta':
+        key = `summary:${ev.summary_index ?? 0}`
+        break
+      case 'response.function_call_arguments.delta':
+        key = 'arguments'
+        break
+      case 'response.custom_tool_call_input.delta':
+        key = 'input'
+        break
+      default:
+        return
+    }
+    // As parsed: a delta that is not text is not kept.
+    if (typeof ev.delta === 'string') st.text.set(key, (st.text.get(key) ?? '') + ev.delta)
   }
 }
 
-function upstreamError(e: any): { code: string; message: string } {
-  const message = typeof e?.message === 'string' && e.message ? e.message : 'The upstream model server reported an error.'
-  const code = typeof e?.code === 'string' && e.code ? e.code : 'upstream_error'
-  return { code, message: `upstream error: ${message}` }
+/** The upstream's error object (or error event) → the Response's error. */
+function upstreamError(e: unknown): { code: string; message: string } {
+  const { message, code } = (e ?? {}) as { message?: unknown; code?: unknown }
+  return {
+    code: typeof code === 'string' && code ? code : 'upstream_error',
+    message: `upstream error: ${typeof message === 'string' && message ? message : 'The upstream model server reported an error.'}`,
+  }
 }
 
 /** output_text parts always carry annotations and logprobs (strict clients require them). */
-function normalisePart(part: Record<string, unknown>): Record<string, unknown> {
+function normalisePart(part: ContentPart): ContentPart {
   if (part.type !== 'output_text') return part
   return { ...part, annotations: part.annotations ?? [], logprobs: part.logprobs ?? [] }
 }
 
 export function normaliseItem(item: ItemBody): ItemBody {
-  if (item.type === 'message' && Array.isArray(item.content)) return { ...item, content: (item.content as Record<string, unknown>[]).map(normalisePart) }
+  if (item.type === 'message' && Array.isArray(item.content)) return { ...item, content: item.content.map(normalisePart) }
   return item
 }
 

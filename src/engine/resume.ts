@@ -1,7 +1,7 @@
 // Following a response's stored event log: what GET /v1/responses/{id}?stream=true serves, and where a slow reader
 // of a background stream continues. It reads the store (not an in-process bus), so it works whichever process runs
 // the turn; the engine writes the log in order and at most ~100 ms behind (engine/checkpoint.ts).
-import type { ResponseEvent } from '../schema/responses'
+import type { ResponseEvent } from '../schema/events'
 import type { ResponseStatus, Store } from '../store/types'
 import type { UnstoredEnds } from './unstored'
 
@@ -21,7 +21,7 @@ export async function* followEvents(store: Store, tenant: string, id: string, af
     const events = await store.listEvents(id, last)
     for (const e of events) {
       last = e.sequence_number
-      yield e as ResponseEvent
+      yield e
     }
     if (events.length) idleSince = Date.now()
   }
@@ -36,7 +36,7 @@ export async function* followEvents(store: Store, tenant: string, id: string, af
     }
     const tail = unstored?.eventsAfter(id, last)
     if (tail) {
-      for (const e of tail) yield e as ResponseEvent
+      yield* tail
       return
     }
     if (Date.now() - idleSince > idleMs) return

@@ -6,7 +6,8 @@ import { ApiError } from '../errors'
 import type { IdSource } from '../ids'
 import { withFields, type Logger } from '../log'
 import type { GatewayMetrics } from '../metrics'
-import type { CreateResponseRequest, ResponseEvent, ResponseObjectT, UsageT } from '../schema/responses'
+import { isDelta, type ResponseEvent, type TerminalEvent } from '../schema/events'
+import type { CreateResponseRequest, ResponseObjectT, UsageT } from '../schema/responses'
 import { StoreUnavailableError } from '../store/errors'
 import type { ItemBody, ResponseRecord, ResponseStatus, Store } from '../store/types'
 import type { UpstreamAdapter } from '../upstream/adapter'
@@ -171,7 +172,7 @@ export function createTurnEngine(deps: EngineDeps) {
     const initial = responseObject(base, { status, output: [], usage: null, error: null, incomplete_details: null, completedAtMs: null })
     if (stored) {
       const rec: ResponseRecord = {
-        id, tenant: opts.tenant, status, model: req.model, request: req as Record<string, unknown>, response: initial, error: null,
+        id, tenant: opts.tenant, status, model: req.model, request: req, response: initial, error: null,
         previousResponseId: req.previous_response_id ?? null, conversationId, background, createdAt, updatedAt: createdAt, completedAt: null,
         requestId: opts.requestId ?? null,
       }
@@ -275,7 +276,7 @@ class RunningTurn implements Turn {
   }
 
   transcript(): ItemBody[] {
-    return [...this.history, ...this.input, ...(this.response.output as ItemBody[])]
+    return [...this.history, ...this.input, ...this.response.output]
   }
 
   get background(): boolean {
@@ -338,24 +339,24 @@ class RunningTurn implements Turn {
     let firstDelta = false
     metrics?.activeTurns.inc()
     try {
-      yield record(norm.event('response.created', { response: this.response }))
+      yield record(norm.event({ type: 'response.created', response: this.response }))
       // The first event is stored at once: a follower (resume) finds the log as soon as the turn runs.
       await cp.afterEvent()
       if (this.background) {
-        yield record(norm.event('response.queued', { response: this.response }))
+        yield record(norm.event({ type: 'response.queued', response: this.response }))
         this.response = this.progress(norm)
         // Cancelled while it was queued: no model call.
         if ((await cp.markInProgress(this.response)) !== 'in_progress') abort.abort(new TurnStop('cancelled'))
       }
       cp.start()
       // A prewarm is answered with created + completed only, as Codex expects.
-      if (this.req.generate !== false && !abort.signal.aborted) yield record(norm.event('response.in_progress', { response: this.response }))
+      if (this.req.generate !== false && !abort.signal.aborted) yield record(norm.event({ type: 'response.in_progress', response: this.response }))
       let outcome: UpstreamOutcome
       try {
         // Compaction first, when the input asks for it or the history is past the request's threshold.
         const compacted = this.req.generate === false ? null : await this.compactFirst(abort.signal)
         if (compacted) for (const out of norm.ownItem(compacted.item)) {
-          yield record(out as ResponseEvent)
+          yield record(out)
           await cp.afterEvent()
         }
         if (this.req.generate === false) {
@@ -377,11 +378,11 @@ class RunningTurn implements Turn {
             if (upSpan) noteUpstreamEvent(upSpan, ev)
             for (const out of norm.accept(ev)) {
               if (this.span) noteToolCallEvent(this.deps.tracer!, this.span, out, toolSpans!)
-              if (!firstDelta && (out.type as string).endsWith('.delta')) {
+              if (!firstDelta && isDelta(out)) {
                 firstDelta = true
                 metrics?.turnFirstDelta(this.req.model, (performance.now() - this.startedAt) / 1000)
               }
-              yield record(out as ResponseEvent)
+              yield record(out)
               await cp.afterEvent()
             }
             if (norm.outcome) break
@@ -502,7 +503,7 @@ class RunningTurn implements Turn {
         if (cuttable) outcome = { ...outcome, status: 'incomplete', incomplete_details: { reason: STORED_SIZE_REASON } }
       }
     }
-    let terminal = outcome.status === 'cancelled' ? null : (norm.event(`response.${outcome.status}`, { response: this.response }) as ResponseEvent)
+    let terminal: TerminalEvent | null = outcome.status === 'cancelled' ? null : norm.event({ type: TERMINAL_TYPE[outcome.status], response: this.response })
     const unwritten = await cp.stop()
     if (this.stored) {
       // Stored before the client sees the terminal event, so a chained request right after it resolves.
@@ -525,7 +526,7 @@ class RunningTurn implements Turn {
         if (outcome.status !== 'failed' && outcome.status !== 'cancelled') {
           outcome = { ...storageFailed(e, this), usage: outcome.usage }
           this.response = build('failed', null)(output)
-          terminal = { ...terminal!, type: 'response.failed', response: this.response } as ResponseEvent
+          terminal = { ...terminal!, type: 'response.failed', response: this.response }
           events = this.opts.recordEvents ? [...unwritten, terminal] : []
           patch = { status: 'failed', response: this.response, error: outcome.error, completedAt: null }
         }
@@ -539,6 +540,9 @@ class RunningTurn implements Turn {
     return terminal
   }
 }
+
+/** The terminal event of each end that has one. */
+const TERMINAL_TYPE = { completed: 'response.completed', incomplete: 'response.incomplete', failed: 'response.failed' } as const
 
 /** How a turn ended: as the upstream said, or cancelled. */
 type TurnOutcome = Omit<UpstreamOutcome, 'status'> & { status: UpstreamOutcome['status'] | 'cancelled' }

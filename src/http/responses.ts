@@ -13,7 +13,7 @@ import { errorResponses, PaginationQuery, parseListOptions } from '../schema/com
 import { checkBodyFirst } from '../schema/validate'
 import { CreateResponseBody, DeletedResponse, ItemList, ResponseIdParams, ResponseObject, RetrieveQuery, type ResponseObjectT } from '../schema/responses'
 import { JSON_BODY, jsonBody } from './json-body'
-import { sseResponse } from './sse'
+import { sseAnswer, sseResponse } from './sse'
 
 const notFound = (id: string) => ApiError.notFound(`Response with id '${id}' not found.`, 'response_not_found')
 
@@ -39,7 +39,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
           })
           const queued = turn.response
           const events = background.run(turn, abort, body.stream ? { tenant, idleMs: config.idleTimeoutMs, unstored: engine.unstored } : undefined)
-          if (events) return sseResponse(events, { 'x-request-id': requestId }, deps.metrics?.activeSseStreams) as unknown as ResponseObjectT
+          if (events) return sseAnswer<ResponseObjectT>(sseResponse(events, { 'x-request-id': requestId }, deps.metrics?.activeSseStreams))
           return queued
         }
         const turn = await engine.start(body, {
@@ -49,8 +49,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
           requestId: requestId || undefined,
           parentSpan: deps.tracing?.spanOf(request),
         })
-        // Typed as the JSON body for Elysia; the SSE Response bypasses response validation.
-        if (body.stream) return sseResponse(turn.events(), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams) as unknown as ResponseObjectT
+        if (body.stream) return sseAnswer<ResponseObjectT>(sseResponse(turn.events(), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams))
         for await (const _ of turn.events());
         // Upstream failures are stored as failed responses and answered with the upstream's status.
         if (turn.failure) throw withResponseId(turn.failure, turn.stored ? turn.id : null)
@@ -77,14 +76,14 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         const tenant = caller.tenant
         const rec = await store.getResponse(tenant, params.id)
         if (!rec) throw notFound(params.id)
-        if (query.stream !== 'true') return rec.response as ResponseObjectT
+        if (query.stream !== 'true') return rec.response
         const after = query.starting_after === undefined ? -1 : Number(query.starting_after)
         // Background turns always keep their events; others only when they were streamed (SSE or WebSocket).
         // A stored event's presence tells: a streamed turn stores its first event as soon as it starts.
         if (!rec.background && !(await store.hasEvents(params.id)))
           throw ApiError.badRequest(`Response '${params.id}' has no events to replay: it was not streamed, or it finished longer ago than the event logs are kept (--event-log-retention-hours); retrieve it without stream=true.`, 'stream', 'stream_not_available')
         const requestId = String(set.headers['x-request-id'] ?? '')
-        return sseResponse(followEvents(store, tenant, params.id, after, config.idleTimeoutMs, engine.unstored), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams) as unknown as ResponseObjectT
+        return sseAnswer<ResponseObjectT>(sseResponse(followEvents(store, tenant, params.id, after, config.idleTimeoutMs, engine.unstored), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams))
       },
       {
         params: ResponseIdParams,
@@ -115,15 +114,15 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         if (!rec) throw notFound(params.id)
         if (!rec.background) throw ApiError.badRequest('Only responses created with background: true can be cancelled.', null, 'not_background')
         // Cancelling twice answers the same; cancelling one that ended otherwise is a conflict (SPEC: 409).
-        if (rec.status === 'cancelled') return rec.response as ResponseObjectT
+        if (rec.status === 'cancelled') return rec.response
         if (rec.status !== 'queued' && rec.status !== 'in_progress')
           throw ApiError.conflict(`Cannot cancel response '${params.id}': it has already finished with status '${rec.status}'.`, 'response_already_finished')
         // The stored status is the cancel, whichever process runs the turn (it stops at its next checkpoint);
         // when it runs here, it is stopped at once and its end stored before we answer.
         const cancelled = await store.cancelResponse(tenant, params.id, Date.now())
         if (!cancelled) throw notFound(params.id)
-        if (!(await background.cancel(params.id))) return cancelled.response as ResponseObjectT
-        return ((await store.getResponse(tenant, params.id)) ?? cancelled).response as ResponseObjectT
+        if (!(await background.cancel(params.id))) return cancelled.response
+        return ((await store.getResponse(tenant, params.id)) ?? cancelled).response
       },
       {
         params: ResponseIdParams,

@@ -1,5 +1,5 @@
-// TypeBox schemas of the Responses API: the create request, items, the Response object and stream
-// events. They validate requests, give the TypeScript types (Static<>) and document the routes.
+// TypeBox schemas of the Responses API: the create request, items and the Response object (stream events:
+// events.ts). They validate requests, give the TypeScript types (Static<>) and document the routes.
 import { t, type Static } from 'elysia'
 import { Metadata, EXAMPLE_MODEL } from './common'
 
@@ -15,6 +15,11 @@ export const Item = t.Object(
   { additionalProperties: true, examples: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hello' }] }] },
 )
 export type ItemT = Static<typeof Item>
+
+/** An item the gateway stores or shows (input, output, conversation): always with an `id` and a `type`; other fields as produced. */
+export type ItemBody = { id: string; type: string; [key: string]: unknown }
+/** Item, typed as the gateway holds it (the same schema). */
+const ItemWithId = t.Unsafe<ItemBody>(Item)
 
 /** Builds a union of string literals; `error` is the message a client gets for any other value. */
 const OneOf = (values: readonly string[], error: string, description?: string, allowed: readonly string[] = values) =>
@@ -190,7 +195,7 @@ export const ResponseObject = t.Object(
     completed_at: Nullable(t.Integer()),
     status: ResponseStatus,
     model: t.String(),
-    output: t.Array(Item),
+    output: t.Array(ItemWithId),
     output_text: t.Optional(t.String()),
     usage: Nullable(Usage),
     error: Nullable(t.Object({ code: t.String(), message: t.String() })),
@@ -260,6 +265,3 @@ export const RetrieveQuery = t.Object({
   'include[]': t.Optional(t.Union([t.String(), t.Array(t.String())])),
   include: t.Optional(t.Union([t.String(), t.Array(t.String())])),
 })
-
-/** A stream event as the gateway emits it (SSE data / WebSocket frame). */
-export type ResponseEvent = { type: string; sequence_number: number; [key: string]: unknown }

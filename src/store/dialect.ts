@@ -83,8 +83,8 @@ export interface ResponseQueries {
   saveProgress(id: string, progress: Pick<ResponseRecord, 'status' | 'response'>, lease: Lease | undefined, now: number): Result<void>
   /** The end of a turn: the patch, and the lease dropped. */
   finishColumns(id: string, patch: ResponsePatch, now: number): Result<void>
-  markCancelled(id: string, response: Record<string, unknown>, now: number): Result<void>
-  markFailed(id: string, response: Record<string, unknown>, error: { code: string; message: string }, now: number): Result<void>
+  markCancelled(id: string, response: ResponseRecord['response'], now: number): Result<void>
+  markFailed(id: string, response: ResponseRecord['response'], error: { code: string; message: string }, now: number): Result<void>
   /** The chain from `id` up previous_response_id, oldest first, in one statement. */
   chainResponses(tenant: string, id: string): Result<ChainRow[]>
   /** All items of these responses (ids oldest first) in one statement: by response, inputs before outputs, by position. */
@@ -115,7 +115,7 @@ export interface EventQueries {
 export interface RecoveryQueries {
   unfinishedLeases(): Result<LeaseRow[]>
   /** The queued/in_progress ones of these responses, locked; PostgreSQL skips rows another transaction holds. */
-  lockUnfinished(ids: string[]): Result<(LeaseRow & { response: Record<string, unknown> })[]>
+  lockUnfinished(ids: string[]): Result<(LeaseRow & { response: ResponseRecord['response'] })[]>
   /** Ends each of these responses' event log (if any) with a response.failed event carrying the stored response. */
   appendFailedEvents(ids: string[]): Result<void>
 }

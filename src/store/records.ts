@@ -52,8 +52,8 @@ export function fromChainRow(row: ChainRow): ResponseRecord {
     status: row.status,
     model: row.model,
     // defined just below, by lazyJson
-    request: undefined as unknown as Record<string, unknown>,
-    response: undefined as unknown as Record<string, unknown>,
+    request: undefined as unknown as ResponseRecord['request'], // defined by lazyJson below
+    response: undefined as unknown as ResponseRecord['response'], // defined by lazyJson below
     // SQLite gives JSON text; PostgreSQL's client the parsed value
     error: typeof row.error === 'string' ? JSON.parse(row.error) : row.error,
     previousResponseId: row.previous_response_id,

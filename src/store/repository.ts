@@ -146,7 +146,7 @@ export function createStore(d: Dialect): Store {
         const rec = yield* step(q.lockRecord(tenant, id))
         if (!rec || !isUnfinished(rec.status)) return rec
         // status set in place: the object keeps its key order
-        const response = { ...rec.response, status: 'cancelled' }
+        const response = { ...rec.response, status: 'cancelled' as const }
         yield* step(q.markCancelled(id, response, now))
         return { ...rec, status: 'cancelled' as const, updatedAt: now, response }
       })

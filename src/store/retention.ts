@@ -7,7 +7,7 @@
 // A chain whose ancestor was pruned answers 404 naming the missing response (engine/turn.ts), never a partial history.
 
 import type { Logger } from '../log'
-import type { Store } from './types'
+import type { Bodies, Store } from './types'
 
 const HOUR_MS = 3_600_000
 const DAY_MS = 24 * HOUR_MS
@@ -58,7 +58,7 @@ export interface PruneOptions {
 const yieldToRequests = () => new Promise<void>((resolve) => setTimeout(resolve, 10))
 
 /** Deletes what the policy says is old, batch by batch, then reclaims the space. */
-export async function pruneOnce(store: Store, policy: RetentionPolicy, now: number, opts: PruneOptions = {}): Promise<PruneResult> {
+export async function pruneOnce(store: Store<Bodies>, policy: RetentionPolicy, now: number, opts: PruneOptions = {}): Promise<PruneResult> {
   const { batch = 100, vacuumPages = 500, pause = yieldToRequests, stopped = () => false } = opts
   const cut = cutoffs(policy, now)
   const out: PruneResult = { responses: 0, conversations: 0, eventLogs: 0, events: 0, freedPages: 0, vacuumMode: 'n/a' }
@@ -120,7 +120,7 @@ export const RETENTION_INTERVAL_MS = 10 * 60_000
  * The background sweep of `serve`: a first prune shortly after start, then every `intervalMs`. The timer is unref'd
  * (it never keeps the process alive) and batches yield between them, so requests are never held up for long.
  */
-export function startRetention(store: Store, policy: RetentionPolicy, logger: Logger, opts: { intervalMs?: number; firstDelayMs?: number; clock?: () => number } = {}): () => Promise<void> {
+export function startRetention(store: Store<Bodies>, policy: RetentionPolicy, logger: Logger, opts: { intervalMs?: number; firstDelayMs?: number; clock?: () => number } = {}): () => Promise<void> {
   const { intervalMs = RETENTION_INTERVAL_MS, firstDelayMs = 30_000, clock = Date.now } = opts
   let stopped = false
   let running: Promise<void> | null = null

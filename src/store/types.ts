@@ -2,23 +2,41 @@
 // SQLite (default, src/store/sqlite) and PostgreSQL (src/store/postgres) implement it with the same
 // semantics; the contract tests in test/store/ run against both.
 
+import type { ResponseEvent } from '../schema/events'
+import type { CreateResponseRequest, ItemBody, ResponseObjectT } from '../schema/responses'
+
 /** A Responses API item as stored: the JSON body the client or model produced, always with an `id`. */
-export type ItemBody = { id: string; type: string; [key: string]: unknown }
+export type { ItemBody }
 
-/** A streamed event as stored for resume: the JSON that went to the client. */
-export type EventBody = { type: string; sequence_number: number; [key: string]: unknown }
+/**
+ * The JSON bodies a store keeps, by kind. The store keeps them as given (it reads only an event's type and number);
+ * the gateway's are its request, Response object and stream events. Store contract tests keep arbitrary JSON (Json).
+ */
+export interface Bodies {
+  request: object
+  response: object
+  event: { type: string; sequence_number: number }
+}
+export interface GatewayBodies extends Bodies {
+  request: CreateResponseRequest
+  response: ResponseObjectT
+  event: ResponseEvent
+}
 
-export type ResponseStatus = 'queued' | 'in_progress' | 'completed' | 'failed' | 'incomplete' | 'cancelled'
+/** A streamed event as stored for resume: the event that went to the client. */
+export type EventBody<B extends Bodies = GatewayBodies> = B['event']
 
-export interface ResponseRecord {
+export type ResponseStatus = ResponseObjectT['status']
+
+export interface ResponseRecord<B extends Bodies = GatewayBodies> {
   id: string
   tenant: string
   status: ResponseStatus
   model: string
   /** the create request as the client sent it (after validation, before defaults) */
-  request: Record<string, unknown>
+  request: B['request']
   /** the full Response object as last shown to the client */
-  response: Record<string, unknown>
+  response: B['response']
   /** `response.error` when status is failed */
   error: { code: string; message: string } | null
   previousResponseId: string | null
@@ -76,18 +94,18 @@ export interface ListOptions {
 }
 
 /** What a previous_response_id chain expands to. */
-export interface Chain {
+export interface Chain<B extends Bodies = GatewayBodies> {
   /** the responses of the chain, oldest first, ending with the one asked for */
-  responses: ResponseRecord[]
+  responses: ResponseRecord<B>[]
   /** every input then output item of each response, oldest response first, in position order */
   items: ItemBody[]
 }
 
-export interface Store {
+export interface Store<B extends Bodies = GatewayBodies> {
   readonly dialect: 'sqlite' | 'postgres'
 
   /** Inserts a new response (any status) and its input items, atomically. Ids must be new. A running turn has a lease. */
-  createResponse(rec: ResponseRecord, inputItems: ItemBody[], lease?: Lease): Promise<void>
+  createResponse(rec: ResponseRecord<B>, inputItems: ItemBody[], lease?: Lease): Promise<void>
   /**
    * Records the end (or a progress snapshot) of a response: status, response object, error, and the
    * output items so far, replacing any output items stored before. Atomic.
@@ -95,11 +113,11 @@ export interface Store {
   updateResponse(
     tenant: string,
     id: string,
-    patch: Pick<ResponseRecord, 'status' | 'response' | 'error' | 'completedAt'>,
+    patch: Pick<ResponseRecord<B>, 'status' | 'response' | 'error' | 'completedAt'>,
     outputItems: ItemBody[],
   ): Promise<void>
   /** null when unknown, deleted, or another tenant's */
-  getResponse(tenant: string, id: string): Promise<ResponseRecord | null>
+  getResponse(tenant: string, id: string): Promise<ResponseRecord<B> | null>
   /** Deletes the response, its items and events. false when there was none. */
   deleteResponse(tenant: string, id: string): Promise<boolean>
   /** The response's input items, paginated by item id cursor. null when the response is unknown. */
@@ -115,7 +133,7 @@ export interface Store {
    * Expands a previous_response_id chain in a bounded number of queries (never one per turn).
    * null when `responseId` is unknown for this tenant.
    */
-  loadChain(tenant: string, responseId: string): Promise<Chain | null>
+  loadChain(tenant: string, responseId: string): Promise<Chain<B> | null>
 
   /**
    * A running turn's periodic checkpoint, applied only while the response is queued/in_progress: renews its lease
@@ -126,7 +144,7 @@ export interface Store {
   checkpointResponse(
     tenant: string,
     id: string,
-    opts: { lease?: Lease; progress?: { status: ResponseStatus; response: Record<string, unknown>; outputItems: ItemBody[] } },
+    opts: { lease?: Lease; progress?: { status: ResponseStatus; response: B['response']; outputItems: ItemBody[] } },
   ): Promise<ResponseStatus | null>
   /**
    * Records the end of a turn in one transaction: final status, response object, error and output items, the last
@@ -138,21 +156,21 @@ export interface Store {
   finishResponse(
     tenant: string,
     id: string,
-    patch: Pick<ResponseRecord, 'status' | 'response' | 'error' | 'completedAt'>,
+    patch: Pick<ResponseRecord<B>, 'status' | 'response' | 'error' | 'completedAt'>,
     outputItems: ItemBody[],
-    opts?: { events?: EventBody[]; conversationItems?: ItemBody[] },
+    opts?: { events?: EventBody<B>[]; conversationItems?: ItemBody[] },
   ): Promise<FinishResult>
   /**
    * Cancels a queued/in_progress response: status 'cancelled' in the columns and the response object, lease
    * dropped. The running process notices at its next checkpoint. Returns the record afterwards (unchanged when it
    * had already ended), null when unknown.
    */
-  cancelResponse(tenant: string, id: string, now: number): Promise<ResponseRecord | null>
+  cancelResponse(tenant: string, id: string, now: number): Promise<ResponseRecord<B> | null>
 
   /** Appends events of a streamed response (for resume). Sequence numbers are unique per response. */
-  appendEvents(responseId: string, events: EventBody[]): Promise<void>
+  appendEvents(responseId: string, events: EventBody<B>[]): Promise<void>
   /** Events with sequence_number > afterSeq, in order. */
-  listEvents(responseId: string, afterSeq: number): Promise<EventBody[]>
+  listEvents(responseId: string, afterSeq: number): Promise<EventBody<B>[]>
   /** Whether the response has any stored event (it was streamed); cheap whatever the log's length. */
   hasEvents(responseId: string): Promise<boolean>
 
@@ -186,7 +204,7 @@ export interface Store {
    * no queued/in_progress response with an unexpired lease holds it), inserts the response with its input items and
    * lease, and reads the conversation's items — the turn's history — as they are under the lock.
    */
-  startConversationTurn(rec: ResponseRecord, inputItems: ItemBody[], lease: Lease): Promise<{ ok: true; history: ItemBody[] } | ConversationConflict>
+  startConversationTurn(rec: ResponseRecord<B>, inputItems: ItemBody[], lease: Lease): Promise<{ ok: true; history: ItemBody[] } | ConversationConflict>
 
   /**
    * Retention (src/store/retention.ts decides the cutoffs and runs the batches; these are one batch each).

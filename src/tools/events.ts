@@ -4,7 +4,7 @@
 // become `local_shell_call` / `shell_call` items with their action; a namespace member's call gets its
 // own name back plus `namespace` (Codex routes on the pair). Plain function calls pass untouched.
 // Runs before the engine's normaliser, which then owns ids and sequence numbers.
-import type { UpstreamEvent } from '../upstream/adapter'
+import type { UpstreamEvent, UpstreamEventOf, UpstreamItem } from '../schema/events'
 import type { DeclaredTool, ToolRegistry } from './registry'
 import { localShellAction, shellAction } from './shapes'
 import { StreamedStringArgument } from './streamed-argument'
@@ -12,13 +12,16 @@ import { StreamedStringArgument } from './streamed-argument'
 interface CallState {
   tool: DeclaredTool
   /** the upstream's item as announced, to rebuild the client item from */
-  item: Record<string, any>
+  item: UpstreamItem
   arguments: string
   decoder: StreamedStringArgument | null
   inputDone: boolean
 }
 
-const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed'])
+type ItemEvent = UpstreamEventOf<'response.output_item.added' | 'response.output_item.done'>
+type ArgumentsEvent = UpstreamEventOf<'response.function_call_arguments.delta' | 'response.function_call_arguments.done'>
+/** Where an event points: the upstream's item id (vLLM's Harmony path may send none) and output index. */
+type Where = { item_id?: string | null; output_index: number }
 
 export class ToolCallMapper {
   private readonly byItemId = new Map<string, CallState>()
@@ -37,27 +40,30 @@ export class ToolCallMapper {
         return this.argumentsDone(ev)
       case 'response.output_item.done':
         return this.itemDone(ev)
+      case 'response.completed':
+      case 'response.incomplete':
+      case 'response.failed':
+        return [this.terminal(ev)]
       default:
-        if (TERMINAL.has(ev.type)) return [this.terminal(ev)]
         return [ev]
     }
   }
 
-  private mapped(item: any): DeclaredTool | undefined {
+  private mapped(item: UpstreamItem | undefined): DeclaredTool | undefined {
     if (item?.type !== 'function_call' || typeof item.name !== 'string') return undefined
     const tool = this.registry.byUpstreamName(item.name)
     return tool && (tool.kind !== 'function' || tool.namespace !== null) ? tool : undefined
   }
 
-  private stateFor(ev: UpstreamEvent): CallState | undefined {
-    if (typeof ev.item_id === 'string' && this.byItemId.has(ev.item_id)) return this.byItemId.get(ev.item_id)
-    const itemId = (ev.item as any)?.id
+  private stateFor(ev: ItemEvent | ArgumentsEvent): CallState | undefined {
+    // `?.` and typeof: the fields are the upstream's, as parsed.
+    const itemId = 'item' in ev ? ev.item?.id : ev.item_id
     if (typeof itemId === 'string' && this.byItemId.has(itemId)) return this.byItemId.get(itemId)
     return typeof ev.output_index === 'number' ? this.byIndex.get(ev.output_index) : undefined
   }
 
-  private added(ev: UpstreamEvent): UpstreamEvent[] {
-    const item = ev.item as Record<string, any>
+  private added(ev: UpstreamEventOf<'response.output_item.added'>): UpstreamEvent[] {
+    const item = ev.item
     const tool = this.mapped(item)
     if (!tool) return [ev]
     const st: CallState = { tool, item, arguments: '', decoder: tool.kind === 'custom' ? new StreamedStringArgument() : null, inputDone: false }
@@ -66,22 +72,26 @@ export class ToolCallMapper {
     const out: UpstreamEvent[] = [{ ...ev, item: clientItem(st, 'in_progress', '') }]
     // vLLM may put the first piece of the arguments into the announced item.
     const first = typeof item.arguments === 'string' ? item.arguments : ''
-    if (first) out.push(...this.argumentsDelta({ type: 'response.function_call_arguments.delta', item_id: item.id, output_index: ev.output_index, delta: first }, st))
+    if (first) out.push(...this.deltaOf(st, { item_id: item.id, output_index: ev.output_index }, first, () => ({ type: 'response.function_call_arguments.delta', item_id: item.id ?? '', output_index: ev.output_index, delta: first })))
     return out
   }
 
-  private argumentsDelta(ev: UpstreamEvent, known?: CallState): UpstreamEvent[] {
-    const st = known ?? this.stateFor(ev)
+  private argumentsDelta(ev: UpstreamEventOf<'response.function_call_arguments.delta'>): UpstreamEvent[] {
+    const st = this.stateFor(ev)
     if (!st) return [ev]
-    const delta = typeof ev.delta === 'string' ? ev.delta : ''
-    st.arguments += delta
-    if (st.tool.kind === 'function') return [ev] // a namespace member: still a function call
-    if (!st.decoder) return [] // local_shell / shell: no argument events for those item types
-    const text = st.decoder.push(delta)
-    return text ? [{ type: 'response.custom_tool_call_input.delta', item_id: ev.item_id ?? st.item.id, output_index: ev.output_index, delta: text }] : []
+    return this.deltaOf(st, ev, typeof ev.delta === 'string' ? ev.delta : '', () => ev)
   }
 
-  private argumentsDone(ev: UpstreamEvent): UpstreamEvent[] {
+  /** A piece of a mapped call's arguments: as it came (a namespace member), as custom tool input, or nothing. */
+  private deltaOf(st: CallState, where: Where, delta: string, asFunction: () => UpstreamEvent): UpstreamEvent[] {
+    st.arguments += delta
+    if (st.tool.kind === 'function') return [asFunction()] // a namespace member: still a function call
+    if (!st.decoder) return [] // local_shell / shell: no argument events for those item types
+    const text = st.decoder.push(delta)
+    return text ? [{ type: 'response.custom_tool_call_input.delta', item_id: itemIdOf(where, st), output_index: where.output_index, delta: text }] : []
+  }
+
+  private argumentsDone(ev: UpstreamEventOf<'response.function_call_arguments.done'>): UpstreamEvent[] {
     const st = this.stateFor(ev)
     if (!st) return [ev]
     if (typeof ev.arguments === 'string') st.arguments = ev.arguments
@@ -91,19 +101,19 @@ export class ToolCallMapper {
   }
 
   /** `custom_tool_call_input.done`, once, preceded by whatever the deltas had not carried yet. */
-  private inputDone(st: CallState, ev: UpstreamEvent): UpstreamEvent[] {
+  private inputDone(st: CallState, ev: Where): UpstreamEvent[] {
     if (st.inputDone) return []
     st.inputDone = true
     const { input, rest } = st.decoder!.finish(st.arguments)
-    const where = { item_id: ev.item_id ?? st.item.id, output_index: ev.output_index }
+    const where = { item_id: itemIdOf(ev, st), output_index: ev.output_index }
     const out: UpstreamEvent[] = []
     if (rest) out.push({ type: 'response.custom_tool_call_input.delta', ...where, delta: rest })
     out.push({ type: 'response.custom_tool_call_input.done', ...where, input })
     return out
   }
 
-  private itemDone(ev: UpstreamEvent): UpstreamEvent[] {
-    const item = ev.item as Record<string, any>
+  private itemDone(ev: UpstreamEventOf<'response.output_item.done'>): UpstreamEvent[] {
+    const item = ev.item
     let st = this.stateFor(ev)
     if (!st) {
       // A call announced only here (no output_item.added): map it all the same.
@@ -114,27 +124,35 @@ export class ToolCallMapper {
     if (typeof item?.arguments === 'string') st.arguments = item.arguments
     // vLLM's Harmony path sends the finished call with `id: null`: keep what the announcement said.
     for (const [k, v] of Object.entries(item ?? {})) if (v !== null && v !== undefined) st.item[k] = v
-    const out: UpstreamEvent[] = st.decoder ? this.inputDone(st, { type: 'response.custom_tool_call_input.done', item_id: item?.id, output_index: ev.output_index }) : []
-    out.push({ ...ev, item: clientItem(st, item?.status ?? 'completed', st.arguments) })
+    const out: UpstreamEvent[] = st.decoder ? this.inputDone(st, { item_id: item?.id, output_index: ev.output_index }) : []
+    out.push({ ...ev, item: clientItem(st, typeof item?.status === 'string' ? item.status : 'completed', st.arguments) })
     return out
   }
 
   /** The final object's output, for upstreams that list items only there. */
-  private terminal(ev: UpstreamEvent): UpstreamEvent {
-    const r = ev.response as Record<string, any> | undefined
+  private terminal(ev: UpstreamEventOf<'response.completed' | 'response.incomplete' | 'response.failed'>): UpstreamEvent {
+    const r = ev.response
     if (!r || !Array.isArray(r.output)) return ev
-    const output = r.output.map((item: any) => {
+    const output = r.output.map((item) => {
       const tool = this.mapped(item)
       if (!tool) return item
       const st: CallState = { tool, item, arguments: String(item.arguments ?? ''), decoder: tool.kind === 'custom' ? new StreamedStringArgument() : null, inputDone: false }
-      return clientItem(st, item.status ?? 'completed', st.arguments)
+      return clientItem(st, typeof item.status === 'string' ? item.status : 'completed', st.arguments)
     })
     return { ...ev, response: { ...r, output } }
   }
 }
 
+/**
+ * The item id an event of a mapped call carries: the upstream's, or the announced item's when it sent none ('' when
+ * neither has one: the normaliser then finds the item by its output index, as it would without an id).
+ */
+function itemIdOf(where: Where, st: CallState): string {
+  return where.item_id ?? st.item.id ?? ''
+}
+
 /** The item the client declared, from the upstream's function_call item and its arguments so far. */
-function clientItem(st: CallState, status: string, args: string): Record<string, unknown> {
+function clientItem(st: CallState, status: string, args: string): UpstreamItem {
   const { item, tool } = st
   const id = item.id
   const ns = tool.namespace !== null ? { namespace: tool.namespace } : {}

@@ -2,7 +2,10 @@
 // store:false) and yield Responses-API stream events as the upstream produced them. The turn engine
 // normalises them (ids, sequence numbers, final object); adapters only translate wire formats.
 
-export type UpstreamEvent = { type: string; [key: string]: unknown }
+import type { UpstreamEvent } from '../schema/events'
+
+/** The events an adapter yields: the union in schema/events.ts. */
+export type { UpstreamEvent }
 
 export interface UpstreamAdapter {
   readonly name: string

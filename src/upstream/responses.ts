@@ -1,14 +1,15 @@
 // Adapter for upstreams that serve /v1/responses (vLLM): the request goes as-is with stream:true, the
 // SSE events come back, evened out where vLLM differs from the OpenAI event contract (vllm-events.ts).
 import { ApiError } from '../errors'
-import type { UpstreamAdapter, UpstreamEvent } from './adapter'
+import type { UpstreamEvent, UpstreamItem, UpstreamResponse } from '../schema/events'
+import type { UpstreamAdapter } from './adapter'
 import type { UpstreamClient } from './client'
 import { withIdleTimeout } from './client'
 import { describeCall } from './failure'
 import { upstreamHttpError } from './http-error'
 import type { ServedModels } from './served-models'
 import { parseSse } from './sse'
-import { ResponsesStreamFixer } from './vllm-events'
+import { ResponsesStreamFixer, type VllmEvent } from './vllm-events'
 
 type Limits = { maxSseLineBytes: number }
 
@@ -24,7 +25,7 @@ export function responsesAdapter(client: UpstreamClient, limits: Limits, models?
 }
 
 /** The upstream's events as it sent them. */
-async function* upstreamEvents(client: UpstreamClient, limits: Limits, models: ServedModels | undefined, body: Record<string, unknown>, { signal, headers }: Parameters<UpstreamAdapter['stream']>[1]): AsyncGenerator<UpstreamEvent> {
+async function* upstreamEvents(client: UpstreamClient, limits: Limits, models: ServedModels | undefined, body: Record<string, unknown>, { signal, headers }: Parameters<UpstreamAdapter['stream']>[1]): AsyncGenerator<VllmEvent> {
   const res = await client.call({
     method: 'POST',
     path: '/responses',
@@ -39,28 +40,32 @@ async function* upstreamEvents(client: UpstreamClient, limits: Limits, models: S
   if (!res.body) throw ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')
   if (!type.includes('text/event-stream')) {
     // Some servers ignore stream:true and answer with the final JSON object.
-    const final = (await res.json().catch(() => null)) as Record<string, unknown> | null
+    // Untyped JSON: only `object` is checked; the rest is read as the upstream Response it says it is.
+    const final = (await res.json().catch(() => null)) as UpstreamResponse | null
     if (!final || final.object !== 'response') throw ApiError.badGateway(`upstream answered with ${type || 'no content type'} instead of an event stream`, 'upstream_bad_response')
     yield* eventsFromFinalResponse(final)
     return
   }
   for await (const msg of parseSse(withIdleTimeout(res.body, client.idleTimeoutMs, call), limits.maxSseLineBytes)) {
     if (msg.data === '[DONE]') return
-    let ev: UpstreamEvent
+    let data: unknown
     try {
-      ev = JSON.parse(msg.data)
+      data = JSON.parse(msg.data)
     } catch {
       throw ApiError.badGateway('upstream sent an event that is not valid JSON', 'upstream_bad_response')
     }
-    if (typeof ev !== 'object' || ev === null) throw ApiError.badGateway('upstream sent an event that is not an object', 'upstream_bad_response')
-    if (typeof ev.type !== 'string') ev.type = msg.event ?? 'message'
-    yield ev
+    if (typeof data !== 'object' || data === null) throw ApiError.badGateway('upstream sent an event that is not an object', 'upstream_bad_response')
+    if (!('type' in data) || typeof data.type !== 'string') Object.assign(data, { type: msg.event ?? 'message' })
+    // Where the upstream's events enter untyped: an object with a `type` is taken as the event it names (checking each
+    // one would cost every event; the engine reads their fields defensively). One of a type we do not list passes
+    // through the engine with the gateway's numbering only (engine/normalise.ts).
+    yield data as VllmEvent
   }
 }
 
 /** The events a streaming upstream would have sent for a final response object. */
-function* eventsFromFinalResponse(final: Record<string, unknown>): Generator<UpstreamEvent> {
-  const output = (final.output as any[]) ?? []
+function* eventsFromFinalResponse(final: UpstreamResponse): Generator<UpstreamEvent> {
+  const output: UpstreamItem[] = Array.isArray(final.output) ? final.output : []
   for (let i = 0; i < output.length; i++) {
     yield { type: 'response.output_item.added', output_index: i, item: output[i] }
     yield { type: 'response.output_item.done', output_index: i, item: output[i] }

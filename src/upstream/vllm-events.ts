@@ -1,11 +1,24 @@
 // vLLM's /v1/responses stream, evened out to the OpenAI event contract before the engine sees it
 // (the responses adapter applies it), so every adapter hands the engine the same events.
-import type { UpstreamEvent } from './adapter'
+import type { UpstreamEvent, UpstreamEventOf, UpstreamItem } from '../schema/events'
 
-const RENAMED: Record<string, string> = {
-  // vLLM's own names (openai-python#2634), where OpenAI sends content_part events with a reasoning_text part
-  'response.reasoning_part.added': 'response.content_part.added',
-  'response.reasoning_part.done': 'response.content_part.done',
+/** vLLM's own names (openai-python#2634), where OpenAI sends content_part events with a reasoning_text part. */
+type ReasoningPartEvent =
+  | (Omit<UpstreamEventOf<'response.content_part.added'>, 'type'> & { type: 'response.reasoning_part.added' })
+  | (Omit<UpstreamEventOf<'response.content_part.done'>, 'type'> & { type: 'response.reasoning_part.done' })
+
+/** An event of vLLM's /v1/responses stream: the OpenAI ones, and its reasoning_part events. */
+export type VllmEvent = UpstreamEvent | ReasoningPartEvent
+
+function renamed(raw: VllmEvent): UpstreamEvent {
+  switch (raw.type) {
+    case 'response.reasoning_part.added':
+      return { ...raw, type: 'response.content_part.added' }
+    case 'response.reasoning_part.done':
+      return { ...raw, type: 'response.content_part.done' }
+    default:
+      return raw
+  }
 }
 
 /**
@@ -19,20 +32,21 @@ const RENAMED: Record<string, string> = {
  * Pure.
  */
 export class ResponsesStreamFixer {
-  private held: UpstreamEvent | null = null
+  private held: UpstreamEventOf<'response.output_item.done'> | null = null
 
-  accept(raw: UpstreamEvent): UpstreamEvent[] {
-    let ev = RENAMED[raw.type] ? { ...raw, type: RENAMED[raw.type]! } : raw
-    if (ev.item && typeof ev.item === 'object') ev = { ...ev, item: cleanItem(ev.item as Record<string, unknown>, ev.type === 'response.output_item.added') }
+  accept(raw: VllmEvent): UpstreamEvent[] {
+    let ev = renamed(raw)
+    if ((ev.type === 'response.output_item.added' || ev.type === 'response.output_item.done') && ev.item && typeof ev.item === 'object')
+      ev = { ...ev, item: cleanItem(ev.item, ev.type === 'response.output_item.added') }
     const out: UpstreamEvent[] = []
     if (ev.type === 'response.completed') {
-      const status = (ev.response as any)?.status
-      if (status === 'incomplete' || status === 'failed') ev = { ...ev, type: `response.${status}` }
+      const status = ev.response?.status
+      if (status === 'incomplete' || status === 'failed') ev = { ...ev, type: status === 'incomplete' ? 'response.incomplete' : 'response.failed' }
     }
     if (this.held) {
       const held = this.held
       this.held = null
-      out.push(ev.type === 'response.incomplete' ? { ...held, item: { ...(held.item as object), status: 'incomplete' } } : held)
+      out.push(ev.type === 'response.incomplete' ? { ...held, item: { ...held.item, status: 'incomplete' } } : held)
     }
     if (ev.type === 'response.output_item.done') this.held = ev
     else out.push(ev)
@@ -52,7 +66,7 @@ const STRAY_ITEM_KEYS: Record<string, string[]> = {
 }
 
 /** Without vLLM's stray keys; an announced item also without its null fields (pydantic dumps every unset one). */
-function cleanItem(item: Record<string, unknown>, announced: boolean): Record<string, unknown> {
+function cleanItem(item: UpstreamItem, announced: boolean): UpstreamItem {
   const stray = STRAY_ITEM_KEYS[String(item.type)] ?? []
   const drop = (k: string) => stray.includes(k) || (announced && item[k] === null)
   if (!Object.keys(item).some(drop)) return item

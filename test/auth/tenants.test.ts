@@ -216,7 +216,7 @@ test('recovery marks an interrupted turn failed and keeps its tenant', async () 
   const now = Date.now()
   const id = 'resp_00000000000000000000000000recov1'
   const rec = {
-    ...template, id, status: 'in_progress' as const, response: { ...template.response, id, status: 'in_progress', output: [], completed_at: null, usage: null },
+    ...template, id, status: 'in_progress' as const, response: { ...template.response, id, status: 'in_progress' as const, output: [], completed_at: null, usage: null },
     background: true, createdAt: now, updatedAt: now, completedAt: null,
   }
   await gw.store.createResponse(rec, [], { owner: 'some-host/1/x', expiresAt: now - 1 })

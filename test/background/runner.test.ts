@@ -6,7 +6,8 @@ import type { Turn } from '../../src/engine/turn'
 import { createLogger } from '../../src/log'
 import { openStore } from '../../src/store'
 import type { Store } from '../../src/store/types'
-import { responseRecord } from '../store/fixtures'
+import type { ResponseEvent } from '../../src/schema/events'
+import { responseRecord, type JsonStore } from '../store/fixtures'
 
 let store: Store
 beforeEach(async () => {
@@ -18,8 +19,13 @@ afterEach(async () => {
 
 /** A finished turn of `n` events, already in the store (as the engine leaves it), replayed by events(). */
 async function storedTurn(id: string, n: number): Promise<Turn> {
-  const events = Array.from({ length: n }, (_, i) => ({ type: i === n - 1 ? 'response.completed' : 'response.output_text.delta', sequence_number: i, delta: `d${i}` }))
-  await store.createResponse(responseRecord(id, { status: 'completed', background: true }), [])
+  const events = Array.from({ length: n }, (_, i): ResponseEvent =>
+    i === n - 1
+      ? { type: 'response.completed', sequence_number: i, response: {} as any }
+      : { type: 'response.output_text.delta', sequence_number: i, item_id: 'msg_1', output_index: 0, content_index: 0, delta: `d${i}` },
+  )
+  const json: JsonStore = store
+  await json.createResponse(responseRecord(id, { status: 'completed', background: true }), [])
   await store.appendEvents(id, events)
   return {
     id, stored: true, background: true, response: {} as any, failure: null,

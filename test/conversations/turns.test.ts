@@ -11,6 +11,7 @@ import { type FakeUpstream, type RecordedRequest } from '../support/fake-upstrea
 import { startGateway, type TestGateway } from '../support/gateway'
 import { waitFor } from '../support/wait'
 import { useGateway } from '../support/suite'
+import type { JsonStore } from '../store/fixtures'
 
 let up: FakeUpstream
 let gw: TestGateway
@@ -217,7 +218,8 @@ describe('concurrent turns on one conversation', () => {
   test('a turn whose process died (expired lease) does not hold the conversation', async () => {
     const c = await client.conversations.create()
     // A turn that took the lock in a process that is gone: its lease expired long ago.
-    const started = await gw.store.startConversationTurn(
+    const store: JsonStore = gw.store
+    const started = await store.startConversationTurn(
       {
         id: 'resp_dead', tenant: 'default', status: 'in_progress', model: 'test-model', request: {}, response: {}, error: null,
         previousResponseId: null, conversationId: c.id, background: false, createdAt: 1, updatedAt: 1, completedAt: null, requestId: null,

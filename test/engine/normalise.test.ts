@@ -4,9 +4,12 @@ import { EventNormaliser, normaliseItem } from '../../src/engine/normalise'
 import { sequentialIds } from '../../src/ids'
 import { vllmResponseEvents, type TurnScript } from '../support/fake-upstream'
 
+/** Events as these tests read them: any field of any event (the tests check values, not types). */
+type Loose = { type: string; [key: string]: any }
+
 function run(events: any[]) {
   const n = new EventNormaliser(sequentialIds())
-  const out = events.flatMap((e) => n.accept(e))
+  const out: Loose[] = events.flatMap((e) => n.accept(e))
   return { n, out }
 }
 
@@ -40,7 +43,7 @@ describe('EventNormaliser', () => {
 
   test('sequence numbers are the gateway’s, contiguous, whatever the upstream sent', () => {
     const n = new EventNormaliser(sequentialIds())
-    const first = n.event('response.created', {})
+    const first = n.event({ type: 'response.created', response: {} as any })
     const events = vllmResponseEvents({}, { text: 'x y z' }).map((e) => ({ ...e, sequence_number: 1000 + e.sequence_number }))
     const out = events.flatMap((e) => n.accept(e))
     expect([first, ...out].map((e) => e.sequence_number)).toEqual(Array.from({ length: out.length + 1 }, (_, i) => i))

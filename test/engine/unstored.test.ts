@@ -3,6 +3,7 @@
 // full disk; here the write is scripted, with a short schedule.
 import { describe, expect, test } from 'bun:test'
 import { UnstoredEnds } from '../../src/engine/unstored'
+import type { ResponseEvent } from '../../src/schema/events'
 import { createLogger } from '../../src/log'
 import { StoreUnavailableError } from '../../src/store/errors'
 
@@ -17,10 +18,11 @@ async function until(what: string, fn: () => boolean, ms = 5_000) {
   for (const end = Date.now() + ms; !fn(); await Bun.sleep(5)) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
 }
 
+// Stand-ins: the waiting list keeps events as given and reads only their numbers.
 const events = [
   { type: 'response.output_text.delta', sequence_number: 7 },
   { type: 'response.failed', sequence_number: 8 },
-]
+] as ResponseEvent[]
 
 describe('an unstored turn end', () => {
   test('is written again until the storage takes it, then is gone from the waiting list', async () => {

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openStore } from '../../src/store'
-import { message, responseRecord } from '../store/fixtures'
+import { message, responseRecord, type JsonStore } from '../store/fixtures'
 import { run } from '../support/binary'
 import { cleanEnv, MAIN } from '../support/cli'
 import { createTestDatabase } from '../support/postgres'
@@ -22,7 +22,7 @@ const prune = (args: string[]) => run([process.execPath, MAIN, 'prune', ...args]
 
 /** A database with `old` responses 40 days old and `recent` from today, each ~20 kB with streamed events. */
 async function fill(path: string, old: number, recent: number, databaseUrl: string | null = null) {
-  const store = await openStore({ db: path, databaseUrl })
+  const store: JsonStore = await openStore({ db: path, databaseUrl })
   const filler = 'x'.repeat(20_000)
   const now = Date.now()
   for (let i = 0; i < old + recent; i++) {
@@ -106,7 +106,7 @@ describe('agentgate prune', () => {
       expect(r.code).toBe(0)
       expect(r.stdout).toStartWith('pruned: 12 responses older than 30 days')
       expect(r.stdout).not.toContain('free pages')
-      const store = await openStore({ db: ':memory:', databaseUrl: pg.url })
+      const store: JsonStore = await openStore({ db: ':memory:', databaseUrl: pg.url })
       try {
         expect(await store.getResponse('default', 'resp_old_0')).toBeNull()
         expect(await store.getResponse('default', 'resp_new_12')).not.toBeNull()

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { startCheckpointer } from '../../src/store/sqlite/checkpointer'
 import { openStore } from '../../src/store'
 import { responseRecord } from './fixtures'
+import type { JsonStore } from './fixtures'
 
 /** The WAL header's checkpoint sequence number: it goes up each time the WAL restarts after a full checkpoint. */
 function walCheckpointSeq(dbPath: string): number {
@@ -33,7 +34,7 @@ describe('the checkpoint worker', () => {
   test('a store on a file gets its WAL checkpointed while it serves (the WAL restarts)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'agentgate-ckpt-'))
     const path = join(dir, 'store.db')
-    const store = await openStore({ db: path, databaseUrl: null })
+    const store: JsonStore = await openStore({ db: path, databaseUrl: null })
     try {
       await store.createResponse(responseRecord('resp_first'), [])
       const before = walCheckpointSeq(path)

@@ -5,19 +5,19 @@ import { InvalidCursorError } from '../../src/store/errors'
 import { pruneOnce } from '../../src/store/retention'
 import type { ItemBody, ResponseRecord, Store } from '../../src/store/types'
 import { createTestDatabase } from '../support/postgres'
-import { message, responseRecord, storeChain } from './fixtures'
+import { message, responseRecord, storeChain, type JsonStore } from './fixtures'
 
 // PostgreSQL: one database and one open store for this file, emptied before each test (opening a store means a
 // new connection pool, which costs more than most tests; opening and closing are tested in postgres.test.ts).
 // Skipped, with a message, without a server.
 const pg = await createTestDatabase('contract')
-let pgStore: Store | null = null
+let pgStore: JsonStore | null = null
 afterAll(async () => {
   await pgStore?.close()
   await pg?.drop()
 })
 
-const implementations: { name: string; open: () => Promise<Store> }[] = [
+const implementations: { name: string; open: () => Promise<JsonStore> }[] = [
   { name: 'sqlite', open: () => openStore({ db: ':memory:', databaseUrl: null }) },
 ]
 if (pg)
@@ -33,7 +33,7 @@ else test.skip('Store contract (postgres): no PostgreSQL server (see test/suppor
 
 for (const impl of implementations) {
   describe(`Store contract (${impl.name})`, () => {
-    let store: Store
+    let store: JsonStore
     beforeEach(async () => {
       store = await impl.open()
     })

@@ -1,7 +1,16 @@
 // Builders for store records in tests and benchmarks: readable defaults, override what a test is about.
-import type { ItemBody, ResponseRecord, Store } from '../../src/store/types'
+import type { Bodies, ItemBody, ResponseRecord, Store } from '../../src/store/types'
 
-export function responseRecord(id: string, overrides: Partial<ResponseRecord> = {}): ResponseRecord {
+/** The bodies store tests keep: any JSON (the store must keep whatever it is given, byte for byte). */
+export interface JsonBodies extends Bodies {
+  request: Record<string, unknown>
+  response: Record<string, unknown>
+  event: { type: string; sequence_number: number; [key: string]: unknown }
+}
+/** A store as its tests drive it: the gateway's store, its bodies seen as plain JSON. */
+export type JsonStore = Store<JsonBodies>
+
+export function responseRecord(id: string, overrides: Partial<ResponseRecord<JsonBodies>> = {}): ResponseRecord<JsonBodies> {
   const status = overrides.status ?? 'completed'
   return {
     id,
@@ -33,7 +42,7 @@ export function message(id: string, role: 'user' | 'assistant', text: string): I
  * one output item. Returns the ids, oldest first.
  */
 export async function storeChain(
-  store: Store,
+  store: JsonStore,
   opts: { turns: number; inputsPerTurn?: number; outputsPerTurn?: number; tenant?: string; prefix?: string },
 ): Promise<string[]> {
   const { turns, inputsPerTurn = 1, outputsPerTurn = 1, tenant = 'default', prefix = 'resp' } = opts

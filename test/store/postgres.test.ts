@@ -14,7 +14,7 @@ import { embeddedPgMigrations, migratePostgres } from '../../src/store/postgres/
 import { createPostgresStore } from '../../src/store/postgres/repository'
 import type { Store } from '../../src/store/types'
 import { createTestDatabase, type TestDatabase } from '../support/postgres'
-import { message, responseRecord, storeChain } from './fixtures'
+import { message, responseRecord, storeChain, type JsonStore } from './fixtures'
 
 const repoRoot = join(import.meta.dir, '..', '..')
 const pg = await createTestDatabase('store')
@@ -77,11 +77,11 @@ describeWithServer('PostgreSQL store (postgres)', () => {
   describe('opening', () => {
     test('a fresh empty database gets every migration, once; reopening keeps the data and applies none again', async () => {
       const fresh = await freshDatabase()
-      const first = await openStore({ db: ':memory:', databaseUrl: fresh.url })
+      const first: JsonStore = await openStore({ db: ':memory:', databaseUrl: fresh.url })
       expect(first.dialect).toBe('postgres')
       await first.createResponse(responseRecord('resp_1'), [message('in_1', 'user', 'kept')])
       await first.close()
-      const second = await openStore({ db: ':memory:', databaseUrl: fresh.url })
+      const second: JsonStore = await openStore({ db: ':memory:', databaseUrl: fresh.url })
       expect((await second.loadChain('default', 'resp_1'))!.items).toEqual([message('in_1', 'user', 'kept')])
       await second.close()
       expect(await applied(fresh.url)).toEqual(embeddedPgMigrations().map((m) => m.hash))
@@ -109,7 +109,7 @@ describeWithServer('PostgreSQL store (postgres)', () => {
     })
 
     test('ping answers while open and fails once closed', async () => {
-      const store = await openStore({ db: ':memory:', databaseUrl: db.url })
+      const store: JsonStore = await openStore({ db: ':memory:', databaseUrl: db.url })
       await store.ping()
       await store.close()
       await expect(store.ping()).rejects.toThrow()
@@ -117,7 +117,7 @@ describeWithServer('PostgreSQL store (postgres)', () => {
   })
 
   describe('JSON is kept exactly as given', () => {
-    let store: Store
+    let store: JsonStore
     beforeAll(async () => {
       store = await openStore({ db: ':memory:', databaseUrl: db.url })
     })
@@ -192,7 +192,7 @@ describeWithServer('PostgreSQL store (postgres)', () => {
 
     test('a 1000-item chain (500 turns) loads in well under a second', async () => {
       await db.reset()
-      const store = await openStore({ db: ':memory:', databaseUrl: db.url })
+      const store: JsonStore = await openStore({ db: ':memory:', databaseUrl: db.url })
       const chainIds = await storeChain(store, { turns: 500 })
       const times: number[] = []
       for (let i = 0; i < 5; i++) {
@@ -209,8 +209,8 @@ describeWithServer('PostgreSQL store (postgres)', () => {
   })
 
   describe('several processes on one database (a connection pool each)', () => {
-    let a: Store
-    let b: Store
+    let a: JsonStore
+    let b: JsonStore
     beforeAll(async () => {
       a = await openStore({ db: ':memory:', databaseUrl: db.url })
       b = await openStore({ db: ':memory:', databaseUrl: db.url })
@@ -222,7 +222,7 @@ describeWithServer('PostgreSQL store (postgres)', () => {
     })
     const live = () => ({ owner: 'test/1/a', expiresAt: Date.now() + 60_000 })
     const turn = (id: string) => responseRecord(id, { status: 'in_progress', conversationId: 'conv_1', completedAt: null })
-    const conversationIds = async (store: Store) => (await store.listConversationItems('default', 'conv_1', { limit: 100, order: 'asc' }))!.items.map((i) => i.id)
+    const conversationIds = async (store: JsonStore) => (await store.listConversationItems('default', 'conv_1', { limit: 100, order: 'asc' }))!.items.map((i) => i.id)
 
     test('of turns started at once on one conversation, exactly one gets it; the others see it locked', async () => {
       await a.createConversation({ id: 'conv_1', tenant: 'default', metadata: {}, createdAt: 1, updatedAt: 1 }, [])

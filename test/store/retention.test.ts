@@ -3,12 +3,12 @@ import { expect, test } from 'bun:test'
 import { createLogger } from '../../src/log'
 import { openStore } from '../../src/store'
 import { describePrune, startRetention } from '../../src/store/retention'
-import { responseRecord } from './fixtures'
+import { responseRecord, type JsonStore } from './fixtures'
 
 const DAY = 86_400_000
 
 test('the background sweep prunes old responses on every tick, logs what it deleted, and stops', async () => {
-  const store = await openStore({ db: ':memory:', databaseUrl: null })
+  const store: JsonStore = await openStore({ db: ':memory:', databaseUrl: null })
   const lines: any[] = []
   const logger = createLogger('info', (l) => lines.push(JSON.parse(l)))
   const now = Date.now()

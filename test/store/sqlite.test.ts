@@ -12,6 +12,7 @@ import { embeddedMigrations, migrateSqlite } from '../../src/store/sqlite/migrat
 import { createSqliteStore } from '../../src/store/sqlite/repository'
 import * as schema from '../../src/store/sqlite/schema'
 import { message, responseRecord, storeChain } from './fixtures'
+import type { JsonStore } from './fixtures'
 
 const repoRoot = join(import.meta.dir, '..', '..')
 let dir: string
@@ -25,7 +26,7 @@ afterEach(() => {
 describe('openStore', () => {
   test('a database path in directories that do not exist yet is created, in WAL mode', async () => {
     const path = join(dir, 'nested', 'deeper', 'agentgate.db')
-    const store = await openStore({ db: path, databaseUrl: null })
+    const store: JsonStore = await openStore({ db: path, databaseUrl: null })
     expect(store.dialect).toBe('sqlite')
     await store.ping()
     await store.close()
@@ -37,11 +38,11 @@ describe('openStore', () => {
 
   test('reopening a file keeps its data and applies no migration twice', async () => {
     const path = join(dir, 'agentgate.db')
-    const first = await openStore({ db: path, databaseUrl: null })
+    const first: JsonStore = await openStore({ db: path, databaseUrl: null })
     await first.createResponse(responseRecord('resp_1'), [message('in_1', 'user', 'kept')])
     await first.close()
 
-    const second = await openStore({ db: path, databaseUrl: null })
+    const second: JsonStore = await openStore({ db: path, databaseUrl: null })
     const chain = await second.loadChain('default', 'resp_1')
     expect(chain!.items).toEqual([message('in_1', 'user', 'kept')])
     await second.close()
@@ -54,17 +55,17 @@ describe('openStore', () => {
 
   test('a restart fails the responses the previous process left unfinished', async () => {
     const path = join(dir, 'agentgate.db')
-    const before = await openStore({ db: path, databaseUrl: null })
+    const before: JsonStore = await openStore({ db: path, databaseUrl: null })
     await before.createResponse(responseRecord('resp_bg', { status: 'in_progress', background: true }), [])
     await before.close()
-    const after = await openStore({ db: path, databaseUrl: null })
+    const after: JsonStore = await openStore({ db: path, databaseUrl: null })
     expect(await after.failInterrupted('gateway restarted', 1)).toEqual(['resp_bg'])
     expect((await after.getResponse('default', 'resp_bg'))!.status).toBe('failed')
     await after.close()
   })
 
   test('ping fails once the store is closed', async () => {
-    const store = await openStore({ db: ':memory:', databaseUrl: null })
+    const store: JsonStore = await openStore({ db: ':memory:', databaseUrl: null })
     await store.close()
     await expect(store.ping()).rejects.toThrow()
   })
@@ -86,7 +87,7 @@ describe('embedded migrations', () => {
        VALUES ('resp_old', 'default', 'in_progress', 'm', 1, 1, 1, '{}', '{"id":"resp_old","status":"in_progress"}')`,
     )
     old.close()
-    const store = await openStore({ db: path, databaseUrl: null })
+    const store: JsonStore = await openStore({ db: path, databaseUrl: null })
     expect((await store.getResponse('default', 'resp_old'))!.status).toBe('in_progress')
     expect(await store.failInterrupted('restarted', 5)).toEqual(['resp_old'])
     await store.close()

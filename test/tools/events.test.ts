@@ -4,6 +4,9 @@ import { ToolCallMapper } from '../../src/tools'
 import { StreamedStringArgument } from '../../src/tools/streamed-argument'
 import { codexToolRegistry } from '../support/tool-registry'
 
+/** Events as these tests read them: any field of any event (the tests check values, not types). */
+type Loose = { type: string; [key: string]: any }
+
 const reg = codexToolRegistry()
 
 /** vLLM's events for one function call, its arguments in the given pieces. */
@@ -18,7 +21,7 @@ function callEvents(name: string, pieces: string[], opts: { argsDone?: boolean }
   ]
 }
 
-const run = (events: any[]) => {
+const run = (events: any[]): Loose[] => {
   const m = new ToolCallMapper(reg)
   return events.flatMap((e) => m.map(e))
 }
@@ -91,7 +94,7 @@ describe('ToolCallMapper', () => {
 
   test('arguments already in the announced item (vLLM) are streamed as the first delta', () => {
     const m = new ToolCallMapper(reg)
-    const out = m.map({ type: 'response.output_item.added', output_index: 0, item: { id: 'u1', type: 'function_call', call_id: 'c', name: 'apply_patch', arguments: '{"input": "ab', status: 'in_progress' } })
+    const out: Loose[] = m.map({ type: 'response.output_item.added', output_index: 0, item: { id: 'u1', type: 'function_call', call_id: 'c', name: 'apply_patch', arguments: '{"input": "ab', status: 'in_progress' } })
     expect(out.map((e) => [e.type, e.delta])).toEqual([['response.output_item.added', undefined], ['response.custom_tool_call_input.delta', 'ab']])
   })
 

@@ -2,6 +2,9 @@
 import { describe, expect, test } from 'bun:test'
 import { ChatStreamTranslator, chatUsage, toChatMessages, toChatRequest } from '../../src/upstream/chat'
 
+/** Events as these tests read them: any field of any event (the tests check values, not types). */
+type Loose = { type: string; [key: string]: any }
+
 const user = (text: string) => ({ type: 'message', role: 'user', content: [{ type: 'input_text', text }] })
 
 describe('toChatMessages', () => {
@@ -91,7 +94,7 @@ const seqIds = () => {
 }
 const chunk = (delta: any, finish_reason: string | null = null) => ({ object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason }] })
 
-function translate(chunks: any[]) {
+function translate(chunks: any[]): Loose[] {
   const t = new ChatStreamTranslator(seqIds())
   return [...chunks.flatMap((c) => t.accept(c)), ...t.finish()]
 }
@@ -159,8 +162,8 @@ describe('ChatStreamTranslator', () => {
     const t = new ChatStreamTranslator(seqIds())
     t.accept(chunk({ content: 'a' }, 'stop'))
     t.accept({ choices: [], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 2 } } })
-    const terminal = t.finish().at(-1)!
-    expect((terminal.response as any).usage).toEqual({ input_tokens: 10, input_tokens_details: { cached_tokens: 4 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 2 }, total_tokens: 15 })
+    const terminal: Loose = t.finish().at(-1)!
+    expect(terminal.response.usage).toEqual({ input_tokens: 10, input_tokens_details: { cached_tokens: 4 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 2 }, total_tokens: 15 })
   })
 
   test('usage without details', () => {

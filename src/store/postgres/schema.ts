@@ -9,7 +9,7 @@
 
 import { sql } from 'drizzle-orm'
 import { bigint, bigserial, boolean, customType, index, integer, pgTable, primaryKey, text } from 'drizzle-orm/pg-core'
-import type { EventBody, ItemBody, ResponseStatus } from '../types'
+import type { EventBody, ItemBody, ResponseRecord, ResponseStatus } from '../types'
 
 /**
  * A `json` column. Values go to Bun's SQL client as objects: it serialises them itself (JSON.stringify) and parses
@@ -44,8 +44,8 @@ export const responses = pgTable(
     leaseExpiresAt: unixMs('lease_expires_at'),
     requestId: text('request_id'),
     error: jsonValue<{ code: string; message: string }>('error'),
-    request: jsonValue<Record<string, unknown>>('request').notNull(),
-    response: jsonValue<Record<string, unknown>>('response').notNull(),
+    request: jsonValue<ResponseRecord['request']>('request').notNull(),
+    response: jsonValue<ResponseRecord['response']>('response').notNull(),
   },
   (t) => [
     index('responses_tenant_created_idx').on(t.tenant, t.createdAt),

@@ -40,7 +40,7 @@ export function responseQueries(db: Db, client: Database): ResponseQueries {
   // drizzle types set() by the column, not by a placeholder: the casts only say "bound at run time"
   const patchColumns = {
     status: p('status') as unknown as ResponseRecord['status'],
-    response: p('response') as unknown as Record<string, unknown>,
+    response: p('response') as unknown as ResponseRecord['response'],
     error: p('error') as unknown as null,
     completedAt: p('completedAt') as unknown as number,
     updatedAt: p('updatedAt') as unknown as number,

@@ -3,7 +3,7 @@
 // Times are unix milliseconds; JSON columns hold the bodies exactly as the API showed them.
 
 import { sql } from 'drizzle-orm'
-import type { EventBody, ItemBody, ResponseStatus } from '../types'
+import type { EventBody, ItemBody, ResponseRecord, ResponseStatus } from '../types'
 import { customType, index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core'
 
 /**
@@ -38,8 +38,8 @@ export const responses = sqliteTable(
     leaseExpiresAt: integer('lease_expires_at'),
     requestId: text('request_id'),
     error: jsonText<{ code: string; message: string }>('error'),
-    request: jsonText<Record<string, unknown>>('request').notNull(),
-    response: jsonText<Record<string, unknown>>('response').notNull(),
+    request: jsonText<ResponseRecord['request']>('request').notNull(),
+    response: jsonText<ResponseRecord['response']>('response').notNull(),
   },
   (t) => [
     index('responses_tenant_created_idx').on(t.tenant, t.createdAt),
