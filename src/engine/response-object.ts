@@ -51,7 +51,7 @@ export function responseObject(base: ResponseBase, s: ResponseState): ResponseOb
     ...base,
     status: s.status,
     completed_at: s.completedAtMs === null ? null : Math.floor(s.completedAtMs / 1000),
-    output: s.output as ResponseObjectT['output'],
+    output: s.output,
     output_text: outputText(s.output),
     usage: s.usage,
     error: s.error,
@@ -64,7 +64,7 @@ export function outputText(output: ItemBody[]): string {
   let text = ''
   for (const item of output) {
     if (item.type !== 'message' || !Array.isArray(item.content)) continue
-    for (const part of item.content as any[]) if (part?.type === 'output_text' && typeof part.text === 'string') text += part.text
+    for (const part of item.content) if (part?.type === 'output_text' && typeof part.text === 'string') text += part.text
   }
   return text
 }
