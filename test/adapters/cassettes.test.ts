@@ -2,7 +2,10 @@
 // one with --upstream-api chat), driven by the openai SDK over real HTTP: the client sees the same
 // events and the same Response, and each gateway sent the upstream what the cassette recorded.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
 import OpenAI from 'openai'
+import { ResponseStreamEvent } from '../../src/schema/events'
+import { ResponseObject } from '../../src/schema/responses'
 import { CASSETTES, cassetteReplies, loadCassette, type CassetteName, type Wire } from '../support/cassette'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
@@ -95,6 +98,9 @@ function visible(results: TurnResult[]): unknown {
   )
 }
 
+/** The event union (schema/events.ts) as a checker; its Response objects are a reference to the ResponseObject schema. */
+const eventSchema = TypeCompiler.Compile(ResponseStreamEvent, [{ ...ResponseObject, $id: '#/components/schemas/ResponseObject' }])
+
 const types = (r: TurnResult) => r.events.map((e) => e.type)
 const outputTypes = (r: TurnResult) => r.response.output.map((o: any) => o.type)
 
@@ -120,6 +126,11 @@ describe.each(CASSETTES.map((c) => [c]))('cassette %s', (name) => {
       // Stray vLLM names never reach the client.
       expect(types(r).some((t) => t.startsWith('response.reasoning_part'))).toBe(false)
     }
+  })
+
+  test('every event the client saw is one the ResponseStreamEvent schema describes (the type the engine emits)', () => {
+    for (const r of [...responses, ...chat])
+      for (const e of r.events) expect({ type: e.type, errors: [...eventSchema.Errors(e)].map((x) => `${x.path}: ${x.message}`).slice(0, 3) }).toEqual({ type: e.type, errors: [] })
   })
 
   test('what the model said', () => {
