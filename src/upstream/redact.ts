@@ -53,7 +53,8 @@ export function redactUrl(url: string): string {
     if (!at) return redactTail(url)
     return url.slice(0, at.index) + `//${MASK}@` + redactTail(url.slice(at.index + at[0].length))
   }
-  const [, scheme, authority, tail] = m as unknown as [string, string, string, string]
+  // every group of the pattern takes part in a match (the defaults only satisfy the index type)
+  const [, scheme = '', authority = '', tail = ''] = m
   // The last `@` ends the userinfo (a password may itself contain an unescaped `@`).
   const at = authority.lastIndexOf('@')
   const host = at < 0 ? authority : `${MASK}@${authority.slice(at + 1)}`
