@@ -26,7 +26,7 @@ export function toInputItems(input: CreateResponseRequest['input'], ids: IdSourc
   if (input === undefined || input === null) return []
   if (typeof input === 'string') return [{ id: ids('msg'), type: 'message', role: 'user', content: [{ type: 'input_text', text: input }] }]
   return input.map((raw, i) => {
-    const item = { ...(raw as Record<string, unknown>) }
+    const item: Record<string, unknown> = { ...raw }
     if (item.type === undefined) {
       if (typeof item.role !== 'string') throw ApiError.badRequest(`Invalid input item: an item without 'type' must be a message with a 'role'.`, `input.${i}`)
       item.type = 'message'
@@ -36,6 +36,7 @@ export function toInputItems(input: CreateResponseRequest['input'], ids: IdSourc
     // Resolved against the store by the caller (engine/references.ts): the id is the referenced item's.
     if (type === 'item_reference' && (typeof item.id !== 'string' || item.id === '')) throw ApiError.badRequest(`Missing required parameter: 'input.${i}.id'.`, `input.${i}.id`, 'missing_required_parameter')
     if (typeof item.id !== 'string' || item.id === '') item.id = ids(idPrefixFor(type))
+    // The request's item as validated (schema InputItem), now with its type and id set: what ItemBody says.
     return item as ItemBody
   })
 }
