@@ -230,3 +230,21 @@ function partialItem(st: ItemState): ItemBody {
   }
   return item
 }
+
+/**
+ * Whether an event carries a piece of generated text (the first one marks time to first token). Kept in the engine: the
+ * schema modules load the web framework, and the engine takes only their types.
+ */
+export function isDelta(ev: ResponseEvent): boolean {
+  switch (ev.type) {
+    case 'response.output_text.delta':
+    case 'response.refusal.delta':
+    case 'response.reasoning_text.delta':
+    case 'response.reasoning_summary_text.delta':
+    case 'response.function_call_arguments.delta':
+    case 'response.custom_tool_call_input.delta':
+      return true
+    default:
+      return false
+  }
+}

@@ -172,18 +172,3 @@ export type UpstreamEvent = Static<typeof UpstreamStreamEvent>
 export type UpstreamEventOf<T extends UpstreamEvent['type']> = Extract<UpstreamEvent, { type: T }>
 /** The upstream events that belong to an item: the normaliser gives them the gateway's item id and index. */
 export type UpstreamItemEvent = UpstreamEventOf<ItemEventType>
-
-/** Whether an event carries a piece of generated text (the first one marks time to first token). */
-export function isDelta(ev: ResponseEvent): boolean {
-  switch (ev.type) {
-    case 'response.output_text.delta':
-    case 'response.refusal.delta':
-    case 'response.reasoning_text.delta':
-    case 'response.reasoning_summary_text.delta':
-    case 'response.function_call_arguments.delta':
-    case 'response.custom_tool_call_input.delta':
-      return true
-    default:
-      return false
-  }
-}
