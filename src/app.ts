@@ -12,6 +12,8 @@ import { modelsRoutes } from './http/models'
 import { responsesRoutes } from './http/responses'
 import { sessionToolRoutes } from './http/session-tools'
 import { conversationsRoutes } from './http/conversations'
+import { messagesRoutes } from './http/messages'
+import { isMessagesPath, toAnthropicError } from './messages/errors'
 import { createBackgroundRunner } from './engine/background'
 import { responsesSocketRoutes } from './ws/responses'
 import { createTurnEngine } from './engine/turn'
@@ -89,6 +91,8 @@ export function createApp(deps: AppDeps) {
       // (body limit, parsing, validation), and before a WebSocket upgrade happens.
       // ctx.path is the path Elysia routes by: on the context at run time, though not in onRequest's type.
       const path = (ctx as { path?: string }).path ?? pathOf(request.url)
+      // Anthropic's clients read the request id from `request-id`.
+      if (isMessagesPath(path)) set.headers['request-id'] = requestId
       tracing?.requestStarted(request, path)
       if (auth.enabled && !routes.isOpen(path)) {
         try {
@@ -100,7 +104,7 @@ export function createApp(deps: AppDeps) {
           const { route } = requests.answered(ctx, e.status)
           tracing?.requestEnded(request, e.status, route)
           logger.debug('request rejected', { request_id: requestId, method: request.method, path, status: e.status, code: e.errorCode })
-          return e.toJSON()
+          return inWireShape(path, e.status, e.toJSON(), set)
         }
       }
       // Shutting down: no new WebSocket sessions (turns over HTTP are refused by the engine, after validation).
@@ -118,7 +122,7 @@ export function createApp(deps: AppDeps) {
         // An answer from onRequest skips onAfterResponse: counted here.
         const { route } = requests.answered(ctx, 413)
         tracing?.requestEnded(request, 413, route)
-        return tooLarge.toJSON()
+        return inWireShape(path, 413, tooLarge.toJSON(), set)
       }
     })
     .onAfterResponse({ as: 'global' }, (ctx) => {
@@ -136,7 +140,7 @@ export function createApp(deps: AppDeps) {
       else if (rendered.body.error.code === 'storage_unavailable') logger.error('storage unavailable', { request_id, method: request.method, path, status: rendered.status, err: String((error as Error)?.cause ?? error) })
       else if (rendered.status > 500) logger.warn('upstream failure', { request_id, method: request.method, path, status: rendered.status, message: rendered.body.error.message })
       else logger.debug('request rejected', { request_id, method: request.method, path, status: rendered.status, code: rendered.body.error.code })
-      return rendered.body
+      return inWireShape(path, rendered.status, rendered.body, set)
     })
     .use(healthRoutes(deps))
     .use(metricsRoutes(deps, metrics))
@@ -145,6 +149,7 @@ export function createApp(deps: AppDeps) {
     .use(sessionToolRoutes(engine, auth))
     .use(responsesRoutes(deps, engine, background, auth))
     .use(conversationsRoutes(deps, auth, sealer))
+    .use(messagesRoutes(deps, engine, auth))
     .onStop(() => {
       void background.shutdown()
       metrics.stop()
@@ -156,6 +161,14 @@ export function createApp(deps: AppDeps) {
 }
 
 export type App = ReturnType<typeof createApp>
+
+/** An error body as the route's wire format has it: Anthropic's envelope and status on /v1/messages, ours elsewhere. */
+function inWireShape(path: string, status: number, body: ErrorBody, set: { status?: unknown }): unknown {
+  if (!isMessagesPath(path)) return body
+  const a = toAnthropicError(status, body)
+  set.status = a.status
+  return a.body
+}
 
 /** Maps anything thrown in a request to a status and the OpenAI error body. */
 function renderError(code: unknown, error: unknown, method: string, path: string, methodsFor: (path: string) => string[]): { status: number; body: ErrorBody; headers?: Record<string, string> } {

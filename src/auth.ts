@@ -156,6 +156,9 @@ export function createAuth(specs: readonly string[], oidc: OidcVerifier | null =
   /** The bearer credential of a request; 401 when missing or malformed. */
   function bearer(headers: Headers): string {
     const header = headers.get('authorization')
+    // Anthropic's clients send the key as x-api-key (Claude Code with ANTHROPIC_API_KEY).
+    const apiKey = headers.get('x-api-key')?.trim()
+    if ((header === null || header.trim() === '') && apiKey) return apiKey
     if (header === null || header.trim() === '')
       throw unauthorized(oidc ? 'Missing credentials. Send an API key or an access token as \'Authorization: Bearer …\'.' : "Missing API key. Send it in the Authorization header as 'Authorization: Bearer YOUR_KEY'.")
     const m = BEARER.exec(header)

@@ -57,6 +57,12 @@ export interface Config {
   eventLogRetentionHours: number
   /** base64 keys for sealed encrypted_content (src/sealing); empty: one generated into the home directory */
   sealingKeys: string[]
+  /** the upstream model that serves Messages requests for model ids the upstream does not know; null: its first model */
+  anthropicModel: string | null
+  /** keep each /v1/messages turn in the store like a response */
+  storeMessages: boolean
+  /** a /v1/messages stream sends a ping after this long without an event */
+  messagesPingMs: number
   models: Record<string, ModelOverride>
 }
 
@@ -120,6 +126,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'metricsPublic', flag: '--metrics-public', env: 'AGENTGATE_METRICS_PUBLIC', file: 'metrics_public', kind: 'bool', help: 'serve /metrics without an API key when auth is on (for a Prometheus scraper)', def: false },
   { key: 'retentionDays', flag: '--retention-days', env: 'AGENTGATE_RETENTION_DAYS', file: 'retention_days', kind: 'int', min: 1, help: 'delete responses (with their items and events) and deleted or empty conversations older than this many days; unset: keep everything', def: null },
   { key: 'eventLogRetentionHours', flag: '--event-log-retention-hours', env: 'AGENTGATE_EVENT_LOG_RETENTION_HOURS', file: 'event_log_retention_hours', kind: 'int', min: 0, help: 'drop the stored events of responses finished this many hours ago (only resuming a stream reads them)', def: 24 },
+  { key: 'anthropicModel', flag: '--anthropic-model', env: 'AGENTGATE_ANTHROPIC_MODEL', file: 'anthropic_model', kind: 'string', arg: 'ID', help: 'upstream model that serves /v1/messages requests for model ids the upstream does not know (claude-…); unset: the upstream\'s first model', def: null },
+  { key: 'storeMessages', flag: '--store-messages', env: 'AGENTGATE_STORE_MESSAGES', file: 'store_messages', kind: 'bool', help: 'store each /v1/messages turn like a response (tenant, request id, status, usage)', def: true },
+  { key: 'messagesPingMs', flag: '--messages-ping-ms', env: 'AGENTGATE_MESSAGES_PING_MS', file: 'messages_ping_ms', kind: 'int', min: 10, help: 'a /v1/messages stream sends a ping event after this many ms without one', def: 10_000 },
 ]
 
 /** Parses one raw value; `where` names its source (the flag, the env variable or the file key) for the error. */
