@@ -8,6 +8,8 @@ import { ApiError } from '../errors'
 import { describeCall, streamFailure } from '../upstream/failure'
 import { ErrorBody } from '../schema/common'
 import { CodexCatalog, ModelsQuery, OpenAIModelList } from '../schema/models'
+import { toAnthropicModelList } from '../messages/models'
+import { AnthropicModelList } from '../messages/schema'
 
 /** Conditional-request headers are about our catalog, not the upstream's list. */
 const NOT_FORWARDED = ['if-none-match', 'if-modified-since']
@@ -48,6 +50,8 @@ export function modelsRoutes({ upstream, config, logger, tracing }: AppDeps) {
   return new Elysia({ detail: { tags: ['models'] } }).get(
     '/v1/models',
     async ({ request, query }) => {
+      // Anthropic's clients (Claude Code, @anthropic-ai/sdk) send anthropic-version: the list in their shape.
+      if (request.headers.get('anthropic-version') && query.client_version === undefined) return Response.json(toAnthropicModelList((await fetchUpstreamList(request)) as { data?: unknown }))
       if (query.client_version === undefined) {
         return upstream.proxy({ path: '/models', search: searchOf(request.url), headers: request.headers, signal: request.signal })
       }
@@ -60,7 +64,7 @@ export function modelsRoutes({ upstream, config, logger, tracing }: AppDeps) {
     {
       query: ModelsQuery,
       response: {
-        200: t.Union([OpenAIModelList, CodexCatalog], { description: 'The upstream list unchanged, or the Codex catalog when client_version is given' }),
+        200: t.Union([OpenAIModelList, CodexCatalog, AnthropicModelList], { description: 'The upstream list unchanged, the Codex catalog when client_version is given, or Anthropic\'s list shape with an anthropic-version header' }),
         502: ErrorBody,
         504: ErrorBody,
       },
@@ -71,7 +75,8 @@ export function modelsRoutes({ upstream, config, logger, tracing }: AppDeps) {
           'Without `client_version` the upstream `GET /models` answer (status, body and headers) is passed through unchanged. ' +
           'With `client_version` (sent by the Codex CLI) the list is reshaped to `{"models":[ModelInfo…]}`: context window from ' +
           'the upstream, base instructions and other metadata embedded in agentgate, per-model overrides from `[models."<id>"]` in ' +
-          'config.toml. That answer carries an `ETag`; a matching `If-None-Match` gets `304 Not Modified`.',
+          'config.toml. That answer carries an `ETag`; a matching `If-None-Match` gets `304 Not Modified`. ' +
+          'With an `anthropic-version` header (Anthropic\'s clients) the list comes in Anthropic\'s shape: `{data:[{type:"model", id, display_name, created_at}], has_more, first_id, last_id}`.',
       },
     },
   )
