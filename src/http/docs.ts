@@ -9,6 +9,7 @@ import { ErrorBody, EXAMPLE_MODEL } from '../schema/common'
 import { ResponseStreamEvent } from '../schema/events'
 import { ResponseObject } from '../schema/responses'
 import { servedModels } from '../upstream/served-models'
+import { AnthropicErrorBody } from '../messages/schema'
 // @ts-ignore -- a file import: the value is a path (a $bunfs path inside the binary), not a module
 import swaggerBundlePath from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
 // @ts-ignore -- same
@@ -26,13 +27,14 @@ const ASSETS: Record<string, { path: string; type: string }> = {
 const DESCRIPTION =
   'A stateful gateway for the OpenAI Responses API in front of vLLM or any OpenAI-compatible server: ' +
   'stored responses, previous_response_id chains, conversations, background runs, SSE and WebSocket streaming. ' +
-  'Every error has the body ErrorBody.'
+  'Every error has the body ErrorBody (on /v1/messages: AnthropicErrorBody, Anthropic\'s envelope).'
 
 const TAGS = [
   { name: 'health', description: 'Liveness and readiness' },
   { name: 'models', description: 'The upstream model list (reshaped for the Codex CLI when it asks)' },
   { name: 'responses', description: 'The Responses API, stateful: stored responses, chains, background runs, streaming' },
   { name: 'conversations', description: 'Conversations and their items' },
+  { name: 'messages', description: 'The Anthropic Messages API (Claude Code) on the same engine; errors in Anthropic\'s envelope AnthropicErrorBody' },
   { name: 'pass-through', description: 'OpenAI-compatible routes passed to the upstream unchanged' },
 ]
 
@@ -160,7 +162,7 @@ export function docsRoutes({ version, config, upstream }: AppDeps) {
             tags: TAGS,
             // listed even before any route uses it, so clients can rely on the name
             components: {
-              schemas: { ErrorBody: ErrorBody as any, ResponseObject: ResponseObject as any, ResponseStreamEvent: ResponseStreamEvent as any },
+              schemas: { ErrorBody: ErrorBody as any, AnthropicErrorBody: AnthropicErrorBody as any, ResponseObject: ResponseObject as any, ResponseStreamEvent: ResponseStreamEvent as any },
               securitySchemes: SECURITY_SCHEMES as any,
             },
             // With keys configured every operation needs one, except the open routes (`security: []`, set above).

@@ -119,11 +119,17 @@ export const MessageObject = t.Object({
 })
 export type MessageObjectT = Static<typeof MessageObject>
 
-export const AnthropicErrorBody = t.Object({
-  type: t.Literal('error'),
-  error: t.Object({ type: t.String(), message: t.String() }),
-  request_id: t.Optional(t.String()),
-})
+export const AnthropicErrorBody = t.Object(
+  {
+    type: t.Literal('error'),
+    error: t.Object({ type: t.String({ description: 'invalid_request_error, authentication_error, permission_error, not_found_error, request_too_large, rate_limit_error, api_error, overloaded_error' }), message: t.String() }),
+  },
+  {
+    $id: '#/components/schemas/AnthropicErrorBody',
+    description: 'Every error on the /v1/messages routes (Anthropic\'s envelope)',
+    examples: [{ type: 'error', error: { type: 'invalid_request_error', message: 'messages.0.content.0: unsupported content block type \'hologram\'.' } }],
+  },
+)
 
 export const AnthropicModelList = t.Object({
   data: t.Array(t.Object({ type: t.Literal('model'), id: t.String(), display_name: t.String(), created_at: t.String() })),

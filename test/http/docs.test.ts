@@ -179,7 +179,9 @@ describe('GET /docs/json', () => {
       for (const [status, res] of Object.entries<any>(op.responses ?? {})) {
         const schema = res?.content?.['application/json']?.schema
         if (!/^4\d\d$/.test(status) || !schema) continue
-        expect({ op: `${method} ${path} ${status}`, schema }).toEqual({ op: `${method} ${path} ${status}`, schema: { $ref: '#/components/schemas/ErrorBody' } })
+        // The Anthropic Messages routes answer in Anthropic's envelope.
+        const component = path.startsWith('/v1/messages') ? 'AnthropicErrorBody' : 'ErrorBody'
+        expect({ op: `${method} ${path} ${status}`, schema }).toEqual({ op: `${method} ${path} ${status}`, schema: { $ref: `#/components/schemas/${component}` } })
       }
     }
   })

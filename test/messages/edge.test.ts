@@ -164,3 +164,19 @@ describe('without a tokenizer, with --anthropic-model, --store-messages false an
     expect(text.indexOf('event: ping')).toBeLessThan(text.indexOf('event: content_block_start'))
   })
 })
+
+test('/docs lists the Messages routes with their request and response schemas', async () => {
+  const up = startFakeUpstream()
+  const gw = await startGateway({ upstream: up.url, logLevel: 'warn' })
+  try {
+    const doc = (await (await fetch(`${gw.url}/docs/json`)).json()) as any
+    const create = doc.paths['/v1/messages'].post
+    expect(JSON.stringify(create.requestBody)).toContain('max_tokens')
+    expect(JSON.stringify(create.responses['200'])).toContain('stop_reason')
+    expect(JSON.stringify(create.responses['529'])).toContain('error')
+    expect(JSON.stringify(doc.paths['/v1/messages/count_tokens'].post.responses['200'])).toContain('input_tokens')
+  } finally {
+    await gw.stop()
+    await up.stop()
+  }
+})
