@@ -13,6 +13,7 @@ import { StartupError } from './startup-errors'
 import { describePrune, pruneOnce } from './store/retention'
 import { endTagged, LAUNCH_TAG_ENV, newLaunchTag } from './codex/leftovers'
 import { doctorFailed, formatChecklist, runDoctor } from './ops/doctor'
+import { runClaudeCommand } from './claude/command'
 
 const USAGE = `agentgate ${VERSION} — a stateful OpenAI Responses API gateway in front of vLLM or any OpenAI-compatible server
 
@@ -24,6 +25,7 @@ Usage:
 Commands:
   serve      run the gateway
   codex      run the Codex CLI with agentgate as its model provider
+  claude     run Claude Code with agentgate as its Anthropic API
   doctor     check config, database, upstream, Codex catalog and agent CLIs
   prune      delete old data once (--retention-days, --event-log-retention-hours) and reclaim the space
 `
@@ -152,6 +154,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'codex':
       return runCodexCommand(rest)
+    case 'claude':
+      return runClaudeCommand(rest, { serve, version: VERSION })
     case 'doctor':
       return runDoctorCommand(rest)
     case 'prune':
