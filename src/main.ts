@@ -155,7 +155,7 @@ async function main(argv: string[]): Promise<number> {
     case 'codex':
       return runCodexCommand(rest)
     case 'claude':
-      return runClaudeCommand(rest, { serve, version: VERSION })
+      return runClaudeCommand(rest)
     case 'doctor':
       return runDoctorCommand(rest)
     case 'prune':

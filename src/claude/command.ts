@@ -5,7 +5,8 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { launcherKey, probeGateway } from '../codex/launcher'
 import { endTagged, LAUNCH_TAG_ENV, newLaunchTag } from '../codex/leftovers'
-import { CONFIG_FLAGS, ConfigError, loadConfig, parseArgs, type Config } from '../config'
+import { CONFIG_FLAGS, ConfigError, loadConfig, parseArgs } from '../config'
+import { createGateway, type Gateway } from '../gateway'
 import { CLAUDE_ENV_REMOVED, CLAUDE_MISSING, claudeEnvironment, findClaude, planClaude } from './launcher'
 
 export const CLAUDE_HELP = `Usage: agentgate claude [options] [-- claude arguments]
@@ -27,13 +28,7 @@ Options:
   --help                               this help
 `
 
-/** What the command needs from the binary's entry point (passed in: main.ts imports this file). */
-export interface ClaudeCommandDeps {
-  serve(config: Config, version: string, opts: { quiet?: boolean; log?: (line: string) => void }): Promise<{ url: string; stop(): Promise<void> }>
-  version: string
-}
-
-export async function runClaudeCommand(argv: string[], deps: ClaudeCommandDeps): Promise<number> {
+export async function runClaudeCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, new Set([...CONFIG_FLAGS, '--model', '--claude']), new Set(['--help']))
   if (args.flags['--help'] || args.positionals.includes('--help')) {
     process.stdout.write(CLAUDE_HELP)
@@ -48,19 +43,20 @@ export async function runClaudeCommand(argv: string[], deps: ClaudeCommandDeps):
   const config = loadConfig({ flags: args.flags, env: process.env })
   const key = launcherKey(config)
   const configured = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
-  let running: { url: string; stop(): Promise<void> } | null = null
+  let running: Gateway | null = null
   let url = configured
   let log: { path: string; write: (line: string) => void; close(): void } | null = null
   if (!(await probeGateway(configured))) {
     // The terminal belongs to Claude Code: the gateway started here logs to a file.
     log = openLog(config.home)
     const opts = { quiet: true, log: log.write }
-    running = await deps.serve(config, deps.version, opts).catch(async (e) => {
+    running = await createGateway(config, opts)
+    url = await running.listen().catch(async (e) => {
       // The configured port is taken by something that is not agentgate: serve on any free port.
-      if (String(e?.code ?? e?.message).includes('EADDRINUSE')) return deps.serve({ ...config, port: 0 }, deps.version, opts)
-      throw e
+      if (!String(e?.code ?? e?.message).includes('EADDRINUSE')) throw e
+      running = await createGateway({ ...config, port: 0 }, opts)
+      return running.listen()
     })
-    url = running.url
   }
   const tag = newLaunchTag()
   try {

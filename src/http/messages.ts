@@ -1,7 +1,6 @@
 // POST /v1/messages (and ?beta=true, as Claude Code sends it) and /v1/messages/count_tokens: the Anthropic Messages
 // API as a second edge on the turn engine. Translation lives in src/messages; this file only wires it to HTTP.
 import { Elysia } from 'elysia'
-import { join } from 'node:path'
 import type { AppDeps } from '../app'
 import type { Auth } from '../auth'
 import type { TurnEngine } from '../engine/turn'
@@ -10,8 +9,9 @@ import { streamErrorEvent } from '../messages/errors'
 import { resolveModel } from '../messages/models'
 import { countTokensRequest, toResponsesRequest } from '../messages/request'
 import { AnthropicErrorBody, CountTokensBody, CountTokensResult, CreateMessageBody, MessageObject, type CreateMessageRequest, type MessageObjectT } from '../messages/schema'
-import { loadSigningKey, thinkingSigner } from '../messages/signature'
-import { countInputTokens } from '../messages/tokens'
+import { thinkingSigner } from '../messages/signature'
+import { createSealer } from '../sealing/sealer'
+import { loadSealingKeys } from '../sealing/keys'
 import { checkBodyFirst } from '../schema/validate'
 import { servedModels } from '../upstream/served-models'
 import { JSON_BODY, jsonBody } from './json-body'
@@ -21,7 +21,8 @@ const errors = Object.fromEntries([400, 401, 403, 404, 413, 429, 500, 529].map((
 
 export function messagesRoutes(deps: AppDeps, engine: TurnEngine, auth: Auth) {
   const { config, upstream } = deps
-  const signer = thinkingSigner(loadSigningKey(join(config.home, 'thinking-signing.key')))
+  // The gateway's sealing keys (src/sealing), as every other sealed thing it hands out.
+  const sealer = deps.sealer ?? createSealer(loadSealingKeys(config))
   const served = servedModels(upstream, { ttlMs: 60_000 })
   const upstreamModel = async (requested: string) => resolveModel(requested, await served.list(), config.anthropicModel)
 
@@ -31,6 +32,7 @@ export function messagesRoutes(deps: AppDeps, engine: TurnEngine, auth: Auth) {
       '',
       async ({ body, request, set }) => {
         const tenant = auth.tenantOf(request.headers)
+        const signer = thinkingSigner(sealer, tenant)
         const requestId = String(set.headers['x-request-id'] ?? '')
         const model = await upstreamModel(body.model)
         const turn = await engine.start(toResponsesRequest(body, { model, signer, store: config.storeMessages }), {
@@ -69,12 +71,14 @@ export function messagesRoutes(deps: AppDeps, engine: TurnEngine, auth: Auth) {
     )
     .post(
       '/count_tokens',
-      async ({ body, set }) => {
+      async ({ body, request, set }) => {
+        const tenant = auth.tenantOf(request.headers)
         const model = await upstreamModel(body.model)
-        const req = countTokensRequest(body, { model, signer, store: false })
-        const counted = await countInputTokens(upstream, req)
-        set.headers['x-agentgate-token-count'] = counted.source
-        return { input_tokens: counted.tokens }
+        const req = countTokensRequest(body, { model, signer: thinkingSigner(sealer, tenant), store: false })
+        // The same count as POST /v1/responses/input_tokens (engine/input-tokens.ts).
+        const counted = await engine.countInputTokens(req, tenant, request.signal)
+        set.headers['x-agentgate-token-count'] = counted.counted_by
+        return { input_tokens: counted.input_tokens }
       },
       {
         body: CountTokensBody,
@@ -85,7 +89,7 @@ export function messagesRoutes(deps: AppDeps, engine: TurnEngine, auth: Auth) {
           summary: 'Count the input tokens of a message request',
           description:
             "Counted by the upstream's tokenizer where it has one (vLLM's `/tokenize`, with the model's chat template); otherwise estimated from the text's length. " +
-            'The `x-agentgate-token-count` header says which: `upstream` or `estimate`.',
+            'The `x-agentgate-token-count` header says which: `tokenizer` or `estimate`.',
         },
       },
     )

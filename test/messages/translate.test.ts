@@ -7,8 +7,10 @@ import { toAnthropicError } from '../../src/messages/errors'
 import { resolveModel } from '../../src/messages/models'
 import { toResponsesRequest } from '../../src/messages/request'
 import { thinkingSigner } from '../../src/messages/signature'
+import { createSealer, sealingKey } from '../../src/sealing/sealer'
 
-const signer = thinkingSigner(new Uint8Array(32).fill(7))
+const sealer = createSealer([sealingKey(new Uint8Array(32).fill(7))])
+const signer = thinkingSigner(sealer, 'alice')
 const translate = (body: Record<string, unknown>) => toResponsesRequest({ model: 'm', max_tokens: 10, messages: [], ...body } as any, { model: 'up', signer, store: true }) as any
 
 describe('request translation', () => {
@@ -49,7 +51,9 @@ describe('request translation', () => {
     const sig = signer.sign('because')
     const r = translate({ messages: [{ role: 'assistant', content: [{ type: 'thinking', thinking: 'because', signature: sig }, { type: 'thinking', thinking: 'x', signature: 'EqQBCkYIBxgCKkA' }] }] })
     expect(r.input).toEqual([{ type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text: 'because' }] }])
-    expect(thinkingSigner(new Uint8Array(32).fill(8)).open(sig)).toBeNull()
+    // Another gateway's key, or another tenant: not ours to open.
+    expect(thinkingSigner(createSealer([sealingKey(new Uint8Array(32).fill(8))]), 'alice').open(sig)).toBeNull()
+    expect(thinkingSigner(sealer, 'bob').open(sig)).toBeNull()
   })
 
   const bad: [string, Record<string, unknown>][] = [
@@ -125,8 +129,8 @@ describe('event translation', () => {
   })
 
   const thinkingCases: [string, 'shown' | 'omitted' | 'dropped', unknown[]][] = [
-    ['shown', 'shown', [{ type: 'thinking', thinking: 'hmm', signature: signer.sign('hmm') }, { type: 'text', text: 'a' }]],
-    ['omitted', 'omitted', [{ type: 'thinking', thinking: '', signature: signer.sign('hmm') }, { type: 'text', text: 'a' }]],
+    ['shown', 'shown', [{ type: 'thinking', thinking: 'hmm', signature: 'opens to: hmm' }, { type: 'text', text: 'a' }]],
+    ['omitted', 'omitted', [{ type: 'thinking', thinking: '', signature: 'opens to: hmm' }, { type: 'text', text: 'a' }]],
     ['dropped (thinking disabled)', 'dropped', [{ type: 'text', text: 'a' }]],
   ]
   for (const [name, mode, content] of thinkingCases)
@@ -141,7 +145,9 @@ describe('event translation', () => {
         ],
         { thinking: mode },
       )
-      expect(accumulateMessage(out)!.content).toEqual(content as any)
+      // Sealing is randomised (its IV): a signature is shown by what it opens to.
+      const shown = accumulateMessage(out)!.content.map((b) => (b.type === 'thinking' ? { ...b, signature: `opens to: ${signer.open(b.signature)}` } : b))
+      expect(shown).toEqual(content as any)
     })
 
   test('a failed turn closes its blocks and sends no message_delta', () => {
