@@ -154,10 +154,10 @@ export function createAuth(specs: readonly string[], oidc: OidcVerifier | null =
   }
 
   /** The bearer credential of a request; 401 when missing or malformed. */
-  function bearer(headers: Headers): string {
+  function bearer(headers: Headers, xApiKey = false): string {
     const header = headers.get('authorization')
-    // Anthropic's clients send the key as x-api-key (Claude Code with ANTHROPIC_API_KEY).
-    const apiKey = headers.get('x-api-key')?.trim()
+    // Anthropic's clients send the key as x-api-key (Claude Code with ANTHROPIC_API_KEY): taken on their routes only.
+    const apiKey = xApiKey ? headers.get('x-api-key')?.trim() : undefined
     if ((header === null || header.trim() === '') && apiKey) return apiKey
     if (header === null || header.trim() === '')
       throw unauthorized(oidc ? 'Missing credentials. Send an API key or an access token as \'Authorization: Bearer …\'.' : "Missing API key. Send it in the Authorization header as 'Authorization: Bearer YOUR_KEY'.")
@@ -197,7 +197,7 @@ export function createAuth(specs: readonly string[], oidc: OidcVerifier | null =
       let p: Principal
       if (!enabled) p = open
       else {
-        const token = bearer(request.headers)
+        const token = bearer(request.headers, ANTHROPIC_PATH.test(new URL(request.url).pathname))
         // A bearer that is a known key is a key; anything else shaped like a JWT is a token when OIDC is on.
         const key = byKey(token)
         if (key) p = key
@@ -230,6 +230,9 @@ export function authFromConfig(
   if (oidc) void oidc.warm()
   return createAuth(config.apiKeys, oidc)
 }
+
+/** The Anthropic Messages routes, where `x-api-key` carries the key as Anthropic's clients send it. */
+const ANTHROPIC_PATH = /^\/v1\/messages(?:\/|$)/
 
 /** 401 in OpenAI's shape (its type for a bad key is invalid_request_error, code invalid_api_key). */
 function unauthorized(message: string): ApiError {

@@ -1,7 +1,7 @@
 // POST /v1/messages (and ?beta=true, as Claude Code sends it) and /v1/messages/count_tokens: the Anthropic Messages
 // API as a second edge on the turn engine. Translation lives in src/messages; this file only wires it to HTTP.
 import { Elysia } from 'elysia'
-import type { AppDeps } from '../app'
+import type { AppDeps } from '../deps'
 import type { Auth } from '../auth'
 import type { TurnEngine } from '../engine/turn'
 import { accumulateMessage, MessageTranslator, type MessageEvent, type TranslatorOptions } from '../messages/events'

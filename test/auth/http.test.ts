@@ -58,6 +58,7 @@ async function rawUpgrade(headers: Record<string, string> = {}): Promise<string>
 }
 
 const UNAUTHORIZED = { error: { message: expect.any(String), type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }
+const ANTHROPIC_UNAUTHORIZED = { type: 'error', error: { type: 'authentication_error', message: expect.any(String) } }
 
 /** Every /v1 route the app serves, with made-up ids (auth comes before routing to an id). */
 function v1Routes(): { method: string; path: string }[] {
@@ -82,8 +83,11 @@ describe('without a valid key', () => {
   ])('every /v1 route answers 401 invalid_api_key (%s key), and nothing reaches the upstream', async (_, headers) => {
     const before = up.requests.length
     for (const r of v1Routes()) {
+      // The Anthropic Messages routes take x-api-key (Anthropic's header), and answer in Anthropic's envelope.
+      const messages = r.path.startsWith('/v1/messages')
+      if (messages && 'x-api-key' in headers) continue
       const res = await call(r.method, r.path, headers, r.method === 'GET' || r.method === 'DELETE' ? undefined : JSON.stringify({ model: 'test-model', input: 'hi' }))
-      expect({ route: `${r.method} ${r.path}`, status: res.status, body: res.json }).toEqual({ route: `${r.method} ${r.path}`, status: 401, body: UNAUTHORIZED })
+      expect({ route: `${r.method} ${r.path}`, status: res.status, body: res.json }).toEqual({ route: `${r.method} ${r.path}`, status: 401, body: messages ? ANTHROPIC_UNAUTHORIZED : UNAUTHORIZED })
       expect(res.headers.get('www-authenticate')).toStartWith('Bearer')
       expect(res.headers.get('x-request-id')).toBeTruthy()
     }

@@ -120,7 +120,10 @@ describe(`fuzz (seed ${SEED})`, () => {
           let ok = false
           try {
             const j = JSON.parse(text)
-            ok = typeof j.error?.message === 'string' && 'type' in j.error && 'param' in j.error && 'code' in j.error
+            // The Anthropic Messages routes answer in Anthropic's envelope.
+            ok = path.startsWith('/v1/messages')
+              ? j.type === 'error' && typeof j.error?.type === 'string' && typeof j.error?.message === 'string'
+              : typeof j.error?.message === 'string' && 'type' in j.error && 'param' in j.error && 'code' in j.error
           } catch {}
           if (!ok) failures.push(`${desc} → ${res.status} without the error shape: ${text.slice(0, 200)}`)
         }
