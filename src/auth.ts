@@ -7,6 +7,8 @@ import { ApiError } from './errors'
 import type { Logger } from './log'
 import { createOidcVerifier, looksLikeJwt, type OidcVerifier } from './oidc'
 import { DEFAULT_TENANT } from './store/types'
+// The path by routing's rule (request.url is a bare target without a valid Host; new URL() would throw)
+import { pathOf } from './http/request-url'
 
 /** What a tenant may be called (also the part before the first ':' in `TENANT:KEY`). */
 export const TENANT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
@@ -197,7 +199,7 @@ export function createAuth(specs: readonly string[], oidc: OidcVerifier | null =
       let p: Principal
       if (!enabled) p = open
       else {
-        const token = bearer(request.headers, ANTHROPIC_PATH.test(new URL(request.url).pathname))
+        const token = bearer(request.headers, ANTHROPIC_PATH.test(pathOf(request.url)))
         // A bearer that is a known key is a key; anything else shaped like a JWT is a token when OIDC is on.
         const key = byKey(token)
         if (key) p = key
