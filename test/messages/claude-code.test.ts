@@ -8,9 +8,10 @@ import { join, resolve } from 'node:path'
 import { startFakeUpstream, type FakeUpstream, type RecordedRequest, type TurnScript } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
 import { UPSTREAM_APIS } from '../support/upstream-view'
+import { run as runCommand } from '../support/binary'
+import { MAIN } from '../support/cli'
 
 const CLAUDE = resolve(import.meta.dir, '../../node_modules/.bin/claude')
-const MAIN = resolve(import.meta.dir, '../../src/main.ts')
 const FINAL = 'The file f.txt now says hi.'
 
 /** The scripted model: Bash until a tool result comes back, then the final answer. */
@@ -27,11 +28,8 @@ function claudeEnv(home: string, extra: Record<string, string> = {}): Record<str
   return env
 }
 
-async function run(cmd: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn([Bun.which('timeout') ?? '/usr/bin/timeout', '-s', 'KILL', '90', ...cmd], { cwd, env, stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
-  return { code, stdout, stderr }
-}
+/** Runs a command to its end (killed after 90 s: Claude Code starts slowly under load). */
+const run = (cmd: string[], cwd: string, env: Record<string, string>) => runCommand(cmd, { cwd, env, timeoutMs: 90_000 })
 
 const PROMPT = 'Write hi into f.txt with Bash, then tell me what the file says.'
 
