@@ -1,7 +1,7 @@
 // Responses events → Messages events: the one translation out. The engine's stream of a turn becomes
 // message_start, content blocks (text, tool_use, thinking) with their deltas, message_delta and message_stop;
 // a JSON answer is the same events folded into one message (accumulateMessage). Pure.
-import type { ResponseEvent } from '../schema/responses'
+import type { ResponseEvent } from '../schema/events'
 import type { MessageObjectT, MessageUsageT, OutputBlockT, StopReason } from './schema'
 import type { ThinkingSigner } from './signature'
 

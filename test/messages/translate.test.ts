@@ -2,6 +2,7 @@
 // (messages/events.ts), errors (messages/errors.ts), signatures and model names.
 import { describe, expect, test } from 'bun:test'
 import { ApiError } from '../../src/errors'
+import type { ResponseEvent } from '../../src/schema/events'
 import { accumulateMessage, MessageTranslator } from '../../src/messages/events'
 import { toAnthropicError } from '../../src/messages/errors'
 import { resolveModel } from '../../src/messages/models'
@@ -78,7 +79,8 @@ describe('request translation', () => {
 
 describe('event translation', () => {
   let seq = 0
-  const ev = (type: string, f: Record<string, unknown> = {}) => ({ type, sequence_number: seq++, ...f })
+  // Partial events: only the fields the translator reads (a full event would bury what each case is about).
+  const ev = (type: string, f: Record<string, unknown> = {}) => ({ type, sequence_number: seq++, ...f }) as unknown as ResponseEvent
   const run = (events: ReturnType<typeof ev>[], opts: Partial<ConstructorParameters<typeof MessageTranslator>[0]> = {}) => {
     const t = new MessageTranslator({ model: 'claude-x', signer, thinking: 'shown', ...opts })
     return events.flatMap((e) => t.accept(e))
