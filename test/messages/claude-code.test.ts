@@ -2,7 +2,7 @@
 // both upstream adapters: `claude -p` sends a prompt, the model calls Bash, Claude Code runs the command in a temp
 // dir and sends the result back, and the model's final text is printed. Then the same through `agentgate claude`.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { startFakeUpstream, type FakeUpstream, type RecordedRequest, type TurnScript } from '../support/fake-upstream'
@@ -11,7 +11,22 @@ import { UPSTREAM_APIS } from '../support/upstream-view'
 import { run as runCommand } from '../support/binary'
 import { MAIN } from '../support/cli'
 
-const CLAUDE = resolve(import.meta.dir, '../../node_modules/.bin/claude')
+const CLAUDE = claudeBinary()
+
+/**
+ * The native Claude Code binary. The wrapper package's bin is a small placeholder until its postinstall copies the
+ * binary over it, and Bun does not always run that script (it did not in a fresh clone with a warm cache), so the
+ * binary is taken from the platform package npm installed beside it, as the postinstall itself does.
+ */
+function claudeBinary(): string {
+  const root = resolve(import.meta.dir, '../../node_modules/@anthropic-ai')
+  const bin = join(root, 'claude-code', 'bin', 'claude.exe')
+  if (existsSync(bin) && statSync(bin).size > 1 << 20) return bin
+  const arch = process.arch === 'arm64' ? 'arm64' : 'x64'
+  // The package manager installs only the platform package that fits (os, cpu, libc): take whichever is there.
+  const found = ['', '-musl'].map((libc) => join(root, `claude-code-${process.platform}-${arch}${libc}`, 'claude')).find((p) => existsSync(p))
+  return found ?? bin
+}
 const FINAL = 'The file f.txt now says hi.'
 
 /** The scripted model: Bash until a tool result comes back, then the final answer. */
