@@ -187,7 +187,10 @@ async function main(): Promise<number> {
     for (const [i, r] of results.entries()) {
       if (r.othersShare <= DISTURBED) continue
       log(`${r.name}: other processes used ${(r.othersShare * 100).toFixed(0)}% of the machine; running it again`)
-      const again = await runScenario(r.name).catch((e) => (log(`${r.name} FAILED on retry: ${(e as Error)?.message ?? e}`), null))
+      const again = await runScenario(r.name).catch((e) => {
+        log(`${r.name} FAILED on retry: ${(e as Error)?.message ?? e}`)
+        return null
+      })
       if (again && again.othersShare < r.othersShare) results[i] = again
     }
   }

@@ -308,7 +308,7 @@ function resolveApiKeys(
       throw e
     }
   }
-  specs.forEach((spec, i) => check(spec, specs.length > 1 ? `${where} (key ${i + 1})` : where))
+  for (const [i, spec] of specs.entries()) check(spec, specs.length > 1 ? `${where} (key ${i + 1})` : where)
   const all = [...specs]
   if (file !== null) {
     const fileWhere = fileSource?.where ?? '--api-keys-file'

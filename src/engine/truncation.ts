@@ -43,7 +43,7 @@ export function droppableUnits(items: ItemBody[]): number[][] {
     while (items[j]?.type === 'reasoning' && j + 1 < tail && !taken.has(j + 1)) unit.push(++j)
     const callId = items[j]?.call_id
     if (typeof callId === 'string') for (let k = j + 1; k < tail; k++) if (items[k]!.call_id === callId && !taken.has(k)) unit.push(k)
-    unit.forEach((k) => taken.add(k))
+    for (const k of unit) taken.add(k)
     units.push(unit)
   }
   return units

@@ -10,9 +10,9 @@ import { ResponseStreamEvent } from '../schema/events'
 import { ResponseObject } from '../schema/responses'
 import { servedModels } from '../upstream/served-models'
 import { AnthropicErrorBody } from '../messages/schema'
-// @ts-ignore -- a file import: the value is a path (a $bunfs path inside the binary), not a module
+// @ts-expect-error -- a file import: the value is a path (a $bunfs path inside the binary), not a module
 import swaggerBundlePath from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
-// @ts-ignore -- same
+// @ts-expect-error -- same
 import swaggerCssPath from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
 
 export const DOCS_PATH = '/docs'

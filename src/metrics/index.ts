@@ -169,4 +169,8 @@ export function createMetrics(): GatewayMetrics {
 export type OpenGauge = Pick<GaugeChild, 'inc' | 'dec'>
 
 const statusLabels = new Map<number, string>()
-const statusLabel = (status: number) => statusLabels.get(status) ?? (statusLabels.set(status, String(status)), String(status))
+const statusLabel = (status: number) => {
+  let label = statusLabels.get(status)
+  if (label === undefined) statusLabels.set(status, (label = String(status)))
+  return label
+}

@@ -4,7 +4,7 @@
 import type { Config } from '../config'
 import type { Logger } from '../log'
 import { createOtlpExporter, type OtlpExporter } from './otlp'
-import { parseTraceparent, Span, Tracer } from './span'
+import { parseTraceparent, type Span, Tracer } from './span'
 
 export { Span, Tracer, parseTraceparent } from './span'
 

@@ -191,7 +191,7 @@ export class ChatStreamTranslator {
     const reasoning = str(delta.reasoning_content) ?? str(delta.reasoning)
     if (reasoning) out.push(...this.text('reasoning', reasoning))
     if (str(delta.content)) out.push(...this.text('message', delta.content))
-    if (Array.isArray(delta.tool_calls)) delta.tool_calls.forEach((tc: Json, pos: number) => out.push(...this.toolCall(tc, pos)))
+    if (Array.isArray(delta.tool_calls)) for (const [pos, tc] of (delta.tool_calls as Json[]).entries()) out.push(...this.toolCall(tc, pos))
     if (choice.finish_reason) {
       this.finishReason = String(choice.finish_reason)
       out.push(...this.close())

@@ -42,7 +42,7 @@ async function* upstreamEvents(client: UpstreamClient, limits: Limits, models: S
     // Some servers ignore stream:true and answer with the final JSON object.
     // Untyped JSON: only `object` is checked; the rest is read as the upstream Response it says it is.
     const final = (await res.json().catch(() => null)) as UpstreamResponse | null
-    if (!final || final.object !== 'response') throw ApiError.badGateway(`upstream answered with ${type || 'no content type'} instead of an event stream`, 'upstream_bad_response')
+    if (final?.object !== 'response') throw ApiError.badGateway(`upstream answered with ${type || 'no content type'} instead of an event stream`, 'upstream_bad_response')
     yield* eventsFromFinalResponse(final)
     return
   }

@@ -7,7 +7,7 @@ import { ApiError, toApiError } from '../errors'
 import { shuttingDown } from '../engine/drain'
 import { CLOCK_SKEW_S } from '../oidc'
 import type { SpanContext } from '../tracing/span'
-import type { TurnEngine } from '../engine/turn'
+import type { Turn, TurnEngine } from '../engine/turn'
 import type { Logger } from '../log'
 import type { GatewayMetrics } from '../metrics'
 import { CreateResponseBody, type CreateResponseRequest } from '../schema/responses'
@@ -199,7 +199,7 @@ export class ResponsesSocketSession {
   }
 
   private async runOne(req: CreateResponseRequest) {
-    let turn
+    let turn: Turn
     try {
       turn = await this.opts.engine.start(req, {
         tenant: this.opts.tenant,

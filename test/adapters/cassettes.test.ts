@@ -70,7 +70,7 @@ async function replay(wire: Wire, name: CassetteName): Promise<TurnResult[]> {
   // the context window for a long input (GET /models, engine/truncation.ts) is not a model call.
   const requests = up.requests.slice(sent).filter((r) => !(r.method === 'GET' && r.path === '/v1/models'))
   expect(requests.map((r) => r.path)).toEqual(cassette.exchanges.map((e) => e.request.path))
-  requests.forEach((r, i) => expect(withoutItemIds(r.body)).toEqual(withoutItemIds(cassette.exchanges[i]!.request.body)))
+  for (const [i, r] of requests.entries()) expect(withoutItemIds(r.body)).toEqual(withoutItemIds(cassette.exchanges[i]!.request.body))
   return results
 }
 

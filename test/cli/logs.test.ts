@@ -70,7 +70,7 @@ describe('log format', () => {
     const gw = await startBinary(process.execPath, [MAIN, 'serve', '--port', '0', '--db', join(home, 'text.db'), '--upstream', up.url, '--log-format', 'text'], { cwd: home, env: env() })
     try {
       const started = await stderrLine(gw, 'started')
-      expect(started).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  started version=\S+ url=http:\/\/127\.0\.0\.1:\d+ /)
+      expect(started).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}started version=\S+ url=http:\/\/127\.0\.0\.1:\d+ /)
       expect(await stderrLine(gw, 'upstream answering')).toContain('models=test-model,other/model-2')
       expect(gw.stderr()).not.toContain('{"time"')
     } finally {
@@ -84,9 +84,9 @@ describe('log format', () => {
     const r = await run(['script', '-qefc', cmd, '/dev/null'], { cwd: home, env: env(), timeoutMs: 20_000 })
     const out = r.stdout.replace(/\r/g, '')
     expect(out).toMatch(/^agentgate listening on http:\/\/127\.0\.0\.1:\d+$/m)
-    expect(out).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  started version=/m)
-    expect(out).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  upstream answering .*models=test-model,other\/model-2/m)
-    expect(out).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  shut down /m)
+    expect(out).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}started version=/m)
+    expect(out).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}upstream answering .*models=test-model,other\/model-2/m)
+    expect(out).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}shut down /m)
     expect(out).not.toContain('{"time"')
   })
 })

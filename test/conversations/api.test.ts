@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, test } from 'bun:test'
 import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
-import { type FakeUpstream } from '../support/fake-upstream'
+import type { FakeUpstream } from '../support/fake-upstream'
 import type { TestGateway } from '../support/gateway'
 import { useGateway } from '../support/suite'
 

@@ -71,7 +71,7 @@ async function tui(args: string[], opts: { home: string; cwd: string; until: () 
     for await (const chunk of proc.stdout) output += new TextDecoder().decode(chunk)
   })()
   // the screen is drawn with escape sequences between words: compare the text without them
-  const screen = () => output.replace(/\x1b\[[0-9;?<>=]*[ -\/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]/g, '').replace(/\s+/g, ' ')
+  const screen = () => output.replace(/\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]/g, '').replace(/\s+/g, ' ')
   let seen = false
   for (let i = 0; i < 400 && !seen; i++) {
     seen = opts.until()

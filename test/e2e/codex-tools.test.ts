@@ -57,7 +57,7 @@ for (const websockets of [false, true]) {
         if (websockets) {
           // One socket for the whole session: no reconnects.
           expect(logs.filter((l) => l.msg === 'websocket opened')).toHaveLength(1)
-          expect(calls[0].headers['upgrade']).toBeUndefined()
+          expect(calls[0].headers.upgrade).toBeUndefined()
         }
       } finally {
         run.cleanup()

@@ -165,7 +165,10 @@ describe(`fuzz (seed ${SEED})`, () => {
     let quietSince = Date.now()
     let seen = frames.length
     while (Date.now() < until && !closed) {
-      if (frames.length !== seen) (seen = frames.length), (quietSince = Date.now())
+      if (frames.length !== seen) {
+        seen = frames.length
+        quietSince = Date.now()
+      }
       if (lastIsCompleted() && Date.now() - quietSince > 300) break
       await Bun.sleep(20)
     }

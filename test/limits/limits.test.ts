@@ -147,7 +147,7 @@ describe('stored response size (--max-stored-response-bytes)', () => {
     expect(r.output.length).toBeLessThan(4)
     // a prefix of what the model produced, every item whole
     expect(r.output[0]).toMatchObject({ type: 'message', content: [{ text: 'I will write three files.' }] })
-    r.output.slice(1).forEach((item: any, i) => expect(item).toMatchObject({ type: 'function_call', name: 'write_file', arguments: args(i + 1) }))
+    for (const [i, item] of r.output.slice(1).entries()) expect(item).toMatchObject({ type: 'function_call', name: 'write_file', arguments: args(i + 1) })
     expect(Buffer.byteLength(JSON.stringify(r))).toBeLessThanOrEqual(MAX)
     const [row] = expectStoreSane(gw.config.db)
     expect(row.response).toEqual(JSON.parse(JSON.stringify(r)))

@@ -41,7 +41,7 @@ export function parsePrometheusText(text: string): Map<string, MetricFamily> {
       if (kind === 'HELP') {
         if ((fam as any).hasHelp) throw new Error(`second HELP for ${name}, ${where}`)
         ;(fam as any).hasHelp = true
-        fam.help = unescape(rest, false, where)
+        fam.help = unescapeText(rest, false, where)
       } else {
         if ((fam as any).hasType) throw new Error(`second TYPE for ${name}, ${where}`)
         if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(rest)) throw new Error(`unknown type, ${where}`)
@@ -135,7 +135,7 @@ function parseSample(line: string, where: string): Sample {
         } else if (line[k] === '"') break
         else raw += line[k++]
       }
-      labels[label] = unescape(raw, true, where)
+      labels[label] = unescapeText(raw, true, where)
       i = k + 1
       if (line[i] === ',') i++
       else if (line[i] !== '}') throw new Error(`expected , or } after a label, ${where}`)
@@ -158,7 +158,7 @@ function parseValue(v: string, where: string): number {
 }
 
 /** Label values escape \\, \" and \n; HELP text only \\ and \n. Any other escape is an error. */
-function unescape(raw: string, quoted: boolean, where: string): string {
+function unescapeText(raw: string, quoted: boolean, where: string): string {
   return raw.replace(/\\(.)?/g, (_, c: string | undefined) => {
     if (c === '\\') return '\\'
     if (c === 'n') return '\n'

@@ -90,7 +90,10 @@ for (const api of UPSTREAM_APIS) {
         }
         expect(done.status).toBe('completed')
         const seen: string[][] = []
-        up.queue((req) => (seen.push(transcript(req)), { text: 'continued' }))
+        up.queue((req) => {
+          seen.push(transcript(req))
+          return { text: 'continued' }
+        })
         const next = await client.responses.create({ model: 'test-model', input: 'and then?', previous_response_id: bg.id })
         expect(next.status).toBe('completed')
         expect(seen[0]).toEqual(['user: take your time', 'assistant: slow answer', 'user: and then?'])

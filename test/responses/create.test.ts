@@ -2,7 +2,7 @@
 // upstream wire APIs (vLLM /v1/responses and any /v1/chat/completions server): the client must not
 // be able to tell them apart.
 import { describe, expect, test } from 'bun:test'
-import OpenAI from 'openai'
+import type OpenAI from 'openai'
 import type { FakeUpstream } from '../support/fake-upstream'
 import type { TestGateway } from '../support/gateway'
 import { collect } from '../support/sse'

@@ -2,7 +2,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import OpenAI from 'openai'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
-import { rejectionOf } from '../support/errors'
 import { startGateway, type TestGateway } from '../support/gateway'
 
 let up: FakeUpstream

@@ -36,7 +36,7 @@ describe.each(['responses', 'chat'])('--upstream-api %s', (api) => {
   const path = api === 'chat' ? '/chat/completions' : '/responses'
 
   test('an unknown model → 404 model_not_found listing the models the upstream serves', async () => {
-    await withGateway(up.url, async (gw, client) => {
+    await withGateway(up.url, async (_gw, client) => {
       up.queue({ fault: 'status', status: 404, body: vllmUnknownModel('Qwen3-8B') })
       const err = await rejectionOf(client.responses.create({ model: 'Qwen3-8B', input: 'hi' }))
       expect(err.status).toBe(404)

@@ -4,7 +4,7 @@
 import { describe, expect, test } from 'bun:test'
 import OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
-import { type FakeUpstream } from '../support/fake-upstream'
+import type { FakeUpstream } from '../support/fake-upstream'
 import { collect } from '../support/sse'
 import type { TestGateway } from '../support/gateway'
 import { useGateway } from '../support/suite'

@@ -3,7 +3,7 @@
 // turn's first output item), and Codex's `compaction_trigger` input item asks for a compaction answered with that
 // item alone — over both upstream APIs.
 import { describe, expect, test } from 'bun:test'
-import OpenAI from 'openai'
+import type OpenAI from 'openai'
 import type { ResponseInputItem } from 'openai/resources/responses/responses'
 import { COMPACTION_INSTRUCTIONS, SUMMARY_PREFIX } from '../../src/engine/compaction'
 import type { FakeUpstream } from '../support/fake-upstream'

@@ -1,7 +1,7 @@
 // `include` on conversation item listing: reasoning.encrypted_content gives the conversation's reasoning items
 // their sealed text (which opens again as input); without it they carry none — as OpenAI lists them.
 import { describe, expect, test } from 'bun:test'
-import OpenAI from 'openai'
+import type OpenAI from 'openai'
 import type { FakeUpstream } from '../support/fake-upstream'
 import { useGateway } from '../support/suite'
 

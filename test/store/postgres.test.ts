@@ -12,7 +12,6 @@ import { migrations } from '../../src/store/migrations.pg.gen'
 import { openPostgres } from '../../src/store/postgres/driver'
 import { embeddedPgMigrations, migratePostgres } from '../../src/store/postgres/migrate'
 import { createPostgresStore } from '../../src/store/postgres/repository'
-import type { Store } from '../../src/store/types'
 import { createTestDatabase, type TestDatabase } from '../support/postgres'
 import { message, responseRecord, storeChain, type JsonStore } from './fixtures'
 

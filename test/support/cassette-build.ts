@@ -57,7 +57,6 @@ function splitAt(s: string, at: number[]): string[] {
 
 const codexReasoning = ['The user wants a new file', ' hello.txt; ', 'I will add it with apply_patch.']
 const codexTurn1Input = CODEX.input
-const codexTools = CODEX.tools
 
 const SCENARIOS: Scenario[] = [
   {

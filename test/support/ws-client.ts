@@ -30,8 +30,14 @@ export async function openSocket(url: string, opts: { path?: string; headers?: R
   })
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`WebSocket ${path} did not open within ${timeoutMs} ms`)), timeoutMs)
-    ws.onopen = () => (clearTimeout(timer), resolve())
-    ws.onerror = () => (clearTimeout(timer), reject(new Error(`WebSocket ${path} failed to open`)))
+    ws.onopen = () => {
+      clearTimeout(timer)
+      resolve()
+    }
+    ws.onerror = () => {
+      clearTimeout(timer)
+      reject(new Error(`WebSocket ${path} failed to open`))
+    }
   })
   const types = () => frames.map((f) => f.type).join(',')
 

@@ -64,7 +64,10 @@ describe('the OTLP exporter', () => {
 
   test('spans are OTLP JSON: hex ids, nanosecond strings, typed attribute values', async () => {
     let sent: any
-    const { exporter, tracer } = exporterWith(async (body) => ((sent = body), new Response('{}')))
+    const { exporter, tracer } = exporterWith(async (body) => {
+      sent = body
+      return new Response('{}')
+    })
     const parent = tracer.start('parent', 'server')
     tracer.start('child', 'client', parent).set('s', 'x').set('i', 3).set('d', 0.5).set('b', true).set('a', ['p', 'q']).set('skipped', undefined).fail('boom', 'upstream_error').end()
     await exporter.flush()

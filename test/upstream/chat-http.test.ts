@@ -1,9 +1,9 @@
 // A gateway with --upstream-api chat against a fake chat completions server, through the real HTTP
 // surface: the chat request it sends, finish reasons and usage, upstream errors like the responses adapter.
 import { describe, expect, test } from 'bun:test'
-import OpenAI from 'openai'
+import type OpenAI from 'openai'
 import { rejectionOf } from '../support/errors'
-import { type FakeUpstream } from '../support/fake-upstream'
+import type { FakeUpstream } from '../support/fake-upstream'
 import type { TestGateway } from '../support/gateway'
 import { collect } from '../support/sse'
 import { useGateway } from '../support/suite'

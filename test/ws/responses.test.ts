@@ -82,7 +82,10 @@ describe('WebSocket /v1/responses', () => {
   test('a response.create chained onto the turn still streaming on the same socket waits for it and sees its answer', async () => {
     const s = await openSocket(gw.url)
     const seen: any[] = []
-    up.queue({ text: 'first answer with several words', delayMs: 15 }, (req) => (seen.push(req.body.input), { text: 'second answer' }))
+    up.queue({ text: 'first answer with several words', delayMs: 15 }, (req) => {
+      seen.push(req.body.input)
+      return { text: 'second answer' }
+    })
     s.send(create({ input: userMsg('one') }))
     const first = await s.next((f) => f.type === 'response.created')
     // Pipelined: sent while the first turn streams, chained onto it, as Codex may do.

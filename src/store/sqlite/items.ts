@@ -46,7 +46,7 @@ export function itemQueries(db: Db): ItemQueries {
   return {
     insertItems(tenant, list, bodies, first) {
       const owner = listOwner(list)
-      bodies.forEach((body, i) => insert.run({ ...owner, id: body.id, tenant, kind: list.kind, position: first + i, type: body.type, body }))
+      for (const [i, body] of bodies.entries()) insert.run({ ...owner, id: body.id, tenant, kind: list.kind, position: first + i, type: body.type, body })
     },
     deleteOutputItems(responseId) {
       deleteOutput.run({ responseId })
