@@ -182,7 +182,8 @@ function renderError(code: unknown, error: unknown, method: string, path: string
   if (cause instanceof ApiError) return { status: cause.status, body: cause.toJSON() }
   switch (code) {
     case 'VALIDATION': {
-      const e = error as any
+      // Elysia's ValidationError: `all` holds the TypeBox errors, `type` the part of the request that failed
+      const e = error as { all?: unknown[]; type?: string } | null
       const err = validationError(e?.all?.[0], e?.type === 'query' ? 'query' : e?.type === 'params' ? 'path' : 'body')
       return { status: 400, body: err.toJSON() }
     }
@@ -196,7 +197,7 @@ function renderError(code: unknown, error: unknown, method: string, path: string
     case 'INVALID_COOKIE_SIGNATURE':
       return { status: 400, body: toErrorBody('Invalid cookie', 'invalid_request_error', 'invalid_cookie') }
     default: {
-      const status = (error as any)?.status
+      const status = (error as { status?: unknown } | null)?.status
       // Bun/Elysia errors that already carry a client status (e.g. 413 from the body limit).
       if (typeof status === 'number' && status >= 400 && status < 500)
         return { status, body: toErrorBody(String((error as Error)?.message || 'Bad request'), 'invalid_request_error', null) }

@@ -234,9 +234,10 @@ export interface ConfigSources {
 function defaultReadFile(path: string): string | null {
   try {
     return require('node:fs').readFileSync(path, 'utf8')
-  } catch (e: any) {
-    if (e?.code === 'ENOENT') return null
-    throw new ConfigError(`cannot read config file ${path}: ${e?.message ?? e}`)
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException | null
+    if (err?.code === 'ENOENT') return null
+    throw new ConfigError(`cannot read config file ${path}: ${err?.message ?? e}`)
   }
 }
 
@@ -250,8 +251,8 @@ export function loadConfig({ flags, env, readFile = defaultReadFile }: ConfigSou
   if (text !== null) {
     try {
       file = Bun.TOML.parse(text) as Record<string, unknown>
-    } catch (e: any) {
-      throw new ConfigError(`config file ${configFile} is not valid TOML: ${String(e?.message ?? e).replace(/^TOML Parse error:\s*/, '')}`)
+    } catch (e) {
+      throw new ConfigError(`config file ${configFile} is not valid TOML: ${String((e as Error | null)?.message ?? e).replace(/^TOML Parse error:\s*/, '')}`)
     }
   }
   const known = new Set([...SETTINGS.map((s) => s.file), 'models'])
@@ -317,8 +318,8 @@ function resolveApiKeys(
     let text: string | null
     try {
       text = readFile(path)
-    } catch (e: any) {
-      throw new ConfigError(`cannot read the API keys file ${path} (${fileWhere}): ${String(e?.message ?? e).replace(/^cannot read config file \S+: /, '')}`)
+    } catch (e) {
+      throw new ConfigError(`cannot read the API keys file ${path} (${fileWhere}): ${String((e as Error | null)?.message ?? e).replace(/^cannot read config file \S+: /, '')}`)
     }
     if (text === null) throw new ConfigError(`API keys file not found: ${path} (${fileWhere})`)
     let n = 0

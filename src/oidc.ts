@@ -85,8 +85,9 @@ export function createOidcVerifier(opts: OidcOptions): OidcVerifier {
     let res: Response
     try {
       res = await doFetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'follow' })
-    } catch (e: any) {
-      throw new FetchFailed(`${what} unreachable: ${e?.code ?? e?.name ?? 'error'}`)
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException | null
+      throw new FetchFailed(`${what} unreachable: ${err?.code ?? err?.name ?? 'error'}`)
     }
     if (!res.ok) {
       await res.body?.cancel().catch(() => {})

@@ -69,9 +69,19 @@ export function outputText(output: ItemBody[]): string {
   return text
 }
 
+/** Usage as an upstream may send it: Responses or Chat Completions names, any field missing or of the wrong type. */
+type RawUsage = {
+  [k in 'input_tokens' | 'prompt_tokens' | 'output_tokens' | 'completion_tokens' | 'total_tokens']?: unknown
+} & {
+  [k in 'input_tokens_details' | 'prompt_tokens_details']?: { cached_tokens?: unknown } | null
+} & {
+  [k in 'output_tokens_details' | 'completion_tokens_details']?: { reasoning_tokens?: unknown } | null
+}
+
 /** Usage with every detail key present, from whatever shape the upstream sent. */
-export function normaliseUsage(u: any): UsageT | null {
-  if (!u || typeof u !== 'object') return null
+export function normaliseUsage(usage: unknown): UsageT | null {
+  if (!usage || typeof usage !== 'object') return null
+  const u = usage as RawUsage
   const input = num(u.input_tokens ?? u.prompt_tokens)
   const output = num(u.output_tokens ?? u.completion_tokens)
   return {

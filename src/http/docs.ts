@@ -40,6 +40,9 @@ const TAGS = [
 
 const COMPONENT_ID = '#/components/schemas/'
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'])
+// biome-ignore lint/suspicious/noExplicitAny: the plugin's OpenAPI document is untyped JSON, read and rewritten field by field below
+type OpenApiJson = Record<string, any>
+
 const normalised = new WeakMap<object, object>()
 
 /**
@@ -70,9 +73,9 @@ export function normaliseOpenApiDocument(doc: unknown): unknown {
     }
     return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, walk(x, null)]))
   }
-  const src = doc as { paths?: Record<string, Record<string, any>>; components?: { schemas?: Record<string, unknown> } }
-  const out = walk({ ...src, components: undefined }, null) as Record<string, any>
-  for (const item of Object.values((out.paths ?? {}) as Record<string, Record<string, any>>)) {
+  const src = doc as { paths?: Record<string, OpenApiJson>; components?: { schemas?: Record<string, unknown> } }
+  const out = walk({ ...src, components: undefined }, null) as OpenApiJson
+  for (const item of Object.values((out.paths ?? {}) as Record<string, OpenApiJson>)) {
     for (const key of Object.keys(item)) {
       if (HTTP_METHODS.has(key) || key.startsWith('x-') || ['summary', 'description', 'servers', 'parameters', '$ref'].includes(key)) continue
       const op = item[key]
@@ -89,7 +92,7 @@ export function normaliseOpenApiDocument(doc: unknown): unknown {
   }
   describeStreams(out.paths ?? {})
   // The open routes (http/routes.ts) need no credential: `security: []` overrides the document's bearerAuth.
-  for (const [path, item] of Object.entries((out.paths ?? {}) as Record<string, Record<string, any>>))
+  for (const [path, item] of Object.entries((out.paths ?? {}) as Record<string, OpenApiJson>))
     if (OPEN_ROUTES.includes(path.replace(/\{([^}]+)\}/g, ':$1'))) for (const method of Object.keys(item)) if (HTTP_METHODS.has(method)) item[method].security = []
   const schemas: Record<string, unknown> = {}
   for (const [name, schema] of Object.entries(src.components?.schemas ?? {})) schemas[name] = walk(schema, name)
@@ -108,7 +111,7 @@ const STREAMED: { path: string; method: string; when: string }[] = [
   { path: '/v1/responses/{id}', method: 'get', when: 'With `?stream=true`' },
 ]
 
-function describeStreams(paths: Record<string, Record<string, any>>): void {
+function describeStreams(paths: Record<string, OpenApiJson>): void {
   for (const { path, method, when } of STREAMED) {
     const ok = paths[path]?.[method]?.responses?.['200']
     if (!ok) continue
@@ -140,7 +143,7 @@ const SECURITY_SCHEMES = {
     scheme: 'bearer',
     description: 'An agentgate API key (--api-key / --api-keys-file), sent as `Authorization: Bearer KEY`. Needed on every /v1 route when keys are configured; /health and /ready stay open.',
   },
-}
+} as const
 
 export function docsRoutes({ version, config, upstream }: AppDeps) {
   // The first model the upstream serves, for the examples; asked at most once a minute. Null when the upstream
@@ -162,8 +165,8 @@ export function docsRoutes({ version, config, upstream }: AppDeps) {
             tags: TAGS,
             // listed even before any route uses it, so clients can rely on the name
             components: {
-              schemas: { ErrorBody: ErrorBody as any, AnthropicErrorBody: AnthropicErrorBody as any, ResponseObject: ResponseObject as any, ResponseStreamEvent: ResponseStreamEvent as any },
-              securitySchemes: SECURITY_SCHEMES as any,
+              schemas: { ErrorBody, AnthropicErrorBody, ResponseObject, ResponseStreamEvent },
+              securitySchemes: SECURITY_SCHEMES,
             },
             // With keys configured every operation needs one, except the open routes (`security: []`, set above).
             ...(config.apiKeys.length ? { security: [{ bearerAuth: [] }] } : {}),
@@ -178,6 +181,7 @@ export function docsRoutes({ version, config, upstream }: AppDeps) {
             validatorUrl: null,
             deepLinking: true,
             displayRequestDuration: true,
+            // biome-ignore lint/suspicious/noExplicitAny: plugin options: its type omits `url` and `validatorUrl: null`, which Swagger UI reads
           } as any,
         }),
       )

@@ -82,7 +82,7 @@ export function passthroughRoutes({ upstream, metrics, tracing }: AppDeps) {
             200: { description: 'The upstream response, unchanged' },
             ...Object.fromEntries([502, 504].map((s) => [s, { description: s === 502 ? 'Upstream unreachable' : 'Upstream timeout', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } } }])),
           },
-        } as any,
+        },
       },
     )
   }

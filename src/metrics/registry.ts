@@ -174,7 +174,7 @@ export class Registry {
     return out.join('')
   }
 
-  private register<F extends Family<any>>(f: F): F {
+  private register<F extends Family<Child>>(f: F): F {
     const taken = new Set(this.families.flatMap((x) => (x.type === 'histogram' ? [x.name, `${x.name}_bucket`, `${x.name}_sum`, `${x.name}_count`] : [x.name])))
     const wants = f.type === 'histogram' ? [f.name, `${f.name}_bucket`, `${f.name}_sum`, `${f.name}_count`] : [f.name]
     if (wants.some((n) => taken.has(n))) throw new Error(`metric ${f.name} is already registered`)

@@ -4,7 +4,9 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { TSchema } from '@sinclair/typebox'
 import { ApiError } from '../errors'
 
-type Problem = { path?: string; value?: unknown; message?: string; summary?: string; schema?: any; errors?: Iterable<unknown>[] }
+/** The parts of a JSON Schema node (TypeBox's, plus our `error` text) that the explanation reads. */
+type SchemaNode = { error?: unknown; anyOf?: SchemaNode[]; const?: unknown; type?: string }
+type Problem = { path?: string; value?: unknown; message?: string; summary?: string; schema?: SchemaNode; errors?: Iterable<unknown>[] }
 
 /**
  * TypeBox reports a failed union (e.g. "object or null", or the item types) at the union's path, with each variant's
@@ -14,7 +16,7 @@ type Problem = { path?: string; value?: unknown; message?: string; summary?: str
  */
 function explain(err: Problem): Problem {
   if (err?.schema?.error !== undefined || !Array.isArray(err?.errors) || err.errors.length === 0) return err
-  const variants: any[] = err.schema?.anyOf ?? []
+  const variants: (SchemaNode | undefined)[] = err.schema?.anyOf ?? []
   const branches = err.errors.map((b) => [...b] as Problem[])
   const sameKind = branches.map((_, i) => i).filter((i) => kindMatches(variants[i], err.value))
   // An enum (a union of literals) missed, or no variant of the value's kind: say what is expected.
@@ -42,24 +44,24 @@ function kindOf(v: unknown): string {
   return typeof v
 }
 
-function kindMatches(schema: any, value: unknown): boolean {
+function kindMatches(schema: SchemaNode | undefined, value: unknown): boolean {
   if (!schema) return true
-  if (Array.isArray(schema.anyOf)) return schema.anyOf.some((s: unknown) => kindMatches(s, value))
+  if (Array.isArray(schema.anyOf)) return schema.anyOf.some((s) => kindMatches(s, value))
   if (schema.const !== undefined) return kindOf(schema.const) === kindOf(value)
   const type = schema.type === 'integer' ? 'number' : schema.type
   return type === undefined || type === kindOf(value)
 }
 
-function describeKind(schema: any): string {
+function describeKind(schema: SchemaNode | undefined): string {
   if (Array.isArray(schema?.anyOf)) return schema.anyOf.map(describeKind).join(' or ')
   if (schema?.const !== undefined) return JSON.stringify(schema.const)
   const names: Record<string, string> = { object: 'an object', array: 'a list', string: 'a string', number: 'a number', integer: 'an integer', boolean: 'a boolean', null: 'null' }
-  return names[schema?.type] ?? 'a valid value'
+  return names[schema?.type ?? ''] ?? 'a valid value'
 }
 
 /** An ApiError (400) for TypeBox's first error on the body, query or path. */
 export function validationError(firstError: unknown, where: 'body' | 'query' | 'path'): ApiError {
-  const first: any = explain((firstError ?? {}) as Problem)
+  const first: Problem = explain((firstError ?? {}) as Problem)
   const param = typeof first.path === 'string' && first.path.length > 1 ? first.path.slice(1).replaceAll('/', '.') : null
   const what = param ? `${where === 'body' ? '' : where + ' parameter '}'${param}'` : `the request ${where}`
   const reason = first?.schema?.error ?? first?.summary ?? first?.message ?? 'is invalid'

@@ -24,8 +24,9 @@ export function loadSealingKeys(config: { sealingKeys: string[]; home: string })
   const path = join(config.home, KEY_FILE)
   try {
     return [decodeKey(readFileSync(path, 'utf8'), path)]
-  } catch (e: any) {
-    if (e?.code !== 'ENOENT') throw e instanceof ConfigError ? e : new ConfigError(`cannot read the sealing key ${path}: ${e?.message ?? e}`)
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException | null
+    if (err?.code !== 'ENOENT') throw e instanceof ConfigError ? e : new ConfigError(`cannot read the sealing key ${path}: ${err?.message ?? e}`)
   }
   mkdirSync(config.home, { recursive: true })
   const key = randomBytes(32)
@@ -34,8 +35,9 @@ export function loadSealingKeys(config: { sealingKeys: string[]; home: string })
     writeFileSync(path, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' })
     chmodSync(path, 0o600)
     return [sealingKey(key)]
-  } catch (e: any) {
-    if (e?.code === 'EEXIST') return [decodeKey(readFileSync(path, 'utf8'), path)]
-    throw new ConfigError(`cannot write the sealing key ${path}: ${e?.message ?? e}`)
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException | null
+    if (err?.code === 'EEXIST') return [decodeKey(readFileSync(path, 'utf8'), path)]
+    throw new ConfigError(`cannot write the sealing key ${path}: ${err?.message ?? e}`)
   }
 }

@@ -66,7 +66,7 @@ export function shellFunction(): FunctionTool {
   }
 }
 
-function parseObject(args: string): Record<string, any> {
+function parseObject(args: string): Record<string, unknown> {
   try {
     const v = JSON.parse(args)
     return v && typeof v === 'object' && !Array.isArray(v) ? v : {}
@@ -126,7 +126,8 @@ export function shellOutputText(output: unknown): string {
   if (typeof output === 'string') return output
   if (!Array.isArray(output)) return JSON.stringify(output ?? '')
   return output
-    .map((r: any) => {
+    .map((item) => {
+      const r = item as { stdout?: unknown; stderr?: unknown; outcome?: { type?: unknown; exit_code?: unknown } } | null
       const parts: string[] = []
       if (typeof r?.stdout === 'string' && r.stdout) parts.push(r.stdout)
       if (typeof r?.stderr === 'string' && r.stderr) parts.push(`[stderr]\n${r.stderr}`)

@@ -97,8 +97,9 @@ export function createOtlpExporter(opts: OtlpOptions): OtlpExporter {
       const res = await doFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(timeoutMs) })
       await res.body?.cancel().catch(() => {})
       if (!res.ok) drop(batch.length, 'export_failed', `collector answered ${res.status}`)
-    } catch (e: any) {
-      drop(batch.length, 'export_failed', e?.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `collector unreachable: ${e?.code ?? e?.name ?? 'error'}`)
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException | null
+      drop(batch.length, 'export_failed', err?.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `collector unreachable: ${err?.code ?? err?.name ?? 'error'}`)
     }
   }
 

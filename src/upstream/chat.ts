@@ -11,6 +11,7 @@ import { upstreamHttpError } from './http-error'
 import type { ServedModels } from './served-models'
 import { parseSse } from './sse'
 
+// biome-ignore lint/suspicious/noExplicitAny: Chat Completions requests and chunks are untyped wire JSON; each field is checked (str, Array.isArray, ??) where it is read
 type Json = Record<string, any>
 type ChatMessage = { role: string; content: unknown; [key: string]: unknown }
 

@@ -80,7 +80,7 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
       // The abort listener stays for the body's lifetime: a client that leaves mid-stream must cancel
       // the upstream stream too, not only a request still waiting for headers.
       return res
-    } catch (e: any) {
+    } catch (e) {
       req.signal?.removeEventListener('abort', onClientAbort)
       if (timedOut) throw answerTimeout(timeoutMs, describeCall(method, base + req.path))
       if (req.signal?.aborted) throw new ApiError(499, 'client closed the request', 'invalid_request_error', 'client_closed_request')

@@ -53,13 +53,14 @@ interface ErrorDetail {
 /** The fields of an upstream error body: OpenAI's `{error:{…}}`, vLLM's older top-level `{object:"error",…}`, FastAPI's `{detail}`. */
 function errorDetail(text: string): ErrorDetail {
   const out: ErrorDetail = { message: null, type: null, param: null, code: null }
-  let j: any
+  // Untyped JSON (any value): read only through optional chains and typeof checks.
+  let j: Record<string, unknown> | null
   try {
     j = JSON.parse(text)
   } catch {
     return out
   }
-  const e = j?.error && typeof j.error === 'object' ? j.error : j
+  const e = (j?.error && typeof j.error === 'object' ? j.error : j) as Record<string, unknown> | null
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null)
   out.message = str(e?.message) ?? str(j?.detail) ?? (typeof j?.error === 'string' ? j.error : null)
   out.type = str(e?.type)

@@ -9,7 +9,7 @@ import { toMigrationMeta, type MigrationMeta } from '../shared'
 export const embeddedMigrations = (): MigrationMeta[] => toMigrationMeta(migrations)
 
 /** Brings the database up to the newest embedded migration; a no-op when it already is. */
-export function migrateSqlite(db: BunSQLiteDatabase<any>): void {
+export function migrateSqlite(db: BunSQLiteDatabase<Record<string, unknown>>): void {
   // `dialect` and `session` are drizzle internals (the stock migrators make this same call); drizzle-orm is pinned.
   const internal = db as unknown as { dialect: { migrate(m: MigrationMeta[], s: unknown, c: object): void }; session: unknown }
   internal.dialect.migrate(embeddedMigrations(), internal.session, {})
