@@ -5,6 +5,7 @@ import type { ResponseEvent } from '../schema/events'
 import type { MessageObjectT, MessageUsageT, OutputBlockT, StopReason } from './schema'
 import type { ThinkingSigner } from './signature'
 
+// biome-ignore lint/suspicious/noExplicitAny: the engine's item bodies and upstream JSON read field by field, each checked where read
 type Json = Record<string, any>
 
 export type MessageEvent =
@@ -115,7 +116,7 @@ export class MessageTranslator {
 
   private text(itemId: string, delta: string): MessageEvent[] {
     const b = this.blocks.get(itemId)
-    if (!b || b.kind !== 'text' || this.stoppedBy) return []
+    if (b?.kind !== 'text' || this.stoppedBy) return []
     b.text += delta
     const stops = this.opts.stopSequences ?? []
     let cut = -1
@@ -141,7 +142,7 @@ export class MessageTranslator {
 
   private thinking(itemId: string, delta: string): MessageEvent[] {
     const b = this.blocks.get(itemId)
-    if (!b || b.kind !== 'thinking') return []
+    if (b?.kind !== 'thinking') return []
     b.text += delta
     if (this.opts.thinking !== 'shown' || !delta) return []
     return [{ type: 'content_block_delta', index: b.index, delta: { type: 'thinking_delta', thinking: delta } }]

@@ -5,6 +5,7 @@ import type { CreateResponseRequest } from '../schema/responses'
 import type { ContentBlockT, CountTokensRequest, CreateMessageRequest } from './schema'
 import type { ThinkingSigner } from './signature'
 
+// biome-ignore lint/suspicious/noExplicitAny: Messages request blocks are client JSON read field by field, each checked where read
 type Json = Record<string, any>
 type Item = Record<string, unknown>
 
