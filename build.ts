@@ -14,7 +14,16 @@ const ENTRY = join(ROOT, 'src/main.ts')
 const DEFAULT_OUTDIR = join(ROOT, 'dist')
 
 /** Targets for `--all`; names are Bun's compile targets without the `bun-` prefix. */
-const ALL_TARGETS = ['linux-x64', 'linux-arm64', 'linux-x64-musl', 'linux-arm64-musl', 'linux-x64-baseline', 'darwin-x64', 'darwin-arm64', 'windows-x64'] as const
+const ALL_TARGETS = [
+  'linux-x64',
+  'linux-arm64',
+  'linux-x64-musl',
+  'linux-arm64-musl',
+  'linux-x64-baseline',
+  'darwin-x64',
+  'darwin-arm64',
+  'windows-x64',
+] as const
 
 const HELP = `Usage: bun run build.ts [options]
 
@@ -59,7 +68,12 @@ function parseOptions(argv: string[]): Options | null {
         return null
       case '--target':
       case '--targets':
-        opts.targets.push(...value().split(',').map((t) => t.trim().replace(/^bun-/, '')).filter(Boolean))
+        opts.targets.push(
+          ...value()
+            .split(',')
+            .map((t) => t.trim().replace(/^bun-/, ''))
+            .filter(Boolean),
+        )
         break
       case '--all':
         opts.targets.push(...ALL_TARGETS)
@@ -75,7 +89,8 @@ function parseOptions(argv: string[]): Options | null {
     }
   }
   for (const t of opts.targets) {
-    if (!/^(linux|darwin|windows)-(x64|arm64)(-(baseline|modern))?(-(musl|glibc))?$/.test(t)) fail(`unknown target "${t}" (known: ${ALL_TARGETS.join(', ')})`)
+    if (!/^(linux|darwin|windows)-(x64|arm64)(-(baseline|modern))?(-(musl|glibc))?$/.test(t))
+      fail(`unknown target "${t}" (known: ${ALL_TARGETS.join(', ')})`)
   }
   opts.targets = [...new Set(opts.targets)]
   return opts
@@ -115,7 +130,9 @@ async function compile(target: string | null, outfile: string): Promise<void> {
   for (const log of result.logs) if (log.level === 'warning') process.stderr.write(`build: warning: ${log.message}\n`)
   const file = outfile + (target?.startsWith('windows') && !outfile.endsWith('.exe') ? '.exe' : '')
   const size = statSync(file).size
-  process.stdout.write(`build: wrote ${relative(process.cwd(), file) || file} (${mb(size)}, ${size} bytes) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`)
+  process.stdout.write(
+    `build: wrote ${relative(process.cwd(), file) || file} (${mb(size)}, ${size} bytes) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+  )
 }
 
 /** Runs the fresh binary once: a build that cannot start must not look like a success. */
@@ -127,7 +144,9 @@ async function verify(file: string): Promise<void> {
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
   clearTimeout(timer)
   if (code !== 0 || !/^agentgate \S+/.test(out)) throw new Error(`${file} --version failed (exit ${code}): ${(out + err).trim()}`)
-  process.stdout.write(`build: verified: ${relative(process.cwd(), file)} --version → ${out.trim()} (${Math.round(performance.now() - started)} ms)\n`)
+  process.stdout.write(
+    `build: verified: ${relative(process.cwd(), file)} --version → ${out.trim()} (${Math.round(performance.now() - started)} ms)\n`,
+  )
 }
 
 async function main(): Promise<number> {

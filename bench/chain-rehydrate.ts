@@ -40,7 +40,9 @@ try {
       if (chain!.items.length !== items) throw new Error(`expected ${items} items, got ${chain!.items.length}`)
     }
     const desc = `${shape.turns} turns × (${shape.inputsPerTurn} in + ${shape.outputsPerTurn} out)`
-    rows.push(`| ${items} | ${desc} | ${median(times).toFixed(3)} | ${times.sort((a, b) => a - b)[Math.floor(runs * 0.99)].toFixed(3)} | ${runs} |`)
+    rows.push(
+      `| ${items} | ${desc} | ${median(times).toFixed(3)} | ${times.sort((a, b) => a - b)[Math.floor(runs * 0.99)].toFixed(3)} | ${runs} |`,
+    )
   }
   await store.close()
   console.log(`loadChain on SQLite (file, WAL), Bun ${Bun.version}. Every load is 2 SQL queries (recursive CTE for the`)

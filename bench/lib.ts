@@ -25,7 +25,14 @@ export function summarize(samples: number[]): Summary {
   const at = (q: number) => (s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] : NaN)
   let sum = 0
   for (const x of s) sum += x
-  return { n: s.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: s.length ? s[s.length - 1] : NaN, mean: s.length ? sum / s.length : NaN }
+  return {
+    n: s.length,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    max: s.length ? s[s.length - 1] : NaN,
+    mean: s.length ? sum / s.length : NaN,
+  }
 }
 
 export const median = (xs: number[]) => summarize(xs).p50
@@ -57,7 +64,9 @@ export interface Table {
 }
 
 export function markdownTable(t: Table): string {
-  const align = t.headers.map((_, i) => (t.rows.every((r) => /^[-+–]?[\d.,×%]+\s*(ms|MiB|KiB|×)?$|^–$/.test(String(r[i] ?? ''))) ? '---:' : '---'))
+  const align = t.headers.map((_, i) =>
+    t.rows.every((r) => /^[-+–]?[\d.,×%]+\s*(ms|MiB|KiB|×)?$|^–$/.test(String(r[i] ?? ''))) ? '---:' : '---',
+  )
   const lines = [`| ${t.headers.join(' | ')} |`, `|${align.join('|')}|`, ...t.rows.map((r) => `| ${r.map(String).join(' | ')} |`)]
   return (t.title ? `**${t.title}**\n\n` : '') + lines.join('\n') + (t.note ? `\n\n${t.note}` : '') + '\n'
 }
@@ -81,10 +90,19 @@ export async function stopAll(): Promise<void> {
 }
 
 /** Spawns a server, waits (bounded) for `<name> listening on URL` on stdout; stderr goes to a file. */
-export async function startServer(cmd: string[], opts: { env?: Record<string, string | undefined>; cwd?: string; stderrFile: string; timeoutMs?: number }): Promise<Child> {
+export async function startServer(
+  cmd: string[],
+  opts: { env?: Record<string, string | undefined>; cwd?: string; stderrFile: string; timeoutMs?: number },
+): Promise<Child> {
   const t0 = performance.now()
   const errFd = openSync(opts.stderrFile, 'a')
-  const proc = Bun.spawn(cmd, { cwd: opts.cwd ?? ROOT, env: (opts.env ?? process.env) as Record<string, string>, stdin: 'ignore', stdout: 'pipe', stderr: errFd })
+  const proc = Bun.spawn(cmd, {
+    cwd: opts.cwd ?? ROOT,
+    env: (opts.env ?? process.env) as Record<string, string>,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: errFd,
+  })
   closeSync(errFd)
   const reader = proc.stdout.getReader()
   const decoder = new TextDecoder()
@@ -118,7 +136,10 @@ export async function startServer(cmd: string[], opts: { env?: Record<string, st
         return child
       }
       const r = await reader.read()
-      if (r.done) throw new Error(`${cmd.join(' ')} exited (${await proc.exited}) before listening; stderr in ${opts.stderrFile}:\n${readTail(opts.stderrFile)}`)
+      if (r.done)
+        throw new Error(
+          `${cmd.join(' ')} exited (${await proc.exited}) before listening; stderr in ${opts.stderrFile}:\n${readTail(opts.stderrFile)}`,
+        )
       out += decoder.decode(r.value, { stream: true })
     }
   } finally {
@@ -178,7 +199,12 @@ export interface Machine {
 }
 
 export async function machineInfo(): Promise<Machine> {
-  const cpuModel = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m)?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown'
+  const cpuModel =
+    readFileSync('/proc/cpuinfo', 'utf8')
+      .match(/^model name\s*:\s*(.+)$/m)?.[1]
+      ?.trim() ??
+    cpus()[0]?.model ??
+    'unknown'
   const sh = async (cmd: string[]) => {
     try {
       const p = Bun.spawn(cmd, { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' })
@@ -198,7 +224,10 @@ export async function machineInfo(): Promise<Machine> {
     wrk: (await sh(['wrk', '--version'])).split('\n')[0].replace(/\s+Copyright.*$/, ''),
     os,
     date: new Date().toISOString(),
-    git: { sha: (await sh(['git', 'rev-parse', '--short', 'HEAD'])) || 'unknown', dirty: (await sh(['git', 'status', '--porcelain', '--untracked-files=no'])).length > 0 },
+    git: {
+      sha: (await sh(['git', 'rev-parse', '--short', 'HEAD'])) || 'unknown',
+      dirty: (await sh(['git', 'status', '--porcelain', '--untracked-files=no'])).length > 0,
+    },
   }
 }
 
@@ -222,7 +251,14 @@ export const WRK_SCRIPT = join(BENCH_DIR, 'wrk/report.lua')
  * One wrk run (1 thread: the 2 cores are shared with the gateway and the upstream). `body` makes it a
  * POST with that JSON. Latency percentiles come from the Lua `done` hook as JSON.
  */
-export async function wrk(opts: { url: string; connections: number; durationS: number; body?: unknown; headers?: Record<string, string>; timeoutS?: number }): Promise<WrkResult> {
+export async function wrk(opts: {
+  url: string
+  connections: number
+  durationS: number
+  body?: unknown
+  headers?: Record<string, string>
+  timeoutS?: number
+}): Promise<WrkResult> {
   const dir = tempDir('agentgate-wrk-')
   const bodyFile = join(dir, 'body.json')
   if (opts.body !== undefined) writeFileSync(bodyFile, JSON.stringify(opts.body))
@@ -245,7 +281,13 @@ export async function wrk(opts: { url: string; connections: number; durationS: n
     durationS: j.duration_us / 1e6,
     rps: j.requests / (j.duration_us / 1e6),
     errors: e.connect + e.read + e.write + e.status + e.timeout,
-    latencyMs: { p50: ms(j.latency_us.p50), p90: ms(j.latency_us.p90), p99: ms(j.latency_us.p99), max: ms(j.latency_us.max), mean: ms(j.latency_us.mean) },
+    latencyMs: {
+      p50: ms(j.latency_us.p50),
+      p90: ms(j.latency_us.p90),
+      p99: ms(j.latency_us.p99),
+      max: ms(j.latency_us.max),
+      mean: ms(j.latency_us.mean),
+    },
   }
 }
 
@@ -265,7 +307,12 @@ export async function haveWrk(): Promise<boolean> {
  * `concurrency` loops calling `fn` back to back for `durationMs` (after `warmupMs` whose results are
  * dropped). Returns what the calls returned during the measured window and its real length.
  */
-export async function closedLoop<T>(concurrency: number, warmupMs: number, durationMs: number, fn: () => Promise<T>): Promise<{ results: T[]; errors: number; elapsedMs: number }> {
+export async function closedLoop<T>(
+  concurrency: number,
+  warmupMs: number,
+  durationMs: number,
+  fn: () => Promise<T>,
+): Promise<{ results: T[]; errors: number; elapsedMs: number }> {
   const start = performance.now()
   const measureFrom = start + warmupMs
   const end = measureFrom + durationMs
@@ -305,7 +352,11 @@ const DELTA = 'event: response.output_text.delta'
 /** POSTs a streaming /v1/responses request and times its SSE events as they arrive. */
 export async function timeStream(url: string, body: unknown, keepArrivals = false): Promise<StreamTiming> {
   const t0 = performance.now()
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify(body) })
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: JSON.stringify(body),
+  })
   if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}: ${await res.text()}`)
   const decoder = new TextDecoder()
   let buf = ''
@@ -333,7 +384,11 @@ export async function timeStream(url: string, body: unknown, keepArrivals = fals
 }
 
 /** A /v1/responses request body for a profile. */
-export const turnBody = (p: Profile, extra: Record<string, unknown> = {}) => ({ model: profileModel(p), input: 'Say hello to the benchmark.', ...extra })
+export const turnBody = (p: Profile, extra: Record<string, unknown> = {}) => ({
+  model: profileModel(p),
+  input: 'Say hello to the benchmark.',
+  ...extra,
+})
 
 // ---------- the gateway under test ----------
 
@@ -355,13 +410,18 @@ export interface GatewayLauncher {
 export async function startGateway(launcher: GatewayLauncher, upstream: string, extraArgs: string[] = []): Promise<Gateway> {
   const home = tempDir('agentgate-bench-gw-')
   // The gateway reads AGENTGATE_* from the environment: only ours count here.
-  const env: Record<string, string | undefined> = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGATE_')))
+  const env: Record<string, string | undefined> = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGATE_')),
+  )
   env.AGENTGATE_HOME = home
-  const child = await startServer([...launcher.command, 'serve', '--host', '127.0.0.1', '--port', '0', '--upstream', upstream, ...extraArgs], {
-    cwd: home,
-    env,
-    stderrFile: join(home, 'gateway.log'),
-  })
+  const child = await startServer(
+    [...launcher.command, 'serve', '--host', '127.0.0.1', '--port', '0', '--upstream', upstream, ...extraArgs],
+    {
+      cwd: home,
+      env,
+      stderrFile: join(home, 'gateway.log'),
+    },
+  )
   return { ...child, home, rssMiB: () => rssMiB(child.pid), peakRssMiB: () => peakRssMiB(child.pid), cpuMs: () => cpuMs(child.pid) }
 }
 
@@ -408,7 +468,14 @@ export interface Pair {
   gwCpuMsPerReq: number
 }
 
-const fromWrk = (r: WrkResult): Side => ({ rps: r.rps, p50: r.latencyMs.p50, p90: r.latencyMs.p90, p99: r.latencyMs.p99, errors: r.errors, n: r.requests })
+const fromWrk = (r: WrkResult): Side => ({
+  rps: r.rps,
+  p50: r.latencyMs.p50,
+  p90: r.latencyMs.p90,
+  p99: r.latencyMs.p99,
+  errors: r.errors,
+  n: r.requests,
+})
 
 /** The same wrk load on the upstream and on the gateway, one after the other, each after a warm-up. */
 export async function wrkPair(
@@ -428,7 +495,18 @@ export async function wrkPair(
   return { direct: fromWrk(direct.r), gateway: fromWrk(gateway.r), gwCpuMsPerReq: gateway.cpu / Math.max(1, gateway.r.requests) }
 }
 
-export const PAIR_HEADERS = ['load', 'conns', 'direct req/s', 'gateway req/s', 'ratio', 'direct p50 / p90 / p99 ms', 'gateway p50 / p90 / p99 ms', 'added p50 ms', 'added p99 ms', 'gw CPU ms/req']
+export const PAIR_HEADERS = [
+  'load',
+  'conns',
+  'direct req/s',
+  'gateway req/s',
+  'ratio',
+  'direct p50 / p90 / p99 ms',
+  'gateway p50 / p90 / p99 ms',
+  'added p50 ms',
+  'added p99 ms',
+  'gw CPU ms/req',
+]
 
 export function pairRow(label: string, conns: number, p: Pair): string[] {
   const lat = (s: Side) => `${fmt(s.p50, 2)} / ${fmt(s.p90, 2)} / ${fmt(s.p99, 2)}`
@@ -480,7 +558,10 @@ function ownCpuMs(): number {
  * machine: the benchmark's numbers are only as good as that is small. `livePids`: children still running
  * at both ends (the upstream), whose CPU is not yet in this process's reaped-children total.
  */
-export async function withOthersLoad<T>(livePids: () => number[], fn: () => Promise<T>): Promise<{ value: T; othersShare: number; seconds: number }> {
+export async function withOthersLoad<T>(
+  livePids: () => number[],
+  fn: () => Promise<T>,
+): Promise<{ value: T; othersShare: number; seconds: number }> {
   const own = () => ownCpuMs() + livePids().reduce((s, pid) => s + cpuMs(pid), 0)
   const t0 = performance.now()
   const [busy0, own0] = [machineBusyMs(), own()]

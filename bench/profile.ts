@@ -32,17 +32,35 @@ const outDir = join(BENCH_DIR, 'results/profiles')
 mkdirSync(outDir, { recursive: true })
 const home = tempDir('agentgate-profile-')
 try {
-  const up = await startServer([process.execPath, 'run', join(BENCH_DIR, 'upstream.ts'), '--port', '0'], { stderrFile: join(home, 'upstream.log') })
+  const up = await startServer([process.execPath, 'run', join(BENCH_DIR, 'upstream.ts'), '--port', '0'], {
+    stderrFile: join(home, 'upstream.log'),
+  })
   const gw = await startServer(
-    [process.execPath, '--cpu-prof', '--cpu-prof-md', `--cpu-prof-interval=${opt('--interval', '250')}`, `--cpu-prof-dir=${outDir}`, `--cpu-prof-name=${load}`, 'run', join(ROOT, 'src/main.ts'), '--port', '0', '--upstream', `${up.url}/v1`],
+    [
+      process.execPath,
+      '--cpu-prof',
+      '--cpu-prof-md',
+      `--cpu-prof-interval=${opt('--interval', '250')}`,
+      `--cpu-prof-dir=${outDir}`,
+      `--cpu-prof-name=${load}`,
+      'run',
+      join(ROOT, 'src/main.ts'),
+      '--port',
+      '0',
+      '--upstream',
+      `${up.url}/v1`,
+    ],
     { env: { ...process.env, AGENTGATE_HOME: home }, cwd: home, stderrFile: join(home, 'gateway.log') },
   )
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(gw.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then((r) => r.text())
+    fetch(gw.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then(
+      (r) => r.text(),
+    )
 
   let head: string | null = null
   if (load === 'chain1000') {
-    for (let i = 0; i < 500; i++) head = JSON.parse(await post('/v1/responses', { model, input: `turn ${i}`, ...(head ? { previous_response_id: head } : {}) })).id
+    for (let i = 0; i < 500; i++)
+      head = JSON.parse(await post('/v1/responses', { model, input: `turn ${i}`, ...(head ? { previous_response_id: head } : {}) })).id
   }
   const one = (): Promise<unknown> => {
     switch (load) {
@@ -60,11 +78,15 @@ try {
   const cpu0 = cpuMs(gw.pid)
   const t0 = performance.now()
   let left = requests
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (left-- > 0) await one()
-  }))
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (left-- > 0) await one()
+    }),
+  )
   const wall = performance.now() - t0
-  process.stdout.write(`${load}: ${requests} requests, ${concurrency} concurrent, ${(requests / (wall / 1000)).toFixed(0)} req/s, gateway CPU ${((cpuMs(gw.pid) - cpu0) / requests).toFixed(3)} ms/request\n`)
+  process.stdout.write(
+    `${load}: ${requests} requests, ${concurrency} concurrent, ${(requests / (wall / 1000)).toFixed(0)} req/s, gateway CPU ${((cpuMs(gw.pid) - cpu0) / requests).toFixed(3)} ms/request\n`,
+  )
   await stopAll() // SIGTERM: the gateway exits cleanly and Bun writes the profile
   process.stdout.write(`profile: ${join(outDir, `${load}.cpuprofile`)}, summary: ${join(outDir, `${load}.md`)}\n`)
 } finally {

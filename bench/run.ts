@@ -62,24 +62,74 @@ interface Target {
 // The targets of issue 8. Where a target can be read two ways (CPU-bound vs a paced upstream, 1 vs 64
 // concurrent) both rows are shown.
 const TARGETS: Target[] = [
-  { label: 'pass-through req/s vs direct: chat completions (instant upstream, 64 conns)', metric: 'passthrough.chat.instant.ratio', min: 0.9, unit: '×' },
-  { label: 'pass-through req/s vs direct: /v1/models (instant upstream, 64 conns)', metric: 'passthrough.models.instant.ratio', min: 0.9, unit: '×' },
-  { label: 'pass-through added p50, 64 conns (upstream takes 20 ms)', metric: 'passthrough.chat.paced20ms.added_p50_ms', max: 0.3, unit: 'ms' },
-  { label: 'pass-through added p99, 64 conns (upstream takes 20 ms)', metric: 'passthrough.chat.paced20ms.added_p99_ms', max: 2, unit: 'ms' },
-  { label: 'pass-through added p50, 64 conns (instant upstream, CPU-bound)', metric: 'passthrough.chat.instant.added_p50_ms', max: 0.3, unit: 'ms' },
-  { label: 'pass-through added p99, 64 conns (instant upstream, CPU-bound)', metric: 'passthrough.chat.instant.added_p99_ms', max: 2, unit: 'ms' },
+  {
+    label: 'pass-through req/s vs direct: chat completions (instant upstream, 64 conns)',
+    metric: 'passthrough.chat.instant.ratio',
+    min: 0.9,
+    unit: '×',
+  },
+  {
+    label: 'pass-through req/s vs direct: /v1/models (instant upstream, 64 conns)',
+    metric: 'passthrough.models.instant.ratio',
+    min: 0.9,
+    unit: '×',
+  },
+  {
+    label: 'pass-through added p50, 64 conns (upstream takes 20 ms)',
+    metric: 'passthrough.chat.paced20ms.added_p50_ms',
+    max: 0.3,
+    unit: 'ms',
+  },
+  {
+    label: 'pass-through added p99, 64 conns (upstream takes 20 ms)',
+    metric: 'passthrough.chat.paced20ms.added_p99_ms',
+    max: 2,
+    unit: 'ms',
+  },
+  {
+    label: 'pass-through added p50, 64 conns (instant upstream, CPU-bound)',
+    metric: 'passthrough.chat.instant.added_p50_ms',
+    max: 0.3,
+    unit: 'ms',
+  },
+  {
+    label: 'pass-through added p99, 64 conns (instant upstream, CPU-bound)',
+    metric: 'passthrough.chat.instant.added_p99_ms',
+    max: 2,
+    unit: 'ms',
+  },
   { label: 'stateful JSON turn added p50, 1 at a time', metric: 'responses.json.c1.added_p50_ms', max: 2, unit: 'ms' },
-  { label: 'stateful JSON turn added p50, 64 concurrent (64 × 25 ms turns ask for 2,500/s: saturated)', metric: 'responses.json.c64.added_p50_ms', max: 2, unit: 'ms' },
+  {
+    label: 'stateful JSON turn added p50, 64 concurrent (64 × 25 ms turns ask for 2,500/s: saturated)',
+    metric: 'responses.json.c64.added_p50_ms',
+    max: 2,
+    unit: 'ms',
+  },
   { label: 'stateful SSE turn added p50 (whole stream), 1 at a time', metric: 'responses.sse.c1.added_total_p50_ms', max: 2, unit: 'ms' },
   { label: '1000-item chain rehydration through HTTP, p50', metric: 'chains.n1000.rehydration_p50_ms', max: 5, unit: 'ms' },
-  { label: '1000-item chain `loadChain` in the store, median (500 turns × 2 items)', metric: 'chains.store.500x1x1.median_ms', max: 5, unit: 'ms' },
+  {
+    label: '1000-item chain `loadChain` in the store, median (500 turns × 2 items)',
+    metric: 'chains.store.500x1x1.median_ms',
+    max: 5,
+    unit: 'ms',
+  },
   { label: 'idle RSS after start', metric: 'startup.idle_rss_mib', max: 50, unit: 'MiB' },
   { label: 'idle RSS after a first 100 requests', metric: 'startup.idle_rss_after_requests_mib', max: 50, unit: 'MiB' },
   { label: `gateway RSS with 1000 idle WebSockets`, metric: 'websocket.idle.rss_with_sockets_mib', max: 200, unit: 'MiB' },
 ]
 
 function parseArgs(argv: string[]) {
-  const opts = { quick: false, source: false, only: null as string[] | null, duration: NaN, warmup: 1, ttft: 10, deltas: 16, rate: 1000, retries: NaN }
+  const opts = {
+    quick: false,
+    source: false,
+    only: null as string[] | null,
+    duration: NaN,
+    warmup: 1,
+    ttft: 10,
+    deltas: 16,
+    rate: 1000,
+    retries: NaN,
+  }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const num = () => {
@@ -99,7 +149,8 @@ function parseArgs(argv: string[]) {
     else if (a === '--retries') opts.retries = Math.round(num())
     else throw new Error(`unknown option ${a} (see --help)`)
   }
-  for (const s of opts.only ?? []) if (!SCENARIOS[s]) throw new Error(`unknown scenario "${s}" (known: ${Object.keys(SCENARIOS).join(', ')})`)
+  for (const s of opts.only ?? [])
+    if (!SCENARIOS[s]) throw new Error(`unknown scenario "${s}" (known: ${Object.keys(SCENARIOS).join(', ')})`)
   if (Number.isNaN(opts.duration)) opts.duration = opts.quick ? 2 : 5
   if (Number.isNaN(opts.retries)) opts.retries = opts.quick ? 0 : 1
   return opts
@@ -118,7 +169,12 @@ function targetRows(metrics: Record<string, number>): { rows: string[][]; json: 
     const measured = v === undefined || !Number.isFinite(v) ? null : v
     const met = measured === null ? null : (t.max === undefined || measured <= t.max) && (t.min === undefined || measured >= t.min)
     const target = t.max !== undefined ? `≤ ${t.max} ${t.unit}` : `≥ ${t.min}${t.unit}`
-    rows.push([t.label, target, measured === null ? 'not measured' : `${fmt(measured, t.unit === 'MiB' ? 1 : 2)}${t.unit === '×' ? '×' : ` ${t.unit}`}`, met === null ? '–' : met ? 'met' : '**not met**'])
+    rows.push([
+      t.label,
+      target,
+      measured === null ? 'not measured' : `${fmt(measured, t.unit === 'MiB' ? 1 : 2)}${t.unit === '×' ? '×' : ` ${t.unit}`}`,
+      met === null ? '–' : met ? 'met' : '**not met**',
+    ])
     json.push({ ...t, measured, met })
   }
   return { rows, json }
@@ -150,7 +206,19 @@ async function main(): Promise<number> {
   const turnProfile: Profile = { latencyMs: opts.ttft, deltas: opts.deltas, tokensPerS: opts.rate }
   const upDir = tempDir('agentgate-bench-up-')
   const up = await startServer(
-    [process.execPath, 'run', join(BENCH_DIR, 'upstream.ts'), '--port', '0', '--latency-ms', String(turnProfile.latencyMs), '--deltas', String(turnProfile.deltas), '--tokens-per-s', String(turnProfile.tokensPerS)],
+    [
+      process.execPath,
+      'run',
+      join(BENCH_DIR, 'upstream.ts'),
+      '--port',
+      '0',
+      '--latency-ms',
+      String(turnProfile.latencyMs),
+      '--deltas',
+      String(turnProfile.deltas),
+      '--tokens-per-s',
+      String(turnProfile.tokensPerS),
+    ],
     { stderrFile: join(upDir, 'upstream.log') },
   )
   const ctx: Ctx = {
@@ -168,7 +236,10 @@ async function main(): Promise<number> {
   const results: (ScenarioResult & { seconds: number; othersShare: number })[] = []
   const failures: string[] = []
   const runScenario = async (name: string) => {
-    const r = await withOthersLoad(() => [up.pid], () => SCENARIOS[name](ctx))
+    const r = await withOthersLoad(
+      () => [up.pid],
+      () => SCENARIOS[name](ctx),
+    )
     r.value.metrics[`${name}.others_cpu_share`] = r.othersShare
     log(`${name} done in ${r.seconds.toFixed(0)} s; other processes used ${(r.othersShare * 100).toFixed(0)}% of the machine meanwhile`)
     return { ...r.value, seconds: r.seconds, othersShare: r.othersShare }
@@ -233,12 +304,26 @@ async function main(): Promise<number> {
   const outDir = join(BENCH_DIR, 'results')
   mkdirSync(outDir, { recursive: true })
   writeFileSync(join(outDir, `latest${suffix}.md`), md + '\n')
-  const stamp = machine.date.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-')
+  const stamp = machine.date
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
+    .replace('T', '-')
   const jsonPath = join(outDir, `${stamp}-${machine.git.sha}${suffix}.json`)
   writeFileSync(
     jsonPath,
     JSON.stringify(
-      { kind, machine, loadAverage: load, gateway: launcher.mode, options: { ...opts, turnProfile: profileName(p) }, elapsedS, failures, targets: targets.json, metrics, tables: Object.fromEntries(results.map((r) => [r.name, r.tables])) },
+      {
+        kind,
+        machine,
+        loadAverage: load,
+        gateway: launcher.mode,
+        options: { ...opts, turnProfile: profileName(p) },
+        elapsedS,
+        failures,
+        targets: targets.json,
+        metrics,
+        tables: Object.fromEntries(results.map((r) => [r.name, r.tables])),
+      },
       null,
       2,
     ) + '\n',

@@ -47,26 +47,63 @@ function responseEvents(model: string, deltas: number) {
   const id = nextId('resp')
   const msgId = nextId('msg')
   const base = {
-    id, object: 'response', created_at: Math.floor(Date.now() / 1000), model, status: 'in_progress', output: [] as unknown[],
-    instructions: null, tools: [], tool_choice: 'auto', parallel_tool_calls: true, temperature: 1, top_p: 1, max_output_tokens: null,
-    usage: null as unknown, error: null, incomplete_details: null, metadata: {}, background: false, store: false, text: { format: { type: 'text' } },
+    id,
+    object: 'response',
+    created_at: Math.floor(Date.now() / 1000),
+    model,
+    status: 'in_progress',
+    output: [] as unknown[],
+    instructions: null,
+    tools: [],
+    tool_choice: 'auto',
+    parallel_tool_calls: true,
+    temperature: 1,
+    top_p: 1,
+    max_output_tokens: null,
+    usage: null as unknown,
+    error: null,
+    incomplete_details: null,
+    metadata: {},
+    background: false,
+    store: false,
+    text: { format: { type: 'text' } },
   }
   const text = TOKEN.repeat(deltas)
   const part = { type: 'output_text', text, annotations: [], logprobs: [] }
   const item = { id: msgId, type: 'message', role: 'assistant', status: 'completed', content: [part] }
   const final = {
-    ...base, status: 'completed', output: [item],
-    usage: { input_tokens: 12, input_tokens_details: { cached_tokens: 0 }, output_tokens: deltas, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 12 + deltas },
+    ...base,
+    status: 'completed',
+    output: [item],
+    usage: {
+      input_tokens: 12,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: deltas,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: 12 + deltas,
+    },
   }
   let seq = 0
   const ev = (e: Record<string, unknown>) => ({ ...e, sequence_number: seq++ })
   const head = [
     ev({ type: 'response.created', response: base }),
     ev({ type: 'response.in_progress', response: base }),
-    ev({ type: 'response.output_item.added', output_index: 0, item: { id: msgId, type: 'message', role: 'assistant', status: 'in_progress', content: [] } }),
-    ev({ type: 'response.content_part.added', item_id: msgId, output_index: 0, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } }),
+    ev({
+      type: 'response.output_item.added',
+      output_index: 0,
+      item: { id: msgId, type: 'message', role: 'assistant', status: 'in_progress', content: [] },
+    }),
+    ev({
+      type: 'response.content_part.added',
+      item_id: msgId,
+      output_index: 0,
+      content_index: 0,
+      part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
+    }),
   ]
-  const body = Array.from({ length: deltas }, () => ev({ type: 'response.output_text.delta', item_id: msgId, output_index: 0, content_index: 0, delta: TOKEN, logprobs: [] }))
+  const body = Array.from({ length: deltas }, () =>
+    ev({ type: 'response.output_text.delta', item_id: msgId, output_index: 0, content_index: 0, delta: TOKEN, logprobs: [] }),
+  )
   const tail = [
     ev({ type: 'response.output_text.done', item_id: msgId, output_index: 0, content_index: 0, text, logprobs: [] }),
     ev({ type: 'response.content_part.done', item_id: msgId, output_index: 0, content_index: 0, part }),
@@ -119,8 +156,19 @@ function streamResponse(model: string, p: Profile, signal: AbortSignal): Respons
 function chatCompletion(model: string, p: Profile) {
   const text = TOKEN.repeat(p.deltas)
   return {
-    id: nextId('chatcmpl'), object: 'chat.completion', created: Math.floor(Date.now() / 1000), model,
-    choices: [{ index: 0, message: { role: 'assistant', content: text, reasoning_content: null, tool_calls: [] }, logprobs: null, finish_reason: 'stop', stop_reason: null }],
+    id: nextId('chatcmpl'),
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: text, reasoning_content: null, tool_calls: [] },
+        logprobs: null,
+        finish_reason: 'stop',
+        stop_reason: null,
+      },
+    ],
     usage: { prompt_tokens: 12, completion_tokens: p.deltas, total_tokens: 12 + p.deltas, prompt_tokens_details: null },
     prompt_logprobs: null,
   }
@@ -152,7 +200,8 @@ export function startBenchUpstream(opts: { port?: number; defaults: Profile }): 
         await until(performance.now() + p.latencyMs)
         return new Response(modelsBody, { headers: { 'content-type': 'application/json' } })
       }
-      if (req.method !== 'POST') return Response.json({ error: { message: 'not found', type: 'NotFoundError', code: 404 } }, { status: 404 })
+      if (req.method !== 'POST')
+        return Response.json({ error: { message: 'not found', type: 'NotFoundError', code: 404 } }, { status: 404 })
       const body = (await req.json().catch(() => null)) as { model?: string; stream?: boolean } | null
       const model = typeof body?.model === 'string' ? body.model : 'bench'
       const p = parseProfile(header ?? (model.startsWith('bench-') ? model.slice(6) : null), opts.defaults)
@@ -164,7 +213,11 @@ export function startBenchUpstream(opts: { port?: number; defaults: Profile }): 
         return Response.json(final)
       }
       if (path === '/v1/chat/completions') {
-        if (body?.stream) return Response.json({ error: { message: 'the bench upstream answers chat completions as JSON only', type: 'BadRequestError', code: 400 } }, { status: 400 })
+        if (body?.stream)
+          return Response.json(
+            { error: { message: 'the bench upstream answers chat completions as JSON only', type: 'BadRequestError', code: 400 } },
+            { status: 400 },
+          )
         await until(t0 + tokenDue(p, p.deltas - 1))
         return Response.json(chatCompletion(model, p))
       }

@@ -45,10 +45,22 @@ export function createApp(deps: AppDeps) {
   const metrics = deps.metrics ?? createMetrics()
   const drain = deps.drain ?? new Drain()
   // Traces only with --otel-endpoint: otherwise tracing is null and every hook below is a null check.
-  const tracing = createTracing(deps.config, { logger: deps.logger, version: deps.version, onDrop: (n, reason) => metrics.recordSpansDropped(n, reason) })
+  const tracing = createTracing(deps.config, {
+    logger: deps.logger,
+    version: deps.version,
+    onDrop: (n, reason) => metrics.recordSpansDropped(n, reason),
+  })
   const upstream = instrumentUpstream(deps.upstream, metrics)
   const sealer = deps.sealer ?? createSealer(loadSealingKeys(deps.config))
-  deps = { ...deps, metrics, drain, tracing, sealer, store: instrumentStore(deps.store, metrics), upstream: tracing ? traceUpstream(upstream, tracing) : upstream }
+  deps = {
+    ...deps,
+    metrics,
+    drain,
+    tracing,
+    sealer,
+    store: instrumentStore(deps.store, metrics),
+    upstream: tracing ? traceUpstream(upstream, tracing) : upstream,
+  }
   const { config, logger } = deps
   // The app's routes in Elysia's router, for what is decided before routing: open or not, a metric's route label.
   // --metrics-public: a Prometheus scraper reads /metrics without a key; everything else still needs one.
@@ -61,7 +73,9 @@ export function createApp(deps: AppDeps) {
   // One engine for every edge: HTTP JSON, SSE and WebSocket turns all run through it.
   const engine = createTurnEngine({
     store: deps.store,
-    adapter: createUpstreamAdapter(config.upstreamApi, limitStreamBytes(deps.upstream, config.maxStreamBytes), { maxSseLineBytes: config.maxSseLineBytes }),
+    adapter: createUpstreamAdapter(config.upstreamApi, limitStreamBytes(deps.upstream, config.maxStreamBytes), {
+      maxSseLineBytes: config.maxSseLineBytes,
+    }),
     clock: deps.clock,
     ids: deps.ids,
     logger,
@@ -80,7 +94,12 @@ export function createApp(deps: AppDeps) {
     serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER, idleTimeout: 255, reusePort: false },
     // Oversized frames close the socket with 1009; a slow reader backs up to the limit, then the
     // session waits for drain (never closes for it).
-    websocket: { maxPayloadLength: config.maxWsFrameBytes, idleTimeout: config.wsIdleTimeoutS, backpressureLimit: 4 * 1024 * 1024, closeOnBackpressureLimit: false },
+    websocket: {
+      maxPayloadLength: config.maxWsFrameBytes,
+      idleTimeout: config.wsIdleTimeoutS,
+      backpressureLimit: 4 * 1024 * 1024,
+      closeOnBackpressureLimit: false,
+    },
   })
     .onRequest(async (ctx) => {
       requests.started(ctx)
@@ -136,10 +155,38 @@ export function createApp(deps: AppDeps) {
       // A bug (500) is an error, with its stack; a failing storage (503 storage_unavailable) an error with the
       // driver's words; an upstream that is down or slow (502/504) is a warning whose message says it all.
       const request_id = set.headers['x-request-id']
-      if (rendered.status === 500) logger.error('request failed', { request_id, method: request.method, path, status: rendered.status, err: String((error as Error)?.stack ?? error) })
-      else if (rendered.body.error.code === 'storage_unavailable') logger.error('storage unavailable', { request_id, method: request.method, path, status: rendered.status, err: String((error as Error)?.cause ?? error) })
-      else if (rendered.status > 500) logger.warn('upstream failure', { request_id, method: request.method, path, status: rendered.status, message: rendered.body.error.message })
-      else logger.debug('request rejected', { request_id, method: request.method, path, status: rendered.status, code: rendered.body.error.code })
+      if (rendered.status === 500)
+        logger.error('request failed', {
+          request_id,
+          method: request.method,
+          path,
+          status: rendered.status,
+          err: String((error as Error)?.stack ?? error),
+        })
+      else if (rendered.body.error.code === 'storage_unavailable')
+        logger.error('storage unavailable', {
+          request_id,
+          method: request.method,
+          path,
+          status: rendered.status,
+          err: String((error as Error)?.cause ?? error),
+        })
+      else if (rendered.status > 500)
+        logger.warn('upstream failure', {
+          request_id,
+          method: request.method,
+          path,
+          status: rendered.status,
+          message: rendered.body.error.message,
+        })
+      else
+        logger.debug('request rejected', {
+          request_id,
+          method: request.method,
+          path,
+          status: rendered.status,
+          code: rendered.body.error.code,
+        })
       return inWireShape(path, rendered.status, rendered.body, set)
     })
     .use(healthRoutes(deps))
@@ -171,7 +218,13 @@ function inWireShape(path: string, status: number, body: ErrorBody, set: { statu
 }
 
 /** Maps anything thrown in a request to a status and the OpenAI error body. */
-function renderError(code: unknown, error: unknown, method: string, path: string, methodsFor: (path: string) => string[]): { status: number; body: ErrorBody; headers?: Record<string, string> } {
+function renderError(
+  code: unknown,
+  error: unknown,
+  method: string,
+  path: string,
+  methodsFor: (path: string) => string[],
+): { status: number; body: ErrorBody; headers?: Record<string, string> } {
   if (error instanceof ApiError) return { status: error.status, body: error.toJSON(), headers: error.headers }
   if (isStoreError(error)) {
     const api = fromStoreError(error)
@@ -188,10 +241,26 @@ function renderError(code: unknown, error: unknown, method: string, path: string
       return { status: 400, body: err.toJSON() }
     }
     case 'PARSE':
-      return { status: 400, body: toErrorBody('We could not parse the JSON body of your request. Send valid JSON with Content-Type: application/json.', 'invalid_request_error', 'invalid_json') }
+      return {
+        status: 400,
+        body: toErrorBody(
+          'We could not parse the JSON body of your request. Send valid JSON with Content-Type: application/json.',
+          'invalid_request_error',
+          'invalid_json',
+        ),
+      }
     case 'NOT_FOUND': {
       const allowed = methodsFor(path).filter((m) => m !== method)
-      if (allowed.length) return { status: 405, headers: { allow: allowed.join(', ') }, body: toErrorBody(`Method ${method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`, 'invalid_request_error', 'method_not_allowed') }
+      if (allowed.length)
+        return {
+          status: 405,
+          headers: { allow: allowed.join(', ') },
+          body: toErrorBody(
+            `Method ${method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`,
+            'invalid_request_error',
+            'method_not_allowed',
+          ),
+        }
       return { status: 404, body: toErrorBody(`Unknown route: ${method} ${path}`, 'invalid_request_error', 'unknown_url') }
     }
     case 'INVALID_COOKIE_SIGNATURE':

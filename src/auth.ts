@@ -64,7 +64,9 @@ export function parseApiKeySpec(raw: string): ApiKeyEntry & { key: string | null
     if (colon >= 0) {
       const name = spec.slice(0, colon)
       if (!TENANT_NAME.test(name))
-        throw new ApiKeySpecError(`the part before the first ':' must be a tenant name (1-64 letters, digits, '.', '_' or '-', starting with a letter or digit); a key that contains ':' needs an explicit TENANT: prefix`)
+        throw new ApiKeySpecError(
+          `the part before the first ':' must be a tenant name (1-64 letters, digits, '.', '_' or '-', starting with a letter or digit); a key that contains ':' needs an explicit TENANT: prefix`,
+        )
       tenant = name
       rest = spec.slice(colon + 1)
     }
@@ -92,11 +94,13 @@ export function keyTable(specs: readonly string[]): ApiKeyEntry[] {
     const e = parseApiKeySpec(spec)
     const hex = e.digest.toString('hex')
     const seen = byDigest.get(hex)
-    if (seen && seen.tenant !== e.tenant) throw new ApiKeySpecError(`the same API key is configured for tenants ${seen.tenant} and ${e.tenant}`)
+    if (seen && seen.tenant !== e.tenant)
+      throw new ApiKeySpecError(`the same API key is configured for tenants ${seen.tenant} and ${e.tenant}`)
     if (seen) continue
     if (e.tenant === derivedTenant(e.digest)) {
       const other = derivedBy.get(e.tenant)
-      if (other !== undefined && other !== hex) throw new ApiKeySpecError(`two API keys derive the same tenant name ${e.tenant}; give one of them an explicit TENANT: prefix`)
+      if (other !== undefined && other !== hex)
+        throw new ApiKeySpecError(`two API keys derive the same tenant name ${e.tenant}; give one of them an explicit TENANT: prefix`)
       derivedBy.set(e.tenant, hex)
     }
     byDigest.set(hex, { tenant: e.tenant, digest: e.digest })
@@ -162,7 +166,11 @@ export function createAuth(specs: readonly string[], oidc: OidcVerifier | null =
     const apiKey = xApiKey ? headers.get('x-api-key')?.trim() : undefined
     if ((header === null || header.trim() === '') && apiKey) return apiKey
     if (header === null || header.trim() === '')
-      throw unauthorized(oidc ? 'Missing credentials. Send an API key or an access token as \'Authorization: Bearer …\'.' : "Missing API key. Send it in the Authorization header as 'Authorization: Bearer YOUR_KEY'.")
+      throw unauthorized(
+        oidc
+          ? "Missing credentials. Send an API key or an access token as 'Authorization: Bearer …'."
+          : "Missing API key. Send it in the Authorization header as 'Authorization: Bearer YOUR_KEY'.",
+      )
     const m = BEARER.exec(header)
     if (!m) throw unauthorized(`Malformed Authorization header: expected 'Bearer' and ${credential}.`)
     return m[1]
@@ -228,7 +236,9 @@ export function authFromConfig(
   config: { apiKeys: readonly string[]; oidcIssuer: string | null; oidcAudience: readonly string[]; oidcTenantClaim: string },
   logger: Logger,
 ): Auth {
-  const oidc = config.oidcIssuer ? createOidcVerifier({ issuer: config.oidcIssuer, audiences: config.oidcAudience, tenantClaim: config.oidcTenantClaim, logger }) : null
+  const oidc = config.oidcIssuer
+    ? createOidcVerifier({ issuer: config.oidcIssuer, audiences: config.oidcAudience, tenantClaim: config.oidcTenantClaim, logger })
+    : null
   if (oidc) void oidc.warm()
   return createAuth(config.apiKeys, oidc)
 }
@@ -238,7 +248,9 @@ const ANTHROPIC_PATH = /^\/v1\/messages(?:\/|$)/
 
 /** 401 in OpenAI's shape (its type for a bad key is invalid_request_error, code invalid_api_key). */
 function unauthorized(message: string): ApiError {
-  return new ApiError(401, message, 'invalid_request_error', 'invalid_api_key').withHeaders({ 'www-authenticate': 'Bearer realm="agentgate"' })
+  return new ApiError(401, message, 'invalid_request_error', 'invalid_api_key').withHeaders({
+    'www-authenticate': 'Bearer realm="agentgate"',
+  })
 }
 
 /** Whether `host` (a --host value) only accepts connections from this machine. */
@@ -251,10 +263,20 @@ export function isLoopbackHost(host: string): boolean {
  * The start-up line about auth: on (how many keys, which tenants — never a key); off on loopback (the default: only
  * this machine can connect); or off on any other address, which is a warning — the gateway still starts, as asked.
  */
-export function logAuthMode(logger: Logger, auth: Pick<Auth, 'enabled' | 'keyCount' | 'tenants'> & { issuer?: string | null }, host: string): void {
-  if (auth.enabled && auth.issuer) logger.info('auth on: every /v1 route needs an API key or an OIDC token', { keys: auth.keyCount, tenants: auth.tenants, oidc_issuer: auth.issuer })
+export function logAuthMode(
+  logger: Logger,
+  auth: Pick<Auth, 'enabled' | 'keyCount' | 'tenants'> & { issuer?: string | null },
+  host: string,
+): void {
+  if (auth.enabled && auth.issuer)
+    logger.info('auth on: every /v1 route needs an API key or an OIDC token', {
+      keys: auth.keyCount,
+      tenants: auth.tenants,
+      oidc_issuer: auth.issuer,
+    })
   else if (auth.enabled) logger.info('auth on: every /v1 route needs an API key', { keys: auth.keyCount, tenants: auth.tenants })
-  else if (isLoopbackHost(host)) logger.info('auth off: no API keys configured, every client is tenant "default"; listening on loopback only', { host })
+  else if (isLoopbackHost(host))
+    logger.info('auth off: no API keys configured, every client is tenant "default"; listening on loopback only', { host })
   else
     logger.warn(
       `WARNING: auth off on a non-loopback address: anyone who can reach ${host} can use the upstream and read every stored response. Configure --api-key or --api-keys-file, or listen on 127.0.0.1.`,

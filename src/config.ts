@@ -92,43 +92,377 @@ interface Setting {
 const MiB = 1024 * 1024
 
 export const SETTINGS: readonly Setting[] = [
-  { key: 'host', flag: '--host', env: 'AGENTGATE_HOST', file: 'host', kind: 'string', arg: 'ADDR', help: 'address to listen on', def: '127.0.0.1' },
-  { key: 'port', flag: '--port', env: 'AGENTGATE_PORT', file: 'port', kind: 'int', min: 0, max: 65535, help: 'port to listen on (0 = pick a free port)', def: 9000 },
-  { key: 'upstream', flag: '--upstream', env: 'AGENTGATE_UPSTREAM', file: 'upstream', kind: 'url', help: 'base URL of the inference server', def: 'http://localhost:8000/v1' },
-  { key: 'upstreamKey', flag: '--upstream-key', env: 'AGENTGATE_UPSTREAM_KEY', file: 'upstream_key', kind: 'string', arg: 'KEY', help: 'API key sent to the upstream', secret: true, def: null },
-  { key: 'upstreamApi', flag: '--upstream-api', env: 'AGENTGATE_UPSTREAM_API', file: 'upstream_api', kind: 'enum', values: ['responses', 'chat'], help: 'wire API of the upstream', def: 'responses' },
-  { key: 'db', flag: '--db', env: 'AGENTGATE_DB', file: 'db', kind: 'string', arg: 'PATH', help: 'SQLite database file', def: (home: string) => join(home, 'agentgate.db') },
-  { key: 'databaseUrl', flag: '--database-url', env: 'AGENTGATE_DATABASE_URL', file: 'database_url', kind: 'string', arg: 'URL', help: 'postgres://… (PostgreSQL instead of SQLite)', def: null },
-  { key: 'apiKeys', flag: '--api-key', env: 'AGENTGATE_API_KEYS', file: 'api_keys', kind: 'list', arg: 'KEY', help: 'client API key, [TENANT:]KEY or [TENANT:]sha256:HEX (repeatable; env: comma-separated); turns auth on', secret: true, def: [] },
-  { key: 'apiKeysFile', flag: '--api-keys-file', env: 'AGENTGATE_API_KEYS_FILE', file: 'api_keys_file', kind: 'string', arg: 'PATH', help: 'file of client API keys, one [TENANT:]KEY or [TENANT:]sha256:HEX per line (# comments); added to the others', def: null },
-  { key: 'oidcIssuer', flag: '--oidc-issuer', env: 'AGENTGATE_OIDC_ISSUER', file: 'oidc_issuer', kind: 'url', help: 'OIDC issuer whose access tokens are accepted (needs --oidc-audience); turns auth on', def: null },
-  { key: 'oidcAudience', flag: '--oidc-audience', env: 'AGENTGATE_OIDC_AUDIENCE', file: 'oidc_audience', kind: 'list', arg: 'AUD', help: 'audience a token must carry (comma-separated for several; needs --oidc-issuer)', def: [] },
-  { key: 'oidcTenantClaim', flag: '--oidc-tenant-claim', env: 'AGENTGATE_OIDC_TENANT_CLAIM', file: 'oidc_tenant_claim', kind: 'string', arg: 'NAME', help: 'token claim whose value is the tenant', def: 'sub' },
-  { key: 'otelEndpoint', flag: '--otel-endpoint', env: 'AGENTGATE_OTEL_ENDPOINT', envAlias: 'OTEL_EXPORTER_OTLP_ENDPOINT', file: 'otel_endpoint', kind: 'url', help: 'OTLP/HTTP collector base URL traces are sent to (…/v1/traces); unset: no tracing', def: null },
-  { key: 'otelServiceName', flag: '--otel-service-name', env: 'AGENTGATE_OTEL_SERVICE_NAME', envAlias: 'OTEL_SERVICE_NAME', file: 'otel_service_name', kind: 'string', arg: 'NAME', help: 'service.name of exported spans', def: 'agentgate' },
-  { key: 'otelResourceAttributes', flag: '--otel-resource-attributes', env: 'AGENTGATE_OTEL_RESOURCE_ATTRIBUTES', envAlias: 'OTEL_RESOURCE_ATTRIBUTES', file: 'otel_resource_attributes', kind: 'list', arg: 'K=V,…', help: 'resource attributes of exported spans, k=v,…', def: [] },
-  { key: 'logLevel', flag: '--log-level', env: 'AGENTGATE_LOG_LEVEL', file: 'log_level', kind: 'enum', values: ['debug', 'info', 'warn', 'error', 'silent'], help: 'log level', def: 'info' },
-  { key: 'logFormat', flag: '--log-format', env: 'AGENTGATE_LOG_FORMAT', file: 'log_format', kind: 'enum', values: ['auto', 'json', 'text'], help: 'log lines: text (readable) or json; auto = text when stderr is a terminal, else json', def: 'auto' },
-  { key: 'connectTimeoutMs', flag: '--connect-timeout-ms', env: 'AGENTGATE_CONNECT_TIMEOUT_MS', file: 'connect_timeout_ms', kind: 'int', min: 1, help: 'upstream connect timeout', def: 10_000 },
-  { key: 'firstByteTimeoutMs', flag: '--first-byte-timeout-ms', env: 'AGENTGATE_FIRST_BYTE_TIMEOUT_MS', file: 'first_byte_timeout_ms', kind: 'int', min: 1, help: 'upstream time to response headers', def: 300_000 },
-  { key: 'idleTimeoutMs', flag: '--idle-timeout-ms', env: 'AGENTGATE_IDLE_TIMEOUT_MS', file: 'idle_timeout_ms', kind: 'int', min: 1, help: 'upstream stream idle timeout', def: 300_000 },
-  { key: 'maxBodyBytes', flag: '--max-body-bytes', env: 'AGENTGATE_MAX_BODY_BYTES', file: 'max_body_bytes', kind: 'int', min: 1024, help: 'max request body', def: 10 * MiB },
-  { key: 'maxWsFrameBytes', flag: '--max-ws-frame-bytes', env: 'AGENTGATE_MAX_WS_FRAME_BYTES', file: 'max_ws_frame_bytes', kind: 'int', min: 1024, help: 'max WebSocket frame', def: 10 * MiB },
-  { key: 'maxStoredResponseBytes', flag: '--max-stored-response-bytes', env: 'AGENTGATE_MAX_STORED_RESPONSE_BYTES', file: 'max_stored_response_bytes', kind: 'int', min: 1024, help: 'max size of one stored response', def: 8 * MiB },
-  { key: 'maxSseLineBytes', flag: '--max-sse-line-bytes', env: 'AGENTGATE_MAX_SSE_LINE_BYTES', file: 'max_sse_line_bytes', kind: 'int', min: 1024, help: 'max upstream SSE line', def: 16 * MiB },
-  { key: 'maxStreamBytes', flag: '--max-stream-bytes', env: 'AGENTGATE_MAX_STREAM_BYTES', file: 'max_stream_bytes', kind: 'int', min: 1024, help: 'max bytes of one upstream stream (the turn fails past it)', def: 64 * MiB },
-  { key: 'maxHistoryItems', flag: '--max-history-items', env: 'AGENTGATE_MAX_HISTORY_ITEMS', file: 'max_history_items', kind: 'int', min: 1, help: 'max items in a previous_response_id or conversation history (400 past it)', def: 10_000 },
-  { key: 'maxWsQueue', flag: '--max-ws-queue', env: 'AGENTGATE_MAX_WS_QUEUE', file: 'max_ws_queue', kind: 'int', min: 1, help: 'max queued response.create per socket', def: 16 },
-  { key: 'wsIdleTimeoutS', flag: '--ws-idle-timeout-s', env: 'AGENTGATE_WS_IDLE_TIMEOUT_S', file: 'ws_idle_timeout_s', kind: 'int', min: 0, max: 960, help: 'close idle WebSockets after this many seconds', def: 600 },
-  { key: 'sealingKeys', flag: '--sealing-key', env: 'AGENTGATE_SEALING_KEYS', file: 'sealing_keys', kind: 'list', help: 'key for sealed encrypted_content (reasoning, compaction), base64 of 32 bytes (repeatable; env: comma-separated); the first seals, all open', secret: true, def: [] },
-  { key: 'wsForceStore', flag: '--ws-force-store', env: 'AGENTGATE_WS_FORCE_STORE', file: 'ws_force_store', kind: 'bool', help: 'store every WebSocket turn (Codex chains need it)', def: true },
-  { key: 'shutdownGraceMs', flag: '--shutdown-grace-ms', env: 'AGENTGATE_SHUTDOWN_GRACE_MS', file: 'shutdown_grace_ms', kind: 'int', min: 0, help: 'on SIGTERM/SIGINT, how long running turns may finish before they are ended as failed', def: 25_000 },
-  { key: 'metricsPublic', flag: '--metrics-public', env: 'AGENTGATE_METRICS_PUBLIC', file: 'metrics_public', kind: 'bool', help: 'serve /metrics without an API key when auth is on (for a Prometheus scraper)', def: false },
-  { key: 'retentionDays', flag: '--retention-days', env: 'AGENTGATE_RETENTION_DAYS', file: 'retention_days', kind: 'int', min: 1, help: 'delete responses (with their items and events) and deleted or empty conversations older than this many days; unset: keep everything', def: null },
-  { key: 'eventLogRetentionHours', flag: '--event-log-retention-hours', env: 'AGENTGATE_EVENT_LOG_RETENTION_HOURS', file: 'event_log_retention_hours', kind: 'int', min: 0, help: 'drop the stored events of responses finished this many hours ago (only resuming a stream reads them)', def: 24 },
-  { key: 'anthropicModel', flag: '--anthropic-model', env: 'AGENTGATE_ANTHROPIC_MODEL', file: 'anthropic_model', kind: 'string', arg: 'ID', help: 'upstream model that serves /v1/messages requests for model ids the upstream does not know (claude-…); unset: the upstream\'s first model', def: null },
-  { key: 'storeMessages', flag: '--store-messages', env: 'AGENTGATE_STORE_MESSAGES', file: 'store_messages', kind: 'bool', help: 'store each /v1/messages turn like a response (tenant, request id, status, usage)', def: true },
-  { key: 'messagesPingMs', flag: '--messages-ping-ms', env: 'AGENTGATE_MESSAGES_PING_MS', file: 'messages_ping_ms', kind: 'int', min: 10, help: 'a /v1/messages stream sends a ping event after this many ms without one', def: 10_000 },
+  {
+    key: 'host',
+    flag: '--host',
+    env: 'AGENTGATE_HOST',
+    file: 'host',
+    kind: 'string',
+    arg: 'ADDR',
+    help: 'address to listen on',
+    def: '127.0.0.1',
+  },
+  {
+    key: 'port',
+    flag: '--port',
+    env: 'AGENTGATE_PORT',
+    file: 'port',
+    kind: 'int',
+    min: 0,
+    max: 65535,
+    help: 'port to listen on (0 = pick a free port)',
+    def: 9000,
+  },
+  {
+    key: 'upstream',
+    flag: '--upstream',
+    env: 'AGENTGATE_UPSTREAM',
+    file: 'upstream',
+    kind: 'url',
+    help: 'base URL of the inference server',
+    def: 'http://localhost:8000/v1',
+  },
+  {
+    key: 'upstreamKey',
+    flag: '--upstream-key',
+    env: 'AGENTGATE_UPSTREAM_KEY',
+    file: 'upstream_key',
+    kind: 'string',
+    arg: 'KEY',
+    help: 'API key sent to the upstream',
+    secret: true,
+    def: null,
+  },
+  {
+    key: 'upstreamApi',
+    flag: '--upstream-api',
+    env: 'AGENTGATE_UPSTREAM_API',
+    file: 'upstream_api',
+    kind: 'enum',
+    values: ['responses', 'chat'],
+    help: 'wire API of the upstream',
+    def: 'responses',
+  },
+  {
+    key: 'db',
+    flag: '--db',
+    env: 'AGENTGATE_DB',
+    file: 'db',
+    kind: 'string',
+    arg: 'PATH',
+    help: 'SQLite database file',
+    def: (home: string) => join(home, 'agentgate.db'),
+  },
+  {
+    key: 'databaseUrl',
+    flag: '--database-url',
+    env: 'AGENTGATE_DATABASE_URL',
+    file: 'database_url',
+    kind: 'string',
+    arg: 'URL',
+    help: 'postgres://… (PostgreSQL instead of SQLite)',
+    def: null,
+  },
+  {
+    key: 'apiKeys',
+    flag: '--api-key',
+    env: 'AGENTGATE_API_KEYS',
+    file: 'api_keys',
+    kind: 'list',
+    arg: 'KEY',
+    help: 'client API key, [TENANT:]KEY or [TENANT:]sha256:HEX (repeatable; env: comma-separated); turns auth on',
+    secret: true,
+    def: [],
+  },
+  {
+    key: 'apiKeysFile',
+    flag: '--api-keys-file',
+    env: 'AGENTGATE_API_KEYS_FILE',
+    file: 'api_keys_file',
+    kind: 'string',
+    arg: 'PATH',
+    help: 'file of client API keys, one [TENANT:]KEY or [TENANT:]sha256:HEX per line (# comments); added to the others',
+    def: null,
+  },
+  {
+    key: 'oidcIssuer',
+    flag: '--oidc-issuer',
+    env: 'AGENTGATE_OIDC_ISSUER',
+    file: 'oidc_issuer',
+    kind: 'url',
+    help: 'OIDC issuer whose access tokens are accepted (needs --oidc-audience); turns auth on',
+    def: null,
+  },
+  {
+    key: 'oidcAudience',
+    flag: '--oidc-audience',
+    env: 'AGENTGATE_OIDC_AUDIENCE',
+    file: 'oidc_audience',
+    kind: 'list',
+    arg: 'AUD',
+    help: 'audience a token must carry (comma-separated for several; needs --oidc-issuer)',
+    def: [],
+  },
+  {
+    key: 'oidcTenantClaim',
+    flag: '--oidc-tenant-claim',
+    env: 'AGENTGATE_OIDC_TENANT_CLAIM',
+    file: 'oidc_tenant_claim',
+    kind: 'string',
+    arg: 'NAME',
+    help: 'token claim whose value is the tenant',
+    def: 'sub',
+  },
+  {
+    key: 'otelEndpoint',
+    flag: '--otel-endpoint',
+    env: 'AGENTGATE_OTEL_ENDPOINT',
+    envAlias: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    file: 'otel_endpoint',
+    kind: 'url',
+    help: 'OTLP/HTTP collector base URL traces are sent to (…/v1/traces); unset: no tracing',
+    def: null,
+  },
+  {
+    key: 'otelServiceName',
+    flag: '--otel-service-name',
+    env: 'AGENTGATE_OTEL_SERVICE_NAME',
+    envAlias: 'OTEL_SERVICE_NAME',
+    file: 'otel_service_name',
+    kind: 'string',
+    arg: 'NAME',
+    help: 'service.name of exported spans',
+    def: 'agentgate',
+  },
+  {
+    key: 'otelResourceAttributes',
+    flag: '--otel-resource-attributes',
+    env: 'AGENTGATE_OTEL_RESOURCE_ATTRIBUTES',
+    envAlias: 'OTEL_RESOURCE_ATTRIBUTES',
+    file: 'otel_resource_attributes',
+    kind: 'list',
+    arg: 'K=V,…',
+    help: 'resource attributes of exported spans, k=v,…',
+    def: [],
+  },
+  {
+    key: 'logLevel',
+    flag: '--log-level',
+    env: 'AGENTGATE_LOG_LEVEL',
+    file: 'log_level',
+    kind: 'enum',
+    values: ['debug', 'info', 'warn', 'error', 'silent'],
+    help: 'log level',
+    def: 'info',
+  },
+  {
+    key: 'logFormat',
+    flag: '--log-format',
+    env: 'AGENTGATE_LOG_FORMAT',
+    file: 'log_format',
+    kind: 'enum',
+    values: ['auto', 'json', 'text'],
+    help: 'log lines: text (readable) or json; auto = text when stderr is a terminal, else json',
+    def: 'auto',
+  },
+  {
+    key: 'connectTimeoutMs',
+    flag: '--connect-timeout-ms',
+    env: 'AGENTGATE_CONNECT_TIMEOUT_MS',
+    file: 'connect_timeout_ms',
+    kind: 'int',
+    min: 1,
+    help: 'upstream connect timeout',
+    def: 10_000,
+  },
+  {
+    key: 'firstByteTimeoutMs',
+    flag: '--first-byte-timeout-ms',
+    env: 'AGENTGATE_FIRST_BYTE_TIMEOUT_MS',
+    file: 'first_byte_timeout_ms',
+    kind: 'int',
+    min: 1,
+    help: 'upstream time to response headers',
+    def: 300_000,
+  },
+  {
+    key: 'idleTimeoutMs',
+    flag: '--idle-timeout-ms',
+    env: 'AGENTGATE_IDLE_TIMEOUT_MS',
+    file: 'idle_timeout_ms',
+    kind: 'int',
+    min: 1,
+    help: 'upstream stream idle timeout',
+    def: 300_000,
+  },
+  {
+    key: 'maxBodyBytes',
+    flag: '--max-body-bytes',
+    env: 'AGENTGATE_MAX_BODY_BYTES',
+    file: 'max_body_bytes',
+    kind: 'int',
+    min: 1024,
+    help: 'max request body',
+    def: 10 * MiB,
+  },
+  {
+    key: 'maxWsFrameBytes',
+    flag: '--max-ws-frame-bytes',
+    env: 'AGENTGATE_MAX_WS_FRAME_BYTES',
+    file: 'max_ws_frame_bytes',
+    kind: 'int',
+    min: 1024,
+    help: 'max WebSocket frame',
+    def: 10 * MiB,
+  },
+  {
+    key: 'maxStoredResponseBytes',
+    flag: '--max-stored-response-bytes',
+    env: 'AGENTGATE_MAX_STORED_RESPONSE_BYTES',
+    file: 'max_stored_response_bytes',
+    kind: 'int',
+    min: 1024,
+    help: 'max size of one stored response',
+    def: 8 * MiB,
+  },
+  {
+    key: 'maxSseLineBytes',
+    flag: '--max-sse-line-bytes',
+    env: 'AGENTGATE_MAX_SSE_LINE_BYTES',
+    file: 'max_sse_line_bytes',
+    kind: 'int',
+    min: 1024,
+    help: 'max upstream SSE line',
+    def: 16 * MiB,
+  },
+  {
+    key: 'maxStreamBytes',
+    flag: '--max-stream-bytes',
+    env: 'AGENTGATE_MAX_STREAM_BYTES',
+    file: 'max_stream_bytes',
+    kind: 'int',
+    min: 1024,
+    help: 'max bytes of one upstream stream (the turn fails past it)',
+    def: 64 * MiB,
+  },
+  {
+    key: 'maxHistoryItems',
+    flag: '--max-history-items',
+    env: 'AGENTGATE_MAX_HISTORY_ITEMS',
+    file: 'max_history_items',
+    kind: 'int',
+    min: 1,
+    help: 'max items in a previous_response_id or conversation history (400 past it)',
+    def: 10_000,
+  },
+  {
+    key: 'maxWsQueue',
+    flag: '--max-ws-queue',
+    env: 'AGENTGATE_MAX_WS_QUEUE',
+    file: 'max_ws_queue',
+    kind: 'int',
+    min: 1,
+    help: 'max queued response.create per socket',
+    def: 16,
+  },
+  {
+    key: 'wsIdleTimeoutS',
+    flag: '--ws-idle-timeout-s',
+    env: 'AGENTGATE_WS_IDLE_TIMEOUT_S',
+    file: 'ws_idle_timeout_s',
+    kind: 'int',
+    min: 0,
+    max: 960,
+    help: 'close idle WebSockets after this many seconds',
+    def: 600,
+  },
+  {
+    key: 'sealingKeys',
+    flag: '--sealing-key',
+    env: 'AGENTGATE_SEALING_KEYS',
+    file: 'sealing_keys',
+    kind: 'list',
+    help: 'key for sealed encrypted_content (reasoning, compaction), base64 of 32 bytes (repeatable; env: comma-separated); the first seals, all open',
+    secret: true,
+    def: [],
+  },
+  {
+    key: 'wsForceStore',
+    flag: '--ws-force-store',
+    env: 'AGENTGATE_WS_FORCE_STORE',
+    file: 'ws_force_store',
+    kind: 'bool',
+    help: 'store every WebSocket turn (Codex chains need it)',
+    def: true,
+  },
+  {
+    key: 'shutdownGraceMs',
+    flag: '--shutdown-grace-ms',
+    env: 'AGENTGATE_SHUTDOWN_GRACE_MS',
+    file: 'shutdown_grace_ms',
+    kind: 'int',
+    min: 0,
+    help: 'on SIGTERM/SIGINT, how long running turns may finish before they are ended as failed',
+    def: 25_000,
+  },
+  {
+    key: 'metricsPublic',
+    flag: '--metrics-public',
+    env: 'AGENTGATE_METRICS_PUBLIC',
+    file: 'metrics_public',
+    kind: 'bool',
+    help: 'serve /metrics without an API key when auth is on (for a Prometheus scraper)',
+    def: false,
+  },
+  {
+    key: 'retentionDays',
+    flag: '--retention-days',
+    env: 'AGENTGATE_RETENTION_DAYS',
+    file: 'retention_days',
+    kind: 'int',
+    min: 1,
+    help: 'delete responses (with their items and events) and deleted or empty conversations older than this many days; unset: keep everything',
+    def: null,
+  },
+  {
+    key: 'eventLogRetentionHours',
+    flag: '--event-log-retention-hours',
+    env: 'AGENTGATE_EVENT_LOG_RETENTION_HOURS',
+    file: 'event_log_retention_hours',
+    kind: 'int',
+    min: 0,
+    help: 'drop the stored events of responses finished this many hours ago (only resuming a stream reads them)',
+    def: 24,
+  },
+  {
+    key: 'anthropicModel',
+    flag: '--anthropic-model',
+    env: 'AGENTGATE_ANTHROPIC_MODEL',
+    file: 'anthropic_model',
+    kind: 'string',
+    arg: 'ID',
+    help: "upstream model that serves /v1/messages requests for model ids the upstream does not know (claude-…); unset: the upstream's first model",
+    def: null,
+  },
+  {
+    key: 'storeMessages',
+    flag: '--store-messages',
+    env: 'AGENTGATE_STORE_MESSAGES',
+    file: 'store_messages',
+    kind: 'bool',
+    help: 'store each /v1/messages turn like a response (tenant, request id, status, usage)',
+    def: true,
+  },
+  {
+    key: 'messagesPingMs',
+    flag: '--messages-ping-ms',
+    env: 'AGENTGATE_MESSAGES_PING_MS',
+    file: 'messages_ping_ms',
+    kind: 'int',
+    min: 10,
+    help: 'a /v1/messages stream sends a ping event after this many ms without one',
+    def: 10_000,
+  },
 ]
 
 /** Parses one raw value; `where` names its source (the flag, the env variable or the file key) for the error. */
@@ -213,7 +547,8 @@ export function parseArgs(argv: string[], known: ReadonlySet<string>, booleans: 
       value = argv[++i]
     }
     const prev = out.flags[name]
-    if ((name === '--api-key' || name === '--sealing-key') && typeof value === 'string') out.flags[name] = [...((prev as string[]) ?? []), value]
+    if ((name === '--api-key' || name === '--sealing-key') && typeof value === 'string')
+      out.flags[name] = [...((prev as string[]) ?? []), value]
     else out.flags[name] = value
   }
   return out
@@ -252,7 +587,9 @@ export function loadConfig({ flags, env, readFile = defaultReadFile }: ConfigSou
     try {
       file = Bun.TOML.parse(text) as Record<string, unknown>
     } catch (e) {
-      throw new ConfigError(`config file ${configFile} is not valid TOML: ${String((e as Error | null)?.message ?? e).replace(/^TOML Parse error:\s*/, '')}`)
+      throw new ConfigError(
+        `config file ${configFile} is not valid TOML: ${String((e as Error | null)?.message ?? e).replace(/^TOML Parse error:\s*/, '')}`,
+      )
     }
   }
   const known = new Set([...SETTINGS.map((s) => s.file), 'models'])
@@ -269,18 +606,35 @@ export function loadConfig({ flags, env, readFile = defaultReadFile }: ConfigSou
     const envRaw = env[s.env] || (s.envAlias ? env[s.envAlias] : undefined) || undefined
     const envName = env[s.env] ? s.env : s.envAlias!
     const [raw, where] =
-      flags[s.flag] !== undefined ? [flags[s.flag], s.flag]
-      : envRaw !== undefined ? [envRaw, envName]
-      : [file[s.file], `${s.file} in ${configFile}`]
-    cfg[s.key] = raw === undefined ? (typeof s.def === 'function' ? (s.def as (h: string) => unknown)(home) : s.def) : parseValue(s, raw, where)
+      flags[s.flag] !== undefined
+        ? [flags[s.flag], s.flag]
+        : envRaw !== undefined
+          ? [envRaw, envName]
+          : [file[s.file], `${s.file} in ${configFile}`]
+    cfg[s.key] =
+      raw === undefined ? (typeof s.def === 'function' ? (s.def as (h: string) => unknown)(home) : s.def) : parseValue(s, raw, where)
     if (raw !== undefined) sources[s.key] = { where, inFile: flags[s.flag] === undefined && envRaw === undefined }
   }
-  cfg.apiKeys = resolveApiKeys(cfg.apiKeys as string[], sources.apiKeys?.where ?? '--api-key', cfg.apiKeysFile as string | null, sources.apiKeysFile, configFile, readFile)
+  cfg.apiKeys = resolveApiKeys(
+    cfg.apiKeys as string[],
+    sources.apiKeys?.where ?? '--api-key',
+    cfg.apiKeysFile as string | null,
+    sources.apiKeysFile,
+    configFile,
+    readFile,
+  )
   cfg.models = parseModelOverrides(file.models, configFile, readFile)
   // Tokens are only safe to accept for a known audience: an issuer alone (or an audience alone) is a mistake.
   if ((cfg.oidcIssuer === null) !== ((cfg.oidcAudience as string[]).length === 0))
-    throw new ConfigError(cfg.oidcIssuer === null ? `${sources.oidcAudience!.where} needs --oidc-issuer too (OIDC takes both or neither)` : `${sources.oidcIssuer!.where} needs --oidc-audience too (OIDC takes both or neither)`)
-  const attributes = parseResourceAttributes(cfg.otelResourceAttributes as unknown as string[], sources.otelResourceAttributes?.where ?? '--otel-resource-attributes')
+    throw new ConfigError(
+      cfg.oidcIssuer === null
+        ? `${sources.oidcAudience!.where} needs --oidc-issuer too (OIDC takes both or neither)`
+        : `${sources.oidcIssuer!.where} needs --oidc-audience too (OIDC takes both or neither)`,
+    )
+  const attributes = parseResourceAttributes(
+    cfg.otelResourceAttributes as unknown as string[],
+    sources.otelResourceAttributes?.where ?? '--otel-resource-attributes',
+  )
   // service.name: --otel-service-name (or OTEL_SERVICE_NAME) wins over one in the resource attributes, which wins over the default.
   if (sources.otelServiceName === undefined && attributes['service.name']) cfg.otelServiceName = attributes['service.name']
   delete attributes['service.name']
@@ -319,7 +673,9 @@ function resolveApiKeys(
     try {
       text = readFile(path)
     } catch (e) {
-      throw new ConfigError(`cannot read the API keys file ${path} (${fileWhere}): ${String((e as Error | null)?.message ?? e).replace(/^cannot read config file \S+: /, '')}`)
+      throw new ConfigError(
+        `cannot read the API keys file ${path} (${fileWhere}): ${String((e as Error | null)?.message ?? e).replace(/^cannot read config file \S+: /, '')}`,
+      )
     }
     if (text === null) throw new ConfigError(`API keys file not found: ${path} (${fileWhere})`)
     let n = 0
@@ -360,7 +716,8 @@ function parseResourceAttributes(pairs: string[], where: string): Record<string,
 
 function parseModelOverrides(raw: unknown, where: string, readFile: (path: string) => string | null): Record<string, ModelOverride> {
   if (raw === undefined) return {}
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`invalid setting models in ${where}: expected a table of [models."<id>"] sections`)
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ConfigError(`invalid setting models in ${where}: expected a table of [models."<id>"] sections`)
   const out: Record<string, ModelOverride> = {}
   // Checked against the Codex catalog's enums now: one bad value would make Codex reject the whole catalog.
   for (const [id, o] of Object.entries(raw as Record<string, unknown>)) out[id] = validateModelOverride(id, o, { where, readFile })
@@ -379,7 +736,12 @@ export function settingArg(s: Setting): string {
 /** Lines for --help: one per setting: flag with its choices or placeholder, meaning, env and default (when there is one). */
 export function settingsHelp(): string {
   return SETTINGS.map((s) => {
-    const def = typeof s.def === 'function' ? '$AGENTGATE_HOME/agentgate.db' : s.def === null || (Array.isArray(s.def) && !s.def.length) ? null : String(s.def)
+    const def =
+      typeof s.def === 'function'
+        ? '$AGENTGATE_HOME/agentgate.db'
+        : s.def === null || (Array.isArray(s.def) && !s.def.length)
+          ? null
+          : String(s.def)
     return `  ${`${s.flag} ${settingArg(s)}`.padEnd(36)} ${s.help} [env ${s.env}${s.envAlias ? ` or ${s.envAlias}` : ''}${def === null ? '' : `; default ${def}`}]`
   }).join('\n')
 }

@@ -81,12 +81,7 @@ export function fromStoreError(e: StoreError): ApiError {
   }
 }
 
-export function toErrorBody(
-  message: string,
-  type: string,
-  code: string | null = null,
-  param: string | null = null,
-): ErrorBody {
+export function toErrorBody(message: string, type: string, code: string | null = null, param: string | null = null): ErrorBody {
   return { error: { message, type, param, code } }
 }
 

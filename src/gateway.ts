@@ -61,7 +61,9 @@ const FLUSH_MS = 2_000
 
 export async function createGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
   const version = opts.version ?? VERSION
-  const logger = opts.logger ?? createLogger(config.logLevel, opts.log, resolveLogFormat(config.logFormat, opts.log ? false : process.stderr.isTTY === true))
+  const logger =
+    opts.logger ??
+    createLogger(config.logLevel, opts.log, resolveLogFormat(config.logFormat, opts.log ? false : process.stderr.isTTY === true))
   const store = await openStore(config)
   // Turns a previous process left queued/in_progress (it crashed or was killed) end as failed, never in_progress
   // forever. Turns of other live processes sharing the database are left alone (their leases are renewed); the
@@ -69,14 +71,30 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   const interrupted = await store.failInterrupted(INTERRUPTED_MESSAGE, Date.now(), { alive: (owner) => ownerIsAlive(owner) })
   if (interrupted.length) logger.warn('marked responses left running by a previous process as failed', { count: interrupted.length })
   const stopSweep = startRecoverySweep(store, logger)
-  const stopRetention = startRetention(store, { retentionDays: config.retentionDays, eventLogRetentionHours: config.eventLogRetentionHours }, logger)
+  const stopRetention = startRetention(
+    store,
+    { retentionDays: config.retentionDays, eventLogRetentionHours: config.eventLogRetentionHours },
+    logger,
+  )
   const metrics = createMetrics()
   const background = createBackgroundRunner({ store, logger, metrics })
   const upstream = opts.upstream ?? upstreamFromConfig(config)
   const drain = opts.drain ?? new Drain()
   // API keys → tenants; with an OIDC issuer, bearer tokens that are not keys are verified against its keys.
   const auth = authFromConfig(config, logger)
-  const app = createApp({ config, upstream, store, clock: opts.clock ?? Date.now, ids: opts.ids ?? timeOrderedId, logger, version, background, metrics, drain, auth })
+  const app = createApp({
+    config,
+    upstream,
+    store,
+    clock: opts.clock ?? Date.now,
+    ids: opts.ids ?? timeOrderedId,
+    logger,
+    version,
+    background,
+    metrics,
+    drain,
+    auth,
+  })
 
   let stopped: Promise<void> | null = null
   const stop = () =>
@@ -118,7 +136,12 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     stop,
     async shutdown(reason) {
       const sockets = metrics.activeWebSockets.value
-      logger.info('shutting down: no new turns; running ones may finish', { signal: reason, running_turns: drain.active(), websockets: sockets, grace_ms: config.shutdownGraceMs })
+      logger.info('shutting down: no new turns; running ones may finish', {
+        signal: reason,
+        running_turns: drain.active(),
+        websockets: sockets,
+        grace_ms: config.shutdownGraceMs,
+      })
       const summary = await drain.drain(config.shutdownGraceMs)
       // Let the last terminal events reach their clients before connections are closed: stop listening, give
       // open responses a moment to end, then close whatever is left.

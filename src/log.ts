@@ -52,7 +52,9 @@ export function createLogger(
   const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>) => {
     if (rank[lvl] < rank[level]) return
     const time = new Date()
-    write(format === 'text' ? formatTextLine(time, lvl, msg, fields) : JSON.stringify({ time: time.toISOString(), level: lvl, msg, ...fields }))
+    write(
+      format === 'text' ? formatTextLine(time, lvl, msg, fields) : JSON.stringify({ time: time.toISOString(), level: lvl, msg, ...fields }),
+    )
   }
   return {
     level,

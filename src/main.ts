@@ -191,7 +191,8 @@ async function runCodexCommand(argv: string[]): Promise<number> {
     process.stdout.write(CODEX_HELP)
     return 0
   }
-  if (args.positionals.length) throw new ConfigError(`unexpected argument "${args.positionals[0]}"; put Codex's arguments after \`--\` (see agentgate codex --help)`)
+  if (args.positionals.length)
+    throw new ConfigError(`unexpected argument "${args.positionals[0]}"; put Codex's arguments after \`--\` (see agentgate codex --help)`)
   const codex = findCodex(args.flags['--codex'] as string | undefined, process.env)
   const missing = codex === null ? null : codexPathProblem(codex)
   if (missing) {
@@ -224,7 +225,9 @@ async function runCodexCommand(argv: string[]): Promise<number> {
   const tag = newLaunchTag()
   try {
     const plan = await prepareCodexHome(config, url, (args.flags['--model'] as string | undefined) ?? null, key)
-    process.stderr.write(`agentgate: Codex with model ${plan.model} via ${url} (CODEX_HOME ${plan.codexHome}${log ? `; gateway log ${log.path}` : ''})\n`)
+    process.stderr.write(
+      `agentgate: Codex with model ${plan.model} via ${url} (CODEX_HOME ${plan.codexHome}${log ? `; gateway log ${log.path}` : ''})\n`,
+    )
     const proc = Bun.spawn([codex, ...args.rest], {
       stdio: ['inherit', 'inherit', 'inherit'],
       env: { ...process.env, CODEX_HOME: plan.codexHome, [LAUNCH_TAG_ENV]: tag, ...(key === null ? {} : { [CODEX_KEY_ENV]: key }) },
@@ -262,7 +265,11 @@ async function runDoctorCommand(argv: string[]): Promise<number> {
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e
     // A bad setting is the first thing doctor reports, not a usage error: nothing else can be checked without it.
-    process.stdout.write(formatChecklist([{ name: 'config', status: 'fail', detail: e.message, hint: 'fix that setting (agentgate serve --help lists them)' }]))
+    process.stdout.write(
+      formatChecklist([
+        { name: 'config', status: 'fail', detail: e.message, hint: 'fix that setting (agentgate serve --help lists them)' },
+      ]),
+    )
     return 1
   }
   const checks = await runDoctor(config, { probe: args.flags['--probe'] === true, path: process.env.PATH ?? '' })

@@ -62,7 +62,12 @@ export function invalidToken(description: string): ApiError {
 }
 
 function keysUnavailable(why: string): ApiError {
-  return new ApiError(503, `The identity provider's signing keys could not be fetched (${why}); try again shortly.`, 'server_error', 'identity_provider_unavailable').withHeaders({ 'retry-after': '30' })
+  return new ApiError(
+    503,
+    `The identity provider's signing keys could not be fetched (${why}); try again shortly.`,
+    'server_error',
+    'identity_provider_unavailable',
+  ).withHeaders({ 'retry-after': '30' })
 }
 
 class FetchFailed extends Error {}
@@ -84,7 +89,11 @@ export function createOidcVerifier(opts: OidcOptions): OidcVerifier {
   async function getJson(url: string, what: string): Promise<Record<string, unknown>> {
     let res: Response
     try {
-      res = await doFetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'follow' })
+      res = await doFetch(url, {
+        headers: { accept: 'application/json' },
+        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+        redirect: 'follow',
+      })
     } catch (e) {
       const err = e as NodeJS.ErrnoException | null
       throw new FetchFailed(`${what} unreachable: ${err?.code ?? err?.name ?? 'error'}`)
@@ -116,7 +125,8 @@ export function createOidcVerifier(opts: OidcOptions): OidcVerifier {
     if (jwksUri === null) {
       const doc = await getJson(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, 'discovery document')
       // OIDC Discovery §4.3: the document's issuer must be exactly the one configured (no mix-up with another IdP).
-      if (doc.issuer !== issuer) throw new FetchFailed(`discovery document names issuer ${JSON.stringify(doc.issuer)}, not ${JSON.stringify(issuer)}`)
+      if (doc.issuer !== issuer)
+        throw new FetchFailed(`discovery document names issuer ${JSON.stringify(doc.issuer)}, not ${JSON.stringify(issuer)}`)
       if (typeof doc.jwks_uri !== 'string') throw new FetchFailed('discovery document has no jwks_uri')
       jwksUri = doc.jwks_uri
     }
@@ -188,9 +198,15 @@ export function createOidcVerifier(opts: OidcOptions): OidcVerifier {
     } catch (e) {
       throw invalidToken(describeFailure(e))
     }
-    if (payload.azp !== undefined && (typeof payload.azp !== 'string' || !audiences.has(payload.azp))) throw invalidToken('the authorized party (azp) is not an accepted audience')
+    if (payload.azp !== undefined && (typeof payload.azp !== 'string' || !audiences.has(payload.azp)))
+      throw invalidToken('the authorized party (azp) is not an accepted audience')
     const value = payload[opts.tenantClaim]
-    if ((typeof value !== 'string' && typeof value !== 'number') || String(value) === '' || String(value).length > 256 || /[\u0000-\u001f]/.test(String(value)))
+    if (
+      (typeof value !== 'string' && typeof value !== 'number') ||
+      String(value) === '' ||
+      String(value).length > 256 ||
+      /[\u0000-\u001f]/.test(String(value))
+    )
       throw invalidToken(`the token has no usable ${opts.tenantClaim} claim`)
     return { tenant: String(value), expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : null }
   }
@@ -202,7 +218,10 @@ export function createOidcVerifier(opts: OidcOptions): OidcVerifier {
       try {
         await refresh()
       } catch (e) {
-        opts.logger.warn('OIDC discovery or keys could not be fetched at start-up; retried when a token arrives', { issuer, reason: (e as Error).message })
+        opts.logger.warn('OIDC discovery or keys could not be fetched at start-up; retried when a token arrives', {
+          issuer,
+          reason: (e as Error).message,
+        })
       }
     },
   }

@@ -23,10 +23,16 @@ export function listenError(e: unknown, host: string, port: number): StartupErro
   const where = hostPort(host, port)
   switch (code) {
     case 'EADDRINUSE':
-      return new StartupError(`${where} is already in use (another agentgate or another server listens there); stop it or pick another --port`, code)
+      return new StartupError(
+        `${where} is already in use (another agentgate or another server listens there); stop it or pick another --port`,
+        code,
+      )
     case 'EACCES':
     case 'EPERM':
-      return new StartupError(`cannot listen on ${where}: permission denied${port > 0 && port < 1024 ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : ''}`, code)
+      return new StartupError(
+        `cannot listen on ${where}: permission denied${port > 0 && port < 1024 ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : ''}`,
+        code,
+      )
     case 'EADDRNOTAVAIL':
       return new StartupError(`cannot listen on ${where}: the address is not available on this machine (check --host)`, code)
     case 'EINVAL':

@@ -58,6 +58,11 @@ export async function probeUpstream(upstream: UpstreamClient, timeoutMs = STARTU
 /** Logs the probe's result against the (redacted) upstream URL. */
 export function logProbe(logger: Logger, upstreamUrl: string, r: ProbeResult): void {
   // A server with hundreds of models gets a line, not a page: the first MAX_LOGGED_MODELS and the count.
-  if (r.ok) logger.info('upstream answering', { upstream: redactUrl(upstreamUrl), models: r.models.slice(0, MAX_LOGGED_MODELS), ...(r.models.length > MAX_LOGGED_MODELS ? { models_total: r.models.length } : {}) })
+  if (r.ok)
+    logger.info('upstream answering', {
+      upstream: redactUrl(upstreamUrl),
+      models: r.models.slice(0, MAX_LOGGED_MODELS),
+      ...(r.models.length > MAX_LOGGED_MODELS ? { models_total: r.models.length } : {}),
+    })
   else logger.warn('upstream not answering', { upstream: redactUrl(upstreamUrl), reason: r.reason })
 }

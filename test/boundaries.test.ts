@@ -26,7 +26,10 @@ function importGraphs(src: string): { runtime: Graph; all: Graph } {
     // The transpiler wants no shebang (main.ts has one).
     const text = readFileSync(path, 'utf8').replace(/^#!.*/, '')
     const resolve = (spec: string) => (spec.startsWith('.') ? resolveModule(src, path, spec) : spec)
-    runtime.set(file, transpiler.scanImports(text).map((i) => resolve(i.path)))
+    runtime.set(
+      file,
+      transpiler.scanImports(text).map((i) => resolve(i.path)),
+    )
     all.set(file, staticSpecifiers(text).map(resolve))
   }
   return { runtime, all }
@@ -118,7 +121,12 @@ describe('the checks themselves', () => {
   const g = (edges: Record<string, string[]>): Graph => new Map(Object.entries(edges))
 
   test('a core module that reaches elysia through two others is reported with the whole path', () => {
-    const graph = g({ 'engine/turn.ts': ['config.ts', 'ids.ts'], 'config.ts': ['schema/models.ts'], 'schema/models.ts': ['elysia'], 'ids.ts': [] })
+    const graph = g({
+      'engine/turn.ts': ['config.ts', 'ids.ts'],
+      'config.ts': ['schema/models.ts'],
+      'schema/models.ts': ['elysia'],
+      'ids.ts': [],
+    })
     expect(frameworkPaths(graph)).toEqual(['engine/turn.ts → config.ts → schema/models.ts → elysia'])
   })
 
@@ -127,13 +135,16 @@ describe('the checks themselves', () => {
   })
 
   test('a cycle is reported as a closed path, and a diamond is no cycle', () => {
-    expect(cycles(g({ 'a.ts': ['b.ts'], 'b.ts': ['c.ts'], 'c.ts': ['a.ts'], 'd.ts': ['a.ts'] }))).toEqual([['a.ts', 'b.ts', 'c.ts', 'a.ts']])
+    expect(cycles(g({ 'a.ts': ['b.ts'], 'b.ts': ['c.ts'], 'c.ts': ['a.ts'], 'd.ts': ['a.ts'] }))).toEqual([
+      ['a.ts', 'b.ts', 'c.ts', 'a.ts'],
+    ])
     expect(cycles(g({ 'a.ts': ['b.ts', 'c.ts'], 'b.ts': ['d.ts'], 'c.ts': ['d.ts'], 'd.ts': [] }))).toEqual([])
     expect(cycles(g({ 'a.ts': ['a.ts'] }))).toEqual([['a.ts', 'a.ts']])
   })
 
   test('type-only imports count for cycles, not for what is loaded', () => {
-    const text = "import type { A } from './a'\nimport { b } from './b'\nexport { c } from './c'\nimport './d'\nconst e = await import('./e')\n// import { f } from './f'\n"
+    const text =
+      "import type { A } from './a'\nimport { b } from './b'\nexport { c } from './c'\nimport './d'\nconst e = await import('./e')\n// import { f } from './f'\n"
     expect(staticSpecifiers(text)).toEqual(['./a', './b', './c', './d', './e'])
     const loaded = new Bun.Transpiler({ loader: 'ts' }).scanImports(text + 'b; A; ').map((i) => i.path)
     expect(loaded).not.toContain('./a')

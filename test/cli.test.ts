@@ -16,7 +16,8 @@ afterAll(() => rmSync(home, { recursive: true, force: true }))
 const env = (extra: Record<string, string> = {}) => cleanEnv({ AGENTGATE_HOME: home, NO_COLOR: '1', ...extra })
 
 /** Runs the CLI to completion (bounded), returning exit code and output. */
-const run = (args: string[], extraEnv: Record<string, string> = {}) => runCommand([process.execPath, 'run', MAIN, ...args], { env: env(extraEnv), timeoutMs: 15_000 })
+const run = (args: string[], extraEnv: Record<string, string> = {}) =>
+  runCommand([process.execPath, 'run', MAIN, ...args], { env: env(extraEnv), timeoutMs: 15_000 })
 
 /** Asserts a usage error: exit 2, exactly one stderr line, no stack trace, nothing on stdout. */
 function expectUsageError(r: { code: number | null; stdout: string; stderr: string }, ...needles: string[]) {
@@ -84,7 +85,8 @@ describe('bad input: exit 2 and one line naming the problem', () => {
   test('--port 70000', async () => expectUsageError(await run(['serve', '--port=70000']), '--port', '65535'))
   test('AGENTGATE_PORT=abc', async () => expectUsageError(await run(['serve'], { AGENTGATE_PORT: 'abc' }), 'AGENTGATE_PORT'))
   test('--upstream not a URL', async () => expectUsageError(await run(['serve', '--upstream', 'localhost:8000']), '--upstream'))
-  test('--upstream-api unknown', async () => expectUsageError(await run(['serve', '--upstream-api', 'grpc']), '--upstream-api', 'responses|chat'))
+  test('--upstream-api unknown', async () =>
+    expectUsageError(await run(['serve', '--upstream-api', 'grpc']), '--upstream-api', 'responses|chat'))
   test('--log-level unknown', async () => expectUsageError(await run(['serve', '--log-level', 'loud']), '--log-level'))
   test('an unknown option', async () => expectUsageError(await run(['serve', '--prot', '9000']), '--prot'))
   test('an unknown short option', async () => expectUsageError(await run(['serve', '-x']), '-x'))
@@ -108,8 +110,17 @@ describe('bad input: exit 2 and one line naming the problem', () => {
 
 describe('serve', () => {
   /** Starts `serve`, waits (bounded) for the start-up line, and always kills the process in the end. */
-  async function withServer(args: string[], extraEnv: Record<string, string>, fn: (url: string, proc: ReturnType<typeof Bun.spawn>) => Promise<void>) {
-    const proc = Bun.spawn([process.execPath, 'run', MAIN, ...args], { env: env(extraEnv), stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
+  async function withServer(
+    args: string[],
+    extraEnv: Record<string, string>,
+    fn: (url: string, proc: ReturnType<typeof Bun.spawn>) => Promise<void>,
+  ) {
+    const proc = Bun.spawn([process.execPath, 'run', MAIN, ...args], {
+      env: env(extraEnv),
+      stdout: 'pipe',
+      stderr: 'pipe',
+      stdin: 'ignore',
+    })
     try {
       const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader()
       let out = ''
@@ -121,7 +132,10 @@ describe('serve', () => {
         out += new TextDecoder().decode(next.value)
         match = out.match(/agentgate listening on (http:\/\/\S+)\n/)
       }
-      if (!match) throw new Error(`no start-up line; stdout: ${out}; stderr: ${await Promise.race([new Response(proc.stderr as ReadableStream).text(), Bun.sleep(500).then(() => '')])}`)
+      if (!match)
+        throw new Error(
+          `no start-up line; stdout: ${out}; stderr: ${await Promise.race([new Response(proc.stderr as ReadableStream).text(), Bun.sleep(500).then(() => '')])}`,
+        )
       reader.releaseLock()
       await fn(match[1], proc)
     } finally {

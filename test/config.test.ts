@@ -10,7 +10,12 @@ const HOME = '/tmp/agentgate-config-test-home'
 const FILE = join(HOME, 'config.toml')
 
 /** Resolves a config from argv-style flags, an env and the text of $AGENTGATE_HOME/config.toml (in memory). */
-function resolve(argv: string[] = [], env: Record<string, string> = {}, toml: string | null = null, files: Record<string, string> = {}): Config {
+function resolve(
+  argv: string[] = [],
+  env: Record<string, string> = {},
+  toml: string | null = null,
+  files: Record<string, string> = {},
+): Config {
   const { flags } = parseArgs(argv, CONFIG_FLAGS)
   return loadConfig({ flags, env: { AGENTGATE_HOME: HOME, ...env }, readFile: (p) => (p === FILE ? toml : (files[p] ?? null)) })
 }
@@ -78,18 +83,106 @@ describe('precedence: flags > env > file > default', () => {
     values: [flag: string, env: string, fileToml: string]
     expected: [flag: unknown, env: unknown, file: unknown]
   }[] = [
-    { kind: 'string', key: 'host', flag: '--host', env: 'AGENTGATE_HOST', file: 'host', values: ['0.0.0.0', '10.0.0.1', '"::1"'], expected: ['0.0.0.0', '10.0.0.1', '::1'] },
+    {
+      kind: 'string',
+      key: 'host',
+      flag: '--host',
+      env: 'AGENTGATE_HOST',
+      file: 'host',
+      values: ['0.0.0.0', '10.0.0.1', '"::1"'],
+      expected: ['0.0.0.0', '10.0.0.1', '::1'],
+    },
     { kind: 'int', key: 'port', flag: '--port', env: 'AGENTGATE_PORT', file: 'port', values: ['1', '2', '3'], expected: [1, 2, 3] },
-    { kind: 'url', key: 'upstream', flag: '--upstream', env: 'AGENTGATE_UPSTREAM', file: 'upstream', values: ['http://a:1/v1', 'https://b/v1/', '"http://c:3/x/v1"'], expected: ['http://a:1/v1', 'https://b/v1', 'http://c:3/x/v1'] },
-    { kind: 'enum', key: 'upstreamApi', flag: '--upstream-api', env: 'AGENTGATE_UPSTREAM_API', file: 'upstream_api', values: ['chat', 'responses', '"chat"'], expected: ['chat', 'responses', 'chat'] },
-    { kind: 'enum', key: 'logLevel', flag: '--log-level', env: 'AGENTGATE_LOG_LEVEL', file: 'log_level', values: ['debug', 'warn', '"error"'], expected: ['debug', 'warn', 'error'] },
-    { kind: 'bool', key: 'wsForceStore', flag: '--ws-force-store', env: 'AGENTGATE_WS_FORCE_STORE', file: 'ws_force_store', values: ['false', 'yes', 'false'], expected: [false, true, false] },
-    { kind: 'list', key: 'apiKeys', flag: '--api-key', env: 'AGENTGATE_API_KEYS', file: 'api_keys', values: ['k-flag', 'k-env1, k-env2', '["k-file1", "k-file2"]'], expected: [['k-flag'], ['k-env1', 'k-env2'], ['k-file1', 'k-file2']] },
-    { kind: 'string (nullable)', key: 'upstreamKey', flag: '--upstream-key', env: 'AGENTGATE_UPSTREAM_KEY', file: 'upstream_key', values: ['sk-flag', 'sk-env', '"sk-file"'], expected: ['sk-flag', 'sk-env', 'sk-file'] },
-    { kind: 'string (path)', key: 'db', flag: '--db', env: 'AGENTGATE_DB', file: 'db', values: ['/f.db', '/e.db', '"/c.db"'], expected: ['/f.db', '/e.db', '/c.db'] },
-    { kind: 'string (url)', key: 'databaseUrl', flag: '--database-url', env: 'AGENTGATE_DATABASE_URL', file: 'database_url', values: ['postgres://f/db', 'postgres://e/db', '"postgres://c/db"'], expected: ['postgres://f/db', 'postgres://e/db', 'postgres://c/db'] },
-    { kind: 'int (limit)', key: 'maxBodyBytes', flag: '--max-body-bytes', env: 'AGENTGATE_MAX_BODY_BYTES', file: 'max_body_bytes', values: ['2048', '4096', '8192'], expected: [2048, 4096, 8192] },
-    { kind: 'int (timeout)', key: 'idleTimeoutMs', flag: '--idle-timeout-ms', env: 'AGENTGATE_IDLE_TIMEOUT_MS', file: 'idle_timeout_ms', values: ['10', '20', '30'], expected: [10, 20, 30] },
+    {
+      kind: 'url',
+      key: 'upstream',
+      flag: '--upstream',
+      env: 'AGENTGATE_UPSTREAM',
+      file: 'upstream',
+      values: ['http://a:1/v1', 'https://b/v1/', '"http://c:3/x/v1"'],
+      expected: ['http://a:1/v1', 'https://b/v1', 'http://c:3/x/v1'],
+    },
+    {
+      kind: 'enum',
+      key: 'upstreamApi',
+      flag: '--upstream-api',
+      env: 'AGENTGATE_UPSTREAM_API',
+      file: 'upstream_api',
+      values: ['chat', 'responses', '"chat"'],
+      expected: ['chat', 'responses', 'chat'],
+    },
+    {
+      kind: 'enum',
+      key: 'logLevel',
+      flag: '--log-level',
+      env: 'AGENTGATE_LOG_LEVEL',
+      file: 'log_level',
+      values: ['debug', 'warn', '"error"'],
+      expected: ['debug', 'warn', 'error'],
+    },
+    {
+      kind: 'bool',
+      key: 'wsForceStore',
+      flag: '--ws-force-store',
+      env: 'AGENTGATE_WS_FORCE_STORE',
+      file: 'ws_force_store',
+      values: ['false', 'yes', 'false'],
+      expected: [false, true, false],
+    },
+    {
+      kind: 'list',
+      key: 'apiKeys',
+      flag: '--api-key',
+      env: 'AGENTGATE_API_KEYS',
+      file: 'api_keys',
+      values: ['k-flag', 'k-env1, k-env2', '["k-file1", "k-file2"]'],
+      expected: [['k-flag'], ['k-env1', 'k-env2'], ['k-file1', 'k-file2']],
+    },
+    {
+      kind: 'string (nullable)',
+      key: 'upstreamKey',
+      flag: '--upstream-key',
+      env: 'AGENTGATE_UPSTREAM_KEY',
+      file: 'upstream_key',
+      values: ['sk-flag', 'sk-env', '"sk-file"'],
+      expected: ['sk-flag', 'sk-env', 'sk-file'],
+    },
+    {
+      kind: 'string (path)',
+      key: 'db',
+      flag: '--db',
+      env: 'AGENTGATE_DB',
+      file: 'db',
+      values: ['/f.db', '/e.db', '"/c.db"'],
+      expected: ['/f.db', '/e.db', '/c.db'],
+    },
+    {
+      kind: 'string (url)',
+      key: 'databaseUrl',
+      flag: '--database-url',
+      env: 'AGENTGATE_DATABASE_URL',
+      file: 'database_url',
+      values: ['postgres://f/db', 'postgres://e/db', '"postgres://c/db"'],
+      expected: ['postgres://f/db', 'postgres://e/db', 'postgres://c/db'],
+    },
+    {
+      kind: 'int (limit)',
+      key: 'maxBodyBytes',
+      flag: '--max-body-bytes',
+      env: 'AGENTGATE_MAX_BODY_BYTES',
+      file: 'max_body_bytes',
+      values: ['2048', '4096', '8192'],
+      expected: [2048, 4096, 8192],
+    },
+    {
+      kind: 'int (timeout)',
+      key: 'idleTimeoutMs',
+      flag: '--idle-timeout-ms',
+      env: 'AGENTGATE_IDLE_TIMEOUT_MS',
+      file: 'idle_timeout_ms',
+      values: ['10', '20', '30'],
+      expected: [10, 20, 30],
+    },
   ]
 
   for (const r of rows) {
@@ -103,7 +196,8 @@ describe('precedence: flags > env > file > default', () => {
       test('flag=value form', () => expect(get(resolve([`${r.flag}=${flagValue}`], env, toml))).toEqual(fromFlag))
       test('env beats file', () => expect(get(resolve([], env, toml))).toEqual(fromEnv))
       test('file beats default', () => expect(get(resolve([], {}, toml))).toEqual(fromFile))
-      test('an empty env variable counts as unset, so the file still applies', () => expect(get(resolve([], { [r.env]: '' }, toml))).toEqual(fromFile))
+      test('an empty env variable counts as unset, so the file still applies', () =>
+        expect(get(resolve([], { [r.env]: '' }, toml))).toEqual(fromFile))
     })
   }
 
@@ -116,7 +210,16 @@ describe('precedence: flags > env > file > default', () => {
   })
 
   test('bool accepts the usual spellings', () => {
-    for (const [v, want] of [['1', true], ['true', true], ['ON', true], ['yes', true], ['0', false], ['false', false], ['off', false], ['No', false]] as const)
+    for (const [v, want] of [
+      ['1', true],
+      ['true', true],
+      ['ON', true],
+      ['yes', true],
+      ['0', false],
+      ['false', false],
+      ['off', false],
+      ['No', false],
+    ] as const)
       expect(resolve([], { AGENTGATE_WS_FORCE_STORE: v }).wsForceStore).toBe(want)
   })
 
@@ -186,16 +289,21 @@ describe('config file', () => {
   })
 
   test('[models."id"] sections are parsed as per-model overrides', () => {
-    const c = resolve([], {}, [
-      '[models."Qwen/Qwen3-8B"]',
-      'display_name = "Qwen 3 8B"',
-      'context_window = 32768',
-      'description = "local"',
-      '',
-      '[models.gpt-oss]',
-      'base_instructions_file = "prompts/gpt-oss.md"',
-      'supports_parallel_tool_calls = true',
-    ].join('\n'), { [join(HOME, 'prompts/gpt-oss.md')]: 'You are a coding agent.' })
+    const c = resolve(
+      [],
+      {},
+      [
+        '[models."Qwen/Qwen3-8B"]',
+        'display_name = "Qwen 3 8B"',
+        'context_window = 32768',
+        'description = "local"',
+        '',
+        '[models.gpt-oss]',
+        'base_instructions_file = "prompts/gpt-oss.md"',
+        'supports_parallel_tool_calls = true',
+      ].join('\n'),
+      { [join(HOME, 'prompts/gpt-oss.md')]: 'You are a coding agent.' },
+    )
     expect(c.models).toEqual({
       'Qwen/Qwen3-8B': { display_name: 'Qwen 3 8B', context_window: 32768, description: 'local' },
       // a relative path is taken relative to the config file
@@ -272,7 +380,11 @@ describe('parseArgs', () => {
   })
 
   test('boolean flags take no value', () => {
-    expect(parseArgs(['--help', 'serve'], CONFIG_FLAGS, new Set(['--help']))).toEqual({ flags: { '--help': true }, positionals: ['serve'], rest: [] })
+    expect(parseArgs(['--help', 'serve'], CONFIG_FLAGS, new Set(['--help']))).toEqual({
+      flags: { '--help': true },
+      positionals: ['serve'],
+      rest: [],
+    })
   })
 })
 

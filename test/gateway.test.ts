@@ -25,14 +25,29 @@ test('a turn a previous process left in_progress is failed by the time the test 
   // A finished turn, stored by a first gateway, turned into one whose process went away mid-turn.
   const first = await startGateway({ upstream: up.url, dir })
   up.queue({ text: 'template' })
-  const created = (await (await fetch(`${first.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'x' }) })).json()) as { id: string }
+  const created = (await (
+    await fetch(`${first.url}/v1/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-model', input: 'x' }),
+    })
+  ).json()) as { id: string }
   const template = (await first.store.getResponse('default', created.id))!
   await first.stop({ keepDir: true })
   const store = await openStore(first.config)
   const id = 'resp_00000000000000000000000000interr'
   const now = Date.now()
   await store.createResponse(
-    { ...template, id, status: 'in_progress', background: true, createdAt: now, updatedAt: now, completedAt: null, response: { ...template.response, id, status: 'in_progress', output: [], completed_at: null, usage: null } },
+    {
+      ...template,
+      id,
+      status: 'in_progress',
+      background: true,
+      createdAt: now,
+      updatedAt: now,
+      completedAt: null,
+      response: { ...template.response, id, status: 'in_progress', output: [], completed_at: null, usage: null },
+    },
     [],
   )
   await store.close()
@@ -51,7 +66,11 @@ test('a turn a previous process left in_progress is failed by the time the test 
 
 test('main.ts and the tests build the gateway through createGateway; only gateway.ts wires createApp', () => {
   const read = (p: string) => readFileSync(join(import.meta.dir, '..', p), 'utf8')
-  const wiring = (file: string) => ({ file, createGateway: read(file).includes('createGateway('), createApp: read(file).includes('createApp(') })
+  const wiring = (file: string) => ({
+    file,
+    createGateway: read(file).includes('createGateway('),
+    createApp: read(file).includes('createApp('),
+  })
   expect(['src/main.ts', 'test/support/gateway.ts'].map(wiring)).toEqual([
     { file: 'src/main.ts', createGateway: true, createApp: false },
     { file: 'test/support/gateway.ts', createGateway: true, createApp: false },

@@ -77,7 +77,12 @@ describe('README: running from source', () => {
       const setup = Bun.spawnSync(['sh', '-ec', m![1]], { cwd: ROOT, env, stdout: 'pipe', stderr: 'pipe' })
       expect(setup.stderr.toString()).toBe('')
       expect(setup.exitCode).toBe(0)
-      const run = Bun.spawnSync(['agentgate', '--version'], { cwd: home, env: { ...env, PATH: `${join(home, '.local', 'bin')}:${env.PATH}` }, stdout: 'pipe', stderr: 'pipe' })
+      const run = Bun.spawnSync(['agentgate', '--version'], {
+        cwd: home,
+        env: { ...env, PATH: `${join(home, '.local', 'bin')}:${env.PATH}` },
+        stdout: 'pipe',
+        stderr: 'pipe',
+      })
       expect(run.stdout.toString()).toStartWith('agentgate ')
       expect(run.exitCode).toBe(0)
     } finally {

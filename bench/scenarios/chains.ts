@@ -13,7 +13,12 @@ const INSTANT: Profile = { latencyMs: 0, deltas: 16, tokensPerS: 0 }
 const LENGTHS = [0, 10, 100, 1000]
 
 async function post(url: string, body: unknown): Promise<any> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) })
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  })
   const json = (await res.json()) as { status?: string }
   if (res.status !== 200 || json.status !== 'completed') throw new Error(`POST ${url}: ${res.status} ${JSON.stringify(json).slice(0, 300)}`)
   return json
@@ -24,7 +29,13 @@ function inlineHistory(n: number): unknown[] {
   const items: unknown[] = []
   for (let t = 0; items.length < n; t++) {
     items.push({ type: 'message', role: 'user', content: [{ type: 'input_text', text: `turn ${t}` }] })
-    items.push({ id: `msg_${t.toString(16).padStart(32, '0')}`, type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: ' word'.repeat(INSTANT.deltas), annotations: [], logprobs: [] }] })
+    items.push({
+      id: `msg_${t.toString(16).padStart(32, '0')}`,
+      type: 'message',
+      role: 'assistant',
+      status: 'completed',
+      content: [{ type: 'output_text', text: ' word'.repeat(INSTANT.deltas), annotations: [], logprobs: [] }],
+    })
   }
   return items.slice(0, n)
 }
@@ -48,7 +59,11 @@ export async function chains(ctx: Ctx): Promise<ScenarioResult> {
     for (const n of LENGTHS) {
       ctx.log(`chains: turns chained on ${n} items`)
       const gwBody = { model, input: 'next', store: false, ...(n ? { previous_response_id: heads.get(n) } : {}) }
-      const directBody = { model, input: [...inlineHistory(n), { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'next' }] }], store: false }
+      const directBody = {
+        model,
+        input: [...inlineHistory(n), { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'next' }] }],
+        store: false,
+      }
       const time = async (url: string, body: unknown) => {
         const t0 = performance.now()
         await post(url, body)
@@ -96,7 +111,15 @@ export async function chains(ctx: Ctx): Promise<ScenarioResult> {
     tables: [
       {
         title: 'previous_response_id chains through HTTP (1 at a time, JSON, store:false on the measured turn, instant upstream)',
-        headers: ['chain items', 'direct p50 / p99 ms', 'gateway p50 / p99 ms', 'added p50 / p99 ms', 'rehydration p50 / p99 ms', 'gw CPU ms/turn', 'turns'],
+        headers: [
+          'chain items',
+          'direct p50 / p99 ms',
+          'gateway p50 / p99 ms',
+          'added p50 / p99 ms',
+          'rehydration p50 / p99 ms',
+          'gw CPU ms/turn',
+          'turns',
+        ],
         rows,
         note: '"rehydration" = added latency of the chained turn minus added latency of a turn with no chain: loading the chain, and building and sending the longer upstream request.',
       },
@@ -113,7 +136,11 @@ async function storeLevel(): Promise<{ headers: string[]; rows: string[][]; metr
   clearTimeout(killer)
   if ((await p.exited) !== 0) throw new Error(`bench/chain-rehydrate.ts failed: ${err || out}`)
   const lines = out.split('\n').filter((l) => l.startsWith('|'))
-  const cells = (l: string) => l.split('|').slice(1, -1).map((c) => c.trim())
+  const cells = (l: string) =>
+    l
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim())
   const headers = cells(lines[0])
   const rows = lines.slice(2).map(cells)
   const metrics: Record<string, number> = {}

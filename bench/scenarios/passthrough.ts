@@ -20,10 +20,20 @@ export async function passthrough(ctx: Ctx): Promise<ScenarioResult> {
       const headers = { 'x-bench-profile': profileName(p) }
       const chatBody = { model: 'bench', messages: [{ role: 'user', content: 'Say hello to the benchmark.' }], max_tokens: 16 }
       ctx.log(`pass-through: chat completions, ${label}`)
-      const chat = await wrkPair(ctx, gw, { direct: `${ctx.upstream}/chat/completions`, gateway: `${gw.url}/v1/chat/completions` }, { connections: CONNECTIONS, body: chatBody, headers })
+      const chat = await wrkPair(
+        ctx,
+        gw,
+        { direct: `${ctx.upstream}/chat/completions`, gateway: `${gw.url}/v1/chat/completions` },
+        { connections: CONNECTIONS, body: chatBody, headers },
+      )
       rows.push(pairRow(`POST /v1/chat/completions, ${label}`, CONNECTIONS, chat))
       ctx.log(`pass-through: models, ${label}`)
-      const models = await wrkPair(ctx, gw, { direct: `${ctx.upstream}/models`, gateway: `${gw.url}/v1/models` }, { connections: CONNECTIONS, headers })
+      const models = await wrkPair(
+        ctx,
+        gw,
+        { direct: `${ctx.upstream}/models`, gateway: `${gw.url}/v1/models` },
+        { connections: CONNECTIONS, headers },
+      )
       rows.push(pairRow(`GET /v1/models, ${label}`, CONNECTIONS, models))
       metrics = { ...metrics, ...pairMetrics(`passthrough.chat.${key}`, chat), ...pairMetrics(`passthrough.models.${key}`, models) }
     }

@@ -1,7 +1,24 @@
 // Stateful turns: POST /v1/responses (store on, the default) as JSON (wrk) and as SSE (a Bun client
 // that times the first event, the first token and the whole stream), at 1, 16, 64 and 256 concurrent.
 // Direct = the same request to the upstream's /v1/responses, which keeps nothing.
-import { closedLoop, fmt, PAIR_HEADERS, pairMetrics, pairRow, ratio, signed, summarize, timeStream, turnBody, wrkPair, type Ctx, type Gateway, type ScenarioResult, type StreamTiming, type Summary } from '../lib'
+import {
+  closedLoop,
+  fmt,
+  PAIR_HEADERS,
+  pairMetrics,
+  pairRow,
+  ratio,
+  signed,
+  summarize,
+  timeStream,
+  turnBody,
+  wrkPair,
+  type Ctx,
+  type Gateway,
+  type ScenarioResult,
+  type StreamTiming,
+  type Summary,
+} from '../lib'
 import { profileName } from '../upstream'
 
 interface StreamSide {
@@ -12,7 +29,13 @@ interface StreamSide {
   errors: number
 }
 
-async function streamLoad(url: string, body: unknown, conns: number, ctx: Ctx, gw: Gateway | null): Promise<StreamSide & { cpuMs: number }> {
+async function streamLoad(
+  url: string,
+  body: unknown,
+  conns: number,
+  ctx: Ctx,
+  gw: Gateway | null,
+): Promise<StreamSide & { cpuMs: number }> {
   const call = () => timeStream(url, body)
   if (ctx.warmupS > 0) await closedLoop(conns, 0, ctx.warmupS * 1000, call)
   const cpu0 = gw?.cpuMs() ?? 0
@@ -38,13 +61,23 @@ export async function responses(ctx: Ctx): Promise<ScenarioResult> {
   const sseRows: string[][] = []
   try {
     // One turn by hand first: a benchmark of error answers would be worthless.
-    const check = await fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const check = await fetch(`${gw.url}/v1/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
     const first = (await check.json()) as { status?: string }
-    if (check.status !== 200 || first.status !== 'completed') throw new Error(`a turn through the gateway failed: ${check.status} ${JSON.stringify(first).slice(0, 300)}`)
+    if (check.status !== 200 || first.status !== 'completed')
+      throw new Error(`a turn through the gateway failed: ${check.status} ${JSON.stringify(first).slice(0, 300)}`)
 
     for (const c of concurrency) {
       ctx.log(`responses: JSON turns, ${c} concurrent`)
-      const pair = await wrkPair(ctx, gw, { direct: `${ctx.upstream}/responses`, gateway: `${gw.url}/v1/responses` }, { connections: c, body })
+      const pair = await wrkPair(
+        ctx,
+        gw,
+        { direct: `${ctx.upstream}/responses`, gateway: `${gw.url}/v1/responses` },
+        { connections: c, body },
+      )
       jsonRows.push(pairRow('POST /v1/responses (JSON, store on)', c, pair))
       Object.assign(metrics, pairMetrics(`responses.json.c${c}`, pair))
     }
@@ -100,7 +133,21 @@ export async function responses(ctx: Ctx): Promise<ScenarioResult> {
         { title: `Stateful turn, JSON (wrk; ${profile})`, headers: PAIR_HEADERS, rows: jsonRows },
         {
           title: `Stateful turn, SSE (Bun client; same upstream turn)`,
-          headers: ['conns', 'direct turns/s', 'gateway turns/s', 'ratio', 'first event p50 / p99 ms, direct', 'gateway', 'first token p50 / p99 ms, direct', 'gateway', 'added first token p50 ms', 'whole stream p50 / p99 ms, direct', 'gateway', 'added p50 / p99 ms', 'gw CPU ms/turn'],
+          headers: [
+            'conns',
+            'direct turns/s',
+            'gateway turns/s',
+            'ratio',
+            'first event p50 / p99 ms, direct',
+            'gateway',
+            'first token p50 / p99 ms, direct',
+            'gateway',
+            'added first token p50 ms',
+            'whole stream p50 / p99 ms, direct',
+            'gateway',
+            'added p50 / p99 ms',
+            'gw CPU ms/turn',
+          ],
           rows: sseRows,
           note:
             `The gateway answers \`response.created\` before it calls the upstream, so its "first event" is its own start-up of a turn ` +

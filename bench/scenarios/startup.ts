@@ -13,10 +13,18 @@ async function freePort(): Promise<number> {
 /** Spawns the gateway on a known port and polls /health every 2 ms; ms from spawn to the first 200. */
 async function coldStart(ctx: Ctx, home: string): Promise<number> {
   const port = await freePort()
-  const env: Record<string, string | undefined> = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGATE_')))
+  const env: Record<string, string | undefined> = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGATE_')),
+  )
   env.AGENTGATE_HOME = home
   const t0 = performance.now()
-  const proc = Bun.spawn([...ctx.launcher.command, 'serve', '--host', '127.0.0.1', '--port', String(port), '--upstream', ctx.upstream], { cwd: home, env: env as Record<string, string>, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' })
+  const proc = Bun.spawn([...ctx.launcher.command, 'serve', '--host', '127.0.0.1', '--port', String(port), '--upstream', ctx.upstream], {
+    cwd: home,
+    env: env as Record<string, string>,
+    stdin: 'ignore',
+    stdout: 'ignore',
+    stderr: 'ignore',
+  })
   try {
     for (;;) {
       if (performance.now() - t0 > 15_000) throw new Error('the gateway did not answer /health within 15 s')
@@ -57,9 +65,17 @@ export async function startup(ctx: Ctx): Promise<ScenarioResult> {
     for (let i = 0; i < 20; i++) {
       await fetch(`${gw.url}/health`).then((r) => r.arrayBuffer())
       await fetch(`${gw.url}/v1/models`).then((r) => r.arrayBuffer())
-      await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hi' }] }) }).then((r) => r.arrayBuffer())
+      await fetch(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hi' }] }),
+      }).then((r) => r.arrayBuffer())
       for (const stream of [false, true])
-        await fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(turnBody({ latencyMs: 0, deltas: 16, tokensPerS: 0 }, { stream })) }).then((r) => r.arrayBuffer())
+        await fetch(`${gw.url}/v1/responses`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(turnBody({ latencyMs: 0, deltas: 16, tokensPerS: 0 }, { stream })),
+        }).then((r) => r.arrayBuffer())
     }
     await sleep(2000)
     const warm = gw.rssMiB()
@@ -77,8 +93,20 @@ export async function startup(ctx: Ctx): Promise<ScenarioResult> {
       tables: [
         {
           title: `Cold start and idle memory (${ctx.launcher.mode === 'binary' ? 'dist/agentgate' : 'bun run src/main.ts'})`,
-          headers: ['spawn → first 200 on /health, median (min–max)', 'same, new database each time (median)', 'idle RSS after start', 'idle RSS after 100 requests'],
-          rows: [[`${fmt(s.p50, 1)} ms (${fmt(Math.min(...times), 1)}–${fmt(s.max, 1)}), n=${n}`, `${fmt(median(fresh), 1)} ms, n=${fresh.length}`, `${fmt(idle, 1)} MiB`, `${fmt(warm, 1)} MiB`]],
+          headers: [
+            'spawn → first 200 on /health, median (min–max)',
+            'same, new database each time (median)',
+            'idle RSS after start',
+            'idle RSS after 100 requests',
+          ],
+          rows: [
+            [
+              `${fmt(s.p50, 1)} ms (${fmt(Math.min(...times), 1)}–${fmt(s.max, 1)}), n=${n}`,
+              `${fmt(median(fresh), 1)} ms, n=${fresh.length}`,
+              `${fmt(idle, 1)} MiB`,
+              `${fmt(warm, 1)} MiB`,
+            ],
+          ],
         },
       ],
     }

@@ -81,7 +81,8 @@ export async function websocket(ctx: Ctx): Promise<ScenarioResult> {
     const before = gw.rssMiB()
     const sockets: Socket[] = []
     const t0 = performance.now()
-    for (let i = 0; i < IDLE_SOCKETS; i += 50) sockets.push(...(await Promise.all(Array.from({ length: Math.min(50, IDLE_SOCKETS - i) }, () => Socket.open(wsUrl)))))
+    for (let i = 0; i < IDLE_SOCKETS; i += 50)
+      sockets.push(...(await Promise.all(Array.from({ length: Math.min(50, IDLE_SOCKETS - i) }, () => Socket.open(wsUrl)))))
     const openMs = performance.now() - t0
     await sleep(1000)
     const withSockets = gw.rssMiB()
@@ -103,7 +104,15 @@ export async function websocket(ctx: Ctx): Promise<ScenarioResult> {
     tables.push({
       title: `${IDLE_SOCKETS} idle WebSockets on one gateway`,
       headers: ['gateway RSS before', `with ${IDLE_SOCKETS} sockets`, 'per socket', 'after closing them', `time to open ${IDLE_SOCKETS}`],
-      rows: [[`${fmt(before, 1)} MiB`, `${fmt(withSockets, 1)} MiB`, `${fmt(metrics['websocket.idle.kib_per_socket'], 1)} KiB`, `${fmt(afterClose, 1)} MiB`, `${fmt(openMs, 0)} ms`]],
+      rows: [
+        [
+          `${fmt(before, 1)} MiB`,
+          `${fmt(withSockets, 1)} MiB`,
+          `${fmt(metrics['websocket.idle.kib_per_socket'], 1)} KiB`,
+          `${fmt(afterClose, 1)} MiB`,
+          `${fmt(openMs, 0)} ms`,
+        ],
+      ],
     })
 
     // ---- pipelined turns ----
@@ -112,7 +121,10 @@ export async function websocket(ctx: Ctx): Promise<ScenarioResult> {
     const pipeRows: string[][] = []
     const sock = await Socket.open(wsUrl)
     try {
-      for (const [key, label, p] of [['instant', 'instant upstream', instant], ['turn', 'upstream turn profile', ctx.turnProfile]] as const) {
+      for (const [key, label, p] of [
+        ['instant', 'instant upstream', instant],
+        ['turn', 'upstream turn profile', ctx.turnProfile],
+      ] as const) {
         ctx.log(`websocket: 3 pipelined vs sequential turns, ${label}`)
         const pipelined: number[] = []
         const sequential: number[] = []
@@ -137,7 +149,13 @@ export async function websocket(ctx: Ctx): Promise<ScenarioResult> {
         }
         const ps = summarize(pipelined)
         const ss = summarize(sequential)
-        pipeRows.push([label, `${fmt(ps.p50, 2)} / ${fmt(ps.p90, 2)}`, `${fmt(ss.p50, 2)} / ${fmt(ss.p90, 2)}`, `${(ps.p50 / ss.p50).toFixed(2)}×`, String(trials)])
+        pipeRows.push([
+          label,
+          `${fmt(ps.p50, 2)} / ${fmt(ps.p90, 2)}`,
+          `${fmt(ss.p50, 2)} / ${fmt(ss.p90, 2)}`,
+          `${(ps.p50 / ss.p50).toFixed(2)}×`,
+          String(trials),
+        ])
         Object.assign(metrics, {
           [`websocket.pipelined.${key}.pipelined_p50_ms`]: ps.p50,
           [`websocket.pipelined.${key}.sequential_p50_ms`]: ss.p50,
@@ -148,10 +166,11 @@ export async function websocket(ctx: Ctx): Promise<ScenarioResult> {
       sock.close()
     }
     tables.push({
-      title: '3 turns on one socket: pipelined (3 response.create sent at once) vs sequential (send, wait for response.completed, send the next)',
+      title:
+        '3 turns on one socket: pipelined (3 response.create sent at once) vs sequential (send, wait for response.completed, send the next)',
       headers: ['upstream', 'pipelined p50 / p90 ms', 'sequential p50 / p90 ms', 'pipelined / sequential', 'trials'],
       rows: pipeRows,
-      note: 'The gateway runs a socket\'s turns one after the other (FIFO), so pipelining saves the client\'s round trips between turns, no more.',
+      note: "The gateway runs a socket's turns one after the other (FIFO), so pipelining saves the client's round trips between turns, no more.",
     })
 
     // ---- inter-frame gaps ----
@@ -188,8 +207,16 @@ export async function websocket(ctx: Ctx): Promise<ScenarioResult> {
       const row = (name: string, s: Summary) => [label, name, fmt(s.p50, 3), fmt(s.p99, 3), fmt(s.max, 2), String(s.n)]
       const [w, g, d] = [summarize(ws), summarize(gwSse), summarize(direct)]
       gapRows.push(row('gateway, WebSocket frames', w), row('gateway, SSE events', g), row('direct, SSE events', d))
-      for (const [name, s] of [['ws', w], ['sse', g], ['direct', d]] as const) {
-        Object.assign(metrics, { [`websocket.gaps.${key}.${name}_p50_ms`]: s.p50, [`websocket.gaps.${key}.${name}_p99_ms`]: s.p99, [`websocket.gaps.${key}.${name}_max_ms`]: s.max })
+      for (const [name, s] of [
+        ['ws', w],
+        ['sse', g],
+        ['direct', d],
+      ] as const) {
+        Object.assign(metrics, {
+          [`websocket.gaps.${key}.${name}_p50_ms`]: s.p50,
+          [`websocket.gaps.${key}.${name}_p99_ms`]: s.p99,
+          [`websocket.gaps.${key}.${name}_max_ms`]: s.max,
+        })
       }
     }
     tables.push({

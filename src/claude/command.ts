@@ -34,7 +34,10 @@ export async function runClaudeCommand(argv: string[]): Promise<number> {
     process.stdout.write(CLAUDE_HELP)
     return 0
   }
-  if (args.positionals.length) throw new ConfigError(`unexpected argument "${args.positionals[0]}"; put Claude Code's arguments after \`--\` (see agentgate claude --help)`)
+  if (args.positionals.length)
+    throw new ConfigError(
+      `unexpected argument "${args.positionals[0]}"; put Claude Code's arguments after \`--\` (see agentgate claude --help)`,
+    )
   const claude = findClaude(args.flags['--claude'] as string | undefined, process.env)
   if (!claude) {
     process.stderr.write(`agentgate: ${CLAUDE_MISSING}\n`)

@@ -49,11 +49,20 @@ export const CLAUDE_ENV_REMOVED = ['ANTHROPIC_API_KEY', 'CLAUDE_CODE_USE_BEDROCK
 
 /** Picks the model from the gateway's list of the upstream's models (with `key` when it needs one). */
 export async function planClaude(config: Config, gatewayUrl: string, model: string | null, key: string | null): Promise<ClaudePlan> {
-  const res = await fetch(`${gatewayUrl}/v1/models`, { headers: key === null ? {} : { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(config.connectTimeoutMs + 5000) })
+  const res = await fetch(`${gatewayUrl}/v1/models`, {
+    headers: key === null ? {} : { authorization: `Bearer ${key}` },
+    signal: AbortSignal.timeout(config.connectTimeoutMs + 5000),
+  })
   // biome-ignore lint/suspicious/noExplicitAny: the gateway's JSON answer, an error body or a model list, read defensively below
   const body = (await res.json().catch(() => null)) as any
-  if (res.status === 401) throw new Error(`the gateway at ${gatewayUrl} ${key === null ? 'needs an API key' : 'did not accept the API key'}: pass the one it accepts with --api-key [TENANT:]KEY`)
-  if (!res.ok) throw new Error(`the gateway could not list the upstream's models (${body?.error?.message ?? res.status}); is the upstream at ${redactUrl(config.upstream)} running?`)
+  if (res.status === 401)
+    throw new Error(
+      `the gateway at ${gatewayUrl} ${key === null ? 'needs an API key' : 'did not accept the API key'}: pass the one it accepts with --api-key [TENANT:]KEY`,
+    )
+  if (!res.ok)
+    throw new Error(
+      `the gateway could not list the upstream's models (${body?.error?.message ?? res.status}); is the upstream at ${redactUrl(config.upstream)} running?`,
+    )
   const models = upstreamModels(body) ?? []
   if (!models.length) throw new Error(`the upstream at ${redactUrl(config.upstream)} lists no models`)
   const chosen = model ?? config.anthropicModel ?? models[0]!.id

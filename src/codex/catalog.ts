@@ -91,7 +91,8 @@ export function toCodexModel(entry: UpstreamModel, override: ModelOverride | und
     ;(info as Record<string, unknown>)[key] = structuredClone(value)
   }
   // A configured window larger than the upstream's is the user's call; never advertise a max below it.
-  if (isPositiveInt(o.context_window) && o.max_context_window === undefined) info.max_context_window = Math.max(window ?? 0, o.context_window)
+  if (isPositiveInt(o.context_window) && o.max_context_window === undefined)
+    info.max_context_window = Math.max(window ?? 0, o.context_window)
   if (nonEmptyString(o.base_instructions_file)) {
     const text = readFile(o.base_instructions_file)
     if (nonEmptyString(text)) info.base_instructions = text
@@ -115,7 +116,11 @@ export function upstreamModels(list: unknown): UpstreamModel[] | null {
 }
 
 /** Upstream list body (`{object:"list", data:[…]}`) → Codex catalog. Throws TypeError when the body has no `data` array. */
-export function toCodexCatalog(list: unknown, overrides: Record<string, ModelOverride> = {}, readFile: ReadText = readTextFile): CodexCatalog {
+export function toCodexCatalog(
+  list: unknown,
+  overrides: Record<string, ModelOverride> = {},
+  readFile: ReadText = readTextFile,
+): CodexCatalog {
   const entries = upstreamModels(list)
   if (!entries) throw new TypeError('the upstream model list has no "data" array')
   return { models: entries.map((e) => toCodexModel(e, Object.hasOwn(overrides, e.id) ? overrides[e.id] : undefined, readFile)) }

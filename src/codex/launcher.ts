@@ -78,7 +78,12 @@ export function launcherKey(config: Pick<Config, 'apiKeys'>): string | null {
 }
 
 /** Fetches the Codex catalog from the gateway (with `key` when it needs one) and writes the private CODEX_HOME. */
-export async function prepareCodexHome(config: Config, gatewayUrl: string, model: string | null, key: string | null = null): Promise<LaunchPlan> {
+export async function prepareCodexHome(
+  config: Config,
+  gatewayUrl: string,
+  model: string | null,
+  key: string | null = null,
+): Promise<LaunchPlan> {
   const res = await fetch(`${gatewayUrl}/v1/models?client_version=${CODEX_CLIENT_VERSION}`, {
     headers: key === null ? {} : { authorization: `Bearer ${key}` },
     signal: AbortSignal.timeout(config.connectTimeoutMs + 5000),
@@ -86,8 +91,13 @@ export async function prepareCodexHome(config: Config, gatewayUrl: string, model
   // Untyped JSON: the gateway's /v1/models answer with Codex's catalog (`models`), or an error body.
   const body = (await res.json().catch(() => null)) as { error?: { message?: string }; models?: { slug: string }[] } | null
   if (res.status === 401)
-    throw new Error(`the gateway at ${gatewayUrl} ${key === null ? 'needs an API key: pass the one it accepts with --api-key [TENANT:]KEY' : 'did not accept the API key: pass the one it accepts with --api-key [TENANT:]KEY'}`)
-  if (!res.ok) throw new Error(`the gateway could not list the upstream's models (${body?.error?.message ?? res.status}); is the upstream at ${redactUrl(config.upstream)} running?`)
+    throw new Error(
+      `the gateway at ${gatewayUrl} ${key === null ? 'needs an API key: pass the one it accepts with --api-key [TENANT:]KEY' : 'did not accept the API key: pass the one it accepts with --api-key [TENANT:]KEY'}`,
+    )
+  if (!res.ok)
+    throw new Error(
+      `the gateway could not list the upstream's models (${body?.error?.message ?? res.status}); is the upstream at ${redactUrl(config.upstream)} running?`,
+    )
   const slugs: string[] = (body?.models ?? []).map((m) => m.slug)
   if (!slugs.length) throw new Error(`the upstream at ${redactUrl(config.upstream)} lists no models`)
   const chosen = model ?? slugs[0]

@@ -46,7 +46,9 @@ export function describeSchema(s: TSchema): string {
   }
   switch (s.type) {
     case 'integer': {
-      const bounds = [s.minimum !== undefined ? `≥ ${s.minimum}` : '', s.maximum !== undefined ? `≤ ${s.maximum}` : ''].filter(Boolean).join(' and ')
+      const bounds = [s.minimum !== undefined ? `≥ ${s.minimum}` : '', s.maximum !== undefined ? `≤ ${s.maximum}` : '']
+        .filter(Boolean)
+        .join(' and ')
       return `a whole number${bounds ? ' ' + bounds : ''}`
     }
     case 'number':
@@ -105,7 +107,10 @@ export function validateModelOverride(id: string, o: unknown, opts: ValidateOver
   if (out.input_modalities !== undefined && !(out.input_modalities as string[]).includes('text'))
     throw fail('input_modalities', 'must include "text"')
   if (typeof out.base_instructions_file === 'string') {
-    const path = isAbsolute(out.base_instructions_file) || !opts.where ? out.base_instructions_file : resolve(dirname(opts.where), out.base_instructions_file)
+    const path =
+      isAbsolute(out.base_instructions_file) || !opts.where
+        ? out.base_instructions_file
+        : resolve(dirname(opts.where), out.base_instructions_file)
     out.base_instructions_file = path
     if (opts.readFile) {
       const text = opts.readFile(path)

@@ -29,7 +29,11 @@ export interface BackgroundRunner {
    * the reader keeps up, from the store once it falls behind (the runner never buffers without bound, and a slow
    * reader never slows the turn). Ending that iteration detaches the reader; the turn runs on.
    */
-  run(turn: Turn, abort: AbortController, attach?: { tenant: string; idleMs: number; unstored?: UnstoredEnds }): AsyncGenerator<ResponseEvent> | null
+  run(
+    turn: Turn,
+    abort: AbortController,
+    attach?: { tenant: string; idleMs: number; unstored?: UnstoredEnds },
+  ): AsyncGenerator<ResponseEvent> | null
   /** Cancels a turn running in this process and waits (bounded) until its end is stored. false: not running here. */
   cancel(id: string): Promise<boolean>
   /** Stops every turn running here (they are stored as failed) and waits (bounded) for them. */
@@ -44,7 +48,9 @@ export function createBackgroundRunner(deps: { store: Store; logger: Logger; met
 
   return {
     run(turn, abort, attach) {
-      const feed = attach ? new LiveFeed((after) => followEvents(store, attach.tenant, turn.id, after, attach.idleMs, attach.unstored)) : null
+      const feed = attach
+        ? new LiveFeed((after) => followEvents(store, attach.tenant, turn.id, after, attach.idleMs, attach.unstored))
+        : null
       const done = (async () => {
         // agentgate_background_turns: queued until the turn leaves the queue (response.in_progress), then running.
         let state = metrics?.backgroundQueued
@@ -58,7 +64,11 @@ export function createBackgroundRunner(deps: { store: Store; logger: Logger; met
             feed?.push(e)
           }
         } catch (e) {
-          logger.error('background turn failed', { response_id: turn.id, request_id: turn.requestId, err: String((e as Error)?.stack ?? e) })
+          logger.error('background turn failed', {
+            response_id: turn.id,
+            request_id: turn.requestId,
+            err: String((e as Error)?.stack ?? e),
+          })
         } finally {
           state?.dec()
           feed?.end()
@@ -151,7 +161,8 @@ export function startRecoverySweep(store: Store, logger: Logger, intervalMs = SW
   const timer = setInterval(() => {
     store.failInterrupted(INTERRUPTED_MESSAGE, Date.now(), { alive: (owner) => ownerIsAlive(owner) }).then(
       (ids) => {
-        if (ids.length) logger.warn('marked responses whose process is gone as failed', { count: ids.length, response_ids: ids.slice(0, 20) })
+        if (ids.length)
+          logger.warn('marked responses whose process is gone as failed', { count: ids.length, response_ids: ids.slice(0, 20) })
       },
       (e) => logger.error('recovery sweep failed', { err: String((e as Error)?.message ?? e) }),
     )

@@ -66,7 +66,9 @@ export class TurnCheckpoint {
   /** A background turn leaves the queue: status in_progress. Returns the status it has now (cancelled meanwhile?). */
   async markInProgress(response: ResponseObjectT): Promise<ResponseStatus | null> {
     if (!this.o.stored) return 'in_progress'
-    return this.serial(() => this.o.store.checkpointResponse(this.o.tenant, this.o.id, { progress: { status: 'in_progress', response, outputItems: [] } })).catch((e) => {
+    return this.serial(() =>
+      this.o.store.checkpointResponse(this.o.tenant, this.o.id, { progress: { status: 'in_progress', response, outputItems: [] } }),
+    ).catch((e) => {
       this.storageFailure(e)
       return null
     })
@@ -133,7 +135,10 @@ export class TurnCheckpoint {
         }
         // A foreground turn only renews its lease; a background one also looks for a cancel on every tick.
         if (!renew && !progress && !this.o.background) return
-        const status = await this.o.store.checkpointResponse(this.o.tenant, this.o.id, { lease: renew ? newLease(this.o.owner, now) : undefined, progress })
+        const status = await this.o.store.checkpointResponse(this.o.tenant, this.o.id, {
+          lease: renew ? newLease(this.o.owner, now) : undefined,
+          progress,
+        })
         if (renew) this.lastRenew = now
         if (this.o.background && status !== 'queued' && status !== 'in_progress' && !this.stopNotified) {
           this.stopNotified = true

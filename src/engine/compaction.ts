@@ -16,7 +16,7 @@ import { invalidEncryptedContent } from './sealed-items'
 /** The instructions the upstream gets when it is asked for a summary. */
 export const COMPACTION_INSTRUCTIONS = [
   'You are compacting the history of a long working session between a user and an AI assistant (which may use tools) so that the assistant can continue it with a much shorter context.',
-  'Write a handoff summary for the assistant that will continue the work. Include: the user\'s goals and requests and their current status; decisions made and why; important facts, names, file paths, commands, code and values; what the tools returned that still matters; what was tried and failed; the current state of the work; the immediate next steps.',
+  "Write a handoff summary for the assistant that will continue the work. Include: the user's goals and requests and their current status; decisions made and why; important facts, names, file paths, commands, code and values; what the tools returned that still matters; what was tried and failed; the current state of the work; the immediate next steps.",
   "The user's own messages are kept verbatim next to your summary: do not repeat them, refer to them. Be complete but concise, use short sections and lists, and write only the summary.",
 ].join('\n\n')
 
@@ -24,7 +24,8 @@ export const COMPACTION_INSTRUCTIONS = [
 const SUMMARY_REQUEST = 'Write the handoff summary of the session above now, following your instructions.'
 
 /** How the upstream is shown a compaction's summary. */
-export const SUMMARY_PREFIX = 'Summary of the earlier part of this session (it was compacted; the user messages above are kept as they were):'
+export const SUMMARY_PREFIX =
+  'Summary of the earlier part of this session (it was compacted; the user messages above are kept as they were):'
 
 interface CompactionPayload {
   summary: string
@@ -40,7 +41,10 @@ export function compactionItem(summary: string, sealer: Sealer, tenant: string, 
 
 /** The summary a compaction item holds; null when it does not open. */
 export function openCompaction(item: ItemBody, sealer: Sealer, tenant: string): string | null {
-  const payload = typeof item.encrypted_content === 'string' ? (sealer.open(tenant, 'compaction', item.encrypted_content) as CompactionPayload | null) : null
+  const payload =
+    typeof item.encrypted_content === 'string'
+      ? (sealer.open(tenant, 'compaction', item.encrypted_content) as CompactionPayload | null)
+      : null
   return typeof payload?.summary === 'string' ? payload.summary : null
 }
 
@@ -60,12 +64,19 @@ export function expandCompactions(items: ItemBody[], sealer: Sealer, tenant: str
   if (last < 0) return items
   const summary = openCompaction(items[last]!, sealer, tenant)!
   const kept = items.slice(0, last).filter(isUserMessage)
-  const summaryMessage: ItemBody = { id: items[last]!.id, type: 'message', role: 'user', content: [{ type: 'input_text', text: `${SUMMARY_PREFIX}\n\n${summary}` }] }
+  const summaryMessage: ItemBody = {
+    id: items[last]!.id,
+    type: 'message',
+    role: 'user',
+    content: [{ type: 'input_text', text: `${SUMMARY_PREFIX}\n\n${summary}` }],
+  }
   return [...kept, summaryMessage, ...items.slice(last + 1)]
 }
 
 /** The compact_threshold of a request's `context_management: [{type:"compaction", compact_threshold}]`, or null. */
-export function compactThreshold(req: { context_management?: { type: string; compact_threshold?: number | null }[] | null }): number | null {
+export function compactThreshold(req: {
+  context_management?: { type: string; compact_threshold?: number | null }[] | null
+}): number | null {
   const entry = req.context_management?.find((c) => c.type === 'compaction')
   return typeof entry?.compact_threshold === 'number' ? entry.compact_threshold : null
 }
@@ -95,7 +106,12 @@ export async function compactHistory(
   request: Record<string, unknown>,
   opts: { signal?: AbortSignal; headers?: Record<string, string> } = {},
 ): Promise<Compacted> {
-  const body: Record<string, unknown> = { ...request, instructions: COMPACTION_INSTRUCTIONS, input: [...upstream, { type: 'message', role: 'user', content: [{ type: 'input_text', text: SUMMARY_REQUEST }] }], store: false }
+  const body: Record<string, unknown> = {
+    ...request,
+    instructions: COMPACTION_INSTRUCTIONS,
+    input: [...upstream, { type: 'message', role: 'user', content: [{ type: 'input_text', text: SUMMARY_REQUEST }] }],
+    store: false,
+  }
   // A summary is text: no tools, whatever the session declared.
   for (const k of ['tools', 'tool_choice', 'parallel_tool_calls', 'text', 'include', 'max_tool_calls']) delete body[k]
   const norm = new EventNormaliser(deps.ids)
@@ -106,8 +122,17 @@ export async function compactHistory(
   const outcome = norm.outcome
   const summary = outputText(norm.output()).trim()
   if (!outcome || outcome.status === 'failed' || summary === '')
-    throw ApiError.badGateway(`the upstream model did not write a summary for the compaction${outcome?.error ? `: ${outcome.error.message}` : ''}`, 'compaction_failed')
-  const usage = outcome.usage ?? { input_tokens: 0, input_tokens_details: { cached_tokens: 0 }, output_tokens: 0, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 0 }
+    throw ApiError.badGateway(
+      `the upstream model did not write a summary for the compaction${outcome?.error ? `: ${outcome.error.message}` : ''}`,
+      'compaction_failed',
+    )
+  const usage = outcome.usage ?? {
+    input_tokens: 0,
+    input_tokens_details: { cached_tokens: 0 },
+    output_tokens: 0,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: 0,
+  }
   // The user messages are kept as they are; earlier compaction items are replaced by this one.
   return { output: [...items.filter(isUserMessage), compactionItem(summary, deps.sealer, tenant, deps.ids)], usage }
 }

@@ -9,7 +9,12 @@ export const STOP_WAIT_MS = 5_000
 
 /** The answer to a request that would start a turn while the gateway shuts down. */
 export function shuttingDown(): ApiError {
-  return new ApiError(503, 'The gateway is shutting down and starts no new responses; retry on another instance or once it is back.', 'server_error', 'shutting_down').withHeaders({
+  return new ApiError(
+    503,
+    'The gateway is shutting down and starts no new responses; retry on another instance or once it is back.',
+    'server_error',
+    'shutting_down',
+  ).withHeaders({
     'retry-after': '1',
   })
 }
@@ -104,7 +109,13 @@ export class Drain {
     const left = [...this.turns]
     for (const t of left) t.stop()
     if (left.length > 0) await this.whenIdle(stopWaitMs)
-    return { running, finished: running - left.length, stopped: left.length, unfinished: this.turns.size, waitedMs: Math.round(performance.now() - t0) }
+    return {
+      running,
+      finished: running - left.length,
+      stopped: left.length,
+      unfinished: this.turns.size,
+      waitedMs: Math.round(performance.now() - t0),
+    }
   }
 
   private async whenIdle(ms: number): Promise<void> {

@@ -26,7 +26,10 @@ export async function requestInput(deps: HistoryDeps, tenant: string, input: Cre
   const items = await resolveItemReferences(toInputItems(input, deps.ids), deps.store, tenant, (i) => `input.${i}`)
   const trigger = items.findIndex((i) => i.type === 'compaction_trigger')
   if (trigger >= 0 && trigger !== items.length - 1)
-    throw ApiError.badRequest(`Invalid input item 'input.${trigger}': a compaction_trigger must be the last input item.`, `input.${trigger}`)
+    throw ApiError.badRequest(
+      `Invalid input item 'input.${trigger}': a compaction_trigger must be the last input item.`,
+      `input.${trigger}`,
+    )
   upstreamItems(deps, tenant, [], items, 'input')
   return items
 }
@@ -92,9 +95,14 @@ export async function conversationHistory(deps: HistoryDeps, tenant: string, id:
  * and summary (engine/compaction.ts). Content that does not open is a 400 naming the input item, or `historyParam`.
  */
 export function upstreamItems(deps: HistoryDeps, tenant: string, history: ItemBody[], input: ItemBody[], historyParam: string): ItemBody[] {
-  const opened = [...openSealedReasoning(history, deps.sealer, tenant, 'stored'), ...openSealedReasoning(input, deps.sealer, tenant, (i) => `input.${i}`)]
+  const opened = [
+    ...openSealedReasoning(history, deps.sealer, tenant, 'stored'),
+    ...openSealedReasoning(input, deps.sealer, tenant, (i) => `input.${i}`),
+  ]
   // A compaction_trigger asked for a compaction (engine/turn.ts): it is not something the model reads.
-  return expandCompactions(opened, deps.sealer, tenant, (i) => (i < history.length ? historyParam : `input.${i - history.length}`)).filter((i) => i.type !== 'compaction_trigger')
+  return expandCompactions(opened, deps.sealer, tenant, (i) => (i < history.length ? historyParam : `input.${i - history.length}`)).filter(
+    (i) => i.type !== 'compaction_trigger',
+  )
 }
 
 /** The conversation id of a request's `conversation` (an id or `{id}`), or null. */
@@ -105,7 +113,11 @@ export function conversationIdOf(req: Pick<CreateResponseRequest, 'conversation'
 /** previous_response_id and conversation name two different histories: a request takes one. */
 export function checkOneHistory(req: Pick<CreateResponseRequest, 'previous_response_id' | 'conversation'>): void {
   if (req.previous_response_id && req.conversation)
-    throw ApiError.badRequest("Mutually exclusive parameters: provide either 'previous_response_id' or 'conversation', not both.", 'conversation', 'mutually_exclusive_parameters')
+    throw ApiError.badRequest(
+      "Mutually exclusive parameters: provide either 'previous_response_id' or 'conversation', not both.",
+      'conversation',
+      'mutually_exclusive_parameters',
+    )
 }
 
 /** A request's whole context, read-only: its history (chain or conversation) and input, raw and as the upstream gets them. */
@@ -116,7 +128,15 @@ export async function requestContext(
 ): Promise<{ history: ItemBody[]; input: ItemBody[]; upstream: ItemBody[] }> {
   checkOneHistory(req)
   const conversationId = conversationIdOf(req)
-  const history = req.previous_response_id ? await chainHistory(deps, tenant, req.previous_response_id) : conversationId ? await conversationHistory(deps, tenant, conversationId) : []
+  const history = req.previous_response_id
+    ? await chainHistory(deps, tenant, req.previous_response_id)
+    : conversationId
+      ? await conversationHistory(deps, tenant, conversationId)
+      : []
   const input = await requestInput(deps, tenant, req.input)
-  return { history, input, upstream: upstreamItems(deps, tenant, history, input, req.previous_response_id ? 'previous_response_id' : 'conversation') }
+  return {
+    history,
+    input,
+    upstream: upstreamItems(deps, tenant, history, input, req.previous_response_id ? 'previous_response_id' : 'conversation'),
+  }
 }

@@ -16,12 +16,19 @@ export interface InputTokenCount {
   counted_by: 'tokenizer' | 'estimate'
 }
 
-export async function countInputTokens(deps: HistoryDeps & { tokenizer?: Tokenizer }, tenant: string, req: CountRequest, signal?: AbortSignal): Promise<InputTokenCount> {
+export async function countInputTokens(
+  deps: HistoryDeps & { tokenizer?: Tokenizer },
+  tenant: string,
+  req: CountRequest,
+  signal?: AbortSignal,
+): Promise<InputTokenCount> {
   const full = { ...req, model: req.model ?? '' } as CreateResponseRequest
   toolRegistryFor(full) // the same 400s as create for bad tool lists
   const ctx = await requestContext(deps, tenant, full)
   const body = toUpstreamRequest(full, [], ctx.upstream)
   if (!req.model) delete body.model
   const counted = (await deps.tokenizer?.countInput(body, signal)) ?? null
-  return counted === null ? { input_tokens: estimateInputTokens(body), counted_by: 'estimate' } : { input_tokens: counted, counted_by: 'tokenizer' }
+  return counted === null
+    ? { input_tokens: estimateInputTokens(body), counted_by: 'estimate' }
+    : { input_tokens: counted, counted_by: 'tokenizer' }
 }

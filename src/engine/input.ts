@@ -28,13 +28,15 @@ export function toInputItems(input: CreateResponseRequest['input'], ids: IdSourc
   return input.map((raw, i) => {
     const item: Record<string, unknown> = { ...raw }
     if (item.type === undefined) {
-      if (typeof item.role !== 'string') throw ApiError.badRequest(`Invalid input item: an item without 'type' must be a message with a 'role'.`, `input.${i}`)
+      if (typeof item.role !== 'string')
+        throw ApiError.badRequest(`Invalid input item: an item without 'type' must be a message with a 'role'.`, `input.${i}`)
       item.type = 'message'
     }
     const type = String(item.type)
     if (type === 'message') normaliseMessage(item, i)
     // Resolved against the store by the caller (engine/references.ts): the id is the referenced item's.
-    if (type === 'item_reference' && (typeof item.id !== 'string' || item.id === '')) throw ApiError.badRequest(`Missing required parameter: 'input.${i}.id'.`, `input.${i}.id`, 'missing_required_parameter')
+    if (type === 'item_reference' && (typeof item.id !== 'string' || item.id === ''))
+      throw ApiError.badRequest(`Missing required parameter: 'input.${i}.id'.`, `input.${i}.id`, 'missing_required_parameter')
     if (typeof item.id !== 'string' || item.id === '') item.id = ids(idPrefixFor(type))
     // The request's item as validated (schema InputItem), now with its type and id set: what ItemBody says.
     return item as ItemBody
@@ -46,7 +48,11 @@ function normaliseMessage(item: Record<string, unknown>, i: number) {
   if (role !== 'user' && role !== 'assistant' && role !== 'system' && role !== 'developer')
     throw ApiError.badRequest(`Invalid value for 'input.${i}.role': expected one of user, assistant, system, developer.`, `input.${i}.role`)
   if (typeof item.content === 'string') {
-    item.content = [role === 'assistant' ? { type: 'output_text', text: item.content, annotations: [], logprobs: [] } : { type: 'input_text', text: item.content }]
+    item.content = [
+      role === 'assistant'
+        ? { type: 'output_text', text: item.content, annotations: [], logprobs: [] }
+        : { type: 'input_text', text: item.content },
+    ]
   } else if (!Array.isArray(item.content)) {
     throw ApiError.badRequest(`Invalid value for 'input.${i}.content': expected a string or a list of content parts.`, `input.${i}.content`)
   }

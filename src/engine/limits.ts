@@ -40,7 +40,11 @@ export function jsonBytes(v: unknown): number {
  * JSON — never half an item. `cut` says whether any item was left out. Cheap when it fits (one serialisation);
  * otherwise a binary search (the size grows with every item).
  */
-export function fitOutput(build: (output: ItemBody[]) => ResponseObjectT, output: ItemBody[], max: number): { response: ResponseObjectT; output: ItemBody[]; cut: boolean } {
+export function fitOutput(
+  build: (output: ItemBody[]) => ResponseObjectT,
+  output: ItemBody[],
+  max: number,
+): { response: ResponseObjectT; output: ItemBody[]; cut: boolean } {
   const full = build(output)
   if (!Number.isFinite(max) || jsonBytes(full) <= max) return { response: full, output, cut: false }
   let lo = 0 // fits (or nothing does: then no output at all)

@@ -62,7 +62,8 @@ export class EventNormaliser {
       case 'response.failed': {
         const r = ev.response ?? {}
         // Items the upstream only listed in its final object (no item events) still count.
-        if (this.items.length === this.indexOffset && Array.isArray(r.output)) for (const item of r.output) this.finishItem(this.addItem(item, this.items.length - this.indexOffset), item)
+        if (this.items.length === this.indexOffset && Array.isArray(r.output))
+          for (const item of r.output) this.finishItem(this.addItem(item, this.items.length - this.indexOffset), item)
         const status = ev.type === 'response.completed' ? 'completed' : ev.type === 'response.incomplete' ? 'incomplete' : 'failed'
         this.outcome = {
           status,
@@ -98,7 +99,10 @@ export class EventNormaliser {
     this.items.push(st)
     // The upstream numbers its own items from 0: they are matched by id or by an index past ours.
     this.indexOffset = this.items.length
-    return [this.event({ type: 'response.output_item.added', output_index: st.index, item }), this.event({ type: 'response.output_item.done', output_index: st.index, item })]
+    return [
+      this.event({ type: 'response.output_item.added', output_index: st.index, item }),
+      this.event({ type: 'response.output_item.done', output_index: st.index, item }),
+    ]
   }
 
   /** An event that belongs to an item (deltas, parts, tool-call arguments, reasoning…): the gateway's id, index and number. */
@@ -209,7 +213,11 @@ export function normaliseItem(item: ItemBody): ItemBody {
 function partialItem(st: ItemState): ItemBody {
   const item: ItemBody = { ...st.added, status: 'incomplete' }
   const texts = [...st.text.entries()]
-  const collect = (kind: string) => texts.filter(([k]) => k.startsWith(kind + ':')).sort(([a], [b]) => Number(a.split(':')[1]) - Number(b.split(':')[1])).map(([, v]) => v)
+  const collect = (kind: string) =>
+    texts
+      .filter(([k]) => k.startsWith(kind + ':'))
+      .sort(([a], [b]) => Number(a.split(':')[1]) - Number(b.split(':')[1]))
+      .map(([, v]) => v)
   switch (item.type) {
     case 'message':
       item.content = collect('text').map((text) => ({ type: 'output_text', text, annotations: [], logprobs: [] }))

@@ -4,9 +4,18 @@ import type { CreateResponseRequest, ResponseObjectT, UsageT } from '../schema/r
 import type { ItemBody, ResponseStatus } from '../store/types'
 import { responseTools } from '../tools'
 
-export type ResponseBase = Omit<ResponseObjectT, 'status' | 'output' | 'output_text' | 'usage' | 'error' | 'incomplete_details' | 'completed_at'>
+export type ResponseBase = Omit<
+  ResponseObjectT,
+  'status' | 'output' | 'output_text' | 'usage' | 'error' | 'incomplete_details' | 'completed_at'
+>
 
-export function responseBase(req: CreateResponseRequest, id: string, createdAtMs: number, store: boolean, conversationId: string | null): ResponseBase {
+export function responseBase(
+  req: CreateResponseRequest,
+  id: string,
+  createdAtMs: number,
+  store: boolean,
+  conversationId: string | null,
+): ResponseBase {
   return {
     id,
     object: 'response',
@@ -88,7 +97,9 @@ export function normaliseUsage(usage: unknown): UsageT | null {
     input_tokens: input,
     input_tokens_details: { cached_tokens: num(u.input_tokens_details?.cached_tokens ?? u.prompt_tokens_details?.cached_tokens) },
     output_tokens: output,
-    output_tokens_details: { reasoning_tokens: num(u.output_tokens_details?.reasoning_tokens ?? u.completion_tokens_details?.reasoning_tokens) },
+    output_tokens_details: {
+      reasoning_tokens: num(u.output_tokens_details?.reasoning_tokens ?? u.completion_tokens_details?.reasoning_tokens),
+    },
     total_tokens: num(u.total_tokens ?? input + output),
   }
 }

@@ -14,7 +14,14 @@ const FOLLOW_POLL_MS = 50
  * events in one transaction, so once the status is terminal one more read has everything. A turn of this process
  * whose end the failing storage could not take yet (`unstored`) ends the stream with its last events from there.
  */
-export async function* followEvents(store: Store, tenant: string, id: string, afterSeq: number, idleMs: number, unstored?: UnstoredEnds): AsyncGenerator<ResponseEvent> {
+export async function* followEvents(
+  store: Store,
+  tenant: string,
+  id: string,
+  afterSeq: number,
+  idleMs: number,
+  unstored?: UnstoredEnds,
+): AsyncGenerator<ResponseEvent> {
   let last = afterSeq
   let idleSince = Date.now()
   const drain = async function* () {

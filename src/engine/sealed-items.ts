@@ -21,7 +21,10 @@ interface ReasoningPayload {
 /** A finished reasoning item with its text sealed into encrypted_content for this tenant. Other items pass unchanged. */
 export function sealReasoning(item: ItemBody, sealer: Sealer, tenant: string): ItemBody {
   if (item.type !== 'reasoning') return item
-  const payload: ReasoningPayload = { summary: Array.isArray(item.summary) ? item.summary : [], content: Array.isArray(item.content) ? item.content : [] }
+  const payload: ReasoningPayload = {
+    summary: Array.isArray(item.summary) ? item.summary : [],
+    content: Array.isArray(item.content) ? item.content : [],
+  }
   return { ...item, encrypted_content: sealer.seal(tenant, 'reasoning', payload) }
 }
 
@@ -38,13 +41,19 @@ export function invalidEncryptedContent(param: string): ApiError {
  * over whatever text the client sent along); the token itself never goes upstream. `paramOf(i)` names the item in
  * the 400 for content that does not open.
  */
-export function openSealedReasoning(items: ItemBody[], sealer: Sealer, tenant: string, paramOf: ((i: number) => string) | 'stored'): ItemBody[] {
+export function openSealedReasoning(
+  items: ItemBody[],
+  sealer: Sealer,
+  tenant: string,
+  paramOf: ((i: number) => string) | 'stored',
+): ItemBody[] {
   let out: ItemBody[] | null = null
   items.forEach((item, i) => {
     if (item.type !== 'reasoning' || typeof item.encrypted_content !== 'string' || item.encrypted_content === '') return
     const payload = sealer.open(tenant, 'reasoning', item.encrypted_content) as ReasoningPayload | null
     out ??= [...items]
-    if (payload && Array.isArray(payload.content) && Array.isArray(payload.summary)) out[i] = { ...item, summary: payload.summary, content: payload.content, encrypted_content: null }
+    if (payload && Array.isArray(payload.content) && Array.isArray(payload.summary))
+      out[i] = { ...item, summary: payload.summary, content: payload.content, encrypted_content: null }
     // Stored history was checked when it came in and keeps its own text: a key rotated out since must not break the chain.
     else if (paramOf === 'stored') out[i] = { ...item, encrypted_content: null }
     else throw invalidEncryptedContent(`${paramOf(i)}.encrypted_content`)
@@ -60,7 +69,8 @@ export function itemsAsIncluded(items: ItemBody[], include: readonly string[], s
   const sealed = wantsSealedReasoning(include)
   return items.map((item) => {
     if (item.type !== 'reasoning') return item
-    if (!sealed) return item.encrypted_content === undefined || item.encrypted_content === null ? item : { ...item, encrypted_content: null }
+    if (!sealed)
+      return item.encrypted_content === undefined || item.encrypted_content === null ? item : { ...item, encrypted_content: null }
     return typeof item.encrypted_content === 'string' && item.encrypted_content !== '' ? item : sealReasoning(item, sealer, tenant)
   })
 }

@@ -12,7 +12,9 @@ import { toUpstreamRequest } from './upstream-request'
 export function contextLengthExceeded(tokens: number, window: number, truncated: boolean): ApiError {
   return ApiError.badRequest(
     `Your input exceeds the context window of this model: ${tokens} input tokens, ${window} allowed.` +
-      (truncated ? ' Even after dropping every older item it does not fit.' : " Shorten the input, compact the history (POST /v1/responses/compact), or set truncation: 'auto' to drop the oldest items."),
+      (truncated
+        ? ' Even after dropping every older item it does not fit.'
+        : " Shorten the input, compact the history (POST /v1/responses/compact), or set truncation: 'auto' to drop the oldest items."),
     'input',
     'context_length_exceeded',
   )
@@ -25,10 +27,11 @@ export const SHORT_INPUT_TOKENS = 1024
 export function droppableUnits(items: ItemBody[]): number[][] {
   // Without a user message there is no turn to keep whole: nothing is dropped (the window check then refuses it).
   let tail = 0
-  for (let i = items.length - 1; i >= 0; i--) if (items[i]!.type === 'message' && items[i]!.role === 'user') {
-    tail = i
-    break
-  }
+  for (let i = items.length - 1; i >= 0; i--)
+    if (items[i]!.type === 'message' && items[i]!.role === 'user') {
+      tail = i
+      break
+    }
   const units: number[][] = []
   const taken = new Set<number>()
   for (let i = 0; i < tail; i++) {

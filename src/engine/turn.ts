@@ -129,7 +129,12 @@ export function createTurnEngine(deps: EngineDeps) {
     if (req.generate === false || compactThreshold(req) !== null || items.length === 0) return items
     if (Array.isArray(req.input) && (req.input.at(-1) as { type?: string } | undefined)?.type === 'compaction_trigger') return items
     const fitted = await fitContextWindow({ tokenizer: deps.tokenizer, windows: deps.windows }, req, items, opts.signal)
-    if (fitted.dropped) logger.info('truncation dropped the oldest items to fit the context window', { request_id: opts.requestId, dropped: fitted.dropped, input_tokens: fitted.tokens })
+    if (fitted.dropped)
+      logger.info('truncation dropped the oldest items to fit the context window', {
+        request_id: opts.requestId,
+        dropped: fitted.dropped,
+        input_tokens: fitted.tokens,
+      })
     return fitted.items
   }
 
@@ -158,12 +163,16 @@ export function createTurnEngine(deps: EngineDeps) {
     // is always stored (and says store:true).
     const stored = opts.forceStore === true || req.store !== false || conversationId !== null
     const background = req.background === true
-    let history: ItemBody[] = req.previous_response_id ? await chainHistory(historyDeps, opts.tenant, req.previous_response_id, { localChains: opts.localChains, tracer: deps.tracer, span }) : []
+    let history: ItemBody[] = req.previous_response_id
+      ? await chainHistory(historyDeps, opts.tenant, req.previous_response_id, { localChains: opts.localChains, tracer: deps.tracer, span })
+      : []
     toolRegistryFor(req) // 400 for empty or duplicate tool names, before anything is stored
     // Unknown item references and sealed content that does not open are a 400 before anything is stored.
     const input = await requestInput(historyDeps, opts.tenant, req.input)
     // Checked before anything is stored (a conversation's history is known only once the turn holds it: below).
-    let upstream = conversationId ? [] : await fit(req, upstreamItems(historyDeps, opts.tenant, history, input, 'previous_response_id'), opts)
+    let upstream = conversationId
+      ? []
+      : await fit(req, upstreamItems(historyDeps, opts.tenant, history, input, 'previous_response_id'), opts)
     const id = ids('resp')
     const createdAt = clock()
     const base = responseBase(req, id, createdAt, stored, conversationId)
@@ -172,8 +181,19 @@ export function createTurnEngine(deps: EngineDeps) {
     const initial = responseObject(base, { status, output: [], usage: null, error: null, incomplete_details: null, completedAtMs: null })
     if (stored) {
       const rec: ResponseRecord = {
-        id, tenant: opts.tenant, status, model: req.model, request: req, response: initial, error: null,
-        previousResponseId: req.previous_response_id ?? null, conversationId, background, createdAt, updatedAt: createdAt, completedAt: null,
+        id,
+        tenant: opts.tenant,
+        status,
+        model: req.model,
+        request: req,
+        response: initial,
+        error: null,
+        previousResponseId: req.previous_response_id ?? null,
+        conversationId,
+        background,
+        createdAt,
+        updatedAt: createdAt,
+        completedAt: null,
         requestId: opts.requestId ?? null,
       }
       const lease = newLease(deps.owner ?? PROCESS_OWNER)
@@ -188,7 +208,10 @@ export function createTurnEngine(deps: EngineDeps) {
           throw e
         }
         endSpan(s)
-        if (!started.ok) throw started.reason === 'locked' ? conversationLocked(conversationId, started.holder) : conversationNotFound(conversationId, 'conversation')
+        if (!started.ok)
+          throw started.reason === 'locked'
+            ? conversationLocked(conversationId, started.holder)
+            : conversationNotFound(conversationId, 'conversation')
         if (started.history.length > maxHistoryItems) {
           // Its length is known only under the lock: the response just inserted goes again (which frees the
           // conversation), so the refused request leaves nothing behind, as one refused before it was stored.
@@ -232,15 +255,38 @@ export function createTurnEngine(deps: EngineDeps) {
       const request = toUpstreamRequest(settings as CreateResponseRequest, [], [])
       delete request.input
       // The session's own instructions tell the summarising model what the assistant was doing.
-      const context: ItemBody[] = instructions ? [{ id: ids('msg'), type: 'message', role: 'developer', content: [{ type: 'input_text', text: `The assistant's instructions in this session were:\n\n${instructions}` }] }] : []
-      const compacted = await compactHistory({ adapter, sealer, ids }, tenant, [...ctx.history, ...ctx.input], [...context, ...ctx.upstream], request, {
-        signal: opts.signal,
-        headers: opts.requestId ? { 'x-request-id': opts.requestId } : undefined,
-      })
-      return { id: ids('resp'), object: 'response.compaction' as const, created_at: Math.floor(clock() / 1000), output: compacted.output, usage: compacted.usage }
+      const context: ItemBody[] = instructions
+        ? [
+            {
+              id: ids('msg'),
+              type: 'message',
+              role: 'developer',
+              content: [{ type: 'input_text', text: `The assistant's instructions in this session were:\n\n${instructions}` }],
+            },
+          ]
+        : []
+      const compacted = await compactHistory(
+        { adapter, sealer, ids },
+        tenant,
+        [...ctx.history, ...ctx.input],
+        [...context, ...ctx.upstream],
+        request,
+        {
+          signal: opts.signal,
+          headers: opts.requestId ? { 'x-request-id': opts.requestId } : undefined,
+        },
+      )
+      return {
+        id: ids('resp'),
+        object: 'response.compaction' as const,
+        created_at: Math.floor(clock() / 1000),
+        output: compacted.output,
+        usage: compacted.usage,
+      }
     },
     /** POST /v1/responses/input_tokens (engine/input-tokens.ts) */
-    countInputTokens: (req: CountRequest, tenant: string, signal?: AbortSignal) => countInputTokens({ ...historyDeps, tokenizer: deps.tokenizer }, tenant, req, signal),
+    countInputTokens: (req: CountRequest, tenant: string, signal?: AbortSignal) =>
+      countInputTokens({ ...historyDeps, tokenizer: deps.tokenizer }, tenant, req, signal),
   }
 }
 
@@ -303,7 +349,10 @@ class RunningTurn implements Turn {
     const { ids, adapter } = this.deps
     const { sealer } = this.deps
     const tenant = this.opts.tenant
-    const norm = new EventNormaliser(ids, wantsSealedReasoning(this.req.include) ? (item) => sealReasoning(item, sealer, tenant) : undefined)
+    const norm = new EventNormaliser(
+      ids,
+      wantsSealedReasoning(this.req.include) ? (item) => sealReasoning(item, sealer, tenant) : undefined,
+    )
     const abort = new AbortController()
     const onAbort = () => abort.abort(this.opts.signal?.reason)
     if (this.opts.signal?.aborted) onAbort()
@@ -350,15 +399,17 @@ class RunningTurn implements Turn {
       }
       cp.start()
       // A prewarm is answered with created + completed only, as Codex expects.
-      if (this.req.generate !== false && !abort.signal.aborted) yield record(norm.event({ type: 'response.in_progress', response: this.response }))
+      if (this.req.generate !== false && !abort.signal.aborted)
+        yield record(norm.event({ type: 'response.in_progress', response: this.response }))
       let outcome: UpstreamOutcome
       try {
         // Compaction first, when the input asks for it or the history is past the request's threshold.
         const compacted = this.req.generate === false ? null : await this.compactFirst(abort.signal)
-        if (compacted) for (const out of norm.ownItem(compacted.item)) {
-          yield record(out)
-          await cp.afterEvent()
-        }
+        if (compacted)
+          for (const out of norm.ownItem(compacted.item)) {
+            yield record(out)
+            await cp.afterEvent()
+          }
         if (this.req.generate === false) {
           // Codex's WebSocket prewarm: the request is kept as history, no model call.
           outcome = { status: 'completed', usage: null, incomplete_details: null, error: null }
@@ -374,7 +425,10 @@ class RunningTurn implements Turn {
             upstreamRequestAttributes(upSpan, upstreamBody, adapter.name)
             headers = { ...headers, traceparent: upSpan.traceparent() }
           }
-          for await (const ev of mapToolCallEvents(adapter.stream(upstreamBody, { signal: abort.signal, headers }), toolRegistryFor(this.req))) {
+          for await (const ev of mapToolCallEvents(
+            adapter.stream(upstreamBody, { signal: abort.signal, headers }),
+            toolRegistryFor(this.req),
+          )) {
             if (upSpan) noteUpstreamEvent(upSpan, ev)
             for (const out of norm.accept(ev)) {
               if (this.span) noteToolCallEvent(this.deps.tracer!, this.span, out, toolSpans!)
@@ -401,7 +455,8 @@ class RunningTurn implements Turn {
       }
       const final = stopped(abort.signal, outcome, this)
       // Ended by a shutdown: a JSON client gets 503 (the gateway's doing), not the 502 of an upstream failure.
-      if (final !== outcome && isStop(abort.signal, 'shutdown')) this.failure = new ApiError(503, final.error?.message ?? 'The gateway shut down.', 'server_error', 'shutting_down')
+      if (final !== outcome && isStop(abort.signal, 'shutdown'))
+        this.failure = new ApiError(503, final.error?.message ?? 'The gateway shut down.', 'server_error', 'shutting_down')
       const terminal = await this.finish(norm, final, cp)
       finished = true
       if (terminal) yield terminal
@@ -412,7 +467,9 @@ class RunningTurn implements Turn {
         if (!finished) {
           // The consumer stopped early (client gone): stop the model and keep what we have.
           abort.abort()
-          await this.finish(norm, stopped(abort.signal, interrupted(), this), cp).catch((e) => this.deps.logger.error('could not store an interrupted response', { response_id: this.id, err: String(e) }))
+          await this.finish(norm, stopped(abort.signal, interrupted(), this), cp).catch((e) =>
+            this.deps.logger.error('could not store an interrupted response', { response_id: this.id, err: String(e) }),
+          )
         }
       } finally {
         metrics?.activeTurns.dec()
@@ -421,7 +478,10 @@ class RunningTurn implements Turn {
           if (upSpan) endSpan(upSpan)
           for (const t of toolSpans!.values()) endSpan(t)
           const r = this.response
-          this.span.set('gen_ai.response.model', r.model).set('agentgate.response.status', r.status).set('gen_ai.response.finish_reasons', [r.status])
+          this.span
+            .set('gen_ai.response.model', r.model)
+            .set('agentgate.response.status', r.status)
+            .set('gen_ai.response.finish_reasons', [r.status])
           usageAttributes(this.span, r.usage ?? null)
           endSpan(this.span, r.status === 'failed' ? (this.failure ?? r.error) : undefined)
         }
@@ -467,13 +527,31 @@ class RunningTurn implements Turn {
     // What the client and the stored response see is worded by upstream/failure.ts; the runtime's own text goes to the log only.
     const err = streamFailure(e, null)
     this.failure = err
-    logger.warn('turn failed', { response_id: this.id, status: err.status, code: err.errorCode, message: err.message, ...(e instanceof ApiError ? {} : { err: String(e) }) })
-    return { status: 'failed', usage: null, incomplete_details: null, error: { code: err.errorCode ?? 'server_error', message: err.message } }
+    logger.warn('turn failed', {
+      response_id: this.id,
+      status: err.status,
+      code: err.errorCode,
+      message: err.message,
+      ...(e instanceof ApiError ? {} : { err: String(e) }),
+    })
+    return {
+      status: 'failed',
+      usage: null,
+      incomplete_details: null,
+      error: { code: err.errorCode ?? 'server_error', message: err.message },
+    }
   }
 
   /** The response while it runs: in_progress, with the output so far. */
   private progress(norm: EventNormaliser): ResponseObjectT {
-    return responseObject(this.base, { status: 'in_progress', output: norm.output(), usage: null, error: null, incomplete_details: null, completedAtMs: null })
+    return responseObject(this.base, {
+      status: 'in_progress',
+      output: norm.output(),
+      usage: null,
+      error: null,
+      incomplete_details: null,
+      completedAtMs: null,
+    })
   }
 
   /**
@@ -483,44 +561,87 @@ class RunningTurn implements Turn {
    */
   private async finish(norm: EventNormaliser, outcome: TurnOutcome, cp: TurnCheckpoint): Promise<ResponseEvent | null> {
     const { store, clock } = this.deps
-    if (outcome.status === 'failed' && !this.failure) this.failure = new ApiError(502, outcome.error?.message ?? 'upstream failed', 'upstream_error', outcome.error?.code ?? 'upstream_error')
+    if (outcome.status === 'failed' && !this.failure)
+      this.failure = new ApiError(
+        502,
+        outcome.error?.message ?? 'upstream failed',
+        'upstream_error',
+        outcome.error?.code ?? 'upstream_error',
+      )
     let output = norm.output()
     const now = clock()
     const build = (status: ResponseStatus, incomplete_details: { reason: string } | null) => (items: ItemBody[]) =>
-      responseObject(this.base, { status, output: items, usage: outcome.usage, error: outcome.error, incomplete_details, completedAtMs: status === 'completed' ? now : null })
+      responseObject(this.base, {
+        status,
+        output: items,
+        usage: outcome.usage,
+        error: outcome.error,
+        incomplete_details,
+        completedAtMs: status === 'completed' ? now : null,
+      })
     this.response = build(outcome.status, outcome.incomplete_details)(output)
     if (this.stored) {
       // --max-stored-response-bytes: whole output items are left out from the end until the Response fits, so the
       // stored object, its output items and the terminal event agree. A turn that would have completed (or that the
       // model cut short) ends incomplete with our reason; one that failed, was cancelled or lost its client keeps that.
       const max = this.deps.limits?.maxStoredResponseBytes ?? NO_LIMITS.maxStoredResponseBytes
-      const cuttable = outcome.status === 'completed' || (outcome.status === 'incomplete' && outcome.incomplete_details?.reason !== 'client_disconnected')
-      const fit = fitOutput(cuttable ? build('incomplete', { reason: STORED_SIZE_REASON }) : build(outcome.status, outcome.incomplete_details), output, max)
+      const cuttable =
+        outcome.status === 'completed' || (outcome.status === 'incomplete' && outcome.incomplete_details?.reason !== 'client_disconnected')
+      const fit = fitOutput(
+        cuttable ? build('incomplete', { reason: STORED_SIZE_REASON }) : build(outcome.status, outcome.incomplete_details),
+        output,
+        max,
+      )
       if (fit.cut) {
-        this.deps.logger.warn('response output cut to fit --max-stored-response-bytes', { response_id: this.id, items: output.length, kept: fit.output.length, max_bytes: max })
+        this.deps.logger.warn('response output cut to fit --max-stored-response-bytes', {
+          response_id: this.id,
+          items: output.length,
+          kept: fit.output.length,
+          max_bytes: max,
+        })
         output = fit.output
         this.response = fit.response
         if (cuttable) outcome = { ...outcome, status: 'incomplete', incomplete_details: { reason: STORED_SIZE_REASON } }
       }
     }
-    let terminal: TerminalEvent | null = outcome.status === 'cancelled' ? null : norm.event({ type: TERMINAL_TYPE[outcome.status], response: this.response })
+    let terminal: TerminalEvent | null =
+      outcome.status === 'cancelled' ? null : norm.event({ type: TERMINAL_TYPE[outcome.status], response: this.response })
     const unwritten = await cp.stop()
     if (this.stored) {
       // Stored before the client sees the terminal event, so a chained request right after it resolves.
-      const conversationItems = this.base.conversation && appendsToConversation(outcome.status, outcome.incomplete_details) ? [...this.input, ...output].map(conversationItem) : undefined
+      const conversationItems =
+        this.base.conversation && appendsToConversation(outcome.status, outcome.incomplete_details)
+          ? [...this.input, ...output].map(conversationItem)
+          : undefined
       let events = this.opts.recordEvents ? [...unwritten, ...(terminal ? [terminal] : [])] : []
-      let patch = { status: outcome.status, response: this.response, error: outcome.error, completedAt: outcome.status === 'completed' ? now : null }
+      let patch = {
+        status: outcome.status,
+        response: this.response,
+        error: outcome.error,
+        completedAt: outcome.status === 'completed' ? now : null,
+      }
       const s = childSpan(this.deps.tracer, this.span, 'finishResponse')
       try {
         const result = await store.finishResponse(this.opts.tenant, this.id, patch, output, { events, conversationItems })
         endSpan(s)
-        if (result.status !== null && result.status !== outcome.status) this.deps.logger.info('turn ended after its response was ended elsewhere', { response_id: this.id, status: outcome.status, stored_status: result.status })
+        if (result.status !== null && result.status !== outcome.status)
+          this.deps.logger.info('turn ended after its response was ended elsewhere', {
+            response_id: this.id,
+            status: outcome.status,
+            stored_status: result.status,
+          })
         else if (conversationItems && !result.appended)
-          this.deps.logger.warn('nothing appended to the conversation: it was deleted, or this turn lost it (lease expired)', { response_id: this.id, conversation_id: this.base.conversation?.id })
+          this.deps.logger.warn('nothing appended to the conversation: it was deleted, or this turn lost it (lease expired)', {
+            response_id: this.id,
+            conversation_id: this.base.conversation?.id,
+          })
       } catch (e) {
         endSpan(s, e)
         if (!(e instanceof StoreUnavailableError)) throw e
-        this.deps.logger.error('could not store the end of a turn, the storage is failing; retrying until it takes writes', { response_id: this.id, reason: e.reason })
+        this.deps.logger.error('could not store the end of a turn, the storage is failing; retrying until it takes writes', {
+          response_id: this.id,
+          reason: e.reason,
+        })
         // The end cannot be stored now. A turn that was going to end otherwise fails instead — what the client is
         // told is what gets stored — and that end is written as soon as the storage takes writes again.
         if (outcome.status !== 'failed' && outcome.status !== 'cancelled') {
@@ -535,7 +656,12 @@ class RunningTurn implements Turn {
       }
     }
     const status = outcome.status
-    this.deps.logger.debug('turn finished', { response_id: this.id, status, stored: this.stored, previous_response_id: this.base.previous_response_id })
+    this.deps.logger.debug('turn finished', {
+      response_id: this.id,
+      status,
+      stored: this.stored,
+      previous_response_id: this.base.previous_response_id,
+    })
     this.deps.metrics?.turnFinished(this.req.model, status, outcome.usage)
     return terminal
   }
@@ -553,7 +679,12 @@ function stopped(signal: AbortSignal, outcome: UpstreamOutcome, turn: RunningTur
   if (!(reason instanceof TurnStop) || outcome.incomplete_details?.reason !== 'client_disconnected') return outcome
   if (reason.kind === 'cancelled') return { status: 'cancelled', usage: null, incomplete_details: null, error: null }
   if (reason.kind === 'storage') return storageFailed(reason.error!, turn)
-  return { status: 'failed', usage: null, incomplete_details: null, error: { code: 'server_error', message: 'The gateway shut down while this response was running.' } }
+  return {
+    status: 'failed',
+    usage: null,
+    incomplete_details: null,
+    error: { code: 'server_error', message: 'The gateway shut down while this response was running.' },
+  }
 }
 
 function isStop(signal: AbortSignal, kind: TurnStop['kind']): boolean {
@@ -569,5 +700,10 @@ function interrupted(): UpstreamOutcome {
 }
 
 function truncatedStream(): UpstreamOutcome {
-  return { status: 'failed', usage: null, incomplete_details: null, error: { code: 'upstream_error', message: 'upstream error: the model server closed the stream before the response was complete' } }
+  return {
+    status: 'failed',
+    usage: null,
+    incomplete_details: null,
+    error: { code: 'upstream_error', message: 'upstream error: the model server closed the stream before the response was complete' },
+  }
 }

@@ -36,7 +36,10 @@ export class UnstoredEnds {
           (e) => {
             if (e instanceof StoreUnavailableError && Date.now() + delay < giveUpAt) return attempt(Math.min(delay * 2, this.timing.maxMs))
             this.waiting.delete(id)
-            this.logger.error('gave up storing the end of a response; recovery will mark it failed', { response_id: id, err: String((e as Error)?.message ?? e) })
+            this.logger.error('gave up storing the end of a response; recovery will mark it failed', {
+              response_id: id,
+              err: String((e as Error)?.message ?? e),
+            })
           },
         )
       }, delay)

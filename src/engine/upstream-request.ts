@@ -6,14 +6,31 @@ import type { ItemBody } from '../store/types'
 import { toolRegistryFor, toUpstreamItems } from '../tools'
 
 /** Request fields that are the gateway's business and never go upstream. */
-const GATEWAY_ONLY = ['previous_response_id', 'conversation', 'store', 'background', 'generate', 'client_metadata', 'stream', 'stream_options', 'metadata', 'context_management'] as const
+const GATEWAY_ONLY = [
+  'previous_response_id',
+  'conversation',
+  'store',
+  'background',
+  'generate',
+  'client_metadata',
+  'stream',
+  'stream_options',
+  'metadata',
+  'context_management',
+] as const
 
 /**
  * The stateless request the upstream sees: full input, store:false, no chain references; tools as
  * functions and tool items as function calls (src/tools). Hosted tools are left out, with a warning the first time
  * each is seen (`warned` remembers them: Codex declares web_search on every turn, and one line says it all).
  */
-export function toUpstreamRequest(req: CreateResponseRequest, history: ItemBody[], input: ItemBody[], logger?: Logger, warned?: Set<string>): Record<string, unknown> {
+export function toUpstreamRequest(
+  req: CreateResponseRequest,
+  history: ItemBody[],
+  input: ItemBody[],
+  logger?: Logger,
+  warned?: Set<string>,
+): Record<string, unknown> {
   const body: Record<string, unknown> = { ...req }
   for (const k of GATEWAY_ONLY) delete body[k]
   const tools = toolRegistryFor(req)

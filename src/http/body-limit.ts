@@ -12,7 +12,14 @@ export function limitRequestBody(ctx: { request: Request }, max: number): ApiErr
   const { request } = ctx
   const length = request.headers.get('content-length')
   if (length !== null) {
-    return Number(length) > max ? new ApiError(413, `Request body of ${length} bytes is larger than the limit of ${max} bytes`, 'invalid_request_error', 'request_too_large') : null
+    return Number(length) > max
+      ? new ApiError(
+          413,
+          `Request body of ${length} bytes is larger than the limit of ${max} bytes`,
+          'invalid_request_error',
+          'request_too_large',
+        )
+      : null
   }
   if (request.body && request.headers.has('transfer-encoding')) {
     let seen = 0
@@ -20,7 +27,10 @@ export function limitRequestBody(ctx: { request: Request }, max: number): ApiErr
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, out) {
           seen += chunk.byteLength
-          if (seen > max) out.error(new ApiError(413, `Request body is larger than the limit of ${max} bytes`, 'invalid_request_error', 'request_too_large'))
+          if (seen > max)
+            out.error(
+              new ApiError(413, `Request body is larger than the limit of ${max} bytes`, 'invalid_request_error', 'request_too_large'),
+            )
           else out.enqueue(chunk)
         },
       }),

@@ -99,7 +99,8 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth, sealer: Sealer) {
     .delete(
       '/:conversation_id',
       async ({ params, caller }) => {
-        if (!(await store.deleteConversation(caller.tenant, params.conversation_id, clock()))) throw conversationNotFound(params.conversation_id)
+        if (!(await store.deleteConversation(caller.tenant, params.conversation_id, clock())))
+          throw conversationNotFound(params.conversation_id)
         return { id: params.conversation_id, object: 'conversation.deleted' as const, deleted: true as const }
       },
       {
@@ -122,7 +123,8 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth, sealer: Sealer) {
         response: { 200: ConversationItemList, ...errorResponses(400, 404, 503) },
         detail: {
           summary: "List a conversation's items",
-          description: 'Paginated by item id: `after`, `before`, `limit` (1–100, default 20), `order` (default desc). With `include[]=reasoning.encrypted_content` reasoning items carry their sealed text in `encrypted_content` (null otherwise).',
+          description:
+            'Paginated by item id: `after`, `before`, `limit` (1–100, default 20), `order` (default desc). With `include[]=reasoning.encrypted_content` reasoning items carry their sealed text in `encrypted_content` (null otherwise).',
         },
       },
     )
@@ -132,7 +134,10 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth, sealer: Sealer) {
         const tenant = caller.tenant
         const items = await toConversationItems(body.items, ids, store, tenant)
         const added = await store.addConversationItems(tenant, params.conversation_id, items, clock())
-        if (!added.ok) throw added.reason === 'locked' ? conversationLocked(params.conversation_id, added.holder) : conversationNotFound(params.conversation_id)
+        if (!added.ok)
+          throw added.reason === 'locked'
+            ? conversationLocked(params.conversation_id, added.holder)
+            : conversationNotFound(params.conversation_id)
         return itemList(itemsAsIncluded(added.items, includeOf(query), sealer, tenant), false)
       },
       {
@@ -169,7 +174,8 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth, sealer: Sealer) {
       async ({ params, caller }) => {
         const tenant = caller.tenant
         const rec = await existing(tenant, params.conversation_id)
-        if (!(await store.deleteConversationItem(tenant, params.conversation_id, params.item_id, clock()))) throw itemNotFound(params.conversation_id, params.item_id)
+        if (!(await store.deleteConversationItem(tenant, params.conversation_id, params.item_id, clock())))
+          throw itemNotFound(params.conversation_id, params.item_id)
         return conversationObject(rec)
       },
       {

@@ -27,14 +27,17 @@ const ASSETS: Record<string, { path: string; type: string }> = {
 const DESCRIPTION =
   'A stateful gateway for the OpenAI Responses API in front of vLLM or any OpenAI-compatible server: ' +
   'stored responses, previous_response_id chains, conversations, background runs, SSE and WebSocket streaming. ' +
-  'Every error has the body ErrorBody (on /v1/messages: AnthropicErrorBody, Anthropic\'s envelope).'
+  "Every error has the body ErrorBody (on /v1/messages: AnthropicErrorBody, Anthropic's envelope)."
 
 const TAGS = [
   { name: 'health', description: 'Liveness and readiness' },
   { name: 'models', description: 'The upstream model list (reshaped for the Codex CLI when it asks)' },
   { name: 'responses', description: 'The Responses API, stateful: stored responses, chains, background runs, streaming' },
   { name: 'conversations', description: 'Conversations and their items' },
-  { name: 'messages', description: 'The Anthropic Messages API (Claude Code) on the same engine; errors in Anthropic\'s envelope AnthropicErrorBody' },
+  {
+    name: 'messages',
+    description: "The Anthropic Messages API (Claude Code) on the same engine; errors in Anthropic's envelope AnthropicErrorBody",
+  },
   { name: 'pass-through', description: 'OpenAI-compatible routes passed to the upstream unchanged' },
 ]
 
@@ -77,7 +80,8 @@ export function normaliseOpenApiDocument(doc: unknown): unknown {
   const out = walk({ ...src, components: undefined }, null) as OpenApiJson
   for (const item of Object.values((out.paths ?? {}) as Record<string, OpenApiJson>)) {
     for (const key of Object.keys(item)) {
-      if (HTTP_METHODS.has(key) || key.startsWith('x-') || ['summary', 'description', 'servers', 'parameters', '$ref'].includes(key)) continue
+      if (HTTP_METHODS.has(key) || key.startsWith('x-') || ['summary', 'description', 'servers', 'parameters', '$ref'].includes(key))
+        continue
       const op = item[key]
       delete item[key]
       if (key !== 'ws' || item.get) continue
@@ -93,7 +97,8 @@ export function normaliseOpenApiDocument(doc: unknown): unknown {
   describeStreams(out.paths ?? {})
   // The open routes (http/routes.ts) need no credential: `security: []` overrides the document's bearerAuth.
   for (const [path, item] of Object.entries((out.paths ?? {}) as Record<string, OpenApiJson>))
-    if (OPEN_ROUTES.includes(path.replace(/\{([^}]+)\}/g, ':$1'))) for (const method of Object.keys(item)) if (HTTP_METHODS.has(method)) item[method].security = []
+    if (OPEN_ROUTES.includes(path.replace(/\{([^}]+)\}/g, ':$1')))
+      for (const method of Object.keys(item)) if (HTTP_METHODS.has(method)) item[method].security = []
   const schemas: Record<string, unknown> = {}
   for (const [name, schema] of Object.entries(src.components?.schemas ?? {})) schemas[name] = walk(schema, name)
   for (const [name, schema] of Object.entries(found)) schemas[name] ??= schema
@@ -127,10 +132,13 @@ export function withExampleModel(doc: unknown, model: string | null): unknown {
   const hit = withModel.get(doc)
   if (hit?.model === model) return hit.doc
   const swap = (v: unknown): unknown =>
-    v === EXAMPLE_MODEL ? model
-    : Array.isArray(v) ? v.map(swap)
-    : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, swap(x)]))
-    : v
+    v === EXAMPLE_MODEL
+      ? model
+      : Array.isArray(v)
+        ? v.map(swap)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, swap(x)]))
+          : v
   const out = swap(doc)
   withModel.set(doc, { model, doc: out })
   return out
@@ -141,7 +149,8 @@ const SECURITY_SCHEMES = {
   bearerAuth: {
     type: 'http',
     scheme: 'bearer',
-    description: 'An agentgate API key (--api-key / --api-keys-file), sent as `Authorization: Bearer KEY`. Needed on every /v1 route when keys are configured; /health and /ready stay open.',
+    description:
+      'An agentgate API key (--api-key / --api-keys-file), sent as `Authorization: Bearer KEY`. Needed on every /v1 route when keys are configured; /health and /ready stay open.',
   },
 } as const
 
@@ -153,7 +162,9 @@ export function docsRoutes({ version, config, upstream }: AppDeps) {
   return (
     new Elysia({ name: 'docs' })
       // A local hook, so it applies to the plugin's routes below and never to the app's other routes.
-      .onAfterHandle(async ({ path, response }) => (path === OPENAPI_PATH ? withExampleModel(normaliseOpenApiDocument(response), await exampleModel()) : undefined))
+      .onAfterHandle(async ({ path, response }) =>
+        path === OPENAPI_PATH ? withExampleModel(normaliseOpenApiDocument(response), await exampleModel()) : undefined,
+      )
       // The plugin documents app.getGlobalRoutes(), i.e. every route of the root app, whenever it was added.
       .use(
         openapi({

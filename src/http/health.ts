@@ -43,7 +43,10 @@ export function healthRoutes({ store, upstream, version, drain, config }: AppDep
       },
       {
         response: { 200: Ready, 503: Ready },
-        detail: { summary: 'Readiness: 200 when the store is open and the upstream answers, else 503 with the reason (`shutting_down` from the first SIGTERM on)' },
+        detail: {
+          summary:
+            'Readiness: 200 when the store is open and the upstream answers, else 503 with the reason (`shutting_down` from the first SIGTERM on)',
+        },
       },
     )
 }

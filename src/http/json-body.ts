@@ -27,11 +27,17 @@ export function jsonDepth(text: string, limit = MAX_JSON_DEPTH): number {
 /** Parses a JSON request body, or throws the 400 a client can act on. */
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') throw new ApiError(400, 'The request body is empty; send a JSON object.', 'invalid_request_error', 'invalid_json')
-  if (jsonDepth(text) > MAX_JSON_DEPTH) throw new ApiError(400, `The JSON body is nested more than ${MAX_JSON_DEPTH} levels deep.`, 'invalid_request_error', 'json_too_deep')
+  if (jsonDepth(text) > MAX_JSON_DEPTH)
+    throw new ApiError(400, `The JSON body is nested more than ${MAX_JSON_DEPTH} levels deep.`, 'invalid_request_error', 'json_too_deep')
   try {
     return JSON.parse(text)
   } catch {
-    throw new ApiError(400, 'We could not parse the JSON body of your request. Send valid JSON with Content-Type: application/json.', 'invalid_request_error', 'invalid_json')
+    throw new ApiError(
+      400,
+      'We could not parse the JSON body of your request. Send valid JSON with Content-Type: application/json.',
+      'invalid_request_error',
+      'invalid_json',
+    )
   }
 }
 

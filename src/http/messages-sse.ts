@@ -8,7 +8,12 @@ import { streamErrorEvent } from '../messages/errors'
 const enc = new TextEncoder()
 const frame = (e: { type: string }) => enc.encode(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`)
 
-export function messagesSseResponse(events: AsyncIterator<MessageEvent>, pingMs: number, headers: Record<string, string>, open?: { inc(): void; dec(): void }): Response {
+export function messagesSseResponse(
+  events: AsyncIterator<MessageEvent>,
+  pingMs: number,
+  headers: Record<string, string>,
+  open?: { inc(): void; dec(): void },
+): Response {
   // The next event may take longer than one ping interval: its promise is kept across pings.
   let pending: Promise<IteratorResult<MessageEvent>> | null = null
   let ended = false
@@ -45,5 +50,7 @@ export function messagesSseResponse(events: AsyncIterator<MessageEvent>, pingMs:
       await events.return?.(undefined)
     },
   })
-  return new Response(stream, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers } })
+  return new Response(stream, {
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers },
+  })
 }

@@ -8,7 +8,15 @@ import { accumulateMessage, MessageTranslator, type MessageEvent, type Translato
 import { streamErrorEvent } from '../messages/errors'
 import { resolveModel } from '../messages/models'
 import { countTokensRequest, toResponsesRequest } from '../messages/request'
-import { AnthropicErrorBody, CountTokensBody, CountTokensResult, CreateMessageBody, MessageObject, type CreateMessageRequest, type MessageObjectT } from '../messages/schema'
+import {
+  AnthropicErrorBody,
+  CountTokensBody,
+  CountTokensResult,
+  CreateMessageBody,
+  MessageObject,
+  type CreateMessageRequest,
+  type MessageObjectT,
+} from '../messages/schema'
 import { thinkingSigner } from '../messages/signature'
 import { createSealer } from '../sealing/sealer'
 import { loadSealingKeys } from '../sealing/keys'
@@ -45,8 +53,17 @@ export function messagesRoutes(deps: AppDeps, engine: TurnEngine, auth: Auth) {
         if (turn.stored) set.headers['x-agentgate-response-id'] = turn.id
         const translator = new MessageTranslator(translatorOptions(body, signer))
         if (body.stream) {
-          const headers = { 'request-id': requestId, 'x-request-id': requestId, ...(turn.stored ? { 'x-agentgate-response-id': turn.id } : {}) }
-          return messagesSseResponse(messageEvents(turn, translator), config.messagesPingMs, headers, deps.metrics?.activeSseStreams) as unknown as MessageObjectT
+          const headers = {
+            'request-id': requestId,
+            'x-request-id': requestId,
+            ...(turn.stored ? { 'x-agentgate-response-id': turn.id } : {}),
+          }
+          return messagesSseResponse(
+            messageEvents(turn, translator),
+            config.messagesPingMs,
+            headers,
+            deps.metrics?.activeSseStreams,
+          ) as unknown as MessageObjectT
         }
         const events: MessageEvent[] = []
         for await (const ev of turn.events()) events.push(...translator.accept(ev))
@@ -61,7 +78,7 @@ export function messagesRoutes(deps: AppDeps, engine: TurnEngine, auth: Auth) {
         detail: {
           summary: 'Create a message (Anthropic Messages API)',
           description:
-            'Runs one model turn on the same engine as /v1/responses. Model ids the upstream does not serve are answered by `--anthropic-model` (default: the upstream\'s first model). ' +
+            "Runs one model turn on the same engine as /v1/responses. Model ids the upstream does not serve are answered by `--anthropic-model` (default: the upstream's first model). " +
             'With `stream: true` the answer is Server-Sent Events (`message_start`, `content_block_*`, `message_delta`, `message_stop`, `ping`). ' +
             'Upstream reasoning comes back as `thinking` blocks whose `signature` the gateway verifies when they are sent back. ' +
             'Errors use Anthropic\'s envelope `{type:"error", error:{type, message}}`. The turn is stored like a response unless `--store-messages false`; ' +
@@ -106,5 +123,9 @@ async function* messageEvents(turn: Awaited<ReturnType<TurnEngine['start']>>, tr
   if (translator.end?.failed === null) return
   const failure = turn.failure
   if (failure) yield streamErrorEvent(failure.status, failure.toJSON())
-  else yield { type: 'error', error: { type: 'api_error', message: translator.end?.failed?.message ?? 'The turn ended before the model finished.' } }
+  else
+    yield {
+      type: 'error',
+      error: { type: 'api_error', message: translator.end?.failed?.message ?? 'The turn ended before the model finished.' },
+    }
 }

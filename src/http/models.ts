@@ -41,9 +41,13 @@ export function modelsRoutes({ upstream, config, logger, tracing }: AppDeps) {
     try {
       body = JSON.parse(text)
     } catch {
-      throw ApiError.badGateway(`upstream answered with a body that is not JSON (${call}): ${text.slice(0, 200)}`, 'upstream_invalid_response')
+      throw ApiError.badGateway(
+        `upstream answered with a body that is not JSON (${call}): ${text.slice(0, 200)}`,
+        'upstream_invalid_response',
+      )
     }
-    if (!upstreamModels(body)) throw ApiError.badGateway(`upstream answered without a "data" array of models (${call})`, 'upstream_invalid_response')
+    if (!upstreamModels(body))
+      throw ApiError.badGateway(`upstream answered without a "data" array of models (${call})`, 'upstream_invalid_response')
     return body
   }
 
@@ -51,7 +55,8 @@ export function modelsRoutes({ upstream, config, logger, tracing }: AppDeps) {
     '/v1/models',
     async ({ request, query }) => {
       // Anthropic's clients (Claude Code, @anthropic-ai/sdk) send anthropic-version: the list in their shape.
-      if (request.headers.get('anthropic-version') && query.client_version === undefined) return Response.json(toAnthropicModelList((await fetchUpstreamList(request)) as { data?: unknown }))
+      if (request.headers.get('anthropic-version') && query.client_version === undefined)
+        return Response.json(toAnthropicModelList((await fetchUpstreamList(request)) as { data?: unknown }))
       if (query.client_version === undefined) {
         return upstream.proxy({ path: '/models', search: searchOf(request.url), headers: request.headers, signal: request.signal })
       }
@@ -64,7 +69,10 @@ export function modelsRoutes({ upstream, config, logger, tracing }: AppDeps) {
     {
       query: ModelsQuery,
       response: {
-        200: t.Union([OpenAIModelList, CodexCatalog, AnthropicModelList], { description: 'The upstream list unchanged, the Codex catalog when client_version is given, or Anthropic\'s list shape with an anthropic-version header' }),
+        200: t.Union([OpenAIModelList, CodexCatalog, AnthropicModelList], {
+          description:
+            "The upstream list unchanged, the Codex catalog when client_version is given, or Anthropic's list shape with an anthropic-version header",
+        }),
         502: ErrorBody,
         504: ErrorBody,
       },

@@ -6,9 +6,21 @@ import { searchOf } from './request-url'
 import { EXAMPLE_MODEL } from '../schema/common'
 
 const ROUTES = [
-  { path: '/v1/chat/completions', summary: 'Chat Completions, passed through to the upstream (SSE untouched)', example: { model: EXAMPLE_MODEL, messages: [{ role: 'user', content: 'Say hello' }] } },
-  { path: '/v1/completions', summary: 'Completions, passed through to the upstream', example: { model: EXAMPLE_MODEL, prompt: 'Once upon a time', max_tokens: 16 } },
-  { path: '/v1/embeddings', summary: 'Embeddings, passed through to the upstream', example: { model: 'intfloat/e5-small', input: 'hello' } },
+  {
+    path: '/v1/chat/completions',
+    summary: 'Chat Completions, passed through to the upstream (SSE untouched)',
+    example: { model: EXAMPLE_MODEL, messages: [{ role: 'user', content: 'Say hello' }] },
+  },
+  {
+    path: '/v1/completions',
+    summary: 'Completions, passed through to the upstream',
+    example: { model: EXAMPLE_MODEL, prompt: 'Once upon a time', max_tokens: 16 },
+  },
+  {
+    path: '/v1/embeddings',
+    summary: 'Embeddings, passed through to the upstream',
+    example: { model: 'intfloat/e5-small', input: 'hello' },
+  },
 ] as const
 
 /**
@@ -69,7 +81,11 @@ export function passthroughRoutes({ upstream, metrics, tracing }: AppDeps) {
         })
         res.headers.set('x-request-id', requestId)
         if (metrics && res.body && (res.headers.get('content-type') ?? '').includes('text/event-stream'))
-          return new Response(countedStream(res.body, metrics.activeSseStreams), { status: res.status, statusText: res.statusText, headers: res.headers })
+          return new Response(countedStream(res.body, metrics.activeSseStreams), {
+            status: res.status,
+            statusText: res.statusText,
+            headers: res.headers,
+          })
         return res
       },
       {
@@ -80,7 +96,15 @@ export function passthroughRoutes({ upstream, metrics, tracing }: AppDeps) {
           requestBody: { content: { 'application/json': { schema: { type: 'object', additionalProperties: true }, example: r.example } } },
           responses: {
             200: { description: 'The upstream response, unchanged' },
-            ...Object.fromEntries([502, 504].map((s) => [s, { description: s === 502 ? 'Upstream unreachable' : 'Upstream timeout', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } } }])),
+            ...Object.fromEntries(
+              [502, 504].map((s) => [
+                s,
+                {
+                  description: s === 502 ? 'Upstream unreachable' : 'Upstream timeout',
+                  content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
+                },
+              ]),
+            ),
           },
         },
       },

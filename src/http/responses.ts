@@ -11,7 +11,15 @@ import { followEvents } from '../engine/resume'
 import type { TurnEngine } from '../engine/turn'
 import { errorResponses, PaginationQuery, parseListOptions } from '../schema/common'
 import { checkBodyFirst } from '../schema/validate'
-import { CreateResponseBody, DeletedResponse, ItemList, ResponseIdParams, ResponseObject, RetrieveQuery, type ResponseObjectT } from '../schema/responses'
+import {
+  CreateResponseBody,
+  DeletedResponse,
+  ItemList,
+  ResponseIdParams,
+  ResponseObject,
+  RetrieveQuery,
+  type ResponseObjectT,
+} from '../schema/responses'
 import { JSON_BODY, jsonBody } from './json-body'
 import { sseAnswer, sseResponse } from './sse'
 
@@ -38,7 +46,11 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
             parentSpan: deps.tracing?.spanOf(request),
           })
           const queued = turn.response
-          const events = background.run(turn, abort, body.stream ? { tenant, idleMs: config.idleTimeoutMs, unstored: engine.unstored } : undefined)
+          const events = background.run(
+            turn,
+            abort,
+            body.stream ? { tenant, idleMs: config.idleTimeoutMs, unstored: engine.unstored } : undefined,
+          )
           if (events) return sseAnswer<ResponseObjectT>(sseResponse(events, { 'x-request-id': requestId }, deps.metrics?.activeSseStreams))
           return queued
         }
@@ -49,7 +61,8 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
           requestId: requestId || undefined,
           parentSpan: deps.tracing?.spanOf(request),
         })
-        if (body.stream) return sseAnswer<ResponseObjectT>(sseResponse(turn.events(), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams))
+        if (body.stream)
+          return sseAnswer<ResponseObjectT>(sseResponse(turn.events(), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams))
         for await (const _ of turn.events());
         // Upstream failures are stored as failed responses and answered with the upstream's status.
         if (turn.failure) throw withResponseId(turn.failure, turn.stored ? turn.id : null)
@@ -65,7 +78,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
           description:
             'Runs one model turn. With `previous_response_id` the earlier chain (inputs and outputs, not instructions) is sent to the model first. ' +
             'With `stream: true` the answer is Server-Sent Events (`response.created` … `response.completed`). `store: false` keeps nothing. ' +
-            'With `conversation` the conversation\'s items are the history, and the input and output are appended to it when the response completes (409 `conversation_locked` while another response in it runs). ' +
+            "With `conversation` the conversation's items are the history, and the input and output are appended to it when the response completes (409 `conversation_locked` while another response in it runs). " +
             'With `background: true` the answer comes at once with status `queued`; poll GET /v1/responses/{id}, stream it with `?stream=true`, or cancel it.',
         },
       },
@@ -81,9 +94,19 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         // Background turns always keep their events; others only when they were streamed (SSE or WebSocket).
         // A stored event's presence tells: a streamed turn stores its first event as soon as it starts.
         if (!rec.background && !(await store.hasEvents(params.id)))
-          throw ApiError.badRequest(`Response '${params.id}' has no events to replay: it was not streamed, or it finished longer ago than the event logs are kept (--event-log-retention-hours); retrieve it without stream=true.`, 'stream', 'stream_not_available')
+          throw ApiError.badRequest(
+            `Response '${params.id}' has no events to replay: it was not streamed, or it finished longer ago than the event logs are kept (--event-log-retention-hours); retrieve it without stream=true.`,
+            'stream',
+            'stream_not_available',
+          )
         const requestId = String(set.headers['x-request-id'] ?? '')
-        return sseAnswer<ResponseObjectT>(sseResponse(followEvents(store, tenant, params.id, after, config.idleTimeoutMs, engine.unstored), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams))
+        return sseAnswer<ResponseObjectT>(
+          sseResponse(
+            followEvents(store, tenant, params.id, after, config.idleTimeoutMs, engine.unstored),
+            { 'x-request-id': requestId },
+            deps.metrics?.activeSseStreams,
+          ),
+        )
       },
       {
         params: ResponseIdParams,
@@ -104,7 +127,11 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         if (!(await store.deleteResponse(caller.tenant, params.id))) throw notFound(params.id)
         return { id: params.id, object: 'response' as const, deleted: true as const }
       },
-      { params: ResponseIdParams, response: { 200: DeletedResponse, ...errorResponses(404, 503) }, detail: { summary: 'Delete a response with its items and events' } },
+      {
+        params: ResponseIdParams,
+        response: { 200: DeletedResponse, ...errorResponses(404, 503) },
+        detail: { summary: 'Delete a response with its items and events' },
+      },
     )
     .post(
       '/:id/cancel',
@@ -112,11 +139,15 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         const tenant = caller.tenant
         const rec = await store.getResponse(tenant, params.id)
         if (!rec) throw notFound(params.id)
-        if (!rec.background) throw ApiError.badRequest('Only responses created with background: true can be cancelled.', null, 'not_background')
+        if (!rec.background)
+          throw ApiError.badRequest('Only responses created with background: true can be cancelled.', null, 'not_background')
         // Cancelling twice answers the same; cancelling one that ended otherwise is a conflict (SPEC: 409).
         if (rec.status === 'cancelled') return rec.response
         if (rec.status !== 'queued' && rec.status !== 'in_progress')
-          throw ApiError.conflict(`Cannot cancel response '${params.id}': it has already finished with status '${rec.status}'.`, 'response_already_finished')
+          throw ApiError.conflict(
+            `Cannot cancel response '${params.id}': it has already finished with status '${rec.status}'.`,
+            'response_already_finished',
+          )
         // The stored status is the cancel, whichever process runs the turn (it stops at its next checkpoint);
         // when it runs here, it is stopped at once and its end stored before we answer.
         const cancelled = await store.cancelResponse(tenant, params.id, Date.now())
@@ -129,7 +160,8 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         response: { 200: ResponseObject, ...errorResponses(400, 404, 409, 503) },
         detail: {
           summary: 'Cancel a background response',
-          description: 'Stops a queued or running background response: status `cancelled`, the upstream call aborted, the output so far kept. Cancelling a cancelled response answers it again; one that already finished otherwise is a 409; one that was not created with `background: true` cannot be cancelled (400).',
+          description:
+            'Stops a queued or running background response: status `cancelled`, the upstream call aborted, the output so far kept. Cancelling a cancelled response answers it again; one that already finished otherwise is a 409; one that was not created with `background: true` cannot be cancelled (400).',
         },
       },
     )
@@ -150,7 +182,10 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         params: ResponseIdParams,
         query: PaginationQuery,
         response: { 200: ItemList, ...errorResponses(400, 404, 503) },
-        detail: { summary: "List a response's input items", description: 'Paginated by item id: `after`, `before`, `limit` (1–100, default 20), `order` (default desc).' },
+        detail: {
+          summary: "List a response's input items",
+          description: 'Paginated by item id: `after`, `before`, `limit` (1–100, default 20), `order` (default desc).',
+        },
       },
     )
 }
@@ -158,7 +193,10 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
 function withResponseId(err: ApiError, id: string | null): ApiError {
   if (!id) return err
   // A failing storage has not stored the failure yet: engine/unstored.ts does once it takes writes again.
-  const where = err.errorCode === 'storage_unavailable' ? `response ${id} is stored as failed once the storage takes writes again` : `stored as failed response ${id}`
+  const where =
+    err.errorCode === 'storage_unavailable'
+      ? `response ${id} is stored as failed once the storage takes writes again`
+      : `stored as failed response ${id}`
   const e = new ApiError(err.status, `${err.message} (${where})`, err.type, err.errorCode, err.param)
   e.withHeaders(err.headers)
   return e

@@ -46,7 +46,12 @@ export function routeTable(routes: () => readonly RouteEntry[], openRoutes: read
   return {
     routeOf(method, path, upgrade = false) {
       const m = method === 'HEAD' ? 'GET' : method
-      return (upgrade && m === 'GET' ? find('WS', path) : undefined) ?? find(m, path) ?? (m === 'GET' ? find('WS', path) : undefined) ?? find('ALL', path)
+      return (
+        (upgrade && m === 'GET' ? find('WS', path) : undefined) ??
+        find(m, path) ??
+        (m === 'GET' ? find('WS', path) : undefined) ??
+        find('ALL', path)
+      )
     },
     methodsFor(path) {
       const out = new Set<string>()

@@ -11,7 +11,11 @@ export function sseFrame(e: StreamEvent): Uint8Array {
 }
 
 /** `open` (agentgate_active_sse_streams) counts the stream from here until it ends, fails or the client leaves. */
-export function sseResponse(events: AsyncIterator<ResponseEvent>, headers: Record<string, string> = {}, open?: { inc(): void; dec(): void }): Response {
+export function sseResponse(
+  events: AsyncIterator<ResponseEvent>,
+  headers: Record<string, string> = {},
+  open?: { inc(): void; dec(): void },
+): Response {
   let lastSeq = -1
   let ended = false
   const end = () => {

@@ -20,7 +20,8 @@ export function isMessagesPath(path: string): boolean {
 export function toAnthropicError(status: number, body: ErrorBody): AnthropicError {
   const { message, code } = body.error
   const wrap = (s: number, type: string) => ({ status: s, body: { type: 'error' as const, error: { type, message } } })
-  if (status === 503 || (status === 502 && /upstream answered (503|529)\b/.test(message)) || code === 'upstream_overloaded') return wrap(529, 'overloaded_error')
+  if (status === 503 || (status === 502 && /upstream answered (503|529)\b/.test(message)) || code === 'upstream_overloaded')
+    return wrap(529, 'overloaded_error')
   if (status >= 500) return wrap(500, 'api_error')
   switch (status) {
     case 401:

@@ -53,7 +53,12 @@ export function emptyUsage(): MessageUsageT {
 export function toMessageUsage(u: Json | null | undefined): MessageUsageT {
   if (!u) return emptyUsage()
   const cached = Number(u.input_tokens_details?.cached_tokens ?? 0)
-  return { input_tokens: Math.max(0, Number(u.input_tokens ?? 0) - cached), output_tokens: Number(u.output_tokens ?? 0), cache_creation_input_tokens: 0, cache_read_input_tokens: cached }
+  return {
+    input_tokens: Math.max(0, Number(u.input_tokens ?? 0) - cached),
+    output_tokens: Number(u.output_tokens ?? 0),
+    cache_creation_input_tokens: 0,
+    cache_read_input_tokens: cached,
+  }
 }
 
 export class MessageTranslator {
@@ -73,7 +78,21 @@ export class MessageTranslator {
     const e = ev as Json // a ResponseEvent's fields beyond type are untyped (schema/responses.ts)
     switch (ev.type) {
       case 'response.created':
-        return [{ type: 'message_start', message: { id: messageIdFor(String(e.response?.id ?? '')), type: 'message', role: 'assistant', model: this.opts.model, content: [], stop_reason: null, stop_sequence: null, usage: emptyUsage() } }]
+        return [
+          {
+            type: 'message_start',
+            message: {
+              id: messageIdFor(String(e.response?.id ?? '')),
+              type: 'message',
+              role: 'assistant',
+              model: this.opts.model,
+              content: [],
+              stop_reason: null,
+              stop_sequence: null,
+              usage: emptyUsage(),
+            },
+          },
+        ]
       case 'response.output_item.added':
         return this.open(e.item ?? {})
       case 'response.output_text.delta':
@@ -100,7 +119,8 @@ export class MessageTranslator {
   private open(item: Json): MessageEvent[] {
     if (this.stoppedBy || typeof item.id !== 'string') return []
     if (item.type === 'message') return this.start(item.id, 'text', { type: 'text', text: '' })
-    if (item.type === 'reasoning') return this.opts.thinking === 'dropped' ? [] : this.start(item.id, 'thinking', { type: 'thinking', thinking: '', signature: '' })
+    if (item.type === 'reasoning')
+      return this.opts.thinking === 'dropped' ? [] : this.start(item.id, 'thinking', { type: 'thinking', thinking: '', signature: '' })
     if (item.type === 'function_call') {
       this.sawToolUse = true
       return this.start(item.id, 'tool_use', { type: 'tool_use', id: String(item.call_id), name: String(item.name), input: {} })
@@ -168,7 +188,12 @@ export class MessageTranslator {
     // Blocks still open (a stop sequence, a cut-off stream): closed so every start has its stop.
     for (const [id] of [...this.blocks]) out.push(...this.close({ id }))
     if (type === 'response.failed') {
-      this.end = { failed: { code: String(response.error?.code ?? 'upstream_error'), message: String(response.error?.message ?? 'The upstream failed.') } }
+      this.end = {
+        failed: {
+          code: String(response.error?.code ?? 'upstream_error'),
+          message: String(response.error?.message ?? 'The upstream failed.'),
+        },
+      }
       return out
     }
     this.end = { failed: null }
@@ -176,8 +201,12 @@ export class MessageTranslator {
     const stop_reason: StopReason = this.stoppedBy
       ? 'stop_sequence'
       : type === 'response.incomplete'
-        ? reason === 'content_filter' ? 'refusal' : 'max_tokens'
-        : this.sawToolUse ? 'tool_use' : 'end_turn'
+        ? reason === 'content_filter'
+          ? 'refusal'
+          : 'max_tokens'
+        : this.sawToolUse
+          ? 'tool_use'
+          : 'end_turn'
     out.push({ type: 'message_delta', delta: { stop_reason, stop_sequence: this.stoppedBy }, usage: toMessageUsage(response.usage) })
     out.push({ type: 'message_stop' })
     return out

@@ -58,10 +58,13 @@ export function countTokensRequest(body: CountTokensRequest, opts: TranslateOpti
 function systemText(system: CreateMessageRequest['system']): string {
   if (system === undefined) return ''
   if (typeof system === 'string') return system
-  return system.map((b, i) => {
-    if (b.type !== 'text' || typeof (b as Json).text !== 'string') throw ApiError.badRequest(`system.${i}: expected a text block.`, `system.${i}`)
-    return (b as Json).text as string
-  }).join('\n\n')
+  return system
+    .map((b, i) => {
+      if (b.type !== 'text' || typeof (b as Json).text !== 'string')
+        throw ApiError.badRequest(`system.${i}: expected a text block.`, `system.${i}`)
+      return (b as Json).text as string
+    })
+    .join('\n\n')
 }
 
 /** thinking (budget) or output_config.effort → reasoning effort; disabled → none asked; adaptive → the effort if given. */
@@ -84,7 +87,13 @@ function toTools(tools: CreateMessageRequest['tools']): NonNullable<CreateRespon
     // (web_search_…, bash_…) run at Anthropic, not here. Both are left out of what the model sees.
     if (t.defer_loading === true) continue
     if (t.type !== undefined && t.type !== 'custom') continue
-    const tool: Json = { type: 'function', name: t.name, description: t.description ?? null, parameters: t.input_schema ?? { type: 'object', properties: {} }, strict: false }
+    const tool: Json = {
+      type: 'function',
+      name: t.name,
+      description: t.description ?? null,
+      parameters: t.input_schema ?? { type: 'object', properties: {} },
+      strict: false,
+    }
     out.push(tool as (typeof out)[number])
   }
   return out
@@ -114,7 +123,11 @@ export function toInputItems(messages: CreateMessageRequest['messages'], signer:
     const where = `messages.${i}.content`
     if (m.role === 'system') {
       // Claude Code puts a system message among the turns: kept in place, as a developer message.
-      items.push({ type: 'message', role: 'developer', content: [{ type: 'input_text', text: blocks.map((b, j) => textOf(b, `${where}.${j}`)).join('\n\n') }] })
+      items.push({
+        type: 'message',
+        role: 'developer',
+        content: [{ type: 'input_text', text: blocks.map((b, j) => textOf(b, `${where}.${j}`)).join('\n\n') }],
+      })
     } else if (m.role === 'user') userItems(blocks, where, items)
     else assistantItems(blocks, where, items, signer)
   })
@@ -122,7 +135,8 @@ export function toInputItems(messages: CreateMessageRequest['messages'], signer:
 }
 
 function textOf(b: ContentBlockT, where: string): string {
-  if (b.type !== 'text' || typeof b.text !== 'string') throw ApiError.badRequest(`${where}: expected a text block with a string 'text'.`, where)
+  if (b.type !== 'text' || typeof b.text !== 'string')
+    throw ApiError.badRequest(`${where}: expected a text block with a string 'text'.`, where)
   return b.text
 }
 
@@ -136,7 +150,8 @@ function userItems(blocks: ContentBlockT[], where: string, items: Item[]) {
     const at = `${where}.${j}`
     if (b.type === 'tool_result') {
       flush()
-      if (typeof b.tool_use_id !== 'string' || !b.tool_use_id) throw ApiError.badRequest(`${at}: a tool_result needs its tool_use_id.`, `${at}.tool_use_id`)
+      if (typeof b.tool_use_id !== 'string' || !b.tool_use_id)
+        throw ApiError.badRequest(`${at}: a tool_result needs its tool_use_id.`, `${at}.tool_use_id`)
       items.push({ type: 'function_call_output', call_id: b.tool_use_id, output: toolResultOutput(b, at) })
     } else parts.push(userPart(b, at))
   })
@@ -169,7 +184,12 @@ function userPart(b: ContentBlockT, at: string): Item {
     case 'document': {
       const src = b.source as Json | undefined
       if (src?.type === 'text' && typeof src.data === 'string') return { type: 'input_text', text: src.data }
-      if (src?.type === 'base64' && typeof src.data === 'string') return { type: 'input_file', file_data: `data:${src.media_type ?? 'application/pdf'};base64,${src.data}`, filename: String(b.title ?? 'document') }
+      if (src?.type === 'base64' && typeof src.data === 'string')
+        return {
+          type: 'input_file',
+          file_data: `data:${src.media_type ?? 'application/pdf'};base64,${src.data}`,
+          filename: String(b.title ?? 'document'),
+        }
       throw ApiError.badRequest(`${at}.source: a document needs a text or base64 source.`, `${at}.source`)
     }
     case 'tool_use':
@@ -195,7 +215,8 @@ function assistantItems(blocks: ContentBlockT[], where: string, items: Item[], s
         return
       case 'tool_use':
         flush()
-        if (typeof b.id !== 'string' || typeof b.name !== 'string') throw ApiError.badRequest(`${at}: a tool_use needs an id and a name.`, at)
+        if (typeof b.id !== 'string' || typeof b.name !== 'string')
+          throw ApiError.badRequest(`${at}: a tool_use needs an id and a name.`, at)
         items.push({ type: 'function_call', call_id: b.id, name: b.name, arguments: JSON.stringify(b.input ?? {}) })
         return
       case 'thinking': {

@@ -13,7 +13,9 @@ export type ContentBlockT = Static<typeof ContentBlock> & Record<string, unknown
 
 export const MessageParam = t.Object(
   {
-    role: t.Union([t.Literal('user'), t.Literal('assistant'), t.Literal('system')], { error: "a message's role must be user, assistant or system" }),
+    role: t.Union([t.Literal('user'), t.Literal('assistant'), t.Literal('system')], {
+      error: "a message's role must be user, assistant or system",
+    }),
     content: t.Union([t.String(), t.Array(ContentBlock)]),
   },
   Open,
@@ -32,7 +34,9 @@ export const ToolParam = t.Object(
 
 export const ToolChoiceParam = t.Object(
   {
-    type: t.Union([t.Literal('auto'), t.Literal('any'), t.Literal('tool'), t.Literal('none')], { error: 'tool_choice.type must be auto, any, tool or none' }),
+    type: t.Union([t.Literal('auto'), t.Literal('any'), t.Literal('tool'), t.Literal('none')], {
+      error: 'tool_choice.type must be auto, any, tool or none',
+    }),
     name: t.Optional(t.String()),
     disable_parallel_tool_use: t.Optional(t.Boolean()),
   },
@@ -41,14 +45,18 @@ export const ToolChoiceParam = t.Object(
 
 export const ThinkingParam = t.Object(
   {
-    type: t.Union([t.Literal('enabled'), t.Literal('disabled'), t.Literal('adaptive')], { error: 'thinking.type must be enabled, disabled or adaptive' }),
+    type: t.Union([t.Literal('enabled'), t.Literal('disabled'), t.Literal('adaptive')], {
+      error: 'thinking.type must be enabled, disabled or adaptive',
+    }),
     budget_tokens: t.Optional(t.Integer({ minimum: 0 })),
     display: t.Optional(t.String({ description: 'summarized or omitted' })),
   },
   Open,
 )
 
-const SystemParam = t.Union([t.String(), t.Array(ContentBlock)], { description: 'a string or text blocks (cache_control accepted and ignored)' })
+const SystemParam = t.Union([t.String(), t.Array(ContentBlock)], {
+  description: 'a string or text blocks (cache_control accepted and ignored)',
+})
 
 export const CreateMessageBody = t.Object(
   {
@@ -122,12 +130,23 @@ export type MessageObjectT = Static<typeof MessageObject>
 export const AnthropicErrorBody = t.Object(
   {
     type: t.Literal('error'),
-    error: t.Object({ type: t.String({ description: 'invalid_request_error, authentication_error, permission_error, not_found_error, request_too_large, rate_limit_error, api_error, overloaded_error' }), message: t.String() }),
+    error: t.Object({
+      type: t.String({
+        description:
+          'invalid_request_error, authentication_error, permission_error, not_found_error, request_too_large, rate_limit_error, api_error, overloaded_error',
+      }),
+      message: t.String(),
+    }),
   },
   {
     $id: '#/components/schemas/AnthropicErrorBody',
-    description: 'Every error on the /v1/messages routes (Anthropic\'s envelope)',
-    examples: [{ type: 'error', error: { type: 'invalid_request_error', message: 'messages.0.content.0: unsupported content block type \'hologram\'.' } }],
+    description: "Every error on the /v1/messages routes (Anthropic's envelope)",
+    examples: [
+      {
+        type: 'error',
+        error: { type: 'invalid_request_error', message: "messages.0.content.0: unsupported content block type 'hologram'." },
+      },
+    ],
   },
 )
 

@@ -22,7 +22,11 @@ const STARTED = Symbol('agentgate.requestStarted')
  * `routeOf` finds the pattern of a request answered before routing (onRequest: 401, 413) in the app's route table
  * (http/routes.ts); routed requests carry their pattern.
  */
-export function requestObserver(metrics: GatewayMetrics, logger: Logger, routeOf: (method: string, path: string, upgrade: boolean) => string | undefined = () => undefined) {
+export function requestObserver(
+  metrics: GatewayMetrics,
+  logger: Logger,
+  routeOf: (method: string, path: string, upgrade: boolean) => string | undefined = () => undefined,
+) {
   return {
     /** onRequest: the clock starts before routing, body limits and parsing. */
     started(ctx: object) {
@@ -41,7 +45,14 @@ export function requestObserver(metrics: GatewayMetrics, logger: Logger, routeOf
       }
       metrics.recordRequest(route, method, status, ms / 1000)
       if (logger.level === 'debug')
-        logger.debug('request', { request_id: ctx.set.headers['x-request-id'], method, route: route || UNMATCHED_ROUTE, path: path ?? pathOf(ctx.request.url), status, duration_ms: Math.round(ms * 100) / 100 })
+        logger.debug('request', {
+          request_id: ctx.set.headers['x-request-id'],
+          method,
+          route: route || UNMATCHED_ROUTE,
+          path: path ?? pathOf(ctx.request.url),
+          status,
+          duration_ms: Math.round(ms * 100) / 100,
+        })
       return { status, route }
     },
   }

@@ -27,37 +27,81 @@ const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02
 export class GatewayMetrics {
   readonly registry = new Registry()
 
-  private readonly buildInfo = this.registry.gauge('agentgate_build_info', 'Always 1; the version label says which agentgate serves.', ['version'])
-  private readonly httpRequests = this.registry.counter('agentgate_http_requests_total', 'HTTP requests answered, by matched route pattern, method and status (WebSocket upgrades: 101).', ['route', 'method', 'status'])
+  private readonly buildInfo = this.registry.gauge('agentgate_build_info', 'Always 1; the version label says which agentgate serves.', [
+    'version',
+  ])
+  private readonly httpRequests = this.registry.counter(
+    'agentgate_http_requests_total',
+    'HTTP requests answered, by matched route pattern, method and status (WebSocket upgrades: 101).',
+    ['route', 'method', 'status'],
+  )
   private readonly httpDuration = this.registry.histogram(
     'agentgate_http_request_duration_seconds',
     'Time from receiving a request to handing over its response (for SSE and pass-through streams: to the response headers).',
     ['route', 'method'],
     HTTP_BUCKETS,
   )
-  private readonly upstreamDuration = this.registry.histogram('agentgate_upstream_request_duration_seconds', 'Time from sending an upstream request to its response headers, by upstream path.', ['path'], UPSTREAM_BUCKETS)
+  private readonly upstreamDuration = this.registry.histogram(
+    'agentgate_upstream_request_duration_seconds',
+    'Time from sending an upstream request to its response headers, by upstream path.',
+    ['path'],
+    UPSTREAM_BUCKETS,
+  )
   private readonly upstreamErrors = this.registry.counter(
     'agentgate_upstream_errors_total',
     'Upstream failures by kind: unreachable (no connection), timeout (no headers in time, or a stream gone idle), status (an HTTP error status), stream (a broken or truncated event stream).',
     ['kind'],
   )
-  private readonly ttft = this.registry.histogram('agentgate_time_to_first_token_seconds', 'Time from the start of a turn to its first output delta (text, reasoning or tool-call arguments), by model.', ['model'], TTFT_BUCKETS)
+  private readonly ttft = this.registry.histogram(
+    'agentgate_time_to_first_token_seconds',
+    'Time from the start of a turn to its first output delta (text, reasoning or tool-call arguments), by model.',
+    ['model'],
+    TTFT_BUCKETS,
+  )
   private readonly turns = this.registry.counter('agentgate_turns_total', 'Turns ended, by final status.', ['status'])
-  private readonly inputTokens = this.registry.counter('agentgate_input_tokens_total', 'Input tokens of finished turns (usage.input_tokens), by model.', ['model'])
-  private readonly outputTokens = this.registry.counter('agentgate_output_tokens_total', 'Output tokens of finished turns (usage.output_tokens), by model.', ['model'])
-  private readonly storeDuration = this.registry.histogram('agentgate_store_query_duration_seconds', 'Time of one store operation (a Store method call), by operation.', ['operation'], STORE_BUCKETS)
-  private readonly spansDropped = this.registry.counter('agentgate_trace_spans_dropped_total', 'Trace spans not exported: the export queue was full, or the collector failed or did not answer in time.', ['reason'])
-  private readonly background = this.registry.gauge('agentgate_background_turns', 'Background turns in this process, by state (queued: waiting to call the model; running).', ['state'])
+  private readonly inputTokens = this.registry.counter(
+    'agentgate_input_tokens_total',
+    'Input tokens of finished turns (usage.input_tokens), by model.',
+    ['model'],
+  )
+  private readonly outputTokens = this.registry.counter(
+    'agentgate_output_tokens_total',
+    'Output tokens of finished turns (usage.output_tokens), by model.',
+    ['model'],
+  )
+  private readonly storeDuration = this.registry.histogram(
+    'agentgate_store_query_duration_seconds',
+    'Time of one store operation (a Store method call), by operation.',
+    ['operation'],
+    STORE_BUCKETS,
+  )
+  private readonly spansDropped = this.registry.counter(
+    'agentgate_trace_spans_dropped_total',
+    'Trace spans not exported: the export queue was full, or the collector failed or did not answer in time.',
+    ['reason'],
+  )
+  private readonly background = this.registry.gauge(
+    'agentgate_background_turns',
+    'Background turns in this process, by state (queued: waiting to call the model; running).',
+    ['state'],
+  )
 
   /** Turns calling the model right now (any edge). */
-  readonly activeTurns = this.registry.gauge('agentgate_active_turns', 'Turns running in this process (from start to their stored end), any edge.').labels()
+  readonly activeTurns = this.registry
+    .gauge('agentgate_active_turns', 'Turns running in this process (from start to their stored end), any edge.')
+    .labels()
   /** Server-Sent Event streams of the Responses API being written (create with stream:true, resume). */
   readonly activeSseStreams = this.registry
-    .gauge('agentgate_active_sse_streams', 'SSE streams open: Responses API creates with stream:true and ?stream=true resumes, and pass-through streams (chat/completions, completions).')
+    .gauge(
+      'agentgate_active_sse_streams',
+      'SSE streams open: Responses API creates with stream:true and ?stream=true resumes, and pass-through streams (chat/completions, completions).',
+    )
     .labels()
   readonly activeWebSockets = this.registry.gauge('agentgate_active_websockets', 'WebSocket connections open on /v1/responses.').labels()
   /** response.create requests waiting behind a running turn, over every socket. */
-  readonly webSocketQueued = this.registry.gauge('agentgate_websocket_queued_requests', 'response.create requests queued behind a running turn, over all WebSockets.').labels()
+  readonly webSocketQueued = this.registry
+    .gauge('agentgate_websocket_queued_requests', 'response.create requests queued behind a running turn, over all WebSockets.')
+    .labels()
   readonly backgroundQueued = this.background.labels('queued')
   readonly backgroundRunning = this.background.labels('running')
 

@@ -29,7 +29,10 @@ export class ProcessMetrics {
     this.cpuUser = registry.counter('process_cpu_user_seconds_total', 'Total user CPU time spent in seconds.').labels()
     this.cpuSystem = registry.counter('process_cpu_system_seconds_total', 'Total system CPU time spent in seconds.').labels()
     this.rss = registry.gauge('process_resident_memory_bytes', 'Resident memory size in bytes.').labels()
-    registry.gauge('process_start_time_seconds', 'Start time of the process since unix epoch in seconds.').labels().set(Math.round((Date.now() - process.uptime() * 1000) / 1000))
+    registry
+      .gauge('process_start_time_seconds', 'Start time of the process since unix epoch in seconds.')
+      .labels()
+      .set(Math.round((Date.now() - process.uptime() * 1000) / 1000))
     const fdsReadable = countOpenFds() !== null
     this.openFds = fdsReadable ? registry.gauge('process_open_fds', 'Number of open file descriptors.').labels() : null
     const max = maxOpenFds()
@@ -37,9 +40,18 @@ export class ProcessMetrics {
     this.maxFds?.set(max ?? 0)
     this.heapUsed = registry.gauge('nodejs_heap_size_used_bytes', 'JavaScript heap in use, in bytes.').labels()
     this.heapTotal = registry.gauge('nodejs_heap_size_total_bytes', 'JavaScript heap reserved, in bytes.').labels()
-    this.external = registry.gauge('nodejs_external_memory_bytes', 'Memory held outside the JavaScript heap by its objects (buffers, strings), in bytes.').labels()
-    this.lag = registry.gauge('nodejs_eventloop_lag_seconds', 'Lag of the event loop in seconds: how late the latest sampling timer fired (sampled every 250 ms).').labels()
-    this.lagMax = registry.gauge('nodejs_eventloop_lag_max_seconds', 'The largest event-loop lag sampled since the previous scrape, in seconds.').labels()
+    this.external = registry
+      .gauge('nodejs_external_memory_bytes', 'Memory held outside the JavaScript heap by its objects (buffers, strings), in bytes.')
+      .labels()
+    this.lag = registry
+      .gauge(
+        'nodejs_eventloop_lag_seconds',
+        'Lag of the event loop in seconds: how late the latest sampling timer fired (sampled every 250 ms).',
+      )
+      .labels()
+    this.lagMax = registry
+      .gauge('nodejs_eventloop_lag_max_seconds', 'The largest event-loop lag sampled since the previous scrape, in seconds.')
+      .labels()
     this.startSampling()
   }
 

@@ -67,13 +67,15 @@ abstract class Family<C extends Child> {
     readonly labelNames: readonly string[],
   ) {
     if (!METRIC_NAME.test(name)) throw new Error(`invalid metric name ${JSON.stringify(name)}`)
-    for (const l of labelNames) if (!LABEL_NAME.test(l) || l.startsWith('__')) throw new Error(`invalid label name ${JSON.stringify(l)} on ${name}`)
+    for (const l of labelNames)
+      if (!LABEL_NAME.test(l) || l.startsWith('__')) throw new Error(`invalid label name ${JSON.stringify(l)} on ${name}`)
     if (new Set(labelNames).size !== labelNames.length) throw new Error(`duplicate label name on ${name}`)
   }
 
   /** The child for these label values (in labelNames order), created on first use. Hold on to it on hot paths. */
   labels(...values: string[]): C {
-    if (values.length !== this.labelNames.length) throw new Error(`${this.name} takes ${this.labelNames.length} label values, got ${values.length}`)
+    if (values.length !== this.labelNames.length)
+      throw new Error(`${this.name} takes ${this.labelNames.length} label values, got ${values.length}`)
     if (values.length === 0) return (this.unlabelled ??= this.add(values))
     // One map level per label: a lookup compares the values, never builds a key string.
     let node = this.tree
@@ -127,10 +129,16 @@ export class Histogram extends Family<HistogramChild> {
   readonly type = 'histogram'
   private readonly les: string[]
 
-  constructor(name: string, help: string, labelNames: readonly string[], readonly buckets: readonly number[]) {
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    readonly buckets: readonly number[],
+  ) {
     super(name, help, labelNames)
     if (labelNames.includes('le')) throw new Error(`"le" is reserved on histogram ${name}`)
-    if (buckets.length === 0 || buckets.some((b, i) => !Number.isFinite(b) || (i > 0 && b <= buckets[i - 1]!))) throw new Error(`histogram ${name} needs finite, strictly increasing buckets`)
+    if (buckets.length === 0 || buckets.some((b, i) => !Number.isFinite(b) || (i > 0 && b <= buckets[i - 1]!)))
+      throw new Error(`histogram ${name} needs finite, strictly increasing buckets`)
     this.les = [...buckets.map(formatValue), '+Inf']
   }
 
@@ -175,7 +183,9 @@ export class Registry {
   }
 
   private register<F extends Family<Child>>(f: F): F {
-    const taken = new Set(this.families.flatMap((x) => (x.type === 'histogram' ? [x.name, `${x.name}_bucket`, `${x.name}_sum`, `${x.name}_count`] : [x.name])))
+    const taken = new Set(
+      this.families.flatMap((x) => (x.type === 'histogram' ? [x.name, `${x.name}_bucket`, `${x.name}_sum`, `${x.name}_count`] : [x.name])),
+    )
     const wants = f.type === 'histogram' ? [f.name, `${f.name}_bucket`, `${f.name}_sum`, `${f.name}_count`] : [f.name]
     if (wants.some((n) => taken.has(n))) throw new Error(`metric ${f.name} is already registered`)
     this.families.push(f)

@@ -42,7 +42,11 @@ export function formatChecklist(checks: Check[]): string {
   }
   const failed = checks.filter((c) => c.status === 'fail').length
   const warned = checks.filter((c) => c.status === 'warn').length
-  lines.push(failed ? `${failed} check${failed > 1 ? 's' : ''} failed` : `all checks passed${warned ? ` (${warned} warning${warned > 1 ? 's' : ''})` : ''}`)
+  lines.push(
+    failed
+      ? `${failed} check${failed > 1 ? 's' : ''} failed`
+      : `all checks passed${warned ? ` (${warned} warning${warned > 1 ? 's' : ''})` : ''}`,
+  )
   return lines.join('\n') + '\n'
 }
 
@@ -52,7 +56,11 @@ export function doctorFailed(checks: Check[]): boolean {
 
 export async function runDoctor(config: Config, opts: DoctorOptions): Promise<Check[]> {
   const checks: Check[] = [
-    { name: 'config', status: 'ok', detail: config.configFile ? `${config.configFile} read` : 'no config file; flags, environment and defaults' },
+    {
+      name: 'config',
+      status: 'ok',
+      detail: config.configFile ? `${config.configFile} read` : 'no config file; flags, environment and defaults',
+    },
     await checkDatabase(config),
   ]
   const upstream = await checkUpstream(config)
@@ -61,7 +69,12 @@ export async function runDoctor(config: Config, opts: DoctorOptions): Promise<Ch
     checks.push(checkCatalog(config, upstream.list))
     if (opts.probe) checks.push(await probeUpstream(config, upstream.models[0]))
   } else if (opts.probe) {
-    checks.push({ name: 'upstream probe', status: 'fail', detail: 'skipped: the upstream did not list its models', hint: 'fix the upstream check first' })
+    checks.push({
+      name: 'upstream probe',
+      status: 'fail',
+      detail: 'skipped: the upstream did not list its models',
+      hint: 'fix the upstream check first',
+    })
   }
   checks.push(await checkCli('codex', opts.path, 'the Codex CLI: npm install -g @openai/codex (needed only for `agentgate codex`)'))
   checks.push(await checkCli('claude', opts.path, 'Claude Code: npm install -g @anthropic-ai/claude-code (optional)'))
@@ -74,18 +87,29 @@ const reason = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]
 async function checkDatabase(config: Config): Promise<Check> {
   if (config.databaseUrl) return checkPostgres(config.databaseUrl)
   const path = config.db
-  if (!existsSync(path))
-    return { name: 'database', status: 'ok', detail: `${path} does not exist yet; \`agentgate serve\` creates it` }
+  if (!existsSync(path)) return { name: 'database', status: 'ok', detail: `${path} does not exist yet; \`agentgate serve\` creates it` }
   let db: Database | null = null
   try {
     db = new Database(path, { readonly: true, strict: true })
     const integrity = (db.query('PRAGMA quick_check').all() as Record<string, string>[]).map((r) => Object.values(r)[0])
     if (integrity.length !== 1 || integrity[0] !== 'ok')
-      return { name: 'database', status: 'fail', detail: `${path} is damaged: ${integrity.slice(0, 3).join('; ')}`, hint: 'restore it from a backup, or move it aside to start afresh' }
-    const applied = tableExists(db, '__drizzle_migrations') ? (db.query('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number }).n : 0
+      return {
+        name: 'database',
+        status: 'fail',
+        detail: `${path} is damaged: ${integrity.slice(0, 3).join('; ')}`,
+        hint: 'restore it from a backup, or move it aside to start afresh',
+      }
+    const applied = tableExists(db, '__drizzle_migrations')
+      ? (db.query('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number }).n
+      : 0
     return migrationCheck(`SQLite ${path}`, applied, embeddedMigrations().length)
   } catch (e) {
-    return { name: 'database', status: 'fail', detail: `cannot open ${path}: ${reason(e)}`, hint: 'check that --db names an agentgate SQLite database and that this user can read it' }
+    return {
+      name: 'database',
+      status: 'fail',
+      detail: `cannot open ${path}: ${reason(e)}`,
+      hint: 'check that --db names an agentgate SQLite database and that this user can read it',
+    }
   } finally {
     db?.close()
   }
@@ -97,15 +121,30 @@ function tableExists(db: Database, name: string): boolean {
 
 function migrationCheck(what: string, applied: number, known: number): Check {
   if (applied > known)
-    return { name: 'database', status: 'fail', detail: `${what}: schema version ${applied}, newer than this agentgate knows (${known})`, hint: 'a newer agentgate wrote it: upgrade this one' }
+    return {
+      name: 'database',
+      status: 'fail',
+      detail: `${what}: schema version ${applied}, newer than this agentgate knows (${known})`,
+      hint: 'a newer agentgate wrote it: upgrade this one',
+    }
   if (applied < known)
-    return { name: 'database', status: 'ok', detail: `${what}: integrity ok, schema version ${applied} of ${known} (\`agentgate serve\` migrates it at start)` }
+    return {
+      name: 'database',
+      status: 'ok',
+      detail: `${what}: integrity ok, schema version ${applied} of ${known} (\`agentgate serve\` migrates it at start)`,
+    }
   return { name: 'database', status: 'ok', detail: `${what}: integrity ok, schema version ${applied} (current)` }
 }
 
 async function checkPostgres(url: string): Promise<Check> {
   const shown = redactDatabaseUrl(url)
-  if (!isPostgresUrl(url)) return { name: 'database', status: 'fail', detail: `--database-url ${shown} is not a postgres:// URL`, hint: 'use postgres://USER:PASSWORD@HOST:PORT/DB' }
+  if (!isPostgresUrl(url))
+    return {
+      name: 'database',
+      status: 'fail',
+      detail: `--database-url ${shown} is not a postgres:// URL`,
+      hint: 'use postgres://USER:PASSWORD@HOST:PORT/DB',
+    }
   const { client } = openPostgres(url, { max: 1 })
   try {
     await client.unsafe('SELECT 1')
@@ -113,7 +152,12 @@ async function checkPostgres(url: string): Promise<Check> {
     const applied = row.present ? Number((await client.unsafe('SELECT count(*) AS n FROM drizzle.__drizzle_migrations'))[0].n) : 0
     return migrationCheck(`PostgreSQL ${shown}`, applied, embeddedPgMigrations().length)
   } catch (e) {
-    return { name: 'database', status: 'fail', detail: `cannot query PostgreSQL at ${shown}: ${reason(e).replaceAll(url, shown)}`, hint: 'check that the server runs and that the URL, user and password are right' }
+    return {
+      name: 'database',
+      status: 'fail',
+      detail: `cannot query PostgreSQL at ${shown}: ${reason(e).replaceAll(url, shown)}`,
+      hint: 'check that the server runs and that the URL, user and password are right',
+    }
   } finally {
     await client.close({ timeout: 0 }).catch(() => {})
   }
@@ -127,9 +171,11 @@ async function checkUpstream(config: Config): Promise<{ check: Check; list?: unk
     const text = await res.text()
     if (!res.ok) {
       const hint =
-        res.status === 401 || res.status === 403 ? 'the upstream wants a key: set --upstream-key'
-        : res.status === 404 && !/\/v1$/.test(new URL(config.upstream).pathname) ? `the base URL usually ends in /v1: try --upstream ${shown}/v1`
-        : 'check --upstream'
+        res.status === 401 || res.status === 403
+          ? 'the upstream wants a key: set --upstream-key'
+          : res.status === 404 && !/\/v1$/.test(new URL(config.upstream).pathname)
+            ? `the base URL usually ends in /v1: try --upstream ${shown}/v1`
+            : 'check --upstream'
       return { check: { name: 'upstream', status: 'fail', detail: `${shown} answered ${res.status} to GET /models`, hint }, models: [] }
     }
     let list: unknown
@@ -139,14 +185,32 @@ async function checkUpstream(config: Config): Promise<{ check: Check; list?: unk
       list = null
     }
     const models = upstreamModels(list)
-    if (!models) return { check: { name: 'upstream', status: 'fail', detail: `${shown}/models did not answer an OpenAI model list`, hint: 'is --upstream an OpenAI-compatible server (vLLM …)?' }, models: [] }
-    if (!models.length) return { check: { name: 'upstream', status: 'fail', detail: `${shown} serves no models`, hint: 'start the inference server with a model' }, models: [] }
+    if (!models)
+      return {
+        check: {
+          name: 'upstream',
+          status: 'fail',
+          detail: `${shown}/models did not answer an OpenAI model list`,
+          hint: 'is --upstream an OpenAI-compatible server (vLLM …)?',
+        },
+        models: [],
+      }
+    if (!models.length)
+      return {
+        check: { name: 'upstream', status: 'fail', detail: `${shown} serves no models`, hint: 'start the inference server with a model' },
+        models: [],
+      }
     const ids = models.map((m) => m.id)
     return { check: { name: 'upstream', status: 'ok', detail: `${shown} serves ${ids.join(', ')}` }, list, models: ids }
   } catch (e) {
     return {
       // the client's own message usually names the URL already
-      check: { name: 'upstream', status: 'fail', detail: reason(e).includes(shown) ? `not answering: ${reason(e)}` : `${shown} is not answering: ${reason(e)}`, hint: 'start the inference server, or point --upstream at it' },
+      check: {
+        name: 'upstream',
+        status: 'fail',
+        detail: reason(e).includes(shown) ? `not answering: ${reason(e)}` : `${shown} is not answering: ${reason(e)}`,
+        hint: 'start the inference server, or point --upstream at it',
+      },
       models: [],
     }
   }
@@ -157,10 +221,24 @@ function checkCatalog(config: Config, list: unknown): Check {
     const catalog = toCodexCatalog(list, config.models)
     const unknown = Object.keys(config.models).filter((id) => !catalog.models.some((m) => m.slug === id))
     if (unknown.length)
-      return { name: 'codex catalog', status: 'warn', detail: `${catalog.models.length} models; [models."${unknown.join('"], [models."')}"] in the config match no upstream model`, hint: 'fix the model id or remove the section' }
-    return { name: 'codex catalog', status: 'ok', detail: `${catalog.models.length} model${catalog.models.length > 1 ? 's' : ''} (${catalog.models.map((m) => `${m.slug}: ${m.context_window ?? '?'} tokens`).join(', ')})` }
+      return {
+        name: 'codex catalog',
+        status: 'warn',
+        detail: `${catalog.models.length} models; [models."${unknown.join('"], [models."')}"] in the config match no upstream model`,
+        hint: 'fix the model id or remove the section',
+      }
+    return {
+      name: 'codex catalog',
+      status: 'ok',
+      detail: `${catalog.models.length} model${catalog.models.length > 1 ? 's' : ''} (${catalog.models.map((m) => `${m.slug}: ${m.context_window ?? '?'} tokens`).join(', ')})`,
+    }
   } catch (e) {
-    return { name: 'codex catalog', status: 'fail', detail: `cannot build it: ${reason(e)}`, hint: 'check the [models] sections of the config file' }
+    return {
+      name: 'codex catalog',
+      status: 'fail',
+      detail: `cannot build it: ${reason(e)}`,
+      hint: 'check the [models] sections of the config file',
+    }
   }
 }
 
@@ -173,17 +251,34 @@ async function probeUpstream(config: Config, model: string): Promise<Check> {
       : ['/responses', { model, input: 'Say OK.', max_output_tokens: 1, stream: false, store: false }]
   const client = upstreamFromConfig(config)
   try {
-    const res = await client.call({ method: 'POST', path, kind: 'generate', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const res = await client.call({
+      method: 'POST',
+      path,
+      kind: 'generate',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
     const text = await res.text()
     if (!res.ok) {
       const hint =
-        res.status === 404 && config.upstreamApi === 'responses' ? 'this upstream has no /responses: try --upstream-api chat'
-        : 'see the upstream\'s answer above'
-      return { name: 'upstream probe', status: 'fail', detail: `POST ${shown}${path} (${model}) answered ${res.status}: ${text.slice(0, 200).replace(/\s+/g, ' ')}`, hint }
+        res.status === 404 && config.upstreamApi === 'responses'
+          ? 'this upstream has no /responses: try --upstream-api chat'
+          : "see the upstream's answer above"
+      return {
+        name: 'upstream probe',
+        status: 'fail',
+        detail: `POST ${shown}${path} (${model}) answered ${res.status}: ${text.slice(0, 200).replace(/\s+/g, ' ')}`,
+        hint,
+      }
     }
     return { name: 'upstream probe', status: 'ok', detail: `POST ${shown}${path} with ${model} answered a 1-token request` }
   } catch (e) {
-    return { name: 'upstream probe', status: 'fail', detail: `POST ${shown}${path} failed: ${reason(e)}`, hint: 'the upstream lists models but cannot generate: check its logs' }
+    return {
+      name: 'upstream probe',
+      status: 'fail',
+      detail: `POST ${shown}${path} failed: ${reason(e)}`,
+      hint: 'the upstream lists models but cannot generate: check its logs',
+    }
   }
 }
 

@@ -20,7 +20,16 @@ export const ErrorBody = t.Object(
   {
     $id: '#/components/schemas/ErrorBody',
     description: 'Every error, whatever the route or status',
-    examples: [{ error: { message: "Response with id 'resp_123' not found.", type: 'invalid_request_error', param: null, code: 'response_not_found' } }],
+    examples: [
+      {
+        error: {
+          message: "Response with id 'resp_123' not found.",
+          type: 'invalid_request_error',
+          param: null,
+          code: 'response_not_found',
+        },
+      },
+    ],
   },
 )
 
@@ -53,9 +62,15 @@ export const PaginationQuery = t.Object({
 })
 
 /** Validated list options from a PaginationQuery. */
-export function parseListOptions(q: Static<typeof PaginationQuery>): { after?: string; before?: string; limit: number; order: 'asc' | 'desc' } {
+export function parseListOptions(q: Static<typeof PaginationQuery>): {
+  after?: string
+  before?: string
+  limit: number
+  order: 'asc' | 'desc'
+} {
   const limit = q.limit === undefined ? 20 : Number(q.limit)
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw ApiError.badRequest(`Invalid value for 'limit': expected an integer from 1 to 100, got '${q.limit}'.`, 'limit')
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+    throw ApiError.badRequest(`Invalid value for 'limit': expected an integer from 1 to 100, got '${q.limit}'.`, 'limit')
   if (q.after && q.before) throw ApiError.badRequest("Use either 'after' or 'before', not both.", 'before')
   return { after: q.after || undefined, before: q.before || undefined, limit, order: q.order ?? 'desc' }
 }

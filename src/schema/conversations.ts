@@ -10,9 +10,18 @@ const Nullable = <T extends Parameters<typeof t.Union>[0][number]>(s: T) => t.Un
 export const MAX_ITEMS_PER_REQUEST = 20
 
 const CONVERSATION_ID = 'conv_0195f3c2a1b2000012ab34cd56ef7890'
-const USER_MESSAGE = { type: 'message', id: 'msg_0195f3c2a1b3000012ab34cd56ef7891', role: 'user', status: 'completed', content: [{ type: 'input_text', text: 'Hello!' }] }
+const USER_MESSAGE = {
+  type: 'message',
+  id: 'msg_0195f3c2a1b3000012ab34cd56ef7891',
+  role: 'user',
+  status: 'completed',
+  content: [{ type: 'input_text', text: 'Hello!' }],
+}
 const ASSISTANT_MESSAGE = {
-  type: 'message', id: 'msg_0195f3c2a1b4000012ab34cd56ef7892', role: 'assistant', status: 'completed',
+  type: 'message',
+  id: 'msg_0195f3c2a1b4000012ab34cd56ef7892',
+  role: 'assistant',
+  status: 'completed',
   content: [{ type: 'output_text', text: 'Hi! How can I help?', annotations: [], logprobs: [] }],
 }
 
@@ -23,20 +32,22 @@ export const ConversationObject = t.Object(
     created_at: t.Integer({ description: 'unix seconds' }),
     metadata: t.Record(t.String(), t.String()),
   },
-  { description: 'A conversation: a list of items that responses can continue', examples: [{ id: CONVERSATION_ID, object: 'conversation', created_at: 1764107000, metadata: { topic: 'demo' } }] },
+  {
+    description: 'A conversation: a list of items that responses can continue',
+    examples: [{ id: CONVERSATION_ID, object: 'conversation', created_at: 1764107000, metadata: { topic: 'demo' } }],
+  },
 )
 export type ConversationObjectT = Static<typeof ConversationObject>
 
 export const CreateConversationBody = t.Object(
   {
-    items: t.Optional(Nullable(t.Array(InputItem, { maxItems: MAX_ITEMS_PER_REQUEST, description: `Initial items, at most ${MAX_ITEMS_PER_REQUEST}` }))),
+    items: t.Optional(
+      Nullable(t.Array(InputItem, { maxItems: MAX_ITEMS_PER_REQUEST, description: `Initial items, at most ${MAX_ITEMS_PER_REQUEST}` })),
+    ),
     metadata: t.Optional(Nullable(Metadata)),
   },
   {
-    examples: [
-      { metadata: { topic: 'demo' }, items: [{ type: 'message', role: 'user', content: 'Hello!' }] },
-      {},
-    ],
+    examples: [{ metadata: { topic: 'demo' }, items: [{ type: 'message', role: 'user', content: 'Hello!' }] }, {}],
   },
 )
 
@@ -51,7 +62,13 @@ export const ConversationDeleted = t.Object(
 )
 
 export const AddItemsBody = t.Object(
-  { items: t.Array(InputItem, { minItems: 1, maxItems: MAX_ITEMS_PER_REQUEST, description: `Items to append, 1 to ${MAX_ITEMS_PER_REQUEST}` }) },
+  {
+    items: t.Array(InputItem, {
+      minItems: 1,
+      maxItems: MAX_ITEMS_PER_REQUEST,
+      description: `Items to append, 1 to ${MAX_ITEMS_PER_REQUEST}`,
+    }),
+  },
   { examples: [{ items: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hello!' }] }] }] },
 )
 
@@ -63,7 +80,17 @@ export const ConversationItemList = t.Object(
     last_id: Nullable(t.String()),
     has_more: t.Boolean(),
   },
-  { examples: [{ object: 'list', data: [USER_MESSAGE, ASSISTANT_MESSAGE], first_id: USER_MESSAGE.id, last_id: ASSISTANT_MESSAGE.id, has_more: false }] },
+  {
+    examples: [
+      {
+        object: 'list',
+        data: [USER_MESSAGE, ASSISTANT_MESSAGE],
+        first_id: USER_MESSAGE.id,
+        last_id: ASSISTANT_MESSAGE.id,
+        has_more: false,
+      },
+    ],
+  },
 )
 
 export const ConversationItem = t.Object(Item.properties, { additionalProperties: true, examples: [ASSISTANT_MESSAGE] })

@@ -13,7 +13,10 @@ const EventItem = t.Unsafe<ItemBody>(Item)
 /** A content part (output_text, reasoning_text, summary_text, refusal, …). */
 export type ContentPart = { type: string; [key: string]: unknown }
 const Part = t.Unsafe<ContentPart>(
-  t.Object({ type: t.String() }, { additionalProperties: true, description: 'output_text (with annotations and logprobs), reasoning_text, summary_text, …' }),
+  t.Object(
+    { type: t.String() },
+    { additionalProperties: true, description: 'output_text (with annotations and logprobs), reasoning_text, summary_text, …' },
+  ),
 )
 /** The Response object; in the document a reference to its component (registered by http/docs.ts). */
 const ResponseRef = t.Unsafe<ResponseObjectT>(t.Ref(`${COMPONENT}ResponseObject`))
@@ -26,7 +29,10 @@ const logprobs = t.Optional(t.Array(t.Unknown(), { description: 'always present 
 
 /** One event as the gateway emits it: its type, its sequence number, its fields (others may follow). */
 const emitted = <T extends string, P extends TProperties>(type: T, props: P, description?: string) =>
-  t.Object({ type: t.Literal(type), sequence_number: sequence, ...props }, { additionalProperties: true, ...(description ? { description } : {}) })
+  t.Object(
+    { type: t.Literal(type), sequence_number: sequence, ...props },
+    { additionalProperties: true, ...(description ? { description } : {}) },
+  )
 /** The same event as an adapter yields it: numbered by the upstream, if at all (the gateway renumbers). */
 const upstream = <T extends string, P extends TProperties>(type: T, props: P) =>
   t.Object({ type: t.Literal(type), sequence_number: t.Optional(t.Integer()), ...props }, { additionalProperties: true })
@@ -71,7 +77,10 @@ export const ErrorEvent = t.Object(
     status: t.Optional(t.Integer({ description: 'WebSocket mode: the HTTP status the request would have had' })),
     error: t.Object({ message: t.String(), type: t.String(), param: Nullable(t.String()), code: Nullable(t.String()) }),
   },
-  { additionalProperties: true, description: 'A failure after the stream began (SSE: the last event), or a rejected WebSocket request (the socket stays open).' },
+  {
+    additionalProperties: true,
+    description: 'A failure after the stream began (SSE: the last event), or a rejected WebSocket request (the socket stays open).',
+  },
 )
 
 export const ResponseStreamEvent = t.Union(
@@ -105,7 +114,17 @@ export const ResponseStreamEvent = t.Union(
   {
     description:
       'One streaming event. SSE: each is one `event: <type>` + `data: <json>` frame; the stream ends after `response.completed`, `response.incomplete`, `response.failed` or `error`. WebSocket: each is one text frame.',
-    examples: [{ type: 'response.output_text.delta', sequence_number: 4, item_id: 'msg_0195f3c2a1b3000012ab34cd56ef7891', output_index: 0, content_index: 0, delta: 'Hel', logprobs: [] }],
+    examples: [
+      {
+        type: 'response.output_text.delta',
+        sequence_number: 4,
+        item_id: 'msg_0195f3c2a1b3000012ab34cd56ef7891',
+        output_index: 0,
+        content_index: 0,
+        delta: 'Hel',
+        logprobs: [],
+      },
+    ],
   },
 )
 
@@ -133,7 +152,9 @@ export type UpstreamResponse = {
   error?: unknown
   [key: string]: unknown
 }
-const UpstreamResponse = t.Unsafe<UpstreamResponse>(t.Object({ status: t.Optional(t.String()), output: t.Optional(t.Array(UpstreamItem)) }, { additionalProperties: true }))
+const UpstreamResponse = t.Unsafe<UpstreamResponse>(
+  t.Object({ status: t.Optional(t.String()), output: t.Optional(t.Array(UpstreamItem)) }, { additionalProperties: true }),
+)
 
 /** What an upstream adapter yields: Responses-API stream events as the upstream produced them. */
 export const UpstreamStreamEvent = t.Union([

@@ -134,7 +134,18 @@ export const OpenAIModelList = t.Object(
     examples: [
       {
         object: 'list',
-        data: [{ id: EXAMPLE_MODEL, object: 'model', created: 1700000000, owned_by: 'vllm', root: EXAMPLE_MODEL, parent: null, max_model_len: 32768, permission: [] }],
+        data: [
+          {
+            id: EXAMPLE_MODEL,
+            object: 'model',
+            created: 1700000000,
+            owned_by: 'vllm',
+            root: EXAMPLE_MODEL,
+            parent: null,
+            max_model_len: 32768,
+            permission: [],
+          },
+        ],
       },
     ],
   },

@@ -23,15 +23,44 @@ const ItemWithId = t.Unsafe<ItemBody>(Item)
 
 /** Builds a union of string literals; `error` is the message a client gets for any other value. */
 const OneOf = (values: readonly string[], error: string, description?: string, allowed: readonly string[] = values) =>
-  t.Union(values.map((v) => t.Literal(v)), { error: `${error}: expected one of ${allowed.join(', ')}`, ...(description ? { description } : {}) })
+  t.Union(
+    values.map((v) => t.Literal(v)),
+    { error: `${error}: expected one of ${allowed.join(', ')}`, ...(description ? { description } : {}) },
+  )
 
 /** Every input item type of the Responses API (the openai SDK's ResponseInputItem), which Codex's items are among. */
 export const INPUT_ITEM_TYPES = [
-  'message', 'function_call', 'function_call_output', 'custom_tool_call', 'custom_tool_call_output', 'reasoning', 'compaction', 'compaction_trigger',
-  'item_reference', 'file_search_call', 'web_search_call', 'computer_call', 'computer_call_output', 'tool_search_call', 'tool_search_output',
-  'additional_tools', 'configuration_update', 'image_generation_call', 'code_interpreter_call', 'local_shell_call', 'local_shell_call_output',
-  'shell_call', 'shell_call_output', 'apply_patch_call', 'apply_patch_call_output', 'mcp_list_tools', 'mcp_approval_request',
-  'mcp_approval_response', 'mcp_call', 'program', 'program_output',
+  'message',
+  'function_call',
+  'function_call_output',
+  'custom_tool_call',
+  'custom_tool_call_output',
+  'reasoning',
+  'compaction',
+  'compaction_trigger',
+  'item_reference',
+  'file_search_call',
+  'web_search_call',
+  'computer_call',
+  'computer_call_output',
+  'tool_search_call',
+  'tool_search_output',
+  'additional_tools',
+  'configuration_update',
+  'image_generation_call',
+  'code_interpreter_call',
+  'local_shell_call',
+  'local_shell_call_output',
+  'shell_call',
+  'shell_call_output',
+  'apply_patch_call',
+  'apply_patch_call_output',
+  'mcp_list_tools',
+  'mcp_approval_request',
+  'mcp_approval_response',
+  'mcp_call',
+  'program',
+  'program_output',
 ] as const
 
 /** Items that answer or make a tool call: without their call_id nothing ties them to the call. */
@@ -67,14 +96,32 @@ export const InputItem = t.Union(
 
 /** Every tool type of the Responses API (the openai SDK's Tool). */
 export const TOOL_TYPES = [
-  'function', 'custom', 'namespace', 'file_search', 'web_search', 'web_search_2025_08_26', 'web_search_preview', 'web_search_preview_2025_03_11',
-  'mcp', 'code_interpreter', 'image_generation', 'local_shell', 'shell', 'apply_patch', 'tool_search', 'computer', 'computer_use_preview',
+  'function',
+  'custom',
+  'namespace',
+  'file_search',
+  'web_search',
+  'web_search_2025_08_26',
+  'web_search_preview',
+  'web_search_preview_2025_03_11',
+  'mcp',
+  'code_interpreter',
+  'image_generation',
+  'local_shell',
+  'shell',
+  'apply_patch',
+  'tool_search',
+  'computer',
+  'computer_use_preview',
   'programmatic_tool_calling',
 ] as const
 
 export const Tool = t.Object(
   { type: OneOf(TOOL_TYPES, 'unknown tool type'), name: t.Optional(t.String()) },
-  { additionalProperties: true, examples: [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }] },
+  {
+    additionalProperties: true,
+    examples: [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }],
+  },
 )
 
 export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'] as const
@@ -89,7 +136,12 @@ export const Reasoning = t.Object(
 export const TextConfig = t.Object(
   {
     format: t.Optional(
-      Nullable(t.Object({ type: OneOf(['text', 'json_schema', 'json_object'], 'unknown text format type') }, { additionalProperties: true, description: 'text, json_schema (with name and schema) or json_object' })),
+      Nullable(
+        t.Object(
+          { type: OneOf(['text', 'json_schema', 'json_object'], 'unknown text format type') },
+          { additionalProperties: true, description: 'text, json_schema (with name and schema) or json_object' },
+        ),
+      ),
     ),
     verbosity: t.Optional(Nullable(OneOf(['low', 'medium', 'high'], 'unknown verbosity'))),
   },
@@ -98,13 +150,22 @@ export const TextConfig = t.Object(
 
 export const ToolChoice = t.Union([
   OneOf(['none', 'auto', 'required'], 'unknown tool_choice mode'),
-  t.Object({ type: t.String({ minLength: 1 }) }, { additionalProperties: true, description: 'a tool by type (and name): function, custom, allowed_tools, …' }),
+  t.Object(
+    { type: t.String({ minLength: 1 }) },
+    { additionalProperties: true, description: 'a tool by type (and name): function, custom, allowed_tools, …' },
+  ),
 ])
 
 /** What `include` may ask for (the openai SDK's ResponseIncludable). */
 export const INCLUDABLES = [
-  'file_search_call.results', 'web_search_call.results', 'web_search_call.action.sources', 'message.input_image.image_url',
-  'computer_call_output.output.image_url', 'code_interpreter_call.outputs', 'reasoning.encrypted_content', 'message.output_text.logprobs',
+  'file_search_call.results',
+  'web_search_call.results',
+  'web_search_call.action.sources',
+  'message.input_image.image_url',
+  'computer_call_output.output.image_url',
+  'code_interpreter_call.outputs',
+  'reasoning.encrypted_content',
+  'message.output_text.logprobs',
 ] as const
 
 /** A tool as a Response shows it (src/tools/echo.ts): OpenAI's response shape of its type, every key present. */
@@ -112,12 +173,24 @@ export const ResponseTool = t.Object(
   { type: t.String() },
   {
     additionalProperties: true,
-    description: "The request's tool in OpenAI's response shape: a function has type, name, description, parameters and strict (null where unset); other types get their keys and defaults likewise",
-    examples: [{ type: 'function', name: 'get_weather', description: null, parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: null }],
+    description:
+      "The request's tool in OpenAI's response shape: a function has type, name, description, parameters and strict (null where unset); other types get their keys and defaults likewise",
+    examples: [
+      {
+        type: 'function',
+        name: 'get_weather',
+        description: null,
+        parameters: { type: 'object', properties: { city: { type: 'string' } } },
+        strict: null,
+      },
+    ],
   },
 )
 
-export const ConversationRef = t.Union([t.String({ minLength: 1 }), t.Object({ id: t.String({ minLength: 1 }) }, { additionalProperties: true })])
+export const ConversationRef = t.Union([
+  t.String({ minLength: 1 }),
+  t.Object({ id: t.String({ minLength: 1 }) }, { additionalProperties: true }),
+])
 
 export const CreateResponseBody = t.Object(
   {
@@ -154,7 +227,12 @@ export const CreateResponseBody = t.Object(
       Nullable(
         t.Array(
           t.Object(
-            { type: t.String({ description: "'compaction'" }), compact_threshold: t.Optional(Nullable(t.Integer({ minimum: 1, description: 'input tokens past which the history is compacted before the model call' }))) },
+            {
+              type: t.String({ description: "'compaction'" }),
+              compact_threshold: t.Optional(
+                Nullable(t.Integer({ minimum: 1, description: 'input tokens past which the history is compacted before the model call' })),
+              ),
+            },
             { additionalProperties: true },
           ),
         ),
@@ -170,7 +248,12 @@ export const CreateResponseBody = t.Object(
     description: 'Create a response. Unknown fields are passed to the upstream unchanged.',
     examples: [
       { model: EXAMPLE_MODEL, input: 'Write a haiku about gateways.' },
-      { model: EXAMPLE_MODEL, input: 'And now one about databases.', previous_response_id: 'resp_0195f3c2a1b2000012ab34cd56ef7890', stream: true },
+      {
+        model: EXAMPLE_MODEL,
+        input: 'And now one about databases.',
+        previous_response_id: 'resp_0195f3c2a1b2000012ab34cd56ef7890',
+        stream: true,
+      },
     ],
   },
 )
@@ -228,12 +311,53 @@ export const ResponseObject = t.Object(
     description: 'A response: every key is always present, null where unset',
     examples: [
       {
-        id: 'resp_0195f3c2a1b2000012ab34cd56ef7890', object: 'response', created_at: 1764107000, completed_at: 1764107001, status: 'completed', model: EXAMPLE_MODEL,
-        output: [{ type: 'message', id: 'msg_0195f3c2a1b3000012ab34cd56ef7891', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Hello!', annotations: [], logprobs: [] }] }],
-        output_text: 'Hello!', usage: { input_tokens: 9, input_tokens_details: { cached_tokens: 0 }, output_tokens: 3, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 12 },
-        error: null, incomplete_details: null, instructions: null, previous_response_id: null, conversation: null, tools: [], tool_choice: 'auto', parallel_tool_calls: true,
-        temperature: 1, top_p: 1, presence_penalty: 0, frequency_penalty: 0, top_logprobs: 0, max_output_tokens: null, max_tool_calls: null, reasoning: null,
-        text: { format: { type: 'text' } }, truncation: 'disabled', metadata: {}, store: true, background: false, service_tier: 'auto', safety_identifier: null, prompt_cache_key: null,
+        id: 'resp_0195f3c2a1b2000012ab34cd56ef7890',
+        object: 'response',
+        created_at: 1764107000,
+        completed_at: 1764107001,
+        status: 'completed',
+        model: EXAMPLE_MODEL,
+        output: [
+          {
+            type: 'message',
+            id: 'msg_0195f3c2a1b3000012ab34cd56ef7891',
+            role: 'assistant',
+            status: 'completed',
+            content: [{ type: 'output_text', text: 'Hello!', annotations: [], logprobs: [] }],
+          },
+        ],
+        output_text: 'Hello!',
+        usage: {
+          input_tokens: 9,
+          input_tokens_details: { cached_tokens: 0 },
+          output_tokens: 3,
+          output_tokens_details: { reasoning_tokens: 0 },
+          total_tokens: 12,
+        },
+        error: null,
+        incomplete_details: null,
+        instructions: null,
+        previous_response_id: null,
+        conversation: null,
+        tools: [],
+        tool_choice: 'auto',
+        parallel_tool_calls: true,
+        temperature: 1,
+        top_p: 1,
+        presence_penalty: 0,
+        frequency_penalty: 0,
+        top_logprobs: 0,
+        max_output_tokens: null,
+        max_tool_calls: null,
+        reasoning: null,
+        text: { format: { type: 'text' } },
+        truncation: 'disabled',
+        metadata: {},
+        store: true,
+        background: false,
+        service_tier: 'auto',
+        safety_identifier: null,
+        prompt_cache_key: null,
       },
     ],
   },
@@ -253,7 +377,19 @@ export const ItemList = t.Object(
     last_id: Nullable(t.String()),
     has_more: t.Boolean(),
   },
-  { examples: [{ object: 'list', data: [{ type: 'message', id: 'msg_0195f3c2a1b3000012ab34cd56ef7891', role: 'user', content: [{ type: 'input_text', text: 'Hello' }] }], first_id: 'msg_0195f3c2a1b3000012ab34cd56ef7891', last_id: 'msg_0195f3c2a1b3000012ab34cd56ef7891', has_more: false }] },
+  {
+    examples: [
+      {
+        object: 'list',
+        data: [
+          { type: 'message', id: 'msg_0195f3c2a1b3000012ab34cd56ef7891', role: 'user', content: [{ type: 'input_text', text: 'Hello' }] },
+        ],
+        first_id: 'msg_0195f3c2a1b3000012ab34cd56ef7891',
+        last_id: 'msg_0195f3c2a1b3000012ab34cd56ef7891',
+        has_more: false,
+      },
+    ],
+  },
 )
 
 export const ResponseIdParams = t.Object({ id: t.String({ minLength: 1, maxLength: 200, description: 'resp_… id' }) })

@@ -28,7 +28,8 @@ function explain(err: Problem): Problem {
   const tagged = sameKind.filter((i) => !branches[i].some((e) => e.path === typePath))
   const problems = (tagged.length ? tagged : sameKind).flatMap((i) => branches[i]).map(explain)
   if (tagged.length === 0) {
-    const wrongType = problems.find((e) => e.path === typePath && e.schema?.error !== undefined) ?? problems.find((e) => e.path === typePath)
+    const wrongType =
+      problems.find((e) => e.path === typePath && e.schema?.error !== undefined) ?? problems.find((e) => e.path === typePath)
     if (wrongType) return wrongType
   }
   if (problems.length === 0) return err
@@ -55,7 +56,15 @@ function kindMatches(schema: SchemaNode | undefined, value: unknown): boolean {
 function describeKind(schema: SchemaNode | undefined): string {
   if (Array.isArray(schema?.anyOf)) return schema.anyOf.map(describeKind).join(' or ')
   if (schema?.const !== undefined) return JSON.stringify(schema.const)
-  const names: Record<string, string> = { object: 'an object', array: 'a list', string: 'a string', number: 'a number', integer: 'an integer', boolean: 'a boolean', null: 'null' }
+  const names: Record<string, string> = {
+    object: 'an object',
+    array: 'a list',
+    string: 'a string',
+    number: 'a number',
+    integer: 'an integer',
+    boolean: 'a boolean',
+    null: 'null',
+  }
   return names[schema?.type ?? ''] ?? 'a valid value'
 }
 
@@ -65,7 +74,10 @@ export function validationError(firstError: unknown, where: 'body' | 'query' | '
   const param = typeof first.path === 'string' && first.path.length > 1 ? first.path.slice(1).replaceAll('/', '.') : null
   const what = param ? `${where === 'body' ? '' : where + ' parameter '}'${param}'` : `the request ${where}`
   const reason = first?.schema?.error ?? first?.summary ?? first?.message ?? 'is invalid'
-  const message = first?.value === undefined && param ? `Missing required parameter: ${what}.` : `Invalid value for ${what}: ${String(reason).replace(/^Property '[^']*' /, '')}`
+  const message =
+    first?.value === undefined && param
+      ? `Missing required parameter: ${what}.`
+      : `Invalid value for ${what}: ${String(reason).replace(/^Property '[^']*' /, '')}`
   return new ApiError(400, message, 'invalid_request_error', where === 'body' ? 'invalid_value' : `invalid_${where}`, param)
 }
 

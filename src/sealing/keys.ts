@@ -20,13 +20,15 @@ function decodeKey(text: string, where: string): SealingKey {
 
 /** The keys of a config: the configured ones in order, or the one kept in the home directory (made on first use). */
 export function loadSealingKeys(config: { sealingKeys: string[]; home: string }): SealingKey[] {
-  if (config.sealingKeys.length) return config.sealingKeys.map((k, i) => decodeKey(k, config.sealingKeys.length > 1 ? `--sealing-key (key ${i + 1})` : '--sealing-key'))
+  if (config.sealingKeys.length)
+    return config.sealingKeys.map((k, i) => decodeKey(k, config.sealingKeys.length > 1 ? `--sealing-key (key ${i + 1})` : '--sealing-key'))
   const path = join(config.home, KEY_FILE)
   try {
     return [decodeKey(readFileSync(path, 'utf8'), path)]
   } catch (e) {
     const err = e as NodeJS.ErrnoException | null
-    if (err?.code !== 'ENOENT') throw e instanceof ConfigError ? e : new ConfigError(`cannot read the sealing key ${path}: ${err?.message ?? e}`)
+    if (err?.code !== 'ENOENT')
+      throw e instanceof ConfigError ? e : new ConfigError(`cannot read the sealing key ${path}: ${err?.message ?? e}`)
   }
   mkdirSync(config.home, { recursive: true })
   const key = randomBytes(32)

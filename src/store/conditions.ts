@@ -19,7 +19,11 @@ export function inList(t: ItemColumns, list: ItemList): SQL {
 
 /** The rows of one list between two positions (either bound left out). */
 export function inRange(t: ItemColumns, list: ItemList, { above, below }: Pick<ItemRange, 'above' | 'below'>): SQL {
-  return and(inList(t, list), above === undefined ? undefined : gt(t.position, above), below === undefined ? undefined : lt(t.position, below))!
+  return and(
+    inList(t, list),
+    above === undefined ? undefined : gt(t.position, above),
+    below === undefined ? undefined : lt(t.position, below),
+  )!
 }
 
 /** The columns of a dialect's `conversations` table that say whose it is and whether it was deleted. */
@@ -35,7 +39,13 @@ export function liveConversation(c: ConversationColumns, tenant: string, id: str
 }
 
 /** Copies of the item `itemId` in a conversation this tenant can see (with `conversations` joined on the item). */
-export function conversationItemOf(t: ItemColumns & { id: Column }, c: ConversationColumns, tenant: string, id: string, itemId: string): SQL {
+export function conversationItemOf(
+  t: ItemColumns & { id: Column },
+  c: ConversationColumns,
+  tenant: string,
+  id: string,
+  itemId: string,
+): SQL {
   return and(inList(t, { kind: 'conversation', conversationId: id }), eq(t.id, itemId), liveConversation(c, tenant, id))!
 }
 

@@ -53,7 +53,18 @@ const SQLSTATE = /^(53|08|58|57P0[123]|25006)/
 // Bun's PostgreSQL client: the pool could not connect, or lost the connection.
 const BUN_POSTGRES = /^ERR_POSTGRES_(CONNECTION_|IDLE_TIMEOUT|LIFETIME_TIMEOUT)/
 // System errors: out of space or quota, I/O, read-only file system, and the network to a database server.
-const SYSTEM = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'])
+const SYSTEM = new Set([
+  'ENOSPC',
+  'EDQUOT',
+  'EIO',
+  'EROFS',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+])
 
 /** The short reason when `e` (or an error it wraps, e.g. drizzle's DrizzleQueryError) is a storage failure; else null. */
 export function storageFailureReason(e: unknown): string | null {

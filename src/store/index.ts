@@ -13,7 +13,10 @@ export { StoreUnavailableError } from './errors'
 /** Every failure of the returned store that is the storage's own (disk full, I/O, unreachable) is a StoreUnavailableError. */
 export async function openStore(config: { db: string; databaseUrl: string | null }): Promise<Store> {
   if (config.databaseUrl) {
-    if (!isPostgresUrl(config.databaseUrl)) throw new ConfigError(`invalid value for --database-url: expected postgres://… or postgresql://…, got "${redactUrl(config.databaseUrl)}"`)
+    if (!isPostgresUrl(config.databaseUrl))
+      throw new ConfigError(
+        `invalid value for --database-url: expected postgres://… or postgresql://…, got "${redactUrl(config.databaseUrl)}"`,
+      )
     return classifyStoreErrors(await openPostgresStore(config.databaseUrl))
   }
   return classifyStoreErrors(await openSqliteStore(config.db))

@@ -73,5 +73,7 @@ export function fromChainRow(row: ChainRow): ResponseRecord {
 
 /** The owner columns of an item row in a list: its response or its conversation. */
 export function listOwner(list: ItemList): { responseId: string | null; conversationId: string | null } {
-  return list.kind === 'conversation' ? { responseId: null, conversationId: list.conversationId } : { responseId: list.responseId, conversationId: null }
+  return list.kind === 'conversation'
+    ? { responseId: null, conversationId: list.conversationId }
+    : { responseId: list.responseId, conversationId: null }
 }

@@ -103,14 +103,18 @@ export async function pruneOnce(store: Store<Bodies>, policy: RetentionPolicy, n
 /** One line for people: what a prune deleted. */
 export function describePrune(r: PruneResult, policy: RetentionPolicy): string {
   const parts = [
-    policy.retentionDays === null ? 'responses kept (no --retention-days)' : `${r.responses} response${r.responses === 1 ? '' : 's'} older than ${policy.retentionDays} day${policy.retentionDays === 1 ? '' : 's'} (with their items and events)`,
+    policy.retentionDays === null
+      ? 'responses kept (no --retention-days)'
+      : `${r.responses} response${r.responses === 1 ? '' : 's'} older than ${policy.retentionDays} day${policy.retentionDays === 1 ? '' : 's'} (with their items and events)`,
     ...(policy.retentionDays === null ? [] : [`${r.conversations} deleted or empty conversation${r.conversations === 1 ? '' : 's'}`]),
     `the event logs of ${r.eventLogs} response${r.eventLogs === 1 ? '' : 's'} finished over ${policy.eventLogRetentionHours} h ago (${r.events} event${r.events === 1 ? '' : 's'})`,
   ]
   const space =
-    r.vacuumMode === 'incremental' ? `; ${r.freedPages} free page${r.freedPages === 1 ? '' : 's'} given back to the file system`
-    : r.vacuumMode === 'none' ? '; space is reused but not given back (this database predates incremental vacuum: `agentgate prune` converts it once)'
-    : ''
+    r.vacuumMode === 'incremental'
+      ? `; ${r.freedPages} free page${r.freedPages === 1 ? '' : 's'} given back to the file system`
+      : r.vacuumMode === 'none'
+        ? '; space is reused but not given back (this database predates incremental vacuum: `agentgate prune` converts it once)'
+        : ''
   return `pruned: ${parts.join(', ')}${space}`
 }
 
@@ -120,7 +124,12 @@ export const RETENTION_INTERVAL_MS = 10 * 60_000
  * The background sweep of `serve`: a first prune shortly after start, then every `intervalMs`. The timer is unref'd
  * (it never keeps the process alive) and batches yield between them, so requests are never held up for long.
  */
-export function startRetention(store: Store<Bodies>, policy: RetentionPolicy, logger: Logger, opts: { intervalMs?: number; firstDelayMs?: number; clock?: () => number } = {}): () => Promise<void> {
+export function startRetention(
+  store: Store<Bodies>,
+  policy: RetentionPolicy,
+  logger: Logger,
+  opts: { intervalMs?: number; firstDelayMs?: number; clock?: () => number } = {},
+): () => Promise<void> {
   const { intervalMs = RETENTION_INTERVAL_MS, firstDelayMs = 30_000, clock = Date.now } = opts
   let stopped = false
   let running: Promise<void> | null = null
@@ -132,7 +141,9 @@ export function startRetention(store: Store<Bodies>, policy: RetentionPolicy, lo
         if (r.responses + r.conversations + r.eventLogs > 0) logger.info('retention pruned old data', { ...r })
         if (r.vacuumMode === 'none' && !warnedMode) {
           warnedMode = true
-          logger.warn('this SQLite database predates incremental vacuum: deleted space is reused but the file does not shrink; run `agentgate prune` once (while the gateway is stopped) to convert it')
+          logger.warn(
+            'this SQLite database predates incremental vacuum: deleted space is reused but the file does not shrink; run `agentgate prune` once (while the gateway is stopped) to convert it',
+          )
         }
       })
       .catch((e) => logger.error('retention failed', { error: String((e as Error)?.message ?? e) }))

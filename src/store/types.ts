@@ -194,7 +194,12 @@ export interface Store<B extends Bodies = GatewayBodies> {
    * Appends items at the end of the conversation, unless a turn holds it (then nothing is written: a turn's
    * history and its appended items must not be interleaved with other additions).
    */
-  addConversationItems(tenant: string, id: string, items: ItemBody[], now: number): Promise<{ ok: true; items: ItemBody[] } | ConversationConflict>
+  addConversationItems(
+    tenant: string,
+    id: string,
+    items: ItemBody[],
+    now: number,
+  ): Promise<{ ok: true; items: ItemBody[] } | ConversationConflict>
   /** null when the conversation or the item is unknown */
   getConversationItem(tenant: string, id: string, itemId: string): Promise<ItemBody | null>
   /** false when the conversation or the item is unknown */
@@ -204,7 +209,11 @@ export interface Store<B extends Bodies = GatewayBodies> {
    * no queued/in_progress response with an unexpired lease holds it), inserts the response with its input items and
    * lease, and reads the conversation's items — the turn's history — as they are under the lock.
    */
-  startConversationTurn(rec: ResponseRecord<B>, inputItems: ItemBody[], lease: Lease): Promise<{ ok: true; history: ItemBody[] } | ConversationConflict>
+  startConversationTurn(
+    rec: ResponseRecord<B>,
+    inputItems: ItemBody[],
+    lease: Lease,
+  ): Promise<{ ok: true; history: ItemBody[] } | ConversationConflict>
 
   /**
    * Retention (src/store/retention.ts decides the cutoffs and runs the batches; these are one batch each).
@@ -221,7 +230,10 @@ export interface Store<B extends Bodies = GatewayBodies> {
    * `maxPages` pages per call); `convert` first turns incremental vacuum on in a database made without it (a full
    * VACUUM: blocks writers for its duration, so only `agentgate prune` asks for it). PostgreSQL: autovacuum's job.
    */
-  reclaimSpace(opts: { maxPages: number; convert: boolean }): Promise<{ freedPages: number; more: boolean; vacuumMode: 'incremental' | 'none' | 'n/a' }>
+  reclaimSpace(opts: {
+    maxPages: number
+    convert: boolean
+  }): Promise<{ freedPages: number; more: boolean; vacuumMode: 'incremental' | 'none' | 'n/a' }>
 
   /** Liveness check for /ready. */
   ping(): Promise<void>

@@ -20,7 +20,9 @@ function responseTool(tool: ToolIn): ToolIn {
     case 'custom':
       return customTool(tool)
     case 'namespace': {
-      const members = Array.isArray(tool.tools) ? (tool.tools as ToolIn[]).map((m) => (m?.type === 'custom' ? customTool(m) : m?.type === 'function' ? functionTool(m) : m)) : []
+      const members = Array.isArray(tool.tools)
+        ? (tool.tools as ToolIn[]).map((m) => (m?.type === 'custom' ? customTool(m) : m?.type === 'function' ? functionTool(m) : m))
+        : []
       return { type, name: tool.name, description: or(tool.description, ''), tools: members }
     }
     case 'file_search':
@@ -34,10 +36,21 @@ function responseTool(tool: ToolIn): ToolIn {
       }
     case 'web_search':
     case 'web_search_2025_08_26':
-      return { type, filters: or(tool.filters, null), search_context_size: or(tool.search_context_size, 'medium'), user_location: or(tool.user_location, null), ...rest(tool, ['filters', 'search_context_size', 'user_location']) }
+      return {
+        type,
+        filters: or(tool.filters, null),
+        search_context_size: or(tool.search_context_size, 'medium'),
+        user_location: or(tool.user_location, null),
+        ...rest(tool, ['filters', 'search_context_size', 'user_location']),
+      }
     case 'web_search_preview':
     case 'web_search_preview_2025_03_11':
-      return { type, search_context_size: or(tool.search_context_size, 'medium'), user_location: or(tool.user_location, null), ...rest(tool, ['search_context_size', 'user_location']) }
+      return {
+        type,
+        search_context_size: or(tool.search_context_size, 'medium'),
+        user_location: or(tool.user_location, null),
+        ...rest(tool, ['search_context_size', 'user_location']),
+      }
     case 'mcp': {
       // Credentials never leave in a response: `authorization` is dropped and `headers` shown as null, as OpenAI does.
       const { authorization: _a, headers: _h, ...kept } = tool
@@ -52,7 +65,12 @@ function responseTool(tool: ToolIn): ToolIn {
       }
     }
     case 'tool_search':
-      return { type, description: or(tool.description, null), parameters: or(tool.parameters, null), ...rest(tool, ['description', 'parameters']) }
+      return {
+        type,
+        description: or(tool.description, null),
+        parameters: or(tool.parameters, null),
+        ...rest(tool, ['description', 'parameters']),
+      }
     default:
       // local_shell, shell, apply_patch, code_interpreter, image_generation, computer…: their request shape is their response shape.
       return { ...tool }
@@ -71,7 +89,13 @@ function functionTool(tool: ToolIn): ToolIn {
 }
 
 function customTool(tool: ToolIn): ToolIn {
-  return { type: 'custom', name: tool.name, description: or(tool.description, null), format: or(tool.format, { type: 'text' }), ...rest(tool, ['name', 'description', 'format']) }
+  return {
+    type: 'custom',
+    name: tool.name,
+    description: or(tool.description, null),
+    format: or(tool.format, { type: 'text' }),
+    ...rest(tool, ['name', 'description', 'format']),
+  }
 }
 
 /** The tool's other keys (not `type` and not the ones listed), kept as sent. */

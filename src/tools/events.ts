@@ -66,13 +66,27 @@ export class ToolCallMapper {
     const item = ev.item
     const tool = this.mapped(item)
     if (!tool) return [ev]
-    const st: CallState = { tool, item, arguments: '', decoder: tool.kind === 'custom' ? new StreamedStringArgument() : null, inputDone: false }
+    const st: CallState = {
+      tool,
+      item,
+      arguments: '',
+      decoder: tool.kind === 'custom' ? new StreamedStringArgument() : null,
+      inputDone: false,
+    }
     if (typeof item.id === 'string') this.byItemId.set(item.id, st)
     if (typeof ev.output_index === 'number') this.byIndex.set(ev.output_index, st)
     const out: UpstreamEvent[] = [{ ...ev, item: clientItem(st, 'in_progress', '') }]
     // vLLM may put the first piece of the arguments into the announced item.
     const first = typeof item.arguments === 'string' ? item.arguments : ''
-    if (first) out.push(...this.deltaOf(st, { item_id: item.id, output_index: ev.output_index }, first, () => ({ type: 'response.function_call_arguments.delta', item_id: item.id ?? '', output_index: ev.output_index, delta: first })))
+    if (first)
+      out.push(
+        ...this.deltaOf(st, { item_id: item.id, output_index: ev.output_index }, first, () => ({
+          type: 'response.function_call_arguments.delta',
+          item_id: item.id ?? '',
+          output_index: ev.output_index,
+          delta: first,
+        })),
+      )
     return out
   }
 
@@ -88,7 +102,9 @@ export class ToolCallMapper {
     if (st.tool.kind === 'function') return [asFunction()] // a namespace member: still a function call
     if (!st.decoder) return [] // local_shell / shell: no argument events for those item types
     const text = st.decoder.push(delta)
-    return text ? [{ type: 'response.custom_tool_call_input.delta', item_id: itemIdOf(where, st), output_index: where.output_index, delta: text }] : []
+    return text
+      ? [{ type: 'response.custom_tool_call_input.delta', item_id: itemIdOf(where, st), output_index: where.output_index, delta: text }]
+      : []
   }
 
   private argumentsDone(ev: UpstreamEventOf<'response.function_call_arguments.done'>): UpstreamEvent[] {
@@ -136,7 +152,13 @@ export class ToolCallMapper {
     const output = r.output.map((item) => {
       const tool = this.mapped(item)
       if (!tool) return item
-      const st: CallState = { tool, item, arguments: String(item.arguments ?? ''), decoder: tool.kind === 'custom' ? new StreamedStringArgument() : null, inputDone: false }
+      const st: CallState = {
+        tool,
+        item,
+        arguments: String(item.arguments ?? ''),
+        decoder: tool.kind === 'custom' ? new StreamedStringArgument() : null,
+        inputDone: false,
+      }
       return clientItem(st, typeof item.status === 'string' ? item.status : 'completed', st.arguments)
     })
     return { ...ev, response: { ...r, output } }
@@ -164,7 +186,13 @@ function clientItem(st: CallState, status: string, args: string): UpstreamItem {
       return { id, type: 'custom_tool_call', call_id: item.call_id, name: tool.name, ...ns, input, status }
     }
     case 'local_shell':
-      return { id, type: 'local_shell_call', call_id: item.call_id, action: localShellAction(status === 'in_progress' ? '{}' : args), status }
+      return {
+        id,
+        type: 'local_shell_call',
+        call_id: item.call_id,
+        action: localShellAction(status === 'in_progress' ? '{}' : args),
+        status,
+      }
     case 'shell':
       return { id, type: 'shell_call', call_id: item.call_id, action: shellAction(status === 'in_progress' ? '{}' : args), status }
   }

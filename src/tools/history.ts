@@ -8,8 +8,18 @@ import { localShellArguments, shellArguments, shellOutputText } from './shapes'
 
 /** Output items of hosted tools: the gateway never produces them and the upstream cannot take them back. */
 const HOSTED_ITEM_TYPES = new Set([
-  'web_search_call', 'file_search_call', 'image_generation_call', 'code_interpreter_call', 'computer_call', 'computer_call_output',
-  'mcp_call', 'mcp_list_tools', 'mcp_approval_request', 'mcp_approval_response', 'tool_search_call', 'tool_search_output',
+  'web_search_call',
+  'file_search_call',
+  'image_generation_call',
+  'code_interpreter_call',
+  'computer_call',
+  'computer_call_output',
+  'mcp_call',
+  'mcp_list_tools',
+  'mcp_approval_request',
+  'mcp_approval_response',
+  'tool_search_call',
+  'tool_search_output',
 ])
 
 export function toUpstreamItems(items: ItemBody[], registry: ToolRegistry): ItemBody[] {
@@ -40,15 +50,27 @@ function toUpstreamItem(item: ItemBody, registry: ToolRegistry): ItemBody {
       return { ...rest, name: upstreamName(item.name, namespace) }
     }
     case 'custom_tool_call':
-      return base('function_call', { call_id: item.call_id, name: upstreamName(item.name, item.namespace), arguments: JSON.stringify({ input: String(item.input ?? '') }) })
+      return base('function_call', {
+        call_id: item.call_id,
+        name: upstreamName(item.name, item.namespace),
+        arguments: JSON.stringify({ input: String(item.input ?? '') }),
+      })
     case 'custom_tool_call_output':
       return base('function_call_output', { call_id: item.call_id, output: item.output ?? '' })
     case 'local_shell_call':
-      return base('function_call', { call_id: item.call_id ?? item.id, name: registry.find('local_shell')?.upstreamName ?? 'local_shell', arguments: localShellArguments(item.action) })
+      return base('function_call', {
+        call_id: item.call_id ?? item.id,
+        name: registry.find('local_shell')?.upstreamName ?? 'local_shell',
+        arguments: localShellArguments(item.action),
+      })
     case 'local_shell_call_output':
       return base('function_call_output', { call_id: item.call_id ?? item.id, output: item.output ?? '' })
     case 'shell_call':
-      return base('function_call', { call_id: item.call_id, name: registry.find('shell')?.upstreamName ?? 'shell', arguments: shellArguments(item.action) })
+      return base('function_call', {
+        call_id: item.call_id,
+        name: registry.find('shell')?.upstreamName ?? 'shell',
+        arguments: shellArguments(item.action),
+      })
     case 'shell_call_output':
       return base('function_call_output', { call_id: item.call_id, output: shellOutputText(item.output) })
     case 'reasoning':

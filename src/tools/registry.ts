@@ -41,8 +41,17 @@ export interface ToolRegistry {
 
 /** Tools run by OpenAI's servers; the gateway has nothing to run them with, so they are left out. */
 export const HOSTED_TOOL_TYPES = new Set([
-  'web_search', 'web_search_preview', 'web_search_2025_08_26', 'web_search_preview_2025_03_11', 'image_generation', 'file_search',
-  'code_interpreter', 'computer_use_preview', 'computer_use', 'mcp', 'tool_search',
+  'web_search',
+  'web_search_preview',
+  'web_search_2025_08_26',
+  'web_search_preview_2025_03_11',
+  'image_generation',
+  'file_search',
+  'code_interpreter',
+  'computer_use_preview',
+  'computer_use',
+  'mcp',
+  'tool_search',
 ])
 
 /** Joins a namespace and a member name the way Codex flattens them (`ns__name`, stray underscores trimmed). */
@@ -61,7 +70,11 @@ export function buildToolRegistry(tools: unknown, toolChoice?: unknown): ToolReg
     const key = clientKey(t.namespace, t.name)
     if (byClient.has(key) || byUpstream.has(t.upstreamName)) {
       const shown = t.namespace ? `${t.namespace}.${t.name}` : t.name
-      throw ApiError.badRequest(`Duplicate tool name '${shown}' in ${param}: every tool needs a unique name${t.upstreamName !== t.name ? ` (it is sent to the model as '${t.upstreamName}')` : ''}.`, param, 'duplicate_tool_name')
+      throw ApiError.badRequest(
+        `Duplicate tool name '${shown}' in ${param}: every tool needs a unique name${t.upstreamName !== t.name ? ` (it is sent to the model as '${t.upstreamName}')` : ''}.`,
+        param,
+        'duplicate_tool_name',
+      )
     }
     byClient.set(key, t)
     byUpstream.set(t.upstreamName, t)
@@ -80,14 +93,18 @@ export function buildToolRegistry(tools: unknown, toolChoice?: unknown): ToolReg
         break
       }
       case 'local_shell':
-        add({ kind: 'local_shell', name: 'local_shell', namespace: null, upstreamName: 'local_shell', upstream: localShellFunction() }, param)
+        add(
+          { kind: 'local_shell', name: 'local_shell', namespace: null, upstreamName: 'local_shell', upstream: localShellFunction() },
+          param,
+        )
         break
       case 'shell':
         add({ kind: 'shell', name: 'shell', namespace: null, upstreamName: 'shell', upstream: shellFunction() }, param)
         break
       case 'namespace': {
         const ns = requireName(tool, `${param}.name`, 'namespace')
-        if (!Array.isArray(tool.tools)) throw ApiError.badRequest(`Invalid value for '${param}.tools': a namespace tool needs a list of tools.`, `${param}.tools`)
+        if (!Array.isArray(tool.tools))
+          throw ApiError.badRequest(`Invalid value for '${param}.tools': a namespace tool needs a list of tools.`, `${param}.tools`)
         ;(tool.tools as Record<string, unknown>[]).forEach((member, j) => {
           const mParam = `${param}.tools.${j}`
           const mType = String(member?.type ?? '')
@@ -139,7 +156,8 @@ export function toolRegistryFor(req: { tools?: unknown; tool_choice?: unknown })
 
 function requireName(tool: Record<string, unknown>, param: string, type: string): string {
   const name = tool?.name
-  if (typeof name !== 'string' || name.trim() === '') throw ApiError.badRequest(`Invalid value for '${param}': a ${type} tool needs a non-empty name.`, param, 'empty_tool_name')
+  if (typeof name !== 'string' || name.trim() === '')
+    throw ApiError.badRequest(`Invalid value for '${param}': a ${type} tool needs a non-empty name.`, param, 'empty_tool_name')
   return name
 }
 
@@ -177,11 +195,17 @@ function upstreamChoice(choice: unknown, reg: Pick<ToolRegistry, 'byUpstreamName
 }
 
 /** The declared tool a tool_choice entry names; null for hosted ones; 400 for a name that is not declared. */
-function namedTool(ref: Record<string, unknown>, reg: Pick<ToolRegistry, 'byUpstreamName' | 'find'>, declared: DeclaredTool[], param: string): DeclaredTool | null {
+function namedTool(
+  ref: Record<string, unknown>,
+  reg: Pick<ToolRegistry, 'byUpstreamName' | 'find'>,
+  declared: DeclaredTool[],
+  param: string,
+): DeclaredTool | null {
   const type = String(ref?.type ?? '')
   if (type === 'local_shell' || type === 'shell') {
     const t = reg.find(type)
-    if (!t || t.kind !== type) throw ApiError.badRequest(`Invalid value for '${param}': the request declares no '${type}' tool.`, param, 'unknown_tool')
+    if (!t || t.kind !== type)
+      throw ApiError.badRequest(`Invalid value for '${param}': the request declares no '${type}' tool.`, param, 'unknown_tool')
     return t
   }
   if (type !== 'function' && type !== 'custom') return null
@@ -194,6 +218,11 @@ function namedTool(ref: Record<string, unknown>, reg: Pick<ToolRegistry, 'byUpst
     const members = declared.filter((d) => d.namespace !== null && d.name === name)
     if (members.length === 1) t = members[0]
   }
-  if (!t) throw ApiError.badRequest(`Invalid value for '${param}': no ${type} tool named '${ns ? `${ns}.` : ''}${name}' is declared in tools.`, param, 'unknown_tool')
+  if (!t)
+    throw ApiError.badRequest(
+      `Invalid value for '${param}': no ${type} tool named '${ns ? `${ns}.` : ''}${name}' is declared in tools.`,
+      param,
+      'unknown_tool',
+    )
   return t
 }

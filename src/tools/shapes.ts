@@ -31,7 +31,8 @@ export function localShellFunction(): FunctionTool {
   return {
     type: 'function',
     name: 'local_shell',
-    description: "Runs a command on the user's machine and returns its output. `command` is the argument vector, e.g. [\"bash\", \"-lc\", \"ls -la\"].",
+    description:
+      'Runs a command on the user\'s machine and returns its output. `command` is the argument vector, e.g. ["bash", "-lc", "ls -la"].',
     parameters: {
       type: 'object',
       properties: {
@@ -82,7 +83,10 @@ const intOrNull = (v: unknown): number | null => (typeof v === 'number' && Numbe
 export function localShellAction(args: string): Record<string, unknown> {
   const a = parseObject(args)
   const command = Array.isArray(a.command) ? a.command.map(String) : typeof a.command === 'string' ? ['bash', '-lc', a.command] : []
-  const env = a.env && typeof a.env === 'object' && !Array.isArray(a.env) ? Object.fromEntries(Object.entries(a.env).map(([k, v]) => [k, String(v)])) : {}
+  const env =
+    a.env && typeof a.env === 'object' && !Array.isArray(a.env)
+      ? Object.fromEntries(Object.entries(a.env).map(([k, v]) => [k, String(v)]))
+      : {}
   return {
     type: 'exec',
     command,

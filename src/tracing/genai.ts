@@ -8,14 +8,26 @@ import type { Span, Tracer } from './span'
 export const GEN_AI_SYSTEM = 'openai'
 
 /** The turn's span: the operation and what the client asked for. */
-export function turnAttributes(span: Span, req: { model: string; previous_response_id?: string | null; conversation?: unknown; background?: boolean | null; stream?: boolean | null }): void {
+export function turnAttributes(
+  span: Span,
+  req: {
+    model: string
+    previous_response_id?: string | null
+    conversation?: unknown
+    background?: boolean | null
+    stream?: boolean | null
+  },
+): void {
   span
     .set('gen_ai.operation.name', 'chat')
     .set('gen_ai.system', GEN_AI_SYSTEM)
     .set('gen_ai.provider.name', GEN_AI_SYSTEM)
     .set('gen_ai.request.model', req.model)
     .set('agentgate.previous_response_id', req.previous_response_id ?? undefined)
-    .set('gen_ai.conversation.id', typeof req.conversation === 'string' ? req.conversation : ((req.conversation as { id?: string } | null | undefined)?.id ?? undefined))
+    .set(
+      'gen_ai.conversation.id',
+      typeof req.conversation === 'string' ? req.conversation : ((req.conversation as { id?: string } | null | undefined)?.id ?? undefined),
+    )
     .set('agentgate.background', req.background === true)
     .set('agentgate.stream', req.stream === true)
 }
@@ -48,7 +60,12 @@ export function usageAttributes(span: Span, usage: UsageT | null): void {
   span.set('gen_ai.usage.input_tokens', usage.input_tokens).set('gen_ai.usage.output_tokens', usage.output_tokens)
 }
 
-const TOOL_ITEMS: Record<string, string> = { function_call: 'function', custom_tool_call: 'custom', local_shell_call: 'local_shell', apply_patch_call: 'apply_patch' }
+const TOOL_ITEMS: Record<string, string> = {
+  function_call: 'function',
+  custom_tool_call: 'custom',
+  local_shell_call: 'local_shell',
+  apply_patch_call: 'apply_patch',
+}
 
 /**
  * A span per tool call the model makes, from its output_item.added to its output_item.done (the client runs the

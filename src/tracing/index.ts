@@ -46,7 +46,11 @@ export function createTracing(
         .set('user_agent.original', request.headers.get('user-agent') ?? undefined)
       // request.url is only the target when the Host was missing or invalid (src/http/request-url.ts).
       const url = URL.parse(request.url)
-      if (url) span.set('url.scheme', url.protocol.replace(':', '')).set('server.address', url.hostname).set('server.port', Number(url.port) || undefined)
+      if (url)
+        span
+          .set('url.scheme', url.protocol.replace(':', ''))
+          .set('server.address', url.hostname)
+          .set('server.port', Number(url.port) || undefined)
       const id = request.headers.get('x-request-id')
       if (id) span.set('agentgate.request_id', id)
       spans.set(request.headers, span)

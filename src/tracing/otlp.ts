@@ -94,12 +94,21 @@ export function createOtlpExporter(opts: OtlpOptions): OtlpExporter {
       return
     }
     try {
-      const res = await doFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(timeoutMs) })
+      const res = await doFetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+      })
       await res.body?.cancel().catch(() => {})
       if (!res.ok) drop(batch.length, 'export_failed', `collector answered ${res.status}`)
     } catch (e) {
       const err = e as NodeJS.ErrnoException | null
-      drop(batch.length, 'export_failed', err?.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `collector unreachable: ${err?.code ?? err?.name ?? 'error'}`)
+      drop(
+        batch.length,
+        'export_failed',
+        err?.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `collector unreachable: ${err?.code ?? err?.name ?? 'error'}`,
+      )
     }
   }
 

@@ -116,7 +116,13 @@ export class Tracer {
   }
 
   /** Runs `fn` inside a child span of `parent`, ending it (failed, when `fn` throws) when `fn` settles. */
-  async inSpan<T>(name: string, kind: SpanKind, parent: SpanContext | null | undefined, attributes: Record<string, AttributeValue>, fn: () => Promise<T>): Promise<T> {
+  async inSpan<T>(
+    name: string,
+    kind: SpanKind,
+    parent: SpanContext | null | undefined,
+    attributes: Record<string, AttributeValue>,
+    fn: () => Promise<T>,
+  ): Promise<T> {
     const span = this.start(name, kind, parent)
     for (const k in attributes) span.set(k, attributes[k])
     try {

@@ -17,9 +17,32 @@ type ChatMessage = { role: string; content: unknown; [key: string]: unknown }
 
 /** Responses request fields the chat request expresses differently (or not at all). */
 const TRANSLATED = new Set([
-  'input', 'instructions', 'tools', 'tool_choice', 'parallel_tool_calls', 'text', 'reasoning', 'include', 'truncation', 'max_output_tokens',
-  'max_tool_calls', 'store', 'stream', 'stream_options', 'prompt_cache_key', 'prompt_cache_retention', 'safety_identifier', 'service_tier',
-  'top_logprobs', 'background', 'previous_response_id', 'conversation', 'metadata', 'prompt', 'generate', 'client_metadata',
+  'input',
+  'instructions',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'text',
+  'reasoning',
+  'include',
+  'truncation',
+  'max_output_tokens',
+  'max_tool_calls',
+  'store',
+  'stream',
+  'stream_options',
+  'prompt_cache_key',
+  'prompt_cache_retention',
+  'safety_identifier',
+  'service_tier',
+  'top_logprobs',
+  'background',
+  'previous_response_id',
+  'conversation',
+  'metadata',
+  'prompt',
+  'generate',
+  'client_metadata',
 ])
 
 /** The chat completions request for a stateless Responses request (tools already plain functions). Pure. */
@@ -98,7 +121,14 @@ export function toChatMessages(instructions: unknown, input: unknown): ChatMessa
       const m: ChatMessage = joinable ?? assistant(null)
       joinable = m
       const calls = (m.tool_calls as Json[] | undefined) ?? (m.tool_calls = [])
-      calls.push({ id: item.call_id, type: 'function', function: { name: item.name, arguments: typeof item.arguments === 'string' ? item.arguments : JSON.stringify(item.arguments ?? {}) } })
+      calls.push({
+        id: item.call_id,
+        type: 'function',
+        function: {
+          name: item.name,
+          arguments: typeof item.arguments === 'string' ? item.arguments : JSON.stringify(item.arguments ?? {}),
+        },
+      })
     } else if (type === 'function_call_output') {
       joinable = null
       msgs.push({ role: 'tool', tool_call_id: item.call_id, content: contentText(item.output, '\n') })
@@ -112,7 +142,14 @@ export function toChatMessages(instructions: unknown, input: unknown): ChatMessa
   // Merge the leading system messages.
   let n = 0
   while (n < msgs.length && msgs[n]!.role === 'system' && typeof msgs[n]!.content === 'string') n++
-  if (n > 1) msgs.splice(0, n, { role: 'system', content: msgs.slice(0, n).map((m) => m.content).join('\n\n') })
+  if (n > 1)
+    msgs.splice(0, n, {
+      role: 'system',
+      content: msgs
+        .slice(0, n)
+        .map((m) => m.content)
+        .join('\n\n'),
+    })
   return msgs
 }
 
@@ -128,7 +165,10 @@ function chatContent(content: unknown): unknown {
   if (!content.some((p: Json) => p?.type === 'input_image')) return contentText(content, '\n')
   return content.flatMap((p: Json): Json[] => {
     // An image by file id has no chat form (the gateway has no files API): left out.
-    if (p?.type === 'input_image') return typeof p.image_url === 'string' ? [{ type: 'image_url', image_url: { url: p.image_url, ...(p.detail ? { detail: p.detail } : {}) } }] : []
+    if (p?.type === 'input_image')
+      return typeof p.image_url === 'string'
+        ? [{ type: 'image_url', image_url: { url: p.image_url, ...(p.detail ? { detail: p.detail } : {}) } }]
+        : []
     const text = partText(p)
     return text === null ? [] : [{ type: 'text', text }]
   })
@@ -137,7 +177,10 @@ function chatContent(content: unknown): unknown {
 function contentText(content: unknown, sep: string): string {
   if (typeof content === 'string') return content
   if (!Array.isArray(content)) return content === null || content === undefined ? '' : JSON.stringify(content)
-  return content.map(partText).filter((t): t is string => t !== null).join(sep)
+  return content
+    .map(partText)
+    .filter((t): t is string => t !== null)
+    .join(sep)
 }
 
 function partText(p: Json): string | null {
@@ -180,7 +223,15 @@ export class ChatStreamTranslator {
     const err = chunk?.error ?? (chunk?.object === 'error' ? chunk : null)
     if (err) {
       this.ended = true
-      return [{ type: 'error', error: { code: typeof err.code === 'string' ? err.code : 'upstream_error', message: String(err.message ?? 'the model server reported an error') } }]
+      return [
+        {
+          type: 'error',
+          error: {
+            code: typeof err.code === 'string' ? err.code : 'upstream_error',
+            message: String(err.message ?? 'the model server reported an error'),
+          },
+        },
+      ]
     }
     if (chunk?.usage) this.usage = chatUsage(chunk.usage)
     const choices = Array.isArray(chunk?.choices) ? (chunk.choices as Json[]) : []
@@ -227,7 +278,16 @@ export class ChatStreamTranslator {
     const choice = (c.choices ?? []).find((x: Json) => (x?.index ?? 0) === 0) ?? {}
     const m: Json = choice.message ?? {}
     const toolCalls = Array.isArray(m.tool_calls) ? m.tool_calls.map((tc: Json, i: number) => ({ index: i, ...tc })) : undefined
-    const out = this.accept({ choices: [{ index: 0, delta: { reasoning_content: m.reasoning_content, reasoning: m.reasoning, content: m.content, tool_calls: toolCalls }, finish_reason: choice.finish_reason ?? 'stop' }], usage: c.usage })
+    const out = this.accept({
+      choices: [
+        {
+          index: 0,
+          delta: { reasoning_content: m.reasoning_content, reasoning: m.reasoning, content: m.content, tool_calls: toolCalls },
+          finish_reason: choice.finish_reason ?? 'stop',
+        },
+      ],
+      usage: c.usage,
+    })
     return [...out, ...this.finish()]
   }
 
@@ -239,17 +299,29 @@ export class ChatStreamTranslator {
       this.open = it
       const where = { item_id: it.id, output_index: it.index, content_index: 0 }
       if (kind === 'message') {
-        out.push({ type: 'response.output_item.added', output_index: it.index, item: { id: it.id, type: 'message', role: 'assistant', status: 'in_progress', content: [] } })
+        out.push({
+          type: 'response.output_item.added',
+          output_index: it.index,
+          item: { id: it.id, type: 'message', role: 'assistant', status: 'in_progress', content: [] },
+        })
         out.push({ type: 'response.content_part.added', ...where, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } })
       } else {
-        out.push({ type: 'response.output_item.added', output_index: it.index, item: { id: it.id, type: 'reasoning', summary: [], status: 'in_progress' } })
+        out.push({
+          type: 'response.output_item.added',
+          output_index: it.index,
+          item: { id: it.id, type: 'reasoning', summary: [], status: 'in_progress' },
+        })
         out.push({ type: 'response.content_part.added', ...where, part: { type: 'reasoning_text', text: '' } })
       }
     }
     const it = this.open!
     it.text += delta
     const where = { item_id: it.id, output_index: it.index, content_index: 0 }
-    out.push(kind === 'message' ? { type: 'response.output_text.delta', ...where, delta, logprobs: [] } : { type: 'response.reasoning_text.delta', ...where, delta })
+    out.push(
+      kind === 'message'
+        ? { type: 'response.output_text.delta', ...where, delta, logprobs: [] }
+        : { type: 'response.reasoning_text.delta', ...where, delta },
+    )
     return out
   }
 
@@ -259,7 +331,15 @@ export class ChatStreamTranslator {
     let call = this.calls.get(idx)
     if (!call) {
       out.push(...this.close())
-      call = { kind: 'call', id: this.newId('fc'), index: this.nextIndex++, text: '', callId: str(tc.id) ?? this.newId('call'), name: '', announced: false }
+      call = {
+        kind: 'call',
+        id: this.newId('fc'),
+        index: this.nextIndex++,
+        text: '',
+        callId: str(tc.id) ?? this.newId('call'),
+        name: '',
+        announced: false,
+      }
       this.calls.set(idx, call)
       this.open = call
     }
@@ -267,17 +347,23 @@ export class ChatStreamTranslator {
     if (call.closed) return out
     const fn: Json = tc.function ?? {}
     if (!call.announced && str(fn.name)) call.name = fn.name
-    const args = typeof fn.arguments === 'string' ? fn.arguments : fn.arguments && typeof fn.arguments === 'object' ? JSON.stringify(fn.arguments) : ''
+    const args =
+      typeof fn.arguments === 'string' ? fn.arguments : fn.arguments && typeof fn.arguments === 'object' ? JSON.stringify(fn.arguments) : ''
     call.text += args
     if (!call.announced && call.name) out.push(...this.announce(call, call.text))
-    else if (call.announced && args) out.push({ type: 'response.function_call_arguments.delta', item_id: call.id, output_index: call.index, delta: args })
+    else if (call.announced && args)
+      out.push({ type: 'response.function_call_arguments.delta', item_id: call.id, output_index: call.index, delta: args })
     return out
   }
 
   private announce(call: OpenItem, buffered: string): UpstreamEvent[] {
     call.announced = true
     const out: UpstreamEvent[] = [
-      { type: 'response.output_item.added', output_index: call.index, item: { id: call.id, type: 'function_call', call_id: call.callId, name: call.name, arguments: '', status: 'in_progress' } },
+      {
+        type: 'response.output_item.added',
+        output_index: call.index,
+        item: { id: call.id, type: 'function_call', call_id: call.callId, name: call.name, arguments: '', status: 'in_progress' },
+      },
     ]
     if (buffered) out.push({ type: 'response.function_call_arguments.delta', item_id: call.id, output_index: call.index, delta: buffered })
     return out
@@ -350,13 +436,18 @@ export function chatAdapter(client: UpstreamClient, limits: { maxSseLineBytes: n
         kind: 'generate',
       })
       const call = describeCall('POST', client.baseUrl + '/chat/completions')
-      if (!res.ok) throw await upstreamHttpError(res, { call, baseUrl: client.baseUrl, path: '/chat/completions', model: body.model, models })
+      if (!res.ok)
+        throw await upstreamHttpError(res, { call, baseUrl: client.baseUrl, path: '/chat/completions', model: body.model, models })
       if (!res.body) throw ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')
       const t = new ChatStreamTranslator()
       const type = res.headers.get('content-type') ?? ''
       if (!type.includes('text/event-stream')) {
         const final = (await res.json().catch(() => null)) as Json | null
-        if (!final || !Array.isArray(final.choices)) throw ApiError.badGateway(`upstream answered with ${type || 'no content type'} instead of an event stream`, 'upstream_bad_response')
+        if (!final || !Array.isArray(final.choices))
+          throw ApiError.badGateway(
+            `upstream answered with ${type || 'no content type'} instead of an event stream`,
+            'upstream_bad_response',
+          )
         yield* t.fromCompletion(final)
         return
       }

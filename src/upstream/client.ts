@@ -101,7 +101,8 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
       const headers = toClientHeaders(res.headers)
       const isStream = (res.headers.get('content-type') ?? '').includes('text/event-stream')
       // Streams get an idle watchdog; plain bodies are piped natively, which is much cheaper (STACK.md §6).
-      const body = isStream && res.body ? withIdleTimeout(res.body, opts.idleTimeoutMs, describeCall(req.method ?? 'GET', base + req.path)) : res.body
+      const body =
+        isStream && res.body ? withIdleTimeout(res.body, opts.idleTimeoutMs, describeCall(req.method ?? 'GET', base + req.path)) : res.body
       return new Response(body, { status: res.status, statusText: res.statusText, headers })
     },
   }
@@ -137,7 +138,9 @@ export function withIdleTimeout(src: ReadableStream<Uint8Array>, ms: number, cal
 }
 
 /** The upstream client a Config describes (the binary and the tests build it the same way). */
-export function upstreamFromConfig(config: Pick<Config, 'upstream' | 'upstreamKey' | 'connectTimeoutMs' | 'firstByteTimeoutMs' | 'idleTimeoutMs'>): UpstreamClient {
+export function upstreamFromConfig(
+  config: Pick<Config, 'upstream' | 'upstreamKey' | 'connectTimeoutMs' | 'firstByteTimeoutMs' | 'idleTimeoutMs'>,
+): UpstreamClient {
   return createUpstreamClient({
     baseUrl: config.upstream,
     apiKey: config.upstreamKey,

@@ -16,7 +16,13 @@ const isPositiveInt = (v: unknown): v is number => typeof v === 'number' && Numb
 /** The context length the upstream advertises: vLLM `max_model_len`, OpenRouter/others `context_length`, … */
 export function upstreamContextWindow(entry: UpstreamModel): number | undefined {
   const topProvider = entry.top_provider as { context_length?: unknown } | undefined
-  const candidates = [entry.max_model_len, entry.context_length, entry.context_window, entry.max_context_length, topProvider?.context_length]
+  const candidates = [
+    entry.max_model_len,
+    entry.context_length,
+    entry.context_window,
+    entry.max_context_length,
+    topProvider?.context_length,
+  ]
   return candidates.find(isPositiveInt)
 }
 
@@ -25,7 +31,11 @@ export interface ContextWindows {
   windowOf(model: string): Promise<number | null>
 }
 
-export function upstreamContextWindows(client: Pick<UpstreamClient, 'call'>, overrides: Record<string, ModelOverride> = {}, ttlMs = 60_000): ContextWindows {
+export function upstreamContextWindows(
+  client: Pick<UpstreamClient, 'call'>,
+  overrides: Record<string, ModelOverride> = {},
+  ttlMs = 60_000,
+): ContextWindows {
   const served = servedModels(client, { ttlMs })
   return {
     async windowOf(model) {

@@ -15,7 +15,7 @@ export type Phase = 'connect' | 'stream'
 
 /** The runtime's error code (ECONNRESET, ENOTFOUND, InvalidHTTPResponse, …) when it is one: a short identifier. */
 export function errorCode(e: unknown): string | null {
-  for (const c of [(e as { code?: unknown })?.code, ((e as { cause?: { code?: unknown } })?.cause)?.code])
+  for (const c of [(e as { code?: unknown })?.code, (e as { cause?: { code?: unknown } })?.cause?.code])
     if (typeof c === 'string' && /^[A-Za-z][A-Za-z0-9_]{1,40}$/.test(c)) return c
   return null
 }

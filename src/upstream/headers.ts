@@ -17,16 +17,36 @@ const HOP_BY_HOP = new Set([
  * Also dropped on the way up: the upstream gets its own host, length and credentials; `expect:
  * 100-continue` was answered by us already (RFC 9110 §10.1.1: not forwarded once the body is in hand).
  */
-const NOT_FORWARDED_UP = new Set(['host', 'content-length', 'authorization', 'api-key', 'x-api-key', 'cookie', 'origin', 'referer', 'expect'])
+const NOT_FORWARDED_UP = new Set([
+  'host',
+  'content-length',
+  'authorization',
+  'api-key',
+  'x-api-key',
+  'cookie',
+  'origin',
+  'referer',
+  'expect',
+])
 
 function connectionListed(headers: Headers): Set<string> {
   const listed = headers.get('connection')
-  return new Set(listed ? listed.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean) : [])
+  return new Set(
+    listed
+      ? listed
+          .split(',')
+          .map((h) => h.trim().toLowerCase())
+          .filter(Boolean)
+      : [],
+  )
 }
 
 /** Headers for the upstream request: the client's minus hop-by-hop, host, length and auth, plus our key. */
 export function toUpstreamHeaders(incoming: Headers | Record<string, string | undefined>, upstreamKey: string | null): Headers {
-  const src = incoming instanceof Headers ? incoming : new Headers(Object.entries(incoming).filter((e): e is [string, string] => typeof e[1] === 'string'))
+  const src =
+    incoming instanceof Headers
+      ? incoming
+      : new Headers(Object.entries(incoming).filter((e): e is [string, string] => typeof e[1] === 'string'))
   const listed = connectionListed(src)
   const out = new Headers()
   src.forEach((value, name) => {

@@ -31,7 +31,9 @@ export async function upstreamHttpError(res: Response, failed: FailedCall): Prom
   const msg = `upstream answered ${res.status} (${failed.call}): ${message || res.statusText}`
   if (res.status === 429) {
     const retryAfter = res.headers.get('retry-after')
-    return new ApiError(429, msg, 'rate_limit_error', detail.code ?? 'rate_limit_exceeded').withHeaders(retryAfter ? { 'retry-after': retryAfter } : {})
+    return new ApiError(429, msg, 'rate_limit_error', detail.code ?? 'rate_limit_exceeded').withHeaders(
+      retryAfter ? { 'retry-after': retryAfter } : {},
+    )
   }
   if ((res.status === 404 || res.status === 400) && isUnknownModel(detail)) return await unknownModel(failed)
   if (res.status === 404) {
@@ -39,7 +41,8 @@ export async function upstreamHttpError(res: Response, failed: FailedCall): Prom
     if (hint) return ApiError.badGateway(`${msg}. ${hint}`, 'upstream_route_not_found')
   }
   // The upstream's 4xx is about the request the client made: pass it on as such.
-  if (res.status >= 400 && res.status < 500) return new ApiError(res.status === 404 ? 404 : 400, msg, 'invalid_request_error', detail.code ?? 'upstream_rejected')
+  if (res.status >= 400 && res.status < 500)
+    return new ApiError(res.status === 404 ? 404 : 400, msg, 'invalid_request_error', detail.code ?? 'upstream_rejected')
   return ApiError.badGateway(msg, 'upstream_error')
 }
 
@@ -72,14 +75,20 @@ function errorDetail(text: string): ErrorDetail {
 const UNKNOWN_MODEL = /\bmodel\b.*\b(?:does not exist|doesn't exist|not found|is not served|not available|unknown)\b|\bunknown model\b/i
 
 function isUnknownModel(d: ErrorDetail): boolean {
-  return d.code === 'model_not_found' || (d.message !== null && UNKNOWN_MODEL.test(d.message)) || (d.type === 'NotFoundError' && d.param === 'model')
+  return (
+    d.code === 'model_not_found' ||
+    (d.message !== null && UNKNOWN_MODEL.test(d.message)) ||
+    (d.type === 'NotFoundError' && d.param === 'model')
+  )
 }
 
 /** 404 model_not_found in OpenAI's shape, with the models the upstream does serve (when it can list them). */
 async function unknownModel(failed: FailedCall): Promise<ApiError> {
   const name = typeof failed.model === 'string' ? `The model \`${failed.model}\`` : 'The requested model'
   const ids = await failed.models?.list().catch(() => null)
-  const served = ids?.length ? ` It serves: ${ids.slice(0, 20).join(', ')}${ids.length > 20 ? ` and ${ids.length - 20} more (GET /v1/models lists them)` : ''}.` : ' Its model list could not be read (GET /v1/models).'
+  const served = ids?.length
+    ? ` It serves: ${ids.slice(0, 20).join(', ')}${ids.length > 20 ? ` and ${ids.length - 20} more (GET /v1/models lists them)` : ''}.`
+    : ' Its model list could not be read (GET /v1/models).'
   // The client needs the names, not where the upstream is (only the 502/504s, the gateway's failures, name it).
   return new ApiError(404, `${name} does not exist on the upstream.${served}`, 'invalid_request_error', 'model_not_found', 'model')
 }

@@ -26,7 +26,9 @@ function decodeSafe(s: string): string {
 
 /** `a=1&api_key=s3cret` → `a=1&api_key=***` (separators `&` and `;` kept as they were). */
 function redactParams(params: string): string {
-  return params.replace(/([^&;=]*)=([^&;]*)/g, (whole, name: string, value: string) => (value !== '' && isSecretParam(name) ? `${name}=${MASK}` : whole))
+  return params.replace(/([^&;=]*)=([^&;]*)/g, (whole, name: string, value: string) =>
+    value !== '' && isSecretParam(name) ? `${name}=${MASK}` : whole,
+  )
 }
 
 /** The part after the authority: path kept, query and fragment parameters redacted. */

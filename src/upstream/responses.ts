@@ -25,7 +25,13 @@ export function responsesAdapter(client: UpstreamClient, limits: Limits, models?
 }
 
 /** The upstream's events as it sent them. */
-async function* upstreamEvents(client: UpstreamClient, limits: Limits, models: ServedModels | undefined, body: Record<string, unknown>, { signal, headers }: Parameters<UpstreamAdapter['stream']>[1]): AsyncGenerator<VllmEvent> {
+async function* upstreamEvents(
+  client: UpstreamClient,
+  limits: Limits,
+  models: ServedModels | undefined,
+  body: Record<string, unknown>,
+  { signal, headers }: Parameters<UpstreamAdapter['stream']>[1],
+): AsyncGenerator<VllmEvent> {
   const res = await client.call({
     method: 'POST',
     path: '/responses',
@@ -42,7 +48,8 @@ async function* upstreamEvents(client: UpstreamClient, limits: Limits, models: S
     // Some servers ignore stream:true and answer with the final JSON object.
     // Untyped JSON: only `object` is checked; the rest is read as the upstream Response it says it is.
     const final = (await res.json().catch(() => null)) as UpstreamResponse | null
-    if (final?.object !== 'response') throw ApiError.badGateway(`upstream answered with ${type || 'no content type'} instead of an event stream`, 'upstream_bad_response')
+    if (final?.object !== 'response')
+      throw ApiError.badGateway(`upstream answered with ${type || 'no content type'} instead of an event stream`, 'upstream_bad_response')
     yield* eventsFromFinalResponse(final)
     return
   }
@@ -54,7 +61,8 @@ async function* upstreamEvents(client: UpstreamClient, limits: Limits, models: S
     } catch {
       throw ApiError.badGateway('upstream sent an event that is not valid JSON', 'upstream_bad_response')
     }
-    if (typeof data !== 'object' || data === null) throw ApiError.badGateway('upstream sent an event that is not an object', 'upstream_bad_response')
+    if (typeof data !== 'object' || data === null)
+      throw ApiError.badGateway('upstream sent an event that is not an object', 'upstream_bad_response')
     if (!('type' in data) || typeof data.type !== 'string') Object.assign(data, { type: msg.event ?? 'message' })
     // Where the upstream's events enter untyped: an object with a `type` is taken as the event it names (checking each
     // one would cost every event; the engine reads their fields defensively). One of a type we do not list passes
@@ -70,6 +78,7 @@ function* eventsFromFinalResponse(final: UpstreamResponse): Generator<UpstreamEv
     yield { type: 'response.output_item.added', output_index: i, item: output[i] }
     yield { type: 'response.output_item.done', output_index: i, item: output[i] }
   }
-  const status = final.status === 'incomplete' ? 'response.incomplete' : final.status === 'failed' ? 'response.failed' : 'response.completed'
+  const status =
+    final.status === 'incomplete' ? 'response.incomplete' : final.status === 'failed' ? 'response.failed' : 'response.completed'
   yield { type: status, response: final }
 }

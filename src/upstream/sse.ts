@@ -16,7 +16,8 @@ export async function* parseSse(body: ReadableStream<Uint8Array>, maxLineBytes: 
   const reader = body.getReader()
   // Lengths are counted in UTF-16 units of the decoded text: never more than the line's UTF-8 bytes, so
   // the limit holds for ASCII (JSON events) exactly and errs on the generous side for other text.
-  const tooLong = () => new ApiError(502, `upstream sent an SSE line longer than ${maxLineBytes} bytes`, 'upstream_error', 'upstream_line_too_long')
+  const tooLong = () =>
+    new ApiError(502, `upstream sent an SSE line longer than ${maxLineBytes} bytes`, 'upstream_error', 'upstream_line_too_long')
   try {
     for (;;) {
       const { done, value } = await reader.read()

@@ -25,7 +25,15 @@ export function limitStreamBytes(client: UpstreamClient, maxBytes: number): Upst
         new TransformStream<Uint8Array, Uint8Array>({
           transform(chunk, out) {
             seen += chunk.byteLength
-            if (seen > maxBytes) out.error(new ApiError(502, `the upstream stream was longer than ${maxBytes} bytes (--max-stream-bytes); the turn was stopped there`, 'upstream_error', 'upstream_stream_too_large'))
+            if (seen > maxBytes)
+              out.error(
+                new ApiError(
+                  502,
+                  `the upstream stream was longer than ${maxBytes} bytes (--max-stream-bytes); the turn was stopped there`,
+                  'upstream_error',
+                  'upstream_stream_too_large',
+                ),
+              )
             else out.enqueue(chunk)
           },
         }),

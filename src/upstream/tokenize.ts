@@ -16,7 +16,15 @@ export function upstreamTokenizer(client: UpstreamClient): Tokenizer {
       const request: Record<string, unknown> = { messages: chat.messages, add_generation_prompt: true }
       if (typeof body.model === 'string') request.model = body.model
       if (chat.tools) request.tools = chat.tools
-      const res = await client.call({ method: 'POST', path: '/tokenize', fromRoot: true, headers: { 'content-type': 'application/json' }, body: JSON.stringify(request), signal, kind: 'quick' })
+      const res = await client.call({
+        method: 'POST',
+        path: '/tokenize',
+        fromRoot: true,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(request),
+        signal,
+        kind: 'quick',
+      })
       // No /tokenize (404/405 from servers other than vLLM), or one that refuses this request: not countable here.
       if (!res.ok) {
         await res.body?.cancel().catch(() => {})

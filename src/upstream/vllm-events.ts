@@ -41,7 +41,8 @@ export class ResponsesStreamFixer {
     const out: UpstreamEvent[] = []
     if (ev.type === 'response.completed') {
       const status = ev.response?.status
-      if (status === 'incomplete' || status === 'failed') ev = { ...ev, type: status === 'incomplete' ? 'response.incomplete' : 'response.failed' }
+      if (status === 'incomplete' || status === 'failed')
+        ev = { ...ev, type: status === 'incomplete' ? 'response.incomplete' : 'response.failed' }
     }
     if (this.held) {
       const held = this.held

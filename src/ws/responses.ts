@@ -29,11 +29,25 @@ export function responsesSocketRoutes(deps: AppDeps, engine: TurnEngine, auth: A
       const principal = ws.data.caller
       const session = new ResponsesSocketSession(
         { send: (text) => ws.raw.send(text), close: (code, reason) => ws.raw.close(code, reason) },
-        { engine, logger: deps.logger, tenant: principal.tenant, credentialExpiresAt: principal.expiresAt, parentSpan: deps.tracing?.spanOf(ws.data.request.headers), maxQueue: deps.config.maxWsQueue, forceStore: deps.config.wsForceStore, requestId, metrics: deps.metrics },
+        {
+          engine,
+          logger: deps.logger,
+          tenant: principal.tenant,
+          credentialExpiresAt: principal.expiresAt,
+          parentSpan: deps.tracing?.spanOf(ws.data.request.headers),
+          maxQueue: deps.config.maxWsQueue,
+          forceStore: deps.config.wsForceStore,
+          requestId,
+          metrics: deps.metrics,
+        },
       )
       sessions.set(ws.raw, session)
       // On shutdown the socket finishes its turn and closes with 1001 (at once when it was opened during the drain).
-      if (deps.drain) unsubscribe.set(ws.raw, deps.drain.onDrain(() => session.shutDown()))
+      if (deps.drain)
+        unsubscribe.set(
+          ws.raw,
+          deps.drain.onDrain(() => session.shutDown()),
+        )
       deps.logger.debug('websocket opened', { request_id: requestId })
     },
     message(ws, message) {

@@ -85,7 +85,14 @@ export class ResponsesSocketSession {
       return
     }
     if (this.queue.length >= this.opts.maxQueue) {
-      this.sendError(new ApiError(429, `Too many queued response.create requests on this socket (limit ${this.opts.maxQueue}); wait for the running ones to finish.`, 'rate_limit_error', 'too_many_queued_requests'))
+      this.sendError(
+        new ApiError(
+          429,
+          `Too many queued response.create requests on this socket (limit ${this.opts.maxQueue}); wait for the running ones to finish.`,
+          'rate_limit_error',
+          'too_many_queued_requests',
+        ),
+      )
       return
     }
     this.queue.push(req)
@@ -139,20 +146,28 @@ export class ResponsesSocketSession {
 
   private sendError(e: unknown) {
     const err = toApiError(e)
-    if (err.errorCode === 'storage_unavailable') this.opts.logger.error('storage unavailable', { request_id: this.opts.requestId, err: String((e as Error)?.cause ?? e) })
-    else if (!(e instanceof ApiError)) this.opts.logger.error('websocket turn failed', { err: String((e as Error)?.stack ?? e), request_id: this.opts.requestId })
+    if (err.errorCode === 'storage_unavailable')
+      this.opts.logger.error('storage unavailable', { request_id: this.opts.requestId, err: String((e as Error)?.cause ?? e) })
+    else if (!(e instanceof ApiError))
+      this.opts.logger.error('websocket turn failed', { err: String((e as Error)?.stack ?? e), request_id: this.opts.requestId })
     const body = err.toJSON().error
     // The error frame of the WebSocket mode; top-level fields mirror the SSE error event.
     void this.send({ type: 'error', status: err.status, error: body, code: body.code, message: body.message, param: body.param })
   }
 
   private parseFrame(message: unknown): CreateResponseRequest {
-    if (message instanceof Uint8Array || message instanceof ArrayBuffer) throw ApiError.badRequest('Binary frames are not supported; send JSON text frames.', null, 'invalid_frame')
+    if (message instanceof Uint8Array || message instanceof ArrayBuffer)
+      throw ApiError.badRequest('Binary frames are not supported; send JSON text frames.', null, 'invalid_frame')
     if (typeof message === 'string') throw ApiError.badRequest('The frame is not valid JSON.', null, 'invalid_json')
-    if (typeof message !== 'object' || message === null || Array.isArray(message)) throw ApiError.badRequest('A frame must be a JSON object with a "type".', null, 'invalid_frame')
+    if (typeof message !== 'object' || message === null || Array.isArray(message))
+      throw ApiError.badRequest('A frame must be a JSON object with a "type".', null, 'invalid_frame')
     const frame = message as Record<string, unknown>
     if (frame.type !== 'response.create')
-      throw ApiError.badRequest(`Unknown frame type ${JSON.stringify(frame.type ?? null)}; the only client frame is "response.create".`, 'type', 'unknown_frame_type')
+      throw ApiError.badRequest(
+        `Unknown frame type ${JSON.stringify(frame.type ?? null)}; the only client frame is "response.create".`,
+        'type',
+        'unknown_frame_type',
+      )
     const body: Record<string, unknown> = { ...frame }
     for (const k of IGNORED_ON_SOCKET) delete body[k]
     return validateCreate(body)
@@ -185,7 +200,14 @@ export class ResponsesSocketSession {
   private endForExpiredToken() {
     if (this.expired) return
     this.expired = true
-    this.sendError(new ApiError(401, 'Invalid bearer token: the token has expired; reconnect with a fresh one.', 'invalid_request_error', 'invalid_token'))
+    this.sendError(
+      new ApiError(
+        401,
+        'Invalid bearer token: the token has expired; reconnect with a fresh one.',
+        'invalid_request_error',
+        'invalid_token',
+      ),
+    )
     this.opts.metrics?.webSocketQueued.dec(this.queue.length)
     this.queue.length = 0
     if (!this.running) this.closeExpired()

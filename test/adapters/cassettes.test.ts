@@ -38,14 +38,31 @@ interface TurnResult {
 
 /** What Codex sends back for an output item over HTTP (its own struct: no status on reasoning). */
 function echoed(item: any): any {
-  if (item.type === 'reasoning') return { type: 'reasoning', id: item.id, summary: item.summary ?? [], content: item.content ?? null, encrypted_content: item.encrypted_content ?? null }
+  if (item.type === 'reasoning')
+    return {
+      type: 'reasoning',
+      id: item.id,
+      summary: item.summary ?? [],
+      content: item.content ?? null,
+      encrypted_content: item.encrypted_content ?? null,
+    }
   return item
 }
 
 /** Tool outputs for the codex session, as Codex would produce them after running each call. */
 const TOOL_OUTPUTS: Record<string, (call: any) => any> = {
-  apply_patch: (c) => ({ type: 'custom_tool_call_output', id: 'ctco_1', call_id: c.call_id, output: 'Exit code: 0\nWall time: 0 seconds\nOutput:\nSuccess. Updated the following files:\nA hello.txt\n' }),
-  exec_command: (c) => ({ type: 'function_call_output', id: 'fco_2', call_id: c.call_id, output: 'Process exited with code 0\nOutput:\nhello from patch\n' }),
+  apply_patch: (c) => ({
+    type: 'custom_tool_call_output',
+    id: 'ctco_1',
+    call_id: c.call_id,
+    output: 'Exit code: 0\nWall time: 0 seconds\nOutput:\nSuccess. Updated the following files:\nA hello.txt\n',
+  }),
+  exec_command: (c) => ({
+    type: 'function_call_output',
+    id: 'fco_2',
+    call_id: c.call_id,
+    output: 'Process exited with code 0\nOutput:\nhello from patch\n',
+  }),
 }
 
 /** Runs a cassette's turns as the client would (a session resends the whole history, like Codex over HTTP). */
@@ -130,7 +147,11 @@ describe.each(CASSETTES.map((c) => [c]))('cassette %s', (name) => {
 
   test('every event the client saw is one the ResponseStreamEvent schema describes (the type the engine emits)', () => {
     for (const r of [...responses, ...chat])
-      for (const e of r.events) expect({ type: e.type, errors: [...eventSchema.Errors(e)].map((x) => `${x.path}: ${x.message}`).slice(0, 3) }).toEqual({ type: e.type, errors: [] })
+      for (const e of r.events)
+        expect({ type: e.type, errors: [...eventSchema.Errors(e)].map((x) => `${x.path}: ${x.message}`).slice(0, 3) }).toEqual({
+          type: e.type,
+          errors: [],
+        })
   })
 
   test('what the model said', () => {
@@ -149,16 +170,29 @@ describe.each(CASSETTES.map((c) => [c]))('cassette %s', (name) => {
         break
       case 'function-call':
         expect(outputTypes(first!)).toEqual(['reasoning', 'function_call'])
-        expect(first!.response.output[1]).toMatchObject({ name: 'get_weather', arguments: '{"city":"Paris"}', status: 'completed', id: expect.stringMatching(/^fc_/) })
+        expect(first!.response.output[1]).toMatchObject({
+          name: 'get_weather',
+          arguments: '{"city":"Paris"}',
+          status: 'completed',
+          id: expect.stringMatching(/^fc_/),
+        })
         break
       case 'parallel-function-calls':
-        expect(first!.response.output.map((o: any) => [o.type, o.arguments])).toEqual([['function_call', '{"city": "Paris"}'], ['function_call', '{"city": "Tokyo"}']])
+        expect(first!.response.output.map((o: any) => [o.type, o.arguments])).toEqual([
+          ['function_call', '{"city": "Paris"}'],
+          ['function_call', '{"city": "Tokyo"}'],
+        ])
         expect(new Set(first!.response.output.map((o: any) => o.call_id)).size).toBe(2)
         break
       case 'codex-session': {
         expect(responses.map(outputTypes)).toEqual([['reasoning', 'custom_tool_call'], ['function_call'], ['message']])
         const patch = first!.response.output[1]
-        expect(patch).toMatchObject({ type: 'custom_tool_call', name: 'apply_patch', input: '*** Begin Patch\n*** Add File: hello.txt\n+hello from patch\n*** End Patch\n', id: expect.stringMatching(/^ctc_/) })
+        expect(patch).toMatchObject({
+          type: 'custom_tool_call',
+          name: 'apply_patch',
+          input: '*** Begin Patch\n*** Add File: hello.txt\n+hello from patch\n*** End Patch\n',
+          id: expect.stringMatching(/^ctc_/),
+        })
         const deltas = first!.events.filter((e) => e.type === 'response.custom_tool_call_input.delta').map((e) => e.delta)
         expect(deltas.length).toBeGreaterThan(1)
         expect(deltas.join('')).toBe(patch.input)

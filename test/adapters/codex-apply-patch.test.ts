@@ -14,11 +14,16 @@ const PATCH = '*** Begin Patch\n*** Add File: hello.txt\n+hello from apply_patch
 
 /** The function calls in a request's history, whatever its wire format. */
 function toolResults(req: RecordedRequest): { name: string; args: string }[] {
-  if (Array.isArray(req.body.input)) return req.body.input.filter((i: any) => i.type === 'function_call').map((i: any) => ({ name: i.name, args: i.arguments }))
-  return req.body.messages.flatMap((m: any) => (m.tool_calls ?? []).map((c: any) => ({ name: c.function.name, args: c.function.arguments })))
+  if (Array.isArray(req.body.input))
+    return req.body.input.filter((i: any) => i.type === 'function_call').map((i: any) => ({ name: i.name, args: i.arguments }))
+  return req.body.messages.flatMap((m: any) =>
+    (m.tool_calls ?? []).map((c: any) => ({ name: c.function.name, args: c.function.arguments })),
+  )
 }
 const outputs = (req: RecordedRequest): string[] =>
-  Array.isArray(req.body.input) ? req.body.input.filter((i: any) => i.type === 'function_call_output').map((i: any) => String(i.output)) : req.body.messages.filter((m: any) => m.role === 'tool').map((m: any) => String(m.content))
+  Array.isArray(req.body.input)
+    ? req.body.input.filter((i: any) => i.type === 'function_call_output').map((i: any) => String(i.output))
+    : req.body.messages.filter((m: any) => m.role === 'tool').map((m: any) => String(m.content))
 const toolNames = (req: RecordedRequest): string[] => (req.body.tools ?? []).map((t: any) => t.name ?? t.function?.name)
 
 /** The scripted model: apply the patch; once its output is back, answer. */

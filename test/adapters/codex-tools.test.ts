@@ -27,7 +27,12 @@ beforeAll(async () => {
   for (const wire of ['responses', 'chat'] as const) {
     const up = startFakeUpstream()
     const gw = await startGateway({ upstream: up.url, env: { AGENTGATE_UPSTREAM_API: wire } })
-    sides[wire] = { up, gw, client: new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 }), path: wire === 'chat' ? '/v1/chat/completions' : '/v1/responses' }
+    sides[wire] = {
+      up,
+      gw,
+      client: new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 }),
+      path: wire === 'chat' ? '/v1/chat/completions' : '/v1/responses',
+    }
   }
 })
 afterAll(async () => {
@@ -52,7 +57,9 @@ function upstreamToolNames(wire: Wire, body: any): string[] {
 /** The upstream's view of the tool items in its last request: [kind, name or call id]. */
 function upstreamToolItems(wire: Wire, body: any): [string, string][] {
   if (wire === 'responses')
-    return body.input.filter((i: any) => i.type !== 'message' && i.type !== 'reasoning').map((i: any) => [i.type, i.type === 'function_call' ? `${i.name} ${i.arguments}` : `${i.call_id} ${i.output}`])
+    return body.input
+      .filter((i: any) => i.type !== 'message' && i.type !== 'reasoning')
+      .map((i: any) => [i.type, i.type === 'function_call' ? `${i.name} ${i.arguments}` : `${i.call_id} ${i.output}`])
   const out: [string, string][] = []
   for (const m of body.messages) {
     for (const c of m.tool_calls ?? []) out.push(['function_call', `${c.function.name} ${c.function.arguments}`])
@@ -73,11 +80,24 @@ describe.each([['responses'], ['chat']] as [Wire][])('upstream API %s', (wire) =
     const body = up.requestsTo(path).at(-1)!.body
     expect(body.tools.every((t: any) => t.type === 'function')).toBe(true)
     expect(upstreamToolNames(wire, body)).toEqual([
-      'exec_command', 'write_stdin', 'request_user_input', 'apply_patch', 'view_image',
-      'multi_agent_v1__close_agent', 'multi_agent_v1__resume_agent', 'multi_agent_v1__send_input', 'multi_agent_v1__spawn_agent', 'multi_agent_v1__wait_agent',
-      'get_goal', 'create_goal', 'update_goal',
+      'exec_command',
+      'write_stdin',
+      'request_user_input',
+      'apply_patch',
+      'view_image',
+      'multi_agent_v1__close_agent',
+      'multi_agent_v1__resume_agent',
+      'multi_agent_v1__send_input',
+      'multi_agent_v1__spawn_agent',
+      'multi_agent_v1__wait_agent',
+      'get_goal',
+      'create_goal',
+      'update_goal',
     ])
-    const dropped = gw.logs.slice(logsBefore).filter((l) => l.includes(DROPPED_LOG)).map((l) => JSON.parse(l))
+    const dropped = gw.logs
+      .slice(logsBefore)
+      .filter((l) => l.includes(DROPPED_LOG))
+      .map((l) => JSON.parse(l))
     expect(dropped).toHaveLength(1)
     expect(dropped[0]).toMatchObject({ level: 'warn', tools: ['web_search'] })
     // The client's Response keeps the tools as declared, in OpenAI's response shape (web_search gets its defaults).
@@ -100,7 +120,10 @@ describe.each([['responses'], ['chat']] as [Wire][])('upstream API %s', (wire) =
 
   test('an apply_patch call comes back as custom_tool_call with custom_tool_call_input events', async () => {
     const { up, client } = side()
-    up.queue({ reasoning: 'Add the file.', functionCalls: [{ name: 'apply_patch', arguments: JSON.stringify({ input: PATCH }), call_id: 'call_patch' }] })
+    up.queue({
+      reasoning: 'Add the file.',
+      functionCalls: [{ name: 'apply_patch', arguments: JSON.stringify({ input: PATCH }), call_id: 'call_patch' }],
+    })
     const { events, response } = await streamed(client, TURN1)
     const types = events.map((e) => e.type)
     expect(types).toContain('response.custom_tool_call_input.delta')
@@ -108,7 +131,14 @@ describe.each([['responses'], ['chat']] as [Wire][])('upstream API %s', (wire) =
     expect(types).not.toContain('response.function_call_arguments.delta')
     expect(types).not.toContain('response.function_call_arguments.done')
     const call = response.output.find((o: any) => o.type === 'custom_tool_call')
-    expect(call).toEqual({ id: expect.stringMatching(/^ctc_/), type: 'custom_tool_call', call_id: 'call_patch', name: 'apply_patch', input: PATCH, status: 'completed' })
+    expect(call).toEqual({
+      id: expect.stringMatching(/^ctc_/),
+      type: 'custom_tool_call',
+      call_id: 'call_patch',
+      name: 'apply_patch',
+      input: PATCH,
+      status: 'completed',
+    })
     const deltas = events.filter((e) => e.type === 'response.custom_tool_call_input.delta')
     expect(deltas.map((e) => e.delta).join('')).toBe(PATCH)
     expect(deltas.every((e) => e.item_id === call.id)).toBe(true)
@@ -130,10 +160,19 @@ describe.each([['responses'], ['chat']] as [Wire][])('upstream API %s', (wire) =
 
   test('the next turn chained with previous_response_id and only the output item does too', async () => {
     const { up, client, path } = side()
-    up.queue({ functionCalls: [{ name: 'apply_patch', arguments: JSON.stringify({ input: PATCH }), call_id: 'call_chain' }] }, { text: 'Patched.' })
+    up.queue(
+      { functionCalls: [{ name: 'apply_patch', arguments: JSON.stringify({ input: PATCH }), call_id: 'call_chain' }] },
+      { text: 'Patched.' },
+    )
     const first = await client.responses.create({ ...TURN1, stream: false, store: true } as any)
     expect(first.output.map((o) => o.type)).toEqual(['custom_tool_call'])
-    const second = await client.responses.create({ ...TURN1, stream: false, store: true, previous_response_id: first.id, input: [{ type: 'custom_tool_call_output', call_id: 'call_chain', output: 'Success.' }] } as any)
+    const second = await client.responses.create({
+      ...TURN1,
+      stream: false,
+      store: true,
+      previous_response_id: first.id,
+      input: [{ type: 'custom_tool_call_output', call_id: 'call_chain', output: 'Success.' }],
+    } as any)
     expect(second.output_text).toBe('Patched.')
     const items = upstreamToolItems(wire, up.requestsTo(path).at(-1)!.body)
     expect(items).toEqual([
@@ -144,13 +183,30 @@ describe.each([['responses'], ['chat']] as [Wire][])('upstream API %s', (wire) =
 
   test('a namespace call comes back under its own name with its namespace, and goes upstream flat again', async () => {
     const { up, client, path } = side()
-    up.queue({ functionCalls: [{ name: 'multi_agent_v1__close_agent', arguments: '{"target":"agent-1"}', call_id: 'call_ns' }] }, { text: 'Closed.' })
+    up.queue(
+      { functionCalls: [{ name: 'multi_agent_v1__close_agent', arguments: '{"target":"agent-1"}', call_id: 'call_ns' }] },
+      { text: 'Closed.' },
+    )
     const { response, events } = await streamed(client, TURN1)
     const call = response.output[0]
-    expect(call).toEqual({ id: expect.stringMatching(/^fc_/), type: 'function_call', call_id: 'call_ns', name: 'close_agent', namespace: 'multi_agent_v1', arguments: '{"target":"agent-1"}', status: 'completed' })
-    expect(events.find((e) => e.type === 'response.function_call_arguments.done')).toMatchObject({ name: 'close_agent', arguments: '{"target":"agent-1"}' })
+    expect(call).toEqual({
+      id: expect.stringMatching(/^fc_/),
+      type: 'function_call',
+      call_id: 'call_ns',
+      name: 'close_agent',
+      namespace: 'multi_agent_v1',
+      arguments: '{"target":"agent-1"}',
+      status: 'completed',
+    })
+    expect(events.find((e) => e.type === 'response.function_call_arguments.done')).toMatchObject({
+      name: 'close_agent',
+      arguments: '{"target":"agent-1"}',
+    })
     // Codex sends the call back as it got it (name + namespace) with its output.
-    await streamed(client, { ...TURN1, input: [...TURN1.input, call, { type: 'function_call_output', call_id: 'call_ns', output: 'closed' }] })
+    await streamed(client, {
+      ...TURN1,
+      input: [...TURN1.input, call, { type: 'function_call_output', call_id: 'call_ns', output: 'closed' }],
+    })
     expect(upstreamToolItems(wire, up.requestsTo(path).at(-1)!.body)).toEqual([
       ['function_call', 'multi_agent_v1__close_agent {"target":"agent-1"}'],
       ['function_call_output', 'call_ns closed'],
@@ -159,14 +215,25 @@ describe.each([['responses'], ['chat']] as [Wire][])('upstream API %s', (wire) =
 
   test('local_shell: the call is a local_shell_call with its action; its output goes back as function_call_output', async () => {
     const { up, client, path } = side()
-    up.queue({ functionCalls: [{ name: 'local_shell', arguments: '{"command":["ls","-la"],"working_directory":"/tmp"}', call_id: 'call_ls' }] }, { text: 'Listed.' })
+    up.queue(
+      { functionCalls: [{ name: 'local_shell', arguments: '{"command":["ls","-la"],"working_directory":"/tmp"}', call_id: 'call_ls' }] },
+      { text: 'Listed.' },
+    )
     const tools = [{ type: 'local_shell' }]
     const first = await client.responses.create({ model: 'test-model', input: 'list files', tools } as any)
     expect(first.output[0]).toEqual({
-      id: expect.stringMatching(/^lsh_/), type: 'local_shell_call', call_id: 'call_ls', status: 'completed',
+      id: expect.stringMatching(/^lsh_/),
+      type: 'local_shell_call',
+      call_id: 'call_ls',
+      status: 'completed',
       action: { type: 'exec', command: ['ls', '-la'], env: {}, timeout_ms: null, user: null, working_directory: '/tmp' },
     } as any)
-    await client.responses.create({ model: 'test-model', tools, previous_response_id: first.id, input: [{ type: 'local_shell_call_output', id: 'call_ls', output: 'total 0' }] } as any)
+    await client.responses.create({
+      model: 'test-model',
+      tools,
+      previous_response_id: first.id,
+      input: [{ type: 'local_shell_call_output', id: 'call_ls', output: 'total 0' }],
+    } as any)
     const body = up.requestsTo(path).at(-1)!.body
     expect(upstreamToolNames(wire, body)).toEqual(['local_shell'])
     expect(upstreamToolItems(wire, body)).toEqual([
@@ -194,9 +261,17 @@ describe.each([['responses'], ['chat']] as [Wire][])('upstream API %s', (wire) =
   test('only hosted tools and a tool_choice naming one: the turn runs, with no tools and no tool_choice upstream', async () => {
     const { up, client, path } = side()
     up.queue({ text: 'no search here' })
-    const r = await client.responses.create({ model: 'test-model', input: 'search', tools: [{ type: 'web_search' }, { type: 'image_generation' }], tool_choice: { type: 'web_search' } } as any)
+    const r = await client.responses.create({
+      model: 'test-model',
+      input: 'search',
+      tools: [{ type: 'web_search' }, { type: 'image_generation' }],
+      tool_choice: { type: 'web_search' },
+    } as any)
     expect(r.output_text).toBe('no search here')
-    expect(r.tools).toEqual([{ type: 'web_search', filters: null, search_context_size: 'medium', user_location: null }, { type: 'image_generation' }] as any)
+    expect(r.tools).toEqual([
+      { type: 'web_search', filters: null, search_context_size: 'medium', user_location: null },
+      { type: 'image_generation' },
+    ] as any)
     const body = up.requestsTo(path).at(-1)!.body
     expect(body.tools ?? []).toEqual([])
     expect(body).not.toHaveProperty('tool_choice')
@@ -207,16 +282,38 @@ describe.each([['responses'], ['chat']] as [Wire][])('upstream API %s', (wire) =
     up.queue({ functionCalls: [{ name: 'apply_patch', arguments: JSON.stringify({ input: PATCH }) }] })
     await client.responses.create({ ...TURN1, stream: false, tool_choice: { type: 'custom', name: 'apply_patch' } } as any)
     const body = up.requestsTo(path).at(-1)!.body
-    expect(body.tool_choice).toEqual(wire === 'chat' ? { type: 'function', function: { name: 'apply_patch' } } : { type: 'function', name: 'apply_patch' })
+    expect(body.tool_choice).toEqual(
+      wire === 'chat' ? { type: 'function', function: { name: 'apply_patch' } } : { type: 'function', name: 'apply_patch' },
+    )
   })
 })
 
 describe('bad tool declarations are a 400 before anything is stored or sent', () => {
   test.each<[string, any, string]>([
-    ['a duplicate name', [{ type: 'function', name: 'lookup', parameters: {} }, { type: 'function', name: 'lookup', parameters: {} }], 'tools.1.name'],
+    [
+      'a duplicate name',
+      [
+        { type: 'function', name: 'lookup', parameters: {} },
+        { type: 'function', name: 'lookup', parameters: {} },
+      ],
+      'tools.1.name',
+    ],
     ['an empty name', [{ type: 'function', name: '', parameters: {} }], 'tools.0.name'],
     ['an empty custom tool name', [{ type: 'custom', name: '' }], 'tools.0.name'],
-    ['a duplicate inside a namespace', [{ type: 'namespace', name: 'ns', tools: [{ type: 'function', name: 'a' }, { type: 'function', name: 'a' }] }], 'tools.0.tools.1.name'],
+    [
+      'a duplicate inside a namespace',
+      [
+        {
+          type: 'namespace',
+          name: 'ns',
+          tools: [
+            { type: 'function', name: 'a' },
+            { type: 'function', name: 'a' },
+          ],
+        },
+      ],
+      'tools.0.tools.1.name',
+    ],
   ])('%s', async (_n, tools, param) => {
     const { up, client } = sides.responses
     const before = up.requests.length
@@ -228,7 +325,14 @@ describe('bad tool declarations are a 400 before anything is stored or sent', ()
   })
 
   test('a tool_choice naming an undeclared tool', async () => {
-    const err = await sides.responses.client.responses.create({ model: 'test-model', input: 'x', tools: [{ type: 'function', name: 'a', parameters: {} }], tool_choice: { type: 'function', name: 'b' } } as any).catch((e) => e)
+    const err = await sides.responses.client.responses
+      .create({
+        model: 'test-model',
+        input: 'x',
+        tools: [{ type: 'function', name: 'a', parameters: {} }],
+        tool_choice: { type: 'function', name: 'b' },
+      } as any)
+      .catch((e) => e)
     expect(err).toBeInstanceOf(OpenAI.BadRequestError)
     expect(err.error).toMatchObject({ param: 'tool_choice', code: 'unknown_tool' })
   })

@@ -39,8 +39,12 @@ async function call(method: string, path: string, headers: Record<string, string
 async function rawUpgrade(headers: Record<string, string> = {}): Promise<string> {
   const sock = connect(gw.app.server!.port!, '127.0.0.1')
   await new Promise((r) => sock.once('connect', r))
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
-  sock.write(`GET /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`)
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')
+  sock.write(
+    `GET /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,
+  )
   let text = ''
   const until = Date.now() + 3000
   while (Date.now() < until) {
@@ -64,13 +68,29 @@ const ANTHROPIC_UNAUTHORIZED = { type: 'error', error: { type: 'authentication_e
 function v1Routes(): { method: string; path: string }[] {
   return gw.app.routes
     .filter((r: any) => r.path.startsWith('/v1') && r.method !== 'WS')
-    .map((r: any) => ({ method: r.method, path: r.path.replace(/:([^/]+)/g, (_: string, name: string) => (name.includes('conversation') ? 'conv_x' : name.includes('item') ? 'msg_x' : 'resp_x')) }))
+    .map((r: any) => ({
+      method: r.method,
+      path: r.path.replace(/:([^/]+)/g, (_: string, name: string) =>
+        name.includes('conversation') ? 'conv_x' : name.includes('item') ? 'msg_x' : 'resp_x',
+      ),
+    }))
 }
 
 describe('without a valid key', () => {
   test('the app has the /v1 routes this test is about', () => {
     const listed = v1Routes().map((r) => `${r.method} ${r.path}`)
-    for (const r of ['POST /v1/responses', 'GET /v1/responses/resp_x', 'DELETE /v1/responses/resp_x', 'POST /v1/responses/resp_x/cancel', 'GET /v1/responses/resp_x/input_items', 'GET /v1/models', 'POST /v1/conversations', 'GET /v1/conversations/conv_x/items/msg_x', 'POST /v1/chat/completions', 'POST /v1/embeddings'])
+    for (const r of [
+      'POST /v1/responses',
+      'GET /v1/responses/resp_x',
+      'DELETE /v1/responses/resp_x',
+      'POST /v1/responses/resp_x/cancel',
+      'GET /v1/responses/resp_x/input_items',
+      'GET /v1/models',
+      'POST /v1/conversations',
+      'GET /v1/conversations/conv_x/items/msg_x',
+      'POST /v1/chat/completions',
+      'POST /v1/embeddings',
+    ])
       expect(listed).toContain(r)
   })
 
@@ -86,8 +106,17 @@ describe('without a valid key', () => {
       // The Anthropic Messages routes take x-api-key (Anthropic's header), and answer in Anthropic's envelope.
       const messages = r.path.startsWith('/v1/messages')
       if (messages && 'x-api-key' in headers) continue
-      const res = await call(r.method, r.path, headers, r.method === 'GET' || r.method === 'DELETE' ? undefined : JSON.stringify({ model: 'test-model', input: 'hi' }))
-      expect({ route: `${r.method} ${r.path}`, status: res.status, body: res.json }).toEqual({ route: `${r.method} ${r.path}`, status: 401, body: messages ? ANTHROPIC_UNAUTHORIZED : UNAUTHORIZED })
+      const res = await call(
+        r.method,
+        r.path,
+        headers,
+        r.method === 'GET' || r.method === 'DELETE' ? undefined : JSON.stringify({ model: 'test-model', input: 'hi' }),
+      )
+      expect({ route: `${r.method} ${r.path}`, status: res.status, body: res.json }).toEqual({
+        route: `${r.method} ${r.path}`,
+        status: 401,
+        body: messages ? ANTHROPIC_UNAUTHORIZED : UNAUTHORIZED,
+      })
       expect(res.headers.get('www-authenticate')).toStartWith('Bearer')
       expect(res.headers.get('x-request-id')).toBeTruthy()
     }
@@ -108,7 +137,9 @@ describe('without a valid key', () => {
   test('401 comes before the body is read: an oversized or invalid body is still a 401, not 413/400', async () => {
     const big = await call('POST', '/v1/responses', {}, 'x'.repeat(gw.config.maxBodyBytes + 1))
     expect(big.status).toBe(401)
-    expect((await call('POST', '/v1/responses', { authorization: `Bearer ${KEY_A}` }, 'x'.repeat(gw.config.maxBodyBytes + 1))).status).toBe(413)
+    expect((await call('POST', '/v1/responses', { authorization: `Bearer ${KEY_A}` }, 'x'.repeat(gw.config.maxBodyBytes + 1))).status).toBe(
+      413,
+    )
     const invalid = await call('POST', '/v1/responses', {}, '{not json')
     expect(invalid.status).toBe(401)
   })

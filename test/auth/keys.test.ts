@@ -1,7 +1,16 @@
 // API key specs, the key table, the constant-time compare, the open routes and where keys come from (flags, env,
 // config.toml, --api-keys-file with sha256 forms) — and that a bad key is reported without the key in the message.
 import { describe, expect, test } from 'bun:test'
-import { constantTimeEqual, createAuth, digestsEqual, derivedTenant, isLoopbackHost, keyTable, parseApiKeySpec, sha256 } from '../../src/auth'
+import {
+  constantTimeEqual,
+  createAuth,
+  digestsEqual,
+  derivedTenant,
+  isLoopbackHost,
+  keyTable,
+  parseApiKeySpec,
+  sha256,
+} from '../../src/auth'
 import { METRICS_ROUTE, OPEN_ROUTES, routeTable } from '../../src/http/routes'
 import { useGateway } from '../support/suite'
 import type { TestGateway } from '../support/gateway'
@@ -124,7 +133,9 @@ describe('createAuth', () => {
       err = e
     }
     expect(err?.status).toBe(401)
-    expect(err.toJSON()).toEqual({ error: { message: expect.stringContaining(message), type: 'invalid_request_error', param: null, code: 'invalid_api_key' } })
+    expect(err.toJSON()).toEqual({
+      error: { message: expect.stringContaining(message), type: 'invalid_request_error', param: null, code: 'invalid_api_key' },
+    })
     expect(err.message).not.toContain('key-aaaa')
     expect(err.headers['www-authenticate']).toStartWith('Bearer')
   })
@@ -141,10 +152,21 @@ describe('open routes (found in the route table of the real app)', () => {
   let gw: TestGateway
   useGateway({}, (s) => ({ gw } = s))
   const isOpen = (p: string, open = OPEN_ROUTES) => routeTable(() => gw.app.routes, open).isOpen(p)
-  test.each(['/health', '/health/', '/ready', '/docs', '/docs/', '/docs/json', '/docs/assets/swagger-ui.css'])('%s stays open', (p) => expect(isOpen(p)).toBe(true))
-  test.each(['/v1/responses', '/v1/models', '/', '/metrics', '/healthz', '/docs/assets/a/b', '/docs/json/x', '//v1/responses', '/health/../v1/responses', '/v1'])('%s needs a key', (p) =>
-    expect(isOpen(p)).toBe(false),
+  test.each(['/health', '/health/', '/ready', '/docs', '/docs/', '/docs/json', '/docs/assets/swagger-ui.css'])('%s stays open', (p) =>
+    expect(isOpen(p)).toBe(true),
   )
+  test.each([
+    '/v1/responses',
+    '/v1/models',
+    '/',
+    '/metrics',
+    '/healthz',
+    '/docs/assets/a/b',
+    '/docs/json/x',
+    '//v1/responses',
+    '/health/../v1/responses',
+    '/v1',
+  ])('%s needs a key', (p) => expect(isOpen(p)).toBe(false))
   test('/metrics is open when --metrics-public adds it', () => expect(isOpen('/metrics', [...OPEN_ROUTES, METRICS_ROUTE])).toBe(true))
   test('a route is labelled by its pattern; a WebSocket upgrade by the WS route', () => {
     const routes = routeTable(() => gw.app.routes, OPEN_ROUTES)
@@ -164,21 +186,38 @@ describe('where keys come from', () => {
   test('--api-key (repeatable), AGENTGATE_API_KEYS and api_keys in config.toml, flags first', () => {
     expect(resolve(['--api-key', 'a:k-1', '--api-key', 'k-2']).apiKeys).toEqual(['a:k-1', 'k-2'])
     expect(resolve([], { AGENTGATE_API_KEYS: 'a:k-1, b:k-2' }).apiKeys).toEqual(['a:k-1', 'b:k-2'])
-    expect(resolve([], {}, { [`${HOME}/config.toml`]: `api_keys = ["a:k-1", "b:sha256:${hex('k-2')}"]` }).apiKeys).toEqual(['a:k-1', `b:sha256:${hex('k-2')}`])
+    expect(resolve([], {}, { [`${HOME}/config.toml`]: `api_keys = ["a:k-1", "b:sha256:${hex('k-2')}"]` }).apiKeys).toEqual([
+      'a:k-1',
+      `b:sha256:${hex('k-2')}`,
+    ])
   })
 
   test('--api-keys-file: one spec per line, # comments and blank lines skipped, added to the other keys', () => {
-    const file = ['# agentgate keys', '', `team-a:sha256:${hex('key-a')}`, '   team-b:key-b   ', `sha256:${hex('key-c')}`, '  # indented comment'].join('\n')
+    const file = [
+      '# agentgate keys',
+      '',
+      `team-a:sha256:${hex('key-a')}`,
+      '   team-b:key-b   ',
+      `sha256:${hex('key-c')}`,
+      '  # indented comment',
+    ].join('\n')
     const c = resolve(['--api-key', 'team-z:key-z', '--api-keys-file', '/etc/keys'], {}, { '/etc/keys': file })
     expect(c.apiKeysFile).toBe('/etc/keys')
     expect(c.apiKeys).toEqual(['team-z:key-z', `team-a:sha256:${hex('key-a')}`, 'team-b:key-b', `sha256:${hex('key-c')}`])
     const auth = createAuth(c.apiKeys)
-    expect(['key-a', 'key-b', 'key-c', 'key-z'].map((k) => auth.tenantOf(bearer(k)))).toEqual(['team-a', 'team-b', parseApiKeySpec('key-c').tenant, 'team-z'])
+    expect(['key-a', 'key-b', 'key-c', 'key-z'].map((k) => auth.tenantOf(bearer(k)))).toEqual([
+      'team-a',
+      'team-b',
+      parseApiKeySpec('key-c').tenant,
+      'team-z',
+    ])
   })
 
   test('the file also comes from AGENTGATE_API_KEYS_FILE, and from api_keys_file relative to config.toml', () => {
     expect(resolve([], { AGENTGATE_API_KEYS_FILE: '/k' }, { '/k': 'a:k-1\n' }).apiKeys).toEqual(['a:k-1'])
-    expect(resolve([], {}, { [`${HOME}/config.toml`]: 'api_keys_file = "keys.txt"', [`${HOME}/keys.txt`]: 'a:k-1\n' }).apiKeys).toEqual(['a:k-1'])
+    expect(resolve([], {}, { [`${HOME}/config.toml`]: 'api_keys_file = "keys.txt"', [`${HOME}/keys.txt`]: 'a:k-1\n' }).apiKeys).toEqual([
+      'a:k-1',
+    ])
   })
 
   test('a missing or empty keys file stops start-up (an empty one must not leave the gateway open)', () => {

@@ -24,7 +24,11 @@ let gw: TestGateway
 const tokens: string[] = []
 const bodies: string[] = []
 
-const oidcEnv = (issuer: string, extra: Record<string, string> = {}) => ({ AGENTGATE_OIDC_ISSUER: issuer, AGENTGATE_OIDC_AUDIENCE: `other-api,${TEST_AUDIENCE}`, ...extra })
+const oidcEnv = (issuer: string, extra: Record<string, string> = {}) => ({
+  AGENTGATE_OIDC_ISSUER: issuer,
+  AGENTGATE_OIDC_AUDIENCE: `other-api,${TEST_AUDIENCE}`,
+  ...extra,
+})
 
 beforeAll(async () => {
   idp = await startIdentityProvider({ algs: ['RS256', 'ES256', 'EdDSA'] })
@@ -44,7 +48,10 @@ async function token(claims: Record<string, unknown> = {}, opts: Parameters<Iden
 }
 
 async function call(path: string, bearer: string, init: RequestInit = {}) {
-  const r = await fetch(gw.url + path, { ...init, headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}`, ...(init.headers as Record<string, string>) } })
+  const r = await fetch(gw.url + path, {
+    ...init,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}`, ...(init.headers as Record<string, string>) },
+  })
   const answer = await readAnswer(r)
   bodies.push(answer.text)
   return answer
@@ -66,7 +73,7 @@ describe('a valid token', () => {
     expect((await call(`/v1/responses/${r.id}`, KEY)).status).toBe(404)
   })
 
-  test('conversations belong to the token\'s tenant too', async () => {
+  test("conversations belong to the token's tenant too", async () => {
     const alice = sdk(await token({ sub: 'alice' }))
     const conv = await alice.conversations.create({ metadata: { topic: 'oidc' } })
     expect((await alice.conversations.retrieve(conv.id)).id).toBe(conv.id)
@@ -136,11 +143,19 @@ describe('a WebSocket whose token expires', () => {
     while (Date.now() <= expiresAtMs + 50) await Bun.sleep(20)
     s.create({ input: 'after expiry' })
     const error = await s.next((f) => f.type === 'error', 15_000)
-    expect(error).toMatchObject({ type: 'error', status: 401, code: 'invalid_token', error: { type: 'invalid_request_error', code: 'invalid_token' } })
+    expect(error).toMatchObject({
+      type: 'error',
+      status: 401,
+      code: 'invalid_token',
+      error: { type: 'invalid_request_error', code: 'invalid_token' },
+    })
     // The running turn is not cut: it completes, then the socket closes (1008), and the third request never ran.
     const end = await s.closed
     const completed = frames.filter((f) => f.type === 'response.completed')
-    expect(completed.map((f) => f.response.output_text)).toEqual(['before expiry', 'one two three four five six seven eight nine ten eleven twelve'])
+    expect(completed.map((f) => f.response.output_text)).toEqual([
+      'before expiry',
+      'one two three four five six seven eight nine ten eleven twelve',
+    ])
     expect(frames.indexOf(error)).toBeLessThan(frames.indexOf(completed[1]))
     expect(end).toEqual({ code: 1008, reason: 'invalid_token' })
     expect(up.requestsTo('/v1/responses').some((r) => JSON.stringify(r.body).includes('after expiry'))).toBe(false)
@@ -151,16 +166,20 @@ describe('a WebSocket whose token expires', () => {
 async function expectInvalidToken(bearer: string, description: RegExp) {
   const r = await call('/v1/models', bearer)
   expect(r.status).toBe(401)
-  expect(r.json).toEqual({ error: { message: expect.stringMatching(description), type: 'invalid_request_error', param: null, code: 'invalid_token' } })
+  expect(r.json).toEqual({
+    error: { message: expect.stringMatching(description), type: 'invalid_request_error', param: null, code: 'invalid_token' },
+  })
   expect(r.headers.get('www-authenticate')).toMatch(/^Bearer realm="agentgate", error="invalid_token", error_description="[^"]+"$/)
 }
 
 describe('a bad token is a 401 invalid_token', () => {
-  test('expired (beyond the clock skew)', async () => expectInvalidToken(await token({ exp: Math.floor(Date.now() / 1000) - 120 }), /expired/))
+  test('expired (beyond the clock skew)', async () =>
+    expectInvalidToken(await token({ exp: Math.floor(Date.now() / 1000) - 120 }), /expired/))
   test('no exp (it would never expire)', async () => expectInvalidToken(await token({ exp: undefined }), /no exp claim/))
   test('wrong audience', async () => expectInvalidToken(await token({ aud: 'someone-else' }), /audience/))
   test('wrong issuer', async () => expectInvalidToken(await token({ iss: 'http://127.0.0.1:1/evil' }), /issuer/))
-  test('not valid yet (nbf in the future)', async () => expectInvalidToken(await token({ nbf: Math.floor(Date.now() / 1000) + 600 }), /not valid yet/))
+  test('not valid yet (nbf in the future)', async () =>
+    expectInvalidToken(await token({ nbf: Math.floor(Date.now() / 1000) + 600 }), /not valid yet/))
   test('azp that is not an accepted audience', async () => expectInvalidToken(await token({ azp: 'another-client' }), /azp/))
   test('no sub claim', async () => expectInvalidToken(await token({ sub: undefined }), /sub claim/))
   test('alg: none', async () => {
@@ -170,7 +189,9 @@ describe('a bad token is a 401 invalid_token', () => {
   })
   test('HS256 (a shared secret the IdP never publishes)', async () => {
     const header = Buffer.from(JSON.stringify({ alg: 'HS256', kid: idp.published[0].kid })).toString('base64url')
-    const payload = Buffer.from(JSON.stringify({ iss: idp.issuer, aud: TEST_AUDIENCE, sub: 'mallory', exp: Math.floor(Date.now() / 1000) + 60 })).toString('base64url')
+    const payload = Buffer.from(
+      JSON.stringify({ iss: idp.issuer, aud: TEST_AUDIENCE, sub: 'mallory', exp: Math.floor(Date.now() / 1000) + 60 }),
+    ).toString('base64url')
     const t = `${header}.${payload}.${Buffer.from('forged').toString('base64url')}`
     tokens.push(t)
     await expectInvalidToken(t, /algorithm "HS256"/)
@@ -277,7 +298,8 @@ describe('discovery', () => {
 describe('start-up', () => {
   test('an issuer without an audience (or the reverse) stops with one line', async () => {
     const { loadConfig, ConfigError } = await import('../../src/config')
-    const load = (env: Record<string, string>) => () => loadConfig({ flags: {}, env: { AGENTGATE_HOME: '/nonexistent', ...env }, readFile: () => null })
+    const load = (env: Record<string, string>) => () =>
+      loadConfig({ flags: {}, env: { AGENTGATE_HOME: '/nonexistent', ...env }, readFile: () => null })
     expect(load({ AGENTGATE_OIDC_ISSUER: 'https://idp.example' })).toThrow(ConfigError)
     expect(load({ AGENTGATE_OIDC_ISSUER: 'https://idp.example' })).toThrow(/needs --oidc-audience/)
     expect(load({ AGENTGATE_OIDC_AUDIENCE: 'api' })).toThrow(/needs --oidc-issuer/)

@@ -80,11 +80,14 @@ describe('start-up lines about auth', () => {
     expect(lines).toHaveLength(1)
     expect(lines[0].msg).toStartWith('auth on')
     expect(lines[0]).toMatchObject({ level: 'info', keys: 2, tenants: ['team-a', 'ops'] })
-    for (const secret of ['sk-startup-key-a1', 'sk-ops-hashed-key-1', sha256('sk-ops-hashed-key-1').toString('hex')]) expect(r.stdout + r.stderr).not.toContain(secret)
+    for (const secret of ['sk-startup-key-a1', 'sk-ops-hashed-key-1', sha256('sk-ops-hashed-key-1').toString('hex')])
+      expect(r.stdout + r.stderr).not.toContain(secret)
   })
 
   test('a bad key stops start-up with one line naming where it is, not the key', async () => {
-    const { code, stderr } = await run([process.execPath, MAIN, 'serve', '--port', '0', '--api-key', 'bad tenant:sk-never-shown-1'], { env: { PATH: process.env.PATH!, HOME: home, AGENTGATE_HOME: join(home, '.agentgate') } })
+    const { code, stderr } = await run([process.execPath, MAIN, 'serve', '--port', '0', '--api-key', 'bad tenant:sk-never-shown-1'], {
+      env: { PATH: process.env.PATH!, HOME: home, AGENTGATE_HOME: join(home, '.agentgate') },
+    })
     expect(code).toBe(2)
     expect(stderr.trim().split('\n')).toHaveLength(1)
     expect(stderr).toContain('--api-key')
@@ -94,6 +97,16 @@ describe('start-up lines about auth', () => {
 
 test('serve --help lists the auth and limit settings', async () => {
   const help = (await run([process.execPath, MAIN, 'serve', '--help'])).stdout
-  for (const flag of ['--api-key', '--api-keys-file', '--max-body-bytes', '--max-ws-frame-bytes', '--max-stored-response-bytes', '--max-sse-line-bytes', '--max-stream-bytes', '--max-history-items', '--max-ws-queue'])
+  for (const flag of [
+    '--api-key',
+    '--api-keys-file',
+    '--max-body-bytes',
+    '--max-ws-frame-bytes',
+    '--max-stored-response-bytes',
+    '--max-sse-line-bytes',
+    '--max-stream-bytes',
+    '--max-history-items',
+    '--max-ws-queue',
+  ])
     expect(help).toContain(flag)
 })

@@ -114,10 +114,14 @@ describe('responses', () => {
     const queued = await a.responses.create({ model: 'test-model', input: 'background work', background: true })
     expect((await as(KEY_B, 'POST', `/responses/${queued.id}/cancel`)).status).toBe(404)
     expect((await as(KEY_B, 'GET', `/responses/${queued.id}`)).status).toBe(404)
-    const done = await waitFor('the background response to complete', async () => {
-      const r = await a.responses.retrieve(queued.id)
-      return r.status === 'completed' ? r : null
-    }, 8000)
+    const done = await waitFor(
+      'the background response to complete',
+      async () => {
+        const r = await a.responses.retrieve(queued.id)
+        return r.status === 'completed' ? r : null
+      },
+      8000,
+    )
     expect(done.output_text).toBe('one two three four five six seven eight nine ten')
     const rec = await gw.store.getResponse('team-a', queued.id)
     expect(rec?.tenant).toBe('team-a')
@@ -138,7 +142,10 @@ describe('conversations', () => {
   let convA: string
 
   beforeAll(async () => {
-    const c = await a.conversations.create({ items: [{ type: 'message', role: 'user', content: 'a private note' }], metadata: { owner: 'a' } })
+    const c = await a.conversations.create({
+      items: [{ type: 'message', role: 'user', content: 'a private note' }],
+      metadata: { owner: 'a' },
+    })
     convA = c.id
   })
 
@@ -197,7 +204,11 @@ describe('WebSocket', () => {
 
   test("a tenant's socket chains on its own HTTP responses (Codex prewarm flow)", async () => {
     const s = await socket(KEY_A)
-    s.create({ generate: false, store: false, input: [{ type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'base' }] }] })
+    s.create({
+      generate: false,
+      store: false,
+      input: [{ type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'base' }] }],
+    })
     const prewarm = await s.next((f) => f.type === 'response.completed')
     up.queue({ text: 'turn one' })
     s.create({ store: false, previous_response_id: prewarm.response.id, input: 'hello' })
@@ -216,8 +227,14 @@ test('recovery marks an interrupted turn failed and keeps its tenant', async () 
   const now = Date.now()
   const id = 'resp_00000000000000000000000000recov1'
   const rec = {
-    ...template, id, status: 'in_progress' as const, response: { ...template.response, id, status: 'in_progress' as const, output: [], completed_at: null, usage: null },
-    background: true, createdAt: now, updatedAt: now, completedAt: null,
+    ...template,
+    id,
+    status: 'in_progress' as const,
+    response: { ...template.response, id, status: 'in_progress' as const, output: [], completed_at: null, usage: null },
+    background: true,
+    createdAt: now,
+    updatedAt: now,
+    completedAt: null,
   }
   await gw.store.createResponse(rec, [], { owner: 'some-host/1/x', expiresAt: now - 1 })
   expect(await gw.store.failInterrupted('The gateway stopped while this response was running.', now)).toContain(rec.id)
@@ -235,7 +252,9 @@ test('data stored with auth off belongs to the "default" tenant: keyed tenants d
     const keyed = await startGateway({ upstream: up.url, dir, env: { AGENTGATE_API_KEYS: `${KEYS},default:sk-default-key-1` } })
     try {
       expect((await fetch(`${keyed.baseURL}/responses/${r.id}`, { headers: { authorization: `Bearer ${KEY_A}` } })).status).toBe(404)
-      expect((await fetch(`${keyed.baseURL}/responses/${r.id}`, { headers: { authorization: 'Bearer sk-default-key-1' } })).status).toBe(200)
+      expect((await fetch(`${keyed.baseURL}/responses/${r.id}`, { headers: { authorization: 'Bearer sk-default-key-1' } })).status).toBe(
+        200,
+      )
     } finally {
       await keyed.stop({ keepDir: true })
     }

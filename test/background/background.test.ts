@@ -18,11 +18,16 @@ useGateway({}, (s) => ({ up, gw, client } = s))
 
 const WAIT_MS = 8000
 const settled = (c: OpenAI, id: string) =>
-  waitFor(`${id} to settle`, async () => {
-    const r = await c.responses.retrieve(id)
-    return r.status !== 'queued' && r.status !== 'in_progress' ? r : null
-  }, WAIT_MS)
-const SLOW = 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty'
+  waitFor(
+    `${id} to settle`,
+    async () => {
+      const r = await c.responses.retrieve(id)
+      return r.status !== 'queued' && r.status !== 'in_progress' ? r : null
+    },
+    WAIT_MS,
+  )
+const SLOW =
+  'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty'
 
 describe('background responses', () => {
   test('come back at once as queued, then run to completed; retrieve shows the result', async () => {
@@ -44,10 +49,14 @@ describe('background responses', () => {
   test('retrieve shows in_progress with the output so far while the turn runs', async () => {
     up.queue({ text: SLOW, delayMs: 60 })
     const r = await client.responses.create({ model: 'test-model', input: 'slow work', background: true })
-    const partial = await waitFor('output while in_progress', async () => {
-      const cur = await client.responses.retrieve(r.id)
-      return cur.status === 'in_progress' && cur.output.length > 0 ? cur : null
-    }, WAIT_MS)
+    const partial = await waitFor(
+      'output while in_progress',
+      async () => {
+        const cur = await client.responses.retrieve(r.id)
+        return cur.status === 'in_progress' && cur.output.length > 0 ? cur : null
+      },
+      WAIT_MS,
+    )
     expect(partial.output[0]).toMatchObject({ type: 'message', status: 'incomplete' })
     expect(SLOW.startsWith((partial.output[0] as any).content[0].text)).toBe(true)
     expect((await settled(client, r.id)).output_text).toBe(SLOW)
@@ -70,7 +79,9 @@ describe('background responses', () => {
     up.queue({ text: SLOW, delayMs: 20 })
     const ctl = new AbortController()
     const res = await fetch(`${gw.baseURL}/responses`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, signal: ctl.signal,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      signal: ctl.signal,
       body: JSON.stringify({ model: 'test-model', input: 'stream then leave', background: true, stream: true }),
     })
     expect(res.headers.get('content-type')).toContain('text/event-stream')
@@ -122,7 +133,11 @@ describe('cancel', () => {
   test('stops a running background response: cancelled, output so far kept, upstream call abandoned', async () => {
     up.queue({ text: SLOW, delayMs: 80 })
     const r = await client.responses.create({ model: 'test-model', input: 'cancel me', background: true })
-    await waitFor('a stored text delta', async () => (await gw.store.listEvents(r.id, -1)).some((e) => e.type === 'response.output_text.delta'), WAIT_MS)
+    await waitFor(
+      'a stored text delta',
+      async () => (await gw.store.listEvents(r.id, -1)).some((e) => e.type === 'response.output_text.delta'),
+      WAIT_MS,
+    )
     const cancelled = await client.responses.cancel(r.id)
     expect(cancelled.id).toBe(r.id)
     expect(cancelled.status).toBe('cancelled')
@@ -190,11 +205,19 @@ describe('cancel', () => {
       const cb = new OpenAI({ baseURL: b.baseURL, apiKey: 'unused', maxRetries: 0 })
       up.queue({ text: SLOW, delayMs: 80 })
       const r = await ca.responses.create({ model: 'test-model', input: 'run on a', background: true })
-      await waitFor('a stored text delta', async () => (await b.store.listEvents(r.id, -1)).some((e) => e.type === 'response.output_text.delta'), WAIT_MS)
+      await waitFor(
+        'a stored text delta',
+        async () => (await b.store.listEvents(r.id, -1)).some((e) => e.type === 'response.output_text.delta'),
+        WAIT_MS,
+      )
       // B does not run it: the cancel is the stored status, which A's runner notices and stops for.
       const cancelled = await cb.responses.cancel(r.id)
       expect(cancelled.status).toBe('cancelled')
-      await waitFor('the cancelled turn logged as finished', async () => a.logs.some((l) => l.includes('"turn finished"') && l.includes(r.id) && l.includes('"status":"cancelled"')), 3000)
+      await waitFor(
+        'the cancelled turn logged as finished',
+        async () => a.logs.some((l) => l.includes('"turn finished"') && l.includes(r.id) && l.includes('"status":"cancelled"')),
+        3000,
+      )
       const final = await ca.responses.retrieve(r.id)
       expect(final.status).toBe('cancelled')
       expect((final.output[0] as any).content[0].text.length).toBeLessThan(SLOW.length)

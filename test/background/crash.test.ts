@@ -28,13 +28,22 @@ afterAll(async () => {
 })
 
 async function start(): Promise<RunningBinary> {
-  const b = await startBinary(binary, ['serve', '--port', '0', '--upstream', upstream.url, '--db', join(home, 'shared.db'), '--log-level', 'warn'], { cwd: home, env, timeoutMs: 20_000 })
+  const b = await startBinary(
+    binary,
+    ['serve', '--port', '0', '--upstream', upstream.url, '--db', join(home, 'shared.db'), '--log-level', 'warn'],
+    { cwd: home, env, timeoutMs: 20_000 },
+  )
   running.push(b)
   return b
 }
 
 async function api(b: RunningBinary, method: string, path: string, body?: unknown): Promise<any> {
-  const r = await fetch(`${b.url}/v1${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(10_000) })
+  const r = await fetch(`${b.url}/v1${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  })
   return { status: r.status, body: await r.json() }
 }
 
@@ -42,7 +51,12 @@ test('a background turn cut off by SIGKILL is failed with a clear error after th
   const first = await start()
   const conv = (await api(first, 'POST', '/conversations', {})).body
   upstream.queue({ text: 'a very slow answer that will never be finished because the gateway dies', delayMs: 300 })
-  const created = await api(first, 'POST', '/responses', { model: 'test-model', input: 'long job', background: true, conversation: conv.id })
+  const created = await api(first, 'POST', '/responses', {
+    model: 'test-model',
+    input: 'long job',
+    background: true,
+    conversation: conv.id,
+  })
   expect(created.status).toBe(200)
   expect(created.body.status).toBe('queued')
   const id = created.body.id

@@ -19,16 +19,22 @@ afterEach(async () => {
 
 /** A finished turn of `n` events, already in the store (as the engine leaves it), replayed by events(). */
 async function storedTurn(id: string, n: number): Promise<Turn> {
-  const events = Array.from({ length: n }, (_, i): ResponseEvent =>
-    i === n - 1
-      ? { type: 'response.completed', sequence_number: i, response: {} as any }
-      : { type: 'response.output_text.delta', sequence_number: i, item_id: 'msg_1', output_index: 0, content_index: 0, delta: `d${i}` },
+  const events = Array.from(
+    { length: n },
+    (_, i): ResponseEvent =>
+      i === n - 1
+        ? { type: 'response.completed', sequence_number: i, response: {} as any }
+        : { type: 'response.output_text.delta', sequence_number: i, item_id: 'msg_1', output_index: 0, content_index: 0, delta: `d${i}` },
   )
   const json: JsonStore = store
   await json.createResponse(responseRecord(id, { status: 'completed', background: true }), [])
   await store.appendEvents(id, events)
   return {
-    id, stored: true, background: true, response: {} as any, failure: null,
+    id,
+    stored: true,
+    background: true,
+    response: {} as any,
+    failure: null,
     transcript: () => [],
     async *events() {
       for (const e of events) yield e

@@ -38,7 +38,8 @@ describe.skipIf(unavailable !== null)('the compiled binary on a disk that fills 
       cwd: bin.dir,
       env: { PATH: process.env.PATH, HOME: join(bin.dir, 'home'), AGENTGATE_HOME: join(bin.dir, 'home', '.agentgate') },
     })
-  const post = (gw: RunningBinary, body: unknown) => fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const post = (gw: RunningBinary, body: unknown) =>
+    fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
 
   test('a background stream ends with response.failed, new requests get 503, and after kill -9 and a restart the response is failed', async () => {
     let gw = await start()
@@ -47,7 +48,10 @@ describe.skipIf(unavailable !== null)('the compiled binary on a disk that fills 
       await stream.until((e) => e.type === 'response.output_text.delta')
       const id = stream.events[0].response.id
       disk.fill({ sqlite: db })
-      expect((await stream.toEnd()).at(-1)).toMatchObject({ type: 'response.failed', response: { id, status: 'failed', error: { code: 'storage_unavailable' } } })
+      expect((await stream.toEnd()).at(-1)).toMatchObject({
+        type: 'response.failed',
+        response: { id, status: 'failed', error: { code: 'storage_unavailable' } },
+      })
       const refused = await post(gw, { model: 'test-model', input: 'more' })
       expect(refused.status).toBe(503)
       expect(((await refused.json()) as any).error).toMatchObject({ type: 'server_error', code: 'storage_unavailable' })

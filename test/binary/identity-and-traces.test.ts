@@ -25,7 +25,24 @@ beforeAll(async () => {
   bin = copyBinaryAlone()
   home = mkdtempSync(join(tmpdir(), 'agentgate-home-'))
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, AGENTGATE_HOME: home, OTEL_SERVICE_NAME: 'agentgate-binary' }
-  gw = await startBinary(bin.path, ['--port', '0', '--upstream', up.url, '--log-level', 'warn', '--oidc-issuer', idp.issuer, '--oidc-audience', TEST_AUDIENCE, '--otel-endpoint', rx.url], { cwd: bin.dir, env, timeoutMs: 20_000 })
+  gw = await startBinary(
+    bin.path,
+    [
+      '--port',
+      '0',
+      '--upstream',
+      up.url,
+      '--log-level',
+      'warn',
+      '--oidc-issuer',
+      idp.issuer,
+      '--oidc-audience',
+      TEST_AUDIENCE,
+      '--otel-endpoint',
+      rx.url,
+    ],
+    { cwd: bin.dir, env, timeoutMs: 20_000 },
+  )
 }, 300_000)
 
 afterAll(async () => {

@@ -27,8 +27,14 @@ beforeAll(async () => {
   gateHome = mkdtempSync(join(tmpdir(), 'agentgate-gatehome-'))
   // Nothing from the test runner's environment leaks in: no AGENTGATE_*, no NODE_ENV, no BUN_*.
   env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, AGENTGATE_HOME: gateHome }
-  gw = await startBinary(bin.path, ['--port', '0', '--upstream', upstream.url, '--log-level', 'warn'], { cwd: bin.dir, env, timeoutMs: 20_000 })
-  console.log(`binary: ${(statSync(bin.path).size / 1024 / 1024).toFixed(1)} MB, listening ${Math.round(gw.startMs)} ms after spawn at ${gw.url}`)
+  gw = await startBinary(bin.path, ['--port', '0', '--upstream', upstream.url, '--log-level', 'warn'], {
+    cwd: bin.dir,
+    env,
+    timeoutMs: 20_000,
+  })
+  console.log(
+    `binary: ${(statSync(bin.path).size / 1024 / 1024).toFixed(1)} MB, listening ${Math.round(gw.startMs)} ms after spawn at ${gw.url}`,
+  )
 }, 300_000)
 
 afterAll(async () => {

@@ -28,7 +28,16 @@ describe.skipIf(!hasChromium)('Swagger UI at /docs in headless Chromium', () => 
     doc = await (await fetch(`${gw.url}/docs/json`)).json()
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--headless',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       timeout: 30_000,
     })
     const context = await browser.newContext({ viewport: { width: 1280, height: 1600 } })
@@ -52,7 +61,8 @@ describe.skipIf(!hasChromium)('Swagger UI at /docs in headless Chromium', () => 
   })
 
   /** The block of one operation, as Swagger UI renders it. */
-  const operation = (method: string, path: string) => page.locator(`.opblock-${method}:has(.opblock-summary-path[data-path="${path}"])`).first()
+  const operation = (method: string, path: string) =>
+    page.locator(`.opblock-${method}:has(.opblock-summary-path[data-path="${path}"])`).first()
 
   /** Expands an operation, clicks "Try it out" then "Execute", and returns the status Swagger UI shows. */
   async function tryItOut(method: string, path: string): Promise<string> {

@@ -2,7 +2,8 @@
 import { expect, test } from 'bun:test'
 import { CONFIG_FLAGS, loadConfig, parseArgs } from '../../src/config'
 
-const config = (...argv: string[]) => loadConfig({ flags: parseArgs(argv, CONFIG_FLAGS).flags, env: { AGENTGATE_HOME: '/nonexistent-agentgate-home' }, readFile: () => null })
+const config = (...argv: string[]) =>
+  loadConfig({ flags: parseArgs(argv, CONFIG_FLAGS).flags, env: { AGENTGATE_HOME: '/nonexistent-agentgate-home' }, readFile: () => null })
 
 test('a true|false flag given alone is on; with a value it is that value; the next flag is not taken as its value', () => {
   expect(config().metricsPublic).toBe(false)

@@ -35,7 +35,10 @@ const jsonLines = (text: string) =>
 async function stderrLine(gw: RunningBinary, needle: string, ms = 10_000): Promise<string> {
   const deadline = Date.now() + ms
   for (;;) {
-    const line = gw.stderr().split('\n').find((l) => l.includes(needle))
+    const line = gw
+      .stderr()
+      .split('\n')
+      .find((l) => l.includes(needle))
     if (line) return line
     if (Date.now() > deadline) throw new Error(`no log line with ${JSON.stringify(needle)}; stderr:\n${gw.stderr()}`)
     await Bun.sleep(20)
@@ -51,23 +54,39 @@ describe('log format', () => {
   })
 
   test('a text line is time, level, message, then key=value fields, on one line', () => {
-    const line = formatTextLine(new Date(2026, 0, 2, 3, 4, 5, 67), 'warn', 'upstream not answering', { upstream: 'http://h:1/v1', reason: 'no answer within 3000 ms', models: ['a', 'b'], n: 3, err: 'Error: x\n    at y' })
-    expect(line).toBe('03:04:05.067 WARN  upstream not answering upstream=http://h:1/v1 reason="no answer within 3000 ms" models=a,b n=3 err="Error: x\\n    at y"')
+    const line = formatTextLine(new Date(2026, 0, 2, 3, 4, 5, 67), 'warn', 'upstream not answering', {
+      upstream: 'http://h:1/v1',
+      reason: 'no answer within 3000 ms',
+      models: ['a', 'b'],
+      n: 3,
+      err: 'Error: x\n    at y',
+    })
+    expect(line).toBe(
+      '03:04:05.067 WARN  upstream not answering upstream=http://h:1/v1 reason="no answer within 3000 ms" models=a,b n=3 err="Error: x\\n    at y"',
+    )
   })
 
   test('with stderr not a terminal every log line is a JSON object; the stdout line is unchanged', async () => {
-    const gw = await startBinary(process.execPath, [MAIN, 'serve', '--port', '0', '--db', join(home, 'json.db'), '--upstream', up.url], { cwd: home, env: env() })
+    const gw = await startBinary(process.execPath, [MAIN, 'serve', '--port', '0', '--db', join(home, 'json.db'), '--upstream', up.url], {
+      cwd: home,
+      env: env(),
+    })
     try {
       await stderrLine(gw, 'upstream answering')
       expect(gw.stdout()).toBe(`agentgate listening on ${gw.url}\n`)
-      for (const l of jsonLines(gw.stderr())) expect(l).toMatchObject({ time: expect.any(String), level: expect.any(String), msg: expect.any(String) })
+      for (const l of jsonLines(gw.stderr()))
+        expect(l).toMatchObject({ time: expect.any(String), level: expect.any(String), msg: expect.any(String) })
     } finally {
       expect(await gw.stop()).toBe(0)
     }
   })
 
   test('--log-format text on a pipe gives readable lines', async () => {
-    const gw = await startBinary(process.execPath, [MAIN, 'serve', '--port', '0', '--db', join(home, 'text.db'), '--upstream', up.url, '--log-format', 'text'], { cwd: home, env: env() })
+    const gw = await startBinary(
+      process.execPath,
+      [MAIN, 'serve', '--port', '0', '--db', join(home, 'text.db'), '--upstream', up.url, '--log-format', 'text'],
+      { cwd: home, env: env() },
+    )
     try {
       const started = await stderrLine(gw, 'started')
       expect(started).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}started version=\S+ url=http:\/\/127\.0\.0\.1:\d+ /)
@@ -80,7 +99,23 @@ describe('log format', () => {
 
   test.skipIf(!Bun.which('script'))('on a real terminal (a pseudo-terminal from script(1)) the lines are readable text', async () => {
     // The gateway gets SIGTERM after 4 s (timeout), drains nothing and exits 0; script(1) then exits with it.
-    const cmd = ['timeout', '-s', 'TERM', '4', process.execPath, MAIN, 'serve', '--port', '0', '--db', join(home, 'tty.db'), '--upstream', up.url].map((a) => `'${a}'`).join(' ')
+    const cmd = [
+      'timeout',
+      '-s',
+      'TERM',
+      '4',
+      process.execPath,
+      MAIN,
+      'serve',
+      '--port',
+      '0',
+      '--db',
+      join(home, 'tty.db'),
+      '--upstream',
+      up.url,
+    ]
+      .map((a) => `'${a}'`)
+      .join(' ')
     const r = await run(['script', '-qefc', cmd, '/dev/null'], { cwd: home, env: env(), timeoutMs: 20_000 })
     const out = r.stdout.replace(/\r/g, '')
     expect(out).toMatch(/^agentgate listening on http:\/\/127\.0\.0\.1:\d+$/m)
@@ -94,10 +129,21 @@ describe('log format', () => {
 describe('start-up summary', () => {
   test('version, URL, upstream with its models, database path, auth and the docs URL', async () => {
     const db = join(home, 'summary.db')
-    const gw = await startBinary(process.execPath, [MAIN, 'serve', '--port', '0', '--db', db, '--upstream', up.url], { cwd: home, env: env() })
+    const gw = await startBinary(process.execPath, [MAIN, 'serve', '--port', '0', '--db', db, '--upstream', up.url], {
+      cwd: home,
+      env: env(),
+    })
     try {
       const started = JSON.parse(await stderrLine(gw, '"msg":"started"'))
-      expect(started).toMatchObject({ level: 'info', version: VERSION, url: gw.url, upstream: up.url, database: db, auth: 'off', docs: `${gw.url}/docs` })
+      expect(started).toMatchObject({
+        level: 'info',
+        version: VERSION,
+        url: gw.url,
+        upstream: up.url,
+        database: db,
+        auth: 'off',
+        docs: `${gw.url}/docs`,
+      })
       const answering = JSON.parse(await stderrLine(gw, 'upstream answering'))
       expect(answering).toMatchObject({ upstream: up.url, models: ['test-model', 'other/model-2'] })
     } finally {
@@ -106,7 +152,11 @@ describe('start-up summary', () => {
   })
 
   test('auth on is said so', async () => {
-    const gw = await startBinary(process.execPath, [MAIN, 'serve', '--port', '0', '--db', join(home, 'auth.db'), '--upstream', up.url, '--api-key', 'sk-summary-key'], { cwd: home, env: env() })
+    const gw = await startBinary(
+      process.execPath,
+      [MAIN, 'serve', '--port', '0', '--db', join(home, 'auth.db'), '--upstream', up.url, '--api-key', 'sk-summary-key'],
+      { cwd: home, env: env() },
+    )
     try {
       expect(JSON.parse(await stderrLine(gw, '"msg":"started"'))).toMatchObject({ auth: 'on' })
       expect(gw.stderr()).not.toContain('sk-summary-key')
@@ -118,7 +168,10 @@ describe('start-up summary', () => {
   test('an upstream that does not answer is logged as such, after "listening" — never before it', async () => {
     const slow = startFakeUpstream()
     slow.modelsFault = { fault: 'slow', delayMs: 20_000 }
-    const gw = await startBinary(process.execPath, [MAIN, 'serve', '--port', '0', '--db', join(home, 'slow.db'), '--upstream', slow.url], { cwd: home, env: env() })
+    const gw = await startBinary(process.execPath, [MAIN, 'serve', '--port', '0', '--db', join(home, 'slow.db'), '--upstream', slow.url], {
+      cwd: home,
+      env: env(),
+    })
     try {
       // "listening" came while the probe still waits for the upstream (it gives up after 3 s).
       expect(gw.stderr()).not.toContain('upstream not answering')
@@ -131,7 +184,11 @@ describe('start-up summary', () => {
   })
 
   test('a closed port is "not answering" with the reason', async () => {
-    const gw = await startBinary(process.execPath, [MAIN, 'serve', '--port', '0', '--db', join(home, 'dead.db'), '--upstream', 'http://127.0.0.1:9/v1'], { cwd: home, env: env() })
+    const gw = await startBinary(
+      process.execPath,
+      [MAIN, 'serve', '--port', '0', '--db', join(home, 'dead.db'), '--upstream', 'http://127.0.0.1:9/v1'],
+      { cwd: home, env: env() },
+    )
     try {
       const line = JSON.parse(await stderrLine(gw, 'upstream not answering'))
       expect(line.upstream).toBe('http://127.0.0.1:9/v1')
@@ -149,7 +206,11 @@ describe('credentials in the upstream URL', () => {
   }
 
   test('are in no log line: start-up, probe, shutdown', async () => {
-    const gw = await startBinary(process.execPath, [MAIN, 'serve', '--port', '0', '--db', join(home, 'secret.db'), '--upstream', secretUpstream(), '--log-level', 'debug'], { cwd: home, env: env() })
+    const gw = await startBinary(
+      process.execPath,
+      [MAIN, 'serve', '--port', '0', '--db', join(home, 'secret.db'), '--upstream', secretUpstream(), '--log-level', 'debug'],
+      { cwd: home, env: env() },
+    )
     let stderr = ''
     try {
       await stderrLine(gw, 'upstream ')
@@ -166,7 +227,20 @@ describe('credentials in the upstream URL', () => {
   })
 
   test('are not in /ready reasons when the upstream is down', async () => {
-    const gw = await startBinary(process.execPath, [MAIN, 'serve', '--port', '0', '--db', join(home, 'secret-ready.db'), '--upstream', 'http://agent:pa55-w0rd-x@127.0.0.1:9/v1?token=tok-zzz'], { cwd: home, env: env() })
+    const gw = await startBinary(
+      process.execPath,
+      [
+        MAIN,
+        'serve',
+        '--port',
+        '0',
+        '--db',
+        join(home, 'secret-ready.db'),
+        '--upstream',
+        'http://agent:pa55-w0rd-x@127.0.0.1:9/v1?token=tok-zzz',
+      ],
+      { cwd: home, env: env() },
+    )
     try {
       const r = await fetch(`${gw.url}/ready`)
       expect(r.status).toBe(503)
@@ -181,8 +255,21 @@ describe('credentials in the upstream URL', () => {
     expect(gw.stderr()).not.toContain('tok-zzz')
   })
 
-  test('are not in the codex launcher\'s error about an upstream that does not answer', async () => {
-    const r = await run([process.execPath, MAIN, 'codex', '--codex', '/bin/true', '--port', '0', '--upstream', 'http://agent:pa55-w0rd-x@127.0.0.1:9/v1?key=k-zzz'], { env: env(), timeoutMs: 20_000 })
+  test("are not in the codex launcher's error about an upstream that does not answer", async () => {
+    const r = await run(
+      [
+        process.execPath,
+        MAIN,
+        'codex',
+        '--codex',
+        '/bin/true',
+        '--port',
+        '0',
+        '--upstream',
+        'http://agent:pa55-w0rd-x@127.0.0.1:9/v1?key=k-zzz',
+      ],
+      { env: env(), timeoutMs: 20_000 },
+    )
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('is the upstream at http://***@127.0.0.1:9/v1?key=*** running?')
     expect(r.stdout + r.stderr).not.toContain('pa55-w0rd-x')

@@ -33,7 +33,11 @@ async function gateway(db: string, ...args: string[]): Promise<RunningBinary> {
 
 /** A streamed create; `firstDelta` resolves at its first text delta (or its end), `events` with every event once it ends. */
 function streamTurn(url: string, body: Record<string, unknown>) {
-  const stream = fetch(`${url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', stream: true, ...body }) }).then((res) => {
+  const stream = fetch(`${url}/v1/responses`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'test-model', stream: true, ...body }),
+  }).then((res) => {
     expect(res.status).toBe(200)
     return sseEvents(res)
   })
@@ -65,7 +69,9 @@ const logLines = (gw: RunningBinary) =>
 describe('SIGTERM', () => {
   test('during 10 streamed turns and a WebSocket turn: every client gets its terminal event, the turns complete, the process exits 0', async () => {
     // ~12 text deltas, 250 ms apart: each turn runs about 3 s, time enough to see the shutdown refuse new work.
-    up.queue(...Array.from({ length: 11 }, () => ({ text: 'one two three four five six seven eight nine ten eleven twelve', delayMs: 250 })))
+    up.queue(
+      ...Array.from({ length: 11 }, () => ({ text: 'one two three four five six seven eight nine ten eleven twelve', delayMs: 250 })),
+    )
     const gw = await gateway(join(home, 'drain.db'))
     const streams = Array.from({ length: 10 }, (_, i) => streamTurn(gw.url, { input: `streamed turn ${i}` }))
     const socket = await socketTurn(gw.url, 'a socket turn')
@@ -78,10 +84,21 @@ describe('SIGTERM', () => {
     await eventually(async () => (await fetch(`${gw.url}/ready`)).status === 503, '/ready answers 503')
     const ready = (await (await fetch(`${gw.url}/ready`)).json()) as any
     expect(ready.status).toBe('shutting_down')
-    const refused = await fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'too late' }) })
+    const refused = await fetch(`${gw.url}/v1/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-model', input: 'too late' }),
+    })
     expect(refused.status).toBe(503)
     expect(((await refused.json()) as any).error).toMatchObject({ type: 'server_error', code: 'shutting_down' })
-    const lateSocket = await fetch(`${gw.url}/v1/responses`, { headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' } })
+    const lateSocket = await fetch(`${gw.url}/v1/responses`, {
+      headers: {
+        upgrade: 'websocket',
+        connection: 'Upgrade',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'sec-websocket-version': '13',
+      },
+    })
     expect(lateSocket.status).toBe(503)
     expect((await idle.closed).code).toBe(1001)
 
@@ -108,9 +125,19 @@ describe('SIGTERM', () => {
     const before = up.requestsTo('/v1/responses').length
     const stream = streamTurn(gw.url, { input: 'this one stalls' })
     const socket = await socketTurn(gw.url, 'so does this one')
-    const bg = (await (await fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'and this', background: true }) })).json()) as any
+    const bg = (await (
+      await fetch(`${gw.url}/v1/responses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'test-model', input: 'and this', background: true }),
+      })
+    ).json()) as any
     expect(bg.status).toBe('queued')
-    const json = fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'a JSON turn' }) })
+    const json = fetch(`${gw.url}/v1/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-model', input: 'a JSON turn' }),
+    })
     await Promise.all([stream.firstDelta, socket.firstDelta])
     await eventually(async () => up.requestsTo('/v1/responses').length >= before + 4, 'the four turns reached the upstream')
 
@@ -145,7 +172,10 @@ describe('SIGTERM', () => {
     const gw = await gateway(join(home, 'twice.db'))
     const stream = streamTurn(gw.url, { input: 'stalls for 30 s' })
     // Its connection is cut when the process exits: that is what a second signal means.
-    const ended = stream.events.then(() => 'ended', () => 'cut')
+    const ended = stream.events.then(
+      () => 'ended',
+      () => 'cut',
+    )
     await stream.firstDelta
     process.kill(gw.pid, 'SIGTERM')
     await eventually(async () => (await fetch(`${gw.url}/ready`)).status === 503, '/ready answers 503')

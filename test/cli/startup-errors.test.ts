@@ -10,9 +10,11 @@ import { cleanEnv, MAIN } from '../support/cli'
 const home = mkdtempSync(join(tmpdir(), 'agentgate-startup-'))
 afterAll(() => rmSync(home, { recursive: true, force: true }))
 
-const env = (extra: Record<string, string> = {}) => cleanEnv({ AGENTGATE_HOME: home, AGENTGATE_UPSTREAM: 'http://127.0.0.1:9/v1', ...extra })
+const env = (extra: Record<string, string> = {}) =>
+  cleanEnv({ AGENTGATE_HOME: home, AGENTGATE_UPSTREAM: 'http://127.0.0.1:9/v1', ...extra })
 
-const agentgate = (args: string[], extra: Record<string, string> = {}) => run([process.execPath, MAIN, ...args], { env: env(extra), timeoutMs: 20_000 })
+const agentgate = (args: string[], extra: Record<string, string> = {}) =>
+  run([process.execPath, MAIN, ...args], { env: env(extra), timeoutMs: 20_000 })
 
 /** Exit `code`, exactly one `agentgate: …` line on stderr containing every needle, no stack trace, no "listening". */
 function expectOneLine(r: { code: number | null; stdout: string; stderr: string }, code: number, ...needles: string[]) {
@@ -27,7 +29,10 @@ function expectOneLine(r: { code: number | null; stdout: string; stderr: string 
 
 describe('binding', () => {
   test('a second gateway on the port of a running one exits 2 with "host:port is already in use"', async () => {
-    const first = await startBinary(process.execPath, [MAIN, 'serve', '--port', '0', '--db', join(home, 'a.db')], { cwd: home, env: env({ AGENTGATE_LOG_LEVEL: 'silent' }) })
+    const first = await startBinary(process.execPath, [MAIN, 'serve', '--port', '0', '--db', join(home, 'a.db')], {
+      cwd: home,
+      env: env({ AGENTGATE_LOG_LEVEL: 'silent' }),
+    })
     try {
       const port = new URL(first.url).port
       const second = await agentgate(['serve', '--port', port, '--db', join(home, 'b.db')])
@@ -60,15 +65,19 @@ const unprivilegedPortStart = (() => {
 function asNobody(args: string[]) {
   const own = mkdtempSync(join(tmpdir(), 'agentgate-nobody-'))
   chmodSync(own, 0o777)
-  return run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, MAIN, ...args], { env: env({ HOME: own, AGENTGATE_HOME: own }), timeoutMs: 20_000 }).finally(() =>
-    rmSync(own, { recursive: true, force: true }),
-  )
+  return run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, MAIN, ...args], {
+    env: env({ HOME: own, AGENTGATE_HOME: own }),
+    timeoutMs: 20_000,
+  }).finally(() => rmSync(own, { recursive: true, force: true }))
 }
 
 describe('permissions', () => {
-  test.skipIf(!canDropPrivileges || unprivilegedPortStart <= 80)('a privileged port without the privilege: host:port and "permission denied"', async () => {
-    expectOneLine(await asNobody(['serve', '--port', '80']), 2, 'cannot listen on 127.0.0.1:80: permission denied')
-  })
+  test.skipIf(!canDropPrivileges || unprivilegedPortStart <= 80)(
+    'a privileged port without the privilege: host:port and "permission denied"',
+    async () => {
+      expectOneLine(await asNobody(['serve', '--port', '80']), 2, 'cannot listen on 127.0.0.1:80: permission denied')
+    },
+  )
 
   test.skipIf(!canDropPrivileges)('a database in a directory the process may not write: the path and what to check', async () => {
     const dir = join(home, 'root-only')
@@ -76,7 +85,12 @@ describe('permissions', () => {
     chmodSync(dir, 0o755)
     chmodSync(home, 0o755)
     const db = join(dir, 'agentgate.db')
-    expectOneLine(await asNobody(['serve', '--port', '0', '--db', db]), 1, `cannot open the SQLite database ${db}`, `check that ${dir} exists and is writable`)
+    expectOneLine(
+      await asNobody(['serve', '--port', '0', '--db', db]),
+      1,
+      `cannot open the SQLite database ${db}`,
+      `check that ${dir} exists and is writable`,
+    )
   })
 })
 
@@ -90,7 +104,12 @@ describe('database', () => {
   test('--db naming a text file: the path and "not a SQLite database"', async () => {
     const file = join(home, 'notes.txt')
     writeFileSync(file, 'these are notes, not a database\n'.repeat(200))
-    expectOneLine(await agentgate(['serve', '--port', '0', '--db', file]), 1, `cannot open the SQLite database ${file}`, 'not a SQLite database')
+    expectOneLine(
+      await agentgate(['serve', '--port', '0', '--db', file]),
+      1,
+      `cannot open the SQLite database ${file}`,
+      'not a SQLite database',
+    )
   })
 
   test('--db under a path whose directory cannot be created: the path and the directory', async () => {

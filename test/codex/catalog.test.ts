@@ -50,12 +50,29 @@ describe('toCodexModel', () => {
     {
       name: 'vLLM entry: slug and display name from id, window from max_model_len',
       entry: vllmEntry('Qwen/Qwen3-8B', { max_model_len: 32768 }),
-      expect: { slug: 'Qwen/Qwen3-8B', display_name: 'Qwen/Qwen3-8B', context_window: 32768, max_context_window: 32768, input_modalities: ['text'] },
+      expect: {
+        slug: 'Qwen/Qwen3-8B',
+        display_name: 'Qwen/Qwen3-8B',
+        context_window: 32768,
+        max_context_window: 32768,
+        input_modalities: ['text'],
+      },
     },
     {
       name: 'OpenRouter-style entry: display name from name, window from context_length, images from architecture',
-      entry: { id: 'org/vl-model', name: 'Org: VL Model', context_length: 131072, architecture: { modality: 'text+image->text', input_modalities: ['text', 'image'] } },
-      expect: { slug: 'org/vl-model', display_name: 'Org: VL Model', context_window: 131072, max_context_window: 131072, input_modalities: ['text', 'image'] },
+      entry: {
+        id: 'org/vl-model',
+        name: 'Org: VL Model',
+        context_length: 131072,
+        architecture: { modality: 'text+image->text', input_modalities: ['text', 'image'] },
+      },
+      expect: {
+        slug: 'org/vl-model',
+        display_name: 'Org: VL Model',
+        context_window: 131072,
+        max_context_window: 131072,
+        input_modalities: ['text', 'image'],
+      },
     },
     {
       name: 'entry without any length: no context window keys at all',
@@ -132,8 +149,18 @@ describe('toCodexModel', () => {
 
 describe('overrides', () => {
   test('display_name, description and context_window replace the upstream values', () => {
-    const info = toCodexModel(vllmEntry('m', { max_model_len: 32768 }), { display_name: 'My Model', description: 'tuned', context_window: 16384 }, noFiles)
-    expect(info).toMatchObject({ slug: 'm', display_name: 'My Model', description: 'tuned', context_window: 16384, max_context_window: 32768 })
+    const info = toCodexModel(
+      vllmEntry('m', { max_model_len: 32768 }),
+      { display_name: 'My Model', description: 'tuned', context_window: 16384 },
+      noFiles,
+    )
+    expect(info).toMatchObject({
+      slug: 'm',
+      display_name: 'My Model',
+      description: 'tuned',
+      context_window: 16384,
+      max_context_window: 32768,
+    })
     expect(codexModelInfoProblems(info)).toEqual([])
   })
 
@@ -155,7 +182,9 @@ describe('overrides', () => {
 
   test('an unreadable or blank base_instructions_file keeps the embedded prompt', () => {
     expect(toCodexModel(vllmEntry('m'), { base_instructions_file: '/nope' }, noFiles).base_instructions).toBe(DEFAULT_BASE_INSTRUCTIONS)
-    expect(toCodexModel(vllmEntry('m'), { base_instructions_file: '/blank' }, () => '  \n').base_instructions).toBe(DEFAULT_BASE_INSTRUCTIONS)
+    expect(toCodexModel(vllmEntry('m'), { base_instructions_file: '/blank' }, () => '  \n').base_instructions).toBe(
+      DEFAULT_BASE_INSTRUCTIONS,
+    )
   })
 
   test('other ModelInfo keys pass through', () => {
@@ -189,11 +218,24 @@ describe('overrides', () => {
   test('values Codex would reject are dropped instead of breaking the catalog', () => {
     const info = toCodexModel(
       vllmEntry('m'),
-      { shell_type: 'bash', apply_patch_tool_type: 'function', visibility: 'shown', priority: 1.5, slug: 'other', base_instructions: '' } as any,
+      {
+        shell_type: 'bash',
+        apply_patch_tool_type: 'function',
+        visibility: 'shown',
+        priority: 1.5,
+        slug: 'other',
+        base_instructions: '',
+      } as any,
       noFiles,
     )
     expect(codexModelInfoProblems(info)).toEqual([])
-    expect(info).toMatchObject({ slug: 'm', shell_type: meta.shell_type, apply_patch_tool_type: 'freeform', visibility: 'list', priority: 1 })
+    expect(info).toMatchObject({
+      slug: 'm',
+      shell_type: meta.shell_type,
+      apply_patch_tool_type: 'freeform',
+      visibility: 'list',
+      priority: 1,
+    })
     expect(info.base_instructions).toBe(DEFAULT_BASE_INSTRUCTIONS)
   })
 })
@@ -210,7 +252,11 @@ describe('toCodexCatalog', () => {
   })
 
   test('skips entries without an id and repeated ids', () => {
-    const catalog = toCodexCatalog({ data: [{ object: 'model' }, { id: '' }, { id: 'a' }, { id: 'a', max_model_len: 5 }, null] }, {}, noFiles)
+    const catalog = toCodexCatalog(
+      { data: [{ object: 'model' }, { id: '' }, { id: 'a' }, { id: 'a', max_model_len: 5 }, null] },
+      {},
+      noFiles,
+    )
     expect(catalog.models.map((m) => m.slug)).toEqual(['a'])
     expect(catalog.models[0].context_window).toBeUndefined()
   })

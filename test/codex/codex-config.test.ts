@@ -16,7 +16,9 @@ describe('the Codex config.toml the test helper writes', () => {
   })
 
   test('apiKey null leaves out the auth block; extra top-level keys stay top-level', () => {
-    const cfg: any = Bun.TOML.parse(codexConfigToml({ baseURL: 'http://h/v1', apiKey: null, websockets: true, extraConfig: 'model_catalog_json = "/x.json"' }))
+    const cfg: any = Bun.TOML.parse(
+      codexConfigToml({ baseURL: 'http://h/v1', apiKey: null, websockets: true, extraConfig: 'model_catalog_json = "/x.json"' }),
+    )
     expect(cfg.model_catalog_json).toBe('/x.json')
     expect(cfg.model_providers.agentgate.auth).toBeUndefined()
     expect(cfg.model_providers.agentgate.supports_websockets).toBe(true)

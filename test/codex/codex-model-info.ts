@@ -49,7 +49,13 @@ export function codexModelInfoProblems(m: any): string[] {
   opt('apply_patch_tool_type', (v) => v === null || v === 'freeform', '"freeform" or null ("function" is rejected by 0.169)')
   opt('web_search_tool_type', oneOf(WEB_SEARCH), WEB_SEARCH.join('|'))
   opt('input_modalities', (v) => Array.isArray(v) && v.every((x) => MODALITIES.includes(x)), 'a list of text|image')
-  for (const k of ['supports_reasoning_summaries', 'supports_parallel_tool_calls', 'supports_image_detail_original', 'supports_search_tool', 'use_responses_lite'])
+  for (const k of [
+    'supports_reasoning_summaries',
+    'supports_parallel_tool_calls',
+    'supports_image_detail_original',
+    'supports_search_tool',
+    'use_responses_lite',
+  ])
     opt(k, (v) => typeof v === 'boolean', 'a boolean')
   for (const k of ['context_window', 'max_context_window', 'auto_compact_token_limit', 'effective_context_window_percent'])
     opt(k, (v) => v === null || isInt(v), 'an integer')

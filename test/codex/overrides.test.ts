@@ -38,9 +38,21 @@ describe('validateModelOverride', () => {
   })
 
   const rejected: [string, unknown, RegExp][] = [
-    ['a bad enum', { shell_type: 'bash' }, /models\."Qwen\/Qwen3-8B"\.shell_type in .*config\.toml: expected one of default\|local\|unified_exec\|disabled\|shell_command, got "bash"/],
-    ['apply_patch_tool_type "function" (0.169 rejects it)', { apply_patch_tool_type: 'function' }, /\.apply_patch_tool_type.*expected "freeform", got "function"/],
-    ['a bad effort inside supported_reasoning_levels', { supported_reasoning_levels: [{ effort: 'max', description: 'x' }] }, /\.supported_reasoning_levels.*effort = one of none\|minimal\|low\|medium\|high\|xhigh/],
+    [
+      'a bad enum',
+      { shell_type: 'bash' },
+      /models\."Qwen\/Qwen3-8B"\.shell_type in .*config\.toml: expected one of default\|local\|unified_exec\|disabled\|shell_command, got "bash"/,
+    ],
+    [
+      'apply_patch_tool_type "function" (0.169 rejects it)',
+      { apply_patch_tool_type: 'function' },
+      /\.apply_patch_tool_type.*expected "freeform", got "function"/,
+    ],
+    [
+      'a bad effort inside supported_reasoning_levels',
+      { supported_reasoning_levels: [{ effort: 'max', description: 'x' }] },
+      /\.supported_reasoning_levels.*effort = one of none\|minimal\|low\|medium\|high\|xhigh/,
+    ],
     ['a reasoning level without description', { supported_reasoning_levels: [{ effort: 'low' }] }, /\.supported_reasoning_levels/],
     ['a bad truncation mode', { truncation_policy: { mode: 'lines', limit: 3 } }, /\.truncation_policy.*mode = one of bytes\|tokens/],
     ['a zero context window', { context_window: 0 }, /\.context_window.*a whole number ≥ 1/],
@@ -68,15 +80,19 @@ describe('validateModelOverride', () => {
   test('base_instructions_file is resolved against the config file and must be readable and non-empty', () => {
     const files: Record<string, string> = { '/home/u/.agentgate/prompts/coder.md': 'Write Go.', '/abs/empty.md': '' }
     const read = (p: string) => files[p] ?? null
-    expect(validateModelOverride('m', { base_instructions_file: 'prompts/coder.md' }, { where: CONFIG, readFile: read }).base_instructions_file).toBe(
-      '/home/u/.agentgate/prompts/coder.md',
+    expect(
+      validateModelOverride('m', { base_instructions_file: 'prompts/coder.md' }, { where: CONFIG, readFile: read }).base_instructions_file,
+    ).toBe('/home/u/.agentgate/prompts/coder.md')
+    expect(problem({ base_instructions_file: 'missing.md' }, read)).toMatch(
+      /\.base_instructions_file.*file not found: \/home\/u\/\.agentgate\/missing\.md/,
     )
-    expect(problem({ base_instructions_file: 'missing.md' }, read)).toMatch(/\.base_instructions_file.*file not found: \/home\/u\/\.agentgate\/missing\.md/)
     expect(problem({ base_instructions_file: '/abs/empty.md' }, read)).toMatch(/file is empty/)
   })
 
   test('without a config file path, messages leave out "in …" and paths stay as given', () => {
-    expect(() => validateModelOverride('m', { visibility: 'x' })).toThrow('invalid setting models."m".visibility: expected one of list|hide|none, got "x"')
+    expect(() => validateModelOverride('m', { visibility: 'x' })).toThrow(
+      'invalid setting models."m".visibility: expected one of list|hide|none, got "x"',
+    )
     expect(validateModelOverride('m', { base_instructions_file: 'rel.md' }).base_instructions_file).toBe('rel.md')
   })
 

@@ -13,7 +13,11 @@ let client: OpenAI
 useGateway({ gateway: { logLevel: 'warn' } }, (s) => ({ up, gw, client } = s))
 
 const raw = async (method: string, path: string, body?: unknown) => {
-  const r = await fetch(`${gw.baseURL}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+  const r = await fetch(`${gw.baseURL}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
   return { status: r.status, body: (await r.json()) as any }
 }
 const userMessage = (text: string) => ({ type: 'message' as const, role: 'user' as const, content: text })
@@ -61,7 +65,12 @@ describe('conversations', () => {
   test('an unknown id is a 404 in the OpenAI shape, naming the conversation', async () => {
     const err = await rejectionOf(client.conversations.retrieve('conv_nope'))
     expect(err).toBeInstanceOf(OpenAI.NotFoundError)
-    expect(err.error).toEqual({ message: "Conversation with id 'conv_nope' not found.", type: 'invalid_request_error', param: null, code: 'conversation_not_found' })
+    expect(err.error).toEqual({
+      message: "Conversation with id 'conv_nope' not found.",
+      type: 'invalid_request_error',
+      param: null,
+      code: 'conversation_not_found',
+    })
   })
 })
 
@@ -77,7 +86,9 @@ describe('limits and bad bodies', () => {
 
   test('appending 21 items is a 400 too, and appends nothing', async () => {
     const c = await client.conversations.create()
-    const err = await rejectionOf(client.conversations.items.create(c.id, { items: Array.from({ length: 21 }, (_, i) => userMessage(`m${i}`)) }))
+    const err = await rejectionOf(
+      client.conversations.items.create(c.id, { items: Array.from({ length: 21 }, (_, i) => userMessage(`m${i}`)) }),
+    )
     expect(err).toBeInstanceOf(OpenAI.BadRequestError)
     expect(err.error.param).toBe('items')
     expect((await client.conversations.items.list(c.id)).data).toEqual([])
@@ -140,7 +151,11 @@ describe('limits and bad bodies', () => {
   })
 
   test('invalid JSON is a 400', async () => {
-    const r = await fetch(`${gw.baseURL}/conversations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"items": [' })
+    const r = await fetch(`${gw.baseURL}/conversations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"items": [',
+    })
     expect(r.status).toBe(400)
     expect(((await r.json()) as any).error.code).toBe('invalid_json')
   })
@@ -157,9 +172,21 @@ describe('items', () => {
     })
     const { data } = await client.conversations.items.list(c.id, { order: 'asc' })
     expect(data).toHaveLength(3)
-    expect(data[0]).toEqual({ type: 'message', id: expect.stringMatching(/^msg_/), role: 'user', status: 'completed', content: [{ type: 'input_text', text: 'first' }] })
+    expect(data[0]).toEqual({
+      type: 'message',
+      id: expect.stringMatching(/^msg_/),
+      role: 'user',
+      status: 'completed',
+      content: [{ type: 'input_text', text: 'first' }],
+    })
     expect(data[1]).toMatchObject({ type: 'message', id: expect.stringMatching(/^msg_/), role: 'assistant', status: 'completed' })
-    expect(data[2]).toEqual({ type: 'function_call_output', id: expect.stringMatching(/^fco_/), call_id: 'call_1', output: '{"ok":true}', status: 'completed' })
+    expect(data[2]).toEqual({
+      type: 'function_call_output',
+      id: expect.stringMatching(/^fco_/),
+      call_id: 'call_1',
+      output: '{"ok":true}',
+      status: 'completed',
+    })
   })
 
   test('append returns a list of exactly the new items and adds them at the end', async () => {
@@ -179,7 +206,9 @@ describe('items', () => {
     const err = await rejectionOf(client.conversations.items.retrieve('msg_nope', { conversation_id: c.id }))
     expect(err).toBeInstanceOf(OpenAI.NotFoundError)
     expect(err.error.code).toBe('item_not_found')
-    expect(await rejectionOf(client.conversations.items.retrieve(item.id!, { conversation_id: 'conv_nope' }))).toBeInstanceOf(OpenAI.NotFoundError)
+    expect(await rejectionOf(client.conversations.items.retrieve(item.id!, { conversation_id: 'conv_nope' }))).toBeInstanceOf(
+      OpenAI.NotFoundError,
+    )
   })
 
   test('delete an item answers the conversation object, and the item is gone', async () => {

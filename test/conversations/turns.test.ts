@@ -39,10 +39,21 @@ describe('history and appending', () => {
     up.queue({ text: 'Your name is Ada.' })
     const r2 = await client.responses.create({ model: 'test-model', input: 'What is my name?', conversation: { id: c.id } })
     expect(r2.conversation).toEqual({ id: c.id })
-    expect(transcript(lastUpstream())).toEqual(['user: My name is Ada.', 'user: Remember that.', 'assistant: Nice to meet you, Ada.', 'user: What is my name?'])
+    expect(transcript(lastUpstream())).toEqual([
+      'user: My name is Ada.',
+      'user: Remember that.',
+      'assistant: Nice to meet you, Ada.',
+      'user: What is my name?',
+    ])
 
     const items = await itemsOf(c.id)
-    expect(texts(items)).toEqual(['user: My name is Ada.', 'user: Remember that.', 'assistant: Nice to meet you, Ada.', 'user: What is my name?', 'assistant: Your name is Ada.'])
+    expect(texts(items)).toEqual([
+      'user: My name is Ada.',
+      'user: Remember that.',
+      'assistant: Nice to meet you, Ada.',
+      'user: What is my name?',
+      'assistant: Your name is Ada.',
+    ])
     // the same ids as the responses show; every message has a status
     expect(items[2].id).toBe(r1.output[0].id)
     expect(items[4]).toEqual(r2.output[0])
@@ -57,7 +68,10 @@ describe('history and appending', () => {
     const c = await client.conversations.create()
     up.queue({ text: 'Let me look.', functionCalls: [{ name: 'lookup', arguments: '{"q":"x"}', call_id: 'call_9' }] })
     const stream = await client.responses.create({
-      model: 'test-model', input: 'Look it up', conversation: c.id, stream: true,
+      model: 'test-model',
+      input: 'Look it up',
+      conversation: c.id,
+      stream: true,
       tools: [{ type: 'function', name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } }, strict: false }],
     })
     let final: any
@@ -68,7 +82,11 @@ describe('history and appending', () => {
     expect(items[2]).toMatchObject({ call_id: 'call_9', name: 'lookup', arguments: '{"q":"x"}' })
 
     up.queue({ text: 'Found it.' })
-    const r = await client.responses.create({ model: 'test-model', input: [{ type: 'function_call_output', call_id: 'call_9', output: 'result' }], conversation: c.id })
+    const r = await client.responses.create({
+      model: 'test-model',
+      input: [{ type: 'function_call_output', call_id: 'call_9', output: 'result' }],
+      conversation: c.id,
+    })
     expect(r.output_text).toBe('Found it.')
     expect(lastUpstream().body.input.map((i: any) => i.type)).toEqual(['message', 'message', 'function_call', 'function_call_output'])
     expect((await itemsOf(c.id)).map((i) => i.type)).toEqual(['message', 'message', 'function_call', 'function_call_output', 'message'])
@@ -100,7 +118,9 @@ describe('history and appending', () => {
     up.queue({ text: 'a slow answer with many words that takes a while to stream', delayMs: 40 })
     const ctl = new AbortController()
     const res = await fetch(`${gw.baseURL}/responses`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, signal: ctl.signal,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      signal: ctl.signal,
       body: JSON.stringify({ model: 'test-model', input: 'slow', stream: true, conversation: c.id }),
     })
     const reader = res.body!.getReader()
@@ -138,25 +158,37 @@ describe('bad conversation references', () => {
     const before = up.requestsTo('/v1/responses').length
     const err = await rejectionOf(client.responses.create({ model: 'test-model', input: 'x', conversation: 'conv_nope' }))
     expect(err).toBeInstanceOf(OpenAI.NotFoundError)
-    expect(err.error).toMatchObject({ param: 'conversation', code: 'conversation_not_found', message: "Conversation with id 'conv_nope' not found." })
+    expect(err.error).toMatchObject({
+      param: 'conversation',
+      code: 'conversation_not_found',
+      message: "Conversation with id 'conv_nope' not found.",
+    })
     expect(up.requestsTo('/v1/responses').length).toBe(before)
   })
 
   test('a deleted conversation is unknown', async () => {
     const c = await client.conversations.create()
     await client.conversations.delete(c.id)
-    expect(await rejectionOf(client.responses.create({ model: 'test-model', input: 'x', conversation: c.id }))).toBeInstanceOf(OpenAI.NotFoundError)
+    expect(await rejectionOf(client.responses.create({ model: 'test-model', input: 'x', conversation: c.id }))).toBeInstanceOf(
+      OpenAI.NotFoundError,
+    )
   })
 
   test('conversation with previous_response_id is a 400', async () => {
     const c = await client.conversations.create()
-    const err = await rejectionOf(client.responses.create({ model: 'test-model', input: 'x', conversation: c.id, previous_response_id: 'resp_x' }))
+    const err = await rejectionOf(
+      client.responses.create({ model: 'test-model', input: 'x', conversation: c.id, previous_response_id: 'resp_x' }),
+    )
     expect(err).toBeInstanceOf(OpenAI.BadRequestError)
     expect(err.error.param).toBe('conversation')
   })
 
   test('an empty conversation id is a 400', async () => {
-    const r = await fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'x', conversation: '' }) })
+    const r = await fetch(`${gw.baseURL}/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-model', input: 'x', conversation: '' }),
+    })
     expect(r.status).toBe(400)
   })
 })
@@ -166,12 +198,19 @@ describe('concurrent turns on one conversation', () => {
     const c = await client.conversations.create()
     up.queue({ text: 'one two three four five six seven eight', delayMs: 30 })
     const first = client.responses.create({ model: 'test-model', input: 'first', conversation: c.id })
-    await waitFor('the first turn to reach the upstream', async () => (await gw.store.listConversationItems('default', c.id, { limit: 1, order: 'asc' })) && up.requestsTo('/v1/responses').at(-1)?.body.input.at(-1)?.content[0].text === 'first')
+    await waitFor(
+      'the first turn to reach the upstream',
+      async () =>
+        (await gw.store.listConversationItems('default', c.id, { limit: 1, order: 'asc' })) &&
+        up.requestsTo('/v1/responses').at(-1)?.body.input.at(-1)?.content[0].text === 'first',
+    )
     const err = await rejectionOf(client.responses.create({ model: 'test-model', input: 'second', conversation: c.id }))
     expect(err).toBeInstanceOf(OpenAI.ConflictError)
     expect(err.error).toMatchObject({ type: 'invalid_request_error', code: 'conversation_locked', param: 'conversation' })
     expect(err.error.message).toContain(c.id)
-    const appendErr = await rejectionOf(client.conversations.items.create(c.id, { items: [{ type: 'message', role: 'user', content: 'sneaky' }] }))
+    const appendErr = await rejectionOf(
+      client.conversations.items.create(c.id, { items: [{ type: 'message', role: 'user', content: 'sneaky' }] }),
+    )
     expect(appendErr).toBeInstanceOf(OpenAI.ConflictError)
     expect((await first).status).toBe('completed')
     expect(texts(await itemsOf(c.id))).toEqual(['user: first', 'assistant: one two three four five six seven eight'])
@@ -181,7 +220,9 @@ describe('concurrent turns on one conversation', () => {
   test('of many simultaneous turns exactly one runs; the conversation holds exactly its input and output', async () => {
     const c = await client.conversations.create()
     up.queue({ text: 'the winner', delayMs: 20 })
-    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => client.responses.create({ model: 'test-model', input: `racer ${i}`, conversation: c.id })))
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) => client.responses.create({ model: 'test-model', input: `racer ${i}`, conversation: c.id })),
+    )
     const won = results.filter((r) => r.status === 'fulfilled')
     const lost = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[]
     expect(won).toHaveLength(1)
@@ -203,7 +244,9 @@ describe('concurrent turns on one conversation', () => {
       up.queue({ text: 'a slow answer from gateway a', delayMs: 30 })
       const onA = ca.responses.create({ model: 'test-model', input: 'on a', conversation: c.id })
       await Bun.sleep(80)
-      expect(await rejectionOf(cb.responses.create({ model: 'test-model', input: 'on b', conversation: c.id }))).toBeInstanceOf(OpenAI.ConflictError)
+      expect(await rejectionOf(cb.responses.create({ model: 'test-model', input: 'on b', conversation: c.id }))).toBeInstanceOf(
+        OpenAI.ConflictError,
+      )
       expect((await onA).status).toBe('completed')
       const r = await cb.responses.create({ model: 'test-model', input: 'on b', conversation: c.id })
       expect(transcript(lastUpstream())).toEqual(['user: on a', 'assistant: a slow answer from gateway a', 'user: on b'])
@@ -221,8 +264,20 @@ describe('concurrent turns on one conversation', () => {
     const store: JsonStore = gw.store
     const started = await store.startConversationTurn(
       {
-        id: 'resp_dead', tenant: 'default', status: 'in_progress', model: 'test-model', request: {}, response: {}, error: null,
-        previousResponseId: null, conversationId: c.id, background: false, createdAt: 1, updatedAt: 1, completedAt: null, requestId: null,
+        id: 'resp_dead',
+        tenant: 'default',
+        status: 'in_progress',
+        model: 'test-model',
+        request: {},
+        response: {},
+        error: null,
+        previousResponseId: null,
+        conversationId: c.id,
+        background: false,
+        createdAt: 1,
+        updatedAt: 1,
+        completedAt: null,
+        requestId: null,
       },
       [],
       { owner: 'elsewhere/1/x', expiresAt: Date.now() - 1 },

@@ -36,7 +36,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-const start = () => startBinary(binPath, ['--port', '0', '--upstream', up.url, '--log-level', 'warn'], { cwd: dir, env: { HOME: home, AGENTGATE_HOME: join(home, '.agentgate'), PATH: process.env.PATH } })
+const start = () =>
+  startBinary(binPath, ['--port', '0', '--upstream', up.url, '--log-level', 'warn'], {
+    cwd: dir,
+    env: { HOME: home, AGENTGATE_HOME: join(home, '.agentgate'), PATH: process.env.PATH },
+  })
 
 async function post(gw: RunningBinary, body: unknown) {
   return fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })

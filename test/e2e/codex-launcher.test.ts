@@ -16,14 +16,27 @@ const MARKER = 'launched-through-agentgate'
 function shellThenAnswer(req: RecordedRequest): TurnScript {
   const output = (req.body.input as any[]).findLast((i) => i.type === 'function_call_output')
   if (output) return { text: `Done: ${String(output.output).includes(MARKER) ? MARKER : 'no marker'}` }
-  return { functionCalls: [{ name: 'exec_command', arguments: JSON.stringify({ cmd: `echo ${MARKER} > launched.txt && cat launched.txt`, yield_time_ms: 2000 }) }] }
+  return {
+    functionCalls: [
+      {
+        name: 'exec_command',
+        arguments: JSON.stringify({ cmd: `echo ${MARKER} > launched.txt && cat launched.txt`, yield_time_ms: 2000 }),
+      },
+    ],
+  }
 }
 
 let up: FakeUpstream
 let root: string
 
 beforeAll(() => {
-  up = startFakeUpstream({ models: [{ id: 'first-model', max_model_len: 16384 }, { id: 'second-model', max_model_len: 8192 }], defaultReply: shellThenAnswer })
+  up = startFakeUpstream({
+    models: [
+      { id: 'first-model', max_model_len: 16384 },
+      { id: 'second-model', max_model_len: 8192 },
+    ],
+    defaultReply: shellThenAnswer,
+  })
   root = mkdtempSync(join(tmpdir(), 'agentgate-launcher-'))
 })
 afterAll(async () => {
@@ -35,7 +48,14 @@ afterAll(async () => {
 function launch(args: string[], opts: { path?: string; home: string; cwd: string }) {
   return run([process.execPath, MAIN, 'codex', ...args], {
     cwd: opts.cwd,
-    env: { PATH: opts.path ?? `${BIN_DIR}:${process.env.PATH}`, HOME: opts.home, AGENTGATE_HOME: join(opts.home, '.agentgate'), NO_COLOR: '1', LANG: 'C.UTF-8', TMPDIR: join(opts.home, 'tmp') },
+    env: {
+      PATH: opts.path ?? `${BIN_DIR}:${process.env.PATH}`,
+      HOME: opts.home,
+      AGENTGATE_HOME: join(opts.home, '.agentgate'),
+      NO_COLOR: '1',
+      LANG: 'C.UTF-8',
+      TMPDIR: join(opts.home, 'tmp'),
+    },
     timeoutMs: 60_000,
   })
 }
@@ -60,7 +80,14 @@ async function tui(args: string[], opts: { home: string; cwd: string; until: () 
   const command = [process.execPath, MAIN, 'codex', ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ')
   const proc = Bun.spawn(['script', '-qfec', command, '/dev/null'], {
     cwd: opts.cwd,
-    env: { PATH: `${BIN_DIR}:${process.env.PATH}`, HOME: opts.home, AGENTGATE_HOME: join(opts.home, '.agentgate'), TERM: 'xterm-256color', LANG: 'C.UTF-8', TMPDIR: join(opts.home, 'tmp') },
+    env: {
+      PATH: `${BIN_DIR}:${process.env.PATH}`,
+      HOME: opts.home,
+      AGENTGATE_HOME: join(opts.home, '.agentgate'),
+      TERM: 'xterm-256color',
+      LANG: 'C.UTF-8',
+      TMPDIR: join(opts.home, 'tmp'),
+    },
     stdin: 'pipe',
     stdout: 'pipe',
     stderr: 'pipe',
@@ -71,7 +98,8 @@ async function tui(args: string[], opts: { home: string; cwd: string; until: () 
     for await (const chunk of proc.stdout) output += new TextDecoder().decode(chunk)
   })()
   // the screen is drawn with escape sequences between words: compare the text without them
-  const screen = () => output.replace(/\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]/g, '').replace(/\s+/g, ' ')
+  const screen = () =>
+    output.replace(/\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]/g, '').replace(/\s+/g, ' ')
   let seen = false
   for (let i = 0; i < 400 && !seen; i++) {
     seen = opts.until()
@@ -96,7 +124,15 @@ function dirs(name: string) {
   return { home, cwd }
 }
 
-const execArgs = (prompt: string) => ['--', 'exec', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox', '--color', 'never', prompt]
+const execArgs = (prompt: string) => [
+  '--',
+  'exec',
+  '--skip-git-repo-check',
+  '--dangerously-bypass-approvals-and-sandbox',
+  '--color',
+  'never',
+  prompt,
+]
 
 describe('agentgate codex', () => {
   test('starts a gateway, writes the private CODEX_HOME with the catalog, and runs a Codex session with tools over WebSocket', async () => {
@@ -112,9 +148,14 @@ describe('agentgate codex', () => {
     const logPath = join(home, '.agentgate', 'logs', 'codex-launcher.log')
     expect(r.stdout + r.stderr).not.toContain('"level":')
     expect(r.stderr).toContain(`gateway log ${logPath}`)
-    const log = readFileSync(logPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+    const log = readFileSync(logPath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(log.some((l) => l.msg === 'started')).toBe(true)
-    expect(log.filter((l) => l.msg === 'tools the gateway cannot run were left out of the upstream request').map((l) => l.tools)).toEqual([['web_search']])
+    expect(log.filter((l) => l.msg === 'tools the gateway cannot run were left out of the upstream request').map((l) => l.tools)).toEqual([
+      ['web_search'],
+    ])
 
     const codexHome = join(home, '.agentgate', 'codex-home')
     const config = readFileSync(join(codexHome, 'config.toml'), 'utf8')
@@ -123,12 +164,19 @@ describe('agentgate codex', () => {
     const catalogPath = join(codexHome, 'agentgate-models.json')
     expect(config).toContain(`model_catalog_json = ${JSON.stringify(catalogPath)}`)
     const catalog = JSON.parse(readFileSync(catalogPath, 'utf8'))
-    expect(catalog.models.map((m: any) => [m.slug, m.context_window])).toEqual([['first-model', 16384], ['second-model', 8192]])
+    expect(catalog.models.map((m: any) => [m.slug, m.context_window])).toEqual([
+      ['first-model', 16384],
+      ['second-model', 8192],
+    ])
 
     // The session went over one WebSocket with forced storage: the turns are in the gateway's database.
     const db = new Database(join(home, '.agentgate', 'agentgate.db'), { readonly: true })
     try {
-      const rows = db.query('select id, status, previous_response_id as prev from responses order by id').all() as { id: string; status: string; prev: string | null }[]
+      const rows = db.query('select id, status, previous_response_id as prev from responses order by id').all() as {
+        id: string
+        status: string
+        prev: string | null
+      }[]
       // prewarm → tool-call turn → answer turn, each chained on the one before
       expect(rows.map((r) => r.status)).toEqual(['completed', 'completed', 'completed'])
       expect(rows.map((r) => r.prev)).toEqual([null, rows[0].id, rows[1].id])
@@ -143,7 +191,10 @@ describe('agentgate codex', () => {
     try {
       const before = (await gw.store.getResponse('default', 'x')) ?? null
       expect(before).toBeNull()
-      const r = await launch(['--port', String(gw.app.server!.port), '--model', 'second-model', ...execArgs('write the marker file')], { home, cwd })
+      const r = await launch(['--port', String(gw.app.server!.port), '--model', 'second-model', ...execArgs('write the marker file')], {
+        home,
+        cwd,
+      })
       expect(r.code).toBe(0)
       expect(r.stderr).toContain(`Codex with model second-model via ${gw.url}`)
       const finished = gw.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'turn finished' && l.stored)
@@ -157,10 +208,13 @@ describe('agentgate codex', () => {
     }
   }, 90_000)
 
-  test('with an API key configured, Codex authenticates with it (env_key, not on disk) and the session is that tenant\'s', async () => {
+  test("with an API key configured, Codex authenticates with it (env_key, not on disk) and the session is that tenant's", async () => {
     const { home, cwd } = dirs('keyed')
     const key = 'sk-launcher-team-x-4b1d'
-    const r = await launch(['--upstream', up.url, '--port', '0', '--api-key', `team-x:${key}`, ...execArgs('write the marker file')], { home, cwd })
+    const r = await launch(['--upstream', up.url, '--port', '0', '--api-key', `team-x:${key}`, ...execArgs('write the marker file')], {
+      home,
+      cwd,
+    })
     expect(r.code).toBe(0)
     expect(r.stdout + r.stderr).toContain(`Done: ${MARKER}`)
     expect(r.stdout + r.stderr).not.toContain(key)
@@ -186,7 +240,10 @@ describe('agentgate codex', () => {
       expect(r.code).toBe(1)
       expect(r.stderr).toContain('needs an API key: pass the one it accepts with --api-key')
       // with it, the attached session is the key's tenant
-      const ok = await launch(['--port', String(gw.app.server!.port), '--api-key', 'ops:sk-attach-key-77', ...execArgs('write the marker file')], { home, cwd })
+      const ok = await launch(
+        ['--port', String(gw.app.server!.port), '--api-key', 'ops:sk-attach-key-77', ...execArgs('write the marker file')],
+        { home, cwd },
+      )
       expect(ok.code).toBe(0)
       const finished = gw.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'turn finished' && l.stored)
       expect(finished.length).toBe(3)
@@ -200,7 +257,14 @@ describe('agentgate codex', () => {
     const { home, cwd } = dirs('leftovers')
     const seconds = 86_000 + Math.floor(Math.random() * 400)
     up.queue(
-      { functionCalls: [{ name: 'exec_command', arguments: JSON.stringify({ cmd: `setsid sleep ${seconds} > /dev/null 2>&1 < /dev/null & echo detached`, yield_time_ms: 1000 }) }] },
+      {
+        functionCalls: [
+          {
+            name: 'exec_command',
+            arguments: JSON.stringify({ cmd: `setsid sleep ${seconds} > /dev/null 2>&1 < /dev/null & echo detached`, yield_time_ms: 1000 }),
+          },
+        ],
+      },
       { text: 'Left a sleeper.' },
     )
     const r = await launch(['--upstream', up.url, '--port', '0', ...execArgs('start a background job')], { home, cwd })
@@ -213,45 +277,66 @@ describe('agentgate codex', () => {
 
   // The interactive TUI on a pseudo-terminal (util-linux `script`): quitting it leaves no app-server daemon behind,
   // and `agentgate codex -- resume --last` then continues the session.
-  test.skipIf(!Bun.which('script'))('quitting the TUI leaves no Codex process behind, and `-- resume --last` continues the session', async () => {
-    const { home, cwd } = dirs('tui')
-    const codexHome = join(home, '.agentgate', 'codex-home')
-    /** Codex processes still running from this CODEX_HOME (ended here, so a failure leaves nothing behind either) */
-    const leftBehind = () => {
-      const pids = processesMatching((cmd) => cmd.includes(codexHome))
-      for (const pid of pids) process.kill(pid, 'SIGKILL')
-      return pids
-    }
-    // The TUI also asks for a session title on the side: every request gets an answer fitting what it asks.
-    const said = (req: RecordedRequest, text: string) => JSON.stringify(req.body.input).includes(text)
-    const upstream = startFakeUpstream({
-      defaultReply: (req) => ({ text: said(req, 'Generate a concise') ? 'Say hello' : said(req, 'and again') ? 'Back again in the resumed session.' : 'Hello from the first session.' }),
-    })
-    try {
-      const asked = (text: string) => () => upstream.requestsTo('/v1/responses').some((q) => said(q, text) && !said(q, 'Generate a concise'))
-      const first = await tui(['--upstream', upstream.url, '--port', '0', '--', '--dangerously-bypass-approvals-and-sandbox', 'say hello'], { home, cwd, until: asked('say hello') })
-      expect(first.seen).toBe(true)
-      expect(first.code).toBe(0)
-      await Bun.sleep(500)
-      expect(leftBehind()).toEqual([])
+  test.skipIf(!Bun.which('script'))(
+    'quitting the TUI leaves no Codex process behind, and `-- resume --last` continues the session',
+    async () => {
+      const { home, cwd } = dirs('tui')
+      const codexHome = join(home, '.agentgate', 'codex-home')
+      /** Codex processes still running from this CODEX_HOME (ended here, so a failure leaves nothing behind either) */
+      const leftBehind = () => {
+        const pids = processesMatching((cmd) => cmd.includes(codexHome))
+        for (const pid of pids) process.kill(pid, 'SIGKILL')
+        return pids
+      }
+      // The TUI also asks for a session title on the side: every request gets an answer fitting what it asks.
+      const said = (req: RecordedRequest, text: string) => JSON.stringify(req.body.input).includes(text)
+      const upstream = startFakeUpstream({
+        defaultReply: (req) => ({
+          text: said(req, 'Generate a concise')
+            ? 'Say hello'
+            : said(req, 'and again')
+              ? 'Back again in the resumed session.'
+              : 'Hello from the first session.',
+        }),
+      })
+      try {
+        const asked = (text: string) => () =>
+          upstream.requestsTo('/v1/responses').some((q) => said(q, text) && !said(q, 'Generate a concise'))
+        const first = await tui(
+          ['--upstream', upstream.url, '--port', '0', '--', '--dangerously-bypass-approvals-and-sandbox', 'say hello'],
+          { home, cwd, until: asked('say hello') },
+        )
+        expect(first.seen).toBe(true)
+        expect(first.code).toBe(0)
+        await Bun.sleep(500)
+        expect(leftBehind()).toEqual([])
 
-      const second = await tui(['--upstream', upstream.url, '--port', '0', '--', '--dangerously-bypass-approvals-and-sandbox', 'resume', '--last', 'and again'], { home, cwd, until: asked('and again') })
-      expect(second.output).not.toContain('active writer')
-      expect(second.seen).toBe(true)
-      expect(second.code).toBe(0)
-      // the resumed turn carried the first session's exchange as its history
-      const resumed = upstream.requestsTo('/v1/responses').find((q) => said(q, 'and again') && !said(q, 'Generate a concise'))!
-      expect(said(resumed, 'Hello from the first session.')).toBe(true)
-      expect(leftBehind()).toEqual([])
-    } finally {
-      await upstream.stop()
-    }
-  }, 120_000)
+        const second = await tui(
+          ['--upstream', upstream.url, '--port', '0', '--', '--dangerously-bypass-approvals-and-sandbox', 'resume', '--last', 'and again'],
+          { home, cwd, until: asked('and again') },
+        )
+        expect(second.output).not.toContain('active writer')
+        expect(second.seen).toBe(true)
+        expect(second.code).toBe(0)
+        // the resumed turn carried the first session's exchange as its history
+        const resumed = upstream.requestsTo('/v1/responses').find((q) => said(q, 'and again') && !said(q, 'Generate a concise'))!
+        expect(said(resumed, 'Hello from the first session.')).toBe(true)
+        expect(leftBehind()).toEqual([])
+      } finally {
+        await upstream.stop()
+      }
+    },
+    120_000,
+  )
 
   test('a SIGTERM sent to the launcher is passed on to Codex, and the launcher ends with Codex', async () => {
     const { home, cwd } = dirs('sigterm')
     const fake = join(home, 'fake-codex')
-    writeFileSync(fake, `#!/bin/sh\ntrap 'echo got-term > "${cwd}/term.txt"; exit 3' TERM\necho up > "${cwd}/ready.txt"\nwhile :; do sleep 0.1; done\n`, { mode: 0o755 })
+    writeFileSync(
+      fake,
+      `#!/bin/sh\ntrap 'echo got-term > "${cwd}/term.txt"; exit 3' TERM\necho up > "${cwd}/ready.txt"\nwhile :; do sleep 0.1; done\n`,
+      { mode: 0o755 },
+    )
     const proc = Bun.spawn([process.execPath, MAIN, 'codex', '--upstream', up.url, '--port', '0', '--codex', fake], {
       cwd,
       env: { PATH: process.env.PATH, HOME: home, AGENTGATE_HOME: join(home, '.agentgate') },
@@ -290,7 +375,15 @@ describe('agentgate codex', () => {
       model: 'm',
       model_provider: 'agentgate',
       model_catalog_json: '/x/models.json',
-      model_providers: { agentgate: { name: 'agentgate', base_url: 'http://127.0.0.1:9000/v1', wire_api: 'responses', requires_openai_auth: false, supports_websockets: true } },
+      model_providers: {
+        agentgate: {
+          name: 'agentgate',
+          base_url: 'http://127.0.0.1:9000/v1',
+          wire_api: 'responses',
+          requires_openai_auth: false,
+          supports_websockets: true,
+        },
+      },
       features: { image_generation: false },
     })
   })

@@ -13,7 +13,10 @@ const REASONING = 'The user wants the marker echoed; I will run one shell comman
 function reasonThenAnswer(req: RecordedRequest): TurnScript {
   const input: any[] = req.body.input
   if (input.some((i) => i.type === 'function_call_output')) return { text: 'Done.' }
-  return { reasoning: REASONING, functionCalls: [{ name: 'exec_command', arguments: JSON.stringify({ cmd: `echo ${MARKER}`, yield_time_ms: 2000 }) }] }
+  return {
+    reasoning: REASONING,
+    functionCalls: [{ name: 'exec_command', arguments: JSON.stringify({ cmd: `echo ${MARKER}`, yield_time_ms: 2000 }) }],
+  }
 }
 
 let up: FakeUpstream

@@ -16,7 +16,11 @@ function shellThenAnswer(req: RecordedRequest): TurnScript {
   const input: any[] = req.body.input
   const output = input.findLast((i) => i.type === 'function_call_output')
   if (output) return { text: `The command printed: ${String(output.output).includes(MARKER) ? MARKER : 'something else'}` }
-  return { functionCalls: [{ name: 'exec_command', arguments: JSON.stringify({ cmd: `echo ${MARKER} > out.txt && cat out.txt`, yield_time_ms: 2000 }) }] }
+  return {
+    functionCalls: [
+      { name: 'exec_command', arguments: JSON.stringify({ cmd: `echo ${MARKER} > out.txt && cat out.txt`, yield_time_ms: 2000 }) },
+    ],
+  }
 }
 
 let up: FakeUpstream
@@ -36,7 +40,13 @@ for (const websockets of [false, true]) {
     test('runs a shell tool call and finishes the turn with the model’s answer', async () => {
       const before = up.requestsTo('/v1/responses').length
       const logsBefore = gw.logs.length
-      const run = await runCodex({ baseURL: gw.baseURL, model: 'test-model', prompt: 'Write the marker to out.txt and show it', websockets, timeoutMs: 60_000 })
+      const run = await runCodex({
+        baseURL: gw.baseURL,
+        model: 'test-model',
+        prompt: 'Write the marker to out.txt and show it',
+        websockets,
+        timeoutMs: 60_000,
+      })
       try {
         expect(run.timedOut).toBe(false)
         expect(run.exitCode).toBe(0)
@@ -68,7 +78,13 @@ for (const websockets of [false, true]) {
 
 describe('what the store holds after a Codex WebSocket session', () => {
   test('every turn, chained by previous_response_id, with the tool call and its output', async () => {
-    const run = await runCodex({ baseURL: gw.baseURL, model: 'test-model', prompt: 'Write the marker to out.txt and show it', websockets: true, timeoutMs: 60_000 })
+    const run = await runCodex({
+      baseURL: gw.baseURL,
+      model: 'test-model',
+      prompt: 'Write the marker to out.txt and show it',
+      websockets: true,
+      timeoutMs: 60_000,
+    })
     try {
       expect(run.exitCode).toBe(0)
       // Walk back from the newest stored response.

@@ -15,12 +15,20 @@ function run(events: any[]) {
 
 describe('EventNormaliser', () => {
   test('absorbs the upstream lifecycle events and keeps the outcome', () => {
-    const { n, out } = run(vllmResponseEvents({ model: 'm' }, { text: 'hi', usage: { input_tokens: 3, output_tokens: 1, cached_tokens: 2 } }))
+    const { n, out } = run(
+      vllmResponseEvents({ model: 'm' }, { text: 'hi', usage: { input_tokens: 3, output_tokens: 1, cached_tokens: 2 } }),
+    )
     expect(out.map((e) => e.type)).not.toContain('response.created')
     expect(out.map((e) => e.type)).not.toContain('response.completed')
     expect(n.outcome).toEqual({
       status: 'completed',
-      usage: { input_tokens: 3, input_tokens_details: { cached_tokens: 2 }, output_tokens: 1, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 4 },
+      usage: {
+        input_tokens: 3,
+        input_tokens_details: { cached_tokens: 2 },
+        output_tokens: 1,
+        output_tokens_details: { reasoning_tokens: 0 },
+        total_tokens: 4,
+      },
       incomplete_details: null,
       error: null,
     })
@@ -29,7 +37,16 @@ describe('EventNormaliser', () => {
   test.each<[string, TurnScript, string[]]>([
     ['text', { text: 'a b' }, ['msg_000001']],
     ['reasoning then text', { reasoning: 'think', text: 'ok' }, ['rs_000001', 'msg_000002']],
-    ['two parallel calls', { functionCalls: [{ name: 'f', arguments: '{}' }, { name: 'g', arguments: '{"x":1}' }] }, ['fc_000001', 'fc_000002']],
+    [
+      'two parallel calls',
+      {
+        functionCalls: [
+          { name: 'f', arguments: '{}' },
+          { name: 'g', arguments: '{"x":1}' },
+        ],
+      },
+      ['fc_000001', 'fc_000002'],
+    ],
   ])('%s: gateway ids replace the upstream ones everywhere, in output order', (_name, script, ids) => {
     const { n, out } = run(vllmResponseEvents({}, script))
     expect(n.output().map((i) => i.id)).toEqual(ids)
@@ -54,7 +71,11 @@ describe('EventNormaliser', () => {
       { type: 'response.output_item.added', output_index: 0, item: { id: 'u1', type: 'message', role: 'assistant', content: [] } },
       { type: 'response.content_part.added', item_id: 'u1', output_index: 0, content_index: 0, part: { type: 'output_text', text: '' } },
       { type: 'response.output_text.delta', item_id: 'u1', output_index: 0, content_index: 0, delta: 'hi' },
-      { type: 'response.output_item.done', output_index: 0, item: { id: 'u1', type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'hi' }] } },
+      {
+        type: 'response.output_item.done',
+        output_index: 0,
+        item: { id: 'u1', type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'hi' }] },
+      },
     ])
     expect(out[1].part).toEqual({ type: 'output_text', text: '', annotations: [], logprobs: [] })
     expect(out[2].logprobs).toEqual([])
@@ -75,22 +96,47 @@ describe('EventNormaliser', () => {
   })
 
   test.each([
-    ['response.failed with an error', { type: 'response.failed', response: { error: { code: 'server_error', message: 'boom' } } }, { code: 'server_error', message: 'upstream error: boom' }],
+    [
+      'response.failed with an error',
+      { type: 'response.failed', response: { error: { code: 'server_error', message: 'boom' } } },
+      { code: 'server_error', message: 'upstream error: boom' },
+    ],
     ['an error event', { type: 'error', code: 'overloaded', message: 'busy' }, { code: 'overloaded', message: 'upstream error: busy' }],
-    ['an error event with nested error', { type: 'error', error: { message: 'nested' } }, { code: 'upstream_error', message: 'upstream error: nested' }],
+    [
+      'an error event with nested error',
+      { type: 'error', error: { message: 'nested' } },
+      { code: 'upstream_error', message: 'upstream error: nested' },
+    ],
   ])('%s → failed outcome', (_name, ev, error) => {
     const { n } = run([ev])
     expect(n.outcome).toMatchObject({ status: 'failed', error })
   })
 
   test('response.incomplete keeps the reason', () => {
-    const { n } = run([{ type: 'response.incomplete', response: { incomplete_details: { reason: 'content_filter' }, usage: { input_tokens: 1, output_tokens: 2 } } }])
+    const { n } = run([
+      {
+        type: 'response.incomplete',
+        response: { incomplete_details: { reason: 'content_filter' }, usage: { input_tokens: 1, output_tokens: 2 } },
+      },
+    ])
     expect(n.outcome).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'content_filter' } })
   })
 
   test('items only listed in the final object still become output', () => {
-    const { n } = run([{ type: 'response.completed', response: { output: [{ id: 'x', type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'only here' }] }] } }])
-    expect(n.output()).toEqual([{ id: 'msg_000001', type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'only here', annotations: [], logprobs: [] }] }])
+    const { n } = run([
+      {
+        type: 'response.completed',
+        response: { output: [{ id: 'x', type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'only here' }] }] },
+      },
+    ])
+    expect(n.output()).toEqual([
+      {
+        id: 'msg_000001',
+        type: 'message',
+        role: 'assistant',
+        content: [{ type: 'output_text', text: 'only here', annotations: [], logprobs: [] }],
+      },
+    ])
   })
 
   test('unknown events without an item pass through, renumbered', () => {

@@ -11,7 +11,13 @@ const FAST = { firstMs: 5, maxMs: 20, giveUpAfterMs: 300 }
 
 function setup() {
   const logs: string[] = []
-  return { logs, unstored: new UnstoredEnds(createLogger('info', (l) => logs.push(l)), FAST) }
+  return {
+    logs,
+    unstored: new UnstoredEnds(
+      createLogger('info', (l) => logs.push(l)),
+      FAST,
+    ),
+  }
 }
 
 async function until(what: string, fn: () => boolean, ms = 5_000) {

@@ -29,7 +29,11 @@ afterAll(async () => {
 function visibleRoutes(): { path: string; method: string; hooks: any }[] {
   return gw.app.routes
     .filter((r: any) => !r.hooks?.detail?.hide && r.method !== 'OPTIONS')
-    .map((r: any) => ({ path: r.path.replace(/:([^/]+)/g, '{$1}'), method: r.method === 'WS' ? 'get' : r.method.toLowerCase(), hooks: r.hooks ?? {} }))
+    .map((r: any) => ({
+      path: r.path.replace(/:([^/]+)/g, '{$1}'),
+      method: r.method === 'WS' ? 'get' : r.method.toLowerCase(),
+      hooks: r.hooks ?? {},
+    }))
 }
 
 function operations(): { path: string; method: string; op: any }[] {
@@ -107,7 +111,9 @@ describe('GET /docs/json', () => {
     expect(doc.info.title).toBe('agentgate')
     expect(doc.info.version).toBe('test') // deps.version of the test gateway
     expect(doc.info.description.length).toBeGreaterThan(20)
-    expect(doc.tags.map((t: any) => t.name)).toEqual(expect.arrayContaining(['health', 'models', 'responses', 'conversations', 'pass-through']))
+    expect(doc.tags.map((t: any) => t.name)).toEqual(
+      expect.arrayContaining(['health', 'models', 'responses', 'conversations', 'pass-through']),
+    )
   })
 
   test('lists every visible route of the app, and nothing else', () => {
@@ -119,7 +125,16 @@ describe('GET /docs/json', () => {
       .sort()
     expect(listed).toEqual([...new Set(expected)])
     // the routes the skeleton and SPEC promise, at the least
-    expect(listed).toEqual(expect.arrayContaining(['GET /health', 'GET /ready', 'GET /v1/models', 'POST /v1/chat/completions', 'POST /v1/completions', 'POST /v1/embeddings']))
+    expect(listed).toEqual(
+      expect.arrayContaining([
+        'GET /health',
+        'GET /ready',
+        'GET /v1/models',
+        'POST /v1/chat/completions',
+        'POST /v1/completions',
+        'POST /v1/embeddings',
+      ]),
+    )
   })
 
   test('leaves out its own routes', () => {
@@ -144,7 +159,8 @@ describe('GET /docs/json', () => {
     for (const r of visibleRoutes()) {
       const op = doc.paths[r.path][r.method]
       const where = `${r.method.toUpperCase()} ${r.path}`
-      if (r.hooks.body && r.method !== 'get') expect({ where, schema: !!op.requestBody?.content?.['application/json']?.schema }).toEqual({ where, schema: true })
+      if (r.hooks.body && r.method !== 'get')
+        expect({ where, schema: !!op.requestBody?.content?.['application/json']?.schema }).toEqual({ where, schema: true })
       if (r.hooks.response) {
         const withSchema = Object.values(op.responses ?? {}).filter((x: any) => x?.content?.['application/json']?.schema)
         expect({ where, responseSchemas: withSchema.length > 0 }).toEqual({ where, responseSchemas: true })
@@ -158,7 +174,8 @@ describe('GET /docs/json', () => {
     expect(body.properties.reasoning.properties.effort.enum).toEqual(['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'])
     expect(body.properties.include.items?.enum ?? body.properties.include.anyOf).toContain('reasoning.encrypted_content')
     // Item, tool and text format types, and the call_id a tool output needs.
-    for (const value of ['function_call_output', 'local_shell_call', 'web_search_preview', 'json_schema', 'call_id']) expect(text).toContain(`"${value}"`)
+    for (const value of ['function_call_output', 'local_shell_call', 'web_search_preview', 'json_schema', 'call_id'])
+      expect(text).toContain(`"${value}"`)
     expect(text).not.toContain('"ultra"')
   })
 
@@ -166,7 +183,11 @@ describe('GET /docs/json', () => {
     for (const { path, method, op } of operations()) {
       for (const [, name] of path.matchAll(/\{([^}]+)\}/g)) {
         const p = (op.parameters ?? []).find((x: any) => x.in === 'path' && x.name === name)
-        expect({ op: `${method} ${path}`, name, declared: !!p && p.required === true }).toEqual({ op: `${method} ${path}`, name, declared: true })
+        expect({ op: `${method} ${path}`, name, declared: !!p && p.required === true }).toEqual({
+          op: `${method} ${path}`,
+          name,
+          declared: true,
+        })
       }
     }
   })
@@ -181,7 +202,10 @@ describe('GET /docs/json', () => {
         if (!/^4\d\d$/.test(status) || !schema) continue
         // The Anthropic Messages routes answer in Anthropic's envelope.
         const component = path.startsWith('/v1/messages') ? 'AnthropicErrorBody' : 'ErrorBody'
-        expect({ op: `${method} ${path} ${status}`, schema }).toEqual({ op: `${method} ${path} ${status}`, schema: { $ref: `#/components/schemas/${component}` } })
+        expect({ op: `${method} ${path} ${status}`, schema }).toEqual({
+          op: `${method} ${path} ${status}`,
+          schema: { $ref: `#/components/schemas/${component}` },
+        })
       }
     }
   })
@@ -191,7 +215,10 @@ describe('GET /docs/json', () => {
     expect(stored.length).toBeGreaterThan(10)
     for (const { path, method, op } of stored) {
       const where = `${method.toUpperCase()} ${path}`
-      expect({ where, schema: op.responses['503']?.content?.['application/json']?.schema }).toEqual({ where, schema: { $ref: '#/components/schemas/ErrorBody' } })
+      expect({ where, schema: op.responses['503']?.content?.['application/json']?.schema }).toEqual({
+        where,
+        schema: { $ref: '#/components/schemas/ErrorBody' },
+      })
     }
   })
 
@@ -201,7 +228,9 @@ describe('GET /docs/json', () => {
   })
 
   test('the open routes say they need no credential (security: []); the /v1 routes do not', () => {
-    const open = operations().filter((o) => Array.isArray(o.op.security) && o.op.security.length === 0).map((o) => `${o.method} ${o.path}`)
+    const open = operations()
+      .filter((o) => Array.isArray(o.op.security) && o.op.security.length === 0)
+      .map((o) => `${o.method} ${o.path}`)
     expect(open.sort()).toEqual(['get /health', 'get /ready'])
   })
 
@@ -216,11 +245,21 @@ describe('GET /docs/json', () => {
     expect(ok.description).toContain('text/event-stream')
     const union = doc.components.schemas.ResponseStreamEvent
     const types = JSON.stringify(union)
-    for (const t of ['response.created', 'response.output_item.added', 'response.output_text.delta', 'response.function_call_arguments.done', 'response.completed', 'response.failed', 'error'])
+    for (const t of [
+      'response.created',
+      'response.output_item.added',
+      'response.output_text.delta',
+      'response.function_call_arguments.done',
+      'response.completed',
+      'response.failed',
+      'error',
+    ])
       expect(types).toContain(`"${t}"`)
     expect(union.anyOf.length).toBeGreaterThan(5)
     // resume (GET …?stream=true) answers the same events
-    expect(doc.paths['/v1/responses/{id}'].get.responses['200'].content['text/event-stream'].schema).toEqual({ $ref: '#/components/schemas/ResponseStreamEvent' })
+    expect(doc.paths['/v1/responses/{id}'].get.responses['200'].content['text/event-stream'].schema).toEqual({
+      $ref: '#/components/schemas/ResponseStreamEvent',
+    })
   })
 
   test('the WebSocket mode is documented as the GET upgrade of /v1/responses', () => {
@@ -231,7 +270,7 @@ describe('GET /docs/json', () => {
     expect(Object.keys(op.responses)).toContain('101')
   })
 
-  test("the examples use a model the upstream serves, not a fixed one", () => {
+  test('the examples use a model the upstream serves, not a fixed one', () => {
     const text = JSON.stringify(doc)
     expect(text).not.toContain('Qwen/Qwen3-8B')
     expect(text).not.toContain('your-model-id')

@@ -106,17 +106,26 @@ describe('routing', () => {
 
 describe('bodies', () => {
   test('malformed JSON → 400 invalid_json', async () => {
-    const e = await errorBody(await fetch(gw.url + '/v1/responses', { method: 'POST', headers: JSON_HEADERS, body: '{"model": "m", "input": ' }), 400)
+    const e = await errorBody(
+      await fetch(gw.url + '/v1/responses', { method: 'POST', headers: JSON_HEADERS, body: '{"model": "m", "input": ' }),
+      400,
+    )
     expect(e).toMatchObject({ type: 'invalid_request_error', code: 'invalid_json', param: null })
   })
 
   test('validation failure → 400 with param naming the field', async () => {
-    const e = await errorBody(await fetch(gw.url + '/v1/responses', { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ model: 5, input: 'hi' }) }), 400)
+    const e = await errorBody(
+      await fetch(gw.url + '/v1/responses', { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ model: 5, input: 'hi' }) }),
+      400,
+    )
     expect(e).toMatchObject({ type: 'invalid_request_error', param: 'model' })
   })
 
   test('a missing required field → 400 naming it', async () => {
-    const e = await errorBody(await fetch(gw.url + '/v1/responses', { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ input: 'hi' }) }), 400)
+    const e = await errorBody(
+      await fetch(gw.url + '/v1/responses', { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ input: 'hi' }) }),
+      400,
+    )
     expect(e).toMatchObject({ type: 'invalid_request_error', param: 'model' })
   })
 
@@ -128,7 +137,11 @@ describe('bodies', () => {
   for (const path of ['/v1/chat/completions', '/v1/responses']) {
     test(`POST ${path} over --max-body-bytes with Content-Length → 413 in the error shape`, async () => {
       const before = upstream.requests.length
-      const res = await fetch(gw.url + path, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ model: 'm', input: 'x'.repeat(MAX_BODY) }) })
+      const res = await fetch(gw.url + path, {
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body: JSON.stringify({ model: 'm', input: 'x'.repeat(MAX_BODY) }),
+      })
       const e = await errorBody(res, 413)
       expect(e).toMatchObject({ type: 'invalid_request_error', code: 'request_too_large' })
       expect(e.message).toContain(String(MAX_BODY))
@@ -136,7 +149,12 @@ describe('bodies', () => {
     })
 
     test(`POST ${path} over --max-body-bytes, chunked without Content-Length → 413 in the error shape`, async () => {
-      const res = await fetch(gw.url + path, { method: 'POST', headers: JSON_HEADERS, body: chunkedBody(MAX_BODY * 3), duplex: 'half' } as RequestInit)
+      const res = await fetch(gw.url + path, {
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body: chunkedBody(MAX_BODY * 3),
+        duplex: 'half',
+      } as RequestInit)
       const e = await errorBody(res, 413)
       expect(e.code).toBe('request_too_large')
     })
@@ -171,7 +189,11 @@ describe('bodies', () => {
 
 describe('x-request-id', () => {
   test('the client value is echoed on success and on errors', async () => {
-    for (const [path, method] of [['/health', 'GET'], ['/nope', 'GET'], ['/health', 'DELETE']] as const) {
+    for (const [path, method] of [
+      ['/health', 'GET'],
+      ['/nope', 'GET'],
+      ['/health', 'DELETE'],
+    ] as const) {
       const res = await fetch(gw.url + path, { method, headers: { 'x-request-id': 'client-chosen-id-1' } })
       expect(res.headers.get('x-request-id')).toBe('client-chosen-id-1')
       await res.arrayBuffer()
@@ -179,7 +201,11 @@ describe('x-request-id', () => {
   })
 
   test('the 413 answer carries it too', async () => {
-    const res = await fetch(gw.url + '/v1/chat/completions', { method: 'POST', headers: { 'x-request-id': 'big-1' }, body: 'x'.repeat(MAX_BODY + 1) })
+    const res = await fetch(gw.url + '/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'x-request-id': 'big-1' },
+      body: 'x'.repeat(MAX_BODY + 1),
+    })
     expect(res.headers.get('x-request-id')).toBe('big-1')
     await errorBody(res, 413)
   })
@@ -199,7 +225,11 @@ describe('upstream failures on a pass-through route', () => {
   test('upstream down → 502 upstream_error', async () => {
     const down = await startGateway({ upstream: `http://127.0.0.1:${await closedPort()}/v1`, logLevel: 'silent' })
     try {
-      const res = await fetch(down.url + '/v1/chat/completions', { method: 'POST', headers: { ...JSON_HEADERS, 'x-request-id': 'down-1' }, body: '{"model":"m","messages":[]}' })
+      const res = await fetch(down.url + '/v1/chat/completions', {
+        method: 'POST',
+        headers: { ...JSON_HEADERS, 'x-request-id': 'down-1' },
+        body: '{"model":"m","messages":[]}',
+      })
       expect(res.headers.get('x-request-id')).toBe('down-1')
       const e = await errorBody(res, 502)
       expect(e).toMatchObject({ type: 'upstream_error', code: 'upstream_unreachable' })
@@ -213,7 +243,11 @@ describe('upstream failures on a pass-through route', () => {
     const g = await startGateway({ upstream: slow.url, env: { AGENTGATE_FIRST_BYTE_TIMEOUT_MS: '200' }, logLevel: 'silent' })
     try {
       const t0 = performance.now()
-      const res = await fetch(g.url + '/v1/chat/completions', { method: 'POST', headers: JSON_HEADERS, body: '{"model":"m","messages":[]}' })
+      const res = await fetch(g.url + '/v1/chat/completions', {
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body: '{"model":"m","messages":[]}',
+      })
       const e = await errorBody(res, 504)
       expect(e).toMatchObject({ type: 'upstream_error', code: 'upstream_timeout' })
       expect(performance.now() - t0).toBeLessThan(2000)
@@ -224,7 +258,11 @@ describe('upstream failures on a pass-through route', () => {
   })
 
   test('an upstream error status is passed back as it is, not rewritten', async () => {
-    upstream.queue({ fault: 'status', status: 400, body: { error: { message: 'bad model', type: 'BadRequestError', param: 'model', code: 400 } } })
+    upstream.queue({
+      fault: 'status',
+      status: 400,
+      body: { error: { message: 'bad model', type: 'BadRequestError', param: 'model', code: 400 } },
+    })
     const res = await fetch(gw.url + '/v1/chat/completions', { method: 'POST', headers: JSON_HEADERS, body: '{"model":"x","messages":[]}' })
     expect(res.status).toBe(400)
     expect(await res.json()).toEqual({ error: { message: 'bad model', type: 'BadRequestError', param: 'model', code: 400 } })
@@ -274,9 +312,21 @@ describe('the same onError for any route (a tiny app on createApp)', () => {
   // Routes the product does not have yet (a typed JSON body, a typed query), mounted on the real app so
   // the real onError renders their failures.
   function buildTestApp(config: ReturnType<typeof loadConfig>, store: Awaited<ReturnType<typeof openStore>>) {
-    return createApp({ config, upstream: upstreamFromConfig(config), store, clock: Date.now, ids: timeOrderedId, logger: createLogger('silent'), version: 'test' })
+    return createApp({
+      config,
+      upstream: upstreamFromConfig(config),
+      store,
+      clock: Date.now,
+      ids: timeOrderedId,
+      logger: createLogger('silent'),
+      version: 'test',
+    })
       .post('/test/typed', ({ body }) => body, {
-        body: t.Object({ name: t.String({ minLength: 1 }), count: t.Optional(t.Integer({ minimum: 1 })), items: t.Optional(t.Array(t.Object({ role: t.Union([t.Literal('user'), t.Literal('assistant')]) }))) }),
+        body: t.Object({
+          name: t.String({ minLength: 1 }),
+          count: t.Optional(t.Integer({ minimum: 1 })),
+          items: t.Optional(t.Array(t.Object({ role: t.Union([t.Literal('user'), t.Literal('assistant')]) }))),
+        }),
       })
       .get('/test/query', ({ query }) => query, { query: t.Object({ limit: t.Optional(t.Numeric({ minimum: 1, maximum: 100 })) }) })
       .get('/test/throws', () => {

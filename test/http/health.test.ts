@@ -16,7 +16,11 @@ describe('with a live upstream', () => {
   let gw: TestGateway
   beforeAll(async () => {
     upstream = startFakeUpstream()
-    gw = await startGateway({ upstream: upstream.url, env: { AGENTGATE_CONNECT_TIMEOUT_MS: '300', AGENTGATE_UPSTREAM_KEY: 'sk-ready' }, logLevel: 'silent' })
+    gw = await startGateway({
+      upstream: upstream.url,
+      env: { AGENTGATE_CONNECT_TIMEOUT_MS: '300', AGENTGATE_UPSTREAM_KEY: 'sk-ready' },
+      logLevel: 'silent',
+    })
   })
   afterAll(async () => {
     await gw?.stop()

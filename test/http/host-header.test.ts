@@ -56,7 +56,11 @@ describe.each(HOSTS)('with $name', (host) => {
   })
 
   test('a stored response is found by its id at /v1/responses/{id}, and its input items too', async () => {
-    const created = await fetch(`${open.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'hi' }) })
+    const created = await fetch(`${open.baseURL}/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-model', input: 'hi' }),
+    })
     const id = ((await created.json()) as { id: string }).id
     const one = await get(open, `/v1/responses/${id}`, host)
     expect(one.status).toBe(200)
@@ -90,7 +94,9 @@ describe.each(HOSTS)('with $name', (host) => {
       const up1 = await rawRequest(portOf(open), upgradeHead('/v1/responses', host.lines))
       expect(up1.status).toBe(101)
       expect((await rawRequest(portOf(keyed), upgradeHead('/v1/responses', host.lines))).status).toBe(401)
-      expect((await rawRequest(portOf(keyed), upgradeHead('/v1/responses', [...host.lines, `Authorization: Bearer ${KEY}`]))).status).toBe(101)
+      expect((await rawRequest(portOf(keyed), upgradeHead('/v1/responses', [...host.lines, `Authorization: Bearer ${KEY}`]))).status).toBe(
+        101,
+      )
       expect((await rawRequest(portOf(open), upgradeHead('/v1/v1/responses', host.lines))).status).toBe(404)
     })
 })

@@ -60,7 +60,13 @@ describe('GET /v1/models', () => {
     const body: any = await res.json()
     expect(codexCatalogProblems(body)).toEqual([])
     expect(body.models).toHaveLength(2)
-    expect(body.models[0]).toMatchObject({ slug: 'test-model', display_name: 'test-model', context_window: 32768, max_context_window: 32768, input_modalities: ['text'] })
+    expect(body.models[0]).toMatchObject({
+      slug: 'test-model',
+      display_name: 'test-model',
+      context_window: 32768,
+      max_context_window: 32768,
+      input_modalities: ['text'],
+    })
     expect(body.models[1]).toMatchObject({ slug: 'vision-model', context_window: 8192, input_modalities: ['text', 'image'] })
     expect(body.models[0].base_instructions).toBe(DEFAULT_BASE_INSTRUCTIONS)
 
@@ -89,12 +95,18 @@ describe('GET /v1/models', () => {
   })
 
   test('an upstream error status on the Codex path is a 502 naming that status', async () => {
-    upstream.modelsFault = { fault: 'status', status: 500, body: { error: { message: 'engine dead', type: 'InternalServerError', code: 500 } } }
+    upstream.modelsFault = {
+      fault: 'status',
+      status: 500,
+      body: { error: { message: 'engine dead', type: 'InternalServerError', code: 500 } },
+    }
     try {
       const res = await fetch(`${gw.baseURL}/models${CODEX}`)
       expect(res.status).toBe(502)
       const body: any = await res.json()
-      expect(body).toEqual({ error: { message: expect.stringContaining('500'), type: 'upstream_error', param: null, code: 'upstream_error' } })
+      expect(body).toEqual({
+        error: { message: expect.stringContaining('500'), type: 'upstream_error', param: null, code: 'upstream_error' },
+      })
       expect(body.error.message).toContain('engine dead')
       expect(body.error.message).toStartWith(`upstream answered 500 (GET ${upstream.url}/models): `)
     } finally {
@@ -107,7 +119,11 @@ describe('GET /v1/models', () => {
     try {
       const res = await fetch(`${gw.baseURL}/models${CODEX}`)
       expect(res.status).toBe(502)
-      expect(((await res.json()) as any).error).toMatchObject({ type: 'upstream_error', code: 'upstream_invalid_response', message: expect.stringContaining(`not JSON (GET ${upstream.url}/models)`) })
+      expect(((await res.json()) as any).error).toMatchObject({
+        type: 'upstream_error',
+        code: 'upstream_invalid_response',
+        message: expect.stringContaining(`not JSON (GET ${upstream.url}/models)`),
+      })
     } finally {
       upstream.modelsFault = null
     }
@@ -151,7 +167,12 @@ describe('GET /v1/models with the upstream down', () => {
       const res = await fetch(`${gw.baseURL}/models${query}`)
       expect(res.status).toBe(502)
       expect(await res.json()).toEqual({
-        error: { message: expect.stringContaining('upstream unreachable'), type: 'upstream_error', param: null, code: 'upstream_unreachable' },
+        error: {
+          message: expect.stringContaining('upstream unreachable'),
+          type: 'upstream_error',
+          param: null,
+          code: 'upstream_unreachable',
+        },
       })
     })
   }

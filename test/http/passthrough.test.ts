@@ -23,7 +23,11 @@ afterAll(async () => {
 
 const bytes = async (r: Response) => new Uint8Array(await r.arrayBuffer())
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(gw.url + path, { method: 'POST', headers: { ...JSON_HEADERS, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) })
+  fetch(gw.url + path, {
+    method: 'POST',
+    headers: { ...JSON_HEADERS, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  })
 
 /** Drops the fields the upstream makes up per call, so two answers can be compared. */
 const stable = (text: string) => text.replace(/"id":"[^"]+"/g, '"id":"X"').replace(/"created":\d+/g, '"created":0')
@@ -61,9 +65,16 @@ describe('bodies pass through byte-for-byte', () => {
   })
 
   test('a streamed chat completion equals the upstream answer to the same request, ids aside', async () => {
-    const request = { model: 'test-model', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } }
+    const request = {
+      model: 'test-model',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    }
     upstream.queue({ text: 'Hello there, streaming world.' }, { text: 'Hello there, streaming world.' })
-    const direct = await (await fetch(upstream.url + '/chat/completions', { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(request) })).text()
+    const direct = await (
+      await fetch(upstream.url + '/chat/completions', { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(request) })
+    ).text()
     const viaGateway = await (await post('/v1/chat/completions', request)).text()
     expect(viaGateway).toContain('data: [DONE]')
     expect(stable(viaGateway)).toBe(stable(direct))
@@ -125,7 +136,12 @@ describe('bodies pass through byte-for-byte', () => {
     const g = await startGateway({ upstream: `http://127.0.0.1:${slowUp.port}/v1`, logLevel: 'silent' })
     try {
       const ac = new AbortController()
-      const res = await fetch(g.url + '/v1/chat/completions', { method: 'POST', headers: JSON_HEADERS, body: '{"stream":true}', signal: ac.signal })
+      const res = await fetch(g.url + '/v1/chat/completions', {
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body: '{"stream":true}',
+        signal: ac.signal,
+      })
       const reader = res.body!.getReader()
       await reader.read()
       ac.abort()
@@ -158,7 +174,9 @@ describe('statuses and headers', () => {
   }
 
   test('client authorization is not forwarded; the upstream key is', async () => {
-    await (await post('/v1/chat/completions', { model: 'test-model', messages: [] }, { authorization: 'Bearer client-secret' })).arrayBuffer()
+    await (
+      await post('/v1/chat/completions', { model: 'test-model', messages: [] }, { authorization: 'Bearer client-secret' })
+    ).arrayBuffer()
     const seen = upstream.requestsTo('/v1/chat/completions').at(-1)!
     expect(seen.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`)
     expect(JSON.stringify(seen.headers)).not.toContain('client-secret')
@@ -167,7 +185,13 @@ describe('statuses and headers', () => {
   test('without an upstream key, no authorization goes upstream at all', async () => {
     const g = await startGateway({ upstream: upstream.url, logLevel: 'silent' })
     try {
-      await (await fetch(g.url + '/v1/chat/completions', { method: 'POST', headers: { ...JSON_HEADERS, authorization: 'Bearer client-secret' }, body: '{"model":"m","messages":[]}' })).arrayBuffer()
+      await (
+        await fetch(g.url + '/v1/chat/completions', {
+          method: 'POST',
+          headers: { ...JSON_HEADERS, authorization: 'Bearer client-secret' },
+          body: '{"model":"m","messages":[]}',
+        })
+      ).arrayBuffer()
       expect(upstream.requestsTo('/v1/chat/completions').at(-1)!.headers.authorization).toBeUndefined()
     } finally {
       await g.stop()
@@ -176,7 +200,17 @@ describe('statuses and headers', () => {
 
   test('end-to-end headers go upstream; hop-by-hop ones do not', async () => {
     await (
-      await post('/v1/chat/completions', { model: 'test-model', messages: [] }, { 'x-request-id': 'req-client-1', 'openai-beta': 'assistants=v2', 'x-custom': 'yes', 'keep-alive': 'timeout=5', 'proxy-authorization': 'Basic eA==' })
+      await post(
+        '/v1/chat/completions',
+        { model: 'test-model', messages: [] },
+        {
+          'x-request-id': 'req-client-1',
+          'openai-beta': 'assistants=v2',
+          'x-custom': 'yes',
+          'keep-alive': 'timeout=5',
+          'proxy-authorization': 'Basic eA==',
+        },
+      )
     ).arrayBuffer()
     const seen = upstream.requestsTo('/v1/chat/completions').at(-1)!.headers
     expect(seen).toMatchObject({ 'x-request-id': 'req-client-1', 'openai-beta': 'assistants=v2', 'x-custom': 'yes' })
@@ -214,13 +248,27 @@ describe('statuses and headers', () => {
     })
     const g = await startGateway({ upstream: `http://127.0.0.1:${gzUp.port}/v1`, logLevel: 'silent' })
     try {
-      const res = await fetch(g.url + '/v1/embeddings', { method: 'POST', headers: { ...JSON_HEADERS, 'accept-encoding': 'gzip' }, body: '{}', decompress: false } as RequestInit)
+      const res = await fetch(g.url + '/v1/embeddings', {
+        method: 'POST',
+        headers: { ...JSON_HEADERS, 'accept-encoding': 'gzip' },
+        body: '{}',
+        decompress: false,
+      } as RequestInit)
       expect(res.headers.get('content-encoding')).toBe('gzip')
       expect(Buffer.from(await res.arrayBuffer()).equals(gz)).toBe(true)
       // a client that decodes (curl --compressed, fetch) gets the JSON
-      expect(await (await fetch(g.url + '/v1/embeddings', { method: 'POST', headers: { ...JSON_HEADERS, 'accept-encoding': 'gzip' }, body: '{}' })).json()).toEqual(JSON.parse(json))
+      expect(
+        await (
+          await fetch(g.url + '/v1/embeddings', { method: 'POST', headers: { ...JSON_HEADERS, 'accept-encoding': 'gzip' }, body: '{}' })
+        ).json(),
+      ).toEqual(JSON.parse(json))
       // a client that does not ask for gzip does not get it
-      const plain = await fetch(g.url + '/v1/embeddings', { method: 'POST', headers: JSON_HEADERS, body: '{}', decompress: false } as RequestInit)
+      const plain = await fetch(g.url + '/v1/embeddings', {
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body: '{}',
+        decompress: false,
+      } as RequestInit)
       expect(plain.headers.get('content-encoding')).toBeNull()
       expect(await plain.text()).toBe(json)
     } finally {
@@ -259,7 +307,12 @@ describe('the openai SDK through the gateway', () => {
 
   test('chat.completions.create with stream: true', async () => {
     upstream.queue({ text: 'Streaming through the gateway works.' })
-    const stream = await sdk().chat.completions.create({ model: 'test-model', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } })
+    const stream = await sdk().chat.completions.create({
+      model: 'test-model',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    })
     let text = ''
     let finish: string | null = null
     let usage: unknown = null
@@ -275,7 +328,11 @@ describe('the openai SDK through the gateway', () => {
 
   test('tool calls stream through', async () => {
     upstream.queue({ functionCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}', call_id: 'call_1' }] })
-    const stream = await sdk().chat.completions.create({ model: 'test-model', messages: [{ role: 'user', content: 'weather?' }], stream: true })
+    const stream = await sdk().chat.completions.create({
+      model: 'test-model',
+      messages: [{ role: 'user', content: 'weather?' }],
+      stream: true,
+    })
     let args = ''
     let name = ''
     for await (const chunk of stream) {
@@ -289,8 +346,15 @@ describe('the openai SDK through the gateway', () => {
   })
 
   test('an upstream 429 becomes the SDK RateLimitError', async () => {
-    upstream.queue({ fault: 'status', status: 429, body: { error: { message: 'Too many requests', type: 'rate_limit_error', param: null, code: 'rate_limit_exceeded' } }, headers: { 'retry-after': '1' } })
-    const err = await sdk().chat.completions.create({ model: 'test-model', messages: [] }).catch((e) => e)
+    upstream.queue({
+      fault: 'status',
+      status: 429,
+      body: { error: { message: 'Too many requests', type: 'rate_limit_error', param: null, code: 'rate_limit_exceeded' } },
+      headers: { 'retry-after': '1' },
+    })
+    const err = await sdk()
+      .chat.completions.create({ model: 'test-model', messages: [] })
+      .catch((e) => e)
     expect(err).toBeInstanceOf(OpenAI.RateLimitError)
     expect(err.status).toBe(429)
     expect(err.code).toBe('rate_limit_exceeded')

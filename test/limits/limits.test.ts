@@ -29,7 +29,12 @@ async function gateway(env: Record<string, string>): Promise<{ gw: TestGateway; 
 }
 
 async function post(gw: TestGateway, path: string, body: unknown, init: RequestInit = {}) {
-  const r = await fetch(gw.baseURL + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body), ...init })
+  const r = await fetch(gw.baseURL + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    ...init,
+  })
   return readAnswer(r)
 }
 
@@ -88,7 +93,11 @@ describe('queued WebSocket requests (--max-ws-queue)', () => {
 describe('upstream SSE line (--max-sse-line-bytes)', () => {
   test('a longer line fails the turn with 502 upstream_line_too_long; the failed response is stored whole', async () => {
     const { gw, client } = await gateway({ AGENTGATE_MAX_SSE_LINE_BYTES: '1024' })
-    up.queue({ fault: 'raw', contentType: 'text/event-stream', body: `data: {"type":"response.output_text.delta","delta":"${'y'.repeat(4096)}` })
+    up.queue({
+      fault: 'raw',
+      contentType: 'text/event-stream',
+      body: `data: {"type":"response.output_text.delta","delta":"${'y'.repeat(4096)}`,
+    })
     const err = await rejectionOf(client.responses.create({ model: 'test-model', input: 'hi' }))
     expect(err.status).toBe(502)
     expect(err.code).toBe('upstream_line_too_long')
@@ -147,7 +156,8 @@ describe('stored response size (--max-stored-response-bytes)', () => {
     expect(r.output.length).toBeLessThan(4)
     // a prefix of what the model produced, every item whole
     expect(r.output[0]).toMatchObject({ type: 'message', content: [{ text: 'I will write three files.' }] })
-    for (const [i, item] of r.output.slice(1).entries()) expect(item).toMatchObject({ type: 'function_call', name: 'write_file', arguments: args(i + 1) })
+    for (const [i, item] of r.output.slice(1).entries())
+      expect(item).toMatchObject({ type: 'function_call', name: 'write_file', arguments: args(i + 1) })
     expect(Buffer.byteLength(JSON.stringify(r))).toBeLessThanOrEqual(MAX)
     const [row] = expectStoreSane(gw.config.db)
     expect(row.response).toEqual(JSON.parse(JSON.stringify(r)))
@@ -207,7 +217,8 @@ describe('history length (--max-history-items)', () => {
     const { gw, client } = await gateway({ AGENTGATE_MAX_HISTORY_ITEMS: String(MAX) })
     // each turn adds 2 items (input + answer): histories of 0, 2, 4 items are fine, 6 is not
     let prev: string | undefined
-    for (let i = 0; i < 3; i++) prev = (await client.responses.create({ model: 'test-model', input: `turn ${i}`, previous_response_id: prev })).id
+    for (let i = 0; i < 3; i++)
+      prev = (await client.responses.create({ model: 'test-model', input: `turn ${i}`, previous_response_id: prev })).id
     const calls = up.requestsTo('/v1/responses').length
     const before = storedResponses(gw.config.db).length
     const err = await rejectionOf(client.responses.create({ model: 'test-model', input: 'one more', previous_response_id: prev }))
@@ -224,11 +235,17 @@ describe('history length (--max-history-items)', () => {
 
   test('a conversation over the limit is a 400 naming it; nothing is stored and the conversation is not left locked', async () => {
     const { gw, client } = await gateway({ AGENTGATE_MAX_HISTORY_ITEMS: String(MAX) })
-    const conv = await client.conversations.create({ items: Array.from({ length: MAX + 1 }, (_, i) => ({ type: 'message' as const, role: 'user' as const, content: `note ${i}` })) })
+    const conv = await client.conversations.create({
+      items: Array.from({ length: MAX + 1 }, (_, i) => ({ type: 'message' as const, role: 'user' as const, content: `note ${i}` })),
+    })
     const calls = up.requestsTo('/v1/responses').length
     const err = await rejectionOf(client.responses.create({ model: 'test-model', input: 'continue', conversation: conv.id }))
     expect(err.status).toBe(400)
-    expect(err.error).toMatchObject({ code: 'context_length_exceeded', param: 'conversation', message: expect.stringContaining(`Conversation '${conv.id}' has ${MAX + 1} items`) })
+    expect(err.error).toMatchObject({
+      code: 'context_length_exceeded',
+      param: 'conversation',
+      message: expect.stringContaining(`Conversation '${conv.id}' has ${MAX + 1} items`),
+    })
     expect(up.requestsTo('/v1/responses').length).toBe(calls)
     expect(expectStoreSane(gw.config.db)).toEqual([])
     // not locked: items can be added (and removed) at once, and the count is what it was plus that
@@ -244,7 +261,10 @@ describe('history length (--max-history-items)', () => {
     const first = s.frames.find((f) => f.type === 'response.completed').response.id
     s.create({ input: 'second', previous_response_id: first })
     await s.next((f) => f.type === 'error')
-    expect(s.frames.find((f) => f.type === 'error')).toMatchObject({ status: 400, error: { code: 'context_length_exceeded', param: 'previous_response_id' } })
+    expect(s.frames.find((f) => f.type === 'error')).toMatchObject({
+      status: 400,
+      error: { code: 'context_length_exceeded', param: 'previous_response_id' },
+    })
     s.create({ input: 'fresh start' })
     await s.until(() => s.frames.filter((f) => f.type === 'response.completed').length === 2, 'two completed turns')
     s.ws.close()

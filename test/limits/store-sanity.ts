@@ -17,15 +17,24 @@ export interface StoredResponse {
 export function storedResponses(dbPath: string): StoredResponse[] {
   const db = new Database(dbPath, { readonly: true })
   try {
-    const rows = db.query('select id, tenant, status, response from responses order by id').all() as { id: string; tenant: string; status: string; response: string }[]
+    const rows = db.query('select id, tenant, status, response from responses order by id').all() as {
+      id: string
+      tenant: string
+      status: string
+      response: string
+    }[]
     return rows.map((r) => ({
       id: r.id,
       tenant: r.tenant,
       status: r.status,
       response: JSON.parse(r.response),
-      outputIds: (db.query("select id from items where response_id = ? and kind = 'output' order by position").all(r.id) as { id: string }[]).map((i) => i.id),
+      outputIds: (
+        db.query("select id from items where response_id = ? and kind = 'output' order by position").all(r.id) as { id: string }[]
+      ).map((i) => i.id),
       inputCount: (db.query("select count(*) as n from items where response_id = ? and kind = 'input'").get(r.id) as { n: number }).n,
-      events: (db.query('select data from response_events where response_id = ? order by sequence_number').all(r.id) as { data: string }[]).map((e) => JSON.parse(e.data)),
+      events: (
+        db.query('select data from response_events where response_id = ? order by sequence_number').all(r.id) as { data: string }[]
+      ).map((e) => JSON.parse(e.data)),
     }))
   } finally {
     db.close()

@@ -23,7 +23,11 @@ describe('with API keys', () => {
     await up.stop()
   })
   const post = (path: string, body: unknown, headers: Record<string, string> = { 'x-api-key': 'key-alice' }) =>
-    fetch(gw.url + path, { method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) })
+    fetch(gw.url + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    })
 
   test('x-api-key and Authorization: Bearer both carry the key; the turn is stored under its tenant', async () => {
     up.queue({ text: 'hi' })
@@ -39,7 +43,9 @@ describe('with API keys', () => {
     expect((await fetch(`${gw.url}/v1/responses/${id}`, { headers: { authorization: 'Bearer key-bob' } })).status).toBe(404)
     up.queue({ text: 'hi' })
     const bearer = new Anthropic({ baseURL: gw.url, authToken: 'key-bob', apiKey: null, maxRetries: 0 })
-    expect((await bearer.messages.create({ model: MODEL, max_tokens: 10, messages: [{ role: 'user', content: 'x' }] })).content).toEqual([{ type: 'text', text: 'hi' }] as any)
+    expect((await bearer.messages.create({ model: MODEL, max_tokens: 10, messages: [{ role: 'user', content: 'x' }] })).content).toEqual([
+      { type: 'text', text: 'hi' },
+    ] as any)
   })
 
   test('a missing or wrong key is 401 authentication_error in the Anthropic envelope with a request-id', async () => {
@@ -50,7 +56,9 @@ describe('with API keys', () => {
       const body = (await res.json()) as any
       expect(body).toMatchObject({ type: 'error', error: { type: 'authentication_error' } })
     }
-    const e = await new Anthropic({ baseURL: gw.url, apiKey: 'nope', maxRetries: 0 }).messages.create({ model: MODEL, max_tokens: 1, messages: [] }).catch((e) => e)
+    const e = await new Anthropic({ baseURL: gw.url, apiKey: 'nope', maxRetries: 0 }).messages
+      .create({ model: MODEL, max_tokens: 1, messages: [] })
+      .catch((e) => e)
     expect(e).toBeInstanceOf(Anthropic.AuthenticationError)
   })
 
@@ -85,13 +93,20 @@ describe('with API keys', () => {
   test('?beta=true works, unknown fields are accepted, deferred tools are left out and tool_choice is mapped', async () => {
     up.queue({ text: 'ok' })
     const res = await post('/v1/messages?beta=true', {
-      model: MODEL, max_tokens: 50,
+      model: MODEL,
+      max_tokens: 50,
       context_management: { edits: [{ type: 'clear_thinking_20251015', keep: 'all' }] },
       output_config: { effort: 'high' },
       thinking: { type: 'adaptive', display: 'omitted' },
       metadata: { user_id: '{"device":"x"}' },
-      system: [{ type: 'text', text: 'A' }, { type: 'text', text: 'B', cache_control: { type: 'ephemeral' } }],
-      tools: [{ name: 'Bash', input_schema: { type: 'object', properties: { command: { type: 'string' } } } }, { name: 'Later', input_schema: {}, defer_loading: true }],
+      system: [
+        { type: 'text', text: 'A' },
+        { type: 'text', text: 'B', cache_control: { type: 'ephemeral' } },
+      ],
+      tools: [
+        { name: 'Bash', input_schema: { type: 'object', properties: { command: { type: 'string' } } } },
+        { name: 'Later', input_schema: {}, defer_loading: true },
+      ],
       tool_choice: { type: 'any' },
       top_k: 5,
       messages: [{ role: 'user', content: 'go' }],
@@ -112,15 +127,20 @@ describe('with API keys', () => {
     expect(up.requestsTo('/v1/responses').at(-1)!.body.model).toBe('served-b')
   })
 
-  test('GET /v1/models with anthropic-version answers in Anthropic\'s list shape', async () => {
+  test("GET /v1/models with anthropic-version answers in Anthropic's list shape", async () => {
     const list = await alice.models.list()
-    expect(list.data.map((m) => [m.type, m.id])).toEqual([['model', 'served-a'], ['model', 'served-b']])
+    expect(list.data.map((m) => [m.type, m.id])).toEqual([
+      ['model', 'served-a'],
+      ['model', 'served-b'],
+    ])
     const plain = (await (await fetch(gw.url + '/v1/models', { headers: { authorization: 'Bearer key-alice' } })).json()) as any
     expect(plain.object).toBe('list')
   })
 
   test('count_tokens uses the upstream tokenizer and says so', async () => {
-    const res = await alice.messages.countTokens({ model: MODEL, system: 'one two', messages: [{ role: 'user', content: 'three four five' }] }).withResponse()
+    const res = await alice.messages
+      .countTokens({ model: MODEL, system: 'one two', messages: [{ role: 'user', content: 'three four five' }] })
+      .withResponse()
     // The fake tokenizer (fakeTokenCount): 3 a message plus one a word, for the system and the user message.
     expect(res.data.input_tokens).toBe(3 + 2 + 3 + 3)
     expect(res.response.headers.get('x-agentgate-token-count')).toBe('tokenizer')
@@ -134,7 +154,10 @@ describe('without a tokenizer, with --anthropic-model, --store-messages false an
   let client: Anthropic
   beforeAll(async () => {
     up = startFakeUpstream({ models: [{ id: 'first' }, { id: 'chosen' }], tokenize: null })
-    gw = await startGateway({ upstream: up.url, env: { AGENTGATE_ANTHROPIC_MODEL: 'chosen', AGENTGATE_STORE_MESSAGES: 'false', AGENTGATE_MESSAGES_PING_MS: '40' } })
+    gw = await startGateway({
+      upstream: up.url,
+      env: { AGENTGATE_ANTHROPIC_MODEL: 'chosen', AGENTGATE_STORE_MESSAGES: 'false', AGENTGATE_MESSAGES_PING_MS: '40' },
+    })
     client = new Anthropic({ baseURL: gw.url, apiKey: 'x', maxRetries: 0 })
   })
   afterAll(async () => {
@@ -160,7 +183,11 @@ describe('without a tokenizer, with --anthropic-model, --store-messages false an
 
   test('a stream sends ping events while the model is silent', async () => {
     up.queue({ fault: 'slow', delayMs: 300 })
-    const res = await fetch(gw.url + '/v1/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'x' }] }) })
+    const res = await fetch(gw.url + '/v1/messages', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'x' }] }),
+    })
     const text = await res.text()
     expect(text).toContain('event: ping')
     expect(text).toContain('event: message_stop')

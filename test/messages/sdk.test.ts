@@ -25,7 +25,12 @@ for (const api of UPSTREAM_APIS) {
 
     test('a text answer is a message with end_turn, usage and the asked model id; the upstream model serves it', async () => {
       up.queue({ text: 'Hello there, friend.', usage: { input_tokens: 11, output_tokens: 4, cached_tokens: 3 } })
-      const m = await client.messages.create({ model: MODEL, max_tokens: 100, system: 'Be brief.', messages: [{ role: 'user', content: 'Say hello' }] })
+      const m = await client.messages.create({
+        model: MODEL,
+        max_tokens: 100,
+        system: 'Be brief.',
+        messages: [{ role: 'user', content: 'Say hello' }],
+      })
       expect(m.id).toMatch(/^msg_/)
       expect(m.type).toBe('message')
       expect(m.role).toBe('assistant')
@@ -66,8 +71,19 @@ for (const api of UPSTREAM_APIS) {
 
     test('a tool call becomes a tool_use block, streamed as input_json_delta, and its tool_result goes back as the call output', async () => {
       up.queue({ functionCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}', call_id: 'toolu_a1' }] })
-      const tools: Anthropic.Tool[] = [{ name: 'get_weather', description: 'Weather of a city', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }]
-      const stream = client.messages.stream({ model: MODEL, max_tokens: 100, tools, messages: [{ role: 'user', content: 'Weather in Paris?' }] })
+      const tools: Anthropic.Tool[] = [
+        {
+          name: 'get_weather',
+          description: 'Weather of a city',
+          input_schema: { type: 'object', properties: { city: { type: 'string' } } },
+        },
+      ]
+      const stream = client.messages.stream({
+        model: MODEL,
+        max_tokens: 100,
+        tools,
+        messages: [{ role: 'user', content: 'Weather in Paris?' }],
+      })
       const json: string[] = []
       stream.on('inputJson', (partial) => json.push(partial))
       const m = await stream.finalMessage()
@@ -91,46 +107,77 @@ for (const api of UPSTREAM_APIS) {
       expect(m2.content).toEqual([{ type: 'text', text: 'It is sunny.' }] as any)
       const sent = lastCall()
       if (api === 'responses') {
-        expect(sent.input.find((i: any) => i.type === 'function_call')).toMatchObject({ call_id: 'toolu_a1', name: 'get_weather', arguments: '{"city":"Paris"}' })
+        expect(sent.input.find((i: any) => i.type === 'function_call')).toMatchObject({
+          call_id: 'toolu_a1',
+          name: 'get_weather',
+          arguments: '{"city":"Paris"}',
+        })
         expect(sent.input.find((i: any) => i.type === 'function_call_output')).toMatchObject({ call_id: 'toolu_a1', output: 'sunny, 21C' })
       } else {
-        expect(sent.messages.find((x: any) => x.role === 'assistant').tool_calls[0]).toMatchObject({ id: 'toolu_a1', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } })
+        expect(sent.messages.find((x: any) => x.role === 'assistant').tool_calls[0]).toMatchObject({
+          id: 'toolu_a1',
+          function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+        })
         expect(sent.messages.find((x: any) => x.role === 'tool')).toMatchObject({ tool_call_id: 'toolu_a1', content: 'sunny, 21C' })
       }
     })
 
     test('parallel tool calls are several tool_use blocks; their results (one an error, one in blocks) all go back', async () => {
-      up.queue({ functionCalls: [
-        { name: 'read', arguments: '{"path":"a"}', call_id: 'toolu_p1' },
-        { name: 'read', arguments: '{"path":"b"}', call_id: 'toolu_p2' },
-      ] })
+      up.queue({
+        functionCalls: [
+          { name: 'read', arguments: '{"path":"a"}', call_id: 'toolu_p1' },
+          { name: 'read', arguments: '{"path":"b"}', call_id: 'toolu_p2' },
+        ],
+      })
       const tools: Anthropic.Tool[] = [{ name: 'read', input_schema: { type: 'object', properties: { path: { type: 'string' } } } }]
-      const m = await client.messages.create({ model: MODEL, max_tokens: 100, tools, messages: [{ role: 'user', content: 'Read a and b' }] })
-      expect(m.content.map((b: any) => [b.type, b.id, b.input])).toEqual([['tool_use', 'toolu_p1', { path: 'a' }], ['tool_use', 'toolu_p2', { path: 'b' }]])
+      const m = await client.messages.create({
+        model: MODEL,
+        max_tokens: 100,
+        tools,
+        messages: [{ role: 'user', content: 'Read a and b' }],
+      })
+      expect(m.content.map((b: any) => [b.type, b.id, b.input])).toEqual([
+        ['tool_use', 'toolu_p1', { path: 'a' }],
+        ['tool_use', 'toolu_p2', { path: 'b' }],
+      ])
       expect(m.stop_reason).toBe('tool_use')
       up.queue({ text: 'Done.' })
       await client.messages.create({
-        model: MODEL, max_tokens: 100, tools,
+        model: MODEL,
+        max_tokens: 100,
+        tools,
         messages: [
           { role: 'user', content: 'Read a and b' },
           { role: 'assistant', content: m.content },
-          { role: 'user', content: [
-            { type: 'tool_result', tool_use_id: 'toolu_p1', content: 'no such file', is_error: true },
-            { type: 'tool_result', tool_use_id: 'toolu_p2', content: [{ type: 'text', text: 'contents of b' }] },
-            { type: 'text', text: 'Go on.' },
-          ] },
+          {
+            role: 'user',
+            content: [
+              { type: 'tool_result', tool_use_id: 'toolu_p1', content: 'no such file', is_error: true },
+              { type: 'tool_result', tool_use_id: 'toolu_p2', content: [{ type: 'text', text: 'contents of b' }] },
+              { type: 'text', text: 'Go on.' },
+            ],
+          },
         ],
       })
       const sent = lastCall()
-      const outputs = api === 'responses'
-        ? sent.input.filter((i: any) => i.type === 'function_call_output').map((i: any) => [i.call_id, i.output])
-        : sent.messages.filter((x: any) => x.role === 'tool').map((x: any) => [x.tool_call_id, x.content])
-      expect(outputs).toEqual([['toolu_p1', 'Error: no such file'], ['toolu_p2', 'contents of b']])
+      const outputs =
+        api === 'responses'
+          ? sent.input.filter((i: any) => i.type === 'function_call_output').map((i: any) => [i.call_id, i.output])
+          : sent.messages.filter((x: any) => x.role === 'tool').map((x: any) => [x.tool_call_id, x.content])
+      expect(outputs).toEqual([
+        ['toolu_p1', 'Error: no such file'],
+        ['toolu_p2', 'contents of b'],
+      ])
     })
 
     test('reasoning comes back as a signed thinking block; sent back, it reaches the model again, a forged one does not', async () => {
       up.queue({ reasoning: 'The user wants a number.', text: '42' })
-      const m = await client.messages.create({ model: MODEL, max_tokens: 2000, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: 'Pick a number' }] })
+      const m = await client.messages.create({
+        model: MODEL,
+        max_tokens: 2000,
+        thinking: { type: 'enabled', budget_tokens: 1024 },
+        messages: [{ role: 'user', content: 'Pick a number' }],
+      })
       const thinking = m.content[0] as Anthropic.ThinkingBlock
       expect(thinking.type).toBe('thinking')
       expect(thinking.thinking).toBe('The user wants a number.')
@@ -148,38 +195,71 @@ for (const api of UPSTREAM_APIS) {
         { role: 'user', content: 'Why?' },
       ]
       up.queue({ text: 'Because.' })
-      await client.messages.create({ model: MODEL, max_tokens: 2000, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: history(thinking) })
+      await client.messages.create({
+        model: MODEL,
+        max_tokens: 2000,
+        thinking: { type: 'enabled', budget_tokens: 1024 },
+        messages: history(thinking),
+      })
       expect(reasoningSent()).toEqual(['The user wants a number.'])
       up.queue({ text: 'Because.' })
-      await client.messages.create({ model: MODEL, max_tokens: 2000, messages: history({ ...thinking, thinking: 'Forged', signature: flipChar(thinking.signature, 8) }) })
+      await client.messages.create({
+        model: MODEL,
+        max_tokens: 2000,
+        messages: history({ ...thinking, thinking: 'Forged', signature: flipChar(thinking.signature, 8) }),
+      })
       expect(reasoningSent()).toEqual([])
     })
 
     test('streamed thinking arrives as thinking_delta then signature_delta; display omitted sends the signature only', async () => {
       up.queue({ reasoning: 'Think it through.', text: 'Yes.' })
       const kinds: string[] = []
-      const stream = client.messages.stream({ model: MODEL, max_tokens: 2000, thinking: { type: 'enabled', budget_tokens: 2048 }, messages: [{ role: 'user', content: 'Q' }] })
+      const stream = client.messages.stream({
+        model: MODEL,
+        max_tokens: 2000,
+        thinking: { type: 'enabled', budget_tokens: 2048 },
+        messages: [{ role: 'user', content: 'Q' }],
+      })
       for await (const ev of stream) if (ev.type === 'content_block_delta') kinds.push(ev.delta.type)
       expect(kinds.indexOf('thinking_delta')).toBeLessThan(kinds.indexOf('signature_delta'))
       expect(kinds).toContain('text_delta')
       up.queue({ reasoning: 'Hidden thoughts.', text: 'Yes.' })
-      const m = await client.messages.create({ model: MODEL, max_tokens: 2000, thinking: { type: 'adaptive', display: 'omitted' } as any, messages: [{ role: 'user', content: 'Q' }] })
+      const m = await client.messages.create({
+        model: MODEL,
+        max_tokens: 2000,
+        thinking: { type: 'adaptive', display: 'omitted' } as any,
+        messages: [{ role: 'user', content: 'Q' }],
+      })
       expect(m.content[0]).toMatchObject({ type: 'thinking', thinking: '' })
       // The reasoning travels in the signature: sent back with an empty thinking, the model still gets it.
       up.queue({ text: 'ok' })
-      await client.messages.create({ model: MODEL, max_tokens: 100, messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: m.content }, { role: 'user', content: 'more' }] })
+      await client.messages.create({
+        model: MODEL,
+        max_tokens: 100,
+        messages: [
+          { role: 'user', content: 'Q' },
+          { role: 'assistant', content: m.content },
+          { role: 'user', content: 'more' },
+        ],
+      })
       expect(JSON.stringify(lastCall())).toContain('Hidden thoughts.')
     })
 
     test('images (base64 and URL) reach the model as images', async () => {
       up.queue({ text: 'A red dot.' })
       await client.messages.create({
-        model: MODEL, max_tokens: 100,
-        messages: [{ role: 'user', content: [
-          { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
-          { type: 'image', source: { type: 'url', url: 'https://example.com/cat.png' } },
-          { type: 'text', text: 'What is this?' },
-        ] }],
+        model: MODEL,
+        max_tokens: 100,
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+              { type: 'image', source: { type: 'url', url: 'https://example.com/cat.png' } },
+              { type: 'text', text: 'What is this?' },
+            ],
+          },
+        ],
       })
       const text = JSON.stringify(lastCall())
       expect(text).toContain('data:image/png;base64,iVBORw0KGgo=')
@@ -188,14 +268,24 @@ for (const api of UPSTREAM_APIS) {
 
     test('a stop sequence ends the text before it, with stop_reason stop_sequence, streamed or not', async () => {
       up.queue({ text: 'alpha beta END gamma delta' })
-      const m = await client.messages.create({ model: MODEL, max_tokens: 100, stop_sequences: ['END'], messages: [{ role: 'user', content: 'Go' }] })
+      const m = await client.messages.create({
+        model: MODEL,
+        max_tokens: 100,
+        stop_sequences: ['END'],
+        messages: [{ role: 'user', content: 'Go' }],
+      })
       expect(m.content).toEqual([{ type: 'text', text: 'alpha beta ' }] as any)
       expect(m.stop_reason).toBe('stop_sequence')
       expect(m.stop_sequence).toBe('END')
       expect(lastCall().stop).toEqual(['END'])
       // Split across deltas: "E", "ND" must not leak the first half.
       up.queue({ text: 'alpha beta END gamma', chunks: 7 })
-      const stream = client.messages.stream({ model: MODEL, max_tokens: 100, stop_sequences: ['END'], messages: [{ role: 'user', content: 'Go' }] })
+      const stream = client.messages.stream({
+        model: MODEL,
+        max_tokens: 100,
+        stop_sequences: ['END'],
+        messages: [{ role: 'user', content: 'Go' }],
+      })
       let streamed = ''
       for await (const ev of stream) if (ev.type === 'content_block_delta' && ev.delta.type === 'text_delta') streamed += ev.delta.text
       expect(streamed).toBe('alpha beta ')
@@ -211,7 +301,11 @@ for (const api of UPSTREAM_APIS) {
 
     test('a role:system message among the turns stays in place as a system message', async () => {
       up.queue({ text: 'ok' })
-      await client.messages.create({ model: MODEL, max_tokens: 100, messages: [{ role: 'user', content: 'hi' }, { role: 'system', content: '# Environment' } as any] })
+      await client.messages.create({
+        model: MODEL,
+        max_tokens: 100,
+        messages: [{ role: 'user', content: 'hi' }, { role: 'system', content: '# Environment' } as any],
+      })
       const sent = lastCall()
       if (api === 'responses') expect(sent.input.map((i: any) => i.role)).toEqual(['user', 'developer'])
       else expect(sent.messages.map((m: any) => m.role)).toEqual(['user', 'system'])

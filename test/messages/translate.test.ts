@@ -12,45 +12,150 @@ import { createSealer, sealingKey } from '../../src/sealing/sealer'
 
 const sealer = createSealer([sealingKey(new Uint8Array(32).fill(7))])
 const signer = thinkingSigner(sealer, 'alice')
-const translate = (body: Record<string, unknown>) => toResponsesRequest({ model: 'm', max_tokens: 10, messages: [], ...body } as any, { model: 'up', signer, store: true }) as any
+const translate = (body: Record<string, unknown>) =>
+  toResponsesRequest({ model: 'm', max_tokens: 10, messages: [], ...body } as any, { model: 'up', signer, store: true }) as any
 
 describe('request translation', () => {
   const cases: [string, Record<string, unknown>, (r: any) => unknown, unknown][] = [
     ['a string system is the instructions', { system: 'S' }, (r) => r.instructions, 'S'],
-    ['text system blocks are joined', { system: [{ type: 'text', text: 'A' }, { type: 'text', text: 'B', cache_control: { type: 'ephemeral' } }] }, (r) => r.instructions, 'A\n\nB'],
+    [
+      'text system blocks are joined',
+      {
+        system: [
+          { type: 'text', text: 'A' },
+          { type: 'text', text: 'B', cache_control: { type: 'ephemeral' } },
+        ],
+      },
+      (r) => r.instructions,
+      'A\n\nB',
+    ],
     ['max_tokens is max_output_tokens', { max_tokens: 77 }, (r) => r.max_output_tokens, 77],
     ['tool_choice any is required', { tools: [{ name: 't' }], tool_choice: { type: 'any' } }, (r) => r.tool_choice, 'required'],
-    ['tool_choice tool names a function', { tools: [{ name: 't' }], tool_choice: { type: 'tool', name: 't' } }, (r) => r.tool_choice, { type: 'function', name: 't' }],
+    [
+      'tool_choice tool names a function',
+      { tools: [{ name: 't' }], tool_choice: { type: 'tool', name: 't' } },
+      (r) => r.tool_choice,
+      { type: 'function', name: 't' },
+    ],
     ['tool_choice none is none', { tools: [{ name: 't' }], tool_choice: { type: 'none' } }, (r) => r.tool_choice, 'none'],
-    ['disable_parallel_tool_use turns parallel calls off', { tools: [{ name: 't' }], tool_choice: { type: 'auto', disable_parallel_tool_use: true } }, (r) => r.parallel_tool_calls, false],
-    ['deferred and server tools are left out', { tools: [{ name: 'a' }, { name: 'b', defer_loading: true }, { name: 'web_search', type: 'web_search_20250305' }] }, (r) => r.tools.map((t: any) => t.name), ['a']],
-    ['input_schema is the parameters', { tools: [{ name: 'a', input_schema: { type: 'object', properties: { x: { type: 'string' } } } }] }, (r) => r.tools[0].parameters.properties.x, { type: 'string' }],
-    ['stop_sequences go as stop, kept in the output', { stop_sequences: ['X'] }, (r) => [r.stop, r.include_stop_str_in_output], [['X'], true]],
+    [
+      'disable_parallel_tool_use turns parallel calls off',
+      { tools: [{ name: 't' }], tool_choice: { type: 'auto', disable_parallel_tool_use: true } },
+      (r) => r.parallel_tool_calls,
+      false,
+    ],
+    [
+      'deferred and server tools are left out',
+      { tools: [{ name: 'a' }, { name: 'b', defer_loading: true }, { name: 'web_search', type: 'web_search_20250305' }] },
+      (r) => r.tools.map((t: any) => t.name),
+      ['a'],
+    ],
+    [
+      'input_schema is the parameters',
+      { tools: [{ name: 'a', input_schema: { type: 'object', properties: { x: { type: 'string' } } } }] },
+      (r) => r.tools[0].parameters.properties.x,
+      { type: 'string' },
+    ],
+    [
+      'stop_sequences go as stop, kept in the output',
+      { stop_sequences: ['X'] },
+      (r) => [r.stop, r.include_stop_str_in_output],
+      [['X'], true],
+    ],
     ['a thinking budget picks an effort', { thinking: { type: 'enabled', budget_tokens: 20000 } }, (r) => r.reasoning, { effort: 'high' }],
-    ['adaptive thinking takes output_config.effort', { thinking: { type: 'adaptive' }, output_config: { effort: 'low' } }, (r) => r.reasoning, { effort: 'low' }],
+    [
+      'adaptive thinking takes output_config.effort',
+      { thinking: { type: 'adaptive' }, output_config: { effort: 'low' } },
+      (r) => r.reasoning,
+      { effort: 'low' },
+    ],
     ['disabled thinking asks for nothing', { thinking: { type: 'disabled' } }, (r) => r.reasoning, undefined],
     ['the upstream model replaces the asked one', {}, (r) => r.model, 'up'],
     [
       'a user message with tool results becomes outputs, then the rest of the message',
-      { messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'c1', content: 'out' }, { type: 'text', text: 'next' }] }] },
+      {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'tool_result', tool_use_id: 'c1', content: 'out' },
+              { type: 'text', text: 'next' },
+            ],
+          },
+        ],
+      },
       (r) => r.input.map((i: any) => i.type),
       ['function_call_output', 'message'],
     ],
     [
       'an assistant message splits into text and calls in order',
-      { messages: [{ role: 'assistant', content: [{ type: 'text', text: 'let me' }, { type: 'tool_use', id: 'c1', name: 'f', input: { a: 1 } }] }] },
+      {
+        messages: [
+          {
+            role: 'assistant',
+            content: [
+              { type: 'text', text: 'let me' },
+              { type: 'tool_use', id: 'c1', name: 'f', input: { a: 1 } },
+            ],
+          },
+        ],
+      },
       (r) => r.input.map((i: any) => [i.type, i.arguments ?? i.content[0].text]),
-      [['message', 'let me'], ['function_call', '{"a":1}']],
+      [
+        ['message', 'let me'],
+        ['function_call', '{"a":1}'],
+      ],
     ],
-    ['redacted thinking is dropped', { messages: [{ role: 'assistant', content: [{ type: 'redacted_thinking', data: 'xx' }, { type: 'text', text: 't' }] }] }, (r) => r.input.length, 1],
-    ['a system message in messages stays in place as developer', { messages: [{ role: 'user', content: 'a' }, { role: 'system', content: 'env' }, { role: 'user', content: 'b' }] }, (r) => r.input.map((i: any) => i.role), ['user', 'developer', 'user']],
-    ['an error tool result says so', { messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'c', content: 'boom', is_error: true }] }] }, (r) => r.input[0].output, 'Error: boom'],
+    [
+      'redacted thinking is dropped',
+      {
+        messages: [
+          {
+            role: 'assistant',
+            content: [
+              { type: 'redacted_thinking', data: 'xx' },
+              { type: 'text', text: 't' },
+            ],
+          },
+        ],
+      },
+      (r) => r.input.length,
+      1,
+    ],
+    [
+      'a system message in messages stays in place as developer',
+      {
+        messages: [
+          { role: 'user', content: 'a' },
+          { role: 'system', content: 'env' },
+          { role: 'user', content: 'b' },
+        ],
+      },
+      (r) => r.input.map((i: any) => i.role),
+      ['user', 'developer', 'user'],
+    ],
+    [
+      'an error tool result says so',
+      { messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'c', content: 'boom', is_error: true }] }] },
+      (r) => r.input[0].output,
+      'Error: boom',
+    ],
   ]
   for (const [name, body, pick, want] of cases) test(name, () => expect(pick(translate(body))).toEqual(want))
 
   test('our signed thinking becomes a reasoning item; a foreign signature is dropped', () => {
     const sig = signer.sign('because')
-    const r = translate({ messages: [{ role: 'assistant', content: [{ type: 'thinking', thinking: 'because', signature: sig }, { type: 'thinking', thinking: 'x', signature: 'EqQBCkYIBxgCKkA' }] }] })
+    const r = translate({
+      messages: [
+        {
+          role: 'assistant',
+          content: [
+            { type: 'thinking', thinking: 'because', signature: sig },
+            { type: 'thinking', thinking: 'x', signature: 'EqQBCkYIBxgCKkA' },
+          ],
+        },
+      ],
+    })
     expect(r.input).toEqual([{ type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text: 'because' }] }])
     // Another gateway's key, or another tenant: not ours to open.
     expect(thinkingSigner(createSealer([sealingKey(new Uint8Array(32).fill(8))]), 'alice').open(sig)).toBeNull()
@@ -85,7 +190,12 @@ describe('event translation', () => {
     const t = new MessageTranslator({ model: 'claude-x', signer, thinking: 'shown', ...opts })
     return events.flatMap((e) => t.accept(e))
   }
-  const textTurn = (text: string[], end = ev('response.completed', { response: { usage: { input_tokens: 5, output_tokens: 2, input_tokens_details: { cached_tokens: 1 } } } })) => [
+  const textTurn = (
+    text: string[],
+    end = ev('response.completed', {
+      response: { usage: { input_tokens: 5, output_tokens: 2, input_tokens_details: { cached_tokens: 1 } } },
+    }),
+  ) => [
     ev('response.created', { response: { id: 'resp_abc' } }),
     ev('response.output_item.added', { item: { id: 'm1', type: 'message' } }),
     ...text.map((d) => ev('response.output_text.delta', { item_id: 'm1', delta: d })),
@@ -95,9 +205,23 @@ describe('event translation', () => {
 
   test('a text turn is message_start, one text block, message_delta end_turn with usage, message_stop', () => {
     const out = run(textTurn(['a', 'b']))
-    expect(out.map((e) => e.type)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop'])
+    expect(out.map((e) => e.type)).toEqual([
+      'message_start',
+      'content_block_start',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ])
     expect(accumulateMessage(out)).toEqual({
-      id: 'msg_abc', type: 'message', role: 'assistant', model: 'claude-x', content: [{ type: 'text', text: 'ab' }], stop_reason: 'end_turn', stop_sequence: null,
+      id: 'msg_abc',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-x',
+      content: [{ type: 'text', text: 'ab' }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
       usage: { input_tokens: 4, output_tokens: 2, cache_creation_input_tokens: 0, cache_read_input_tokens: 1 },
     })
   })
@@ -116,7 +240,11 @@ describe('event translation', () => {
     })
 
   test('incomplete for max_output_tokens is max_tokens; a function call is tool_use with its input', () => {
-    expect(accumulateMessage(run(textTurn(['a'], ev('response.incomplete', { response: { incomplete_details: { reason: 'max_output_tokens' } } }))))!.stop_reason).toBe('max_tokens')
+    expect(
+      accumulateMessage(
+        run(textTurn(['a'], ev('response.incomplete', { response: { incomplete_details: { reason: 'max_output_tokens' } } }))),
+      )!.stop_reason,
+    ).toBe('max_tokens')
     const out = run([
       ev('response.created', { response: { id: 'resp_1' } }),
       ev('response.output_item.added', { item: { id: 'f1', type: 'function_call', call_id: 'toolu_1', name: 'Bash' } }),
@@ -131,8 +259,22 @@ describe('event translation', () => {
   })
 
   const thinkingCases: [string, 'shown' | 'omitted' | 'dropped', unknown[]][] = [
-    ['shown', 'shown', [{ type: 'thinking', thinking: 'hmm', signature: 'opens to: hmm' }, { type: 'text', text: 'a' }]],
-    ['omitted', 'omitted', [{ type: 'thinking', thinking: '', signature: 'opens to: hmm' }, { type: 'text', text: 'a' }]],
+    [
+      'shown',
+      'shown',
+      [
+        { type: 'thinking', thinking: 'hmm', signature: 'opens to: hmm' },
+        { type: 'text', text: 'a' },
+      ],
+    ],
+    [
+      'omitted',
+      'omitted',
+      [
+        { type: 'thinking', thinking: '', signature: 'opens to: hmm' },
+        { type: 'text', text: 'a' },
+      ],
+    ],
     ['dropped (thinking disabled)', 'dropped', [{ type: 'text', text: 'a' }]],
   ]
   for (const [name, mode, content] of thinkingCases)
@@ -148,13 +290,17 @@ describe('event translation', () => {
         { thinking: mode },
       )
       // Sealing is randomised (its IV): a signature is shown by what it opens to.
-      const shown = accumulateMessage(out)!.content.map((b) => (b.type === 'thinking' ? { ...b, signature: `opens to: ${signer.open(b.signature)}` } : b))
+      const shown = accumulateMessage(out)!.content.map((b) =>
+        b.type === 'thinking' ? { ...b, signature: `opens to: ${signer.open(b.signature)}` } : b,
+      )
       expect(shown).toEqual(content as any)
     })
 
   test('a failed turn closes its blocks and sends no message_delta', () => {
     const t = new MessageTranslator({ model: 'x', signer, thinking: 'shown' })
-    const out = textTurn(['a'], ev('response.failed', { response: { error: { code: 'upstream_error', message: 'boom' } } })).flatMap((e) => t.accept(e))
+    const out = textTurn(['a'], ev('response.failed', { response: { error: { code: 'upstream_error', message: 'boom' } } })).flatMap((e) =>
+      t.accept(e),
+    )
     expect(out.map((e) => e.type)).not.toContain('message_delta')
     expect(t.end).toEqual({ failed: { code: 'upstream_error', message: 'boom' } })
   })
@@ -176,7 +322,10 @@ describe('errors and model names', () => {
   ]
   for (const [status, message, type, wantStatus, wantType] of cases)
     test(`${status} ${message} → ${wantStatus} ${wantType}`, () => {
-      expect(toAnthropicError(status, { error: { message, type, param: null, code: null } })).toEqual({ status: wantStatus, body: { type: 'error', error: { type: wantType, message } } })
+      expect(toAnthropicError(status, { error: { message, type, param: null, code: null } })).toEqual({
+        status: wantStatus,
+        body: { type: 'error', error: { type: wantType, message } },
+      })
     })
 
   const models: [string, string[] | null, string | null, string][] = [
@@ -185,5 +334,7 @@ describe('errors and model names', () => {
     ['claude-x', ['a', 'b'], 'b', 'b'],
     ['claude-x', null, null, 'claude-x'],
   ]
-  for (const [asked, served, fallback, want] of models) test(`model ${asked} with ${JSON.stringify(served)} and --anthropic-model ${fallback} → ${want}`, () => expect(resolveModel(asked, served, fallback)).toBe(want))
+  for (const [asked, served, fallback, want] of models)
+    test(`model ${asked} with ${JSON.stringify(served)} and --anthropic-model ${fallback} → ${want}`, () =>
+      expect(resolveModel(asked, served, fallback)).toBe(want))
 })

@@ -14,7 +14,10 @@ let gw: TestGateway
 beforeAll(async () => {
   up = startFakeUpstream()
   // Short upstream timeouts so a slow and a stalled upstream fail quickly.
-  gw = await startGateway({ upstream: up.url, env: { AGENTGATE_FIRST_BYTE_TIMEOUT_MS: '400', AGENTGATE_IDLE_TIMEOUT_MS: '400', AGENTGATE_MAX_BODY_BYTES: '65536' } })
+  gw = await startGateway({
+    upstream: up.url,
+    env: { AGENTGATE_FIRST_BYTE_TIMEOUT_MS: '400', AGENTGATE_IDLE_TIMEOUT_MS: '400', AGENTGATE_MAX_BODY_BYTES: '65536' },
+  })
 })
 afterAll(async () => {
   await gw.stop()
@@ -29,7 +32,11 @@ async function scrape(url = gw.url): Promise<Map<string, MetricFamily>> {
 }
 
 /** Scrapes until `pred` holds (gauges settle a moment after a socket or stream closes). */
-async function scrapeUntil(pred: (m: Map<string, MetricFamily>) => boolean, what: string, url = gw.url): Promise<Map<string, MetricFamily>> {
+async function scrapeUntil(
+  pred: (m: Map<string, MetricFamily>) => boolean,
+  what: string,
+  url = gw.url,
+): Promise<Map<string, MetricFamily>> {
   return waitFor(`metrics to show ${what}`, async () => {
     const m = await scrape(url)
     return pred(m) ? m : null
@@ -37,8 +44,11 @@ async function scrapeUntil(pred: (m: Map<string, MetricFamily>) => boolean, what
 }
 
 const post = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
-  fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model: 'test-model', ...body }) })
-
+  fetch(`${gw.baseURL}/responses`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ model: 'test-model', ...body }),
+  })
 
 const gauge = (m: Map<string, MetricFamily>, name: string, labels: Record<string, string> = {}) => sampleValue(m, name, labels)
 
@@ -74,7 +84,10 @@ describe('GET /metrics', () => {
     expect((await fetch(`${gw.baseURL}/responses/resp_doesnotexist`)).status).toBe(404)
     expect((await fetch(`${gw.url}/no/such/route`)).status).toBe(404)
 
-    const m = await scrapeUntil((x) => gauge(x, 'agentgate_active_websockets') === 0 && gauge(x, 'agentgate_active_turns') === 0, 'no socket or turn open')
+    const m = await scrapeUntil(
+      (x) => gauge(x, 'agentgate_active_websockets') === 0 && gauge(x, 'agentgate_active_turns') === 0,
+      'no socket or turn open',
+    )
 
     // Requests by route pattern, method and status; ids never become labels.
     const requests = (labels: Record<string, string>) => sampleValue(m, 'agentgate_http_requests_total', labels)
@@ -113,10 +126,17 @@ describe('GET /metrics', () => {
     // Store operations are timed by Store method.
     const ops = samplesOf(m, 'agentgate_store_query_duration_seconds_count').map((s) => s.labels.operation)
     expect(ops).toEqual(expect.arrayContaining(['createResponse', 'finishResponse', 'getResponse']))
-    for (const op of ['createResponse', 'finishResponse']) expect(sampleValue(m, 'agentgate_store_query_duration_seconds_count', { operation: op })).toBeGreaterThanOrEqual(7)
+    for (const op of ['createResponse', 'finishResponse'])
+      expect(sampleValue(m, 'agentgate_store_query_duration_seconds_count', { operation: op })).toBeGreaterThanOrEqual(7)
 
     // Nothing is open any more.
-    for (const name of ['agentgate_active_sse_streams', 'agentgate_active_websockets', 'agentgate_websocket_queued_requests', 'agentgate_active_turns']) expect({ name, value: gauge(m, name) }).toEqual({ name, value: 0 })
+    for (const name of [
+      'agentgate_active_sse_streams',
+      'agentgate_active_websockets',
+      'agentgate_websocket_queued_requests',
+      'agentgate_active_turns',
+    ])
+      expect({ name, value: gauge(m, name) }).toEqual({ name, value: 0 })
     expect(gauge(m, 'agentgate_background_turns', { state: 'queued' })).toBe(0)
     expect(gauge(m, 'agentgate_background_turns', { state: 'running' })).toBe(0)
     expect(gauge(m, 'agentgate_build_info', { version: 'test' })).toBe(1)
@@ -127,8 +147,12 @@ describe('GET /metrics', () => {
     const r = await post({ input: 'x'.repeat(100_000) })
     expect(r.status).toBe(413)
     const m = await scrape()
-    const count = (x: Map<string, MetricFamily>, labels: Record<string, string>) => sampleValue(x, 'agentgate_http_requests_total', labels) ?? 0
-    expect(count(m, { route: '/v1/responses', method: 'POST', status: '413' }) - count(before, { route: '/v1/responses', method: 'POST', status: '413' })).toBe(1)
+    const count = (x: Map<string, MetricFamily>, labels: Record<string, string>) =>
+      sampleValue(x, 'agentgate_http_requests_total', labels) ?? 0
+    expect(
+      count(m, { route: '/v1/responses', method: 'POST', status: '413' }) -
+        count(before, { route: '/v1/responses', method: 'POST', status: '413' }),
+    ).toBe(1)
     expect(count(m, { route: 'unmatched', method: 'POST', status: '413' })).toBe(0)
   })
 
@@ -162,7 +186,10 @@ describe('GET /metrics', () => {
     const bg = await post({ input: 'background', background: true })
     const id = ((await bg.json()) as any).id
     await scrapeUntil((x) => gauge(x, 'agentgate_background_turns', { state: 'running' }) === 1, 'a background turn running')
-    await waitFor('the background turn to complete', async () => ((await (await fetch(`${gw.baseURL}/responses/${id}`)).json()) as any).status === 'completed')
+    await waitFor(
+      'the background turn to complete',
+      async () => ((await (await fetch(`${gw.baseURL}/responses/${id}`)).json()) as any).status === 'completed',
+    )
     m = await scrapeUntil((x) => gauge(x, 'agentgate_background_turns', { state: 'running' }) === 0, 'the background turn done')
     expect(gauge(m, 'agentgate_background_turns', { state: 'queued' })).toBe(0)
   })
@@ -186,9 +213,17 @@ describe('logs', () => {
     await Bun.sleep(20)
     const mine = lines().filter((l) => l.request_id === 'req-log-correlation')
     expect(mine.find((l) => l.msg === 'turn finished')).toMatchObject({ response_id: body.id, status: 'completed' })
-    expect(mine.find((l) => l.msg === 'request')).toMatchObject({ level: 'debug', method: 'POST', route: '/v1/responses', path: '/v1/responses', status: 200, duration_ms: expect.any(Number) })
+    expect(mine.find((l) => l.msg === 'request')).toMatchObject({
+      level: 'debug',
+      method: 'POST',
+      route: '/v1/responses',
+      path: '/v1/responses',
+      status: 200,
+      duration_ms: expect.any(Number),
+    })
     // every line about a response says which request it belongs to
-    for (const l of lines().filter((x) => x.response_id)) expect({ msg: l.msg, request_id: typeof l.request_id }).toEqual({ msg: l.msg, request_id: 'string' })
+    for (const l of lines().filter((x) => x.response_id))
+      expect({ msg: l.msg, request_id: typeof l.request_id }).toEqual({ msg: l.msg, request_id: 'string' })
   })
 })
 
@@ -213,7 +248,11 @@ describe('an upstream that cannot be reached', () => {
       expect(sampleValue(m, 'agentgate_upstream_request_duration_seconds_count', { path: '/responses' })).toBeUndefined()
       const logs = down.logs.map((l) => JSON.parse(l))
       expect(logs.filter((l) => l.msg === 'request')).toEqual([])
-      expect(logs.find((l) => l.msg === 'turn failed')).toMatchObject({ level: 'warn', request_id: 'req-unreachable', response_id: expect.stringMatching(/^resp_/) })
+      expect(logs.find((l) => l.msg === 'turn failed')).toMatchObject({
+        level: 'warn',
+        request_id: 'req-unreachable',
+        response_id: expect.stringMatching(/^resp_/),
+      })
       expect(logs.find((l) => l.msg === 'upstream failure')).toMatchObject({ level: 'warn', request_id: 'req-unreachable', status: 502 })
     } finally {
       await down.stop()

@@ -59,7 +59,8 @@ describe('process series', () => {
       nodejs_eventloop_lag_seconds: 'gauge',
       nodejs_eventloop_lag_max_seconds: 'gauge',
     }
-    for (const [name, type] of Object.entries(types)) expect({ name, type: m.get(name)?.type as string | undefined }).toEqual({ name, type })
+    for (const [name, type] of Object.entries(types))
+      expect({ name, type: m.get(name)?.type as string | undefined }).toEqual({ name, type })
 
     expect(value(m, 'process_resident_memory_bytes')).toBeGreaterThan(1024 * 1024)
     expect(value(m, 'process_resident_memory_bytes')).toBe(Math.round(value(m, 'process_resident_memory_bytes')))
@@ -99,7 +100,11 @@ describe('process series', () => {
 describe('pass-through streams', () => {
   test('a chat/completions stream counts as an active SSE stream until it ends', async () => {
     up.queue({ text: 'one two three four five six seven', delayMs: 60 })
-    const r = await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', stream: true, messages: [{ role: 'user', content: 'hi' }] }) })
+    const r = await fetch(`${gw.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-model', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    })
     expect(r.headers.get('content-type')).toContain('text/event-stream')
     const reader = r.body!.getReader()
     await reader.read()
@@ -113,7 +118,12 @@ describe('pass-through streams', () => {
   test('a client that leaves a pass-through stream early is no longer counted', async () => {
     up.queue({ text: 'a b c d e f g h i j k l m n o p', delayMs: 80 })
     const ctl = new AbortController()
-    const r = await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', signal: ctl.signal, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', stream: true, messages: [{ role: 'user', content: 'hi' }] }) })
+    const r = await fetch(`${gw.baseURL}/chat/completions`, {
+      method: 'POST',
+      signal: ctl.signal,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-model', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    })
     const reader = r.body!.getReader()
     await reader.read()
     expect(sampleValue(await scrape(), 'agentgate_active_sse_streams', {})).toBe(1)
@@ -122,7 +132,11 @@ describe('pass-through streams', () => {
   })
 
   test('a JSON pass-through answer is not a stream', async () => {
-    const r = await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', messages: [{ role: 'user', content: 'hi' }] }) })
+    const r = await fetch(`${gw.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-model', messages: [{ role: 'user', content: 'hi' }] }),
+    })
     expect(r.status).toBe(200)
     await r.json()
     expect(sampleValue(await scrape(), 'agentgate_active_sse_streams', {})).toBe(0)

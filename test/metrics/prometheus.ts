@@ -64,7 +64,8 @@ export function parsePrometheusText(text: string): Map<string, MetricFamily> {
     if (series.has(key)) throw new Error(`duplicate series, ${where}`)
     series.add(key)
     if (fam.type === 'counter' && !(sample.value >= 0)) throw new Error(`negative counter, ${where}`)
-    if (fam.type === 'histogram' && 'le' in sample.labels !== sample.name.endsWith('_bucket')) throw new Error(`le only on _bucket samples, ${where}`)
+    if (fam.type === 'histogram' && 'le' in sample.labels !== sample.name.endsWith('_bucket'))
+      throw new Error(`le only on _bucket samples, ${where}`)
     fam.samples.push(sample)
   })
   for (const fam of families.values()) {

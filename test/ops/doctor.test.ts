@@ -56,7 +56,12 @@ describe('agentgate doctor', () => {
     const r = await doctor(['--upstream', up.url, '--db', join(root, 'none.db'), '--upstream-api', 'chat', '--probe'])
     expect(r.code).toBe(0)
     expect(line(r.stdout, 'upstream probe')).toMatch(/^✓ .*\/chat\/completions/)
-    expect(up.requestsTo('/v1/chat/completions').slice(before).map((q) => q.body.max_tokens)).toEqual([1])
+    expect(
+      up
+        .requestsTo('/v1/chat/completions')
+        .slice(before)
+        .map((q) => q.body.max_tokens),
+    ).toEqual([1])
   }, 60_000)
 
   test('fails against a dead upstream, naming its URL without the credentials, with a hint; exit 1', async () => {

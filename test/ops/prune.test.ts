@@ -18,7 +18,8 @@ beforeAll(() => {
 })
 afterAll(() => rmSync(root, { recursive: true, force: true }))
 
-const prune = (args: string[]) => run([process.execPath, MAIN, 'prune', ...args], { env: cleanEnv({ AGENTGATE_HOME: join(root, 'home') }), timeoutMs: 60_000 })
+const prune = (args: string[]) =>
+  run([process.execPath, MAIN, 'prune', ...args], { env: cleanEnv({ AGENTGATE_HOME: join(root, 'home') }), timeoutMs: 60_000 })
 
 /** A database with `old` responses 40 days old and `recent` from today, each ~20 kB with streamed events. */
 async function fill(path: string, old: number, recent: number, databaseUrl: string | null = null) {
@@ -28,9 +29,23 @@ async function fill(path: string, old: number, recent: number, databaseUrl: stri
   for (let i = 0; i < old + recent; i++) {
     const id = `resp_${i < old ? 'old' : 'new'}_${i}`
     const at = i < old ? now - 40 * DAY : now
-    await store.createResponse(responseRecord(id, { status: 'in_progress', createdAt: at, updatedAt: at, completedAt: null, request: { model: 'm', input: filler } }), [message(`${id}_in`, 'user', filler)])
+    await store.createResponse(
+      responseRecord(id, {
+        status: 'in_progress',
+        createdAt: at,
+        updatedAt: at,
+        completedAt: null,
+        request: { model: 'm', input: filler },
+      }),
+      [message(`${id}_in`, 'user', filler)],
+    )
     await store.appendEvents(id, [{ type: 'response.output_text.delta', sequence_number: 0, delta: filler }])
-    await store.finishResponse('default', id, { status: 'completed', response: { id, status: 'completed', text: filler }, error: null, completedAt: at }, [message(`${id}_out`, 'assistant', filler)])
+    await store.finishResponse(
+      'default',
+      id,
+      { status: 'completed', response: { id, status: 'completed', text: filler }, error: null, completedAt: at },
+      [message(`${id}_out`, 'assistant', filler)],
+    )
   }
   await store.close()
 }
@@ -55,7 +70,9 @@ describe('agentgate prune', () => {
     const r = await prune(['--db', path, '--retention-days', '30'])
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
-    expect(r.stdout).toMatch(/^pruned: 150 responses older than 30 days \(with their items and events\), 0 deleted or empty conversations, the event logs of 0 responses/)
+    expect(r.stdout).toMatch(
+      /^pruned: 150 responses older than 30 days \(with their items and events\), 0 deleted or empty conversations, the event logs of 0 responses/,
+    )
     expect(r.stdout).toMatch(/\d+ free pages given back to the file system/)
     expect(count(path, 'SELECT count(*) AS n FROM responses')).toBe(10)
     expect(count(path, "SELECT count(*) AS n FROM responses WHERE id LIKE 'resp_old%'")).toBe(0)

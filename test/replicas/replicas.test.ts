@@ -31,9 +31,13 @@ function byPrompt(req: RecordedRequest): TurnScript {
 
 /** What the upstream saw, as "role: text" lines. */
 const transcript = (req: RecordedRequest): string[] =>
-  req.body.input.map((i: any) => (i.type === 'message' ? `${i.role}: ${typeof i.content === 'string' ? i.content : i.content.map((p: any) => p.text).join('')}` : i.type))
+  req.body.input.map((i: any) =>
+    i.type === 'message' ? `${i.role}: ${typeof i.content === 'string' ? i.content : i.content.map((p: any) => p.text).join('')}` : i.type,
+  )
 
-const describeWithServer = pg ? describe : () => test.skip('replicas on one PostgreSQL database (postgres): no PostgreSQL server (see test/support/postgres.ts)', () => {})
+const describeWithServer = pg
+  ? describe
+  : () => test.skip('replicas on one PostgreSQL database (postgres): no PostgreSQL server (see test/support/postgres.ts)', () => {})
 
 describeWithServer('replicas on one PostgreSQL database (postgres)', () => {
   const db = pg as TestDatabase
@@ -46,11 +50,15 @@ describeWithServer('replicas on one PostgreSQL database (postgres)', () => {
   const start = (name: 'A' | 'B') => {
     const home = join(dir, `home-${name}`)
     mkdirSync(home, { recursive: true })
-    return startBinary(binPath, ['serve', '--host', '127.0.0.1', '--port', '0', '--upstream', up.url, '--database-url', db.url, '--log-level', 'warn'], {
-      cwd: dir,
-      env: { HOME: home, AGENTGATE_HOME: home, PATH: process.env.PATH },
-      timeoutMs: 30_000,
-    })
+    return startBinary(
+      binPath,
+      ['serve', '--host', '127.0.0.1', '--port', '0', '--upstream', up.url, '--database-url', db.url, '--log-level', 'warn'],
+      {
+        cwd: dir,
+        env: { HOME: home, AGENTGATE_HOME: home, PATH: process.env.PATH },
+        timeoutMs: 30_000,
+      },
+    )
   }
 
   beforeAll(async () => {
@@ -74,15 +82,30 @@ describeWithServer('replicas on one PostgreSQL database (postgres)', () => {
 
   const other = (name: 'A' | 'B') => (name === 'A' ? 'B' : 'A')
   async function call(gw: RunningBinary, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-    const res = await fetch(`${gw.url}${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined })
+    const res = await fetch(`${gw.url}${path}`, {
+      method,
+      headers: body ? { 'content-type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    })
     return { status: res.status, json: await res.json() }
   }
   /** A streamed create, read to its end; returns the final response object. */
   async function streamed(gw: RunningBinary, body: Record<string, unknown>): Promise<any> {
-    const text = await (await fetch(`${gw.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, stream: true }) })).text()
+    const text = await (
+      await fetch(`${gw.url}/v1/responses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...body, stream: true }),
+      })
+    ).text()
     const last = text.trim().split('\n\n').at(-1)!
     expect(last).toStartWith('event: response.completed')
-    return JSON.parse(last.split('\n').find((l) => l.startsWith('data: '))!.slice(6)).response
+    return JSON.parse(
+      last
+        .split('\n')
+        .find((l) => l.startsWith('data: '))!
+        .slice(6),
+    ).response
   }
   /** Two processes on one database: a turn may take a while to show on the other. */
   const settle = <T>(what: string, check: () => Promise<T | null | undefined | false>) => waitFor(what, check, 20_000, 50)
@@ -111,12 +134,17 @@ describeWithServer('replicas on one PostgreSQL database (postgres)', () => {
 
   test('background turns on both replicas run side by side; those cancelled through the other replica stop', async () => {
     const names = ['A', 'B', 'A', 'B', 'A', 'B'] as const
-    const created = await Promise.all(names.map((n, i) => call(gws[n], 'POST', '/v1/responses', { model: 'test-model', input: `slow background ${i}`, background: true })))
+    const created = await Promise.all(
+      names.map((n, i) => call(gws[n], 'POST', '/v1/responses', { model: 'test-model', input: `slow background ${i}`, background: true })),
+    )
     for (const c of created) expect(['queued', 'in_progress']).toContain(c.json.status)
     const ids = created.map((c) => c.json.id as string)
     // every turn is streaming (some output stored) before any cancel
     await settle('all background turns to be streaming', async () => {
-      const counts = await sql.unsafe(`SELECT count(DISTINCT response_id)::int AS n FROM response_events WHERE type = 'response.output_text.delta' AND response_id = ANY($1)`, [ids])
+      const counts = await sql.unsafe(
+        `SELECT count(DISTINCT response_id)::int AS n FROM response_events WHERE type = 'response.output_text.delta' AND response_id = ANY($1)`,
+        [ids],
+      )
       return counts[0].n === ids.length
     })
     const cancelled = [0, 3, 4]
@@ -149,9 +177,13 @@ describeWithServer('replicas on one PostgreSQL database (postgres)', () => {
       const text = r.json.output?.[0]?.content?.[0]?.text ?? ''
       expect(text.length).toBeLessThan(slowText('w').length)
     }
-    const before = await sql.unsafe(`SELECT count(*)::int AS n FROM response_events WHERE response_id = ANY($1)`, [cancelled.map((i) => ids[i])])
+    const before = await sql.unsafe(`SELECT count(*)::int AS n FROM response_events WHERE response_id = ANY($1)`, [
+      cancelled.map((i) => ids[i]),
+    ])
     await Bun.sleep(400)
-    const after = await sql.unsafe(`SELECT count(*)::int AS n FROM response_events WHERE response_id = ANY($1)`, [cancelled.map((i) => ids[i])])
+    const after = await sql.unsafe(`SELECT count(*)::int AS n FROM response_events WHERE response_id = ANY($1)`, [
+      cancelled.map((i) => ids[i]),
+    ])
     expect(after[0].n).toBe(before[0].n)
   }, 60_000)
 
@@ -161,7 +193,11 @@ describeWithServer('replicas on one PostgreSQL database (postgres)', () => {
     const winners: string[] = []
     for (let round = 0; round < 4; round++) {
       const names = ['A', 'B', 'A', 'B'] as const
-      const results = await Promise.all(names.map((n, i) => call(gws[n], 'POST', '/v1/responses', { model: 'test-model', input: `conv round ${round} racer ${i}`, conversation: conv.id })))
+      const results = await Promise.all(
+        names.map((n, i) =>
+          call(gws[n], 'POST', '/v1/responses', { model: 'test-model', input: `conv round ${round} racer ${i}`, conversation: conv.id }),
+        ),
+      )
       const won = results.filter((r) => r.status === 200)
       const lost = results.filter((r) => r.status !== 200)
       expect(won).toHaveLength(1)
@@ -179,7 +215,9 @@ describeWithServer('replicas on one PostgreSQL database (postgres)', () => {
       winners.push(prompt)
     }
     const listed = (await call(gws.B, 'GET', `/v1/conversations/${conv.id}/items?order=asc&limit=100`)).json.data
-    expect(listed.map((i: any) => `${i.role}: ${i.content.map((p: any) => p.text).join('')}`)).toEqual(winners.flatMap((p) => [`user: ${p}`, `assistant: answer to ${p}`]))
+    expect(listed.map((i: any) => `${i.role}: ${i.content.map((p: any) => p.text).join('')}`)).toEqual(
+      winners.flatMap((p) => [`user: ${p}`, `assistant: answer to ${p}`]),
+    )
     const [{ n }] = await sql.unsafe(`SELECT count(*)::int AS n FROM items WHERE conversation_id = $1`, [conv.id])
     expect(n).toBe(winners.length * 2)
     const [{ holder }] = await sql.unsafe(`SELECT turn_response_id AS holder FROM conversations WHERE id = $1`, [conv.id])
@@ -189,7 +227,12 @@ describeWithServer('replicas on one PostgreSQL database (postgres)', () => {
 
   test('a replica killed mid-turn: the other keeps serving, and the turn is failed once the dead process is noticed', async () => {
     const r = (await call(gws.A, 'POST', '/v1/responses', { model: 'test-model', input: 'slow orphan', background: true })).json
-    await settle('the orphan to stream', async () => (await sql.unsafe(`SELECT 1 FROM response_events WHERE response_id = $1 AND type = 'response.output_text.delta' LIMIT 1`, [r.id])).length > 0)
+    await settle(
+      'the orphan to stream',
+      async () =>
+        (await sql.unsafe(`SELECT 1 FROM response_events WHERE response_id = $1 AND type = 'response.output_text.delta' LIMIT 1`, [r.id]))
+          .length > 0,
+    )
     process.kill(gws.A.pid, 'SIGKILL')
     await gws.A.stop(1_000)
     // B still serves, and reads the orphan as still running (its lease has not expired yet)
@@ -206,7 +249,9 @@ describeWithServer('replicas on one PostgreSQL database (postgres)', () => {
   }, 60_000)
 
   test('afterwards nothing is lost or duplicated and every response is terminal', async () => {
-    const unfinished = await sql.unsafe(`SELECT id, status FROM responses WHERE status IN ('queued', 'in_progress') OR lease_owner IS NOT NULL`)
+    const unfinished = await sql.unsafe(
+      `SELECT id, status FROM responses WHERE status IN ('queued', 'in_progress') OR lease_owner IS NOT NULL`,
+    )
     expect(unfinished).toEqual([])
     // 8 chain turns, 6 background, 4 conversation winners, the orphan, "while A is down"; the 409s stored nothing
     const [{ responses }] = await sql.unsafe(`SELECT count(*)::int AS responses FROM responses`)
@@ -243,4 +288,3 @@ describeWithServer('replicas on one PostgreSQL database (postgres)', () => {
     }
   })
 })
-

@@ -47,14 +47,23 @@ for (const api of UPSTREAM_APIS) {
         const second = await client.responses.create({ model: 'test-model', input: 'again', previous_response_id: first.id })
         expect(instructionsSent(calls().at(-1)!)).toBeNull()
         expect(second.instructions).toBeNull()
-        const third = await client.responses.create({ model: 'test-model', input: 'once more', previous_response_id: second.id, instructions: 'Be brief.' })
+        const third = await client.responses.create({
+          model: 'test-model',
+          input: 'once more',
+          previous_response_id: second.id,
+          instructions: 'Be brief.',
+        })
         expect(instructionsSent(calls().at(-1)!)).toBe('Be brief.')
         expect(third.instructions).toBe('Be brief.')
       })
 
       test('a tool call and its output round-trip through the chain', async () => {
         up.queue({ functionCalls: [{ name: 'lookup', arguments: '{"q":"x"}', call_id: 'call_7' }] })
-        const r1 = await client.responses.create({ model: 'test-model', input: 'look it up', tools: [{ type: 'function', name: 'lookup', parameters: null, strict: false }] })
+        const r1 = await client.responses.create({
+          model: 'test-model',
+          input: 'look it up',
+          tools: [{ type: 'function', name: 'lookup', parameters: null, strict: false }],
+        })
         up.queue({ text: 'found it' })
         const r2 = await client.responses.create({
           model: 'test-model',
@@ -64,13 +73,26 @@ for (const api of UPSTREAM_APIS) {
         expect(r2.output_text).toBe('found it')
         expect(transcript(calls().at(-1)!)).toEqual(['user: look it up', 'call lookup({"q":"x"})', 'function_call_output: x = 1'])
         const items = await client.responses.inputItems.list(r2.id)
-        expect(items.data as unknown[]).toEqual([{ type: 'function_call_output', call_id: 'call_7', output: 'x = 1', id: expect.stringMatching(/^fco_/) }])
+        expect(items.data as unknown[]).toEqual([
+          { type: 'function_call_output', call_id: 'call_7', output: 'x = 1', id: expect.stringMatching(/^fco_/) },
+        ])
       })
 
       test('an unknown previous_response_id is a 404 previous_response_not_found', async () => {
-        const res = await fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'x', previous_response_id: 'resp_nope' }) })
+        const res = await fetch(`${gw.baseURL}/responses`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'test-model', input: 'x', previous_response_id: 'resp_nope' }),
+        })
         expect(res.status).toBe(404)
-        expect(await res.json()).toEqual({ error: { message: "Previous response with id 'resp_nope' not found.", type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_not_found' } })
+        expect(await res.json()).toEqual({
+          error: {
+            message: "Previous response with id 'resp_nope' not found.",
+            type: 'invalid_request_error',
+            param: 'previous_response_id',
+            code: 'previous_response_not_found',
+          },
+        })
       })
 
       test('a previous_response_id that is still running is a 400 naming it; once it has finished it can be continued', async () => {
@@ -80,7 +102,12 @@ for (const api of UPSTREAM_APIS) {
         const before = calls().length
         const err = await rejectionOf(client.responses.create({ model: 'test-model', input: 'and then?', previous_response_id: bg.id }))
         expect(err).toBeInstanceOf(OpenAI.BadRequestError)
-        expect(err.error).toMatchObject({ type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_in_progress', message: expect.stringContaining('still running') })
+        expect(err.error).toMatchObject({
+          type: 'invalid_request_error',
+          param: 'previous_response_id',
+          code: 'previous_response_in_progress',
+          message: expect.stringContaining('still running'),
+        })
         // Refused before anything ran or was stored: no model call beyond the background one.
         expect(calls().length).toBeLessThanOrEqual(before + 1)
         let done = bg
@@ -104,17 +131,27 @@ for (const api of UPSTREAM_APIS) {
         const r2 = await client.responses.create({ model: 'test-model', input: 'second', previous_response_id: r1.id })
         await client.responses.delete(r1.id)
         const before = calls().length
-        const res = await fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'third', previous_response_id: r2.id }) })
+        const res = await fetch(`${gw.baseURL}/responses`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'test-model', input: 'third', previous_response_id: r2.id }),
+        })
         expect(res.status).toBe(404)
         const body = (await res.json()) as any
-        expect(body.error).toMatchObject({ type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_not_found' })
+        expect(body.error).toMatchObject({
+          type: 'invalid_request_error',
+          param: 'previous_response_id',
+          code: 'previous_response_not_found',
+        })
         expect(body.error.message).toContain(`'${r1.id}' not found`)
         expect(body.error.message).toContain(r2.id)
         expect(calls().length).toBe(before)
       })
 
       test('previous_response_id with conversation is a 400', async () => {
-        const err = await client.responses.create({ model: 'test-model', input: 'x', previous_response_id: 'resp_a', conversation: 'conv_b' }).catch((e) => e)
+        const err = await client.responses
+          .create({ model: 'test-model', input: 'x', previous_response_id: 'resp_a', conversation: 'conv_b' })
+          .catch((e) => e)
         expect(err).toBeInstanceOf(OpenAI.BadRequestError)
         expect(err.error).toMatchObject({ type: 'invalid_request_error', param: 'conversation' })
       })
@@ -126,7 +163,9 @@ for (const api of UPSTREAM_APIS) {
         expect((r as unknown as { store: boolean }).store).toBe(false)
         expect(r.status).toBe('completed')
         expect(await rejectionOf(client.responses.retrieve(r.id))).toBeInstanceOf(OpenAI.NotFoundError)
-        expect(await rejectionOf(client.responses.create({ model: 'test-model', input: 'x', previous_response_id: r.id }))).toBeInstanceOf(OpenAI.NotFoundError)
+        expect(await rejectionOf(client.responses.create({ model: 'test-model', input: 'x', previous_response_id: r.id }))).toBeInstanceOf(
+          OpenAI.NotFoundError,
+        )
         expect(await gw.store.getResponse('default', r.id)).toBeNull()
       })
 

@@ -15,7 +15,11 @@ const WEATHER_TOOL = {
   type: 'function',
   name: 'get_weather',
   description: 'Get the current weather for a location',
-  parameters: { type: 'object', properties: { location: { type: 'string', description: 'The city and state, e.g. San Francisco, CA' } }, required: ['location'] },
+  parameters: {
+    type: 'object',
+    properties: { location: { type: 'string', description: 'The city and state, e.g. San Francisco, CA' } },
+    required: ['location'],
+  },
 }
 const RED_HEART_PNG =
   'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=='
@@ -47,7 +51,11 @@ for (const api of UPSTREAM_APIS) {
     useGateway({ gateway: { env: { AGENTGATE_UPSTREAM_API: api } } }, (s) => ({ up, gw } = s))
 
     const post = (body: Record<string, unknown>) =>
-      fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test' }, body: JSON.stringify(body) })
+      fetch(`${gw.baseURL}/responses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test' },
+        body: JSON.stringify(body),
+      })
 
     /** The JSON answer must conform, and so must the stored one (GET /v1/responses/{id}). */
     async function conformingResponse(body: Record<string, unknown>): Promise<any> {
@@ -63,14 +71,19 @@ for (const api of UPSTREAM_APIS) {
 
     test('basic-response: a user message gives a completed response with output', async () => {
       up.queue({ text: 'Hello there, friend.' })
-      const r = await conformingResponse({ model: 'test-model', input: [{ type: 'message', role: 'user', content: 'Say hello in exactly 3 words.' }] })
+      const r = await conformingResponse({
+        model: 'test-model',
+        input: [{ type: 'message', role: 'user', content: 'Say hello in exactly 3 words.' }],
+      })
       expect(r.status).toBe('completed')
       expect(r.output.length).toBeGreaterThan(0)
     })
 
     test('streaming-response: every event is numbered and every response in them conforms', async () => {
       up.queue({ text: '1 2 3 4 5' })
-      const events = await sseEvents(await post({ model: 'test-model', input: [{ type: 'message', role: 'user', content: 'Count from 1 to 5.' }], stream: true }))
+      const events = await sseEvents(
+        await post({ model: 'test-model', input: [{ type: 'message', role: 'user', content: 'Count from 1 to 5.' }], stream: true }),
+      )
       expectConformingEvents(events)
       expect(events.at(-1)).toMatchObject({ type: 'response.completed', response: { status: 'completed' } })
     })
@@ -79,21 +92,35 @@ for (const api of UPSTREAM_APIS) {
       up.queue({ text: 'Ahoy!' })
       const r = await conformingResponse({
         model: 'test-model',
-        input: [{ type: 'message', role: 'system', content: 'You are a pirate. Always respond in pirate speak.' }, { type: 'message', role: 'user', content: 'Say hello.' }],
+        input: [
+          { type: 'message', role: 'system', content: 'You are a pirate. Always respond in pirate speak.' },
+          { type: 'message', role: 'user', content: 'Say hello.' },
+        ],
       })
       expect(r.status).toBe('completed')
     })
 
     test('tool-calling: a function tool is echoed in the response shape and the call comes back as a function_call', async () => {
       up.queue({ functionCalls: [{ name: 'get_weather', arguments: '{"location":"San Francisco, CA"}' }] })
-      const r = await conformingResponse({ model: 'test-model', input: [{ type: 'message', role: 'user', content: "What's the weather like in San Francisco?" }], tools: [WEATHER_TOOL] })
+      const r = await conformingResponse({
+        model: 'test-model',
+        input: [{ type: 'message', role: 'user', content: "What's the weather like in San Francisco?" }],
+        tools: [WEATHER_TOOL],
+      })
       expect(r.output.map((i: any) => i.type)).toContain('function_call')
       expect(r.tools).toEqual([{ ...WEATHER_TOOL, strict: null }])
     })
 
     test('tool-calling-streaming: function_call items and argument events, conforming responses', async () => {
       up.queue({ functionCalls: [{ name: 'get_weather', arguments: '{"location":"San Francisco, CA"}' }] })
-      const events = await sseEvents(await post({ model: 'test-model', input: [{ type: 'message', role: 'user', content: "What's the weather like in San Francisco?" }], tools: [WEATHER_TOOL], stream: true }))
+      const events = await sseEvents(
+        await post({
+          model: 'test-model',
+          input: [{ type: 'message', role: 'user', content: "What's the weather like in San Francisco?" }],
+          tools: [WEATHER_TOOL],
+          stream: true,
+        }),
+      )
       expectConformingEvents(events)
       const types = events.map((e) => e.type)
       expect(events.some((e) => e.type === 'response.output_item.added' && e.item?.type === 'function_call')).toBe(true)
@@ -104,7 +131,10 @@ for (const api of UPSTREAM_APIS) {
     })
 
     test('function-call-roundtrip: a forced call, then its function_call_output on previous_response_id', async () => {
-      up.queue({ functionCalls: [{ name: 'get_weather', arguments: '{"location":"San Francisco, CA"}', call_id: 'call_sf' }] }, { text: 'It is 64 degrees and clear.' })
+      up.queue(
+        { functionCalls: [{ name: 'get_weather', arguments: '{"location":"San Francisco, CA"}', call_id: 'call_sf' }] },
+        { text: 'It is 64 degrees and clear.' },
+      )
       const first = await conformingResponse({
         model: 'test-model',
         input: 'Use the weather tool to get the temperature in San Francisco.',
@@ -126,7 +156,16 @@ for (const api of UPSTREAM_APIS) {
       up.queue({ text: 'A red heart.' })
       const r = await conformingResponse({
         model: 'test-model',
-        input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'What do you see in this image?' }, { type: 'input_image', image_url: RED_HEART_PNG }] }],
+        input: [
+          {
+            type: 'message',
+            role: 'user',
+            content: [
+              { type: 'input_text', text: 'What do you see in this image?' },
+              { type: 'input_image', image_url: RED_HEART_PNG },
+            ],
+          },
+        ],
       })
       expect(r.status).toBe('completed')
     })
@@ -135,7 +174,16 @@ for (const api of UPSTREAM_APIS) {
       up.queue({ text: 'OpenResponses File Input Fixture' })
       const r = await conformingResponse({
         model: 'test-model',
-        input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Answer with the title only.' }, { type: 'input_file', filename: 'fixture.pdf', file_data: TINY_PDF }] }],
+        input: [
+          {
+            type: 'message',
+            role: 'user',
+            content: [
+              { type: 'input_text', text: 'Answer with the title only.' },
+              { type: 'input_file', filename: 'fixture.pdf', file_data: TINY_PDF },
+            ],
+          },
+        ],
       })
       expect(r.status).toBe('completed')
     })
@@ -156,7 +204,11 @@ for (const api of UPSTREAM_APIS) {
     test('previous-response-id: a second turn continues the first', async () => {
       up.queue({ text: 'OK' }, { text: 'papaya' })
       const first = await conformingResponse({ model: 'test-model', input: 'Remember this code word: papaya. Reply with only OK.' })
-      const second = await conformingResponse({ model: 'test-model', previous_response_id: first.id, input: 'What code word did I ask you to remember?' })
+      const second = await conformingResponse({
+        model: 'test-model',
+        previous_response_id: first.id,
+        input: 'What code word did I ask you to remember?',
+      })
       expect(second.previous_response_id).toBe(first.id)
       expect(second.output_text).toBe('papaya')
     })
@@ -185,11 +237,25 @@ describe('tools echoed in the Response', () => {
       { type: 'function', name: 'full', description: 'd', parameters: params, strict: false, defer_loading: true },
       { type: 'custom', name: 'apply_patch', description: 'patch', format: { type: 'grammar', syntax: 'lark', definition: 'start: "x"' } },
       { type: 'custom', name: 'free' },
-      { type: 'namespace', name: 'multi_agent', description: 'agents', tools: [{ type: 'function', name: 'spawn' }, { type: 'custom', name: 'note' }] },
+      {
+        type: 'namespace',
+        name: 'multi_agent',
+        description: 'agents',
+        tools: [
+          { type: 'function', name: 'spawn' },
+          { type: 'custom', name: 'note' },
+        ],
+      },
       { type: 'web_search', external_web_access: false },
       { type: 'web_search_preview' },
       { type: 'file_search', vector_store_ids: ['vs_1'] },
-      { type: 'mcp', server_label: 'wiki', server_url: 'https://mcp.example/sse', authorization: 'secret-token', headers: { 'x-api-key': 'secret-key' } },
+      {
+        type: 'mcp',
+        server_label: 'wiki',
+        server_url: 'https://mcp.example/sse',
+        authorization: 'secret-token',
+        headers: { 'x-api-key': 'secret-key' },
+      },
       { type: 'tool_search' },
       { type: 'local_shell' },
       { type: 'shell' },
@@ -197,7 +263,11 @@ describe('tools echoed in the Response', () => {
       { type: 'code_interpreter', container: { type: 'auto' } },
       { type: 'image_generation' },
     ]
-    const res = await fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'hi', tools }) })
+    const res = await fetch(`${gw.baseURL}/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-model', input: 'hi', tools }),
+    })
     const r: any = await res.json()
     expect(res.status).toBe(200)
     const want = [
@@ -206,13 +276,32 @@ describe('tools echoed in the Response', () => {
       { type: 'custom', name: 'apply_patch', description: 'patch', format: { type: 'grammar', syntax: 'lark', definition: 'start: "x"' } },
       { type: 'custom', name: 'free', description: null, format: { type: 'text' } },
       {
-        type: 'namespace', name: 'multi_agent', description: 'agents',
-        tools: [{ type: 'function', name: 'spawn', description: null, parameters: null, strict: null }, { type: 'custom', name: 'note', description: null, format: { type: 'text' } }],
+        type: 'namespace',
+        name: 'multi_agent',
+        description: 'agents',
+        tools: [
+          { type: 'function', name: 'spawn', description: null, parameters: null, strict: null },
+          { type: 'custom', name: 'note', description: null, format: { type: 'text' } },
+        ],
       },
       { type: 'web_search', filters: null, search_context_size: 'medium', user_location: null, external_web_access: false },
       { type: 'web_search_preview', search_context_size: 'medium', user_location: null },
-      { type: 'file_search', vector_store_ids: ['vs_1'], filters: null, max_num_results: 20, ranking_options: { ranker: 'auto', score_threshold: 0 } },
-      { type: 'mcp', server_label: 'wiki', allowed_tools: null, headers: null, require_approval: 'always', server_description: null, server_url: 'https://mcp.example/sse' },
+      {
+        type: 'file_search',
+        vector_store_ids: ['vs_1'],
+        filters: null,
+        max_num_results: 20,
+        ranking_options: { ranker: 'auto', score_threshold: 0 },
+      },
+      {
+        type: 'mcp',
+        server_label: 'wiki',
+        allowed_tools: null,
+        headers: null,
+        require_approval: 'always',
+        server_description: null,
+        server_url: 'https://mcp.example/sse',
+      },
       { type: 'tool_search', description: null, parameters: null },
       { type: 'local_shell' },
       { type: 'shell' },

@@ -10,10 +10,38 @@ import { useGateway } from '../support/suite'
 import { modelCalls, UPSTREAM_APIS } from '../support/upstream-view'
 
 const RESPONSE_KEYS = [
-  'id', 'object', 'created_at', 'completed_at', 'status', 'model', 'output', 'usage', 'error', 'incomplete_details', 'instructions',
-  'previous_response_id', 'conversation', 'tools', 'tool_choice', 'parallel_tool_calls', 'temperature', 'top_p', 'presence_penalty',
-  'frequency_penalty', 'top_logprobs', 'max_output_tokens', 'max_tool_calls', 'reasoning', 'text', 'truncation', 'metadata', 'store',
-  'background', 'service_tier', 'safety_identifier', 'prompt_cache_key',
+  'id',
+  'object',
+  'created_at',
+  'completed_at',
+  'status',
+  'model',
+  'output',
+  'usage',
+  'error',
+  'incomplete_details',
+  'instructions',
+  'previous_response_id',
+  'conversation',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'temperature',
+  'top_p',
+  'presence_penalty',
+  'frequency_penalty',
+  'top_logprobs',
+  'max_output_tokens',
+  'max_tool_calls',
+  'reasoning',
+  'text',
+  'truncation',
+  'metadata',
+  'store',
+  'background',
+  'service_tier',
+  'safety_identifier',
+  'prompt_cache_key',
 ]
 
 for (const api of UPSTREAM_APIS) {
@@ -35,8 +63,19 @@ for (const api of UPSTREAM_APIS) {
         expect(r.status).toBe('completed')
         expect(r.output_text).toBe('Hello there, friend.')
         expect(r.output[0]).toMatchObject({ type: 'message', role: 'assistant', status: 'completed', id: expect.stringMatching(/^msg_/) })
-        expect((r.output[0] as any).content[0]).toEqual({ type: 'output_text', text: 'Hello there, friend.', annotations: [], logprobs: [] })
-        expect(r.usage as unknown).toEqual({ input_tokens: 11, input_tokens_details: { cached_tokens: 3 }, output_tokens: 4, output_tokens_details: { reasoning_tokens: 1 }, total_tokens: 15 })
+        expect((r.output[0] as any).content[0]).toEqual({
+          type: 'output_text',
+          text: 'Hello there, friend.',
+          annotations: [],
+          logprobs: [],
+        })
+        expect(r.usage as unknown).toEqual({
+          input_tokens: 11,
+          input_tokens_details: { cached_tokens: 3 },
+          output_tokens: 4,
+          output_tokens_details: { reasoning_tokens: 1 },
+          total_tokens: 15,
+        })
         // presence/frequency penalties are on the wire (strict clients check them) though not in the SDK's types
         const all = r as unknown as Record<string, unknown>
         expect([all.temperature, all.top_p, all.presence_penalty, all.frequency_penalty, all.top_logprobs]).toEqual([1, 1, 0, 0, 0])
@@ -45,14 +84,24 @@ for (const api of UPSTREAM_APIS) {
       })
 
       test('the upstream gets a stateless request: full input, store:false, no gateway-only fields, unknown fields kept', async () => {
-        await client.responses.create({ model: 'test-model', input: 'hi', store: true, metadata: { a: 'b' }, top_k: 5, client_metadata: { x: 'y' } } as any)
+        await client.responses.create({
+          model: 'test-model',
+          input: 'hi',
+          store: true,
+          metadata: { a: 'b' },
+          top_k: 5,
+          client_metadata: { x: 'y' },
+        } as any)
         const body = calls().at(-1)!.body
         expect(body.stream).toBe(true)
         expect(body.top_k).toBe(5)
-        for (const k of ['previous_response_id', 'conversation', 'metadata', 'client_metadata', 'background']) expect(body).not.toHaveProperty(k)
+        for (const k of ['previous_response_id', 'conversation', 'metadata', 'client_metadata', 'background'])
+          expect(body).not.toHaveProperty(k)
         if (api === 'responses') {
           expect(body.store).toBe(false)
-          expect(body.input).toEqual([{ id: expect.stringMatching(/^msg_/), type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }])
+          expect(body.input).toEqual([
+            { id: expect.stringMatching(/^msg_/), type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] },
+          ])
         } else {
           expect(body).not.toHaveProperty('store')
           expect(body.messages).toEqual([{ role: 'user', content: 'hi' }])
@@ -66,7 +115,11 @@ for (const api of UPSTREAM_APIS) {
       })
 
       test('the client x-request-id reaches the upstream and is kept with the stored response', async () => {
-        const res = await fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'req-abc-123' }, body: JSON.stringify({ model: 'test-model', input: 'x' }) })
+        const res = await fetch(`${gw.baseURL}/responses`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-request-id': 'req-abc-123' },
+          body: JSON.stringify({ model: 'test-model', input: 'x' }),
+        })
         expect(res.headers.get('x-request-id')).toBe('req-abc-123')
         expect(calls().at(-1)!.headers['x-request-id']).toBe('req-abc-123')
         const { id } = (await res.json()) as any
@@ -78,9 +131,25 @@ for (const api of UPSTREAM_APIS) {
         const r = await client.responses.create({
           model: 'test-model',
           input: 'Weather in Paris?',
-          tools: [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false }],
+          tools: [
+            {
+              type: 'function',
+              name: 'get_weather',
+              parameters: { type: 'object', properties: { city: { type: 'string' } } },
+              strict: false,
+            },
+          ],
         })
-        expect(r.output).toEqual([{ type: 'function_call', id: expect.stringMatching(/^fc_/), call_id: 'call_42', name: 'get_weather', arguments: '{"city":"Paris"}', status: 'completed' }])
+        expect(r.output).toEqual([
+          {
+            type: 'function_call',
+            id: expect.stringMatching(/^fc_/),
+            call_id: 'call_42',
+            name: 'get_weather',
+            arguments: '{"city":"Paris"}',
+            status: 'completed',
+          },
+        ])
         expect(r.tools).toHaveLength(1)
       })
 
@@ -101,7 +170,7 @@ for (const api of UPSTREAM_APIS) {
       })
     })
 
-      describe('a streamed turn', () => {
+    describe('a streamed turn', () => {
       test('events arrive in order with contiguous sequence numbers, and the final object is stored', async () => {
         up.queue({ text: 'one two three' })
         const stream = await client.responses.create({ model: 'test-model', input: 'count', stream: true })
@@ -146,7 +215,11 @@ for (const api of UPSTREAM_APIS) {
 
       test('SSE frames are `event:` plus one `data:` line each', async () => {
         up.queue({ text: 'a b' })
-        const res = await fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'x', stream: true }) })
+        const res = await fetch(`${gw.baseURL}/responses`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'test-model', input: 'x', stream: true }),
+        })
         expect(res.headers.get('content-type')).toContain('text/event-stream')
         const frames = (await res.text()).split('\n\n').filter(Boolean)
         for (const f of frames) {

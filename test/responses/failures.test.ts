@@ -37,7 +37,11 @@ describe('upstream errors before streaming', () => {
   })
 
   test('a 400 from the upstream is the client’s problem: passed on as a 400', async () => {
-    up.queue({ fault: 'status', status: 400, body: { object: 'error', message: "This model's maximum context length is 32768 tokens", type: 'BadRequestError', code: 400 } })
+    up.queue({
+      fault: 'status',
+      status: 400,
+      body: { object: 'error', message: "This model's maximum context length is 32768 tokens", type: 'BadRequestError', code: 400 },
+    })
     const err = await rejectionOf(client.responses.create({ model: 'test-model', input: 'too long' }))
     expect(err.status).toBe(400)
     expect(err.error.message).toContain('maximum context length')
@@ -101,7 +105,8 @@ describe('upstream failures mid-stream', () => {
 
   describe('a dropped connection is told in our words (no runtime hint) to every client and in the stored response', () => {
     const expected = () => `upstream stream failed (POST ${up.url}/responses): the upstream closed the connection mid-stream (ECONNRESET)`
-    const noRuntimeText = (message: string) => expect(message).not.toMatch(/verbose|fetch\(\)|socket connection was closed unexpectedly|For more information/)
+    const noRuntimeText = (message: string) =>
+      expect(message).not.toMatch(/verbose|fetch\(\)|socket connection was closed unexpectedly|For more information/)
 
     test('SSE: the response.failed event and the stored response', async () => {
       up.queue({ fault: 'drop', afterEvents: 6 })
@@ -115,7 +120,11 @@ describe('upstream failures mid-stream', () => {
 
     test('HTTP JSON: the 502 body and the stored response', async () => {
       up.queue({ fault: 'drop', afterEvents: 6 })
-      const res = await fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'tell me' }) })
+      const res = await fetch(`${gw.baseURL}/responses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'test-model', input: 'tell me' }),
+      })
       expect(res.status).toBe(502)
       const body = (await res.json()) as any
       expect(body.error).toMatchObject({ type: 'upstream_error', code: 'upstream_error' })
@@ -149,7 +158,11 @@ describe('upstream failures mid-stream', () => {
   })
 
   test('a stream that ends without a terminal event → failed, not completed', async () => {
-    up.queue({ fault: 'raw', contentType: 'text/event-stream', body: 'event: response.created\ndata: {"type":"response.created","response":{}}\n\n' })
+    up.queue({
+      fault: 'raw',
+      contentType: 'text/event-stream',
+      body: 'event: response.created\ndata: {"type":"response.created","response":{}}\n\n',
+    })
     const r = await rejectionOf(client.responses.create({ model: 'test-model', input: 'x' }))
     expect(r.status).toBe(502)
     expect(r.error.message).toContain('closed the stream before the response was complete')
@@ -160,7 +173,12 @@ describe('client disconnect', () => {
   /** Starts a streamed turn, reads until its first text delta, then goes away; returns the response id. */
   async function leaveStreamAfterFirstDelta(): Promise<string> {
     const ctl = new AbortController()
-    const res = await fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'slow', stream: true }), signal: ctl.signal })
+    const res = await fetch(`${gw.baseURL}/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-model', input: 'slow', stream: true }),
+      signal: ctl.signal,
+    })
     const reader = res.body!.getReader()
     let text = ''
     while (!text.includes('response.output_text.delta')) text += new TextDecoder().decode((await reader.read()).value)
@@ -183,7 +201,9 @@ describe('client disconnect', () => {
   test('the stored event log of an interrupted stream ends with its terminal event', async () => {
     up.queue({ text: 'another slow answer with quite a few words', delayMs: 40 })
     const id = await leaveStreamAfterFirstDelta()
-    await waitFor('the response to be incomplete', async () => ((await client.responses.retrieve(id)).status === 'incomplete' ? true : null))
+    await waitFor('the response to be incomplete', async () =>
+      (await client.responses.retrieve(id)).status === 'incomplete' ? true : null,
+    )
     const events = await gw.store.listEvents(id, -1)
     expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i))
     expect(events.at(-1)!.type).toBe('response.incomplete')

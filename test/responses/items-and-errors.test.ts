@@ -86,14 +86,23 @@ describe('GET /v1/responses/{id}/input_items', () => {
     for (const param of ['after', 'before']) {
       const { status, body } = await get(`/responses/${id}/input_items?${param}=msg_nope`)
       expect(status).toBe(400)
-      expect(body).toEqual({ error: { message: "No item with id 'msg_nope' in this list", type: 'invalid_request_error', param, code: 'invalid_value' } })
+      expect(body).toEqual({
+        error: { message: "No item with id 'msg_nope' in this list", type: 'invalid_request_error', param, code: 'invalid_value' },
+      })
     }
   })
 
   test('an unknown response id is a 404', async () => {
     const { status, body } = await get('/responses/resp_unknown/input_items')
     expect(status).toBe(404)
-    expect(body).toEqual({ error: { message: "Response with id 'resp_unknown' not found.", type: 'invalid_request_error', param: null, code: 'response_not_found' } })
+    expect(body).toEqual({
+      error: {
+        message: "Response with id 'resp_unknown' not found.",
+        type: 'invalid_request_error',
+        param: null,
+        code: 'response_not_found',
+      },
+    })
   })
 })
 
@@ -107,7 +116,10 @@ describe('bad ids', () => {
 
 describe('bad bodies', () => {
   const post = (body: string, contentType = 'application/json') =>
-    fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': contentType }, body }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }))
+    fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': contentType }, body }).then(async (r) => ({
+      status: r.status,
+      body: (await r.json()) as any,
+    }))
 
   test.each([
     ['missing model', { input: 'x' }, 'model'],
@@ -117,7 +129,11 @@ describe('bad bodies', () => {
     ['top_p out of range', { model: 'm', input: 'x', top_p: 2 }, 'top_p'],
     ['max_output_tokens zero', { model: 'm', input: 'x', max_output_tokens: 0 }, 'max_output_tokens'],
     ['store not boolean', { model: 'm', input: 'x', store: 'yes' }, 'store'],
-    ['too much metadata', { model: 'm', input: 'x', metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])) }, 'metadata'],
+    [
+      'too much metadata',
+      { model: 'm', input: 'x', metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])) },
+      'metadata',
+    ],
     ['metadata value too long', { model: 'm', input: 'x', metadata: { k: 'v'.repeat(513) } }, 'metadata.k'],
     ['truncation unknown', { model: 'm', input: 'x', truncation: 'sometimes' }, 'truncation'],
     ['easy message with a bad role', { model: 'm', input: [{ role: 'robot', content: 'x' }] }, 'input.0.role'],
@@ -126,7 +142,11 @@ describe('bad bodies', () => {
     ['metadata a list', { model: 'm', input: 'x', metadata: ['x'] }, 'metadata'],
     ['metadata a number', { model: 'm', input: 'x', metadata: 5 }, 'metadata'],
     ['metadata with a number value', { model: 'm', input: 'x', metadata: { n: 5 } }, 'metadata.n'],
-    ['metadata with a key over 64 characters', { model: 'm', input: 'x', metadata: { ['k'.repeat(65)]: 'v' } }, `metadata.${'k'.repeat(65)}`],
+    [
+      'metadata with a key over 64 characters',
+      { model: 'm', input: 'x', metadata: { ['k'.repeat(65)]: 'v' } },
+      `metadata.${'k'.repeat(65)}`,
+    ],
     ['text a number', { model: 'm', input: 'x', text: 5 }, 'text'],
     ['text.format a number', { model: 'm', input: 'x', text: { format: 5 } }, 'text.format'],
     ['text.format of an unknown type', { model: 'm', input: 'x', text: { format: { type: 'yaml' } } }, 'text.format.type'],
@@ -135,7 +155,11 @@ describe('bad bodies', () => {
     ['tool_choice unknown', { model: 'm', input: 'x', tool_choice: 'bogus' }, 'tool_choice'],
     ['include unknown', { model: 'm', input: 'x', include: ['bogus'] }, 'include.0'],
     ['tool of an unknown type', { model: 'm', input: 'x', tools: [{ type: 'unknown_type' }] }, 'tools.0.type'],
-    ['input item of an unknown type', { model: 'm', input: [{ role: 'user', content: 'a' }, { role: 'user', content: 'b' }, { type: 'bogus' }] }, 'input.2.type'],
+    [
+      'input item of an unknown type',
+      { model: 'm', input: [{ role: 'user', content: 'a' }, { role: 'user', content: 'b' }, { type: 'bogus' }] },
+      'input.2.type',
+    ],
     ['function_call_output without call_id', { model: 'm', input: [{ type: 'function_call_output', output: 'x' }] }, 'input.0.call_id'],
     ['function_call without name', { model: 'm', input: [{ type: 'function_call', call_id: 'c', arguments: '{}' }] }, 'input.0.name'],
   ])('%s → 400 naming the field', async (_name, body, param) => {
@@ -149,10 +173,14 @@ describe('bad bodies', () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ truncation: 'sometimes' }, `Invalid value for 'truncation': expected "auto" or "disabled"`],
       [{ text: 5 }, `Invalid value for 'text': expected an object or null`],
-      [{ reasoning: { effort: 'ultra' } }, `Invalid value for 'reasoning.effort': unknown reasoning effort: expected one of none, minimal, low, medium, high, xhigh, max`],
+      [
+        { reasoning: { effort: 'ultra' } },
+        `Invalid value for 'reasoning.effort': unknown reasoning effort: expected one of none, minimal, low, medium, high, xhigh, max`,
+      ],
       [{ input: [{ type: 'function_call_output', output: 'x' }] }, `Missing required parameter: 'input.0.call_id'.`],
     ]
-    for (const [extra, message] of cases) expect((await post(JSON.stringify({ model: 'm', input: 'x', ...extra }))).body.error.message).toBe(message)
+    for (const [extra, message] of cases)
+      expect((await post(JSON.stringify({ model: 'm', input: 'x', ...extra }))).body.error.message).toBe(message)
   })
 
   test('a rejected value is neither stored nor sent upstream', async () => {
@@ -167,7 +195,10 @@ describe('bad bodies', () => {
     const r = await post(
       JSON.stringify({
         model: 'test-model',
-        input: [{ type: 'message', role: 'user', content: 'hi' }, { type: 'reasoning', id: 'rs_1', summary: [], content: null, encrypted_content: null }],
+        input: [
+          { type: 'message', role: 'user', content: 'hi' },
+          { type: 'reasoning', id: 'rs_1', summary: [], content: null, encrypted_content: null },
+        ],
         reasoning: { effort: 'xhigh', summary: 'auto' },
         text: { format: { type: 'json_schema', name: 'title', schema: { type: 'object' } }, verbosity: 'low' },
         tool_choice: { type: 'allowed_tools', mode: 'auto', tools: [{ type: 'function', name: 'f' }] },

@@ -47,16 +47,21 @@ async function readThenDisconnect(url: string, init: RequestInit, enough: (event
   return parseFrames(text)
 }
 
-
 const seqs = (events: Ev[]) => events.map((e) => e.sequence_number)
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
-const post = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+const post = (body: unknown): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+})
 
 describe('resuming a background stream after a disconnect', () => {
   test('starting_after=N gives exactly the events after N; together they are the whole turn, live until it ends', async () => {
     up.queue({ text: SLOW, delayMs: 40 })
-    const before = await readThenDisconnect(`${gw.baseURL}/responses`, post({ model: 'test-model', input: 'resume me', background: true, stream: true }), (evs) =>
-      evs.filter((e) => e.type === 'response.output_text.delta').length >= 3,
+    const before = await readThenDisconnect(
+      `${gw.baseURL}/responses`,
+      post({ model: 'test-model', input: 'resume me', background: true, stream: true }),
+      (evs) => evs.filter((e) => e.type === 'response.output_text.delta').length >= 3,
     )
     const id = before[0].response.id
     const n = before.at(-1)!.sequence_number

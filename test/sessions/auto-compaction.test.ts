@@ -34,13 +34,19 @@ for (const api of UPSTREAM_APIS) {
       // At the threshold: no compaction, one model call.
       let before = calls().length
       up.queue({ text: 'plain' })
-      const atThreshold = await client.responses.create({ ...body, context_management: [{ type: 'compaction', compact_threshold: input_tokens }] })
+      const atThreshold = await client.responses.create({
+        ...body,
+        context_management: [{ type: 'compaction', compact_threshold: input_tokens }],
+      })
       expect(calls().length - before).toBe(1)
       expect(atThreshold.output.map((i) => i.type)).toEqual(['message'])
       // One token past it: the summary call, then the model call on the compacted context.
       before = calls().length
       up.queue({ text: 'the summary of three questions' }, { text: 'answer number 4' })
-      const past = await client.responses.create({ ...body, context_management: [{ type: 'compaction', compact_threshold: input_tokens - 1 }] })
+      const past = await client.responses.create({
+        ...body,
+        context_management: [{ type: 'compaction', compact_threshold: input_tokens - 1 }],
+      })
       expect(calls().length - before).toBe(2)
       const [summaryCall, modelCall] = calls().slice(-2)
       expect(instructionsSent(summaryCall!)).toBe(COMPACTION_INSTRUCTIONS)
@@ -56,19 +62,31 @@ for (const api of UPSTREAM_APIS) {
       // The chain goes on from the compacted context.
       up.queue({ text: 'five' })
       await client.responses.create({ model: 'test-model', previous_response_id: past.id, input: 'question number 5' })
-      expect(transcript(calls().at(-1)!).slice(-3)).toEqual([`user: ${SUMMARY_PREFIX}\n\nthe summary of three questions`, 'assistant: answer number 4', 'user: question number 5'])
+      expect(transcript(calls().at(-1)!).slice(-3)).toEqual([
+        `user: ${SUMMARY_PREFIX}\n\nthe summary of three questions`,
+        'assistant: answer number 4',
+        'user: question number 5',
+      ])
     })
 
     test('a streamed turn shows the compaction item first, then the model output', async () => {
       up.queue({ text: 'summary' }, { text: 'streamed answer' })
-      const stream = await client.responses.create({ model: 'test-model', input: 'a long question', stream: true, context_management: [{ type: 'compaction', compact_threshold: 1 }] })
+      const stream = await client.responses.create({
+        model: 'test-model',
+        input: 'a long question',
+        stream: true,
+        context_management: [{ type: 'compaction', compact_threshold: 1 }],
+      })
       const done: [number, string][] = []
       let final: any
       for await (const ev of stream) {
         if (ev.type === 'response.output_item.done') done.push([ev.output_index, ev.item.type])
         if (ev.type === 'response.completed') final = ev.response
       }
-      expect(done).toEqual([[0, 'compaction'], [1, 'message']])
+      expect(done).toEqual([
+        [0, 'compaction'],
+        [1, 'message'],
+      ])
       expect(final.output_text).toBe('streamed answer')
       expect((await client.responses.retrieve(final.id)).output.map((i) => i.type)).toEqual(['compaction', 'message'])
     })
@@ -80,23 +98,44 @@ for (const api of UPSTREAM_APIS) {
       ]
       const before = calls().length
       up.queue({ text: 'user wanted a bug fixed; done' })
-      const r = await client.responses.create({ model: 'test-model', store: false, input: [...history, { type: 'compaction_trigger' } as ResponseInputItem] })
+      const r = await client.responses.create({
+        model: 'test-model',
+        store: false,
+        input: [...history, { type: 'compaction_trigger' } as ResponseInputItem],
+      })
       expect(calls().length - before).toBe(1)
       expect(instructionsSent(calls().at(-1)!)).toBe(COMPACTION_INSTRUCTIONS)
-      expect(r.output).toEqual([{ type: 'compaction', id: expect.stringMatching(/^cmp_/), encrypted_content: expect.stringMatching(/^ags1\./) }] as any)
+      expect(r.output).toEqual([
+        { type: 'compaction', id: expect.stringMatching(/^cmp_/), encrypted_content: expect.stringMatching(/^ags1\./) },
+      ] as any)
       up.queue({ text: 'next step' })
-      await client.responses.create({ model: 'test-model', store: false, input: [...history, r.output[0] as ResponseInputItem, { role: 'user', content: 'now the tests' }] })
-      expect(transcript(calls().at(-1)!)).toEqual(['user: fix the bug', `user: ${SUMMARY_PREFIX}\n\nuser wanted a bug fixed; done`, 'user: now the tests'])
+      await client.responses.create({
+        model: 'test-model',
+        store: false,
+        input: [...history, r.output[0] as ResponseInputItem, { role: 'user', content: 'now the tests' }],
+      })
+      expect(transcript(calls().at(-1)!)).toEqual([
+        'user: fix the bug',
+        `user: ${SUMMARY_PREFIX}\n\nuser wanted a bug fixed; done`,
+        'user: now the tests',
+      ])
     })
 
     test('a compaction_trigger that is not the last input item is a 400', async () => {
-      const err = await rejectionOf(client.responses.create({ model: 'test-model', input: [{ type: 'compaction_trigger' } as ResponseInputItem, { role: 'user', content: 'x' }] }))
+      const err = await rejectionOf(
+        client.responses.create({
+          model: 'test-model',
+          input: [{ type: 'compaction_trigger' } as ResponseInputItem, { role: 'user', content: 'x' }],
+        }),
+      )
       expect(err.error).toMatchObject({ type: 'invalid_request_error', param: 'input.0' })
     })
 
     test('a compaction the upstream cannot write fails the turn', async () => {
       up.queue({ fault: 'status', status: 500 })
-      const err = await rejectionOf(client.responses.create({ model: 'test-model', input: 'q', context_management: [{ type: 'compaction', compact_threshold: 1 }] }))
+      const err = await rejectionOf(
+        client.responses.create({ model: 'test-model', input: 'q', context_management: [{ type: 'compaction', compact_threshold: 1 }] }),
+      )
       expect(err.status).toBe(502)
     })
   })

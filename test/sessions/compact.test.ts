@@ -37,14 +37,27 @@ for (const api of UPSTREAM_APIS) {
       expect(compacted.id).toStartWith('resp_')
       expect(compacted.usage).toMatchObject({ input_tokens: 120, output_tokens: 15, total_tokens: 135 })
       const out = compacted.output as any[]
-      expect(out.slice(0, 3).map((i) => [i.type, i.role, i.content[0].text])).toEqual([1, 2, 3].map((n) => ['message', 'user', `question ${n}`]))
+      expect(out.slice(0, 3).map((i) => [i.type, i.role, i.content[0].text])).toEqual(
+        [1, 2, 3].map((n) => ['message', 'user', `question ${n}`]),
+      )
       expect(out).toHaveLength(4)
-      expect(out[3]).toEqual({ type: 'compaction', id: expect.stringMatching(/^cmp_/), encrypted_content: expect.stringMatching(/^ags1\./) })
+      expect(out[3]).toEqual({
+        type: 'compaction',
+        id: expect.stringMatching(/^cmp_/),
+        encrypted_content: expect.stringMatching(/^ags1\./),
+      })
       expect(JSON.stringify(out)).not.toContain('primes')
       // The summarising call: our instructions, the whole history, a request for the summary, no tools.
       const call = last()
       expect(instructionsSent(call)).toBe(COMPACTION_INSTRUCTIONS)
-      expect(transcript(call).slice(0, 6)).toEqual(['user: question 1', 'assistant: answer 1', 'user: question 2', 'assistant: answer 2', 'user: question 3', 'assistant: answer 3'])
+      expect(transcript(call).slice(0, 6)).toEqual([
+        'user: question 1',
+        'assistant: answer 1',
+        'user: question 2',
+        'assistant: answer 2',
+        'user: question 3',
+        'assistant: answer 3',
+      ])
       expect(transcript(call)).toHaveLength(7)
       expect(call.body.tools).toBeUndefined()
     })
@@ -54,7 +67,10 @@ for (const api of UPSTREAM_APIS) {
       up.queue({ text: SUMMARY })
       const compacted = await client.responses.compact({ model: 'test-model', previous_response_id: prev })
       up.queue({ text: 'continuing' })
-      const next = await client.responses.create({ model: 'test-model', input: [...(compacted.output as ResponseInputItem[]), { role: 'user', content: 'and now?' }] })
+      const next = await client.responses.create({
+        model: 'test-model',
+        input: [...(compacted.output as ResponseInputItem[]), { role: 'user', content: 'and now?' }],
+      })
       expect(next.output_text).toBe('continuing')
       const expected = ['user: question 1', 'user: question 2', `user: ${SUMMARY_PREFIX}\n\n${SUMMARY}`, 'user: and now?']
       expect(transcript(last())).toEqual(expected)
@@ -70,18 +86,36 @@ for (const api of UPSTREAM_APIS) {
       const compacted = await client.responses.compact({
         model: 'test-model',
         previous_response_id: prev,
-        input: [{ role: 'user', content: 'inline question' }, { role: 'assistant', content: 'inline answer' }],
+        input: [
+          { role: 'user', content: 'inline question' },
+          { role: 'assistant', content: 'inline answer' },
+        ],
       })
-      expect((compacted.output as any[]).filter((i) => i.type === 'message').map((i) => i.content[0].text)).toEqual(['chained 1', 'inline question'])
-      expect(transcript(last()).slice(0, 4)).toEqual(['user: chained 1', 'assistant: answer 1', 'user: inline question', 'assistant: inline answer'])
+      expect((compacted.output as any[]).filter((i) => i.type === 'message').map((i) => i.content[0].text)).toEqual([
+        'chained 1',
+        'inline question',
+      ])
+      expect(transcript(last()).slice(0, 4)).toEqual([
+        'user: chained 1',
+        'assistant: answer 1',
+        'user: inline question',
+        'assistant: inline answer',
+      ])
     })
 
     test('compacting a compacted history summarises the earlier summary and keeps one compaction item', async () => {
       up.queue({ text: 'first summary' })
       const one = await client.responses.compact({ model: 'test-model', input: 'first question' })
       up.queue({ text: 'second summary' })
-      const two = await client.responses.compact({ model: 'test-model', input: [...(one.output as ResponseInputItem[]), { role: 'user', content: 'second question' }] })
-      expect(transcript(last()).slice(0, 3)).toEqual(['user: first question', `user: ${SUMMARY_PREFIX}\n\nfirst summary`, 'user: second question'])
+      const two = await client.responses.compact({
+        model: 'test-model',
+        input: [...(one.output as ResponseInputItem[]), { role: 'user', content: 'second question' }],
+      })
+      expect(transcript(last()).slice(0, 3)).toEqual([
+        'user: first question',
+        `user: ${SUMMARY_PREFIX}\n\nfirst summary`,
+        'user: second question',
+      ])
       expect((two.output as any[]).map((i) => i.type)).toEqual(['message', 'message', 'compaction'])
       up.queue({ text: 'ok' })
       await client.responses.create({ model: 'test-model', input: two.output as ResponseInputItem[] })
@@ -95,7 +129,11 @@ for (const api of UPSTREAM_APIS) {
       expect(transcript(last())).toHaveLength(601)
       expect(compacted.output).toHaveLength(301)
       up.queue({ text: 'next' })
-      await client.responses.create({ model: 'test-model', store: false, input: [...(compacted.output as ResponseInputItem[]), { role: 'user', content: 'turn 301' }] })
+      await client.responses.create({
+        model: 'test-model',
+        store: false,
+        input: [...(compacted.output as ResponseInputItem[]), { role: 'user', content: 'turn 301' }],
+      })
       const sent = transcript(last())
       expect(sent).toHaveLength(302)
       expect(sent.filter((l) => l.startsWith('assistant:'))).toEqual([])
@@ -113,7 +151,9 @@ for (const api of UPSTREAM_APIS) {
       expect(err.error).toMatchObject({ code: 'invalid_encrypted_content', param: 'input.1.encrypted_content' })
       // Nor does a token the gateway never made open.
       const asCompaction = { type: 'compaction', encrypted_content: 'ags1.0123456789abcdef.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }
-      expect((await rejectionOf(client.responses.compact({ model: 'test-model', input: [asCompaction as any] }))).error.code).toBe('invalid_encrypted_content')
+      expect((await rejectionOf(client.responses.compact({ model: 'test-model', input: [asCompaction as any] }))).error.code).toBe(
+        'invalid_encrypted_content',
+      )
     })
 
     test('an upstream that writes no summary is a 502, and an unknown chain a 404', async () => {

@@ -13,7 +13,12 @@ describe('conversation items with include', () => {
   async function conversationWithReasoning(include: boolean) {
     const conv = await client.conversations.create({})
     up.queue({ reasoning: 'weighing the options', text: 'option B' })
-    await client.responses.create({ model: 'test-model', conversation: conv.id, input: 'A or B?', include: include ? ['reasoning.encrypted_content'] : [] })
+    await client.responses.create({
+      model: 'test-model',
+      conversation: conv.id,
+      input: 'A or B?',
+      include: include ? ['reasoning.encrypted_content'] : [],
+    })
     return conv.id
   }
   const reasoningOf = (items: any[]) => items.find((i) => i.type === 'reasoning')
@@ -25,12 +30,19 @@ describe('conversation items with include', () => {
       expect(plain.encrypted_content ?? null).toBeNull()
       const listed = reasoningOf((await client.conversations.items.list(conv, { include: ['reasoning.encrypted_content'] })).data)
       expect(listed.encrypted_content).toStartWith('ags1.')
-      const one: any = await client.conversations.items.retrieve(listed.id, { conversation_id: conv, include: ['reasoning.encrypted_content'] })
+      const one: any = await client.conversations.items.retrieve(listed.id, {
+        conversation_id: conv,
+        include: ['reasoning.encrypted_content'],
+      })
       expect(one.encrypted_content).toStartWith('ags1.')
       // The listed token opens like any other: a store:false client can send the item back.
       const { content: _c, ...item } = listed
       up.queue({ text: 'ok' })
-      await client.responses.create({ model: 'test-model', store: false, input: [item, { type: 'message', role: 'assistant', content: 'option B' }, { role: 'user', content: 'why?' }] })
+      await client.responses.create({
+        model: 'test-model',
+        store: false,
+        input: [item, { type: 'message', role: 'assistant', content: 'option B' }, { role: 'user', content: 'why?' }],
+      })
       const sent = up.requestsTo('/v1/responses').at(-1)!.body.input
       expect(sent[0]).toMatchObject({ type: 'reasoning', content: [{ type: 'reasoning_text', text: 'weighing the options' }] })
     }

@@ -16,7 +16,9 @@ describe('with an upstream tokenizer (chat upstream, so a turn sends the same me
   const lastTokenize = () => up.requestsTo('/tokenize').at(-1)!
 
   test('counts the input with the upstream tokenizer, asked at the server root with the chat messages', async () => {
-    const { data, response } = await client.responses.inputTokens.count({ model: 'test-model', input: 'How many tokens are in this sentence?', instructions: 'Be brief.' }).withResponse()
+    const { data, response } = await client.responses.inputTokens
+      .count({ model: 'test-model', input: 'How many tokens are in this sentence?', instructions: 'Be brief.' })
+      .withResponse()
     expect(data).toEqual({ object: 'response.input_tokens', input_tokens: fakeTokenCount(lastTokenize().body) })
     expect(response.headers.get(COUNTED_BY)).toBe('tokenizer')
     expect(lastTokenize().body).toEqual({
@@ -34,7 +36,12 @@ describe('with an upstream tokenizer (chat upstream, so a turn sends the same me
   test('a previous_response_id chain is counted as the next turn would send it', async () => {
     up.queue({ reasoning: 'thinking about it', text: 'The answer is four.' })
     const r1 = await client.responses.create({ model: 'test-model', input: 'What is 2+2?' })
-    const body = { model: 'test-model', previous_response_id: r1.id, input: 'And 3+3?', tools: [{ type: 'function' as const, name: 'calc', parameters: { type: 'object' }, strict: false }] }
+    const body = {
+      model: 'test-model',
+      previous_response_id: r1.id,
+      input: 'And 3+3?',
+      tools: [{ type: 'function' as const, name: 'calc', parameters: { type: 'object' }, strict: false }],
+    }
     const count = await client.responses.inputTokens.count(body)
     const counted = lastTokenize().body
     up.queue({ text: 'six' })
@@ -58,16 +65,23 @@ describe('with an upstream tokenizer (chat upstream, so a turn sends the same me
   test('sealed reasoning sent back inline is counted with its text', async () => {
     up.queue({ reasoning: 'a b c d e', text: 'done' })
     const r = await client.responses.create({ model: 'test-model', input: 'q', store: false, include: ['reasoning.encrypted_content'] })
-    const input = [{ role: 'user' as const, content: 'q' }, ...r.output.map(({ content: _c, ...rest }: any) => (rest.type === 'reasoning' ? rest : { ...rest, content: _c }))]
+    const input = [
+      { role: 'user' as const, content: 'q' },
+      ...r.output.map(({ content: _c, ...rest }: any) => (rest.type === 'reasoning' ? rest : { ...rest, content: _c })),
+    ]
     await client.responses.inputTokens.count({ model: 'test-model', input })
     expect(lastTokenize().body.messages[1]).toMatchObject({ role: 'assistant', content: 'done', reasoning_content: 'a b c d e' })
   })
 
   test('the same errors as create: an unknown previous_response_id is a 404, both histories a 400', async () => {
-    const err = await rejectionOf(client.responses.inputTokens.count({ model: 'test-model', input: 'x', previous_response_id: 'resp_nope' }))
+    const err = await rejectionOf(
+      client.responses.inputTokens.count({ model: 'test-model', input: 'x', previous_response_id: 'resp_nope' }),
+    )
     expect(err).toBeInstanceOf(OpenAI.NotFoundError)
     expect(err.error).toMatchObject({ code: 'previous_response_not_found', param: 'previous_response_id' })
-    const both = await rejectionOf(client.responses.inputTokens.count({ model: 'test-model', input: 'x', previous_response_id: 'resp_a', conversation: 'conv_b' }))
+    const both = await rejectionOf(
+      client.responses.inputTokens.count({ model: 'test-model', input: 'x', previous_response_id: 'resp_a', conversation: 'conv_b' }),
+    )
     expect(both.error).toMatchObject({ code: 'mutually_exclusive_parameters', param: 'conversation' })
   })
 

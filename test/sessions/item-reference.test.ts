@@ -26,7 +26,11 @@ describe('item_reference', () => {
     const r2 = await client.responses.create({
       model: 'test-model',
       store: false,
-      input: [{ type: 'item_reference', id: question!.id }, { type: 'item_reference', id: answer.id! }, { role: 'user', content: 'Sure?' }],
+      input: [
+        { type: 'item_reference', id: question!.id },
+        { type: 'item_reference', id: answer.id! },
+        { role: 'user', content: 'Sure?' },
+      ],
     })
     expect(r2.output_text).toBe('Yes.')
     expect(transcript(modelCalls(up, 'responses').at(-1)!)).toEqual(['user: Capital of France?', 'assistant: Paris.', 'user: Sure?'])
@@ -36,13 +40,27 @@ describe('item_reference', () => {
     const conv = await client.conversations.create({ items: [{ type: 'message', role: 'user', content: 'remember: blue' }] })
     const [item] = (await client.conversations.items.list(conv.id)).data
     up.queue({ text: 'Blue.' })
-    await client.responses.create({ model: 'test-model', input: [{ type: 'item_reference', id: item!.id! }, { role: 'user', content: 'Which colour?' }] })
+    await client.responses.create({
+      model: 'test-model',
+      input: [
+        { type: 'item_reference', id: item!.id! },
+        { role: 'user', content: 'Which colour?' },
+      ],
+    })
     expect(transcript(modelCalls(up, 'responses').at(-1)!)).toEqual(['user: remember: blue', 'user: Which colour?'])
   })
 
   test('an unknown id is a 400 naming the input item, and nothing is stored or sent', async () => {
     const calls = modelCalls(up, 'responses').length
-    const err = await rejectionOf(client.responses.create({ model: 'test-model', input: [{ role: 'user', content: 'hi' }, { type: 'item_reference', id: 'msg_nope' }] }))
+    const err = await rejectionOf(
+      client.responses.create({
+        model: 'test-model',
+        input: [
+          { role: 'user', content: 'hi' },
+          { type: 'item_reference', id: 'msg_nope' },
+        ],
+      }),
+    )
     expect(err).toBeInstanceOf(OpenAI.BadRequestError)
     expect(err.error).toMatchObject({ type: 'invalid_request_error', param: 'input.1', code: 'item_not_found' })
     expect(err.error.message).toContain('msg_nope')

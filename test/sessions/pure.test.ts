@@ -63,9 +63,20 @@ const rs = (id: string): ItemBody => ({ id, type: 'reasoning', summary: [] })
 
 describe('droppableUnits', () => {
   test.each([
-    ['user messages with their answers', [msg('u1', 'user'), msg('a1', 'assistant'), msg('u2', 'user'), msg('a2', 'assistant'), msg('u3', 'user')], [['u1', 'a1'], ['u2', 'a2']]],
+    [
+      'user messages with their answers',
+      [msg('u1', 'user'), msg('a1', 'assistant'), msg('u2', 'user'), msg('a2', 'assistant'), msg('u3', 'user')],
+      [
+        ['u1', 'a1'],
+        ['u2', 'a2'],
+      ],
+    ],
     ['instructions are never dropped', [msg('d', 'developer'), msg('s', 'system'), msg('u1', 'user'), msg('u2', 'user')], [['u1']]],
-    ['a call with its output and the reasoning before it', [msg('u1', 'user'), rs('r1'), call('c1', 'x'), out('o1', 'x'), call('c2', 'y'), out('o2', 'y'), msg('u2', 'user')], [['u1'], ['r1', 'c1', 'o1'], ['c2', 'o2']]],
+    [
+      'a call with its output and the reasoning before it',
+      [msg('u1', 'user'), rs('r1'), call('c1', 'x'), out('o1', 'x'), call('c2', 'y'), out('o2', 'y'), msg('u2', 'user')],
+      [['u1'], ['r1', 'c1', 'o1'], ['c2', 'o2']],
+    ],
     ['nothing from the latest user message on', [msg('u1', 'user'), call('c1', 'x'), out('o1', 'x')], []],
     ['no user message: nothing', [call('c1', 'x'), out('o1', 'x')], []],
   ] as [string, ItemBody[], string[][]][])('%s', (_, items, expected) => {
@@ -87,13 +98,29 @@ describe('expandCompactions', () => {
   test('the last compaction item stands for everything before it but the user messages', () => {
     const first = compactionItem('first', sealer, 't', ids)
     const last = compactionItem('second', sealer, 't', ids)
-    const items = [msg('u1', 'user'), msg('a1', 'assistant'), first, msg('u2', 'user'), call('c', 'x'), out('o', 'x'), last, msg('u3', 'user')]
+    const items = [
+      msg('u1', 'user'),
+      msg('a1', 'assistant'),
+      first,
+      msg('u2', 'user'),
+      call('c', 'x'),
+      out('o', 'x'),
+      last,
+      msg('u3', 'user'),
+    ]
     const expanded = expandCompactions(items, sealer, 't', (i) => `input.${i}`)
-    expect(expanded.map((i) => (i.type === 'message' ? `${i.role}:${(i.content as any)[0].text}` : i.type))).toEqual(['user:u1', 'user:u2', `user:${summaryText('second')}`, 'user:u3'])
+    expect(expanded.map((i) => (i.type === 'message' ? `${i.role}:${(i.content as any)[0].text}` : i.type))).toEqual([
+      'user:u1',
+      'user:u2',
+      `user:${summaryText('second')}`,
+      'user:u3',
+    ])
   })
 
   test('a compaction item of another tenant is a 400 naming it', () => {
     const foreign = compactionItem('s', sealer, 'other', ids)
-    expect(() => expandCompactions([msg('u', 'user'), foreign], sealer, 't', (i) => `input.${i}`)).toThrow(expect.objectContaining({ status: 400, errorCode: 'invalid_encrypted_content', param: 'input.1.encrypted_content' }))
+    expect(() => expandCompactions([msg('u', 'user'), foreign], sealer, 't', (i) => `input.${i}`)).toThrow(
+      expect.objectContaining({ status: 400, errorCode: 'invalid_encrypted_content', param: 'input.1.encrypted_content' }),
+    )
   })
 })

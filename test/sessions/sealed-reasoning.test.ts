@@ -17,7 +17,8 @@ import { modelCalls, UPSTREAM_APIS } from '../support/upstream-view'
 
 /** The reasoning texts the upstream was given, in order, in either wire format. */
 function reasoningSent(req: RecordedRequest): string[] {
-  if (Array.isArray(req.body.messages)) return req.body.messages.filter((m: any) => typeof m.reasoning_content === 'string').map((m: any) => m.reasoning_content)
+  if (Array.isArray(req.body.messages))
+    return req.body.messages.filter((m: any) => typeof m.reasoning_content === 'string').map((m: any) => m.reasoning_content)
   return req.body.input.filter((i: any) => i.type === 'reasoning').map((i: any) => (i.content ?? []).map((p: any) => p.text).join(''))
 }
 
@@ -45,7 +46,12 @@ for (const api of UPSTREAM_APIS) {
       const { content: _dropped, ...sentBack } = rs as any
       const msg = out1.find((i) => i.type === 'message')!
       up.queue({ text: 'Yes.' })
-      await client.responses.create({ model: 'test-model', store: false, include: [...SEALED], input: [...first, sentBack, msg as ResponseInputItem, { role: 'user', content: 'Sure?' }] })
+      await client.responses.create({
+        model: 'test-model',
+        store: false,
+        include: [...SEALED],
+        input: [...first, sentBack, msg as ResponseInputItem, { role: 'user', content: 'Sure?' }],
+      })
       const seen = modelCalls(up, api).at(-1)!
       expect(reasoningSent(seen)).toEqual(['Six sevens make forty-two.'])
       // The token is the gateway's: it never goes upstream.
@@ -58,7 +64,16 @@ for (const api of UPSTREAM_APIS) {
       const msg = out.find((i) => i.type === 'message') as ResponseInputItem
       up.queue({ text: 'ok' })
       // (A chat upstream gets reasoning with the assistant message it preceded.)
-      await client.responses.create({ model: 'test-model', store: false, input: [{ role: 'user', content: 'q' }, { ...rs, content: [{ type: 'reasoning_text', text: 'forged' }] }, msg, { role: 'user', content: 'next' }] })
+      await client.responses.create({
+        model: 'test-model',
+        store: false,
+        input: [
+          { role: 'user', content: 'q' },
+          { ...rs, content: [{ type: 'reasoning_text', text: 'forged' }] },
+          msg,
+          { role: 'user', content: 'next' },
+        ],
+      })
       expect(reasoningSent(modelCalls(up, api).at(-1)!)).toEqual(['the real reasoning'])
     })
 
@@ -89,11 +104,27 @@ for (const api of UPSTREAM_APIS) {
       const token: string = rs.encrypted_content
       const flipped = token.slice(0, -5) + (token.at(-5) === 'A' ? 'B' : 'A') + token.slice(-4)
       const calls = modelCalls(up, api).length
-      const err = await rejectionOf(client.responses.create({ model: 'test-model', store: false, input: [{ role: 'user', content: 'q' }, { ...rs, encrypted_content: flipped }] }))
+      const err = await rejectionOf(
+        client.responses.create({
+          model: 'test-model',
+          store: false,
+          input: [
+            { role: 'user', content: 'q' },
+            { ...rs, encrypted_content: flipped },
+          ],
+        }),
+      )
       expect(err).toBeInstanceOf(OpenAI.BadRequestError)
-      expect(err.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_encrypted_content', param: 'input.1.encrypted_content' })
+      expect(err.error).toMatchObject({
+        type: 'invalid_request_error',
+        code: 'invalid_encrypted_content',
+        param: 'input.1.encrypted_content',
+      })
       for (const junk of ['not-a-token', 'ags1.0000000000000000.AAAA'])
-        expect((await rejectionOf(client.responses.create({ model: 'test-model', store: false, input: [{ ...rs, encrypted_content: junk }] }))).error.code).toBe('invalid_encrypted_content')
+        expect(
+          (await rejectionOf(client.responses.create({ model: 'test-model', store: false, input: [{ ...rs, encrypted_content: junk }] })))
+            .error.code,
+        ).toBe('invalid_encrypted_content')
       expect(modelCalls(up, api).length).toBe(calls)
     })
   })
@@ -109,7 +140,8 @@ describe('sealing keys', () => {
     const r = await sdk(gw, key).responses.create({ model: 'test-model', input: 'q', store: false, include: [...SEALED] })
     return r.output.find((i) => i.type === 'reasoning') as any
   }
-  const sendBack = (gw: TestGateway, item: any, key = 'key-a') => sdk(gw, key).responses.create({ model: 'test-model', store: false, input: [item, { role: 'user', content: 'go on' }] })
+  const sendBack = (gw: TestGateway, item: any, key = 'key-a') =>
+    sdk(gw, key).responses.create({ model: 'test-model', store: false, input: [item, { role: 'user', content: 'go on' }] })
 
   test("another tenant's sealed reasoning does not open", async () => {
     const up = startFakeUpstream()

@@ -16,7 +16,10 @@ const words = (tag: string, n: number) => `${tag} ` + 'lorem '.repeat(n - 1).tri
 describe('context window of 2000 tokens (chat upstream)', () => {
   let up: FakeUpstream
   let client: OpenAI
-  useGateway({ upstream: { models: [{ id: 'test-model', max_model_len: WINDOW }] }, gateway: { env: { AGENTGATE_UPSTREAM_API: 'chat' } } }, (s) => ({ up, client } = s))
+  useGateway(
+    { upstream: { models: [{ id: 'test-model', max_model_len: WINDOW }] }, gateway: { env: { AGENTGATE_UPSTREAM_API: 'chat' } } },
+    (s) => ({ up, client } = s),
+  )
   const modelCalls = () => up.requestsTo('/v1/chat/completions')
 
   async function longChain(turns: number): Promise<string> {
@@ -40,7 +43,13 @@ describe('context window of 2000 tokens (chat upstream)', () => {
   test('with truncation "auto" the oldest items are dropped until the input fits', async () => {
     const prev = await longChain(6)
     up.queue({ text: 'fits now' })
-    const r = await client.responses.create({ model: 'test-model', previous_response_id: prev, input: words('turn7', 300), truncation: 'auto', instructions: 'Be brief.' })
+    const r = await client.responses.create({
+      model: 'test-model',
+      previous_response_id: prev,
+      input: words('turn7', 300),
+      truncation: 'auto',
+      instructions: 'Be brief.',
+    })
     expect(r.output_text).toBe('fits now')
     const sent = modelCalls().at(-1)!
     expect(fakeTokenCount(sent.body)).toBeLessThanOrEqual(WINDOW)
@@ -61,7 +70,13 @@ describe('context window of 2000 tokens (chat upstream)', () => {
     }
     input.push({ role: 'user', content: 'summarise what you read' })
     up.queue({ text: 'done' })
-    await client.responses.create({ model: 'test-model', store: false, input, truncation: 'auto', tools: [{ type: 'function', name: 'read', parameters: { type: 'object' }, strict: false }] })
+    await client.responses.create({
+      model: 'test-model',
+      store: false,
+      input,
+      truncation: 'auto',
+      tools: [{ type: 'function', name: 'read', parameters: { type: 'object' }, strict: false }],
+    })
     const messages = modelCalls().at(-1)!.body.messages as any[]
     const called = messages.flatMap((m) => (m.tool_calls ?? []).map((c: any) => c.id))
     const answered = messages.filter((m) => m.role === 'tool').map((m) => m.tool_call_id)

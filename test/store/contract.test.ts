@@ -88,17 +88,30 @@ for (const impl of implementations) {
 
       test('updateResponse records status, response object, error, completion and replaces output items', async () => {
         await store.createResponse(responseRecord('resp_1', { status: 'in_progress' }), [message('in_1', 'user', 'q')])
-        await store.updateResponse('default', 'resp_1', { status: 'in_progress', response: { partial: true }, error: null, completedAt: null }, [
-          message('out_1', 'assistant', 'partial'),
-        ])
         await store.updateResponse(
           'default',
           'resp_1',
-          { status: 'failed', response: { id: 'resp_1', status: 'failed' }, error: { code: 'server_error', message: 'x' }, completedAt: 99 },
+          { status: 'in_progress', response: { partial: true }, error: null, completedAt: null },
+          [message('out_1', 'assistant', 'partial')],
+        )
+        await store.updateResponse(
+          'default',
+          'resp_1',
+          {
+            status: 'failed',
+            response: { id: 'resp_1', status: 'failed' },
+            error: { code: 'server_error', message: 'x' },
+            completedAt: 99,
+          },
           [message('out_1', 'assistant', 'final'), message('out_2', 'assistant', 'more')],
         )
         const rec = await store.getResponse('default', 'resp_1')
-        expect(rec).toMatchObject({ status: 'failed', response: { id: 'resp_1', status: 'failed' }, error: { code: 'server_error', message: 'x' }, completedAt: 99 })
+        expect(rec).toMatchObject({
+          status: 'failed',
+          response: { id: 'resp_1', status: 'failed' },
+          error: { code: 'server_error', message: 'x' },
+          completedAt: 99,
+        })
         expect(rec!.updatedAt).toBeGreaterThan(1_700_000_000_000)
         const out = await store.getOutputItems('default', 'resp_1')
         expect(ids(out)).toEqual(['out_1', 'out_2'])
@@ -109,7 +122,9 @@ for (const impl of implementations) {
 
       test("updateResponse does not touch another tenant's response", async () => {
         await store.createResponse(responseRecord('resp_1', { tenant: 'alice', status: 'in_progress' }), [])
-        await store.updateResponse('bob', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [message('o', 'assistant', 'x')])
+        await store.updateResponse('bob', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [
+          message('o', 'assistant', 'x'),
+        ])
         expect((await store.getResponse('alice', 'resp_1'))?.status).toBe('in_progress')
         expect(await store.getOutputItems('alice', 'resp_1')).toEqual([])
       })
@@ -117,25 +132,36 @@ for (const impl of implementations) {
       test('updateResponse of a deleted response is a no-op (it stays deleted)', async () => {
         await store.createResponse(responseRecord('resp_1', { status: 'in_progress' }), [])
         await store.deleteResponse('default', 'resp_1')
-        await store.updateResponse('default', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [message('o', 'assistant', 'x')])
+        await store.updateResponse('default', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [
+          message('o', 'assistant', 'x'),
+        ])
         expect(await store.getResponse('default', 'resp_1')).toBeNull()
       })
 
       test('the same item id may appear in several responses', async () => {
         const resent = message('msg_shared', 'user', 'hello')
         await store.createResponse(responseRecord('resp_1'), [resent])
-        await store.createResponse(responseRecord('resp_2', { previousResponseId: 'resp_1' }), [resent, message('msg_new', 'user', 'again')])
+        await store.createResponse(responseRecord('resp_2', { previousResponseId: 'resp_1' }), [
+          resent,
+          message('msg_new', 'user', 'again'),
+        ])
         const chain = await store.loadChain('default', 'resp_2')
         expect(ids(chain!.items)).toEqual(['msg_shared', 'msg_shared', 'msg_new'])
       })
 
       test("getItems finds a tenant's input, output and conversation items by id, the latest copy of each, and nothing of other tenants or deleted conversations", async () => {
         await store.createResponse(responseRecord('resp_1', { tenant: 'alice' }), [message('in_1', 'user', 'first copy')])
-        await store.updateResponse('alice', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [message('out_1', 'assistant', 'answer')])
+        await store.updateResponse('alice', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [
+          message('out_1', 'assistant', 'answer'),
+        ])
         await store.createResponse(responseRecord('resp_2', { tenant: 'alice' }), [message('in_1', 'user', 'second copy')])
         await store.createResponse(responseRecord('resp_3', { tenant: 'bob' }), [message('bob_1', 'user', 'not yours')])
-        await store.createConversation({ id: 'conv_1', tenant: 'alice', metadata: {}, createdAt: 1, updatedAt: 1 }, [message('c_1', 'user', 'in a conversation')])
-        await store.createConversation({ id: 'conv_2', tenant: 'alice', metadata: {}, createdAt: 1, updatedAt: 1 }, [message('c_2', 'user', 'deleted with it')])
+        await store.createConversation({ id: 'conv_1', tenant: 'alice', metadata: {}, createdAt: 1, updatedAt: 1 }, [
+          message('c_1', 'user', 'in a conversation'),
+        ])
+        await store.createConversation({ id: 'conv_2', tenant: 'alice', metadata: {}, createdAt: 1, updatedAt: 1 }, [
+          message('c_2', 'user', 'deleted with it'),
+        ])
         await store.deleteConversation('alice', 'conv_2', 2)
         const found = await store.getItems('alice', ['in_1', 'out_1', 'c_1', 'c_2', 'bob_1', 'nope'])
         expect([...found.keys()].sort()).toEqual(['c_1', 'in_1', 'out_1'])
@@ -147,7 +173,9 @@ for (const impl of implementations) {
 
       test('getOutputItems is empty for unknown responses and other tenants', async () => {
         await store.createResponse(responseRecord('resp_1', { tenant: 'alice' }), [])
-        await store.updateResponse('alice', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [message('o', 'assistant', 'x')])
+        await store.updateResponse('alice', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [
+          message('o', 'assistant', 'x'),
+        ])
         expect(await store.getOutputItems('bob', 'resp_1')).toEqual([])
         expect(await store.getOutputItems('alice', 'nope')).toEqual([])
         expect(ids(await store.getOutputItems('alice', 'resp_1'))).toEqual(['o'])
@@ -157,7 +185,9 @@ for (const impl of implementations) {
     describe('deleteResponse', () => {
       test('deletes the response with its items and events; a second delete finds nothing', async () => {
         await store.createResponse(responseRecord('resp_1'), [message('in_1', 'user', 'q')])
-        await store.updateResponse('default', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [message('out_1', 'assistant', 'a')])
+        await store.updateResponse('default', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [
+          message('out_1', 'assistant', 'a'),
+        ])
         await store.appendEvents('resp_1', [{ type: 'response.created', sequence_number: 0 }])
         expect(await store.deleteResponse('default', 'resp_1')).toBe(true)
         expect(await store.getResponse('default', 'resp_1')).toBeNull()
@@ -171,7 +201,7 @@ for (const impl of implementations) {
         expect(await store.listEvents('resp_1', -1)).toEqual([])
       })
 
-      test("another tenant cannot delete a response", async () => {
+      test('another tenant cannot delete a response', async () => {
         await store.createResponse(responseRecord('resp_1', { tenant: 'alice' }), [])
         expect(await store.deleteResponse('bob', 'resp_1')).toBe(false)
         expect(await store.getResponse('alice', 'resp_1')).not.toBeNull()
@@ -191,7 +221,9 @@ for (const impl of implementations) {
       const names = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `item_${from + i}`)
       beforeEach(async () => {
         await store.createResponse(responseRecord('resp_1'), ten)
-        await store.updateResponse('default', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [message('out_1', 'assistant', 'a')])
+        await store.updateResponse('default', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [
+          message('out_1', 'assistant', 'a'),
+        ])
       })
       const list = (opts: Partial<Parameters<Store['listInputItems']>[2]>) =>
         store.listInputItems('default', 'resp_1', { limit: 20, order: 'asc', ...opts })
@@ -268,7 +300,12 @@ for (const impl of implementations) {
         for (const param of ['after', 'before'] as const) {
           const err = await list({ [param]: 'msg_nope' }).catch((e) => e)
           expect(err).toBeInstanceOf(InvalidCursorError)
-          expect(err).toMatchObject({ kind: 'invalid_cursor', param, itemId: 'msg_nope', message: "No item with id 'msg_nope' in this list" })
+          expect(err).toMatchObject({
+            kind: 'invalid_cursor',
+            param,
+            itemId: 'msg_nope',
+            message: "No item with id 'msg_nope' in this list",
+          })
         }
       })
 
@@ -294,7 +331,9 @@ for (const impl of implementations) {
     describe('loadChain', () => {
       test('a response without previous_response_id is a chain of one', async () => {
         await store.createResponse(responseRecord('resp_1'), [message('in_1', 'user', 'q')])
-        await store.updateResponse('default', 'resp_1', { status: 'completed', response: { done: true }, error: null, completedAt: 2 }, [message('out_1', 'assistant', 'a')])
+        await store.updateResponse('default', 'resp_1', { status: 'completed', response: { done: true }, error: null, completedAt: 2 }, [
+          message('out_1', 'assistant', 'a'),
+        ])
         const chain = await store.loadChain('default', 'resp_1')
         expect(chain!.responses).toEqual([(await store.getResponse('default', 'resp_1'))!])
         expect(chain!.items).toEqual([message('in_1', 'user', 'q'), message('out_1', 'assistant', 'a')])
@@ -340,7 +379,9 @@ for (const impl of implementations) {
 
       test("a chain never crosses into another tenant's responses", async () => {
         await store.createResponse(responseRecord('resp_a', { tenant: 'alice' }), [message('secret', 'user', 'alice only')])
-        await store.createResponse(responseRecord('resp_b', { tenant: 'bob', previousResponseId: 'resp_a' }), [message('mine', 'user', 'bob')])
+        await store.createResponse(responseRecord('resp_b', { tenant: 'bob', previousResponseId: 'resp_a' }), [
+          message('mine', 'user', 'bob'),
+        ])
         const chain = await store.loadChain('bob', 'resp_b')
         expect(chain!.responses.map((r) => r.id)).toEqual(['resp_b'])
         expect(ids(chain!.items)).toEqual(['mine'])
@@ -452,7 +493,11 @@ for (const impl of implementations) {
 
       test('update replaces metadata and bumps updatedAt; unknown, deleted and other tenants give null', async () => {
         await store.createConversation(conv('conv_1'), [])
-        expect(await store.updateConversation('default', 'conv_1', { n: '1' }, 20)).toEqual({ ...conv('conv_1'), metadata: { n: '1' }, updatedAt: 20 })
+        expect(await store.updateConversation('default', 'conv_1', { n: '1' }, 20)).toEqual({
+          ...conv('conv_1'),
+          metadata: { n: '1' },
+          updatedAt: 20,
+        })
         expect(await store.updateConversation('bob', 'conv_1', {}, 30)).toBeNull()
         expect(await store.updateConversation('default', 'conv_nope', {}, 30)).toBeNull()
         await store.deleteConversation('default', 'conv_1', 40)
@@ -467,13 +512,19 @@ for (const impl of implementations) {
         expect(await store.getConversation('default', 'conv_1')).toBeNull()
         expect(await list('conv_1')).toBeNull()
         expect(await store.getConversationItem('default', 'conv_1', 'm1')).toBeNull()
-        expect(await store.addConversationItems('default', 'conv_1', [message('m2', 'user', 'b')], 4)).toEqual({ ok: false, reason: 'not_found' })
+        expect(await store.addConversationItems('default', 'conv_1', [message('m2', 'user', 'b')], 4)).toEqual({
+          ok: false,
+          reason: 'not_found',
+        })
         expect(await store.deleteConversationItem('default', 'conv_1', 'm1', 4)).toBe(false)
       })
 
       test('items list in order and append at the end, also after deletions', async () => {
         await store.createConversation(conv('conv_1'), [message('m1', 'user', 'a'), message('m2', 'assistant', 'b')])
-        expect(await store.addConversationItems('default', 'conv_1', [message('m3', 'user', 'c')], 20)).toEqual({ ok: true, items: [message('m3', 'user', 'c')] })
+        expect(await store.addConversationItems('default', 'conv_1', [message('m3', 'user', 'c')], 20)).toEqual({
+          ok: true,
+          items: [message('m3', 'user', 'c')],
+        })
         expect(await store.deleteConversationItem('default', 'conv_1', 'm3', 21)).toBe(true)
         expect(await store.deleteConversationItem('default', 'conv_1', 'm3', 21)).toBe(false)
         await store.addConversationItems('default', 'conv_1', [message('m4', 'user', 'd'), message('m5', 'user', 'e')], 22)
@@ -506,29 +557,51 @@ for (const impl of implementations) {
 
     describe('conversation turns', () => {
       const live = () => ({ owner: 'test/1/a', expiresAt: Date.now() + 60_000 })
-      const turn = (id: string, overrides: Partial<ResponseRecord> = {}) => responseRecord(id, { status: 'in_progress', conversationId: 'conv_1', completedAt: null, ...overrides })
-      const done = (status: ResponseRecord['status']) => ({ status, response: { status }, error: null, completedAt: status === 'completed' ? 5 : null })
+      const turn = (id: string, overrides: Partial<ResponseRecord> = {}) =>
+        responseRecord(id, { status: 'in_progress', conversationId: 'conv_1', completedAt: null, ...overrides })
+      const done = (status: ResponseRecord['status']) => ({
+        status,
+        response: { status },
+        error: null,
+        completedAt: status === 'completed' ? 5 : null,
+      })
       beforeEach(async () => {
-        await store.createConversation({ id: 'conv_1', tenant: 'default', metadata: {}, createdAt: 1, updatedAt: 1 }, [message('h1', 'user', 'history')])
+        await store.createConversation({ id: 'conv_1', tenant: 'default', metadata: {}, createdAt: 1, updatedAt: 1 }, [
+          message('h1', 'user', 'history'),
+        ])
       })
 
       test('a turn reads the history under the lock; a second turn is refused with the holder until the first ends', async () => {
-        expect(await store.startConversationTurn(turn('resp_1'), [message('in_1', 'user', 'q')], live())).toEqual({ ok: true, history: [message('h1', 'user', 'history')] })
+        expect(await store.startConversationTurn(turn('resp_1'), [message('in_1', 'user', 'q')], live())).toEqual({
+          ok: true,
+          history: [message('h1', 'user', 'history')],
+        })
         expect((await store.getResponse('default', 'resp_1'))!.conversationId).toBe('conv_1')
         expect(await store.startConversationTurn(turn('resp_2'), [], live())).toEqual({ ok: false, reason: 'locked', holder: 'resp_1' })
         expect(await store.getResponse('default', 'resp_2')).toBeNull()
-        expect(await store.addConversationItems('default', 'conv_1', [message('x', 'user', 'x')], 2)).toEqual({ ok: false, reason: 'locked', holder: 'resp_1' })
+        expect(await store.addConversationItems('default', 'conv_1', [message('x', 'user', 'x')], 2)).toEqual({
+          ok: false,
+          reason: 'locked',
+          holder: 'resp_1',
+        })
         const result = await store.finishResponse('default', 'resp_1', done('completed'), [message('out_1', 'assistant', 'a')], {
           conversationItems: [message('in_1', 'user', 'q'), message('out_1', 'assistant', 'a')],
         })
         expect(result).toEqual({ status: 'completed', appended: true })
-        expect(ids((await store.listConversationItems('default', 'conv_1', { limit: 10, order: 'asc' }))!.items)).toEqual(['h1', 'in_1', 'out_1'])
+        expect(ids((await store.listConversationItems('default', 'conv_1', { limit: 10, order: 'asc' }))!.items)).toEqual([
+          'h1',
+          'in_1',
+          'out_1',
+        ])
         const next = await store.startConversationTurn(turn('resp_2'), [], live())
         expect(next.ok && ids(next.history)).toEqual(['h1', 'in_1', 'out_1'])
       })
 
       test('unknown, deleted and other tenants’ conversations are not found', async () => {
-        expect(await store.startConversationTurn(turn('resp_1', { conversationId: 'conv_nope' }), [], live())).toEqual({ ok: false, reason: 'not_found' })
+        expect(await store.startConversationTurn(turn('resp_1', { conversationId: 'conv_nope' }), [], live())).toEqual({
+          ok: false,
+          reason: 'not_found',
+        })
         expect(await store.startConversationTurn(turn('resp_1', { tenant: 'bob' }), [], live())).toEqual({ ok: false, reason: 'not_found' })
         await store.deleteConversation('default', 'conv_1', 2)
         expect(await store.startConversationTurn(turn('resp_1'), [], live())).toEqual({ ok: false, reason: 'not_found' })
@@ -551,7 +624,9 @@ for (const impl of implementations) {
       test('an overtaken turn (its lease expired and another took over) appends nothing when it ends', async () => {
         await store.startConversationTurn(turn('resp_1'), [], { owner: 'slow/1/x', expiresAt: Date.now() - 1 })
         await store.startConversationTurn(turn('resp_2'), [], live())
-        const late = await store.finishResponse('default', 'resp_1', done('completed'), [], { conversationItems: [message('late', 'user', 'late')] })
+        const late = await store.finishResponse('default', 'resp_1', done('completed'), [], {
+          conversationItems: [message('late', 'user', 'late')],
+        })
         expect(late).toEqual({ status: 'completed', appended: false })
         // and it did not release the newer turn's lock
         expect(await store.startConversationTurn(turn('resp_3'), [], live())).toEqual({ ok: false, reason: 'locked', holder: 'resp_2' })
@@ -561,18 +636,25 @@ for (const impl of implementations) {
       test('a conversation deleted during the turn gets nothing appended', async () => {
         await store.startConversationTurn(turn('resp_1'), [], live())
         await store.deleteConversation('default', 'conv_1', 2)
-        expect(await store.finishResponse('default', 'resp_1', done('completed'), [], { conversationItems: [message('x', 'user', 'x')] })).toEqual({ status: 'completed', appended: false })
+        expect(
+          await store.finishResponse('default', 'resp_1', done('completed'), [], { conversationItems: [message('x', 'user', 'x')] }),
+        ).toEqual({ status: 'completed', appended: false })
       })
     })
 
     describe('running turns: checkpoint, finish, cancel', () => {
-      const running = (id: string, overrides: Partial<ResponseRecord> = {}) => responseRecord(id, { status: 'in_progress', background: true, completedAt: null, ...overrides })
+      const running = (id: string, overrides: Partial<ResponseRecord> = {}) =>
+        responseRecord(id, { status: 'in_progress', background: true, completedAt: null, ...overrides })
       const lease = (expiresAt: number, owner = 'test/1/a') => ({ owner, expiresAt })
 
       test('checkpoint returns the status; a progress snapshot replaces status, object and output items', async () => {
         await store.createResponse(running('resp_1', { status: 'queued' }), [message('in_1', 'user', 'q')], lease(Date.now() + 60_000))
         expect(await store.checkpointResponse('default', 'resp_1', {})).toBe('queued')
-        const snap = { status: 'in_progress' as const, response: { id: 'resp_1', status: 'in_progress' }, outputItems: [message('o1', 'assistant', 'par')] }
+        const snap = {
+          status: 'in_progress' as const,
+          response: { id: 'resp_1', status: 'in_progress' },
+          outputItems: [message('o1', 'assistant', 'par')],
+        }
         expect(await store.checkpointResponse('default', 'resp_1', { progress: snap })).toBe('in_progress')
         expect(await store.getResponse('default', 'resp_1')).toMatchObject({ status: 'in_progress', response: snap.response })
         expect(ids(await store.getOutputItems('default', 'resp_1'))).toEqual(['o1'])
@@ -600,32 +682,68 @@ for (const impl of implementations) {
       test('recovery ends the event log of a failed turn with response.failed; a turn without events gets none', async () => {
         await store.createResponse(running('resp_1'), [], lease(1))
         await store.createResponse(running('resp_2'), [], lease(1))
-        await store.appendEvents('resp_1', [{ type: 'response.created', sequence_number: 0 }, { type: 'response.in_progress', sequence_number: 1 }])
+        await store.appendEvents('resp_1', [
+          { type: 'response.created', sequence_number: 0 },
+          { type: 'response.in_progress', sequence_number: 1 },
+        ])
         await store.failInterrupted('the gateway stopped', 10)
         const events = await store.listEvents('resp_1', -1)
-        expect(events.map((e) => [e.sequence_number, e.type])).toEqual([[0, 'response.created'], [1, 'response.in_progress'], [2, 'response.failed']])
-        expect(events[2].response).toMatchObject({ id: 'resp_1', status: 'failed', error: { code: 'server_error', message: 'the gateway stopped' } })
+        expect(events.map((e) => [e.sequence_number, e.type])).toEqual([
+          [0, 'response.created'],
+          [1, 'response.in_progress'],
+          [2, 'response.failed'],
+        ])
+        expect(events[2].response).toMatchObject({
+          id: 'resp_1',
+          status: 'failed',
+          error: { code: 'server_error', message: 'the gateway stopped' },
+        })
         expect(await store.listEvents('resp_2', -1)).toEqual([])
       })
 
       test('finish stores status, object, output and the last events in one go', async () => {
         await store.createResponse(running('resp_1'), [], lease(Date.now() + 60_000))
         await store.appendEvents('resp_1', [{ type: 'response.created', sequence_number: 0 }])
-        const r = await store.finishResponse('default', 'resp_1', { status: 'completed', response: { done: true }, error: null, completedAt: 9 }, [message('o', 'assistant', 'x')], {
-          events: [{ type: 'response.output_text.delta', sequence_number: 1 }, { type: 'response.completed', sequence_number: 2 }],
-        })
+        const r = await store.finishResponse(
+          'default',
+          'resp_1',
+          { status: 'completed', response: { done: true }, error: null, completedAt: 9 },
+          [message('o', 'assistant', 'x')],
+          {
+            events: [
+              { type: 'response.output_text.delta', sequence_number: 1 },
+              { type: 'response.completed', sequence_number: 2 },
+            ],
+          },
+        )
         expect(r).toEqual({ status: 'completed', appended: false })
-        expect(await store.getResponse('default', 'resp_1')).toMatchObject({ status: 'completed', response: { done: true }, completedAt: 9 })
+        expect(await store.getResponse('default', 'resp_1')).toMatchObject({
+          status: 'completed',
+          response: { done: true },
+          completedAt: 9,
+        })
         expect((await store.listEvents('resp_1', -1)).map((e) => e.sequence_number)).toEqual([0, 1, 2])
         // a finished response stays as it is
-        expect(await store.finishResponse('default', 'resp_1', { status: 'failed', response: {}, error: null, completedAt: null }, [])).toEqual({ status: 'completed', appended: false })
-        expect(await store.finishResponse('default', 'nope', { status: 'failed', response: {}, error: null, completedAt: null }, [])).toEqual({ status: null, appended: false })
+        expect(
+          await store.finishResponse('default', 'resp_1', { status: 'failed', response: {}, error: null, completedAt: null }, []),
+        ).toEqual({ status: 'completed', appended: false })
+        expect(
+          await store.finishResponse('default', 'nope', { status: 'failed', response: {}, error: null, completedAt: null }, []),
+        ).toEqual({ status: null, appended: false })
       })
 
       test('a failing finish (duplicate event) writes nothing', async () => {
         await store.createResponse(running('resp_1'), [], lease(Date.now() + 60_000))
         await store.appendEvents('resp_1', [{ type: 'response.created', sequence_number: 0 }])
-        await expect(store.finishResponse('default', 'resp_1', { status: 'completed', response: {}, error: null, completedAt: 1 }, [message('o', 'assistant', 'x')], { events: [{ type: 'x', sequence_number: 0 }] })).rejects.toThrow()
+        await expect(
+          store.finishResponse(
+            'default',
+            'resp_1',
+            { status: 'completed', response: {}, error: null, completedAt: 1 },
+            [message('o', 'assistant', 'x')],
+            { events: [{ type: 'x', sequence_number: 0 }] },
+          ),
+        ).rejects.toThrow()
         expect((await store.getResponse('default', 'resp_1'))!.status).toBe('in_progress')
         expect(await store.getOutputItems('default', 'resp_1')).toEqual([])
       })
@@ -644,9 +762,23 @@ for (const impl of implementations) {
       test('a cancelled response accepts the runner’s final cancelled output, and nothing else', async () => {
         await store.createResponse(running('resp_1'), [], lease(Date.now() + 60_000))
         await store.cancelResponse('default', 'resp_1', 1)
-        expect(await store.finishResponse('default', 'resp_1', { status: 'completed', response: { status: 'completed' }, error: null, completedAt: 2 }, [message('o', 'assistant', 'all')])).toEqual({ status: 'cancelled', appended: false })
+        expect(
+          await store.finishResponse(
+            'default',
+            'resp_1',
+            { status: 'completed', response: { status: 'completed' }, error: null, completedAt: 2 },
+            [message('o', 'assistant', 'all')],
+          ),
+        ).toEqual({ status: 'cancelled', appended: false })
         expect(await store.getOutputItems('default', 'resp_1')).toEqual([])
-        expect(await store.finishResponse('default', 'resp_1', { status: 'cancelled', response: { status: 'cancelled', partial: true }, error: null, completedAt: null }, [message('o', 'assistant', 'part')])).toEqual({ status: 'cancelled', appended: false })
+        expect(
+          await store.finishResponse(
+            'default',
+            'resp_1',
+            { status: 'cancelled', response: { status: 'cancelled', partial: true }, error: null, completedAt: null },
+            [message('o', 'assistant', 'part')],
+          ),
+        ).toEqual({ status: 'cancelled', appended: false })
         expect(await store.getResponse('default', 'resp_1')).toMatchObject({ status: 'cancelled', response: { partial: true } })
         expect(ids(await store.getOutputItems('default', 'resp_1'))).toEqual(['o'])
       })
@@ -666,9 +798,13 @@ for (const impl of implementations) {
       /** a finished response created `age` days before NOW, with an input and an output item and two events */
       async function finished(id: string, ageDays: number, status: 'completed' | 'failed' = 'completed') {
         const at = NOW - ageDays * DAY
-        await store.createResponse(responseRecord(id, { status: 'in_progress', createdAt: at, updatedAt: at, completedAt: null }), [message(`${id}_in`, 'user', 'q')])
+        await store.createResponse(responseRecord(id, { status: 'in_progress', createdAt: at, updatedAt: at, completedAt: null }), [
+          message(`${id}_in`, 'user', 'q'),
+        ])
         await store.appendEvents(id, [ev(0), ev(1)])
-        await store.finishResponse('default', id, { status, response: { id, status }, error: null, completedAt: at }, [message(`${id}_out`, 'assistant', 'a')])
+        await store.finishResponse('default', id, { status, response: { id, status }, error: null, completedAt: at }, [
+          message(`${id}_out`, 'assistant', 'a'),
+        ])
       }
 
       test('pruneResponses deletes finished responses created before the cutoff, with their items and events, in batches', async () => {
@@ -690,8 +826,15 @@ for (const impl of implementations) {
 
       test('pruneResponses never deletes a queued or in_progress response, however old', async () => {
         const old = NOW - 90 * DAY
-        await store.createResponse(responseRecord('resp_running', { status: 'in_progress', createdAt: old, updatedAt: old, completedAt: null }), [], { owner: 'x', expiresAt: NOW + 1000 })
-        await store.createResponse(responseRecord('resp_queued', { status: 'queued', createdAt: old, updatedAt: old, completedAt: null, background: true }), [])
+        await store.createResponse(
+          responseRecord('resp_running', { status: 'in_progress', createdAt: old, updatedAt: old, completedAt: null }),
+          [],
+          { owner: 'x', expiresAt: NOW + 1000 },
+        )
+        await store.createResponse(
+          responseRecord('resp_queued', { status: 'queued', createdAt: old, updatedAt: old, completedAt: null, background: true }),
+          [],
+        )
         expect(await store.pruneResponses(NOW - DAY, 100)).toBe(0)
         expect((await store.getResponse('default', 'resp_running'))?.status).toBe('in_progress')
         expect((await store.getResponse('default', 'resp_queued'))?.status).toBe('queued')
@@ -702,7 +845,11 @@ for (const impl of implementations) {
         await finished('resp_b', 2)
         await finished('resp_c', 0.5)
         const at = NOW - 5 * DAY
-        await store.createResponse(responseRecord('resp_running', { status: 'in_progress', createdAt: at, updatedAt: at, completedAt: null }), [], { owner: 'x', expiresAt: NOW + 1000 })
+        await store.createResponse(
+          responseRecord('resp_running', { status: 'in_progress', createdAt: at, updatedAt: at, completedAt: null }),
+          [],
+          { owner: 'x', expiresAt: NOW + 1000 },
+        )
         await store.appendEvents('resp_running', [ev(0)])
         expect(await store.pruneEventLogs(NOW - DAY, 1)).toEqual({ responses: 1, events: 2 })
         expect(await store.pruneEventLogs(NOW - DAY, 10)).toEqual({ responses: 1, events: 2 })
@@ -734,9 +881,15 @@ for (const impl of implementations) {
         for (let i = 0; i < 7; i++) await finished(`resp_old${i}`, 10 + i)
         await finished('resp_day', 2)
         await finished('resp_fresh', 0.01)
-        await store.createConversation({ id: 'conv_empty', tenant: 'default', metadata: {}, createdAt: NOW - 20 * DAY, updatedAt: NOW - 20 * DAY }, [])
+        await store.createConversation(
+          { id: 'conv_empty', tenant: 'default', metadata: {}, createdAt: NOW - 20 * DAY, updatedAt: NOW - 20 * DAY },
+          [],
+        )
         let pauses = 0
-        const r = await pruneOnce(store, { retentionDays: 7, eventLogRetentionHours: 24 }, NOW, { batch: 3, pause: async () => void pauses++ })
+        const r = await pruneOnce(store, { retentionDays: 7, eventLogRetentionHours: 24 }, NOW, {
+          batch: 3,
+          pause: async () => void pauses++,
+        })
         expect(r).toMatchObject({ responses: 7, conversations: 1, eventLogs: 1, events: 2 })
         expect(pauses).toBeGreaterThanOrEqual(2) // 7 responses in batches of 3
         expect(await store.getResponse('default', 'resp_day')).not.toBeNull()

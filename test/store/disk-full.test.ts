@@ -41,17 +41,24 @@ async function storedStatus(id: string) {
 async function expectFailedOnceFreed(id: string) {
   expect(await storedStatus(id)).toBe('in_progress')
   disk.free()
-  const rec = await waitFor(`${id} stored as failed`, async () => {
-    const r = await gw.store.getResponse('default', id)
-    return r?.status === 'failed' ? r : null
-  }, 10_000)
+  const rec = await waitFor(
+    `${id} stored as failed`,
+    async () => {
+      const r = await gw.store.getResponse('default', id)
+      return r?.status === 'failed' ? r : null
+    },
+    10_000,
+  )
   expect(rec.error).toMatchObject({ code: 'storage_unavailable', message: expect.stringContaining('storage is full or failing') })
   expect(rec.response).toMatchObject({ status: 'failed', error: { code: 'storage_unavailable' } })
   return rec
 }
 
 function expectStorageFailed(e: any) {
-  expect(e).toMatchObject({ type: 'response.failed', response: { status: 'failed', error: { code: 'storage_unavailable', message: expect.stringContaining('storage is full or failing') } } })
+  expect(e).toMatchObject({
+    type: 'response.failed',
+    response: { status: 'failed', error: { code: 'storage_unavailable', message: expect.stringContaining('storage is full or failing') } },
+  })
 }
 
 /** The test database in a tablespace on the small disk: its tables and indexes live there. */
@@ -117,12 +124,21 @@ describe.skipIf(unavailable !== null).each(['sqlite', 'postgres'] as const)('the
       const res = await post(path, body)
       expect({ path, body, status: res.status }).toEqual({ path, body, status: 503 })
       expect(await res.json()).toEqual({
-        error: { message: expect.stringContaining("The gateway's storage is full or failing"), type: 'server_error', param: null, code: 'storage_unavailable' },
+        error: {
+          message: expect.stringContaining("The gateway's storage is full or failing"),
+          type: 'server_error',
+          param: null,
+          code: 'storage_unavailable',
+        },
       })
     }
     const ws = await openSocket(gw.url)
     ws.create({ input: 'hello' })
-    expect(await ws.next(() => true, 10_000, 'a frame')).toMatchObject({ type: 'error', status: 503, error: { type: 'server_error', code: 'storage_unavailable' } })
+    expect(await ws.next(() => true, 10_000, 'a frame')).toMatchObject({
+      type: 'error',
+      status: 503,
+      error: { type: 'server_error', code: 'storage_unavailable' },
+    })
     ws.close()
     // Reading still works on a full disk.
     expect((await fetch(`${gw.baseURL}/models`)).status).toBe(200)

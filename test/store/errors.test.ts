@@ -94,7 +94,12 @@ describe('what a client is shown', () => {
     const err = toApiError(new StoreUnavailableError('SQLITE_FULL'))
     expect(err.status).toBe(503)
     expect(err.toJSON()).toEqual({
-      error: { message: expect.stringMatching(/storage is full or failing \(SQLITE_FULL\)/), type: 'server_error', param: null, code: 'storage_unavailable' },
+      error: {
+        message: expect.stringMatching(/storage is full or failing \(SQLITE_FULL\)/),
+        type: 'server_error',
+        param: null,
+        code: 'storage_unavailable',
+      },
     })
   })
 

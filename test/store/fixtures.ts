@@ -56,7 +56,16 @@ export async function storeChain(
     const request = { model: 'test-model', input: inputs, previous_response_id: previousResponseId, store: true }
     const createdAt = 1_700_000_000_000 + t
     await store.createResponse(responseRecord(id, { tenant, status: 'in_progress', request, previousResponseId, createdAt }), inputs)
-    const response = { id, object: 'response', created_at: Math.floor(createdAt / 1000), status: 'completed', model: 'test-model', output: outputs, previous_response_id: previousResponseId, usage: { input_tokens: 10, output_tokens: 5, total_tokens: 15 } }
+    const response = {
+      id,
+      object: 'response',
+      created_at: Math.floor(createdAt / 1000),
+      status: 'completed',
+      model: 'test-model',
+      output: outputs,
+      previous_response_id: previousResponseId,
+      usage: { input_tokens: 10, output_tokens: 5, total_tokens: 15 },
+    }
     await store.updateResponse(tenant, id, { status: 'completed', response, error: null, completedAt: createdAt }, outputs)
     ids.push(id)
   }

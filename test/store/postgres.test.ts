@@ -51,7 +51,9 @@ describe('PostgreSQL migrations (files)', () => {
   }, 20_000)
 })
 
-const describeWithServer = pg ? describe : () => test.skip('PostgreSQL store (postgres): no PostgreSQL server (see test/support/postgres.ts)', () => {})
+const describeWithServer = pg
+  ? describe
+  : () => test.skip('PostgreSQL store (postgres): no PostgreSQL server (see test/support/postgres.ts)', () => {})
 
 describeWithServer('PostgreSQL store (postgres)', () => {
   const db = pg as TestDatabase
@@ -67,7 +69,9 @@ describeWithServer('PostgreSQL store (postgres)', () => {
   const applied = async (url: string) => {
     const sql = new SQL(url, { max: 1 })
     try {
-      return ((await sql.unsafe('SELECT hash, created_at FROM drizzle.__drizzle_migrations ORDER BY id')) as { hash: string }[]).map((r) => r.hash)
+      return ((await sql.unsafe('SELECT hash, created_at FROM drizzle.__drizzle_migrations ORDER BY id')) as { hash: string }[]).map(
+        (r) => r.hash,
+      )
     } finally {
       await sql.close()
     }
@@ -123,14 +127,30 @@ describeWithServer('PostgreSQL store (postgres)', () => {
     beforeEach(() => db.reset())
     afterAll(() => store.close())
 
-    const odd = { id: 'msg_odd', type: 'message', zeta: 1, alpha: { z: [1, { y: 2, b: 1 }], a: null }, text: 'nul \u0000, "quotes", \\ back, é, 😀', big: 2 ** 53 - 1, neg: -0.5 }
+    const odd = {
+      id: 'msg_odd',
+      type: 'message',
+      zeta: 1,
+      alpha: { z: [1, { y: 2, b: 1 }], a: null },
+      text: 'nul \u0000, "quotes", \\ back, é, 😀',
+      big: 2 ** 53 - 1,
+      neg: -0.5,
+    }
 
     test('item bodies, events, request and response objects come back with their key order and odd characters', async () => {
-      const rec = responseRecord('resp_1', { status: 'in_progress', request: { z: 1, a: odd }, response: { zz: true, id: 'resp_1', status: 'in_progress', aa: odd } })
+      const rec = responseRecord('resp_1', {
+        status: 'in_progress',
+        request: { z: 1, a: odd },
+        response: { zz: true, id: 'resp_1', status: 'in_progress', aa: odd },
+      })
       await store.createResponse(rec, [odd])
       await store.appendEvents('resp_1', [{ type: 'response.created', sequence_number: 0, z: odd, a: 1 }])
-      expect(JSON.stringify((await store.listInputItems('default', 'resp_1', { limit: 10, order: 'asc' }))!.items)).toBe(JSON.stringify([odd]))
-      expect(JSON.stringify(await store.listEvents('resp_1', -1))).toBe(JSON.stringify([{ type: 'response.created', sequence_number: 0, z: odd, a: 1 }]))
+      expect(JSON.stringify((await store.listInputItems('default', 'resp_1', { limit: 10, order: 'asc' }))!.items)).toBe(
+        JSON.stringify([odd]),
+      )
+      expect(JSON.stringify(await store.listEvents('resp_1', -1))).toBe(
+        JSON.stringify([{ type: 'response.created', sequence_number: 0, z: odd, a: 1 }]),
+      )
       const back = await store.getResponse('default', 'resp_1')
       expect(JSON.stringify(back!.request)).toBe(JSON.stringify(rec.request))
       expect(JSON.stringify(back!.response)).toBe(JSON.stringify(rec.response))
@@ -141,21 +161,34 @@ describeWithServer('PostgreSQL store (postgres)', () => {
 
     test('cancel and recovery change status (and error) in place: the rest of the object keeps its order', async () => {
       const response = { id: 'r', object: 'response', status: 'in_progress', later: { b: 1, a: 2, text: 'nul \u0000' } }
-      await store.createResponse(responseRecord('resp_c', { status: 'in_progress', response }), [], { owner: 'x/1/a', expiresAt: Date.now() + 60_000 })
+      await store.createResponse(responseRecord('resp_c', { status: 'in_progress', response }), [], {
+        owner: 'x/1/a',
+        expiresAt: Date.now() + 60_000,
+      })
       await store.createResponse(responseRecord('resp_f', { status: 'in_progress', response }), [], { owner: 'x/1/a', expiresAt: 1 })
       await store.appendEvents('resp_f', [{ type: 'response.created', sequence_number: 0, response }])
-      expect(JSON.stringify((await store.cancelResponse('default', 'resp_c', 5))!.response)).toBe(JSON.stringify({ ...response, status: 'cancelled' }))
-      expect(JSON.stringify((await store.getResponse('default', 'resp_c'))!.response)).toBe(JSON.stringify({ ...response, status: 'cancelled' }))
+      expect(JSON.stringify((await store.cancelResponse('default', 'resp_c', 5))!.response)).toBe(
+        JSON.stringify({ ...response, status: 'cancelled' }),
+      )
+      expect(JSON.stringify((await store.getResponse('default', 'resp_c'))!.response)).toBe(
+        JSON.stringify({ ...response, status: 'cancelled' }),
+      )
       await store.failInterrupted('gone', 10)
       const error = { code: 'server_error', message: 'gone' }
-      expect(JSON.stringify((await store.getResponse('default', 'resp_f'))!.response)).toBe(JSON.stringify({ ...response, status: 'failed', error }))
+      expect(JSON.stringify((await store.getResponse('default', 'resp_f'))!.response)).toBe(
+        JSON.stringify({ ...response, status: 'failed', error }),
+      )
       const events = await store.listEvents('resp_f', -1)
-      expect(JSON.stringify(events[1])).toBe(JSON.stringify({ type: 'response.failed', sequence_number: 1, response: { ...response, status: 'failed', error } }))
+      expect(JSON.stringify(events[1])).toBe(
+        JSON.stringify({ type: 'response.failed', sequence_number: 1, response: { ...response, status: 'failed', error } }),
+      )
     })
 
     test('JSON columns hold JSON objects, not JSON strings (Bun binds objects; a JSON.stringify would double-encode)', async () => {
       // (no "\u0000" here: PostgreSQL's JSON operators refuse it, though `json` columns store it fine)
-      await store.createConversation({ id: 'conv_1', tenant: 'default', metadata: { k: 'v' }, createdAt: 1, updatedAt: 1 }, [message('m', 'user', 'x')])
+      await store.createConversation({ id: 'conv_1', tenant: 'default', metadata: { k: 'v' }, createdAt: 1, updatedAt: 1 }, [
+        message('m', 'user', 'x'),
+      ])
       await store.createResponse(responseRecord('resp_1'), [message('m', 'user', 'x')])
       const sql = new SQL(db.url, { max: 1 })
       const [row] = await sql.unsafe(`SELECT
@@ -201,7 +234,9 @@ describeWithServer('PostgreSQL store (postgres)', () => {
         expect(chain!.items).toHaveLength(1000)
       }
       times.sort((a, b) => a - b)
-      console.log(`[postgres] loadChain, 1000 items / 500 responses: median ${times[2].toFixed(1)} ms (min ${times[0].toFixed(1)}, max ${times[4].toFixed(1)})`)
+      console.log(
+        `[postgres] loadChain, 1000 items / 500 responses: median ${times[2].toFixed(1)} ms (min ${times[0].toFixed(1)}, max ${times[4].toFixed(1)})`,
+      )
       expect(times[2]).toBeLessThan(1_000)
       await store.close()
     }, 60_000)
@@ -221,29 +256,46 @@ describeWithServer('PostgreSQL store (postgres)', () => {
     })
     const live = () => ({ owner: 'test/1/a', expiresAt: Date.now() + 60_000 })
     const turn = (id: string) => responseRecord(id, { status: 'in_progress', conversationId: 'conv_1', completedAt: null })
-    const conversationIds = async (store: JsonStore) => (await store.listConversationItems('default', 'conv_1', { limit: 100, order: 'asc' }))!.items.map((i) => i.id)
+    const conversationIds = async (store: JsonStore) =>
+      (await store.listConversationItems('default', 'conv_1', { limit: 100, order: 'asc' }))!.items.map((i) => i.id)
 
     test('of turns started at once on one conversation, exactly one gets it; the others see it locked', async () => {
       await a.createConversation({ id: 'conv_1', tenant: 'default', metadata: {}, createdAt: 1, updatedAt: 1 }, [])
       for (let round = 0; round < 10; round++) {
-        const attempts = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).startConversationTurn(turn(`resp_${round}_${i}`), [message(`in_${round}_${i}`, 'user', 'q')], live())))
+        const attempts = await Promise.all(
+          Array.from({ length: 6 }, (_, i) =>
+            (i % 2 ? a : b).startConversationTurn(turn(`resp_${round}_${i}`), [message(`in_${round}_${i}`, 'user', 'q')], live()),
+          ),
+        )
         const winners = attempts.flatMap((r, i) => (r.ok ? [i] : []))
         expect(winners).toHaveLength(1)
         const winner = `resp_${round}_${winners[0]}`
         for (const r of attempts) if (!r.ok) expect(r).toEqual({ ok: false, reason: 'locked', holder: winner })
         const store = winners[0] % 2 ? b : a // finished by the other process
-        expect(await store.finishResponse('default', winner, { status: 'completed', response: {}, error: null, completedAt: 1 }, [message(`out_${round}`, 'assistant', 'a')], {
-          conversationItems: [message(`in_${round}_${winners[0]}`, 'user', 'q'), message(`out_${round}`, 'assistant', 'a')],
-        })).toEqual({ status: 'completed', appended: true })
+        expect(
+          await store.finishResponse(
+            'default',
+            winner,
+            { status: 'completed', response: {}, error: null, completedAt: 1 },
+            [message(`out_${round}`, 'assistant', 'a')],
+            {
+              conversationItems: [message(`in_${round}_${winners[0]}`, 'user', 'q'), message(`out_${round}`, 'assistant', 'a')],
+            },
+          ),
+        ).toEqual({ status: 'completed', appended: true })
       }
       // every round appended its two items, in order, nothing else
-      expect(await conversationIds(a)).toEqual(Array.from({ length: 10 }, (_, r) => r).flatMap((r) => [expect.stringMatching(new RegExp(`^in_${r}_`)), `out_${r}`]))
+      expect(await conversationIds(a)).toEqual(
+        Array.from({ length: 10 }, (_, r) => r).flatMap((r) => [expect.stringMatching(new RegExp(`^in_${r}_`)), `out_${r}`]),
+      )
     })
 
     test('items added at once from both processes all land, each batch in one piece, at distinct positions', async () => {
       await a.createConversation({ id: 'conv_1', tenant: 'default', metadata: {}, createdAt: 1, updatedAt: 1 }, [])
       const batch = (n: number) => Array.from({ length: 3 }, (_, i) => message(`m${n}_${i}`, 'user', 'x'))
-      const results = await Promise.all(Array.from({ length: 12 }, (_, n) => (n % 2 ? a : b).addConversationItems('default', 'conv_1', batch(n), n)))
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, n) => (n % 2 ? a : b).addConversationItems('default', 'conv_1', batch(n), n)),
+      )
       expect(results.every((r) => r.ok)).toBe(true)
       const listed = await conversationIds(b)
       expect(listed).toHaveLength(36)
@@ -252,14 +304,19 @@ describeWithServer('PostgreSQL store (postgres)', () => {
         expect(listed.slice(at, at + 3)).toEqual([`m${n}_0`, `m${n}_1`, `m${n}_2`])
       }
       const sql = new SQL(db.url, { max: 1 })
-      const [{ n, distinct }] = await sql.unsafe(`SELECT count(*)::int AS n, count(DISTINCT position)::int AS distinct FROM items WHERE conversation_id = 'conv_1'`)
+      const [{ n, distinct }] = await sql.unsafe(
+        `SELECT count(*)::int AS n, count(DISTINCT position)::int AS distinct FROM items WHERE conversation_id = 'conv_1'`,
+      )
       await sql.close()
       expect({ n, distinct }).toEqual({ n: 36, distinct: 36 })
     })
 
     test('recovery run by both processes at once fails each abandoned turn once, with one response.failed event', async () => {
       for (let i = 0; i < 8; i++) {
-        await a.createResponse(responseRecord(`resp_${i}`, { status: 'in_progress', completedAt: null }), [], { owner: 'dead/1/x', expiresAt: 1 })
+        await a.createResponse(responseRecord(`resp_${i}`, { status: 'in_progress', completedAt: null }), [], {
+          owner: 'dead/1/x',
+          expiresAt: 1,
+        })
         await a.appendEvents(`resp_${i}`, [{ type: 'response.created', sequence_number: 0 }])
       }
       await a.createResponse(responseRecord('resp_live', { status: 'in_progress', completedAt: null }), [], live())
@@ -275,10 +332,16 @@ describeWithServer('PostgreSQL store (postgres)', () => {
     test('a cancel racing the end of a turn: the response ends one way, columns and object agree', async () => {
       for (let i = 0; i < 10; i++) {
         const id = `resp_${i}`
-        await a.createResponse(responseRecord(id, { status: 'in_progress', background: true, completedAt: null, response: { id, status: 'in_progress' } }), [], live())
+        await a.createResponse(
+          responseRecord(id, { status: 'in_progress', background: true, completedAt: null, response: { id, status: 'in_progress' } }),
+          [],
+          live(),
+        )
         const [cancelled, finished] = await Promise.all([
           b.cancelResponse('default', id, Date.now()),
-          a.finishResponse('default', id, { status: 'completed', response: { id, status: 'completed' }, error: null, completedAt: 1 }, [message(`o${i}`, 'assistant', 'x')]),
+          a.finishResponse('default', id, { status: 'completed', response: { id, status: 'completed' }, error: null, completedAt: 1 }, [
+            message(`o${i}`, 'assistant', 'x'),
+          ]),
         ])
         const rec = (await a.getResponse('default', id))!
         expect(['cancelled', 'completed']).toContain(rec.status)
@@ -304,7 +367,10 @@ describeWithServer('PostgreSQL store (postgres)', () => {
       const results = await Promise.allSettled([a.appendEvents('resp_1', [ev(0), ev(1)]), b.appendEvents('resp_1', [ev(2), ev(1)])])
       expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1)
       const seqs = (await a.listEvents('resp_1', -1)).map((e) => e.sequence_number)
-      expect([[0, 1], [1, 2]]).toContainEqual(seqs)
+      expect([
+        [0, 1],
+        [1, 2],
+      ]).toContainEqual(seqs)
     })
 
     test('a response deleted by one process while the other streams: its later events are dropped', async () => {

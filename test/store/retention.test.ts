@@ -33,6 +33,11 @@ test('the background sweep prunes old responses on every tick, logs what it dele
 })
 
 test('describePrune says what was deleted and whether space went back to the file system', () => {
-  const line = describePrune({ responses: 3, conversations: 1, eventLogs: 2, events: 40, freedPages: 12, vacuumMode: 'incremental' }, { retentionDays: 30, eventLogRetentionHours: 24 })
-  expect(line).toBe('pruned: 3 responses older than 30 days (with their items and events), 1 deleted or empty conversation, the event logs of 2 responses finished over 24 h ago (40 events); 12 free pages given back to the file system')
+  const line = describePrune(
+    { responses: 3, conversations: 1, eventLogs: 2, events: 40, freedPages: 12, vacuumMode: 'incremental' },
+    { retentionDays: 30, eventLogRetentionHours: 24 },
+  )
+  expect(line).toBe(
+    'pruned: 3 responses older than 30 days (with their items and events), 1 deleted or empty conversation, the event logs of 2 responses finished over 24 h ago (40 events); 12 free pages given back to the file system',
+  )
 })

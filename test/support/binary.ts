@@ -43,7 +43,10 @@ export interface RunResult {
 }
 
 /** Runs a command to completion; killed (SIGKILL) after timeoutMs. */
-export async function run(cmd: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {}): Promise<RunResult> {
+export async function run(
+  cmd: string[],
+  opts: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+): Promise<RunResult> {
   const proc = Bun.spawn(cmd, { cwd: opts.cwd, env: opts.env as Record<string, string>, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
   let timedOut = false
   const timer = setTimeout(() => {
@@ -69,9 +72,19 @@ export interface RunningBinary {
 }
 
 /** Starts `binary serve ...args` and waits (bounded) for "agentgate listening on URL" on stdout. */
-export async function startBinary(binary: string, args: string[], opts: { cwd: string; env: Record<string, string | undefined>; timeoutMs?: number }): Promise<RunningBinary> {
+export async function startBinary(
+  binary: string,
+  args: string[],
+  opts: { cwd: string; env: Record<string, string | undefined>; timeoutMs?: number },
+): Promise<RunningBinary> {
   const started = performance.now()
-  const proc = Bun.spawn([binary, ...args], { cwd: opts.cwd, env: opts.env as Record<string, string>, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+  const proc = Bun.spawn([binary, ...args], {
+    cwd: opts.cwd,
+    env: opts.env as Record<string, string>,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
   let out = ''
   let err = ''
   const drain = async (stream: ReadableStream<Uint8Array>, add: (s: string) => void) => {
@@ -95,7 +108,10 @@ export async function startBinary(binary: string, args: string[], opts: { cwd: s
   }
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error(`no "agentgate listening on" line within ${opts.timeoutMs ?? 15_000} ms`)), opts.timeoutMs ?? 15_000)
+    const timer = setTimeout(
+      () => done(new Error(`no "agentgate listening on" line within ${opts.timeoutMs ?? 15_000} ms`)),
+      opts.timeoutMs ?? 15_000,
+    )
     const done = (e: Error | null, u?: string) => {
       clearTimeout(timer)
       onOut = () => {}

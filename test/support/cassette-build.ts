@@ -39,7 +39,13 @@ interface Scenario {
 const CODEX = JSON.parse(readFileSync(join(import.meta.dir, '..', 'fixtures', 'codex', 'req-sse-patch-turn1.json'), 'utf8'))
 const QWEN = 'Qwen/Qwen3-8B'
 const GPT_OSS = 'openai/gpt-oss-20b'
-const WEATHER_TOOL = { type: 'function', name: 'get_weather', description: 'Current weather for a city.', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }, strict: false }
+const WEATHER_TOOL = {
+  type: 'function',
+  name: 'get_weather',
+  description: 'Current weather for a city.',
+  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  strict: false,
+}
 const PATCH = '*** Begin Patch\n*** Add File: hello.txt\n+hello from patch\n*** End Patch\n'
 const PATCH_ARGS = JSON.stringify({ input: PATCH })
 
@@ -63,57 +69,70 @@ const SCENARIOS: Scenario[] = [
     name: 'plain-text',
     model: QWEN,
     description: 'A plain answer, no reasoning, no tools.',
-    turns: [() => ({
-      client: { model: QWEN, input: 'Say hello in five words.' },
-      model: { style: 'simple', text: ['Hello', ' there', ',', ' nice', ' to', ' meet', ' you', '!'], finish: 'stop', usage: { prompt: 15, completion: 9 } },
-    })],
+    turns: [
+      () => ({
+        client: { model: QWEN, input: 'Say hello in five words.' },
+        model: {
+          style: 'simple',
+          text: ['Hello', ' there', ',', ' nice', ' to', ' meet', ' you', '!'],
+          finish: 'stop',
+          usage: { prompt: 15, completion: 9 },
+        },
+      }),
+    ],
   },
   {
     name: 'reasoning',
     model: QWEN,
     description: 'Qwen3-style reasoning (reasoning parser qwen3) before the answer.',
-    turns: [() => ({
-      client: { model: QWEN, input: 'What is 17 * 3?', reasoning: { effort: 'medium' } },
-      model: {
-        style: 'simple',
-        reasoning: ['The user', ' asks for', ' 17 times 3', '. 17 * 3', ' = 51', '.'],
-        text: ['17', ' ×', ' 3', ' =', ' 51', '.'],
-        finish: 'stop',
-        usage: { prompt: 18, completion: 24, reasoning: 14 },
-      },
-    })],
+    turns: [
+      () => ({
+        client: { model: QWEN, input: 'What is 17 * 3?', reasoning: { effort: 'medium' } },
+        model: {
+          style: 'simple',
+          reasoning: ['The user', ' asks for', ' 17 times 3', '. 17 * 3', ' = 51', '.'],
+          text: ['17', ' ×', ' 3', ' =', ' 51', '.'],
+          finish: 'stop',
+          usage: { prompt: 18, completion: 24, reasoning: 14 },
+        },
+      }),
+    ],
   },
   {
     name: 'function-call',
     model: GPT_OSS,
     description: 'gpt-oss (Harmony): reasoning, then one function call.',
-    turns: [() => ({
-      client: { model: GPT_OSS, input: 'What is the weather in Paris?', tools: [WEATHER_TOOL] },
-      model: {
-        style: 'harmony',
-        reasoning: ['User wants', ' the weather', ' in Paris.', ' Call get_weather.'],
-        calls: [{ name: 'get_weather', args: ['{"', 'city', '":"', 'Paris', '"}'] }],
-        finish: 'tool_calls',
-        usage: { prompt: 92, completion: 31, reasoning: 12 },
-      },
-    })],
+    turns: [
+      () => ({
+        client: { model: GPT_OSS, input: 'What is the weather in Paris?', tools: [WEATHER_TOOL] },
+        model: {
+          style: 'harmony',
+          reasoning: ['User wants', ' the weather', ' in Paris.', ' Call get_weather.'],
+          calls: [{ name: 'get_weather', args: ['{"', 'city', '":"', 'Paris', '"}'] }],
+          finish: 'tool_calls',
+          usage: { prompt: 92, completion: 31, reasoning: 12 },
+        },
+      }),
+    ],
   },
   {
     name: 'parallel-function-calls',
     model: QWEN,
     description: 'Two function calls in one turn (hermes tool parser).',
-    turns: [() => ({
-      client: { model: QWEN, input: 'Weather in Paris and in Tokyo?', tools: [WEATHER_TOOL], parallel_tool_calls: true },
-      model: {
-        style: 'simple',
-        calls: [
-          { name: 'get_weather', args: ['{"city": ', '"Paris"', '}'] },
-          { name: 'get_weather', args: ['{"city": ', '"Tokyo"', '}'] },
-        ],
-        finish: 'tool_calls',
-        usage: { prompt: 160, completion: 38 },
-      },
-    })],
+    turns: [
+      () => ({
+        client: { model: QWEN, input: 'Weather in Paris and in Tokyo?', tools: [WEATHER_TOOL], parallel_tool_calls: true },
+        model: {
+          style: 'simple',
+          calls: [
+            { name: 'get_weather', args: ['{"city": ', '"Paris"', '}'] },
+            { name: 'get_weather', args: ['{"city": ', '"Tokyo"', '}'] },
+          ],
+          finish: 'tool_calls',
+          usage: { prompt: 160, completion: 38 },
+        },
+      }),
+    ],
   },
   {
     name: 'codex-session',
@@ -136,9 +155,20 @@ const SCENARIOS: Scenario[] = [
           model: QWEN,
           input: [
             ...codexTurn1Input,
-            { type: 'reasoning', id: 'rs_1', summary: [], content: [{ type: 'reasoning_text', text: codexReasoning.join('') }], encrypted_content: null },
+            {
+              type: 'reasoning',
+              id: 'rs_1',
+              summary: [],
+              content: [{ type: 'reasoning_text', text: codexReasoning.join('') }],
+              encrypted_content: null,
+            },
             { type: 'custom_tool_call', id: 'ctc_1', status: 'completed', call_id: patchCall, name: 'apply_patch', input: PATCH },
-            { type: 'custom_tool_call_output', id: 'ctco_1', call_id: patchCall, output: 'Exit code: 0\nWall time: 0 seconds\nOutput:\nSuccess. Updated the following files:\nA hello.txt\n' },
+            {
+              type: 'custom_tool_call_output',
+              id: 'ctco_1',
+              call_id: patchCall,
+              output: 'Exit code: 0\nWall time: 0 seconds\nOutput:\nSuccess. Updated the following files:\nA hello.txt\n',
+            },
           ],
         },
         model: {
@@ -154,11 +184,34 @@ const SCENARIOS: Scenario[] = [
           model: QWEN,
           input: [
             ...codexTurn1Input,
-            { type: 'reasoning', id: 'rs_1', summary: [], content: [{ type: 'reasoning_text', text: codexReasoning.join('') }], encrypted_content: null },
+            {
+              type: 'reasoning',
+              id: 'rs_1',
+              summary: [],
+              content: [{ type: 'reasoning_text', text: codexReasoning.join('') }],
+              encrypted_content: null,
+            },
             { type: 'custom_tool_call', id: 'ctc_1', status: 'completed', call_id: patchCall, name: 'apply_patch', input: PATCH },
-            { type: 'custom_tool_call_output', id: 'ctco_1', call_id: patchCall, output: 'Exit code: 0\nWall time: 0 seconds\nOutput:\nSuccess. Updated the following files:\nA hello.txt\n' },
-            { type: 'function_call', id: 'fc_2', status: 'completed', name: 'exec_command', arguments: '{"cmd": "cat hello.txt", "yield_time_ms": 1000}', call_id: execCall },
-            { type: 'function_call_output', id: 'fco_2', call_id: execCall, output: 'Process exited with code 0\nOutput:\nhello from patch\n' },
+            {
+              type: 'custom_tool_call_output',
+              id: 'ctco_1',
+              call_id: patchCall,
+              output: 'Exit code: 0\nWall time: 0 seconds\nOutput:\nSuccess. Updated the following files:\nA hello.txt\n',
+            },
+            {
+              type: 'function_call',
+              id: 'fc_2',
+              status: 'completed',
+              name: 'exec_command',
+              arguments: '{"cmd": "cat hello.txt", "yield_time_ms": 1000}',
+              call_id: execCall,
+            },
+            {
+              type: 'function_call_output',
+              id: 'fco_2',
+              call_id: execCall,
+              output: 'Process exited with code 0\nOutput:\nhello from patch\n',
+            },
           ],
         },
         model: {
@@ -174,15 +227,34 @@ const SCENARIOS: Scenario[] = [
     name: 'length',
     model: QWEN,
     description: 'An answer cut off by max_output_tokens (finish_reason length).',
-    turns: [() => ({
-      client: { model: QWEN, input: 'Write a long story about a lighthouse keeper.', max_output_tokens: 16 },
-      model: {
-        style: 'simple',
-        text: ['The', ' lighthouse', ' stood', ' at', ' the', ' edge', ' of', ' the', ' world', ',', ' and', ' its', ' keeper', ',', ' Elias', ','],
-        finish: 'length',
-        usage: { prompt: 17, completion: 16 },
-      },
-    })],
+    turns: [
+      () => ({
+        client: { model: QWEN, input: 'Write a long story about a lighthouse keeper.', max_output_tokens: 16 },
+        model: {
+          style: 'simple',
+          text: [
+            'The',
+            ' lighthouse',
+            ' stood',
+            ' at',
+            ' the',
+            ' edge',
+            ' of',
+            ' the',
+            ' world',
+            ',',
+            ' and',
+            ' its',
+            ' keeper',
+            ',',
+            ' Elias',
+            ',',
+          ],
+          finish: 'length',
+          usage: { prompt: 17, completion: 16 },
+        },
+      }),
+    ],
   },
 ]
 
@@ -196,7 +268,11 @@ function uuids(seed: string) {
 function sorted<T>(v: T): T {
   if (Array.isArray(v)) return v.map(sorted) as T
   if (!v || typeof v !== 'object') return v
-  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as any)[k])])) as T
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, sorted((v as any)[k])]),
+  ) as T
 }
 
 type Frame = { event?: string; data: unknown }
@@ -213,11 +289,34 @@ function responsesFrames(s: Scenario, turnNo: number, req: Record<string, any>, 
   }
   const harmony = m.style === 'harmony'
   const response = (status: string, output: unknown[], usage: unknown) => ({
-    id: respId, created_at: created, incomplete_details: status === 'incomplete' ? { reason: 'max_output_tokens' } : null, instructions: req.instructions ?? null,
-    metadata: req.metadata ?? null, model: s.model, object: 'response', output, parallel_tool_calls: req.parallel_tool_calls ?? true, temperature: req.temperature ?? 0.6,
-    tool_choice: req.tool_choice ?? 'auto', tools: req.tools ?? [], top_p: req.top_p ?? 0.95, background: false, max_output_tokens: req.max_output_tokens ?? 32768 - m.usage.prompt,
-    max_tool_calls: null, previous_response_id: null, prompt: null, reasoning: req.reasoning ?? null, service_tier: 'auto', status, text: req.text ?? null,
-    top_logprobs: null, truncation: 'disabled', usage, user: null, input_messages: null, output_messages: null,
+    id: respId,
+    created_at: created,
+    incomplete_details: status === 'incomplete' ? { reason: 'max_output_tokens' } : null,
+    instructions: req.instructions ?? null,
+    metadata: req.metadata ?? null,
+    model: s.model,
+    object: 'response',
+    output,
+    parallel_tool_calls: req.parallel_tool_calls ?? true,
+    temperature: req.temperature ?? 0.6,
+    tool_choice: req.tool_choice ?? 'auto',
+    tools: req.tools ?? [],
+    top_p: req.top_p ?? 0.95,
+    background: false,
+    max_output_tokens: req.max_output_tokens ?? 32768 - m.usage.prompt,
+    max_tool_calls: null,
+    previous_response_id: null,
+    prompt: null,
+    reasoning: req.reasoning ?? null,
+    service_tier: 'auto',
+    status,
+    text: req.text ?? null,
+    top_logprobs: null,
+    truncation: 'disabled',
+    usage,
+    user: null,
+    input_messages: null,
+    output_messages: null,
   })
   push({ type: 'response.created', response: response('in_progress', [], null) })
   push({ type: 'response.in_progress', response: response('in_progress', [], null) })
@@ -227,25 +326,48 @@ function responsesFrames(s: Scenario, turnNo: number, req: Record<string, any>, 
     const id = harmony ? `msg_${uuid()}` : uuid()
     const text = m.reasoning.join('')
     const where = { item_id: id, output_index: index, content_index: 0 }
-    push({ type: 'response.output_item.added', output_index: index, item: { id, summary: [], type: 'reasoning', content: null, encrypted_content: null, status: 'in_progress' } })
+    push({
+      type: 'response.output_item.added',
+      output_index: index,
+      item: { id, summary: [], type: 'reasoning', content: null, encrypted_content: null, status: 'in_progress' },
+    })
     push({ type: 'response.reasoning_part.added', ...where, part: { text: '', type: 'reasoning_text' } })
     for (const d of m.reasoning) push({ type: 'response.reasoning_text.delta', ...where, delta: d })
     push({ type: 'response.reasoning_text.done', ...where, text })
     push({ type: 'response.reasoning_part.done', ...where, part: { text, type: 'reasoning_text' } })
-    push({ type: 'response.output_item.done', output_index: index, item: { id, summary: [], type: 'reasoning', content: [{ text, type: 'reasoning_text' }], encrypted_content: null, status: 'completed' } })
+    push({
+      type: 'response.output_item.done',
+      output_index: index,
+      item: {
+        id,
+        summary: [],
+        type: 'reasoning',
+        content: [{ text, type: 'reasoning_text' }],
+        encrypted_content: null,
+        status: 'completed',
+      },
+    })
     index++
   }
   if (m.text) {
     const id = harmony ? `msg_${uuid()}` : uuid()
     const text = m.text.join('')
     const where = { item_id: id, output_index: index, content_index: 0 }
-    push({ type: 'response.output_item.added', output_index: index, item: { id, content: [], role: 'assistant', status: 'in_progress', type: 'message' } })
+    push({
+      type: 'response.output_item.added',
+      output_index: index,
+      item: { id, content: [], role: 'assistant', status: 'in_progress', type: 'message' },
+    })
     push({ type: 'response.content_part.added', ...where, part: { annotations: [], text: '', type: 'output_text', logprobs: [] } })
     for (const d of m.text) push({ type: 'response.output_text.delta', ...where, delta: d, logprobs: [] })
     push({ type: 'response.output_text.done', ...where, text, logprobs: [] })
     const part = { annotations: [], text, type: 'output_text', logprobs: null }
     push({ type: 'response.content_part.done', ...where, part })
-    push({ type: 'response.output_item.done', output_index: index, item: { id, content: [part], role: 'assistant', status: 'completed', type: 'message', ...(harmony ? {} : { summary: [] }) } })
+    push({
+      type: 'response.output_item.done',
+      output_index: index,
+      item: { id, content: [part], role: 'assistant', status: 'completed', type: 'message', ...(harmony ? {} : { summary: [] }) },
+    })
     index++
   }
   for (const call of m.calls ?? []) {
@@ -253,25 +375,73 @@ function responsesFrames(s: Scenario, turnNo: number, req: Record<string, any>, 
     const callId = `call_${uuid()}`
     callIds.push(callId)
     const args = call.args.join('')
-    push({ type: 'response.output_item.added', output_index: index, item: { arguments: '', call_id: callId, name: call.name, type: 'function_call', id, status: 'in_progress' } })
+    push({
+      type: 'response.output_item.added',
+      output_index: index,
+      item: { arguments: '', call_id: callId, name: call.name, type: 'function_call', id, status: 'in_progress' },
+    })
     for (const d of call.args) push({ type: 'response.function_call_arguments.delta', item_id: id, output_index: index, delta: d })
     push({ type: 'response.function_call_arguments.done', item_id: id, output_index: index, arguments: args, name: call.name })
     const item = harmony
-      ? { arguments: args, call_id: callId, name: call.name, type: 'function_call', id: null, status: 'completed', item_id: id, output_index: index, sequence_number: -1 }
+      ? {
+          arguments: args,
+          call_id: callId,
+          name: call.name,
+          type: 'function_call',
+          id: null,
+          status: 'completed',
+          item_id: id,
+          output_index: index,
+          sequence_number: -1,
+        }
       : { arguments: args, call_id: callId, name: call.name, type: 'function_call', id, status: 'completed' }
     push({ type: 'response.output_item.done', output_index: index, item })
     index++
   }
   // The final object is built again from the whole output, under fresh ids.
   const output: unknown[] = []
-  if (m.reasoning) output.push(sorted({ id: `rs_${uuid()}`, summary: [], type: 'reasoning', content: [{ text: m.reasoning.join(''), type: 'reasoning_text' }], encrypted_content: null, status: 'completed' }))
-  if (m.text) output.push(sorted({ id: `msg_${uuid()}`, content: [{ annotations: [], text: m.text.join(''), type: 'output_text', logprobs: null }], role: 'assistant', status: 'completed', type: 'message' }))
-  for (const call of m.calls ?? []) output.push(sorted({ arguments: call.args.join(''), call_id: `call_${uuid()}`, name: call.name, type: 'function_call', id: `fc_${uuid()}`, status: 'completed' }))
+  if (m.reasoning)
+    output.push(
+      sorted({
+        id: `rs_${uuid()}`,
+        summary: [],
+        type: 'reasoning',
+        content: [{ text: m.reasoning.join(''), type: 'reasoning_text' }],
+        encrypted_content: null,
+        status: 'completed',
+      }),
+    )
+  if (m.text)
+    output.push(
+      sorted({
+        id: `msg_${uuid()}`,
+        content: [{ annotations: [], text: m.text.join(''), type: 'output_text', logprobs: null }],
+        role: 'assistant',
+        status: 'completed',
+        type: 'message',
+      }),
+    )
+  for (const call of m.calls ?? [])
+    output.push(
+      sorted({
+        arguments: call.args.join(''),
+        call_id: `call_${uuid()}`,
+        name: call.name,
+        type: 'function_call',
+        id: `fc_${uuid()}`,
+        status: 'completed',
+      }),
+    )
   const usage = {
     input_tokens: m.usage.prompt,
     input_tokens_details: { cached_tokens: m.usage.cached ?? 0, input_tokens_per_turn: [], cached_tokens_per_turn: [] },
     output_tokens: m.usage.completion,
-    output_tokens_details: { reasoning_tokens: m.usage.reasoning ?? 0, tool_output_tokens: 0, output_tokens_per_turn: [], tool_output_tokens_per_turn: [] },
+    output_tokens_details: {
+      reasoning_tokens: m.usage.reasoning ?? 0,
+      tool_output_tokens: 0,
+      output_tokens_per_turn: [],
+      tool_output_tokens_per_turn: [],
+    },
     total_tokens: m.usage.prompt + m.usage.completion,
   }
   push({ type: 'response.completed', response: response(m.finish === 'length' ? 'incomplete' : 'completed', output, usage) })
@@ -282,7 +452,13 @@ function chatFrames(s: Scenario, turnNo: number, m: ModelTurn): { frames: Frame[
   const uuid = uuids(`${s.name}/${turnNo}/chat`)
   const id = `chatcmpl-${uuid()}`
   const created = 1_764_108_000 + turnNo * 60
-  const chunk = (choice: Record<string, unknown>) => ({ id, object: 'chat.completion.chunk', created, model: s.model, choices: [{ index: 0, ...choice }] })
+  const chunk = (choice: Record<string, unknown>) => ({
+    id,
+    object: 'chat.completion.chunk',
+    created,
+    model: s.model,
+    choices: [{ index: 0, ...choice }],
+  })
   const deltas: Record<string, unknown>[] = [{ role: 'assistant', content: '' }]
   for (const d of m.reasoning ?? []) deltas.push({ reasoning: d })
   for (const d of m.text ?? []) deltas.push({ content: d })
@@ -296,9 +472,17 @@ function chatFrames(s: Scenario, turnNo: number, m: ModelTurn): { frames: Frame[
   const frames: Frame[] = deltas.map((delta, i) => {
     const last = i === deltas.length - 1
     // The last token's delta comes with the finish reason.
-    return { data: chunk(last ? { delta, logprobs: null, finish_reason: m.finish, stop_reason: null } : { delta, logprobs: null, finish_reason: null }) }
+    return {
+      data: chunk(
+        last ? { delta, logprobs: null, finish_reason: m.finish, stop_reason: null } : { delta, logprobs: null, finish_reason: null },
+      ),
+    }
   })
-  const usage: Record<string, unknown> = { prompt_tokens: m.usage.prompt, total_tokens: m.usage.prompt + m.usage.completion, completion_tokens: m.usage.completion }
+  const usage: Record<string, unknown> = {
+    prompt_tokens: m.usage.prompt,
+    total_tokens: m.usage.prompt + m.usage.completion,
+    completion_tokens: m.usage.completion,
+  }
   if (m.usage.cached) usage.prompt_tokens_details = { cached_tokens: m.usage.cached }
   frames.push({ data: { id, object: 'chat.completion.chunk', created, model: s.model, choices: [], usage } })
   frames.push({ data: '[DONE]' })
@@ -314,12 +498,20 @@ function build(s: Scenario, wire: Wire): Cassette {
     if (wire === 'responses') {
       const body = { ...upstream, stream: true }
       const { frames, callIds: ids } = responsesFrames(s, i, body, model)
-      exchanges.push({ client, request: { method: 'POST', path: '/v1/responses', body }, response: { status: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8' }, sse: frames } })
+      exchanges.push({
+        client,
+        request: { method: 'POST', path: '/v1/responses', body },
+        response: { status: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8' }, sse: frames },
+      })
       callIds = [...callIds, ...ids]
     } else {
       const body = toChatRequest(upstream)
       const { frames, callIds: ids } = chatFrames(s, i, model)
-      exchanges.push({ client, request: { method: 'POST', path: '/v1/chat/completions', body }, response: { status: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8' }, sse: frames } })
+      exchanges.push({
+        client,
+        request: { method: 'POST', path: '/v1/chat/completions', body },
+        response: { status: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8' }, sse: frames },
+      })
       callIds = [...callIds, ...ids]
     }
   })
@@ -337,7 +529,9 @@ function layout(v: unknown, depth = 0, key = ''): string {
   if (Array.isArray(v) && (key === 'sse' || key === 'exchanges'))
     return `[\n${v.map((x) => pad + (key === 'sse' ? JSON.stringify(x) : layout(x, depth + 1))).join(',\n')}\n${end}]`
   if (v && typeof v === 'object' && !Array.isArray(v) && depth < 4)
-    return `{\n${Object.entries(v).map(([k, x]) => `${pad}${JSON.stringify(k)}: ${layout(x, depth + 1, k)}`).join(',\n')}\n${end}}`
+    return `{\n${Object.entries(v)
+      .map(([k, x]) => `${pad}${JSON.stringify(k)}: ${layout(x, depth + 1, k)}`)
+      .join(',\n')}\n${end}}`
   return JSON.stringify(v)
 }
 

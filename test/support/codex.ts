@@ -67,7 +67,8 @@ export function codexConfigToml(o: Pick<CodexRunOptions, 'baseURL' | 'websockets
     'stream_max_retries = 1',
     'stream_idle_timeout_ms = 20000',
   ]
-  if (o.apiKey !== null) lines.push('', '[model_providers.agentgate.auth]', 'command = "printf"', `args = ["%s", ${JSON.stringify(o.apiKey ?? 'test-key')}]`)
+  if (o.apiKey !== null)
+    lines.push('', '[model_providers.agentgate.auth]', 'command = "printf"', `args = ["%s", ${JSON.stringify(o.apiKey ?? 'test-key')}]`)
   // top-level keys must come before the first table, so extras go into a table-free prefix
   return (o.extraConfig ? o.extraConfig.trim() + '\n\n' : '') + lines.join('\n') + '\n'
 }
@@ -81,7 +82,19 @@ export async function runCodex(o: CodexRunOptions): Promise<CodexRun> {
   for (const d of [home, codexHome, cwd, tmp]) mkdirSync(d, { recursive: true })
   writeFileSync(join(codexHome, 'config.toml'), codexConfigToml(o))
 
-  const cmd = [CODEX_BIN, 'exec', '--skip-git-repo-check', '--disable', 'image_generation', '-c', 'model_provider=agentgate', '-m', o.model, '--color', 'never']
+  const cmd = [
+    CODEX_BIN,
+    'exec',
+    '--skip-git-repo-check',
+    '--disable',
+    'image_generation',
+    '-c',
+    'model_provider=agentgate',
+    '-m',
+    o.model,
+    '--color',
+    'never',
+  ]
   if (o.bypassSandbox ?? true) cmd.push('--dangerously-bypass-approvals-and-sandbox')
   if (o.json) cmd.push('--json')
   cmd.push(...(o.args ?? []))

@@ -28,7 +28,13 @@ export interface TurnScript {
  * SSE frames written `event:` (when recorded) + one `data:` line each, or a JSON body.
  */
 export interface CassetteReply {
-  cassette: { status: number; headers?: Record<string, string>; sse?: { event?: string; data: unknown }[]; json?: unknown; delayMs?: number }
+  cassette: {
+    status: number
+    headers?: Record<string, string>
+    sse?: { event?: string; data: unknown }[]
+    json?: unknown
+    delayMs?: number
+  }
 }
 
 export type Reply = TurnScript | Fault | CassetteReply | ((req: RecordedRequest) => TurnScript | Fault | CassetteReply)
@@ -87,7 +93,13 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): FakeUpstream 
       } catch {
         body = text
       }
-      const rec: RecordedRequest = { method: req.method, path: url.pathname, search: url.search, headers: Object.fromEntries(req.headers), body }
+      const rec: RecordedRequest = {
+        method: req.method,
+        path: url.pathname,
+        search: url.search,
+        headers: Object.fromEntries(req.headers),
+        body,
+      }
       requests.push(rec)
 
       if (url.pathname === '/v1/models' && req.method === 'GET') {
@@ -95,10 +107,19 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): FakeUpstream 
         else if (state.modelsFault) return faultResponse(state.modelsFault)
         return Response.json({
           object: 'list',
-          data: models.map((m) => ({ object: 'model', created: 1_700_000_000, owned_by: 'vllm', root: m.id, parent: null, permission: [], ...m })),
+          data: models.map((m) => ({
+            object: 'model',
+            created: 1_700_000_000,
+            owned_by: 'vllm',
+            root: m.id,
+            parent: null,
+            permission: [],
+            ...m,
+          })),
         })
       }
-      if (req.method !== 'POST') return Response.json({ error: { message: 'not found', type: 'NotFoundError', code: 404 } }, { status: 404 })
+      if (req.method !== 'POST')
+        return Response.json({ error: { message: 'not found', type: 'NotFoundError', code: 404 } }, { status: 404 })
       if (url.pathname === '/tokenize') {
         const count = opts.tokenize === undefined ? fakeTokenCount : opts.tokenize
         if (!count) return Response.json({ detail: 'Not Found' }, { status: 404 })
@@ -117,8 +138,15 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): FakeUpstream 
       const script = reply as TurnScript | Extract<Fault, { afterEvents: number }>
       if (url.pathname === '/v1/responses') return responsesReply(body, script)
       if (url.pathname === '/v1/chat/completions') return chatReply(body, script)
-      if (url.pathname === '/v1/completions') return Response.json({ id: vllmId('cmpl'), object: 'text_completion', model: body?.model, choices: [{ index: 0, text: ' there was a gateway.', finish_reason: 'stop' }] })
-      if (url.pathname === '/v1/embeddings') return Response.json({ object: 'list', model: body?.model, data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2, 0.3] }] })
+      if (url.pathname === '/v1/completions')
+        return Response.json({
+          id: vllmId('cmpl'),
+          object: 'text_completion',
+          model: body?.model,
+          choices: [{ index: 0, text: ' there was a gateway.', finish_reason: 'stop' }],
+        })
+      if (url.pathname === '/v1/embeddings')
+        return Response.json({ object: 'list', model: body?.model, data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2, 0.3] }] })
       return Response.json({ error: { message: 'not found', type: 'NotFoundError', code: 404 } }, { status: 404 })
     },
   })
@@ -150,7 +178,12 @@ export function fakeTokenCount(body: { messages?: any[]; tools?: any[] }): numbe
   let n = 0
   for (const m of body.messages ?? []) {
     n += 3 + words(m.reasoning_content)
-    n += typeof m.content === 'string' ? words(m.content) : Array.isArray(m.content) ? m.content.reduce((a: number, p: any) => a + words(p?.text), 0) : 0
+    n +=
+      typeof m.content === 'string'
+        ? words(m.content)
+        : Array.isArray(m.content)
+          ? m.content.reduce((a: number, p: any) => a + words(p?.text), 0)
+          : 0
     for (const c of m.tool_calls ?? []) n += words(c.function?.name) + words(c.function?.arguments)
   }
   return n + 10 * (body.tools?.length ?? 0)
@@ -158,7 +191,10 @@ export function fakeTokenCount(body: { messages?: any[]; tools?: any[] }): numbe
 
 function faultResponse(f: Fault): Response {
   if (f.fault === 'status')
-    return Response.json(f.body ?? { error: { message: 'Internal Server Error', type: 'InternalServerError', code: f.status } }, { status: f.status, headers: f.headers })
+    return Response.json(f.body ?? { error: { message: 'Internal Server Error', type: 'InternalServerError', code: f.status } }, {
+      status: f.status,
+      headers: f.headers,
+    })
   if (f.fault === 'raw') return new Response(f.body, { status: f.status ?? 200, headers: { ...f.headers, 'content-type': f.contentType } })
   return new Response('unexpected fault', { status: 500 })
 }
@@ -179,10 +215,26 @@ export function vllmResponseEvents(req: any, s: TurnScript): any[] {
   const respId = vllmId('resp')
   const created = Math.floor(Date.now() / 1000)
   const base = {
-    id: respId, object: 'response', created_at: created, model: req?.model ?? 'test-model', status: 'in_progress', output: [],
-    instructions: req?.instructions ?? null, tools: req?.tools ?? [], tool_choice: req?.tool_choice ?? 'auto', parallel_tool_calls: true,
-    temperature: req?.temperature ?? 1, top_p: req?.top_p ?? 1, max_output_tokens: req?.max_output_tokens ?? null,
-    usage: null, error: null, incomplete_details: null, metadata: {}, background: false, store: false, text: { format: { type: 'text' } },
+    id: respId,
+    object: 'response',
+    created_at: created,
+    model: req?.model ?? 'test-model',
+    status: 'in_progress',
+    output: [],
+    instructions: req?.instructions ?? null,
+    tools: req?.tools ?? [],
+    tool_choice: req?.tool_choice ?? 'auto',
+    parallel_tool_calls: true,
+    temperature: req?.temperature ?? 1,
+    top_p: req?.top_p ?? 1,
+    max_output_tokens: req?.max_output_tokens ?? null,
+    usage: null,
+    error: null,
+    incomplete_details: null,
+    metadata: {},
+    background: false,
+    store: false,
+    text: { format: { type: 'text' } },
   }
   const ev: any[] = []
   const push = (e: any) => ev.push({ ...e, sequence_number: ev.length })
@@ -192,21 +244,56 @@ export function vllmResponseEvents(req: any, s: TurnScript): any[] {
   if (s.reasoning) {
     const id = vllmId('rs')
     const idx = output.length
-    push({ type: 'response.output_item.added', output_index: idx, item: { id, type: 'reasoning', summary: [], content: [], status: 'in_progress' } })
-    push({ type: 'response.reasoning_part.added', item_id: id, output_index: idx, content_index: 0, part: { type: 'reasoning_text', text: '' } })
-    for (const d of splitText(s.reasoning)) push({ type: 'response.reasoning_text.delta', item_id: id, output_index: idx, content_index: 0, delta: d })
+    push({
+      type: 'response.output_item.added',
+      output_index: idx,
+      item: { id, type: 'reasoning', summary: [], content: [], status: 'in_progress' },
+    })
+    push({
+      type: 'response.reasoning_part.added',
+      item_id: id,
+      output_index: idx,
+      content_index: 0,
+      part: { type: 'reasoning_text', text: '' },
+    })
+    for (const d of splitText(s.reasoning))
+      push({ type: 'response.reasoning_text.delta', item_id: id, output_index: idx, content_index: 0, delta: d })
     push({ type: 'response.reasoning_text.done', item_id: id, output_index: idx, content_index: 0, text: s.reasoning })
-    push({ type: 'response.reasoning_part.done', item_id: id, output_index: idx, content_index: 0, part: { type: 'reasoning_text', text: s.reasoning } })
-    const item = { id, type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text: s.reasoning }], encrypted_content: null, status: 'completed' }
+    push({
+      type: 'response.reasoning_part.done',
+      item_id: id,
+      output_index: idx,
+      content_index: 0,
+      part: { type: 'reasoning_text', text: s.reasoning },
+    })
+    const item = {
+      id,
+      type: 'reasoning',
+      summary: [],
+      content: [{ type: 'reasoning_text', text: s.reasoning }],
+      encrypted_content: null,
+      status: 'completed',
+    }
     push({ type: 'response.output_item.done', output_index: idx, item })
     output.push(item)
   }
   if (s.text !== undefined) {
     const id = vllmId('msg')
     const idx = output.length
-    push({ type: 'response.output_item.added', output_index: idx, item: { id, type: 'message', role: 'assistant', status: 'in_progress', content: [] } })
-    push({ type: 'response.content_part.added', item_id: id, output_index: idx, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } })
-    for (const d of splitText(s.text, s.chunks)) push({ type: 'response.output_text.delta', item_id: id, output_index: idx, content_index: 0, delta: d, logprobs: [] })
+    push({
+      type: 'response.output_item.added',
+      output_index: idx,
+      item: { id, type: 'message', role: 'assistant', status: 'in_progress', content: [] },
+    })
+    push({
+      type: 'response.content_part.added',
+      item_id: id,
+      output_index: idx,
+      content_index: 0,
+      part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
+    })
+    for (const d of splitText(s.text, s.chunks))
+      push({ type: 'response.output_text.delta', item_id: id, output_index: idx, content_index: 0, delta: d, logprobs: [] })
     push({ type: 'response.output_text.done', item_id: id, output_index: idx, content_index: 0, text: s.text, logprobs: [] })
     const part = { type: 'output_text', text: s.text, annotations: [], logprobs: [] }
     push({ type: 'response.content_part.done', item_id: id, output_index: idx, content_index: 0, part })
@@ -218,8 +305,13 @@ export function vllmResponseEvents(req: any, s: TurnScript): any[] {
     const id = vllmId('fc')
     const idx = output.length
     const call_id = fc.call_id ?? vllmId('call')
-    push({ type: 'response.output_item.added', output_index: idx, item: { id, type: 'function_call', call_id, name: fc.name, arguments: '', status: 'in_progress' } })
-    for (const d of splitText(fc.arguments, 3)) push({ type: 'response.function_call_arguments.delta', item_id: id, output_index: idx, delta: d })
+    push({
+      type: 'response.output_item.added',
+      output_index: idx,
+      item: { id, type: 'function_call', call_id, name: fc.name, arguments: '', status: 'in_progress' },
+    })
+    for (const d of splitText(fc.arguments, 3))
+      push({ type: 'response.function_call_arguments.delta', item_id: id, output_index: idx, delta: d })
     push({ type: 'response.function_call_arguments.done', item_id: id, output_index: idx, arguments: fc.arguments, name: fc.name })
     const item = { id, type: 'function_call', call_id, name: fc.name, arguments: fc.arguments, status: 'completed' }
     push({ type: 'response.output_item.done', output_index: idx, item })
@@ -279,7 +371,9 @@ function sseStream(events: any[], s: { delayMs?: number }, fault?: Extract<Fault
 
 function responsesReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: number }>): Response {
   const fault = 'fault' in script ? script : undefined
-  const s: TurnScript = fault ? { text: 'This answer is long enough to be cut off in the middle of the stream by a fault.' } : (script as TurnScript)
+  const s: TurnScript = fault
+    ? { text: 'This answer is long enough to be cut off in the middle of the stream by a fault.' }
+    : (script as TurnScript)
   const events = vllmResponseEvents(req, s)
   if (!req?.stream && !fault) return Response.json(events[events.length - 1].response)
   return sseStream(events, s, fault)
@@ -287,7 +381,9 @@ function responsesReply(req: any, script: TurnScript | Extract<Fault, { afterEve
 
 function chatReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: number }>): Response {
   const fault = 'fault' in script ? script : undefined
-  const s: TurnScript = fault ? { text: 'This answer is long enough to be cut off in the middle of the stream by a fault.' } : (script as TurnScript)
+  const s: TurnScript = fault
+    ? { text: 'This answer is long enough to be cut off in the middle of the stream by a fault.' }
+    : (script as TurnScript)
   const id = vllmId('chatcmpl')
   const created = Math.floor(Date.now() / 1000)
   const model = req?.model ?? 'test-model'
@@ -299,22 +395,51 @@ function chatReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: 
     prompt_tokens_details: { cached_tokens: u.cached_tokens ?? 0 },
     completion_tokens_details: { reasoning_tokens: u.reasoning_tokens ?? 0 },
   }
-  const toolCalls = (s.functionCalls ?? []).map((fc, i) => ({ index: i, id: fc.call_id ?? vllmId('call'), type: 'function', function: { name: fc.name, arguments: fc.arguments } }))
+  const toolCalls = (s.functionCalls ?? []).map((fc, i) => ({
+    index: i,
+    id: fc.call_id ?? vllmId('call'),
+    type: 'function',
+    function: { name: fc.name, arguments: fc.arguments },
+  }))
   const finish = s.status === 'incomplete' ? 'length' : toolCalls.length ? 'tool_calls' : 'stop'
   if (!req?.stream && !fault) {
     return Response.json({
-      id, object: 'chat.completion', created, model,
-      choices: [{ index: 0, message: { role: 'assistant', content: s.text ?? null, reasoning_content: s.reasoning ?? null, tool_calls: toolCalls.length ? toolCalls.map(({ index: _, ...c }) => c) : undefined }, finish_reason: finish }],
+      id,
+      object: 'chat.completion',
+      created,
+      model,
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: s.text ?? null,
+            reasoning_content: s.reasoning ?? null,
+            tool_calls: toolCalls.length ? toolCalls.map(({ index: _, ...c }) => c) : undefined,
+          },
+          finish_reason: finish,
+        },
+      ],
       usage,
     })
   }
-  const chunk = (delta: any, finish_reason: string | null = null, extra: any = {}) => ({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason, logprobs: null }], ...extra })
+  const chunk = (delta: any, finish_reason: string | null = null, extra: any = {}) => ({
+    id,
+    object: 'chat.completion.chunk',
+    created,
+    model,
+    choices: [{ index: 0, delta, finish_reason, logprobs: null }],
+    ...extra,
+  })
   const events: any[] = [chunk({ role: 'assistant', content: '' })]
   for (const d of splitText(s.reasoning ?? '')) events.push(chunk({ reasoning_content: d }))
   for (const d of splitText(s.text ?? '', s.chunks)) events.push(chunk({ content: d }))
   for (const tc of toolCalls) {
-    events.push(chunk({ tool_calls: [{ index: tc.index, id: tc.id, type: 'function', function: { name: tc.function.name, arguments: '' } }] }))
-    for (const d of splitText(tc.function.arguments, 3)) events.push(chunk({ tool_calls: [{ index: tc.index, function: { arguments: d } }] }))
+    events.push(
+      chunk({ tool_calls: [{ index: tc.index, id: tc.id, type: 'function', function: { name: tc.function.name, arguments: '' } }] }),
+    )
+    for (const d of splitText(tc.function.arguments, 3))
+      events.push(chunk({ tool_calls: [{ index: tc.index, function: { arguments: d } }] }))
   }
   events.push(chunk({}, finish))
   if (req?.stream_options?.include_usage) events.push({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })

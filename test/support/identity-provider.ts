@@ -52,7 +52,11 @@ export async function startIdentityProvider(opts: { algs?: SigningAlg[] } = {}):
       const path = new URL(req.url).pathname
       if (path === '/.well-known/openid-configuration') {
         idp.discoveryFetches++
-        return Response.json({ issuer: idp.discoveryIssuer ?? idp.issuer, jwks_uri: `${idp.issuer}/jwks`, id_token_signing_alg_values_supported: ['RS256', 'ES256', 'EdDSA'] })
+        return Response.json({
+          issuer: idp.discoveryIssuer ?? idp.issuer,
+          jwks_uri: `${idp.issuer}/jwks`,
+          id_token_signing_alg_values_supported: ['RS256', 'ES256', 'EdDSA'],
+        })
       }
       if (path === '/jwks') {
         idp.jwksFetches++

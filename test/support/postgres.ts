@@ -74,7 +74,9 @@ let announced = false
 function announceSkip(reason: string) {
   if (announced) return
   announced = true
-  console.warn(`[postgres] PostgreSQL tests skipped: ${reason}. Set AGENTGATE_TEST_DATABASE_URL, or install PostgreSQL (apt-get install postgresql).`)
+  console.warn(
+    `[postgres] PostgreSQL tests skipped: ${reason}. Set AGENTGATE_TEST_DATABASE_URL, or install PostgreSQL (apt-get install postgresql).`,
+  )
 }
 
 export function withDatabase(url: string, database: string): string {
@@ -101,7 +103,8 @@ async function findServer(): Promise<PgServer | { skip: string }> {
     return { adminUrl: fromEnv, source: 'AGENTGATE_TEST_DATABASE_URL' }
   }
   const bin = findServerBinaries()
-  if (!bin) return { skip: 'AGENTGATE_TEST_DATABASE_URL is not set and no PostgreSQL server binaries were found in /usr/lib/postgresql/*/bin' }
+  if (!bin)
+    return { skip: 'AGENTGATE_TEST_DATABASE_URL is not set and no PostgreSQL server binaries were found in /usr/lib/postgresql/*/bin' }
   return startThrowawayCluster(bin)
 }
 
@@ -147,7 +150,19 @@ async function startThrowawayCluster(bin: string): Promise<PgServer | { skip: st
   const cleanupDir = () => rmSync(dir, { recursive: true, force: true })
   if (asRoot) Bun.spawnSync(['chown', 'postgres:', dir])
 
-  const init = await runAs(user, [join(bin, 'initdb'), '-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-locale', '--no-sync'])
+  const init = await runAs(user, [
+    join(bin, 'initdb'),
+    '-D',
+    data,
+    '-U',
+    'postgres',
+    '-A',
+    'trust',
+    '-E',
+    'UTF8',
+    '--no-locale',
+    '--no-sync',
+  ])
   if (init.code !== 0) {
     cleanupDir()
     throw new Error(`initdb failed (${init.code}): ${init.output}`)
@@ -162,7 +177,10 @@ async function startThrowawayCluster(bin: string): Promise<PgServer | { skip: st
     const options = `-h 127.0.0.1 -p ${candidate} -k ${dir} -F -c full_page_writes=off -c synchronous_commit=off -c max_connections=200`
     const start = await runAs(user, [pgCtl, '-D', data, '-l', join(dir, 'server.log'), '-o', options, '-w', '-t', '30', 'start'], 40_000)
     if (start.code === 0) port = candidate
-    else lastError = `${start.output}\n${await Bun.file(join(dir, 'server.log')).text().catch(() => '')}`
+    else
+      lastError = `${start.output}\n${await Bun.file(join(dir, 'server.log'))
+        .text()
+        .catch(() => '')}`
   }
   if (!port) {
     cleanupDir()
@@ -172,11 +190,17 @@ async function startThrowawayCluster(bin: string): Promise<PgServer | { skip: st
   // not leave a server behind. A detached watchdog polls for our pid, then stops the cluster and removes its dir.
   const stop = [...(user ? ['runuser', '-u', user, '--'] : []), pgCtl, '-D', data, '-m', 'immediate', '-t', '10', 'stop']
   const watchdog = Bun.spawn(
-    ['sh', '-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.5; done; ${stop.map(shellQuote).join(' ')}; rm -rf ${shellQuote(dir)}`],
+    [
+      'sh',
+      '-c',
+      `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.5; done; ${stop.map(shellQuote).join(' ')}; rm -rf ${shellQuote(dir)}`,
+    ],
     { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore', detached: true },
   )
   watchdog.unref()
-  const version = Bun.spawnSync([join(bin, 'postgres'), '--version']).stdout.toString().trim()
+  const version = Bun.spawnSync([join(bin, 'postgres'), '--version'])
+    .stdout.toString()
+    .trim()
   return { adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`, source: `throwaway cluster (${version}) on port ${port}` }
 }
 

@@ -17,7 +17,10 @@ export function rawRequest(port: number, head: string, opts: { body?: string; ti
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1')
     let data = Buffer.alloc(0)
-    const timer = setTimeout(() => finish(new Error(`no complete answer within ${opts.timeoutMs ?? 5_000} ms to:\n${head}\ngot:\n${data.toString('latin1')}`)), opts.timeoutMs ?? 5_000)
+    const timer = setTimeout(
+      () => finish(new Error(`no complete answer within ${opts.timeoutMs ?? 5_000} ms to:\n${head}\ngot:\n${data.toString('latin1')}`)),
+      opts.timeoutMs ?? 5_000,
+    )
     let done = false
     const finish = (err: Error | null) => {
       if (done) return
@@ -87,5 +90,12 @@ function unchunk(s: string): string {
 
 /** The request head of a WebSocket upgrade of `path` (RFC 6455 §4.1), with any extra header lines. */
 export function upgradeHead(path: string, lines: string[]): string {
-  return [`GET ${path} HTTP/1.1`, ...lines, 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=='].join('\r\n')
+  return [
+    `GET ${path} HTTP/1.1`,
+    ...lines,
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    'Sec-WebSocket-Version: 13',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+  ].join('\r\n')
 }

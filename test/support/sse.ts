@@ -13,7 +13,10 @@ export function sseEvents(res: Response) {
     if (r.done) return (done = true)
     buffer += decoder.decode(r.value, { stream: true })
     for (let i = buffer.indexOf('\n\n'); i >= 0; i = buffer.indexOf('\n\n')) {
-      const data = buffer.slice(0, i).split('\n').find((l) => l.startsWith('data: '))
+      const data = buffer
+        .slice(0, i)
+        .split('\n')
+        .find((l) => l.startsWith('data: '))
       buffer = buffer.slice(i + 2)
       if (data) events.push(JSON.parse(data.slice(6)))
     }
@@ -31,7 +34,6 @@ export function sseEvents(res: Response) {
     },
   }
 }
-
 
 /** The JSON of each `data:` line of a whole SSE body (text/event-stream), in order. */
 export function parseSse(text: string): any[] {

@@ -35,7 +35,11 @@ export function transcript(req: RecordedRequest): string[] {
     return out
   }
   return req.body.input.map((i: any) =>
-    i.type === 'message' ? `${i.role}: ${text(i.content)}` : i.type === 'function_call' ? `call ${i.name}(${i.arguments})` : `${i.type}: ${i.output ?? ''}`,
+    i.type === 'message'
+      ? `${i.role}: ${text(i.content)}`
+      : i.type === 'function_call'
+        ? `call ${i.name}(${i.arguments})`
+        : `${i.type}: ${i.output ?? ''}`,
   )
 }
 

@@ -16,7 +16,9 @@ function callEvents(name: string, pieces: string[], opts: { argsDone?: boolean }
   return [
     { type: 'response.output_item.added', output_index: 0, item },
     ...pieces.map((delta) => ({ type: 'response.function_call_arguments.delta', item_id: 'u1', output_index: 0, delta })),
-    ...(opts.argsDone === false ? [] : [{ type: 'response.function_call_arguments.done', item_id: 'u1', output_index: 0, arguments: args, name }]),
+    ...(opts.argsDone === false
+      ? []
+      : [{ type: 'response.function_call_arguments.done', item_id: 'u1', output_index: 0, arguments: args, name }]),
     { type: 'response.output_item.done', output_index: 0, item: { ...item, arguments: args, status: 'completed' } },
   ]
 }
@@ -60,7 +62,10 @@ describe('StreamedStringArgument', () => {
   test('arguments that are not JSON are the raw input', () => {
     const d = new StreamedStringArgument()
     expect(d.push('*** Begin Patch')).toBe('')
-    expect(d.finish('*** Begin Patch\n*** End Patch')).toEqual({ input: '*** Begin Patch\n*** End Patch', rest: '*** Begin Patch\n*** End Patch' })
+    expect(d.finish('*** Begin Patch\n*** End Patch')).toEqual({
+      input: '*** Begin Patch\n*** End Patch',
+      rest: '*** Begin Patch\n*** End Patch',
+    })
   })
 
   test('another key name still works (the first string value)', () => {
@@ -81,36 +86,94 @@ describe('ToolCallMapper', () => {
       'response.custom_tool_call_input.done',
       'response.output_item.done',
     ])
-    expect(out[0]!.item).toEqual({ id: 'u1', type: 'custom_tool_call', call_id: 'call_1', name: 'apply_patch', input: '', status: 'in_progress' })
-    expect(out.filter((e) => e.type === 'response.custom_tool_call_input.delta').map((e) => e.delta)).toEqual(['*** Begin', ' Patch', '\n*** End Patch\n'])
-    expect(out[4]).toEqual({ type: 'response.custom_tool_call_input.done', item_id: 'u1', output_index: 0, input: '*** Begin Patch\n*** End Patch\n' })
-    expect(out[5]!.item).toEqual({ id: 'u1', type: 'custom_tool_call', call_id: 'call_1', name: 'apply_patch', input: '*** Begin Patch\n*** End Patch\n', status: 'completed' })
+    expect(out[0]!.item).toEqual({
+      id: 'u1',
+      type: 'custom_tool_call',
+      call_id: 'call_1',
+      name: 'apply_patch',
+      input: '',
+      status: 'in_progress',
+    })
+    expect(out.filter((e) => e.type === 'response.custom_tool_call_input.delta').map((e) => e.delta)).toEqual([
+      '*** Begin',
+      ' Patch',
+      '\n*** End Patch\n',
+    ])
+    expect(out[4]).toEqual({
+      type: 'response.custom_tool_call_input.done',
+      item_id: 'u1',
+      output_index: 0,
+      input: '*** Begin Patch\n*** End Patch\n',
+    })
+    expect(out[5]!.item).toEqual({
+      id: 'u1',
+      type: 'custom_tool_call',
+      call_id: 'call_1',
+      name: 'apply_patch',
+      input: '*** Begin Patch\n*** End Patch\n',
+      status: 'completed',
+    })
   })
 
   test('a custom call without function_call_arguments.done still gets its input.done before the item', () => {
     const out = run(callEvents('apply_patch', ['{"input": "x"}'], { argsDone: false }))
-    expect(out.map((e) => e.type)).toEqual(['response.output_item.added', 'response.custom_tool_call_input.delta', 'response.custom_tool_call_input.done', 'response.output_item.done'])
+    expect(out.map((e) => e.type)).toEqual([
+      'response.output_item.added',
+      'response.custom_tool_call_input.delta',
+      'response.custom_tool_call_input.done',
+      'response.output_item.done',
+    ])
   })
 
   test('arguments already in the announced item (vLLM) are streamed as the first delta', () => {
     const m = new ToolCallMapper(reg)
-    const out: Loose[] = m.map({ type: 'response.output_item.added', output_index: 0, item: { id: 'u1', type: 'function_call', call_id: 'c', name: 'apply_patch', arguments: '{"input": "ab', status: 'in_progress' } })
-    expect(out.map((e) => [e.type, e.delta])).toEqual([['response.output_item.added', undefined], ['response.custom_tool_call_input.delta', 'ab']])
+    const out: Loose[] = m.map({
+      type: 'response.output_item.added',
+      output_index: 0,
+      item: { id: 'u1', type: 'function_call', call_id: 'c', name: 'apply_patch', arguments: '{"input": "ab', status: 'in_progress' },
+    })
+    expect(out.map((e) => [e.type, e.delta])).toEqual([
+      ['response.output_item.added', undefined],
+      ['response.custom_tool_call_input.delta', 'ab'],
+    ])
   })
 
   test('a namespace member comes back under its own name with its namespace', () => {
     const out = run(callEvents('multi_agent_v1__close_agent', ['{"target":', '"a1"}']))
     expect(out.map((e) => e.type)).toEqual([
-      'response.output_item.added', 'response.function_call_arguments.delta', 'response.function_call_arguments.delta', 'response.function_call_arguments.done', 'response.output_item.done',
+      'response.output_item.added',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.done',
+      'response.output_item.done',
     ])
     expect(out[0]!.item).toMatchObject({ type: 'function_call', name: 'close_agent', namespace: 'multi_agent_v1' })
     expect(out[3]).toMatchObject({ name: 'close_agent', arguments: '{"target":"a1"}' })
-    expect(out[4]!.item).toEqual({ id: 'u1', type: 'function_call', call_id: 'call_1', name: 'close_agent', namespace: 'multi_agent_v1', arguments: '{"target":"a1"}', status: 'completed' })
+    expect(out[4]!.item).toEqual({
+      id: 'u1',
+      type: 'function_call',
+      call_id: 'call_1',
+      name: 'close_agent',
+      namespace: 'multi_agent_v1',
+      arguments: '{"target":"a1"}',
+      status: 'completed',
+    })
   })
 
   test.each<[string, string, any]>([
-    ['local_shell', '{"command":["ls","-la"],"working_directory":"/tmp"}', { type: 'local_shell_call', action: { type: 'exec', command: ['ls', '-la'], env: {}, timeout_ms: null, user: null, working_directory: '/tmp' } }],
-    ['shell', '{"commands":["pwd","ls"],"timeout_ms":5000}', { type: 'shell_call', action: { commands: ['pwd', 'ls'], timeout_ms: 5000, max_output_length: null } }],
+    [
+      'local_shell',
+      '{"command":["ls","-la"],"working_directory":"/tmp"}',
+      {
+        type: 'local_shell_call',
+        action: { type: 'exec', command: ['ls', '-la'], env: {}, timeout_ms: null, user: null, working_directory: '/tmp' },
+      },
+    ],
+    [
+      'shell',
+      '{"commands":["pwd","ls"],"timeout_ms":5000}',
+      { type: 'shell_call', action: { commands: ['pwd', 'ls'], timeout_ms: 5000, max_output_length: null } },
+    ],
   ])('a %s call becomes its item type with the action, no argument events', (name, args, want) => {
     const out = run(callEvents(name, [args.slice(0, 5), args.slice(5)]))
     expect(out.map((e) => e.type)).toEqual(['response.output_item.added', 'response.output_item.done'])
@@ -118,12 +181,26 @@ describe('ToolCallMapper', () => {
   })
 
   test('plain function calls, text and unknown names pass untouched', () => {
-    const events = [...callEvents('exec_command', ['{}']), ...callEvents('not_declared', ['{}']), { type: 'response.output_text.delta', item_id: 'm', output_index: 1, delta: 'hi' }]
+    const events = [
+      ...callEvents('exec_command', ['{}']),
+      ...callEvents('not_declared', ['{}']),
+      { type: 'response.output_text.delta', item_id: 'm', output_index: 1, delta: 'hi' },
+    ]
     expect(run(events)).toEqual(events)
   })
 
   test("the final object's output is mapped too (upstreams that list items only there)", () => {
-    const out = run([{ type: 'response.completed', response: { status: 'completed', output: [{ id: 'u1', type: 'function_call', call_id: 'c', name: 'apply_patch', arguments: '{"input":"x"}', status: 'completed' }] } }])
-    expect((out[0]!.response as any).output).toEqual([{ id: 'u1', type: 'custom_tool_call', call_id: 'c', name: 'apply_patch', input: 'x', status: 'completed' }])
+    const out = run([
+      {
+        type: 'response.completed',
+        response: {
+          status: 'completed',
+          output: [{ id: 'u1', type: 'function_call', call_id: 'c', name: 'apply_patch', arguments: '{"input":"x"}', status: 'completed' }],
+        },
+      },
+    ])
+    expect((out[0]!.response as any).output).toEqual([
+      { id: 'u1', type: 'custom_tool_call', call_id: 'c', name: 'apply_patch', input: 'x', status: 'completed' },
+    ])
   })
 })

@@ -8,46 +8,103 @@ const none = buildToolRegistry(undefined)
 
 describe('toUpstreamItems', () => {
   test.each<[string, any, any]>([
-    ['a custom tool call → function_call with {input}',
-      { id: 'ctc_1', type: 'custom_tool_call', status: 'completed', call_id: 'call_1', name: 'apply_patch', input: '*** Begin Patch\n*** End Patch\n' },
-      { id: 'ctc_1', type: 'function_call', status: 'completed', call_id: 'call_1', name: 'apply_patch', arguments: '{"input":"*** Begin Patch\\n*** End Patch\\n"}' }],
-    ['its output → function_call_output',
+    [
+      'a custom tool call → function_call with {input}',
+      {
+        id: 'ctc_1',
+        type: 'custom_tool_call',
+        status: 'completed',
+        call_id: 'call_1',
+        name: 'apply_patch',
+        input: '*** Begin Patch\n*** End Patch\n',
+      },
+      {
+        id: 'ctc_1',
+        type: 'function_call',
+        status: 'completed',
+        call_id: 'call_1',
+        name: 'apply_patch',
+        arguments: '{"input":"*** Begin Patch\\n*** End Patch\\n"}',
+      },
+    ],
+    [
+      'its output → function_call_output',
       { id: 'ctco_1', type: 'custom_tool_call_output', call_id: 'call_1', output: 'Success.' },
-      { id: 'ctco_1', type: 'function_call_output', call_id: 'call_1', output: 'Success.' }],
-    ['a namespaced call → the flat name, no namespace key',
+      { id: 'ctco_1', type: 'function_call_output', call_id: 'call_1', output: 'Success.' },
+    ],
+    [
+      'a namespaced call → the flat name, no namespace key',
       { id: 'fc_1', type: 'function_call', call_id: 'c', name: 'close_agent', namespace: 'multi_agent_v1', arguments: '{"target":"a"}' },
-      { id: 'fc_1', type: 'function_call', call_id: 'c', name: 'multi_agent_v1__close_agent', arguments: '{"target":"a"}' }],
-    ['a local_shell_call → function_call with its action as arguments',
-      { id: 'lsh_1', type: 'local_shell_call', call_id: 'c', status: 'completed', action: { type: 'exec', command: ['ls', '-la'], env: {}, timeout_ms: 1000, user: null, working_directory: '/tmp' } },
-      { id: 'lsh_1', type: 'function_call', status: 'completed', call_id: 'c', name: 'local_shell', arguments: '{"command":["ls","-la"],"working_directory":"/tmp","timeout_ms":1000}' }],
-    ['a local_shell_call_output (call id in `id`) → function_call_output',
+      { id: 'fc_1', type: 'function_call', call_id: 'c', name: 'multi_agent_v1__close_agent', arguments: '{"target":"a"}' },
+    ],
+    [
+      'a local_shell_call → function_call with its action as arguments',
+      {
+        id: 'lsh_1',
+        type: 'local_shell_call',
+        call_id: 'c',
+        status: 'completed',
+        action: { type: 'exec', command: ['ls', '-la'], env: {}, timeout_ms: 1000, user: null, working_directory: '/tmp' },
+      },
+      {
+        id: 'lsh_1',
+        type: 'function_call',
+        status: 'completed',
+        call_id: 'c',
+        name: 'local_shell',
+        arguments: '{"command":["ls","-la"],"working_directory":"/tmp","timeout_ms":1000}',
+      },
+    ],
+    [
+      'a local_shell_call_output (call id in `id`) → function_call_output',
       { id: 'call_9', type: 'local_shell_call_output', output: 'total 0' },
-      { id: 'call_9', type: 'function_call_output', call_id: 'call_9', output: 'total 0' }],
-    ['a shell_call → function_call',
+      { id: 'call_9', type: 'function_call_output', call_id: 'call_9', output: 'total 0' },
+    ],
+    [
+      'a shell_call → function_call',
       { id: 'sh_1', type: 'shell_call', call_id: 'c', action: { commands: ['pwd'], timeout_ms: null, max_output_length: null } },
-      { id: 'sh_1', type: 'function_call', call_id: 'c', name: 'shell', arguments: '{"commands":["pwd"]}' }],
-    ['a shell_call_output → function_call_output with its results as text',
-      { id: 'x', type: 'shell_call_output', call_id: 'c', output: [{ stdout: '/tmp\n', stderr: '', outcome: { type: 'exit', exit_code: 0 } }] },
-      { id: 'x', type: 'function_call_output', call_id: 'c', output: '/tmp\n\n[exit code 0]' }],
-    ["Codex's reasoning item with explicit nulls: the nulls are dropped",
+      { id: 'sh_1', type: 'function_call', call_id: 'c', name: 'shell', arguments: '{"commands":["pwd"]}' },
+    ],
+    [
+      'a shell_call_output → function_call_output with its results as text',
+      {
+        id: 'x',
+        type: 'shell_call_output',
+        call_id: 'c',
+        output: [{ stdout: '/tmp\n', stderr: '', outcome: { type: 'exit', exit_code: 0 } }],
+      },
+      { id: 'x', type: 'function_call_output', call_id: 'c', output: '/tmp\n\n[exit code 0]' },
+    ],
+    [
+      "Codex's reasoning item with explicit nulls: the nulls are dropped",
       { type: 'reasoning', id: 'rs_1', summary: [], content: null, encrypted_content: null },
-      { type: 'reasoning', id: 'rs_1', summary: [] }],
-    ['a reasoning item without summary gets one',
+      { type: 'reasoning', id: 'rs_1', summary: [] },
+    ],
+    [
+      'a reasoning item without summary gets one',
       { type: 'reasoning', id: 'rs_1', content: [{ type: 'reasoning_text', text: 'hm' }] },
-      { type: 'reasoning', id: 'rs_1', content: [{ type: 'reasoning_text', text: 'hm' }], summary: [] }],
-    ['a plain function call passes untouched',
+      { type: 'reasoning', id: 'rs_1', content: [{ type: 'reasoning_text', text: 'hm' }], summary: [] },
+    ],
+    [
+      'a plain function call passes untouched',
       { id: 'fc_1', type: 'function_call', call_id: 'c', name: 'exec_command', arguments: '{}' },
-      { id: 'fc_1', type: 'function_call', call_id: 'c', name: 'exec_command', arguments: '{}' }],
+      { id: 'fc_1', type: 'function_call', call_id: 'c', name: 'exec_command', arguments: '{}' },
+    ],
   ])('%s', (_n, item, want) => {
     expect(toUpstreamItems([item], reg)).toEqual([want])
   })
 
   test('a tool the current request no longer declares is translated by item type anyway', () => {
-    expect(toUpstreamItems([
-      { id: 'ctc_1', type: 'custom_tool_call', call_id: 'c', name: 'apply_patch', input: 'x' },
-      { id: 'fc_1', type: 'function_call', call_id: 'd', name: 'close_agent', namespace: 'multi_agent_v1', arguments: '{}' },
-      { id: 'lsh_1', type: 'local_shell_call', call_id: 'e', action: { type: 'exec', command: ['true'] } },
-    ], none)).toEqual([
+    expect(
+      toUpstreamItems(
+        [
+          { id: 'ctc_1', type: 'custom_tool_call', call_id: 'c', name: 'apply_patch', input: 'x' },
+          { id: 'fc_1', type: 'function_call', call_id: 'd', name: 'close_agent', namespace: 'multi_agent_v1', arguments: '{}' },
+          { id: 'lsh_1', type: 'local_shell_call', call_id: 'e', action: { type: 'exec', command: ['true'] } },
+        ],
+        none,
+      ),
+    ).toEqual([
       { id: 'ctc_1', type: 'function_call', call_id: 'c', name: 'apply_patch', arguments: '{"input":"x"}' },
       { id: 'fc_1', type: 'function_call', call_id: 'd', name: 'multi_agent_v1__close_agent', arguments: '{}' },
       { id: 'lsh_1', type: 'function_call', call_id: 'e', name: 'local_shell', arguments: '{"command":["true"]}' },
@@ -56,6 +113,8 @@ describe('toUpstreamItems', () => {
 
   test('hosted tool items are left out; messages are kept as they are', () => {
     const msg = { id: 'msg_1', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }
-    expect(toUpstreamItems([msg, { id: 'ws_1', type: 'web_search_call', status: 'completed', action: { type: 'search', query: 'q' } }], reg)).toEqual([msg])
+    expect(
+      toUpstreamItems([msg, { id: 'ws_1', type: 'web_search_call', status: 'completed', action: { type: 'search', query: 'q' } }], reg),
+    ).toEqual([msg])
   })
 })

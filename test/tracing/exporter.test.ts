@@ -5,7 +5,10 @@ import { silentLogger } from '../../src/log'
 import { createOtlpExporter, tracesUrl } from '../../src/tracing/otlp'
 import { parseTraceparent, Tracer } from '../../src/tracing/span'
 
-function exporterWith(fetchImpl: (body: any, signal: AbortSignal) => Promise<Response>, opts: { maxQueue?: number; maxBatch?: number; timeoutMs?: number } = {}) {
+function exporterWith(
+  fetchImpl: (body: any, signal: AbortSignal) => Promise<Response>,
+  opts: { maxQueue?: number; maxBatch?: number; timeoutMs?: number } = {},
+) {
   const drops: { count: number; reason: string }[] = []
   const exporter = createOtlpExporter({
     endpoint: 'http://127.0.0.1:1',
@@ -23,7 +26,10 @@ function exporterWith(fetchImpl: (body: any, signal: AbortSignal) => Promise<Res
 describe('the OTLP exporter', () => {
   test('a full queue drops new spans and counts them, without waiting for the collector', async () => {
     const pending: (() => void)[] = []
-    const { exporter, drops, tracer } = exporterWith(() => new Promise((resolve) => pending.push(() => resolve(new Response('{}')))), { maxQueue: 3, maxBatch: 100 })
+    const { exporter, drops, tracer } = exporterWith(() => new Promise((resolve) => pending.push(() => resolve(new Response('{}')))), {
+      maxQueue: 3,
+      maxBatch: 100,
+    })
     for (let i = 0; i < 10; i++) tracer.start(`s${i}`, 'internal').end()
     expect(exporter.dropped).toBe(7)
     expect(drops.every((d) => d.reason === 'queue_full')).toBe(true)
@@ -35,7 +41,10 @@ describe('the OTLP exporter', () => {
   })
 
   test('an export with no answer is given up after the timeout and its spans counted as failed', async () => {
-    const { exporter, drops, tracer } = exporterWith((_, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))), { timeoutMs: 50 })
+    const { exporter, drops, tracer } = exporterWith(
+      (_, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      { timeoutMs: 50 },
+    )
     tracer.start('a', 'internal').end()
     tracer.start('b', 'internal').end()
     await exporter.flush()
@@ -47,13 +56,16 @@ describe('the OTLP exporter', () => {
     const batches: number[] = []
     let running = 0
     let most = 0
-    const { exporter, tracer } = exporterWith(async (body) => {
-      most = Math.max(most, ++running)
-      await Bun.sleep(5)
-      batches.push(body.resourceSpans[0].scopeSpans[0].spans.length)
-      running--
-      return new Response('{}')
-    }, { maxBatch: 4 })
+    const { exporter, tracer } = exporterWith(
+      async (body) => {
+        most = Math.max(most, ++running)
+        await Bun.sleep(5)
+        batches.push(body.resourceSpans[0].scopeSpans[0].spans.length)
+        running--
+        return new Response('{}')
+      },
+      { maxBatch: 4 },
+    )
     for (let i = 0; i < 10; i++) tracer.start(`s${i}`, 'internal').end()
     await exporter.flush()
     expect(batches.reduce((a, b) => a + b, 0)).toBe(10)
@@ -69,11 +81,26 @@ describe('the OTLP exporter', () => {
       return new Response('{}')
     })
     const parent = tracer.start('parent', 'server')
-    tracer.start('child', 'client', parent).set('s', 'x').set('i', 3).set('d', 0.5).set('b', true).set('a', ['p', 'q']).set('skipped', undefined).fail('boom', 'upstream_error').end()
+    tracer
+      .start('child', 'client', parent)
+      .set('s', 'x')
+      .set('i', 3)
+      .set('d', 0.5)
+      .set('b', true)
+      .set('a', ['p', 'q'])
+      .set('skipped', undefined)
+      .fail('boom', 'upstream_error')
+      .end()
     await exporter.flush()
     const span = sent.resourceSpans[0].scopeSpans[0].spans[0]
     expect(sent.resourceSpans[0].resource.attributes).toEqual([{ key: 'service.name', value: { stringValue: 't' } }])
-    expect(span).toMatchObject({ name: 'child', kind: 3, traceId: parent.traceId, parentSpanId: parent.spanId, status: { code: 2, message: 'boom' } })
+    expect(span).toMatchObject({
+      name: 'child',
+      kind: 3,
+      traceId: parent.traceId,
+      parentSpanId: parent.spanId,
+      status: { code: 2, message: 'boom' },
+    })
     expect(span.spanId).toMatch(/^[0-9a-f]{16}$/)
     expect(span.startTimeUnixNano).toMatch(/^\d{19}$/)
     expect(BigInt(span.endTimeUnixNano)).toBeGreaterThanOrEqual(BigInt(span.startTimeUnixNano))
@@ -97,10 +124,19 @@ describe('the OTLP exporter', () => {
 
 describe('traceparent', () => {
   test.each([
-    ['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', sampled: true }],
-    ['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00', { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', sampled: false }],
+    [
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', sampled: true },
+    ],
+    [
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00',
+      { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', sampled: false },
+    ],
     // a later version may add fields
-    ['01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra', { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', sampled: true }],
+    [
+      '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra',
+      { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', sampled: true },
+    ],
   ])('%s is a parent', (header, expected) => expect(parseTraceparent(header)).toEqual(expected))
 
   test.each([

@@ -25,7 +25,11 @@ beforeAll(async () => {
   rx = startOtlpReceiver()
   gw = await startGateway({
     upstream: up.url,
-    env: { AGENTGATE_OTEL_ENDPOINT: rx.url, AGENTGATE_OTEL_SERVICE_NAME: 'gateway-under-test', AGENTGATE_OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test,team=ml%20platform' },
+    env: {
+      AGENTGATE_OTEL_ENDPOINT: rx.url,
+      AGENTGATE_OTEL_SERVICE_NAME: 'gateway-under-test',
+      AGENTGATE_OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test,team=ml%20platform',
+    },
   })
   client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
 })
@@ -55,7 +59,9 @@ describe('a streamed turn', () => {
     for await (const ev of stream) if (ev.type === 'response.completed') responseId = ev.response.id as string
     upstreamTraceparent = up.requestsTo('/v1/responses').at(-1)?.headers.traceparent
     // request, turn, upstream call, two store transactions
-    trace = inTrace(CLIENT_TRACE)(await rx.waitFor((s) => inTrace(CLIENT_TRACE)(s).length >= 5 && inTrace(CLIENT_TRACE)(s).some((x) => x.name.startsWith('turn'))))
+    trace = inTrace(CLIENT_TRACE)(
+      await rx.waitFor((s) => inTrace(CLIENT_TRACE)(s).length >= 5 && inTrace(CLIENT_TRACE)(s).some((x) => x.name.startsWith('turn'))),
+    )
   })
 
   test('the request span continues the incoming traceparent and carries the HTTP attributes', () => {
@@ -63,7 +69,12 @@ describe('a streamed turn', () => {
     expect(server).toBeDefined()
     expect(server.parentSpanId).toBe(CLIENT_SPAN)
     expect(server.name).toBe('POST /v1/responses')
-    expect(server.attrs).toMatchObject({ 'http.request.method': 'POST', 'url.path': '/v1/responses', 'http.route': '/v1/responses', 'http.response.status_code': 200 })
+    expect(server.attrs).toMatchObject({
+      'http.request.method': 'POST',
+      'url.path': '/v1/responses',
+      'http.route': '/v1/responses',
+      'http.response.status_code': 200,
+    })
     expect(server.resource).toMatchObject({ 'service.name': 'gateway-under-test', 'deployment.environment': 'test', team: 'ml platform' })
     expect(server.scope.name).toBe('agentgate')
   })
@@ -114,12 +125,21 @@ describe('a streamed turn', () => {
 
 test('tool calls the model makes get a span each under the turn', async () => {
   up.queue({ functionCalls: [{ name: 'get_weather', arguments: '{"city":"Oslo"}', call_id: 'call_w1' }] })
-  const r = await client.responses.create({ model: 'test-model', input: 'weather?', tools: [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: {} }, strict: false }] })
+  const r = await client.responses.create({
+    model: 'test-model',
+    input: 'weather?',
+    tools: [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: {} }, strict: false }],
+  })
   const spans = await rx.waitFor((s) => s.some((x) => x.name === 'execute_tool get_weather'))
   const tool = spans.find((x) => x.name === 'execute_tool get_weather')!
   const turn = spans.find((x) => x.spanId === tool.parentSpanId)!
   expect(turn.attrs['gen_ai.response.id']).toBe(r.id)
-  expect(tool.attrs).toMatchObject({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'get_weather', 'gen_ai.tool.call.id': 'call_w1', 'gen_ai.tool.type': 'function' })
+  expect(tool.attrs).toMatchObject({
+    'gen_ai.operation.name': 'execute_tool',
+    'gen_ai.tool.name': 'get_weather',
+    'gen_ai.tool.call.id': 'call_w1',
+    'gen_ai.tool.type': 'function',
+  })
 })
 
 test('a WebSocket turn is a child of the upgrade request span', async () => {
@@ -134,7 +154,7 @@ test('a WebSocket turn is a child of the upgrade request span', async () => {
   expect(upgrade.attrs['http.request.method']).toBe('GET')
 })
 
-test('a pass-through call is a client span, and the upstream gets our traceparent instead of the client\'s', async () => {
+test("a pass-through call is a client span, and the upstream gets our traceparent instead of the client's", async () => {
   const traceId = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'
   const r = await fetch(gw.url + '/v1/chat/completions', {
     method: 'POST',
@@ -156,13 +176,19 @@ test('an incoming traceparent that is not sampled: nothing exported, the flag pa
   await client.responses.create({ model: 'test-model', input: 'quiet' }, { headers: { traceparent: `00-${traceId}-dddddddddddddddd-00` } })
   expect(up.requestsTo('/v1/responses').at(-1)?.headers.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`))
   // a later sampled request's spans arrive; none of the unsampled trace did
-  await client.responses.create({ model: 'test-model', input: 'marker' }, { headers: { traceparent: `00-${'e'.repeat(32)}-${'f'.repeat(16)}-01` } })
+  await client.responses.create(
+    { model: 'test-model', input: 'marker' },
+    { headers: { traceparent: `00-${'e'.repeat(32)}-${'f'.repeat(16)}-01` } },
+  )
   await rx.waitFor((s) => inTrace('e'.repeat(32))(s).some((x) => x.name.startsWith('turn')))
   expect(inTrace(traceId)(rx.spans)).toEqual([])
 })
 
 test('an invalid traceparent starts a new trace', async () => {
-  await client.responses.create({ model: 'test-model', input: 'bad parent' }, { headers: { traceparent: `00-${'0'.repeat(32)}-${'1'.repeat(16)}-01` } })
+  await client.responses.create(
+    { model: 'test-model', input: 'bad parent' },
+    { headers: { traceparent: `00-${'0'.repeat(32)}-${'1'.repeat(16)}-01` } },
+  )
   const sent = up.requestsTo('/v1/responses').at(-1)?.headers.traceparent
   expect(sent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
   expect(sent!.slice(3, 35)).not.toBe('0'.repeat(32))
@@ -174,7 +200,11 @@ test('a request without a Host (or with an invalid one) is traced like any other
     const r = await rawRequest(gw.app.server!.port!, [...lines, `traceparent: 00-${traceId}-${'1'.repeat(16)}-01`].join('\r\n'))
     expect(r.status).toBe(200)
     const spans = await rx.waitFor((s) => inTrace(traceId)(s).some((x) => x.kind === SERVER))
-    expect(inTrace(traceId)(spans).find((x) => x.kind === SERVER)!.attrs).toMatchObject({ 'url.path': '/v1/models', 'http.route': '/v1/models', 'http.response.status_code': 200 })
+    expect(inTrace(traceId)(spans).find((x) => x.kind === SERVER)!.attrs).toMatchObject({
+      'url.path': '/v1/models',
+      'http.route': '/v1/models',
+      'http.response.status_code': 200,
+    })
   }
 })
 
@@ -192,10 +222,15 @@ describe('a broken collector', () => {
     try {
       const c = new OpenAI({ baseURL: g.baseURL, apiKey: 'unused', maxRetries: 0 })
       for (let i = 0; i < 5; i++) expect((await c.responses.create({ model: 'test-model', input: `n${i}` })).status).toBe('completed')
-      const metrics = await waitFor('dropped spans in /metrics', async () => {
-        const text = await (await fetch(g.url + '/metrics')).text()
-        return /agentgate_trace_spans_dropped_total\{reason="export_failed"\} [1-9]/.test(text) && text
-      }, 10_000, 100)
+      const metrics = await waitFor(
+        'dropped spans in /metrics',
+        async () => {
+          const text = await (await fetch(g.url + '/metrics')).text()
+          return /agentgate_trace_spans_dropped_total\{reason="export_failed"\} [1-9]/.test(text) && text
+        },
+        10_000,
+        100,
+      )
       expect(metrics).toMatch(/agentgate_trace_spans_dropped_total\{reason="export_failed"\} [1-9]/)
       expect(g.logs.some((l) => l.includes('trace spans dropped'))).toBe(true)
     } finally {
@@ -213,7 +248,7 @@ describe('a broken collector', () => {
         for (let i = 0; i < 3; i++) {
           const stream = await c.responses.create({ model: 'test-model', input: `m${i}`, stream: true })
           let status = ''
-          for await (const ev of stream) if (ev.type === 'response.completed') status = ev.response.status ?? ""
+          for await (const ev of stream) if (ev.type === 'response.completed') status = ev.response.status ?? ''
           expect([mode, status]).toEqual([mode, 'completed'])
         }
         await bad.waitFor(() => bad.requests.length > 0)
@@ -241,11 +276,20 @@ test('without --otel-endpoint nothing is exported and no traceparent is made up'
 })
 
 describe('settings', () => {
-  const load = (env: Record<string, string>, flags: Record<string, string> = {}) => loadConfig({ flags, env: { AGENTGATE_HOME: '/nonexistent', ...env }, readFile: () => null })
+  const load = (env: Record<string, string>, flags: Record<string, string> = {}) =>
+    loadConfig({ flags, env: { AGENTGATE_HOME: '/nonexistent', ...env }, readFile: () => null })
 
   test('the OpenTelemetry environment conventions are honoured', () => {
-    const c = load({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SERVICE_NAME: 'gw', OTEL_RESOURCE_ATTRIBUTES: 'a=1,b=two%2Cthree' })
-    expect([c.otelEndpoint, c.otelServiceName, c.otelResourceAttributes]).toEqual(['http://collector:4318', 'gw', { a: '1', b: 'two,three' }])
+    const c = load({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_SERVICE_NAME: 'gw',
+      OTEL_RESOURCE_ATTRIBUTES: 'a=1,b=two%2Cthree',
+    })
+    expect([c.otelEndpoint, c.otelServiceName, c.otelResourceAttributes]).toEqual([
+      'http://collector:4318',
+      'gw',
+      { a: '1', b: 'two,three' },
+    ])
   })
 
   test('our own settings win over OTEL_*; service.name from the attributes when no name is set', () => {

@@ -17,7 +17,13 @@ const last = () => up.requestsTo('/v1/chat/completions').at(-1)!
 
 /** A chat stream as `data:` frames, ending with [DONE] unless told otherwise. */
 function chatStream(chunks: any[], { done = true } = {}) {
-  const frame = (delta: any, finish_reason: string | null = null) => ({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, logprobs: null, finish_reason }] })
+  const frame = (delta: any, finish_reason: string | null = null) => ({
+    id: 'chatcmpl-1',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'm',
+    choices: [{ index: 0, delta, logprobs: null, finish_reason }],
+  })
   const sse = chunks.map((c) => ({ data: c.choices || c.usage || c.error ? c : frame(c.delta, c.finish) }))
   if (done) sse.push({ data: '[DONE]' })
   return { cassette: { status: 200, sse } }
@@ -26,11 +32,24 @@ function chatStream(chunks: any[], { done = true } = {}) {
 describe('the chat request', () => {
   test('instructions, history and options go as chat messages and chat options, streamed with usage', async () => {
     up.queue({ text: 'Hi.' })
-    const r = await client.responses.create({ model: 'test-model', instructions: 'Be brief.', input: 'Hello', max_output_tokens: 50, temperature: 0.3 })
+    const r = await client.responses.create({
+      model: 'test-model',
+      instructions: 'Be brief.',
+      input: 'Hello',
+      max_output_tokens: 50,
+      temperature: 0.3,
+    })
     expect(r.output_text).toBe('Hi.')
     expect(last().body).toEqual({
-      model: 'test-model', temperature: 0.3, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello' }],
-      max_tokens: 50, stream: true, stream_options: { include_usage: true },
+      model: 'test-model',
+      temperature: 0.3,
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hello' },
+      ],
+      max_tokens: 50,
+      stream: true,
+      stream_options: { include_usage: true },
     })
   })
 
@@ -47,25 +66,55 @@ describe('the chat request', () => {
 
   test('a structured output request: text.format json_schema → response_format', async () => {
     up.queue({ text: '{"a":1}' })
-    await client.responses.create({ model: 'test-model', input: 'json', text: { format: { type: 'json_schema', name: 'thing', schema: { type: 'object', properties: { a: { type: 'integer' } } }, strict: true } } })
-    expect(last().body.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'thing', schema: { type: 'object', properties: { a: { type: 'integer' } } }, strict: true } })
+    await client.responses.create({
+      model: 'test-model',
+      input: 'json',
+      text: {
+        format: { type: 'json_schema', name: 'thing', schema: { type: 'object', properties: { a: { type: 'integer' } } }, strict: true },
+      },
+    })
+    expect(last().body.response_format).toEqual({
+      type: 'json_schema',
+      json_schema: { name: 'thing', schema: { type: 'object', properties: { a: { type: 'integer' } } }, strict: true },
+    })
   })
 })
 
 describe('finish reasons and usage', () => {
   test('stop → completed, usage mapped with details', async () => {
-    up.queue(chatStream([{ delta: { role: 'assistant', content: '' } }, { delta: { content: 'done' }, finish: 'stop' }, { choices: [], usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9, prompt_tokens_details: { cached_tokens: 5 } } }]))
+    up.queue(
+      chatStream([
+        { delta: { role: 'assistant', content: '' } },
+        { delta: { content: 'done' }, finish: 'stop' },
+        { choices: [], usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9, prompt_tokens_details: { cached_tokens: 5 } } },
+      ]),
+    )
     const r = await client.responses.create({ model: 'test-model', input: 'x' })
     expect(r.status).toBe('completed')
-    expect(r.usage).toEqual({ input_tokens: 7, input_tokens_details: { cached_tokens: 5 }, output_tokens: 2, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 9 } as any)
+    expect(r.usage).toEqual({
+      input_tokens: 7,
+      input_tokens_details: { cached_tokens: 5 },
+      output_tokens: 2,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: 9,
+    } as any)
   })
 
   test('length → incomplete, reason max_output_tokens, on a stream too', async () => {
-    up.queue(chatStream([{ delta: { content: 'a long' }, finish: 'length' }, { choices: [], usage: { prompt_tokens: 3, completion_tokens: 16, total_tokens: 19 } }]))
+    up.queue(
+      chatStream([
+        { delta: { content: 'a long' }, finish: 'length' },
+        { choices: [], usage: { prompt_tokens: 3, completion_tokens: 16, total_tokens: 19 } },
+      ]),
+    )
     const stream = await client.responses.create({ model: 'test-model', input: 'x', max_output_tokens: 16, stream: true })
     const events = await collect(stream)
     expect(events.at(-1).type).toBe('response.incomplete')
-    expect(events.at(-1).response).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' }, usage: { output_tokens: 16 } })
+    expect(events.at(-1).response).toMatchObject({
+      status: 'incomplete',
+      incomplete_details: { reason: 'max_output_tokens' },
+      usage: { output_tokens: 16 },
+    })
     expect(events.at(-1).response.output[0].status).toBe('incomplete')
   })
 
@@ -86,14 +135,26 @@ describe('finish reasons and usage', () => {
   })
 
   test('a server that ignores stream:true and answers with a chat.completion', async () => {
-    up.queue({ cassette: { status: 200, json: { id: 'c', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'plain json' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 } } } })
+    up.queue({
+      cassette: {
+        status: 200,
+        json: {
+          id: 'c',
+          object: 'chat.completion',
+          choices: [{ index: 0, message: { role: 'assistant', content: 'plain json' }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+        },
+      },
+    })
     const r = await client.responses.create({ model: 'test-model', input: 'x' })
     expect(r.output_text).toBe('plain json')
     expect(r.usage?.total_tokens).toBe(3)
   })
 
   test('an error chunk mid-stream fails the turn with its message', async () => {
-    up.queue(chatStream([{ delta: { content: 'par' } }, { error: { message: 'KV cache exhausted', type: 'InternalServerError', code: 500 } }]))
+    up.queue(
+      chatStream([{ delta: { content: 'par' } }, { error: { message: 'KV cache exhausted', type: 'InternalServerError', code: 500 } }]),
+    )
     const stream = await client.responses.create({ model: 'test-model', input: 'x', stream: true })
     const events = await collect(stream)
     expect(events.at(-1).type).toBe('response.failed')

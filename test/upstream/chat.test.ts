@@ -9,44 +9,144 @@ const user = (text: string) => ({ type: 'message', role: 'user', content: [{ typ
 
 describe('toChatMessages', () => {
   test.each<[string, unknown, any[], any[]]>([
-    ['instructions become the system message', 'Be brief.', [user('hi')], [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi' }]],
-    ['developer messages become system, leading ones merged', null, [
-      { type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'base' }] },
-      { type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'a' }, { type: 'input_text', text: 'b' }] },
-      user('hi'),
-    ], [{ role: 'system', content: 'base\n\na\nb' }, { role: 'user', content: 'hi' }]],
-    ['assistant history keeps its text', null, [user('q'), { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'an', annotations: [] }, { type: 'output_text', text: 'swer' }] }], [
-      { role: 'user', content: 'q' }, { role: 'assistant', content: 'answer' },
-    ]],
-    ['consecutive function calls share one assistant message; outputs are tool messages', null, [
-      user('q'),
-      { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{"a":1}' },
-      { type: 'function_call', call_id: 'c2', name: 'g', arguments: '{}' },
-      { type: 'function_call_output', call_id: 'c1', output: 'one' },
-      { type: 'function_call_output', call_id: 'c2', output: [{ type: 'input_text', text: 'two' }] },
-    ], [
-      { role: 'user', content: 'q' },
-      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }, { id: 'c2', type: 'function', function: { name: 'g', arguments: '{}' } }] },
-      { role: 'tool', tool_call_id: 'c1', content: 'one' },
-      { role: 'tool', tool_call_id: 'c2', content: 'two' },
-    ]],
-    ['a call right after assistant text joins that message', null, [
-      { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Let me check.' }] },
-      { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{}' },
-    ], [{ role: 'assistant', content: 'Let me check.', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] }]],
-    ['reasoning rides on the next assistant message as reasoning_content', null, [
-      user('q'),
-      { type: 'reasoning', id: 'rs_1', summary: [], content: [{ type: 'reasoning_text', text: 'think' }] },
-      { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{}' },
-    ], [{ role: 'user', content: 'q' }, { role: 'assistant', content: null, reasoning_content: 'think', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] }]],
-    ['reasoning with only a summary uses the summary; reasoning followed by nothing is dropped', null, [
-      { type: 'reasoning', summary: [{ type: 'summary_text', text: 'sum' }] },
-      { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'ok' }] },
-      { type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text: 'lost' }] },
-    ], [{ role: 'assistant', content: 'ok', reasoning_content: 'sum' }]],
-    ['images become image_url parts', null, [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'see' }, { type: 'input_image', image_url: 'data:image/png;base64,AA', detail: 'low' }] }], [
-      { role: 'user', content: [{ type: 'text', text: 'see' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AA', detail: 'low' } }] },
-    ]],
+    [
+      'instructions become the system message',
+      'Be brief.',
+      [user('hi')],
+      [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'hi' },
+      ],
+    ],
+    [
+      'developer messages become system, leading ones merged',
+      null,
+      [
+        { type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'base' }] },
+        {
+          type: 'message',
+          role: 'developer',
+          content: [
+            { type: 'input_text', text: 'a' },
+            { type: 'input_text', text: 'b' },
+          ],
+        },
+        user('hi'),
+      ],
+      [
+        { role: 'system', content: 'base\n\na\nb' },
+        { role: 'user', content: 'hi' },
+      ],
+    ],
+    [
+      'assistant history keeps its text',
+      null,
+      [
+        user('q'),
+        {
+          type: 'message',
+          role: 'assistant',
+          content: [
+            { type: 'output_text', text: 'an', annotations: [] },
+            { type: 'output_text', text: 'swer' },
+          ],
+        },
+      ],
+      [
+        { role: 'user', content: 'q' },
+        { role: 'assistant', content: 'answer' },
+      ],
+    ],
+    [
+      'consecutive function calls share one assistant message; outputs are tool messages',
+      null,
+      [
+        user('q'),
+        { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{"a":1}' },
+        { type: 'function_call', call_id: 'c2', name: 'g', arguments: '{}' },
+        { type: 'function_call_output', call_id: 'c1', output: 'one' },
+        { type: 'function_call_output', call_id: 'c2', output: [{ type: 'input_text', text: 'two' }] },
+      ],
+      [
+        { role: 'user', content: 'q' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'c1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } },
+            { id: 'c2', type: 'function', function: { name: 'g', arguments: '{}' } },
+          ],
+        },
+        { role: 'tool', tool_call_id: 'c1', content: 'one' },
+        { role: 'tool', tool_call_id: 'c2', content: 'two' },
+      ],
+    ],
+    [
+      'a call right after assistant text joins that message',
+      null,
+      [
+        { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Let me check.' }] },
+        { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{}' },
+      ],
+      [
+        {
+          role: 'assistant',
+          content: 'Let me check.',
+          tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+        },
+      ],
+    ],
+    [
+      'reasoning rides on the next assistant message as reasoning_content',
+      null,
+      [
+        user('q'),
+        { type: 'reasoning', id: 'rs_1', summary: [], content: [{ type: 'reasoning_text', text: 'think' }] },
+        { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{}' },
+      ],
+      [
+        { role: 'user', content: 'q' },
+        {
+          role: 'assistant',
+          content: null,
+          reasoning_content: 'think',
+          tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+        },
+      ],
+    ],
+    [
+      'reasoning with only a summary uses the summary; reasoning followed by nothing is dropped',
+      null,
+      [
+        { type: 'reasoning', summary: [{ type: 'summary_text', text: 'sum' }] },
+        { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'ok' }] },
+        { type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text: 'lost' }] },
+      ],
+      [{ role: 'assistant', content: 'ok', reasoning_content: 'sum' }],
+    ],
+    [
+      'images become image_url parts',
+      null,
+      [
+        {
+          type: 'message',
+          role: 'user',
+          content: [
+            { type: 'input_text', text: 'see' },
+            { type: 'input_image', image_url: 'data:image/png;base64,AA', detail: 'low' },
+          ],
+        },
+      ],
+      [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'see' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,AA', detail: 'low' } },
+          ],
+        },
+      ],
+    ],
     ['a string input is one user message', null, 'hello' as any, [{ role: 'user', content: 'hello' }]],
   ])('%s', (_n, instructions, input, want) => {
     expect(toChatMessages(instructions, input)).toEqual(want)
@@ -56,19 +156,38 @@ describe('toChatMessages', () => {
 describe('toChatRequest', () => {
   test('options are mapped; Responses-only fields stay behind; unknown fields pass', () => {
     const req = toChatRequest({
-      model: 'm', input: [user('hi')], instructions: 'sys', store: false, max_output_tokens: 100, temperature: 0.2, top_p: 0.9, top_k: 20,
-      include: ['reasoning.encrypted_content'], prompt_cache_key: 'k', truncation: 'disabled', reasoning: { effort: 'low', summary: 'auto' },
+      model: 'm',
+      input: [user('hi')],
+      instructions: 'sys',
+      store: false,
+      max_output_tokens: 100,
+      temperature: 0.2,
+      top_p: 0.9,
+      top_k: 20,
+      include: ['reasoning.encrypted_content'],
+      prompt_cache_key: 'k',
+      truncation: 'disabled',
+      reasoning: { effort: 'low', summary: 'auto' },
       text: { format: { type: 'json_schema', name: 'answer', schema: { type: 'object' }, strict: true } },
       tools: [{ type: 'function', name: 'f', description: 'd', parameters: { type: 'object', properties: {} }, strict: false }],
-      tool_choice: { type: 'function', name: 'f' }, parallel_tool_calls: false,
+      tool_choice: { type: 'function', name: 'f' },
+      parallel_tool_calls: false,
     })
     expect(req).toEqual({
-      model: 'm', temperature: 0.2, top_p: 0.9, top_k: 20,
-      messages: [{ role: 'system', content: 'sys' }, { role: 'user', content: 'hi' }],
+      model: 'm',
+      temperature: 0.2,
+      top_p: 0.9,
+      top_k: 20,
+      messages: [
+        { role: 'system', content: 'sys' },
+        { role: 'user', content: 'hi' },
+      ],
       max_tokens: 100,
       response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object' }, strict: true } },
       reasoning_effort: 'low',
-      tools: [{ type: 'function', function: { name: 'f', description: 'd', parameters: { type: 'object', properties: {} }, strict: false } }],
+      tools: [
+        { type: 'function', function: { name: 'f', description: 'd', parameters: { type: 'object', properties: {} }, strict: false } },
+      ],
       tool_choice: { type: 'function', function: { name: 'f' } },
       parallel_tool_calls: false,
       stream: true,
@@ -84,7 +203,9 @@ describe('toChatRequest', () => {
   })
 
   test('json_object format', () => {
-    expect(toChatRequest({ model: 'm', input: [], text: { format: { type: 'json_object' } } }).response_format).toEqual({ type: 'json_object' })
+    expect(toChatRequest({ model: 'm', input: [], text: { format: { type: 'json_object' } } }).response_format).toEqual({
+      type: 'json_object',
+    })
   })
 })
 
@@ -92,7 +213,10 @@ const seqIds = () => {
   let n = 0
   return (p: string) => `${p}_${++n}`
 }
-const chunk = (delta: any, finish_reason: string | null = null) => ({ object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason }] })
+const chunk = (delta: any, finish_reason: string | null = null) => ({
+  object: 'chat.completion.chunk',
+  choices: [{ index: 0, delta, finish_reason }],
+})
 
 function translate(chunks: any[]): Loose[] {
   const t = new ChatStreamTranslator(seqIds())
@@ -101,14 +225,45 @@ function translate(chunks: any[]): Loose[] {
 
 describe('ChatStreamTranslator', () => {
   test('reasoning then text: the same event sequence as /v1/responses', () => {
-    const out = translate([chunk({ role: 'assistant', content: '' }), chunk({ reasoning: 'hm' }), chunk({ reasoning_content: 'm' }), chunk({ content: 'Hi' }), chunk({ content: '!' }, 'stop')])
+    const out = translate([
+      chunk({ role: 'assistant', content: '' }),
+      chunk({ reasoning: 'hm' }),
+      chunk({ reasoning_content: 'm' }),
+      chunk({ content: 'Hi' }),
+      chunk({ content: '!' }, 'stop'),
+    ])
     expect(out.map((e) => e.type)).toEqual([
-      'response.output_item.added', 'response.content_part.added', 'response.reasoning_text.delta', 'response.reasoning_text.delta', 'response.reasoning_text.done', 'response.content_part.done', 'response.output_item.done',
-      'response.output_item.added', 'response.content_part.added', 'response.output_text.delta', 'response.output_text.delta', 'response.output_text.done', 'response.content_part.done', 'response.output_item.done',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.reasoning_text.delta',
+      'response.reasoning_text.delta',
+      'response.reasoning_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.delta',
+      'response.output_text.delta',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
       'response.completed',
     ])
-    expect(out[6]!.item).toEqual({ id: 'rs_1', type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text: 'hmm' }], encrypted_content: null, status: 'completed' })
-    expect(out[13]!.item).toEqual({ id: 'msg_2', type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Hi!', annotations: [], logprobs: [] }] })
+    expect(out[6]!.item).toEqual({
+      id: 'rs_1',
+      type: 'reasoning',
+      summary: [],
+      content: [{ type: 'reasoning_text', text: 'hmm' }],
+      encrypted_content: null,
+      status: 'completed',
+    })
+    expect(out[13]!.item).toEqual({
+      id: 'msg_2',
+      type: 'message',
+      role: 'assistant',
+      status: 'completed',
+      content: [{ type: 'output_text', text: 'Hi!', annotations: [], logprobs: [] }],
+    })
   })
 
   test('a server sending both reasoning and reasoning_content is not doubled', () => {
@@ -135,13 +290,24 @@ describe('ChatStreamTranslator', () => {
       ['response.output_item.done', 1, 'fc_2'],
       ['response.completed', undefined, undefined],
     ])
-    expect(out[4]!.item).toEqual({ id: 'fc_1', type: 'function_call', call_id: 'call_a', name: 'f', arguments: '{"x":1}', status: 'completed' })
+    expect(out[4]!.item).toEqual({
+      id: 'fc_1',
+      type: 'function_call',
+      call_id: 'call_a',
+      name: 'f',
+      arguments: '{"x":1}',
+      status: 'completed',
+    })
     expect((out[8]!.item as any).call_id).toBe('call_b')
   })
 
   test('a whole tool call in one chunk with object arguments (Ollama)', () => {
     const out = translate([chunk({ tool_calls: [{ id: 'c', function: { name: 'f', arguments: { city: 'Paris' } } }] }, 'tool_calls')])
-    expect(out.find((e) => e.type === 'response.output_item.done')!.item).toMatchObject({ name: 'f', arguments: '{"city":"Paris"}', call_id: 'c' })
+    expect(out.find((e) => e.type === 'response.output_item.done')!.item).toMatchObject({
+      name: 'f',
+      arguments: '{"city":"Paris"}',
+      call_id: 'c',
+    })
   })
 
   test.each<[string, string | null, string, any]>([
@@ -161,25 +327,66 @@ describe('ChatStreamTranslator', () => {
   test('usage from the final chunk, with cached and reasoning token details', () => {
     const t = new ChatStreamTranslator(seqIds())
     t.accept(chunk({ content: 'a' }, 'stop'))
-    t.accept({ choices: [], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 2 } } })
+    t.accept({
+      choices: [],
+      usage: {
+        prompt_tokens: 10,
+        completion_tokens: 5,
+        total_tokens: 15,
+        prompt_tokens_details: { cached_tokens: 4 },
+        completion_tokens_details: { reasoning_tokens: 2 },
+      },
+    })
     const terminal: Loose = t.finish().at(-1)!
-    expect(terminal.response.usage).toEqual({ input_tokens: 10, input_tokens_details: { cached_tokens: 4 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 2 }, total_tokens: 15 })
+    expect(terminal.response.usage).toEqual({
+      input_tokens: 10,
+      input_tokens_details: { cached_tokens: 4 },
+      output_tokens: 5,
+      output_tokens_details: { reasoning_tokens: 2 },
+      total_tokens: 15,
+    })
   })
 
   test('usage without details', () => {
-    expect(chatUsage({ prompt_tokens: 3, completion_tokens: 2 })).toEqual({ input_tokens: 3, input_tokens_details: { cached_tokens: 0 }, output_tokens: 2, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 5 })
+    expect(chatUsage({ prompt_tokens: 3, completion_tokens: 2 })).toEqual({
+      input_tokens: 3,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: 2,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: 5,
+    })
   })
 
   test('an error chunk mid-stream becomes an error event and nothing after it', () => {
     const t = new ChatStreamTranslator(seqIds())
-    expect(t.accept({ error: { message: 'boom', code: 'internal' } })).toEqual([{ type: 'error', error: { code: 'internal', message: 'boom' } }])
+    expect(t.accept({ error: { message: 'boom', code: 'internal' } })).toEqual([
+      { type: 'error', error: { code: 'internal', message: 'boom' } },
+    ])
     expect(t.finish()).toEqual([])
   })
 
   test('a non-streamed chat.completion gives the same events', () => {
     const t = new ChatStreamTranslator(seqIds())
-    const out = t.fromCompletion({ choices: [{ index: 0, message: { role: 'assistant', content: 'Hi', reasoning_content: 'r', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' }], usage: { prompt_tokens: 1, completion_tokens: 2 } })
-    expect(out.filter((e) => e.type === 'response.output_item.done').map((e) => (e.item as any).type)).toEqual(['reasoning', 'message', 'function_call'])
+    const out = t.fromCompletion({
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: 'Hi',
+            reasoning_content: 'r',
+            tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }],
+          },
+          finish_reason: 'tool_calls',
+        },
+      ],
+      usage: { prompt_tokens: 1, completion_tokens: 2 },
+    })
+    expect(out.filter((e) => e.type === 'response.output_item.done').map((e) => (e.item as any).type)).toEqual([
+      'reasoning',
+      'message',
+      'function_call',
+    ])
     expect(out.at(-1)!.type).toBe('response.completed')
   })
 })

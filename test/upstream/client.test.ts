@@ -71,7 +71,12 @@ describe('headers sent upstream', () => {
       return new Response('ok')
     })
     const c = client(`http://127.0.0.1:${s.port}/v1`, { apiKey: 'sk-up' })
-    await (await c.call({ path: '/models', headers: { authorization: 'Bearer client', 'x-request-id': 'r1', 'keep-alive': 'timeout=1', host: 'evil', 'openai-beta': 'x' } })).text()
+    await (
+      await c.call({
+        path: '/models',
+        headers: { authorization: 'Bearer client', 'x-request-id': 'r1', 'keep-alive': 'timeout=1', host: 'evil', 'openai-beta': 'x' },
+      })
+    ).text()
     expect(seen.authorization).toBe('Bearer sk-up')
     expect(seen['x-request-id']).toBe('r1')
     expect(seen['openai-beta']).toBe('x')
@@ -85,7 +90,14 @@ describe('headers sent upstream', () => {
       got = `${req.method} ${await req.text()}`
       return new Response('ok')
     })
-    await (await client(`http://127.0.0.1:${s.port}`).call({ method: 'POST', path: '/x', body: '{"a":1}', headers: { 'content-type': 'application/json' } })).text()
+    await (
+      await client(`http://127.0.0.1:${s.port}`).call({
+        method: 'POST',
+        path: '/x',
+        body: '{"a":1}',
+        headers: { 'content-type': 'application/json' },
+      })
+    ).text()
     expect(got).toBe('POST {"a":1}')
   })
 
@@ -115,7 +127,9 @@ describe('failures become ApiErrors', () => {
       return new Response('late')
     })
     const t0 = performance.now()
-    const e = await apiError(client(`http://127.0.0.1:${s.port}`, { connectTimeoutMs: 150, firstByteTimeoutMs: 5000 }).call({ path: '/models' }))
+    const e = await apiError(
+      client(`http://127.0.0.1:${s.port}`, { connectTimeoutMs: 150, firstByteTimeoutMs: 5000 }).call({ path: '/models' }),
+    )
     const took = performance.now() - t0
     expect(e.status).toBe(504)
     expect(e.toJSON().error.code).toBe('upstream_timeout')
@@ -129,7 +143,14 @@ describe('failures become ApiErrors', () => {
       return new Response('late')
     })
     const t0 = performance.now()
-    const e = await apiError(client(`http://127.0.0.1:${s.port}`, { connectTimeoutMs: 5000, firstByteTimeoutMs: 200 }).call({ method: 'POST', path: '/responses', body: '{}', kind: 'generate' }))
+    const e = await apiError(
+      client(`http://127.0.0.1:${s.port}`, { connectTimeoutMs: 5000, firstByteTimeoutMs: 200 }).call({
+        method: 'POST',
+        path: '/responses',
+        body: '{}',
+        kind: 'generate',
+      }),
+    )
     expect(e.status).toBe(504)
     expect(performance.now() - t0).toBeLessThan(1500)
   })
@@ -266,7 +287,13 @@ describe('streams', () => {
     for (let i = 0; i < 25 && !upstreamCancelled; i++) await Bun.sleep(20)
     expect(upstreamCancelled).toBe(true)
     // the reader sees the end too, rather than hanging
-    const rest = await Promise.race([reader.read().then(() => 'ended', () => 'errored'), Bun.sleep(1000).then(() => 'stuck')])
+    const rest = await Promise.race([
+      reader.read().then(
+        () => 'ended',
+        () => 'errored',
+      ),
+      Bun.sleep(1000).then(() => 'stuck'),
+    ])
     expect(rest).not.toBe('stuck')
   })
 
@@ -288,7 +315,8 @@ describe('compression', () => {
   function gzipServer(seen: { acceptEncoding?: string | null }) {
     return serve((req) => {
       seen.acceptEncoding = req.headers.get('accept-encoding')
-      if (!req.headers.get('accept-encoding')?.includes('gzip')) return new Response(json, { headers: { 'content-type': 'application/json' } })
+      if (!req.headers.get('accept-encoding')?.includes('gzip'))
+        return new Response(json, { headers: { 'content-type': 'application/json' } })
       return new Response(gz, { headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } })
     })
   }

@@ -31,7 +31,8 @@ async function closedPort(): Promise<number> {
   return port
 }
 
-const client = (baseUrl: string) => createUpstreamClient({ baseUrl, apiKey: null, connectTimeoutMs: 2000, firstByteTimeoutMs: 2000, idleTimeoutMs: 2000 })
+const client = (baseUrl: string) =>
+  createUpstreamClient({ baseUrl, apiKey: null, connectTimeoutMs: 2000, firstByteTimeoutMs: 2000, idleTimeoutMs: 2000 })
 
 async function failure(p: Promise<unknown>): Promise<ApiError> {
   try {
@@ -62,18 +63,24 @@ describe('before the upstream answers: 502 upstream_unreachable naming the call'
     const e = await failure(client(`http://127.0.0.1:${port}/v1`).call({ path: '/models' }))
     expect(e.status).toBe(502)
     expect(e.errorCode).toBe('upstream_unreachable')
-    expect(e.message).toBe(`upstream unreachable (GET http://127.0.0.1:${port}/v1/models): the upstream refused the connection (ECONNREFUSED)`)
+    expect(e.message).toBe(
+      `upstream unreachable (GET http://127.0.0.1:${port}/v1/models): the upstream refused the connection (ECONNREFUSED)`,
+    )
   })
 
   test('the host name does not resolve', async () => {
     const e = await failure(client('http://agentgate-no-such-host.invalid/v1').call({ path: '/models' }))
-    expect(e.message).toMatch(/^upstream unreachable \(GET http:\/\/agentgate-no-such-host\.invalid\/v1\/models\): the upstream host name (does not resolve|could not be looked up) \((ENOTFOUND|EAI_AGAIN|DNSException)\)$/)
+    expect(e.message).toMatch(
+      /^upstream unreachable \(GET http:\/\/agentgate-no-such-host\.invalid\/v1\/models\): the upstream host name (does not resolve|could not be looked up) \((ENOTFOUND|EAI_AGAIN|DNSException)\)$/,
+    )
   })
 
   test('the connection is closed before any answer', async () => {
     const port = await rawServer((s) => s.destroy())
     const e = await failure(client(`http://127.0.0.1:${port}/v1`).call({ method: 'POST', path: '/responses' }))
-    expect(e.message).toBe(`upstream unreachable (POST http://127.0.0.1:${port}/v1/responses): the upstream closed the connection before answering (ECONNRESET)`)
+    expect(e.message).toBe(
+      `upstream unreachable (POST http://127.0.0.1:${port}/v1/responses): the upstream closed the connection before answering (ECONNRESET)`,
+    )
   })
 
   test('https to a port that speaks plain HTTP: the TLS handshake fails', async () => {
@@ -93,7 +100,13 @@ describe('before the upstream answers: 502 upstream_unreachable naming the call'
 
   test('no headers within the time allowed: 504 naming the call', async () => {
     const port = await rawServer(() => {})
-    const c = createUpstreamClient({ baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: null, connectTimeoutMs: 100, firstByteTimeoutMs: 100, idleTimeoutMs: 100 })
+    const c = createUpstreamClient({
+      baseUrl: `http://127.0.0.1:${port}/v1`,
+      apiKey: null,
+      connectTimeoutMs: 100,
+      firstByteTimeoutMs: 100,
+      idleTimeoutMs: 100,
+    })
     const e = await failure(c.call({ path: '/models' }))
     expect(e.status).toBe(504)
     expect(e.message).toBe(`upstream did not answer within 100 ms (GET http://127.0.0.1:${port}/v1/models)`)
@@ -109,7 +122,9 @@ describe('while the body streams: 502 upstream_error naming the call', () => {
     const e = await bodyFailure(`http://127.0.0.1:${port}/v1`)
     expect(e.status).toBe(502)
     expect(e.errorCode).toBe('upstream_error')
-    expect(e.message).toBe(`upstream stream failed (POST http://127.0.0.1:${port}/v1/responses): the upstream closed the connection mid-stream (ECONNRESET)`)
+    expect(e.message).toBe(
+      `upstream stream failed (POST http://127.0.0.1:${port}/v1/responses): the upstream closed the connection mid-stream (ECONNRESET)`,
+    )
   })
 
   test('the connection is closed mid-stream (FIN, no last chunk)', async () => {
@@ -118,7 +133,9 @@ describe('while the body streams: 502 upstream_error naming the call', () => {
       setTimeout(() => s.end(), 30)
     })
     const e = await bodyFailure(`http://127.0.0.1:${port}/v1`)
-    expect(e.message).toBe(`upstream stream failed (POST http://127.0.0.1:${port}/v1/responses): the upstream closed the connection mid-stream (ECONNRESET)`)
+    expect(e.message).toBe(
+      `upstream stream failed (POST http://127.0.0.1:${port}/v1/responses): the upstream closed the connection mid-stream (ECONNRESET)`,
+    )
   })
 
   test('a malformed chunk', async () => {
@@ -133,9 +150,17 @@ describe('while the body streams: 502 upstream_error naming the call', () => {
 
   test('a stream that goes silent: 504', async () => {
     const port = await rawServer((s) => s.write(SSE_HEAD + chunk(FIRST_EVENT)))
-    const c = createUpstreamClient({ baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: null, connectTimeoutMs: 2000, firstByteTimeoutMs: 2000, idleTimeoutMs: 100 })
+    const c = createUpstreamClient({
+      baseUrl: `http://127.0.0.1:${port}/v1`,
+      apiKey: null,
+      connectTimeoutMs: 2000,
+      firstByteTimeoutMs: 2000,
+      idleTimeoutMs: 100,
+    })
     const res = await c.call({ method: 'POST', path: '/responses' })
-    const e = await failure(new Response(withIdleTimeout(res.body!, 100, describeCall('POST', `http://127.0.0.1:${port}/v1/responses`))).text())
+    const e = await failure(
+      new Response(withIdleTimeout(res.body!, 100, describeCall('POST', `http://127.0.0.1:${port}/v1/responses`))).text(),
+    )
     expect(e.status).toBe(504)
     expect(e.message).toBe(`upstream stream idle for 100 ms (POST http://127.0.0.1:${port}/v1/responses)`)
   })

@@ -48,7 +48,10 @@ describe('toUpstreamHeaders', () => {
   }
 
   test('headers named in Connection are dropped too', () => {
-    const out = toUpstreamHeaders(new Headers({ connection: 'close, X-Hop-One ,x-hop-two', 'x-hop-one': '1', 'x-hop-two': '2', 'x-kept': '3' }), null)
+    const out = toUpstreamHeaders(
+      new Headers({ connection: 'close, X-Hop-One ,x-hop-two', 'x-hop-one': '1', 'x-hop-two': '2', 'x-kept': '3' }),
+      null,
+    )
     expect(names(out)).toEqual(['x-kept'])
   })
 
@@ -63,7 +66,10 @@ describe('toUpstreamHeaders', () => {
   })
 
   test('a plain record works too; undefined values are skipped; names are case-insensitive', () => {
-    const out = toUpstreamHeaders({ 'Content-Type': 'application/json', Authorization: 'Bearer x', 'X-Missing': undefined, 'X-Request-Id': 'r1' }, 'k')
+    const out = toUpstreamHeaders(
+      { 'Content-Type': 'application/json', Authorization: 'Bearer x', 'X-Missing': undefined, 'X-Request-Id': 'r1' },
+      'k',
+    )
     expect(Object.fromEntries(out)).toEqual({ 'content-type': 'application/json', 'x-request-id': 'r1', authorization: 'Bearer k' })
   })
 

@@ -6,7 +6,14 @@ import { isSecretParam, redactUrl, redactUrlIn } from '../../src/upstream/redact
 
 describe('redactUrl', () => {
   test('a URL without credentials comes back as written', () => {
-    for (const u of ['http://127.0.0.1:8000/v1', 'http://gpu-box:8000', 'https://[::1]:9000/v1?model=x', 'https://api.example.test/v1/', 'http://h', 'http://h:1/v1?model=x&stream=true#frag'])
+    for (const u of [
+      'http://127.0.0.1:8000/v1',
+      'http://gpu-box:8000',
+      'https://[::1]:9000/v1?model=x',
+      'https://api.example.test/v1/',
+      'http://h',
+      'http://h:1/v1?model=x&stream=true#frag',
+    ])
       expect(redactUrl(u)).toBe(u)
   })
 
@@ -19,15 +26,23 @@ describe('redactUrl', () => {
   })
 
   test('key-like query parameters lose their values; others keep theirs', () => {
-    expect(redactUrl('https://h/v1?api_key=sk-1&model=x&access_token=t&X-Amz-Signature=abc&apikey=2')).toBe('https://h/v1?api_key=***&model=x&access_token=***&X-Amz-Signature=***&apikey=***')
-    expect(redactUrl('https://h/v1?key=AIza&token=t&secret=s&password=p&sig=x&x=1')).toBe('https://h/v1?key=***&token=***&secret=***&password=***&sig=***&x=1')
-    expect(redactUrl('https://h/v1?X-Amz-Credential=AKIA%2F&X-Amz-Date=20260101')).toBe('https://h/v1?X-Amz-Credential=***&X-Amz-Date=20260101')
+    expect(redactUrl('https://h/v1?api_key=sk-1&model=x&access_token=t&X-Amz-Signature=abc&apikey=2')).toBe(
+      'https://h/v1?api_key=***&model=x&access_token=***&X-Amz-Signature=***&apikey=***',
+    )
+    expect(redactUrl('https://h/v1?key=AIza&token=t&secret=s&password=p&sig=x&x=1')).toBe(
+      'https://h/v1?key=***&token=***&secret=***&password=***&sig=***&x=1',
+    )
+    expect(redactUrl('https://h/v1?X-Amz-Credential=AKIA%2F&X-Amz-Date=20260101')).toBe(
+      'https://h/v1?X-Amz-Credential=***&X-Amz-Date=20260101',
+    )
     expect(redactUrl('https://h/v1?API-KEY=a;client_secret=b')).toBe('https://h/v1?API-KEY=***;client_secret=***')
     expect(redactUrl('https://h/v1?api%5Fkey=zzz')).toBe('https://h/v1?api%5Fkey=***')
   })
 
   test('fragment parameters (OAuth style) are redacted too, together with userinfo', () => {
-    expect(redactUrl('https://u:p@h/cb?state=1#access_token=tok&token_type=bearer')).toBe('https://***@h/cb?state=1#access_token=***&token_type=***')
+    expect(redactUrl('https://u:p@h/cb?state=1#access_token=tok&token_type=bearer')).toBe(
+      'https://***@h/cb?state=1#access_token=***&token_type=***',
+    )
   })
 
   test('an unparseable URL is still redacted', () => {
@@ -45,13 +60,27 @@ describe('redactUrl', () => {
 
   test('which parameter names are secrets', () => {
     for (const n of ['model', 'region', 'stream', 'passage', 'limit']) expect({ n, secret: isSecretParam(n) }).toEqual({ n, secret: false })
-    for (const n of ['key', 'private_key', 'x_api_key', 'github_token', 'aws_secret', 'db_password', 'Signature', 'sslpassword', 'apitoken', 'code', 'api%5Fkey'])
+    for (const n of [
+      'key',
+      'private_key',
+      'x_api_key',
+      'github_token',
+      'aws_secret',
+      'db_password',
+      'Signature',
+      'sslpassword',
+      'apitoken',
+      'code',
+      'api%5Fkey',
+    ])
       expect({ n, secret: isSecretParam(n) }).toEqual({ n, secret: true })
   })
 
   test('redactUrlIn cleans a message that quotes the URL', () => {
     const url = 'http://u:pw@127.0.0.1:9/v1'
-    expect(redactUrlIn(`fetch ${url}/models failed; ${url}`, url)).toBe('fetch http://***@127.0.0.1:9/v1/models failed; http://***@127.0.0.1:9/v1')
+    expect(redactUrlIn(`fetch ${url}/models failed; ${url}`, url)).toBe(
+      'fetch http://***@127.0.0.1:9/v1/models failed; http://***@127.0.0.1:9/v1',
+    )
     expect(redactUrlIn('nothing here', url)).toBe('nothing here')
   })
 

@@ -16,7 +16,10 @@ beforeAll(async () => {
   up = startFakeUpstream()
   // The backpressure test's answer is 12 MiB of text (24 MiB as a Response with output_text): over the default
   // --max-stored-response-bytes, which would end it incomplete (test/limits covers that).
-  gw = await startGateway({ upstream: up.url, env: { AGENTGATE_MAX_WS_QUEUE: '3', AGENTGATE_MAX_STORED_RESPONSE_BYTES: String(64 * 1024 * 1024) } })
+  gw = await startGateway({
+    upstream: up.url,
+    env: { AGENTGATE_MAX_WS_QUEUE: '3', AGENTGATE_MAX_STORED_RESPONSE_BYTES: String(64 * 1024 * 1024) },
+  })
 })
 afterAll(async () => {
   await gw.stop()
@@ -59,11 +62,16 @@ describe('WebSocket /v1/responses', () => {
     s.send(create({ input: userMsg('two') }))
     s.send(create({ input: userMsg('three') }))
     await s.next((f) => f.type === 'response.completed' && f.response.output_text === 'third answer')
-    const lifecycle = s.frames.filter((f) => f.type === 'response.created' || terminal(f)).map((f) => `${f.type}:${f.response.output_text || ''}`)
+    const lifecycle = s.frames
+      .filter((f) => f.type === 'response.created' || terminal(f))
+      .map((f) => `${f.type}:${f.response.output_text || ''}`)
     expect(lifecycle).toEqual([
-      'response.created:', 'response.completed:first answer with several words',
-      'response.created:', 'response.completed:second answer',
-      'response.created:', 'response.completed:third answer',
+      'response.created:',
+      'response.completed:first answer with several words',
+      'response.created:',
+      'response.completed:second answer',
+      'response.created:',
+      'response.completed:third answer',
     ])
     // Events of one turn never interleave with another's; sequence numbers restart per response.
     const ids = s.frames.filter((f) => f.response).map((f) => f.response.id)
@@ -93,18 +101,29 @@ describe('WebSocket /v1/responses', () => {
     const second = await s.next((f) => f.type === 'response.completed' && f.response.output_text === 'second answer')
     expect(second.response.previous_response_id).toBe(first.response.id)
     expect(s.frames.filter((f) => f.type === 'error')).toEqual([])
-    expect(seen[0].map((i: any) => `${i.role}: ${i.content[0].text}`)).toEqual(['user: one', 'assistant: first answer with several words', 'user: two'])
+    expect(seen[0].map((i: any) => `${i.role}: ${i.content[0].text}`)).toEqual([
+      'user: one',
+      'assistant: first answer with several words',
+      'user: two',
+    ])
     s.ws.close()
   })
 
   test('a response.create chained onto a background response that is still running gets a 400 error frame naming previous_response_id', async () => {
     up.queue({ fault: 'slow', delayMs: 800 })
-    const res = await fetch(`${gw.baseURL}/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'test-model', input: 'slowly', background: true }) })
+    const res = await fetch(`${gw.baseURL}/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-model', input: 'slowly', background: true }),
+    })
     const bg = (await res.json()) as any
     const s = await openSocket(gw.url)
     s.send(create({ previous_response_id: bg.id, input: userMsg('next') }))
     const err = await s.next((f) => f.type === 'error')
-    expect(err).toMatchObject({ status: 400, error: { type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_in_progress' } })
+    expect(err).toMatchObject({
+      status: 400,
+      error: { type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_in_progress' },
+    })
     expect(err.error.message).toContain('still running')
     // Nothing was started for the refused frame: the socket goes on with the next one.
     s.send(create({ input: userMsg('still there?') }))
@@ -119,7 +138,12 @@ describe('WebSocket /v1/responses', () => {
     ['a JSON array', [1, 2], 'invalid_frame', 400],
     ['missing model', { type: 'response.create', input: 'x' }, 'invalid_value', 400],
     ['bad temperature', { type: 'response.create', model: 'm', input: 'x', temperature: 9 }, 'invalid_value', 400],
-    ['unknown previous_response_id', { type: 'response.create', model: 'm', input: 'x', previous_response_id: 'resp_nope' }, 'previous_response_not_found', 404],
+    [
+      'unknown previous_response_id',
+      { type: 'response.create', model: 'm', input: 'x', previous_response_id: 'resp_nope' },
+      'previous_response_not_found',
+      404,
+    ],
   ])('%s → error frame with status and code, and the socket stays usable', async (_name, frame, code, status) => {
     const s = await openSocket(gw.url)
     s.send(frame)
@@ -223,12 +247,17 @@ describe('backpressure', () => {
     up.queue({ text: chunk.repeat(768), chunks: 768 })
     const sock = connect(gw.app.server!.port!, '127.0.0.1')
     await new Promise((r) => sock.once('connect', r))
-    sock.write(`GET /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`)
+    sock.write(
+      `GET /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    )
     await new Promise((r) => sock.once('data', r))
     // One masked text frame.
     const payload = Buffer.from(JSON.stringify(create({ input: userMsg('flood me') })))
     const mask = Buffer.from([1, 2, 3, 4])
-    const header = payload.length < 126 ? Buffer.from([0x81, 0x80 | payload.length]) : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 255])
+    const header =
+      payload.length < 126
+        ? Buffer.from([0x81, 0x80 | payload.length])
+        : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 255])
     sock.write(Buffer.concat([header, mask, Buffer.from(payload.map((b, i) => b ^ mask[i % 4]))]))
     // Read just until the response id shows, then stop reading.
     let head = ''
@@ -250,4 +279,3 @@ describe('backpressure', () => {
     sock.destroy()
   }, 30_000)
 })
-

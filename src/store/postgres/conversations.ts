@@ -17,7 +17,8 @@ const columns = conversationColumns(conversations)
 export function conversationQueries({ db }: Conn): ConversationQueries {
   const live = (tenant: string, id: string) => liveConversation(conversations, tenant, id)
   const joined = eq(conversations.id, items.conversationId)
-  const lockHolder = (where: SQL | undefined) => db.select({ holder: conversations.turnResponseId }).from(conversations).where(where).for('no key update')
+  const lockHolder = (where: SQL | undefined) =>
+    db.select({ holder: conversations.turnResponseId }).from(conversations).where(where).for('no key update')
   const setWhere = async (values: Partial<typeof conversations.$inferInsert>, where: SQL | undefined) => {
     await db.update(conversations).set(values).where(where)
   }
@@ -27,7 +28,8 @@ export function conversationQueries({ db }: Conn): ConversationQueries {
       await db.insert(conversations).values(rec)
     },
     selectConversation: async (tenant, id) => (await db.select(columns).from(conversations).where(live(tenant, id)))[0] ?? null,
-    conversationExists: async (tenant, id) => (await db.select({ id: conversations.id }).from(conversations).where(live(tenant, id))).length > 0,
+    conversationExists: async (tenant, id) =>
+      (await db.select({ id: conversations.id }).from(conversations).where(live(tenant, id))).length > 0,
     lockConversation: async (tenant, id) => (await lockHolder(live(tenant, id))).length > 0,
     async lockConversationTurn(tenant, id, now) {
       const [conv] = await lockHolder(live(tenant, id))
@@ -37,10 +39,17 @@ export function conversationQueries({ db }: Conn): ConversationQueries {
       const [busy] = await db
         .select({ id: responses.id })
         .from(responses)
-        .where(and(eq(responses.id, conv.holder), inArray(responses.status, ['queued', 'in_progress']), drizzleSql`${responses.leaseExpiresAt} >= ${now}`))
+        .where(
+          and(
+            eq(responses.id, conv.holder),
+            inArray(responses.status, ['queued', 'in_progress']),
+            drizzleSql`${responses.leaseExpiresAt} >= ${now}`,
+          ),
+        )
       return { holder: conv.holder, busy: busy !== undefined }
     },
-    lockTurnHolder: async (conversationId) => (await lockHolder(and(eq(conversations.id, conversationId), isNull(conversations.deletedAt))))[0]?.holder ?? null,
+    lockTurnHolder: async (conversationId) =>
+      (await lockHolder(and(eq(conversations.id, conversationId), isNull(conversations.deletedAt))))[0]?.holder ?? null,
     takeTurn: (conversationId, responseId) => setWhere({ turnResponseId: responseId }, eq(conversations.id, conversationId)),
     releaseTurn: (conversationId, responseId) =>
       setWhere({ turnResponseId: null }, and(eq(conversations.id, conversationId), eq(conversations.turnResponseId, responseId))),
@@ -48,14 +57,25 @@ export function conversationQueries({ db }: Conn): ConversationQueries {
     updateConversation: async (tenant, id, metadata, now) =>
       (await db.update(conversations).set({ metadata, updatedAt: now }).where(live(tenant, id)).returning(columns))[0] ?? null,
     softDeleteConversation: async (tenant, id, now) =>
-      (await db.update(conversations).set({ deletedAt: now, updatedAt: now }).where(live(tenant, id)).returning({ id: conversations.id })).length > 0,
+      (await db.update(conversations).set({ deletedAt: now, updatedAt: now }).where(live(tenant, id)).returning({ id: conversations.id }))
+        .length > 0,
     // one statement: the conversation check is a join
     async conversationItem(tenant, id, itemId) {
-      const [row] = await db.select({ body: items.body }).from(items).innerJoin(conversations, joined)
-        .where(conversationItemOf(items, conversations, tenant, id, itemId)).orderBy(asc(items.position)).limit(1)
+      const [row] = await db
+        .select({ body: items.body })
+        .from(items)
+        .innerJoin(conversations, joined)
+        .where(conversationItemOf(items, conversations, tenant, id, itemId))
+        .orderBy(asc(items.position))
+        .limit(1)
       return row?.body ?? null
     },
     deleteConversationItem: async (conversationId, itemId) =>
-      (await db.delete(items).where(and(inList({ kind: 'conversation', conversationId }), eq(items.id, itemId))).returning({ seq: items.seq })).length,
+      (
+        await db
+          .delete(items)
+          .where(and(inList({ kind: 'conversation', conversationId }), eq(items.id, itemId)))
+          .returning({ seq: items.seq })
+      ).length,
   }
 }

@@ -10,16 +10,28 @@ export function eventQueries({ db }: Conn): EventQueries {
   return {
     async insertEvents(responseId, events) {
       for (let i = 0; i < events.length; i += INSERT_CHUNK) {
-        const rows = events.slice(i, i + INSERT_CHUNK).map((event) => ({ responseId, sequenceNumber: event.sequence_number, type: event.type, data: event }))
+        const rows = events
+          .slice(i, i + INSERT_CHUNK)
+          .map((event) => ({ responseId, sequenceNumber: event.sequence_number, type: event.type, data: event }))
         await db.insert(responseEvents).values(rows)
       }
     },
     async selectEvents(responseId, afterSeq) {
       const after = and(eq(responseEvents.responseId, responseId), gt(responseEvents.sequenceNumber, afterSeq))
-      const rows = await db.select({ data: responseEvents.data }).from(responseEvents).where(after).orderBy(asc(responseEvents.sequenceNumber))
+      const rows = await db
+        .select({ data: responseEvents.data })
+        .from(responseEvents)
+        .where(after)
+        .orderBy(asc(responseEvents.sequenceNumber))
       return rows.map((r) => r.data)
     },
     hasEvents: async (responseId) =>
-      (await db.select({ seq: responseEvents.sequenceNumber }).from(responseEvents).where(eq(responseEvents.responseId, responseId)).limit(1)).length > 0,
+      (
+        await db
+          .select({ seq: responseEvents.sequenceNumber })
+          .from(responseEvents)
+          .where(eq(responseEvents.responseId, responseId))
+          .limit(1)
+      ).length > 0,
   }
 }

@@ -19,7 +19,15 @@ export function itemQueries({ db }: Conn): ItemQueries {
   return {
     async insertItems(tenant, list, bodies, first) {
       const owner = listOwner(list)
-      const rows: ItemRow[] = bodies.map((body, i) => ({ ...owner, id: body.id, tenant, kind: list.kind, position: first + i, type: body.type, body }))
+      const rows: ItemRow[] = bodies.map((body, i) => ({
+        ...owner,
+        id: body.id,
+        tenant,
+        kind: list.kind,
+        position: first + i,
+        type: body.type,
+        body,
+      }))
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) await db.insert(items).values(rows.slice(i, i + INSERT_CHUNK))
     },
     async deleteOutputItems(responseId) {
@@ -46,7 +54,14 @@ export function itemQueries({ db }: Conn): ItemQueries {
     },
     async itemRange(list, { above, below, ascending, limit }) {
       const order = ascending ? asc(items.position) : desc(items.position)
-      return bodiesOf(await db.select({ body: items.body }).from(items).where(inRange(items, list, { above, below })).orderBy(order).limit(limit))
+      return bodiesOf(
+        await db
+          .select({ body: items.body })
+          .from(items)
+          .where(inRange(items, list, { above, below }))
+          .orderBy(order)
+          .limit(limit),
+      )
     },
     // items of a deleted conversation do not count
     itemsById: (tenant, ids) =>
@@ -57,10 +72,19 @@ export function itemQueries({ db }: Conn): ItemQueries {
         .where(tenantItems(items, conversations, tenant, ids))
         .orderBy(asc(items.seq)),
     conversationItems: async (conversationId) =>
-      bodiesOf(await db.select({ body: items.body }).from(items).where(inList({ kind: 'conversation', conversationId })).orderBy(asc(items.position))),
+      bodiesOf(
+        await db
+          .select({ body: items.body })
+          .from(items)
+          .where(inList({ kind: 'conversation', conversationId }))
+          .orderBy(asc(items.position)),
+      ),
     async lastConversationPosition(conversationId) {
       const max = drizzleSql<number | null>`max(${items.position})`
-      const [last] = await db.select({ position: max }).from(items).where(inList({ kind: 'conversation', conversationId }))
+      const [last] = await db
+        .select({ position: max })
+        .from(items)
+        .where(inList({ kind: 'conversation', conversationId }))
       return last?.position ?? null
     },
   }

@@ -43,13 +43,20 @@ export function responseQueries({ db, sql }: Conn): ResponseQueries {
       await db.insert(responses).values({ ...rec, leaseOwner: lease?.owner ?? null, leaseExpiresAt: lease?.expiresAt ?? null })
     },
     patchResponse: async (tenant, id, patch, now) =>
-      (await db.update(responses).set({ ...patch, updatedAt: now }).where(ofTenant(tenant, id)).returning({ id: responses.id })).length > 0,
+      (
+        await db
+          .update(responses)
+          .set({ ...patch, updatedAt: now })
+          .where(ofTenant(tenant, id))
+          .returning({ id: responses.id })
+      ).length > 0,
     selectRecord: async (tenant, id) => ((await record(tenant, id))[0] as ResponseRecord | undefined) ?? null,
     lockRecord: async (tenant, id) => ((await record(tenant, id).for('no key update'))[0] as ResponseRecord | undefined) ?? null,
     selectStatus: async (tenant, id) => (await runState(tenant, id))[0]?.status ?? null,
     lockRunState: async (tenant, id) => (await runState(tenant, id).for('no key update'))[0] ?? null,
     hasResponse: async (tenant, id) => (await db.select({ id: responses.id }).from(responses).where(ofTenant(tenant, id))).length > 0,
-    deleteResponse: async (tenant, id) => (await db.delete(responses).where(ofTenant(tenant, id)).returning({ id: responses.id })).length > 0,
+    deleteResponse: async (tenant, id) =>
+      (await db.delete(responses).where(ofTenant(tenant, id)).returning({ id: responses.id })).length > 0,
     async renewLease(tenant, id, lease) {
       const [row] = await db
         .update(responses)
@@ -59,7 +66,14 @@ export function responseQueries({ db, sql }: Conn): ResponseQueries {
       return row?.status ?? null
     },
     saveProgress: (id, { status, response }, lease, now) =>
-      set(id, { status, response, error: null, completedAt: null, updatedAt: now, ...(lease && { leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt }) }),
+      set(id, {
+        status,
+        response,
+        error: null,
+        completedAt: null,
+        updatedAt: now,
+        ...(lease && { leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt }),
+      }),
     finishColumns: (id, patch, now) => set(id, { ...patch, updatedAt: now, ...unlease }),
     markCancelled: (id, response, now) => set(id, { status: 'cancelled', updatedAt: now, response, ...unlease }),
     markFailed: (id, response, error, now) => set(id, { status: 'failed', error, completedAt: now, updatedAt: now, response, ...unlease }),

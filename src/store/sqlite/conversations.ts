@@ -29,7 +29,8 @@ export function conversationQueries(db: Db, client: Database): ConversationQueri
   const columns = conversationColumns(conversations)
   const live = (tenant: string, id: string) => liveConversation(conversations, tenant, id)
   const joined = eq(conversations.id, items.conversationId)
-  const exists = (tenant: string, id: string) => db.select({ id: conversations.id }).from(conversations).where(live(tenant, id)).get() !== undefined
+  const exists = (tenant: string, id: string) =>
+    db.select({ id: conversations.id }).from(conversations).where(live(tenant, id)).get() !== undefined
 
   return {
     insertConversation(rec: ConversationRecord) {
@@ -62,13 +63,25 @@ export function conversationQueries(db: Db, client: Database): ConversationQueri
     },
     updateConversation: (tenant, id, metadata, now) =>
       db.update(conversations).set({ metadata, updatedAt: now }).where(live(tenant, id)).returning(columns).get() ?? null,
-    softDeleteConversation: (tenant, id, now) => changed(db.update(conversations).set({ deletedAt: now, updatedAt: now }).where(live(tenant, id)).run()) > 0,
+    softDeleteConversation: (tenant, id, now) =>
+      changed(db.update(conversations).set({ deletedAt: now, updatedAt: now }).where(live(tenant, id)).run()) > 0,
     conversationItem(tenant, id, itemId) {
-      const row = db.select({ body: items.body }).from(items).innerJoin(conversations, joined)
-        .where(conversationItemOf(items, conversations, tenant, id, itemId)).orderBy(asc(items.position)).limit(1).get()
+      const row = db
+        .select({ body: items.body })
+        .from(items)
+        .innerJoin(conversations, joined)
+        .where(conversationItemOf(items, conversations, tenant, id, itemId))
+        .orderBy(asc(items.position))
+        .limit(1)
+        .get()
       return row?.body ?? null
     },
     deleteConversationItem: (conversationId, itemId) =>
-      changed(db.delete(items).where(and(inList({ kind: 'conversation', conversationId }), eq(items.id, itemId))).run()),
+      changed(
+        db
+          .delete(items)
+          .where(and(inList({ kind: 'conversation', conversationId }), eq(items.id, itemId)))
+          .run(),
+      ),
   }
 }

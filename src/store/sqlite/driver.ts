@@ -20,7 +20,8 @@ function openFailure(path: string, e: unknown): Error {
   let why: string
   if (code === 'SQLITE_NOTADB' || /file is not a database/i.test(message)) why = 'the file is not a SQLite database'
   else if (existsSync(path) && statSync(path).isDirectory()) why = 'it is a directory, not a file'
-  else if (code === 'SQLITE_READONLY' || /readonly/i.test(message)) why = 'it is read-only (check the permissions of the file and its directory)'
+  else if (code === 'SQLITE_READONLY' || /readonly/i.test(message))
+    why = 'it is read-only (check the permissions of the file and its directory)'
   else if (code === 'SQLITE_CANTOPEN' || /unable to open/i.test(message))
     why = `unable to open or create the file (check that ${dirname(path)} exists and is writable)`
   else if (code === 'EACCES' || code === 'EPERM') why = `permission denied creating its directory ${dirname(path)}`

@@ -18,7 +18,12 @@ export function eventQueries(db: Db): EventQueries {
     .where(and(eq(responseEvents.responseId, p('responseId')), gt(responseEvents.sequenceNumber, p('afterSeq'))))
     .orderBy(asc(responseEvents.sequenceNumber))
     .prepare()
-  const any = db.select({ seq: responseEvents.sequenceNumber }).from(responseEvents).where(eq(responseEvents.responseId, p('responseId'))).limit(1).prepare()
+  const any = db
+    .select({ seq: responseEvents.sequenceNumber })
+    .from(responseEvents)
+    .where(eq(responseEvents.responseId, p('responseId')))
+    .limit(1)
+    .prepare()
 
   return {
     insertEvents(responseId, events) {

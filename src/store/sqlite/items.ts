@@ -46,19 +46,33 @@ export function itemQueries(db: Db): ItemQueries {
   return {
     insertItems(tenant, list, bodies, first) {
       const owner = listOwner(list)
-      for (const [i, body] of bodies.entries()) insert.run({ ...owner, id: body.id, tenant, kind: list.kind, position: first + i, type: body.type, body })
+      for (const [i, body] of bodies.entries())
+        insert.run({ ...owner, id: body.id, tenant, kind: list.kind, position: first + i, type: body.type, body })
     },
     deleteOutputItems(responseId) {
       deleteOutput.run({ responseId })
     },
     outputItems: (tenant, responseId) => output.all({ responseId, tenant }).map((r) => r.body),
     itemPosition(list, itemId) {
-      const row = db.select({ position: items.position }).from(items).where(and(inList(list), eq(items.id, itemId))).orderBy(asc(items.position)).limit(1).get()
+      const row = db
+        .select({ position: items.position })
+        .from(items)
+        .where(and(inList(list), eq(items.id, itemId)))
+        .orderBy(asc(items.position))
+        .limit(1)
+        .get()
       return row?.position ?? null
     },
     itemRange(list, { above, below, ascending, limit }) {
       const order = ascending ? asc(items.position) : desc(items.position)
-      return db.select({ body: items.body }).from(items).where(inRange(items, list, { above, below })).orderBy(order).limit(limit).all().map((r) => r.body)
+      return db
+        .select({ body: items.body })
+        .from(items)
+        .where(inRange(items, list, { above, below }))
+        .orderBy(order)
+        .limit(limit)
+        .all()
+        .map((r) => r.body)
     },
     // items of a deleted conversation do not count
     itemsById: (tenant, ids) =>

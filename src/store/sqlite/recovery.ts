@@ -11,7 +11,11 @@ const RUNNING = ['queued', 'in_progress'] as const
 
 export function recoveryQueries(db: Db, client: Database): RecoveryQueries {
   const leaseColumns = { id: responses.id, owner: responses.leaseOwner, expiresAt: responses.leaseExpiresAt }
-  const unfinished = db.select(leaseColumns).from(responses).where(inArray(responses.status, [...RUNNING])).prepare()
+  const unfinished = db
+    .select(leaseColumns)
+    .from(responses)
+    .where(inArray(responses.status, [...RUNNING]))
+    .prepare()
   const appendFailed = client.prepare<never, Record<string, string>>(
     failedEvents({ jsonObject: 'json_object', json: (column) => `json(${column})`, idIn: 'IN (SELECT value FROM json_each($ids))' }),
   )

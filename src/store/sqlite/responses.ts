@@ -61,7 +61,11 @@ export function responseQueries(db: Db, client: Database): ResponseQueries {
     .returning({ status: responses.status })
     .prepare()
   const record = db.select(recordColumns(responses)).from(responses).where(byTenantId).prepare()
-  const runState = db.select({ status: responses.status, conversationId: responses.conversationId }).from(responses).where(byTenantId).prepare()
+  const runState = db
+    .select({ status: responses.status, conversationId: responses.conversationId })
+    .from(responses)
+    .where(byTenantId)
+    .prepare()
   // 1) the chain's responses, oldest first
   const chain = client.prepare<ChainRow, Record<string, string>>(`${chainWalk({ id: '$id', tenant: '$tenant' })}
     SELECT r.* FROM chain c JOIN responses r ON r.id = c.id ORDER BY c.depth DESC`)
@@ -84,7 +88,12 @@ export function responseQueries(db: Db, client: Database): ResponseQueries {
     lockRunState: (tenant, id) => runState.get({ id, tenant }) ?? null,
     hasResponse: (tenant, id) => runState.get({ id, tenant }) !== undefined,
     deleteResponse: (tenant, id) =>
-      (db.delete(responses).where(and(eq(responses.id, id), eq(responses.tenant, tenant))).run() as unknown as Changes).changes > 0,
+      (
+        db
+          .delete(responses)
+          .where(and(eq(responses.id, id), eq(responses.tenant, tenant)))
+          .run() as unknown as Changes
+      ).changes > 0,
     renewLease: (tenant, id, { owner, expiresAt }) => renewRunning.get({ id, tenant, owner, expiresAt })?.status ?? null,
     saveProgress(id, values, lease, now) {
       if (lease) setLease.run({ id, owner: lease.owner, expiresAt: lease.expiresAt })
@@ -94,10 +103,16 @@ export function responseQueries(db: Db, client: Database): ResponseQueries {
       finish.run({ ...values, updatedAt: now, id })
     },
     markCancelled(id, response, now) {
-      db.update(responses).set({ status: 'cancelled', updatedAt: now, response, ...unlease }).where(eq(responses.id, id)).run()
+      db.update(responses)
+        .set({ status: 'cancelled', updatedAt: now, response, ...unlease })
+        .where(eq(responses.id, id))
+        .run()
     },
     markFailed(id, response, error, now) {
-      db.update(responses).set({ status: 'failed', error, completedAt: now, updatedAt: now, response, ...unlease }).where(eq(responses.id, id)).run()
+      db.update(responses)
+        .set({ status: 'failed', error, completedAt: now, updatedAt: now, response, ...unlease })
+        .where(eq(responses.id, id))
+        .run()
     },
     chainResponses: (tenant, id) => chain.all({ id, tenant }),
     chainItems: (ids) => chainItems.all({ ids: JSON.stringify(ids) }).map((r) => JSON.parse(r.body) as ItemBody),

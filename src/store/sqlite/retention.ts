@@ -11,7 +11,9 @@ export function retentionParts(client: Database, writeTransaction: <T>(fn: () =>
   const params = { before: '$before', limit: '$limit' }
   const pruneResponses = client.prepare<never, Record<string, number>>(sql.pruneResponses(params))
   const prunableLogs = client.prepare<{ id: string }, Record<string, number>>(sql.prunableLogs(params))
-  const deleteLogs = client.prepare<never, Record<string, string>>(`DELETE FROM response_events WHERE response_id IN (SELECT value FROM json_each($ids))`)
+  const deleteLogs = client.prepare<never, Record<string, string>>(
+    `DELETE FROM response_events WHERE response_id IN (SELECT value FROM json_each($ids))`,
+  )
   const pruneConversations = client.prepare<never, Record<string, number>>(sql.pruneConversations(params))
   const pragma = <K extends string>(name: K) => (client.query(`PRAGMA ${name}`).get() as Record<K, number>)[name]
 
