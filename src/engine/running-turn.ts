@@ -1,0 +1,286 @@
+// A running turn (the Turn start() hands back): events() calls the upstream — after a compaction, when one is due —,
+// normalises its stream, checkpoints it, and ends the turn (engine/turn-finish.ts) however it stops.
+import { ApiError } from '../errors'
+import type { ResponseEvent } from '../schema/events'
+import type { CreateResponseRequest, ResponseObjectT, UsageT } from '../schema/responses'
+import type { StoreUnavailableError } from '../store/errors'
+import type { ItemBody } from '../store/types'
+import { mapToolCallEvents, toolRegistryFor } from '../tools'
+import { noteToolCallEvent, noteUpstreamEvent, upstreamRequestAttributes, usageAttributes } from '../tracing/genai'
+import { endSpan, type Span } from '../tracing/span'
+import { streamFailure } from '../upstream/failure'
+import { estimateInputTokens } from '../upstream/tokenize'
+import { TurnCheckpoint } from './checkpoint'
+import { compactHistory, compactThreshold, expandCompactions } from './compaction'
+import { PROCESS_OWNER } from './lease'
+import { EventNormaliser, isDelta, type UpstreamOutcome } from './normalise'
+import { responseObject, type ResponseBase } from './response-object'
+import { sealReasoning, wantsSealedReasoning } from './sealed-items'
+import { type FinishingTurn, finishTurn } from './turn-finish'
+import { interrupted, isStop, stopped, truncatedStream } from './turn-outcome'
+import { type EngineDeps, type Turn, type TurnOptions, TurnStop } from './turn-types'
+import { toUpstreamRequest } from './upstream-request'
+
+// A class so the turn's state (current response, failure) is readable by the edge after the run.
+// What the end of the turn reads (deps, request, options, base, input, span) is not private: turn-finish.ts ends it.
+export class RunningTurn implements Turn, FinishingTurn {
+  response: ResponseObjectT
+  failure: ApiError | null = null
+  private used = false
+  /** Called once the turn has ended (its end stored): unregisters it from the drain. */
+  release: (() => void) | null = null
+  /** Aborted by a shutdown whose grace period ran out: the turn ends as failed, with its terminal event. */
+  private readonly shutdown = new AbortController()
+
+  constructor(
+    readonly deps: EngineDeps,
+    readonly req: CreateResponseRequest,
+    readonly opts: TurnOptions,
+    readonly base: ResponseBase,
+    initial: ResponseObjectT,
+    readonly stored: boolean,
+    private readonly history: ItemBody[],
+    readonly input: ItemBody[],
+    /** history and input as the upstream gets them (engine/history.ts upstreamItems); shorter after a compaction */
+    private upstream: ItemBody[],
+    /** performance.now() when start() was called: time to first token counts from here */
+    private readonly startedAt: number,
+    /** the turn's span (src/tracing), ended when the turn is */
+    readonly span: Span | undefined = undefined,
+  ) {
+    this.response = initial
+  }
+
+  transcript(): ItemBody[] {
+    return [...this.history, ...this.input, ...this.response.output]
+  }
+
+  get background(): boolean {
+    return this.req.background === true
+  }
+
+  get id() {
+    return this.base.id
+  }
+
+  get requestId() {
+    return this.opts.requestId ?? null
+  }
+
+  /** Ends the turn as failed (shutdown deadline). A turn whose events() never began has nothing to stop. */
+  stopForShutdown() {
+    if (!this.used) this.release?.()
+    else this.shutdown.abort(new TurnStop('shutdown'))
+  }
+
+  async *events(): AsyncGenerator<ResponseEvent> {
+    if (this.used) throw new Error('Turn.events() is single use')
+    this.used = true
+    const { ids, adapter } = this.deps
+    const { sealer } = this.deps
+    const tenant = this.opts.tenant
+    const norm = new EventNormaliser(
+      ids,
+      wantsSealedReasoning(this.req.include) ? (item) => sealReasoning(item, sealer, tenant) : undefined,
+    )
+    const abort = new AbortController()
+    const onAbort = () => abort.abort(this.opts.signal?.reason)
+    if (this.opts.signal?.aborted) onAbort()
+    else this.opts.signal?.addEventListener('abort', onAbort, { once: true })
+    const onShutdown = () => abort.abort(this.shutdown.signal.reason)
+    if (this.shutdown.signal.aborted) onShutdown()
+    else this.shutdown.signal.addEventListener('abort', onShutdown, { once: true })
+    // Event log, lease, progress snapshots and cancel watch of a stored turn (engine/checkpoint.ts).
+    const cp = new TurnCheckpoint({
+      store: this.deps.store,
+      logger: this.deps.logger,
+      tenant: this.opts.tenant,
+      id: this.id,
+      owner: this.deps.owner ?? PROCESS_OWNER,
+      stored: this.stored,
+      recordEvents: this.opts.recordEvents === true,
+      background: this.background,
+      progress: () => ({ version: norm.sequence, response: this.progress(norm), output: norm.output() }),
+      // Cancelled by any process sharing the store (or ended there by recovery, or deleted): stop the model.
+      onStopped: () => abort.abort(new TurnStop('cancelled')),
+      // The storage failed under the turn: stop the model; the turn ends as failed (stored once the storage is back).
+      onStoreFailure: (e) => abort.abort(new TurnStop('storage', e)),
+    })
+    const record = (e: ResponseEvent) => {
+      cp.record(e)
+      return e
+    }
+    let finished = false
+    let upSpan: Span | undefined
+    /** open tool-call spans by output item id */
+    const toolSpans = this.span ? new Map<string, Span>() : undefined
+    const metrics = this.deps.metrics
+    let firstDelta = false
+    metrics?.activeTurns.inc()
+    try {
+      yield record(norm.event({ type: 'response.created', response: this.response }))
+      // The first event is stored at once: a follower (resume) finds the log as soon as the turn runs.
+      await cp.afterEvent()
+      if (this.background) {
+        yield record(norm.event({ type: 'response.queued', response: this.response }))
+        this.response = this.progress(norm)
+        // Cancelled while it was queued: no model call.
+        if ((await cp.markInProgress(this.response)) !== 'in_progress') abort.abort(new TurnStop('cancelled'))
+      }
+      cp.start()
+      // A prewarm is answered with created + completed only, as Codex expects.
+      if (this.req.generate !== false && !abort.signal.aborted)
+        yield record(norm.event({ type: 'response.in_progress', response: this.response }))
+      let outcome: UpstreamOutcome
+      try {
+        // Compaction first, when the input asks for it or the history is past the request's threshold.
+        const compacted = this.req.generate === false ? null : await this.compactFirst(abort.signal)
+        if (compacted)
+          for (const out of norm.ownItem(compacted.item)) {
+            yield record(out)
+            await cp.afterEvent()
+          }
+        if (this.req.generate === false) {
+          // Codex's WebSocket prewarm: the request is kept as history, no model call.
+          outcome = { status: 'completed', usage: null, incomplete_details: null, error: null }
+        } else if (compacted?.triggered) {
+          // A compaction_trigger is answered with the compaction item alone.
+          outcome = { status: 'completed', usage: compacted.usage, incomplete_details: null, error: null }
+        } else {
+          const upstreamBody = toUpstreamRequest(this.req, [], this.upstream, this.deps.logger, this.deps.warnedTools)
+          // The upstream call's span (client kind); its traceparent goes upstream, so vLLM's spans join the trace.
+          upSpan = this.span && this.deps.tracer!.start(`chat ${this.req.model}`, 'client', this.span)
+          let headers: Record<string, string> | undefined = this.opts.requestId ? { 'x-request-id': this.opts.requestId } : undefined
+          if (upSpan) {
+            upstreamRequestAttributes(upSpan, upstreamBody, adapter.name)
+            headers = { ...headers, traceparent: upSpan.traceparent() }
+          }
+          for await (const ev of mapToolCallEvents(
+            adapter.stream(upstreamBody, { signal: abort.signal, headers }),
+            toolRegistryFor(this.req),
+          )) {
+            if (upSpan) noteUpstreamEvent(upSpan, ev)
+            for (const out of norm.accept(ev)) {
+              if (this.span) noteToolCallEvent(this.deps.tracer!, this.span, out, toolSpans!)
+              if (!firstDelta && isDelta(out)) {
+                firstDelta = true
+                metrics?.turnFirstDelta(this.req.model, (performance.now() - this.startedAt) / 1000)
+              }
+              yield record(out)
+              await cp.afterEvent()
+            }
+            if (norm.outcome) break
+          }
+          outcome = norm.outcome ?? (abort.signal.aborted ? interrupted() : truncatedStream())
+          if (!norm.outcome && !abort.signal.aborted) metrics?.recordStreamFailure(null, abort.signal)
+        }
+      } catch (e) {
+        outcome = abort.signal.aborted ? interrupted() : this.failed(e)
+        if (!abort.signal.aborted) metrics?.recordStreamFailure(e, abort.signal)
+      }
+      if (upSpan) {
+        usageAttributes(upSpan, outcome.usage)
+        upSpan.set('gen_ai.response.finish_reasons', [outcome.status])
+        endSpan(upSpan, outcome.status === 'failed' ? (this.failure ?? outcome.error) : undefined)
+      }
+      const final = stopped(abort.signal, outcome, this)
+      // Ended by a shutdown: a JSON client gets 503 (the gateway's doing), not the 502 of an upstream failure.
+      if (final !== outcome && isStop(abort.signal, 'shutdown'))
+        this.failure = new ApiError(503, final.error?.message ?? 'The gateway shut down.', 'server_error', 'shutting_down')
+      const terminal = await finishTurn(this, norm, final, cp)
+      finished = true
+      if (terminal) yield terminal
+    } finally {
+      this.opts.signal?.removeEventListener('abort', onAbort)
+      this.shutdown.signal.removeEventListener('abort', onShutdown)
+      try {
+        if (!finished) {
+          // The consumer stopped early (client gone): stop the model and keep what we have.
+          abort.abort()
+          await finishTurn(this, norm, stopped(abort.signal, interrupted(), this), cp).catch((e) =>
+            this.deps.logger.error('could not store an interrupted response', { response_id: this.id, err: String(e) }),
+          )
+        }
+      } finally {
+        metrics?.activeTurns.dec()
+        this.release?.()
+        if (this.span) {
+          if (upSpan) endSpan(upSpan)
+          for (const t of toolSpans!.values()) endSpan(t)
+          const r = this.response
+          this.span
+            .set('gen_ai.response.model', r.model)
+            .set('agentgate.response.status', r.status)
+            .set('gen_ai.response.finish_reasons', [r.status])
+          usageAttributes(this.span, r.usage ?? null)
+          endSpan(this.span, r.status === 'failed' ? (this.failure ?? r.error) : undefined)
+        }
+      }
+    }
+  }
+
+  /** The turn fails because the storage did: the error its edge answers with (503 storage_unavailable). */
+  storageFailure(e: StoreUnavailableError): UpstreamOutcome['error'] {
+    this.failure = ApiError.storageUnavailable(e, 'so this response could not be stored and has failed; try again later.')
+    return { code: 'storage_unavailable', message: this.failure.message }
+  }
+
+  /**
+   * Compacts the turn's whole context (history and input) before the model call — when the input ends with a
+   * compaction_trigger (Codex's remote compaction), or when `context_management: [{type:"compaction",
+   * compact_threshold}]` is given and the input tokens are past it — and from then on gives the upstream the user
+   * messages and the summary instead. Returns the compaction item (the turn's first output item), or null.
+   */
+  private async compactFirst(signal: AbortSignal): Promise<{ item: ItemBody; usage: UsageT; triggered: boolean } | null> {
+    const { adapter, sealer, ids, tokenizer, logger } = this.deps
+    const triggered = this.input.at(-1)?.type === 'compaction_trigger'
+    const threshold = compactThreshold(this.req)
+    if (!triggered && threshold === null) return null
+    if (!triggered) {
+      const body = toUpstreamRequest(this.req, [], this.upstream)
+      const tokens = (await tokenizer?.countInput(body, signal)) ?? estimateInputTokens(body)
+      if (tokens <= threshold!) return null
+      logger.info('compacting the history before the model call', { input_tokens: tokens, compact_threshold: threshold })
+    }
+    const context = [...this.history, ...this.input].filter((i) => i.type !== 'compaction_trigger')
+    const request = toUpstreamRequest(this.req, [], [])
+    delete request.input
+    const headers = this.opts.requestId ? { 'x-request-id': this.opts.requestId } : undefined
+    const compacted = await compactHistory({ adapter, sealer, ids }, this.opts.tenant, context, this.upstream, request, { signal, headers })
+    const item = compacted.output.at(-1)!
+    this.upstream = expandCompactions([...context, item], sealer, this.opts.tenant, () => 'input')
+    return { item, usage: compacted.usage, triggered }
+  }
+
+  private failed(e: unknown): UpstreamOutcome {
+    const { logger } = this.deps
+    // What the client and the stored response see is worded by upstream/failure.ts; the runtime's own text goes to the log only.
+    const err = streamFailure(e, null)
+    this.failure = err
+    logger.warn('turn failed', {
+      response_id: this.id,
+      status: err.status,
+      code: err.errorCode,
+      message: err.message,
+      ...(e instanceof ApiError ? {} : { err: String(e) }),
+    })
+    return {
+      status: 'failed',
+      usage: null,
+      incomplete_details: null,
+      error: { code: err.errorCode ?? 'server_error', message: err.message },
+    }
+  }
+
+  /** The response while it runs: in_progress, with the output so far. */
+  private progress(norm: EventNormaliser): ResponseObjectT {
+    return responseObject(this.base, {
+      status: 'in_progress',
+      output: norm.output(),
+      usage: null,
+      error: null,
+      incomplete_details: null,
+      completedAtMs: null,
+    })
+  }
+}

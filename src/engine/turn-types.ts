@@ -1,0 +1,94 @@
+// The turn engine's contract: what it is built from (EngineDeps), what a turn is asked with (TurnOptions), what
+// it hands back (Turn), and why an edge may stop one (TurnStop). Re-exported by engine/turn.ts.
+import type { ApiError } from '../errors'
+import type { IdSource } from '../ids'
+import type { Logger } from '../log'
+import type { GatewayMetrics } from '../metrics'
+import type { ResponseEvent } from '../schema/events'
+import type { ResponseObjectT } from '../schema/responses'
+import type { Sealer } from '../sealing/sealer'
+import type { StoreUnavailableError } from '../store/errors'
+import type { ItemBody, Store } from '../store/types'
+import type { SpanContext, Tracer } from '../tracing/span'
+import type { UpstreamAdapter } from '../upstream/adapter'
+import type { ContextWindows } from '../upstream/context-window'
+import type { Tokenizer } from '../upstream/tokenize'
+import type { Drain } from './drain'
+import type { TurnLimits } from './limits'
+import type { UnstoredEnds } from './unstored'
+
+export interface EngineDeps {
+  store: Store
+  adapter: UpstreamAdapter
+  clock: () => number
+  ids: IdSource
+  logger: Logger
+  /** time to first token, upstream stream failures, tokens and turns by status, active turns (src/metrics) */
+  metrics?: GatewayMetrics
+  /** the process identity on leases of running turns (engine/lease.ts); PROCESS_OWNER unless a test says otherwise */
+  owner?: string
+  /** history length and stored response size (engine/limits.ts); none unless given */
+  limits?: TurnLimits
+  /** where the ends of turns the failing storage could not take are retried (engine/unstored.ts); one of its own unless given */
+  unstored?: UnstoredEnds
+  /** graceful shutdown (engine/drain.ts): refuses new turns once it began, and can stop the running ones */
+  drain?: Drain
+  /** spans for the turn, its upstream call, its store transactions and tool calls (src/tracing); none when unset */
+  tracer?: Tracer | null
+  /** set by createTurnEngine: the hosted tools already warned about */
+  warnedTools?: Set<string>
+  /** seals and opens encrypted_content (src/sealing) */
+  sealer: Sealer
+  /** the upstream's tokenizer, for input token counts (upstream/tokenize.ts); estimates without one */
+  tokenizer?: Tokenizer
+  /** the models' context windows, for truncation (upstream/context-window.ts); nothing is checked without */
+  windows?: ContextWindows
+}
+
+/**
+ * Why an edge aborted a turn's signal, when it is not a client going away: a cancel (POST …/cancel) ends the turn as
+ * cancelled, a shutdown as failed. Any other abort reason ends it as incomplete (client_disconnected). The engine
+ * itself stops a turn whose storage failed (kind 'storage'): it ends as failed with storage_unavailable.
+ */
+export class TurnStop {
+  constructor(
+    readonly kind: 'cancelled' | 'shutdown' | 'storage',
+    readonly error?: StoreUnavailableError,
+  ) {}
+}
+
+export interface TurnOptions {
+  tenant: string
+  /** store even when the request says store:false (WebSocket mode, so Codex chains resolve) */
+  forceStore?: boolean
+  /** keep the event log of this turn (streamed turns, for resume) */
+  recordEvents?: boolean
+  /** aborting stops the upstream call; the response is kept as incomplete */
+  signal?: AbortSignal
+  /** the edge request's id: sent upstream as x-request-id and kept with the stored response */
+  requestId?: string
+  /**
+   * Chains kept outside the store (a WebSocket's unstored turns): the full item list of a response
+   * by id. Consulted before the store when resolving previous_response_id.
+   */
+  localChains?: ReadonlyMap<string, ItemBody[]>
+  /** the span (or remote context) the turn's span is a child of: the edge request's */
+  parentSpan?: SpanContext | null
+}
+
+export interface Turn {
+  readonly id: string
+  readonly stored: boolean
+  /** The Response as it stands: in_progress until events() has finished, then final. */
+  readonly response: ResponseObjectT
+  /** Why the turn failed, when it failed: the error an HTTP edge answers with. */
+  readonly failure: ApiError | null
+  /** Created with background:true: starts queued, and is meant to run detached from any request (engine/background.ts). */
+  readonly background: boolean
+  /** The x-request-id of the request that created it (TurnOptions.requestId), for log lines about it. */
+  readonly requestId?: string | null
+  /** Runs the turn. Single use. Stopping the iteration early ends the turn as incomplete. */
+  events(): AsyncGenerator<ResponseEvent>
+  /** History, input and output of this turn, in order: what a later turn chained on it sees. */
+  transcript(): ItemBody[]
+}
