@@ -1,0 +1,8 @@
+// SETTINGS: every setting declared once (flag, env name, file key, parser and default), in --help and README order,
+// so --help, the README table and validation all come from the same place.
+
+import { DEPLOYMENT_SETTINGS } from './deployment-settings'
+import { TUNING_SETTINGS } from './tuning-settings'
+import type { Setting } from './types'
+
+export const SETTINGS: readonly Setting[] = [...DEPLOYMENT_SETTINGS, ...TUNING_SETTINGS]
