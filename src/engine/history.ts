@@ -99,7 +99,7 @@ export function upstreamItems(deps: HistoryDeps, tenant: string, history: ItemBo
     ...openSealedReasoning(history, deps.sealer, tenant, 'stored'),
     ...openSealedReasoning(input, deps.sealer, tenant, (i) => `input.${i}`),
   ]
-  // A compaction_trigger asked for a compaction (engine/turn.ts): it is not something the model reads.
+  // A compaction_trigger asked for a compaction (engine/running-turn.ts): it is not something the model reads.
   return expandCompactions(opened, deps.sealer, tenant, (i) => (i < history.length ? historyParam : `input.${i - history.length}`)).filter(
     (i) => i.type !== 'compaction_trigger',
   )

@@ -1,7 +1,7 @@
 // The limits a turn runs under, apart from those of the edges (request body, WebSocket frame and queue) and of the
 // upstream stream (upstream/stream-limit.ts): how long a history may be (--max-history-items) and how large a stored
 // response may be (--max-stored-response-bytes). Each ends the turn with a clear error or status and leaves the
-// store consistent (engine/turn.ts).
+// store consistent (engine/turn-start.ts and engine/turn-finish.ts).
 import { ApiError } from '../errors'
 import type { ResponseObjectT } from '../schema/responses'
 import type { ItemBody } from '../store/types'

@@ -4,7 +4,7 @@
 //                                 conversations last touched more than N days ago that are deleted or empty;
 //                                 never a queued/in_progress response. Unset: everything is kept.
 //   --event-log-retention-hours H the event logs (only resume reads them) of responses finished more than H hours ago.
-// A chain whose ancestor was pruned answers 404 naming the missing response (engine/turn.ts), never a partial history.
+// A chain whose ancestor was pruned answers 404 naming the missing response (engine/history.ts), never a partial history.
 
 import type { Logger } from '../log'
 import type { Bodies, Store } from './types'

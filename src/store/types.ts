@@ -218,7 +218,7 @@ export interface Store<B extends Bodies = GatewayBodies> {
   /**
    * Retention (src/store/retention.ts decides the cutoffs and runs the batches; these are one batch each).
    * Deletes up to `limit` responses created before `before` that are not queued/in_progress, with their items and
-   * events. A kept response whose previous_response_id named one of them answers 404 when chained on (engine/turn.ts).
+   * events. A kept response whose previous_response_id named one of them answers 404 when chained on (engine/history.ts).
    */
   pruneResponses(before: number, limit: number): Promise<number>
   /** Drops the event logs (resume) of up to `limit` finished responses whose last update is before `before`. */
