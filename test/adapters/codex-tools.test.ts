@@ -8,6 +8,7 @@ import OpenAI from 'openai'
 import type { Wire } from '../support/cassette'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { CODEX_UPSTREAM_TOOL_NAMES } from '../support/tool-registry'
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(import.meta.dir, '..', 'fixtures', 'codex', name), 'utf8'))
 const TURN1 = fixture('req-sse-patch-turn1.json')
@@ -79,21 +80,7 @@ describe.each([['responses'], ['chat']] as [Wire][])('upstream API %s', (wire) =
     expect(response.status).toBe('completed')
     const body = up.requestsTo(path).at(-1)!.body
     expect(body.tools.every((t: any) => t.type === 'function')).toBe(true)
-    expect(upstreamToolNames(wire, body)).toEqual([
-      'exec_command',
-      'write_stdin',
-      'request_user_input',
-      'apply_patch',
-      'view_image',
-      'multi_agent_v1__close_agent',
-      'multi_agent_v1__resume_agent',
-      'multi_agent_v1__send_input',
-      'multi_agent_v1__spawn_agent',
-      'multi_agent_v1__wait_agent',
-      'get_goal',
-      'create_goal',
-      'update_goal',
-    ])
+    expect(upstreamToolNames(wire, body)).toEqual(CODEX_UPSTREAM_TOOL_NAMES)
     const dropped = gw.logs
       .slice(logsBefore)
       .filter((l) => l.includes(DROPPED_LOG))

@@ -10,3 +10,20 @@ export const codexToolRegistry = () =>
     { type: 'local_shell' },
     { type: 'shell' },
   ])
+
+/** The function names the upstream sees for Codex 0.169's real tool list (test/fixtures/codex), in order. */
+export const CODEX_UPSTREAM_TOOL_NAMES = [
+  'exec_command',
+  'write_stdin',
+  'request_user_input',
+  'apply_patch',
+  'view_image',
+  'multi_agent_v1__close_agent',
+  'multi_agent_v1__resume_agent',
+  'multi_agent_v1__send_input',
+  'multi_agent_v1__spawn_agent',
+  'multi_agent_v1__wait_agent',
+  'get_goal',
+  'create_goal',
+  'update_goal',
+]

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ApiError } from '../../src/errors'
 import { buildToolRegistry, toolRegistryFor } from '../../src/tools'
+import { CODEX_UPSTREAM_TOOL_NAMES } from '../support/tool-registry'
 
 const fn = (name: string, extra: Record<string, unknown> = {}) => ({
   type: 'function',
@@ -81,21 +82,7 @@ describe('what the upstream sees', () => {
   test("Codex's real tool list: only functions go upstream, web_search is dropped", () => {
     const reg = buildToolRegistry(codex.tools)
     expect(reg.upstreamTools!.every((t) => t.type === 'function')).toBe(true)
-    expect(reg.upstreamTools!.map((t) => t.name)).toEqual([
-      'exec_command',
-      'write_stdin',
-      'request_user_input',
-      'apply_patch',
-      'view_image',
-      'multi_agent_v1__close_agent',
-      'multi_agent_v1__resume_agent',
-      'multi_agent_v1__send_input',
-      'multi_agent_v1__spawn_agent',
-      'multi_agent_v1__wait_agent',
-      'get_goal',
-      'create_goal',
-      'update_goal',
-    ])
+    expect(reg.upstreamTools!.map((t) => t.name)).toEqual(CODEX_UPSTREAM_TOOL_NAMES)
     expect(reg.dropped).toEqual(['web_search'])
   })
 
