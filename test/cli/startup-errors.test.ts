@@ -1,9 +1,9 @@
 // Start-up failures of the real process name what failed in one line: the host:port that cannot be bound (a
 // second gateway on a taken port exits 2 instead of sharing it), the database path and why, the --codex path.
 import { afterAll, describe, expect, test } from 'bun:test'
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { run, startBinary } from '../support/binary'
 import { cleanEnv, MAIN } from '../support/cli'
 
@@ -52,9 +52,19 @@ describe('binding', () => {
 
 /**
  * Permission failures need an unprivileged process: as root the tests run the gateway as `nobody` (setpriv), with a
- * home it may write; otherwise (or without setpriv) they are skipped.
+ * home it may write; otherwise (or without setpriv, or in a checkout `nobody` cannot read, such as a clone inside a
+ * mktemp -d folder) they are skipped.
  */
-const canDropPrivileges = process.getuid?.() === 0 && Bun.which('setpriv') !== null
+const canDropPrivileges = process.getuid?.() === 0 && Bun.which('setpriv') !== null && othersCanRead(MAIN)
+
+/** `path` is readable by any user: the file has o+r and every folder above it o+x. */
+function othersCanRead(path: string): boolean {
+  if (!(statSync(path).mode & 0o004)) return false
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    if (!(statSync(dir).mode & 0o001)) return false
+    if (dir === dirname(dir)) return true
+  }
+}
 const unprivilegedPortStart = (() => {
   try {
     return Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim())
@@ -66,6 +76,7 @@ function asNobody(args: string[]) {
   const own = mkdtempSync(join(tmpdir(), 'agentgate-nobody-'))
   chmodSync(own, 0o777)
   return run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, MAIN, ...args], {
+    cwd: own,
     env: env({ HOME: own, AGENTGATE_HOME: own }),
     timeoutMs: 20_000,
   }).finally(() => rmSync(own, { recursive: true, force: true }))
