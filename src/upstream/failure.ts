@@ -22,41 +22,44 @@ export function errorCode(e: unknown): string | null {
 
 const TLS_CERT = /CERT|SELF_SIGNED|UNABLE_TO_(?:GET|VERIFY)|ALTNAME|HOSTNAME_MISMATCH/
 
-/** What happened, in a few words, for an error code (null: not a code we know). */
-export function reasonOf(code: string | null, phase: Phase): string {
+/**
+ * What happened, in a few words, for an error code (null: not a code we know). `peer` names the server in the words
+ * (the web search service says 'the search provider'); its default is the upstream.
+ */
+export function reasonOf(code: string | null, phase: Phase, peer = 'the upstream'): string {
   switch (code) {
     case 'ECONNREFUSED':
     case 'ConnectionRefused':
-      return 'the upstream refused the connection'
+      return `${peer} refused the connection`
     case 'ENOTFOUND':
-      return 'the upstream host name does not resolve'
+      return `${peer} host name does not resolve`
     case 'EAI_AGAIN':
     case 'DNSException':
-      return 'the upstream host name could not be looked up'
+      return `${peer} host name could not be looked up`
     case 'ECONNRESET':
     case 'ConnectionClosed':
     case 'EPIPE':
-      return phase === 'stream' ? 'the upstream closed the connection mid-stream' : 'the upstream closed the connection before answering'
+      return phase === 'stream' ? `${peer} closed the connection mid-stream` : `${peer} closed the connection before answering`
     case 'ETIMEDOUT':
     case 'Timeout':
-      return 'the connection to the upstream timed out'
+      return `the connection to ${peer} timed out`
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
     case 'EHOSTDOWN':
-      return 'there is no route to the upstream host'
+      return `there is no route to ${peer} host`
     case 'EPROTO':
-      return 'the TLS handshake with the upstream failed'
+      return `the TLS handshake with ${peer} failed`
     case 'InvalidHTTPResponse':
     case 'HTTPParserError':
-      return phase === 'stream' ? 'the upstream sent a malformed HTTP body' : 'the upstream answered with something that is not HTTP'
+      return phase === 'stream' ? `${peer} sent a malformed HTTP body` : `${peer} answered with something that is not HTTP`
     case 'FailedToOpenSocket':
     case 'EMFILE':
     case 'ENFILE':
-      return 'the gateway could not open a connection to the upstream'
+      return `the gateway could not open a connection to ${peer}`
   }
-  if (code && TLS_CERT.test(code)) return "the upstream's TLS certificate was not accepted"
-  if (code && /Decompress|Zlib|Brotli|Zstd/i.test(code)) return 'the upstream sent a body that could not be decompressed'
-  return phase === 'stream' ? 'the upstream stream broke off' : 'the connection to the upstream failed'
+  if (code && TLS_CERT.test(code)) return `${peer}'s TLS certificate was not accepted`
+  if (code && /Decompress|Zlib|Brotli|Zstd/i.test(code)) return `${peer} sent a body that could not be decompressed`
+  return phase === 'stream' ? `${peer} stream broke off` : `the connection to ${peer} failed`
 }
 
 /** `reason (CODE)`, or the reason alone when the error carries no code. */
