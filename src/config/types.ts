@@ -3,6 +3,7 @@
 
 import type { ModelOverride } from '../codex/overrides'
 import type { LogFormatSetting, LogLevel } from '../log'
+import type { WebSearchProviderKind } from '../websearch/types'
 
 export interface Config {
   home: string
@@ -55,6 +56,13 @@ export interface Config {
   /** a /v1/messages stream sends a ping after this long without an event */
   messagesPingMs: number
   models: Record<string, ModelOverride>
+  /** the provider web_search tools run on; null: none (the tools are left out of the upstream request) */
+  webSearchProvider: WebSearchProviderKind | null
+  /** its base URL; null: the public API of brave/tavily (searxng always has one) */
+  webSearchUrl: string | null
+  /** the provider's key, from AGENTGATE_WEB_SEARCH_KEY only (never a flag or a file key); set for brave and tavily */
+  webSearchKey: string | null
+  webSearchTimeoutMs: number
 }
 
 export type Kind = 'string' | 'int' | 'url' | 'bool' | 'list' | 'enum'
