@@ -5,6 +5,7 @@ import type { Config } from './config'
 import type { Logger } from './log'
 import type { UpstreamClient } from './upstream/client'
 import { redactUrl, redactUrlIn } from './upstream/redact'
+import { describeWebSearch } from './websearch'
 
 /** How long the start-up probe of the upstream's /models may take before it is reported as not answering. */
 export const STARTUP_PROBE_MS = 3_000
@@ -31,6 +32,7 @@ export function startupFields(config: Config, version: string, url: string): Rec
     database: describeDatabase(config),
     auth: config.apiKeys.length > 0 || config.oidcIssuer ? 'on' : 'off',
     ...(config.otelEndpoint ? { traces: redactUrl(config.otelEndpoint) } : {}),
+    ...(config.webSearchProvider ? { web_search: describeWebSearch(config) } : {}),
     docs: `${url}/docs`,
   }
 }

@@ -22,5 +22,12 @@ export function settingsHelp(): string {
           ? null
           : String(s.def)
     return `  ${`${s.flag} ${settingArg(s)}`.padEnd(36)} ${s.help} [env ${s.env}${s.envAlias ? ` or ${s.envAlias}` : ''}${def === null ? '' : `; default ${def}`}]`
-  }).join('\n')
+  })
+    .concat(ENV_ONLY.map(([env, help]) => `  ${'(environment only)'.padEnd(36)} ${help} [env ${env}]`))
+    .join('\n')
 }
+
+/** Settings that have no flag on purpose (a secret that must stay out of `ps`), read from the environment alone. */
+const ENV_ONLY: readonly (readonly [string, string])[] = [
+  ['AGENTGATE_WEB_SEARCH_KEY', 'API key of the web search provider (needed by brave and tavily; sent to searxng as a bearer token)'],
+]

@@ -176,6 +176,7 @@ export function loadConfig({ flags, env, readFile = defaultReadFile }: ConfigSou
         ? `${sources.oidcAudience!.where} needs --oidc-issuer too (OIDC takes both or neither)`
         : `${sources.oidcIssuer!.where} needs --oidc-audience too (OIDC takes both or neither)`,
     )
+  resolveWebSearch(cfg, env, sources)
   const attributes = parseResourceAttributes(
     cfg.otelResourceAttributes as unknown as string[],
     sources.otelResourceAttributes?.where ?? '--otel-resource-attributes',
@@ -185,6 +186,35 @@ export function loadConfig({ flags, env, readFile = defaultReadFile }: ConfigSou
   delete attributes['service.name']
   cfg.otelResourceAttributes = attributes
   return cfg as unknown as Config
+}
+
+/**
+ * The web search provider as a whole: the kind (searxng when only a URL is given), the key (from
+ * AGENTGATE_WEB_SEARCH_KEY alone) and what each kind needs, checked now so a half-configured provider stops start-up
+ * instead of failing every search.
+ */
+function resolveWebSearch(
+  cfg: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+  sources: Partial<Record<keyof Config, { where: string }>>,
+): void {
+  const raw = env.AGENTGATE_WEB_SEARCH_KEY?.trim()
+  const key = raw ? raw : null
+  // The key goes into a request header: a line break or control character would be rejected on every search.
+  if (key !== null && /[\s\x00-\x1f\x7f]/.test(key))
+    throw new ConfigError('invalid value for AGENTGATE_WEB_SEARCH_KEY: the key must not contain spaces or control characters')
+  cfg.webSearchKey = key
+  if (cfg.webSearchProvider === null && cfg.webSearchUrl !== null) cfg.webSearchProvider = 'searxng'
+  const kind = cfg.webSearchProvider
+  const where = sources.webSearchProvider?.where ?? '--web-search-provider'
+  if (kind === 'searxng' && cfg.webSearchUrl === null)
+    throw new ConfigError(`the web search provider searxng (${where}) needs --web-search-url, the base URL of the SearXNG instance`)
+  if ((kind === 'brave' || kind === 'tavily') && key === null)
+    throw new ConfigError(
+      `the web search provider ${kind} (${where}) needs its API key in the environment variable AGENTGATE_WEB_SEARCH_KEY`,
+    )
+  if (kind === null && key !== null)
+    throw new ConfigError('AGENTGATE_WEB_SEARCH_KEY is set but no web search provider is: add --web-search-provider brave|tavily|searxng')
 }
 
 /**

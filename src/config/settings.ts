@@ -4,5 +4,6 @@
 import { DEPLOYMENT_SETTINGS } from './deployment-settings'
 import { TUNING_SETTINGS } from './tuning-settings'
 import type { Setting } from './types'
+import { WEB_SEARCH_SETTINGS } from './web-search-settings'
 
-export const SETTINGS: readonly Setting[] = [...DEPLOYMENT_SETTINGS, ...TUNING_SETTINGS]
+export const SETTINGS: readonly Setting[] = [...DEPLOYMENT_SETTINGS, ...TUNING_SETTINGS, ...WEB_SEARCH_SETTINGS]
