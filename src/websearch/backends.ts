@@ -42,9 +42,16 @@ export function endpoint(base: string, path: string): URL {
 const record = (x: unknown): Record<string, unknown> | null =>
   typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : null
 
-/** `list` of objects (anything else in it skipped), or null when it is no array. */
-function objects(list: unknown): Record<string, unknown>[] | null {
-  return Array.isArray(list) ? list.map(record).filter((r): r is Record<string, unknown> => r !== null) : null
+/**
+ * The results in `list` (objects with url, title and the snippet under `snippetField`; anything else skipped), or
+ * null when it is no array.
+ */
+function rawResults(list: unknown, snippetField: string): RawResult[] | null {
+  if (!Array.isArray(list)) return null
+  return list
+    .map(record)
+    .filter((r): r is Record<string, unknown> => r !== null)
+    .map((r) => ({ url: r.url, title: r.title, snippet: r[snippetField] }))
 }
 
 /**
@@ -72,8 +79,7 @@ export function searxngBackend(base: string, key: string | null): Backend {
       }
     },
     results(answer) {
-      const list = objects(record(answer)?.results)
-      return list ? list.map((r) => ({ url: r.url, title: r.title, snippet: r.content })) : null
+      return rawResults(record(answer)?.results, 'content')
     },
   }
 }
@@ -98,8 +104,7 @@ export function braveBackend(base: string, key: string): Backend {
       if (!body) return null
       // A query without results comes back without `web`; a body that is no search answer has no `type` either.
       if (body.web === undefined) return body.type === 'search' || body.query !== undefined ? [] : null
-      const list = objects(record(body.web)?.results)
-      return list ? list.map((r) => ({ url: r.url, title: r.title, snippet: r.description })) : null
+      return rawResults(record(body.web)?.results, 'description')
     },
   }
 }
@@ -130,8 +135,7 @@ export function tavilyBackend(base: string, key: string): Backend {
       }
     },
     results(answer) {
-      const list = objects(record(answer)?.results)
-      return list ? list.map((r) => ({ url: r.url, title: r.title, snippet: r.content })) : null
+      return rawResults(record(answer)?.results, 'content')
     },
   }
 }

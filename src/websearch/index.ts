@@ -4,11 +4,4 @@
 export { normalizeDomain, urlAllowed } from './domains'
 export { formatSearchResults } from './format'
 export { createWebSearchProvider, describeWebSearch, webSearchProviderFromConfig, type WebSearchProviderSettings } from './provider'
-export {
-  type WebSearchFailure,
-  type WebSearchOptions,
-  type WebSearchProvider,
-  type WebSearchProviderKind,
-  type WebSearchSource,
-  WebSearchError,
-} from './types'
+export * from './types'
