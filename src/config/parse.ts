@@ -6,6 +6,8 @@ import { dirname, isAbsolute, join } from 'node:path'
 import { ApiKeySpecError, keyTable, parseApiKeySpec } from '../auth'
 import { type ModelOverride, validateModelOverride } from '../codex/overrides'
 import { ConfigError } from '../config-error'
+import { AllowlistError, parseHostPatterns } from '../mcp/allowlist'
+import { parseMcpServers } from '../mcp/config'
 import { redactUrl } from '../upstream/redact'
 import { SETTINGS } from './settings'
 import type { Config, Setting } from './types'
@@ -92,12 +94,14 @@ export function parseArgs(argv: string[], known: ReadonlySet<string>, booleans: 
       value = argv[++i]
     }
     const prev = out.flags[name]
-    if ((name === '--api-key' || name === '--sealing-key') && typeof value === 'string')
-      out.flags[name] = [...((prev as string[]) ?? []), value]
+    if (REPEATABLE.has(name) && typeof value === 'string') out.flags[name] = [...((prev as string[]) ?? []), value]
     else out.flags[name] = value
   }
   return out
 }
+
+/** List flags that collect every value given (`--api-key a --api-key b`). */
+const REPEATABLE: ReadonlySet<string> = new Set(['--api-key', '--sealing-key', '--mcp-allowed-hosts'])
 
 const BOOL_FLAGS: ReadonlySet<string> = new Set(SETTINGS.filter((s) => s.kind === 'bool').map((s) => s.flag))
 const BOOL_WORD = /^(1|true|yes|on|0|false|no|off)$/i
@@ -137,7 +141,7 @@ export function loadConfig({ flags, env, readFile = defaultReadFile }: ConfigSou
       )
     }
   }
-  const known = new Set([...SETTINGS.map((s) => s.file), 'models'])
+  const known = new Set([...SETTINGS.map((s) => s.file), 'models', 'mcp_servers'])
   for (const k of Object.keys(file)) {
     if (!known.has(k)) throw new ConfigError(`unknown setting "${k}" in ${configFile}`)
   }
@@ -169,6 +173,14 @@ export function loadConfig({ flags, env, readFile = defaultReadFile }: ConfigSou
     readFile,
   )
   cfg.models = parseModelOverrides(file.models, configFile, readFile)
+  cfg.mcpServers = parseMcpServers(file.mcp_servers, configFile)
+  try {
+    parseHostPatterns(cfg.mcpAllowedHosts as string[])
+  } catch (e) {
+    if (e instanceof AllowlistError)
+      throw new ConfigError(`invalid value for ${sources.mcpAllowedHosts?.where ?? '--mcp-allowed-hosts'}: ${e.message}`)
+    throw e
+  }
   // Tokens are only safe to accept for a known audience: an issuer alone (or an audience alone) is a mistake.
   if ((cfg.oidcIssuer === null) !== ((cfg.oidcAudience as string[]).length === 0))
     throw new ConfigError(

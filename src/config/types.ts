@@ -3,6 +3,7 @@
 
 import type { ModelOverride } from '../codex/overrides'
 import type { LogFormatSetting, LogLevel } from '../log'
+import type { McpServerConfig } from '../mcp/config'
 import type { WebSearchProviderKind } from '../websearch/types'
 
 export interface Config {
@@ -63,6 +64,14 @@ export interface Config {
   /** the provider's key, from AGENTGATE_WEB_SEARCH_KEY only (never a flag or a file key); set for brave and tavily */
   webSearchKey: string | null
   webSearchTimeoutMs: number
+  /** --mcp-allowed-hosts entries (host, *.suffix, host:port), checked at start-up (src/mcp/allowlist.ts) */
+  mcpAllowedHosts: string[]
+  /** connect + tools/list bound for an MCP server */
+  mcpTimeoutMs: number
+  /** an unused HTTP MCP connection is closed after this long */
+  mcpIdleTimeoutMs: number
+  /** [mcp_servers.LABEL] tables of the config file, by label */
+  mcpServers: Record<string, McpServerConfig>
 }
 
 export type Kind = 'string' | 'int' | 'url' | 'bool' | 'list' | 'enum'
