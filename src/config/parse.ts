@@ -174,6 +174,11 @@ export function loadConfig({ flags, env, readFile = defaultReadFile }: ConfigSou
   )
   cfg.models = parseModelOverrides(file.models, configFile, readFile)
   cfg.mcpServers = parseMcpServers(file.mcp_servers, configFile)
+  // A repeated flag may itself be a comma-separated list (`--mcp-allowed-hosts a.example,b.example`).
+  cfg.mcpAllowedHosts = (cfg.mcpAllowedHosts as string[])
+    .flatMap((h) => h.split(','))
+    .map((h) => h.trim())
+    .filter(Boolean)
   try {
     parseHostPatterns(cfg.mcpAllowedHosts as string[])
   } catch (e) {

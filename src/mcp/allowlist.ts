@@ -46,6 +46,8 @@ export function parseHostPattern(text: string): HostPattern {
   const raw = text.trim()
   if (raw === '' || /[/?#@\s]/.test(raw) || raw.includes('://'))
     throw new AllowlistError(`"${raw}" is not a host: give a host name, *.suffix or an IP address, optionally with :port`)
+  if (raw === '*' || raw === '*.')
+    throw new AllowlistError(`"${raw}" would allow every host (the gateway's own network too): list the hosts`)
   const suffix = raw.startsWith('*.')
   const rest = suffix ? raw.slice(2) : raw
   if (rest.includes('*')) throw new AllowlistError(`"${raw}": a * is allowed only as the first label (*.example.com)`)
