@@ -26,7 +26,7 @@ Commands:
   serve      run the gateway
   codex      run the Codex CLI with agentgate as its model provider
   claude     run Claude Code with agentgate as its Anthropic API
-  doctor     check config, database, upstream, Codex catalog and agent CLIs
+  doctor     check config, database, upstream, Codex catalog, MCP servers and agent CLIs
   prune      delete old data once (--retention-days, --event-log-retention-hours) and reclaim the space
 `
 
@@ -81,6 +81,7 @@ Checks what the gateway depends on, with the same settings as serve, and prints 
   upstream       GET /models answers with models (the URL is shown without credentials)
   upstream probe with --probe: a 1-token request to /responses or /chat/completions (per --upstream-api)
   codex catalog  the Codex model catalog builds from the upstream's models and the [models] overrides
+  mcp LABEL      each [mcp_servers.LABEL] of the config file lists its tools (a stdio server is started for it)
   codex, claude  on PATH, with their versions (missing is a warning: only \`agentgate codex\` needs codex)
 Exits 1 when a check fails (✗), 0 otherwise (✓ and ⚠). Changes nothing.
 

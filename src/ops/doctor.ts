@@ -1,6 +1,7 @@
 // `agentgate doctor`: checks what a running gateway depends on — config, database, upstream, the Codex catalog,
-// the agent CLIs — and reports a ✓/⚠/✗ checklist with a hint per problem. Read-only: it opens the database without
-// migrating it and sends the upstream at most one 1-token request (with --probe).
+// the configured MCP servers, the agent CLIs — and reports a ✓/⚠/✗ checklist with a hint per problem. Read-only: it
+// opens the database without migrating it, sends the upstream at most one 1-token request (with --probe) and asks
+// each configured MCP server for its tools (starting a stdio server for as long as that takes).
 
 import { Database } from 'bun:sqlite'
 import { existsSync } from 'node:fs'
@@ -9,6 +10,8 @@ import { toCodexCatalog, upstreamModels } from '../codex/catalog'
 import { isPostgresUrl, openPostgres, redactUrl as redactDatabaseUrl } from '../store/postgres/driver'
 import { embeddedPgMigrations } from '../store/postgres/migrate'
 import { embeddedMigrations } from '../store/sqlite/migrate'
+import { silentLogger } from '../log'
+import { createMcpServers } from '../mcp'
 import { upstreamFromConfig } from '../upstream/client'
 import { redactUrl } from '../upstream/redact'
 
@@ -76,6 +79,7 @@ export async function runDoctor(config: Config, opts: DoctorOptions): Promise<Ch
       hint: 'fix the upstream check first',
     })
   }
+  checks.push(...(await checkMcpServers(config)))
   checks.push(await checkCli('codex', opts.path, 'the Codex CLI: npm install -g @openai/codex (needed only for `agentgate codex`)'))
   checks.push(await checkCli('claude', opts.path, 'Claude Code: npm install -g @anthropic-ai/claude-code (optional)'))
   return checks
@@ -279,6 +283,40 @@ async function probeUpstream(config: Config, model: string): Promise<Check> {
       detail: `POST ${shown}${path} failed: ${reason(e)}`,
       hint: 'the upstream lists models but cannot generate: check its logs',
     }
+  }
+}
+
+/** Each [mcp_servers.LABEL]: connected and asked for its tools (all at once, each within --mcp-timeout-ms). */
+async function checkMcpServers(config: Config): Promise<Check[]> {
+  const labels = Object.keys(config.mcpServers)
+  if (labels.length === 0) return []
+  const mcp = createMcpServers(config, silentLogger)
+  try {
+    return await Promise.all(
+      labels.map(async (label): Promise<Check> => {
+        const server = mcp.resolve({ type: 'mcp', server_label: label }, 'mcp_servers')
+        const transport = config.mcpServers[label].kind === 'stdio' ? 'stdio' : 'HTTP'
+        try {
+          const tools = await mcp.listTools(server, {})
+          const names = tools.map((t) => t.name)
+          const shown = names.length > 8 ? `${names.slice(0, 8).join(', ')}, …` : names.join(', ')
+          return {
+            name: `mcp ${label}`,
+            status: 'ok',
+            detail: `${server.where} (${transport}): ${tools.length} tool${tools.length === 1 ? '' : 's'}${shown ? ` (${shown})` : ''}`,
+          }
+        } catch (e) {
+          return {
+            name: `mcp ${label}`,
+            status: 'fail',
+            detail: reason(e),
+            hint: `check [mcp_servers.${label}] in ${config.configFile ?? 'the config file'} (${transport === 'stdio' ? 'command, args, env' : 'url, headers'}) and that the server runs`,
+          }
+        }
+      }),
+    )
+  } finally {
+    await mcp.close()
   }
 }
 

@@ -3,11 +3,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { openStore } from '../../src/store'
 import { run } from '../support/binary'
 import { cleanEnv, MAIN } from '../support/cli'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
+import { startMcpServer, stdioServerCommand } from '../support/mcp-server'
 import { createTestDatabase } from '../support/postgres'
 
 const BIN_DIR = resolve(import.meta.dir, '../../node_modules/.bin')
@@ -119,6 +120,37 @@ describe('agentgate doctor', () => {
       expect(bad.stdout).not.toContain('wr0ng-secret')
     } finally {
       await pg.drop()
+    }
+  }, 60_000)
+
+  test('lists the tools of each configured MCP server (HTTP and stdio); one that is down fails, named, without its headers', async () => {
+    const mcp = await startMcpServer()
+    const down = await startMcpServer()
+    const downUrl = down.url
+    await down.stop()
+    const { command, args } = stdioServerCommand()
+    const config = join(root, 'mcp.toml')
+    writeFileSync(
+      config,
+      [
+        `[mcp_servers.web]\nurl = ${JSON.stringify(mcp.url)}\nheaders = { X-Key = "hdr-s3cret" }`,
+        `[mcp_servers.local]\ncommand = ${JSON.stringify(command)}\nargs = ${JSON.stringify(args)}`,
+        `[mcp_servers.gone]\nurl = ${JSON.stringify(downUrl)}\nheaders = { X-Key = "hdr-s3cret" }`,
+      ].join('\n'),
+    )
+    try {
+      const r = await doctor(['--config', config, '--upstream', up.url, '--db', join(root, 'none.db'), '--mcp-timeout-ms', '20000'])
+      expect(line(r.stdout, 'mcp web')).toMatch(/^✓ mcp web\s+http:\/\/127\.0\.0\.1:\d+\/mcp \(HTTP\): 8 tools \(echo, add, slow, /)
+      expect(line(r.stdout, 'mcp local')).toStartWith('✓ mcp local')
+      expect(line(r.stdout, 'mcp local')).toContain(`${basename(command)} (stdio): 8 tools`)
+      expect(line(r.stdout, 'mcp gone')).toStartWith('✗ mcp gone')
+      expect(line(r.stdout, 'mcp gone')).toContain(`tools/list on MCP server "gone" (${downUrl}) failed: the connection was refused`)
+      expect(r.stdout).toContain('→ check [mcp_servers.gone]')
+      expect(r.stdout).not.toContain('hdr-s3cret')
+      expect(mcp.requests.every((q) => q.headers['x-key'] === 'hdr-s3cret')).toBe(true)
+      expect(r.code).toBe(1)
+    } finally {
+      await mcp.stop()
     }
   }, 60_000)
 
