@@ -35,6 +35,9 @@ export function isSdkTimeout(e: unknown): boolean {
 function statusReason(status: number): string {
   if (status === 401 || status === 403) return `answered HTTP ${status}: it did not accept the credentials`
   if (status === 404) return 'answered HTTP 404: no MCP endpoint at this URL (or the session expired)'
+  // Redirects are followed only within the server's origin (the SDK's policy): anything else could lead the gateway
+  // to a host the allowlist never agreed to.
+  if (status >= 300 && status < 400) return `answered with a redirect (HTTP ${status}) to another origin, which is not followed`
   return `answered HTTP ${status}`
 }
 
@@ -71,6 +74,9 @@ export function reasonOf(e: unknown): string {
   if (code && CODE_REASONS[code]) return `${CODE_REASONS[code]} (${code})`
   if (code && /CERT|SELF_SIGNED|UNABLE_TO_(?:GET|VERIFY)|ALTNAME/.test(code)) return `its TLS certificate was not accepted (${code})`
   if (e instanceof SseError) return 'its SSE stream failed'
+  // The SDK checks every answer against the MCP schema (zod): a server that answers something else.
+  if (e instanceof Error && (e.name === 'ZodError' || e.name === '$ZodError' || Array.isArray((e as { issues?: unknown }).issues)))
+    return 'it answered with something that is not valid MCP'
   if (e instanceof Error && /Not connected|closed/i.test(e.message)) return 'the connection to it closed'
   if (e instanceof Error && /protocol version/i.test(e.message)) return 'it speaks an MCP protocol version the gateway does not'
   return code ? `the connection failed (${code})` : 'the connection failed'

@@ -91,13 +91,18 @@ export class McpPool {
       return await fn(conn.client, reused)
     } finally {
       conn.inflight--
-      if (conn.inflight === 0 && !conn.closed && conn.transport !== 'stdio') {
-        conn.idle = setTimeout(() => {
-          if (conn.inflight === 0) void this.discard(ep.key, conn, 'idle')
-        }, this.opts.idleTimeoutMs)
-        conn.idle.unref?.()
-      }
+      this.scheduleIdle(ep.key, conn)
     }
+  }
+
+  /** Starts the idle countdown of an unused HTTP connection (also one whose first user gave up waiting for it). */
+  private scheduleIdle(key: string, conn: Connection): void {
+    if (conn.inflight > 0 || conn.closed || conn.transport === 'stdio') return
+    if (conn.idle) clearTimeout(conn.idle)
+    conn.idle = setTimeout(() => {
+      if (conn.inflight === 0) void this.discard(key, conn, 'idle')
+    }, this.opts.idleTimeoutMs)
+    conn.idle.unref?.()
   }
 
   /** Drops the endpoint's connection (after a transport failure), so the next use opens a fresh one. */
@@ -154,6 +159,7 @@ export class McpPool {
       throw new Error('Not connected: the MCP service is closed')
     }
     this.opts.logger.debug('mcp connected', { server: ep.label, transport: conn.transport })
+    this.scheduleIdle(ep.key, conn)
     return conn
   }
 

@@ -124,13 +124,78 @@ describe('tools/call', () => {
     expect(await s.callTool(server, 'echo', { text: 'still here' }, { timeoutMs: 10_000 })).toEqual({ ok: true, output: 'still here' })
   })
 
-  test('an aborted call is ok:false "cancelled" at once', async () => {
-    const s = service()
-    const ac = new AbortController()
-    const pending = s.callTool(declare(s, mcp.url), 'slow', { ms: 30_000 }, { timeoutMs: 60_000, signal: ac.signal })
-    await Bun.sleep(100)
-    ac.abort()
-    expect(await pending).toEqual({ ok: false, error: `tool "slow" on MCP server "test" (${mcp.url}) was cancelled` })
+  test('an aborted call is ok:false "cancelled" at once, and the server is told to stop it', async () => {
+    let started = false
+    let stopped = false
+    const waiting = await startMcpServer({
+      tools: {
+        wait: {
+          run: (_a, ctx) =>
+            new Promise<string>((resolve) => {
+              started = true
+              ctx.signal.addEventListener('abort', () => {
+                stopped = true
+                resolve('stopped')
+              })
+            }),
+        },
+      },
+    })
+    try {
+      const s = service()
+      const ac = new AbortController()
+      const pending = s.callTool(declare(s, waiting.url), 'wait', {}, { timeoutMs: 60_000, signal: ac.signal })
+      for (let i = 0; i < 200 && !started; i++) await Bun.sleep(10)
+      ac.abort()
+      expect(await pending).toEqual({ ok: false, error: `tool "wait" on MCP server "test" (${waiting.url}) was cancelled` })
+      for (let i = 0; i < 200 && !stopped; i++) await Bun.sleep(10)
+      expect(stopped).toBe(true)
+    } finally {
+      await waiting.stop()
+    }
+  })
+
+  test('a server that accepts the connection but never answers: tools/list times out, calls too', async () => {
+    const silent = Bun.serve({ port: 0, hostname: '127.0.0.1', idleTimeout: 0, fetch: () => new Promise<Response>(() => {}) })
+    try {
+      const s = service()
+      const url = `http://127.0.0.1:${silent.port}/mcp`
+      const err = await s.listTools(declare(s, url), { timeoutMs: 300 }).catch((e) => e)
+      expect(err).toBeInstanceOf(McpError)
+      expect(err.message).toBe(`tools/list on MCP server "test" (${url}) timed out after 0.3 s`)
+      expect(await s.callTool(declare(s, url), 'echo', { text: 'x' }, { timeoutMs: 200 })).toEqual({
+        ok: false,
+        error: `tool "echo" on MCP server "test" (${url}) timed out after 0.2 s`,
+      })
+    } finally {
+      await silent.stop(true)
+    }
+  })
+
+  test('a redirect to another origin is not followed (the allowlist was asked about this URL only)', async () => {
+    const before = other.requests.length
+    const redirecting = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => Response.redirect(other.url, 307) })
+    try {
+      const s = service()
+      const err = await s.listTools(declare(s, `http://127.0.0.1:${redirecting.port}/mcp`), {}).catch((e) => e)
+      expect(err).toBeInstanceOf(McpError)
+      expect(err.message).toContain('redirect (HTTP 307) to another origin, which is not followed')
+      expect(other.requests.length).toBe(before)
+    } finally {
+      await redirecting.stop(true)
+    }
+  })
+
+  test('a tools/list answer that is not valid MCP is an McpError saying so', async () => {
+    const broken = await startMcpServer({ tools: { bad: { inputSchema: { type: 'string' }, run: () => 'x' } } })
+    try {
+      const s = service()
+      const err = await s.listTools(declare(s, broken.url), {}).catch((e) => e)
+      expect(err).toBeInstanceOf(McpError)
+      expect(err.message).toContain('not valid MCP')
+    } finally {
+      await broken.stop()
+    }
   })
 
   test('a server that went down between calls: ok:false, then a fresh session once it is back', async () => {
@@ -187,8 +252,12 @@ describe('sessions and headers', () => {
     const s = service()
     const before = mcp.sessions()
     const server = declare(s, mcp.url)
+    // concurrent first uses wait for the same connection
+    await Promise.all([
+      s.listTools(server, {}),
+      ...[1, 2, 3].map((i) => s.callTool(server, 'echo', { text: String(i) }, { timeoutMs: 10_000 })),
+    ])
     await s.listTools(server, {})
-    await Promise.all([1, 2, 3].map((i) => s.callTool(server, 'echo', { text: String(i) }, { timeoutMs: 10_000 })))
     // the same server declared again by a later request (same URL, same credentials) reuses the session
     await s.callTool(declare(s, mcp.url), 'echo', { text: '4' }, { timeoutMs: 10_000 })
     expect(mcp.sessions()).toBe(before + 1)
