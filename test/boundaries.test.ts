@@ -10,7 +10,7 @@ type Graph = Map<string, string[]>
 const SRC = join(import.meta.dir, '..', 'src')
 
 /** Modules that must never load elysia or @elysiajs/*: the turn, storage, tool and upstream layers and what they use. */
-const CORE = /^(?:engine|store|tools|upstream|tracing|sealing|websearch)\/|^(?:auth|oidc|errors|ids|log|config-error)\.ts$/
+const CORE = /^(?:engine|store|tools|upstream|tracing|sealing|websearch|mcp)\/|^(?:auth|oidc|errors|ids|log|config-error)\.ts$/
 const isFramework = (dep: string) => dep === 'elysia' || dep.startsWith('elysia/') || dep.startsWith('@elysiajs/')
 
 /**
