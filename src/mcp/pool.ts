@@ -21,6 +21,8 @@ export type Endpoint =
 
 /** One open session. */
 interface Connection {
+  /** the server's label, for logs (never the URL: its query may hold a key) */
+  label: string
   client: Client
   transport: 'streamable-http' | 'sse' | 'stdio'
   inflight: number
@@ -70,7 +72,7 @@ export class McpPool {
    * needed. `reused` tells fn whether the session existed before this call. Waiting for the connection is bounded
    * by `signal`; the connect itself by connectTimeoutMs, shared by everyone waiting for it.
    */
-  async use<T>(ep: Endpoint, signal: AbortSignal, fn: (client: Client, reused: boolean) => Promise<T>): Promise<T> {
+  async use<T>(ep: Endpoint, signal: AbortSignal, fn: (client: Client, reused: boolean) => Promise<T>, again = false): Promise<T> {
     if (this.closing) throw new Error('Not connected: the MCP service is closed')
     let pending = this.conns.get(ep.key)
     const reused = pending !== undefined
@@ -83,7 +85,11 @@ export class McpPool {
       })
     }
     const conn = await raceSignal(pending, signal)
-    if (conn.closed) return this.use(ep, signal, fn)
+    // Closed between connecting and now (a stdio server that exited at once): one more try, not a loop.
+    if (conn.closed) {
+      if (again) throw new Error('Not connected: the MCP server closed the connection right after it opened')
+      return this.use(ep, signal, fn, true)
+    }
     conn.inflight++
     if (conn.idle) clearTimeout(conn.idle)
     conn.idle = null
@@ -105,11 +111,9 @@ export class McpPool {
     conn.idle.unref?.()
   }
 
-  /** Drops the endpoint's connection (after a transport failure), so the next use opens a fresh one. */
-  async reset(ep: Endpoint): Promise<void> {
-    const pending = this.conns.get(ep.key)
-    if (!pending) return
-    const conn = await pending.catch(() => null)
+  /** Drops the connection of this client (after a transport failure), so the endpoint's next use opens a fresh one. */
+  async reset(ep: Endpoint, client: Client): Promise<void> {
+    const conn = [...this.live].find((c) => c.client === client)
     if (conn) await this.discard(ep.key, conn, 'failed')
   }
 
@@ -132,7 +136,7 @@ export class McpPool {
     conn.closed = true
     this.live.delete(conn)
     if (conn.idle) clearTimeout(conn.idle)
-    this.opts.logger.debug('mcp connection closed', { key: key.replace(/#.*/, ''), transport: conn.transport, why })
+    this.opts.logger.debug('mcp connection closed', { server: conn.label, transport: conn.transport, why })
     await conn.client.close().catch(() => {})
   }
 
@@ -144,7 +148,7 @@ export class McpPool {
     const signal = AbortSignal.timeout(this.opts.connectTimeoutMs)
     const timeout = this.opts.connectTimeoutMs
     const opened = ep.kind === 'stdio' ? await this.connectStdio(ep, signal, timeout) : await this.connectHttp(ep, signal, timeout)
-    const conn: Connection = { ...opened, inflight: 0, idle: null, closed: false }
+    const conn: Connection = { ...opened, label: ep.label, inflight: 0, idle: null, closed: false }
     this.live.add(conn)
     // The transport ends on its own when a stdio server exits or an HTTP session breaks: forget it, so the next use
     // reconnects (restarts the server). A close we asked for has already marked it closed.

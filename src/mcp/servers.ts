@@ -152,7 +152,9 @@ export function createMcpServers(config: Config, logger: Logger, options: McpSer
         try {
           return await op(client)
         } catch (e) {
-          if (!deadline.aborted && !isServerError(e) && !isSdkTimeout(e)) await pool.reset(ep)
+          // A transport failure leaves the session in doubt: drop it. The server's own errors, timeouts and our
+          // own checks (McpError) say nothing against it.
+          if (!deadline.aborted && !isServerError(e) && !isSdkTimeout(e) && !(e instanceof McpError)) await pool.reset(ep, client)
           // A pooled session the server no longer knows (it restarted, or expired it): the request did not run.
           if (reused && !deadline.aborted && retrySafe(e)) throw new StaleSession()
           throw e

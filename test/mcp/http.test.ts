@@ -303,6 +303,19 @@ describe('sessions and headers', () => {
     expect(leaked).toEqual([])
   })
 
+  test('the debug log of a whole session (connect, list, calls, a failure, idle close) holds no header, token or URL key', async () => {
+    const { logger, lines } = recordingLogger()
+    const s = service(null, { logger, idleTimeoutMs: 50 })
+    const server = declare(s, `${mcp.url}?api_key=qs3cret`, { headers: { 'X-Api-Key': 'hs3cret' }, authorization: 'ts3cret' })
+    await s.listTools(server, {})
+    await s.callTool(server, 'echo', { text: 'x' }, { timeoutMs: 10_000 })
+    await s.callTool(server, 'slow', { ms: 30_000 }, { timeoutMs: 100 })
+    await s.callTool(declare(s, 'http://127.0.0.1:1/mcp?token=us3cret'), 'echo', { text: 'x' }, { timeoutMs: 10_000 })
+    for (let i = 0; i < 100 && !lines.some((l) => l.includes('"why":"idle"')); i++) await Bun.sleep(20)
+    expect(lines.length).toBeGreaterThan(2)
+    expect(lines.join('\n')).not.toMatch(/s3cret/)
+  })
+
   test('configured headers reach the configured server; request headers never reach it', async () => {
     const { logger, lines } = recordingLogger()
     const s = service(`[mcp_servers.wiki]\nurl = ${tomlString(other.url)}\nheaders = { X-Conf = "c0nf" }\n`, { logger })
