@@ -109,7 +109,7 @@ describe('stdio servers', () => {
     }
   })
 
-  test('a command that does not exist: McpError "could not" with the reason, and a later use tries again', async () => {
+  test('a command that does not exist: McpError saying the command was not found, and a call says the same', async () => {
     const { logger } = recordingLogger()
     const s = createMcpServers(mcpConfig([], '[mcp_servers.ghost]\ncommand = "/nonexistent/mcp-ghost"\n'), logger)
     services.push(s)
