@@ -14,6 +14,7 @@ import { describePrune, pruneOnce } from './store/retention'
 import { endTagged, LAUNCH_TAG_ENV, newLaunchTag } from './codex/leftovers'
 import { doctorFailed, formatChecklist, runDoctor } from './ops/doctor'
 import { runClaudeCommand } from './claude/command'
+import { commandArgs } from './command-args'
 
 const USAGE = `agentgate ${VERSION} — a stateful OpenAI Responses API gateway in front of vLLM or any OpenAI-compatible server
 
@@ -124,12 +125,8 @@ async function main(argv: string[]): Promise<number> {
   const rest = command === argv[0] ? argv.slice(1) : argv
   switch (command) {
     case 'serve': {
-      const args = parseArgs(rest, CONFIG_FLAGS, new Set(['--help']))
-      if (args.flags['--help'] || args.positionals.includes('--help')) {
-        process.stdout.write(SERVE_HELP)
-        return 0
-      }
-      if (args.positionals.length) throw new ConfigError(`unexpected argument "${args.positionals[0]}" (see agentgate serve --help)`)
+      const args = commandArgs(rest, { command: 'serve', help: SERVE_HELP })
+      if (!args) return 0
       const config = loadConfig({ flags: args.flags, env: process.env })
       const running = await createGateway(config)
       await running.listen()
@@ -254,12 +251,8 @@ async function runCodexCommand(argv: string[]): Promise<number> {
 }
 
 async function runDoctorCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, CONFIG_FLAGS, new Set(['--help', '--probe']))
-  if (args.flags['--help'] || args.positionals.includes('--help')) {
-    process.stdout.write(DOCTOR_HELP)
-    return 0
-  }
-  if (args.positionals.length) throw new ConfigError(`unexpected argument "${args.positionals[0]}" (see agentgate doctor --help)`)
+  const args = commandArgs(argv, { command: 'doctor', help: DOCTOR_HELP, booleans: ['--probe'] })
+  if (!args) return 0
   let config: Config
   try {
     config = loadConfig({ flags: args.flags, env: process.env })
@@ -279,12 +272,8 @@ async function runDoctorCommand(argv: string[]): Promise<number> {
 }
 
 async function runPruneCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, CONFIG_FLAGS, new Set(['--help']))
-  if (args.flags['--help'] || args.positionals.includes('--help')) {
-    process.stdout.write(PRUNE_HELP)
-    return 0
-  }
-  if (args.positionals.length) throw new ConfigError(`unexpected argument "${args.positionals[0]}" (see agentgate prune --help)`)
+  const args = commandArgs(argv, { command: 'prune', help: PRUNE_HELP })
+  if (!args) return 0
   const config = loadConfig({ flags: args.flags, env: process.env })
   const store = await openStore(config)
   try {
