@@ -2,19 +2,16 @@
 // CLI entry: parses argv, loads config, runs a command. `agentgate` alone = `agentgate serve`.
 
 import './production-env'
-import { accessSync, closeSync, constants, mkdirSync, openSync, statSync, writeSync } from 'node:fs'
-import { join } from 'node:path'
-import { CONFIG_FLAGS, ConfigError, loadConfig, parseArgs, settingsHelp, type Config } from './config'
-import { createGateway, type Gateway } from './gateway'
-import { openStore } from './store'
-import { VERSION } from './version'
-import { CODEX_KEY_ENV, CODEX_MISSING, findCodex, launcherKey, prepareCodexHome, probeGateway } from './codex/launcher'
-import { StartupError } from './startup-errors'
-import { describePrune, pruneOnce } from './store/retention'
-import { endTagged, LAUNCH_TAG_ENV, newLaunchTag } from './codex/leftovers'
-import { doctorFailed, formatChecklist, runDoctor } from './ops/doctor'
 import { runClaudeCommand } from './claude/command'
+import { runCodexCommand } from './codex/command'
 import { commandArgs } from './command-args'
+import { type Config, ConfigError, loadConfig, settingsHelp } from './config'
+import { createGateway } from './gateway'
+import { doctorFailed, formatChecklist, runDoctor } from './ops/doctor'
+import { StartupError } from './startup-errors'
+import { openStore } from './store'
+import { describePrune, pruneOnce } from './store/retention'
+import { VERSION } from './version'
 
 const USAGE = `agentgate ${VERSION} — a stateful OpenAI Responses API gateway in front of vLLM or any OpenAI-compatible server
 
@@ -41,37 +38,6 @@ Options:
 ${settingsHelp()}
   --help                               this help
 `
-
-const CODEX_HELP = `Usage: agentgate codex [options] [-- codex arguments]
-
-Runs the Codex CLI with agentgate as its model provider. Uses the gateway already serving on
---host/--port if there is one, otherwise starts one in this process (same settings as serve). Writes a
-private CODEX_HOME ($AGENTGATE_HOME/codex-home) with the provider block and the gateway's model catalog
-(model_catalog_json), then runs \`codex\` with the arguments after \`--\`, e.g.
-
-  agentgate codex
-  agentgate codex --model Qwen/Qwen3-8B -- exec "fix the failing test"
-  agentgate codex -- resume --last          # continue the most recent session
-
-A gateway started here logs to $AGENTGATE_HOME/logs/codex-launcher.log, never to Codex's terminal. When Codex
-exits, whatever it started and left running is ended, then that gateway stops.
-
-Options:
-  --model M                            model for Codex (default: the upstream's first model)
-  --codex PATH                         the codex executable (default: \`codex\` on PATH; env AGENTGATE_CODEX)
-  --config FILE                        config file (TOML)
-${settingsHelp()}
-  --help                               this help
-`
-
-/** The file the gateway started by `agentgate codex` logs to: $AGENTGATE_HOME/logs/codex-launcher.log, appended. */
-function openLauncherLog(home: string): { path: string; write: (line: string) => void; close(): void } {
-  const dir = join(home, 'logs')
-  mkdirSync(dir, { recursive: true })
-  const path = join(dir, 'codex-launcher.log')
-  const fd = openSync(path, 'a')
-  return { path, write: (line) => void writeSync(fd, line + '\n'), close: () => closeSync(fd) }
-}
 
 const DOCTOR_HELP = `Usage: agentgate doctor [--probe] [options]
 
@@ -161,92 +127,6 @@ async function main(argv: string[]): Promise<number> {
     default:
       process.stderr.write(`agentgate: unknown command "${command}" (see agentgate --help)\n`)
       return 2
-  }
-}
-
-/** Why an explicitly given Codex executable (--codex or AGENTGATE_CODEX) cannot be run, naming the path; null when it can. */
-function codexPathProblem(path: string): string | null {
-  // A bare name was looked up on PATH (or will be by spawn); only paths are checked here.
-  if (!path.includes('/')) return null
-  let st: import('node:fs').Stats
-  try {
-    st = statSync(path)
-  } catch {
-    return `the Codex executable ${path} does not exist (--codex or AGENTGATE_CODEX)`
-  }
-  if (st.isDirectory()) return `the Codex executable ${path} is a directory, not a program (--codex or AGENTGATE_CODEX)`
-  try {
-    accessSync(path, constants.X_OK)
-  } catch {
-    return `the Codex executable ${path} is not executable (chmod +x it, or fix --codex / AGENTGATE_CODEX)`
-  }
-  return null
-}
-
-async function runCodexCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, new Set([...CONFIG_FLAGS, '--model', '--codex']), new Set(['--help']))
-  if (args.flags['--help'] || args.positionals.includes('--help')) {
-    process.stdout.write(CODEX_HELP)
-    return 0
-  }
-  if (args.positionals.length)
-    throw new ConfigError(`unexpected argument "${args.positionals[0]}"; put Codex's arguments after \`--\` (see agentgate codex --help)`)
-  const codex = findCodex(args.flags['--codex'] as string | undefined, process.env)
-  const missing = codex === null ? null : codexPathProblem(codex)
-  if (missing) {
-    process.stderr.write(`agentgate: ${missing}\n`)
-    return 127
-  }
-  if (!codex) {
-    process.stderr.write(`agentgate: ${CODEX_MISSING}\n`)
-    return 127
-  }
-  const config = loadConfig({ flags: args.flags, env: process.env })
-  // With keys configured Codex gets one (in its environment, see CODEX_KEY_ENV); checked before anything starts.
-  const key = launcherKey(config)
-  const configured = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`
-  let running: Gateway | null = null
-  let url = configured
-  let log: ReturnType<typeof openLauncherLog> | null = null
-  if (!(await probeGateway(configured))) {
-    // The terminal belongs to Codex: the gateway started here logs to a file, never to it.
-    log = openLauncherLog(config.home)
-    const opts = { quiet: true, log: log.write }
-    running = await createGateway(config, opts)
-    url = await running.listen().catch(async (e) => {
-      // The configured port is taken by something that is not agentgate: serve on any free port.
-      if (!String(e?.code ?? e?.message).includes('EADDRINUSE')) throw e
-      running = await createGateway({ ...config, port: 0 }, opts)
-      return running.listen()
-    })
-  }
-  const tag = newLaunchTag()
-  try {
-    const plan = await prepareCodexHome(config, url, (args.flags['--model'] as string | undefined) ?? null, key)
-    process.stderr.write(
-      `agentgate: Codex with model ${plan.model} via ${url} (CODEX_HOME ${plan.codexHome}${log ? `; gateway log ${log.path}` : ''})\n`,
-    )
-    const proc = Bun.spawn([codex, ...args.rest], {
-      stdio: ['inherit', 'inherit', 'inherit'],
-      env: { ...process.env, CODEX_HOME: plan.codexHome, [LAUNCH_TAG_ENV]: tag, ...(key === null ? {} : { [CODEX_KEY_ENV]: key }) },
-    })
-    // Codex shares the terminal's process group, so Ctrl-C reaches it directly; a SIGTERM or SIGHUP sent to the
-    // launcher alone is passed on, and the launcher waits for Codex to end either way.
-    const forward = (signal: NodeJS.Signals) => () => proc.kill(signal)
-    const onTerm = forward('SIGTERM')
-    const onHup = forward('SIGHUP')
-    const onInt = () => {}
-    process.on('SIGTERM', onTerm).on('SIGHUP', onHup).on('SIGINT', onInt)
-    try {
-      return await proc.exited
-    } finally {
-      process.off('SIGTERM', onTerm).off('SIGHUP', onHup).off('SIGINT', onInt)
-    }
-  } finally {
-    // Whatever Codex started and left running (tool processes that detached, helpers) ends with the session.
-    await endTagged(tag)
-    await running?.stop()
-    log?.close()
   }
 }
 
