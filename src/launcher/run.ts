@@ -90,10 +90,18 @@ export async function runLauncher(agent: Agent, argv: string[]): Promise<number>
   const key = launcherKey(config)
   const { url, running, log } = await attachOrStart(config, agent.command)
   const tag = newLaunchTag()
+  let proc: ReturnType<typeof Bun.spawn> | null = null
+  // The agent shares the terminal's process group, so Ctrl-C reaches it directly; a SIGTERM or SIGHUP sent to the
+  // launcher alone is passed on, and the launcher waits for the agent to end either way. The handlers stay until
+  // the clean-up below is done: quitting a TUI with Ctrl-C twice may send the second one after the agent exited,
+  // and it must not stop the launcher half-way through ending what the agent left running.
+  const onTerm = () => proc?.kill('SIGTERM')
+  const onHup = () => proc?.kill('SIGHUP')
+  const onInt = () => {}
+  process.on('SIGTERM', onTerm).on('SIGHUP', onHup).on('SIGINT', onInt)
   try {
     const session = await agent.prepare(config, url, (args.flags['--model'] as string | undefined) ?? null, key)
     process.stderr.write(`${session.banner(log?.path ?? null)}\n`)
-    let proc: ReturnType<typeof Bun.spawn>
     try {
       proc = Bun.spawn([found.exe, ...args.rest], {
         stdio: ['inherit', 'inherit', 'inherit'],
@@ -104,21 +112,12 @@ export async function runLauncher(agent: Agent, argv: string[]): Promise<number>
       process.stderr.write(`agentgate: ${agent.cannotRun(found.exe, e)}\n`)
       return 127
     }
-    // The agent shares the terminal's process group, so Ctrl-C reaches it directly; a SIGTERM or SIGHUP sent to the
-    // launcher alone is passed on, and the launcher waits for the agent to end either way.
-    const onTerm = () => proc.kill('SIGTERM')
-    const onHup = () => proc.kill('SIGHUP')
-    const onInt = () => {}
-    process.on('SIGTERM', onTerm).on('SIGHUP', onHup).on('SIGINT', onInt)
-    try {
-      return await proc.exited
-    } finally {
-      process.off('SIGTERM', onTerm).off('SIGHUP', onHup).off('SIGINT', onInt)
-    }
+    return await proc.exited
   } finally {
     // Whatever the agent started and left running (tool processes that detached, helpers) ends with the session.
     await endTagged(tag)
     await running?.stop()
     log?.close()
+    process.off('SIGTERM', onTerm).off('SIGHUP', onHup).off('SIGINT', onInt)
   }
 }

@@ -355,6 +355,59 @@ describe('agentgate codex', () => {
     expect(code).toBe(3) // Codex's own exit status
   }, 60_000)
 
+  // Quitting the TUI with Ctrl-C twice: the second one may arrive after Codex has exited, while the launcher still
+  // ends what Codex left running. It must not kill the launcher half-way (leftovers alive, exit 130).
+  test('a Ctrl-C while the launcher ends leftovers does not stop it: they are ended and Codex’s status is returned', async () => {
+    const { home, cwd } = dirs('sigint-cleanup')
+    const fake = join(home, 'fake-codex')
+    // A helper that shrugs off SIGTERM (a slow-to-stop daemon) keeps the launcher in its clean-up for its grace time.
+    writeFileSync(
+      fake,
+      [
+        '#!/bin/sh',
+        `setsid sh -c 'trap "echo got-term > ${cwd}/term.txt" TERM; echo $$ > ${cwd}/helper.pid; while :; do sleep 0.1; done' &`,
+        `while [ ! -s "${cwd}/helper.pid" ]; do sleep 0.05; done`,
+        'exit 0',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    )
+    const proc = Bun.spawn([process.execPath, MAIN, 'codex', '--upstream', up.url, '--port', '0', '--codex', fake], {
+      cwd,
+      env: { PATH: process.env.PATH, HOME: home, AGENTGATE_HOME: join(home, '.agentgate') },
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const killer = setTimeout(() => proc.kill('SIGKILL'), 50_000)
+    let helper = 0
+    try {
+      // The helper got SIGTERM: Codex has exited and the launcher is ending what it left (bounded wait).
+      for (let i = 0; i < 600 && !existsSync(join(cwd, 'term.txt')); i++) await Bun.sleep(50)
+      helper = Number(readFileSync(join(cwd, 'helper.pid'), 'utf8').trim())
+      expect(existsSync(join(cwd, 'term.txt'))).toBe(true)
+      proc.kill('SIGINT')
+      const code = await proc.exited
+      expect({ code, signal: proc.signalCode }).toEqual({ code: 0, signal: null })
+      // ended: gone, or a zombie nobody has reaped yet (a setsid child of an exited shell)
+      const state = (() => {
+        try {
+          return readFileSync(`/proc/${helper}/stat`, 'latin1').replace(/^\d+ \(.*\) /, '')[0]
+        } catch {
+          return 'gone'
+        }
+      })()
+      expect(['gone', 'Z']).toContain(state)
+    } finally {
+      clearTimeout(killer)
+      if (helper) {
+        try {
+          process.kill(helper, 'SIGKILL')
+        } catch {}
+      }
+    }
+  }, 60_000)
+
   test('without codex on PATH it says how to install it', async () => {
     const { home, cwd } = dirs('missing')
     const r = await launch(['--upstream', up.url], { home, cwd, path: '/usr/bin:/bin' })
