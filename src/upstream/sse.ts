@@ -26,9 +26,12 @@ export async function* parseSse(body: ReadableStream<Uint8Array>, maxLineBytes: 
       // Walk the buffer with an index and cut it once per chunk: slicing per line would copy a large
       // buffer of many lines over and over.
       let pos = 0
+      // The next \r at or after pos (-1: none left in this buffer). Looked up again only once pos passes it: searching
+      // from every line for a \r that an LF-only stream never sends would scan the rest of the buffer each time.
+      let cr = buf.indexOf('\r')
       for (;;) {
         const lf = buf.indexOf('\n', pos)
-        const cr = buf.indexOf('\r', pos)
+        if (cr >= 0 && cr < pos) cr = buf.indexOf('\r', pos)
         const nl = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr)
         if (nl < 0) break
         // a lone \r at the end of the buffer may be the first half of \r\n: wait for more
@@ -45,7 +48,7 @@ export async function* parseSse(body: ReadableStream<Uint8Array>, maxLineBytes: 
         } else {
           const colon = line.indexOf(':')
           const field = colon < 0 ? line : line.slice(0, colon)
-          const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '')
+          const value = colon < 0 ? '' : line.slice(line.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1)
           if (field === 'data') data.push(value)
           else if (field === 'event') event = value
         }

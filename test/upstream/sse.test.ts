@@ -37,6 +37,11 @@ describe('parseSse', () => {
     expect(await parse(chunks)).toEqual(EXPECTED)
   })
 
+  test('LF, CR and CRLF line endings mixed in one chunk', async () => {
+    const text = 'data: 1\n\ndata: 2\r\rdata: 3\r\n\r\ndata: 4\n\n'
+    expect(await parse([text])).toEqual(['1', '2', '3', '4'].map((data) => ({ event: null, data })))
+  })
+
   test('a last event without the closing blank line still counts', async () => {
     expect(await parse(['data: tail'])).toEqual([{ event: null, data: 'tail' }])
   })

@@ -1,0 +1,101 @@
+#!/usr/bin/env bun
+// Gateway CPU per stateful turn and per streamed event, for comparing commits (or worktrees) back to back on a
+// noisy machine: the same load against a fresh gateway from each source tree, interleaved round by round, CPU
+// from /proc (the steadiest number on a shared box; wall-clock rates are printed but move with the neighbours).
+//
+//   bun run bench/turn-cpu.ts [--roots /path/a,/path/b] [--loads json,json-nostore,sse,sse-nostore]
+//                             [--requests 2000] [--streams 200] [--deltas 1000] [--concurrency 8] [--rounds 3]
+//
+// json*: POST /v1/responses JSON, model bench-l0-d16-r0; sse*: streamed turns of --deltas deltas, instant upstream.
+import { join } from 'node:path'
+import { BENCH_DIR, closedLoop, cpuMs, median, removeTempDirs, ROOT, startServer, stopAll, tempDir } from './lib'
+
+const argv = process.argv.slice(2)
+const opt = (flag: string, fallback: string) => {
+  const i = argv.indexOf(flag)
+  return i >= 0 ? argv[i + 1] : fallback
+}
+const roots = opt('--roots', ROOT).split(',')
+const loads = opt('--loads', 'json,json-nostore,sse,sse-nostore').split(',')
+const requests = Number(opt('--requests', '2000'))
+const streams = Number(opt('--streams', '200'))
+const deltas = Number(opt('--deltas', '1000'))
+const concurrency = Number(opt('--concurrency', '8'))
+const rounds = Number(opt('--rounds', '3'))
+
+async function sseTurn(url: string, body: unknown): Promise<number> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const text = await res.text()
+  if (!text.includes('event: response.completed')) throw new Error(`stream did not complete: ${text.slice(-300)}`)
+  return text.split('\n\n').length - 1
+}
+
+async function measure(root: string, upstream: string, load: string): Promise<string> {
+  const home = tempDir('agentgate-turn-cpu-')
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGATE_')))
+  const gw = await startServer(
+    [process.execPath, 'run', join(root, 'src/main.ts'), 'serve', '--host', '127.0.0.1', '--port', '0', '--upstream', upstream],
+    { env: { ...env, AGENTGATE_HOME: home }, cwd: home, stderrFile: join(home, 'gateway.log') },
+  )
+  try {
+    const url = `${gw.url}/v1/responses`
+    const store = !load.endsWith('-nostore')
+    const sse = load.startsWith('sse')
+    const body = sse
+      ? { model: `bench-l0-d${deltas}-r0`, input: 'Say hello to the benchmark.', stream: true, store }
+      : { model: 'bench-l0-d16-r0', input: 'Say hello to the benchmark.', store }
+    const one = sse
+      ? () => sseTurn(url, body)
+      : () =>
+          fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => {
+            if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${await r.text()}`)
+            await r.arrayBuffer()
+            return 1
+          })
+    // warm-up: JIT, caches, the database's first pages
+    await closedLoop(concurrency, 0, 1500, one)
+    const n = sse ? streams : requests
+    let left = n
+    let events = 0
+    const cpu0 = cpuMs(gw.pid)
+    const t0 = performance.now()
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (left-- > 0) {
+          const k = await one() // not `events += await one()`: that reads `events` before the await
+          events += k
+        }
+      }),
+    )
+    const wall = (performance.now() - t0) / 1000
+    const cpu = cpuMs(gw.pid) - cpu0
+    return sse
+      ? `${((cpu * 1000) / events).toFixed(2)} µs/event (${(n / wall).toFixed(0)} streams/s, ${(cpu / n).toFixed(2)} ms/stream)`
+      : `${(cpu / n).toFixed(3)} ms/turn (${(n / wall).toFixed(0)} req/s)`
+  } finally {
+    await gw.stop()
+  }
+}
+
+const up = await startServer([process.execPath, 'run', join(BENCH_DIR, 'upstream.ts'), '--port', '0'], {
+  stderrFile: join(tempDir('agentgate-turn-cpu-up-'), 'upstream.log'),
+})
+const results = new Map<string, string[]>()
+try {
+  for (let r = 0; r < rounds; r++)
+    for (const load of loads)
+      for (const root of roots) {
+        const line = await measure(root, `${up.url}/v1`, load)
+        const key = `${load}\t${root}`
+        results.set(key, [...(results.get(key) ?? []), line])
+        process.stdout.write(`round ${r + 1} ${load} ${root}: ${line}\n`)
+      }
+  process.stdout.write('\nsummary (median of the first number per round)\n')
+  for (const [key, lines] of results) {
+    const first = lines.map((l) => Number.parseFloat(l))
+    process.stdout.write(`${key}\t${median(first).toFixed(3)}\t[${first.join(', ')}]\n`)
+  }
+} finally {
+  await stopAll()
+  removeTempDirs()
+}
