@@ -85,7 +85,7 @@ export function asStoreError(e: unknown): unknown {
   return reason ? new StoreUnavailableError(reason, { cause: e }) : e
 }
 
-/** The store with every method's failure passed through asStoreError: the one place driver errors are classified. */
+/** Every method of `store` with its failure passed through asStoreError (a dialect's own parts; its operations classify themselves). */
 export function classifyStoreErrors<S extends object>(store: S): S {
   const wrapped = {} as Record<string, unknown>
   for (const [key, value] of Object.entries(store)) {

@@ -4,7 +4,7 @@
 
 import { appendConversationItems, conversationOperations } from './conversations'
 import { step, type Dialect, type LeaseRow, type Queries, type ResponsePatch, type Steps } from './dialect'
-import { isForeignKeyViolation } from './errors'
+import { classifyStoreErrors, isForeignKeyViolation } from './errors'
 import { itemPage } from './pagination'
 import { fromChainRow } from './records'
 import type { Chain, EventBody, FinishResult, ItemBody, Lease, ResponseStatus, Store } from './types'
@@ -170,7 +170,8 @@ export function createStore(d: Dialect): Store {
     },
 
     ...conversationOperations(d),
-    ...d.own,
+    // The dialect classifies its operations' failures itself (one/run/write/read); these few are wrapped here.
+    ...classifyStoreErrors(d.own),
   }
   return store
 }

@@ -10,6 +10,7 @@
 import type { SQL, TransactionSQL } from 'bun'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { runAsync, type Dialect, type Operation, type Queries } from '../dialect'
+import { asStoreError } from '../errors'
 import { createStore } from '../repository'
 import type { Store } from '../types'
 import { conversationQueries } from './conversations'
@@ -25,6 +26,13 @@ function queriesOn(conn: Conn): Queries {
   return { ...responseQueries(conn), ...itemQueries(conn), ...eventQueries(conn), ...recoveryQueries(conn), ...conversationQueries(conn) }
 }
 
+/** `run()`'s promise with a storage failure classified (../errors.ts). */
+function classified<T>(run: () => Promise<T>): Promise<T> {
+  return run().catch((e) => {
+    throw asStoreError(e)
+  })
+}
+
 export function createPostgresStore(db: Db, client: SQL): Store {
   const pool = queriesOn({ db, sql: client })
   /** Runs `op` in one transaction; `mode` is what its BEGIN says (none: READ COMMITTED, READ WRITE). */
@@ -37,10 +45,10 @@ export function createPostgresStore(db: Db, client: SQL): Store {
     name: 'postgres',
     // one multi-row INSERT per chunk: a batch up to that size is all or nothing on its own
     rowsPerStatement: INSERT_CHUNK,
-    one: async (query) => query(pool),
-    run: (op) => runAsync(op(pool)),
-    write: (op) => transaction(op),
-    read: (op) => transaction(op, 'isolation level repeatable read read only'),
+    one: (query) => classified(async () => query(pool)),
+    run: (op) => classified(() => runAsync(op(pool))),
+    write: (op) => classified(() => transaction(op)),
+    read: (op) => classified(() => transaction(op, 'isolation level repeatable read read only')),
     own: {
       ...retentionParts(client),
       async ping() {
