@@ -5,6 +5,7 @@
 import { appendConversationItems, conversationOperations } from './conversations'
 import { step, type Dialect, type LeaseRow, type Queries, type ResponsePatch, type Steps } from './dialect'
 import { classifyStoreErrors, isForeignKeyViolation } from './errors'
+import { fromStoredRuns, toStoredRuns } from './event-runs'
 import { itemPage } from './pagination'
 import { fromChainRow } from './records'
 import type { Chain, EventBody, FinishResult, ItemBody, Lease, ResponseStatus, Store } from './types'
@@ -39,7 +40,7 @@ function* finishTurn(
   if (running || acknowledgesCancel) {
     yield* step(q.finishColumns(id, patch, Date.now()))
     yield* replaceOutputItems(q, tenant, id, outputItems)
-    if (opts.events?.length) yield* step(q.insertEvents(id, opts.events))
+    if (opts.events?.length) yield* step(q.insertEvents(id, toStoredRuns(opts.events)))
     // Only while this turn still holds the conversation: a turn whose lease expired (its process stalled past it)
     // may have been overtaken, and appending now would interleave with the newer turn.
     if (row.conversationId && running && opts.conversationItems?.length && (yield* step(q.lockTurnHolder(row.conversationId))) === id) {
@@ -105,9 +106,10 @@ export function createStore(d: Dialect): Store {
 
     async appendEvents(responseId, events) {
       if (events.length === 0) return
+      const rows = toStoredRuns(events)
       try {
-        await (events.length <= d.rowsPerStatement ? d.run : d.write)(function* (q) {
-          yield* step(q.insertEvents(responseId, events))
+        await (rows.length <= d.rowsPerStatement ? d.run : d.write)(function* (q) {
+          yield* step(q.insertEvents(responseId, rows))
         })
       } catch (e) {
         // The events of a response deleted mid-stream are dropped with it.
@@ -115,7 +117,8 @@ export function createStore(d: Dialect): Store {
       }
     },
 
-    listEvents: (responseId, afterSeq) => d.one((q) => q.selectEvents(responseId, afterSeq)),
+    // a stored run of deltas (./event-runs.ts) may start at or before afterSeq: only its later events are given
+    listEvents: async (responseId, afterSeq) => fromStoredRuns(await d.one((q) => q.selectEvents(responseId, afterSeq)), afterSeq),
     hasEvents: (responseId) => d.one((q) => q.hasEvents(responseId)),
 
     checkpointResponse(tenant, id, { lease, progress }) {

@@ -55,3 +55,11 @@ export function failedEvents(p: { jsonObject: string; json: (column: string) => 
              WHERE response_id ${p.idIn} GROUP BY response_id) m
       JOIN responses r ON r.id = m.response_id`
 }
+
+/**
+ * How many events a row of response_events stands for: a stored run of deltas (./event-runs.ts RUN_KEY) holds
+ * several. `deltas` is the dialect's JSON array length of the row's run, NULL for other rows.
+ */
+export function eventsInRow(deltas: string): string {
+  return `CASE WHEN type LIKE '%.delta' THEN coalesce(${deltas}, 1) ELSE 1 END`
+}

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { SQL } from 'bun'
+import { RUN_KEY } from '../../src/store/event-runs'
+import { eventsInRow } from '../../src/store/sql'
 import { copyBinaryAlone, ensureBinary, startBinary, type RunningBinary } from '../support/binary'
 import { startFakeUpstream, type FakeUpstream, type RecordedRequest, type TurnScript } from '../support/fake-upstream'
 import { createTestDatabase, type TestDatabase } from '../support/postgres'
@@ -275,9 +277,10 @@ describeWithServer('replicas on one PostgreSQL database (postgres)', () => {
     )
     expect(conversationRows).toBe(8)
     expect(conversationPositions).toBe(8)
-    // each event log runs 0..n-1 without gaps or repeats and ends with exactly one terminal event
+    // each event log runs 0..n-1 without gaps or repeats and ends with exactly one terminal event (a row holding a run
+    // of deltas, src/store/event-runs.ts, counts as the events it holds)
     const logs = await sql.unsafe(`
-      SELECT response_id, count(*)::int AS n, min(sequence_number) AS first, max(sequence_number) AS last,
+      SELECT response_id, sum(${eventsInRow(`json_array_length(data->'${RUN_KEY}')`)})::int AS n, min(sequence_number) AS first, max(sequence_number) AS last,
              count(*) FILTER (WHERE type IN ('response.completed', 'response.failed', 'response.incomplete', 'response.cancelled'))::int AS terminal,
              (array_agg(type ORDER BY sequence_number DESC))[1] AS last_type
         FROM response_events GROUP BY response_id`)

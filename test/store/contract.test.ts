@@ -435,6 +435,33 @@ for (const impl of implementations) {
         expect(await store.hasEvents('resp_unknown')).toBe(false)
       })
 
+      test('a streamed answer replays event by event, exactly as appended, from any point (runs of deltas included)', async () => {
+        const delta = (n: number, item: string) => ({
+          type: 'response.output_text.delta',
+          item_id: item,
+          output_index: 0,
+          content_index: 0,
+          delta: ` w${n}`,
+          logprobs: [],
+          sequence_number: n,
+        })
+        const log = [
+          ev(0),
+          ...Array.from({ length: 40 }, (_, i) => delta(i + 1, 'msg_a')),
+          { type: 'response.output_text.done', item_id: 'msg_a', text: 'all', sequence_number: 41 },
+          ...Array.from({ length: 5 }, (_, i) => delta(i + 42, i < 3 ? 'msg_b' : 'msg_c')),
+          { ...delta(47, 'msg_c'), logprobs: [{ token: 'x' }] },
+          delta(48, 'msg_c'),
+        ]
+        await store.appendEvents('resp_1', log.slice(0, 20))
+        await store.appendEvents('resp_1', log.slice(20))
+        // byte for byte, key order included: a replay is what the client was sent
+        const json = (events: unknown[]) => events.map((e) => JSON.stringify(e))
+        expect(json(await store.listEvents('resp_1', -1))).toEqual(json(log))
+        for (const after of [0, 1, 10, 19, 20, 39, 40, 41, 43, 46, 47, 48])
+          expect(json(await store.listEvents('resp_1', after))).toEqual(json(log.slice(after + 1)))
+      })
+
       test('events of an unknown (e.g. deleted) response are dropped', async () => {
         await store.appendEvents('resp_unknown', [ev(0)])
         expect(await store.listEvents('resp_unknown', -1)).toEqual([])

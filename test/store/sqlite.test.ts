@@ -160,3 +160,31 @@ describe('loadChain query count', () => {
     await store.close()
   })
 })
+
+describe('event log rows', () => {
+  test('a run of alike deltas is one row of response_events, however long; other events keep a row each', async () => {
+    const path = join(dir, 'events.db')
+    const store: JsonStore = await openStore({ db: path, databaseUrl: null })
+    await store.createResponse(responseRecord('resp_1', { status: 'in_progress' }), [], { owner: 'x', expiresAt: Date.now() + 60_000 })
+    const delta = (n: number) => ({ type: 'response.output_text.delta', item_id: 'msg_1', output_index: 0, content_index: 0, delta: ` w${n}`, sequence_number: n })
+    await store.appendEvents('resp_1', [{ type: 'response.created', sequence_number: 0 }, ...Array.from({ length: 64 }, (_, i) => delta(i + 1))])
+    await store.finishResponse(
+      'default',
+      'resp_1',
+      { status: 'completed', response: { id: 'resp_1', status: 'completed' }, error: null, completedAt: 1 },
+      [],
+      { events: [...Array.from({ length: 100 }, (_, i) => delta(i + 65)), { type: 'response.completed', sequence_number: 165 }] },
+    )
+    expect(await store.listEvents('resp_1', -1)).toHaveLength(166)
+    await store.close()
+    const raw = new Database(path)
+    const rows = raw.query('SELECT sequence_number AS seq, type FROM response_events ORDER BY sequence_number').all()
+    raw.close()
+    expect(rows).toEqual([
+      { seq: 0, type: 'response.created' },
+      { seq: 64, type: 'response.output_text.delta' },
+      { seq: 164, type: 'response.output_text.delta' },
+      { seq: 165, type: 'response.completed' },
+    ])
+  })
+})

@@ -1,6 +1,7 @@
 // PostgreSQL's batches of retention (src/store/retention.ts decides the cutoffs and runs them), one statement each.
 
 import type { SQL } from 'bun'
+import { RUN_KEY } from '../event-runs'
 import * as sql from '../sql'
 import type { Store } from '../types'
 
@@ -9,8 +10,9 @@ type RetentionParts = Pick<Store, 'pruneResponses' | 'pruneEventLogs' | 'pruneCo
 const params = { before: '$1', limit: '$2' }
 const PRUNE_RESPONSES = `${sql.pruneResponses(params)} RETURNING 1`
 const PRUNE_EVENT_LOGS = `WITH picked AS (${sql.prunableLogs(params)}),
-  gone AS (DELETE FROM response_events WHERE response_id IN (SELECT id FROM picked) RETURNING response_id)
-  SELECT count(DISTINCT response_id)::int AS responses, count(*)::int AS events FROM gone`
+  gone AS (DELETE FROM response_events WHERE response_id IN (SELECT id FROM picked)
+            RETURNING response_id, ${sql.eventsInRow(`json_array_length(data->'${RUN_KEY}')`)} AS n)
+  SELECT count(DISTINCT response_id)::int AS responses, coalesce(sum(n), 0)::int AS events FROM gone`
 const PRUNE_CONVERSATIONS = `${sql.pruneConversations(params)} RETURNING 1`
 
 export function retentionParts(client: SQL): RetentionParts {

@@ -3,6 +3,7 @@
 
 import type { Database } from 'bun:sqlite'
 import type { Store } from '../types'
+import { RUN_KEY } from '../event-runs'
 import * as sql from '../sql'
 
 type RetentionParts = Pick<Store, 'pruneResponses' | 'pruneEventLogs' | 'pruneConversations' | 'reclaimSpace'>
@@ -11,9 +12,11 @@ export function retentionParts(client: Database, writeTransaction: <T>(fn: () =>
   const params = { before: '$before', limit: '$limit' }
   const pruneResponses = client.prepare<never, Record<string, number>>(sql.pruneResponses(params))
   const prunableLogs = client.prepare<{ id: string }, Record<string, number>>(sql.prunableLogs(params))
-  const deleteLogs = client.prepare<never, Record<string, string>>(
-    `DELETE FROM response_events WHERE response_id IN (SELECT value FROM json_each($ids))`,
+  const logIn = `response_id IN (SELECT value FROM json_each($ids))`
+  const countLogs = client.prepare<{ n: number }, Record<string, string>>(
+    `SELECT coalesce(sum(${sql.eventsInRow(`json_array_length(data, '$.${RUN_KEY}')`)}), 0) AS n FROM response_events WHERE ${logIn}`,
   )
+  const deleteLogs = client.prepare<never, Record<string, string>>(`DELETE FROM response_events WHERE ${logIn}`)
   const pruneConversations = client.prepare<never, Record<string, number>>(sql.pruneConversations(params))
   const pragma = <K extends string>(name: K) => (client.query(`PRAGMA ${name}`).get() as Record<K, number>)[name]
 
@@ -25,7 +28,11 @@ export function retentionParts(client: Database, writeTransaction: <T>(fn: () =>
       writeTransaction(() => {
         const ids = prunableLogs.all({ before, limit }).map((r) => r.id)
         if (!ids.length) return { responses: 0, events: 0 }
-        return { responses: ids.length, events: deleteLogs.run({ ids: JSON.stringify(ids) }).changes }
+        const list = { ids: JSON.stringify(ids) }
+        // events, not rows: a stored run of deltas (../event-runs.ts) is one row
+        const events = countLogs.get(list)?.n ?? 0
+        deleteLogs.run(list)
+        return { responses: ids.length, events }
       }),
 
     pruneConversations: async (before, limit) => writeTransaction(() => pruneConversations.run({ before, limit }).changes),

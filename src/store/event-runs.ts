@@ -1,0 +1,81 @@
+// How a streamed response's event log keeps its deltas: a run of consecutive delta events that differ only in their
+// sequence number and text is stored as one row, and read back as the events it stood for. A 1,000-token answer is
+// then a handful of rows instead of a thousand, while a replay (resume) still gets every event exactly as it was
+// sent. Both dialects store and read through here (./repository.ts); the rows stay ordinary event rows otherwise.
+//
+// A run's row is keyed by its LAST sequence number (so `sequence_number > afterSeq` still finds every row holding
+// an event after `afterSeq`, and the log's largest key is still its last event) and holds the run's first event
+// with `sequence_number` set to that key and RUN_KEY listing every delta's text in order.
+
+/** The field of a stored run that holds its deltas; no event the gateway sends has it. (Also in ./sql.ts.) */
+export const RUN_KEY = '_agentgate_deltas'
+
+type Loose = Record<string, unknown>
+
+/** A delta event a run can hold: a `*.delta` type with a string `delta`. */
+function isDelta(e: Loose): boolean {
+  return typeof e.delta === 'string' && typeof e.type === 'string' && e.type.endsWith('.delta') && !(RUN_KEY in e)
+}
+
+/** Whether `e` repeats `first` but for its sequence number and text (empty arrays, e.g. logprobs, count as equal). */
+function continues(first: Loose, firstKeys: string[], e: Loose): boolean {
+  if (e.type !== first.type) return false
+  let n = 0
+  for (const k in e) {
+    n++
+    if (k === 'sequence_number' || k === 'delta') continue
+    const a = first[k]
+    const b = e[k]
+    if (a === b) continue
+    if (Array.isArray(a) && Array.isArray(b) && a.length === 0 && b.length === 0) continue
+    return false
+  }
+  return n === firstKeys.length
+}
+
+/** The rows to store for `events` (in order): runs of two or more alike deltas with consecutive numbers become one. */
+export function toStoredRuns<E extends { type: string; sequence_number: number }>(events: E[]): E[] {
+  let out: E[] | null = null
+  for (let i = 0; i < events.length; ) {
+    const first = events[i] as unknown as Loose
+    let j = i + 1
+    if (isDelta(first)) {
+      const keys = Object.keys(first)
+      while (
+        j < events.length &&
+        events[j].sequence_number === events[j - 1].sequence_number + 1 &&
+        continues(first, keys, events[j] as unknown as Loose)
+      )
+        j++
+    }
+    if (j - i === 1) {
+      out?.push(events[i])
+    } else {
+      out ??= events.slice(0, i)
+      const deltas: string[] = new Array(j - i)
+      for (let k = i; k < j; k++) deltas[k - i] = (events[k] as unknown as Loose).delta as string
+      out.push({ ...first, sequence_number: events[j - 1].sequence_number, [RUN_KEY]: deltas } as unknown as E)
+    }
+    i = j
+  }
+  return out ?? events
+}
+
+/** The events stored `rows` stand for, those numbered above `afterSeq` only. */
+export function fromStoredRuns<E extends { sequence_number: number }>(rows: E[], afterSeq: number): E[] {
+  let out: E[] | null = null
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as unknown as Loose
+    const deltas = row[RUN_KEY] as string[] | undefined
+    if (deltas === undefined) {
+      out?.push(rows[i])
+      continue
+    }
+    out ??= rows.slice(0, i)
+    const { [RUN_KEY]: _, ...base } = row
+    const first = (row.sequence_number as number) - deltas.length + 1
+    for (let k = 0; k < deltas.length; k++)
+      if (first + k > afterSeq) out.push({ ...base, sequence_number: first + k, delta: deltas[k] } as unknown as E)
+  }
+  return out ?? rows
+}
