@@ -1,15 +1,19 @@
-// Delivers an event iterator as Server-Sent Events: `event: <type>` + one `data:` line, one write per event. One
-// stream for both wire formats: the Responses API's (sseResponse) and the Messages API's (http/messages-sse.ts, with
-// pings). Pull-based, so a slow client slows the turn instead of growing a buffer; a client that goes away ends the
-// iterator (the engine then stores the turn as incomplete).
+// Delivers an event iterator as Server-Sent Events: `event: <type>` + one `data:` line per event, written to a
+// direct stream (Bun's ReadableStream type 'direct': no JS queue, no copy per chunk). Events written within one turn of
+// the event loop — all those one upstream chunk carried — leave in one socket write when Bun flushes. One stream for
+// both wire formats: the Responses API's (sseResponse) and the Messages API's (http/messages-sse.ts, with pings). The
+// writer waits whenever the socket pushes back, so a slow client slows the turn instead of growing a buffer; a client
+// that goes away ends the iterator (the engine then stores the turn as incomplete).
 import { toApiError, toErrorBody } from '../errors'
 import type { ResponseEvent, StreamEvent } from '../schema/events'
 
 const enc = new TextEncoder()
 
+const frameText = (e: { type: string }) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`
+
 /** One event as one SSE frame: `event: <type>` + one `data:` line (the JSON of the whole event). */
 export function sseFrame(e: { type: string }): Uint8Array {
-  return enc.encode(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`)
+  return enc.encode(frameText(e))
 }
 
 export interface EventStreamOptions<E extends { type: string }> {
@@ -30,40 +34,50 @@ export interface EventStreamOptions<E extends { type: string }> {
 export function eventStreamResponse<E extends { type: string }>(events: AsyncIterator<E>, opts: EventStreamOptions<E>): Response {
   const { open, pingMs } = opts
   let last: E | null = null
-  // The next event may take longer than one ping interval: its promise is kept across pings.
-  let pending: Promise<IteratorResult<E>> | null = null
   let ended = false
+  let gone = false
+  let started = false
   const end = () => {
     if (!ended) open?.dec()
     ended = true
   }
   open?.inc()
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(ctl) {
-      pending ??= events.next()
+  /** The next event; with pings, a `ping` frame goes out whenever pingMs pass without one (the event is still awaited). */
+  const next = async (ctl: ReadableStreamDirectController): Promise<IteratorResult<E>> => {
+    const pending = events.next()
+    if (pingMs === undefined) return pending
+    for (;;) {
       let timer: ReturnType<typeof setTimeout> | undefined
+      const r = await Promise.race([pending, new Promise<'ping'>((resolve) => (timer = setTimeout(() => resolve('ping'), pingMs)))])
+      clearTimeout(timer)
+      if (r !== 'ping' || gone) return r === 'ping' ? { done: true, value: undefined } : r
+      ctl.write(frameText({ type: 'ping' }))
+    }
+  }
+  const stream = new ReadableStream({
+    type: 'direct',
+    // Called once: the whole stream is written from here.
+    async pull(ctl: ReadableStreamDirectController) {
+      // a reader may call pull again once the first call has settled, i.e. after the end
+      if (started) return
+      started = true
       try {
-        const r =
-          pingMs === undefined
-            ? await pending
-            : await Promise.race([pending, new Promise<'ping'>((resolve) => (timer = setTimeout(() => resolve('ping'), pingMs)))])
-        if (r === 'ping') return ctl.enqueue(sseFrame({ type: 'ping' }))
-        pending = null
-        if (r.done) {
-          end()
-          return ctl.close()
+        for (;;) {
+          const r = await next(ctl)
+          if (r.done || gone) break
+          last = r.value
+          const written = ctl.write(frameText(r.value))
+          // a promise: the socket's buffer is full; wait for it to drain
+          if (typeof written !== 'number') await written
         }
-        last = r.value
-        ctl.enqueue(sseFrame(r.value))
       } catch (e) {
-        ctl.enqueue(sseFrame(opts.errorEvent(e, last)))
-        ctl.close()
-        end()
-      } finally {
-        clearTimeout(timer)
+        if (!gone) ctl.write(frameText(opts.errorEvent(e, last)))
       }
+      end()
+      if (!gone) ctl.close()
     },
     async cancel() {
+      gone = true
       end()
       await events.return?.(undefined)
     },
