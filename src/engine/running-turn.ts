@@ -4,7 +4,7 @@ import { ApiError } from '../errors'
 import type { ResponseEvent } from '../schema/events'
 import type { CreateResponseRequest, ResponseObjectT, UsageT } from '../schema/responses'
 import type { StoreUnavailableError } from '../store/errors'
-import type { ItemBody } from '../store/types'
+import type { ItemBody, ResponseRecord } from '../store/types'
 import { mapToolCallEvents, toolRegistryFor } from '../tools'
 import { noteToolCallEvent, noteUpstreamEvent, upstreamRequestAttributes, usageAttributes } from '../tracing/genai'
 import { endSpan, type Span } from '../tracing/span'
@@ -29,6 +29,8 @@ export class RunningTurn implements Turn, FinishingTurn {
   private used = false
   /** Called once the turn has ended (its end stored): unregisters it from the drain. */
   release: (() => void) | null = null
+  /** A turn stored whole at its end (turn-start.ts): its record, inserted then; null when its row exists already. */
+  storeAtEnd: ResponseRecord | null = null
   /** Aborted by a shutdown whose grace period ran out: the turn ends as failed, with its terminal event. */
   private readonly shutdown = new AbortController()
 
@@ -97,7 +99,8 @@ export class RunningTurn implements Turn, FinishingTurn {
       tenant: this.opts.tenant,
       id: this.id,
       owner: this.deps.owner ?? PROCESS_OWNER,
-      stored: this.stored,
+      // a turn stored at its end has no row to keep up to date while it runs
+      stored: this.stored && this.storeAtEnd === null,
       recordEvents: this.opts.recordEvents === true,
       background: this.background,
       progress: () => ({ version: norm.sequence, response: this.progress(norm), output: norm.output() }),

@@ -4,7 +4,7 @@ import { ApiError } from '../errors'
 import type { ResponseEvent, TerminalEvent } from '../schema/events'
 import type { CreateResponseRequest, ResponseObjectT } from '../schema/responses'
 import { StoreUnavailableError } from '../store/errors'
-import type { ItemBody, ResponseStatus } from '../store/types'
+import type { FinishResult, ItemBody, ResponseRecord, ResponseStatus } from '../store/types'
 import { childSpan, endSpan, type Span } from '../tracing/span'
 import type { TurnCheckpoint } from './checkpoint'
 import { appendsToConversation, conversationItem } from './conversation'
@@ -24,6 +24,8 @@ export interface FinishingTurn extends StorageFailing {
   readonly base: ResponseBase
   readonly input: ItemBody[]
   readonly span: Span | undefined
+  /** the record of a turn stored whole at its end (inserted here, not updated); null when its row exists */
+  readonly storeAtEnd: ResponseRecord | null
   response: ResponseObjectT
   failure: ApiError | null
 }
@@ -94,9 +96,17 @@ export async function finishTurn(
       error: outcome.error,
       completedAt: outcome.status === 'completed' ? now : null,
     }
-    const s = childSpan(turn.deps.tracer, turn.span, 'finishResponse')
+    const { tenant } = turn.opts
+    // The end's one write: the row updated — or, for a turn stored at its end, inserted whole with its input and output.
+    const write = (toConversation?: ItemBody[]): Promise<FinishResult> => {
+      const rec = turn.storeAtEnd
+      if (!rec) return store.finishResponse(tenant, turn.id, patch, output, { events, conversationItems: toConversation })
+      const whole = { ...rec, ...patch, updatedAt: Date.now() }
+      return store.createResponse(whole, turn.input, undefined, output).then(() => ({ status: patch.status, appended: false }))
+    }
+    const s = childSpan(turn.deps.tracer, turn.span, turn.storeAtEnd ? 'createResponse' : 'finishResponse')
     try {
-      const result = await store.finishResponse(turn.opts.tenant, turn.id, patch, output, { events, conversationItems })
+      const result = await write(conversationItems)
       endSpan(s)
       if (result.status !== null && result.status !== outcome.status)
         turn.deps.logger.info('turn ended after its response was ended elsewhere', {
@@ -125,8 +135,8 @@ export async function finishTurn(
         events = turn.opts.recordEvents ? [...unwritten, terminal] : []
         patch = { status: 'failed', response: turn.response, error: outcome.error, completedAt: null }
       }
-      const { tenant } = turn.opts
-      turn.deps.unstored!.retry(turn.id, events, () => store.finishResponse(tenant, turn.id, patch, output, { events }))
+      // (a turn that failed appends nothing to its conversation)
+      turn.deps.unstored!.retry(turn.id, events, () => write())
     }
   }
   const status = outcome.status

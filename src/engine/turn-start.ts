@@ -80,6 +80,12 @@ export function turnStarter(deps: EngineDeps, historyDeps: HistoryDeps, warnedTo
     // A background turn waits as queued until its runner picks it up (at once, in this gateway).
     const status = background ? 'queued' : 'in_progress'
     const initial = responseObject(base, { status, output: [], usage: null, error: null, incomplete_details: null, completedAtMs: null })
+    let storeAtEnd: ResponseRecord | null = null
+    // A JSON turn (not streamed, not in the background, not in a conversation) is seen by nobody before it ends: its
+    // id reaches the client with the answer. It is stored whole at its end (turn-finish.ts), one write per turn. While
+    // ends of earlier turns wait for a failing storage it is stored at its start as before, so a full disk refuses it
+    // before the model is called.
+    const atEnd = stored && !conversationId && !background && opts.recordEvents !== true && !deps.unstored?.pending
     if (stored) {
       const rec: ResponseRecord = {
         id,
@@ -98,7 +104,9 @@ export function turnStarter(deps: EngineDeps, historyDeps: HistoryDeps, warnedTo
         requestId: opts.requestId ?? null,
       }
       const lease = newLease(deps.owner ?? PROCESS_OWNER)
-      if (conversationId) {
+      if (atEnd) {
+        storeAtEnd = rec
+      } else if (conversationId) {
         // Takes the conversation's turn lock and reads its items under it, in one transaction.
         const s = childSpan(deps.tracer, span, 'startConversationTurn')
         let started: Awaited<ReturnType<Store['startConversationTurn']>>
@@ -141,6 +149,7 @@ export function turnStarter(deps: EngineDeps, historyDeps: HistoryDeps, warnedTo
     const turnDeps = { ...deps, logger: withFields(logger, { response_id: id, request_id: opts.requestId }), warnedTools }
     span?.set('gen_ai.response.id', id)
     const turn = new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, upstream, startedAt, span)
+    turn.storeAtEnd = storeAtEnd
     if (deps.drain) turn.release = deps.drain.track(() => turn.stopForShutdown())
     return turn
   }

@@ -60,10 +60,11 @@ export function createStore(d: Dialect): Store {
   const store: Store = {
     dialect: d.name,
 
-    createResponse(rec, inputItems, lease?: Lease) {
-      return (inputItems.length ? d.write : d.run)(function* (q) {
+    createResponse(rec, inputItems, lease?: Lease, outputItems: ItemBody[] = []) {
+      return (inputItems.length || outputItems.length ? d.write : d.run)(function* (q) {
         yield* step(q.insertResponse(rec, lease ?? null))
         if (inputItems.length) yield* step(q.insertItems(rec.tenant, { kind: 'input', responseId: rec.id }, inputItems, 0))
+        if (outputItems.length) yield* step(q.insertItems(rec.tenant, { kind: 'output', responseId: rec.id }, outputItems, 0))
       })
     },
 

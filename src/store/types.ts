@@ -104,8 +104,11 @@ export interface Chain<B extends Bodies = GatewayBodies> {
 export interface Store<B extends Bodies = GatewayBodies> {
   readonly dialect: 'sqlite' | 'postgres'
 
-  /** Inserts a new response (any status) and its input items, atomically. Ids must be new. A running turn has a lease. */
-  createResponse(rec: ResponseRecord<B>, inputItems: ItemBody[], lease?: Lease): Promise<void>
+  /**
+   * Inserts a new response (any status) and its input items — and its output items, for a response stored whole once
+   * it has ended — atomically. Ids must be new. A running turn has a lease.
+   */
+  createResponse(rec: ResponseRecord<B>, inputItems: ItemBody[], lease?: Lease, outputItems?: ItemBody[]): Promise<void>
   /**
    * Records the end (or a progress snapshot) of a response: status, response object, error, and the
    * output items so far, replacing any output items stored before. Atomic.

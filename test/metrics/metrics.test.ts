@@ -123,11 +123,12 @@ describe('GET /metrics', () => {
     expect(sampleValue(m, 'agentgate_upstream_errors_total', { kind: 'stream' })).toBe(1)
     expect(sampleValue(m, 'agentgate_upstream_errors_total', { kind: 'unreachable' })).toBe(0)
 
-    // Store operations are timed by Store method.
+    // Store operations are timed by Store method: every turn is created once; the streamed ones (SSE, WebSocket) are
+    // finished in a second write, the JSON ones are created whole at their end (one write).
     const ops = samplesOf(m, 'agentgate_store_query_duration_seconds_count').map((s) => s.labels.operation)
     expect(ops).toEqual(expect.arrayContaining(['createResponse', 'finishResponse', 'getResponse']))
-    for (const op of ['createResponse', 'finishResponse'])
-      expect(sampleValue(m, 'agentgate_store_query_duration_seconds_count', { operation: op })).toBeGreaterThanOrEqual(7)
+    expect(sampleValue(m, 'agentgate_store_query_duration_seconds_count', { operation: 'createResponse' })).toBe(7)
+    expect(sampleValue(m, 'agentgate_store_query_duration_seconds_count', { operation: 'finishResponse' })).toBe(2)
 
     // Nothing is open any more.
     for (const name of [
@@ -257,5 +258,34 @@ describe('an upstream that cannot be reached', () => {
     } finally {
       await down.stop()
     }
+  })
+})
+
+describe('store writes of a turn', () => {
+  const storeOps = async () =>
+    Object.fromEntries(
+      samplesOf(await scrape(), 'agentgate_store_query_duration_seconds_count').map((s) => [s.labels.operation, s.value]),
+    ) as Record<string, number>
+
+  test('a JSON turn is written to the store once, whole, when it has ended', async () => {
+    const before = await storeOps()
+    up.queue({ text: 'one write', chunks: 4, delayMs: 20 })
+    const res = await post({ input: 'store me once' })
+    expect(res.status).toBe(200)
+    const r = (await res.json()) as any
+    const after = await storeOps()
+    const changed = Object.fromEntries(
+      Object.entries(after)
+        .filter(([op, n]) => n !== (before[op] ?? 0))
+        .map(([op, n]) => [op, n - (before[op] ?? 0)]),
+    )
+    expect(changed).toEqual({ createResponse: 1 })
+    // …and that one write holds all of it: the ended response, its input and its output
+    const stored = (await (await fetch(`${gw.baseURL}/responses/${r.id}`)).json()) as any
+    expect(stored).toEqual(r)
+    expect(stored.status).toBe('completed')
+    expect(stored.output_text).toBe('one write')
+    const items = (await (await fetch(`${gw.baseURL}/responses/${r.id}/input_items`)).json()) as any
+    expect(items.data.map((i: any) => i.content[0].text)).toEqual(['store me once'])
   })
 })

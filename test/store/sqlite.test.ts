@@ -166,8 +166,18 @@ describe('event log rows', () => {
     const path = join(dir, 'events.db')
     const store: JsonStore = await openStore({ db: path, databaseUrl: null })
     await store.createResponse(responseRecord('resp_1', { status: 'in_progress' }), [], { owner: 'x', expiresAt: Date.now() + 60_000 })
-    const delta = (n: number) => ({ type: 'response.output_text.delta', item_id: 'msg_1', output_index: 0, content_index: 0, delta: ` w${n}`, sequence_number: n })
-    await store.appendEvents('resp_1', [{ type: 'response.created', sequence_number: 0 }, ...Array.from({ length: 64 }, (_, i) => delta(i + 1))])
+    const delta = (n: number) => ({
+      type: 'response.output_text.delta',
+      item_id: 'msg_1',
+      output_index: 0,
+      content_index: 0,
+      delta: ` w${n}`,
+      sequence_number: n,
+    })
+    await store.appendEvents('resp_1', [
+      { type: 'response.created', sequence_number: 0 },
+      ...Array.from({ length: 64 }, (_, i) => delta(i + 1)),
+    ])
     await store.finishResponse(
       'default',
       'resp_1',
