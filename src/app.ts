@@ -20,7 +20,6 @@ import { createTurnEngine } from './engine/turn'
 import { createUpstreamAdapter } from './upstream'
 import { authFromConfig } from './auth'
 import { METRICS_ROUTE, OPEN_ROUTES, routeTable } from './http/routes'
-import { limitStreamBytes } from './upstream/stream-limit'
 import { createMetrics } from './metrics'
 import { instrumentStore } from './metrics/store'
 import { instrumentUpstream } from './metrics/upstream'
@@ -73,8 +72,9 @@ export function createApp(deps: AppDeps) {
   // One engine for every edge: HTTP JSON, SSE and WebSocket turns all run through it.
   const engine = createTurnEngine({
     store: deps.store,
-    adapter: createUpstreamAdapter(config.upstreamApi, limitStreamBytes(deps.upstream, config.maxStreamBytes), {
+    adapter: createUpstreamAdapter(config.upstreamApi, deps.upstream, {
       maxSseLineBytes: config.maxSseLineBytes,
+      maxStreamBytes: config.maxStreamBytes,
     }),
     clock: deps.clock,
     ids: deps.ids,

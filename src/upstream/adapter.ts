@@ -12,3 +12,9 @@ export interface UpstreamAdapter {
   /** Streams one model turn. Throws ApiError (502/504/4xx) when the upstream refuses before streaming. */
   stream(body: Record<string, unknown>, opts: { signal: AbortSignal; headers?: Record<string, string> }): AsyncIterable<UpstreamEvent>
 }
+
+/** What bounds a generation stream: its line length, its total bytes (--max-stream-bytes). */
+export interface StreamLimits {
+  maxSseLineBytes: number
+  maxStreamBytes: number
+}

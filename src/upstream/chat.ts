@@ -3,13 +3,13 @@
 // chunks become the Responses events a /v1/responses upstream would have sent (item by item:
 // reasoning, message, function calls), so the engine cannot tell the two apart.
 import { ApiError } from '../errors'
-import type { UpstreamAdapter, UpstreamEvent } from './adapter'
+import type { StreamLimits, UpstreamAdapter, UpstreamEvent } from './adapter'
 import type { UpstreamClient } from './client'
-import { withIdleTimeout } from './client'
 import { describeCall } from './failure'
 import { upstreamHttpError } from './http-error'
 import type { ServedModels } from './served-models'
-import { parseSse } from './sse'
+import { sseBatches } from './sse'
+import { readLimitedJson } from './stream-limit'
 import { toChatRequest } from './chat-request'
 
 export { toChatMessages, toChatRequest } from './chat-request'
@@ -251,7 +251,7 @@ function randomId(prefix: string): string {
   return `${prefix}_${crypto.randomUUID().replace(/-/g, '')}`
 }
 
-export function chatAdapter(client: UpstreamClient, limits: { maxSseLineBytes: number }, models?: ServedModels): UpstreamAdapter {
+export function chatAdapter(client: UpstreamClient, limits: StreamLimits, models?: ServedModels): UpstreamAdapter {
   return {
     name: 'chat',
     async *stream(body, { signal, headers }) {
@@ -270,7 +270,7 @@ export function chatAdapter(client: UpstreamClient, limits: { maxSseLineBytes: n
       const t = new ChatStreamTranslator()
       const type = res.headers.get('content-type') ?? ''
       if (!type.includes('text/event-stream')) {
-        const final = (await res.json().catch(() => null)) as Json | null
+        const final = (await readLimitedJson(res, limits.maxStreamBytes)) as Json | null
         if (!final || !Array.isArray(final.choices))
           throw ApiError.badGateway(
             `upstream answered with ${type || 'no content type'} instead of an event stream`,
@@ -280,18 +280,22 @@ export function chatAdapter(client: UpstreamClient, limits: { maxSseLineBytes: n
         return
       }
       let sawDone = false
-      for await (const msg of parseSse(withIdleTimeout(res.body, client.idleTimeoutMs, call), limits.maxSseLineBytes)) {
-        if (msg.data === '[DONE]') {
-          sawDone = true
-          break
+      const sse = { maxLineBytes: limits.maxSseLineBytes, maxStreamBytes: limits.maxStreamBytes, idleMs: client.idleTimeoutMs, call }
+      // the messages of one network chunk are translated in one loop (sse.ts sseBatches)
+      chunks: for await (const batch of sseBatches(res.body, sse)) {
+        for (const msg of batch) {
+          if (msg.data === '[DONE]') {
+            sawDone = true
+            break chunks
+          }
+          let chunk: Json
+          try {
+            chunk = JSON.parse(msg.data)
+          } catch {
+            throw ApiError.badGateway('upstream sent a chunk that is not valid JSON', 'upstream_bad_response')
+          }
+          for (const ev of t.accept(chunk)) yield ev
         }
-        let chunk: Json
-        try {
-          chunk = JSON.parse(msg.data)
-        } catch {
-          throw ApiError.badGateway('upstream sent a chunk that is not valid JSON', 'upstream_bad_response')
-        }
-        yield* t.accept(chunk)
       }
       // No [DONE] and no finish_reason: the stream broke off; without a terminal event the engine fails the turn.
       if (sawDone || t.finishReason !== null) yield* t.finish()

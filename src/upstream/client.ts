@@ -116,17 +116,20 @@ export function withIdleTimeout(src: ReadableStream<Uint8Array>, ms: number, cal
   const reader = src.getReader()
   return new ReadableStream<Uint8Array>({
     async pull(ctl) {
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const idle = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(idleTimeout(ms, call)), ms)
-      })
+      // A silent source is cancelled, which ends the pending read (no promise race per chunk).
+      let idle = false
+      const timer = setTimeout(() => {
+        idle = true
+        reader.cancel(idleTimeout(ms, call)).catch(() => {})
+      }, ms)
       try {
-        const r = await Promise.race([reader.read(), idle])
+        const r = await reader.read()
+        if (idle) throw idleTimeout(ms, call)
         if (r.done) ctl.close()
         else ctl.enqueue(r.value)
       } catch (e) {
         reader.cancel(e).catch(() => {})
-        ctl.error(streamFailure(e, call))
+        ctl.error(idle ? idleTimeout(ms, call) : streamFailure(e, call))
       } finally {
         clearTimeout(timer)
       }

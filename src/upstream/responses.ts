@@ -2,73 +2,74 @@
 // SSE events come back, evened out where vLLM differs from the OpenAI event contract (vllm-events.ts).
 import { ApiError } from '../errors'
 import type { UpstreamEvent, UpstreamItem, UpstreamResponse } from '../schema/events'
-import type { UpstreamAdapter } from './adapter'
+import type { StreamLimits, UpstreamAdapter } from './adapter'
 import type { UpstreamClient } from './client'
-import { withIdleTimeout } from './client'
 import { describeCall } from './failure'
 import { upstreamHttpError } from './http-error'
 import type { ServedModels } from './served-models'
-import { parseSse } from './sse'
+import { type SseMessage, sseBatches } from './sse'
+import { readLimitedJson } from './stream-limit'
 import { ResponsesStreamFixer, type VllmEvent } from './vllm-events'
 
-type Limits = { maxSseLineBytes: number }
-
-export function responsesAdapter(client: UpstreamClient, limits: Limits, models?: ServedModels): UpstreamAdapter {
+export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, models?: ServedModels): UpstreamAdapter {
   return {
     name: 'responses',
-    async *stream(body, opts) {
+    // One generator from the upstream's bytes to the fixed events: the SSE messages of a chunk are parsed, fixed and
+    // yielded here in one loop (a generator per stage cost every event a hop of its own).
+    async *stream(body, { signal, headers }) {
+      const res = await client.call({
+        method: 'POST',
+        path: '/responses',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
+        body: JSON.stringify({ ...body, stream: true }),
+        signal,
+        kind: 'generate',
+      })
+      const call = describeCall('POST', client.baseUrl + '/responses')
+      if (!res.ok) throw await upstreamHttpError(res, { call, baseUrl: client.baseUrl, path: '/responses', model: body.model, models })
+      const type = res.headers.get('content-type') ?? ''
+      if (!res.body) throw ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')
       const fix = new ResponsesStreamFixer()
-      for await (const ev of upstreamEvents(client, limits, models, body, opts)) yield* fix.accept(ev)
+      if (!type.includes('text/event-stream')) {
+        // Some servers ignore stream:true and answer with the final JSON object.
+        // Untyped JSON: only `object` is checked; the rest is read as the upstream Response it says it is.
+        const final = (await readLimitedJson(res, limits.maxStreamBytes)) as UpstreamResponse | null
+        if (final?.object !== 'response')
+          throw ApiError.badGateway(
+            `upstream answered with ${type || 'no content type'} instead of an event stream`,
+            'upstream_bad_response',
+          )
+        for (const ev of eventsFromFinalResponse(final)) yield* fix.accept(ev)
+        yield* fix.end()
+        return
+      }
+      const sse = { maxLineBytes: limits.maxSseLineBytes, maxStreamBytes: limits.maxStreamBytes, idleMs: client.idleTimeoutMs, call }
+      messages: for await (const batch of sseBatches(res.body, sse)) {
+        for (const msg of batch) {
+          if (msg.data === '[DONE]') break messages
+          for (const ev of fix.accept(upstreamEvent(msg))) yield ev
+        }
+      }
       yield* fix.end()
     },
   }
 }
 
-/** The upstream's events as it sent them. */
-async function* upstreamEvents(
-  client: UpstreamClient,
-  limits: Limits,
-  models: ServedModels | undefined,
-  body: Record<string, unknown>,
-  { signal, headers }: Parameters<UpstreamAdapter['stream']>[1],
-): AsyncGenerator<VllmEvent> {
-  const res = await client.call({
-    method: 'POST',
-    path: '/responses',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
-    body: JSON.stringify({ ...body, stream: true }),
-    signal,
-    kind: 'generate',
-  })
-  const call = describeCall('POST', client.baseUrl + '/responses')
-  if (!res.ok) throw await upstreamHttpError(res, { call, baseUrl: client.baseUrl, path: '/responses', model: body.model, models })
-  const type = res.headers.get('content-type') ?? ''
-  if (!res.body) throw ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')
-  if (!type.includes('text/event-stream')) {
-    // Some servers ignore stream:true and answer with the final JSON object.
-    // Untyped JSON: only `object` is checked; the rest is read as the upstream Response it says it is.
-    const final = (await res.json().catch(() => null)) as UpstreamResponse | null
-    if (final?.object !== 'response')
-      throw ApiError.badGateway(`upstream answered with ${type || 'no content type'} instead of an event stream`, 'upstream_bad_response')
-    yield* eventsFromFinalResponse(final)
-    return
+/** One SSE message of the upstream as the event it says it is. */
+function upstreamEvent(msg: SseMessage): VllmEvent {
+  let data: unknown
+  try {
+    data = JSON.parse(msg.data)
+  } catch {
+    throw ApiError.badGateway('upstream sent an event that is not valid JSON', 'upstream_bad_response')
   }
-  for await (const msg of parseSse(withIdleTimeout(res.body, client.idleTimeoutMs, call), limits.maxSseLineBytes)) {
-    if (msg.data === '[DONE]') return
-    let data: unknown
-    try {
-      data = JSON.parse(msg.data)
-    } catch {
-      throw ApiError.badGateway('upstream sent an event that is not valid JSON', 'upstream_bad_response')
-    }
-    if (typeof data !== 'object' || data === null)
-      throw ApiError.badGateway('upstream sent an event that is not an object', 'upstream_bad_response')
-    if (!('type' in data) || typeof data.type !== 'string') Object.assign(data, { type: msg.event ?? 'message' })
-    // Where the upstream's events enter untyped: an object with a `type` is taken as the event it names (checking each
-    // one would cost every event; the engine reads their fields defensively). One of a type we do not list passes
-    // through the engine with the gateway's numbering only (engine/normalise.ts).
-    yield data as VllmEvent
-  }
+  if (typeof data !== 'object' || data === null)
+    throw ApiError.badGateway('upstream sent an event that is not an object', 'upstream_bad_response')
+  if (!('type' in data) || typeof data.type !== 'string') Object.assign(data, { type: msg.event ?? 'message' })
+  // Where the upstream's events enter untyped: an object with a `type` is taken as the event it names (checking each
+  // one would cost every event; the engine reads their fields defensively). One of a type we do not list passes
+  // through the engine with the gateway's numbering only (engine/normalise.ts).
+  return data as VllmEvent
 }
 
 /** The events a streaming upstream would have sent for a final response object. */

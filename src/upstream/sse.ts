@@ -1,28 +1,81 @@
-// Server-sent events parsing for upstream streams, with a bound on line length so a broken or
-// hostile upstream cannot make the gateway buffer without limit.
+// Server-sent events parsing for upstream streams, read straight from the upstream's body with the stream's bounds
+// applied on the way: a line length limit (a broken or hostile upstream cannot make the gateway buffer without limit),
+// optionally the stream's total bytes (--max-stream-bytes) and the longest silence between chunks (idle timeout).
+// One reader and one loop per stream, and the messages of one chunk handed over together: per event there is no
+// stream layer, promise or timer of its own.
 import { ApiError } from '../errors'
+import { idleTimeout, streamFailure } from './failure'
+import { streamTooLarge } from './stream-limit'
 
 export interface SseMessage {
   event: string | null
   data: string
 }
 
-/** Parses an SSE byte stream into messages (event name + joined data lines). */
-export async function* parseSse(body: ReadableStream<Uint8Array>, maxLineBytes: number): AsyncGenerator<SseMessage> {
+export interface SseLimits {
+  /** longest line (UTF-16 units of the decoded text; never more than its UTF-8 bytes) */
+  maxLineBytes: number
+  /** the whole stream's bytes; past it: 502 upstream_stream_too_large */
+  maxStreamBytes?: number
+  /** longest wait for the next chunk (ms); past it: 504 */
+  idleMs?: number
+  /** the upstream call, as errors name it (failure.ts describeCall) */
+  call?: string | null
+}
+
+/** Parses an SSE byte stream into messages (event name + joined data lines), one at a time. */
+export async function* parseSse(body: ReadableStream<Uint8Array>, limits: number | SseLimits): AsyncGenerator<SseMessage> {
+  for await (const batch of sseBatches(body, limits)) yield* batch
+}
+
+/**
+ * Parses an SSE byte stream into messages, handed over per chunk read (a chunk may carry many events). Ending the
+ * iteration early (or any error) cancels the body, which closes the upstream connection.
+ */
+export async function* sseBatches(body: ReadableStream<Uint8Array>, limits: number | SseLimits): AsyncGenerator<SseMessage[]> {
+  const {
+    maxLineBytes,
+    maxStreamBytes = Number.POSITIVE_INFINITY,
+    idleMs = 0,
+    call = null,
+  } = typeof limits === 'number' ? { maxLineBytes: limits } : limits
   const decoder = new TextDecoder()
   let buf = ''
   let event: string | null = null
   let data: string[] = []
+  let seen = 0
   const reader = body.getReader()
-  // Lengths are counted in UTF-16 units of the decoded text: never more than the line's UTF-8 bytes, so
-  // the limit holds for ASCII (JSON events) exactly and errs on the generous side for other text.
   const tooLong = () =>
     new ApiError(502, `upstream sent an SSE line longer than ${maxLineBytes} bytes`, 'upstream_error', 'upstream_line_too_long')
+  /** The next chunk, within idleMs when set (a silent upstream is cancelled and the read ends in a 504). */
+  const read = async (): ReturnType<typeof reader.read> => {
+    let idle = false
+    const timer =
+      idleMs > 0
+        ? setTimeout(() => {
+            idle = true
+            reader.cancel(idleTimeout(idleMs, call)).catch(() => {})
+          }, idleMs)
+        : undefined
+    try {
+      const r = await reader.read()
+      if (idle) throw idleTimeout(idleMs, call)
+      return r
+    } catch (e) {
+      // the connection reset, a malformed chunk…: told in our words, naming the call
+      throw idle ? idleTimeout(idleMs, call) : streamFailure(e, call)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
   try {
     for (;;) {
-      const { done, value } = await reader.read()
+      const { done, value } = await read()
       if (done) break
+      seen += value.byteLength
+      if (seen > maxStreamBytes) throw streamTooLarge(maxStreamBytes)
       buf += decoder.decode(value, { stream: true })
+      const out: SseMessage[] = []
       // Walk the buffer with an index and cut it once per chunk: slicing per line would copy a large
       // buffer of many lines over and over.
       let pos = 0
@@ -40,10 +93,10 @@ export async function* parseSse(body: ReadableStream<Uint8Array>, maxLineBytes: 
         const line = buf.slice(pos, nl)
         pos = nl + (buf[nl] === '\r' && buf[nl + 1] === '\n' ? 2 : 1)
         if (line === '') {
-          if (data.length) yield { event, data: data.join('\n') }
+          if (data.length) out.push({ event, data: data.length === 1 ? data[0] : data.join('\n') })
           event = null
           data = []
-        } else if (line.startsWith(':')) {
+        } else if (line.charCodeAt(0) === 58 /* ':' */) {
           // comment / keep-alive
         } else {
           const colon = line.indexOf(':')
@@ -55,13 +108,14 @@ export async function* parseSse(body: ReadableStream<Uint8Array>, maxLineBytes: 
       }
       buf = pos ? buf.slice(pos) : buf
       if (buf.length > maxLineBytes) throw tooLong()
+      if (out.length) yield out
     }
     buf += decoder.decode()
     if (buf.length) {
       const line = buf
       if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''))
     }
-    if (data.length) yield { event, data: data.join('\n') }
+    if (data.length) yield [{ event, data: data.join('\n') }]
   } finally {
     reader.cancel().catch(() => {})
   }

@@ -1,44 +1,38 @@
-// limitStreamBytes: the upstream client with a bound on the bytes one generation stream may carry
-// (--max-stream-bytes); the turn fails like on any broken stream when it is passed.
+// --max-stream-bytes: the bound on the bytes one generation answer of the upstream (the model's stream) may carry;
+// the turn fails like on any broken stream when it is passed, and the upstream connection is cancelled. SSE streams
+// are counted as they are parsed (sse.ts); an answer that comes as one JSON body instead is read here.
 import { ApiError } from '../errors'
-import type { UpstreamCall, UpstreamClient } from './client'
 
-/**
- * The upstream client with a bound on the bytes of each generation call's answer (the model's stream): past
- * `maxBytes` the body errors with a 502 `upstream_stream_too_large`, which fails the turn like any broken stream, and
- * the upstream connection is cancelled. Other calls (model list, readiness, pass-through) are left alone.
- */
-export function limitStreamBytes(client: UpstreamClient, maxBytes: number): UpstreamClient {
-  return {
-    get baseUrl() {
-      return client.baseUrl
-    },
-    get idleTimeoutMs() {
-      return client.idleTimeoutMs
-    },
-    proxy: (req) => client.proxy(req),
-    async call(req: UpstreamCall) {
-      const res = await client.call(req)
-      if (req.kind !== 'generate' || !res.body) return res
-      let seen = 0
-      const counted = res.body.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, out) {
-            seen += chunk.byteLength
-            if (seen > maxBytes)
-              out.error(
-                new ApiError(
-                  502,
-                  `the upstream stream was longer than ${maxBytes} bytes (--max-stream-bytes); the turn was stopped there`,
-                  'upstream_error',
-                  'upstream_stream_too_large',
-                ),
-              )
-            else out.enqueue(chunk)
-          },
-        }),
-      )
-      return new Response(counted, { status: res.status, statusText: res.statusText, headers: res.headers })
-    },
+/** 502 upstream_stream_too_large: what a generation answer over `maxBytes` fails with. */
+export function streamTooLarge(maxBytes: number): ApiError {
+  return new ApiError(
+    502,
+    `the upstream stream was longer than ${maxBytes} bytes (--max-stream-bytes); the turn was stopped there`,
+    'upstream_error',
+    'upstream_stream_too_large',
+  )
+}
+
+/** A whole (non-SSE) answer body parsed as JSON, read up to `maxBytes`; null when it is not JSON. */
+export async function readLimitedJson(res: Response, maxBytes: number): Promise<unknown> {
+  if (!res.body) return null
+  const reader = res.body.getReader()
+  const chunks: Uint8Array[] = []
+  let seen = 0
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      seen += value.byteLength
+      if (seen > maxBytes) throw streamTooLarge(maxBytes)
+      chunks.push(value)
+    }
+  } finally {
+    reader.cancel().catch(() => {})
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch {
+    return null
   }
 }
