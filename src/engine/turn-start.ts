@@ -82,10 +82,9 @@ export function turnStarter(deps: EngineDeps, historyDeps: HistoryDeps, warnedTo
     const initial = responseObject(base, { status, output: [], usage: null, error: null, incomplete_details: null, completedAtMs: null })
     let storeAtEnd: ResponseRecord | null = null
     // A JSON turn (not streamed, not in the background, not in a conversation) is seen by nobody before it ends: its
-    // id reaches the client with the answer. It is stored whole at its end (turn-finish.ts), one write per turn. While
-    // ends of earlier turns wait for a failing storage it is stored at its start as before, so a full disk refuses it
-    // before the model is called.
-    const atEnd = stored && !conversationId && !background && opts.recordEvents !== true && !deps.unstored?.pending
+    // id reaches the client with the answer. It is stored whole at its end (turn-finish.ts), one write per turn; on a
+    // failing storage that write is what fails (503, retried like any turn's end by engine/unstored.ts).
+    const atEnd = stored && !conversationId && !background && opts.recordEvents !== true
     if (stored) {
       const rec: ResponseRecord = {
         id,

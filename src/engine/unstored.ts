@@ -49,11 +49,6 @@ export class UnstoredEnds {
     attempt(this.timing.firstMs)
   }
 
-  /** How many ends wait for the storage: more than none means it was failing a moment ago. */
-  get pending(): number {
-    return this.waiting.size
-  }
-
   /** The unwritten events after `afterSeq` of a response whose end waits here; null when none does. */
   eventsAfter(id: string, afterSeq: number): EventBody[] | null {
     return this.waiting.get(id)?.filter((e) => e.sequence_number > afterSeq) ?? null
