@@ -11,8 +11,11 @@ import { StoreUnavailableError } from '../store/errors'
 import type { EventBody, ItemBody, ResponseStatus, Store } from '../store/types'
 import { LEASE_RENEW_MS, newLease } from './lease'
 
-/** Events written per batch at most… */
-export const EVENT_BATCH = 64
+/**
+ * Events written per batch at most… (a write's commit is what costs, not its rows: a run of deltas is one row,
+ * store/event-runs.ts; the time bound below is what keeps followers close)
+ */
+export const EVENT_BATCH = 1024
 /** …and never held back longer than this (ms), so followers of the log stay close behind. */
 export const EVENT_FLUSH_MS = 100
 /** How often a running turn looks at the store: pending events, lease, snapshot, cancel. */
@@ -57,10 +60,14 @@ export class TurnCheckpoint {
     if (this.o.stored && this.o.recordEvents) this.pending.push(e)
   }
 
-  /** After each event: writes the log when the batch is full or the last write is long enough ago. */
-  async afterEvent(): Promise<void> {
+  /**
+   * After each event: writes the log when the batch is full or the last write is long enough ago. Nothing to wait for
+   * (most events) is undefined, not a promise: this runs for every event of every stream.
+   */
+  afterEvent(): Promise<void> | undefined {
     if (this.pending.length >= EVENT_BATCH || (this.pending.length > 0 && performance.now() - this.lastFlush >= EVENT_FLUSH_MS))
-      await this.serial(() => this.flush()).catch((e) => this.storageFailure(e))
+      return this.serial(() => this.flush()).catch((e) => this.storageFailure(e))
+    return undefined
   }
 
   /** A background turn leaves the queue: status in_progress. Returns the status it has now (cancelled meanwhile?). */
