@@ -2,12 +2,9 @@
 // CLI entry: parses argv, loads config, runs a command. `agentgate` alone = `agentgate serve`.
 
 import './production-env'
-import { runClaudeCommand } from './claude/command'
-import { runCodexCommand } from './codex/command'
 import { commandArgs } from './command-args'
 import { type Config, ConfigError, loadConfig, settingsHelp } from './config'
 import { createGateway } from './gateway'
-import { doctorFailed, formatChecklist, runDoctor } from './ops/doctor'
 import { StartupError } from './startup-errors'
 import { openStore } from './store'
 import { describePrune, pruneOnce } from './store/retention'
@@ -116,10 +113,12 @@ async function main(argv: string[]): Promise<number> {
       process.on('SIGTERM', onSignal)
       return -1 // keep running
     }
+    // The other commands' modules load only for them: serve starts faster without the launchers, doctor's checks
+    // and the MCP client those use.
     case 'codex':
-      return runCodexCommand(rest)
+      return (await import('./codex/command')).runCodexCommand(rest)
     case 'claude':
-      return runClaudeCommand(rest)
+      return (await import('./claude/command')).runClaudeCommand(rest)
     case 'doctor':
       return runDoctorCommand(rest)
     case 'prune':
@@ -133,6 +132,7 @@ async function main(argv: string[]): Promise<number> {
 async function runDoctorCommand(argv: string[]): Promise<number> {
   const args = commandArgs(argv, { command: 'doctor', help: DOCTOR_HELP, booleans: ['--probe'] })
   if (!args) return 0
+  const { doctorFailed, formatChecklist, runDoctor } = await import('./ops/doctor')
   let config: Config
   try {
     config = loadConfig({ flags: args.flags, env: process.env })

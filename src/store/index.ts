@@ -1,8 +1,7 @@
 // Opens the configured Store: SQLite by default (--db), PostgreSQL with --database-url, behind the same interface.
 
 import { ConfigError } from '../config-error'
-import { isPostgresUrl, redactUrl } from './postgres/driver'
-import { openPostgresStore } from './postgres/repository'
+import { isPostgresUrl, redactUrl } from './postgres/url'
 import { openSqliteStore } from './sqlite/repository'
 import type { Store } from './types'
 
@@ -16,6 +15,8 @@ export async function openStore(config: { db: string; databaseUrl: string | null
       throw new ConfigError(
         `invalid value for --database-url: expected postgres://… or postgresql://…, got "${redactUrl(config.databaseUrl)}"`,
       )
+    // loaded only when asked for: most gateways run on SQLite, and the PostgreSQL driver and schema cost start-up time
+    const { openPostgresStore } = await import('./postgres/repository')
     return openPostgresStore(config.databaseUrl)
   }
   return openSqliteStore(config.db)

@@ -4,7 +4,6 @@ import { SQL, type TransactionSQL } from 'bun'
 import { drizzle, type BunSQLDatabase, type BunSQLQueryResultHKT } from 'drizzle-orm/bun-sql'
 import type { PgDatabase } from 'drizzle-orm/pg-core'
 import * as schema from './schema'
-import { isSecretParam } from '../../upstream/redact'
 
 export type Db = BunSQLDatabase<typeof schema>
 
@@ -21,22 +20,7 @@ export interface Conn {
  */
 export const POOL_MAX = 10
 
-export function isPostgresUrl(url: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(url)
-}
-
-/** The URL without its password, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url)
-    if (u.password) u.password = '***'
-    // libpq takes credentials as query parameters too (password=, sslpassword=)
-    for (const k of [...u.searchParams.keys()]) if (isSecretParam(k)) u.searchParams.set(k, '***')
-    return u.toString()
-  } catch {
-    return 'postgres://…'
-  }
-}
+export { isPostgresUrl, redactUrl } from './url'
 
 export function openPostgres(url: string, opts: { max?: number } = {}): { client: SQL; db: Db } {
   const client = new SQL(url, {
