@@ -106,11 +106,16 @@ async function tui(args: string[], opts: { home: string; cwd: string; until: () 
     await Bun.sleep(100)
   }
   await Bun.sleep(1500)
-  for (let i = 0; i < 2; i++) {
+  // Ctrl-C quits Codex's TUI (an idle one at once; one that wants it twice says so on screen). A second Ctrl-C goes
+  // only when that hint shows, or Codex is still up after 15 s: sent blindly, on a busy machine it could reach the
+  // terminal after Codex had restored it while tearing down, and kill Codex with SIGINT (exit 130).
+  const ctrlC = () => {
     proc.stdin.write('\x03')
     proc.stdin.flush()
-    await Bun.sleep(400)
   }
+  ctrlC()
+  for (let i = 0; i < 150 && proc.exitCode === null && !screen().includes('again to quit'); i++) await Bun.sleep(100)
+  if (proc.exitCode === null) ctrlC()
   const code = await proc.exited
   clearTimeout(killer)
   await reading
