@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import OpenAI from 'openai'
 import type { WebSearchOptions, WebSearchProvider, WebSearchSource } from '../../src/websearch'
+import { startFakeSearxng, type FakeSearch } from '../support/fake-searxng'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
 import { collect } from '../support/sse'
@@ -172,7 +173,7 @@ for (const api of UPSTREAM_APIS) {
       for (let i = 0; i < 4; i++) up.queue({ functionCalls: [search(`again ${i}`)] })
       const r = await client.responses.create({ model: 'test-model', input: 'loop', tools: [{ type: 'web_search' }] })
       expect(r.status).toBe('incomplete')
-      expect(r.incomplete_details).toEqual({ reason: 'max_tool_rounds' })
+      expect(r.incomplete_details?.reason as string).toBe('max_tool_rounds')
       // 3 rounds of calls ran; the 4th model call's search was not run
       expect(modelCalls(up, api).length - before).toBe(4)
       expect(r.output.map((i: any) => i.status)).toEqual(['completed', 'completed', 'completed', 'failed'])
@@ -283,5 +284,56 @@ describe('web search over WebSocket and in the background', () => {
     } finally {
       await plain.stop()
     }
+  })
+})
+
+describe('web search through the configured provider (--web-search-url, a fake SearXNG)', () => {
+  let up: FakeUpstream
+  let gw: TestGateway
+  let client: OpenAI
+  let searx: FakeSearch
+  beforeAll(async () => {
+    searx = startFakeSearxng({
+      results: [
+        { url: 'https://bun.sh/blog', title: 'Bun blog', content: 'Release notes.' },
+        { url: 'https://example.com/bun', title: 'Off the list', content: 'Elsewhere.' },
+      ],
+    })
+    up = startFakeUpstream()
+    gw = await startGateway({ upstream: up.url, env: { AGENTGATE_WEB_SEARCH_URL: searx.url } })
+    client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
+  })
+  afterAll(async () => {
+    await gw.stop()
+    await up.stop()
+    searx.close()
+  })
+
+  test('web_search_call with the sources the provider found, allowed_domains honoured, and the model given the results', async () => {
+    up.queue({ functionCalls: [search('bun news')] })
+    up.queue({ text: 'Bun shipped.' })
+    const r = await client.responses.create({
+      model: 'test-model',
+      input: 'Bun news?',
+      tools: [{ type: 'web_search', filters: { allowed_domains: ['bun.sh'] } }],
+      include: ['web_search_call.action.sources'],
+    })
+    expect(r.status).toBe('completed')
+    expect(r.output[0]).toMatchObject({
+      type: 'web_search_call',
+      status: 'completed',
+      action: { type: 'search', query: 'bun news', sources: [{ type: 'url', url: 'https://bun.sh/blog', title: 'Bun blog' }] },
+    })
+    expect(searx.searches.at(-1)!.query).toContain('bun news')
+    const seen = transcript(up.requestsTo('/v1/responses').at(-1)!)
+    expect(seen[2]).toContain('https://bun.sh/blog')
+    expect(seen[2]).not.toContain('example.com')
+  })
+
+  test('without include, the web_search_call has no sources', async () => {
+    up.queue({ functionCalls: [search('bun')] })
+    up.queue({ text: 'ok' })
+    const r = await client.responses.create({ model: 'test-model', input: 'x', tools: [{ type: 'web_search' }] })
+    expect((r.output[0] as any).action).toEqual({ type: 'search', query: 'bun' })
   })
 })
