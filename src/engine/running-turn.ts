@@ -93,7 +93,7 @@ export class RunningTurn implements Turn, FinishingTurn {
   async *events(): AsyncGenerator<ResponseEvent> {
     if (this.used) throw new Error('Turn.events() is single use')
     this.used = true
-    const { ids, adapter } = this.deps
+    const { ids } = this.deps
     const { sealer } = this.deps
     const tenant = this.opts.tenant
     const norm = new EventNormaliser(

@@ -50,7 +50,11 @@ export function planGatewayTools(req: CreateResponseRequest, deps: ToolDeps, reg
     if (type === 'mcp' && deps.mcp) {
       const label = typeof tool.server_label === 'string' ? tool.server_label : ''
       if (!label)
-        throw ApiError.badRequest(`Missing required parameter: 'tools.${i}.server_label'.`, `tools.${i}.server_label`, 'missing_required_parameter')
+        throw ApiError.badRequest(
+          `Missing required parameter: 'tools.${i}.server_label'.`,
+          `tools.${i}.server_label`,
+          'missing_required_parameter',
+        )
       if (servers.has(label))
         throw ApiError.badRequest(
           `Duplicate server_label '${label}' in tools.${i}: every MCP server of a request needs its own label.`,
@@ -221,8 +225,14 @@ export class ToolRunner {
     while (queue.length || running.size) {
       while (queue.length && running.size < this.bounds.concurrency) {
         const call = queue.shift()!
-        yield norm.itemEventAt(call.index, call.item.type === 'web_search_call' ? 'response.web_search_call.searching' : 'response.mcp_call.in_progress')
-        running.set(call.index, this.run(call.item).then((result) => ({ call, result })))
+        yield norm.itemEventAt(
+          call.index,
+          call.item.type === 'web_search_call' ? 'response.web_search_call.searching' : 'response.mcp_call.in_progress',
+        )
+        running.set(
+          call.index,
+          this.run(call.item).then((result) => ({ call, result })),
+        )
       }
       const { call, result } = await Promise.race(running.values())
       running.delete(call.index)

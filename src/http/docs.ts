@@ -8,14 +8,7 @@ import { ApiError } from '../errors'
 import { ErrorBody, EXAMPLE_MODEL } from '../schema/common'
 import { ResponseStreamEvent } from '../schema/events'
 import { McpApprovalResponseItem, ResponseObject } from '../schema/responses'
-import {
-  McpApprovalRequestItem,
-  McpCallItem,
-  McpListToolsItem,
-  McpTool,
-  WebSearchCallItem,
-  WebSearchTool,
-} from '../schema/gateway-tools'
+import { McpApprovalRequestItem, McpCallItem, McpListToolsItem, McpTool, WebSearchCallItem, WebSearchTool } from '../schema/gateway-tools'
 import { servedModels } from '../upstream/served-models'
 import { AnthropicErrorBody } from '../messages/schema'
 // @ts-expect-error -- a file import: the value is a path (a $bunfs path inside the binary), not a module

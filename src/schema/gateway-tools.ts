@@ -19,7 +19,9 @@ const Approval = t.Union([
 export const McpTool = t.Object(
   {
     type: t.Literal('mcp'),
-    server_label: t.String({ description: 'the name the items and tool_choice use; a configured server ([mcp_servers.LABEL]) when server_url is absent' }),
+    server_label: t.String({
+      description: 'the name the items and tool_choice use; a configured server ([mcp_servers.LABEL]) when server_url is absent',
+    }),
     server_url: t.Optional(t.String({ description: 'a request-declared server: only hosts in --mcp-allowed-hosts' })),
     server_description: t.Optional(Nullable(t.String())),
     headers: t.Optional(

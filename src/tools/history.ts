@@ -42,23 +42,27 @@ export function toUpstreamItems(items: ItemBody[], registry: ToolRegistry, names
 }
 
 const call = (id: string, name: string, args: string): ItemBody => ({ id, type: 'function_call', call_id: id, name, arguments: args })
-const output = (callId: string, text: string): ItemBody => ({ id: `${callId}_output`, type: 'function_call_output', call_id: callId, output: text })
+const output = (callId: string, text: string): ItemBody => ({
+  id: `${callId}_output`,
+  type: 'function_call_output',
+  call_id: callId,
+  output: text,
+})
 
 /** A gateway-run tool's item as the function call and output the model saw (none for what it never saw). */
 function gatewayCallItems(item: ItemBody, names: GatewayNames, requested: ReadonlySet<string>): ItemBody[] {
   switch (item.type) {
     case 'mcp_call': {
       const text =
-        typeof item.output === 'string'
-          ? item.output
-          : typeof item.error === 'string'
-            ? `Error: ${item.error}`
-            : 'The call did not finish.'
+        typeof item.output === 'string' ? item.output : typeof item.error === 'string' ? `Error: ${item.error}` : 'The call did not finish.'
       // A call the client approved answers the approval request, which stands for the model's call (earlier in the
       // transcript; within the turn that runs it, already in what the upstream got).
       const approved = typeof item.approval_request_id === 'string' ? item.approval_request_id : null
       if (approved) return [output(approved, text)]
-      return [call(item.id, names.mcpFunctionName(String(item.server_label), String(item.name)), String(item.arguments ?? '')), output(item.id, text)]
+      return [
+        call(item.id, names.mcpFunctionName(String(item.server_label), String(item.name)), String(item.arguments ?? '')),
+        output(item.id, text),
+      ]
     }
     case 'mcp_approval_request':
       return requested.has(item.id)
@@ -73,7 +77,10 @@ function gatewayCallItems(item: ItemBody, names: GatewayNames, requested: Readon
     case 'web_search_call': {
       const action = (item.action ?? {}) as { query?: unknown; sources?: unknown }
       const query = typeof action.query === 'string' ? action.query : ''
-      return [call(item.id, names.webSearchName, JSON.stringify({ query })), output(item.id, searchText(item, query, action.sources, names))]
+      return [
+        call(item.id, names.webSearchName, JSON.stringify({ query })),
+        output(item.id, searchText(item, query, action.sources, names)),
+      ]
     }
     default:
       return []
@@ -86,7 +93,8 @@ function searchText(item: ItemBody, query: string, sources: unknown, names: Gate
   if (kept !== undefined) return kept
   if (item.status === 'failed') return `The web search for "${query}" failed.`
   const list = Array.isArray(sources) ? (sources as { url?: unknown; title?: unknown }[]) : []
-  if (!list.length) return `The results of the web search for "${query}" were given in an earlier turn and are not kept; search again if you need them.`
+  if (!list.length)
+    return `The results of the web search for "${query}" were given in an earlier turn and are not kept; search again if you need them.`
   const lines = list.map((s, i) => `${i + 1}. ${typeof s.title === 'string' && s.title ? `${s.title} — ` : ''}${String(s.url ?? '')}`)
   return `Results of the web search for "${query}" (given in an earlier turn; snippets not kept):\n${lines.join('\n')}`
 }

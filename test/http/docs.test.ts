@@ -264,7 +264,15 @@ describe('GET /docs/json', () => {
 
   test('the gateway-run tools are documented: their tool and item shapes, and their streaming events', () => {
     const schemas = doc.components.schemas
-    for (const name of ['McpTool', 'WebSearchTool', 'McpListToolsItem', 'McpCallItem', 'McpApprovalRequestItem', 'McpApprovalResponseItem', 'WebSearchCallItem'])
+    for (const name of [
+      'McpTool',
+      'WebSearchTool',
+      'McpListToolsItem',
+      'McpCallItem',
+      'McpApprovalRequestItem',
+      'McpApprovalResponseItem',
+      'WebSearchCallItem',
+    ])
       expect({ name, listed: schemas[name]?.type === 'object' }).toEqual({ name, listed: true })
     expect(schemas.McpCallItem.properties.type).toMatchObject({ const: 'mcp_call' })
     expect(schemas.McpApprovalResponseItem.required).toEqual(expect.arrayContaining(['type', 'approval_request_id', 'approve']))

@@ -148,14 +148,25 @@ describe('toUpstreamItems: the items of gateway-run tools, as the calls and outp
       [
         request,
         { id: 'mcpa_1', type: 'mcp_approval_response', approval_request_id: 'mcpr_1', approve: true },
-        { id: 'mcp_2', type: 'mcp_call', server_label: 'wiki', name: 'search', arguments: '{"q":"x"}', output: 'ok', approval_request_id: 'mcpr_1' },
+        {
+          id: 'mcp_2',
+          type: 'mcp_call',
+          server_label: 'wiki',
+          name: 'search',
+          arguments: '{"q":"x"}',
+          output: 'ok',
+          approval_request_id: 'mcpr_1',
+        },
       ],
       [call('mcpr_1', 'mcp__wiki__search', '{"q":"x"}'), out('mcpr_1', 'ok')],
     ],
     [
       'a denied request → the call, with an output saying so (and why)',
       [request, { id: 'mcpa_1', type: 'mcp_approval_response', approval_request_id: 'mcpr_1', approve: false, reason: 'not now' }],
-      [call('mcpr_1', 'mcp__wiki__search', '{"q":"x"}'), out('mcpr_1', 'The user denied this call: not now Do not retry it; answer without it.')],
+      [
+        call('mcpr_1', 'mcp__wiki__search', '{"q":"x"}'),
+        out('mcpr_1', 'The user denied this call: not now Do not retry it; answer without it.'),
+      ],
     ],
     [
       'a web_search_call with its sources → the search and the sources',
@@ -187,6 +198,11 @@ describe('toUpstreamItems: the items of gateway-run tools, as the calls and outp
         none,
         names,
       ),
-    ).toEqual([call('mcp_1', 'mcp__wiki__search_2', '{}'), out('mcp_1', 'o'), call('ws_1', 'web_search_2', '{"query":"q"}'), out('ws_1', 'the results')])
+    ).toEqual([
+      call('mcp_1', 'mcp__wiki__search_2', '{}'),
+      out('mcp_1', 'o'),
+      call('ws_1', 'web_search_2', '{"query":"q"}'),
+      out('ws_1', 'the results'),
+    ])
   })
 })

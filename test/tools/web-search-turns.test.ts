@@ -78,7 +78,10 @@ for (const api of UPSTREAM_APIS) {
       expect(second[2]).toContain('1. Bun\n   URL: https://bun.sh/\n   A fast JavaScript runtime.')
       expect(provider.searches.at(-1)!.query).toBe('bun runtime')
       // the model got the search as a function, never a hosted tool type
-      const tools = api === 'chat' ? lastCall(up, api).body.tools.map((t: any) => t.function.name) : lastCall(up, api).body.tools.map((t: any) => t.name)
+      const tools =
+        api === 'chat'
+          ? lastCall(up, api).body.tools.map((t: any) => t.function.name)
+          : lastCall(up, api).body.tools.map((t: any) => t.name)
       expect(tools).toEqual(['web_search'])
     })
 
@@ -191,7 +194,7 @@ for (const api of UPSTREAM_APIS) {
       expect(lastCall(up, api).body.tools ?? []).toEqual([])
     })
 
-    test("a client tool called with a search ends the turn: the client gets its call, and the search done", async () => {
+    test('a client tool called with a search ends the turn: the client gets its call, and the search done', async () => {
       up.queue({ functionCalls: [search('weather'), { name: 'get_weather', arguments: '{"city":"Paris"}', call_id: 'call_w' }] })
       const r = await client.responses.create({
         model: 'test-model',
