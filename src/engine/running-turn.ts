@@ -262,10 +262,10 @@ export class RunningTurn implements Turn, FinishingTurn {
     gateway: GatewayRound | undefined,
   ): AsyncGenerator<ResponseEvent, UpstreamOutcome> {
     const { adapter, metrics } = this.deps
-    // Later rounds add what the earlier ones made (the calls and their outputs); sealed reasoning goes back readable.
-    // (A compaction item made first is already expanded in this.upstream.)
+    // What the turn made so far goes back with its input: earlier rounds' calls and outputs, calls the client approved;
+    // sealed reasoning goes back readable. (A compaction item made first is already expanded in this.upstream.)
     const made =
-      gateway && !gateway.first
+      gateway && norm.length
         ? openSealedReasoning(
             norm.output().filter((i) => i.type !== 'compaction'),
             this.deps.sealer,
