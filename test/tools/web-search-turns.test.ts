@@ -273,6 +273,49 @@ describe('web search over WebSocket and in the background', () => {
     }
   })
 
+  test('a streamed multi-round turn is stored as one event log: resume replays it all, numbered once', async () => {
+    up.queue({ functionCalls: [search('resume')] })
+    up.queue({ text: 'resumed answer' })
+    const live = await collect(
+      await client.responses.create({ model: 'test-model', input: 'r', tools: [{ type: 'web_search' }], stream: true, background: true }),
+    )
+    const id = live[0].response.id
+    const replayed = await collect(await client.responses.retrieve(id, { stream: true, starting_after: 2 }))
+    expect(replayed).toEqual(live.slice(3))
+    expect(replayed.at(-1).response.output.map((i: any) => i.type)).toEqual(['web_search_call', 'message'])
+  })
+
+  test('a client that goes away during a search stops it; the response is stored incomplete, the search failed', async () => {
+    provider.hang = true
+    try {
+      up.queue({ functionCalls: [search('gone')] })
+      const ctl = new AbortController()
+      const res = await fetch(`${gw.baseURL}/responses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'test-model', input: 'x', tools: [{ type: 'web_search' }], stream: true }),
+        signal: ctl.signal,
+      })
+      const reader = res.body!.getReader()
+      let text = ''
+      while (!text.includes('response.web_search_call.searching')) text += new TextDecoder().decode((await reader.read()).value)
+      const id = text.match(/"id":"(resp_[0-9a-f]+)"/)![1]!
+      const signal = provider.searches.at(-1)!.opts!.signal!
+      ctl.abort()
+      await waitFor('the search to be stopped', () => signal.aborted)
+      const stored = await waitFor('the response to leave in_progress', async () => {
+        const r = await client.responses.retrieve(id)
+        return r.status !== 'in_progress' && r
+      })
+      expect(stored.status).toBe('incomplete')
+      expect(stored.incomplete_details?.reason as string).toBe('client_disconnected')
+      expect(stored.output[0]).toMatchObject({ type: 'web_search_call', status: 'failed' })
+      expect(stored.output).toHaveLength(1)
+    } finally {
+      provider.hang = false
+    }
+  })
+
   test('without a provider, web_search is left out of the model request, as before', async () => {
     const plain = await startGateway({ upstream: up.url, webSearch: null })
     try {
