@@ -5,6 +5,7 @@
 // chains, mixed gateway + client calls, background + cancel, the allowlist and the credentials.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import OpenAI from 'openai'
+import { Drain } from '../../src/engine/drain'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
 import { startMcpServer, type McpTestServer } from '../support/mcp-server'
@@ -343,5 +344,46 @@ describe('MCP approvals, the allowlist, credentials, background', () => {
     expect(stored.status).toBe('cancelled')
     // no second model round after the cancel
     expect(lastCall(up).body.input.some((i: any) => i.type === 'function_call_output')).toBe(false)
+  })
+
+  test('a conversation reuses its tool list and carries an approval to the next turn', async () => {
+    const conv = await client.conversations.create()
+    up.queue({ functionCalls: [call('mcp__wiki__echo', { text: 'conv' })] })
+    const asked = await client.responses.create({ model: 'test-model', input: 'echo', tools: [wiki()], conversation: conv.id })
+    expect(asked.output.map((i) => i.type)).toEqual(['mcp_list_tools', 'mcp_approval_request'])
+    const request = asked.output[1] as any
+    const requests = mcp.requests.length
+    up.queue({ text: 'conv done' })
+    const next = await client.responses.create({
+      model: 'test-model',
+      tools: [wiki()],
+      conversation: conv.id,
+      input: [{ type: 'mcp_approval_response', approval_request_id: request.id, approve: true }],
+    })
+    expect(next.output.map((i) => i.type)).toEqual(['mcp_call', 'message'])
+    expect(next.output[0]).toMatchObject({ output: 'conv', approval_request_id: request.id })
+    // one tools/call and nothing else: the list came from the conversation
+    expect(mcp.calls.at(-1)!.tool).toBe('echo')
+    expect(mcp.requests.slice(requests).length).toBeLessThanOrEqual(2)
+    expect(next.output.some((i) => i.type === 'mcp_list_tools')).toBe(false)
+  })
+
+  test('a shutdown past its grace period stops a running tool call: the turn ends failed', async () => {
+    const drain = new Drain()
+    const other = await startGateway({ upstream: up.url, drain, env: { AGENTGATE_MCP_ALLOWED_HOSTS: '127.0.0.1' } })
+    try {
+      const c = new OpenAI({ baseURL: other.baseURL, apiKey: 'unused', maxRetries: 0 })
+      up.queue({ functionCalls: [call('mcp__wiki__slow', { ms: 30_000 })] })
+      const calls = mcp.calls.length
+      const pending = c.responses.create({ model: 'test-model', input: 'x', tools: [{ ...wiki(), require_approval: 'never' }] }).catch((e) => e)
+      await waitFor('the slow call to reach the server', () => mcp.calls.slice(calls).some((x) => x.tool === 'slow'))
+      const summary = await drain.drain(50)
+      expect(summary.stopped).toBe(1)
+      const err = await pending
+      expect(err.status).toBe(503)
+      expect(err.error).toMatchObject({ code: 'shutting_down' })
+    } finally {
+      await other.stop()
+    }
   })
 })
