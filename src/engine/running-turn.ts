@@ -216,8 +216,11 @@ export class RunningTurn implements Turn, FinishingTurn {
     cp: TurnCheckpoint,
     record: (e: ResponseEvent) => ResponseEvent,
   ): AsyncGenerator<ResponseEvent, UpstreamOutcome> {
+    const { span, toolSpans } = this
+    const tracer = this.deps.tracer
     const emit = async function* (events: AsyncIterable<ResponseEvent>) {
       for await (const e of events) {
+        if (span) noteToolCallEvent(tracer!, span, e, toolSpans!)
         yield record(e)
         await cp.afterEvent()
       }
