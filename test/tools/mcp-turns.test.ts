@@ -60,7 +60,14 @@ for (const api of UPSTREAM_APIS) {
       expect(list.error).toBeNull()
       expect(list.tools.map((t: any) => t.name)).toEqual(expect.arrayContaining(['echo', 'add', 'slow']))
       const mcpCall = r.output[1] as any
-      expect(mcpCall).toMatchObject({ type: 'mcp_call', server_label: 'wiki', name: 'add', arguments: '{"a":2,"b":3}', output: '5', error: null })
+      expect(mcpCall).toMatchObject({
+        type: 'mcp_call',
+        server_label: 'wiki',
+        name: 'add',
+        arguments: '{"a":2,"b":3}',
+        output: '5',
+        error: null,
+      })
       expect(mcpCall.id).toMatch(/^mcp_/)
       expect(r.output_text).toBe('The sum is 5.')
       expect(r.usage).toMatchObject({ input_tokens: 30, output_tokens: 6, total_tokens: 36 })
@@ -153,7 +160,11 @@ for (const api of UPSTREAM_APIS) {
 
     test('two calls in one round both run; a client tool called beside them ends the turn with the calls done', async () => {
       up.queue({
-        functionCalls: [call('mcp__wiki__add', { a: 1, b: 1 }), call('mcp__wiki__echo', { text: 'x' }), call('lookup', { id: 7 }, 'call_client')],
+        functionCalls: [
+          call('mcp__wiki__add', { a: 1, b: 1 }),
+          call('mcp__wiki__echo', { text: 'x' }),
+          call('lookup', { id: 7 }, 'call_client'),
+        ],
       })
       const r = await client.responses.create({
         model: 'test-model',
@@ -288,7 +299,11 @@ describe('MCP approvals, the allowlist, credentials, background', () => {
     const res = await fetch(`${gw.baseURL}/responses`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'test-model', input: 'x', tools: [{ type: 'mcp', server_label: 'evil', server_url: 'http://169.254.169.254/mcp' }] }),
+      body: JSON.stringify({
+        model: 'test-model',
+        input: 'x',
+        tools: [{ type: 'mcp', server_label: 'evil', server_url: 'http://169.254.169.254/mcp' }],
+      }),
     })
     expect(res.status).toBe(400)
     expect(((await res.json()) as any).error).toMatchObject({ code: 'mcp_server_not_allowed', param: 'tools.0.server_url' })
@@ -307,7 +322,12 @@ describe('MCP approvals, the allowlist, credentials, background', () => {
     expect(JSON.stringify(r)).not.toContain('secret-')
     expect(JSON.stringify(await gw.store.getResponse('default', r.id))).not.toContain('secret-')
     expect(gw.logs.join('\n')).not.toContain('secret-')
-    expect(up.requests.slice(-2).map((q) => JSON.stringify(q.body)).join('')).not.toContain('secret-')
+    expect(
+      up.requests
+        .slice(-2)
+        .map((q) => JSON.stringify(q.body))
+        .join(''),
+    ).not.toContain('secret-')
     expect(mcp.calls.at(-1)!.headers).toMatchObject({ 'x-secret': 'hdr-secret-1', authorization: 'Bearer tok-secret-2' })
   })
 
@@ -375,7 +395,9 @@ describe('MCP approvals, the allowlist, credentials, background', () => {
       const c = new OpenAI({ baseURL: other.baseURL, apiKey: 'unused', maxRetries: 0 })
       up.queue({ functionCalls: [call('mcp__wiki__slow', { ms: 30_000 })] })
       const calls = mcp.calls.length
-      const pending = c.responses.create({ model: 'test-model', input: 'x', tools: [{ ...wiki(), require_approval: 'never' }] }).catch((e) => e)
+      const pending = c.responses
+        .create({ model: 'test-model', input: 'x', tools: [{ ...wiki(), require_approval: 'never' }] })
+        .catch((e) => e)
       await waitFor('the slow call to reach the server', () => mcp.calls.slice(calls).some((x) => x.tool === 'slow'))
       const summary = await drain.drain(50)
       expect(summary.stopped).toBe(1)
