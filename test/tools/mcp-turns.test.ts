@@ -4,11 +4,14 @@
 // are answered on the next one, over HTTP and WebSocket; allowed_tools, a server that is down, a call that times out,
 // chains, mixed gateway + client calls, background + cancel, the allowlist and the credentials.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import OpenAI from 'openai'
 import { Drain } from '../../src/engine/drain'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
-import { startMcpServer, type McpTestServer } from '../support/mcp-server'
+import { startMcpServer, stdioServerCommand, type McpTestServer } from '../support/mcp-server'
 import { collect } from '../support/sse'
 import { modelCalls, transcript, UPSTREAM_APIS } from '../support/upstream-view'
 import { waitFor } from '../support/wait'
@@ -406,6 +409,37 @@ describe('MCP approvals, the allowlist, credentials, background', () => {
       expect(err.error).toMatchObject({ code: 'shutting_down' })
     } finally {
       await other.stop()
+    }
+  })
+})
+
+describe('a configured MCP server (config.toml [mcp_servers.LABEL], a stdio server the gateway starts)', () => {
+  test('a request names it by label alone: listed, called, answered', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentgate-mcp-'))
+    const { command, args } = stdioServerCommand()
+    writeFileSync(
+      join(dir, 'config.toml'),
+      `[mcp_servers.local]\ncommand = ${JSON.stringify(command)}\nargs = ${JSON.stringify(args)}\ndescription = "a local test server"\n`,
+    )
+    const up = startFakeUpstream()
+    const gw = await startGateway({ upstream: up.url, dir })
+    try {
+      const client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
+      up.queue({ functionCalls: [call('mcp__local__add', { a: 20, b: 22 })] })
+      up.queue({ text: 'forty-two' })
+      const r = await client.responses.create({
+        model: 'test-model',
+        input: 'add',
+        tools: [{ type: 'mcp', server_label: 'local', require_approval: 'never' }],
+      })
+      expect(r.output.map((i) => i.type)).toEqual(['mcp_list_tools', 'mcp_call', 'message'])
+      expect(r.output[1]).toMatchObject({ server_label: 'local', name: 'add', output: '42' })
+      const offered = up.requestsTo('/v1/responses')[0]!.body.tools.find((t: any) => t.name === 'mcp__local__add')
+      expect(offered.description).toContain('a local test server')
+    } finally {
+      await gw.stop()
+      await up.stop()
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })
