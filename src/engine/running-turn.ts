@@ -239,8 +239,13 @@ export class RunningTurn implements Turn, FinishingTurn {
       const said = yield* this.modelRound(norm, signal, cp, record, gateway)
       usage = addUsage(usage, said.usage)
       const outcome = { ...said, usage }
-      if (!runner || outcome.status !== 'completed') return outcome
+      if (!runner) return outcome
       const held = norm.heldItems(from)
+      if (outcome.status !== 'completed') {
+        // Calls of a round the model did not finish (cut off, failed) are not run: shown failed, the turn ends as it said.
+        if (held.length) yield* emit(runner.notRun(norm, held, `This call was not run: the model's response ended ${outcome.status}.`))
+        return outcome
+      }
       if (!held.length) return outcome
       if (runner.rounds >= runner.bounds.maxRounds) {
         const why = `This call was not run: the response reached its limit of ${runner.bounds.maxRounds} rounds of tool calls.`

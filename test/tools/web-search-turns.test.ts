@@ -182,6 +182,18 @@ for (const api of UPSTREAM_APIS) {
       expect(r.output.map((i: any) => i.status)).toEqual(['completed', 'completed', 'completed', 'failed'])
     })
 
+    test('a round the model did not finish (max_output_tokens) runs none of its calls: the turn ends incomplete', async () => {
+      const searched = provider.searches.length
+      const before = modelCalls(up, api).length
+      up.queue({ functionCalls: [search('cut')], status: 'incomplete' })
+      const r = await client.responses.create({ model: 'test-model', input: 'cut', tools: [{ type: 'web_search' }] })
+      expect(r.status).toBe('incomplete')
+      expect(r.incomplete_details?.reason).toBe('max_output_tokens')
+      expect(r.output.map((i: any) => [i.type, i.status])).toEqual([['web_search_call', 'failed']])
+      expect(provider.searches.length).toBe(searched)
+      expect(modelCalls(up, api).length - before).toBe(1)
+    })
+
     test('max_tool_calls: calls past it are not run, and the model then answers without the gateway tools', async () => {
       up.queue({ functionCalls: [search('a'), search('b')] })
       up.queue({ text: 'enough' })
