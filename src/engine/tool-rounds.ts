@@ -11,7 +11,7 @@ import type { CreateResponseRequest } from '../schema/responses'
 import type { ItemBody } from '../store/types'
 import { GatewayTools, type McpServerPlan, searchLimit, type WebSearchPlan } from '../tools/gateway'
 import type { ToolRegistry } from '../tools/registry'
-import { formatSearchResults, WebSearchError, type WebSearchProvider, type WebSearchSource } from '../websearch'
+import { formatSearchResults, normalizeDomain, WebSearchError, type WebSearchProvider, type WebSearchSource } from '../websearch'
 import type { EventNormaliser } from './normalise'
 
 export interface ToolBounds {
@@ -64,8 +64,7 @@ export function planGatewayTools(req: CreateResponseRequest, deps: ToolDeps, reg
       const server = deps.mcp.resolve(tool, `tools.${i}`)
       servers.set(label, { label, server, allowedTools: tool.allowed_tools, requireApproval: tool.require_approval, tools: null })
     } else if (type.startsWith('web_search') && deps.webSearch && !webSearch) {
-      const filters = (tool.filters ?? null) as { allowed_domains?: unknown } | null
-      const domains = Array.isArray(filters?.allowed_domains) ? filters.allowed_domains.map(String) : undefined
+      const domains = allowedDomains(tool.filters, `tools.${i}.filters.allowed_domains`)
       webSearch = { type, allowedDomains: domains?.length ? domains : undefined, limit: searchLimit(tool.search_context_size) }
     }
   })
@@ -78,6 +77,18 @@ export function planGatewayTools(req: CreateResponseRequest, deps: ToolDeps, reg
     )
   if (!servers.size && !webSearch) return null
   return new GatewayTools(new Set(registry.tools.map((t) => t.upstreamName)), servers, webSearch)
+}
+
+/** A web search tool's filters.allowed_domains, each a host name (400 naming the one that is not). */
+function allowedDomains(filters: unknown, param: string): string[] | undefined {
+  const list = (filters as { allowed_domains?: unknown } | null | undefined)?.allowed_domains
+  if (list === undefined || list === null) return undefined
+  if (!Array.isArray(list)) throw ApiError.badRequest(`Invalid value for '${param}': expected a list of domains.`, param)
+  list.forEach((d, j) => {
+    if (typeof d !== 'string' || normalizeDomain(d) === null)
+      throw ApiError.badRequest(`Invalid value for '${param}.${j}': '${String(d)}' is not a domain name.`, `${param}.${j}`)
+  })
+  return list as string[]
 }
 
 /** An approval answered in the request's input: the request it answers, and the answer. */

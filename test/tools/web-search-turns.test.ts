@@ -388,6 +388,22 @@ describe('web search through the configured provider (--web-search-url, a fake S
     expect(seen[2]).not.toContain('example.com')
   })
 
+  test('an allowed_domains entry that is no domain name is a 400 naming it, before any model call', async () => {
+    const before = up.requests.length
+    const res = await fetch(`${gw.baseURL}/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'test-model',
+        input: 'x',
+        tools: [{ type: 'web_search', filters: { allowed_domains: ['bun.sh', 'not a domain'] } }],
+      }),
+    })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as any).error).toMatchObject({ type: 'invalid_request_error', param: 'tools.0.filters.allowed_domains.1' })
+    expect(up.requests.length).toBe(before)
+  })
+
   test('without include, the web_search_call has no sources', async () => {
     up.queue({ functionCalls: [search('bun')] })
     up.queue({ text: 'ok' })
