@@ -313,6 +313,51 @@ describe('MCP approvals, the allowlist, credentials, background', () => {
     expect(up.requests.length).toBe(before)
   })
 
+  test.each<[string, Record<string, unknown>, string, string]>([
+    [
+      'two servers with one label',
+      {
+        tools: [
+          { type: 'mcp', server_label: 'a', server_url: 'http://127.0.0.1:9/mcp' },
+          { type: 'mcp', server_label: 'a', server_url: 'http://127.0.0.1:9/mcp' },
+        ],
+      },
+      'tools.1.server_label',
+      'duplicate_tool_name',
+    ],
+    [
+      'an MCP server without a label',
+      { tools: [{ type: 'mcp', server_url: 'http://127.0.0.1:9/mcp' }] },
+      'tools.0.server_label',
+      'missing_required_parameter',
+    ],
+    [
+      'a configured label that does not exist',
+      { tools: [{ type: 'mcp', server_label: 'nowhere' }] },
+      'tools.0.server_label',
+      'unknown_mcp_server',
+    ],
+    [
+      'tool_choice naming an undeclared server',
+      {
+        tools: [{ type: 'mcp', server_label: 'a', server_url: 'http://127.0.0.1:9/mcp' }],
+        tool_choice: { type: 'mcp', server_label: 'b' },
+      },
+      'tool_choice.server_label',
+      'unknown_tool',
+    ],
+  ])('%s is a 400 naming it, before anything is stored or called', async (_name, body, param, code) => {
+    const before = up.requests.length
+    const res = await fetch(`${gw.baseURL}/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-model', input: 'x', ...body }),
+    })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as any).error).toMatchObject({ type: 'invalid_request_error', param, code })
+    expect(up.requests.length).toBe(before)
+  })
+
   test('headers and authorization reach the server only: not echoed, not stored, not logged, not sent to the model', async () => {
     up.queue({ functionCalls: [call('mcp__wiki__echo', { text: 'x' })] })
     up.queue({ text: 'ok' })
