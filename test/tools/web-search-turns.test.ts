@@ -194,6 +194,26 @@ for (const api of UPSTREAM_APIS) {
       expect(modelCalls(up, api).length - before).toBe(1)
     })
 
+    test("the gateway's function never takes a client tool's name: a client function called web_search stays the client's", async () => {
+      const clientTool = { type: 'function' as const, name: 'web_search', parameters: { type: 'object' }, strict: false }
+      up.queue({ functionCalls: [search('mine', 'call_client')] })
+      const r = await client.responses.create({ model: 'test-model', input: 'x', tools: [clientTool, { type: 'web_search' }] })
+      const names =
+        api === 'chat'
+          ? lastCall(up, api).body.tools.map((t: any) => t.function.name)
+          : lastCall(up, api).body.tools.map((t: any) => t.name)
+      expect(names).toEqual(['web_search', 'web_search_2'])
+      // a call to `web_search` is the client's function call
+      expect(r.output.map((i: any) => [i.type, i.call_id])).toEqual([['function_call', 'call_client']])
+      up.queue({ functionCalls: [{ name: 'web_search_2', arguments: '{"query":"ours"}' }] })
+      up.queue({ text: 'done' })
+      const searched = provider.searches.length
+      const ours = await client.responses.create({ model: 'test-model', input: 'y', tools: [clientTool, { type: 'web_search' }] })
+      expect(ours.output.map((i: any) => i.type)).toEqual(['web_search_call', 'message'])
+      expect(provider.searches.length).toBe(searched + 1)
+      expect(transcript(lastCall(up, api))[1]).toBe('call web_search_2({"query":"ours"})')
+    })
+
     test('max_tool_calls: calls past it are not run, and the model then answers without the gateway tools', async () => {
       up.queue({ functionCalls: [search('a'), search('b')] })
       up.queue({ text: 'enough' })
