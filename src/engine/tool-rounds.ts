@@ -263,7 +263,8 @@ export class ToolRunner {
       const action = { ...(item.action as Record<string, unknown>) }
       const query = String(action.query ?? '')
       if (result.ok && this.req.include?.includes(SOURCES_INCLUDE))
-        action.sources = (result.sources ?? []).map((s) => ({ type: 'url', url: s.url, title: s.title }))
+        // The snippet rides along, so a later turn can give the model the results as it saw them (tools/history.ts).
+        action.sources = (result.sources ?? []).map((s) => ({ type: 'url', url: s.url, title: s.title, snippet: s.snippet }))
       this.gateway.keepSearchOutput(item.id, result.ok ? result.output : `The web search for "${query}" failed: ${result.error}`)
       if (result.ok) yield norm.itemEventAt(index, 'response.web_search_call.completed')
       yield norm.finishItemAt(index, { ...item, status: result.ok ? 'completed' : 'failed', action })

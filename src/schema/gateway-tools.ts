@@ -100,7 +100,12 @@ export const McpApprovalRequestItem = t.Object(
   },
 )
 
-export const WebSearchSource = t.Object({ type: t.Literal('url'), url: t.String(), title: t.Optional(t.String()) })
+export const WebSearchSource = t.Object({
+  type: t.Literal('url'),
+  url: t.String(),
+  title: t.Optional(t.String()),
+  snippet: t.Optional(t.String({ description: 'the text the model was given for this result' })),
+})
 
 export const WebSearchCallItem = t.Object(
   {

@@ -4,6 +4,7 @@
 // (Codex resends reasoning items as `{"content":null,"encrypted_content":null}`) are dropped. The items of
 // gateway-run tools (mcp_call, web_search_call, approvals) become the function call and output the model saw. Pure.
 import type { ItemBody } from '../store/types'
+import { formatSearchResults } from '../websearch'
 import { DEFAULT_GATEWAY_NAMES, type GatewayNames } from './gateway'
 import { flatName, type ToolRegistry } from './registry'
 import { localShellArguments, shellArguments, shellOutputText } from './shapes'
@@ -92,7 +93,13 @@ function searchText(item: ItemBody, query: string, sources: unknown, names: Gate
   const kept = names.searchOutput(item.id)
   if (kept !== undefined) return kept
   if (item.status === 'failed') return `The web search for "${query}" failed.`
-  const list = Array.isArray(sources) ? (sources as { url?: unknown; title?: unknown }[]) : []
+  const list = Array.isArray(sources) ? (sources as { url?: unknown; title?: unknown; snippet?: unknown }[]) : []
+  // Sources with their snippets (include asked for them): the very text the model was given.
+  if (list.length && list.every((s) => typeof s.url === 'string' && typeof s.snippet === 'string'))
+    return formatSearchResults(
+      query,
+      list.map((s) => ({ url: String(s.url), title: typeof s.title === 'string' ? s.title : '', snippet: String(s.snippet) })),
+    )
   if (!list.length)
     return `The results of the web search for "${query}" were given in an earlier turn and are not kept; search again if you need them.`
   const lines = list.map((s, i) => `${i + 1}. ${typeof s.title === 'string' && s.title ? `${s.title} — ` : ''}${String(s.url ?? '')}`)

@@ -1,6 +1,7 @@
 // History and input items as the upstream gets them: every tool item as function_call(_output).
 import { describe, expect, test } from 'bun:test'
 import { buildToolRegistry, toUpstreamItems } from '../../src/tools'
+import { formatSearchResults } from '../../src/websearch'
 import { codexToolRegistry } from '../support/tool-registry'
 
 const reg = codexToolRegistry()
@@ -166,6 +167,21 @@ describe('toUpstreamItems: the items of gateway-run tools, as the calls and outp
       [
         call('mcpr_1', 'mcp__wiki__search', '{"q":"x"}'),
         out('mcpr_1', 'The user denied this call: not now Do not retry it; answer without it.'),
+      ],
+    ],
+    [
+      'a web_search_call with its sources and snippets → the search and the results as the model saw them',
+      [
+        {
+          id: 'ws_1',
+          type: 'web_search_call',
+          status: 'completed',
+          action: { type: 'search', query: 'bun', sources: [{ type: 'url', url: 'https://bun.sh/', title: 'Bun', snippet: 'A runtime.' }] },
+        },
+      ],
+      [
+        call('ws_1', 'web_search', '{"query":"bun"}'),
+        out('ws_1', formatSearchResults('bun', [{ url: 'https://bun.sh/', title: 'Bun', snippet: 'A runtime.' }])),
       ],
     ],
     [
