@@ -436,3 +436,65 @@ describe('web search through the configured provider (--web-search-url, a fake S
     expect((r.output[0] as any).action).toEqual({ type: 'search', query: 'bun' })
   })
 })
+
+describe('calls of one round run at the same time, at most --tool-call-concurrency', () => {
+  /**
+   * A provider that logs when each search starts and ends; each waits until `together` searches have started (or the
+   * gateway gives up on it).
+   */
+  function loggingSearch(together: number) {
+    const log: string[] = []
+    let started = 0
+    const provider: WebSearchProvider = {
+      kind: 'searxng',
+      async search(query, opts) {
+        log.push(`start ${query}`)
+        started++
+        await waitFor(`${together} searches started`, () => started >= together || opts?.signal?.aborted)
+        if (opts?.signal?.aborted) throw new Error('stopped')
+        log.push(`end ${query}`)
+        return RESULTS
+      },
+    }
+    return { provider, log }
+  }
+
+  test('the searches of a round overlap (concurrency 4: three wait for each other, and all finish)', async () => {
+    const up = startFakeUpstream()
+    const { provider, log } = loggingSearch(3)
+    const gw = await startGateway({ upstream: up.url, webSearch: provider })
+    try {
+      const client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
+      up.queue({ functionCalls: [search('a'), search('b'), search('c')] })
+      up.queue({ text: 'three' })
+      const r = await client.responses.create({ model: 'test-model', input: 'x', tools: [{ type: 'web_search' }] })
+      expect(r.output.map((i: any) => i.status)).toEqual(['completed', 'completed', 'completed', 'completed'])
+      expect(log.slice(0, 3)).toEqual(['start a', 'start b', 'start c'])
+    } finally {
+      await gw.stop()
+      await up.stop()
+    }
+  })
+
+  test('at most --tool-call-concurrency run at once: with 2, the third starts only once one of the first two ended', async () => {
+    const up = startFakeUpstream()
+    // Three searches each waiting for all three to start: with room for two, the first two can only time out.
+    const { provider, log } = loggingSearch(3)
+    const gw = await startGateway({
+      upstream: up.url,
+      webSearch: provider,
+      env: { AGENTGATE_TOOL_CALL_CONCURRENCY: '2', AGENTGATE_TOOL_CALL_TIMEOUT_MS: '300' },
+    })
+    try {
+      const client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
+      up.queue({ functionCalls: [search('a'), search('b'), search('c')] })
+      up.queue({ text: 'three' })
+      const r = await client.responses.create({ model: 'test-model', input: 'x', tools: [{ type: 'web_search' }] })
+      expect(r.output.map((i: any) => i.status)).toEqual(['failed', 'failed', 'completed', 'completed'])
+      expect(log).toEqual(['start a', 'start b', 'start c', 'end c'])
+    } finally {
+      await gw.stop()
+      await up.stop()
+    }
+  })
+})
