@@ -9,7 +9,7 @@ import { Drain, type DrainSummary } from './engine/drain'
 import { ownerIsAlive } from './engine/lease'
 import { timeOrderedId, type IdSource } from './ids'
 import { createLogger, resolveLogFormat, type Logger } from './log'
-import { createMcpServers, type McpServers } from './mcp'
+import type { McpServers } from './mcp'
 import { createMetrics, type GatewayMetrics } from './metrics'
 import { listenError } from './startup-errors'
 import { logProbe, probeUpstream, startupFields } from './startup-summary'
@@ -89,7 +89,13 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   // API keys → tenants; with an OIDC issuer, bearer tokens that are not keys are verified against its keys.
   const auth = authFromConfig(config, logger)
   // The tools the gateway runs itself (issue 14): MCP servers (sessions pooled, stdio servers kept) and web search.
-  const mcp = opts.mcp ?? createMcpServers(config, logger)
+  // The MCP client (and its SDK) is loaded only when a server can be used — one configured, or hosts allowed —, so a
+  // gateway without MCP starts without it; the engine then refuses {"type":"mcp"} tools itself.
+  const mcp =
+    opts.mcp ??
+    (config.mcpAllowedHosts.length || Object.keys(config.mcpServers).length
+      ? (await import('./mcp')).createMcpServers(config, logger)
+      : undefined)
   const webSearch = opts.webSearch !== undefined ? opts.webSearch : webSearchProviderFromConfig(config, logger)
   const app = createApp({
     config,
@@ -116,7 +122,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       // Background turns still running are stored as failed while the store is still open.
       await background.shutdown()
       // MCP sessions closed and the stdio servers the gateway started stopped, once no turn can call them.
-      await mcp.close().catch((e) => logger.warn('could not close the MCP servers', { err: String(e) }))
+      await mcp?.close().catch((e) => logger.warn('could not close the MCP servers', { err: String(e) }))
       await store.close()
     })())
 

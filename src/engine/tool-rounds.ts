@@ -5,7 +5,9 @@
 import { ApiError } from '../errors'
 import type { IdSource } from '../ids'
 import type { Logger } from '../log'
-import { McpError, type McpServers, type McpToolInfo, toolAllowed } from '../mcp'
+// The SDK-free parts of the MCP service: the engine loads the MCP SDK only through deps.mcp (gateway.ts).
+import { toolAllowed } from '../mcp/policy'
+import { McpError, type McpServers, type McpToolInfo } from '../mcp/types'
 import type { ResponseEvent } from '../schema/events'
 import type { CreateResponseRequest } from '../schema/responses'
 import type { ItemBody } from '../store/types'
@@ -47,7 +49,8 @@ export function planGatewayTools(req: CreateResponseRequest, deps: ToolDeps, reg
   const tools = Array.isArray(req.tools) ? (req.tools as Record<string, unknown>[]) : []
   tools.forEach((tool, i) => {
     const type = String(tool?.type ?? '')
-    if (type === 'mcp' && deps.mcp) {
+    if (type === 'mcp') {
+      if (!deps.mcp) throw mcpNotConfigured(tool, `tools.${i}`)
       const label = typeof tool.server_label === 'string' ? tool.server_label : ''
       if (!label)
         throw ApiError.badRequest(
@@ -69,7 +72,7 @@ export function planGatewayTools(req: CreateResponseRequest, deps: ToolDeps, reg
     }
   })
   const choice = req.tool_choice as Record<string, unknown> | null | undefined
-  if (choice && typeof choice === 'object' && choice.type === 'mcp' && deps.mcp && !servers.has(String(choice.server_label ?? '')))
+  if (choice && typeof choice === 'object' && choice.type === 'mcp' && !servers.has(String(choice.server_label ?? '')))
     throw ApiError.badRequest(
       `Invalid value for 'tool_choice': no MCP server labelled '${String(choice.server_label ?? '')}' is declared in tools.`,
       'tool_choice.server_label',
@@ -77,6 +80,29 @@ export function planGatewayTools(req: CreateResponseRequest, deps: ToolDeps, reg
     )
   if (!servers.size && !webSearch) return null
   return new GatewayTools(new Set(registry.tools.map((t) => t.upstreamName)), servers, webSearch)
+}
+
+/**
+ * An MCP tool on a gateway with no MCP server configured and no host allowed (its MCP client is not even loaded):
+ * refused as the service would refuse it — a request-declared server is outside the (empty) allowlist, a label names
+ * no configured server.
+ */
+function mcpNotConfigured(tool: Record<string, unknown>, param: string): ApiError {
+  if (tool.server_url !== undefined && tool.server_url !== null)
+    return new ApiError(
+      400,
+      'MCP servers declared in requests are not allowed on this gateway: --mcp-allowed-hosts is empty.',
+      'invalid_request_error',
+      'mcp_server_not_allowed',
+      `${param}.server_url`,
+    )
+  return new ApiError(
+    400,
+    `No MCP server "${String(tool.server_label ?? '')}" is configured on this gateway: give server_url, or add [mcp_servers.LABEL] to its config file.`,
+    'invalid_request_error',
+    'unknown_mcp_server',
+    `${param}.server_label`,
+  )
 }
 
 /** A web search tool's filters.allowed_domains, each a host name (400 naming the one that is not). */

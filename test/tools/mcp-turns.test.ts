@@ -488,3 +488,48 @@ describe('a configured MCP server (config.toml [mcp_servers.LABEL], a stdio serv
     }
   })
 })
+
+describe('a gateway with no MCP server configured and no host allowed', () => {
+  test('refuses MCP tools with the same 400s, and never loads the MCP client', async () => {
+    const up = startFakeUpstream()
+    const gw = await startGateway({ upstream: up.url })
+    try {
+      const post = (tools: unknown[]) =>
+        fetch(`${gw.baseURL}/responses`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'test-model', input: 'x', tools }),
+        })
+      const declared = await post([{ type: 'mcp', server_label: 'x', server_url: 'http://127.0.0.1:9/mcp' }])
+      expect(declared.status).toBe(400)
+      expect(((await declared.json()) as any).error).toMatchObject({ code: 'mcp_server_not_allowed', param: 'tools.0.server_url' })
+      const named = await post([{ type: 'mcp', server_label: 'wiki' }])
+      expect(named.status).toBe(400)
+      expect(((await named.json()) as any).error).toMatchObject({ code: 'unknown_mcp_server', param: 'tools.0.server_label' })
+      expect(up.requests).toHaveLength(0)
+    } finally {
+      await gw.stop()
+      await up.stop()
+    }
+    // In a process of its own (the test runner has loaded everything): createGateway leaves the MCP SDK unloaded.
+    const dir = mkdtempSync(join(tmpdir(), 'agentgate-mcp-'))
+    try {
+      const script = join(dir, 'check.ts')
+      writeFileSync(
+        script,
+        [
+          `import { loadConfig } from ${JSON.stringify(join(import.meta.dir, '../../src/config'))}`,
+          `import { createGateway } from ${JSON.stringify(join(import.meta.dir, '../../src/gateway'))}`,
+          `const config = loadConfig({ flags: { '--port': '0', '--upstream': 'http://127.0.0.1:9/v1' }, env: { AGENTGATE_HOME: ${JSON.stringify(dir)} } })`,
+          'const gw = await createGateway(config, { quiet: true, log: () => {} })',
+          "console.log(Object.keys(require.cache).some((k) => k.includes('@modelcontextprotocol')))",
+          'await gw.stop()',
+        ].join('\n'),
+      )
+      const run = Bun.spawnSync([process.execPath, script], { stderr: 'pipe' })
+      expect(run.stdout.toString().trim()).toBe('false')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
