@@ -293,6 +293,13 @@ describe('web search over WebSocket and in the background', () => {
       const searching = provider.searches.length
       await waitFor('the search to start', () => provider.searches.length >= searching && provider.searches.at(-1)!.query === 'forever')
       const signal = provider.searches.at(-1)!.opts!.signal!
+      // while it runs, the stored snapshot shows the call the gateway is making
+      const running = await waitFor('a progress snapshot with the search', async () => {
+        const got = await client.responses.retrieve(r.id)
+        return got.output.length > 0 && got
+      })
+      expect(running.status).toBe('in_progress')
+      expect(running.output[0]).toMatchObject({ type: 'web_search_call', status: 'in_progress', action: { query: 'forever' } })
       const cancelled = await client.responses.cancel(r.id)
       expect(cancelled.status).toBe('cancelled')
       await waitFor('the search to be stopped', () => signal.aborted)
