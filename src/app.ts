@@ -86,6 +86,9 @@ export function createApp(deps: AppDeps) {
     sealer,
     tokenizer: upstreamTokenizer(deps.upstream),
     windows: upstreamContextWindows(deps.upstream, config.models),
+    mcp: deps.mcp,
+    webSearch: deps.webSearch ?? null,
+    toolBounds: { maxRounds: config.maxToolRounds, callTimeoutMs: config.toolCallTimeoutMs, concurrency: config.toolCallConcurrency },
   })
   const background = deps.background ?? createBackgroundRunner({ store: deps.store, logger, metrics })
   const app = new Elysia({

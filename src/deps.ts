@@ -6,11 +6,13 @@ import type { Config } from './config'
 import type { Drain } from './engine/drain'
 import type { IdSource } from './ids'
 import type { Logger } from './log'
+import type { McpServers } from './mcp'
 import type { GatewayMetrics } from './metrics'
 import type { Store } from './store/types'
 import type { Sealer } from './sealing/sealer'
 import type { Tracing } from './tracing'
 import type { UpstreamClient } from './upstream/client'
+import type { WebSearchProvider } from './websearch'
 
 export interface AppDeps {
   config: Config
@@ -36,4 +38,8 @@ export interface AppDeps {
   tracing?: Tracing | null
   /** Seals encrypted_content (src/sealing). createApp makes one from the configured keys (or the home directory's) otherwise. */
   sealer?: Sealer
+  /** The MCP servers turns may use (src/mcp), made and closed by the gateway; without: mcp tools are left out. */
+  mcp?: McpServers
+  /** The web search provider (src/websearch), or null when none is configured (web_search tools are left out). */
+  webSearch?: WebSearchProvider | null
 }

@@ -9,6 +9,7 @@ import { Drain, type DrainSummary } from './engine/drain'
 import { ownerIsAlive } from './engine/lease'
 import { timeOrderedId, type IdSource } from './ids'
 import { createLogger, resolveLogFormat, type Logger } from './log'
+import type { McpServers } from './mcp'
 import { createMetrics, type GatewayMetrics } from './metrics'
 import { listenError } from './startup-errors'
 import { logProbe, probeUpstream, startupFields } from './startup-summary'
@@ -17,6 +18,7 @@ import { startRetention } from './store/retention'
 import type { Store } from './store/types'
 import { upstreamFromConfig, type UpstreamClient } from './upstream/client'
 import { VERSION } from './version'
+import { webSearchProviderFromConfig, type WebSearchProvider } from './websearch'
 
 /** What a caller may put in place of the production pieces; everything else comes from the config. */
 export interface GatewayOptions {
@@ -34,6 +36,10 @@ export interface GatewayOptions {
   upstream?: UpstreamClient
   /** graceful-shutdown state, for a caller that drains by hand */
   drain?: Drain
+  /** the MCP servers turns use; default: the configured ones and --mcp-allowed-hosts (closed by stop() either way) */
+  mcp?: McpServers
+  /** the web search provider; default: the one --web-search-provider describes (null: none) */
+  webSearch?: WebSearchProvider | null
 }
 
 export interface Gateway {
@@ -82,6 +88,15 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   const drain = opts.drain ?? new Drain()
   // API keys → tenants; with an OIDC issuer, bearer tokens that are not keys are verified against its keys.
   const auth = authFromConfig(config, logger)
+  // The tools the gateway runs itself (issue 14): MCP servers (sessions pooled, stdio servers kept) and web search.
+  // The MCP client (and its SDK) is loaded only when a server can be used — one configured, or hosts allowed —, so a
+  // gateway without MCP starts without it; the engine then refuses {"type":"mcp"} tools itself.
+  const mcp =
+    opts.mcp ??
+    (config.mcpAllowedHosts.length || Object.keys(config.mcpServers).length
+      ? (await import('./mcp')).createMcpServers(config, logger)
+      : undefined)
+  const webSearch = opts.webSearch !== undefined ? opts.webSearch : webSearchProviderFromConfig(config, logger)
   const app = createApp({
     config,
     upstream,
@@ -94,6 +109,8 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     metrics,
     drain,
     auth,
+    mcp,
+    webSearch,
   })
 
   let stopped: Promise<void> | null = null
@@ -104,6 +121,8 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       if (app.server) await app.stop(true)
       // Background turns still running are stored as failed while the store is still open.
       await background.shutdown()
+      // MCP sessions closed and the stdio servers the gateway started stopped, once no turn can call them.
+      await mcp?.close().catch((e) => logger.warn('could not close the MCP servers', { err: String(e) }))
       await store.close()
     })())
 

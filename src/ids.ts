@@ -1,7 +1,25 @@
 // Gateway-owned ids: a type prefix plus a time-ordered, random-suffixed hex body (UUIDv7-like), so ids
 // sort by creation time and listings ordered by id are ordered by time.
 
-export type IdPrefix = 'resp' | 'msg' | 'fc' | 'fco' | 'ctc' | 'ctco' | 'rs' | 'conv' | 'item' | 'lsh' | 'sh' | 'req' | 'cmp'
+export type IdPrefix =
+  | 'resp'
+  | 'msg'
+  | 'fc'
+  | 'fco'
+  | 'ctc'
+  | 'ctco'
+  | 'rs'
+  | 'conv'
+  | 'item'
+  | 'lsh'
+  | 'sh'
+  | 'req'
+  | 'cmp'
+  | 'mcp'
+  | 'mcpl'
+  | 'mcpr'
+  | 'mcpa'
+  | 'ws'
 
 export type IdSource = (prefix: IdPrefix) => string
 

@@ -56,6 +56,10 @@ export interface Config {
   storeMessages: boolean
   /** a /v1/messages stream sends a ping after this long without an event */
   messagesPingMs: number
+  /** rounds of gateway-run tool calls per turn (engine/tool-rounds.ts) */
+  maxToolRounds: number
+  toolCallTimeoutMs: number
+  toolCallConcurrency: number
   models: Record<string, ModelOverride>
   /** the provider web_search tools run on; null: none (the tools are left out of the upstream request) */
   webSearchProvider: WebSearchProviderKind | null

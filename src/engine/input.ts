@@ -15,6 +15,11 @@ const PREFIX: Record<string, IdPrefix> = {
   local_shell_call: 'lsh',
   shell_call: 'sh',
   compaction: 'cmp',
+  mcp_call: 'mcp',
+  mcp_list_tools: 'mcpl',
+  mcp_approval_request: 'mcpr',
+  mcp_approval_response: 'mcpa',
+  web_search_call: 'ws',
 }
 
 export function idPrefixFor(type: string): IdPrefix {

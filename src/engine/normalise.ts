@@ -1,9 +1,10 @@
 // Upstream events → gateway events. The gateway owns item ids, output indexes and sequence numbers;
 // the upstream's lifecycle events (created/in_progress/completed…) are absorbed here and re-issued by
-// the turn runner from the gateway's own Response object. Deterministic given the id source: the
+// the turn runner from the gateway's own Response object. A turn that runs tools itself calls the upstream
+// several times (rounds): each round's stream is numbered from 0 by the upstream, and continues the turn's. Deterministic given the id source: the
 // table-driven tests in test/engine/normalise.test.ts feed it recorded upstream streams.
 import type { IdSource } from '../ids'
-import type { ContentPart, ResponseEvent, UpstreamEvent, UpstreamEventOf, UpstreamItem, UpstreamItemEvent } from '../schema/events'
+import type { ContentPart, EventOf, ResponseEvent, UpstreamEvent, UpstreamEventOf, UpstreamItem, UpstreamItemEvent } from '../schema/events'
 import type { ItemBody, UsageT } from '../schema/responses'
 import { idPrefixFor } from './input'
 import { normaliseUsage } from './response-object'
@@ -83,6 +84,8 @@ export class EventNormaliser {
       case 'response.output_item.done': {
         const st = this.stateFor(ev) ?? this.addItem(ev.item, ev.output_index)
         const done = this.finishItem(st, ev.item)
+        // A gateway-run call (tools/gateway-events.ts): the engine announces it done once the call has run.
+        if (isHeld(done)) return []
         return [this.event({ type: ev.type, output_index: st.index, item: done })]
       }
       default:
@@ -103,6 +106,50 @@ export class EventNormaliser {
       this.event({ type: 'response.output_item.added', output_index: st.index, item }),
       this.event({ type: 'response.output_item.done', output_index: st.index, item }),
     ]
+  }
+
+  /**
+   * The next model round of the turn: the upstream numbers its items from 0 again (and may reuse its ids), so its
+   * items are matched from here on by index past the ones the turn has, and the round's outcome is read afresh.
+   */
+  nextRound(): void {
+    this.byUpstreamIndex.clear()
+    this.byUpstreamId.clear()
+    this.indexOffset = this.items.length
+    this.outcome = null
+  }
+
+  /** An output item of the gateway's own that is not finished yet (a tool list, a call): its added event. */
+  openOwnItem(item: ItemBody): { index: number; events: ResponseEvent[] } {
+    const st: ItemState = { index: this.items.length, id: item.id, added: item, done: null, text: new Map() }
+    this.items.push(st)
+    this.indexOffset = this.items.length
+    return { index: st.index, events: [this.event({ type: 'response.output_item.added', output_index: st.index, item })] }
+  }
+
+  /** An event about the item at `index` (a gateway-run call's progress), with its id and index. */
+  itemEventAt(index: number, type: GatewayItemEventType): ResponseEvent {
+    const st = this.items[index]!
+    const e: Unnumbered<EventOf<GatewayItemEventType>> = { type, item_id: st.id, output_index: index }
+    return this.event(e)
+  }
+
+  /** The item at `index` finished by the gateway (a call that ran): its done event. */
+  finishItemAt(index: number, item: ItemBody): ResponseEvent {
+    const st = this.items[index]!
+    st.done = item
+    return this.event({ type: 'response.output_item.done', output_index: index, item })
+  }
+
+  /** Gateway-run calls the model made from output index `from` on, whose done the engine has not announced yet. */
+  heldItems(from: number): { index: number; item: ItemBody }[] {
+    const out: { index: number; item: ItemBody }[] = []
+    for (const st of this.items.slice(from)) if (st.done && isHeld(st.done)) out.push({ index: st.index, item: st.done })
+    return out
+  }
+
+  get length(): number {
+    return this.items.length
   }
 
   /** An event that belongs to an item (deltas, parts, tool-call arguments, reasoning…): the gateway's id, index and number. */
@@ -181,12 +228,31 @@ export class EventNormaliser {
       case 'response.custom_tool_call_input.delta':
         key = 'input'
         break
+      case 'response.mcp_call_arguments.delta':
+        key = 'arguments'
+        break
       default:
         return
     }
     // As parsed: a delta that is not text is not kept.
     if (typeof ev.delta === 'string') st.text.set(key, (st.text.get(key) ?? '') + ev.delta)
   }
+}
+
+/** The progress events of a gateway-run call or tool list: they carry only the item's id and index. */
+type GatewayItemEventType =
+  | 'response.mcp_call.in_progress'
+  | 'response.mcp_call.completed'
+  | 'response.mcp_call.failed'
+  | 'response.mcp_list_tools.in_progress'
+  | 'response.mcp_list_tools.completed'
+  | 'response.mcp_list_tools.failed'
+  | 'response.web_search_call.searching'
+  | 'response.web_search_call.completed'
+
+/** A gateway-run call the model made, not run yet: the engine runs it and announces it done. */
+export function isHeld(item: ItemBody): boolean {
+  return (item.type === 'mcp_call' || item.type === 'web_search_call') && item.status === 'in_progress'
 }
 
 /** The upstream's error object (or error event) → the Response's error. */
@@ -230,6 +296,8 @@ function partialItem(st: ItemState): ItemBody {
       break
     }
     case 'function_call':
+    case 'mcp_call':
+    case 'mcp_approval_request':
       item.arguments = st.text.get('arguments') ?? ''
       break
     case 'custom_tool_call':
@@ -251,6 +319,7 @@ export function isDelta(ev: ResponseEvent): boolean {
     case 'response.reasoning_summary_text.delta':
     case 'response.function_call_arguments.delta':
     case 'response.custom_tool_call_input.delta':
+    case 'response.mcp_call_arguments.delta':
       return true
     default:
       return false

@@ -1,11 +1,16 @@
 // A running turn (the Turn start() hands back): events() calls the upstream — after a compaction, when one is due —,
-// normalises its stream, checkpoints it, and ends the turn (engine/turn-finish.ts) however it stops.
+// normalises its stream, checkpoints it, and ends the turn (engine/turn-finish.ts) however it stops. A turn with
+// gateway-run tools (MCP, web search) takes several model rounds: between them the gateway runs the calls the model
+// made (engine/tool-rounds.ts), all in this one stream of events.
 import { ApiError } from '../errors'
 import type { ResponseEvent } from '../schema/events'
-import type { CreateResponseRequest, ResponseObjectT, UsageT } from '../schema/responses'
+import type { CreateResponseRequest, ItemBody as OutputItem, ResponseObjectT, UsageT } from '../schema/responses'
 import type { StoreUnavailableError } from '../store/errors'
 import type { ItemBody, ResponseRecord } from '../store/types'
 import { mapToolCallEvents, toolRegistryFor } from '../tools'
+import type { GatewayTools } from '../tools/gateway'
+import { mapGatewayCallEvents } from '../tools/gateway-events'
+import { needsApproval } from '../mcp/policy'
 import { noteToolCallEvent, noteUpstreamEvent, upstreamRequestAttributes, usageAttributes } from '../tracing/genai'
 import { endSpan, type Span } from '../tracing/span'
 import { streamFailure } from '../upstream/failure'
@@ -15,11 +20,12 @@ import { compactHistory, compactThreshold, expandCompactions } from './compactio
 import { PROCESS_OWNER } from './lease'
 import { EventNormaliser, isDelta, type UpstreamOutcome } from './normalise'
 import { responseObject, type ResponseBase } from './response-object'
-import { sealReasoning, wantsSealedReasoning } from './sealed-items'
+import { openSealedReasoning, sealReasoning, wantsSealedReasoning } from './sealed-items'
+import { type Approval, ToolRunner } from './tool-rounds'
 import { type FinishingTurn, finishTurn } from './turn-finish'
 import { interrupted, isStop, stopped, truncatedStream } from './turn-outcome'
 import { type EngineDeps, type Turn, type TurnOptions, TurnStop } from './turn-types'
-import { toUpstreamRequest } from './upstream-request'
+import { type GatewayRound, toUpstreamRequest } from './upstream-request'
 
 // A class so the turn's state (current response, failure) is readable by the edge after the run.
 // What the end of the turn reads (deps, request, options, base, input, span) is not private: turn-finish.ts ends it.
@@ -33,6 +39,11 @@ export class RunningTurn implements Turn, FinishingTurn {
   storeAtEnd: ResponseRecord | null = null
   /** Aborted by a shutdown whose grace period ran out: the turn ends as failed, with its terminal event. */
   private readonly shutdown = new AbortController()
+  /** the span of the model call running now, if any (ended when the round ends, or with the turn) */
+  private upSpan: Span | undefined
+  /** open tool-call spans by output item id */
+  private toolSpans: Map<string, Span> | undefined
+  private firstDelta = false
 
   constructor(
     readonly deps: EngineDeps,
@@ -49,6 +60,10 @@ export class RunningTurn implements Turn, FinishingTurn {
     private readonly startedAt: number,
     /** the turn's span (src/tracing), ended when the turn is */
     readonly span: Span | undefined = undefined,
+    /** the tools the gateway runs itself in this turn (engine/tool-rounds.ts), or null: one model call */
+    private readonly gateway: GatewayTools | null = null,
+    /** the input's answers to earlier approval requests */
+    private readonly approvals: Approval[] = [],
   ) {
     this.response = initial
   }
@@ -78,7 +93,7 @@ export class RunningTurn implements Turn, FinishingTurn {
   async *events(): AsyncGenerator<ResponseEvent> {
     if (this.used) throw new Error('Turn.events() is single use')
     this.used = true
-    const { ids, adapter } = this.deps
+    const { ids } = this.deps
     const { sealer } = this.deps
     const tenant = this.opts.tenant
     const norm = new EventNormaliser(
@@ -114,11 +129,8 @@ export class RunningTurn implements Turn, FinishingTurn {
       return e
     }
     let finished = false
-    let upSpan: Span | undefined
-    /** open tool-call spans by output item id */
-    const toolSpans = this.span ? new Map<string, Span>() : undefined
+    this.toolSpans = this.span ? new Map<string, Span>() : undefined
     const metrics = this.deps.metrics
-    let firstDelta = false
     metrics?.activeTurns.inc()
     try {
       yield record(norm.event({ type: 'response.created', response: this.response }))
@@ -150,41 +162,12 @@ export class RunningTurn implements Turn, FinishingTurn {
           // A compaction_trigger is answered with the compaction item alone.
           outcome = { status: 'completed', usage: compacted.usage, incomplete_details: null, error: null }
         } else {
-          const upstreamBody = toUpstreamRequest(this.req, [], this.upstream, this.deps.logger, this.deps.warnedTools)
-          // The upstream call's span (client kind); its traceparent goes upstream, so vLLM's spans join the trace.
-          upSpan = this.span && this.deps.tracer!.start(`chat ${this.req.model}`, 'client', this.span)
-          let headers: Record<string, string> | undefined = this.opts.requestId ? { 'x-request-id': this.opts.requestId } : undefined
-          if (upSpan) {
-            upstreamRequestAttributes(upSpan, upstreamBody, adapter.name)
-            headers = { ...headers, traceparent: upSpan.traceparent() }
-          }
-          for await (const ev of mapToolCallEvents(
-            adapter.stream(upstreamBody, { signal: abort.signal, headers }),
-            toolRegistryFor(this.req),
-          )) {
-            if (upSpan) noteUpstreamEvent(upSpan, ev)
-            for (const out of norm.accept(ev)) {
-              if (this.span) noteToolCallEvent(this.deps.tracer!, this.span, out, toolSpans!)
-              if (!firstDelta && isDelta(out)) {
-                firstDelta = true
-                metrics?.turnFirstDelta(this.req.model, (performance.now() - this.startedAt) / 1000)
-              }
-              yield record(out)
-              await cp.afterEvent()
-            }
-            if (norm.outcome) break
-          }
-          outcome = norm.outcome ?? (abort.signal.aborted ? interrupted() : truncatedStream())
-          if (!norm.outcome && !abort.signal.aborted) metrics?.recordStreamFailure(null, abort.signal)
+          outcome = yield* this.rounds(norm, abort.signal, cp, record)
         }
       } catch (e) {
         outcome = abort.signal.aborted ? interrupted() : this.failed(e)
         if (!abort.signal.aborted) metrics?.recordStreamFailure(e, abort.signal)
-      }
-      if (upSpan) {
-        usageAttributes(upSpan, outcome.usage)
-        upSpan.set('gen_ai.response.finish_reasons', [outcome.status])
-        endSpan(upSpan, outcome.status === 'failed' ? (this.failure ?? outcome.error) : undefined)
+        this.endUpSpan(outcome)
       }
       const final = stopped(abort.signal, outcome, this)
       // Ended by a shutdown: a JSON client gets 503 (the gateway's doing), not the 502 of an upstream failure.
@@ -208,8 +191,8 @@ export class RunningTurn implements Turn, FinishingTurn {
         metrics?.activeTurns.dec()
         this.release?.()
         if (this.span) {
-          if (upSpan) endSpan(upSpan)
-          for (const t of toolSpans!.values()) endSpan(t)
+          if (this.upSpan) endSpan(this.upSpan)
+          for (const t of this.toolSpans!.values()) endSpan(t)
           const r = this.response
           this.span
             .set('gen_ai.response.model', r.model)
@@ -220,6 +203,123 @@ export class RunningTurn implements Turn, FinishingTurn {
         }
       }
     }
+  }
+
+  /**
+   * The model rounds of the turn: one model call, and while the model calls tools the gateway runs (and none of the
+   * client's), the calls run and the model is called again with their outputs — up to --max-tool-rounds rounds of
+   * calls, then the turn ends incomplete (max_tool_rounds). One stream of events, usage summed over the rounds.
+   */
+  private async *rounds(
+    norm: EventNormaliser,
+    signal: AbortSignal,
+    cp: TurnCheckpoint,
+    record: (e: ResponseEvent) => ResponseEvent,
+  ): AsyncGenerator<ResponseEvent, UpstreamOutcome> {
+    const { span, toolSpans } = this
+    const tracer = this.deps.tracer
+    const emit = async function* (events: AsyncIterable<ResponseEvent>) {
+      for await (const e of events) {
+        if (span) noteToolCallEvent(tracer!, span, e, toolSpans!)
+        yield record(e)
+        await cp.afterEvent()
+      }
+    }
+    const runner = this.gateway ? new ToolRunner(this.deps, this.gateway, this.req, signal) : null
+    if (runner) {
+      yield* emit(runner.listTools(norm, [...this.history, ...this.input]))
+      yield* emit(runner.runApproved(norm, this.approvals))
+      if (signal.aborted) return interrupted()
+    }
+    let usage: UsageT | null = null
+    for (let round = 0; ; round++) {
+      if (round > 0) norm.nextRound()
+      const from = norm.length
+      const gateway: GatewayRound | undefined = runner ? { tools: runner.gateway, first: round === 0, offered: runner.offered } : undefined
+      const said = yield* this.modelRound(norm, signal, cp, record, gateway)
+      usage = addUsage(usage, said.usage)
+      const outcome = { ...said, usage }
+      if (!runner) return outcome
+      const held = norm.heldItems(from)
+      if (outcome.status !== 'completed') {
+        // Calls of a round the model did not finish (cut off, failed) are not run: shown failed, the turn ends as it said.
+        if (held.length) yield* emit(runner.notRun(norm, held, `This call was not run: the model's response ended ${outcome.status}.`))
+        return outcome
+      }
+      if (!held.length) return outcome
+      if (runner.rounds >= runner.bounds.maxRounds) {
+        const why = `This call was not run: the response reached its limit of ${runner.bounds.maxRounds} rounds of tool calls.`
+        yield* emit(runner.notRun(norm, held, why))
+        this.deps.logger.info('turn stopped at --max-tool-rounds', { max_tool_rounds: runner.bounds.maxRounds })
+        return { ...outcome, status: 'incomplete', incomplete_details: { reason: 'max_tool_rounds' } }
+      }
+      runner.rounds++
+      yield* emit(runner.runCalls(norm, held))
+      if (signal.aborted) return { ...interrupted(), usage }
+      // A call of the client's, or one waiting for its approval: the turn returns it, with the calls the gateway ran.
+      if (norm.output().slice(from).some(endsTurn)) return outcome
+    }
+  }
+
+  /** One model call: its stream mapped (client tools, gateway tools), normalised, recorded; how it ended. */
+  private async *modelRound(
+    norm: EventNormaliser,
+    signal: AbortSignal,
+    cp: TurnCheckpoint,
+    record: (e: ResponseEvent) => ResponseEvent,
+    gateway: GatewayRound | undefined,
+  ): AsyncGenerator<ResponseEvent, UpstreamOutcome> {
+    const { adapter, metrics } = this.deps
+    // What the turn made so far goes back with its input: earlier rounds' calls and outputs, calls the client approved;
+    // sealed reasoning goes back readable. (A compaction item made first is already expanded in this.upstream.)
+    const made =
+      gateway && norm.length
+        ? openSealedReasoning(
+            norm.output().filter((i) => i.type !== 'compaction'),
+            this.deps.sealer,
+            this.opts.tenant,
+            'stored',
+          )
+        : []
+    const upstreamBody = toUpstreamRequest(this.req, [], [...this.upstream, ...made], this.deps.logger, this.deps.warnedTools, gateway)
+    // The upstream call's span (client kind); its traceparent goes upstream, so vLLM's spans join the trace.
+    const upSpan = (this.upSpan = this.span && this.deps.tracer!.start(`chat ${this.req.model}`, 'client', this.span))
+    let headers: Record<string, string> | undefined = this.opts.requestId ? { 'x-request-id': this.opts.requestId } : undefined
+    if (upSpan) {
+      upstreamRequestAttributes(upSpan, upstreamBody, adapter.name)
+      headers = { ...headers, traceparent: upSpan.traceparent() }
+    }
+    const stream = mapGatewayCallEvents(
+      mapToolCallEvents(adapter.stream(upstreamBody, { signal, headers }), toolRegistryFor(this.req)),
+      gateway?.tools ?? null,
+      needsApproval,
+    )
+    for await (const ev of stream) {
+      if (upSpan) noteUpstreamEvent(upSpan, ev)
+      for (const out of norm.accept(ev)) {
+        if (this.span) noteToolCallEvent(this.deps.tracer!, this.span, out, this.toolSpans!)
+        if (!this.firstDelta && isDelta(out)) {
+          this.firstDelta = true
+          metrics?.turnFirstDelta(this.req.model, (performance.now() - this.startedAt) / 1000)
+        }
+        yield record(out)
+        await cp.afterEvent()
+      }
+      if (norm.outcome) break
+    }
+    const outcome = norm.outcome ?? (signal.aborted ? interrupted() : truncatedStream())
+    if (!norm.outcome && !signal.aborted) metrics?.recordStreamFailure(null, signal)
+    this.endUpSpan(outcome)
+    return outcome
+  }
+
+  private endUpSpan(outcome: UpstreamOutcome) {
+    const upSpan = this.upSpan
+    if (!upSpan) return
+    this.upSpan = undefined
+    usageAttributes(upSpan, outcome.usage)
+    upSpan.set('gen_ai.response.finish_reasons', [outcome.status])
+    endSpan(upSpan, outcome.status === 'failed' ? (this.failure ?? outcome.error) : undefined)
   }
 
   /** The turn fails because the storage did: the error its edge answers with (503 storage_unavailable). */
@@ -285,5 +385,31 @@ export class RunningTurn implements Turn, FinishingTurn {
       incomplete_details: null,
       completedAtMs: null,
     })
+  }
+}
+
+/** Items that end a turn of tool rounds: a call the client runs, or one waiting for the client's approval. */
+function endsTurn(item: OutputItem): boolean {
+  switch (item.type) {
+    case 'function_call':
+    case 'custom_tool_call':
+    case 'local_shell_call':
+    case 'shell_call':
+    case 'mcp_approval_request':
+      return true
+    default:
+      return false
+  }
+}
+
+/** Usage over the rounds of a turn: every count summed (null while no round reported any). */
+function addUsage(a: UsageT | null, b: UsageT | null): UsageT | null {
+  if (!a || !b) return a ?? b
+  return {
+    input_tokens: a.input_tokens + b.input_tokens,
+    input_tokens_details: { cached_tokens: a.input_tokens_details.cached_tokens + b.input_tokens_details.cached_tokens },
+    output_tokens: a.output_tokens + b.output_tokens,
+    output_tokens_details: { reasoning_tokens: a.output_tokens_details.reasoning_tokens + b.output_tokens_details.reasoning_tokens },
+    total_tokens: a.total_tokens + b.total_tokens,
   }
 }

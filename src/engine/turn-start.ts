@@ -14,6 +14,7 @@ import { newLease, PROCESS_OWNER } from './lease'
 import { historyTooLong, NO_LIMITS } from './limits'
 import { responseBase, responseObject } from './response-object'
 import { RunningTurn } from './running-turn'
+import { approvalsIn, planGatewayTools } from './tool-rounds'
 import { fitContextWindow } from './truncation'
 import type { EngineDeps, Turn, TurnOptions } from './turn-types'
 
@@ -67,9 +68,13 @@ export function turnStarter(deps: EngineDeps, historyDeps: HistoryDeps, warnedTo
     let history: ItemBody[] = req.previous_response_id
       ? await chainHistory(historyDeps, opts.tenant, req.previous_response_id, { localChains: opts.localChains, tracer: deps.tracer, span })
       : []
-    toolRegistryFor(req) // 400 for empty or duplicate tool names, before anything is stored
+    const registry = toolRegistryFor(req) // 400 for empty or duplicate tool names, before anything is stored
+    // MCP servers outside the allowlist, unknown labels: 400 before anything is stored.
+    const gateway = planGatewayTools(req, deps, registry)
     // Unknown item references and sealed content that does not open are a 400 before anything is stored.
     const input = await requestInput(historyDeps, opts.tenant, req.input)
+    // Approval answers naming no request: 400 (a conversation's history is known only below, under its lock).
+    let approvals = conversationId ? [] : approvalsIn(history, input)
     // Checked before anything is stored (a conversation's history is known only once the turn holds it: below).
     let upstream = conversationId
       ? []
@@ -91,7 +96,8 @@ export function turnStarter(deps: EngineDeps, historyDeps: HistoryDeps, warnedTo
         tenant: opts.tenant,
         status,
         model: req.model,
-        request: req,
+        // The request as kept: without the credentials of its MCP servers.
+        request: withoutCredentials(req),
         response: initial,
         error: null,
         previousResponseId: req.previous_response_id ?? null,
@@ -128,6 +134,7 @@ export function turnStarter(deps: EngineDeps, historyDeps: HistoryDeps, warnedTo
         }
         history = started.history
         try {
+          approvals = approvalsIn(history, input)
           upstream = await fit(req, upstreamItems(historyDeps, opts.tenant, history, input, 'conversation'), opts)
         } catch (e) {
           await store.deleteResponse(opts.tenant, id)
@@ -147,11 +154,25 @@ export function turnStarter(deps: EngineDeps, historyDeps: HistoryDeps, warnedTo
     // Every log line about the turn names it and the request that made it.
     const turnDeps = { ...deps, logger: withFields(logger, { response_id: id, request_id: opts.requestId }), warnedTools }
     span?.set('gen_ai.response.id', id)
-    const turn = new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, upstream, startedAt, span)
+    const turn = new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, upstream, startedAt, span, gateway, approvals)
     turn.storeAtEnd = storeAtEnd
     if (deps.drain) turn.release = deps.drain.track(() => turn.stopForShutdown())
     return turn
   }
 
   return start
+}
+
+/** A request as stored: MCP servers' `headers` and `authorization` left out (they stay in memory, for that turn). */
+function withoutCredentials(req: CreateResponseRequest): CreateResponseRequest {
+  if (!Array.isArray(req.tools) || !req.tools.some((t) => t.type === 'mcp')) return req
+  return {
+    ...req,
+    tools: req.tools.map((t) => {
+      if (t.type !== 'mcp') return t
+      // The tool's other fields are additionalProperties of the schema: read as the record they are.
+      const { headers: _h, authorization: _a, ...kept } = t as Record<string, unknown>
+      return kept as typeof t
+    }),
+  }
 }

@@ -13,8 +13,11 @@ import type { SpanContext, Tracer } from '../tracing/span'
 import type { UpstreamAdapter } from '../upstream/adapter'
 import type { ContextWindows } from '../upstream/context-window'
 import type { Tokenizer } from '../upstream/tokenize'
+import type { McpServers } from '../mcp'
+import type { WebSearchProvider } from '../websearch'
 import type { Drain } from './drain'
 import type { TurnLimits } from './limits'
+import type { ToolBounds } from './tool-rounds'
 import type { UnstoredEnds } from './unstored'
 
 export interface EngineDeps {
@@ -43,6 +46,12 @@ export interface EngineDeps {
   tokenizer?: Tokenizer
   /** the models' context windows, for truncation (upstream/context-window.ts); nothing is checked without */
   windows?: ContextWindows
+  /** MCP servers (src/mcp): `{"type":"mcp"}` tools are run by the gateway; left out of the model request without */
+  mcp?: McpServers
+  /** the web search provider (src/websearch): web_search tools are run by the gateway; left out without one */
+  webSearch?: WebSearchProvider | null
+  /** rounds, per-call timeout and concurrency of gateway-run tool calls (engine/tool-rounds.ts); defaults without */
+  toolBounds?: ToolBounds
 }
 
 /**

@@ -7,7 +7,8 @@ import type { AppDeps } from '../deps'
 import { ApiError } from '../errors'
 import { ErrorBody, EXAMPLE_MODEL } from '../schema/common'
 import { ResponseStreamEvent } from '../schema/events'
-import { ResponseObject } from '../schema/responses'
+import { McpApprovalResponseItem, ResponseObject } from '../schema/responses'
+import { McpApprovalRequestItem, McpCallItem, McpListToolsItem, McpTool, WebSearchCallItem, WebSearchTool } from '../schema/gateway-tools'
 import { servedModels } from '../upstream/served-models'
 import { AnthropicErrorBody } from '../messages/schema'
 // @ts-expect-error -- a file import: the value is a path (a $bunfs path inside the binary), not a module
@@ -42,6 +43,16 @@ const TAGS = [
 ]
 
 const COMPONENT_ID = '#/components/schemas/'
+/** The gateway-run tools and their items (schema/gateway-tools.ts), listed so clients can find their shapes. */
+const GATEWAY_TOOL_SCHEMAS = {
+  McpTool,
+  WebSearchTool,
+  McpListToolsItem,
+  McpCallItem,
+  McpApprovalRequestItem,
+  McpApprovalResponseItem,
+  WebSearchCallItem,
+}
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'])
 // biome-ignore lint/suspicious/noExplicitAny: the plugin's OpenAPI document is untyped JSON, read and rewritten field by field below
 type OpenApiJson = Record<string, any>
@@ -176,7 +187,13 @@ export function docsRoutes({ version, config, upstream }: AppDeps) {
             tags: TAGS,
             // listed even before any route uses it, so clients can rely on the name
             components: {
-              schemas: { ErrorBody, AnthropicErrorBody, ResponseObject, ResponseStreamEvent },
+              schemas: {
+                ErrorBody,
+                AnthropicErrorBody,
+                ResponseObject,
+                ResponseStreamEvent,
+                ...GATEWAY_TOOL_SCHEMAS,
+              },
               securitySchemes: SECURITY_SCHEMES,
             },
             // With keys configured every operation needs one, except the open routes (`security: []`, set above).

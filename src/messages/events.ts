@@ -169,6 +169,7 @@ export class MessageTranslator {
   }
 
   private close(item: Json): MessageEvent[] {
+    if (item.type === 'web_search_call' && item.status !== 'in_progress' && !this.stoppedBy) return this.search(item)
     const b = typeof item.id === 'string' ? this.blocks.get(item.id) : undefined
     if (!b) return []
     this.blocks.delete(item.id)
@@ -181,6 +182,39 @@ export class MessageTranslator {
     }
     out.push({ type: 'content_block_stop', index: b.index })
     return out
+  }
+
+  /**
+   * A web search the gateway ran, as Anthropic shows its own: a server_tool_use block with the query, then a
+   * web_search_tool_result block with the results (or an error). Each result's snippet travels sealed in its
+   * encrypted_content, so the search comes back whole when the client sends the blocks again (messages/request.ts).
+   */
+  private search(item: Json): MessageEvent[] {
+    const id = `srvtoolu_${String(item.id).replace(/^ws_/, '')}`
+    const use = this.next++
+    const result = this.next++
+    const sources = Array.isArray(item.action?.sources) ? (item.action.sources as Json[]) : []
+    const content =
+      item.status === 'completed'
+        ? sources.map((s) => ({
+            type: 'web_search_result',
+            url: String(s.url),
+            title: String(s.title ?? ''),
+            encrypted_content: this.opts.signer.sign(String(s.snippet ?? '')),
+            page_age: null,
+          }))
+        : { type: 'web_search_tool_result_error', error_code: 'unavailable' }
+    return [
+      { type: 'content_block_start', index: use, content_block: { type: 'server_tool_use', id, name: 'web_search', input: {} } },
+      {
+        type: 'content_block_delta',
+        index: use,
+        delta: { type: 'input_json_delta', partial_json: JSON.stringify({ query: String(item.action?.query ?? '') }) },
+      },
+      { type: 'content_block_stop', index: use },
+      { type: 'content_block_start', index: result, content_block: { type: 'web_search_tool_result', tool_use_id: id, content } },
+      { type: 'content_block_stop', index: result },
+    ]
   }
 
   private finish(type: string, response: Json): MessageEvent[] {
@@ -242,7 +276,7 @@ export function accumulateMessage(events: Iterable<MessageEvent>): MessageObject
       }
       case 'content_block_stop': {
         const b = msg?.content[ev.index] as Json | undefined
-        if (b?.type === 'tool_use') b.input = parseInput(json.get(ev.index) ?? '')
+        if (b?.type === 'tool_use' || b?.type === 'server_tool_use') b.input = parseInput(json.get(ev.index) ?? '')
         break
       }
       case 'message_delta':

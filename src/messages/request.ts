@@ -29,6 +29,12 @@ export function toResponsesRequest(body: CreateMessageRequest, opts: TranslateOp
   const tools = toTools(body.tools)
   if (tools.length) {
     req.tools = tools
+    if (tools.some((t) => t.type === 'web_search')) {
+      // The results come back as web_search_tool_result blocks (messages/events.ts): the items must carry them.
+      req.include = ['web_search_call.action.sources']
+      const maxUses = (body.tools?.find((t) => t.type?.startsWith('web_search_')) as Json | undefined)?.max_uses
+      if (typeof maxUses === 'number' && maxUses >= 1) req.max_tool_calls = maxUses
+    }
     const choice = toToolChoice(body.tool_choice)
     if (choice !== undefined) req.tool_choice = choice
     if (body.tool_choice?.disable_parallel_tool_use === true) req.parallel_tool_calls = false
@@ -83,9 +89,18 @@ function reasoningEffort(body: Json): 'low' | 'medium' | 'high' | undefined {
 function toTools(tools: CreateMessageRequest['tools']): NonNullable<CreateResponseRequest['tools']> {
   const out: NonNullable<CreateResponseRequest['tools']> = []
   for (const t of tools ?? []) {
-    // A deferred tool is not callable until the client loads it (Claude Code's tool search); server tools
-    // (web_search_…, bash_…) run at Anthropic, not here. Both are left out of what the model sees.
+    // A deferred tool is not callable until the client loads it (Claude Code's tool search): left out. Anthropic's
+    // web search server tool is the gateway's web search (run with a configured provider, left out without one);
+    // other server tools (bash_…, code_execution_…) run at Anthropic, not here, and are left out.
     if (t.defer_loading === true) continue
+    if (typeof t.type === 'string' && t.type.startsWith('web_search_')) {
+      const domains = (t as Json).allowed_domains
+      out.push({
+        type: 'web_search',
+        ...(Array.isArray(domains) && domains.length ? { filters: { allowed_domains: domains } } : {}),
+      } as (typeof out)[number])
+      continue
+    }
     if (t.type !== undefined && t.type !== 'custom') continue
     const tool: Json = {
       type: 'function',
@@ -203,6 +218,8 @@ function userPart(b: ContentBlockT, at: string): Item {
 
 function assistantItems(blocks: ContentBlockT[], where: string, items: Item[], signer: ThinkingSigner) {
   let text: Item[] = []
+  /** web searches announced by a server_tool_use block, waiting for their web_search_tool_result */
+  const searches = new Map<string, string>()
   const flush = () => {
     if (text.length) items.push({ type: 'message', role: 'assistant', content: text })
     text = []
@@ -229,9 +246,36 @@ function assistantItems(blocks: ContentBlockT[], where: string, items: Item[], s
       case 'redacted_thinking':
         // Opaque data from elsewhere: nothing the upstream could read.
         return
+      case 'server_tool_use':
+        // A web search the gateway ran (or Anthropic did): it becomes a web_search_call with its result, below.
+        flush()
+        if (b.name === 'web_search' && typeof b.id === 'string') searches.set(b.id, String((b.input as Json | undefined)?.query ?? ''))
+        return
+      case 'web_search_tool_result': {
+        const query = typeof b.tool_use_id === 'string' ? searches.get(b.tool_use_id) : undefined
+        if (query === undefined) return
+        items.push(webSearchItem(query, b.content, signer))
+        return
+      }
       default:
         throw ApiError.badRequest(`${at}: unsupported content block type '${b.type}' in an assistant message.`, `${at}.type`)
     }
   })
   flush()
+}
+
+/**
+ * A web_search_tool_result block (with the query of its server_tool_use) as the web_search_call item it stands for.
+ * A result's snippet rides in its encrypted_content, sealed by this gateway (messages/events.ts); another's opens to
+ * nothing, and the result keeps its title and URL.
+ */
+function webSearchItem(query: string, content: unknown, signer: ThinkingSigner): Item {
+  if (!Array.isArray(content)) return { type: 'web_search_call', status: 'failed', action: { type: 'search', query } }
+  const sources = (content as Json[])
+    .filter((r) => r?.type === 'web_search_result' && typeof r.url === 'string')
+    .map((r) => {
+      const snippet = typeof r.encrypted_content === 'string' ? signer.open(r.encrypted_content) : null
+      return { type: 'url', url: r.url, title: typeof r.title === 'string' ? r.title : '', ...(snippet !== null ? { snippet } : {}) }
+    })
+  return { type: 'web_search_call', status: 'completed', action: { type: 'search', query, sources } }
 }

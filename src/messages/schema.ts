@@ -112,6 +112,9 @@ export const OutputBlock = t.Union([
   t.Object({ type: t.Literal('text'), text: t.String() }),
   t.Object({ type: t.Literal('tool_use'), id: t.String(), name: t.String(), input: t.Unknown() }),
   t.Object({ type: t.Literal('thinking'), thinking: t.String(), signature: t.String() }),
+  // a web search the gateway ran (with --web-search-provider), shown as Anthropic shows its own
+  t.Object({ type: t.Literal('server_tool_use'), id: t.String(), name: t.String(), input: t.Unknown() }),
+  t.Object({ type: t.Literal('web_search_tool_result'), tool_use_id: t.String(), content: t.Unknown() }),
 ])
 export type OutputBlockT = Static<typeof OutputBlock>
 

@@ -55,6 +55,18 @@ const ITEM_EVENTS = {
   'response.function_call_arguments.done': { ...where, arguments: t.String(), name: t.Optional(t.String()) },
   'response.custom_tool_call_input.delta': { ...where, delta: t.String() },
   'response.custom_tool_call_input.done': { ...where, input: t.String() },
+  // Gateway-run tools (engine/tool-rounds.ts): only on a turn that declares them.
+  'response.mcp_call_arguments.delta': { ...where, delta: t.String() },
+  'response.mcp_call_arguments.done': { ...where, arguments: t.String() },
+  'response.mcp_call.in_progress': where,
+  'response.mcp_call.completed': where,
+  'response.mcp_call.failed': where,
+  'response.mcp_list_tools.in_progress': where,
+  'response.mcp_list_tools.completed': where,
+  'response.mcp_list_tools.failed': where,
+  'response.web_search_call.in_progress': where,
+  'response.web_search_call.searching': where,
+  'response.web_search_call.completed': where,
 }
 type ItemEventType = keyof typeof ITEM_EVENTS
 const I = ITEM_EVENTS
@@ -65,6 +77,9 @@ const itemText = 'An output item (message, reasoning, function_call, custom_tool
 const partText = 'A content part of a message or reasoning item starts or is complete.'
 const deltaText = 'A piece of text, reasoning, function arguments or custom tool input.'
 const doneText = 'The whole text, arguments (`arguments`) or input (`input`) of a part.'
+const mcpListText = 'The gateway lists the tools of an MCP server (an `mcp_list_tools` item): it starts, has them, or failed.'
+const mcpCallText = 'The gateway calls an MCP tool (an `mcp_call` item): it starts, answered, or failed.'
+const searchText = 'The gateway runs a web search (a `web_search_call` item): it starts, searches, and has its results.'
 
 /** An error event: OpenAI's top-level fields and Open Responses' nested `error`, both at once. */
 export const ErrorEvent = t.Object(
@@ -109,6 +124,17 @@ export const ResponseStreamEvent = t.Union(
     emitted('response.function_call_arguments.done', I['response.function_call_arguments.done'], doneText),
     emitted('response.custom_tool_call_input.delta', I['response.custom_tool_call_input.delta'], deltaText),
     emitted('response.custom_tool_call_input.done', I['response.custom_tool_call_input.done'], doneText),
+    emitted('response.mcp_list_tools.in_progress', I['response.mcp_list_tools.in_progress'], mcpListText),
+    emitted('response.mcp_list_tools.completed', I['response.mcp_list_tools.completed'], mcpListText),
+    emitted('response.mcp_list_tools.failed', I['response.mcp_list_tools.failed'], mcpListText),
+    emitted('response.mcp_call_arguments.delta', I['response.mcp_call_arguments.delta'], deltaText),
+    emitted('response.mcp_call_arguments.done', I['response.mcp_call_arguments.done'], doneText),
+    emitted('response.mcp_call.in_progress', I['response.mcp_call.in_progress'], mcpCallText),
+    emitted('response.mcp_call.completed', I['response.mcp_call.completed'], mcpCallText),
+    emitted('response.mcp_call.failed', I['response.mcp_call.failed'], mcpCallText),
+    emitted('response.web_search_call.in_progress', I['response.web_search_call.in_progress'], searchText),
+    emitted('response.web_search_call.searching', I['response.web_search_call.searching'], searchText),
+    emitted('response.web_search_call.completed', I['response.web_search_call.completed'], searchText),
     ErrorEvent,
   ],
   {
@@ -183,6 +209,10 @@ export const UpstreamStreamEvent = t.Union([
   upstream('response.function_call_arguments.done', I['response.function_call_arguments.done']),
   upstream('response.custom_tool_call_input.delta', I['response.custom_tool_call_input.delta']),
   upstream('response.custom_tool_call_input.done', I['response.custom_tool_call_input.done']),
+  // Made by the tool layer from a gateway-run tool's function call (tools/gateway-events.ts), before the normaliser.
+  upstream('response.mcp_call_arguments.delta', I['response.mcp_call_arguments.delta']),
+  upstream('response.mcp_call_arguments.done', I['response.mcp_call_arguments.done']),
+  upstream('response.web_search_call.in_progress', I['response.web_search_call.in_progress']),
 ])
 
 /**
@@ -192,4 +222,4 @@ export const UpstreamStreamEvent = t.Union([
 export type UpstreamEvent = Static<typeof UpstreamStreamEvent>
 export type UpstreamEventOf<T extends UpstreamEvent['type']> = Extract<UpstreamEvent, { type: T }>
 /** The upstream events that belong to an item: the normaliser gives them the gateway's item id and index. */
-export type UpstreamItemEvent = UpstreamEventOf<ItemEventType>
+export type UpstreamItemEvent = Extract<UpstreamEvent, { type: ItemEventType }>

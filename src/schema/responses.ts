@@ -70,8 +70,23 @@ const CALL_ITEM_FIELDS = {
   function_call_output: { output: t.Union([t.String(), t.Array(t.Unknown())]) },
   custom_tool_call_output: { output: t.Union([t.String(), t.Array(t.Unknown())]) },
 } as const
-const OTHER_ITEM_TYPES = INPUT_ITEM_TYPES.filter((x) => !(x in CALL_ITEM_FIELDS))
+const OTHER_ITEM_TYPES = INPUT_ITEM_TYPES.filter((x) => !(x in CALL_ITEM_FIELDS) && x !== 'mcp_approval_response')
 const ItemId = t.Optional(Nullable(t.String()))
+
+/** The client's answer to an `mcp_approval_request`: the call runs (approve) or the model is told it was denied. */
+export const McpApprovalResponseItem = t.Object(
+  {
+    type: t.Literal('mcp_approval_response'),
+    id: ItemId,
+    approval_request_id: t.String({ minLength: 1, description: 'the id of the mcp_approval_request it answers' }),
+    approve: t.Boolean(),
+    reason: t.Optional(Nullable(t.String())),
+  },
+  {
+    additionalProperties: true,
+    examples: [{ type: 'mcp_approval_response', approval_request_id: 'mcpr_0195f3c2a1b3000012ab34cd56ef7891', approve: true }],
+  },
+)
 
 /**
  * An input item (request `input`, conversation items): its `type` must be a Responses item type (or absent: an easy
@@ -82,6 +97,7 @@ export const InputItem = t.Union(
     ...Object.entries(CALL_ITEM_FIELDS).map(([type, fields]) =>
       t.Object({ type: t.Literal(type), id: ItemId, call_id: t.String({ minLength: 1 }), ...fields }, { additionalProperties: true }),
     ),
+    McpApprovalResponseItem,
     t.Object(
       {
         type: t.Optional(OneOf(OTHER_ITEM_TYPES, 'unknown item type', 'message (the default with a role), reasoning, …', INPUT_ITEM_TYPES)),

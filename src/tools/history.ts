@@ -1,34 +1,109 @@
 // History and input items → what the upstream accepts: tool calls of every declared kind become
 // function_call / function_call_output (the registry of the current request picks the function name;
 // items naming a tool it no longer declares are translated by their type anyway), and explicit nulls
-// (Codex resends reasoning items as `{"content":null,"encrypted_content":null}`) are dropped. Pure.
+// (Codex resends reasoning items as `{"content":null,"encrypted_content":null}`) are dropped. The items of
+// gateway-run tools (mcp_call, web_search_call, approvals) become the function call and output the model saw. Pure.
 import type { ItemBody } from '../store/types'
+import { formatSearchResults } from '../websearch'
+import { DEFAULT_GATEWAY_NAMES, type GatewayNames } from './gateway'
 import { flatName, type ToolRegistry } from './registry'
 import { localShellArguments, shellArguments, shellOutputText } from './shapes'
 
-/** Output items of hosted tools: the gateway never produces them and the upstream cannot take them back. */
+/** Output items of hosted tools the gateway does not run: the upstream cannot take them back. */
 const HOSTED_ITEM_TYPES = new Set([
-  'web_search_call',
   'file_search_call',
   'image_generation_call',
   'code_interpreter_call',
   'computer_call',
   'computer_call_output',
-  'mcp_call',
   'mcp_list_tools',
-  'mcp_approval_request',
-  'mcp_approval_response',
   'tool_search_call',
   'tool_search_output',
 ])
 
-export function toUpstreamItems(items: ItemBody[], registry: ToolRegistry): ItemBody[] {
+export function toUpstreamItems(items: ItemBody[], registry: ToolRegistry, names: GatewayNames = DEFAULT_GATEWAY_NAMES): ItemBody[] {
   const out: ItemBody[] = []
+  // An approval request becomes the model's call only once it has an answer (the call, or a denial) to pair it with.
+  const answered = new Set<string>()
+  for (const item of items)
+    if (item.type === 'mcp_approval_response' || item.type === 'mcp_call')
+      if (typeof item.approval_request_id === 'string') answered.add(item.approval_request_id)
+  const requested = new Set<string>()
   for (const item of items) {
-    if (HOSTED_ITEM_TYPES.has(String(item.type))) continue
+    const type = String(item.type)
+    if (HOSTED_ITEM_TYPES.has(type)) continue
+    if (type === 'mcp_call' || type === 'mcp_approval_request' || type === 'mcp_approval_response' || type === 'web_search_call') {
+      if (type === 'mcp_approval_request' && answered.has(item.id)) requested.add(item.id)
+      out.push(...gatewayCallItems(item, names, requested))
+      continue
+    }
     out.push(toUpstreamItem(withoutNulls(item), registry))
   }
   return out
+}
+
+const call = (id: string, name: string, args: string): ItemBody => ({ id, type: 'function_call', call_id: id, name, arguments: args })
+const output = (callId: string, text: string): ItemBody => ({
+  id: `${callId}_output`,
+  type: 'function_call_output',
+  call_id: callId,
+  output: text,
+})
+
+/** A gateway-run tool's item as the function call and output the model saw (none for what it never saw). */
+function gatewayCallItems(item: ItemBody, names: GatewayNames, requested: ReadonlySet<string>): ItemBody[] {
+  switch (item.type) {
+    case 'mcp_call': {
+      const text =
+        typeof item.output === 'string' ? item.output : typeof item.error === 'string' ? `Error: ${item.error}` : 'The call did not finish.'
+      // A call the client approved answers the approval request, which stands for the model's call (earlier in the
+      // transcript; within the turn that runs it, already in what the upstream got).
+      const approved = typeof item.approval_request_id === 'string' ? item.approval_request_id : null
+      if (approved) return [output(approved, text)]
+      return [
+        call(item.id, names.mcpFunctionName(String(item.server_label), String(item.name)), String(item.arguments ?? '')),
+        output(item.id, text),
+      ]
+    }
+    case 'mcp_approval_request':
+      return requested.has(item.id)
+        ? [call(item.id, names.mcpFunctionName(String(item.server_label), String(item.name)), String(item.arguments ?? ''))]
+        : []
+    case 'mcp_approval_response': {
+      const id = String(item.approval_request_id)
+      if (item.approve === true || !requested.has(id)) return []
+      const reason = typeof item.reason === 'string' && item.reason ? `: ${item.reason}` : '.'
+      return [output(id, `The user denied this call${reason} Do not retry it; answer without it.`)]
+    }
+    case 'web_search_call': {
+      const action = (item.action ?? {}) as { query?: unknown; sources?: unknown }
+      const query = typeof action.query === 'string' ? action.query : ''
+      return [
+        call(item.id, names.webSearchName, JSON.stringify({ query })),
+        output(item.id, searchText(item, query, action.sources, names)),
+      ]
+    }
+    default:
+      return []
+  }
+}
+
+/** What the model was told for a search: this turn's text, or what the stored item keeps of it. */
+function searchText(item: ItemBody, query: string, sources: unknown, names: GatewayNames): string {
+  const kept = names.searchOutput(item.id)
+  if (kept !== undefined) return kept
+  if (item.status === 'failed') return `The web search for "${query}" failed.`
+  const list = Array.isArray(sources) ? (sources as { url?: unknown; title?: unknown; snippet?: unknown }[]) : []
+  // Sources with their snippets (include asked for them): the very text the model was given.
+  if (list.length && list.every((s) => typeof s.url === 'string' && typeof s.snippet === 'string'))
+    return formatSearchResults(
+      query,
+      list.map((s) => ({ url: String(s.url), title: typeof s.title === 'string' ? s.title : '', snippet: String(s.snippet) })),
+    )
+  if (!list.length)
+    return `The results of the web search for "${query}" were given in an earlier turn and are not kept; search again if you need them.`
+  const lines = list.map((s, i) => `${i + 1}. ${typeof s.title === 'string' && s.title ? `${s.title} — ` : ''}${String(s.url ?? '')}`)
+  return `Results of the web search for "${query}" (given in an earlier turn; snippets not kept):\n${lines.join('\n')}`
 }
 
 function toUpstreamItem(item: ItemBody, registry: ToolRegistry): ItemBody {

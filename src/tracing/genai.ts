@@ -65,6 +65,9 @@ const TOOL_ITEMS: Record<string, string> = {
   custom_tool_call: 'custom',
   local_shell_call: 'local_shell',
   apply_patch_call: 'apply_patch',
+  // run by the gateway itself (engine/tool-rounds.ts): the span covers the call as it runs
+  mcp_call: 'mcp',
+  web_search_call: 'web_search',
 }
 
 /**

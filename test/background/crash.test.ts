@@ -1,12 +1,13 @@
 // The compiled binary killed with SIGKILL in the middle of a background turn: after a restart on the same database
 // the response is terminal (failed, with a clear error) — never in_progress forever — its event log ends, and its
-// conversation is free again.
+// conversation is free again. The same for a turn killed while the gateway runs a tool call (a web search).
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ensureBinary, startBinary, type RunningBinary } from '../support/binary'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
+import { startFakeSearxng } from '../support/fake-searxng'
 
 let upstream: FakeUpstream
 let binary: string
@@ -27,10 +28,10 @@ afterAll(async () => {
   if (home) rmSync(home, { recursive: true, force: true })
 })
 
-async function start(): Promise<RunningBinary> {
+async function start(extra: string[] = []): Promise<RunningBinary> {
   const b = await startBinary(
     binary,
-    ['serve', '--port', '0', '--upstream', upstream.url, '--db', join(home, 'shared.db'), '--log-level', 'warn'],
+    ['serve', '--port', '0', '--upstream', upstream.url, '--db', join(home, 'shared.db'), '--log-level', 'warn', ...extra],
     { cwd: home, env, timeoutMs: 20_000 },
   )
   running.push(b)
@@ -98,4 +99,38 @@ test('a background turn cut off by SIGKILL is failed with a clear error after th
   expect(next.status).toBe(200)
   expect(next.body.status).toBe('completed')
   expect(second.stderr()).toContain('marked responses left running by a previous process as failed')
+}, 60_000)
+
+test('a background turn killed during a web search the gateway runs is failed after the restart, its search shown', async () => {
+  const searx = startFakeSearxng({ results: { fault: 'hang' } })
+  try {
+    const first = await start(['--web-search-url', searx.url])
+    upstream.queue({ functionCalls: [{ name: 'web_search', arguments: '{"query":"never answered"}' }] })
+    const created = await api(first, 'POST', '/responses', {
+      model: 'test-model',
+      input: 'search',
+      tools: [{ type: 'web_search' }],
+      background: true,
+    })
+    expect(created.status).toBe(200)
+    const id = created.body.id
+    const deadline = Date.now() + 10_000
+    // Searching, and the stored progress snapshot shows it, when the process is killed outright.
+    for (;;) {
+      const r = (await api(first, 'GET', `/responses/${id}`)).body
+      if (searx.searches.length > 0 && r.output?.length > 0) break
+      if (Date.now() > deadline) throw new Error(`never searching: ${JSON.stringify(r)}`)
+      await Bun.sleep(50)
+    }
+    process.kill(first.pid, 'SIGKILL')
+    await first.stop(1_000)
+
+    const second = await start(['--web-search-url', searx.url])
+    const after = (await api(second, 'GET', `/responses/${id}`)).body
+    expect(after.status).toBe('failed')
+    expect(after.error.message).toBe('The gateway stopped while this response was running.')
+    expect(after.output[0]).toMatchObject({ type: 'web_search_call', action: { query: 'never answered' } })
+  } finally {
+    searx.close()
+  }
 }, 60_000)

@@ -149,3 +149,53 @@ describe('EventNormaliser', () => {
     expect(normaliseItem(item)).toBe(item)
   })
 })
+
+describe('EventNormaliser across model rounds (gateway-run tools)', () => {
+  const round = (s: TurnScript) => vllmResponseEvents({ model: 'm' }, s)
+
+  test('a second upstream stream continues the first: output indexes and sequence numbers go on, items are matched afresh', () => {
+    const n = new EventNormaliser(sequentialIds())
+    const first: Loose[] = round({ text: 'one' }).flatMap((e) => n.accept(e))
+    expect(n.outcome?.status).toBe('completed')
+    n.nextRound()
+    expect(n.outcome).toBeNull()
+    // The upstream numbers the second stream's items from 0 again (and the events from 0).
+    const second: Loose[] = round({ text: 'two' }).flatMap((e) => n.accept(e))
+    const all = [...first, ...second]
+    expect(all.map((e) => e.sequence_number)).toEqual(all.map((_, i) => i))
+    expect(second.filter((e) => 'output_index' in e).every((e) => e.output_index === 1)).toBe(true)
+    expect(n.output().map((i) => [i.id, (i.content as any)[0].text])).toEqual([
+      ['msg_000001', 'one'],
+      ['msg_000002', 'two'],
+    ])
+  })
+
+  test("a gateway-run call's done is held until the gateway finishes it; its progress events carry its id and index", () => {
+    const n = new EventNormaliser(sequentialIds())
+    const item = { id: 'u1', type: 'mcp_call', server_label: 's', name: 't', arguments: '{}', output: null, error: null }
+    const out: Loose[] = [
+      ...n.accept({ type: 'response.output_item.added', output_index: 0, item: { ...item, status: 'in_progress' } }),
+      ...n.accept({ type: 'response.output_item.done', output_index: 0, item: { ...item, status: 'in_progress' } }),
+    ]
+    expect(out.map((e) => e.type)).toEqual(['response.output_item.added'])
+    const held = n.heldItems(0)
+    expect(held.map((h) => [h.index, h.item.id, h.item.type])).toEqual([[0, 'mcp_000001', 'mcp_call']])
+    const progress: Loose = n.itemEventAt(0, 'response.mcp_call.completed')
+    const done: Loose = n.finishItemAt(0, { ...held[0]!.item, output: 'ok', status: 'completed' })
+    expect(progress).toEqual({ type: 'response.mcp_call.completed', sequence_number: 1, item_id: 'mcp_000001', output_index: 0 })
+    expect(done).toMatchObject({ type: 'response.output_item.done', sequence_number: 2, output_index: 0, item: { output: 'ok' } })
+    expect(n.heldItems(0)).toEqual([])
+  })
+
+  test("the gateway's own items take the next index; the upstream's follow them", () => {
+    const n = new EventNormaliser(sequentialIds())
+    const list = { id: 'mcpl_1', type: 'mcp_list_tools', server_label: 's', tools: [], error: null }
+    const { index, events } = n.openOwnItem(list)
+    expect(index).toBe(0)
+    expect((events[0] as Loose).item).toEqual(list)
+    n.finishItemAt(0, { ...list, tools: [{ name: 't' }] })
+    const out: Loose[] = round({ text: 'hi' }).flatMap((e) => n.accept(e))
+    expect(out.find((e) => e.type === 'response.output_item.added')!.output_index).toBe(1)
+    expect(n.output().map((i) => i.type)).toEqual(['mcp_list_tools', 'message'])
+  })
+})

@@ -262,6 +262,37 @@ describe('GET /docs/json', () => {
     })
   })
 
+  test('the gateway-run tools are documented: their tool and item shapes, and their streaming events', () => {
+    const schemas = doc.components.schemas
+    for (const name of [
+      'McpTool',
+      'WebSearchTool',
+      'McpListToolsItem',
+      'McpCallItem',
+      'McpApprovalRequestItem',
+      'McpApprovalResponseItem',
+      'WebSearchCallItem',
+    ])
+      expect({ name, listed: schemas[name]?.type === 'object' }).toEqual({ name, listed: true })
+    expect(schemas.McpCallItem.properties.type).toMatchObject({ const: 'mcp_call' })
+    expect(schemas.McpApprovalResponseItem.required).toEqual(expect.arrayContaining(['type', 'approval_request_id', 'approve']))
+    const types = JSON.stringify(schemas.ResponseStreamEvent)
+    for (const t of [
+      'response.mcp_list_tools.in_progress',
+      'response.mcp_list_tools.completed',
+      'response.mcp_list_tools.failed',
+      'response.mcp_call_arguments.delta',
+      'response.mcp_call_arguments.done',
+      'response.mcp_call.in_progress',
+      'response.mcp_call.completed',
+      'response.mcp_call.failed',
+      'response.web_search_call.in_progress',
+      'response.web_search_call.searching',
+      'response.web_search_call.completed',
+    ])
+      expect(types).toContain(`"${t}"`)
+  })
+
   test('the WebSocket mode is documented as the GET upgrade of /v1/responses', () => {
     const op = doc.paths['/v1/responses'].get
     expect(op.tags).toEqual(['responses'])

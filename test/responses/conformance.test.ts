@@ -228,7 +228,8 @@ for (const api of UPSTREAM_APIS) {
 
 describe('tools echoed in the Response', () => {
   let gw: TestGateway
-  useGateway({}, (s) => ({ gw } = s))
+  // The MCP server is one the gateway may call (loopback allowed) that is not there: its list fails, the turn answers.
+  useGateway({ gateway: { env: { AGENTGATE_MCP_ALLOWED_HOSTS: '127.0.0.1' } } }, (s) => ({ gw } = s))
 
   test("every tool type is shown in OpenAI's response shape: all keys present, defaults filled, credentials left out", async () => {
     const params = { type: 'object', properties: {} }
@@ -252,7 +253,7 @@ describe('tools echoed in the Response', () => {
       {
         type: 'mcp',
         server_label: 'wiki',
-        server_url: 'https://mcp.example/sse',
+        server_url: 'http://127.0.0.1:9/sse',
         authorization: 'secret-token',
         headers: { 'x-api-key': 'secret-key' },
       },
@@ -300,7 +301,7 @@ describe('tools echoed in the Response', () => {
         headers: null,
         require_approval: 'always',
         server_description: null,
-        server_url: 'https://mcp.example/sse',
+        server_url: 'http://127.0.0.1:9/sse',
       },
       { type: 'tool_search', description: null, parameters: null },
       { type: 'local_shell' },

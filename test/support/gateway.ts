@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import type { App } from '../../src/app'
 import { loadConfig, type Config } from '../../src/config'
 import type { Drain } from '../../src/engine/drain'
-import { createGateway } from '../../src/gateway'
+import { createGateway, type GatewayOptions } from '../../src/gateway'
 import { createLogger, type LogLevel } from '../../src/log'
 import type { Store } from '../../src/store/types'
 import { dropTestDatabaseFor, testDatabaseFor } from './postgres'
@@ -32,6 +32,9 @@ export async function startGateway(opts: {
   store?: 'sqlite' | 'postgres'
   /** the graceful-shutdown state the gateway uses, for tests that drain it (createGateway makes its own otherwise) */
   drain?: Drain
+  /** in place of the configured MCP servers / web search provider (GatewayOptions) */
+  mcp?: GatewayOptions['mcp']
+  webSearch?: GatewayOptions['webSearch']
 }): Promise<TestGateway> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'agentgate-test-'))
   const postgres = (opts.store ?? process.env.AGENTGATE_TEST_STORE) === 'postgres'
@@ -41,7 +44,14 @@ export async function startGateway(opts: {
   })
   const logs: string[] = []
   const logger = createLogger(opts.logLevel ?? 'debug', (l) => logs.push(l))
-  const gateway = await createGateway(config, { version: 'test', quiet: true, logger, drain: opts.drain })
+  const gateway = await createGateway(config, {
+    version: 'test',
+    quiet: true,
+    logger,
+    drain: opts.drain,
+    mcp: opts.mcp,
+    webSearch: opts.webSearch,
+  })
   const url = await gateway.listen()
   return {
     url,

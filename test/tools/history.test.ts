@@ -1,6 +1,7 @@
 // History and input items as the upstream gets them: every tool item as function_call(_output).
 import { describe, expect, test } from 'bun:test'
 import { buildToolRegistry, toUpstreamItems } from '../../src/tools'
+import { formatSearchResults } from '../../src/websearch'
 import { codexToolRegistry } from '../support/tool-registry'
 
 const reg = codexToolRegistry()
@@ -111,10 +112,113 @@ describe('toUpstreamItems', () => {
     ])
   })
 
-  test('hosted tool items are left out; messages are kept as they are', () => {
+  test('items of hosted tools the gateway does not run are left out; messages are kept as they are', () => {
     const msg = { id: 'msg_1', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }
     expect(
-      toUpstreamItems([msg, { id: 'ws_1', type: 'web_search_call', status: 'completed', action: { type: 'search', query: 'q' } }], reg),
+      toUpstreamItems(
+        [
+          msg,
+          { id: 'fs_1', type: 'file_search_call', status: 'completed', queries: ['q'] },
+          { id: 'mcpl_1', type: 'mcp_list_tools', server_label: 'wiki', tools: [], error: null },
+        ],
+        reg,
+      ),
     ).toEqual([msg])
+  })
+})
+
+describe('toUpstreamItems: the items of gateway-run tools, as the calls and outputs the model saw', () => {
+  const call = (id: string, name: string, args: string) => ({ id, type: 'function_call', call_id: id, name, arguments: args })
+  const out = (id: string, output: string) => ({ id: `${id}_output`, type: 'function_call_output', call_id: id, output })
+  const request = { id: 'mcpr_1', type: 'mcp_approval_request', server_label: 'wiki', name: 'search', arguments: '{"q":"x"}' }
+
+  test.each<[string, any[], any[]]>([
+    [
+      'an mcp_call → its call and its output',
+      [{ id: 'mcp_1', type: 'mcp_call', server_label: 'wiki', name: 'search', arguments: '{"q":"x"}', output: 'found', error: null }],
+      [call('mcp_1', 'mcp__wiki__search', '{"q":"x"}'), out('mcp_1', 'found')],
+    ],
+    [
+      'a failed mcp_call → its error as the output',
+      [{ id: 'mcp_1', type: 'mcp_call', server_label: 'wiki', name: 'search', arguments: '{}', output: null, error: 'boom' }],
+      [call('mcp_1', 'mcp__wiki__search', '{}'), out('mcp_1', 'Error: boom')],
+    ],
+    ['an approval request nobody answered → nothing', [request], []],
+    [
+      'an approved request → the call, answered by the mcp_call that ran it',
+      [
+        request,
+        { id: 'mcpa_1', type: 'mcp_approval_response', approval_request_id: 'mcpr_1', approve: true },
+        {
+          id: 'mcp_2',
+          type: 'mcp_call',
+          server_label: 'wiki',
+          name: 'search',
+          arguments: '{"q":"x"}',
+          output: 'ok',
+          approval_request_id: 'mcpr_1',
+        },
+      ],
+      [call('mcpr_1', 'mcp__wiki__search', '{"q":"x"}'), out('mcpr_1', 'ok')],
+    ],
+    [
+      'a denied request → the call, with an output saying so (and why)',
+      [request, { id: 'mcpa_1', type: 'mcp_approval_response', approval_request_id: 'mcpr_1', approve: false, reason: 'not now' }],
+      [
+        call('mcpr_1', 'mcp__wiki__search', '{"q":"x"}'),
+        out('mcpr_1', 'The user denied this call: not now Do not retry it; answer without it.'),
+      ],
+    ],
+    [
+      'a web_search_call with its sources and snippets → the search and the results as the model saw them',
+      [
+        {
+          id: 'ws_1',
+          type: 'web_search_call',
+          status: 'completed',
+          action: { type: 'search', query: 'bun', sources: [{ type: 'url', url: 'https://bun.sh/', title: 'Bun', snippet: 'A runtime.' }] },
+        },
+      ],
+      [
+        call('ws_1', 'web_search', '{"query":"bun"}'),
+        out('ws_1', formatSearchResults('bun', [{ url: 'https://bun.sh/', title: 'Bun', snippet: 'A runtime.' }])),
+      ],
+    ],
+    [
+      'a web_search_call with its sources → the search and the sources',
+      [
+        {
+          id: 'ws_1',
+          type: 'web_search_call',
+          status: 'completed',
+          action: { type: 'search', query: 'bun', sources: [{ type: 'url', url: 'https://bun.sh/', title: 'Bun' }] },
+        },
+      ],
+      [
+        call('ws_1', 'web_search', '{"query":"bun"}'),
+        out('ws_1', 'Results of the web search for "bun" (given in an earlier turn; snippets not kept):\n1. Bun — https://bun.sh/'),
+      ],
+    ],
+  ])('%s', (_name, items, want) => {
+    expect(toUpstreamItems(items, none)).toEqual(want)
+  })
+
+  test('tool names are the current turn’s (a client tool may have taken the default one)', () => {
+    const names = { mcpFunctionName: () => 'mcp__wiki__search_2', webSearchName: 'web_search_2', searchOutput: () => 'the results' }
+    expect(
+      toUpstreamItems(
+        [
+          { id: 'mcp_1', type: 'mcp_call', server_label: 'wiki', name: 'search', arguments: '{}', output: 'o' },
+          { id: 'ws_1', type: 'web_search_call', status: 'completed', action: { type: 'search', query: 'q' } },
+        ],
+        none,
+        names,
+      ),
+    ).toEqual([
+      call('mcp_1', 'mcp__wiki__search_2', '{}'),
+      out('mcp_1', 'o'),
+      call('ws_1', 'web_search_2', '{"query":"q"}'),
+      out('ws_1', 'the results'),
+    ])
   })
 })

@@ -304,3 +304,22 @@ describe('settings', () => {
     expect(() => load({ OTEL_RESOURCE_ATTRIBUTES: 'novalue' })).toThrow(/OTEL_RESOURCE_ATTRIBUTES/)
   })
 })
+
+test('a turn with gateway-run tools: one model-call span per round, and a span for the search the gateway ran', async () => {
+  const search = { kind: 'searxng' as const, search: async () => [{ url: 'https://bun.sh/', title: 'Bun', snippet: 'runtime' }] }
+  const traced = await startGateway({ upstream: up.url, env: { AGENTGATE_OTEL_ENDPOINT: rx.url }, webSearch: search })
+  try {
+    const c = new OpenAI({ baseURL: traced.baseURL, apiKey: 'unused', maxRetries: 0 })
+    up.queue({ functionCalls: [{ name: 'web_search', arguments: '{"query":"bun"}' }] })
+    up.queue({ text: 'found it' })
+    const r = await c.responses.create({ model: 'test-model', input: 'search', tools: [{ type: 'web_search' }] })
+    const spans = await rx.waitFor((s) => s.some((x) => x.attrs['gen_ai.response.id'] === r.id && x.name.startsWith('turn')))
+    const turn = spans.find((x) => x.attrs['gen_ai.response.id'] === r.id && x.name.startsWith('turn'))!
+    const children = await rx.waitFor((s) => s.filter((x) => x.parentSpanId === turn.spanId).length >= 3)
+    const under = children.filter((x) => x.parentSpanId === turn.spanId).map((x) => x.name)
+    expect(under.filter((n) => n === 'chat test-model')).toHaveLength(2)
+    expect(under).toContain('execute_tool web_search_call')
+  } finally {
+    await traced.stop()
+  }
+})
