@@ -56,8 +56,14 @@ export class ResponsesSocketSession {
   private expired = false
   private readonly abort = new AbortController()
   private drained: (() => void) | null = null
-  /** Unstored turns of this socket, so previous_response_id still resolves when store is off. */
+  /**
+   * Transcripts of this socket's completed turns by response id, so a turn chained onto one reads its history from
+   * memory: unstored turns' for the socket's life (previous_response_id resolves nowhere else), and the latest stored
+   * turn's (Codex chains every turn onto the one before: without it each turn re-read the whole chain from the store).
+   */
   private readonly localChains = new Map<string, ItemBody[]>()
+  /** the stored turn whose transcript localChains holds (older stored ones are read from the store) */
+  private lastStored: string | null = null
 
   constructor(
     private readonly sink: FrameSink,
@@ -247,6 +253,11 @@ export class ResponsesSocketSession {
       // Ends the turn (as incomplete) if we stopped early because the socket went away.
       await events.return(undefined)
     }
-    if (!turn.stored && turn.response.status === 'completed') this.localChains.set(turn.id, turn.transcript())
+    if (turn.response.status !== 'completed') return
+    if (turn.stored) {
+      if (this.lastStored) this.localChains.delete(this.lastStored)
+      this.lastStored = turn.id
+    }
+    this.localChains.set(turn.id, turn.transcript())
   }
 }

@@ -55,6 +55,29 @@ describe('WebSocket /v1/responses', () => {
     s.ws.close()
   })
 
+  test("a chain of turns on one socket takes each turn's history from the socket, not from the store; the model still sees all of it", async () => {
+    const loadChains = async () => {
+      const text = await (await fetch(`${gw.url}/metrics`)).text()
+      return Number(/^agentgate_store_query_duration_seconds_count\{operation="loadChain"\} (\d+)$/m.exec(text)?.[1] ?? 0)
+    }
+    const s = await openSocket(gw.url)
+    up.queue({ text: 'a1' }, { text: 'a2' }, { text: 'a3' })
+    s.send(create({ input: userMsg('one') }))
+    let last = await s.terminal(1)
+    const before = await loadChains()
+    for (const [i, text] of ['two', 'three'].entries()) {
+      s.send(create({ previous_response_id: last.response.id, input: userMsg(text) }))
+      last = await s.terminal(i + 2)
+      expect(last.type).toBe('response.completed')
+    }
+    expect(await loadChains()).toBe(before)
+    const sent = up.requestsTo('/v1/responses').at(-1)!.body.input
+    expect(sent.map((i: any) => i.content[0].text)).toEqual(['one', 'a1', 'two', 'a2', 'three'])
+    // stored as always: the chain reads back over HTTP too
+    expect((await (await fetch(`${gw.baseURL}/responses/${last.response.id}`)).json()).output_text).toBe('a3')
+    s.ws.close()
+  })
+
   test('a response.create sent while a turn streams is queued and run after it, in order', async () => {
     const s = await openSocket(gw.url)
     up.queue({ text: 'first answer with several words', delayMs: 15 }, { text: 'second answer' }, { text: 'third answer' })
