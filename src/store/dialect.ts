@@ -42,17 +42,15 @@ export interface ConversationTurn {
 }
 
 /**
- * A response row of a chain as the dialect's raw query returns it: `request`/`response` as JSON text (parsed on
- * first read, ./records.ts), and the column types the driver gives (SQLite: integers and JSON text; PostgreSQL:
- * booleans, JSON values, int8 as strings).
+ * A response row of a chain as the dialect's raw query returns it (no request or Response object: types.ts ChainLink),
+ * with the column types the driver gives (SQLite: integers and JSON text; PostgreSQL: booleans, JSON values, int8 as
+ * strings).
  */
 export interface ChainRow {
   id: string
   tenant: string
   status: ResponseStatus
   model: string
-  request: string
-  response: string
   error: string | { code: string; message: string } | null
   previous_response_id: string | null
   conversation_id: string | null

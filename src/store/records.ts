@@ -1,8 +1,7 @@
 // Record mapping both dialects share: which columns make a ResponseRecord, and a chain's raw rows as records.
 
 import type { ChainRow, ItemList } from './dialect'
-import { lazyJson } from './shared'
-import type { ConversationRecord, ResponseRecord } from './types'
+import type { ChainLink, ConversationRecord, ResponseRecord } from './types'
 
 const RECORD_KEYS = [
   'id',
@@ -41,19 +40,13 @@ function pick<T, K extends keyof T>(table: T, keys: readonly K[]): Pick<T, K> {
   return columns
 }
 
-/**
- * A chain's records, with `request` and `response` parsed on first read: rehydration needs only the items, and
- * those two bodies are the bulk of a long chain's JSON. To callers they behave as plain data properties.
- */
-export function fromChainRow(row: ChainRow): ResponseRecord {
-  const rec = {
+/** A chain's row as its link (types.ts ChainLink). */
+export function fromChainRow(row: ChainRow): ChainLink {
+  return {
     id: row.id,
     tenant: row.tenant,
     status: row.status,
     model: row.model,
-    // defined just below, by lazyJson
-    request: undefined as unknown as ResponseRecord['request'], // defined by lazyJson below
-    response: undefined as unknown as ResponseRecord['response'], // defined by lazyJson below
     // SQLite gives JSON text; PostgreSQL's client the parsed value
     error: typeof row.error === 'string' ? JSON.parse(row.error) : row.error,
     previousResponseId: row.previous_response_id,
@@ -66,9 +59,6 @@ export function fromChainRow(row: ChainRow): ResponseRecord {
     completedAt: row.completed_at === null ? null : Number(row.completed_at),
     requestId: row.request_id,
   }
-  lazyJson(rec, 'request', row.request)
-  lazyJson(rec, 'response', row.response)
-  return rec
 }
 
 /** The owner columns of an item row in a list: its response or its conversation. */

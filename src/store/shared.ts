@@ -1,5 +1,4 @@
-// Pieces both store implementations use: the embedded-migration shape drizzle's migrator takes, and lazily
-// parsed JSON fields on records.
+// Pieces both store implementations use: the embedded-migration shape drizzle's migrator takes.
 
 export interface MigrationMeta {
   sql: string[]
@@ -24,13 +23,4 @@ export function toMigrationMeta(migrations: EmbeddedMigrations): MigrationMeta[]
       hash: new Bun.CryptoHasher('sha256').update(text).digest('hex'),
     }
   })
-}
-
-/** Defines `key` on `target` as JSON parsed from `text` on first read; afterwards a plain data property. */
-export function lazyJson(target: object, key: string, text: string): void {
-  const settle = (value: unknown) => {
-    Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true })
-    return value
-  }
-  Object.defineProperty(target, key, { enumerable: true, configurable: true, get: () => settle(JSON.parse(text)), set: settle })
 }

@@ -18,6 +18,10 @@ export function chainWalk(p: { id: string; tenant: string }): string {
   )`
 }
 
+/** The columns of a chain's responses (../dialect.ts ChainRow): all but the request and Response object. */
+export const CHAIN_COLUMNS = `r.id, r.tenant, r.status, r.model, r.error, r.previous_response_id, r.conversation_id, r.background,
+         r.created_at, r.updated_at, r.completed_at, r.request_id`
+
 /** Up to `limit` responses created before `before` that are not queued/in_progress (their items and events cascade). */
 export function pruneResponses(p: { before: string; limit: string }): string {
   return `DELETE FROM responses WHERE id IN (

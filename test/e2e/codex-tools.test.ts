@@ -98,7 +98,7 @@ describe('what the store holds after a Codex WebSocket session', () => {
       const responses = chain!.responses
       // prewarm (no output) → tool call turn → answer turn
       expect(responses.length).toBe(3)
-      expect(responses[0].response.output).toEqual([])
+      expect((await gw.store.getResponse('default', responses[0].id))!.response.output).toEqual([])
       expect(responses.map((r) => r.status)).toEqual(['completed', 'completed', 'completed'])
       for (let i = 1; i < responses.length; i++) expect(responses[i].previousResponseId).toBe(responses[i - 1].id)
       const items = chain!.items.map((i) => i.type)

@@ -74,7 +74,7 @@ describe('WebSocket /v1/responses', () => {
     const sent = up.requestsTo('/v1/responses').at(-1)!.body.input
     expect(sent.map((i: any) => i.content[0].text)).toEqual(['one', 'a1', 'two', 'a2', 'three'])
     // stored as always: the chain reads back over HTTP too
-    expect((await (await fetch(`${gw.baseURL}/responses/${last.response.id}`)).json()).output_text).toBe('a3')
+    expect(((await (await fetch(`${gw.baseURL}/responses/${last.response.id}`)).json()) as any).output_text).toBe('a3')
     s.ws.close()
   })
 

@@ -4,7 +4,7 @@
 import { and, eq, inArray } from 'drizzle-orm'
 import type { ChainRow, ResponseQueries } from '../dialect'
 import { recordColumns } from '../records'
-import { chainWalk } from '../sql'
+import { CHAIN_COLUMNS, chainWalk } from '../sql'
 import type { ItemBody, ResponseRecord } from '../types'
 import type { Conn } from './driver'
 import { responses } from './schema'
@@ -13,8 +13,7 @@ const RUNNING = ['queued', 'in_progress'] as const
 
 /** The chain's responses, oldest first; request/response as text, parsed on first read (../records.ts). */
 const CHAIN = `${chainWalk({ id: '$1', tenant: '$2' })}
-  SELECT r.id, r.tenant, r.status, r.model, r.request::text AS request, r.response::text AS response, r.error,
-         r.previous_response_id, r.conversation_id, r.background, r.created_at, r.updated_at, r.completed_at, r.request_id
+  SELECT ${CHAIN_COLUMNS}
     FROM chain c JOIN responses r ON r.id = c.id
    ORDER BY c.depth DESC`
 

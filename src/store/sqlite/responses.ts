@@ -5,7 +5,7 @@ import type { Changes, Database } from 'bun:sqlite'
 import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { ChainRow, ResponseQueries } from '../dialect'
 import { recordColumns } from '../records'
-import { chainWalk } from '../sql'
+import { CHAIN_COLUMNS, chainWalk } from '../sql'
 import type { ItemBody, ResponseRecord } from '../types'
 import type { Db } from './driver'
 import { responses } from './schema'
@@ -68,7 +68,7 @@ export function responseQueries(db: Db, client: Database): ResponseQueries {
     .prepare()
   // 1) the chain's responses, oldest first
   const chain = client.prepare<ChainRow, Record<string, string>>(`${chainWalk({ id: '$id', tenant: '$tenant' })}
-    SELECT r.* FROM chain c JOIN responses r ON r.id = c.id ORDER BY c.depth DESC`)
+    SELECT ${CHAIN_COLUMNS} FROM chain c JOIN responses r ON r.id = c.id ORDER BY c.depth DESC`)
   // 2) all their items in one go, given the ids oldest first (a JSON array, so any chain length binds as one
   //    parameter): responses in chain order, each one's input items before its output items, by position.
   const chainItems = client.prepare<{ body: string }, Record<string, string>>(
