@@ -63,16 +63,17 @@ export async function fitContextWindow(
   signal?: AbortSignal,
 ): Promise<{ items: ItemBody[]; dropped: number; tokens: number | null }> {
   // Short inputs fit any model: no window lookup (an upstream call, at most once a minute) for them.
-  if (estimateInputTokens(toUpstreamRequest(req, [], items)) < SHORT_INPUT_TOKENS) return { items, dropped: 0, tokens: null }
+  const first = estimateInputTokens(toUpstreamRequest(req, [], items))
+  if (first < SHORT_INPUT_TOKENS) return { items, dropped: 0, tokens: null }
   const window = (await deps.windows?.windowOf(req.model)) ?? null
   if (window === null) return { items, dropped: 0, tokens: null }
-  const count = async (list: ItemBody[]) => {
-    const body = toUpstreamRequest(req, [], list)
-    const estimate = estimateInputTokens(body)
+  /** `list`'s tokens; `estimated`: its estimate, already made (the whole history: a long chain costs a pass each time). */
+  const count = async (list: ItemBody[], estimated?: number) => {
+    const estimate = estimated ?? estimateInputTokens(toUpstreamRequest(req, [], list))
     if (estimate < window / 2) return estimate
-    return (await deps.tokenizer?.countInput(body, signal)) ?? estimate
+    return (await deps.tokenizer?.countInput(toUpstreamRequest(req, [], list), signal)) ?? estimate
   }
-  let tokens = await count(items)
+  let tokens = await count(items, first)
   if (tokens <= window) return { items, dropped: 0, tokens }
   if (req.truncation !== 'auto') throw contextLengthExceeded(tokens, window, false)
   let kept = items
