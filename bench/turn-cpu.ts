@@ -4,8 +4,9 @@
 // from /proc (the steadiest number on a shared box; wall-clock rates are printed but move with the neighbours).
 //
 //   bun run bench/turn-cpu.ts [--roots /path/a,/path/b] [--loads json,json-nostore,sse,sse-nostore]
-//                             [--requests 2000] [--streams 200] [--deltas 1000] [--concurrency 8] [--rounds 3]
+//                             [--requests 2000] [--streams 200] [--deltas 1000] [--concurrency 8] [--rounds 3] [--postgres]
 //
+// --postgres: each gateway on a fresh database of the test PostgreSQL server (test/support/postgres.ts).
 // json*: POST /v1/responses JSON, model bench-l0-d16-r0; sse*: streamed turns of --deltas deltas, instant upstream.
 import { join } from 'node:path'
 import { BENCH_DIR, closedLoop, cpuMs, median, removeTempDirs, ROOT, startServer, stopAll, tempDir } from './lib'
@@ -22,6 +23,9 @@ const streams = Number(opt('--streams', '200'))
 const deltas = Number(opt('--deltas', '1000'))
 const concurrency = Number(opt('--concurrency', '8'))
 const rounds = Number(opt('--rounds', '3'))
+const postgres = argv.includes('--postgres')
+const { createTestDatabase } = postgres ? await import('../test/support/postgres') : { createTestDatabase: null }
+let databases = 0
 
 async function sseTurn(url: string, body: unknown): Promise<number> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
@@ -32,7 +36,12 @@ async function sseTurn(url: string, body: unknown): Promise<number> {
 
 async function measure(root: string, upstream: string, load: string): Promise<string> {
   const home = tempDir('agentgate-turn-cpu-')
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGATE_')))
+  const env: Record<string, string | undefined> = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGATE_')),
+  )
+  const pg = createTestDatabase ? await createTestDatabase(`turncpu${process.pid}x${++databases}`) : null
+  if (createTestDatabase && !pg) throw new Error('--postgres: no PostgreSQL server (see test/support/postgres.ts)')
+  if (pg) env.AGENTGATE_DATABASE_URL = pg.url
   const gw = await startServer(
     [process.execPath, 'run', join(root, 'src/main.ts'), 'serve', '--host', '127.0.0.1', '--port', '0', '--upstream', upstream],
     { env: { ...env, AGENTGATE_HOME: home }, cwd: home, stderrFile: join(home, 'gateway.log') },
@@ -74,6 +83,7 @@ async function measure(root: string, upstream: string, load: string): Promise<st
       : `${(cpu / n).toFixed(3)} ms/turn (${(n / wall).toFixed(0)} req/s)`
   } finally {
     await gw.stop()
+    await pg?.drop()
   }
 }
 
