@@ -167,6 +167,11 @@ export interface Dialect {
   write<T>(op: Operation<T>): Promise<T>
   /** An operation whose reads all see one snapshot. */
   read<T>(op: Operation<T>): Promise<T>
+  /**
+   * A new response with its input and output items in one statement (one round trip; a statement is all or nothing),
+   * where the dialect has one. Otherwise the store runs the inserts in a write transaction.
+   */
+  insertWhole?(rec: ResponseRecord, input: ItemBody[], output: ItemBody[]): Promise<void>
   /** The dialect's own parts of the Store: retention batches (./retention.ts runs them), liveness, closing. */
   own: Pick<Store, 'pruneResponses' | 'pruneEventLogs' | 'pruneConversations' | 'reclaimSpace' | 'ping' | 'close'>
 }

@@ -61,6 +61,8 @@ export function createStore(d: Dialect): Store {
     dialect: d.name,
 
     createResponse(rec, inputItems, lease?: Lease, outputItems: ItemBody[] = []) {
+      // a response stored whole once it has ended (no lease: nobody runs it any more)
+      if (outputItems.length && !lease && d.insertWhole) return d.insertWhole(rec, inputItems, outputItems)
       return (inputItems.length || outputItems.length ? d.write : d.run)(function* (q) {
         yield* step(q.insertResponse(rec, lease ?? null))
         if (inputItems.length) yield* step(q.insertItems(rec.tenant, { kind: 'input', responseId: rec.id }, inputItems, 0))

@@ -72,6 +72,22 @@ for (const impl of implementations) {
         expect(await store.getResponse('bob', 'resp_1')).toBeNull()
       })
 
+      test('a response created whole, with its input and output items, reads back with both lists in order', async () => {
+        const rec = responseRecord('resp_w', { status: 'completed', response: { id: 'resp_w', status: 'completed', z: 1, a: [2] } })
+        const input = [message('in_1', 'user', 'q1'), message('in_2', 'user', 'q2')]
+        const output = [message('out_1', 'assistant', 'a1'), message('out_2', 'assistant', 'a2')]
+        await store.createResponse(rec, input, undefined, output)
+        expect(await store.getResponse('default', 'resp_w')).toEqual(rec)
+        expect(JSON.stringify((await store.getResponse('default', 'resp_w'))!.response)).toBe(JSON.stringify(rec.response))
+        expect((await store.listInputItems('default', 'resp_w', { limit: 10, order: 'asc' }))!.items).toEqual(input)
+        expect(await store.getOutputItems('default', 'resp_w')).toEqual(output)
+        expect((await store.loadChain('default', 'resp_w'))!.items).toEqual([...input, ...output])
+        expect([...(await store.getItems('default', ['in_2', 'out_1'])).keys()].sort()).toEqual(['in_2', 'out_1'])
+        // all or nothing: a second one with the same id leaves the first as it was
+        await expect(store.createResponse(rec, [message('in_x', 'user', 'x')], undefined, output)).rejects.toThrow()
+        expect((await store.listInputItems('default', 'resp_w', { limit: 10, order: 'asc' }))!.items).toEqual(input)
+      })
+
       test('creating a response twice fails and leaves the first one intact', async () => {
         await store.createResponse(responseRecord('resp_1'), [message('msg_1', 'user', 'first')])
         await expect(store.createResponse(responseRecord('resp_1'), [message('msg_2', 'user', 'second')])).rejects.toThrow()

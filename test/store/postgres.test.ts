@@ -137,6 +137,18 @@ describeWithServer('PostgreSQL store (postgres)', () => {
       neg: -0.5,
     }
 
+    test('a response stored whole in one statement keeps its bodies, key order and odd characters too', async () => {
+      const rec = responseRecord('resp_whole', { status: 'completed', request: { z: 1, a: odd }, response: { zz: true, aa: odd } })
+      const out = { ...odd, id: 'msg_odd_out' }
+      await store.createResponse(rec, [odd], undefined, [out])
+      const back = await store.getResponse('default', 'resp_whole')
+      expect(JSON.stringify(back)).toBe(JSON.stringify(rec))
+      expect(JSON.stringify((await store.listInputItems('default', 'resp_whole', { limit: 10, order: 'asc' }))!.items)).toBe(
+        JSON.stringify([odd]),
+      )
+      expect(JSON.stringify(await store.getOutputItems('default', 'resp_whole'))).toBe(JSON.stringify([out]))
+    })
+
     test('item bodies, events, request and response objects come back with their key order and odd characters', async () => {
       const rec = responseRecord('resp_1', {
         status: 'in_progress',

@@ -19,7 +19,7 @@ import { eventQueries } from './events'
 import { INSERT_CHUNK, itemQueries } from './items'
 import { migratePostgres } from './migrate'
 import { recoveryQueries } from './recovery'
-import { responseQueries } from './responses'
+import { insertWhole, responseQueries } from './responses'
 import { retentionParts } from './retention'
 
 function queriesOn(conn: Conn): Queries {
@@ -49,6 +49,7 @@ export function createPostgresStore(db: Db, client: SQL): Store {
     run: (op) => classified(() => runAsync(op(pool))),
     write: (op) => classified(() => transaction(op)),
     read: (op) => classified(() => transaction(op, 'isolation level repeatable read read only')),
+    insertWhole: (rec, input, output) => classified(() => insertWhole(client, rec, input, output)),
     own: {
       ...retentionParts(client),
       async ping() {

@@ -1,6 +1,7 @@
 // PostgreSQL queries on responses: the record, its status and lease columns (a running turn's row is locked with
 // FOR NO KEY UPDATE before it is judged), and the chain walk (raw statements: drizzle has no recursive CTE).
 
+import type { SQL, TransactionSQL } from 'bun'
 import { and, eq, inArray } from 'drizzle-orm'
 import type { ChainRow, ResponseQueries } from '../dialect'
 import { recordColumns } from '../records'
@@ -79,4 +80,48 @@ export function responseQueries({ db, sql }: Conn): ResponseQueries {
     chainResponses: (tenant, id): Promise<ChainRow[]> => sql.unsafe(CHAIN, [id, tenant]),
     chainItems: async (ids) => ((await sql.unsafe(CHAIN_ITEMS, [ids])) as { body: ItemBody }[]).map((r) => r.body),
   }
+}
+
+/**
+ * A response and its input and output items in one statement: the items come as parallel arrays (in order, input
+ * before output; each body as JSON text, cast to json as a whole so it is kept exactly — PostgreSQL's JSON functions
+ * refuse a \u0000 escape) and are inserted in that order; the foreign key is checked at the statement's end, when the
+ * response row is there. All or nothing, in one round trip (a transaction took five: BEGIN, three INSERTs, COMMIT).
+ */
+const INSERT_WHOLE = `
+  WITH r AS (
+    INSERT INTO responses (id, tenant, status, model, previous_response_id, conversation_id, background, created_at, updated_at,
+                           completed_at, request_id, error, request, response)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::text::json, $13::text::json, $14::text::json)
+    RETURNING id, tenant)
+  INSERT INTO items (id, tenant, response_id, kind, position, type, body)
+  SELECT x.id, r.tenant, r.id, x.kind, x.position, x.type, x.body::json
+    FROM r, unnest($15::text[], $16::text[], $17::int[], $18::text[], $19::text[]) WITH ORDINALITY AS x(id, kind, position, type, body, n)
+   ORDER BY x.n`
+
+export async function insertWhole(sql: SQL | TransactionSQL, rec: ResponseRecord, input: ItemBody[], output: ItemBody[]): Promise<void> {
+  const items = [...input, ...output]
+  const kinds = items.map((_, i) => (i < input.length ? 'input' : 'output'))
+  const positions = items.map((_, i) => (i < input.length ? i : i - input.length))
+  await sql.unsafe(INSERT_WHOLE, [
+    rec.id,
+    rec.tenant,
+    rec.status,
+    rec.model,
+    rec.previousResponseId,
+    rec.conversationId,
+    rec.background,
+    rec.createdAt,
+    rec.updatedAt,
+    rec.completedAt,
+    rec.requestId,
+    rec.error === null ? null : JSON.stringify(rec.error),
+    JSON.stringify(rec.request),
+    JSON.stringify(rec.response),
+    items.map((b) => b.id),
+    kinds,
+    positions,
+    items.map((b) => b.type),
+    items.map((b) => JSON.stringify(b)),
+  ])
 }
