@@ -21,6 +21,7 @@ import { PROCESS_OWNER } from './lease'
 import { EventNormaliser, isDelta, type UpstreamOutcome } from './normalise'
 import { responseObject, type ResponseBase } from './response-object'
 import { openSealedReasoning, sealReasoning, wantsSealedReasoning } from './sealed-items'
+import { eventForClient } from './search-sources'
 import { type Approval, ToolRunner } from './tool-rounds'
 import { type FinishingTurn, finishTurn } from './turn-finish'
 import { interrupted, isStop, stopped, truncatedStream } from './turn-outcome'
@@ -124,9 +125,11 @@ export class RunningTurn implements Turn, FinishingTurn {
       // The storage failed under the turn: stop the model; the turn ends as failed (stored once the storage is back).
       onStoreFailure: (e) => abort.abort(new TurnStop('storage', e)),
     })
+    // The log keeps each event whole; the client gets it under its include (search sources only when asked for).
+    const include = this.req.include
     const record = (e: ResponseEvent) => {
       cp.record(e)
-      return e
+      return eventForClient(e, include)
     }
     let finished = false
     this.toolSpans = this.span ? new Map<string, Span>() : undefined
@@ -175,7 +178,7 @@ export class RunningTurn implements Turn, FinishingTurn {
         this.failure = new ApiError(503, final.error?.message ?? 'The gateway shut down.', 'server_error', 'shutting_down')
       const terminal = await finishTurn(this, norm, final, cp)
       finished = true
-      if (terminal) yield terminal
+      if (terminal) yield eventForClient(terminal, include)
     } finally {
       this.opts.signal?.removeEventListener('abort', onAbort)
       this.shutdown.signal.removeEventListener('abort', onShutdown)

@@ -4,6 +4,7 @@
 import { ApiError } from '../errors'
 import type { Sealer } from '../sealing/sealer'
 import type { ItemBody } from '../store/types'
+import { itemsForClient } from './search-sources'
 
 export const REASONING_INCLUDE = 'reasoning.encrypted_content'
 
@@ -63,11 +64,12 @@ export function openSealedReasoning(
 
 /**
  * Stored items as a listing shows them, following its `include`: with reasoning.encrypted_content every reasoning
- * item carries its sealed text (sealed now when it was stored without), without it none does.
+ * item carries its sealed text (sealed now when it was stored without), without it none does; web search sources
+ * only with web_search_call.action.sources (engine/search-sources.ts).
  */
 export function itemsAsIncluded(items: ItemBody[], include: readonly string[], sealer: Sealer, tenant: string): ItemBody[] {
   const sealed = wantsSealedReasoning(include)
-  return items.map((item) => {
+  return itemsForClient(items, include).map((item) => {
     if (item.type !== 'reasoning') return item
     if (!sealed)
       return item.encrypted_content === undefined || item.encrypted_content === null ? item : { ...item, encrypted_content: null }

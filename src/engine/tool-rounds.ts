@@ -36,8 +36,6 @@ export interface ToolDeps {
   logger: Logger
 }
 
-const SOURCES_INCLUDE = 'web_search_call.action.sources'
-
 /**
  * The gateway-run tools a request declares, with their servers resolved (McpServers.resolve: 400 for a server
  * outside --mcp-allowed-hosts or an unknown label). Null when the turn has none: it runs as one model call. Web search
@@ -288,9 +286,9 @@ export class ToolRunner {
     if (item.type === 'web_search_call') {
       const action = { ...(item.action as Record<string, unknown>) }
       const query = String(action.query ?? '')
-      if (result.ok && this.req.include?.includes(SOURCES_INCLUDE))
-        // The snippet rides along, so a later turn can give the model the results as it saw them (tools/history.ts).
-        action.sources = (result.sources ?? []).map((s) => ({ type: 'url', url: s.url, title: s.title, snippet: s.snippet }))
+      // Kept with the item whatever the request's include (engine/search-sources.ts shows them only when it asks), the
+      // snippets too: a later turn of the chain gives the model the results exactly as it saw them (tools/history.ts).
+      if (result.ok) action.sources = (result.sources ?? []).map((s) => ({ type: 'url', url: s.url, title: s.title, snippet: s.snippet }))
       this.gateway.keepSearchOutput(item.id, result.ok ? result.output : `The web search for "${query}" failed: ${result.error}`)
       if (result.ok) yield norm.itemEventAt(index, 'response.web_search_call.completed')
       yield norm.finishItemAt(index, { ...item, status: result.ok ? 'completed' : 'failed', action })

@@ -8,7 +8,7 @@ import { conversationLocked, conversationNotFound, toConversationItems } from '.
 import { itemsAsIncluded } from '../engine/sealed-items'
 import type { Sealer } from '../sealing/sealer'
 import { ApiError } from '../errors'
-import { errorResponses, PaginationQuery, parseListOptions } from '../schema/common'
+import { errorResponses, includeOf, PaginationQuery, parseListOptions } from '../schema/common'
 import { checkBodyFirst } from '../schema/validate'
 import {
   AddItemsBody,
@@ -36,11 +36,6 @@ function itemList(items: ItemBody[], hasMore: boolean) {
 
 const itemNotFound = (conversationId: string, itemId: string) =>
   ApiError.notFound(`Item with id '${itemId}' not found in conversation '${conversationId}'.`, 'item_not_found')
-
-/** The `include` values of a query (`include[]=…` or `include=…`, once or repeated). */
-function includeOf(query: { include?: string | string[]; 'include[]'?: string | string[] }): string[] {
-  return [query.include ?? [], query['include[]'] ?? []].flat()
-}
 
 export function conversationsRoutes(deps: AppDeps, auth: Auth, sealer: Sealer) {
   const { store, ids, clock } = deps

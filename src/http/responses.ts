@@ -8,8 +8,9 @@ import { callerContext } from './caller'
 import { ApiError } from '../errors'
 import type { BackgroundRunner } from '../engine/background'
 import { followEvents } from '../engine/resume'
+import { eventsForClient, itemsForClient, responseForClient } from '../engine/search-sources'
 import type { TurnEngine } from '../engine/turn'
-import { errorResponses, PaginationQuery, parseListOptions } from '../schema/common'
+import { errorResponses, includeOf, PaginationQuery, parseListOptions } from '../schema/common'
 import { checkBodyFirst } from '../schema/validate'
 import {
   CreateResponseBody,
@@ -51,7 +52,11 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
             abort,
             body.stream ? { tenant, idleMs: config.idleTimeoutMs, unstored: engine.unstored } : undefined,
           )
-          if (events) return sseAnswer<ResponseObjectT>(sseResponse(events, { 'x-request-id': requestId }, deps.metrics?.activeSseStreams))
+          // A reader that falls behind continues from the stored log, whose events keep their sources.
+          if (events)
+            return sseAnswer<ResponseObjectT>(
+              sseResponse(eventsForClient(events, body.include), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams),
+            )
           return queued
         }
         const turn = await engine.start(body, {
@@ -66,7 +71,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         for await (const _ of turn.events());
         // Upstream failures are stored as failed responses and answered with the upstream's status.
         if (turn.failure) throw withResponseId(turn.failure, turn.stored ? turn.id : null)
-        return jsonAnswer(turn.response, set.headers as Record<string, string>)
+        return jsonAnswer(responseForClient(turn.response, body.include), set.headers as Record<string, string>)
       },
       {
         body: CreateResponseBody,
@@ -89,7 +94,8 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         const tenant = caller.tenant
         const rec = await store.getResponse(tenant, params.id)
         if (!rec) throw notFound(params.id)
-        if (query.stream !== 'true') return rec.response
+        const include = includeOf(query)
+        if (query.stream !== 'true') return responseForClient(rec.response, include)
         const after = query.starting_after === undefined ? -1 : Number(query.starting_after)
         // Background turns always keep their events; others only when they were streamed (SSE or WebSocket).
         // A stored event's presence tells: a streamed turn stores its first event as soon as it starts.
@@ -102,7 +108,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         const requestId = String(set.headers['x-request-id'] ?? '')
         return sseAnswer<ResponseObjectT>(
           sseResponse(
-            followEvents(store, tenant, params.id, after, config.idleTimeoutMs, engine.unstored),
+            eventsForClient(followEvents(store, tenant, params.id, after, config.idleTimeoutMs, engine.unstored), include),
             { 'x-request-id': requestId },
             deps.metrics?.activeSseStreams,
           ),
@@ -142,7 +148,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         if (!rec.background)
           throw ApiError.badRequest('Only responses created with background: true can be cancelled.', null, 'not_background')
         // Cancelling twice answers the same; cancelling one that ended otherwise is a conflict (SPEC: 409).
-        if (rec.status === 'cancelled') return rec.response
+        if (rec.status === 'cancelled') return responseForClient(rec.response, [])
         if (rec.status !== 'queued' && rec.status !== 'in_progress')
           throw ApiError.conflict(
             `Cannot cancel response '${params.id}': it has already finished with status '${rec.status}'.`,
@@ -152,8 +158,8 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         // when it runs here, it is stopped at once and its end stored before we answer.
         const cancelled = await store.cancelResponse(tenant, params.id, Date.now())
         if (!cancelled) throw notFound(params.id)
-        if (!(await background.cancel(params.id))) return cancelled.response
-        return ((await store.getResponse(tenant, params.id)) ?? cancelled).response
+        if (!(await background.cancel(params.id))) return responseForClient(cancelled.response, [])
+        return responseForClient(((await store.getResponse(tenant, params.id)) ?? cancelled).response, [])
       },
       {
         params: ResponseIdParams,
@@ -172,7 +178,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         if (!page) throw notFound(params.id)
         return {
           object: 'list' as const,
-          data: page.items,
+          data: itemsForClient(page.items, includeOf(query)),
           first_id: page.items[0]?.id ?? null,
           last_id: page.items.at(-1)?.id ?? null,
           has_more: page.hasMore,

@@ -61,6 +61,11 @@ export const PaginationQuery = t.Object({
   include: t.Optional(t.Union([t.String(), t.Array(t.String())])),
 })
 
+/** The `include` values of a query (`include[]=…` or `include=…`, once or repeated). */
+export function includeOf(query: { include?: string | string[]; 'include[]'?: string | string[] }): string[] {
+  return [query.include ?? [], query['include[]'] ?? []].flat()
+}
+
 /** Validated list options from a PaginationQuery. */
 export function parseListOptions(q: Static<typeof PaginationQuery>): {
   after?: string

@@ -94,8 +94,9 @@ function searchText(item: ItemBody, query: string, sources: unknown, names: Gate
   if (kept !== undefined) return kept
   if (item.status === 'failed') return `The web search for "${query}" failed.`
   const list = Array.isArray(sources) ? (sources as { url?: unknown; title?: unknown; snippet?: unknown }[]) : []
-  // Sources with their snippets (include asked for them): the very text the model was given.
-  if (list.length && list.every((s) => typeof s.url === 'string' && typeof s.snippet === 'string'))
+  // Sources with their snippets (kept with every search; "No results." when it found none): the very text the model
+  // was given. Items stored before the gateway kept them have none, or only their URLs (their request asked for them).
+  if (Array.isArray(sources) && list.every((s) => typeof s.url === 'string' && typeof s.snippet === 'string'))
     return formatSearchResults(
       query,
       list.map((s) => ({ url: String(s.url), title: typeof s.title === 'string' ? s.title : '', snippet: String(s.snippet) })),

@@ -199,6 +199,22 @@ describe('toUpstreamItems: the items of gateway-run tools, as the calls and outp
         out('ws_1', 'Results of the web search for "bun" (given in an earlier turn; snippets not kept):\n1. Bun — https://bun.sh/'),
       ],
     ],
+    [
+      'a web_search_call that found nothing → the search and "No results.", as the model saw it',
+      [{ id: 'ws_1', type: 'web_search_call', status: 'completed', action: { type: 'search', query: 'bun', sources: [] } }],
+      [call('ws_1', 'web_search', '{"query":"bun"}'), out('ws_1', 'No results.')],
+    ],
+    [
+      'a web_search_call stored without its sources (before the gateway kept them) → the search and a note to search again',
+      [{ id: 'ws_1', type: 'web_search_call', status: 'completed', action: { type: 'search', query: 'bun' } }],
+      [
+        call('ws_1', 'web_search', '{"query":"bun"}'),
+        out(
+          'ws_1',
+          'The results of the web search for "bun" were given in an earlier turn and are not kept; search again if you need them.',
+        ),
+      ],
+    ],
   ])('%s', (_name, items, want) => {
     expect(toUpstreamItems(items, none)).toEqual(want)
   })
