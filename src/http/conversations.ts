@@ -119,7 +119,7 @@ export function conversationsRoutes(deps: AppDeps, auth: Auth, sealer: Sealer) {
         detail: {
           summary: "List a conversation's items",
           description:
-            'Paginated by item id: `after`, `before`, `limit` (1–100, default 20), `order` (default desc). With `include[]=reasoning.encrypted_content` reasoning items carry their sealed text in `encrypted_content` (null otherwise).',
+            'Paginated by item id: `after`, `before`, `limit` (1–100, default 20), `order` (default desc). With `include[]=reasoning.encrypted_content` reasoning items carry their sealed text in `encrypted_content` (null otherwise); web search sources (`action.sources`) only with `include[]=web_search_call.action.sources`.',
         },
       },
     )

@@ -123,7 +123,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
           description:
             'The stored response (a running background response shows its progress). With `stream=true` its stored events are replayed as SSE ' +
             '(those after sequence number `starting_after`), then followed live until the response ends — for background responses and streamed ones; ' +
-            'a response that was not streamed has no events (400).',
+            'a response that was not streamed has no events (400). Web search sources (`action.sources`) only with `include[]=web_search_call.action.sources`.',
         },
       },
     )
@@ -190,7 +190,8 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         response: { 200: ItemList, ...errorResponses(400, 404, 503) },
         detail: {
           summary: "List a response's input items",
-          description: 'Paginated by item id: `after`, `before`, `limit` (1–100, default 20), `order` (default desc).',
+          description:
+            'Paginated by item id: `after`, `before`, `limit` (1–100, default 20), `order` (default desc). Web search sources (`action.sources`) only with `include[]=web_search_call.action.sources`.',
         },
       },
     )

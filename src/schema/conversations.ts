@@ -101,7 +101,7 @@ export const ConversationItemParams = t.Object({
   item_id: t.String({ minLength: 1, maxLength: 200, description: 'item id (msg_…, fc_…, …)' }),
 })
 
-/** `include[]` (as OpenAI's): `reasoning.encrypted_content` gives reasoning items their sealed text; other values change nothing. */
+/** `include[]` (as OpenAI's): `reasoning.encrypted_content` gives reasoning items their sealed text, `web_search_call.action.sources` shows search sources; other values change nothing. */
 export const IncludeQuery = t.Object({
   'include[]': t.Optional(t.Union([t.String(), t.Array(t.String())])),
   include: t.Optional(t.Union([t.String(), t.Array(t.String())])),

@@ -124,6 +124,13 @@ describe('web search results kept for the chain, sources shown only when include
     const inputs = await getJson(`/responses/${next.id}/input_items?include[]=${SOURCES}`)
     expect(inputs.data[0].action.sources).toHaveLength(1)
 
+    up.queue(search('bun live'), { text: 'Live.' })
+    const live = await collect(
+      await client.responses.create({ model: 'test-model', input: 'x', tools: [{ type: 'web_search' }], stream: true }),
+    )
+    expect(live.at(-1).response.output[0]).toMatchObject({ type: 'web_search_call', status: 'completed' })
+    expect(shownSources(live)).toBe(false)
+
     // asked for in the request: in the answer and in its events
     up.queue(search('bun sse'), { text: 'With sources.' })
     const withSources = await collect(
