@@ -12,6 +12,7 @@ import type { ResponseEvent } from '../schema/events'
 import type { CreateResponseRequest } from '../schema/responses'
 import type { ItemBody } from '../store/types'
 import { GatewayTools, type McpServerPlan, searchLimit, type WebSearchPlan } from '../tools/gateway'
+import { checkMcpDeclaration, checkWebSearchDeclaration } from '../tools/gateway-declarations'
 import type { ToolRegistry } from '../tools/registry'
 import { formatSearchResults, normalizeDomain, WebSearchError, type WebSearchProvider, type WebSearchSource } from '../websearch'
 import type { EventNormaliser } from './normalise'
@@ -49,6 +50,7 @@ export function planGatewayTools(req: CreateResponseRequest, deps: ToolDeps, reg
     const type = String(tool?.type ?? '')
     if (type === 'mcp') {
       if (!deps.mcp) throw mcpNotConfigured(tool, `tools.${i}`)
+      checkMcpDeclaration(tool, `tools.${i}`)
       const label = typeof tool.server_label === 'string' ? tool.server_label : ''
       if (!label)
         throw ApiError.badRequest(
@@ -65,6 +67,7 @@ export function planGatewayTools(req: CreateResponseRequest, deps: ToolDeps, reg
       const server = deps.mcp.resolve(tool, `tools.${i}`)
       servers.set(label, { label, server, allowedTools: tool.allowed_tools, requireApproval: tool.require_approval, tools: null })
     } else if (type.startsWith('web_search') && deps.webSearch && !webSearch) {
+      checkWebSearchDeclaration(tool, `tools.${i}`)
       const domains = allowedDomains(tool.filters, `tools.${i}.filters.allowed_domains`)
       webSearch = { type, allowedDomains: domains?.length ? domains : undefined, limit: searchLimit(tool.search_context_size) }
     }

@@ -358,6 +358,40 @@ describe('MCP approvals, the allowlist, credentials, background', () => {
     expect(up.requests.length).toBe(before)
   })
 
+  const declared = (extra: Record<string, unknown>) => ({
+    tools: [{ type: 'mcp', server_label: 'a', server_url: 'http://127.0.0.1:9/mcp', ...extra }],
+  })
+  test.each<[string, Record<string, unknown>, string]>([
+    ['a label that is not a string', declared({ server_label: 5 }), 'tools.0.server_label'],
+    ['a description that is not a string', declared({ server_description: 5 }), 'tools.0.server_description'],
+    ['allowed_tools as one string', declared({ allowed_tools: 'echo' }), 'tools.0.allowed_tools'],
+    ['allowed_tools as a number', declared({ allowed_tools: 5 }), 'tools.0.allowed_tools'],
+    ['allowed_tools with a name that is not a string', declared({ allowed_tools: ['echo', 1] }), 'tools.0.allowed_tools.1'],
+    ['allowed_tools.tool_names as one string', declared({ allowed_tools: { tool_names: 'echo' } }), 'tools.0.allowed_tools.tool_names'],
+    ['allowed_tools.read_only as a string', declared({ allowed_tools: { read_only: 'yes' } }), 'tools.0.allowed_tools.read_only'],
+    ['require_approval as an unknown word', declared({ require_approval: 'sometimes' }), 'tools.0.require_approval'],
+    ['require_approval as a list', declared({ require_approval: ['never'] }), 'tools.0.require_approval'],
+    ['require_approval.never as a list', declared({ require_approval: { never: ['echo'] } }), 'tools.0.require_approval.never'],
+    [
+      'require_approval.never.tool_names as one string',
+      declared({ require_approval: { never: { tool_names: 'echo' } } }),
+      'tools.0.require_approval.never.tool_names',
+    ],
+  ])(
+    'an MCP declaration with %s is a 400 naming the field (never read as absent), before anything is called',
+    async (_name, body, param) => {
+      const before = up.requests.length
+      const res = await fetch(`${gw.baseURL}/responses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'test-model', input: 'x', ...body }),
+      })
+      expect(res.status).toBe(400)
+      expect(((await res.json()) as any).error).toMatchObject({ type: 'invalid_request_error', param })
+      expect(up.requests.length).toBe(before)
+    },
+  )
+
   test('headers and authorization reach the server only: not echoed, not stored, not logged, not sent to the model', async () => {
     up.queue({ functionCalls: [call('mcp__wiki__echo', { text: 'x' })] })
     up.queue({ text: 'ok' })

@@ -436,6 +436,22 @@ describe('web search through the configured provider (--web-search-url, a fake S
     expect(up.requests.length).toBe(before)
   })
 
+  test.each<[string, Record<string, unknown>, string]>([
+    ['filters as a string', { filters: 'bun.sh' }, 'tools.0.filters'],
+    ['an unknown search_context_size', { search_context_size: 'huge' }, 'tools.0.search_context_size'],
+    ['a search_context_size that is a number', { search_context_size: 3 }, 'tools.0.search_context_size'],
+  ])('a web_search tool with %s is a 400 naming the field, before any model call', async (_name, extra, param) => {
+    const before = up.requests.length
+    const res = await fetch(`${gw.baseURL}/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-model', input: 'x', tools: [{ type: 'web_search', ...extra }] }),
+    })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as any).error).toMatchObject({ type: 'invalid_request_error', param })
+    expect(up.requests.length).toBe(before)
+  })
+
   test('without include, the web_search_call has no sources', async () => {
     up.queue({ functionCalls: [search('bun')] })
     up.queue({ text: 'ok' })
