@@ -126,7 +126,8 @@ export interface Approval {
 
 /**
  * The `mcp_approval_response` items of the input, each with the `mcp_approval_request` it answers (in the history or
- * the input itself): 400 for an id that names none. Answers to a request whose call already ran are left out.
+ * the input itself): 400 for an id that names none. Answers to a request already answered (its call ran, or an
+ * earlier answer in the chain denied it) are left out.
  */
 export function approvalsIn(history: ItemBody[], input: ItemBody[]): Approval[] {
   const requests = new Map<string, ItemBody>()
@@ -135,6 +136,9 @@ export function approvalsIn(history: ItemBody[], input: ItemBody[]): Approval[] 
     if (item.type === 'mcp_approval_request') requests.set(item.id, item)
     if (item.type === 'mcp_call' && typeof item.approval_request_id === 'string') ran.add(item.approval_request_id)
   }
+  // A request answered earlier in the chain (denied: the model was told so) keeps that answer: a later one is ignored.
+  for (const item of history)
+    if (item.type === 'mcp_approval_response' && typeof item.approval_request_id === 'string') ran.add(item.approval_request_id)
   const out: Approval[] = []
   input.forEach((item, i) => {
     if (item.type !== 'mcp_approval_response') return

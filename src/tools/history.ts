@@ -29,12 +29,14 @@ export function toUpstreamItems(items: ItemBody[], registry: ToolRegistry, names
     if (item.type === 'mcp_approval_response' || item.type === 'mcp_call')
       if (typeof item.approval_request_id === 'string') answered.add(item.approval_request_id)
   const requested = new Set<string>()
+  // Requests whose answer (the call's output, or the denial) the model got: one answer per call, the first.
+  const paired = new Set<string>()
   for (const item of items) {
     const type = String(item.type)
     if (HOSTED_ITEM_TYPES.has(type)) continue
     if (type === 'mcp_call' || type === 'mcp_approval_request' || type === 'mcp_approval_response' || type === 'web_search_call') {
       if (type === 'mcp_approval_request' && answered.has(item.id)) requested.add(item.id)
-      out.push(...gatewayCallItems(item, names, requested))
+      out.push(...gatewayCallItems(item, names, requested, paired))
       continue
     }
     out.push(toUpstreamItem(withoutNulls(item), registry))
@@ -51,7 +53,7 @@ const output = (callId: string, text: string): ItemBody => ({
 })
 
 /** A gateway-run tool's item as the function call and output the model saw (none for what it never saw). */
-function gatewayCallItems(item: ItemBody, names: GatewayNames, requested: ReadonlySet<string>): ItemBody[] {
+function gatewayCallItems(item: ItemBody, names: GatewayNames, requested: ReadonlySet<string>, paired: Set<string>): ItemBody[] {
   switch (item.type) {
     case 'mcp_call': {
       const text =
@@ -59,7 +61,7 @@ function gatewayCallItems(item: ItemBody, names: GatewayNames, requested: Readon
       // A call the client approved answers the approval request, which stands for the model's call (earlier in the
       // transcript; within the turn that runs it, already in what the upstream got).
       const approved = typeof item.approval_request_id === 'string' ? item.approval_request_id : null
-      if (approved) return [output(approved, text)]
+      if (approved) return once(paired, approved) ? [output(approved, text)] : []
       return [
         call(item.id, names.mcpFunctionName(String(item.server_label), String(item.name)), String(item.arguments ?? '')),
         output(item.id, text),
@@ -71,7 +73,7 @@ function gatewayCallItems(item: ItemBody, names: GatewayNames, requested: Readon
         : []
     case 'mcp_approval_response': {
       const id = String(item.approval_request_id)
-      if (item.approve === true || !requested.has(id)) return []
+      if (item.approve === true || !requested.has(id) || !once(paired, id)) return []
       const reason = typeof item.reason === 'string' && item.reason ? `: ${item.reason}` : '.'
       return [output(id, `The user denied this call${reason} Do not retry it; answer without it.`)]
     }
@@ -86,6 +88,13 @@ function gatewayCallItems(item: ItemBody, names: GatewayNames, requested: Readon
     default:
       return []
   }
+}
+
+/** Whether `id` is seen for the first time (and now marked seen). */
+function once(seen: Set<string>, id: string): boolean {
+  if (seen.has(id)) return false
+  seen.add(id)
+  return true
 }
 
 /** What the model was told for a search: this turn's text, or what the stored item keeps of it. */

@@ -244,6 +244,31 @@ describe('MCP approvals, the allowlist, credentials, background', () => {
     expect(seen[2]).toContain('denied this call: too risky')
   })
 
+  test('a request is answered once: approving a denied request, or denying it again, later in the chain runs nothing and the model sees one answer', async () => {
+    up.queue({ functionCalls: [call('mcp__wiki__add', { a: 2, b: 2 })] })
+    const asked = await client.responses.create({ model: 'test-model', input: 'add', tools: [wiki()] })
+    const request = asked.output.find((i) => i.type === 'mcp_approval_request') as any
+    const calls = mcp.calls.length
+    const answer = async (previous: string, approve: boolean) => {
+      up.queue({ text: approve ? 'approved?' : 'denied.' })
+      return client.responses.create({
+        model: 'test-model',
+        previous_response_id: previous,
+        tools: [wiki()],
+        input: [{ type: 'mcp_approval_response', approval_request_id: request.id, approve }],
+      })
+    }
+    const denied = await answer(asked.id, false)
+    const approvedLater = await answer(denied.id, true)
+    expect(approvedLater.output.map((i) => i.type)).toEqual(['message'])
+    expect(mcp.calls.length).toBe(calls)
+    const deniedAgain = await answer(approvedLater.id, false)
+    expect(deniedAgain.output.map((i) => i.type)).toEqual(['message'])
+    const answers = transcript(lastCall(up)).filter((l) => l.startsWith('function_call_output:'))
+    expect(answers).toHaveLength(1)
+    expect(answers[0]).toContain('denied this call')
+  })
+
   test('require_approval by tool name: never for echo, always for the rest', async () => {
     up.queue({ functionCalls: [call('mcp__wiki__echo', { text: 'free' }), call('mcp__wiki__add', { a: 1, b: 1 })] })
     const r = await client.responses.create({
