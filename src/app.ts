@@ -88,7 +88,12 @@ export function createApp(deps: AppDeps) {
     windows: upstreamContextWindows(deps.upstream, config.models),
     mcp: deps.mcp,
     webSearch: deps.webSearch ?? null,
-    toolBounds: { maxRounds: config.maxToolRounds, callTimeoutMs: config.toolCallTimeoutMs, concurrency: config.toolCallConcurrency },
+    toolBounds: {
+      maxRounds: config.maxToolRounds,
+      callTimeoutMs: config.toolCallTimeoutMs,
+      concurrency: config.toolCallConcurrency,
+      maxOutputBytes: config.maxToolOutputBytes,
+    },
   })
   const background = deps.background ?? createBackgroundRunner({ store: deps.store, logger, metrics })
   const app = new Elysia({

@@ -1,5 +1,5 @@
 // The bounds of a turn that runs tools itself (MCP and web search, engine/tool-rounds.ts): how many model rounds
-// of tool calls, how long one call may take, how many calls of a round run at once.
+// of tool calls, how long one call may take, how many calls of a round run at once, how much of a call's output is kept.
 
 import type { Setting } from './types'
 
@@ -35,5 +35,15 @@ export const TOOL_ROUND_SETTINGS: readonly Setting[] = [
     max: 64,
     help: 'gateway-run tool calls of one model round that run at the same time',
     def: 4,
+  },
+  {
+    key: 'maxToolOutputBytes',
+    flag: '--max-tool-output-bytes',
+    env: 'AGENTGATE_MAX_TOOL_OUTPUT_BYTES',
+    file: 'max_tool_output_bytes',
+    kind: 'int',
+    min: 1024,
+    help: "bytes of one MCP tool call's output (or error) kept: past it the text is cut, with a note saying so, before the model or the store sees it",
+    def: 100_000,
   },
 ]

@@ -60,6 +60,7 @@ export interface Config {
   maxToolRounds: number
   toolCallTimeoutMs: number
   toolCallConcurrency: number
+  maxToolOutputBytes: number
   models: Record<string, ModelOverride>
   /** the provider web_search tools run on; null: none (the tools are left out of the upstream request) */
   webSearchProvider: WebSearchProviderKind | null

@@ -24,9 +24,26 @@ export interface ToolBounds {
   callTimeoutMs: number
   /** calls of one round running at once (--tool-call-concurrency) */
   concurrency: number
+  /** bytes of one MCP call's output or error kept (--max-tool-output-bytes) */
+  maxOutputBytes: number
 }
 
-export const DEFAULT_TOOL_BOUNDS: ToolBounds = { maxRounds: 10, callTimeoutMs: 60_000, concurrency: 4 }
+export const DEFAULT_TOOL_BOUNDS: ToolBounds = { maxRounds: 10, callTimeoutMs: 60_000, concurrency: 4, maxOutputBytes: 100_000 }
+
+/**
+ * A tool's text cut to `maxBytes` of UTF-8 (at a character boundary), with a note saying so: what the model gets and
+ * the item keeps. A server that answers megabytes would otherwise fill the model's context and the store.
+ */
+export function capToolOutput(text: string, maxBytes: number): string {
+  // Fewer characters than the bound cannot be more bytes than 3× (no UTF-16 unit encodes to more than 3 bytes).
+  if (text.length * 3 <= maxBytes) return text
+  const bytes = new TextEncoder().encode(text)
+  if (bytes.length <= maxBytes) return text
+  let cut = maxBytes
+  while (cut > 0 && (bytes[cut]! & 0xc0) === 0x80) cut--
+  const kept = new TextDecoder().decode(bytes.subarray(0, cut))
+  return `${kept}\n[… cut: the tool's output was ${bytes.length} bytes; --max-tool-output-bytes keeps ${maxBytes}]`
+}
 
 /** What the turn runs its tools with (EngineDeps). */
 export interface ToolDeps {
@@ -362,7 +379,8 @@ export class ToolRunner {
     }
     if (!args || typeof args !== 'object' || Array.isArray(args)) return { ok: false, error: 'The arguments must be a JSON object.' }
     const r = await this.deps.mcp.callTool(plan.server, String(item.name), args as Record<string, unknown>, { signal, timeoutMs })
-    return r.ok ? { ok: true, output: r.output } : { ok: false, error: r.error }
+    const max = this.bounds.maxOutputBytes
+    return r.ok ? { ok: true, output: capToolOutput(r.output, max) } : { ok: false, error: capToolOutput(r.error, max) }
   }
 }
 

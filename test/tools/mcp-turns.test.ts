@@ -592,3 +592,44 @@ describe('a gateway with no MCP server configured and no host allowed', () => {
     }
   })
 })
+
+describe('--max-tool-output-bytes', () => {
+  test('a tool output past it is cut at a character boundary with a note, in the item, the store and what the model gets', async () => {
+    const mcp = await startMcpServer()
+    const up = startFakeUpstream()
+    const gw = await startGateway({
+      upstream: up.url,
+      env: { AGENTGATE_MCP_ALLOWED_HOSTS: '127.0.0.1', AGENTGATE_MAX_TOOL_OUTPUT_BYTES: '1024' },
+    })
+    try {
+      const client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
+      // 3000 two-byte characters: 6000 bytes; the cut at byte 1024 falls between two of them (512 kept)
+      const text = 'é'.repeat(3000)
+      up.queue({ functionCalls: [call('mcp__wiki__echo', { text })] })
+      up.queue({ text: 'It was long.' })
+      const r = await client.responses.create({
+        model: 'test-model',
+        input: 'long',
+        tools: [{ type: 'mcp', server_label: 'wiki', server_url: mcp.url, require_approval: 'never' }],
+      })
+      const output = (r.output[1] as any).output as string
+      expect(output).toBe(`${'é'.repeat(512)}\n[… cut: the tool's output was 6000 bytes; --max-tool-output-bytes keeps 1024]`)
+      const stored = (await gw.store.getResponse('default', r.id))!.response.output[1] as any
+      expect(stored.output).toBe(output)
+      expect(transcript(up.requestsTo('/v1/responses').at(-1)!).at(-1)).toBe(`function_call_output: ${output}`)
+      // a short output is left whole
+      up.queue({ functionCalls: [call('mcp__wiki__echo', { text: 'short' })] })
+      up.queue({ text: 'ok' })
+      const short = await client.responses.create({
+        model: 'test-model',
+        input: 'short',
+        tools: [{ type: 'mcp', server_label: 'wiki', server_url: mcp.url, require_approval: 'never' }],
+      })
+      expect((short.output[1] as any).output).toBe('short')
+    } finally {
+      await gw.stop()
+      await up.stop()
+      await mcp.stop()
+    }
+  })
+})
