@@ -4,7 +4,7 @@
 // are answered on the next one, over HTTP and WebSocket; allowed_tools, a server that is down, a call that times out,
 // chains, mixed gateway + client calls, background + cancel, the allowlist and the credentials.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import OpenAI from 'openai'
@@ -436,6 +436,50 @@ describe('MCP approvals, the allowlist, credentials, background', () => {
         .join(''),
     ).not.toContain('secret-')
     expect(mcp.calls.at(-1)!.headers).toMatchObject({ 'x-secret': 'hdr-secret-1', authorization: 'Bearer tok-secret-2' })
+  })
+
+  test('no byte of the credentials reaches the database: streamed, background, an approval flow in a conversation, a failing server', async () => {
+    const secret = { headers: { 'x-secret': 'hdr-secret-3' }, authorization: 'tok-secret-4' }
+    const tools = [{ ...wiki(), ...secret }]
+    const conv = await client.conversations.create()
+    up.queue({ functionCalls: [call('mcp__wiki__add', { a: 1, b: 1 })] })
+    const asked = await collect(
+      await client.responses.create({ model: 'test-model', input: 'add', tools, stream: true, background: true, conversation: conv.id }),
+    )
+    const request = asked.at(-1).response.output.find((i: any) => i.type === 'mcp_approval_request')
+    up.queue({ text: 'two' })
+    const approved = await collect(
+      await client.responses.create({
+        model: 'test-model',
+        tools,
+        stream: true,
+        conversation: conv.id,
+        input: [{ type: 'mcp_approval_response', approval_request_id: request.id, approve: true }],
+      }),
+    )
+    expect(approved.at(-1).response.output[0]).toMatchObject({ type: 'mcp_call', output: '2' })
+    expect(mcp.calls.at(-1)!.headers).toMatchObject({ 'x-secret': 'hdr-secret-3', authorization: 'Bearer tok-secret-4' })
+    // a server that cannot be reached: its error names it without the credentials
+    up.queue({ text: 'without it' })
+    const down = await client.responses.create({
+      model: 'test-model',
+      input: 'x',
+      stream: false,
+      tools: [{ type: 'mcp', server_label: 'down', server_url: `http://127.0.0.1:${await closedPort()}/mcp`, ...secret }],
+    })
+    expect((down.output[0] as any).error).toEqual(expect.any(String))
+    expect(JSON.stringify([asked, approved, down])).not.toContain('secret-')
+    expect(gw.logs.join('\n')).not.toContain('secret-')
+    const files = readdirSync(gw.dir).filter((f) => f.startsWith('agentgate.db'))
+    for (const f of files) expect(readFileSync(join(gw.dir, f)).includes('secret-')).toBe(false)
+    const rows = [
+      await gw.store.listEvents(asked[0].response.id, -1),
+      await gw.store.listEvents(approved[0].response.id, -1),
+      await gw.store.getResponse('default', asked[0].response.id),
+      await gw.store.getResponse('default', down.id),
+      await gw.store.listConversationItems('default', conv.id, { limit: 100, order: 'asc' }),
+    ]
+    expect(JSON.stringify(rows)).not.toContain('secret-')
   })
 
   test('tool_choice {type:"mcp", server_label, name} forces that tool in the first round only', async () => {
