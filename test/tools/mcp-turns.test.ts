@@ -298,6 +298,28 @@ describe('MCP approvals, the allowlist, credentials, background', () => {
     expect(((await res.json()) as any).error).toMatchObject({ param: 'input.0.approval_request_id', code: 'unknown_approval_request' })
   })
 
+  test("an approval answer naming another chain's request is a 400, and that call does not run", async () => {
+    up.queue({ functionCalls: [call('mcp__wiki__add', { a: 7, b: 7 })] })
+    const other = await client.responses.create({ model: 'test-model', input: 'add', tools: [wiki()] })
+    const request = other.output.find((i) => i.type === 'mcp_approval_request') as any
+    up.queue({ text: 'unrelated' })
+    const mine = await client.responses.create({ model: 'test-model', input: 'hello', tools: [wiki()] })
+    const calls = mcp.calls.length
+    const res = await fetch(`${gw.baseURL}/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'test-model',
+        previous_response_id: mine.id,
+        tools: [wiki()],
+        input: [{ type: 'mcp_approval_response', approval_request_id: request.id, approve: true }],
+      }),
+    })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as any).error).toMatchObject({ param: 'input.0.approval_request_id', code: 'unknown_approval_request' })
+    expect(mcp.calls.length).toBe(calls)
+  })
+
   test('the approval flow over WebSocket', async () => {
     const s = await openSocket(gw.url)
     try {
@@ -319,6 +341,45 @@ describe('MCP approvals, the allowlist, credentials, background', () => {
       expect(second.response.output[0].output).toBe('ws')
     } finally {
       s.close()
+    }
+  })
+
+  test('the approval flow over WebSocket with store:false: the socket keeps the chain, nothing is stored', async () => {
+    // --ws-force-store false: store:false is kept on the socket (Codex's default forces storing)
+    const unstored = await startGateway({
+      upstream: up.url,
+      env: { AGENTGATE_MCP_ALLOWED_HOSTS: '127.0.0.1', AGENTGATE_WS_FORCE_STORE: 'false' },
+    })
+    up.queue({ functionCalls: [call('mcp__wiki__echo', { text: 'unstored' })] })
+    const s = await openSocket(unstored.url)
+    try {
+      s.create({ input: 'echo', tools: [wiki()], store: false })
+      const first = await s.terminal(1)
+      const request = first.response.output.find((i: any) => i.type === 'mcp_approval_request')
+      expect(request).toMatchObject({ name: 'echo', arguments: '{"text":"unstored"}' })
+      up.queue({ text: 'echoed' })
+      s.create({
+        previous_response_id: first.response.id,
+        tools: [wiki()],
+        store: false,
+        input: [{ type: 'mcp_approval_response', approval_request_id: request.id, approve: true }],
+      })
+      const second = await s.terminal(2)
+      expect(second.type).toBe('response.completed')
+      expect(second.response.output.map((i: any) => [i.type, i.output ?? null])).toEqual([
+        ['mcp_call', 'unstored'],
+        ['message', null],
+      ])
+      expect(transcript(lastCall(up)).slice(0, 3)).toEqual([
+        'user: echo',
+        'call mcp__wiki__echo({"text":"unstored"})',
+        'function_call_output: unstored',
+      ])
+      expect(await unstored.store.getResponse('default', first.response.id)).toBeNull()
+      expect(await unstored.store.getResponse('default', second.response.id)).toBeNull()
+    } finally {
+      s.close()
+      await unstored.stop()
     }
   })
 
