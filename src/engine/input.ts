@@ -39,6 +39,7 @@ export function toInputItems(input: CreateResponseRequest['input'], ids: IdSourc
     }
     const type = String(item.type)
     if (type === 'message') normaliseMessage(item, i)
+    if (type === 'mcp_list_tools') checkListedTools(item.tools, `input.${i}.tools`)
     // Resolved against the store by the caller (engine/references.ts): the id is the referenced item's.
     if (type === 'item_reference' && (typeof item.id !== 'string' || item.id === ''))
       throw ApiError.badRequest(`Missing required parameter: 'input.${i}.id'.`, `input.${i}.id`, 'missing_required_parameter')
@@ -61,4 +62,27 @@ function normaliseMessage(item: Record<string, unknown>, i: number) {
   } else if (!Array.isArray(item.content)) {
     throw ApiError.badRequest(`Invalid value for 'input.${i}.content': expected a string or a list of content parts.`, `input.${i}.content`)
   }
+}
+
+const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/**
+ * The tools of an mcp_list_tools item a client sends back (store:false chains): later turns offer them to the model
+ * as they are, so each must be a tool — a name, and description, input_schema and annotations of the right types.
+ */
+function checkListedTools(tools: unknown, param: string) {
+  const bad = (p: string, expected: string) => ApiError.badRequest(`Invalid type for '${p}': expected ${expected}.`, p, 'invalid_type')
+  if (tools === undefined) return
+  if (!Array.isArray(tools)) throw bad(param, 'a list of tools')
+  tools.forEach((t, j) => {
+    const at = `${param}.${j}`
+    if (!isObject(t)) throw bad(at, 'a tool {name, description, input_schema, annotations}')
+    const tool = t as Record<string, unknown>
+    if (typeof tool.name !== 'string' || tool.name === '') throw bad(`${at}.name`, 'a non-empty string')
+    if (tool.description !== undefined && tool.description !== null && typeof tool.description !== 'string')
+      throw bad(`${at}.description`, 'a string or null')
+    if (tool.input_schema !== undefined && !isObject(tool.input_schema)) throw bad(`${at}.input_schema`, 'a JSON schema object')
+    if (tool.annotations !== undefined && tool.annotations !== null && !isObject(tool.annotations))
+      throw bad(`${at}.annotations`, 'an object or null')
+  })
 }

@@ -214,7 +214,9 @@ export class ToolRunner {
     for (const plan of this.gateway.servers.values()) {
       const stored = known.findLast((i) => i.type === 'mcp_list_tools' && i.server_label === plan.label && !i.error)
       if (stored) {
-        plan.tools = (Array.isArray(stored.tools) ? (stored.tools as McpToolInfo[]) : []).filter((t) => toolAllowed(plan.allowedTools, t))
+        // (Lists stored before input lists were checked may hold anything: only tools are kept.)
+        const listed = Array.isArray(stored.tools) ? (stored.tools as unknown[]).filter(isToolInfo) : []
+        plan.tools = listed.filter((t) => toolAllowed(plan.allowedTools, t))
         continue
       }
       const item: ItemBody = { id: this.deps.ids('mcpl'), type: 'mcp_list_tools', server_label: plan.label, tools: [], error: null }
@@ -382,6 +384,10 @@ export class ToolRunner {
     const max = this.bounds.maxOutputBytes
     return r.ok ? { ok: true, output: capToolOutput(r.output, max) } : { ok: false, error: capToolOutput(r.error, max) }
   }
+}
+
+function isToolInfo(t: unknown): t is McpToolInfo {
+  return typeof t === 'object' && t !== null && typeof (t as { name?: unknown }).name === 'string'
 }
 
 /** The services' errors are worded for the client (McpError, WebSearchError); anything else is not shown. */

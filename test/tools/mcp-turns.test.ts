@@ -320,6 +320,45 @@ describe('MCP approvals, the allowlist, credentials, background', () => {
     expect(mcp.calls.length).toBe(calls)
   })
 
+  test.each<[string, unknown, string]>([
+    ['a null entry', [null], 'input.0.tools.0'],
+    ['a name that is a number', [{ name: 'echo' }, { name: 5 }], 'input.0.tools.1.name'],
+    ['an input_schema that is a string', [{ name: 'echo', input_schema: 'x' }], 'input.0.tools.0.input_schema'],
+    ['tools that are not a list', 'echo', 'input.0.tools'],
+  ])('an mcp_list_tools input item with %s is a 400 naming it (not a failed turn)', async (_name, tools, param) => {
+    const before = up.requests.length
+    const res = await fetch(`${gw.baseURL}/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'test-model',
+        tools: [{ ...wiki(), require_approval: 'never' }],
+        input: [
+          { type: 'mcp_list_tools', id: 'mcpl_sent', server_label: 'wiki', tools },
+          { role: 'user', content: 'hi' },
+        ],
+      }),
+    })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as any).error).toMatchObject({ type: 'invalid_request_error', param })
+    expect(up.requests.length).toBe(before)
+  })
+
+  test('an mcp_list_tools item sent back whole is reused: its tools are offered, the server is not listed again', async () => {
+    const listed = mcp.requests.length
+    up.queue({ text: 'ok' })
+    await client.responses.create({
+      model: 'test-model',
+      tools: [{ ...wiki(), require_approval: 'never' }],
+      input: [
+        { type: 'mcp_list_tools', id: 'mcpl_sent', server_label: 'wiki', tools: [{ name: 'echo', input_schema: { type: 'object' } }] },
+        { role: 'user', content: 'hi' },
+      ] as any,
+    })
+    expect(toolNames(lastCall(up))).toEqual(['mcp__wiki__echo'])
+    expect(mcp.requests.length).toBe(listed)
+  })
+
   test('the approval flow over WebSocket', async () => {
     const s = await openSocket(gw.url)
     try {
