@@ -225,7 +225,8 @@ export class RunningTurn implements Turn, FinishingTurn {
       for await (const e of events) {
         if (span) noteToolCallEvent(tracer!, span, e, toolSpans!)
         yield record(e)
-        await cp.afterEvent()
+        const written = cp.afterEvent()
+        if (written) await written
       }
     }
     const runner = this.gateway ? new ToolRunner(this.deps, this.gateway, this.req, signal) : null
@@ -306,7 +307,9 @@ export class RunningTurn implements Turn, FinishingTurn {
           metrics?.turnFirstDelta(this.req.model, (performance.now() - this.startedAt) / 1000)
         }
         yield record(out)
-        await cp.afterEvent()
+        // Awaited only when there is a write to wait for: an `await` of nothing still costs every event a turn of the queue.
+        const written = cp.afterEvent()
+        if (written) await written
       }
       if (norm.outcome) break
     }

@@ -198,13 +198,15 @@ function clientItem(st: CallState, status: string, args: string): UpstreamItem {
   }
 }
 
-/** Wraps an upstream stream with the mapping (the engine's one call site). */
-export async function* mapToolCallEvents(events: AsyncIterable<UpstreamEvent>, registry: ToolRegistry): AsyncGenerator<UpstreamEvent> {
-  // Nothing to map: skip the per-event work for the common plain-function case.
-  if (!registry.tools.some((t) => t.kind !== 'function' || t.namespace !== null)) {
-    yield* events
-    return
-  }
-  const mapper = new ToolCallMapper(registry)
+/**
+ * Wraps an upstream stream with the mapping (the engine's one call site). Nothing to map (no tools, or plain functions
+ * only): the stream itself, with no generator layer around it (each layer costs every event an await of its own).
+ */
+export function mapToolCallEvents(events: AsyncIterable<UpstreamEvent>, registry: ToolRegistry): AsyncIterable<UpstreamEvent> {
+  if (!registry.tools.some((t) => t.kind !== 'function' || t.namespace !== null)) return events
+  return mapped(events, new ToolCallMapper(registry))
+}
+
+async function* mapped(events: AsyncIterable<UpstreamEvent>, mapper: ToolCallMapper): AsyncGenerator<UpstreamEvent> {
   for await (const ev of events) for (const out of mapper.map(ev)) yield out
 }

@@ -173,16 +173,19 @@ function itemIdOf(where: { item_id?: string | null }, st: CallState): string {
   return where.item_id ?? st.item.id ?? ''
 }
 
-/** Wraps a round's stream with the mapping (the engine's one call site); nothing to do without gateway tools. */
-export async function* mapGatewayCallEvents(
+/**
+ * Wraps a round's stream with the mapping (the engine's one call site). Without gateway tools: the stream itself, with
+ * no generator layer around it (each layer costs every event an await of its own).
+ */
+export function mapGatewayCallEvents(
   events: AsyncIterable<UpstreamEvent>,
   gateway: GatewayTools | null,
   needsApproval: ApprovalPolicy,
-): AsyncGenerator<UpstreamEvent> {
-  if (!gateway) {
-    yield* events
-    return
-  }
-  const mapper = new GatewayCallMapper(gateway, needsApproval)
+): AsyncIterable<UpstreamEvent> {
+  if (!gateway) return events
+  return mapped(events, new GatewayCallMapper(gateway, needsApproval))
+}
+
+async function* mapped(events: AsyncIterable<UpstreamEvent>, mapper: GatewayCallMapper): AsyncGenerator<UpstreamEvent> {
   for await (const ev of events) for (const out of mapper.map(ev)) yield out
 }

@@ -42,7 +42,9 @@ export async function* sseBatches(body: ReadableStream<Uint8Array>, limits: numb
   const decoder = new TextDecoder()
   let buf = ''
   let event: string | null = null
-  let data: string[] = []
+  /** the message's first data line, and any further ones (null: none) */
+  let data: string | null = null
+  let more: string[] | null = null
   let seen = 0
   const reader = body.getReader()
   const tooLong = () =>
@@ -90,21 +92,22 @@ export async function* sseBatches(body: ReadableStream<Uint8Array>, limits: numb
         // a lone \r at the end of the buffer may be the first half of \r\n: wait for more
         if (buf[nl] === '\r' && nl === buf.length - 1) break
         if (nl - pos > maxLineBytes) throw tooLong()
-        const line = buf.slice(pos, nl)
-        pos = nl + (buf[nl] === '\r' && buf[nl + 1] === '\n' ? 2 : 1)
-        if (line === '') {
-          if (data.length) out.push({ event, data: data.length === 1 ? data[0] : data.join('\n') })
+        // The line is read in place (no copy of it, nor of its field name): only a value is cut out.
+        const next = nl + (buf.charCodeAt(nl) === 13 /* \r */ && buf.charCodeAt(nl + 1) === 10 ? 2 : 1)
+        if (nl === pos) {
+          if (data !== null) out.push({ event, data: more === null ? data : [data, ...more].join('\n') })
           event = null
-          data = []
-        } else if (line.charCodeAt(0) === 58 /* ':' */) {
-          // comment / keep-alive
-        } else {
-          const colon = line.indexOf(':')
-          const field = colon < 0 ? line : line.slice(0, colon)
-          const value = colon < 0 ? '' : line.slice(line.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1)
-          if (field === 'data') data.push(value)
-          else if (field === 'event') event = value
+          data = null
+          more = null
+        } else if (isField(buf, pos, nl, 'data')) {
+          const value = buf.slice(valueStart(buf, pos + 4, nl), nl)
+          if (data === null) data = value
+          else (more ??= []).push(value)
+        } else if (isField(buf, pos, nl, 'event')) {
+          event = buf.slice(valueStart(buf, pos + 5, nl), nl)
         }
+        // other fields (id, retry), and comments (keep-alives): nothing to keep
+        pos = next
       }
       buf = pos ? buf.slice(pos) : buf
       if (buf.length > maxLineBytes) throw tooLong()
@@ -113,10 +116,28 @@ export async function* sseBatches(body: ReadableStream<Uint8Array>, limits: numb
     buf += decoder.decode()
     if (buf.length) {
       const line = buf
-      if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''))
+      if (line.startsWith('data:')) {
+        const value = line.slice(5).replace(/^ /, '')
+        if (data === null) data = value
+        else (more ??= []).push(value)
+      }
     }
-    if (data.length) yield [{ event, data: data.join('\n') }]
+    if (data !== null) yield [{ event, data: more === null ? data : [data, ...more].join('\n') }]
   } finally {
     reader.cancel().catch(() => {})
   }
+}
+
+const COLON = 58
+
+/** Whether the line buf[pos, nl) is the field `name`: the name, then a colon or the line's end. */
+function isField(buf: string, pos: number, nl: number, name: string): boolean {
+  const end = pos + name.length
+  return end <= nl && buf.startsWith(name, pos) && (end === nl || buf.charCodeAt(end) === COLON)
+}
+
+/** Where the value of a field whose name ends at `end` starts: after the colon and one space, if any. */
+function valueStart(buf: string, end: number, nl: number): number {
+  if (end === nl) return nl
+  return buf.charCodeAt(end + 1) === 32 && end + 1 < nl ? end + 2 : end + 1
 }
