@@ -212,15 +212,16 @@ export class EventNormaliser {
 
   private track(st: ItemState, ev: UpstreamItemEvent) {
     let key: string
+    // The first part's key is a constant: no string built per delta in the common case.
     switch (ev.type) {
       case 'response.output_text.delta':
-        key = `text:${ev.content_index ?? 0}`
+        key = ev.content_index === 0 || ev.content_index == null ? 'text:0' : `text:${ev.content_index}`
         break
       case 'response.reasoning_text.delta':
-        key = `reasoning:${ev.content_index ?? 0}`
+        key = ev.content_index === 0 || ev.content_index == null ? 'reasoning:0' : `reasoning:${ev.content_index}`
         break
       case 'response.reasoning_summary_text.delta':
-        key = `summary:${ev.summary_index ?? 0}`
+        key = ev.summary_index === 0 || ev.summary_index == null ? 'summary:0' : `summary:${ev.summary_index}`
         break
       case 'response.function_call_arguments.delta':
         key = 'arguments'

@@ -42,10 +42,9 @@ export function eventStreamResponse<E extends { type: string }>(events: AsyncIte
     ended = true
   }
   open?.inc()
-  /** The next event; with pings, a `ping` frame goes out whenever pingMs pass without one (the event is still awaited). */
-  const next = async (ctl: ReadableStreamDirectController): Promise<IteratorResult<E>> => {
+  /** The next event, with pings: a `ping` frame goes out whenever pingMs pass without one (the event is still awaited). */
+  const nextWithPings = async (ctl: ReadableStreamDirectController, pingMs: number): Promise<IteratorResult<E>> => {
     const pending = events.next()
-    if (pingMs === undefined) return pending
     for (;;) {
       let timer: ReturnType<typeof setTimeout> | undefined
       const r = await Promise.race([pending, new Promise<'ping'>((resolve) => (timer = setTimeout(() => resolve('ping'), pingMs)))])
@@ -63,7 +62,8 @@ export function eventStreamResponse<E extends { type: string }>(events: AsyncIte
       started = true
       try {
         for (;;) {
-          const r = await next(ctl)
+          // Without pings the iterator's own promise is awaited: an async wrapper returning it costs every event extra turns.
+          const r = await (pingMs === undefined ? events.next() : nextWithPings(ctl, pingMs))
           if (r.done || gone) break
           last = r.value
           const written = ctl.write(frameText(r.value))
