@@ -42,6 +42,14 @@ describe('parseSse', () => {
     expect(await parse([text])).toEqual(['1', '2', '3', '4'].map((data) => ({ event: null, data })))
   })
 
+  test('a field name is matched whole: "data" alone is an empty data line, one space after the colon is dropped, other fields are ignored', async () => {
+    const text = 'data\ndata:x\ndata:  two spaces\nid: 7\nretry: 10\ndatax: no\neventful: no\nevent\n\nevent:e\ndata\n\n'
+    expect(await parse([text])).toEqual([
+      { event: '', data: '\nx\n two spaces' },
+      { event: 'e', data: '' },
+    ])
+  })
+
   test('a last event without the closing blank line still counts', async () => {
     expect(await parse(['data: tail'])).toEqual([{ event: null, data: 'tail' }])
   })
