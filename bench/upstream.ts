@@ -11,6 +11,7 @@
 // last token would have been sent. A request picks its own profile with the header
 // `x-bench-profile: l<latencyMs>-d<deltas>-r<tokensPerS>[-t1]` or a model named `bench-l…-d…-r…`
 // (the model name is what reaches the upstream through the gateway's /v1/responses); any part may be left out.
+// GET /bench/streams says how many timed SSE streams were open at once (the most since the last call).
 // `t1` makes the answer one function call (`shell`, its arguments streamed as `deltas` pieces) instead of
 // text: the turn of an agent such as Codex, whose next request carries the call's output.
 
@@ -159,6 +160,10 @@ async function until(at: number) {
   if (wait > 0.05) await Bun.sleep(wait)
 }
 
+/** Timed streams being sent right now, and the most at once since the last GET /bench/streams. */
+let streaming = 0
+let maxStreaming = 0
+
 function streamResponse(model: string, p: Profile, signal: AbortSignal): Response {
   const { head, body, tail } = responseEvents(model, p.deltas, p.toolCall)
   // No timing at all: one buffer, the cheapest thing the upstream can do.
@@ -166,6 +171,7 @@ function streamResponse(model: string, p: Profile, signal: AbortSignal): Respons
   const t0 = performance.now()
   const stream = new ReadableStream<Uint8Array>({
     async start(ctl) {
+      maxStreaming = Math.max(maxStreaming, ++streaming)
       try {
         ctl.enqueue(enc.encode(head.map(sse).join('')))
         for (let i = 0; i < body.length; ) {
@@ -182,6 +188,8 @@ function streamResponse(model: string, p: Profile, signal: AbortSignal): Respons
         ctl.close()
       } catch {
         // the client went away
+      } finally {
+        streaming--
       }
     },
   })
@@ -230,6 +238,12 @@ export function startBenchUpstream(opts: { port?: number; defaults: Profile }): 
     async fetch(req) {
       const path = new URL(req.url).pathname
       const header = req.headers.get('x-bench-profile')
+      // For the benchmark: how many timed streams ran at once (through a gateway: how many it had open upstream).
+      if (req.method === 'GET' && path === '/bench/streams') {
+        const out = { now: streaming, max: maxStreaming }
+        maxStreaming = streaming
+        return Response.json(out)
+      }
       if (req.method === 'GET' && path === '/v1/models') {
         const p = parseProfile(header, { ...opts.defaults, deltas: 1 })
         await until(performance.now() + p.latencyMs)

@@ -17,13 +17,19 @@ interface Side {
   cpuPct: number
   rssMaxMiB: number
   rssEndMiB: number
+  /** the most streams the upstream was sending at once during the window */
+  upstreamStreamsMax: number
 }
 
-async function run(url: string, gw: Gateway | null, warmupS: number, durationS: number): Promise<Side> {
+const upstreamStreams = async (upstream: string) =>
+  ((await (await fetch(`${upstream.replace(/\/v1$/, '')}/bench/streams`)).json()) as { now: number; max: number }).max
+
+async function run(upstream: string, url: string, gw: Gateway | null, warmupS: number, durationS: number): Promise<Side> {
   const body = turnBody(LLM_TURN, { stream: true })
   const load = sseLoad({ url, body, concurrency: STREAMS, warmupS, durationS })
   // the gateway's CPU and RSS over the client's measured window (it starts measuring after its warm-up)
   await sleep(warmupS * 1000)
+  await upstreamStreams(upstream)
   const cpu0 = gw?.cpuMs() ?? NaN
   const t0 = performance.now()
   let rssMax = 0
@@ -33,9 +39,10 @@ async function run(url: string, gw: Gateway | null, warmupS: number, durationS: 
   }
   const cpuPct = gw ? ((gw.cpuMs() - cpu0) / (performance.now() - t0)) * 100 : NaN
   const rssEnd = gw ? gw.rssMiB() : NaN
+  const upstreamStreamsMax = await upstreamStreams(upstream)
   const { report } = await load
   if (report.turns === 0) throw new Error(`no turn completed (${report.errors} errors; first: ${report.firstError})`)
-  return { report, cpuPct, rssMaxMiB: gw ? rssMax : NaN, rssEndMiB: rssEnd }
+  return { report, cpuPct, rssMaxMiB: gw ? rssMax : NaN, rssEndMiB: rssEnd, upstreamStreamsMax }
 }
 
 export async function llm(ctx: Ctx): Promise<ScenarioResult> {
@@ -46,9 +53,9 @@ export async function llm(ctx: Ctx): Promise<ScenarioResult> {
   let gate: Side
   try {
     ctx.log(`llm: ${STREAMS} streams at ${LLM_TURN.tokensPerS} tok/s, direct, ${warmupS} s warm-up + ${durationS} s`)
-    direct = await run(`${ctx.upstream}/responses`, null, warmupS, durationS)
+    direct = await run(ctx.upstream, `${ctx.upstream}/responses`, null, warmupS, durationS)
     ctx.log(`llm: ${STREAMS} streams at ${LLM_TURN.tokensPerS} tok/s, through the gateway, ${warmupS} s warm-up + ${durationS} s`)
-    gate = await run(`${gw.url}/v1/responses`, gw, warmupS, durationS)
+    gate = await run(ctx.upstream, `${gw.url}/v1/responses`, gw, warmupS, durationS)
   } finally {
     await gw.stop()
   }
@@ -69,6 +76,7 @@ export async function llm(ctx: Ctx): Promise<ScenarioResult> {
       [`llm.${side}_first_token_p50_ms`]: r.firstTokenMs.p50,
       [`llm.${side}_first_token_p99_ms`]: r.firstTokenMs.p99,
       [`llm.${side}_client_cpu_pct`]: (r.clientCpuMs / (r.windowS * 1000)) * 100,
+      [`llm.${side}_upstream_streams_max`]: s.upstreamStreamsMax,
     })
   }
   Object.assign(metrics, {
@@ -86,6 +94,7 @@ export async function llm(ctx: Ctx): Promise<ScenarioResult> {
       String(r.turns),
       `${fmt(r.gapMs.p50, 1)} / ${fmt(r.gapMs.p99, 1)} / ${fmt(r.gapMs.p999, 1)} / ${fmt(r.gapMs.max, 1)}`,
       `${fmt(r.firstTokenMs.p50, 1)} / ${fmt(r.firstTokenMs.p99, 1)}`,
+      String(s.upstreamStreamsMax),
       Number.isFinite(s.cpuPct) ? `${fmt(s.cpuPct, 0)}%` : '–',
       Number.isFinite(s.rssMaxMiB) ? `${fmt(s.rssMaxMiB, 0)} MiB` : '–',
       `${fmt((r.clientCpuMs / (r.windowS * 1000)) * 100, 0)}%`,
@@ -103,6 +112,7 @@ export async function llm(ctx: Ctx): Promise<ScenarioResult> {
           'turns completed',
           'gap between tokens p50 / p99 / p99.9 / max ms',
           'first token p50 / p99 ms',
+          'upstream streams at once (max)',
           'gateway CPU (% of a core)',
           'gateway RSS max',
           'load client CPU',
@@ -110,7 +120,9 @@ export async function llm(ctx: Ctx): Promise<ScenarioResult> {
         rows: [cells('direct', direct), cells('through the gateway (store on)', gate)],
         note:
           `Added p99 gap: ${signed(metrics['llm.added_gap_p99_ms'])} ms. The client (bench/sse-load.ts, one Bun process, up to ${STREAMS * 2} fetches at once) ` +
-          'times each read that holds a token; tokens that share a read count as a 0 ms gap. Client i starts i/500 of a turn late, so turns start spread out.',
+          'times each read that holds a token; tokens that share a read count as a 0 ms gap. Client i starts i/500 of a turn late, so turns start spread out. ' +
+          '"Turns completed": started and ended inside the window. "Upstream streams at once": reported by bench/upstream.ts; ' +
+          "through the gateway it is how many upstream requests the gateway had open (Bun's fetch runs at most 256 at once unless BUN_CONFIG_MAX_HTTP_REQUESTS is raised).",
       },
     ],
   }
