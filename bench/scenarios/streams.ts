@@ -10,6 +10,20 @@ const STREAM: Profile = { latencyMs: 0, deltas: 1000, tokensPerS: 0 }
 /** events of one upstream stream: created, in_progress, item added, part added, the deltas, 4 closing events */
 export const EVENTS_PER_STREAM = STREAM.deltas + 8
 
+/** One stream by hand first: wrk only sees bytes, so a gateway that cut streams short would look fast. */
+async function checkStream(url: string, body: unknown) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  })
+  const text = await res.text()
+  const deltas = text.split('event: response.output_text.delta\n').length - 1
+  if (res.status !== 200 || deltas !== STREAM.deltas || !text.includes('event: response.completed\n'))
+    throw new Error(`a 1,000-delta stream through the gateway came back with status ${res.status}, ${deltas} deltas: ${text.slice(0, 300)}`)
+}
+
 export async function streams(ctx: Ctx): Promise<ScenarioResult> {
   const metrics: Record<string, number> = {}
   const rows: string[][] = []
@@ -21,6 +35,7 @@ export async function streams(ctx: Ctx): Promise<ScenarioResult> {
     try {
       ctx.log(`streams: 1,000-delta SSE turns, ${CONNECTIONS} conns, ${label}`)
       const body = turnBody(STREAM, { stream: true, ...(store ? {} : { store: false }) })
+      await checkStream(`${gw.url}/v1/responses`, body)
       const pair: Pair = await wrkPair(
         ctx,
         gw,
