@@ -105,9 +105,11 @@ if (import.meta.main) {
     return start
   }
 
-  const cpu0 = process.cpuUsage()
-  let cpuFrom: NodeJS.CpuUsage | null = null
-  const markCpu = setTimeout(() => (cpuFrom = process.cpuUsage()), warmupMs)
+  // this process's CPU over the measured window only (not the warm-up, not the turns finishing after it)
+  let cpuFrom = process.cpuUsage()
+  let cpuWindow: NodeJS.CpuUsage | null = null
+  const markFrom = setTimeout(() => (cpuFrom = process.cpuUsage()), warmupMs)
+  const markEnd = setTimeout(() => (cpuWindow = process.cpuUsage(cpuFrom)), warmupMs + durationMs)
   await Promise.all(
     Array.from({ length: concurrency }, async (_, i) => {
       await Bun.sleep((i / concurrency) * Math.min(turnMs, 5_000))
@@ -125,8 +127,9 @@ if (import.meta.main) {
       }
     }),
   )
-  clearTimeout(markCpu)
-  const cpu1 = process.cpuUsage(cpuFrom ?? cpu0)
+  clearTimeout(markFrom)
+  clearTimeout(markEnd)
+  const cpu1 = cpuWindow ?? process.cpuUsage(cpuFrom)
   const g = gaps.subarray(0, nGaps)
   const [p50, p90, p99, p999, max] = quantiles(g, [0.5, 0.9, 0.99, 0.999, 1])
   const f = quantiles(Float64Array.from(firsts), [0.5, 0.99, 1])
