@@ -67,7 +67,7 @@ Runs every scenario against the gateway and, side by side in the same run, direc
 bench/upstream.ts (a fake vLLM with fixed timing); prints markdown with the targets of issue 13 (direct,
 through the gateway, goal, met / not met), the machine and the git commit, and writes bench/results/.
 Needs wrk on PATH; PostgreSQL's server binaries for the postgres scenario (skipped without them).
-Full run: about 9–15 minutes on 2 cores; --quick: about 4.
+Full run: about 8–10 minutes on 2 cores; --quick: about 4.
 
 Scenarios, in run order:
 ${Object.entries(ABOUT)
