@@ -1,5 +1,7 @@
-// How long loadChain (previous_response_id rehydration) takes as chains grow, on a temp file database.
-// Run: bun run bench/chain-rehydrate.ts   (not a test; prints a markdown table)
+// How long loadChain (previous_response_id rehydration) takes as chains grow, on a temp SQLite file or, with
+// --database-url, on a PostgreSQL database (which should be empty and throwaway: the chains stay in it).
+// Run: bun run bench/chain-rehydrate.ts [--database-url postgres://…] [--items N]   (not a test; prints a
+// markdown table; --items keeps only the chain shapes of N items)
 
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -22,11 +24,20 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]
 }
 
+const argv = process.argv.slice(2)
+const arg = (flag: string) => {
+  const i = argv.indexOf(flag)
+  return i >= 0 ? argv[i + 1] : undefined
+}
+const databaseUrl = arg('--database-url') ?? null
+const onlyItems = arg('--items') ? Number(arg('--items')) : null
+
 const dir = mkdtempSync(join(tmpdir(), 'agentgate-bench-'))
 try {
-  const store = await openStore({ db: join(dir, 'bench.db'), databaseUrl: null })
+  const store = await openStore({ db: join(dir, 'bench.db'), databaseUrl })
   const rows: string[] = []
   for (const [n, shape] of shapes.entries()) {
+    if (onlyItems !== null && shape.turns * (shape.inputsPerTurn + shape.outputsPerTurn) !== onlyItems) continue
     const ids = await storeChain(store, { ...shape, prefix: `chain${n}` })
     const items = shape.turns * (shape.inputsPerTurn + shape.outputsPerTurn)
     const head = ids.at(-1)!
@@ -45,8 +56,7 @@ try {
     )
   }
   await store.close()
-  console.log(`loadChain on SQLite (file, WAL), Bun ${Bun.version}. Every load is 2 SQL queries (recursive CTE for the`)
-  console.log('responses, one query for all their items), whatever the chain length.\n')
+  console.log(`loadChain on ${databaseUrl ? 'PostgreSQL' : 'SQLite (file, WAL)'}, Bun ${Bun.version}.\n`)
   console.log('| items | chain | median ms | p99 ms | runs |')
   console.log('|---:|---|---:|---:|---:|')
   for (const r of rows) console.log(r)

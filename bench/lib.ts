@@ -1,8 +1,9 @@
 // The small shared part of the benchmark: statistics, markdown tables, child processes (upstream,
 // gateway, wrk), /proc readings (RSS, CPU time) and the machine line. Scenarios live in bench/scenarios/.
-import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
+import type { LoadReport } from './sse-load'
 import { profileModel, type Profile } from './upstream'
 
 export const BENCH_DIR = import.meta.dir
@@ -185,6 +186,23 @@ export function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK
 }
 
+/**
+ * CPU time of every thread of a process so far, in ns, from /proc/<pid>/task/<tid>/schedstat (nanosecond
+ * resolution, where /proc/<pid>/stat counts 10 ms ticks): for per-turn costs of a few ms. Threads that have
+ * exited are no longer counted, so use it for short windows only.
+ */
+export function threadCpuNs(pid: number): number {
+  let ns = 0
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ns
+}
+
 // ---------- machine ----------
 
 export interface Machine {
@@ -335,6 +353,41 @@ export async function closedLoop<T>(
   return { results, errors, elapsedMs: lastDone - measureFrom }
 }
 
+/**
+ * Runs bench/sse-load.ts (its own process, with Bun's fetch allowed more than 256 requests at once):
+ * `concurrency` clients streaming turns for `warmupS` + `durationS`. Bounded: killed 60 s after it should end.
+ */
+export async function sseLoad(opts: { url: string; body: unknown; concurrency: number; warmupS: number; durationS: number }) {
+  const dir = tempDir('agentgate-sse-load-')
+  const bodyFile = join(dir, 'body.json')
+  writeFileSync(bodyFile, JSON.stringify(opts.body))
+  const p = Bun.spawn(
+    [
+      process.execPath,
+      'run',
+      join(BENCH_DIR, 'sse-load.ts'),
+      opts.url,
+      bodyFile,
+      String(opts.concurrency),
+      String(opts.warmupS),
+      String(opts.durationS),
+    ],
+    {
+      env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: String(Math.max(512, opts.concurrency * 2)) },
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+  )
+  const killer = setTimeout(() => p.kill('SIGKILL'), (opts.warmupS + opts.durationS + 60) * 1000)
+  const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()])
+  clearTimeout(killer)
+  const code = await p.exited
+  const line = out.split('\n').find((l) => l.startsWith('{'))
+  if (code !== 0 || !line) throw new Error(`bench/sse-load.ts failed (exit ${code}): ${err.slice(-2000) || out.slice(-2000)}`)
+  return { report: JSON.parse(line) as LoadReport, pid: p.pid }
+}
+
 export interface StreamTiming {
   /** ms to the first SSE event */
   firstEventMs: number
@@ -397,7 +450,10 @@ export interface Gateway extends Child {
   home: string
   rssMiB(): number
   peakRssMiB(): number
+  /** user + system CPU ms of the whole process (/proc/<pid>/stat, 10 ms ticks) */
   cpuMs(): number
+  /** CPU ns of its live threads (schedstat, ns resolution) */
+  cpuNs(): number
 }
 
 export interface GatewayLauncher {
@@ -422,7 +478,14 @@ export async function startGateway(launcher: GatewayLauncher, upstream: string, 
       stderrFile: join(home, 'gateway.log'),
     },
   )
-  return { ...child, home, rssMiB: () => rssMiB(child.pid), peakRssMiB: () => peakRssMiB(child.pid), cpuMs: () => cpuMs(child.pid) }
+  return {
+    ...child,
+    home,
+    rssMiB: () => rssMiB(child.pid),
+    peakRssMiB: () => peakRssMiB(child.pid),
+    cpuMs: () => cpuMs(child.pid),
+    cpuNs: () => threadCpuNs(child.pid),
+  }
 }
 
 /** What every scenario gets from bench/run.ts. */
@@ -446,6 +509,8 @@ export interface ScenarioResult {
   tables: Table[]
   /** flat named numbers: what the targets are checked against and what the JSON file keeps */
   metrics: Record<string, number>
+  /** set when the scenario could not run here (and why): a line in the report instead of numbers */
+  skipped?: string
 }
 
 export const sleep = (ms: number) => Bun.sleep(ms)

@@ -9,26 +9,32 @@
 // `tokensPerS` (0 = all at once, no delay). SSE: headers and response.created at once, then the deltas
 // on that schedule. JSON (/v1/responses without stream, /v1/chat/completions): the whole body when the
 // last token would have been sent. A request picks its own profile with the header
-// `x-bench-profile: l<latencyMs>-d<deltas>-r<tokensPerS>` or a model named `bench-l…-d…-r…`
+// `x-bench-profile: l<latencyMs>-d<deltas>-r<tokensPerS>[-t1]` or a model named `bench-l…-d…-r…`
 // (the model name is what reaches the upstream through the gateway's /v1/responses); any part may be left out.
+// GET /bench/streams says how many timed SSE streams were open at once (the most since the last call).
+// `t1` makes the answer one function call (`shell`, its arguments streamed as `deltas` pieces) instead of
+// text: the turn of an agent such as Codex, whose next request carries the call's output.
 
 export interface Profile {
   latencyMs: number
   deltas: number
   /** 0 = no delay between deltas */
   tokensPerS: number
+  /** answer with a function call instead of text */
+  toolCall?: boolean
 }
 
-export const profileName = (p: Profile) => `l${p.latencyMs}-d${p.deltas}-r${p.tokensPerS}`
+export const profileName = (p: Profile) => `l${p.latencyMs}-d${p.deltas}-r${p.tokensPerS}${p.toolCall ? '-t1' : ''}`
 /** The model name that makes the upstream use profile `p` (through the gateway or directly). */
 export const profileModel = (p: Profile) => `bench-${profileName(p)}`
 
 export function parseProfile(spec: string | null | undefined, defaults: Profile): Profile {
   const p = { ...defaults }
   if (!spec) return p
-  for (const [, key, value] of spec.matchAll(/(?:^|-)([ldr])(\d+(?:\.\d+)?)/g)) {
+  for (const [, key, value] of spec.matchAll(/(?:^|-)([ldrt])(\d+(?:\.\d+)?)/g)) {
     if (key === 'l') p.latencyMs = Number(value)
     else if (key === 'd') p.deltas = Math.max(1, Math.round(Number(value)))
+    else if (key === 't') p.toolCall = Number(value) > 0
     else p.tokensPerS = Number(value)
   }
   return p
@@ -42,10 +48,13 @@ const TOKEN = ' word'
 let counter = 0
 const nextId = (prefix: string) => `${prefix}_bench${(++counter).toString(16).padStart(8, '0')}`
 
-/** vLLM's /v1/responses event stream for one text answer, split into the part before the first token, the deltas and the tail. */
-function responseEvents(model: string, deltas: number) {
+/**
+ * vLLM's /v1/responses event stream for one answer (text, or one function call when `toolCall`), split into
+ * the part before the first token, the token events and the tail.
+ */
+function responseEvents(model: string, deltas: number, toolCall = false) {
   const id = nextId('resp')
-  const msgId = nextId('msg')
+  const itemId = nextId(toolCall ? 'fc' : 'msg')
   const base = {
     id,
     object: 'response',
@@ -69,8 +78,57 @@ function responseEvents(model: string, deltas: number) {
     text: { format: { type: 'text' } },
   }
   const text = TOKEN.repeat(deltas)
-  const part = { type: 'output_text', text, annotations: [], logprobs: [] }
-  const item = { id: msgId, type: 'message', role: 'assistant', status: 'completed', content: [part] }
+  let item: Record<string, unknown>
+  let open: Record<string, unknown>[]
+  let tokens: Record<string, unknown>[]
+  let close: Record<string, unknown>[]
+  if (toolCall) {
+    // {"command":["echo"," word"," word",…]}: `deltas` pieces that concatenate to valid JSON arguments
+    const pieces = ['{"command":["echo"', ...Array.from({ length: Math.max(0, deltas - 2) }, () => ',"word"'), ']}'].slice(
+      0,
+      Math.max(1, deltas),
+    )
+    if (deltas === 1) pieces[0] = '{"command":["echo"]}'
+    const args = pieces.join('')
+    const callId = nextId('call')
+    item = { id: itemId, type: 'function_call', call_id: callId, name: 'shell', arguments: args, status: 'completed' }
+    open = [{ type: 'response.output_item.added', output_index: 0, item: { ...item, arguments: '', status: 'in_progress' } }]
+    tokens = pieces.map((delta) => ({ type: 'response.function_call_arguments.delta', item_id: itemId, output_index: 0, delta }))
+    close = [
+      { type: 'response.function_call_arguments.done', item_id: itemId, output_index: 0, arguments: args, name: 'shell' },
+      { type: 'response.output_item.done', output_index: 0, item },
+    ]
+  } else {
+    const part = { type: 'output_text', text, annotations: [], logprobs: [] }
+    item = { id: itemId, type: 'message', role: 'assistant', status: 'completed', content: [part] }
+    open = [
+      {
+        type: 'response.output_item.added',
+        output_index: 0,
+        item: { id: itemId, type: 'message', role: 'assistant', status: 'in_progress', content: [] },
+      },
+      {
+        type: 'response.content_part.added',
+        item_id: itemId,
+        output_index: 0,
+        content_index: 0,
+        part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
+      },
+    ]
+    tokens = Array.from({ length: deltas }, () => ({
+      type: 'response.output_text.delta',
+      item_id: itemId,
+      output_index: 0,
+      content_index: 0,
+      delta: TOKEN,
+      logprobs: [],
+    }))
+    close = [
+      { type: 'response.output_text.done', item_id: itemId, output_index: 0, content_index: 0, text, logprobs: [] },
+      { type: 'response.content_part.done', item_id: itemId, output_index: 0, content_index: 0, part },
+      { type: 'response.output_item.done', output_index: 0, item },
+    ]
+  }
   const final = {
     ...base,
     status: 'completed',
@@ -85,31 +143,9 @@ function responseEvents(model: string, deltas: number) {
   }
   let seq = 0
   const ev = (e: Record<string, unknown>) => ({ ...e, sequence_number: seq++ })
-  const head = [
-    ev({ type: 'response.created', response: base }),
-    ev({ type: 'response.in_progress', response: base }),
-    ev({
-      type: 'response.output_item.added',
-      output_index: 0,
-      item: { id: msgId, type: 'message', role: 'assistant', status: 'in_progress', content: [] },
-    }),
-    ev({
-      type: 'response.content_part.added',
-      item_id: msgId,
-      output_index: 0,
-      content_index: 0,
-      part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
-    }),
-  ]
-  const body = Array.from({ length: deltas }, () =>
-    ev({ type: 'response.output_text.delta', item_id: msgId, output_index: 0, content_index: 0, delta: TOKEN, logprobs: [] }),
-  )
-  const tail = [
-    ev({ type: 'response.output_text.done', item_id: msgId, output_index: 0, content_index: 0, text, logprobs: [] }),
-    ev({ type: 'response.content_part.done', item_id: msgId, output_index: 0, content_index: 0, part }),
-    ev({ type: 'response.output_item.done', output_index: 0, item }),
-    ev({ type: 'response.completed', response: final }),
-  ]
+  const head = [ev({ type: 'response.created', response: base }), ev({ type: 'response.in_progress', response: base }), ...open.map(ev)]
+  const body = tokens.map(ev)
+  const tail = [...close.map(ev), ev({ type: 'response.completed', response: final })]
   return { head, body, tail, final }
 }
 
@@ -124,13 +160,18 @@ async function until(at: number) {
   if (wait > 0.05) await Bun.sleep(wait)
 }
 
+/** Timed streams being sent right now, and the most at once since the last GET /bench/streams. */
+let streaming = 0
+let maxStreaming = 0
+
 function streamResponse(model: string, p: Profile, signal: AbortSignal): Response {
-  const { head, body, tail } = responseEvents(model, p.deltas)
+  const { head, body, tail } = responseEvents(model, p.deltas, p.toolCall)
   // No timing at all: one buffer, the cheapest thing the upstream can do.
   if (p.latencyMs === 0 && p.tokensPerS === 0) return new Response([...head, ...body, ...tail].map(sse).join(''), { headers: SSE_HEADERS })
   const t0 = performance.now()
   const stream = new ReadableStream<Uint8Array>({
     async start(ctl) {
+      maxStreaming = Math.max(maxStreaming, ++streaming)
       try {
         ctl.enqueue(enc.encode(head.map(sse).join('')))
         for (let i = 0; i < body.length; ) {
@@ -147,6 +188,8 @@ function streamResponse(model: string, p: Profile, signal: AbortSignal): Respons
         ctl.close()
       } catch {
         // the client went away
+      } finally {
+        streaming--
       }
     },
   })
@@ -195,6 +238,12 @@ export function startBenchUpstream(opts: { port?: number; defaults: Profile }): 
     async fetch(req) {
       const path = new URL(req.url).pathname
       const header = req.headers.get('x-bench-profile')
+      // For the benchmark: how many timed streams ran at once (through a gateway: how many it had open upstream).
+      if (req.method === 'GET' && path === '/bench/streams') {
+        const out = { now: streaming, max: maxStreaming }
+        maxStreaming = streaming
+        return Response.json(out)
+      }
       if (req.method === 'GET' && path === '/v1/models') {
         const p = parseProfile(header, { ...opts.defaults, deltas: 1 })
         await until(performance.now() + p.latencyMs)
@@ -208,7 +257,7 @@ export function startBenchUpstream(opts: { port?: number; defaults: Profile }): 
       const t0 = performance.now()
       if (path === '/v1/responses') {
         if (body?.stream) return streamResponse(model, p, req.signal)
-        const { final } = responseEvents(model, p.deltas)
+        const { final } = responseEvents(model, p.deltas, p.toolCall)
         await until(t0 + tokenDue(p, p.deltas - 1))
         return Response.json(final)
       }

@@ -128,9 +128,15 @@ export async function chains(ctx: Ctx): Promise<ScenarioResult> {
   }
 }
 
-/** Runs bench/chain-rehydrate.ts and takes its markdown table apart. */
-async function storeLevel(): Promise<{ headers: string[]; rows: string[][]; metrics: Record<string, number> }> {
-  const p = Bun.spawn([process.execPath, 'run', join(BENCH_DIR, 'chain-rehydrate.ts')], { stdout: 'pipe', stderr: 'pipe' })
+/**
+ * Runs bench/chain-rehydrate.ts (with `args`: --database-url, --items) and takes its markdown table apart;
+ * metrics are named `<prefix>.<turns>x<in>x<out>.median_ms`.
+ */
+export async function storeLevel(
+  args: string[] = [],
+  prefix = 'chains.store',
+): Promise<{ headers: string[]; rows: string[][]; metrics: Record<string, number> }> {
+  const p = Bun.spawn([process.execPath, 'run', join(BENCH_DIR, 'chain-rehydrate.ts'), ...args], { stdout: 'pipe', stderr: 'pipe' })
   const killer = setTimeout(() => p.kill('SIGKILL'), 120_000)
   const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()])
   clearTimeout(killer)
@@ -148,8 +154,8 @@ async function storeLevel(): Promise<{ headers: string[]; rows: string[][]; metr
     // e.g. "500 turns × (1 in + 1 out)" → chains.store.500x1x1.median_ms
     const m = r[1].match(/(\d+) turns × \((\d+) in \+ (\d+) out\)/)
     if (m) {
-      metrics[`chains.store.${m[1]}x${m[2]}x${m[3]}.median_ms`] = Number(r[2])
-      metrics[`chains.store.${m[1]}x${m[2]}x${m[3]}.p99_ms`] = Number(r[3])
+      metrics[`${prefix}.${m[1]}x${m[2]}x${m[3]}.median_ms`] = Number(r[2])
+      metrics[`${prefix}.${m[1]}x${m[2]}x${m[3]}.p99_ms`] = Number(r[3])
     }
   }
   return { headers, rows, metrics }

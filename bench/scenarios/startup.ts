@@ -1,6 +1,6 @@
-// Cold start (process spawn → first 200 on /health, median of N) and the gateway's idle RSS: right after
-// start, and idle again after a first few requests of each kind (routes compiled, store and upstream
-// connections warmed).
+// Cold start (process spawn → its "listening on" line, and → the first 200 on /health; median of 20) and
+// the gateway's idle RSS: right after start, and idle again after a first few requests of each kind
+// (routes compiled, store and upstream connections warmed).
 import { fmt, median, sleep, summarize, tempDir, turnBody, type Ctx, type ScenarioResult } from '../lib'
 
 async function freePort(): Promise<number> {
@@ -10,8 +10,11 @@ async function freePort(): Promise<number> {
   return port
 }
 
-/** Spawns the gateway on a known port and polls /health every 2 ms; ms from spawn to the first 200. */
-async function coldStart(ctx: Ctx, home: string): Promise<number> {
+/**
+ * Spawns the gateway on a known port; ms from spawn to its "listening on" line on stdout, and to the first
+ * 200 on /health (polled every 2 ms from then on).
+ */
+async function coldStart(ctx: Ctx, home: string): Promise<{ listening: number; health: number }> {
   const port = await freePort()
   const env: Record<string, string | undefined> = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGATE_')),
@@ -22,10 +25,23 @@ async function coldStart(ctx: Ctx, home: string): Promise<number> {
     cwd: home,
     env: env as Record<string, string>,
     stdin: 'ignore',
-    stdout: 'ignore',
+    stdout: 'pipe',
     stderr: 'ignore',
   })
+  const killer = setTimeout(() => proc.kill('SIGKILL'), 15_000)
   try {
+    const reader = proc.stdout.getReader()
+    const decoder = new TextDecoder()
+    let out = ''
+    while (!out.includes('listening on')) {
+      const r = await reader.read()
+      if (r.done) throw new Error(`the gateway exited (${await proc.exited}) before its "listening on" line`)
+      out += decoder.decode(r.value, { stream: true })
+    }
+    const listening = performance.now() - t0
+    void (async () => {
+      while (!(await reader.read()).done);
+    })().catch(() => {})
     for (;;) {
       if (performance.now() - t0 > 15_000) throw new Error('the gateway did not answer /health within 15 s')
       if (proc.exitCode !== null) throw new Error(`the gateway exited with ${proc.exitCode} during start-up`)
@@ -33,10 +49,11 @@ async function coldStart(ctx: Ctx, home: string): Promise<number> {
         (r) => r.status === 200,
         () => false,
       )
-      if (ok) return performance.now() - t0
+      if (ok) return { listening, health: performance.now() - t0 }
       await sleep(2)
     }
   } finally {
+    clearTimeout(killer)
     proc.kill('SIGTERM')
     const t = setTimeout(() => proc.kill('SIGKILL'), 5_000)
     await proc.exited
@@ -45,16 +62,18 @@ async function coldStart(ctx: Ctx, home: string): Promise<number> {
 }
 
 export async function startup(ctx: Ctx): Promise<ScenarioResult> {
-  const n = ctx.quick ? 5 : 15
+  const n = ctx.quick ? 5 : 20
   ctx.log(`startup: ${n} cold starts of the ${ctx.launcher.mode === 'binary' ? 'compiled binary' : 'gateway from source'}`)
   // The first start of a home creates the database and migrates it; later ones open it.
   const home = tempDir('agentgate-bench-start-')
-  const firstMs = await coldStart(ctx, home)
-  const times: number[] = []
-  for (let i = 0; i < n; i++) times.push(await coldStart(ctx, home))
+  const firstMs = (await coldStart(ctx, home)).health
+  const starts: { listening: number; health: number }[] = []
+  for (let i = 0; i < n; i++) starts.push(await coldStart(ctx, home))
   const fresh: number[] = []
-  for (let i = 0; i < Math.min(5, n); i++) fresh.push(await coldStart(ctx, tempDir('agentgate-bench-start-')))
+  for (let i = 0; i < Math.min(5, n); i++) fresh.push((await coldStart(ctx, tempDir('agentgate-bench-start-'))).health)
+  const times = starts.map((t) => t.health)
   const s = summarize(times)
+  const l = summarize(starts.map((t) => t.listening))
 
   ctx.log('startup: idle RSS')
   const gw = await ctx.gateway()
@@ -80,6 +99,8 @@ export async function startup(ctx: Ctx): Promise<ScenarioResult> {
     await sleep(2000)
     const warm = gw.rssMiB()
     const metrics = {
+      'startup.listening_p50_ms': l.p50,
+      'startup.listening_max_ms': l.max,
       'startup.cold_start_p50_ms': s.p50,
       'startup.cold_start_max_ms': s.max,
       'startup.cold_start_new_db_p50_ms': median(fresh),
@@ -94,6 +115,7 @@ export async function startup(ctx: Ctx): Promise<ScenarioResult> {
         {
           title: `Cold start and idle memory (${ctx.launcher.mode === 'binary' ? 'dist/agentgate' : 'bun run src/main.ts'})`,
           headers: [
+            'spawn → "listening on" line, median (min–max)',
             'spawn → first 200 on /health, median (min–max)',
             'same, new database each time (median)',
             'idle RSS after start',
@@ -101,6 +123,7 @@ export async function startup(ctx: Ctx): Promise<ScenarioResult> {
           ],
           rows: [
             [
+              `${fmt(l.p50, 1)} ms (${fmt(Math.min(...starts.map((t) => t.listening)), 1)}–${fmt(l.max, 1)}), n=${n}`,
               `${fmt(s.p50, 1)} ms (${fmt(Math.min(...times), 1)}–${fmt(s.max, 1)}), n=${n}`,
               `${fmt(median(fresh), 1)} ms, n=${fresh.length}`,
               `${fmt(idle, 1)} MiB`,

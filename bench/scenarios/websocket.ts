@@ -8,7 +8,7 @@ const IDLE_SOCKETS = 1000
 const TERMINAL = /^\{"type":"(response\.(completed|failed|incomplete)|error)"/
 
 /** A client socket whose frames go to whoever is waiting for them. */
-class Socket {
+export class Socket {
   private onFrame: ((text: string, at: number) => void) | null = null
   private constructor(readonly ws: WebSocket) {
     ws.onmessage = (e) => this.onFrame?.(String(e.data), performance.now())
