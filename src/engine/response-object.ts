@@ -105,3 +105,15 @@ export function normaliseUsage(usage: unknown): UsageT | null {
 }
 
 const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? Math.trunc(x) : 0)
+
+/** Usage over the rounds of a turn: every count summed (null while no round reported any). */
+export function addUsage(a: UsageT | null, b: UsageT | null): UsageT | null {
+  if (!a || !b) return a ?? b
+  return {
+    input_tokens: a.input_tokens + b.input_tokens,
+    input_tokens_details: { cached_tokens: a.input_tokens_details.cached_tokens + b.input_tokens_details.cached_tokens },
+    output_tokens: a.output_tokens + b.output_tokens,
+    output_tokens_details: { reasoning_tokens: a.output_tokens_details.reasoning_tokens + b.output_tokens_details.reasoning_tokens },
+    total_tokens: a.total_tokens + b.total_tokens,
+  }
+}

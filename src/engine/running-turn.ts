@@ -4,7 +4,7 @@
 // made (engine/tool-rounds.ts), all in this one stream of events.
 import { ApiError } from '../errors'
 import type { ResponseEvent } from '../schema/events'
-import type { CreateResponseRequest, ItemBody as OutputItem, ResponseObjectT, UsageT } from '../schema/responses'
+import type { CreateResponseRequest, ResponseObjectT, UsageT } from '../schema/responses'
 import type { StoreUnavailableError } from '../store/errors'
 import type { ItemBody, ResponseRecord } from '../store/types'
 import { mapToolCallEvents, toolRegistryFor } from '../tools'
@@ -19,12 +19,12 @@ import { TurnCheckpoint } from './checkpoint'
 import { compactHistory, compactThreshold, expandCompactions } from './compaction'
 import { PROCESS_OWNER } from './lease'
 import { EventNormaliser, isDelta, type UpstreamOutcome } from './normalise'
-import { responseObject, type ResponseBase } from './response-object'
+import { addUsage, responseObject, type ResponseBase } from './response-object'
 import { openSealedReasoning, sealReasoning, wantsSealedReasoning } from './sealed-items'
 import { eventForClient } from './search-sources'
 import { type Approval, ToolRunner } from './tool-rounds'
 import { type FinishingTurn, finishTurn } from './turn-finish'
-import { interrupted, isStop, stopped, truncatedStream } from './turn-outcome'
+import { endsTurn, interrupted, isStop, stopped, truncatedStream } from './turn-outcome'
 import { type EngineDeps, type Turn, type TurnOptions, TurnStop } from './turn-types'
 import { type GatewayRound, toUpstreamRequest } from './upstream-request'
 
@@ -391,31 +391,5 @@ export class RunningTurn implements Turn, FinishingTurn {
       incomplete_details: null,
       completedAtMs: null,
     })
-  }
-}
-
-/** Items that end a turn of tool rounds: a call the client runs, or one waiting for the client's approval. */
-function endsTurn(item: OutputItem): boolean {
-  switch (item.type) {
-    case 'function_call':
-    case 'custom_tool_call':
-    case 'local_shell_call':
-    case 'shell_call':
-    case 'mcp_approval_request':
-      return true
-    default:
-      return false
-  }
-}
-
-/** Usage over the rounds of a turn: every count summed (null while no round reported any). */
-function addUsage(a: UsageT | null, b: UsageT | null): UsageT | null {
-  if (!a || !b) return a ?? b
-  return {
-    input_tokens: a.input_tokens + b.input_tokens,
-    input_tokens_details: { cached_tokens: a.input_tokens_details.cached_tokens + b.input_tokens_details.cached_tokens },
-    output_tokens: a.output_tokens + b.output_tokens,
-    output_tokens_details: { reasoning_tokens: a.output_tokens_details.reasoning_tokens + b.output_tokens_details.reasoning_tokens },
-    total_tokens: a.total_tokens + b.total_tokens,
   }
 }

@@ -1,5 +1,6 @@
 // How a turn ends: the outcome of a turn the gateway itself stopped (cancel, shutdown, failing storage), a client
-// gone, a stream cut short, and the terminal event of each end that has one.
+// gone, a stream cut short, the items that end a turn of tool rounds, and the terminal event of each end that has one.
+import type { ItemBody as OutputItem } from '../schema/responses'
 import type { StoreUnavailableError } from '../store/errors'
 import type { UpstreamOutcome } from './normalise'
 import { TurnStop } from './turn-types'
@@ -47,5 +48,19 @@ export function truncatedStream(): UpstreamOutcome {
     usage: null,
     incomplete_details: null,
     error: { code: 'upstream_error', message: 'upstream error: the model server closed the stream before the response was complete' },
+  }
+}
+
+/** Items that end a turn of tool rounds: a call the client runs, or one waiting for the client's approval. */
+export function endsTurn(item: OutputItem): boolean {
+  switch (item.type) {
+    case 'function_call':
+    case 'custom_tool_call':
+    case 'local_shell_call':
+    case 'shell_call':
+    case 'mcp_approval_request':
+      return true
+    default:
+      return false
   }
 }
