@@ -1,6 +1,8 @@
 // TypeBox schemas of the Anthropic Messages API as agentgate serves it (POST /v1/messages, count_tokens): they
 // validate requests, give the TypeScript types (Static<>) and document the routes. Unknown fields are accepted.
 import { t, type Static } from 'elysia'
+// TypeBox's own Integer: Elysia's t.Integer also takes a numeric string ("5"), which a JSON body must not pass as.
+import { Type } from '@sinclair/typebox'
 
 const Open = { additionalProperties: true } as const
 
@@ -48,7 +50,7 @@ export const ThinkingParam = t.Object(
     type: t.Union([t.Literal('enabled'), t.Literal('disabled'), t.Literal('adaptive')], {
       error: 'thinking.type must be enabled, disabled or adaptive',
     }),
-    budget_tokens: t.Optional(t.Integer({ minimum: 0 })),
+    budget_tokens: t.Optional(Type.Integer({ minimum: 0 })),
     display: t.Optional(t.String({ description: 'summarized or omitted' })),
   },
   Open,
@@ -62,14 +64,14 @@ export const CreateMessageBody = t.Object(
   {
     model: t.String({ minLength: 1, description: 'An upstream model id, or any other id (served by --anthropic-model)' }),
     messages: t.Array(MessageParam),
-    max_tokens: t.Integer({ minimum: 1 }),
+    max_tokens: Type.Integer({ minimum: 1 }),
     system: t.Optional(SystemParam),
     stream: t.Optional(t.Boolean()),
     tools: t.Optional(t.Array(ToolParam)),
     tool_choice: t.Optional(ToolChoiceParam),
     temperature: t.Optional(t.Number({ minimum: 0, maximum: 2 })),
     top_p: t.Optional(t.Number({ minimum: 0, maximum: 1 })),
-    top_k: t.Optional(t.Integer({ minimum: 0 })),
+    top_k: t.Optional(Type.Integer({ minimum: 0 })),
     stop_sequences: t.Optional(t.Array(t.String())),
     thinking: t.Optional(ThinkingParam),
     metadata: t.Optional(t.Object({ user_id: t.Optional(t.Union([t.String(), t.Null()])) }, Open)),
@@ -95,13 +97,13 @@ export const CountTokensBody = t.Object(
 )
 export type CountTokensRequest = Static<typeof CountTokensBody>
 
-export const CountTokensResult = t.Object({ input_tokens: t.Integer() })
+export const CountTokensResult = t.Object({ input_tokens: Type.Integer() })
 
 export const MessageUsage = t.Object({
-  input_tokens: t.Integer(),
-  output_tokens: t.Integer(),
-  cache_creation_input_tokens: t.Union([t.Integer(), t.Null()]),
-  cache_read_input_tokens: t.Union([t.Integer(), t.Null()]),
+  input_tokens: Type.Integer(),
+  output_tokens: Type.Integer(),
+  cache_creation_input_tokens: t.Union([Type.Integer(), t.Null()]),
+  cache_read_input_tokens: t.Union([Type.Integer(), t.Null()]),
 })
 export type MessageUsageT = Static<typeof MessageUsage>
 

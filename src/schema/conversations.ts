@@ -1,6 +1,8 @@
 // TypeBox schemas of the Conversations API: requests, the conversation object, item lists. Items sent are checked
 // as the Responses API's input items (InputItem), items shown are its open-ended Item (src/schema/responses.ts).
 import { t, type Static } from 'elysia'
+// TypeBox's own Integer: Elysia's t.Integer also takes a numeric string ("5"), which a JSON body must not pass as.
+import { Type } from '@sinclair/typebox'
 import { Metadata } from './common'
 import { InputItem, Item } from './responses'
 
@@ -29,7 +31,7 @@ export const ConversationObject = t.Object(
   {
     id: t.String(),
     object: t.Literal('conversation'),
-    created_at: t.Integer({ description: 'unix seconds' }),
+    created_at: Type.Integer({ description: 'unix seconds' }),
     metadata: t.Record(t.String(), t.String()),
   },
   {

@@ -2,6 +2,8 @@
 // catalog (`{models:[ModelInfo]}`, what Codex 0.169 decodes — see CODEX.md). The ModelInfo schema is
 // also the checker for per-model overrides in config, so a value Codex would reject never reaches it.
 import { t, type Static } from 'elysia'
+// TypeBox's own Integer: Elysia's t.Integer also takes a numeric string ("5"), which a JSON body must not pass as.
+import { Type } from '@sinclair/typebox'
 import { EXAMPLE_MODEL } from './common'
 
 const lit = <T extends string>(values: readonly T[], description: string) =>
@@ -21,7 +23,7 @@ export const WEB_SEARCH_TOOL_TYPES = ['text', 'text_and_image'] as const
 /** 0.169 rejects "function"; null (no apply_patch tool) cannot be written in TOML, so only freeform. */
 export const APPLY_PATCH_TOOL_TYPES = ['freeform'] as const
 
-const PositiveInt = (description: string) => t.Integer({ minimum: 1, description })
+const PositiveInt = (description: string) => Type.Integer({ minimum: 1, description })
 
 export const ReasoningLevel = t.Object(
   {
@@ -42,12 +44,12 @@ export const CodexModelInfo = t.Object(
     shell_type: lit(SHELL_TYPES, 'Shell tool flavour'),
     visibility: lit(VISIBILITIES, 'Model picker visibility'),
     supported_in_api: t.Boolean(),
-    priority: t.Integer(),
+    priority: Type.Integer(),
     base_instructions: t.String({ minLength: 1, description: 'First developer message of every Codex request; never empty' }),
     support_verbosity: t.Boolean(),
     default_verbosity: t.Optional(t.Union([lit(VERBOSITIES, 'Verbosity'), t.Null()])),
     truncation_policy: t.Object(
-      { mode: lit(TRUNCATION_MODES, 'Tool output truncation unit'), limit: t.Integer({ minimum: 0 }) },
+      { mode: lit(TRUNCATION_MODES, 'Tool output truncation unit'), limit: Type.Integer({ minimum: 0 }) },
       { additionalProperties: true },
     ),
     experimental_supported_tools: t.Array(t.String()),
@@ -60,7 +62,7 @@ export const CodexModelInfo = t.Object(
     context_window: t.Optional(PositiveInt('Tokens; Codex uses effective_context_window_percent of it')),
     max_context_window: t.Optional(PositiveInt('Largest context window the upstream serves')),
     auto_compact_token_limit: t.Optional(PositiveInt('Token count at which Codex compacts the history')),
-    effective_context_window_percent: t.Optional(t.Integer({ minimum: 1, maximum: 100 })),
+    effective_context_window_percent: t.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
     auto_review_model_override: t.Optional(t.String({ minLength: 1 })),
     supports_image_detail_original: t.Optional(t.Boolean()),
     supports_search_tool: t.Optional(t.Boolean()),
@@ -116,7 +118,7 @@ export const OpenAIModel = t.Object(
   {
     id: t.String(),
     object: t.String({ description: '"model"' }),
-    created: t.Optional(t.Integer()),
+    created: t.Optional(Type.Integer()),
     owned_by: t.Optional(t.String()),
   },
   { additionalProperties: true, description: 'One upstream model; extra keys such as vLLM’s max_model_len pass through' },

@@ -1,6 +1,8 @@
 // TypeBox schemas of the Responses API: the create request, items and the Response object (stream events:
 // events.ts). They validate requests, give the TypeScript types (Static<>) and document the routes.
 import { t, type Static } from 'elysia'
+// TypeBox's own Integer: Elysia's t.Integer also takes a numeric string ("5"), which a JSON body must not pass as.
+import { Type } from '@sinclair/typebox'
 import { Metadata, EXAMPLE_MODEL } from './common'
 
 const Nullable = <T extends Parameters<typeof t.Union>[0][number]>(s: T) => t.Union([s, t.Null()])
@@ -221,13 +223,13 @@ export const CreateResponseBody = t.Object(
     tools: t.Optional(Nullable(t.Array(Tool))),
     tool_choice: t.Optional(Nullable(ToolChoice)),
     parallel_tool_calls: t.Optional(Nullable(t.Boolean())),
-    max_output_tokens: t.Optional(Nullable(t.Integer({ minimum: 1 }))),
-    max_tool_calls: t.Optional(Nullable(t.Integer({ minimum: 1 }))),
+    max_output_tokens: t.Optional(Nullable(Type.Integer({ minimum: 1 }))),
+    max_tool_calls: t.Optional(Nullable(Type.Integer({ minimum: 1 }))),
     temperature: t.Optional(Nullable(t.Number({ minimum: 0, maximum: 2 }))),
     top_p: t.Optional(Nullable(t.Number({ minimum: 0, maximum: 1 }))),
     presence_penalty: t.Optional(Nullable(t.Number())),
     frequency_penalty: t.Optional(Nullable(t.Number())),
-    top_logprobs: t.Optional(Nullable(t.Integer({ minimum: 0, maximum: 20 }))),
+    top_logprobs: t.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 20 }))),
     reasoning: t.Optional(Nullable(Reasoning)),
     text: t.Optional(Nullable(TextConfig)),
     // Not t.UnionEnum: Elysia gives that a default (its first value), which would change what the upstream gets.
@@ -246,7 +248,9 @@ export const CreateResponseBody = t.Object(
             {
               type: t.String({ description: "'compaction'" }),
               compact_threshold: t.Optional(
-                Nullable(t.Integer({ minimum: 1, description: 'input tokens past which the history is compacted before the model call' })),
+                Nullable(
+                  Type.Integer({ minimum: 1, description: 'input tokens past which the history is compacted before the model call' }),
+                ),
               ),
             },
             { additionalProperties: true },
@@ -276,11 +280,11 @@ export const CreateResponseBody = t.Object(
 export type CreateResponseRequest = Static<typeof CreateResponseBody>
 
 export const Usage = t.Object({
-  input_tokens: t.Integer(),
-  input_tokens_details: t.Object({ cached_tokens: t.Integer() }),
-  output_tokens: t.Integer(),
-  output_tokens_details: t.Object({ reasoning_tokens: t.Integer() }),
-  total_tokens: t.Integer(),
+  input_tokens: Type.Integer(),
+  input_tokens_details: t.Object({ cached_tokens: Type.Integer() }),
+  output_tokens: Type.Integer(),
+  output_tokens_details: t.Object({ reasoning_tokens: Type.Integer() }),
+  total_tokens: Type.Integer(),
 })
 export type UsageT = Static<typeof Usage>
 
@@ -290,8 +294,8 @@ export const ResponseObject = t.Object(
   {
     id: t.String(),
     object: t.Literal('response'),
-    created_at: t.Integer(),
-    completed_at: Nullable(t.Integer()),
+    created_at: Type.Integer(),
+    completed_at: Nullable(Type.Integer()),
     status: ResponseStatus,
     model: t.String(),
     output: t.Array(ItemWithId),
@@ -309,9 +313,9 @@ export const ResponseObject = t.Object(
     top_p: t.Number(),
     presence_penalty: t.Number(),
     frequency_penalty: t.Number(),
-    top_logprobs: t.Integer(),
-    max_output_tokens: Nullable(t.Integer()),
-    max_tool_calls: Nullable(t.Integer()),
+    top_logprobs: Type.Integer(),
+    max_output_tokens: Nullable(Type.Integer()),
+    max_tool_calls: Nullable(Type.Integer()),
     reasoning: Nullable(t.Object({}, { additionalProperties: true })),
     text: t.Object({}, { additionalProperties: true }),
     truncation: t.String(),

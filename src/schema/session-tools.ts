@@ -1,6 +1,8 @@
 // TypeBox schemas of the long-session tools: POST /v1/responses/input_tokens and POST /v1/responses/compact
 // (OpenAI's shapes).
 import { t, type Static } from 'elysia'
+// TypeBox's own Integer: Elysia's t.Integer also takes a numeric string ("5"), which a JSON body must not pass as.
+import { Type } from '@sinclair/typebox'
 import { EXAMPLE_MODEL } from './common'
 import { CreateResponseBody, Item, Usage } from './responses'
 
@@ -19,7 +21,7 @@ export const InputTokensBody = t.Object(
 export type InputTokensRequest = Static<typeof InputTokensBody>
 
 export const InputTokensObject = t.Object(
-  { object: t.Literal('response.input_tokens'), input_tokens: t.Integer({ minimum: 0 }) },
+  { object: t.Literal('response.input_tokens'), input_tokens: Type.Integer({ minimum: 0 }) },
   { examples: [{ object: 'response.input_tokens', input_tokens: 1532 }] },
 )
 
@@ -47,7 +49,7 @@ export const CompactBody = t.Object(
 export type CompactRequest = Static<typeof CompactBody>
 
 export const CompactedResponse = t.Object(
-  { id: t.String(), object: t.Literal('response.compaction'), created_at: t.Integer(), output: t.Array(Item), usage: Usage },
+  { id: t.String(), object: t.Literal('response.compaction'), created_at: Type.Integer(), output: t.Array(Item), usage: Usage },
   {
     description:
       "The compacted history: the user's messages, then one compaction item. Use it as the input of the next request (without previous_response_id).",

@@ -129,6 +129,11 @@ describe('bad bodies', () => {
     ['top_p out of range', { model: 'm', input: 'x', top_p: 2 }, 'top_p'],
     ['max_output_tokens zero', { model: 'm', input: 'x', max_output_tokens: 0 }, 'max_output_tokens'],
     ['store not boolean', { model: 'm', input: 'x', store: 'yes' }, 'store'],
+    // a number written as a string is a wrong type, as OpenAI says (Elysia's own t.Integer would take "1")
+    ['max_output_tokens a numeric string', { model: 'm', input: 'x', max_output_tokens: '5' }, 'max_output_tokens'],
+    ['max_tool_calls a numeric string', { model: 'm', input: 'x', max_tool_calls: '1' }, 'max_tool_calls'],
+    ['top_logprobs a numeric string', { model: 'm', input: 'x', top_logprobs: '2' }, 'top_logprobs'],
+    ['max_tool_calls not whole', { model: 'm', input: 'x', max_tool_calls: 1.5 }, 'max_tool_calls'],
     [
       'too much metadata',
       { model: 'm', input: 'x', metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])) },
