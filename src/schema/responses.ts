@@ -169,8 +169,8 @@ export const TextConfig = t.Object(
 export const ToolChoice = t.Union([
   OneOf(['none', 'auto', 'required'], 'unknown tool_choice mode'),
   t.Object(
-    { type: t.String({ minLength: 1 }) },
-    { additionalProperties: true, description: 'a tool by type (and name): function, custom, allowed_tools, …' },
+    { type: t.String({ minLength: 1 }), name: t.Optional(t.String()), server_label: t.Optional(t.String()) },
+    { additionalProperties: true, description: 'a tool by type (and name): function, custom, mcp (server_label), allowed_tools, …' },
   ),
 ])
 

@@ -158,6 +158,12 @@ describe('bad bodies', () => {
     ['reasoning a number', { model: 'm', input: 'x', reasoning: 5 }, 'reasoning'],
     ['reasoning.effort unknown', { model: 'm', input: 'x', reasoning: { effort: 'ultra' } }, 'reasoning.effort'],
     ['tool_choice unknown', { model: 'm', input: 'x', tool_choice: 'bogus' }, 'tool_choice'],
+    ['tool_choice.name a number', { model: 'm', input: 'x', tool_choice: { type: 'function', name: 5 } }, 'tool_choice.name'],
+    [
+      'tool_choice.server_label a number',
+      { model: 'm', input: 'x', tool_choice: { type: 'mcp', server_label: 5 } },
+      'tool_choice.server_label',
+    ],
     ['include unknown', { model: 'm', input: 'x', include: ['bogus'] }, 'include.0'],
     ['tool of an unknown type', { model: 'm', input: 'x', tools: [{ type: 'unknown_type' }] }, 'tools.0.type'],
     [
