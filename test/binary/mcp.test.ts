@@ -1,11 +1,13 @@
 // The MCP client inside the compiled binary: `agentgate doctor` of dist/agentgate (copied alone into an empty
 // directory) lists the tools of configured MCP servers over Streamable HTTP, the older SSE transport and stdio —
-// the SDK's transports, its JSON schema validation and child-process spawning all work from the embedded bundle.
+// the SDK's transports, its JSON schema validation and child-process spawning all work from the embedded bundle —
+// and `serve` runs a turn with a request-declared MCP server (lazily loaded SDK included).
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { copyBinaryAlone, ensureBinary, run } from '../support/binary'
+import OpenAI from 'openai'
+import { copyBinaryAlone, ensureBinary, run, startBinary } from '../support/binary'
 import { type FakeUpstream, startFakeUpstream } from '../support/fake-upstream'
 import { type McpTestServer, startMcpServer, startSseMcpServer, stdioServerCommand } from '../support/mcp-server'
 
@@ -58,5 +60,29 @@ describe('the compiled binary talks to MCP servers', () => {
     expect(http.requests.every((q) => q.headers['x-key'] === 'bin-s3cret')).toBe(true)
     expect(r.stdout + r.stderr).not.toContain('bin-s3cret')
     expect(r.code).toBe(0)
+  }, 120_000)
+
+  test('agentgate serve runs a turn with a request-declared MCP server: list, call with the real output, answer', async () => {
+    upstream.queue({ functionCalls: [{ name: 'mcp__wiki__add', arguments: JSON.stringify({ a: 20, b: 22 }), call_id: 'c1' }] })
+    upstream.queue({ text: 'It is 42.' })
+    const gw = await startBinary(
+      bin.path,
+      ['serve', '--port', '0', '--upstream', upstream.url, '--db', join(home, 'serve.db'), '--mcp-allowed-hosts', '127.0.0.1'],
+      { cwd: bin.dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, AGENTGATE_HOME: home } },
+    )
+    try {
+      const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 })
+      const r = await client.responses.create({
+        model: 'test-model',
+        input: 'add 20 and 22',
+        tools: [{ type: 'mcp', server_label: 'wiki', server_url: http.url, require_approval: 'never' }],
+      })
+      expect(r.output.map((i) => i.type)).toEqual(['mcp_list_tools', 'mcp_call', 'message'])
+      expect(r.output[1]).toMatchObject({ type: 'mcp_call', name: 'add', output: '42', error: null })
+      expect(r.output_text).toBe('It is 42.')
+      expect(r.status).toBe('completed')
+    } finally {
+      expect(await gw.stop()).toBe(0)
+    }
   }, 120_000)
 })
