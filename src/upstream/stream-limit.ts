@@ -13,25 +13,32 @@ export function streamTooLarge(maxBytes: number): ApiError {
   )
 }
 
-/** A whole (non-SSE) answer body parsed as JSON, read up to `maxBytes`; null when it is not JSON. */
-export async function readLimitedJson(res: Response, maxBytes: number): Promise<unknown> {
-  if (!res.body) return null
+/** A body read whole, up to `maxBytes`; null (the rest of it cancelled) when it is larger. */
+export async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array | null> {
+  if (!res.body) return new Uint8Array()
   const reader = res.body.getReader()
   const chunks: Uint8Array[] = []
   let seen = 0
   try {
     for (;;) {
       const { done, value } = await reader.read()
-      if (done) break
+      if (done) return Buffer.concat(chunks)
       seen += value.byteLength
-      if (seen > maxBytes) throw streamTooLarge(maxBytes)
+      if (seen > maxBytes) return null
       chunks.push(value)
     }
   } finally {
     reader.cancel().catch(() => {})
   }
+}
+
+/** A whole (non-SSE) answer body parsed as JSON, read up to `maxBytes`; null when it is not JSON. */
+export async function readLimitedJson(res: Response, maxBytes: number): Promise<unknown> {
+  if (!res.body) return null
+  const bytes = await readCapped(res, maxBytes)
+  if (bytes === null) throw streamTooLarge(maxBytes)
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+    return JSON.parse(new TextDecoder().decode(bytes))
   } catch {
     return null
   }

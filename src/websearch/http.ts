@@ -4,6 +4,7 @@
 
 import { VERSION } from '../version'
 import { describeCall, errorCode, reasonOf } from '../upstream/failure'
+import { readCapped } from '../upstream/stream-limit'
 import { WebSearchError } from './types'
 
 /** Largest answer read from a provider: a results page is tens of KiB; anything near this is not one. */
@@ -43,25 +44,6 @@ function statusReason(call: ProviderCall, status: number, statusText: string): {
       failure: 'http_status',
     }
   return { why: `${PEER} answered ${shown}`, failure: 'http_status' }
-}
-
-/** Reads a body up to MAX_ANSWER_BYTES; null when it is larger. */
-async function readCapped(res: Response): Promise<Uint8Array | null> {
-  if (!res.body) return new Uint8Array()
-  const reader = res.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > MAX_ANSWER_BYTES) {
-      await reader.cancel().catch(() => {})
-      return null
-    }
-    chunks.push(value)
-  }
-  return Buffer.concat(chunks)
 }
 
 /** Runs the call and returns its JSON answer; throws WebSearchError on anything else. */
@@ -115,7 +97,7 @@ export async function callProvider(call: ProviderCall): Promise<unknown> {
     }
     let bytes: Uint8Array | null
     try {
-      bytes = await readCapped(res)
+      bytes = await readCapped(res, MAX_ANSWER_BYTES)
     } catch (e) {
       throw broken(e, 'stream')
     }
