@@ -3,11 +3,12 @@
 // noisy machine: the same load against a fresh gateway from each source tree, interleaved round by round, CPU
 // from /proc (the steadiest number on a shared box; wall-clock rates are printed but move with the neighbours).
 //
-//   bun run bench/turn-cpu.ts [--roots /path/a,/path/b] [--loads json,json-nostore,sse,sse-nostore]
+//   bun run bench/turn-cpu.ts [--roots /path/a,/path/b] [--loads json,json-nostore,sse,sse-nostore,chat]
 //                             [--requests 2000] [--streams 200] [--deltas 1000] [--concurrency 8] [--rounds 3] [--postgres]
 //
 // --postgres: each gateway on a fresh database of the test PostgreSQL server (test/support/postgres.ts).
-// json*: POST /v1/responses JSON, model bench-l0-d16-r0; sse*: streamed turns of --deltas deltas, instant upstream.
+// json*: POST /v1/responses JSON, model bench-l0-d16-r0; sse*: streamed turns of --deltas deltas, instant upstream;
+// chat: POST /v1/chat/completions passed through (instant upstream), CPU per request.
 import { join } from 'node:path'
 import { BENCH_DIR, closedLoop, cpuMs, median, removeTempDirs, ROOT, startServer, stopAll, tempDir } from './lib'
 
@@ -47,16 +48,20 @@ async function measure(root: string, upstream: string, load: string): Promise<st
     { env: { ...env, AGENTGATE_HOME: home }, cwd: home, stderrFile: join(home, 'gateway.log') },
   )
   try {
-    const url = `${gw.url}/v1/responses`
+    const chat = load === 'chat'
+    const url = chat ? `${gw.url}/v1/chat/completions` : `${gw.url}/v1/responses`
     const store = !load.endsWith('-nostore')
     const sse = load.startsWith('sse')
     const body = sse
       ? { model: `bench-l0-d${deltas}-r0`, input: 'Say hello to the benchmark.', stream: true, store }
-      : { model: 'bench-l0-d16-r0', input: 'Say hello to the benchmark.', store }
+      : chat
+        ? { model: 'bench-l0-d16-r0', messages: [{ role: 'user', content: 'Say hello to the benchmark.' }] }
+        : { model: 'bench-l0-d16-r0', input: 'Say hello to the benchmark.', store }
+    const headers = { 'content-type': 'application/json', ...(chat ? { 'x-bench-profile': 'l0' } : {}) }
     const one = sse
       ? () => sseTurn(url, body)
       : () =>
-          fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => {
+          fetch(url, { method: 'POST', headers, body: JSON.stringify(body) }).then(async (r) => {
             if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${await r.text()}`)
             await r.arrayBuffer()
             return 1
@@ -80,7 +85,7 @@ async function measure(root: string, upstream: string, load: string): Promise<st
     const cpu = cpuMs(gw.pid) - cpu0
     return sse
       ? `${((cpu * 1000) / events).toFixed(2)} µs/event (${(n / wall).toFixed(0)} streams/s, ${(cpu / n).toFixed(2)} ms/stream)`
-      : `${(cpu / n).toFixed(3)} ms/turn (${(n / wall).toFixed(0)} req/s)`
+      : `${(cpu / n).toFixed(3)} ms/${chat ? 'request' : 'turn'} (${(n / wall).toFixed(0)} req/s)`
   } finally {
     await gw.stop()
     await pg?.drop()

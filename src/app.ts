@@ -23,7 +23,7 @@ import { METRICS_ROUTE, OPEN_ROUTES, routeTable } from './http/routes'
 import { createMetrics } from './metrics'
 import { instrumentStore } from './metrics/store'
 import { instrumentUpstream } from './metrics/upstream'
-import { requestObserver } from './metrics/http'
+import { requestObserver, type HookSet } from './metrics/http'
 import { metricsRoutes } from './http/metrics'
 import { limitRequestBody } from './http/body-limit'
 import { pathOf } from './http/request-url'
@@ -109,15 +109,17 @@ export function createApp(deps: AppDeps) {
       closeOnBackpressureLimit: false,
     },
   })
-    .onRequest(async (ctx) => {
-      requests.started(ctx)
-      const { request, set } = ctx
+    // The hooks name the parts of the context they read in their parameters, never take it whole: Elysia decides
+    // from the hooks' source (its "sucrose" analysis) what every route parses, and a hook taking `ctx` (or passing it
+    // on) made each request parse its cookies, its query and a copy of all its headers, whoever needed them.
+    .onRequest(async function ({ request, set, path: routedPath }: { request: Request; set: HookSet; path?: string }) {
+      requests.started(set)
       const requestId = request.headers.get('x-request-id') || deps.ids('req')
       set.headers['x-request-id'] = requestId
       // With keys configured, everything but the open routes needs one — checked before anything reads the request
       // (body limit, parsing, validation), and before a WebSocket upgrade happens.
-      // ctx.path is the path Elysia routes by: on the context at run time, though not in onRequest's type.
-      const path = (ctx as { path?: string }).path ?? pathOf(request.url)
+      // path is the path Elysia routes by: on the context at run time, though not in onRequest's type.
+      const path = routedPath ?? pathOf(request.url)
       // Anthropic's clients read the request id from `request-id`.
       if (isMessagesPath(path)) set.headers['request-id'] = requestId
       tracing?.requestStarted(request, path)
@@ -128,7 +130,7 @@ export function createApp(deps: AppDeps) {
           if (!(e instanceof ApiError)) throw e
           set.status = e.status
           Object.assign(set.headers, e.headers)
-          const { route } = requests.answered(ctx, e.status)
+          const { route } = requests.answered({ request, set, path }, e.status)
           tracing?.requestEnded(request, e.status, route)
           logger.debug('request rejected', { request_id: requestId, method: request.method, path, status: e.status, code: e.errorCode })
           return inWireShape(path, e.status, e.toJSON(), set)
@@ -139,22 +141,23 @@ export function createApp(deps: AppDeps) {
         const e = shuttingDown()
         set.status = e.status
         Object.assign(set.headers, e.headers)
-        const { route } = requests.answered(ctx, e.status)
+        const { route } = requests.answered({ request, set, path }, e.status)
         tracing?.requestEnded(request, e.status, route)
         return e.toJSON()
       }
-      const tooLarge = limitRequestBody(ctx, config.maxBodyBytes)
+      // the context itself (not a parameter, see above): a chunked body is swapped for one counted against the limit
+      const tooLarge = limitRequestBody(arguments[0] as { request: Request }, config.maxBodyBytes)
       if (tooLarge) {
         set.status = 413
         // An answer from onRequest skips onAfterResponse: counted here.
-        const { route } = requests.answered(ctx, 413)
+        const { route } = requests.answered({ request, set, path }, 413)
         tracing?.requestEnded(request, 413, route)
         return inWireShape(path, 413, tooLarge.toJSON(), set)
       }
     })
-    .onAfterResponse({ as: 'global' }, (ctx) => {
-      const { status, route } = requests.answered(ctx)
-      tracing?.requestEnded(ctx.request, status, route)
+    .onAfterResponse({ as: 'global' }, ({ request, set, path, route, responseValue }) => {
+      const { status, route: label } = requests.answered({ request, set, path, route, responseValue })
+      tracing?.requestEnded(request, status, label)
     })
     .onError({ as: 'global' }, ({ code, error, set, request, path }) => {
       const rendered = renderError(code, error, request.method, path, routes.methodsFor)

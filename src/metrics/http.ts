@@ -5,17 +5,23 @@ import type { Logger } from '../log'
 import { UNMATCHED_ROUTE, type GatewayMetrics } from './index'
 import { pathOf } from '../http/request-url'
 
-/** What the hooks read from Elysia's per-request context. */
+/** Elysia's per-request `set` (the answer's status and headers). */
+export interface HookSet {
+  status?: number | string
+  headers: Record<string, unknown>
+}
+
+/** What the hooks read from Elysia's per-request context (the hooks pass these parts, not the context: app.ts). */
 interface RequestContext {
   request: Request
   /** not on onRequest's context type */
   path?: string
   route?: string
-  set: { status?: number | string; headers: Record<string, unknown> }
+  set: HookSet
   responseValue?: unknown
 }
 
-// Kept on the request's context object itself: Elysia passes the same one from onRequest to onAfterResponse.
+// Kept on the request's `set` object: Elysia passes the same one from onRequest to onAfterResponse.
 const STARTED = Symbol('agentgate.requestStarted')
 
 /**
@@ -29,12 +35,12 @@ export function requestObserver(
 ) {
   return {
     /** onRequest: the clock starts before routing, body limits and parsing. */
-    started(ctx: object) {
-      ;(ctx as { [STARTED]?: number })[STARTED] = performance.now()
+    started(set: HookSet) {
+      ;(set as { [STARTED]?: number })[STARTED] = performance.now()
     },
     /** onAfterResponse (or an answer given in onRequest, which skips it): counts the request and logs it; returns its status and route. */
     answered(ctx: RequestContext, status = statusOf(ctx)): { status: number; route: string | undefined } {
-      const started = (ctx as { [STARTED]?: number })[STARTED]
+      const started = (ctx.set as { [STARTED]?: number })[STARTED]
       const ms = started === undefined ? 0 : performance.now() - started
       const method = ctx.request.method
       let route = ctx.route
