@@ -145,7 +145,8 @@ export function createApp(deps: AppDeps) {
         tracing?.requestEnded(request, e.status, route)
         return e.toJSON()
       }
-      // the context itself (not a parameter, see above): a chunked body is swapped for one counted against the limit
+      // The context itself (not a parameter, see above): a chunked body is swapped for one counted against the limit.
+      // biome-ignore lint/complexity/noArguments: a rest parameter would be the whole context again for Elysia
       const tooLarge = limitRequestBody(arguments[0] as { request: Request }, config.maxBodyBytes)
       if (tooLarge) {
         set.status = 413
