@@ -1,11 +1,11 @@
 // The Store on SQLite (bun:sqlite through drizzle): the shared store (../repository.ts) run on this dialect's queries.
 // bun:sqlite is synchronous: an operation runs to its end inside one transaction without yielding to the event loop,
-// so no other request's statement can slip into it. Writes take the write lock up front (BEGIN IMMEDIATE); several
+// so no other request's statement can slip into it. Writes issued in one turn of the event loop share one commit. Writes take the write lock up front (BEGIN IMMEDIATE); several
 // processes may share the file: running turns carry a lease, a conversation's turn lock is a column checked and set
 // inside one such transaction, and cancel is a status change the runner polls.
 
 import type { Database } from 'bun:sqlite'
-import { runSync, type Dialect, type Queries, type Result } from '../dialect'
+import { runSync, type Dialect, type Operation, type Queries, type Result } from '../dialect'
 import { asStoreError } from '../errors'
 import { createStore } from '../repository'
 import type { Store } from '../types'
@@ -13,6 +13,7 @@ import { startCheckpointer } from './checkpointer'
 import { conversationQueries } from './conversations'
 import { isMemoryPath, openSqlite, type Db } from './driver'
 import { eventQueries } from './events'
+import { groupCommit } from './group-commit'
 import { itemQueries } from './items'
 import { recoveryQueries } from './recovery'
 import { responseQueries } from './responses'
@@ -38,25 +39,33 @@ export function createSqliteStore(db: Db, client: Database): Store {
     ...recoveryQueries(db, client),
     ...conversationQueries(db, client),
   }
+  // Writes are committed in groups (./group-commit.ts); every other operation runs the queued ones first.
+  const commits = groupCommit(client)
+  const inTransaction = client.transaction(<T>(fn: () => T): T => fn())
   /**
    * A deferred transaction that upgrades to a writer can fail with SQLITE_BUSY at once when another process writes,
    * without waiting out busy_timeout: writes say so when they begin.
    */
-  const writeTransaction = <T>(fn: () => T): T => db.transaction(fn, { behavior: 'immediate' })
+  const writeTransaction = <T>(fn: () => T): T => {
+    commits.flush()
+    return inTransaction.immediate(fn) as T
+  }
   const dialect: Dialect = {
     name: 'sqlite',
     // one row per INSERT (prepared once): several rows are all or nothing only in a transaction
     rowsPerStatement: 1,
-    one: (query) => settled(() => query(q)),
-    run: (op) => settled(() => runSync(op(q))),
-    write: (op) => settled(() => writeTransaction(() => runSync(op(q)))),
-    read: (op) => settled(() => db.transaction(() => runSync(op(q)))),
+    one: (query) => settled(() => (commits.flush(), query(q))),
+    run: (op) => commits.write(() => runSync(op(q)), false),
+    write: (op) => commits.write(() => runSync(op(q)), true),
+    read: <T>(op: Operation<T>) => settled(() => (commits.flush(), inTransaction(() => runSync(op(q))) as T)),
     own: {
       ...retentionParts(client, writeTransaction),
       async ping() {
+        commits.flush()
         client.query('select 1').get()
       },
       async close() {
+        commits.flush()
         client.close()
       },
     },

@@ -1,0 +1,97 @@
+// SQLite's group commit (src/store/sqlite/group-commit.ts): writes issued in one turn of the event loop share one
+// commit, each one still its own unit, and every operation sees the writes issued before it.
+import { Database } from 'bun:sqlite'
+import { afterEach, beforeEach, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openSqlite } from '../../src/store/sqlite/driver'
+import { createSqliteStore } from '../../src/store/sqlite/repository'
+import { message, responseRecord, type JsonStore } from './fixtures'
+
+let dir: string
+let client: Database
+let store: JsonStore
+let path: string
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'agentgate-group-commit-'))
+  path = join(dir, 'agentgate.db')
+  const opened = openSqlite(path)
+  client = opened.client
+  store = createSqliteStore(opened.db, opened.client) as JsonStore
+})
+afterEach(async () => {
+  await store.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** A turn stored whole at its end, as the engine writes a JSON turn. */
+const turn = (id: string) =>
+  store.createResponse(responseRecord(id), [message(`${id}_in`, 'user', 'hello')], undefined, [message(`${id}_out`, 'assistant', 'hi')])
+
+const walBytes = () => statSync(`${path}-wal`).size
+
+test('turns ending together are committed together: ten append the WAL pages of about one commit, not ten', async () => {
+  for (let i = 0; i < 5; i++) await turn(`resp_warm${i}`)
+  let before = walBytes()
+  await turn('resp_alone')
+  const oneCommit = walBytes() - before
+  expect(oneCommit).toBeGreaterThan(0)
+
+  before = walBytes()
+  await Promise.all(Array.from({ length: 10 }, (_, i) => turn(`resp_together${i}`)))
+  const tenTogether = walBytes() - before
+  expect(tenTogether).toBeLessThan(3 * oneCommit)
+  for (let i = 0; i < 10; i++) expect((await store.getResponse('default', `resp_together${i}`))?.status).toBe('completed')
+})
+
+test('a write that fails in a group is undone alone: the others of its group are stored, and only its caller hears of it', async () => {
+  await turn('resp_taken')
+  const results = await Promise.allSettled([turn('resp_a'), turn('resp_taken'), turn('resp_b')])
+  expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+  for (const id of ['resp_a', 'resp_b']) {
+    expect((await store.getResponse('default', id))?.status).toBe('completed')
+    expect(await store.getOutputItems('default', id)).toEqual([message(`${id}_out`, 'assistant', 'hi')])
+  }
+  // the failed write left nothing of its own: the first resp_taken keeps exactly its one output item
+  expect(await store.getOutputItems('default', 'resp_taken')).toEqual([message('resp_taken_out', 'assistant', 'hi')])
+})
+
+test('a failing statement of a write that is not all-or-nothing does not undo the group (event log of a deleted response)', async () => {
+  await turn('resp_gone')
+  await store.deleteResponse('default', 'resp_gone')
+  const events = [{ type: 'response.output_text.delta', sequence_number: 1, delta: 'x' }]
+  const [kept, dropped] = await Promise.allSettled([turn('resp_kept'), store.appendEvents('resp_gone', events)])
+  expect(kept.status).toBe('fulfilled')
+  expect(dropped.status).toBe('fulfilled') // the events of a deleted response are dropped with it
+  expect((await store.getResponse('default', 'resp_kept'))?.status).toBe('completed')
+})
+
+test('a read issued right after writes, without waiting for them, sees them', async () => {
+  const writing = turn('resp_unawaited')
+  const seen = await store.getResponse('default', 'resp_unawaited')
+  expect(seen?.status).toBe('completed')
+  await writing
+  const chain = store.loadChain('default', 'resp_unawaited')
+  const written = turn('resp_after')
+  expect((await chain)?.items.map((i) => i.id)).toEqual(['resp_unawaited_in', 'resp_unawaited_out'])
+  await written
+})
+
+test('a failure of the whole transaction fails every write of the group, and nothing of it is stored', async () => {
+  // another connection holds the write lock past busy_timeout: the group cannot begin
+  client.exec('PRAGMA busy_timeout = 50')
+  const other = new Database(path)
+  other.exec('BEGIN IMMEDIATE')
+  try {
+    const results = await Promise.allSettled([turn('resp_x'), turn('resp_y')])
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
+    for (const r of results) expect((r as PromiseRejectedResult).reason?.code).toBe('SQLITE_BUSY')
+  } finally {
+    other.exec('ROLLBACK')
+    other.close()
+  }
+  expect(await store.getResponse('default', 'resp_x')).toBeNull()
+  await turn('resp_x')
+  expect((await store.getResponse('default', 'resp_x'))?.status).toBe('completed')
+})
