@@ -54,10 +54,18 @@ export function createSqliteStore(db: Db, client: Database): Store {
     name: 'sqlite',
     // one row per INSERT (prepared once): several rows are all or nothing only in a transaction
     rowsPerStatement: 1,
-    one: (query) => settled(() => (commits.flush(), query(q))),
+    one: (query) =>
+      settled(() => {
+        commits.flush()
+        return query(q)
+      }),
     run: (op) => commits.write(() => runSync(op(q)), false),
     write: (op) => commits.write(() => runSync(op(q)), true),
-    read: <T>(op: Operation<T>) => settled(() => (commits.flush(), inTransaction(() => runSync(op(q))) as T)),
+    read: <T>(op: Operation<T>) =>
+      settled(() => {
+        commits.flush()
+        return inTransaction(() => runSync(op(q))) as T
+      }),
     own: {
       ...retentionParts(client, writeTransaction),
       async ping() {
