@@ -3,6 +3,7 @@
 // back — so a store:false client keeps its reasoning across turns without the gateway keeping anything.
 import { ApiError } from '../errors'
 import type { Sealer } from '../sealing/sealer'
+import { isSettled, settled, settledSlot } from '../store/settled-items'
 import type { ItemBody } from '../store/types'
 import { itemsForClient } from './search-sources'
 
@@ -51,16 +52,30 @@ export function openSealedReasoning(
   let out: ItemBody[] | null = null
   items.forEach((item, i) => {
     if (item.type !== 'reasoning' || typeof item.encrypted_content !== 'string' || item.encrypted_content === '') return
-    const payload = sealer.open(tenant, 'reasoning', item.encrypted_content) as ReasoningPayload | null
     out ??= [...items]
+    const kept = paramOf === 'stored' ? openedReasoning.get(item) : undefined
+    if (kept && kept.tenant === tenant && kept.sealer === sealer) {
+      out[i] = kept.item
+      return
+    }
+    const payload = sealer.open(tenant, 'reasoning', item.encrypted_content) as ReasoningPayload | null
+    let opened: ItemBody
     if (payload && Array.isArray(payload.content) && Array.isArray(payload.summary))
-      out[i] = { ...item, summary: payload.summary, content: payload.content, encrypted_content: null }
+      opened = { ...item, summary: payload.summary, content: payload.content, encrypted_content: null }
     // Stored history was checked when it came in and keeps its own text: a key rotated out since must not break the chain.
-    else if (paramOf === 'stored') out[i] = { ...item, encrypted_content: null }
+    else if (paramOf === 'stored') opened = { ...item, encrypted_content: null }
     else throw invalidEncryptedContent(`${paramOf(i)}.encrypted_content`)
+    if (paramOf === 'stored' && isSettled(item)) openedReasoning.set(item, { tenant, sealer, item: settled(opened) })
+    out[i] = opened
   })
   return out ?? items
 }
+
+/**
+ * Settled history's reasoning, opened (src/store/settled-items.ts): a WebSocket chain sends every earlier reasoning
+ * item up again each turn, and opening one is a decryption. Kept with the tenant and sealer it was opened for.
+ */
+const openedReasoning = settledSlot<{ tenant: string; sealer: Sealer; item: ItemBody }>()
 
 /**
  * Stored items as a listing shows them, following its `include`: with reasoning.encrypted_content every reasoning

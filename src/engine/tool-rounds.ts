@@ -147,6 +147,8 @@ export interface Approval {
  * earlier answer in the chain denied it) are left out.
  */
 export function approvalsIn(history: ItemBody[], input: ItemBody[]): Approval[] {
+  // No answers in the input (most turns): nothing to look up in the history, however long.
+  if (!input.some((i) => i.type === 'mcp_approval_response')) return []
   const requests = new Map<string, ItemBody>()
   const ran = new Set<string>()
   for (const item of [...history, ...input]) {

@@ -3,6 +3,7 @@
 // items naming a tool it no longer declares are translated by their type anyway), and explicit nulls
 // (Codex resends reasoning items as `{"content":null,"encrypted_content":null}`) are dropped. The items of
 // gateway-run tools (mcp_call, web_search_call, approvals) become the function call and output the model saw. Pure.
+import { isSettled, settled, settledSlot } from '../store/settled-items'
 import type { ItemBody } from '../store/types'
 import { formatSearchResults } from '../websearch'
 import { DEFAULT_GATEWAY_NAMES, type GatewayNames } from './gateway'
@@ -39,9 +40,26 @@ export function toUpstreamItems(items: ItemBody[], registry: ToolRegistry, names
       out.push(...gatewayCallItems(item, names, requested, paired))
       continue
     }
-    out.push(toUpstreamItem(withoutNulls(item), registry))
+    out.push(upstreamForm(item, registry))
   }
   return out
+}
+
+/**
+ * Upstream forms of settled items (src/store/settled-items.ts), with the tool name the registry gave them: the one
+ * thing a form depends on beyond the item (a chain's requests may declare their tools differently).
+ */
+const upstreamForms = settledSlot<{ name: string | undefined; form: ItemBody }>()
+
+/** An item as the upstream takes it: computed once for a settled item (and settled too), every time for others. */
+function upstreamForm(item: ItemBody, registry: ToolRegistry): ItemBody {
+  const name = upstreamNameOf(item, registry)
+  const kept = upstreamForms.get(item)
+  if (kept !== undefined && kept.name === name) return kept.form
+  const form = toUpstreamItem(withoutNulls(item), name)
+  if (!isSettled(item)) return form
+  upstreamForms.set(item, { name, form: settled(form) })
+  return form
 }
 
 const call = (id: string, name: string, args: string): ItemBody => ({ id, type: 'function_call', call_id: id, name, arguments: args })
@@ -116,12 +134,32 @@ function searchText(item: ItemBody, query: string, sources: unknown, names: Gate
   return `Results of the web search for "${query}" (given in an earlier turn; snippets not kept):\n${lines.join('\n')}`
 }
 
-function toUpstreamItem(item: ItemBody, registry: ToolRegistry): ItemBody {
+/**
+ * The function name the upstream knows a tool call item by, from the request's tools; undefined for other items
+ * (explicit nulls count as absent, as withoutNulls drops them).
+ */
+function upstreamNameOf(item: ItemBody, registry: ToolRegistry): string | undefined {
   const upstreamName = (name: unknown, ns: unknown) => {
     const n = String(name ?? '')
     const space = typeof ns === 'string' && ns ? ns : null
     return registry.find(n, space)?.upstreamName ?? (space ? flatName(space, n) : n)
   }
+  switch (item.type) {
+    case 'function_call':
+      return item.namespace === undefined || item.namespace === null ? undefined : upstreamName(item.name, item.namespace)
+    case 'custom_tool_call':
+      return upstreamName(item.name, item.namespace)
+    case 'local_shell_call':
+      return registry.find('local_shell')?.upstreamName ?? 'local_shell'
+    case 'shell_call':
+      return registry.find('shell')?.upstreamName ?? 'shell'
+    default:
+      return undefined
+  }
+}
+
+/** `item` (explicit nulls dropped) as the upstream takes it; `name`: its upstreamNameOf. */
+function toUpstreamItem(item: ItemBody, name: string | undefined): ItemBody {
   const base = (type: string, extra: Record<string, unknown>): ItemBody => {
     const out = { type, ...extra } as ItemBody
     if (item.id !== undefined) out.id = item.id
@@ -131,13 +169,13 @@ function toUpstreamItem(item: ItemBody, registry: ToolRegistry): ItemBody {
   switch (item.type) {
     case 'function_call': {
       if (item.namespace === undefined) return item
-      const { namespace, ...rest } = item
-      return { ...rest, name: upstreamName(item.name, namespace) }
+      const { namespace: _ns, ...rest } = item
+      return { ...rest, name: name! }
     }
     case 'custom_tool_call':
       return base('function_call', {
         call_id: item.call_id,
-        name: upstreamName(item.name, item.namespace),
+        name: name!,
         arguments: JSON.stringify({ input: String(item.input ?? '') }),
       })
     case 'custom_tool_call_output':
@@ -145,7 +183,7 @@ function toUpstreamItem(item: ItemBody, registry: ToolRegistry): ItemBody {
     case 'local_shell_call':
       return base('function_call', {
         call_id: item.call_id ?? item.id,
-        name: registry.find('local_shell')?.upstreamName ?? 'local_shell',
+        name: name!,
         arguments: localShellArguments(item.action),
       })
     case 'local_shell_call_output':
@@ -153,7 +191,7 @@ function toUpstreamItem(item: ItemBody, registry: ToolRegistry): ItemBody {
     case 'shell_call':
       return base('function_call', {
         call_id: item.call_id,
-        name: registry.find('shell')?.upstreamName ?? 'shell',
+        name: name!,
         arguments: shellArguments(item.action),
       })
     case 'shell_call_output':

@@ -1,6 +1,8 @@
 // The Chat Completions request for a stateless Responses request (the chat adapter's request half, upstream/chat.ts):
 // instructions and input items become chat messages, tools plain functions, and the fields chat expresses
 // differently are translated. Pure functions.
+import { settledMemo } from '../store/settled-items'
+
 // biome-ignore lint/suspicious/noExplicitAny: Chat Completions requests and chunks are untyped wire JSON; each field is checked (str, Array.isArray, ??) where it is read
 type Json = Record<string, any>
 type ChatMessage = { role: string; content: unknown; [key: string]: unknown }
@@ -51,15 +53,21 @@ export function toChatRequest(body: Json): Json {
     out.response_format = { type: 'json_schema', json_schema: js }
   } else if (format?.type === 'json_object') out.response_format = { type: 'json_object' }
   if (typeof body.reasoning?.effort === 'string') out.reasoning_effort = body.reasoning.effort
-  const tools = Array.isArray(body.tools) ? (body.tools as Json[]).filter((t) => t?.type === 'function') : []
-  if (tools.length) {
-    out.tools = tools.map(toChatTool)
+  const tools = chatTools(body.tools)
+  if (tools) {
+    out.tools = tools
     if (body.tool_choice !== undefined && body.tool_choice !== null) out.tool_choice = toChatToolChoice(body.tool_choice)
     if (typeof body.parallel_tool_calls === 'boolean') out.parallel_tool_calls = body.parallel_tool_calls
   }
   out.stream = true
   out.stream_options = { include_usage: true }
   return out
+}
+
+/** The request's function tools as chat tools; undefined when it has none. */
+export function chatTools(tools: unknown): Json[] | undefined {
+  const fns = Array.isArray(tools) ? (tools as Json[]).filter((t) => t?.type === 'function') : []
+  return fns.length ? fns.map(toChatTool) : undefined
 }
 
 function toChatTool(t: Json): Json {
@@ -111,14 +119,7 @@ export function toChatMessages(instructions: unknown, input: unknown): ChatMessa
       const m: ChatMessage = joinable ?? assistant(null)
       joinable = m
       const calls = (m.tool_calls as Json[] | undefined) ?? (m.tool_calls = [])
-      calls.push({
-        id: item.call_id,
-        type: 'function',
-        function: {
-          name: item.name,
-          arguments: typeof item.arguments === 'string' ? item.arguments : JSON.stringify(item.arguments ?? {}),
-        },
-      })
+      calls.push(chatToolCall(item))
     } else if (type === 'function_call_output') {
       joinable = null
       msgs.push({ role: 'tool', tool_call_id: item.call_id, content: contentText(item.output, '\n') })
@@ -141,6 +142,106 @@ export function toChatMessages(instructions: unknown, input: unknown): ChatMessa
         .join('\n\n'),
     })
   return msgs
+}
+
+/** A function_call item as the tool call of an assistant message. */
+function chatToolCall(item: Json): Json {
+  return {
+    id: item.call_id,
+    type: 'function',
+    function: {
+      name: item.name,
+      arguments: typeof item.arguments === 'string' ? item.arguments : JSON.stringify(item.arguments ?? {}),
+    },
+  }
+}
+
+/**
+ * What upstream/tokenize.ts estimates from an item of toChatMessages' input: the JSON length of the content of the
+ * message it becomes (of its tool call, for a function call), or the length of a reasoning item's text. Kept for
+ * settled items (src/store/settled-items.ts): a long chain's items are measured once.
+ */
+const itemChars = settledMemo((item: Json): number => {
+  switch (item.type ?? (typeof item.role === 'string' ? 'message' : '')) {
+    case 'message':
+      return JSON.stringify(item.role === 'assistant' ? contentText(item.content, '') : chatContent(item.content)).length
+    case 'function_call':
+      return JSON.stringify(chatToolCall(item)).length
+    case 'function_call_output':
+      return JSON.stringify(contentText(item.output, '\n')).length
+    case 'reasoning':
+      return reasoningText(item).length
+    default:
+      return 0
+  }
+})
+
+/**
+ * The size of toChatMessages(instructions, input) without making the messages: the characters of every message's
+ * JSON content (`""` for none), of its reasoning_content text and of its tool_calls' JSON, and the number of
+ * messages. It follows toChatMessages step by step (test/upstream/chat.test.ts holds them to the same numbers); the
+ * token estimate reads it every turn, so a long chain's items are measured once (itemChars).
+ */
+export function chatMessagesSize(instructions: unknown, input: unknown): { chars: number; messages: number } {
+  let items: Json[] = Array.isArray(input) ? input : typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : []
+  let chars = 0
+  let messages = 0
+  // The leading system messages with text content, merged into one at the end (their chars and how many).
+  let leading = true
+  let leadChars = 0
+  let leadCount = 0
+  const push = (contentChars: number, systemText: boolean) => {
+    messages++
+    if (leading && systemText) {
+      leadChars += contentChars
+      leadCount++
+      return
+    }
+    leading = false
+    chars += contentChars
+  }
+  if (typeof instructions === 'string' && instructions) push(JSON.stringify(instructions).length, true)
+  else if (Array.isArray(instructions)) items = [...instructions, ...items]
+  /** length of the reasoning text waiting for the next assistant message, or null */
+  let reasoning: number | null = null
+  /** tool calls of the assistant message a following function call may join, or null when there is none */
+  let joinable: number | null = null
+  const assistant = (contentChars: number) => {
+    push(contentChars, false)
+    if (reasoning !== null) chars += reasoning
+    reasoning = null
+    joinable = 0
+  }
+  for (const item of items) {
+    const type = item?.type ?? (typeof item?.role === 'string' ? 'message' : '')
+    if (type === 'message') {
+      if (item.role === 'assistant') assistant(itemChars(item))
+      else {
+        reasoning = null
+        joinable = null
+        const system = item.role === 'developer' || item.role === 'system'
+        push(itemChars(item), system && leading && typeof chatContent(item.content) === 'string')
+      }
+    } else if (type === 'function_call') {
+      if (joinable === null) assistant(2) // content null: JSON ""
+      // [call] for the first, ,call for each next
+      chars += itemChars(item) + (joinable === 0 ? 2 : 1)
+      joinable = joinable! + 1
+    } else if (type === 'function_call_output') {
+      joinable = null
+      push(itemChars(item), false)
+    } else if (type === 'reasoning') {
+      const length = itemChars(item)
+      if (length) reasoning = reasoning === null ? length : reasoning + 1 + length
+      joinable = null
+    }
+  }
+  // Merged: the texts joined with "\n\n" (4 characters in JSON) inside one pair of quotes.
+  if (leadCount > 1) {
+    chars += leadChars - 2 * leadCount + 4 * (leadCount - 1) + 2
+    messages -= leadCount - 1
+  } else chars += leadChars
+  return { chars, messages }
 }
 
 function reasoningText(item: Json): string {

@@ -9,6 +9,7 @@ import { upstreamHttpError } from './http-error'
 import type { ServedModels } from './served-models'
 import { type SseMessage, sseBatches } from './sse'
 import { readLimitedJson } from './stream-limit'
+import { requestJson } from './request-json'
 import { ResponsesStreamFixer, type VllmEvent } from './vllm-events'
 
 export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, models?: ServedModels): UpstreamAdapter {
@@ -21,7 +22,7 @@ export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, m
         method: 'POST',
         path: '/responses',
         headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
-        body: JSON.stringify({ ...body, stream: true }),
+        body: requestJson({ ...body, stream: true }),
         signal,
         kind: 'generate',
       })

@@ -3,6 +3,7 @@
 // model will actually read. A server without it answers null, and the caller estimates.
 import type { UpstreamClient } from './client'
 import { toChatRequest } from './chat'
+import { chatMessagesSize, chatTools } from './chat-request'
 
 export interface Tokenizer {
   /** Tokens of a stateless Responses request's input (instructions, items, tools); null when the upstream cannot count. */
@@ -38,15 +39,11 @@ export function upstreamTokenizer(client: UpstreamClient): Tokenizer {
 
 /**
  * A rough count for upstreams without a tokenizer: about four characters a token over what the chat template would
- * be given (message texts, tool calls, tool schemas), plus a few tokens of framing per message.
+ * be given (message texts, tool calls, tool schemas), plus a few tokens of framing per message. Measured without
+ * making the chat request (chatMessagesSize): a long chain's items are measured once.
  */
 export function estimateInputTokens(body: Record<string, unknown>): number {
-  const chat = toChatRequest(body)
-  let chars = 0
-  for (const m of chat.messages as Record<string, unknown>[]) {
-    chars += JSON.stringify(m.content ?? '').length + (typeof m.reasoning_content === 'string' ? m.reasoning_content.length : 0)
-    if (m.tool_calls) chars += JSON.stringify(m.tool_calls).length
-  }
-  if (chat.tools) chars += JSON.stringify(chat.tools).length
-  return Math.ceil(chars / 4) + 4 * (chat.messages as unknown[]).length
+  const { chars, messages } = chatMessagesSize(body.instructions, body.input)
+  const tools = chatTools(body.tools)
+  return Math.ceil((chars + (tools ? JSON.stringify(tools).length : 0)) / 4) + 4 * messages
 }

@@ -12,6 +12,7 @@ import type { Logger } from '../log'
 import type { GatewayMetrics } from '../metrics'
 import { CreateResponseBody, type CreateResponseRequest } from '../schema/responses'
 import { compileValidator } from '../schema/validate'
+import { settle } from '../store/settled-items'
 import type { ItemBody } from '../store/types'
 
 /** What the session needs of a socket: Bun's ServerWebSocket send/close. */
@@ -258,6 +259,7 @@ export class ResponsesSocketSession {
       if (this.lastStored) this.localChains.delete(this.lastStored)
       this.lastStored = turn.id
     }
-    this.localChains.set(turn.id, turn.transcript())
+    // Settled (src/store/settled-items.ts): the next turn's upstream request reuses what each of these items gave before.
+    this.localChains.set(turn.id, settle(turn.transcript()))
   }
 }

@@ -1,6 +1,9 @@
 // The chat completions adapter: Responses request → chat request, chat chunks → Responses events.
 import { describe, expect, test } from 'bun:test'
+import { settle } from '../../src/store/settled-items'
 import { ChatStreamTranslator, chatUsage, toChatMessages, toChatRequest } from '../../src/upstream/chat'
+import { chatMessagesSize } from '../../src/upstream/chat-request'
+import { estimateInputTokens } from '../../src/upstream/tokenize'
 
 /** Events as these tests read them: any field of any event (the tests check values, not types). */
 type Loose = { type: string; [key: string]: any }
@@ -150,6 +153,71 @@ describe('toChatMessages', () => {
     ['a string input is one user message', null, 'hello' as any, [{ role: 'user', content: 'hello' }]],
   ])('%s', (_n, instructions, input, want) => {
     expect(toChatMessages(instructions, input)).toEqual(want)
+  })
+})
+
+describe('chatMessagesSize (what the token estimate counts)', () => {
+  /** The size as defined over the messages toChatMessages makes: JSON content, reasoning text, JSON tool calls. */
+  const measured = (instructions: unknown, input: unknown) => {
+    const msgs = toChatMessages(instructions, input) as any[]
+    let chars = 0
+    for (const m of msgs) {
+      chars += JSON.stringify(m.content ?? '').length + (typeof m.reasoning_content === 'string' ? m.reasoning_content.length : 0)
+      if (m.tool_calls) chars += JSON.stringify(m.tool_calls).length
+    }
+    return { chars, messages: msgs.length }
+  }
+  const dev = (text: string) => ({ type: 'message', role: 'developer', content: [{ type: 'input_text', text }] })
+  const answer = (text: string) => ({ type: 'message', role: 'assistant', content: [{ type: 'output_text', text }] })
+  const call = (n: number, args: unknown = '{"a":1}') => ({ type: 'function_call', call_id: `c${n}`, name: 'shell', arguments: args })
+  const output = (n: number, out: unknown = 'ok "quoted"\n') => ({ type: 'function_call_output', call_id: `c${n}`, output: out })
+  const reasoning = (text: string) => ({ type: 'reasoning', summary: [{ type: 'summary_text', text }] })
+  const image = { type: 'message', role: 'system', content: [{ type: 'input_image', image_url: 'data:image/png;base64,AA' }] }
+  test.each<[string, unknown, unknown]>([
+    ['instructions and a user message', 'Be brief.', [user('hi')]],
+    ['leading system messages merged with the instructions', 'Base.\nrules', [dev('one'), dev('two "2"'), user('go'), dev('late')]],
+    ['leading system messages merged without instructions', null, [dev('a'), { role: 'system', content: 'b' }, user('x')]],
+    ['a system message with an image ends the merged run', 'I', [image, dev('after'), user('x')]],
+    ['instructions as items', [dev('x'), dev('y')], [user('u')]],
+    [
+      'consecutive calls share one assistant message, outputs are tool messages',
+      '',
+      [user('u'), call(1), call(2, { o: 1 }), output(1), output(2, [{ type: 'input_text', text: 't' }])],
+    ],
+    ['a call joins the assistant message before it', null, [user('u'), answer('let me see'), call(1), output(1)]],
+    [
+      'reasoning rides on the next assistant message, a call after reasoning starts one',
+      'I',
+      [user('u'), reasoning('think'), reasoning(''), reasoning('more'), call(1), output(1), reasoning('r'), answer('done')],
+    ],
+    ['reasoning dropped by a user message', null, [reasoning('lost'), user('u'), answer('a')]],
+    [
+      'unknown items and nulls are left out',
+      null,
+      [null, { type: 'item_reference', id: 'x' }, user('u'), { role: 'user', content: 'no type' }],
+    ],
+    ['a string input', 'sys', 'hello "you"'],
+    ['nothing', null, undefined],
+    ['non-ASCII and lone surrogates', 'é\ud800', [dev('\udc00x'), user('😀')]],
+  ])('%s: the same numbers as over toChatMessages, settled or not', (_n, instructions, input) => {
+    const want = measured(instructions, input)
+    expect(chatMessagesSize(instructions, input)).toEqual(want)
+    const settled = settle([structuredClone({ instructions, input })])[0]!
+    expect(chatMessagesSize(settled.instructions, settled.input)).toEqual(want)
+    // twice: the second reads what the first kept
+    expect(chatMessagesSize(settled.instructions, settled.input)).toEqual(want)
+  })
+
+  test('the estimate: four characters a token over messages and tools, four tokens of framing per message', () => {
+    const body = {
+      model: 'm',
+      instructions: 'Be brief.',
+      input: [user('hi'), call(1), output(1)],
+      tools: [{ type: 'function', name: 'shell', parameters: { type: 'object' } }, { type: 'web_search' }],
+    }
+    const chat = toChatRequest(body)
+    const chars = measured(body.instructions, body.input).chars + JSON.stringify(chat.tools).length
+    expect(estimateInputTokens(body)).toBe(Math.ceil(chars / 4) + 4 * chat.messages.length)
   })
 })
 

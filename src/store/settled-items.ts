@@ -1,0 +1,74 @@
+// Settled items: the items of finished turns that later turns read again (a WebSocket keeps its chain in memory and
+// every turn of it sends the whole chain upstream). They are frozen, deeply, so that what is derived from one — its
+// upstream form, its JSON, its size in the token estimate — can be computed once and kept with it: a long chain then
+// costs a turn its new items, not the whole chain again. The object is the key, so nothing needs invalidating: a
+// chain that diverges (another previous_response_id, items dropped by truncation, a compaction) is made of other
+// objects, or of the same unchanged ones, whose derived values still hold.
+//
+// What is derived is kept on the item itself, under a symbol that is not enumerable: JSON, spreads, structuredClone
+// and key listings never see it (a copy of a settled item is an ordinary item), and reading it is one property load
+// per item per turn (a WeakMap lookup for every item of a long chain, twice a turn, showed in the profile).
+
+const DERIVED = Symbol('agentgate.settled')
+
+type Derived = Record<symbol, unknown>
+
+/** Freezes each of `items` with everything in it and makes it settled (once: settled ones are left alone). */
+export function settle<T>(items: T[]): T[] {
+  for (const item of items) settled(item)
+  return items
+}
+
+/** `value` (an object) settled: frozen with everything in it, its derived values kept from now on. Returns it. */
+export function settled<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || isSettled(value)) return value
+  if (!Object.isExtensible(value)) return value // frozen by someone else: left as it is, and not settled
+  Object.defineProperty(value, DERIVED, { value: {} satisfies Derived, enumerable: false })
+  deepFreeze(value)
+  return value
+}
+
+function deepFreeze(v: unknown) {
+  if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return
+  Object.freeze(v)
+  if (Array.isArray(v)) for (const x of v) deepFreeze(x)
+  else for (const k in v) deepFreeze((v as Record<string, unknown>)[k])
+}
+
+/** Whether `v` is a settled object (its derived values may be kept). */
+export function isSettled(v: unknown): boolean {
+  return (v as { [DERIVED]?: Derived } | null | undefined)?.[DERIVED] !== undefined
+}
+
+/**
+ * A place on settled objects for one derived value (for a value that depends on more than the object: store with it
+ * what it was derived from, and check that on reading). get() is undefined for objects that are not settled.
+ */
+export function settledSlot<V>(): { get(k: unknown): V | undefined; set(k: unknown, v: V): void } {
+  const slot = Symbol('agentgate.settled.slot')
+  const derived = (k: unknown) => (k as { [DERIVED]?: Derived } | null | undefined)?.[DERIVED]
+  return {
+    get: (k) => derived(k)?.[slot] as V | undefined,
+    set(k, v) {
+      const kept = derived(k)
+      if (kept) kept[slot] = v
+    },
+  }
+}
+
+/**
+ * `derive` with its result kept on settled objects (computed once for each); for any other value it is called every
+ * time. `derive` must be a function of the object alone, and never return undefined.
+ */
+export function settledMemo<K, V>(derive: (k: K) => V): (k: K) => V {
+  const slot = Symbol('agentgate.settled.slot')
+  return (k) => {
+    const kept = (k as { [DERIVED]?: Derived } | null | undefined)?.[DERIVED]
+    if (kept === undefined) return derive(k)
+    const v = kept[slot]
+    if (v !== undefined) return v as V
+    const d = derive(k)
+    kept[slot] = d
+    return d
+  }
+}
