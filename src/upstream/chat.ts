@@ -252,6 +252,8 @@ function randomId(prefix: string): string {
 }
 
 export function chatAdapter(client: UpstreamClient, limits: StreamLimits, models?: ServedModels): UpstreamAdapter {
+  // the call as errors name it (credentials redacted): the same for every turn
+  const call = describeCall('POST', client.baseUrl + '/chat/completions')
   return {
     name: 'chat',
     async *stream(body, { signal, headers }) {
@@ -263,7 +265,6 @@ export function chatAdapter(client: UpstreamClient, limits: StreamLimits, models
         signal,
         kind: 'generate',
       })
-      const call = describeCall('POST', client.baseUrl + '/chat/completions')
       if (!res.ok)
         throw await upstreamHttpError(res, { call, baseUrl: client.baseUrl, path: '/chat/completions', model: body.model, models })
       if (!res.body) throw ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')

@@ -29,38 +29,48 @@ const NOT_FORWARDED_UP = new Set([
   'expect',
 ])
 
-function connectionListed(headers: Headers): Set<string> {
-  const listed = headers.get('connection')
+const NONE_LISTED: ReadonlySet<string> = new Set()
+
+/** The header names a Connection header lists (RFC 9110 §7.6.1): hop-by-hop too. */
+function connectionListed(listed: string | null): Set<string> {
+  if (!listed) return NONE_LISTED as Set<string>
   return new Set(
     listed
-      ? listed
-          .split(',')
-          .map((h) => h.trim().toLowerCase())
-          .filter(Boolean)
-      : [],
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
   )
 }
 
 /** Headers for the upstream request: the client's minus hop-by-hop, host, length and auth, plus our key. */
 export function toUpstreamHeaders(incoming: Headers | Record<string, string | undefined>, upstreamKey: string | null): Headers {
-  const src =
-    incoming instanceof Headers
-      ? incoming
-      : new Headers(Object.entries(incoming).filter((e): e is [string, string] => typeof e[1] === 'string'))
-  const listed = connectionListed(src)
   const out = new Headers()
-  src.forEach((value, name) => {
-    const n = name.toLowerCase()
-    if (HOP_BY_HOP.has(n) || NOT_FORWARDED_UP.has(n) || listed.has(n) || n.startsWith('sec-websocket')) return
-    out.append(n, value)
-  })
+  if (incoming instanceof Headers) {
+    const listed = connectionListed(incoming.get('connection'))
+    incoming.forEach((value, name) => {
+      if (forwardedUp(name.toLowerCase(), listed)) out.append(name, value)
+    })
+  } else {
+    // our own headers (the engine's call): read as they are, without a Headers copy of them first
+    let connection: string | null = null
+    for (const name in incoming) if (name.toLowerCase() === 'connection') connection = incoming[name] ?? null
+    const listed = connectionListed(connection)
+    for (const name in incoming) {
+      const value = incoming[name]
+      if (typeof value === 'string' && forwardedUp(name.toLowerCase(), listed)) out.append(name, value)
+    }
+  }
   if (upstreamKey) out.set('authorization', `Bearer ${upstreamKey}`)
   return out
 }
 
+function forwardedUp(n: string, listed: Set<string>): boolean {
+  return !(HOP_BY_HOP.has(n) || NOT_FORWARDED_UP.has(n) || listed.has(n) || n.startsWith('sec-websocket'))
+}
+
 /** Headers for the client from an upstream response: minus hop-by-hop and those Bun recomputes. */
 export function toClientHeaders(upstream: Headers): Headers {
-  const listed = connectionListed(upstream)
+  const listed = connectionListed(upstream.get('connection'))
   const out = new Headers()
   upstream.forEach((value, name) => {
     const n = name.toLowerCase()

@@ -13,6 +13,8 @@ import { requestJson } from './request-json'
 import { ResponsesStreamFixer, type VllmEvent } from './vllm-events'
 
 export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, models?: ServedModels): UpstreamAdapter {
+  // the call as errors name it (credentials redacted): the same for every turn
+  const call = describeCall('POST', client.baseUrl + '/responses')
   return {
     name: 'responses',
     // One generator from the upstream's bytes to the fixed events: the SSE messages of a chunk are parsed, fixed and
@@ -26,7 +28,6 @@ export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, m
         signal,
         kind: 'generate',
       })
-      const call = describeCall('POST', client.baseUrl + '/responses')
       if (!res.ok) throw await upstreamHttpError(res, { call, baseUrl: client.baseUrl, path: '/responses', model: body.model, models })
       const type = res.headers.get('content-type') ?? ''
       if (!res.body) throw ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')
