@@ -33,7 +33,8 @@ const NONE_LISTED: ReadonlySet<string> = new Set()
 
 /** The header names a Connection header lists (RFC 9110 §7.6.1): hop-by-hop too. */
 function connectionListed(listed: string | null): Set<string> {
-  if (!listed) return NONE_LISTED as Set<string>
+  // the usual values list no header of their own (keep-alive is hop-by-hop anyway)
+  if (!listed || listed === 'keep-alive' || listed === 'close') return NONE_LISTED as Set<string>
   return new Set(
     listed
       .split(',')
