@@ -6,9 +6,11 @@
 //   bun run bench/turn-cpu.ts [--roots /path/a,/path/b] [--loads json,json-nostore,sse,sse-nostore,chat]
 //                             [--requests 2000] [--streams 200] [--deltas 1000] [--concurrency 8] [--rounds 3] [--postgres]
 //
-// --postgres: each gateway on a fresh database of the test PostgreSQL server (test/support/postgres.ts).
+// --postgres: each gateway on a fresh database of the test PostgreSQL server (test/support/postgres.ts); the line also
+// gives that server's CPU per turn (its postmaster and backends, from /proc: the server shares the machine's cores).
 // json*: POST /v1/responses JSON, model bench-l0-d16-r0; sse*: streamed turns of --deltas deltas, instant upstream;
 // chat: POST /v1/chat/completions passed through (instant upstream), CPU per request.
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BENCH_DIR, closedLoop, cpuMs, median, removeTempDirs, ROOT, startServer, stopAll, tempDir } from './lib'
 
@@ -33,6 +35,27 @@ async function sseTurn(url: string, body: unknown): Promise<number> {
   const text = await res.text()
   if (!text.includes('event: response.completed')) throw new Error(`stream did not complete: ${text.slice(-300)}`)
   return text.split('\n\n').length - 1
+}
+
+/** CPU ms so far of the PostgreSQL server listening on `port`: its postmaster and every process it started. */
+function postgresCpuMs(port: string): number {
+  const stats = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .flatMap((pid) => {
+      try {
+        return [{ pid: Number(pid), cmd: readFileSync(`/proc/${pid}/cmdline`, 'utf8'), stat: readFileSync(`/proc/${pid}/stat`, 'utf8') }]
+      } catch {
+        return [] // exited meanwhile
+      }
+    })
+  const master = stats.find((p) => p.cmd.includes('postgres') && p.cmd.split('\0').join(' ').includes(`-p ${port}`))
+  if (!master) return Number.NaN
+  let ms = 0
+  for (const p of stats) {
+    const fields = p.stat.slice(p.stat.lastIndexOf(')') + 2).split(' ')
+    if (p.pid === master.pid || Number(fields[1]) === master.pid) ms += cpuMs(p.pid)
+  }
+  return ms
 }
 
 async function measure(root: string, upstream: string, load: string): Promise<string> {
@@ -71,6 +94,8 @@ async function measure(root: string, upstream: string, load: string): Promise<st
     const n = sse ? streams : requests
     let left = n
     let events = 0
+    const pgPort = pg ? new URL(pg.url).port : null
+    const pg0 = pgPort ? postgresCpuMs(pgPort) : 0
     const cpu0 = cpuMs(gw.pid)
     const t0 = performance.now()
     await Promise.all(
@@ -83,9 +108,10 @@ async function measure(root: string, upstream: string, load: string): Promise<st
     )
     const wall = (performance.now() - t0) / 1000
     const cpu = cpuMs(gw.pid) - cpu0
+    const server = pgPort ? `, PostgreSQL server ${((postgresCpuMs(pgPort) - pg0) / n).toFixed(3)} ms/turn` : ''
     return sse
       ? `${((cpu * 1000) / events).toFixed(2)} µs/event (${(n / wall).toFixed(0)} streams/s, ${(cpu / n).toFixed(2)} ms/stream)`
-      : `${(cpu / n).toFixed(3)} ms/${chat ? 'request' : 'turn'} (${(n / wall).toFixed(0)} req/s)`
+      : `${(cpu / n).toFixed(3)} ms/${chat ? 'request' : 'turn'} (${(n / wall).toFixed(0)} req/s${server})`
   } finally {
     await gw.stop()
     await pg?.drop()

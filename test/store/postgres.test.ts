@@ -214,6 +214,67 @@ describeWithServer('PostgreSQL store (postgres)', () => {
     })
   })
 
+  describe('responses stored whole at the end of turns that end together', () => {
+    let store: JsonStore
+    let counter: ReturnType<typeof countingClient>
+    beforeAll(async () => {
+      const { client, db: drizzleDb } = openPostgres(db.url)
+      await migratePostgres(client)
+      counter = countingClient(client)
+      store = createPostgresStore(drizzleDb, counter.client)
+    })
+    beforeEach(() => db.reset())
+    afterAll(() => store.close())
+
+    /** A turn stored whole at its end, as the engine writes a JSON turn. */
+    const turn = (id: string, overrides: Parameters<typeof responseRecord>[1] = {}) =>
+      store.createResponse(
+        responseRecord(id, { status: 'completed', ...overrides }),
+        [message(`${id}_in1`, 'user', 'hello'), message(`${id}_in2`, 'user', 'again')],
+        undefined,
+        [message(`${id}_out`, 'assistant', 'hi')],
+      )
+
+    test('share one statement, and each comes back exactly as stored alone', async () => {
+      const odd = { z: 1, a: 'nul \u0000, "quotes", \\ back, é, 😀', n: null }
+      const before = counter.count()
+      await Promise.all([
+        turn('resp_t1', { request: { z: 1, a: odd }, response: { zz: true, aa: odd }, completedAt: 5 }),
+        turn('resp_t2', { previousResponseId: 'resp_t1', requestId: null, error: { code: 'c', message: 'm' }, status: 'failed' }),
+        turn('resp_t3', { background: true, completedAt: null }),
+      ])
+      expect(counter.count() - before).toBe(1)
+      for (const [id, overrides] of [
+        ['resp_t1', { request: { z: 1, a: odd }, response: { zz: true, aa: odd }, completedAt: 5 }],
+        ['resp_t2', { previousResponseId: 'resp_t1', requestId: null, error: { code: 'c', message: 'm' }, status: 'failed' }],
+        ['resp_t3', { background: true, completedAt: null }],
+      ] as const) {
+        const back = await store.getResponse('default', id)
+        expect(JSON.stringify(back)).toBe(JSON.stringify(responseRecord(id, { status: 'completed', ...overrides })))
+        const input = await store.listInputItems('default', id, { limit: 10, order: 'asc' })
+        expect(input!.items).toEqual([message(`${id}_in1`, 'user', 'hello'), message(`${id}_in2`, 'user', 'again')])
+        expect(await store.getOutputItems('default', id)).toEqual([message(`${id}_out`, 'assistant', 'hi')])
+      }
+      const chain = await store.loadChain('default', 'resp_t2')
+      expect(chain!.items.map((i) => i.id)).toEqual([
+        'resp_t1_in1',
+        'resp_t1_in2',
+        'resp_t1_out',
+        'resp_t2_in1',
+        'resp_t2_in2',
+        'resp_t2_out',
+      ])
+    })
+
+    test('a turn whose write fails fails alone: the others that ended with it are stored', async () => {
+      await turn('resp_taken')
+      const results = await Promise.allSettled([turn('resp_a'), turn('resp_taken'), turn('resp_b')])
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+      for (const id of ['resp_a', 'resp_b']) expect((await store.getResponse('default', id))?.status).toBe('completed')
+      expect(await store.getOutputItems('default', 'resp_taken')).toEqual([message('resp_taken_out', 'assistant', 'hi')])
+    })
+  })
+
   describe('loadChain', () => {
     test('runs the same two statements for a chain of 1, 10, 100 and 1000 turns', async () => {
       await db.reset()

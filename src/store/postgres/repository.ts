@@ -19,8 +19,9 @@ import { eventQueries } from './events'
 import { INSERT_CHUNK, itemQueries } from './items'
 import { migratePostgres } from './migrate'
 import { recoveryQueries } from './recovery'
-import { insertWhole, responseQueries } from './responses'
+import { responseQueries } from './responses'
 import { retentionParts } from './retention'
+import { wholeInserts } from './whole-inserts'
 
 function queriesOn(conn: Conn): Queries {
   return { ...responseQueries(conn), ...itemQueries(conn), ...eventQueries(conn), ...recoveryQueries(conn), ...conversationQueries(conn) }
@@ -41,6 +42,8 @@ export function createPostgresStore(db: Db, client: SQL): Store {
     const body = (tx: TransactionSQL) => runAsync(op(queriesOn({ db: drizzle({ client: tx as unknown as SQL }), sql: tx })))
     return (mode ? client.begin(mode, body) : client.begin(body)) as Promise<T>
   }
+  // the turns stored whole at their end in one tick share one statement (./whole-inserts.ts)
+  const wholes = wholeInserts(client)
   const dialect: Dialect = {
     name: 'postgres',
     // one multi-row INSERT per chunk: a batch up to that size is all or nothing on its own
@@ -49,13 +52,14 @@ export function createPostgresStore(db: Db, client: SQL): Store {
     run: (op) => classified(() => runAsync(op(pool))),
     write: (op) => classified(() => transaction(op)),
     read: (op) => classified(() => transaction(op, 'isolation level repeatable read read only')),
-    insertWhole: (rec, input, output) => classified(() => insertWhole(client, rec, input, output)),
+    insertWhole: (rec, input, output) => wholes.insert(rec, input, output),
     own: {
       ...retentionParts(client),
       async ping() {
         await client.unsafe('select 1')
       },
       async close() {
+        wholes.flush()
         // queries in flight get a moment to finish; then the pool's connections are closed
         await client.close({ timeout: 5 })
       },
