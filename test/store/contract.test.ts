@@ -446,6 +446,18 @@ for (const impl of implementations) {
         expect(await store.listEvents('resp_unknown', -1)).toEqual([])
       })
 
+      test('a response created with its first events starts its log in the same write; a failed create stores neither', async () => {
+        const lease = { owner: 'gw-1', expiresAt: Date.now() + 60_000 }
+        await store.createResponse(responseRecord('resp_2', { status: 'in_progress' }), [message('m_in', 'user', 'hi')], lease, [], [ev(0)])
+        expect(await store.listEvents('resp_2', -1)).toEqual([ev(0)])
+        expect((await store.getResponse('default', 'resp_2'))?.status).toBe('in_progress')
+        await store.appendEvents('resp_2', [ev(1), ev(2)])
+        expect(await store.listEvents('resp_2', -1)).toEqual([ev(0), ev(1), ev(2)])
+        // the id is taken: nothing of the second create is kept, its event neither
+        await expect(store.createResponse(responseRecord('resp_2'), [], lease, [], [{ ...ev(0), delta: 'other' }])).rejects.toThrow()
+        expect(await store.listEvents('resp_2', -1)).toEqual([ev(0), ev(1), ev(2)])
+      })
+
       test('hasEvents tells whether a response has a log', async () => {
         expect(await store.hasEvents('resp_1')).toBe(false)
         await store.appendEvents('resp_1', [ev(0)])
@@ -478,6 +490,26 @@ for (const impl of implementations) {
         expect(json(await store.listEvents('resp_1', -1))).toEqual(json(log))
         for (const after of [0, 1, 10, 19, 20, 39, 40, 41, 43, 46, 47, 48])
           expect(json(await store.listEvents('resp_1', after))).toEqual(json(log.slice(after + 1)))
+      })
+
+      test('deltas alike but for the order of their keys are not merged into one run: each replays in its own key order', async () => {
+        const delta = (n: number) => ({
+          type: 'response.output_text.delta',
+          sequence_number: n,
+          item_id: 'msg_a',
+          output_index: 0,
+          content_index: 0,
+          delta: ` w${n}`,
+        })
+        const reordered = (n: number) => {
+          const { content_index, ...rest } = delta(n)
+          return { content_index, ...rest }
+        }
+        const log = [delta(1), delta(2), reordered(3), reordered(4), delta(5), delta(6)]
+        await store.appendEvents('resp_1', log)
+        const json = (events: unknown[]) => events.map((e) => JSON.stringify(e))
+        expect(json(await store.listEvents('resp_1', -1))).toEqual(json(log))
+        expect(json(await store.listEvents('resp_1', 2))).toEqual(json(log.slice(2)))
       })
 
       test('events of an unknown (e.g. deleted) response are dropped', async () => {
