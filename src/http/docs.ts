@@ -1,8 +1,9 @@
 // Swagger UI at /docs and the OpenAPI document at /docs/json. The Swagger UI assets are embedded in
 // the executable (`with { type: 'file' }`) and served from /docs/assets/*, so the page works offline.
+// The document is built from the app's routes by @elysiajs/openapi, loaded with the first request for it: most
+// runs never open /docs, and a gateway that starts without the plugin starts sooner and smaller.
 import { OPEN_ROUTES } from './routes'
-import { openapi } from '@elysiajs/openapi'
-import { Elysia } from 'elysia'
+import { Elysia, type AnyElysia } from 'elysia'
 import type { AppDeps } from '../deps'
 import { ApiError } from '../errors'
 import { ErrorBody, EXAMPLE_MODEL } from '../schema/common'
@@ -165,64 +166,105 @@ const SECURITY_SCHEMES = {
   },
 } as const
 
+/** The OpenAPI version of the document (the plugin's default). */
+const OPENAPI_VERSION = '3.1.2'
+
+/** The Swagger UI page: the embedded assets, the absolute document URL (so /docs/ finds it too), no validator badge. */
+function swaggerPage(title: string, description: string): string {
+  const options = {
+    dom_id: '#swagger-ui',
+    url: OPENAPI_PATH,
+    // the default pings https://validator.swagger.io with the document
+    validatorUrl: null,
+    deepLinking: true,
+    displayRequestDuration: true,
+  }
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>${title}</title>
+    <meta name="description" content="${description}" />
+    <meta name="og:description" content="${description}" />
+    <link rel="stylesheet" href="${ASSETS_PATH}/swagger-ui.css" />
+</head>
+<body>
+    <div id="swagger-ui"></div>
+    <script src="${ASSETS_PATH}/swagger-ui-bundle.js" crossorigin></script>
+    <script>
+        window.onload = () => {
+            window.ui = SwaggerUIBundle(${JSON.stringify(options)});
+        };
+    </script>
+</body>
+</html>`
+}
+
 export function docsRoutes({ version, config, upstream }: AppDeps) {
   // The first model the upstream serves, for the examples; asked at most once a minute. Null when the upstream
   // does not answer: the placeholder stays.
   const served = servedModels(upstream, { ttlMs: 60_000 })
   const exampleModel = async () => (await served.list())?.[0] ?? null
-  return (
-    new Elysia({ name: 'docs' })
-      // A local hook, so it applies to the plugin's routes below and never to the app's other routes.
-      .onAfterHandle(async ({ path, response }) =>
-        path === OPENAPI_PATH ? withExampleModel(normaliseOpenApiDocument(response), await exampleModel()) : undefined,
-      )
-      // The plugin documents app.getGlobalRoutes(), i.e. every route of the root app, whenever it was added.
-      .use(
-        openapi({
-          provider: 'swagger-ui',
-          path: DOCS_PATH,
-          specPath: OPENAPI_PATH,
-          documentation: {
-            info: { title: 'agentgate', version, description: DESCRIPTION },
-            tags: TAGS,
-            // listed even before any route uses it, so clients can rely on the name
-            components: {
-              schemas: {
-                ErrorBody,
-                AnthropicErrorBody,
-                ResponseObject,
-                ResponseStreamEvent,
-                ...GATEWAY_TOOL_SCHEMAS,
-              },
-              securitySchemes: SECURITY_SCHEMES,
-            },
-            // With keys configured every operation needs one, except the open routes (`security: []`, set above).
-            ...(config.apiKeys.length ? { security: [{ bearerAuth: [] }] } : {}),
-          },
-          swagger: {
-            // absolute, so /docs/ (trailing slash) finds the document too
-            url: OPENAPI_PATH,
-            cdn: `${ASSETS_PATH}/swagger-ui-bundle.js`,
-            theme: `${ASSETS_PATH}/swagger-ui.css`,
-            autoDarkMode: false,
-            // the default pings https://validator.swagger.io with the document
-            validatorUrl: null,
-            deepLinking: true,
-            displayRequestDuration: true,
-            // biome-ignore lint/suspicious/noExplicitAny: plugin options: its type omits `url` and `validatorUrl: null`, which Swagger UI reads
-          } as any,
-        }),
-      )
-      .get(
-        `${ASSETS_PATH}/:file`,
-        ({ params }) => {
-          const asset = ASSETS[params.file]
-          if (!asset) throw ApiError.notFound(`Unknown documentation asset: ${params.file}`, 'unknown_url')
-          return new Response(Bun.file(asset.path), {
-            headers: { 'content-type': asset.type, 'cache-control': 'public, max-age=3600' },
-          })
-        },
-        { detail: { hide: true } },
-      )
-  )
+  const documentation = {
+    info: { title: 'agentgate', description: DESCRIPTION, version },
+    tags: TAGS,
+    // listed even before any route uses it, so clients can rely on the name
+    components: {
+      schemas: {
+        ErrorBody,
+        AnthropicErrorBody,
+        ResponseObject,
+        ResponseStreamEvent,
+        ...GATEWAY_TOOL_SCHEMAS,
+      },
+      securitySchemes: SECURITY_SCHEMES,
+    },
+    // With keys configured every operation needs one, except the open routes (`security: []`, set above).
+    ...(config.apiKeys.length ? { security: [{ bearerAuth: [] }] } : {}),
+  }
+  const page = swaggerPage('agentgate', DESCRIPTION)
+  // Built once, at the first request: by then the app has all its routes. A failed build is tried again next time.
+  let built: Promise<unknown> | null = null
+  const document = () =>
+    (built ??= buildDocument(docs, documentation).catch((e) => {
+      built = null
+      throw e
+    }))
+  // Mounted into the app, this plugin's getGlobalRoutes() lists every route of the root app, whenever it was added.
+  const docs = new Elysia({ name: 'docs' })
+    .get(DOCS_PATH, () => new Response(page, { headers: { 'content-type': 'text/html; charset=utf8' } }), {
+      detail: { hide: true },
+    })
+    .get(OPENAPI_PATH, async (): Promise<unknown> => withExampleModel(await document(), await exampleModel()), { detail: { hide: true } })
+    .get(
+      `${ASSETS_PATH}/:file`,
+      ({ params }) => {
+        const asset = ASSETS[params.file]
+        if (!asset) throw ApiError.notFound(`Unknown documentation asset: ${params.file}`, 'unknown_url')
+        return new Response(Bun.file(asset.path), {
+          headers: { 'content-type': asset.type, 'cache-control': 'public, max-age=3600' },
+        })
+      },
+      { detail: { hide: true } },
+    )
+  return docs
+}
+
+/**
+ * The OpenAPI document of `app`'s routes: @elysiajs/openapi (loaded now) turns the routes into paths and schemas,
+ * `documentation` adds what the routes do not say — assembled the way the plugin's own /json route does — and
+ * normaliseOpenApiDocument fixes the result up.
+ */
+async function buildDocument(app: AnyElysia, documentation: OpenApiJson): Promise<unknown> {
+  const { toOpenAPISchema } = await import('@elysiajs/openapi')
+  const { paths, components } = toOpenAPISchema(app, undefined, undefined, undefined, OPENAPI_VERSION)
+  return normaliseOpenApiDocument({
+    ...documentation,
+    openapi: OPENAPI_VERSION,
+    tags: documentation.tags,
+    info: documentation.info,
+    paths: { ...paths, ...documentation.paths },
+    components: { ...documentation.components, schemas: { ...components.schemas, ...documentation.components?.schemas } },
+  })
 }

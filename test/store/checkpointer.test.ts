@@ -1,10 +1,10 @@
 // WAL checkpoints run on a worker thread, not inside the serving thread's commits.
 import { describe, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startCheckpointer } from '../../src/store/sqlite/checkpointer'
+import { checkpointWhenWalGrows, startCheckpointer } from '../../src/store/sqlite/checkpointer'
 import { openStore } from '../../src/store'
 import { responseRecord } from './fixtures'
 import type { JsonStore } from './fixtures'
@@ -31,21 +31,70 @@ describe('the checkpoint worker', () => {
     }
   })
 
+  test('the worker starts only once the WAL grows: until then SQLite checkpoints by itself', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentgate-ckpt-'))
+    const path = join(dir, 'a.db')
+    const db = new Database(path, { create: true })
+    const autocheckpoint = () => (db.query('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number }).wal_autocheckpoint
+    try {
+      db.exec('PRAGMA journal_mode = WAL')
+      db.exec('CREATE TABLE t (body BLOB)')
+      const watch = checkpointWhenWalGrows(path, db, { startAtBytes: 256 * 1024, everyMs: 10 })
+      db.query('INSERT INTO t VALUES (?)').run(new Uint8Array(100))
+      await Bun.sleep(100)
+      // a small WAL: no worker, the serving connection still checkpoints at SQLite's 1000 pages
+      expect(watch.workerRunning).toBe(false)
+      expect(autocheckpoint()).toBe(1000)
+      for (let i = 0; i < 100; i++) db.query('INSERT INTO t VALUES (?)').run(new Uint8Array(4096))
+      for (let i = 0; i < 500 && !watch.workerRunning; i++) await Bun.sleep(10)
+      expect(watch.workerRunning).toBe(true)
+      expect(autocheckpoint()).toBe(0)
+      await watch.stop()
+      expect(watch.workerRunning).toBe(false)
+      expect(autocheckpoint()).toBe(1000)
+    } finally {
+      db.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('stopping the watch before the WAL grew starts no worker', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentgate-ckpt-'))
+    const path = join(dir, 'a.db')
+    const db = new Database(path, { create: true })
+    try {
+      db.exec('PRAGMA journal_mode = WAL')
+      const watch = checkpointWhenWalGrows(path, db, { startAtBytes: 1, everyMs: 10 })
+      await watch.stop()
+      db.exec('CREATE TABLE t (body BLOB)')
+      await Bun.sleep(50)
+      expect(watch.workerRunning).toBe(false)
+      expect(db.query('PRAGMA wal_autocheckpoint').get()).toEqual({ wal_autocheckpoint: 1000 })
+    } finally {
+      db.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   test('a store on a file gets its WAL checkpointed while it serves (the WAL restarts)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'agentgate-ckpt-'))
     const path = join(dir, 'store.db')
     const store: JsonStore = await openStore({ db: path, databaseUrl: null })
+    // 64 KiB a response: the WAL passes the size at which the worker starts after a few dozen writes
+    const big = (id: string) => responseRecord(id, { request: { model: 'test-model', input: 'x'.repeat(64 * 1024) } })
     try {
       await store.createResponse(responseRecord('resp_first'), [])
       const before = walCheckpointSeq(path)
       // Keep writing until the WAL has been restarted after a worker checkpoint (bounded).
       let after = before
       for (let i = 0; i < 100 && after === before; i++) {
-        await store.createResponse(responseRecord(`resp_${i}`), [])
+        await store.createResponse(big(`resp_${i}`), [])
         await Bun.sleep(100)
         after = walCheckpointSeq(path)
       }
       expect(after).toBeGreaterThan(before)
+      // restarted by the worker: SQLite's own checkpoint would have waited for 1000 pages
+      expect(statSync(`${path}-wal`).size).toBeLessThan(1000 * 4096)
       expect(await store.getResponse('default', 'resp_first')).not.toBeNull()
     } finally {
       await store.close()

@@ -1,8 +1,10 @@
 // WAL checkpoints on a worker thread. SQLite's automatic checkpoint runs inside an ordinary COMMIT on
 // the serving thread, and its fsyncs stalled the event loop for 15–20 ms about once a second under load
 // (bench/README.md). Here a worker with its own connection checkpoints on a timer, and the serving
-// connection's automatic checkpoint is switched off only once that worker is up.
+// connection's automatic checkpoint is switched off only once that worker is up. The worker (a second
+// JavaScript VM: about 5 MiB and a few ms) starts when the write load needs it, not when the store opens.
 import type { Database } from 'bun:sqlite'
+import { statSync } from 'node:fs'
 
 const INTERVAL_MS = 500
 /** The WAL file is cut back to this after a checkpoint has reset it, so a burst leaves no huge file. */
@@ -31,6 +33,67 @@ self.onmessage = (e) => {
 
 export interface Checkpointer {
   stop(): Promise<void>
+}
+
+/**
+ * SQLite's own checkpoint runs once the WAL holds 1000 pages (4 MiB at the default page size); the worker starts when
+ * the WAL passes a quarter of that, so it has taken over well before the serving thread would checkpoint.
+ */
+const START_AT_WAL_BYTES = 1024 * 1024
+/** How often the WAL's size is looked at (one stat) until the worker runs. */
+const WATCH_MS = 250
+
+export interface WalWatch extends Checkpointer {
+  /** whether the checkpoint worker runs (the serving connection's automatic checkpoint is then off) */
+  readonly workerRunning: boolean
+}
+
+/**
+ * Starts the checkpoint worker once the WAL of `path` grows past `startAtBytes` (looked at every `everyMs`): a
+ * gateway that writes little never pays for the thread, and until it runs SQLite checkpoints by itself as usual.
+ * The WAL file keeps its size after a checkpoint resets it, so its size is the most it has held since it was made.
+ */
+export function checkpointWhenWalGrows(
+  path: string,
+  serving: Database,
+  { startAtBytes = START_AT_WAL_BYTES, everyMs = WATCH_MS }: { startAtBytes?: number; everyMs?: number } = {},
+): WalWatch {
+  let worker: Checkpointer | null = null
+  let starting: Promise<void> | null = null
+  let stopped = false
+  const walBytes = () => {
+    try {
+      return statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0
+    } catch {
+      return 0
+    }
+  }
+  const timer = setInterval(() => {
+    if (walBytes() < startAtBytes) return
+    clearInterval(timer)
+    starting = startCheckpointer(path, serving).then(
+      (cp) => {
+        worker = cp
+      },
+      // not started: SQLite goes on checkpointing by itself
+      () => {},
+    )
+  }, everyMs)
+  // The watch must not keep the process alive.
+  timer.unref()
+  return {
+    get workerRunning() {
+      return worker !== null && !stopped
+    },
+    async stop() {
+      if (stopped) return
+      stopped = true
+      clearInterval(timer)
+      // a worker still starting is stopped once it is up
+      await starting
+      await worker?.stop()
+    },
+  }
 }
 
 /** Starts the checkpoint worker for a WAL database file; null (automatic checkpoints stay on) if it cannot. */

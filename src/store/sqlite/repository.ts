@@ -9,7 +9,7 @@ import { runSync, type Dialect, type Operation, type Queries, type Result } from
 import { asStoreError } from '../errors'
 import { createStore } from '../repository'
 import type { Store } from '../types'
-import { startCheckpointer } from './checkpointer'
+import { checkpointWhenWalGrows } from './checkpointer'
 import { conversationQueries } from './conversations'
 import { isMemoryPath, openSqlite, type Db } from './driver'
 import { eventQueries } from './events'
@@ -81,11 +81,14 @@ export function createSqliteStore(db: Db, client: Database): Store {
   return createStore(dialect)
 }
 
-/** Opens the database file (or ':memory:'), and checkpoints its WAL on a worker thread until the store is closed. */
+/**
+ * Opens the database file (or ':memory:'), and checkpoints its WAL on a worker thread — once the WAL grows enough to
+ * need it — until the store is closed.
+ */
 export async function openSqliteStore(path: string): Promise<Store> {
   const { client, db } = openSqlite(path)
   const store = createSqliteStore(db, client)
-  const checkpointer = isMemoryPath(path) ? null : await startCheckpointer(path, client)
+  const checkpointer = isMemoryPath(path) ? null : checkpointWhenWalGrows(path, client)
   if (!checkpointer) return store
   return {
     ...store,
