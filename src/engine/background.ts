@@ -56,13 +56,14 @@ export function createBackgroundRunner(deps: { store: Store; logger: Logger; met
         let state = metrics?.backgroundQueued
         state?.inc()
         try {
-          for await (const e of turn.events()) {
-            if (metrics && state === metrics.backgroundQueued && e.type === 'response.in_progress') {
-              state.dec()
-              ;(state = metrics.backgroundRunning).inc()
+          for await (const batch of turn.batches())
+            for (const e of batch) {
+              if (metrics && state === metrics.backgroundQueued && e.type === 'response.in_progress') {
+                state.dec()
+                ;(state = metrics.backgroundRunning).inc()
+              }
+              feed?.push(e)
             }
-            feed?.push(e)
-          }
         } catch (e) {
           logger.error('background turn failed', {
             response_id: turn.id,

@@ -115,10 +115,11 @@ export async function compactHistory(
   // A summary is text: no tools, whatever the session declared.
   for (const k of ['tools', 'tool_choice', 'parallel_tool_calls', 'text', 'include', 'max_tool_calls']) delete body[k]
   const norm = new EventNormaliser(deps.ids)
-  for await (const ev of deps.adapter.stream(body, { signal: opts.signal ?? new AbortController().signal, headers: opts.headers })) {
-    norm.accept(ev)
-    if (norm.outcome) break
-  }
+  read: for await (const batch of deps.adapter.stream(body, { signal: opts.signal ?? new AbortController().signal, headers: opts.headers }))
+    for (const ev of batch) {
+      norm.accept(ev)
+      if (norm.outcome) break read
+    }
   const outcome = norm.outcome
   const summary = outputText(norm.output()).trim()
   if (!outcome || outcome.status === 'failed' || summary === '')

@@ -1,4 +1,4 @@
-// A running turn (the Turn start() hands back): events() calls the upstream — after a compaction, when one is due —,
+// A running turn (the Turn start() hands back): batches() calls the upstream — after a compaction, when one is due —,
 // normalises its stream, checkpoints it, and ends the turn (engine/turn-finish.ts) however it stops. A turn with
 // gateway-run tools (MCP, web search) takes several model rounds: between them the gateway runs the calls the model
 // made (engine/tool-rounds.ts), all in this one stream of events.
@@ -85,14 +85,18 @@ export class RunningTurn implements Turn, FinishingTurn {
     return this.opts.requestId ?? null
   }
 
-  /** Ends the turn as failed (shutdown deadline). A turn whose events() never began has nothing to stop. */
+  /** Ends the turn as failed (shutdown deadline). A turn whose batches() never began has nothing to stop. */
   stopForShutdown() {
     if (!this.used) this.release?.()
     else this.shutdown.abort(new TurnStop('shutdown'))
   }
 
-  async *events(): AsyncGenerator<ResponseEvent> {
-    if (this.used) throw new Error('Turn.events() is single use')
+  /**
+   * Runs the turn: its events in order, in batches — the events one read of the upstream's stream brought travel
+   * together (through the engine and to the client), so a fast upstream costs an await per chunk, not per event.
+   */
+  async *batches(): AsyncGenerator<ResponseEvent[]> {
+    if (this.used) throw new Error('Turn.batches() is single use')
     this.used = true
     const { ids } = this.deps
     const { sealer } = this.deps
@@ -136,11 +140,11 @@ export class RunningTurn implements Turn, FinishingTurn {
     const metrics = this.deps.metrics
     metrics?.activeTurns.inc()
     try {
-      yield record(norm.event({ type: 'response.created', response: this.response }))
+      yield [record(norm.event({ type: 'response.created', response: this.response }))]
       // The first event is stored at once: a follower (resume) finds the log as soon as the turn runs.
       await cp.afterEvent()
       if (this.background) {
-        yield record(norm.event({ type: 'response.queued', response: this.response }))
+        yield [record(norm.event({ type: 'response.queued', response: this.response }))]
         this.response = this.progress(norm)
         // Cancelled while it was queued: no model call.
         if ((await cp.markInProgress(this.response)) !== 'in_progress') abort.abort(new TurnStop('cancelled'))
@@ -148,16 +152,15 @@ export class RunningTurn implements Turn, FinishingTurn {
       cp.start()
       // A prewarm is answered with created + completed only, as Codex expects.
       if (this.req.generate !== false && !abort.signal.aborted)
-        yield record(norm.event({ type: 'response.in_progress', response: this.response }))
+        yield [record(norm.event({ type: 'response.in_progress', response: this.response }))]
       let outcome: UpstreamOutcome
       try {
         // Compaction first, when the input asks for it or the history is past the request's threshold.
         const compacted = this.req.generate === false ? null : await this.compactFirst(abort.signal)
-        if (compacted)
-          for (const out of norm.ownItem(compacted.item)) {
-            yield record(out)
-            await cp.afterEvent()
-          }
+        if (compacted) {
+          yield norm.ownItem(compacted.item).map(record)
+          await cp.afterEvent()
+        }
         if (this.req.generate === false) {
           // Codex's WebSocket prewarm: the request is kept as history, no model call.
           outcome = { status: 'completed', usage: null, incomplete_details: null, error: null }
@@ -178,7 +181,7 @@ export class RunningTurn implements Turn, FinishingTurn {
         this.failure = new ApiError(503, final.error?.message ?? 'The gateway shut down.', 'server_error', 'shutting_down')
       const terminal = await finishTurn(this, norm, final, cp)
       finished = true
-      if (terminal) yield eventForClient(terminal, include)
+      if (terminal) yield [eventForClient(terminal, include)]
     } finally {
       this.opts.signal?.removeEventListener('abort', onAbort)
       this.shutdown.signal.removeEventListener('abort', onShutdown)
@@ -218,13 +221,14 @@ export class RunningTurn implements Turn, FinishingTurn {
     signal: AbortSignal,
     cp: TurnCheckpoint,
     record: (e: ResponseEvent) => ResponseEvent,
-  ): AsyncGenerator<ResponseEvent, UpstreamOutcome> {
+  ): AsyncGenerator<ResponseEvent[], UpstreamOutcome> {
     const { span, toolSpans } = this
     const tracer = this.deps.tracer
+    // The gateway's own tool events come one at a time (each as the call it reports progresses).
     const emit = async function* (events: AsyncIterable<ResponseEvent>) {
       for await (const e of events) {
         if (span) noteToolCallEvent(tracer!, span, e, toolSpans!)
-        yield record(e)
+        yield [record(e)]
         const written = cp.afterEvent()
         if (written) await written
       }
@@ -272,7 +276,7 @@ export class RunningTurn implements Turn, FinishingTurn {
     cp: TurnCheckpoint,
     record: (e: ResponseEvent) => ResponseEvent,
     gateway: GatewayRound | undefined,
-  ): AsyncGenerator<ResponseEvent, UpstreamOutcome> {
+  ): AsyncGenerator<ResponseEvent[], UpstreamOutcome> {
     const { adapter, metrics } = this.deps
     // What the turn made so far goes back with its input: earlier rounds' calls and outputs, calls the client approved;
     // sealed reasoning goes back readable. (A compaction item made first is already expanded in this.upstream.)
@@ -298,19 +302,25 @@ export class RunningTurn implements Turn, FinishingTurn {
       gateway?.tools ?? null,
       needsApproval,
     )
-    for await (const ev of stream) {
-      if (upSpan) noteUpstreamEvent(upSpan, ev)
-      for (const out of norm.accept(ev)) {
-        if (this.span) noteToolCallEvent(this.deps.tracer!, this.span, out, this.toolSpans!)
-        if (!this.firstDelta && isDelta(out)) {
-          this.firstDelta = true
-          metrics?.turnFirstDelta(this.req.model, (performance.now() - this.startedAt) / 1000)
+    // A batch of the upstream's events in, a batch of the gateway's out: one yield (and one look at the log) per batch.
+    for await (const batch of stream) {
+      const events: ResponseEvent[] = []
+      for (const ev of batch) {
+        if (upSpan) noteUpstreamEvent(upSpan, ev)
+        for (const out of norm.accept(ev)) {
+          if (this.span) noteToolCallEvent(this.deps.tracer!, this.span, out, this.toolSpans!)
+          if (!this.firstDelta && isDelta(out)) {
+            this.firstDelta = true
+            metrics?.turnFirstDelta(this.req.model, (performance.now() - this.startedAt) / 1000)
+          }
+          events.push(record(out))
         }
-        yield record(out)
-        // Awaited only when there is a write to wait for: an `await` of nothing still costs every event a turn of the queue.
-        const written = cp.afterEvent()
-        if (written) await written
+        if (norm.outcome) break
       }
+      if (events.length) yield events
+      // Awaited only when there is a write to wait for: an `await` of nothing still costs a turn of the queue.
+      const written = cp.afterEvent()
+      if (written) await written
       if (norm.outcome) break
     }
     const outcome = norm.outcome ?? (signal.aborted ? interrupted() : truncatedStream())

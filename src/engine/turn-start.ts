@@ -41,7 +41,7 @@ export function turnStarter(deps: EngineDeps, historyDeps: HistoryDeps, warnedTo
   }
 
   async function start(req: CreateResponseRequest, opts: TurnOptions): Promise<Turn> {
-    // The turn's span covers start() and events(); it ends with the turn (or here, when start() refuses it).
+    // The turn's span covers start() and batches(); it ends with the turn (or here, when start() refuses it).
     const span = deps.tracer?.start(`turn ${req.model}`, 'internal', opts.parentSpan)
     if (span === undefined) return startTurn(req, opts, undefined)
     turnAttributes(span, req)

@@ -88,7 +88,7 @@ export interface TurnOptions {
 export interface Turn {
   readonly id: string
   readonly stored: boolean
-  /** The Response as it stands: in_progress until events() has finished, then final. */
+  /** The Response as it stands: in_progress until batches() has finished, then final. */
   readonly response: ResponseObjectT
   /** Why the turn failed, when it failed: the error an HTTP edge answers with. */
   readonly failure: ApiError | null
@@ -96,8 +96,11 @@ export interface Turn {
   readonly background: boolean
   /** The x-request-id of the request that created it (TurnOptions.requestId), for log lines about it. */
   readonly requestId?: string | null
-  /** Runs the turn. Single use. Stopping the iteration early ends the turn as incomplete. */
-  events(): AsyncGenerator<ResponseEvent>
+  /**
+   * Runs the turn: its events in order, in batches (those one read of the upstream brought travel together; never an
+   * empty batch). Single use. Stopping the iteration early ends the turn as incomplete.
+   */
+  batches(): AsyncGenerator<ResponseEvent[]>
   /** History, input and output of this turn, in order: what a later turn chained on it sees. */
   transcript(): ItemBody[]
 }

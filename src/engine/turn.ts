@@ -1,6 +1,6 @@
 // The turn engine: the one path every turn takes, whatever edge it came from (HTTP JSON, SSE,
 // WebSocket, background). start() checks the request and rehydrates history (errors here are
-// plain 4xx); the returned Turn's events() then calls the upstream, normalises its stream, persists
+// plain 4xx); the returned Turn's batches() then calls the upstream, normalises its stream, persists
 // the response and yields the gateway's events. Consumers only decide how to deliver them.
 // The turn itself lives in engine/turn-start.ts (start), engine/running-turn.ts (events) and engine/turn-finish.ts (its end).
 import type { CreateResponseRequest } from '../schema/responses'

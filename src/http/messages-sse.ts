@@ -7,7 +7,7 @@ import { streamErrorEvent } from '../messages/errors'
 import { eventStreamResponse } from './sse'
 
 export function messagesSseResponse(
-  events: AsyncIterator<MessageEvent>,
+  events: AsyncIterator<MessageEvent[]>,
   pingMs: number,
   headers: Record<string, string>,
   open?: { inc(): void; dec(): void },

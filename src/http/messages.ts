@@ -66,7 +66,7 @@ export function messagesRoutes(deps: AppDeps, engine: TurnEngine, auth: Auth) {
           ) as unknown as MessageObjectT
         }
         const events: MessageEvent[] = []
-        for await (const ev of turn.events()) events.push(...translator.accept(ev))
+        for await (const batch of turn.batches()) for (const ev of batch) events.push(...translator.accept(ev))
         if (turn.failure) throw turn.failure
         return accumulateMessage(events)!
       },
@@ -117,15 +117,24 @@ function translatorOptions(body: CreateMessageRequest, signer: TranslatorOptions
   return { model: body.model, signer, stopSequences: body.stop_sequences, thinking }
 }
 
-/** The turn's events as Messages events; a turn that fails after it began ends with an `error` event. */
-async function* messageEvents(turn: Awaited<ReturnType<TurnEngine['start']>>, translator: MessageTranslator): AsyncGenerator<MessageEvent> {
-  for await (const ev of turn.events()) yield* translator.accept(ev)
+/**
+ * The turn's events as Messages events, a batch of the turn's as one batch (http/sse.ts writes it at once); a turn
+ * that fails after it began ends with an `error` event.
+ */
+async function* messageEvents(turn: Awaited<ReturnType<TurnEngine['start']>>, translator: MessageTranslator): AsyncGenerator<MessageEvent[]> {
+  for await (const batch of turn.batches()) {
+    const out: MessageEvent[] = []
+    for (const ev of batch) for (const m of translator.accept(ev)) out.push(m)
+    if (out.length) yield out
+  }
   if (translator.end?.failed === null) return
   const failure = turn.failure
-  if (failure) yield streamErrorEvent(failure.status, failure.toJSON())
+  if (failure) yield [streamErrorEvent(failure.status, failure.toJSON())]
   else
-    yield {
-      type: 'error',
-      error: { type: 'api_error', message: translator.end?.failed?.message ?? 'The turn ended before the model finished.' },
-    }
+    yield [
+      {
+        type: 'error',
+        error: { type: 'api_error', message: translator.end?.failed?.message ?? 'The turn ended before the model finished.' },
+      },
+    ]
 }

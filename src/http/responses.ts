@@ -22,7 +22,7 @@ import {
   type ResponseObjectT,
 } from '../schema/responses'
 import { JSON_BODY, jsonBody } from './json-body'
-import { sseAnswer, sseResponse } from './sse'
+import { singly, sseAnswer, sseResponse } from './sse'
 
 const notFound = (id: string) => ApiError.notFound(`Response with id '${id}' not found.`, 'response_not_found')
 
@@ -55,7 +55,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
           // A reader that falls behind continues from the stored log, whose events keep their sources.
           if (events)
             return sseAnswer<ResponseObjectT>(
-              sseResponse(eventsForClient(events, body.include), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams),
+              sseResponse(singly(eventsForClient(events, body.include)), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams),
             )
           return queued
         }
@@ -67,8 +67,8 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
           parentSpan: deps.tracing?.spanOf(request),
         })
         if (body.stream)
-          return sseAnswer<ResponseObjectT>(sseResponse(turn.events(), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams))
-        for await (const _ of turn.events());
+          return sseAnswer<ResponseObjectT>(sseResponse(turn.batches(), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams))
+        for await (const _ of turn.batches());
         // Upstream failures are stored as failed responses and answered with the upstream's status.
         if (turn.failure) throw withResponseId(turn.failure, turn.stored ? turn.id : null)
         return jsonAnswer(responseForClient(turn.response, body.include), set.headers as Record<string, string>)
@@ -108,7 +108,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         const requestId = String(set.headers['x-request-id'] ?? '')
         return sseAnswer<ResponseObjectT>(
           sseResponse(
-            eventsForClient(followEvents(store, tenant, params.id, after, config.idleTimeoutMs, engine.unstored), include),
+            singly(eventsForClient(followEvents(store, tenant, params.id, after, config.idleTimeoutMs, engine.unstored), include)),
             { 'x-request-id': requestId },
             deps.metrics?.activeSseStreams,
           ),

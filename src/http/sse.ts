@@ -1,6 +1,7 @@
-// Delivers an event iterator as Server-Sent Events: `event: <type>` + one `data:` line per event, written to a
-// direct stream (Bun's ReadableStream type 'direct': no JS queue, no copy per chunk). Events written within one turn of
-// the event loop — all those one upstream chunk carried — leave in one socket write when Bun flushes. One stream for
+// Delivers an iterator of event batches as Server-Sent Events: `event: <type>` + one `data:` line per event, written to
+// a direct stream (Bun's ReadableStream type 'direct': no JS queue, no copy per chunk). A batch — the events one
+// upstream chunk carried (engine/running-turn.ts) — is written as one string of frames: one write, one UTF-8 encoding
+// and one socket send for hundreds of deltas instead of one each. One stream for
 // both wire formats: the Responses API's (sseResponse) and the Messages API's (http/messages-sse.ts, with pings). The
 // writer waits whenever the socket pushes back, so a slow client slows the turn instead of growing a buffer; a client
 // that goes away ends the iterator (the engine then stores the turn as incomplete).
@@ -30,8 +31,13 @@ export interface EventStreamOptions<E extends { type: string }> {
   errorEvent(e: unknown, last: E | null): { type: string }
 }
 
-/** The iterator as an SSE Response; see EventStreamOptions. */
-export function eventStreamResponse<E extends { type: string }>(events: AsyncIterator<E>, opts: EventStreamOptions<E>): Response {
+/** An iterator of single events as batches of one (a replay from the store, a background turn's live feed). */
+export async function* singly<E>(events: AsyncIterable<E>): AsyncGenerator<E[]> {
+  for await (const e of events) yield [e]
+}
+
+/** The iterator of batches (never empty) as an SSE Response; see EventStreamOptions. */
+export function eventStreamResponse<E extends { type: string }>(events: AsyncIterator<E[]>, opts: EventStreamOptions<E>): Response {
   const { open, pingMs } = opts
   let last: E | null = null
   let ended = false
@@ -43,7 +49,7 @@ export function eventStreamResponse<E extends { type: string }>(events: AsyncIte
   }
   open?.inc()
   /** The next event, with pings: a `ping` frame goes out whenever pingMs pass without one (the event is still awaited). */
-  const nextWithPings = async (ctl: ReadableStreamDirectController, pingMs: number): Promise<IteratorResult<E>> => {
+  const nextWithPings = async (ctl: ReadableStreamDirectController, pingMs: number): Promise<IteratorResult<E[]>> => {
     const pending = events.next()
     for (;;) {
       let timer: ReturnType<typeof setTimeout> | undefined
@@ -65,8 +71,11 @@ export function eventStreamResponse<E extends { type: string }>(events: AsyncIte
           // Without pings the iterator's own promise is awaited: an async wrapper returning it costs every event extra turns.
           const r = await (pingMs === undefined ? events.next() : nextWithPings(ctl, pingMs))
           if (r.done || gone) break
-          last = r.value
-          const written = ctl.write(frameText(r.value))
+          const batch = r.value
+          let text = ''
+          for (let i = 0; i < batch.length; i++) text += frameText(batch[i]!)
+          last = batch[batch.length - 1] ?? last
+          const written = ctl.write(text)
           // a promise: the socket's buffer is full; wait for it to drain
           if (typeof written !== 'number') await written
         }
@@ -94,7 +103,7 @@ export function eventStreamResponse<E extends { type: string }>(events: AsyncIte
 
 /** A Responses API stream. `open` (agentgate_active_sse_streams) counts it until it ends, fails or the client leaves. */
 export function sseResponse(
-  events: AsyncIterator<ResponseEvent>,
+  events: AsyncIterator<ResponseEvent[]>,
   headers: Record<string, string> = {},
   open?: { inc(): void; dec(): void },
 ): Response {

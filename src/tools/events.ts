@@ -199,14 +199,19 @@ function clientItem(st: CallState, status: string, args: string): UpstreamItem {
 }
 
 /**
- * Wraps an upstream stream with the mapping (the engine's one call site). Nothing to map (no tools, or plain functions
+ * Wraps an upstream stream (batches of events, upstream/adapter.ts) with the mapping (the engine's one call site). Nothing to map (no tools, or plain functions
  * only): the stream itself, with no generator layer around it (each layer costs every event an await of its own).
  */
-export function mapToolCallEvents(events: AsyncIterable<UpstreamEvent>, registry: ToolRegistry): AsyncIterable<UpstreamEvent> {
+export function mapToolCallEvents(events: AsyncIterable<UpstreamEvent[]>, registry: ToolRegistry): AsyncIterable<UpstreamEvent[]> {
   if (!registry.tools.some((t) => t.kind !== 'function' || t.namespace !== null)) return events
   return mapped(events, new ToolCallMapper(registry))
 }
 
-async function* mapped(events: AsyncIterable<UpstreamEvent>, mapper: ToolCallMapper): AsyncGenerator<UpstreamEvent> {
-  for await (const ev of events) for (const out of mapper.map(ev)) yield out
+/** The batches mapped event by event; a batch left empty is not passed on. */
+async function* mapped(batches: AsyncIterable<UpstreamEvent[]>, mapper: ToolCallMapper): AsyncGenerator<UpstreamEvent[]> {
+  for await (const batch of batches) {
+    const out: UpstreamEvent[] = []
+    for (const ev of batch) for (const e of mapper.map(ev)) out.push(e)
+    if (out.length) yield out
+  }
 }

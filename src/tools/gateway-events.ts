@@ -174,18 +174,23 @@ function itemIdOf(where: { item_id?: string | null }, st: CallState): string {
 }
 
 /**
- * Wraps a round's stream with the mapping (the engine's one call site). Without gateway tools: the stream itself, with
+ * Wraps a round's stream (batches of events, upstream/adapter.ts) with the mapping (the engine's one call site). Without gateway tools: the stream itself, with
  * no generator layer around it (each layer costs every event an await of its own).
  */
 export function mapGatewayCallEvents(
-  events: AsyncIterable<UpstreamEvent>,
+  events: AsyncIterable<UpstreamEvent[]>,
   gateway: GatewayTools | null,
   needsApproval: ApprovalPolicy,
-): AsyncIterable<UpstreamEvent> {
+): AsyncIterable<UpstreamEvent[]> {
   if (!gateway) return events
   return mapped(events, new GatewayCallMapper(gateway, needsApproval))
 }
 
-async function* mapped(events: AsyncIterable<UpstreamEvent>, mapper: GatewayCallMapper): AsyncGenerator<UpstreamEvent> {
-  for await (const ev of events) for (const out of mapper.map(ev)) yield out
+/** The batches mapped event by event; a batch left empty is not passed on. */
+async function* mapped(batches: AsyncIterable<UpstreamEvent[]>, mapper: GatewayCallMapper): AsyncGenerator<UpstreamEvent[]> {
+  for await (const batch of batches) {
+    const out: UpstreamEvent[] = []
+    for (const ev of batch) for (const e of mapper.map(ev)) out.push(e)
+    if (out.length) yield out
+  }
 }

@@ -1,6 +1,8 @@
 // The interface every upstream adapter implements: take a stateless Responses request (full input,
-// store:false) and yield Responses-API stream events as the upstream produced them. The turn engine
-// normalises them (ids, sequence numbers, final object); adapters only translate wire formats.
+// store:false) and yield Responses-API stream events as the upstream produced them, in batches: the events of one
+// read of the upstream's body travel together (one await per network chunk, not per event — a chunk of a fast
+// upstream carries hundreds of deltas). The turn engine normalises them (ids, sequence numbers, final object);
+// adapters only translate wire formats.
 
 import type { UpstreamEvent } from '../schema/events'
 
@@ -9,8 +11,11 @@ export type { UpstreamEvent }
 
 export interface UpstreamAdapter {
   readonly name: string
-  /** Streams one model turn. Throws ApiError (502/504/4xx) when the upstream refuses before streaming. */
-  stream(body: Record<string, unknown>, opts: { signal: AbortSignal; headers?: Record<string, string> }): AsyncIterable<UpstreamEvent>
+  /**
+   * Streams one model turn as batches of events in order (never an empty batch). Throws ApiError (502/504/4xx) when
+   * the upstream refuses before streaming.
+   */
+  stream(body: Record<string, unknown>, opts: { signal: AbortSignal; headers?: Record<string, string> }): AsyncIterable<UpstreamEvent[]>
 }
 
 /** What bounds a generation stream: its line length, its total bytes (--max-stream-bytes). */

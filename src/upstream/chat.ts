@@ -277,29 +277,37 @@ export function chatAdapter(client: UpstreamClient, limits: StreamLimits, models
             `upstream answered with ${type || 'no content type'} instead of an event stream`,
             'upstream_bad_response',
           )
-        yield* t.fromCompletion(final)
+        yield t.fromCompletion(final)
         return
       }
       let sawDone = false
       const sse = { maxLineBytes: limits.maxSseLineBytes, maxStreamBytes: limits.maxStreamBytes, idleMs: client.idleTimeoutMs, call }
-      // the messages of one network chunk are translated in one loop (sse.ts sseBatches)
-      chunks: for await (const batch of sseBatches(res.body, sse)) {
+      // the messages of one network chunk are translated in one loop (sse.ts sseBatches), and handed on as one batch
+      for await (const batch of sseBatches(res.body, sse)) {
+        const events: UpstreamEvent[] = []
         for (const msg of batch) {
           if (msg.data === '[DONE]') {
             sawDone = true
-            break chunks
+            break
           }
           let chunk: Json
           try {
             chunk = JSON.parse(msg.data)
           } catch {
+            // the chunk's events before the bad one still count (the turn keeps what streamed)
+            if (events.length) yield events
             throw ApiError.badGateway('upstream sent a chunk that is not valid JSON', 'upstream_bad_response')
           }
-          for (const ev of t.accept(chunk)) yield ev
+          for (const ev of t.accept(chunk)) events.push(ev)
         }
+        if (events.length) yield events
+        if (sawDone) break
       }
       // No [DONE] and no finish_reason: the stream broke off; without a terminal event the engine fails the turn.
-      if (sawDone || t.finishReason !== null) yield* t.finish()
+      if (sawDone || t.finishReason !== null) {
+        const last = t.finish()
+        if (last.length) yield last
+      }
     },
   }
 }

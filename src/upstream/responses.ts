@@ -18,7 +18,7 @@ export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, m
   return {
     name: 'responses',
     // One generator from the upstream's bytes to the fixed events: the SSE messages of a chunk are parsed, fixed and
-    // yielded here in one loop (a generator per stage cost every event a hop of its own).
+    // yielded here as one batch (a generator per stage, or a yield per event, cost every event a hop of its own).
     async *stream(body, { signal, headers }) {
       const res = await client.call({
         method: 'POST',
@@ -41,32 +41,48 @@ export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, m
             `upstream answered with ${type || 'no content type'} instead of an event stream`,
             'upstream_bad_response',
           )
-        for (const ev of eventsFromFinalResponse(final)) yield* fix.accept(ev)
-        yield* fix.end()
+        const events: UpstreamEvent[] = []
+        for (const ev of eventsFromFinalResponse(final)) events.push(...fix.accept(ev))
+        events.push(...fix.end())
+        yield events
         return
       }
       const sse = { maxLineBytes: limits.maxSseLineBytes, maxStreamBytes: limits.maxStreamBytes, idleMs: client.idleTimeoutMs, call }
-      messages: for await (const batch of sseBatches(res.body, sse)) {
+      for await (const batch of sseBatches(res.body, sse)) {
+        const events: UpstreamEvent[] = []
+        let done = false
         for (const msg of batch) {
-          if (msg.data === '[DONE]') break messages
-          for (const ev of fix.accept(upstreamEvent(msg))) yield ev
+          if (msg.data === '[DONE]') {
+            done = true
+            break
+          }
+          const ev = upstreamEvent(msg)
+          if (ev instanceof ApiError) {
+            // the chunk's events before the bad one still count (the turn keeps what streamed)
+            if (events.length) yield events
+            throw ev
+          }
+          fix.acceptInto(ev, events)
         }
+        if (events.length) yield events
+        if (done) break
       }
-      yield* fix.end()
+      const held = fix.end()
+      if (held.length) yield held
     },
   }
 }
 
-/** One SSE message of the upstream as the event it says it is. */
-function upstreamEvent(msg: SseMessage): VllmEvent {
+/** One SSE message of the upstream as the event it says it is, or the error it is (returned: the batch so far goes first). */
+function upstreamEvent(msg: SseMessage): VllmEvent | ApiError {
   let data: unknown
   try {
     data = JSON.parse(msg.data)
   } catch {
-    throw ApiError.badGateway('upstream sent an event that is not valid JSON', 'upstream_bad_response')
+    return ApiError.badGateway('upstream sent an event that is not valid JSON', 'upstream_bad_response')
   }
   if (typeof data !== 'object' || data === null)
-    throw ApiError.badGateway('upstream sent an event that is not an object', 'upstream_bad_response')
+    return ApiError.badGateway('upstream sent an event that is not an object', 'upstream_bad_response')
   if (!('type' in data) || typeof data.type !== 'string') Object.assign(data, { type: msg.event ?? 'message' })
   // Where the upstream's events enter untyped: an object with a `type` is taken as the event it names (checking each
   // one would cost every event; the engine reads their fields defensively). One of a type we do not list passes

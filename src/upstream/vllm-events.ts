@@ -35,10 +35,16 @@ export class ResponsesStreamFixer {
   private held: UpstreamEventOf<'response.output_item.done'> | null = null
 
   accept(raw: VllmEvent): UpstreamEvent[] {
+    const out: UpstreamEvent[] = []
+    this.acceptInto(raw, out)
+    return out
+  }
+
+  /** accept(), appending to `out` (the adapter's batch): no array per event. */
+  acceptInto(raw: VllmEvent, out: UpstreamEvent[]): void {
     let ev = renamed(raw)
     if ((ev.type === 'response.output_item.added' || ev.type === 'response.output_item.done') && ev.item && typeof ev.item === 'object')
       ev = { ...ev, item: cleanItem(ev.item, ev.type === 'response.output_item.added') }
-    const out: UpstreamEvent[] = []
     if (ev.type === 'response.completed') {
       const status = ev.response?.status
       if (status === 'incomplete' || status === 'failed')
@@ -51,7 +57,6 @@ export class ResponsesStreamFixer {
     }
     if (ev.type === 'response.output_item.done') this.held = ev
     else out.push(ev)
-    return out
   }
 
   end(): UpstreamEvent[] {

@@ -142,6 +142,20 @@ export class ResponsesSocketSession {
     this.opts.logger.debug('websocket closed', { code, request_id: this.opts.requestId })
   }
 
+  /**
+   * A batch of the turn's events, one frame each (clients such as Codex read one event per message), waiting only
+   * where the socket is backed up: no await per frame otherwise.
+   */
+  private async sendAll(events: unknown[]): Promise<boolean> {
+    for (const e of events) {
+      if (this.closed) return false
+      const r = this.sink.send(JSON.stringify(e))
+      if (r === 0) return false
+      if (r === -1) await new Promise<void>((resolve) => (this.drained = resolve))
+    }
+    return !this.closed
+  }
+
   /** Sends one frame, waiting for the socket to drain first when it is backed up. */
   private async send(payload: unknown): Promise<boolean> {
     if (this.closed) return false
@@ -243,16 +257,16 @@ export class ResponsesSocketSession {
       this.sendError(e)
       return
     }
-    const events = turn.events()
+    const batches = turn.batches()
     try {
-      for await (const ev of events) {
-        if (!(await this.send(ev))) break
+      for await (const batch of batches) {
+        if (!(await this.sendAll(batch))) break
       }
     } catch (e) {
       this.sendError(e)
     } finally {
       // Ends the turn (as incomplete) if we stopped early because the socket went away.
-      await events.return(undefined)
+      await batches.return(undefined)
     }
     if (turn.response.status !== 'completed') return
     if (turn.stored) {

@@ -17,7 +17,7 @@ afterEach(async () => {
   await store.close()
 })
 
-/** A finished turn of `n` events, already in the store (as the engine leaves it), replayed by events(). */
+/** A finished turn of `n` events, already in the store (as the engine leaves it), replayed by batches(). */
 async function storedTurn(id: string, n: number): Promise<Turn> {
   const events = Array.from(
     { length: n },
@@ -36,8 +36,8 @@ async function storedTurn(id: string, n: number): Promise<Turn> {
     response: {} as any,
     failure: null,
     transcript: () => [],
-    async *events() {
-      for (const e of events) yield e
+    async *batches() {
+      for (const e of events) yield [e]
     },
   }
 }
