@@ -3,7 +3,9 @@
 // profiler (`bun --cpu-prof --cpu-prof-md`). For finding where a benchmark's time goes, not for numbers.
 //
 //   bun run bench/profile.ts json                # stateful JSON turns
-//   bun run bench/profile.ts sse|chat|models|chain1000 [--requests N] [--concurrency C] [--model bench-l0-d16-r0]
+//   bun run bench/profile.ts sse|chat|models|chain1000 [--requests N] [--concurrency C] [--model bench-l0-d16-r0] [--no-store]
+//
+// --no-store: the json and sse turns with store:false (the profile is then written as <load>-nostore).
 //
 // Writes bench/results/profiles/<load>.cpuprofile (Chrome DevTools / speedscope) and <load>.md (read the
 // "Hot Functions" table first), and prints the gateway's CPU ms per request.
@@ -27,6 +29,8 @@ const opt = (flag: string, fallback: string) => {
 const requests = Number(opt('--requests', '2000'))
 const concurrency = Number(opt('--concurrency', '8'))
 const model = opt('--model', 'bench-l0-d16-r0')
+const noStore = argv.includes('--no-store')
+const name = noStore ? `${load}-nostore` : load
 
 const outDir = join(BENCH_DIR, 'results/profiles')
 mkdirSync(outDir, { recursive: true })
@@ -42,7 +46,7 @@ try {
       '--cpu-prof-md',
       `--cpu-prof-interval=${opt('--interval', '250')}`,
       `--cpu-prof-dir=${outDir}`,
-      `--cpu-prof-name=${load}`,
+      `--cpu-prof-name=${name}`,
       'run',
       join(ROOT, 'src/main.ts'),
       '--port',
@@ -71,7 +75,12 @@ try {
       case 'chain1000':
         return post('/v1/responses', { model, input: 'next', store: false, previous_response_id: head })
       default:
-        return post('/v1/responses', { model, input: 'Say hello to the benchmark.', stream: load === 'sse' })
+        return post('/v1/responses', {
+          model,
+          input: 'Say hello to the benchmark.',
+          stream: load === 'sse',
+          ...(noStore ? { store: false } : {}),
+        })
     }
   }
   for (let i = 0; i < 50; i++) await one()
@@ -85,10 +94,10 @@ try {
   )
   const wall = performance.now() - t0
   process.stdout.write(
-    `${load}: ${requests} requests, ${concurrency} concurrent, ${(requests / (wall / 1000)).toFixed(0)} req/s, gateway CPU ${((cpuMs(gw.pid) - cpu0) / requests).toFixed(3)} ms/request\n`,
+    `${name}: ${requests} requests, ${concurrency} concurrent, ${(requests / (wall / 1000)).toFixed(0)} req/s, gateway CPU ${((cpuMs(gw.pid) - cpu0) / requests).toFixed(3)} ms/request\n`,
   )
   await stopAll() // SIGTERM: the gateway exits cleanly and Bun writes the profile
-  process.stdout.write(`profile: ${join(outDir, `${load}.cpuprofile`)}, summary: ${join(outDir, `${load}.md`)}\n`)
+  process.stdout.write(`profile: ${join(outDir, `${name}.cpuprofile`)}, summary: ${join(outDir, `${name}.md`)}\n`)
 } finally {
   await stopAll()
   removeTempDirs()

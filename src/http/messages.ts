@@ -121,7 +121,10 @@ function translatorOptions(body: CreateMessageRequest, signer: TranslatorOptions
  * The turn's events as Messages events, a batch of the turn's as one batch (http/sse.ts writes it at once); a turn
  * that fails after it began ends with an `error` event.
  */
-async function* messageEvents(turn: Awaited<ReturnType<TurnEngine['start']>>, translator: MessageTranslator): AsyncGenerator<MessageEvent[]> {
+async function* messageEvents(
+  turn: Awaited<ReturnType<TurnEngine['start']>>,
+  translator: MessageTranslator,
+): AsyncGenerator<MessageEvent[]> {
   for await (const batch of turn.batches()) {
     const out: MessageEvent[] = []
     for (const ev of batch) for (const m of translator.accept(ev)) out.push(m)

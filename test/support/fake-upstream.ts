@@ -7,7 +7,7 @@ export type Fault =
   | { fault: 'drop'; afterEvents: number } // SSE: close the connection after N events, no terminal event
   | { fault: 'slow'; delayMs: number } // wait before answering headers
   | { fault: 'stall'; afterEvents: number; stallMs: number } // SSE: go silent mid-stream
-  | { fault: 'malformed'; afterEvents: number } // SSE: a broken data line
+  | { fault: 'malformed'; afterEvents: number; oneWrite?: boolean } // SSE: a broken data line
   | { fault: 'raw'; contentType: string; body: string | Uint8Array; status?: number; headers?: Record<string, string> } // exact bytes
 
 /** One model turn in vLLM's terms. */
@@ -21,6 +21,8 @@ export interface TurnScript {
   usage?: { input_tokens: number; output_tokens: number; reasoning_tokens?: number; cached_tokens?: number }
   /** pause between events (ms) */
   delayMs?: number
+  /** SSE: the whole stream in one write, as a fast server that fell behind sends it (the gateway reads many events per chunk) */
+  oneWrite?: boolean
 }
 
 /**
@@ -336,10 +338,23 @@ export function vllmResponseEvents(req: any, s: TurnScript): any[] {
   return ev
 }
 
-function sseStream(events: any[], s: { delayMs?: number }, fault?: Extract<Fault, { afterEvents: number }>): Response {
+function sseStream(events: any[], s: { delayMs?: number; oneWrite?: boolean }, fault?: Extract<Fault, { afterEvents: number }>): Response {
   const enc = new TextEncoder()
+  const oneWrite = s.oneWrite || (fault?.fault === 'malformed' && fault.oneWrite)
   const stream = new ReadableStream({
-    async start(ctl) {
+    async start(real) {
+      // oneWrite: every frame kept, then sent in one write when the stream closes
+      const held: Uint8Array[] = []
+      const ctl = oneWrite
+        ? {
+            enqueue: (b: Uint8Array) => held.push(b),
+            error: (e: unknown) => real.error(e),
+            close: () => {
+              real.enqueue(Buffer.concat(held))
+              real.close()
+            },
+          }
+        : real
       try {
         for (let i = 0; i < events.length; i++) {
           if (fault && i === fault.afterEvents) {
@@ -432,6 +447,7 @@ function chatReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: 
     ...extra,
   })
   const events: any[] = [chunk({ role: 'assistant', content: '' })]
+  const frames: string[] = []
   for (const d of splitText(s.reasoning ?? '')) events.push(chunk({ reasoning_content: d }))
   for (const d of splitText(s.text ?? '', s.chunks)) events.push(chunk({ content: d }))
   for (const tc of toolCalls) {
@@ -452,10 +468,12 @@ function chatReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: 
           ctl.error(new Error('dropped by fake upstream'))
           return
         }
-        ctl.enqueue(enc.encode(`data: ${JSON.stringify(events[i])}\n\n`))
+        const frame = `data: ${JSON.stringify(events[i])}\n\n`
+        if (s.oneWrite) frames.push(frame)
+        else ctl.enqueue(enc.encode(frame))
         if (s.delayMs) await Bun.sleep(s.delayMs)
       }
-      ctl.enqueue(enc.encode('data: [DONE]\n\n'))
+      ctl.enqueue(enc.encode(`${frames.join('')}data: [DONE]\n\n`))
       ctl.close()
     },
   })
