@@ -32,6 +32,8 @@ export interface CheckpointOptions {
   /** false: the turn keeps nothing, every method is a no-op */
   stored: boolean
   recordEvents: boolean
+  /** the log was begun with the response's row (turn-start.ts): that counts as its first write */
+  logStarted?: boolean
   background: boolean
   /** the response as it stands (status in_progress, output so far) and a counter that moves when it changes */
   progress(): { version: number; response: ResponseObjectT; output: ItemBody[] }
@@ -53,7 +55,9 @@ export class TurnCheckpoint {
   private stopNotified = false
   private storeFailed = false
 
-  constructor(private readonly o: CheckpointOptions) {}
+  constructor(private readonly o: CheckpointOptions) {
+    if (o.logStarted) this.lastFlush = performance.now()
+  }
 
   /** Keeps an event for the log (when the turn records one). */
   record(e: ResponseEvent): void {

@@ -38,6 +38,8 @@ export class RunningTurn implements Turn, FinishingTurn {
   release: (() => void) | null = null
   /** A turn stored whole at its end (turn-start.ts): its record, inserted then; null when its row exists already. */
   storeAtEnd: ResponseRecord | null = null
+  /** How many of the turn's first events its row was stored with (turn-start.ts): they are not logged again. */
+  logged = 0
   /** Aborted by a shutdown whose grace period ran out: the turn ends as failed, with its terminal event. */
   private readonly shutdown = new AbortController()
   /** the span of the model call running now, if any (ended when the round ends, or with the turn) */
@@ -122,6 +124,7 @@ export class RunningTurn implements Turn, FinishingTurn {
       // a turn stored at its end has no row to keep up to date while it runs
       stored: this.stored && this.storeAtEnd === null,
       recordEvents: this.opts.recordEvents === true,
+      logStarted: this.logged > 0,
       background: this.background,
       progress: () => ({ version: norm.sequence, response: this.progress(norm), output: norm.output() }),
       // Cancelled by any process sharing the store (or ended there by recovery, or deleted): stop the model.
@@ -140,8 +143,10 @@ export class RunningTurn implements Turn, FinishingTurn {
     const metrics = this.deps.metrics
     metrics?.activeTurns.inc()
     try {
-      yield [record(norm.event({ type: 'response.created', response: this.response }))]
-      // The first event is stored at once: a follower (resume) finds the log as soon as the turn runs.
+      const created = norm.event({ type: 'response.created', response: this.response })
+      yield [this.logged > 0 ? eventForClient(created, include) : record(created)]
+      // The first event is stored at once (unless it was with the row): a follower (resume) finds the log as soon as
+      // the turn runs.
       await cp.afterEvent()
       if (this.background) {
         yield [record(norm.event({ type: 'response.queued', response: this.response }))]

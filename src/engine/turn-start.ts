@@ -2,6 +2,7 @@
 // plain 4xx, before anything is stored), then the response row (or a conversation's turn lock) written.
 import { ApiError } from '../errors'
 import { withFields } from '../log'
+import type { EventOf } from '../schema/events'
 import type { CreateResponseRequest } from '../schema/responses'
 import type { ItemBody, ResponseRecord, Store } from '../store/types'
 import { toolRegistryFor } from '../tools'
@@ -86,6 +87,7 @@ export function turnStarter(deps: EngineDeps, historyDeps: HistoryDeps, warnedTo
     const status = background ? 'queued' : 'in_progress'
     const initial = responseObject(base, { status, output: [], usage: null, error: null, incomplete_details: null, completedAtMs: null })
     let storeAtEnd: ResponseRecord | null = null
+    let firstEvents: EventOf<'response.created'>[] = []
     // A JSON turn (not streamed, not in the background, not in a conversation) is seen by nobody before it ends: its
     // id reaches the client with the answer. It is stored whole at its end (turn-finish.ts), one write per turn; on a
     // failing storage that write is what fails (503, retried like any turn's end by engine/unstored.ts).
@@ -142,8 +144,11 @@ export function turnStarter(deps: EngineDeps, historyDeps: HistoryDeps, warnedTo
         }
       } else {
         const s = childSpan(deps.tracer, span, 'createResponse')
+        // A streamed turn's event log starts with its row: the first event (running-turn.ts) in the same write, so a
+        // follower (resume) finds the log as soon as the response exists, at the cost of no write of its own.
+        if (opts.recordEvents === true) firstEvents = [{ type: 'response.created', sequence_number: 0, response: initial }]
         try {
-          await store.createResponse(rec, input, lease)
+          await store.createResponse(rec, input, lease, [], firstEvents)
         } catch (e) {
           endSpan(s, e)
           throw e
@@ -156,6 +161,7 @@ export function turnStarter(deps: EngineDeps, historyDeps: HistoryDeps, warnedTo
     span?.set('gen_ai.response.id', id)
     const turn = new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, upstream, startedAt, span, gateway, approvals)
     turn.storeAtEnd = storeAtEnd
+    turn.logged = firstEvents.length
     if (deps.drain) turn.release = deps.drain.track(() => turn.stopForShutdown())
     return turn
   }

@@ -60,13 +60,14 @@ export function createStore(d: Dialect): Store {
   const store: Store = {
     dialect: d.name,
 
-    createResponse(rec, inputItems, lease?: Lease, outputItems: ItemBody[] = []) {
+    createResponse(rec, inputItems, lease?: Lease, outputItems: ItemBody[] = [], events: EventBody[] = []) {
       // a response stored whole once it has ended (no lease: nobody runs it any more)
-      if (outputItems.length && !lease && d.insertWhole) return d.insertWhole(rec, inputItems, outputItems)
-      return (inputItems.length || outputItems.length ? d.write : d.run)(function* (q) {
+      if (outputItems.length && !lease && !events.length && d.insertWhole) return d.insertWhole(rec, inputItems, outputItems)
+      return (inputItems.length || outputItems.length || events.length ? d.write : d.run)(function* (q) {
         yield* step(q.insertResponse(rec, lease ?? null))
         if (inputItems.length) yield* step(q.insertItems(rec.tenant, { kind: 'input', responseId: rec.id }, inputItems, 0))
         if (outputItems.length) yield* step(q.insertItems(rec.tenant, { kind: 'output', responseId: rec.id }, outputItems, 0))
+        if (events.length) yield* step(q.insertEvents(rec.id, toStoredRuns(events)))
       })
     },
 

@@ -113,9 +113,16 @@ export interface Store<B extends Bodies = GatewayBodies> {
 
   /**
    * Inserts a new response (any status) and its input items — and its output items, for a response stored whole once
-   * it has ended — atomically. Ids must be new. A running turn has a lease.
+   * it has ended — atomically. Ids must be new. A running turn has a lease; a streamed one may start its event log
+   * here (its first event, in the same write).
    */
-  createResponse(rec: ResponseRecord<B>, inputItems: ItemBody[], lease?: Lease, outputItems?: ItemBody[]): Promise<void>
+  createResponse(
+    rec: ResponseRecord<B>,
+    inputItems: ItemBody[],
+    lease?: Lease,
+    outputItems?: ItemBody[],
+    events?: EventBody<B>[],
+  ): Promise<void>
   /**
    * Records the end (or a progress snapshot) of a response: status, response object, error, and the
    * output items so far, replacing any output items stored before. Atomic.

@@ -446,6 +446,18 @@ for (const impl of implementations) {
         expect(await store.listEvents('resp_unknown', -1)).toEqual([])
       })
 
+      test('a response created with its first events starts its log in the same write; a failed create stores neither', async () => {
+        const lease = { owner: 'gw-1', expiresAt: Date.now() + 60_000 }
+        await store.createResponse(responseRecord('resp_2', { status: 'in_progress' }), [message('m_in', 'user', 'hi')], lease, [], [ev(0)])
+        expect(await store.listEvents('resp_2', -1)).toEqual([ev(0)])
+        expect((await store.getResponse('default', 'resp_2'))?.status).toBe('in_progress')
+        await store.appendEvents('resp_2', [ev(1), ev(2)])
+        expect(await store.listEvents('resp_2', -1)).toEqual([ev(0), ev(1), ev(2)])
+        // the id is taken: nothing of the second create is kept, its event neither
+        await expect(store.createResponse(responseRecord('resp_2'), [], lease, [], [{ ...ev(0), delta: 'other' }])).rejects.toThrow()
+        expect(await store.listEvents('resp_2', -1)).toEqual([ev(0), ev(1), ev(2)])
+      })
+
       test('hasEvents tells whether a response has a log', async () => {
         expect(await store.hasEvents('resp_1')).toBe(false)
         await store.appendEvents('resp_1', [ev(0)])
