@@ -17,12 +17,16 @@ function isDelta(e: Loose): boolean {
   return typeof e.delta === 'string' && typeof e.type === 'string' && e.type.endsWith('.delta') && !(RUN_KEY in e)
 }
 
-/** Whether `e` repeats `first` but for its sequence number and text (empty arrays, e.g. logprobs, count as equal). */
+/**
+ * Whether `e` repeats `first` but for its sequence number and text: the same keys in the same order (a replay rebuilds
+ * every event of the run in the first one's key order), the same values (empty arrays, e.g. logprobs, count as
+ * equal). Runs once per delta of every stored stream: one pass over the keys, no allocation.
+ */
 function continues(first: Loose, firstKeys: string[], e: Loose): boolean {
   if (e.type !== first.type) return false
   let n = 0
   for (const k in e) {
-    n++
+    if (k !== firstKeys[n++]) return false
     if (k === 'sequence_number' || k === 'delta') continue
     const a = first[k]
     const b = e[k]

@@ -492,6 +492,26 @@ for (const impl of implementations) {
           expect(json(await store.listEvents('resp_1', after))).toEqual(json(log.slice(after + 1)))
       })
 
+      test('deltas alike but for the order of their keys are not merged into one run: each replays in its own key order', async () => {
+        const delta = (n: number) => ({
+          type: 'response.output_text.delta',
+          sequence_number: n,
+          item_id: 'msg_a',
+          output_index: 0,
+          content_index: 0,
+          delta: ` w${n}`,
+        })
+        const reordered = (n: number) => {
+          const { content_index, ...rest } = delta(n)
+          return { content_index, ...rest }
+        }
+        const log = [delta(1), delta(2), reordered(3), reordered(4), delta(5), delta(6)]
+        await store.appendEvents('resp_1', log)
+        const json = (events: unknown[]) => events.map((e) => JSON.stringify(e))
+        expect(json(await store.listEvents('resp_1', -1))).toEqual(json(log))
+        expect(json(await store.listEvents('resp_1', 2))).toEqual(json(log.slice(2)))
+      })
+
       test('events of an unknown (e.g. deleted) response are dropped', async () => {
         await store.appendEvents('resp_unknown', [ev(0)])
         expect(await store.listEvents('resp_unknown', -1)).toEqual([])
