@@ -49,16 +49,30 @@ export async function* sseBatches(body: ReadableStream<Uint8Array>, limits: numb
   const reader = body.getReader()
   const tooLong = () =>
     new ApiError(502, `upstream sent an SSE line longer than ${maxLineBytes} bytes`, 'upstream_error', 'upstream_line_too_long')
+  // The idle timeout: one timer for the whole stream, not one per read (a token-by-token upstream sends a chunk per
+  // event, and a timer set and cleared per chunk was a good part of what such an event cost). It fires at most once per
+  // idleMs while reads keep coming, finds the read pending since less than idleMs, and is set again for the rest.
+  /** performance.now() when the pending read began; -1: no read pending */
+  let waitingSince = -1
+  let idle = false
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const onTimer = () => {
+    timer = undefined
+    if (waitingSince < 0) return // no read pending: the next read sets the timer again
+    const left = idleMs - (performance.now() - waitingSince)
+    if (left > 0) {
+      timer = setTimeout(onTimer, left)
+      return
+    }
+    idle = true
+    reader.cancel(idleTimeout(idleMs, call)).catch(() => {})
+  }
   /** The next chunk, within idleMs when set (a silent upstream is cancelled and the read ends in a 504). */
   const read = async (): ReturnType<typeof reader.read> => {
-    let idle = false
-    const timer =
-      idleMs > 0
-        ? setTimeout(() => {
-            idle = true
-            reader.cancel(idleTimeout(idleMs, call)).catch(() => {})
-          }, idleMs)
-        : undefined
+    if (idleMs > 0) {
+      waitingSince = performance.now()
+      timer ??= setTimeout(onTimer, idleMs)
+    }
     try {
       const r = await reader.read()
       if (idle) throw idleTimeout(idleMs, call)
@@ -67,7 +81,7 @@ export async function* sseBatches(body: ReadableStream<Uint8Array>, limits: numb
       // the connection reset, a malformed chunk…: told in our words, naming the call
       throw idle ? idleTimeout(idleMs, call) : streamFailure(e, call)
     } finally {
-      clearTimeout(timer)
+      waitingSince = -1
     }
   }
   try {
@@ -124,6 +138,7 @@ export async function* sseBatches(body: ReadableStream<Uint8Array>, limits: numb
     }
     if (data !== null) yield [{ event, data: more === null ? data : [data, ...more].join('\n') }]
   } finally {
+    clearTimeout(timer)
     reader.cancel().catch(() => {})
   }
 }

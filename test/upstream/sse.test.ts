@@ -1,7 +1,7 @@
 // The upstream SSE parser: framing across arbitrary chunk boundaries, line endings, the line limit.
 import { describe, expect, test } from 'bun:test'
 import { ApiError } from '../../src/errors'
-import { parseSse } from '../../src/upstream/sse'
+import { parseSse, sseBatches } from '../../src/upstream/sse'
 
 function streamOf(chunks: string[]): ReadableStream<Uint8Array> {
   const enc = new TextEncoder()
@@ -75,5 +75,50 @@ describe('parseSse', () => {
     const out = await parse([big], 1024)
     expect(out).toHaveLength(n)
     expect(out[n - 1].data).toBe(`{"i":${n - 1}}`)
+  })
+})
+
+describe('the idle timeout (longest silence between chunks)', () => {
+  /** A message every `everyMs` for `n` messages, then `silentMs` of silence before the end. */
+  function paced(n: number, everyMs: number, silentMs: number): ReadableStream<Uint8Array> {
+    const enc = new TextEncoder()
+    return new ReadableStream({
+      async start(ctl) {
+        try {
+          for (let i = 0; i < n; i++) {
+            ctl.enqueue(enc.encode(`data: ${i}\n\n`))
+            await Bun.sleep(everyMs)
+          }
+          await Bun.sleep(silentMs)
+          ctl.close()
+        } catch {
+          // cancelled by the parser: nothing more to send
+        }
+      },
+    })
+  }
+
+  async function read(body: ReadableStream<Uint8Array>, idleMs: number) {
+    const got: string[] = []
+    let err: unknown = null
+    try {
+      for await (const batch of sseBatches(body, { maxLineBytes: 1024, idleMs })) for (const m of batch) got.push(m.data)
+    } catch (e) {
+      err = e
+    }
+    return { got, err }
+  }
+
+  test('a stream that keeps sending for several times the timeout is never cut off', async () => {
+    const { got, err } = await read(paced(40, 20, 0), 300)
+    expect(err).toBeNull()
+    expect(got).toEqual(Array.from({ length: 40 }, (_, i) => String(i)))
+  })
+
+  test('once it goes silent for longer than the timeout (after sending for longer than that): 504, what came before kept', async () => {
+    const { got, err } = await read(paced(20, 20, 2_000), 300)
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => String(i)))
+    expect(err).toBeInstanceOf(ApiError)
+    expect((err as ApiError).status).toBe(504)
   })
 })
