@@ -33,6 +33,12 @@ export function toUpstreamItems(items: ItemBody[], registry: ToolRegistry, names
   // Requests whose answer (the call's output, or the denial) the model got: one answer per call, the first.
   const paired = new Set<string>()
   for (const item of items) {
+    // A settled item whose form names no tool: its kept form, with no more questions (most of a long chain).
+    const kept = upstreamForms.get(item)
+    if (kept !== undefined && kept.name === undefined) {
+      out.push(kept.form)
+      continue
+    }
     const type = String(item.type)
     if (HOSTED_ITEM_TYPES.has(type)) continue
     if (type === 'mcp_call' || type === 'mcp_approval_request' || type === 'mcp_approval_response' || type === 'web_search_call') {
