@@ -1,7 +1,7 @@
 // The Chat Completions request for a stateless Responses request (the chat adapter's request half, upstream/chat.ts):
 // instructions and input items become chat messages, tools plain functions, and the fields chat expresses
 // differently are translated. Pure functions.
-import { settledMemo } from '../store/settled-items'
+import { isSettled, settled, settledMemo } from '../store/settled-items'
 
 // biome-ignore lint/suspicious/noExplicitAny: Chat Completions requests and chunks are untyped wire JSON; each field is checked (str, Array.isArray, ??) where it is read
 type Json = Record<string, any>
@@ -113,16 +113,16 @@ export function toChatMessages(instructions: unknown, input: unknown): ChatMessa
       else {
         reasoning = null
         joinable = null
-        msgs.push({ role: item.role === 'developer' ? 'system' : String(item.role), content: chatContent(item.content) })
+        msgs.push(chatMessage(item))
       }
     } else if (type === 'function_call') {
       const m: ChatMessage = joinable ?? assistant(null)
       joinable = m
       const calls = (m.tool_calls as Json[] | undefined) ?? (m.tool_calls = [])
-      calls.push(chatToolCall(item))
+      calls.push(keptToolCall(item))
     } else if (type === 'function_call_output') {
       joinable = null
-      msgs.push({ role: 'tool', tool_call_id: item.call_id, content: contentText(item.output, '\n') })
+      msgs.push(chatMessage(item))
     } else if (type === 'reasoning') {
       const text = reasoningText(item)
       if (text) reasoning = reasoning ? `${reasoning}\n${text}` : text
@@ -143,6 +143,22 @@ export function toChatMessages(instructions: unknown, input: unknown): ChatMessa
     })
   return msgs
 }
+
+/**
+ * The message a user, system or developer message item or a function_call_output becomes on its own. Kept for settled
+ * items (src/store/settled-items.ts), settled too: a long chain's messages are made once, and their JSON is kept
+ * (upstream/request-json.ts).
+ */
+const chatMessage = settledMemo((item: Json): ChatMessage => {
+  const m: ChatMessage =
+    item.type === 'function_call_output'
+      ? { role: 'tool', tool_call_id: item.call_id, content: contentText(item.output, '\n') }
+      : { role: item.role === 'developer' ? 'system' : String(item.role), content: chatContent(item.content) }
+  return isSettled(item) ? settled(m) : m
+})
+
+/** chatToolCall, kept for settled items (settled too). */
+const keptToolCall = settledMemo((item: Json): Json => (isSettled(item) ? settled(chatToolCall(item)) : chatToolCall(item)))
 
 /** A function_call item as the tool call of an assistant message. */
 function chatToolCall(item: Json): Json {

@@ -11,6 +11,7 @@ import type { ServedModels } from './served-models'
 import { sseBatches } from './sse'
 import { readLimitedJson } from './stream-limit'
 import { toChatRequest } from './chat-request'
+import { requestJson } from './request-json'
 
 export { toChatMessages, toChatRequest } from './chat-request'
 
@@ -261,7 +262,7 @@ export function chatAdapter(client: UpstreamClient, limits: StreamLimits, models
         method: 'POST',
         path: '/chat/completions',
         headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
-        body: JSON.stringify(toChatRequest(body)),
+        body: requestJson(toChatRequest(body), 'messages'),
         signal,
         kind: 'generate',
       })
