@@ -95,14 +95,25 @@ export async function conversationHistory(deps: HistoryDeps, tenant: string, id:
  * and summary (engine/compaction.ts). Content that does not open is a 400 naming the input item, or `historyParam`.
  */
 export function upstreamItems(deps: HistoryDeps, tenant: string, history: ItemBody[], input: ItemBody[], historyParam: string): ItemBody[] {
-  const opened = [
-    ...openSealedReasoning(history, deps.sealer, tenant, 'stored'),
-    ...openSealedReasoning(input, deps.sealer, tenant, (i) => `input.${i}`),
-  ]
+  // Most of a long chain is items none of the steps below touches: then the list is history and input as they are
+  // (one copy; a WebSocket chain's turn should not cost three passes and three copies of its whole history).
+  if (!needsPreparing(history) && !needsPreparing(input)) return history.concat(input)
+  const opened = openSealedReasoning(history, deps.sealer, tenant, 'stored').concat(
+    openSealedReasoning(input, deps.sealer, tenant, (i) => `input.${i}`),
+  )
   // A compaction_trigger asked for a compaction (engine/running-turn.ts): it is not something the model reads.
   return expandCompactions(opened, deps.sealer, tenant, (i) => (i < history.length ? historyParam : `input.${i - history.length}`)).filter(
     (i) => i.type !== 'compaction_trigger',
   )
+}
+
+/** Whether a list holds an item upstreamItems changes: reasoning (sealed, maybe), a compaction or a compaction_trigger. */
+function needsPreparing(items: ItemBody[]): boolean {
+  for (let i = 0; i < items.length; i++) {
+    const type = items[i]!.type
+    if (type === 'reasoning' || type === 'compaction' || type === 'compaction_trigger') return true
+  }
+  return false
 }
 
 /** The conversation id of a request's `conversation` (an id or `{id}`), or null. */

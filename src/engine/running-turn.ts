@@ -285,7 +285,7 @@ export class RunningTurn implements Turn, FinishingTurn {
             'stored',
           )
         : []
-    const upstreamBody = toUpstreamRequest(this.req, [], [...this.upstream, ...made], this.deps.logger, this.deps.warnedTools, gateway)
+    const upstreamBody = toUpstreamRequest(this.req, this.upstream, made, this.deps.logger, this.deps.warnedTools, gateway)
     // The upstream call's span (client kind); its traceparent goes upstream, so vLLM's spans join the trace.
     const upSpan = (this.upSpan = this.span && this.deps.tracer!.start(`chat ${this.req.model}`, 'client', this.span))
     let headers: Record<string, string> | undefined = this.opts.requestId ? { 'x-request-id': this.opts.requestId } : undefined

@@ -51,7 +51,7 @@ export function toUpstreamRequest(
   if (tools.upstreamToolChoice === undefined) delete body.tool_choice
   else body.tool_choice = tools.upstreamToolChoice
   if (gateway) withGatewayTools(body, req, gateway, tools.upstreamToolChoice)
-  body.input = toUpstreamItems([...history, ...input], tools, gateway?.tools)
+  body.input = toUpstreamItems(history.length ? history.concat(input) : input, tools, gateway?.tools)
   body.store = false
   const dropped = gateway ? tools.dropped.filter((t) => !runsItself(gateway.tools, t)) : tools.dropped
   const news = warned ? dropped.filter((t) => !warned.has(t)) : dropped
