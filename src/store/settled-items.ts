@@ -5,13 +5,14 @@
 // chain that diverges (another previous_response_id, items dropped by truncation, a compaction) is made of other
 // objects, or of the same unchanged ones, whose derived values still hold.
 //
-// What is derived is kept on the item itself, under a symbol that is not enumerable: JSON, spreads, structuredClone
-// and key listings never see it (a copy of a settled item is an ordinary item), and reading it is one property load
-// per item per turn (a WeakMap lookup for every item of a long chain, twice a turn, showed in the profile).
-
-const DERIVED = Symbol('agentgate.settled')
+// What is derived is kept in one WeakMap from the settled object (the item itself is only frozen: a copy of it is an
+// ordinary item). One lookup per item whatever its shape: a chain's items come in many shapes, and a property kept on
+// them made every read a megamorphic one (twice the profile share of the WeakMap in a 600-turn chain).
 
 type Derived = Record<symbol, unknown>
+
+/** settled object → what is derived from it */
+const derivedOf = new WeakMap<object, Derived>()
 
 /** Freezes each of `items` with everything in it and makes it settled (once: settled ones are left alone). */
 export function settle<T>(items: T[]): T[] {
@@ -23,7 +24,7 @@ export function settle<T>(items: T[]): T[] {
 export function settled<T>(value: T): T {
   if (typeof value !== 'object' || value === null || isSettled(value)) return value
   if (!Object.isExtensible(value)) return value // frozen by someone else: left as it is, and not settled
-  Object.defineProperty(value, DERIVED, { value: {} satisfies Derived, enumerable: false })
+  derivedOf.set(value, {})
   deepFreeze(value)
   return value
 }
@@ -37,7 +38,7 @@ function deepFreeze(v: unknown) {
 
 /** Whether `v` is a settled object (its derived values may be kept). */
 export function isSettled(v: unknown): boolean {
-  return (v as { [DERIVED]?: Derived } | null | undefined)?.[DERIVED] !== undefined
+  return typeof v === 'object' && v !== null && derivedOf.has(v)
 }
 
 /**
@@ -46,7 +47,7 @@ export function isSettled(v: unknown): boolean {
  */
 export function settledSlot<V>(): { get(k: unknown): V | undefined; set(k: unknown, v: V): void } {
   const slot = Symbol('agentgate.settled.slot')
-  const derived = (k: unknown) => (k as { [DERIVED]?: Derived } | null | undefined)?.[DERIVED]
+  const derived = (k: unknown) => (typeof k === 'object' && k !== null ? derivedOf.get(k) : undefined)
   return {
     get: (k) => derived(k)?.[slot] as V | undefined,
     set(k, v) {
@@ -63,7 +64,7 @@ export function settledSlot<V>(): { get(k: unknown): V | undefined; set(k: unkno
 export function settledMemo<K, V>(derive: (k: K) => V): (k: K) => V {
   const slot = Symbol('agentgate.settled.slot')
   return (k) => {
-    const kept = (k as { [DERIVED]?: Derived } | null | undefined)?.[DERIVED]
+    const kept = typeof k === 'object' && k !== null ? derivedOf.get(k) : undefined
     if (kept === undefined) return derive(k)
     const v = kept[slot]
     if (v !== undefined) return v as V

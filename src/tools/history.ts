@@ -26,9 +26,11 @@ export function toUpstreamItems(items: ItemBody[], registry: ToolRegistry, names
   const out: ItemBody[] = []
   // An approval request becomes the model's call only once it has an answer (the call, or a denial) to pair it with.
   const answered = new Set<string>()
-  for (const item of items)
-    if (item.type === 'mcp_approval_response' || item.type === 'mcp_call')
-      if (typeof item.approval_request_id === 'string') answered.add(item.approval_request_id)
+  for (const item of items) {
+    const type = item.type
+    if ((type === 'mcp_approval_response' || type === 'mcp_call') && typeof item.approval_request_id === 'string')
+      answered.add(item.approval_request_id)
+  }
   const requested = new Set<string>()
   // Requests whose answer (the call's output, or the denial) the model got: one answer per call, the first.
   const paired = new Set<string>()
