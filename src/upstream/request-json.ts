@@ -16,7 +16,8 @@ const beginnings = new WeakMap<object, { items: unknown[]; json: string }>()
 /** JSON.stringify(body), with the items of its list `key` (`input`; a chat request's `messages`) from what is kept. */
 export function requestJson(body: Record<string, unknown>, key = 'input'): string {
   const list = body[key]
-  if (!Array.isArray(list)) return JSON.stringify(body)
+  // A list that does not begin with a settled item is no chain's next request (an HTTP turn, a first turn): whole.
+  if (!Array.isArray(list) || !isSettled(list[0])) return JSON.stringify(body)
   let out = ''
   for (const k of Object.keys(body)) {
     const v = k === key ? listJson(list) : JSON.stringify(body[k])
