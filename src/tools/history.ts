@@ -23,10 +23,28 @@ const HOSTED_ITEM_TYPES = new Set([
 ])
 
 export function toUpstreamItems(items: ItemBody[], registry: ToolRegistry, names: GatewayNames = DEFAULT_GATEWAY_NAMES): ItemBody[] {
-  const out: ItemBody[] = []
+  // A settled beginning the previous request of the chain converted already: its forms, and only the rest to do.
+  const kept = keptBeginning(items, registry)
+  const out: ItemBody[] = kept ? kept.forms.slice() : []
+  let i = kept ? kept.items.length : 0
+  // The beginning goes on while the items are settled and each is its own form (no gateway-run tool items: theirs
+  // depend on the answers later in the list).
+  const named = kept ? kept.named.slice() : []
+  const begun = i
+  for (; i < items.length; i++) {
+    const item = items[i]!
+    if (!isSettled(item) || GATEWAY_ITEM_TYPES.has(item.type)) break
+    if (HOSTED_ITEM_TYPES.has(item.type)) continue
+    const name = upstreamNameOf(item, registry)
+    if (name !== undefined) named.push([i, name])
+    out.push(upstreamForm(item, registry))
+  }
+  if (i > begun) beginnings.set(items[0]!, { items: items.slice(0, i), forms: out.slice(), named })
+  const rest = i
   // An approval request becomes the model's call only once it has an answer (the call, or a denial) to pair it with.
   const answered = new Set<string>()
-  for (const item of items) {
+  for (i = rest; i < items.length; i++) {
+    const item = items[i]!
     const type = item.type
     if ((type === 'mcp_approval_response' || type === 'mcp_call') && typeof item.approval_request_id === 'string')
       answered.add(item.approval_request_id)
@@ -34,16 +52,11 @@ export function toUpstreamItems(items: ItemBody[], registry: ToolRegistry, names
   const requested = new Set<string>()
   // Requests whose answer (the call's output, or the denial) the model got: one answer per call, the first.
   const paired = new Set<string>()
-  for (const item of items) {
-    // A settled item whose form names no tool: its kept form, with no more questions (most of a long chain).
-    const kept = upstreamForms.get(item)
-    if (kept !== undefined && kept.name === undefined) {
-      out.push(kept.form)
-      continue
-    }
+  for (i = rest; i < items.length; i++) {
+    const item = items[i]!
     const type = String(item.type)
     if (HOSTED_ITEM_TYPES.has(type)) continue
-    if (type === 'mcp_call' || type === 'mcp_approval_request' || type === 'mcp_approval_response' || type === 'web_search_call') {
+    if (GATEWAY_ITEM_TYPES.has(type)) {
       if (type === 'mcp_approval_request' && answered.has(item.id)) requested.add(item.id)
       out.push(...gatewayCallItems(item, names, requested, paired))
       continue
@@ -51,6 +64,24 @@ export function toUpstreamItems(items: ItemBody[], registry: ToolRegistry, names
     out.push(upstreamForm(item, registry))
   }
   return out
+}
+
+/** Items of the tools the gateway runs itself: their forms depend on the answers later in the list. */
+const GATEWAY_ITEM_TYPES = new Set(['mcp_call', 'mcp_approval_request', 'mcp_approval_response', 'web_search_call'])
+
+/**
+ * The upstream forms of a list's settled beginning, by its first item (src/store/settled-items.ts): the next request
+ * of the same chain begins with the very same items. `items` is a copy (what a list must begin with for the forms to
+ * hold), `named` the tool names the forms took (checked against each request's tools).
+ */
+const beginnings = new WeakMap<ItemBody, { items: ItemBody[]; forms: ItemBody[]; named: [number, string][] }>()
+
+function keptBeginning(items: ItemBody[], registry: ToolRegistry) {
+  const kept = items.length ? beginnings.get(items[0]!) : undefined
+  if (!kept || kept.items.length > items.length) return undefined
+  for (let j = 0; j < kept.items.length; j++) if (kept.items[j] !== items[j]) return undefined
+  for (const [j, name] of kept.named) if (upstreamNameOf(items[j]!, registry) !== name) return undefined
+  return kept
 }
 
 /**

@@ -196,68 +196,105 @@ const itemChars = settledMemo((item: Json): number => {
  * The size of toChatMessages(instructions, input) without making the messages: the characters of every message's
  * JSON content (`""` for none), of its reasoning_content text and of its tool_calls' JSON, and the number of
  * messages. It follows toChatMessages step by step (test/upstream/chat.test.ts holds them to the same numbers); the
- * token estimate reads it every turn, so a long chain's items are measured once (itemChars).
+ * token estimate reads it every turn, so a long chain's items are measured once (itemChars), and where the steps
+ * stood after a settled beginning is kept for the chain's next request (sizeBeginnings).
  */
 export function chatMessagesSize(instructions: unknown, input: unknown): { chars: number; messages: number } {
-  let items: Json[] = Array.isArray(input) ? input : typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : []
-  let chars = 0
-  let messages = 0
+  const items: Json[] = Array.isArray(input) ? input : typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : []
+  if (Array.isArray(instructions)) return sizeAfter(new SizeState(null), [...instructions, ...items], 0).total()
+  const text = typeof instructions === 'string' && instructions ? instructions : null
+  // A settled beginning measured by the previous request of the chain (same instructions, same items by pointer).
+  const kept = items.length ? sizeBeginnings.get(items[0]!) : undefined
+  const fits = kept && kept.instructions === text && kept.items.length <= items.length && kept.items.every((x, j) => x === items[j])
+  const state = fits ? kept.state.copy() : new SizeState(text)
+  let i = fits ? kept.items.length : 0
+  const begun = i
+  while (i < items.length && isSettled(items[i])) state.step(items[i++]!)
+  if (i > begun) sizeBeginnings.set(items[0]!, { instructions: text, items: items.slice(0, i), state: state.copy() })
+  return sizeAfter(state, items, i).total()
+}
+
+function sizeAfter(state: SizeState, items: Json[], from: number): SizeState {
+  for (let i = from; i < items.length; i++) state.step(items[i]!)
+  return state
+}
+
+/** chatMessagesSize's state after a list's settled beginning, by its first item (as upstream/request-json.ts keeps its JSON). */
+const sizeBeginnings = new WeakMap<Json, { instructions: string | null; items: Json[]; state: SizeState }>()
+
+/** Where chatMessagesSize is in toChatMessages' steps: what it counted so far and what the next item may join. */
+class SizeState {
+  chars = 0
+  messages = 0
   // The leading system messages with text content, merged into one at the end (their chars and how many).
-  let leading = true
-  let leadChars = 0
-  let leadCount = 0
-  const push = (contentChars: number, systemText: boolean) => {
-    messages++
-    if (leading && systemText) {
-      leadChars += contentChars
-      leadCount++
+  leading = true
+  leadChars = 0
+  leadCount = 0
+  /** length of the reasoning text waiting for the next assistant message, or null */
+  reasoning: number | null = null
+  /** tool calls of the assistant message a following function call may join, or null when there is none */
+  joinable: number | null = null
+
+  constructor(instructions: string | null) {
+    if (instructions !== null) this.push(JSON.stringify(instructions).length, true)
+  }
+
+  copy(): SizeState {
+    return Object.assign(Object.create(SizeState.prototype), this)
+  }
+
+  private push(contentChars: number, systemText: boolean) {
+    this.messages++
+    if (this.leading && systemText) {
+      this.leadChars += contentChars
+      this.leadCount++
       return
     }
-    leading = false
-    chars += contentChars
+    this.leading = false
+    this.chars += contentChars
   }
-  if (typeof instructions === 'string' && instructions) push(JSON.stringify(instructions).length, true)
-  else if (Array.isArray(instructions)) items = [...instructions, ...items]
-  /** length of the reasoning text waiting for the next assistant message, or null */
-  let reasoning: number | null = null
-  /** tool calls of the assistant message a following function call may join, or null when there is none */
-  let joinable: number | null = null
-  const assistant = (contentChars: number) => {
-    push(contentChars, false)
-    if (reasoning !== null) chars += reasoning
-    reasoning = null
-    joinable = 0
+
+  private assistant(contentChars: number) {
+    this.push(contentChars, false)
+    if (this.reasoning !== null) this.chars += this.reasoning
+    this.reasoning = null
+    this.joinable = 0
   }
-  for (const item of items) {
+
+  step(item: Json) {
     const type = item?.type ?? (typeof item?.role === 'string' ? 'message' : '')
     if (type === 'message') {
-      if (item.role === 'assistant') assistant(itemChars(item))
+      if (item.role === 'assistant') this.assistant(itemChars(item))
       else {
-        reasoning = null
-        joinable = null
+        this.reasoning = null
+        this.joinable = null
         const system = item.role === 'developer' || item.role === 'system'
-        push(itemChars(item), system && leading && typeof chatContent(item.content) === 'string')
+        this.push(itemChars(item), system && this.leading && typeof chatContent(item.content) === 'string')
       }
     } else if (type === 'function_call') {
-      if (joinable === null) assistant(2) // content null: JSON ""
+      if (this.joinable === null) this.assistant(2) // content null: JSON ""
       // [call] for the first, ,call for each next
-      chars += itemChars(item) + (joinable === 0 ? 2 : 1)
-      joinable = joinable! + 1
+      this.chars += itemChars(item) + (this.joinable === 0 ? 2 : 1)
+      this.joinable = this.joinable! + 1
     } else if (type === 'function_call_output') {
-      joinable = null
-      push(itemChars(item), false)
+      this.joinable = null
+      this.push(itemChars(item), false)
     } else if (type === 'reasoning') {
       const length = itemChars(item)
-      if (length) reasoning = reasoning === null ? length : reasoning + 1 + length
-      joinable = null
+      if (length) this.reasoning = this.reasoning === null ? length : this.reasoning + 1 + length
+      this.joinable = null
     }
   }
-  // Merged: the texts joined with "\n\n" (4 characters in JSON) inside one pair of quotes.
-  if (leadCount > 1) {
-    chars += leadChars - 2 * leadCount + 4 * (leadCount - 1) + 2
-    messages -= leadCount - 1
-  } else chars += leadChars
-  return { chars, messages }
+
+  /** The size once the list ends: the leading system messages merged, their texts joined with "\n\n" (4 JSON characters). */
+  total(): { chars: number; messages: number } {
+    if (this.leadCount > 1)
+      return {
+        chars: this.chars + this.leadChars - 2 * this.leadCount + 4 * (this.leadCount - 1) + 2,
+        messages: this.messages - (this.leadCount - 1),
+      }
+    return { chars: this.chars + this.leadChars, messages: this.messages }
+  }
 }
 
 function reasoningText(item: Json): string {

@@ -208,6 +208,18 @@ describe('chatMessagesSize (what the token estimate counts)', () => {
     expect(chatMessagesSize(settled.instructions, settled.input)).toEqual(want)
   })
 
+  test("a chain's next request is measured from where its settled beginning left off, while it begins with the same items", () => {
+    const chain = settle([dev('base'), user('u'), reasoning('r'), call(1), output(1), call(2)])
+    const same = (instructions: unknown, input: unknown[]) =>
+      expect(chatMessagesSize(instructions, input)).toEqual(measured(instructions, input))
+    same('I', chain.slice(0, 4))
+    same('I', [...chain, call(3), output(2)]) // goes on: the next call joins the kept assistant message
+    same('I', [chain[0], ...settle([user('new'), answer('a')]), ...chain.slice(3)]) // diverges after the first item
+    same('other', chain) // other instructions: measured afresh
+    same(null, chain.slice(0, 2))
+    same('I', [...settle([dev('x')]), ...chain])
+  })
+
   test('the estimate: four characters a token over messages and tools, four tokens of framing per message', () => {
     const body = {
       model: 'm',

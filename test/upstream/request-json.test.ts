@@ -24,6 +24,17 @@ describe('requestJson', () => {
     expect(requestJson(body)).toBe(JSON.stringify(body))
   })
 
+  test("a chain's next request: the kept beginning is used only while the list begins with the same objects", () => {
+    const chain = settle([item(10), item(11), item(12)])
+    const same = (input: unknown[]) => expect(requestJson({ model: 'm', input })).toBe(JSON.stringify({ model: 'm', input }))
+    same(chain.slice(0, 2)) // kept: 10, 11
+    same([...chain, item(13)]) // goes on from it: 10, 11, 12 kept, a new item after
+    same([chain[0], settle([item(20)])[0], chain[2]]) // diverges after the first item
+    same([chain[0], item(21), ...chain.slice(1)]) // a new item in the middle ends the kept beginning
+    same(chain.slice(0, 1)) // shorter than what is kept
+    same([...chain, item(13)])
+  })
+
   test('a settled item is frozen and stays an ordinary item to JSON, spreads and clones', () => {
     const [it] = settle([{ type: 'message', content: [{ type: 'input_text', text: 'x' }] }]) as any[]
     expect(Object.isFrozen(it) && Object.isFrozen(it.content[0])).toBe(true)
