@@ -2,10 +2,15 @@
 // per REFRESH_INTERVAL_MS), and the check of one token — signature (RS256, ES256, EdDSA), `iss`, `aud`, `exp`/`nbf`
 // with a small clock skew, `azp` when present — down to the tenant named by the configured claim. Signatures and
 // claims are checked by `jose`; what is ours is the key cache and the mapping to 401/503 errors. A token never goes
-// into a log line or an error message.
-import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose'
+// into a log line or an error message. `jose` is loaded with the first token or key fetch: a gateway without an
+// issuer never loads it.
+import type { JSONWebKeySet, JWTPayload } from 'jose'
 import { ApiError } from './errors'
 import type { Logger } from './log'
+
+type Jose = typeof import('jose')
+let joseModule: Promise<Jose> | null = null
+const loadJose = (): Promise<Jose> => (joseModule ??= import('jose'))
 
 /** Signature algorithms accepted; `none` and the HMAC family (a shared secret an IdP does not publish) never are. */
 export const OIDC_ALGORITHMS = ['RS256', 'ES256', 'EdDSA', 'Ed25519'] as const
@@ -79,7 +84,7 @@ export function createOidcVerifier(opts: OidcOptions): OidcVerifier {
   const audiences = new Set(opts.audiences)
 
   let jwksUri: string | null = null
-  let keys: { set: ReturnType<typeof createLocalJWKSet>; kids: Set<string>; fetchedAt: number } | null = null
+  let keys: { set: ReturnType<Jose['createLocalJWKSet']>; kids: Set<string>; fetchedAt: number } | null = null
   /** when the last fetch failed, and when an unknown kid last caused one (unix ms) */
   let lastFailure = -Infinity
   let lastFailureReason = ''
@@ -132,7 +137,7 @@ export function createOidcVerifier(opts: OidcOptions): OidcVerifier {
     }
     const jwks = await getJson(jwksUri, 'JWKS')
     if (!Array.isArray(jwks.keys)) throw new FetchFailed('JWKS has no keys array')
-    const set = createLocalJWKSet(jwks as unknown as JSONWebKeySet)
+    const set = (await loadJose()).createLocalJWKSet(jwks as unknown as JSONWebKeySet)
     const kids = new Set((jwks.keys as { kid?: unknown }[]).map((k) => k?.kid).filter((k): k is string => typeof k === 'string'))
     keys = { set, kids, fetchedAt: clock() }
     opts.logger.debug('OIDC keys fetched', { issuer, keys: (jwks.keys as unknown[]).length })
@@ -175,9 +180,10 @@ export function createOidcVerifier(opts: OidcOptions): OidcVerifier {
   }
 
   async function verify(token: string): Promise<TokenPrincipal> {
-    let header: ReturnType<typeof decodeProtectedHeader>
+    const jose = await loadJose()
+    let header: ReturnType<Jose['decodeProtectedHeader']>
     try {
-      header = decodeProtectedHeader(token)
+      header = jose.decodeProtectedHeader(token)
     } catch {
       throw invalidToken('the token is not a well-formed JWT')
     }
@@ -186,7 +192,7 @@ export function createOidcVerifier(opts: OidcOptions): OidcVerifier {
     const set = await keysFor(typeof header.kid === 'string' ? header.kid : undefined)
     let payload: JWTPayload
     try {
-      ;({ payload } = await jwtVerify(token, set, {
+      ;({ payload } = await jose.jwtVerify(token, set, {
         issuer,
         audience: [...audiences],
         algorithms: [...OIDC_ALGORITHMS],
@@ -196,7 +202,7 @@ export function createOidcVerifier(opts: OidcOptions): OidcVerifier {
         currentDate: new Date(clock()),
       }))
     } catch (e) {
-      throw invalidToken(describeFailure(e))
+      throw invalidToken(describeFailure(jose.errors, e))
     }
     if (payload.azp !== undefined && (typeof payload.azp !== 'string' || !audiences.has(payload.azp)))
       throw invalidToken('the authorized party (azp) is not an accepted audience')
@@ -228,7 +234,7 @@ export function createOidcVerifier(opts: OidcOptions): OidcVerifier {
 }
 
 /** Why jose refused a token, in words safe to show the client (never the token or its claims' values). */
-function describeFailure(e: unknown): string {
+function describeFailure(joseErrors: Jose['errors'], e: unknown): string {
   if (e instanceof joseErrors.JWTExpired) return 'the token has expired'
   if (e instanceof joseErrors.JWTClaimValidationFailed) {
     switch (e.claim) {

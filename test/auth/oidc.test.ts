@@ -11,6 +11,7 @@ import { startGateway, type TestGateway } from '../support/gateway'
 import { run } from '../support/binary'
 import { MAIN } from '../support/cli'
 import { waitFor } from '../support/wait'
+import { loadedModules } from '../support/loaded-modules'
 import { readAnswer } from '../support/answer'
 import { openSocket, upgradeOutcome } from '../support/ws-client'
 import { startIdentityProvider, TEST_AUDIENCE, type IdentityProvider } from '../support/identity-provider'
@@ -328,4 +329,14 @@ test('no token reaches the upstream, a log line or an answer', () => {
     // nor its signature alone
     expect(all).not.toContain(t.split('.')[2] || 'no-signature-part')
   }
+})
+
+test('a gateway without an OIDC issuer never loads jose; one with an issuer verifies tokens with it', async () => {
+  expect(await loadedModules(['jose'], { upstream: up.url, requests: ['/health', '/v1/models'] })).toEqual({
+    atStart: { jose: false },
+    statuses: [200, 200],
+    afterRequests: { jose: false },
+  })
+  // the gateway of this file (an issuer configured) still verifies a token
+  expect((await call('/v1/models', await token())).status).toBe(200)
 })

@@ -6,6 +6,7 @@ import { listOwner } from '../records'
 import type { ItemList, ItemQueries } from '../dialect'
 import type { Db } from './driver'
 import { conversations, items, responses } from './schema'
+import { onFirstUse } from './prepared'
 
 const p = sql.placeholder
 
@@ -13,46 +14,57 @@ const p = sql.placeholder
 export const inList = (list: ItemList): SQL => inListOf(items, list)
 
 export function itemQueries(db: Db): ItemQueries {
-  const insert = db
-    .insert(items)
-    .values({
-      id: p('id'),
-      tenant: p('tenant'),
-      responseId: p('responseId'),
-      conversationId: p('conversationId'),
-      kind: p('kind'),
-      position: p('position'),
-      type: p('type'),
-      body: p('body'),
-    })
-    .prepare()
+  const insert = onFirstUse(() =>
+    db
+      .insert(items)
+      .values({
+        id: p('id'),
+        tenant: p('tenant'),
+        responseId: p('responseId'),
+        conversationId: p('conversationId'),
+        kind: p('kind'),
+        position: p('position'),
+        type: p('type'),
+        body: p('body'),
+      })
+      .prepare(),
+  )
   const outputOf = and(eq(items.responseId, p('responseId')), eq(items.kind, 'output'))
-  const deleteOutput = db.delete(items).where(outputOf).prepare()
-  const output = db
-    .select({ body: items.body })
-    .from(items)
-    .innerJoin(responses, eq(responses.id, items.responseId))
-    .where(and(outputOf, eq(responses.tenant, p('tenant'))))
-    .orderBy(asc(items.position))
-    .prepare()
+  const deleteOutput = onFirstUse(() => db.delete(items).where(outputOf).prepare())
+  const output = onFirstUse(() =>
+    db
+      .select({ body: items.body })
+      .from(items)
+      .innerJoin(responses, eq(responses.id, items.responseId))
+      .where(and(outputOf, eq(responses.tenant, p('tenant'))))
+      .orderBy(asc(items.position))
+      .prepare(),
+  )
   const conversationOf = and(eq(items.conversationId, p('conversationId')), eq(items.kind, 'conversation'))
-  const conversation = db.select({ body: items.body }).from(items).where(conversationOf).orderBy(asc(items.position)).prepare()
-  const lastInConversation = db
-    .select({ position: sql<number | null>`max(${items.position})` })
-    .from(items)
-    .where(conversationOf)
-    .prepare()
+  const conversation = onFirstUse(() =>
+    db.select({ body: items.body }).from(items).where(conversationOf).orderBy(asc(items.position)).prepare(),
+  )
+  const lastInConversation = onFirstUse(() =>
+    db
+      .select({ position: sql<number | null>`max(${items.position})` })
+      .from(items)
+      .where(conversationOf)
+      .prepare(),
+  )
 
   return {
     insertItems(tenant, list, bodies, first) {
       const owner = listOwner(list)
       for (const [i, body] of bodies.entries())
-        insert.run({ ...owner, id: body.id, tenant, kind: list.kind, position: first + i, type: body.type, body })
+        insert().run({ ...owner, id: body.id, tenant, kind: list.kind, position: first + i, type: body.type, body })
     },
     deleteOutputItems(responseId) {
-      deleteOutput.run({ responseId })
+      deleteOutput().run({ responseId })
     },
-    outputItems: (tenant, responseId) => output.all({ responseId, tenant }).map((r) => r.body),
+    outputItems: (tenant, responseId) =>
+      output()
+        .all({ responseId, tenant })
+        .map((r) => r.body),
     itemPosition(list, itemId) {
       const row = db
         .select({ position: items.position })
@@ -83,7 +95,10 @@ export function itemQueries(db: Db): ItemQueries {
         .where(tenantItems(items, conversations, tenant, ids))
         .orderBy(asc(items.seq))
         .all(),
-    conversationItems: (conversationId) => conversation.all({ conversationId }).map((r) => r.body),
-    lastConversationPosition: (conversationId) => lastInConversation.get({ conversationId })?.position ?? null,
+    conversationItems: (conversationId) =>
+      conversation()
+        .all({ conversationId })
+        .map((r) => r.body),
+    lastConversationPosition: (conversationId) => lastInConversation().get({ conversationId })?.position ?? null,
   }
 }

@@ -9,6 +9,7 @@ import { CHAIN_COLUMNS, chainWalk } from '../sql'
 import type { ItemBody, ResponseRecord } from '../types'
 import type { Db } from './driver'
 import { responses } from './schema'
+import { onFirstUse } from './prepared'
 
 const p = sql.placeholder
 const RUNNING = ['queued', 'in_progress'] as const
@@ -16,27 +17,29 @@ const RUNNING = ['queued', 'in_progress'] as const
 export function responseQueries(db: Db, client: Database): ResponseQueries {
   const byId = eq(responses.id, p('id'))
   const byTenantId = and(byId, eq(responses.tenant, p('tenant')))
-  const insert = db
-    .insert(responses)
-    .values({
-      id: p('id'),
-      tenant: p('tenant'),
-      status: p('status'),
-      model: p('model'),
-      request: p('request'),
-      response: p('response'),
-      error: p('error'),
-      previousResponseId: p('previousResponseId'),
-      conversationId: p('conversationId'),
-      background: p('background'),
-      createdAt: p('createdAt'),
-      updatedAt: p('updatedAt'),
-      completedAt: p('completedAt'),
-      leaseOwner: p('leaseOwner'),
-      leaseExpiresAt: p('leaseExpiresAt'),
-      requestId: p('requestId'),
-    })
-    .prepare()
+  const insert = onFirstUse(() =>
+    db
+      .insert(responses)
+      .values({
+        id: p('id'),
+        tenant: p('tenant'),
+        status: p('status'),
+        model: p('model'),
+        request: p('request'),
+        response: p('response'),
+        error: p('error'),
+        previousResponseId: p('previousResponseId'),
+        conversationId: p('conversationId'),
+        background: p('background'),
+        createdAt: p('createdAt'),
+        updatedAt: p('updatedAt'),
+        completedAt: p('completedAt'),
+        leaseOwner: p('leaseOwner'),
+        leaseExpiresAt: p('leaseExpiresAt'),
+        requestId: p('requestId'),
+      })
+      .prepare(),
+  )
   // drizzle types set() by the column, not by a placeholder: the casts only say "bound at run time"
   const patchColumns = {
     status: p('status') as unknown as ResponseRecord['status'],
@@ -45,48 +48,54 @@ export function responseQueries(db: Db, client: Database): ResponseQueries {
     completedAt: p('completedAt') as unknown as number,
     updatedAt: p('updatedAt') as unknown as number,
   }
-  const patch = db.update(responses).set(patchColumns).where(byTenantId).prepare()
-  const finish = db
-    .update(responses)
-    .set({ ...patchColumns, leaseOwner: null, leaseExpiresAt: null })
-    .where(byId)
-    .prepare()
-  const progress = db.update(responses).set(patchColumns).where(byId).prepare()
+  const patch = onFirstUse(() => db.update(responses).set(patchColumns).where(byTenantId).prepare())
+  const finish = onFirstUse(() =>
+    db
+      .update(responses)
+      .set({ ...patchColumns, leaseOwner: null, leaseExpiresAt: null })
+      .where(byId)
+      .prepare(),
+  )
+  const progress = onFirstUse(() => db.update(responses).set(patchColumns).where(byId).prepare())
   const lease = { leaseOwner: p('owner') as unknown as string, leaseExpiresAt: p('expiresAt') as unknown as number }
-  const setLease = db.update(responses).set(lease).where(byId).prepare()
-  const renewRunning = db
-    .update(responses)
-    .set(lease)
-    .where(and(byTenantId, inArray(responses.status, [...RUNNING])))
-    .returning({ status: responses.status })
-    .prepare()
-  const record = db.select(recordColumns(responses)).from(responses).where(byTenantId).prepare()
-  const runState = db
-    .select({ status: responses.status, conversationId: responses.conversationId })
-    .from(responses)
-    .where(byTenantId)
-    .prepare()
+  const setLease = onFirstUse(() => db.update(responses).set(lease).where(byId).prepare())
+  const renewRunning = onFirstUse(() =>
+    db
+      .update(responses)
+      .set(lease)
+      .where(and(byTenantId, inArray(responses.status, [...RUNNING])))
+      .returning({ status: responses.status })
+      .prepare(),
+  )
+  const record = onFirstUse(() => db.select(recordColumns(responses)).from(responses).where(byTenantId).prepare())
+  const runState = onFirstUse(() =>
+    db.select({ status: responses.status, conversationId: responses.conversationId }).from(responses).where(byTenantId).prepare(),
+  )
   // 1) the chain's responses, oldest first
-  const chain = client.prepare<ChainRow, Record<string, string>>(`${chainWalk({ id: '$id', tenant: '$tenant' })}
-    SELECT ${CHAIN_COLUMNS} FROM chain c JOIN responses r ON r.id = c.id ORDER BY c.depth DESC`)
+  const chain = onFirstUse(() =>
+    client.prepare<ChainRow, Record<string, string>>(`${chainWalk({ id: '$id', tenant: '$tenant' })}
+    SELECT ${CHAIN_COLUMNS} FROM chain c JOIN responses r ON r.id = c.id ORDER BY c.depth DESC`),
+  )
   // 2) all their items in one go, given the ids oldest first (a JSON array, so any chain length binds as one
   //    parameter): responses in chain order, each one's input items before its output items, by position.
-  const chainItems = client.prepare<{ body: string }, Record<string, string>>(
-    `SELECT i.body FROM json_each($ids) j JOIN items i ON i.response_id = j.value
+  const chainItems = onFirstUse(() =>
+    client.prepare<{ body: string }, Record<string, string>>(
+      `SELECT i.body FROM json_each($ids) j JOIN items i ON i.response_id = j.value
       WHERE i.kind IN ('input', 'output') ORDER BY j.key, i.kind, i.position`,
+    ),
   )
   const unlease = { leaseOwner: null, leaseExpiresAt: null }
 
   return {
     insertResponse(rec, lease) {
-      insert.run({ ...rec, leaseOwner: lease?.owner ?? null, leaseExpiresAt: lease?.expiresAt ?? null })
+      insert().run({ ...rec, leaseOwner: lease?.owner ?? null, leaseExpiresAt: lease?.expiresAt ?? null })
     },
-    patchResponse: (tenant, id, values, now) => (patch.run({ ...values, updatedAt: now, id, tenant }) as unknown as Changes).changes > 0,
-    selectRecord: (tenant, id) => (record.get({ id, tenant }) as ResponseRecord | undefined) ?? null,
-    lockRecord: (tenant, id) => (record.get({ id, tenant }) as ResponseRecord | undefined) ?? null,
-    selectStatus: (tenant, id) => runState.get({ id, tenant })?.status ?? null,
-    lockRunState: (tenant, id) => runState.get({ id, tenant }) ?? null,
-    hasResponse: (tenant, id) => runState.get({ id, tenant }) !== undefined,
+    patchResponse: (tenant, id, values, now) => (patch().run({ ...values, updatedAt: now, id, tenant }) as unknown as Changes).changes > 0,
+    selectRecord: (tenant, id) => (record().get({ id, tenant }) as ResponseRecord | undefined) ?? null,
+    lockRecord: (tenant, id) => (record().get({ id, tenant }) as ResponseRecord | undefined) ?? null,
+    selectStatus: (tenant, id) => runState().get({ id, tenant })?.status ?? null,
+    lockRunState: (tenant, id) => runState().get({ id, tenant }) ?? null,
+    hasResponse: (tenant, id) => runState().get({ id, tenant }) !== undefined,
     deleteResponse: (tenant, id) =>
       (
         db
@@ -94,13 +103,13 @@ export function responseQueries(db: Db, client: Database): ResponseQueries {
           .where(and(eq(responses.id, id), eq(responses.tenant, tenant)))
           .run() as unknown as Changes
       ).changes > 0,
-    renewLease: (tenant, id, { owner, expiresAt }) => renewRunning.get({ id, tenant, owner, expiresAt })?.status ?? null,
+    renewLease: (tenant, id, { owner, expiresAt }) => renewRunning().get({ id, tenant, owner, expiresAt })?.status ?? null,
     saveProgress(id, values, lease, now) {
-      if (lease) setLease.run({ id, owner: lease.owner, expiresAt: lease.expiresAt })
-      progress.run({ status: values.status, response: values.response, error: null, completedAt: null, updatedAt: now, id })
+      if (lease) setLease().run({ id, owner: lease.owner, expiresAt: lease.expiresAt })
+      progress().run({ status: values.status, response: values.response, error: null, completedAt: null, updatedAt: now, id })
     },
     finishColumns(id, values, now) {
-      finish.run({ ...values, updatedAt: now, id })
+      finish().run({ ...values, updatedAt: now, id })
     },
     markCancelled(id, response, now) {
       db.update(responses)
@@ -114,7 +123,10 @@ export function responseQueries(db: Db, client: Database): ResponseQueries {
         .where(eq(responses.id, id))
         .run()
     },
-    chainResponses: (tenant, id) => chain.all({ id, tenant }),
-    chainItems: (ids) => chainItems.all({ ids: JSON.stringify(ids) }).map((r) => JSON.parse(r.body) as ItemBody),
+    chainResponses: (tenant, id) => chain().all({ id, tenant }),
+    chainItems: (ids) =>
+      chainItems()
+        .all({ ids: JSON.stringify(ids) })
+        .map((r) => JSON.parse(r.body) as ItemBody),
   }
 }
