@@ -2,6 +2,9 @@
 // 100 ms behind, so a follower in any process sees events soon), its lease renewed, and for a background turn
 // progress snapshots plus a watch for a cancel made by any process sharing the store. All of a turn's writes go
 // through one queue, one at a time, so a follower reading the log never sees event N+1 before event N.
+// The running turns of a process share one clock: their periodic writes are issued in the same turn of the event
+// loop, where the SQLite store commits them together (store/sqlite/group-commit.ts). Each turn on a clock of its
+// own made 500 streams 5,000 commits a second; on one clock they are about ten.
 // When the storage fails (StoreUnavailableError) the turn is told once and the events not written stay pending, in
 // order, for its final write.
 import type { Logger } from '../log'
@@ -13,15 +16,35 @@ import { LEASE_RENEW_MS, newLease } from './lease'
 
 /**
  * Events written per batch at most… (a write's commit is what costs, not its rows: a run of deltas is one row,
- * store/event-runs.ts; the time bound below is what keeps followers close)
+ * store/event-runs.ts; the clock below is what keeps followers close)
  */
 export const EVENT_BATCH = 1024
-/** …and never held back longer than this (ms), so followers of the log stay close behind. */
-export const EVENT_FLUSH_MS = 100
-/** How often a running turn looks at the store: pending events, lease, snapshot, cancel. */
+/**
+ * …and how often a running turn looks at the store: the events not yet written (never held back longer than this,
+ * so followers of the log stay close behind), lease, snapshot, cancel.
+ */
 const TICK_MS = 100
 /** A background turn's progress snapshot (GET /v1/responses/{id} while it runs) is at most this old. */
 const SNAPSHOT_MS = 1_000
+
+/** The clock of the running turns (see the top): one timer for all of them, running while any turn is. */
+const ticking = new Set<TurnCheckpoint>()
+let clock: ReturnType<typeof setInterval> | null = null
+
+function join(cp: TurnCheckpoint): void {
+  ticking.add(cp)
+  clock ??= setInterval(() => {
+    for (const t of ticking) void t.tick()
+  }, TICK_MS)
+}
+
+function leave(cp: TurnCheckpoint): void {
+  ticking.delete(cp)
+  if (ticking.size === 0 && clock) {
+    clearInterval(clock)
+    clock = null
+  }
+}
 
 export interface CheckpointOptions {
   store: Store
@@ -46,17 +69,18 @@ export interface CheckpointOptions {
 export class TurnCheckpoint {
   private pending: EventBody[] = []
   private queue: Promise<unknown> = Promise.resolve()
-  private lastFlush = Number.NEGATIVE_INFINITY
+  /** the log has had a first write (or was begun with the response's row) */
+  private written: boolean
   private lastRenew = Date.now()
   private lastSnapshot = 0
   private snapshotVersion = -1
-  private timer: ReturnType<typeof setInterval> | null = null
+  private started = false
   private ticking = false
   private stopNotified = false
   private storeFailed = false
 
   constructor(private readonly o: CheckpointOptions) {
-    if (o.logStarted) this.lastFlush = performance.now()
+    this.written = o.logStarted === true
   }
 
   /** Keeps an event for the log (when the turn records one). */
@@ -65,11 +89,12 @@ export class TurnCheckpoint {
   }
 
   /**
-   * After each event: writes the log when the batch is full or the last write is long enough ago. Nothing to wait for
-   * (most events) is undefined, not a promise: this runs for every event of every stream.
+   * After each event: writes the log when the batch is full, or when nothing was written yet (a follower finds the
+   * log as soon as the turn runs); otherwise the clock writes it. Nothing to wait for (most events) is undefined, not
+   * a promise: this runs for every event of every stream.
    */
   afterEvent(): Promise<void> | undefined {
-    if (this.pending.length >= EVENT_BATCH || (this.pending.length > 0 && performance.now() - this.lastFlush >= EVENT_FLUSH_MS))
+    if (this.pending.length >= EVENT_BATCH || (this.pending.length > 0 && !this.written))
       return this.serial(() => this.flush()).catch((e) => this.storageFailure(e))
     return undefined
   }
@@ -86,14 +111,14 @@ export class TurnCheckpoint {
   }
 
   start(): void {
-    if (!this.o.stored || this.timer) return
-    this.timer = setInterval(() => void this.tick(), TICK_MS)
+    if (!this.o.stored || this.started) return
+    this.started = true
+    join(this)
   }
 
-  /** Stops the timer, waits for writes in flight and hands back the events not yet written (for the final write). */
+  /** Leaves the clock, waits for writes in flight and hands back the events not yet written (for the final write). */
   async stop(): Promise<EventBody[]> {
-    if (this.timer) clearInterval(this.timer)
-    this.timer = null
+    leave(this)
     await this.queue
     return this.pending.splice(0)
   }
@@ -106,7 +131,7 @@ export class TurnCheckpoint {
 
   private async flush(): Promise<void> {
     const batch = this.pending.splice(0)
-    this.lastFlush = performance.now()
+    this.written = true
     if (!batch.length) return
     try {
       await this.o.store.appendEvents(this.o.id, batch)
@@ -127,12 +152,13 @@ export class TurnCheckpoint {
     this.o.onStoreFailure(e)
   }
 
-  private async tick(): Promise<void> {
+  /** On the clock (every TICK_MS): the events since the last write, the lease, a snapshot, a cancel. */
+  async tick(): Promise<void> {
     if (this.ticking) return
     this.ticking = true
     try {
       await this.serial(async () => {
-        if (this.pending.length && performance.now() - this.lastFlush >= EVENT_FLUSH_MS) await this.flush()
+        if (this.pending.length) await this.flush()
         const now = Date.now()
         const renew = now - this.lastRenew >= LEASE_RENEW_MS
         let progress: { status: ResponseStatus; response: ResponseObjectT; outputItems: ItemBody[] } | undefined
