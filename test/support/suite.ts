@@ -11,18 +11,22 @@ export interface GatewaySuite {
   client: OpenAI
 }
 
+type GatewayOpts = Omit<Parameters<typeof startGateway>[0], 'upstream'>
+
 /**
  * Registers beforeAll/afterAll for the file (or describe block) it is called in; `ready` receives the
- * running pieces, e.g. `useGateway({}, (s) => ({ up, gw, client } = s))`.
+ * running pieces, e.g. `useGateway({}, (s) => ({ up, gw, client } = s))`. `gateway` may be a function, read when
+ * the gateway starts: for options naming a service that an earlier beforeAll started (its URL).
  */
 export function useGateway(
-  opts: { upstream?: FakeUpstreamOptions; gateway?: Omit<Parameters<typeof startGateway>[0], 'upstream'> },
+  opts: { upstream?: FakeUpstreamOptions; gateway?: GatewayOpts | (() => GatewayOpts) },
   ready: (s: GatewaySuite) => void,
 ): void {
   let suite: GatewaySuite | undefined
   beforeAll(async () => {
     const up = startFakeUpstream(opts.upstream)
-    const gw = await startGateway({ upstream: up.url, ...opts.gateway })
+    const gateway = typeof opts.gateway === 'function' ? opts.gateway() : opts.gateway
+    const gw = await startGateway({ upstream: up.url, ...gateway })
     suite = { up, gw, client: new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 }) }
     ready(suite)
   })

@@ -11,6 +11,7 @@ import OpenAI from 'openai'
 import { Drain } from '../../src/engine/drain'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { useGateway } from '../support/suite'
 import { startMcpServer, stdioServerCommand, type McpTestServer } from '../support/mcp-server'
 import { collect } from '../support/sse'
 import { modelCalls, transcript, UPSTREAM_APIS } from '../support/upstream-view'
@@ -38,18 +39,14 @@ for (const api of UPSTREAM_APIS) {
 
     beforeAll(async () => {
       mcp = await startMcpServer()
-      up = startFakeUpstream()
-      gw = await startGateway({
-        upstream: up.url,
-        env: { AGENTGATE_UPSTREAM_API: api, AGENTGATE_MCP_ALLOWED_HOSTS: '127.0.0.1', AGENTGATE_TOOL_CALL_TIMEOUT_MS: '500' },
-      })
-      client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
     })
-    afterAll(async () => {
-      await gw.stop()
-      await up.stop()
-      await mcp.stop()
-    })
+    afterAll(() => mcp.stop())
+    useGateway(
+      {
+        gateway: { env: { AGENTGATE_UPSTREAM_API: api, AGENTGATE_MCP_ALLOWED_HOSTS: '127.0.0.1', AGENTGATE_TOOL_CALL_TIMEOUT_MS: '500' } },
+      },
+      (s) => ({ up, gw, client } = s),
+    )
 
     test("list + call + final answer in one response: the server's real output, and the model sees it", async () => {
       up.queue({ functionCalls: [call('mcp__wiki__add', { a: 2, b: 3 })], usage: { input_tokens: 10, output_tokens: 2 } })
@@ -190,15 +187,9 @@ describe('MCP approvals, the allowlist, credentials, background', () => {
 
   beforeAll(async () => {
     mcp = await startMcpServer()
-    up = startFakeUpstream()
-    gw = await startGateway({ upstream: up.url, env: { AGENTGATE_MCP_ALLOWED_HOSTS: '127.0.0.1' } })
-    client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
   })
-  afterAll(async () => {
-    await gw.stop()
-    await up.stop()
-    await mcp.stop()
-  })
+  afterAll(() => mcp.stop())
+  useGateway({ gateway: { env: { AGENTGATE_MCP_ALLOWED_HOSTS: '127.0.0.1' } } }, (s) => ({ up, gw, client } = s))
 
   test('require_approval always (the default): the turn ends with an approval request; approved, the call runs and the turn goes on', async () => {
     up.queue({ functionCalls: [call('mcp__wiki__add', { a: 4, b: 5 })] })

@@ -4,10 +4,11 @@
 // (SSE, WebSocket, background), a retrieval, a replay, input items and conversation items. Through the openai SDK and
 // plain HTTP, against a fake SearXNG and the scripted upstream.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import OpenAI from 'openai'
+import type OpenAI from 'openai'
 import { startFakeSearxng, type FakeSearch } from '../support/fake-searxng'
-import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
-import { startGateway, type TestGateway } from '../support/gateway'
+import type { FakeUpstream } from '../support/fake-upstream'
+import type { TestGateway } from '../support/gateway'
+import { useGateway } from '../support/suite'
 import { collect, parseSse } from '../support/sse'
 import { transcript } from '../support/upstream-view'
 import { waitFor } from '../support/wait'
@@ -35,17 +36,11 @@ describe('web search results kept for the chain, sources shown only when include
   const getJson = async (path: string): Promise<any> => (await get(path)).json()
   const lastModelCall = () => up.requestsTo('/v1/responses').at(-1)!
 
-  beforeAll(async () => {
+  beforeAll(() => {
     searx = startFakeSearxng({ results: [{ url: 'https://bun.sh/blog/bun-v1.4', title: 'Bun 1.4', content: SNIPPET }] })
-    up = startFakeUpstream()
-    gw = await startGateway({ upstream: up.url, env: { AGENTGATE_WEB_SEARCH_URL: searx.url } })
-    client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
   })
-  afterAll(async () => {
-    await gw.stop()
-    await up.stop()
-    searx.close()
-  })
+  afterAll(() => searx.close())
+  useGateway({ gateway: () => ({ env: { AGENTGATE_WEB_SEARCH_URL: searx.url } }) }, (s) => ({ up, gw, client } = s))
 
   test('a later turn (previous_response_id) without include gives the model the results it saw, not a note', async () => {
     up.queue(search('bun 1.4'), { text: 'Bun 1.4 has a new bundler.' })

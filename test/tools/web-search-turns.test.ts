@@ -8,6 +8,7 @@ import type { WebSearchOptions, WebSearchProvider, WebSearchSource } from '../..
 import { startFakeSearxng, type FakeSearch } from '../support/fake-searxng'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
+import { useGateway } from '../support/suite'
 import { collect } from '../support/sse'
 import { modelCalls, transcript, UPSTREAM_APIS } from '../support/upstream-view'
 import { waitFor } from '../support/wait'
@@ -41,19 +42,15 @@ for (const api of UPSTREAM_APIS) {
     let gw: TestGateway
     let client: OpenAI
     const provider = new ScriptedSearch()
-    beforeAll(async () => {
-      up = startFakeUpstream()
-      gw = await startGateway({
-        upstream: up.url,
-        env: { AGENTGATE_UPSTREAM_API: api, AGENTGATE_MAX_TOOL_ROUNDS: '3', AGENTGATE_TOOL_CALL_TIMEOUT_MS: '300' },
-        webSearch: provider,
-      })
-      client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
-    })
-    afterAll(async () => {
-      await gw.stop()
-      await up.stop()
-    })
+    useGateway(
+      {
+        gateway: {
+          env: { AGENTGATE_UPSTREAM_API: api, AGENTGATE_MAX_TOOL_ROUNDS: '3', AGENTGATE_TOOL_CALL_TIMEOUT_MS: '300' },
+          webSearch: provider,
+        },
+      },
+      (s) => ({ up, gw, client } = s),
+    )
 
     test('a search and the final answer come back in one response, the model seeing the results as the call output', async () => {
       provider.hang = false
@@ -260,15 +257,7 @@ describe('web search over WebSocket and in the background', () => {
   let gw: TestGateway
   let client: OpenAI
   const provider = new ScriptedSearch()
-  beforeAll(async () => {
-    up = startFakeUpstream()
-    gw = await startGateway({ upstream: up.url, webSearch: provider })
-    client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
-  })
-  afterAll(async () => {
-    await gw.stop()
-    await up.stop()
-  })
+  useGateway({ gateway: { webSearch: provider } }, (s) => ({ up, gw, client } = s))
 
   test('a WebSocket turn runs the search and answers, in one stream', async () => {
     up.queue({ functionCalls: [search('ws')] })
@@ -378,22 +367,16 @@ describe('web search through the configured provider (--web-search-url, a fake S
   let gw: TestGateway
   let client: OpenAI
   let searx: FakeSearch
-  beforeAll(async () => {
+  beforeAll(() => {
     searx = startFakeSearxng({
       results: [
         { url: 'https://bun.sh/blog', title: 'Bun blog', content: 'Release notes.' },
         { url: 'https://example.com/bun', title: 'Off the list', content: 'Elsewhere.' },
       ],
     })
-    up = startFakeUpstream()
-    gw = await startGateway({ upstream: up.url, env: { AGENTGATE_WEB_SEARCH_URL: searx.url } })
-    client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 })
   })
-  afterAll(async () => {
-    await gw.stop()
-    await up.stop()
-    searx.close()
-  })
+  afterAll(() => searx.close())
+  useGateway({ gateway: () => ({ env: { AGENTGATE_WEB_SEARCH_URL: searx.url } }) }, (s) => ({ up, gw, client } = s))
 
   test('web_search_call with the sources the provider found, allowed_domains honoured, and the model given the results', async () => {
     up.queue({ functionCalls: [search('bun news')] })
