@@ -143,8 +143,8 @@ export class ResponsesSocketSession {
   }
 
   /**
-   * A batch of the turn's events, one frame each (clients such as Codex read one event per message), waiting only
-   * where the socket is backed up: no await per frame otherwise.
+   * Frames out: a batch of the turn's events (or one error), one frame each (clients such as Codex read one event per
+   * message), waiting only where the socket is backed up: no await per frame otherwise.
    */
   private async sendAll(events: unknown[]): Promise<boolean> {
     for (const e of events) {
@@ -156,15 +156,6 @@ export class ResponsesSocketSession {
     return !this.closed
   }
 
-  /** Sends one frame, waiting for the socket to drain first when it is backed up. */
-  private async send(payload: unknown): Promise<boolean> {
-    if (this.closed) return false
-    const r = this.sink.send(JSON.stringify(payload))
-    if (r === 0) return false
-    if (r === -1) await new Promise<void>((resolve) => (this.drained = resolve))
-    return !this.closed
-  }
-
   private sendError(e: unknown) {
     const err = toApiError(e)
     if (err.errorCode === 'storage_unavailable')
@@ -173,7 +164,7 @@ export class ResponsesSocketSession {
       this.opts.logger.error('websocket turn failed', { err: String((e as Error)?.stack ?? e), request_id: this.opts.requestId })
     const body = err.toJSON().error
     // The error frame of the WebSocket mode; top-level fields mirror the SSE error event.
-    void this.send({ type: 'error', status: err.status, error: body, code: body.code, message: body.message, param: body.param })
+    void this.sendAll([{ type: 'error', status: err.status, error: body, code: body.code, message: body.message, param: body.param }])
   }
 
   private parseFrame(message: unknown): CreateResponseRequest {
