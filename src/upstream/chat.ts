@@ -8,7 +8,7 @@ import type { UpstreamClient } from './client'
 import { describeCall } from './failure'
 import { upstreamHttpError } from './http-error'
 import type { ServedModels } from './served-models'
-import { sseBatches } from './sse'
+import { translatedBatches } from './sse'
 import { readLimitedJson } from './stream-limit'
 import { toChatRequest } from './chat-request'
 import { requestJson } from './request-json'
@@ -281,29 +281,17 @@ export function chatAdapter(client: UpstreamClient, limits: StreamLimits, models
         yield t.fromCompletion(final)
         return
       }
-      let sawDone = false
       const sse = { maxLineBytes: limits.maxSseLineBytes, maxStreamBytes: limits.maxStreamBytes, idleMs: client.idleTimeoutMs, call }
-      // the messages of one network chunk are translated in one loop (sse.ts sseBatches), and handed on as one batch
-      for await (const batch of sseBatches(res.body, sse)) {
-        const events: UpstreamEvent[] = []
-        for (const msg of batch) {
-          if (msg.data === '[DONE]') {
-            sawDone = true
-            break
-          }
-          let chunk: Json
-          try {
-            chunk = JSON.parse(msg.data)
-          } catch {
-            // the chunk's events before the bad one still count (the turn keeps what streamed)
-            if (events.length) yield events
-            throw ApiError.badGateway('upstream sent a chunk that is not valid JSON', 'upstream_bad_response')
-          }
-          for (const ev of t.accept(chunk)) events.push(ev)
+      // the messages of one network chunk are translated in one loop and handed on as one batch (sse.ts)
+      const sawDone = yield* translatedBatches<UpstreamEvent>(res.body, sse, (msg, batch) => {
+        let chunk: Json
+        try {
+          chunk = JSON.parse(msg.data)
+        } catch {
+          throw ApiError.badGateway('upstream sent a chunk that is not valid JSON', 'upstream_bad_response')
         }
-        if (events.length) yield events
-        if (sawDone) break
-      }
+        for (const ev of t.accept(chunk)) batch.push(ev)
+      })
       // No [DONE] and no finish_reason: the stream broke off; without a terminal event the engine fails the turn.
       if (sawDone || t.finishReason !== null) {
         const last = t.finish()

@@ -7,7 +7,7 @@ import type { UpstreamClient } from './client'
 import { describeCall } from './failure'
 import { upstreamHttpError } from './http-error'
 import type { ServedModels } from './served-models'
-import { type SseMessage, sseBatches } from './sse'
+import { type SseMessage, translatedBatches } from './sse'
 import { readLimitedJson } from './stream-limit'
 import { requestJson } from './request-json'
 import { ResponsesStreamFixer, type VllmEvent } from './vllm-events'
@@ -48,41 +48,23 @@ export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, m
         return
       }
       const sse = { maxLineBytes: limits.maxSseLineBytes, maxStreamBytes: limits.maxStreamBytes, idleMs: client.idleTimeoutMs, call }
-      for await (const batch of sseBatches(res.body, sse)) {
-        const events: UpstreamEvent[] = []
-        let done = false
-        for (const msg of batch) {
-          if (msg.data === '[DONE]') {
-            done = true
-            break
-          }
-          const ev = upstreamEvent(msg)
-          if (ev instanceof ApiError) {
-            // the chunk's events before the bad one still count (the turn keeps what streamed)
-            if (events.length) yield events
-            throw ev
-          }
-          fix.acceptInto(ev, events)
-        }
-        if (events.length) yield events
-        if (done) break
-      }
+      yield* translatedBatches<UpstreamEvent>(res.body, sse, (msg, batch) => fix.acceptInto(upstreamEvent(msg), batch))
       const held = fix.end()
       if (held.length) yield held
     },
   }
 }
 
-/** One SSE message of the upstream as the event it says it is, or the error it is (returned: the batch so far goes first). */
-function upstreamEvent(msg: SseMessage): VllmEvent | ApiError {
+/** One SSE message of the upstream as the event it says it is. */
+function upstreamEvent(msg: SseMessage): VllmEvent {
   let data: unknown
   try {
     data = JSON.parse(msg.data)
   } catch {
-    return ApiError.badGateway('upstream sent an event that is not valid JSON', 'upstream_bad_response')
+    throw ApiError.badGateway('upstream sent an event that is not valid JSON', 'upstream_bad_response')
   }
   if (typeof data !== 'object' || data === null)
-    return ApiError.badGateway('upstream sent an event that is not an object', 'upstream_bad_response')
+    throw ApiError.badGateway('upstream sent an event that is not an object', 'upstream_bad_response')
   if (!('type' in data) || typeof data.type !== 'string') Object.assign(data, { type: msg.event ?? 'message' })
   // Where the upstream's events enter untyped: an object with a `type` is taken as the event it names (checking each
   // one would cost every event; the engine reads their fields defensively). One of a type we do not list passes

@@ -23,6 +23,36 @@ export interface SseLimits {
   call?: string | null
 }
 
+/**
+ * An upstream's event stream as batches of what its messages translate to: `into` adds a message's events to the
+ * batch of its chunk (one batch per network chunk, never empty), until the `[DONE]` message. A message `into` throws
+ * for (not JSON, not an event) ends the stream after the batch so far: what streamed before it still counts. Returns
+ * whether `[DONE]` came. Both upstream adapters (responses.ts, chat.ts) read their streams through here.
+ */
+export async function* translatedBatches<E>(
+  body: ReadableStream<Uint8Array>,
+  limits: SseLimits,
+  into: (msg: SseMessage, batch: E[]) => void,
+): AsyncGenerator<E[], boolean> {
+  for await (const messages of sseBatches(body, limits)) {
+    const batch: E[] = []
+    for (const msg of messages) {
+      if (msg.data === '[DONE]') {
+        if (batch.length) yield batch
+        return true
+      }
+      try {
+        into(msg, batch)
+      } catch (e) {
+        if (batch.length) yield batch
+        throw e
+      }
+    }
+    if (batch.length) yield batch
+  }
+  return false
+}
+
 /** Parses an SSE byte stream into messages (event name + joined data lines), one at a time. */
 export async function* parseSse(body: ReadableStream<Uint8Array>, limits: number | SseLimits): AsyncGenerator<SseMessage> {
   for await (const batch of sseBatches(body, limits)) yield* batch
