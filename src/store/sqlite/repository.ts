@@ -1,8 +1,9 @@
 // The Store on SQLite (bun:sqlite through drizzle): the shared store (../repository.ts) run on this dialect's queries.
 // bun:sqlite is synchronous: an operation runs to its end inside one transaction without yielding to the event loop,
-// so no other request's statement can slip into it. Writes issued in one turn of the event loop share one commit. Writes take the write lock up front (BEGIN IMMEDIATE); several
-// processes may share the file: running turns carry a lease, a conversation's turn lock is a column checked and set
-// inside one such transaction, and cancel is a status change the runner polls.
+// so no other request's statement can slip into it. Writes issued in one turn of the event loop share one commit
+// (./group-commit.ts). Writes take the write lock up front (BEGIN IMMEDIATE); several processes may share the file:
+// running turns carry a lease, a conversation's turn lock is a column checked and set inside one such transaction, and
+// cancel is a status change the runner polls.
 
 import type { Database } from 'bun:sqlite'
 import { runSync, type Dialect, type Operation, type Queries, type Result } from '../dialect'
