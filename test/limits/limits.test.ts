@@ -56,7 +56,7 @@ describe('request body (--max-body-bytes) → 413', () => {
     expect(r2.status).toBe(413)
     expect(r2.json.error.code).toBe('request_too_large')
     expect(up.requests.length).toBe(calls)
-    expect(expectStoreSane(gw.config.db)).toEqual([])
+    expect(await expectStoreSane(gw.config)).toEqual([])
   })
 })
 
@@ -66,7 +66,7 @@ describe('WebSocket frame (--max-ws-frame-bytes)', () => {
     const s = await openSocket(gw.url)
     s.create({ input: 'x'.repeat(4096) })
     expect((await s.closed).code).toBe(1009)
-    expect(expectStoreSane(gw.config.db)).toEqual([])
+    expect(await expectStoreSane(gw.config)).toEqual([])
   })
 })
 
@@ -84,7 +84,7 @@ describe('queued WebSocket requests (--max-ws-queue)', () => {
     expect(errors).toHaveLength(1)
     expect(errors[0]).toMatchObject({ status: 429, error: { type: 'rate_limit_error', code: 'too_many_queued_requests' } })
     s.ws.close()
-    const rows = expectStoreSane(gw.config.db)
+    const rows = await expectStoreSane(gw.config)
     expect(rows.map((r) => r.status)).toEqual(['completed', 'completed'])
     expect(rows.map((r) => r.response.output_text)).toEqual(['first answer, slowly streamed', 'second answer'])
   })
@@ -101,7 +101,7 @@ describe('upstream SSE line (--max-sse-line-bytes)', () => {
     const err = await rejectionOf(client.responses.create({ model: 'test-model', input: 'hi' }))
     expect(err.status).toBe(502)
     expect(err.code).toBe('upstream_line_too_long')
-    const [row] = expectStoreSane(gw.config.db)
+    const [row] = await expectStoreSane(gw.config)
     expect(row.status).toBe('failed')
     expect(row.response.error).toMatchObject({ code: 'upstream_line_too_long', message: expect.stringContaining('1024 bytes') })
   })
@@ -117,7 +117,7 @@ describe('upstream stream size (--max-stream-bytes)', () => {
     expect(err.status).toBe(502)
     expect(err.code).toBe('upstream_stream_too_large')
     expect(err.message).toContain('8192 bytes')
-    const [row] = expectStoreSane(gw.config.db)
+    const [row] = await expectStoreSane(gw.config)
     expect(row.status).toBe('failed')
     expect(row.response.error.code).toBe('upstream_stream_too_large')
     expect(row.response.output_text.length).toBeLessThan(8192)
@@ -135,7 +135,7 @@ describe('upstream stream size (--max-stream-bytes)', () => {
     const last = events.at(-1)
     expect(last.type).toBe('response.failed')
     expect(last.response.error.code).toBe('upstream_stream_too_large')
-    const [row] = expectStoreSane(gw.config.db)
+    const [row] = await expectStoreSane(gw.config)
     expect(row.response).toEqual(last.response)
   })
 })
@@ -159,7 +159,7 @@ describe('stored response size (--max-stored-response-bytes)', () => {
     for (const [i, item] of r.output.slice(1).entries())
       expect(item).toMatchObject({ type: 'function_call', name: 'write_file', arguments: args(i + 1) })
     expect(Buffer.byteLength(JSON.stringify(r))).toBeLessThanOrEqual(MAX)
-    const [row] = expectStoreSane(gw.config.db)
+    const [row] = await expectStoreSane(gw.config)
     expect(row.response).toEqual(JSON.parse(JSON.stringify(r)))
     expect(Buffer.byteLength(JSON.stringify(row.response))).toBeLessThanOrEqual(MAX)
     expect(gw.logs.some((l) => l.includes('max-stored-response-bytes'))).toBe(true)
@@ -178,7 +178,7 @@ describe('stored response size (--max-stored-response-bytes)', () => {
     const last = parseSse(res.text).at(-1)
     expect(last.type).toBe('response.incomplete')
     expect(last.response.incomplete_details).toEqual({ reason: 'max_stored_response_bytes' })
-    const [row] = expectStoreSane(gw.config.db)
+    const [row] = await expectStoreSane(gw.config)
     expect(row.response).toEqual(last.response)
   })
 
@@ -190,7 +190,7 @@ describe('stored response size (--max-stored-response-bytes)', () => {
     expect(r.status).toBe('incomplete')
     const items = (await client.conversations.items.list(conv.id, { order: 'asc', limit: 100 })).data
     expect(items).toHaveLength(1 + r.output.length)
-    expectStoreSane(gw.config.db)
+    await expectStoreSane(gw.config)
   })
 
   test('a response under the limit is untouched', async () => {
@@ -220,7 +220,7 @@ describe('history length (--max-history-items)', () => {
     for (let i = 0; i < 3; i++)
       prev = (await client.responses.create({ model: 'test-model', input: `turn ${i}`, previous_response_id: prev })).id
     const calls = up.requestsTo('/v1/responses').length
-    const before = storedResponses(gw.config.db).length
+    const before = (await storedResponses(gw.config)).length
     const err = await rejectionOf(client.responses.create({ model: 'test-model', input: 'one more', previous_response_id: prev }))
     expect(err.status).toBe(400)
     expect(err.error).toEqual({
@@ -230,7 +230,7 @@ describe('history length (--max-history-items)', () => {
       message: expect.stringContaining(`has 6 items, more than this gateway's limit of ${MAX} (--max-history-items)`),
     })
     expect(up.requestsTo('/v1/responses').length).toBe(calls)
-    expect(expectStoreSane(gw.config.db)).toHaveLength(before)
+    expect(await expectStoreSane(gw.config)).toHaveLength(before)
   })
 
   test('a conversation over the limit is a 400 naming it; nothing is stored and the conversation is not left locked', async () => {
@@ -247,7 +247,7 @@ describe('history length (--max-history-items)', () => {
       message: expect.stringContaining(`Conversation '${conv.id}' has ${MAX + 1} items`),
     })
     expect(up.requestsTo('/v1/responses').length).toBe(calls)
-    expect(expectStoreSane(gw.config.db)).toEqual([])
+    expect(await expectStoreSane(gw.config)).toEqual([])
     // not locked: items can be added (and removed) at once, and the count is what it was plus that
     await client.conversations.items.create(conv.id, { items: [{ type: 'message', role: 'user', content: 'added after' }] })
     expect((await client.conversations.items.list(conv.id, { limit: 100 })).data).toHaveLength(MAX + 2)
@@ -268,6 +268,6 @@ describe('history length (--max-history-items)', () => {
     s.create({ input: 'fresh start' })
     await s.until(() => s.frames.filter((f) => f.type === 'response.completed').length === 2, 'two completed turns')
     s.ws.close()
-    expect(expectStoreSane(gw.config.db)).toHaveLength(2)
+    expect(await expectStoreSane(gw.config)).toHaveLength(2)
   })
 })

@@ -1,8 +1,11 @@
-// What "the store is consistent" means after a limit was hit, checked on the SQLite file itself: no turn left
-// running, every row's columns agree with its Response object, its output items are exactly response.output, a
-// streamed response's log ends with the terminal event carrying that same object, and no conversation stays locked.
+// What "the store is consistent" means after a limit was hit, checked on the database itself (the SQLite file, or
+// the PostgreSQL database under AGENTGATE_TEST_STORE=postgres): no turn left running, every row's columns agree with
+// its Response object, its output items are exactly response.output, a streamed response's log ends with the
+// terminal event carrying that same object, and no conversation stays locked.
+import { SQL } from 'bun'
 import { Database } from 'bun:sqlite'
 import { expect } from 'bun:test'
+import type { Config } from '../../src/config'
 
 export interface StoredResponse {
   id: string
@@ -14,49 +17,70 @@ export interface StoredResponse {
   events: any[]
 }
 
-export function storedResponses(dbPath: string): StoredResponse[] {
-  const db = new Database(dbPath, { readonly: true })
+/** Plain SQL with `?` placeholders, run on whichever database the gateway's config names. */
+type Query = (text: string, ...params: unknown[]) => Promise<any[]>
+
+async function withDatabase<T>(config: Pick<Config, 'db' | 'databaseUrl'>, fn: (q: Query) => Promise<T>): Promise<T> {
+  if (config.databaseUrl) {
+    const sql = new SQL(config.databaseUrl, { max: 1 })
+    try {
+      return await fn((text, ...params) => {
+        let n = 0
+        return sql.unsafe(
+          text.replace(/\?/g, () => `$${++n}`),
+          params,
+        )
+      })
+    } finally {
+      await sql.close()
+    }
+  }
+  const db = new Database(config.db, { readonly: true })
   try {
-    const rows = db.query('select id, tenant, status, response from responses order by id').all() as {
-      id: string
-      tenant: string
-      status: string
-      response: string
-    }[]
-    return rows.map((r) => ({
-      id: r.id,
-      tenant: r.tenant,
-      status: r.status,
-      response: JSON.parse(r.response),
-      outputIds: (
-        db.query("select id from items where response_id = ? and kind = 'output' order by position").all(r.id) as { id: string }[]
-      ).map((i) => i.id),
-      inputCount: (db.query("select count(*) as n from items where response_id = ? and kind = 'input'").get(r.id) as { n: number }).n,
-      events: (
-        db.query('select data from response_events where response_id = ? order by sequence_number').all(r.id) as { data: string }[]
-      ).map((e) => JSON.parse(e.data)),
-    }))
+    return await fn(async (text, ...params) => db.query(text).all(...(params as any[])))
   } finally {
     db.close()
   }
 }
 
-export function lockedConversations(dbPath: string): string[] {
-  const db = new Database(dbPath, { readonly: true })
-  try {
-    return (
-      db
-        .query("select c.id from conversations c join responses r on r.id = c.turn_response_id where r.status in ('queued', 'in_progress')")
-        .all() as { id: string }[]
-    ).map((r) => r.id)
-  } finally {
-    db.close()
-  }
+/** A json column reads as text from SQLite and may come parsed from PostgreSQL. */
+const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v)
+
+export function storedResponses(config: Pick<Config, 'db' | 'databaseUrl'>): Promise<StoredResponse[]> {
+  return withDatabase(config, async (q) => {
+    const rows = await q('select id, tenant, status, response from responses order by id')
+    const out: StoredResponse[] = []
+    for (const r of rows) {
+      const outputs = await q("select id from items where response_id = ? and kind = 'output' order by position", r.id)
+      const [{ n }] = await q("select count(*) as n from items where response_id = ? and kind = 'input'", r.id)
+      const events = await q('select data from response_events where response_id = ? order by sequence_number', r.id)
+      out.push({
+        id: r.id,
+        tenant: r.tenant,
+        status: r.status,
+        response: json(r.response),
+        outputIds: outputs.map((i) => i.id),
+        inputCount: Number(n),
+        events: events.map((e) => json(e.data)),
+      })
+    }
+    return out
+  })
+}
+
+export function lockedConversations(config: Pick<Config, 'db' | 'databaseUrl'>): Promise<string[]> {
+  return withDatabase(config, async (q) =>
+    (
+      await q(
+        "select c.id from conversations c join responses r on r.id = c.turn_response_id where r.status in ('queued', 'in_progress')",
+      )
+    ).map((r) => r.id),
+  )
 }
 
 /** Asserts the whole store is consistent; returns the responses for more specific checks. */
-export function expectStoreSane(dbPath: string): StoredResponse[] {
-  const all = storedResponses(dbPath)
+export async function expectStoreSane(config: Pick<Config, 'db' | 'databaseUrl'>): Promise<StoredResponse[]> {
+  const all = await storedResponses(config)
   for (const r of all) {
     const where = `response ${r.id}`
     expect({ where, running: r.status === 'queued' || r.status === 'in_progress' }).toEqual({ where, running: false })
@@ -68,6 +92,6 @@ export function expectStoreSane(dbPath: string): StoredResponse[] {
       expect(last.response).toEqual(r.response)
     }
   }
-  expect(lockedConversations(dbPath)).toEqual([])
+  expect(await lockedConversations(config)).toEqual([])
   return all
 }
