@@ -71,9 +71,7 @@ export function storedResponses(config: Pick<Config, 'db' | 'databaseUrl'>): Pro
 export function lockedConversations(config: Pick<Config, 'db' | 'databaseUrl'>): Promise<string[]> {
   return withDatabase(config, async (q) =>
     (
-      await q(
-        "select c.id from conversations c join responses r on r.id = c.turn_response_id where r.status in ('queued', 'in_progress')",
-      )
+      await q("select c.id from conversations c join responses r on r.id = c.turn_response_id where r.status in ('queued', 'in_progress')")
     ).map((r) => r.id),
   )
 }
