@@ -75,6 +75,15 @@ ${settingsHelp()}
   --help                               this help
 `
 
+/**
+ * The compiled executable starts with the JIT holding back (build.ts: compile.jitPolicy), so the code that runs once
+ * at start-up is not compiled by the JIT threads while the start needs the cores; from here on it tiers up as usual.
+ * A no-op when run from source.
+ */
+function jitAsUsual(): void {
+  Bun.unsafe.setJITPolicy(1)
+}
+
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version') {
     process.stdout.write(`agentgate ${VERSION}\n`)
@@ -93,6 +102,7 @@ async function main(argv: string[]): Promise<number> {
       const config = loadConfig({ flags: args.flags, env: process.env })
       const running = await createGateway(config)
       await running.listen()
+      jitAsUsual()
       // First signal: drain (running turns finish or end failed), exit 0. A second signal: exit at once.
       let draining = false
       const onSignal = (signal: NodeJS.Signals) => {
@@ -116,12 +126,16 @@ async function main(argv: string[]): Promise<number> {
     // The other commands' modules load only for them: serve starts faster without the launchers, doctor's checks
     // and the MCP client those use.
     case 'codex':
+      jitAsUsual()
       return (await import('./codex/command')).runCodexCommand(rest)
     case 'claude':
+      jitAsUsual()
       return (await import('./claude/command')).runClaudeCommand(rest)
     case 'doctor':
+      jitAsUsual()
       return runDoctorCommand(rest)
     case 'prune':
+      jitAsUsual()
       return runPruneCommand(rest)
     default:
       process.stderr.write(`agentgate: unknown command "${command}" (see agentgate --help)\n`)

@@ -3,7 +3,6 @@
 // once into $AGENTGATE_HOME/sealing.key (mode 0600) and reused from there on every start, so tokens
 // handed out before a restart still open.
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { ConfigError } from '../config-error'
 import { sealingKey, type SealingKey } from './sealer'
@@ -31,7 +30,8 @@ export function loadSealingKeys(config: { sealingKeys: string[]; home: string })
       throw e instanceof ConfigError ? e : new ConfigError(`cannot read the sealing key ${path}: ${err?.message ?? e}`)
   }
   mkdirSync(config.home, { recursive: true })
-  const key = randomBytes(32)
+  // getRandomValues, not node:crypto's randomBytes: that module is not loaded at start (see ./sealer.ts)
+  const key = crypto.getRandomValues(Buffer.alloc(32))
   try {
     // 'wx': two processes starting at once on one home must end up with the same key — the loser reads the winner's.
     writeFileSync(path, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' })

@@ -3,7 +3,11 @@
 // it (so keys rotate: the first key seals, every key opens) and binds the tenant and purpose as
 // additional authenticated data, so a token opens only for the tenant it was made for. Pure apart from
 // the random IV.
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
+
+// node:crypto (AES-GCM) is loaded on the first seal or open, not at start: loading it costs about 3 ms, and most
+// turns seal nothing. The key ids are hashed with Bun's native hasher.
+let nodeCrypto: typeof import('node:crypto') | undefined
+const aesGcm = () => (nodeCrypto ??= require('node:crypto') as typeof import('node:crypto'))
 
 /** What a token was made for: a reasoning item's text or a compaction summary. A token of one never opens as the other. */
 export type SealPurpose = 'reasoning' | 'compaction'
@@ -20,7 +24,7 @@ const TAG_BYTES = 16
 
 /** A key's id: the first 8 bytes of its SHA-256, hex. Tells keys apart without saying anything about them. */
 export function keyId(key: Uint8Array): string {
-  return createHash('sha256').update(key).digest('hex').slice(0, 16)
+  return new Bun.CryptoHasher('sha256').update(key).digest('hex').slice(0, 16)
 }
 
 export function sealingKey(key: Uint8Array): SealingKey {
@@ -42,8 +46,8 @@ export function createSealer(keys: SealingKey[]): Sealer {
   const aad = (tenant: string, purpose: SealPurpose) => Buffer.from(`agentgate\u0000${VERSION}\u0000${purpose}\u0000${tenant}`, 'utf8')
   return {
     seal(tenant, purpose, payload) {
-      const iv = randomBytes(IV_BYTES)
-      const cipher = createCipheriv('aes-256-gcm', sealWith.key, iv)
+      const iv = crypto.getRandomValues(Buffer.alloc(IV_BYTES))
+      const cipher = aesGcm().createCipheriv('aes-256-gcm', sealWith.key, iv)
       cipher.setAAD(aad(tenant, purpose))
       const body = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()])
       return `${VERSION}.${sealWith.id}.${Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')}`
@@ -57,7 +61,7 @@ export function createSealer(keys: SealingKey[]): Sealer {
       const raw = Buffer.from(data, 'base64url')
       if (raw.length < IV_BYTES + TAG_BYTES) return null
       try {
-        const decipher = createDecipheriv('aes-256-gcm', key.key, raw.subarray(0, IV_BYTES))
+        const decipher = aesGcm().createDecipheriv('aes-256-gcm', key.key, raw.subarray(0, IV_BYTES))
         decipher.setAAD(aad(tenant, purpose))
         decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES))
         const plain = Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()])
