@@ -10,7 +10,7 @@ import { chmodSync, mkdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 
 const ROOT = import.meta.dir
-const ENTRY = join(ROOT, 'src/main.ts')
+const ENTRY = join(ROOT, 'src/executable.ts')
 const DEFAULT_OUTDIR = join(ROOT, 'dist')
 
 /** Targets for `--all`; names are Bun's compile targets without the `bun-` prefix. */

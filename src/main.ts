@@ -180,8 +180,9 @@ async function runPruneCommand(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
-  main(process.argv.slice(2)).then(
+/** Runs the command in `argv` (process.argv without the runtime and script), then exits (serve: once it has shut down). */
+export function runCli(argv: string[]): void {
+  main(argv).then(
     (code) => {
       if (code >= 0) process.exit(code)
     },
@@ -193,3 +194,6 @@ if (import.meta.main) {
     },
   )
 }
+
+// The executable's entry is ./executable.ts, which loads this module after setting NODE_ENV; from source it is this one.
+if (import.meta.main) runCli(process.argv.slice(2))

@@ -1,7 +1,8 @@
-// What the executable loads to start `agentgate serve`: the entry chunk of build.ts's bundle and the chunks it imports
-// statically. Everything a default serve uses only on some request or with some setting (or never) must sit behind a
-// dynamic import(), in a chunk of its own: loading its bytecode costs every start CPU time and memory. The bundle is
-// built here as build.ts builds it, unminified so each module's path is still written above its code.
+// What the executable loads to start `agentgate serve`: the entry chunk of build.ts's bundle (src/executable.ts), the
+// CLI it imports at once (src/main.ts) and the chunks those import statically. Everything a default serve uses only on
+// some request or with some setting (or never) must sit behind a dynamic import(), in a chunk of its own: loading its
+// bytecode costs every start CPU time and memory. The bundle is built here as build.ts builds it, unminified so each
+// module's path is still written above its code.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -18,8 +19,8 @@ function staticClosure(entry: string): { modules: string[]; builtins: Set<string
     seen.add(file)
     const code = readFileSync(file, 'utf8')
     for (const m of code.matchAll(/^\/\/ ((?:src|node_modules)\/\S+)$/gm)) modules.push(m[1]!)
-    // Static imports and re-exports only: `import(` (a dynamic import) has no whitespace after the keyword.
-    for (const m of code.matchAll(/^(?:import|export)\s(?:[^;"]*?\sfrom\s*)?"([^"]+)";?$/gm)) {
+    // Static imports and re-exports only (`import"./x.js"`, `import {…} from "./x.js"`); not `import("./x.js")`.
+    for (const m of code.matchAll(/^(?:import|export)\s*(?:[^;"()]*?from\s*)?"([^"]+)";?$/gm)) {
       const spec = m[1]!
       if (spec.startsWith('./')) visit(join(dirname(file), spec))
       else builtins.add(spec.replace(/^node:/, ''))
@@ -30,13 +31,24 @@ function staticClosure(entry: string): { modules: string[]; builtins: Set<string
 }
 
 let outdir: string
+/** what the entry chunk loads before its own code runs */
+let beforeEntry: { modules: string[]; builtins: Set<string> }
+/** what a start loads: that, and what the entry's own import()s load (the CLI) */
 let closure: { modules: string[]; builtins: Set<string> }
 
 beforeAll(async () => {
   outdir = mkdtempSync(join(tmpdir(), 'agentgate-chunks-'))
   const result = await Bun.build({ ...BUNDLE, outdir })
   if (!result.success) throw new Error(result.logs.map(String).join('\n'))
-  closure = staticClosure(result.outputs.find((o) => o.kind === 'entry-point')!.path)
+  const entry = result.outputs.find((o) => o.kind === 'entry-point')!.path
+  beforeEntry = staticClosure(entry)
+  const loadedByEntry = [...readFileSync(entry, 'utf8').matchAll(/\bimport\("(\.\/[^"]+)"\)/g)].map((m) => join(outdir, m[1]!))
+  closure = { modules: [...beforeEntry.modules], builtins: new Set(beforeEntry.builtins) }
+  for (const chunk of loadedByEntry) {
+    const c = staticClosure(chunk)
+    closure.modules.push(...c.modules)
+    for (const b of c.builtins) closure.builtins.add(b)
+  }
 }, 120_000)
 
 afterAll(() => rmSync(outdir, { recursive: true, force: true }))
@@ -62,6 +74,10 @@ describe("the executable's start-up code", () => {
       'src/claude/launcher.ts',
     ])
       expect({ path, loaded: loadsAtStart(path) }).toEqual({ path, loaded: false })
+  })
+
+  test('sets NODE_ENV before any package is loaded (Elysia reads it when it loads): only production-env.ts comes before the entry', () => {
+    expect(beforeEntry.modules.filter((m) => m !== 'src/executable.ts')).toEqual(['src/production-env.ts'])
   })
 
   test('does not load node:crypto (about 3 ms of every start): keys are hashed natively, sealing loads it on first use', () => {
