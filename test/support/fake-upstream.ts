@@ -384,17 +384,25 @@ function sseStream(events: any[], s: { delayMs?: number; oneWrite?: boolean }, f
   return new Response(stream, { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } })
 }
 
-function responsesReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: number }>): Response {
+function responsesReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: number }>): Response | Promise<Response> {
   const fault = 'fault' in script ? script : undefined
   const s: TurnScript = fault
     ? { text: 'This answer is long enough to be cut off in the middle of the stream by a fault.' }
     : (script as TurnScript)
   const events = vllmResponseEvents(req, s)
-  if (!req?.stream && !fault) return Response.json(events[events.length - 1].response)
+  if (!req?.stream && !fault) return wholeAnswer(events[events.length - 1].response, s, events.length)
   return sseStream(events, s, fault)
 }
 
-function chatReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: number }>): Response {
+/**
+ * A whole (stream:false) answer comes when the stream it stands for would have ended, as a model server answers once
+ * the generation is done: after the pauses (delayMs) between its events.
+ */
+function wholeAnswer(body: unknown, s: TurnScript, events: number): Response | Promise<Response> {
+  return s.delayMs ? Bun.sleep(s.delayMs * events).then(() => Response.json(body)) : Response.json(body)
+}
+
+function chatReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: number }>): Response | Promise<Response> {
   const fault = 'fault' in script ? script : undefined
   const s: TurnScript = fault
     ? { text: 'This answer is long enough to be cut off in the middle of the stream by a fault.' }
@@ -417,27 +425,6 @@ function chatReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: 
     function: { name: fc.name, arguments: fc.arguments },
   }))
   const finish = s.status === 'incomplete' ? 'length' : toolCalls.length ? 'tool_calls' : 'stop'
-  if (!req?.stream && !fault) {
-    return Response.json({
-      id,
-      object: 'chat.completion',
-      created,
-      model,
-      choices: [
-        {
-          index: 0,
-          message: {
-            role: 'assistant',
-            content: s.text ?? null,
-            reasoning_content: s.reasoning ?? null,
-            tool_calls: toolCalls.length ? toolCalls.map(({ index: _, ...c }) => c) : undefined,
-          },
-          finish_reason: finish,
-        },
-      ],
-      usage,
-    })
-  }
   const chunk = (delta: any, finish_reason: string | null = null, extra: any = {}) => ({
     id,
     object: 'chat.completion.chunk',
@@ -459,6 +446,31 @@ function chatReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: 
   }
   events.push(chunk({}, finish))
   if (req?.stream_options?.include_usage) events.push({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })
+  if (!req?.stream && !fault) {
+    return wholeAnswer(
+      {
+        id,
+        object: 'chat.completion',
+        created,
+        model,
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: 'assistant',
+              content: s.text ?? null,
+              reasoning_content: s.reasoning ?? null,
+              tool_calls: toolCalls.length ? toolCalls.map(({ index: _, ...c }) => c) : undefined,
+            },
+            finish_reason: finish,
+          },
+        ],
+        usage,
+      },
+      s,
+      events.length,
+    )
+  }
   const enc = new TextEncoder()
   const stream = new ReadableStream({
     async start(ctl) {
