@@ -8,7 +8,8 @@ export type Fault =
   | { fault: 'slow'; delayMs: number } // wait before answering headers
   | { fault: 'stall'; afterEvents: number; stallMs: number } // SSE: go silent mid-stream
   | { fault: 'malformed'; afterEvents: number; oneWrite?: boolean } // SSE: a broken data line
-  | { fault: 'raw'; contentType: string; body: string | Uint8Array; status?: number; headers?: Record<string, string> } // exact bytes
+  // exact bytes; chunked: sent as a stream, without a declared length
+  | { fault: 'raw'; contentType: string; body: string | Uint8Array; status?: number; headers?: Record<string, string>; chunked?: boolean }
 
 /** One model turn in vLLM's terms. */
 export interface TurnScript {
@@ -197,8 +198,26 @@ function faultResponse(f: Fault): Response {
       status: f.status,
       headers: f.headers,
     })
-  if (f.fault === 'raw') return new Response(f.body, { status: f.status ?? 200, headers: { ...f.headers, 'content-type': f.contentType } })
+  if (f.fault === 'raw')
+    return new Response(f.chunked ? chunked(f.body) : f.body, {
+      status: f.status ?? 200,
+      headers: { ...f.headers, 'content-type': f.contentType },
+    })
   return new Response('unexpected fault', { status: 500 })
+}
+
+/** Bytes sent in two pieces a moment apart, so the answer goes out chunked, with no content-length. */
+function chunked(body: string | Uint8Array): ReadableStream<Uint8Array> {
+  const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body
+  const half = Math.floor(bytes.length / 2)
+  return new ReadableStream({
+    async start(ctl) {
+      ctl.enqueue(bytes.subarray(0, half))
+      await Bun.sleep(5)
+      ctl.enqueue(bytes.subarray(half))
+      ctl.close()
+    },
+  })
 }
 
 function splitText(text: string, chunks?: number): string[] {
