@@ -23,7 +23,7 @@ export const TUNING_SETTINGS: readonly Setting[] = [
     file: 'first_byte_timeout_ms',
     kind: 'int',
     min: 1,
-    help: 'upstream time to response headers',
+    help: 'upstream time to response headers (JSON turns: to the whole answer)',
     def: 300_000,
   },
   {

@@ -302,8 +302,9 @@ export class RunningTurn implements Turn, FinishingTurn {
       upstreamRequestAttributes(upSpan, upstreamBody, adapter.name)
       headers = { ...headers, traceparent: upSpan.traceparent() }
     }
+    const whole = this.opts.answerOnly === true && !this.background
     const stream = mapGatewayCallEvents(
-      mapToolCallEvents(adapter.stream(upstreamBody, { signal, headers }), toolRegistryFor(this.req)),
+      mapToolCallEvents(adapter.stream(upstreamBody, { signal, headers, whole }), toolRegistryFor(this.req)),
       gateway?.tools ?? null,
       needsApproval,
     )
@@ -314,7 +315,8 @@ export class RunningTurn implements Turn, FinishingTurn {
         if (upSpan) noteUpstreamEvent(upSpan, ev)
         for (const out of norm.accept(ev)) {
           if (this.span) noteToolCallEvent(this.deps.tracer!, this.span, out, this.toolSpans!)
-          if (!this.firstDelta && isDelta(out)) {
+          // A whole answer has no first token to time: its text comes with the rest of it.
+          if (!this.firstDelta && !whole && isDelta(out)) {
             this.firstDelta = true
             metrics?.turnFirstDelta(this.req.model, (performance.now() - this.startedAt) / 1000)
           }

@@ -72,6 +72,11 @@ export interface TurnOptions {
   forceStore?: boolean
   /** keep the event log of this turn (streamed turns, for resume) */
   recordEvents?: boolean
+  /**
+   * The edge answers with the end of the turn only (a JSON answer, not in the background): nobody sees its events as
+   * they come, so the upstream is asked for its whole answer at once (UpstreamAdapter's `whole`).
+   */
+  answerOnly?: boolean
   /** aborting stops the upstream call; the response is kept as incomplete */
   signal?: AbortSignal
   /** the edge request's id: sent upstream as x-request-id and kept with the stored response */

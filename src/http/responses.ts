@@ -62,6 +62,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         const turn = await engine.start(body, {
           tenant,
           recordEvents: body.stream === true,
+          answerOnly: body.stream !== true,
           signal: request.signal,
           requestId: requestId || undefined,
           parentSpan: deps.tracing?.spanOf(request),

@@ -54,7 +54,7 @@ export class GatewayMetrics {
   )
   private readonly ttft = this.registry.histogram(
     'agentgate_time_to_first_token_seconds',
-    'Time from the start of a turn to its first output delta (text, reasoning or tool-call arguments), by model.',
+    'Time from the start of a streamed turn to its first output delta (text, reasoning or tool-call arguments), by model; a JSON turn gets its answer whole.',
     ['model'],
     TTFT_BUCKETS,
   )

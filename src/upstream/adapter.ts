@@ -15,7 +15,19 @@ export interface UpstreamAdapter {
    * Streams one model turn as batches of events in order (never an empty batch). Throws ApiError (502/504/4xx) when
    * the upstream refuses before streaming.
    */
-  stream(body: Record<string, unknown>, opts: { signal: AbortSignal; headers?: Record<string, string> }): AsyncIterable<UpstreamEvent[]>
+  stream(body: Record<string, unknown>, opts: StreamOptions): AsyncIterable<UpstreamEvent[]>
+}
+
+export interface StreamOptions {
+  signal: AbortSignal
+  headers?: Record<string, string>
+  /**
+   * Nobody watches this turn's events as they come (a JSON answer): the upstream is asked for its whole answer
+   * (stream:false), as a client of the model server itself would ask. One JSON body instead of an event per token is
+   * a fraction of the work (bench/turn-cpu.ts json), and the events are then made from it. An upstream that streams
+   * anyway is read as a stream.
+   */
+  whole?: boolean
 }
 
 /** What bounds a generation stream: its line length, its total bytes (--max-stream-bytes). */

@@ -102,7 +102,7 @@ export class ChatStreamTranslator {
     return out
   }
 
-  /** The events for a non-streamed chat.completion (servers that ignore stream:true). */
+  /** The events for a non-streamed chat.completion (the whole answer asked for, or a server that ignores stream:true). */
   fromCompletion(c: Json): UpstreamEvent[] {
     const choice = (c.choices ?? []).find((x: Json) => (x?.index ?? 0) === 0) ?? {}
     const m: Json = choice.message ?? {}
@@ -257,12 +257,17 @@ export function chatAdapter(client: UpstreamClient, limits: StreamLimits, models
   const call = describeCall('POST', client.baseUrl + '/chat/completions')
   return {
     name: 'chat',
-    async *stream(body, { signal, headers }) {
+    async *stream(body, { signal, headers, whole = false }) {
+      const request = toChatRequest(body)
+      if (whole) {
+        request.stream = false
+        delete request.stream_options
+      }
       const res = await client.call({
         method: 'POST',
         path: '/chat/completions',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
-        body: requestJson(toChatRequest(body), 'messages'),
+        headers: { 'content-type': 'application/json', accept: whole ? 'application/json' : 'text/event-stream', ...headers },
+        body: requestJson(request, 'messages'),
         signal,
         kind: 'generate',
       })

@@ -19,12 +19,12 @@ export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, m
     name: 'responses',
     // One generator from the upstream's bytes to the fixed events: the SSE messages of a chunk are parsed, fixed and
     // yielded here as one batch (a generator per stage, or a yield per event, cost every event a hop of its own).
-    async *stream(body, { signal, headers }) {
+    async *stream(body, { signal, headers, whole = false }) {
       const res = await client.call({
         method: 'POST',
         path: '/responses',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
-        body: requestJson({ ...body, stream: true }),
+        headers: { 'content-type': 'application/json', accept: whole ? 'application/json' : 'text/event-stream', ...headers },
+        body: requestJson({ ...body, stream: !whole }),
         signal,
         kind: 'generate',
       })
@@ -33,7 +33,7 @@ export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, m
       if (!res.body) throw ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')
       const fix = new ResponsesStreamFixer()
       if (!type.includes('text/event-stream')) {
-        // Some servers ignore stream:true and answer with the final JSON object.
+        // The whole answer asked for (or a server that ignores stream:true): the final JSON object.
         // Untyped JSON: only `object` is checked; the rest is read as the upstream Response it says it is.
         const final = (await readLimitedJson(res, limits.maxStreamBytes)) as UpstreamResponse | null
         if (final?.object !== 'response')
@@ -72,7 +72,7 @@ function upstreamEvent(msg: SseMessage): VllmEvent {
   return data as VllmEvent
 }
 
-/** The events a streaming upstream would have sent for a final response object. */
+/** The events a streaming upstream would have sent for a final response object (its items whole, no deltas). */
 function* eventsFromFinalResponse(final: UpstreamResponse): Generator<UpstreamEvent> {
   const output: UpstreamItem[] = Array.isArray(final.output) ? final.output : []
   for (let i = 0; i < output.length; i++) {

@@ -35,10 +35,23 @@ export async function readCapped(res: Response, maxBytes: number): Promise<Uint8
 /** A whole (non-SSE) answer body parsed as JSON, read up to `maxBytes`; null when it is not JSON. */
 export async function readLimitedJson(res: Response, maxBytes: number): Promise<unknown> {
   if (!res.body) return null
-  const bytes = await readCapped(res, maxBytes)
-  if (bytes === null) throw streamTooLarge(maxBytes)
+  let text: string
+  // A body whose length is declared (and not compressed: the declared length would not bound what it unpacks to) is
+  // checked against the bound up front and read natively in one go, without a stream reader and a copy per chunk.
+  const declared = res.headers.get('content-length')
+  if (declared !== null && !res.headers.has('content-encoding')) {
+    if (Number(declared) > maxBytes) {
+      res.body.cancel().catch(() => {})
+      throw streamTooLarge(maxBytes)
+    }
+    text = await res.text()
+  } else {
+    const bytes = await readCapped(res, maxBytes)
+    if (bytes === null) throw streamTooLarge(maxBytes)
+    text = new TextDecoder().decode(bytes)
+  }
   try {
-    return JSON.parse(new TextDecoder().decode(bytes))
+    return JSON.parse(text)
   } catch {
     return null
   }

@@ -126,6 +126,25 @@ describe('upstream stream size (--max-stream-bytes)', () => {
     expect((await client.responses.create({ model: 'test-model', input: 'briefly' })).status).toBe('completed')
   })
 
+  test('a whole answer (a JSON turn) past the limit fails the same, whether its length is declared or not', async () => {
+    const { gw, client } = await gateway({ AGENTGATE_MAX_STREAM_BYTES: '8192' })
+    const answer = (text: string) =>
+      JSON.stringify({
+        object: 'response',
+        status: 'completed',
+        output: [{ id: 'm', type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text }] }],
+      })
+    for (const chunked of [false, true]) {
+      up.queue({ fault: 'raw', contentType: 'application/json', body: answer(LONG), chunked })
+      const err = await rejectionOf(client.responses.create({ model: 'test-model', input: 'write a lot' }))
+      expect({ chunked, status: err.status, code: err.code }).toEqual({ chunked, status: 502, code: 'upstream_stream_too_large' })
+      up.queue({ fault: 'raw', contentType: 'application/json', body: answer('short'), chunked })
+      expect((await client.responses.create({ model: 'test-model', input: 'briefly' })).output_text).toBe('short')
+    }
+    const rows = await expectStoreSane(gw.config)
+    expect(rows.map((r) => r.status).sort()).toEqual(['completed', 'completed', 'failed', 'failed'])
+  })
+
   test('streamed: the SSE stream ends with response.failed carrying the error, as stored', async () => {
     const { gw } = await gateway({ AGENTGATE_MAX_STREAM_BYTES: '8192' })
     up.queue({ text: LONG, chunks: 100 })

@@ -112,8 +112,9 @@ describe('GET /metrics', () => {
     expect(sampleValue(m, 'agentgate_turns_total', { status: 'incomplete' })).toBe(0)
     expect(sampleValue(m, 'agentgate_turns_total', { status: 'cancelled' })).toBe(0)
 
-    // Time to first token: the three turns that produced a delta.
-    expect(sampleValue(m, 'agentgate_time_to_first_token_seconds_count', { model: 'test-model' })).toBe(3)
+    // Time to first token: the two streamed turns that produced a delta (SSE, socket). The JSON turn asked the upstream
+    // for its whole answer: no first token to time.
+    expect(sampleValue(m, 'agentgate_time_to_first_token_seconds_count', { model: 'test-model' })).toBe(2)
     expect(sampleValue(m, 'agentgate_time_to_first_token_seconds_sum', { model: 'test-model' })).toBeGreaterThan(0)
 
     // Upstream: every call that got headers is timed; each failure is counted once, by kind.

@@ -93,7 +93,8 @@ for (const api of UPSTREAM_APIS) {
           client_metadata: { x: 'y' },
         } as any)
         const body = calls().at(-1)!.body
-        expect(body.stream).toBe(true)
+        // a JSON turn asks for the whole answer (test/responses/whole-answers.test.ts)
+        expect(body.stream).toBe(false)
         expect(body.top_k).toBe(5)
         for (const k of ['previous_response_id', 'conversation', 'metadata', 'client_metadata', 'background'])
           expect(body).not.toHaveProperty(k)

@@ -117,6 +117,35 @@ describeWithServer('PostgreSQL store (postgres)', () => {
       await store.close()
       await expect(store.ping()).rejects.toThrow()
     })
+
+    test('only rows with a conversation (or a previous response) are in its index, and lookups by it still use it', async () => {
+      // as on SQLite (test/store/sqlite.test.ts): null keys of most rows left out of the index, lookups by value unchanged
+      const store: JsonStore = await openStore({ db: ':memory:', databaseUrl: db.url })
+      await store.close()
+      const sql = new SQL(db.url, { max: 1 })
+      try {
+        const defs = Object.fromEntries(
+          (
+            (await sql.unsafe("SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('items', 'responses')")) as {
+              indexname: string
+              indexdef: string
+            }[]
+          ).map((r) => [r.indexname, r.indexdef]),
+        )
+        expect(defs.items_conversation_idx).toEndWith('WHERE (conversation_id IS NOT NULL)')
+        expect(defs.responses_previous_idx).toEndWith('WHERE (previous_response_id IS NOT NULL)')
+        expect(defs.items_response_idx).not.toContain('WHERE')
+        await sql.unsafe('SET enable_seqscan = off')
+        const plan = async (q: string) =>
+          ((await sql.unsafe(`EXPLAIN ${q}`)) as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('; ')
+        expect(await plan("SELECT body FROM items WHERE conversation_id = 'conv_1' AND kind = 'conversation' ORDER BY position")).toContain(
+          'items_conversation_idx',
+        )
+        expect(await plan("SELECT id FROM responses WHERE previous_response_id = 'resp_1'")).toContain('responses_previous_idx')
+      } finally {
+        await sql.close()
+      }
+    })
   })
 
   describe('JSON is kept exactly as given', () => {

@@ -198,3 +198,30 @@ describe('event log rows', () => {
     ])
   })
 })
+
+describe('indexes', () => {
+  // A response's items (most rows) have no conversation and most responses no previous one: indexed, their null keys
+  // made every turn's insert split pages in the middle of the index. Partial indexes leave them out; the reads that
+  // look a conversation (or a previous response) up by value, and the cascade from a deleted conversation, still use them.
+  test('only rows with a conversation (or a previous response) are in its index, and lookups by it still use it', async () => {
+    const path = join(dir, 'indexes.db')
+    const store: JsonStore = await openStore({ db: path, databaseUrl: null })
+    await store.close()
+    const raw = new Database(path)
+    const partial = (table: string) =>
+      Object.fromEntries(
+        (raw.query(`PRAGMA index_list(${table})`).all() as { name: string; partial: number }[]).map((i) => [i.name, i.partial]),
+      )
+    expect(partial('items')).toMatchObject({ items_conversation_idx: 1, items_response_idx: 0, items_tenant_id_idx: 0 })
+    expect(partial('responses')).toMatchObject({ responses_previous_idx: 1, responses_tenant_created_idx: 0 })
+    const plan = (sql: string) =>
+      (raw.query(`EXPLAIN QUERY PLAN ${sql}`).all('conv_1') as { detail: string }[]).map((r) => r.detail).join('; ')
+    expect(plan("SELECT body FROM items WHERE conversation_id = ? AND kind = 'conversation' ORDER BY position")).toContain(
+      'USING INDEX items_conversation_idx',
+    )
+    // what SQLite runs for ON DELETE CASCADE when a conversation goes
+    expect(plan('DELETE FROM items WHERE conversation_id = ?')).toContain('items_conversation_idx')
+    expect(plan('SELECT id FROM responses WHERE previous_response_id = ?')).toContain('responses_previous_idx')
+    raw.close()
+  })
+})

@@ -8,7 +8,8 @@ export type Fault =
   | { fault: 'slow'; delayMs: number } // wait before answering headers
   | { fault: 'stall'; afterEvents: number; stallMs: number } // SSE: go silent mid-stream
   | { fault: 'malformed'; afterEvents: number; oneWrite?: boolean } // SSE: a broken data line
-  | { fault: 'raw'; contentType: string; body: string | Uint8Array; status?: number; headers?: Record<string, string> } // exact bytes
+  // exact bytes; chunked: sent as a stream, without a declared length
+  | { fault: 'raw'; contentType: string; body: string | Uint8Array; status?: number; headers?: Record<string, string>; chunked?: boolean }
 
 /** One model turn in vLLM's terms. */
 export interface TurnScript {
@@ -197,8 +198,26 @@ function faultResponse(f: Fault): Response {
       status: f.status,
       headers: f.headers,
     })
-  if (f.fault === 'raw') return new Response(f.body, { status: f.status ?? 200, headers: { ...f.headers, 'content-type': f.contentType } })
+  if (f.fault === 'raw')
+    return new Response(f.chunked ? chunked(f.body) : f.body, {
+      status: f.status ?? 200,
+      headers: { ...f.headers, 'content-type': f.contentType },
+    })
   return new Response('unexpected fault', { status: 500 })
+}
+
+/** Bytes sent in two pieces a moment apart, so the answer goes out chunked, with no content-length. */
+function chunked(body: string | Uint8Array): ReadableStream<Uint8Array> {
+  const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body
+  const half = Math.floor(bytes.length / 2)
+  return new ReadableStream({
+    async start(ctl) {
+      ctl.enqueue(bytes.subarray(0, half))
+      await Bun.sleep(5)
+      ctl.enqueue(bytes.subarray(half))
+      ctl.close()
+    },
+  })
 }
 
 function splitText(text: string, chunks?: number): string[] {
@@ -384,17 +403,25 @@ function sseStream(events: any[], s: { delayMs?: number; oneWrite?: boolean }, f
   return new Response(stream, { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } })
 }
 
-function responsesReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: number }>): Response {
+function responsesReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: number }>): Response | Promise<Response> {
   const fault = 'fault' in script ? script : undefined
   const s: TurnScript = fault
     ? { text: 'This answer is long enough to be cut off in the middle of the stream by a fault.' }
     : (script as TurnScript)
   const events = vllmResponseEvents(req, s)
-  if (!req?.stream && !fault) return Response.json(events[events.length - 1].response)
+  if (!req?.stream && !fault) return wholeAnswer(events[events.length - 1].response, s, events.length)
   return sseStream(events, s, fault)
 }
 
-function chatReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: number }>): Response {
+/**
+ * A whole (stream:false) answer comes when the stream it stands for would have ended, as a model server answers once
+ * the generation is done: after the pauses (delayMs) between its events.
+ */
+function wholeAnswer(body: unknown, s: TurnScript, events: number): Response | Promise<Response> {
+  return s.delayMs ? Bun.sleep(s.delayMs * events).then(() => Response.json(body)) : Response.json(body)
+}
+
+function chatReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: number }>): Response | Promise<Response> {
   const fault = 'fault' in script ? script : undefined
   const s: TurnScript = fault
     ? { text: 'This answer is long enough to be cut off in the middle of the stream by a fault.' }
@@ -417,27 +444,6 @@ function chatReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: 
     function: { name: fc.name, arguments: fc.arguments },
   }))
   const finish = s.status === 'incomplete' ? 'length' : toolCalls.length ? 'tool_calls' : 'stop'
-  if (!req?.stream && !fault) {
-    return Response.json({
-      id,
-      object: 'chat.completion',
-      created,
-      model,
-      choices: [
-        {
-          index: 0,
-          message: {
-            role: 'assistant',
-            content: s.text ?? null,
-            reasoning_content: s.reasoning ?? null,
-            tool_calls: toolCalls.length ? toolCalls.map(({ index: _, ...c }) => c) : undefined,
-          },
-          finish_reason: finish,
-        },
-      ],
-      usage,
-    })
-  }
   const chunk = (delta: any, finish_reason: string | null = null, extra: any = {}) => ({
     id,
     object: 'chat.completion.chunk',
@@ -459,6 +465,31 @@ function chatReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: 
   }
   events.push(chunk({}, finish))
   if (req?.stream_options?.include_usage) events.push({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })
+  if (!req?.stream && !fault) {
+    return wholeAnswer(
+      {
+        id,
+        object: 'chat.completion',
+        created,
+        model,
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: 'assistant',
+              content: s.text ?? null,
+              reasoning_content: s.reasoning ?? null,
+              tool_calls: toolCalls.length ? toolCalls.map(({ index: _, ...c }) => c) : undefined,
+            },
+            finish_reason: finish,
+          },
+        ],
+        usage,
+      },
+      s,
+      events.length,
+    )
+  }
   const enc = new TextEncoder()
   const stream = new ReadableStream({
     async start(ctl) {

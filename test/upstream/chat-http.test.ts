@@ -30,7 +30,7 @@ function chatStream(chunks: any[], { done = true } = {}) {
 }
 
 describe('the chat request', () => {
-  test('instructions, history and options go as chat messages and chat options, streamed with usage', async () => {
+  test('instructions, history and options go as chat messages and chat options; a JSON turn asks for the whole answer', async () => {
     up.queue({ text: 'Hi.' })
     const r = await client.responses.create({
       model: 'test-model',
@@ -48,9 +48,12 @@ describe('the chat request', () => {
         { role: 'user', content: 'Hello' },
       ],
       max_tokens: 50,
-      stream: true,
-      stream_options: { include_usage: true },
+      stream: false,
     })
+    // streamed, the chat stream carries the usage at its end
+    up.queue({ text: 'Hi.' })
+    await collect(await client.responses.create({ model: 'test-model', input: 'Hello', stream: true }))
+    expect(last().body).toMatchObject({ stream: true, stream_options: { include_usage: true } })
   })
 
   test('a chain: earlier turns come back as chat history', async () => {

@@ -53,16 +53,20 @@ for (const api of UPSTREAM_APIS) {
             .map((c) => c.body),
         }
       },
-      /** The same request over HTTP, unstored (so its input ids can repeat): the model calls it made. */
+      /**
+       * The same request over HTTP, unstored (so its input ids can repeat) and streamed as a socket's turn is (a JSON
+       * turn would ask the upstream for its whole answer): the model calls it made.
+       */
       async overHttp(body: Record<string, unknown>, ...replies: TurnScript[]) {
         up().queue(...replies)
         const from = calls().length
         const res = await fetch(`${gw().baseURL}/responses`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ model: 'test-model', ...body, store: false }),
+          body: JSON.stringify({ model: 'test-model', ...body, store: false, stream: true }),
         })
         expect(res.status).toBe(200)
+        expect(await res.text()).toContain('event: response.completed')
         return calls()
           .slice(from)
           .map((c) => c.body)

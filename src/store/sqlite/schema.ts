@@ -43,7 +43,8 @@ export const responses = sqliteTable(
   },
   (t) => [
     index('responses_tenant_created_idx').on(t.tenant, t.createdAt),
-    index('responses_previous_idx').on(t.previousResponseId),
+    // Partial (as below): a response without a previous one — most of them — costs this index nothing on insert.
+    index('responses_previous_idx').on(t.previousResponseId).where(sql`previous_response_id is not null`),
     // only unfinished responses are indexed: failInterrupted finds them without a table scan
     index('responses_unfinished_idx').on(t.status).where(sql`status in ('queued', 'in_progress')`),
   ],
@@ -85,7 +86,10 @@ export const items = sqliteTable(
   },
   (t) => [
     index('items_response_idx').on(t.responseId, t.kind, t.position),
-    index('items_conversation_idx').on(t.conversationId, t.position),
+    // Only conversation items: a response's items (conversation_id null) all sorted into the middle of one null key
+    // (by position, then seq), which made every turn's insert split pages there (~25% of a JSON turn's SQLite write).
+    // `conversation_id = ?` implies `is not null`, so the queries and the cascade from conversations still use it.
+    index('items_conversation_idx').on(t.conversationId, t.position).where(sql`conversation_id is not null`),
     // item_reference inputs: a tenant's items by id
     index('items_tenant_id_idx').on(t.tenant, t.id),
   ],
