@@ -3,12 +3,15 @@
 // noisy machine: the same load against a fresh gateway from each source tree, interleaved round by round, CPU
 // from /proc (the steadiest number on a shared box; wall-clock rates are printed but move with the neighbours).
 //
-//   bun run bench/turn-cpu.ts [--roots /path/a,/path/b] [--loads json,json-nostore,sse,sse-nostore,chat]
+//   bun run bench/turn-cpu.ts [--roots /path/a,/path/b] [--loads json,json-nostore,sse,sse-nostore,tok,tok-nostore,chat]
 //                             [--requests 2000] [--streams 200] [--deltas 1000] [--concurrency 8] [--rounds 3] [--postgres]
+//                             [--tok-model bench-l0-d250-r50] [--tok-streams 400] [--tok-concurrency 200]
 //
 // --postgres: each gateway on a fresh database of the test PostgreSQL server (test/support/postgres.ts); the line also
 // gives that server's CPU per turn (its postmaster and backends, from /proc: the server shares the machine's cores).
 // json*: POST /v1/responses JSON, model bench-l0-d16-r0; sse*: streamed turns of --deltas deltas, instant upstream;
+// tok*: the realistic token-by-token stream (one event per upstream chunk): --tok-concurrency turns at once of
+// --tok-model (default 250 tokens at 50 tok/s, 5 s a turn), --tok-streams of them measured after one round of warm-up;
 // chat: POST /v1/chat/completions passed through (instant upstream), CPU per request.
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -27,6 +30,9 @@ const deltas = Number(opt('--deltas', '1000'))
 const concurrency = Number(opt('--concurrency', '8'))
 const rounds = Number(opt('--rounds', '3'))
 const postgres = argv.includes('--postgres')
+const tokModel = opt('--tok-model', 'bench-l0-d250-r50')
+const tokStreams = Number(opt('--tok-streams', '400'))
+const tokConcurrency = Number(opt('--tok-concurrency', '200'))
 const { createTestDatabase } = postgres ? await import('../test/support/postgres') : { createTestDatabase: null }
 let databases = 0
 
@@ -74,9 +80,10 @@ async function measure(root: string, upstream: string, load: string): Promise<st
     const chat = load === 'chat'
     const url = chat ? `${gw.url}/v1/chat/completions` : `${gw.url}/v1/responses`
     const store = !load.endsWith('-nostore')
-    const sse = load.startsWith('sse')
+    const tok = load.startsWith('tok')
+    const sse = tok || load.startsWith('sse')
     const body = sse
-      ? { model: `bench-l0-d${deltas}-r0`, input: 'Say hello to the benchmark.', stream: true, store }
+      ? { model: tok ? tokModel : `bench-l0-d${deltas}-r0`, input: 'Say hello to the benchmark.', stream: true, store }
       : chat
         ? { model: 'bench-l0-d16-r0', messages: [{ role: 'user', content: 'Say hello to the benchmark.' }] }
         : { model: 'bench-l0-d16-r0', input: 'Say hello to the benchmark.', store }
@@ -89,9 +96,11 @@ async function measure(root: string, upstream: string, load: string): Promise<st
             await r.arrayBuffer()
             return 1
           })
-    // warm-up: JIT, caches, the database's first pages
-    await closedLoop(concurrency, 0, 1500, one)
-    const n = sse ? streams : requests
+    // warm-up: JIT, caches, the database's first pages (tok: one turn per client, each takes seconds)
+    const clients = tok ? tokConcurrency : concurrency
+    if (tok) await Promise.all(Array.from({ length: clients }, one))
+    else await closedLoop(concurrency, 0, 1500, one)
+    const n = tok ? tokStreams : sse ? streams : requests
     let left = n
     let events = 0
     const pgPort = pg ? new URL(pg.url).port : null
@@ -99,7 +108,7 @@ async function measure(root: string, upstream: string, load: string): Promise<st
     const cpu0 = cpuMs(gw.pid)
     const t0 = performance.now()
     await Promise.all(
-      Array.from({ length: concurrency }, async () => {
+      Array.from({ length: clients }, async () => {
         while (left-- > 0) {
           const k = await one() // not `events += await one()`: that reads `events` before the await
           events += k

@@ -52,7 +52,7 @@ const nextId = (prefix: string) => `${prefix}_bench${(++counter).toString(16).pa
  * vLLM's /v1/responses event stream for one answer (text, or one function call when `toolCall`), split into
  * the part before the first token, the token events and the tail.
  */
-function responseEvents(model: string, deltas: number, toolCall = false) {
+export function responseEvents(model: string, deltas: number, toolCall = false) {
   const id = nextId('resp')
   const itemId = nextId(toolCall ? 'fc' : 'msg')
   const base = {

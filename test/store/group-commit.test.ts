@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openSqlite } from '../../src/store/sqlite/driver'
+import { MAX_GROUP } from '../../src/store/sqlite/group-commit'
 import { createSqliteStore } from '../../src/store/sqlite/repository'
 import { message, responseRecord, type JsonStore } from './fixtures'
 
@@ -65,6 +66,37 @@ test('a failing statement of a write that is not all-or-nothing does not undo th
   expect(kept.status).toBe('fulfilled')
   expect(dropped.status).toBe('fulfilled') // the events of a deleted response are dropped with it
   expect((await store.getResponse('default', 'resp_kept'))?.status).toBe('completed')
+})
+
+test('a queue longer than one group is committed a group per turn of the event loop, in order, the loop running in between', async () => {
+  // the event logs of many streams on one tick of the store clock: one write each, all issued at once
+  const streams = 3 * MAX_GROUP + 10
+  const ids = Array.from({ length: streams }, (_, i) => `resp_s${String(i).padStart(4, '0')}`)
+  for (const id of ids) await store.createResponse(responseRecord(id, { status: 'in_progress' }), [])
+  const other = new Database(path, { readonly: true })
+  const committed = () => (other.query('SELECT count(*) AS n FROM response_events').get() as { n: number }).n
+  try {
+    const delta = (seq: number) => [{ type: 'response.output_text.delta', sequence_number: seq, delta: 'x' }]
+    const writes = ids.map((id) => store.appendEvents(id, delta(1)))
+    // What another connection sees at each turn of the event loop while the queue drains (scheduled after the queue's
+    // own first turn, so each look comes after one more group).
+    const seen: number[] = []
+    await new Promise<void>((resolve) => {
+      const look = () => {
+        seen.push(committed())
+        if (seen.at(-1)! < streams && seen.length < 20) setImmediate(look)
+        else resolve()
+      }
+      setImmediate(look)
+    })
+    await Promise.all(writes)
+    expect(seen).toEqual([MAX_GROUP, 2 * MAX_GROUP, 3 * MAX_GROUP, streams])
+    // every write in its place: the first group holds the first MAX_GROUP streams
+    const order = other.query('SELECT response_id AS id FROM response_events ORDER BY rowid').all() as { id: string }[]
+    expect(order.map((r) => r.id)).toEqual(ids)
+  } finally {
+    other.close()
+  }
 })
 
 test('a read issued right after writes, without waiting for them, sees them', async () => {

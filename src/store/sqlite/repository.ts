@@ -36,7 +36,7 @@ export function createSqliteStore(db: Db, client: Database): Store {
   const q: Queries = {
     ...responseQueries(db, client),
     ...itemQueries(db),
-    ...eventQueries(db),
+    ...eventQueries(db, client),
     ...recoveryQueries(db, client),
     ...conversationQueries(db, client),
   }
