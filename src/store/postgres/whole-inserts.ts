@@ -7,6 +7,7 @@
 // by its own statement, so only a turn whose own write fails hears of a failure. A turn's promise settles once its
 // rows are committed (or its write has failed).
 import type { SQL } from 'bun'
+import { toJson } from '../../json-text'
 import { asStoreError } from '../errors'
 import type { ItemBody, ResponseRecord } from '../types'
 import { insertWhole } from './responses'
@@ -70,7 +71,7 @@ async function insertWholeMany(sql: SQL, wholes: Whole[]): Promise<void> {
     recs.map((r) => r.requestId),
     recs.map((r) => (r.error === null ? null : JSON.stringify(r.error))),
     recs.map((r) => JSON.stringify(r.request)),
-    recs.map((r) => JSON.stringify(r.response)),
+    recs.map((r) => toJson(r.response)), // made once already when it was measured (src/json-text.ts)
     items.map((i) => i.responseId),
     items.map((i) => i.body.id),
     items.map((i) => i.kind),
