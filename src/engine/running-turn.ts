@@ -40,8 +40,11 @@ export class RunningTurn implements Turn, FinishingTurn {
   storeAtEnd: ResponseRecord | null = null
   /** How many of the turn's first events its row was stored with (turn-start.ts): they are not logged again. */
   logged = 0
-  /** Aborted by a shutdown whose grace period ran out: the turn ends as failed, with its terminal event. */
-  private readonly shutdown = new AbortController()
+  /**
+   * Stops the running turn (batches() sets it): a shutdown whose grace period ran out ends it as failed, with its
+   * terminal event. A method, not an AbortController of its own: that was a controller and a listener more per turn.
+   */
+  private stop: ((reason: TurnStop) => void) | null = null
   /** the span of the model call running now, if any (ended when the round ends, or with the turn) */
   private upSpan: Span | undefined
   /** open tool-call spans by output item id */
@@ -90,7 +93,7 @@ export class RunningTurn implements Turn, FinishingTurn {
   /** Ends the turn as failed (shutdown deadline). A turn whose batches() never began has nothing to stop. */
   stopForShutdown() {
     if (!this.used) this.release?.()
-    else this.shutdown.abort(new TurnStop('shutdown'))
+    else this.stop?.(new TurnStop('shutdown'))
   }
 
   /**
@@ -111,9 +114,7 @@ export class RunningTurn implements Turn, FinishingTurn {
     const onAbort = () => abort.abort(this.opts.signal?.reason)
     if (this.opts.signal?.aborted) onAbort()
     else this.opts.signal?.addEventListener('abort', onAbort, { once: true })
-    const onShutdown = () => abort.abort(this.shutdown.signal.reason)
-    if (this.shutdown.signal.aborted) onShutdown()
-    else this.shutdown.signal.addEventListener('abort', onShutdown, { once: true })
+    this.stop = (reason) => abort.abort(reason)
     // Event log, lease, progress snapshots and cancel watch of a stored turn (engine/checkpoint.ts).
     const cp = new TurnCheckpoint({
       store: this.deps.store,
@@ -189,7 +190,7 @@ export class RunningTurn implements Turn, FinishingTurn {
       if (terminal) yield [eventForClient(terminal, include)]
     } finally {
       this.opts.signal?.removeEventListener('abort', onAbort)
-      this.shutdown.signal.removeEventListener('abort', onShutdown)
+      this.stop = null
       try {
         if (!finished) {
           // The consumer stopped early (client gone): stop the model and keep what we have.

@@ -1,6 +1,7 @@
 // The end of a turn: its final Response built (cut to --max-stored-response-bytes when stored) and stored with its
 // items, last events and conversation items in one transaction — or, when the storage fails, retried until it takes it.
 import { ApiError } from '../errors'
+import { settledJson } from '../json-text'
 import type { ResponseEvent, TerminalEvent } from '../schema/events'
 import type { CreateResponseRequest, ResponseObjectT } from '../schema/responses'
 import { StoreUnavailableError } from '../store/errors'
@@ -56,11 +57,13 @@ export async function finishTurn(
       completedAtMs: status === 'completed' ? now : null,
     })
   turn.response = build(outcome.status, outcome.incomplete_details)(output)
-  if (turn.stored) {
+  const max = turn.deps.limits?.maxStoredResponseBytes ?? NO_LIMITS.maxStoredResponseBytes
+  // The final Response as it is measured here is what the store writes and a JSON answer sends: its JSON made once
+  // (../json-text.ts). Nothing changes it from here on; a cut or a storage failure below makes a new object.
+  if (turn.stored && Number.isFinite(max) && Buffer.byteLength(settledJson(turn.response)) > max) {
     // --max-stored-response-bytes: whole output items are left out from the end until the Response fits, so the
     // stored object, its output items and the terminal event agree. A turn that would have completed (or that the
     // model cut short) ends incomplete with our reason; one that failed, was cancelled or lost its client keeps that.
-    const max = turn.deps.limits?.maxStoredResponseBytes ?? NO_LIMITS.maxStoredResponseBytes
     const cuttable =
       outcome.status === 'completed' || (outcome.status === 'incomplete' && outcome.incomplete_details?.reason !== 'client_disconnected')
     const fit = fitOutput(

@@ -16,7 +16,7 @@ export interface GatewayRound {
 }
 
 /** Request fields that are the gateway's business and never go upstream. */
-const GATEWAY_ONLY = [
+const GATEWAY_ONLY = new Set([
   'previous_response_id',
   'conversation',
   'store',
@@ -27,7 +27,7 @@ const GATEWAY_ONLY = [
   'stream_options',
   'metadata',
   'context_management',
-] as const
+])
 
 /**
  * The stateless request the upstream sees: full input, store:false, no chain references; tools as
@@ -43,8 +43,16 @@ export function toUpstreamRequest(
   warned?: Set<string>,
   gateway?: GatewayRound,
 ): Record<string, unknown> {
-  const body: Record<string, unknown> = { ...req }
-  for (const k of GATEWAY_ONLY) delete body[k]
+  // The request's fields in their order, the gateway's own left out (a copy with `delete`s turned the object into a
+  // slow dictionary, on every turn twice: truncation's estimate and the call). A "__proto__" field (JSON.parse makes it
+  // an own field) is copied as the field it is, as a spread would, not assigned (which would set the prototype).
+  const body: Record<string, unknown> = {}
+  for (const k in req) {
+    if (GATEWAY_ONLY.has(k)) continue
+    const v = (req as Record<string, unknown>)[k]
+    if (k === '__proto__') Object.defineProperty(body, k, { value: v, enumerable: true, writable: true, configurable: true })
+    else body[k] = v
+  }
   const tools = toolRegistryFor(req)
   if (tools.upstreamTools !== undefined) body.tools = tools.upstreamTools
   else delete body.tools // `tools: null`

@@ -6,6 +6,7 @@ import type { AppDeps } from '../deps'
 import type { Auth } from '../auth'
 import { callerContext } from './caller'
 import { ApiError } from '../errors'
+import { toJson } from '../json-text'
 import type { BackgroundRunner } from '../engine/background'
 import { followEvents } from '../engine/resume'
 import { eventsForClient, itemsForClient, responseForClient } from '../engine/search-sources'
@@ -202,10 +203,13 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
  * A created response as the route's answer, serialised here: Elysia would check and re-encode it against the
  * ResponseObject schema on every turn (TypeBox Encode and exact-mirror, ~10% of a JSON turn's CPU in
  * bench/profile.ts json). engine/response-object.ts builds what that schema describes (the same bytes go out); the
- * schema still documents the answer.
+ * schema still documents the answer. A stored turn's Response was serialised once already, when its size was
+ * measured (src/json-text.ts): those bytes go out.
  */
 function jsonAnswer(body: ResponseObjectT, headers: Record<string, string>): ResponseObjectT {
-  return sseAnswer<ResponseObjectT>(Response.json(body, { headers }))
+  const res = new Response(toJson(body), { headers })
+  res.headers.set('content-type', 'application/json;charset=utf-8')
+  return sseAnswer<ResponseObjectT>(res)
 }
 
 function withResponseId(err: ApiError, id: string | null): ApiError {

@@ -183,5 +183,14 @@ describe('toUpstreamRequest', () => {
       temperature: 0.2,
       top_k: 3,
     })
+    // the kept fields in the request's order, store last
+    expect(Object.keys(body)).toEqual(['model', 'input', 'temperature', 'top_k', 'store'])
+  })
+
+  test('a "__proto__" field of the parsed JSON is kept as a field, not made the prototype', () => {
+    const body = toUpstreamRequest(JSON.parse('{"model":"m","input":"x","__proto__":{"polluted":true},"store":true}'), [], [])
+    expect(Object.getPrototypeOf(body)).toBe(Object.prototype)
+    expect((body as { polluted?: unknown }).polluted).toBeUndefined()
+    expect(JSON.stringify(body)).toBe('{"model":"m","input":[],"__proto__":{"polluted":true},"store":false}')
   })
 })

@@ -88,7 +88,9 @@ for (const api of UPSTREAM_APIS) {
     for (const [name, script] of SCRIPTS)
       test(`a JSON turn answers and stores what a streamed turn completes with: ${name}`, async () => {
         up.queue(script)
-        const json = (await (await post({ input: 'same question' })).json()) as { id: string }
+        const answer = await post({ input: 'same question' })
+        expect(answer.headers.get('content-type')).toBe('application/json;charset=utf-8')
+        const json = (await answer.json()) as { id: string }
         up.queue(script)
         const events = await sseEvents(await post({ input: 'same question', stream: true }))
         const last = events.at(-1)

@@ -7,9 +7,10 @@
 // by its own statement, so only a turn whose own write fails hears of a failure. A turn's promise settles once its
 // rows are committed (or its write has failed).
 import type { SQL } from 'bun'
+import { toJson } from '../../json-text'
 import { asStoreError } from '../errors'
 import type { ItemBody, ResponseRecord } from '../types'
-import { insertWhole } from './responses'
+import { insertWhole, jsonArray } from './responses'
 
 interface Whole {
   rec: ResponseRecord
@@ -27,25 +28,29 @@ const MAX_PER_STATEMENT = 64
 
 /**
  * Like insertWhole's statement, for several responses: their columns as parallel arrays, and their items as parallel
- * arrays that name their response (each body as JSON text cast to json as a whole, so it is kept exactly). Items go
- * in in array order: per response, input before output, by position. The foreign key is checked at the statement's
- * end, when the response rows are there.
+ * arrays that name their response. The large JSON values (requests, responses, item bodies) come as one JSON array
+ * each (jsonArray in ./responses.ts), matched to their row by position. Items go in in array order: per response,
+ * input before output, by position. The foreign key is checked at the statement's end, when the response rows are
+ * there.
  */
 const INSERT_WHOLE_MANY = `
   WITH r AS (
     INSERT INTO responses (id, tenant, status, model, previous_response_id, conversation_id, background, created_at, updated_at,
                            completed_at, request_id, error, request, response)
     SELECT x.id, x.tenant, x.status, x.model, x.previous_response_id, x.conversation_id, x.background, x.created_at,
-           x.updated_at, x.completed_at, x.request_id, x.error::json, x.request::json, x.response::json
+           x.updated_at, x.completed_at, x.request_id, x.error::json, q.request, p.response
       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::int8[], $9::int8[],
-                  $10::int8[], $11::text[], $12::text[], $13::text[], $14::text[])
-        AS x(id, tenant, status, model, previous_response_id, conversation_id, background, created_at, updated_at,
-             completed_at, request_id, error, request, response)
+                  $10::int8[], $11::text[], $12::text[])
+             WITH ORDINALITY AS x(id, tenant, status, model, previous_response_id, conversation_id, background, created_at,
+                                  updated_at, completed_at, request_id, error, n)
+      JOIN json_array_elements($13::text::json) WITH ORDINALITY AS q(request, n) ON q.n = x.n
+      JOIN json_array_elements($14::text::json) WITH ORDINALITY AS p(response, n) ON p.n = x.n
     RETURNING id, tenant)
   INSERT INTO items (id, tenant, response_id, kind, position, type, body)
-  SELECT x.id, r.tenant, r.id, x.kind, x.position, x.type, x.body::json
-    FROM unnest($15::text[], $16::text[], $17::text[], $18::int[], $19::text[], $20::text[])
-           WITH ORDINALITY AS x(response_id, id, kind, position, type, body, n)
+  SELECT x.id, r.tenant, r.id, x.kind, x.position, x.type, b.body
+    FROM unnest($15::text[], $16::text[], $17::text[], $18::int[], $19::text[])
+           WITH ORDINALITY AS x(response_id, id, kind, position, type, n)
+    JOIN json_array_elements($20::text::json) WITH ORDINALITY AS b(body, n) ON b.n = x.n
     JOIN r ON r.id = x.response_id
    ORDER BY x.n`
 
@@ -69,14 +74,14 @@ async function insertWholeMany(sql: SQL, wholes: Whole[]): Promise<void> {
     recs.map((r) => r.completedAt),
     recs.map((r) => r.requestId),
     recs.map((r) => (r.error === null ? null : JSON.stringify(r.error))),
-    recs.map((r) => JSON.stringify(r.request)),
-    recs.map((r) => JSON.stringify(r.response)),
+    jsonArray(recs, (r) => JSON.stringify(r.request)),
+    jsonArray(recs, (r) => toJson(r.response)), // made once already when it was measured (src/json-text.ts)
     items.map((i) => i.responseId),
     items.map((i) => i.body.id),
     items.map((i) => i.kind),
     items.map((i) => i.position),
     items.map((i) => i.body.type),
-    items.map((i) => JSON.stringify(i.body)),
+    jsonArray(items, (i) => JSON.stringify(i.body)),
   ])
 }
 

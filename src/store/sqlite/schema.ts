@@ -3,6 +3,7 @@
 // Times are unix milliseconds; JSON columns hold the bodies exactly as the API showed them.
 
 import { sql } from 'drizzle-orm'
+import { toJson } from '../../json-text'
 import type { EventBody, ItemBody, ResponseRecord, ResponseStatus } from '../types'
 import { customType, index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core'
 
@@ -13,7 +14,8 @@ import { customType, index, integer, primaryKey, sqliteTable, text } from 'drizz
 const jsonText = <T>(name: string) =>
   customType<{ data: T; driverData: string }>({
     dataType: () => 'text',
-    toDriver: (value) => (value === null ? (null as unknown as string) : JSON.stringify(value)),
+    // toJson: a finished Response's JSON was made once already, when it was measured (src/json-text.ts)
+    toDriver: (value) => (value === null ? (null as unknown as string) : toJson(value)),
     fromDriver: (value) => JSON.parse(value) as T,
   })(name)
 

@@ -1,0 +1,20 @@
+// The JSON text of an object that no longer changes, made once: a finished turn's Response is measured against
+// --max-stored-response-bytes, written to the store and sent as the HTTP answer — three JSON.stringify calls of the
+// same object on every JSON turn, one of them enough. Only objects settled here are remembered (in a WeakMap: they
+// go when the object does); any other value is stringified as usual.
+const texts = new WeakMap<object, string>()
+
+/** The JSON of `value`, remembered for it: the caller vouches that `value` (and all it holds) is never changed again. */
+export function settledJson(value: object): string {
+  let text = texts.get(value)
+  if (text === undefined) {
+    text = JSON.stringify(value)
+    texts.set(value, text)
+  }
+  return text
+}
+
+/** JSON.stringify(value), or the text settledJson made for it. */
+export function toJson(value: unknown): string {
+  return (typeof value === 'object' && value !== null && texts.get(value)) || JSON.stringify(value)
+}
