@@ -3,13 +3,13 @@
 // noisy machine: the same load against a fresh gateway from each source tree, interleaved round by round, CPU
 // from /proc (the steadiest number on a shared box; wall-clock rates are printed but move with the neighbours).
 //
-//   bun run bench/turn-cpu.ts [--roots /path/a,/path/b] [--loads json,json-nostore,sse,sse-nostore,chat]
+//   bun run bench/turn-cpu.ts [--roots /path/a,/path/b] [--loads json,json-nostore,sse,sse-nostore,chat,models]
 //                             [--requests 2000] [--streams 200] [--deltas 1000] [--concurrency 8] [--rounds 3] [--postgres]
 //
 // --postgres: each gateway on a fresh database of the test PostgreSQL server (test/support/postgres.ts); the line also
 // gives that server's CPU per turn (its postmaster and backends, from /proc: the server shares the machine's cores).
 // json*: POST /v1/responses JSON, model bench-l0-d16-r0; sse*: streamed turns of --deltas deltas, instant upstream;
-// chat: POST /v1/chat/completions passed through (instant upstream), CPU per request.
+// chat: POST /v1/chat/completions passed through (instant upstream), CPU per request; models: GET /v1/models passed through.
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BENCH_DIR, closedLoop, cpuMs, median, removeTempDirs, ROOT, startServer, stopAll, tempDir } from './lib'
@@ -72,7 +72,8 @@ async function measure(root: string, upstream: string, load: string): Promise<st
   )
   try {
     const chat = load === 'chat'
-    const url = chat ? `${gw.url}/v1/chat/completions` : `${gw.url}/v1/responses`
+    const models = load === 'models'
+    const url = chat ? `${gw.url}/v1/chat/completions` : models ? `${gw.url}/v1/models` : `${gw.url}/v1/responses`
     const store = !load.endsWith('-nostore')
     const sse = load.startsWith('sse')
     const body = sse
@@ -84,7 +85,7 @@ async function measure(root: string, upstream: string, load: string): Promise<st
     const one = sse
       ? () => sseTurn(url, body)
       : () =>
-          fetch(url, { method: 'POST', headers, body: JSON.stringify(body) }).then(async (r) => {
+          fetch(url, models ? {} : { method: 'POST', headers, body: JSON.stringify(body) }).then(async (r) => {
             if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${await r.text()}`)
             await r.arrayBuffer()
             return 1
@@ -111,7 +112,7 @@ async function measure(root: string, upstream: string, load: string): Promise<st
     const server = pgPort ? `, PostgreSQL server ${((postgresCpuMs(pgPort) - pg0) / n).toFixed(3)} ms/turn` : ''
     return sse
       ? `${((cpu * 1000) / events).toFixed(2)} µs/event (${(n / wall).toFixed(0)} streams/s, ${(cpu / n).toFixed(2)} ms/stream)`
-      : `${(cpu / n).toFixed(3)} ms/${chat ? 'request' : 'turn'} (${(n / wall).toFixed(0)} req/s${server})`
+      : `${(cpu / n).toFixed(3)} ms/${chat || models ? 'request' : 'turn'} (${(n / wall).toFixed(0)} req/s${server})`
   } finally {
     await gw.stop()
     await pg?.drop()
