@@ -64,8 +64,6 @@ export function passthroughRoutes({ upstream, metrics, tracing }: AppDeps) {
         // One request id end to end: the upstream logs ours, and the client gets ours back even when the
         // upstream answers with its own (a returned Response's headers win over set.headers).
         const requestId = String(set.headers['x-request-id'])
-        const headers = new Headers(request.headers)
-        headers.set('x-request-id', requestId)
         // Read whole (it is bounded by --max-body-bytes, see app.ts) so the upstream gets a Content-Length
         // rather than a chunked upload, which not every OpenAI-compatible server accepts.
         const body = await request.arrayBuffer()
@@ -73,7 +71,8 @@ export function passthroughRoutes({ upstream, metrics, tracing }: AppDeps) {
           method: 'POST',
           path: r.path.slice('/v1'.length),
           search: searchOf(request.url),
-          headers,
+          headers: request.headers,
+          requestId,
           body,
           signal: request.signal,
           kind: 'generate',
