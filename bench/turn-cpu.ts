@@ -5,11 +5,13 @@
 //
 //   bun run bench/turn-cpu.ts [--roots /path/a,/path/b] [--loads json,json-nostore,sse,sse-nostore,chat,models]
 //                             [--requests 2000] [--streams 200] [--deltas 1000] [--concurrency 8] [--rounds 3] [--postgres]
+//                             [--latency-ms 0]
 //
 // --postgres: each gateway on a fresh database of the test PostgreSQL server (test/support/postgres.ts); the line also
 // gives that server's CPU per turn (its postmaster and backends, from /proc: the server shares the machine's cores).
 // json*: POST /v1/responses JSON, model bench-l0-d16-r0; sse*: streamed turns of --deltas deltas, instant upstream;
-// chat: POST /v1/chat/completions passed through (instant upstream), CPU per request; models: GET /v1/models passed through.
+// chat: POST /v1/chat/completions passed through, CPU per request; models: GET /v1/models passed through. Both against an
+// upstream that answers at once, or after --latency-ms (e.g. 10 with --concurrency 64: the bench's pass-through load).
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BENCH_DIR, closedLoop, cpuMs, median, removeTempDirs, ROOT, startServer, stopAll, tempDir } from './lib'
@@ -26,6 +28,7 @@ const streams = Number(opt('--streams', '200'))
 const deltas = Number(opt('--deltas', '1000'))
 const concurrency = Number(opt('--concurrency', '8'))
 const rounds = Number(opt('--rounds', '3'))
+const latencyMs = Number(opt('--latency-ms', '0'))
 const postgres = argv.includes('--postgres')
 const { createTestDatabase } = postgres ? await import('../test/support/postgres') : { createTestDatabase: null }
 let databases = 0
@@ -81,11 +84,12 @@ async function measure(root: string, upstream: string, load: string): Promise<st
       : chat
         ? { model: 'bench-l0-d16-r0', messages: [{ role: 'user', content: 'Say hello to the benchmark.' }] }
         : { model: 'bench-l0-d16-r0', input: 'Say hello to the benchmark.', store }
-    const headers = { 'content-type': 'application/json', ...(chat ? { 'x-bench-profile': 'l0' } : {}) }
+    const profile = { 'x-bench-profile': `l${latencyMs}` }
+    const headers = { 'content-type': 'application/json', ...(chat ? profile : {}) }
     const one = sse
       ? () => sseTurn(url, body)
       : () =>
-          fetch(url, models ? {} : { method: 'POST', headers, body: JSON.stringify(body) }).then(async (r) => {
+          fetch(url, models ? { headers: profile } : { method: 'POST', headers, body: JSON.stringify(body) }).then(async (r) => {
             if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${await r.text()}`)
             await r.arrayBuffer()
             return 1
