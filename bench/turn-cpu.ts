@@ -3,16 +3,17 @@
 // noisy machine: the same load against a fresh gateway from each source tree, interleaved round by round, CPU
 // from /proc (the steadiest number on a shared box; wall-clock rates are printed but move with the neighbours).
 //
-//   bun run bench/turn-cpu.ts [--roots /path/a,/path/b] [--loads json,json-nostore,sse,sse-nostore,tok,tok-nostore,chat]
+//   bun run bench/turn-cpu.ts [--roots /path/a,/path/b] [--loads json,json-nostore,sse,sse-nostore,tok,tok-nostore,chat,models]
 //                             [--requests 2000] [--streams 200] [--deltas 1000] [--concurrency 8] [--rounds 3] [--postgres]
-//                             [--tok-model bench-l0-d250-r50] [--tok-streams 400] [--tok-concurrency 200]
+//                             [--tok-model bench-l0-d250-r50] [--tok-streams 400] [--tok-concurrency 200] [--latency-ms 0]
 //
 // --postgres: each gateway on a fresh database of the test PostgreSQL server (test/support/postgres.ts); the line also
 // gives that server's CPU per turn (its postmaster and backends, from /proc: the server shares the machine's cores).
 // json*: POST /v1/responses JSON, model bench-l0-d16-r0; sse*: streamed turns of --deltas deltas, instant upstream;
 // tok*: the realistic token-by-token stream (one event per upstream chunk): --tok-concurrency turns at once of
 // --tok-model (default 250 tokens at 50 tok/s, 5 s a turn), --tok-streams of them measured after one round of warm-up;
-// chat: POST /v1/chat/completions passed through (instant upstream), CPU per request.
+// chat: POST /v1/chat/completions passed through, CPU per request; models: GET /v1/models passed through. Both against an
+// upstream that answers at once, or after --latency-ms (e.g. 10 with --concurrency 64: the bench's pass-through load).
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BENCH_DIR, closedLoop, cpuMs, median, removeTempDirs, ROOT, startServer, stopAll, tempDir } from './lib'
@@ -29,6 +30,7 @@ const streams = Number(opt('--streams', '200'))
 const deltas = Number(opt('--deltas', '1000'))
 const concurrency = Number(opt('--concurrency', '8'))
 const rounds = Number(opt('--rounds', '3'))
+const latencyMs = Number(opt('--latency-ms', '0'))
 const postgres = argv.includes('--postgres')
 const tokModel = opt('--tok-model', 'bench-l0-d250-r50')
 const tokStreams = Number(opt('--tok-streams', '400'))
@@ -78,7 +80,8 @@ async function measure(root: string, upstream: string, load: string): Promise<st
   )
   try {
     const chat = load === 'chat'
-    const url = chat ? `${gw.url}/v1/chat/completions` : `${gw.url}/v1/responses`
+    const models = load === 'models'
+    const url = chat ? `${gw.url}/v1/chat/completions` : models ? `${gw.url}/v1/models` : `${gw.url}/v1/responses`
     const store = !load.endsWith('-nostore')
     const tok = load.startsWith('tok')
     const sse = tok || load.startsWith('sse')
@@ -87,11 +90,12 @@ async function measure(root: string, upstream: string, load: string): Promise<st
       : chat
         ? { model: 'bench-l0-d16-r0', messages: [{ role: 'user', content: 'Say hello to the benchmark.' }] }
         : { model: 'bench-l0-d16-r0', input: 'Say hello to the benchmark.', store }
-    const headers = { 'content-type': 'application/json', ...(chat ? { 'x-bench-profile': 'l0' } : {}) }
+    const profile = { 'x-bench-profile': `l${latencyMs}` }
+    const headers = { 'content-type': 'application/json', ...(chat ? profile : {}) }
     const one = sse
       ? () => sseTurn(url, body)
       : () =>
-          fetch(url, { method: 'POST', headers, body: JSON.stringify(body) }).then(async (r) => {
+          fetch(url, models ? { headers: profile } : { method: 'POST', headers, body: JSON.stringify(body) }).then(async (r) => {
             if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${await r.text()}`)
             await r.arrayBuffer()
             return 1
@@ -120,7 +124,7 @@ async function measure(root: string, upstream: string, load: string): Promise<st
     const server = pgPort ? `, PostgreSQL server ${((postgresCpuMs(pgPort) - pg0) / n).toFixed(3)} ms/turn` : ''
     return sse
       ? `${((cpu * 1000) / events).toFixed(2)} µs/event (${(n / wall).toFixed(0)} streams/s, ${(cpu / n).toFixed(2)} ms/stream)`
-      : `${(cpu / n).toFixed(3)} ms/${chat ? 'request' : 'turn'} (${(n / wall).toFixed(0)} req/s${server})`
+      : `${(cpu / n).toFixed(3)} ms/${chat || models ? 'request' : 'turn'} (${(n / wall).toFixed(0)} req/s${server})`
   } finally {
     await gw.stop()
     await pg?.drop()

@@ -23,7 +23,7 @@ import { METRICS_ROUTE, OPEN_ROUTES, routeTable } from './http/routes'
 import { createMetrics } from './metrics'
 import { instrumentStore } from './metrics/store'
 import { instrumentUpstream } from './metrics/upstream'
-import { requestObserver, type HookSet } from './metrics/http'
+import { requestIdOf, requestObserver, type HookSet } from './metrics/http'
 import { metricsRoutes } from './http/metrics'
 import { limitRequestBody } from './http/body-limit'
 import { pathOf } from './http/request-url'
@@ -113,8 +113,8 @@ export function createApp(deps: AppDeps) {
     // from the hooks' source (its "sucrose" analysis) what every route parses, and a hook taking `ctx` (or passing it
     // on) made each request parse its cookies, its query and a copy of all its headers, whoever needed them.
     .onRequest(async function ({ request, set, path: routedPath }: { request: Request; set: HookSet; path?: string }) {
-      requests.started(set)
       const requestId = request.headers.get('x-request-id') || deps.ids('req')
+      requests.started(set, requestId)
       set.headers['x-request-id'] = requestId
       // With keys configured, everything but the open routes needs one — checked before anything reads the request
       // (body limit, parsing, validation), and before a WebSocket upgrade happens.
@@ -166,7 +166,7 @@ export function createApp(deps: AppDeps) {
       if (rendered.headers) Object.assign(set.headers, rendered.headers)
       // A bug (500) is an error, with its stack; a failing storage (503 storage_unavailable) an error with the
       // driver's words; an upstream that is down or slow (502/504) is a warning whose message says it all.
-      const request_id = set.headers['x-request-id']
+      const request_id = requestIdOf(set)
       if (rendered.status === 500)
         logger.error('request failed', {
           request_id,

@@ -2,6 +2,7 @@
 // (`?client_version=…`) — reshaped into the Codex catalog with an ETag Codex caches it by.
 import { Elysia, t } from 'elysia'
 import type { AppDeps } from '../deps'
+import { asIs } from './as-is'
 import { searchOf } from './request-url'
 import { bodyETag, etagMatches, readTextFile, toCodexCatalog, upstreamModels, type ReadText } from '../codex/catalog'
 import { ApiError } from '../errors'
@@ -53,12 +54,21 @@ export function modelsRoutes({ upstream, config, logger, tracing }: AppDeps) {
 
   return new Elysia({ detail: { tags: ['models'] } }).get(
     '/v1/models',
-    async ({ request, query }) => {
+    async ({ request, query, set }) => {
       // Anthropic's clients (Claude Code, @anthropic-ai/sdk) send anthropic-version: the list in their shape.
       if (request.headers.get('anthropic-version') && query.client_version === undefined)
         return Response.json(toAnthropicModelList((await fetchUpstreamList(request)) as { data?: unknown }))
       if (query.client_version === undefined) {
-        return upstream.proxy({ path: '/models', search: searchOf(request.url), headers: request.headers, signal: request.signal })
+        // One request id end to end, as on the other pass-through routes; the upstream's own Response goes back (asIs).
+        const requestId = String(set.headers['x-request-id'])
+        const res = await upstream.proxy({
+          path: '/models',
+          search: searchOf(request.url),
+          headers: request.headers,
+          requestId,
+          signal: request.signal,
+        })
+        return asIs(res, set)
       }
       const list = await fetchUpstreamList(request)
       const body = JSON.stringify(toCodexCatalog(list, config.models, readFile))

@@ -2,6 +2,7 @@
 // Bodies pass untouched (responses, SSE included, are streamed); only headers are filtered.
 import { Elysia } from 'elysia'
 import type { AppDeps } from '../deps'
+import { asIs } from './as-is'
 import { searchOf } from './request-url'
 import { EXAMPLE_MODEL } from '../schema/common'
 
@@ -62,10 +63,8 @@ export function passthroughRoutes({ upstream, metrics, tracing }: AppDeps) {
       r.path,
       async ({ request, set }) => {
         // One request id end to end: the upstream logs ours, and the client gets ours back even when the
-        // upstream answers with its own (a returned Response's headers win over set.headers).
+        // upstream answers with its own (asIs).
         const requestId = String(set.headers['x-request-id'])
-        const headers = new Headers(request.headers)
-        headers.set('x-request-id', requestId)
         // Read whole (it is bounded by --max-body-bytes, see app.ts) so the upstream gets a Content-Length
         // rather than a chunked upload, which not every OpenAI-compatible server accepts.
         const body = await request.arrayBuffer()
@@ -73,20 +72,24 @@ export function passthroughRoutes({ upstream, metrics, tracing }: AppDeps) {
           method: 'POST',
           path: r.path.slice('/v1'.length),
           search: searchOf(request.url),
-          headers,
+          headers: request.headers,
+          requestId,
           body,
           signal: request.signal,
           kind: 'generate',
           parentSpan: tracing?.spanOf(request),
         })
-        res.headers.set('x-request-id', requestId)
-        if (metrics && res.body && (res.headers.get('content-type') ?? '').includes('text/event-stream'))
-          return new Response(countedStream(res.body, metrics.activeSseStreams), {
-            status: res.status,
-            statusText: res.statusText,
-            headers: res.headers,
-          })
-        return res
+        // The content type first: reading res.body makes a JS stream of a body Bun would otherwise pipe natively.
+        if (metrics && (res.headers.get('content-type') ?? '').includes('text/event-stream') && res.body)
+          return asIs(
+            new Response(countedStream(res.body, metrics.activeSseStreams), {
+              status: res.status,
+              statusText: res.statusText,
+              headers: res.headers,
+            }),
+            set,
+          )
+        return asIs(res, set)
       },
       {
         // The body is not parsed: the upstream is the judge of it; we pass its bytes on.

@@ -21,8 +21,15 @@ interface RequestContext {
   responseValue?: unknown
 }
 
-// Kept on the request's `set` object: Elysia passes the same one from onRequest to onAfterResponse.
+// Kept on the request's `set` object: Elysia passes the same one from onRequest to onAfterResponse. The request id
+// too: a route answering with a Response of its own takes it out of set.headers (http/as-is.ts).
 const STARTED = Symbol('agentgate.requestStarted')
+const REQUEST_ID = Symbol('agentgate.requestId')
+
+/** The request id onRequest gave this request (requestObserver.started), for its log lines. */
+export function requestIdOf(set: HookSet): string | undefined {
+  return (set as { [REQUEST_ID]?: string })[REQUEST_ID]
+}
 
 /**
  * `routeOf` finds the pattern of a request answered before routing (onRequest: 401, 413) in the app's route table
@@ -34,9 +41,11 @@ export function requestObserver(
   routeOf: (method: string, path: string, upgrade: boolean) => string | undefined = () => undefined,
 ) {
   return {
-    /** onRequest: the clock starts before routing, body limits and parsing. */
-    started(set: HookSet) {
-      ;(set as { [STARTED]?: number })[STARTED] = performance.now()
+    /** onRequest: the clock starts before routing, body limits and parsing; `requestId` is the one its log lines carry. */
+    started(set: HookSet, requestId: string) {
+      const s = set as { [STARTED]?: number; [REQUEST_ID]?: string }
+      s[STARTED] = performance.now()
+      s[REQUEST_ID] = requestId
     },
     /** onAfterResponse (or an answer given in onRequest, which skips it): counts the request and logs it; returns its status and route. */
     answered(ctx: RequestContext, status = statusOf(ctx)): { status: number; route: string | undefined } {
@@ -52,7 +61,7 @@ export function requestObserver(
       metrics.recordRequest(route, method, status, ms / 1000)
       if (logger.level === 'debug')
         logger.debug('request', {
-          request_id: ctx.set.headers['x-request-id'],
+          request_id: requestIdOf(ctx.set),
           method,
           route: route || UNMATCHED_ROUTE,
           path: path ?? pathOf(ctx.request.url),

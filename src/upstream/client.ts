@@ -4,7 +4,7 @@
 import type { Config } from '../config'
 import { ApiError } from '../errors'
 import { answerTimeout, connectFailure, describeCall, idleTimeout, streamFailure } from './failure'
-import { toClientHeaders, toUpstreamHeaders } from './headers'
+import { stripForClient, toUpstreamHeaders } from './headers'
 
 export interface UpstreamOptions {
   baseUrl: string
@@ -28,6 +28,8 @@ export interface UpstreamCall {
   search?: string
   /** the client's headers (filtered here) or our own */
   headers?: Headers | Record<string, string | undefined>
+  /** sent as x-request-id in place of the client's (one request id end to end) */
+  requestId?: string
   body?: RequestInit['body']
   signal?: AbortSignal
   /** "quick" uses connectTimeoutMs, "generate" firstByteTimeoutMs */
@@ -43,7 +45,10 @@ export interface UpstreamClient {
   readonly idleTimeoutMs: number
   /** Calls the upstream; resolves once headers arrive. Throws ApiError 502/504 on network failure. */
   call(req: UpstreamCall): Promise<Response>
-  /** Calls the upstream and returns its response re-labelled for the client (status and filtered headers kept). */
+  /**
+   * Calls the upstream and returns its response for the client: status and body untouched, headers filtered. A plain
+   * body is the upstream's own Response (piped natively); an event stream gets the idle watchdog.
+   */
   proxy(req: UpstreamCall): Promise<Response>
 }
 
@@ -52,7 +57,7 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
   const base = opts.baseUrl.replace(/\/+$/, '')
   const root = base.replace(/\/v1$/, '')
 
-  async function call(req: UpstreamCall): Promise<Response> {
+  async function call(req: UpstreamCall, decompress = req.decompress ?? true): Promise<Response> {
     const url = (req.fromRoot ? root : base) + req.path + (req.search ?? '')
     const method = req.method ?? 'GET'
     const timeoutMs = req.kind === 'generate' ? opts.firstByteTimeoutMs : opts.connectTimeoutMs
@@ -65,8 +70,8 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
     const onClientAbort = () => ctl.abort(req.signal?.reason)
     if (req.signal?.aborted) onClientAbort()
     else req.signal?.addEventListener('abort', onClientAbort, { once: true })
-    const headers = toUpstreamHeaders(req.headers ?? {}, opts.apiKey)
-    if (req.decompress !== false) headers.delete('accept-encoding')
+    const headers = toUpstreamHeaders(req.headers ?? {}, opts.apiKey, req.requestId)
+    if (decompress) headers.delete('accept-encoding')
     try {
       const res = await doFetch(url, {
         method,
@@ -74,7 +79,7 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
         body: req.body ?? undefined,
         signal: ctl.signal,
         // Bun extension: keep encoded bytes and their content-encoding header together when proxying.
-        decompress: req.decompress ?? true,
+        decompress,
         redirect: 'manual',
       } as RequestInit)
       // The abort listener stays for the body's lifetime: a client that leaves mid-stream must cancel
@@ -97,13 +102,14 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
     idleTimeoutMs: opts.idleTimeoutMs,
     call,
     async proxy(req) {
-      const res = await call({ ...req, decompress: false })
-      const headers = toClientHeaders(res.headers)
+      const res = await call(req, false)
       const isStream = (res.headers.get('content-type') ?? '').includes('text/event-stream')
-      // Streams get an idle watchdog; plain bodies are piped natively, which is much cheaper (STACK.md §6).
-      const body =
-        isStream && res.body ? withIdleTimeout(res.body, opts.idleTimeoutMs, describeCall(req.method ?? 'GET', base + req.path)) : res.body
-      return new Response(body, { status: res.status, statusText: res.statusText, headers })
+      stripForClient(res.headers)
+      // A plain body goes back as the upstream's own Response: Bun pipes it natively, much cheaper than a new
+      // Response around res.body, which it would read through a JS stream (STACK.md §6). Streams get an idle watchdog.
+      if (!isStream || !res.body) return res
+      const body = withIdleTimeout(res.body, opts.idleTimeoutMs, describeCall(req.method ?? 'GET', base + req.path))
+      return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers })
     },
   }
 }

@@ -43,8 +43,15 @@ function connectionListed(listed: string | null): Set<string> {
   )
 }
 
-/** Headers for the upstream request: the client's minus hop-by-hop, host, length and auth, plus our key. */
-export function toUpstreamHeaders(incoming: Headers | Record<string, string | undefined>, upstreamKey: string | null): Headers {
+/**
+ * Headers for the upstream request: the client's minus hop-by-hop, host, length and auth, plus our key, and our
+ * request id in place of the client's when one is given.
+ */
+export function toUpstreamHeaders(
+  incoming: Headers | Record<string, string | undefined>,
+  upstreamKey: string | null,
+  requestId?: string,
+): Headers {
   const out = new Headers()
   if (incoming instanceof Headers) {
     const listed = connectionListed(incoming.get('connection'))
@@ -62,6 +69,7 @@ export function toUpstreamHeaders(incoming: Headers | Record<string, string | un
     }
   }
   if (upstreamKey) out.set('authorization', `Bearer ${upstreamKey}`)
+  if (requestId) out.set('x-request-id', requestId)
   return out
 }
 
@@ -69,15 +77,22 @@ function forwardedUp(n: string, listed: Set<string>): boolean {
   return !(HOP_BY_HOP.has(n) || NOT_FORWARDED_UP.has(n) || listed.has(n) || n.startsWith('sec-websocket'))
 }
 
-/** Headers for the client from an upstream response: minus hop-by-hop and those Bun recomputes. */
-export function toClientHeaders(upstream: Headers): Headers {
-  const listed = connectionListed(upstream.get('connection'))
-  const out = new Headers()
-  upstream.forEach((value, name) => {
+/** Dropped on the way down besides hop-by-hop: what Bun recomputes for the body it actually sends. */
+const RECOMPUTED_DOWN = new Set(['content-length', 'date', 'server'])
+
+/**
+ * An upstream response's headers made fit for the client, in place: minus hop-by-hop and those Bun recomputes.
+ * In place, so the upstream's own Response can be handed to the client (Bun then pipes its body natively; a new
+ * Response around it would read it through a JS stream). Returns `headers`.
+ */
+export function stripForClient(headers: Headers): Headers {
+  const listed = connectionListed(headers.get('connection'))
+  const dropped: string[] = []
+  // collected first: deleting while forEach walks the list would skip entries
+  headers.forEach((_, name) => {
     const n = name.toLowerCase()
-    if (HOP_BY_HOP.has(n) || listed.has(n) || n === 'content-length' || n === 'date' || n === 'server') return
-    // append: forEach yields each set-cookie separately, and set() would keep only the last one.
-    out.append(n, value)
+    if (HOP_BY_HOP.has(n) || RECOMPUTED_DOWN.has(n) || listed.has(n)) dropped.push(n)
   })
-  return out
+  for (const n of dropped) headers.delete(n)
+  return headers
 }

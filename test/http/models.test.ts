@@ -52,6 +52,23 @@ describe('GET /v1/models', () => {
     }
   })
 
+  test('the plain list: the upstream sees our request id and the client gets it back, even when the upstream has its own', async () => {
+    upstream.modelsFault = {
+      fault: 'raw',
+      contentType: 'application/json',
+      body: '{"object":"list","data":[]}',
+      headers: { 'x-request-id': 'upstream-id' },
+    }
+    try {
+      const res = await fetch(`${gw.baseURL}/models`, { headers: { 'x-request-id': 'models-mine-1' } })
+      expect(res.headers.get('x-request-id')).toBe('models-mine-1')
+      expect(await res.json()).toEqual({ object: 'list', data: [] })
+      expect(upstream.requestsTo('/v1/models').at(-1)!.headers['x-request-id']).toBe('models-mine-1')
+    } finally {
+      upstream.modelsFault = null
+    }
+  })
+
   test('with client_version the list is the Codex catalog, with an ETag', async () => {
     const res = await fetch(`${gw.baseURL}/models${CODEX}`, { headers: { originator: 'codex_exec', authorization: 'Bearer client-key' } })
     expect(res.status).toBe(200)

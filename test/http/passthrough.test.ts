@@ -1,8 +1,15 @@
 // POST /v1/chat/completions, /v1/completions and /v1/embeddings pass through to the upstream:
 // bodies (JSON and SSE) byte-for-byte, upstream statuses and headers kept, only our key goes upstream.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import OpenAI from 'openai'
+import { loadConfig } from '../../src/config'
+import { createGateway, type Gateway } from '../../src/gateway'
+import { createLogger } from '../../src/log'
+import { createUpstreamClient } from '../../src/upstream/client'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
 
@@ -363,5 +370,77 @@ describe('the openai SDK through the gateway', () => {
   test('embeddings.create', async () => {
     const e = await sdk().embeddings.create({ model: 'test-model', input: 'hello', encoding_format: 'float' })
     expect(e.data[0].embedding).toEqual([0.1, 0.2, 0.3])
+  })
+})
+
+describe('the answer handed to Bun', () => {
+  // Elysia rebuilds a Response a route returns while set.headers holds anything (a copy of its headers, and its body
+  // read through a JS stream); a plain upstream answer must reach Bun as the upstream's own Response, so that Bun
+  // pipes its body natively.
+  const answered: Response[] = []
+  const logs: string[] = []
+  let dir: string
+  let g: Gateway
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'agentgate-handed-'))
+    const config = loadConfig({
+      flags: { '--host': '127.0.0.1', '--port': '0', '--upstream': 'http://127.0.0.1:9/v1' },
+      env: { AGENTGATE_HOME: dir },
+    })
+    const upstreamFetch = async () => {
+      const res = new Response('{"object":"list","data":[]}', {
+        headers: { 'content-type': 'application/json', 'x-request-id': 'upstream-id', server: 'uvicorn' },
+      })
+      answered.push(res)
+      return res
+    }
+    const upstream = createUpstreamClient({
+      baseUrl: config.upstream,
+      apiKey: null,
+      connectTimeoutMs: 2000,
+      firstByteTimeoutMs: 2000,
+      idleTimeoutMs: 2000,
+      fetch: upstreamFetch as unknown as typeof fetch,
+    })
+    g = await createGateway(config, { version: 'test', quiet: true, logger: createLogger('debug', (l) => logs.push(l)), upstream })
+  })
+  afterAll(async () => {
+    await g?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  test("a plain chat completion is the upstream's own Response, carrying our request id", async () => {
+    const res = await g.app.handle(
+      new Request('http://gateway.test/v1/chat/completions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'handed-1' },
+        body: '{"model":"m","messages":[]}',
+      }),
+    )
+    expect(res).toBe(answered.at(-1)!)
+    expect(res.headers.get('x-request-id')).toBe('handed-1')
+    expect(res.headers.get('server')).toBeNull()
+  })
+
+  test('so is the plain model list', async () => {
+    const res = await g.app.handle(new Request('http://gateway.test/v1/models', { headers: { 'x-request-id': 'handed-2' } }))
+    expect(res).toBe(answered.at(-1)!)
+    expect(res.headers.get('x-request-id')).toBe('handed-2')
+  })
+
+  test('the access log line still carries the request id', async () => {
+    await (
+      await g.app.handle(
+        new Request('http://gateway.test/v1/embeddings', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-request-id': 'handed-3' },
+          body: '{"model":"m","input":"x"}',
+        }),
+      )
+    ).arrayBuffer()
+    await Bun.sleep(20) // the access line is written after the answer
+    const line = logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'request' && l.request_id === 'handed-3')
+    expect(line).toMatchObject({ route: '/v1/embeddings', status: 200 })
   })
 })

@@ -309,6 +309,33 @@ describe('streams', () => {
   })
 })
 
+describe('what proxy hands back', () => {
+  const answering = (res: Response) => (async () => res) as unknown as typeof fetch
+
+  test("a plain answer is the upstream's own Response (piped natively), its headers filtered in place", async () => {
+    const upstream = new Response('{"a":1}', {
+      status: 201,
+      statusText: 'Made',
+      headers: { 'content-type': 'application/json', connection: 'close', server: 'uvicorn', date: 'x', 'x-up': '1' },
+    })
+    const r = await client('http://127.0.0.1:9/v1', { fetch: answering(upstream) }).proxy({ path: '/x' })
+    expect(r).toBe(upstream)
+    expect([...r.headers.keys()].sort()).toEqual(['content-type', 'x-up'])
+    expect([r.status, r.statusText, await r.text()]).toEqual([201, 'Made', '{"a":1}'])
+  })
+
+  test('an event stream is a new Response around the idle watchdog, with the same status and filtered headers', async () => {
+    const upstream = new Response('data: 1\n\n', {
+      status: 200,
+      headers: { 'content-type': 'text/event-stream', 'keep-alive': 'timeout=5' },
+    })
+    const r = await client('http://127.0.0.1:9/v1', { fetch: answering(upstream) }).proxy({ path: '/x' })
+    expect(r).not.toBe(upstream)
+    expect([...r.headers.keys()]).toEqual(['content-type'])
+    expect(await r.text()).toBe('data: 1\n\n')
+  })
+})
+
 describe('compression', () => {
   const json = JSON.stringify({ hello: 'world', pad: 'x'.repeat(500) })
   const gz = gzipSync(json)

@@ -1,6 +1,6 @@
 // Which headers cross the gateway in each direction (SPEC.md "Header handling", STACK.md §6).
 import { describe, expect, test } from 'bun:test'
-import { toClientHeaders, toUpstreamHeaders } from '../../src/upstream/headers'
+import { stripForClient, toUpstreamHeaders } from '../../src/upstream/headers'
 
 const names = (h: Headers) => [...h.keys()].sort()
 
@@ -73,6 +73,12 @@ describe('toUpstreamHeaders', () => {
     expect(Object.fromEntries(out)).toEqual({ 'content-type': 'application/json', 'x-request-id': 'r1', authorization: 'Bearer k' })
   })
 
+  test("our request id replaces the client's", () => {
+    const out = toUpstreamHeaders(new Headers({ 'x-request-id': 'client-1', accept: 'application/json' }), null, 'req_ours')
+    expect(out.get('x-request-id')).toBe('req_ours')
+    expect(out.get('accept')).toBe('application/json')
+  })
+
   test('does not modify its input', () => {
     const incoming = new Headers({ authorization: 'Bearer client', connection: 'x-a', 'x-a': '1' })
     toUpstreamHeaders(incoming, 'k')
@@ -80,7 +86,7 @@ describe('toUpstreamHeaders', () => {
   })
 })
 
-describe('toClientHeaders', () => {
+describe('stripForClient', () => {
   const rows: [string, string, boolean][] = [
     ['connection', 'keep-alive', false],
     ['keep-alive', 'timeout=5', false],
@@ -104,12 +110,32 @@ describe('toClientHeaders', () => {
   ]
   for (const [name, value, kept] of rows) {
     test(`${name} is ${kept ? 'kept' : 'dropped'}`, () => {
-      expect(toClientHeaders(new Headers({ [name]: value })).get(name)).toBe(kept ? value : null)
+      expect(stripForClient(new Headers({ [name]: value })).get(name)).toBe(kept ? value : null)
     })
   }
 
-  test('headers named in Connection are dropped too', () => {
-    const out = toClientHeaders(new Headers({ connection: 'x-upstream-hop', 'x-upstream-hop': '1', 'content-type': 'application/json' }))
+  test('several headers named in Connection, next to other hop-by-hop ones, are all dropped', () => {
+    const out = stripForClient(
+      new Headers({
+        connection: 'x-upstream-hop, x-other-hop',
+        'x-upstream-hop': '1',
+        'x-other-hop': '2',
+        'keep-alive': 'timeout=5',
+        date: 'Mon, 01 Jan 2024 00:00:00 GMT',
+        'content-type': 'application/json',
+      }),
+    )
+    expect(names(out)).toEqual(['content-type'])
+  })
+
+  test('it edits the headers it is given (the upstream Response goes back to the client as it is)', () => {
+    const upstream = new Headers({ connection: 'close', server: 'uvicorn', 'content-type': 'application/json' })
+    expect(stripForClient(upstream)).toBe(upstream)
+    expect(names(upstream)).toEqual(['content-type'])
+  })
+
+  test('one header named in Connection is dropped', () => {
+    const out = stripForClient(new Headers({ connection: 'x-upstream-hop', 'x-upstream-hop': '1', 'content-type': 'application/json' }))
     expect(names(out)).toEqual(['content-type'])
   })
 })
@@ -120,7 +146,7 @@ test('several set-cookie headers all reach the client', () => {
   h.append('set-cookie', 'b=2')
   h.append('x-multi', '1')
   h.append('x-multi', '2')
-  const out = toClientHeaders(h)
+  const out = stripForClient(h)
   expect(out.getSetCookie()).toEqual(['a=1', 'b=2'])
   expect(out.get('x-multi')).toBe('1, 2')
 })
