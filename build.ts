@@ -6,7 +6,8 @@
 //   bun run build.ts --target linux-arm64,darwin-arm64 → also dist/agentgate-<target> for each
 //   bun run build.ts --all                            → every supported target
 
-import { chmodSync, mkdirSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 
 const ROOT = import.meta.dir
@@ -28,7 +29,8 @@ const ALL_TARGETS = [
 const HELP = `Usage: bun run build.ts [options]
 
 Builds dist/agentgate, a self-contained executable for this machine (${hostTarget()}),
-with --minify --bytecode --splitting --sourcemap, NODE_ENV=production, and no .env/bunfig.toml autoloading.
+with --minify --bytecode --splitting --sourcemap, NODE_ENV=production, no .env/bunfig.toml autoloading,
+and the bytecode laid out by a recorded start (it is compiled, started once, and compiled again).
 
 Options:
   --target T1,T2   also cross-compile for these targets into dist/agentgate-<target>
@@ -121,8 +123,8 @@ const STARTUP_JIT_POLICY = 20
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`
 
-/** One `bun build --compile` run. `target` null = this machine. */
-async function compile(target: string | null, outfile: string): Promise<void> {
+/** One `bun build --compile` run. `target` null = this machine. `order`: a recordStartOrder() file, or null. */
+async function compile(target: string | null, outfile: string, order: string | null): Promise<void> {
   const label = target ?? `${hostTarget()} (native)`
   const started = performance.now()
   process.stdout.write(`build: compiling ${relative(ROOT, ENTRY)} for ${label} → ${relative(process.cwd(), outfile) || outfile}\n`)
@@ -141,6 +143,8 @@ async function compile(target: string | null, outfile: string): Promise<void> {
       // Start-up code runs once; compiling it kept two JIT threads busy for 10–15 ms of CPU during every start, on
       // the cores the start itself needs, and left the optimizing compilers' code resident.
       jitPolicy: STARTUP_JIT_POLICY,
+      // The bytecode a start runs laid out together at the front: a start reads fewer pages of the executable.
+      bytecodeOrder: order,
     },
   })
   if (!result.success) {
@@ -169,6 +173,51 @@ async function verify(file: string): Promise<void> {
   )
 }
 
+/**
+ * Starts the fresh executable as `serve` with BUN_BYTECODE_ORDER_OUT (a temporary home, a free loopback port, an
+ * upstream nothing listens on), sends it one request of each common kind and stops it. The file it writes names the
+ * functions a start and a first request run; compiled again with it (bytecodeOrder), the executable has that bytecode
+ * together at the front and a start touches fewer of its pages (about 2.5 MiB less resident memory when idle).
+ */
+async function recordStartOrder(file: string, home: string): Promise<string> {
+  const order = join(home, 'bytecode-order.txt')
+  const proc = Bun.spawn(
+    [file, 'serve', '--host', '127.0.0.1', '--port', '0', '--upstream', 'http://127.0.0.1:9/v1', '--log-level', 'error'],
+    {
+      cwd: home,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, AGENTGATE_HOME: home, BUN_BYTECODE_ORDER_OUT: order },
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+    },
+  )
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000)
+  try {
+    const reader = proc.stdout.getReader()
+    let out = ''
+    while (!/listening on \S+\n/.test(out)) {
+      const r = await reader.read()
+      if (r.done) throw new Error(`${file} serve exited before listening: ${(await new Response(proc.stderr).text()).trim()}`)
+      out += new TextDecoder().decode(r.value)
+    }
+    const url = out.match(/listening on (\S+)\n/)![1]
+    const turn = (stream: boolean) => ({
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', input: 'hi', stream }),
+    })
+    for (const [path, init] of [['/health'], ['/v1/models'], ['/v1/responses', turn(false)], ['/v1/responses', turn(true)]] as const)
+      await fetch(url + path, init).then((r) => r.arrayBuffer())
+  } finally {
+    proc.kill('SIGTERM')
+    await proc.exited
+    clearTimeout(timer)
+  }
+  if (!existsSync(order)) throw new Error(`${file} serve wrote no bytecode order (BUN_BYTECODE_ORDER_OUT)`)
+  process.stdout.write(`build: recorded which bytecode a start runs (${statSync(order).size} bytes)\n`)
+  return order
+}
+
 async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2))
   if (!opts) {
@@ -176,16 +225,27 @@ async function main(): Promise<number> {
     return 0
   }
   mkdirSync(opts.outdir, { recursive: true })
-  if (opts.native) {
-    const out = join(opts.outdir, 'agentgate')
-    await compile(null, out)
-    await verify(out)
-  }
-  for (const target of opts.targets) {
-    const out = join(opts.outdir, `agentgate-${target}`)
-    await compile(target, out)
-    // A binary for this very machine can be run; others can't be here.
-    if (target === hostTarget() && process.platform !== 'win32') await verify(out)
+  const home = mkdtempSync(join(tmpdir(), 'agentgate-build-'))
+  try {
+    // Twice for this machine: the first executable's start is recorded (recordStartOrder), the second is laid out by
+    // it. Cross-compiled targets use that record too (the same code); without a native build they go without.
+    let order: string | null = null
+    if (opts.native) {
+      const out = join(opts.outdir, 'agentgate')
+      await compile(null, out, null)
+      await verify(out)
+      order = await recordStartOrder(out, home)
+      await compile(null, out, order)
+      await verify(out)
+    }
+    for (const target of opts.targets) {
+      const out = join(opts.outdir, `agentgate-${target}`)
+      await compile(target, out, order)
+      // A binary for this very machine can be run; others can't be here.
+      if (target === hostTarget() && process.platform !== 'win32') await verify(out)
+    }
+  } finally {
+    rmSync(home, { recursive: true, force: true })
   }
   return 0
 }
