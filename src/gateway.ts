@@ -1,6 +1,7 @@
 // createGateway(config): the one composition root. `agentgate serve`, the Codex launcher and the tests build the
 // running gateway here — store (its recovery at start and the sweep after, the retention sweep), upstream client,
 // metrics, auth, background runner, drain (graceful shutdown) and the app — then listen, stop or shut it down.
+import { isatty } from 'node:tty'
 import { createApp, type App } from './app'
 import { authFromConfig, logAuthMode, type Auth } from './auth'
 import type { Config } from './config'
@@ -67,9 +68,7 @@ const FLUSH_MS = 2_000
 
 export async function createGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
   const version = opts.version ?? VERSION
-  const logger =
-    opts.logger ??
-    createLogger(config.logLevel, opts.log, resolveLogFormat(config.logFormat, opts.log ? false : process.stderr.isTTY === true))
+  const logger = opts.logger ?? createLogger(config.logLevel, opts.log, resolveLogFormat(config.logFormat, opts.log ? false : isatty(2)))
   const store = await openStore(config)
   // Turns a previous process left queued/in_progress (it crashed or was killed) end as failed, never in_progress
   // forever. Turns of other live processes sharing the database are left alone (their leases are renewed); the
@@ -145,7 +144,8 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       const host = server.hostname ?? config.host
       const url = `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`
       // The one line scripts read to find the port; always printed, whatever the log level.
-      if (!opts.quiet) process.stdout.write(`agentgate listening on ${url}\n`)
+      // console.log, not process.stdout.write: written at once, and no stream to set up first (see log.ts).
+      if (!opts.quiet) console.log(`agentgate listening on ${url}`)
       logger.info('started', startupFields(config, version, url))
       logAuthMode(logger, auth, config.host)
       // Whether the upstream answers (and with which models) is logged when known; it never delays "listening".

@@ -2,6 +2,8 @@
 // --log-format text) one readable line — time, level, message, then the fields as key=value.
 // Secrets never go through here: callers log ids and sizes, not headers or bodies.
 
+import { writeSync } from 'node:fs'
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 }
 
@@ -44,9 +46,36 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void
 }
 
+let stderrQueued = false
+
+/**
+ * Writes a line to stderr at once, with a write(2) of its own: on a pipe or file that blocks (what a process gets by
+ * default) it is written before this returns, so a line logged just before the process exits is never lost, and a
+ * reader that falls behind makes the gateway wait, as Node's stderr does on Linux. process.stderr.write instead
+ * queues what a pipe cannot take yet and Bun drops that queue at exit (a slow reader lost the shutdown lines); it
+ * also costs every start about 2.5 ms to set up. Only a non-blocking stderr that is full (EAGAIN) hands the rest to
+ * process.stderr, and every later line too, so lines stay in order. A line that cannot be written at all (the reader
+ * is gone) is dropped: logging never throws.
+ */
+function writeStderrLine(line: string): void {
+  if (stderrQueued) {
+    process.stderr.write(line + '\n')
+    return
+  }
+  const bytes = Buffer.from(line + '\n')
+  let written = 0
+  try {
+    while (written < bytes.length) written += writeSync(2, bytes, written)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException | null)?.code !== 'EAGAIN') return
+    stderrQueued = true
+    process.stderr.write(bytes.subarray(written))
+  }
+}
+
 export function createLogger(
   level: LogLevel = 'info',
-  write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
+  write: (line: string) => void = writeStderrLine,
   format: LogFormat = 'json',
 ): Logger {
   const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>) => {

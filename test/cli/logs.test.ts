@@ -2,7 +2,7 @@
 // (or as --log-format says); the start-up summary (version, upstream with its models or "not answering", database,
 // auth, docs URL) that never delays "listening"; and no credential of a configured URL in any of it.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { formatTextLine, resolveLogFormat } from '../../src/log'
@@ -124,6 +124,79 @@ describe('log format', () => {
     expect(out).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}shut down /m)
     expect(out).not.toContain('{"time"')
   })
+})
+
+describe('a reader that drains stderr late', () => {
+  // stderr is a FIFO the test opens for reading but does not read until the gateway was told to stop: more debug lines
+  // than a pipe holds (64 KiB) pile up meanwhile. Every line written before the process exits must arrive, the
+  // shutdown lines last; the gateway waits for the reader rather than dropping what it could not write yet.
+  test('loses no log line: one per rejected request, then the shutdown lines, and exit 0', async () => {
+    const fifo = join(home, 'stderr.fifo')
+    expect(Bun.spawnSync(['mkfifo', fifo]).exitCode).toBe(0)
+    const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK)
+    const writeEnd = openSync(fifo, constants.O_WRONLY)
+    const proc = Bun.spawn(
+      [process.execPath, MAIN, 'serve', '--port', '0', '--db', join(home, 'late.db'), '--upstream', up.url, '--log-level', 'debug'],
+      { cwd: home, env: env({ AGENTGATE_LOG_FORMAT: 'json' }), stdin: 'ignore', stdout: 'pipe', stderr: writeEnd },
+    )
+    closeSync(writeEnd)
+    const killer = setTimeout(() => proc.kill('SIGKILL'), 30_000)
+    try {
+      const reader = proc.stdout.getReader()
+      let out = ''
+      while (!/listening on \S+\n/.test(out)) {
+        const r = await reader.read()
+        if (r.done) throw new Error(`exited before listening: ${out}`)
+        out += new TextDecoder().decode(r.value)
+      }
+      const url = out.match(/listening on (\S+)\n/)![1]
+      // 600 unknown routes: a 404 each, and a debug line each of about 200 bytes: about 120 KiB in all.
+      const statuses = Array.from({ length: 600 }, (_, i) =>
+        fetch(`${url}/no-such-route/${i}`).then(
+          (r) => r.status,
+          () => null,
+        ),
+      )
+      // Until they are answered, or for a second if the gateway waits for the reader (a full pipe).
+      await Promise.race([Promise.all(statuses), Bun.sleep(1_000)])
+      proc.kill('SIGTERM')
+      await Bun.sleep(200)
+      let text = ''
+      const buf = Buffer.alloc(65536)
+      for (;;) {
+        let n: number
+        try {
+          n = readSync(readEnd, buf)
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e
+          await Bun.sleep(10)
+          continue
+        }
+        if (n === 0) break // every writer is gone: the gateway exited
+        text += buf.toString('utf8', 0, n)
+      }
+      expect(await proc.exited).toBe(0)
+      const answered = (await Promise.all(statuses)).filter((s) => s === 404).length
+      // A line cut off at exit stays visible as such in a failure's diff.
+      const lines = text
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => {
+          try {
+            return JSON.parse(l)
+          } catch {
+            return { cutOff: l.slice(0, 60) }
+          }
+        })
+      expect(answered).toBeGreaterThan(0)
+      expect(lines.filter((l) => l.msg === 'request rejected' && l.status === 404).length).toBe(answered)
+      expect(lines.at(-1)).toMatchObject({ level: 'info', msg: 'shut down', signal: 'SIGTERM' })
+    } finally {
+      clearTimeout(killer)
+      proc.kill('SIGKILL')
+      closeSync(readEnd)
+    }
+  }, 40_000)
 })
 
 describe('start-up summary', () => {
