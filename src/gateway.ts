@@ -1,7 +1,6 @@
 // createGateway(config): the one composition root. `agentgate serve`, the Codex launcher and the tests build the
 // running gateway here — store (its recovery at start and the sweep after, the retention sweep), upstream client,
 // metrics, auth, background runner, drain (graceful shutdown) and the app — then listen, stop or shut it down.
-import { isatty } from 'node:tty'
 import { createApp, type App } from './app'
 import { authFromConfig, logAuthMode, type Auth } from './auth'
 import type { Config } from './config'
@@ -9,7 +8,7 @@ import { createBackgroundRunner, INTERRUPTED_MESSAGE, startRecoverySweep } from 
 import { Drain, type DrainSummary } from './engine/drain'
 import { ownerIsAlive } from './engine/lease'
 import { timeOrderedId, type IdSource } from './ids'
-import { createLogger, resolveLogFormat, type Logger } from './log'
+import { createLogger, resolveLogFormat, stderrIsTerminal, type Logger } from './log'
 import type { McpServers } from './mcp'
 import { createMetrics, type GatewayMetrics } from './metrics'
 import { listenError } from './startup-errors'
@@ -68,7 +67,8 @@ const FLUSH_MS = 2_000
 
 export async function createGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
   const version = opts.version ?? VERSION
-  const logger = opts.logger ?? createLogger(config.logLevel, opts.log, resolveLogFormat(config.logFormat, opts.log ? false : isatty(2)))
+  const logger =
+    opts.logger ?? createLogger(config.logLevel, opts.log, resolveLogFormat(config.logFormat, opts.log ? false : stderrIsTerminal()))
   const store = await openStore(config)
   // Turns a previous process left queued/in_progress (it crashed or was killed) end as failed, never in_progress
   // forever. Turns of other live processes sharing the database are left alone (their leases are renewed); the

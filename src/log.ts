@@ -2,7 +2,7 @@
 // --log-format text) one readable line — time, level, message, then the fields as key=value.
 // Secrets never go through here: callers log ids and sizes, not headers or bodies.
 
-import { writeSync } from 'node:fs'
+import { fstatSync, statSync, writeSync } from 'node:fs'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 }
@@ -14,6 +14,22 @@ export type LogFormat = 'json' | 'text'
 /** The format lines are written in, given the setting and whether stderr is a terminal. */
 export function resolveLogFormat(setting: LogFormatSetting, stderrIsTTY: boolean): LogFormat {
   return setting === 'auto' ? (stderrIsTTY ? 'text' : 'json') : setting
+}
+
+/**
+ * Whether stderr is a terminal (what --log-format auto asks). node:tty's isatty answers, but loading that module costs
+ * a start about 1.4 ms, so what plainly is not a terminal is told by a stat: anything but a character device (a pipe,
+ * a file, a socket), or /dev/null.
+ */
+export function stderrIsTerminal(): boolean {
+  try {
+    const st = fstatSync(2)
+    if (!st.isCharacterDevice()) return false
+    if (st.rdev === statSync('/dev/null').rdev) return false
+  } catch {
+    // no stat for fd 2 or no /dev/null (Windows): isatty decides
+  }
+  return (require('node:tty') as typeof import('node:tty')).isatty(2)
 }
 
 /** One log line as text: `HH:MM:SS.mmm LEVEL message key=value …` (local time; values quoted when they need it). */
