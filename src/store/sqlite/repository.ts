@@ -35,7 +35,7 @@ function settled<T>(fn: () => Result<T>): Promise<T> {
 export function createSqliteStore(db: Db, client: Database): Store {
   const q: Queries = {
     ...responseQueries(db, client),
-    ...itemQueries(db),
+    ...itemQueries(db, client),
     ...eventQueries(db, client),
     ...recoveryQueries(db, client),
     ...conversationQueries(db, client),

@@ -1,7 +1,8 @@
 // SQLite queries on responses: the record, its status and lease columns, and the chain walk. Hot paths are statements
 // prepared once per store; the chain is two raw statements on the bun:sqlite client (no recursive CTE in drizzle).
 
-import type { Changes, Database } from 'bun:sqlite'
+import type { Changes, Database, SQLQueryBindings } from 'bun:sqlite'
+import { toJson } from '../../json-text'
 import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { ChainRow, ResponseQueries } from '../dialect'
 import { recordColumns } from '../records'
@@ -17,28 +18,14 @@ const RUNNING = ['queued', 'in_progress'] as const
 export function responseQueries(db: Db, client: Database): ResponseQueries {
   const byId = eq(responses.id, p('id'))
   const byTenantId = and(byId, eq(responses.tenant, p('tenant')))
+  // Every stored turn's row goes in here: a statement of bun:sqlite's own with positional parameters (drizzle's
+  // placeholder mapping per column showed in profiles). JSON columns as the schema's jsonText writes them.
   const insert = onFirstUse(() =>
-    db
-      .insert(responses)
-      .values({
-        id: p('id'),
-        tenant: p('tenant'),
-        status: p('status'),
-        model: p('model'),
-        request: p('request'),
-        response: p('response'),
-        error: p('error'),
-        previousResponseId: p('previousResponseId'),
-        conversationId: p('conversationId'),
-        background: p('background'),
-        createdAt: p('createdAt'),
-        updatedAt: p('updatedAt'),
-        completedAt: p('completedAt'),
-        leaseOwner: p('leaseOwner'),
-        leaseExpiresAt: p('leaseExpiresAt'),
-        requestId: p('requestId'),
-      })
-      .prepare(),
+    client.prepare<unknown, SQLQueryBindings[]>(
+      `INSERT INTO responses (id, tenant, status, model, previous_response_id, conversation_id, background, created_at, updated_at,
+         completed_at, lease_owner, lease_expires_at, request_id, error, request, response)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
   )
   // drizzle types set() by the column, not by a placeholder: the casts only say "bound at run time"
   const patchColumns = {
@@ -88,7 +75,25 @@ export function responseQueries(db: Db, client: Database): ResponseQueries {
 
   return {
     insertResponse(rec, lease) {
-      insert().run({ ...rec, leaseOwner: lease?.owner ?? null, leaseExpiresAt: lease?.expiresAt ?? null })
+      insert().run(
+        rec.id,
+        rec.tenant,
+        rec.status,
+        rec.model,
+        rec.previousResponseId ?? null,
+        rec.conversationId ?? null,
+        rec.background ? 1 : 0,
+        rec.createdAt,
+        rec.updatedAt,
+        rec.completedAt ?? null,
+        lease?.owner ?? null,
+        lease?.expiresAt ?? null,
+        rec.requestId ?? null,
+        rec.error == null ? null : toJson(rec.error),
+        toJson(rec.request),
+        // a finished Response's JSON was made once already, when it was measured (src/json-text.ts)
+        toJson(rec.response),
+      )
     },
     patchResponse: (tenant, id, values, now) => (patch().run({ ...values, updatedAt: now, id, tenant }) as unknown as Changes).changes > 0,
     selectRecord: (tenant, id) => (record().get({ id, tenant }) as ResponseRecord | undefined) ?? null,
