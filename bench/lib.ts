@@ -542,15 +542,19 @@ const fromWrk = (r: WrkResult): Side => ({
   n: r.requests,
 })
 
-/** The same wrk load on the upstream and on the gateway, one after the other, each after a warm-up. */
+/**
+ * The same wrk load on the upstream and on the gateway, one after the other, each after a warm-up (`warmupS`: at least
+ * this long, whatever --warmup says, for loads whose steady state takes longer to reach).
+ */
 export async function wrkPair(
   ctx: Ctx,
   gw: Gateway,
   urls: { direct: string; gateway: string },
-  load: { connections: number; body?: unknown; headers?: Record<string, string> },
+  { warmupS: atLeast = 0, ...load }: { connections: number; body?: unknown; headers?: Record<string, string>; warmupS?: number },
 ): Promise<Pair> {
+  const warmupS = Math.max(ctx.warmupS, atLeast)
   const run = async (url: string, measureCpu: boolean) => {
-    if (ctx.warmupS > 0) await wrk({ url, durationS: ctx.warmupS, ...load })
+    if (warmupS > 0) await wrk({ url, durationS: warmupS, ...load })
     const cpu0 = gw.cpuMs()
     const r = await wrk({ url, durationS: ctx.durationS, ...load })
     return { r, cpu: measureCpu ? gw.cpuMs() - cpu0 : NaN }
