@@ -79,7 +79,7 @@ export function createStore(d: Dialect): Store {
     },
 
     getResponse: (tenant, id) => d.one((q) => q.selectRecord(tenant, id)),
-    // items and events go with it (ON DELETE CASCADE)
+    // items and events go with it (ON DELETE CASCADE; on PostgreSQL the items by a trigger, postgres/schema.ts)
     deleteResponse: (tenant, id) => d.one((q) => q.deleteResponse(tenant, id)),
     getOutputItems: (tenant, responseId) => d.one((q) => q.outputItems(tenant, responseId)),
 

@@ -148,6 +148,41 @@ describeWithServer('PostgreSQL store (postgres)', () => {
     })
   })
 
+  describe('items and their response', () => {
+    // No foreign key from items to responses on PostgreSQL (its per-item check cost a quarter of a JSON turn's server
+    // CPU): a trigger deletes the items of deleted responses, whichever way they go.
+    test('items carry no foreign key to their response; deleting responses by id, by retention or by hand deletes their items', async () => {
+      const store: JsonStore = await openStore({ db: ':memory:', databaseUrl: db.url })
+      const sql = new SQL(db.url, { max: 1 })
+      try {
+        await db.reset()
+        const fks = (await sql.unsafe(
+          "SELECT conname FROM pg_constraint WHERE conrelid = 'items'::regclass AND contype = 'f' ORDER BY conname",
+        )) as { conname: string }[]
+        expect(fks.map((c) => c.conname)).toEqual(['items_conversation_id_conversations_id_fk'])
+        const items = async (id: string) =>
+          Number(((await sql.unsafe('SELECT count(*)::int AS n FROM items WHERE response_id = $1', [id])) as { n: number }[])[0]!.n)
+        for (const id of ['resp_byid', 'resp_old', 'resp_byhand', 'resp_kept'])
+          await store.createResponse(
+            responseRecord(id, { status: 'completed', createdAt: id === 'resp_old' ? 1 : Date.now() }),
+            [message(`${id}_in`, 'user', 'hi')],
+            undefined,
+            [message(`${id}_out`, 'assistant', 'hello')],
+          )
+        expect(await items('resp_byid')).toBe(2)
+        expect(await store.deleteResponse('default', 'resp_byid')).toBe(true)
+        expect(await store.pruneResponses(1000, 10)).toBe(1)
+        await sql.unsafe("DELETE FROM responses WHERE id = 'resp_byhand'")
+        expect([await items('resp_byid'), await items('resp_old'), await items('resp_byhand'), await items('resp_kept')]).toEqual([
+          0, 0, 0, 2,
+        ])
+      } finally {
+        await sql.close()
+        await store.close()
+      }
+    })
+  })
+
   describe('JSON is kept exactly as given', () => {
     let store: JsonStore
     beforeAll(async () => {

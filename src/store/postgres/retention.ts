@@ -17,7 +17,7 @@ const PRUNE_CONVERSATIONS = `${sql.pruneConversations(params)} RETURNING 1`
 
 export function retentionParts(client: SQL): RetentionParts {
   return {
-    // items and events go with them (ON DELETE CASCADE)
+    // items and events go with them (ON DELETE CASCADE; on PostgreSQL the items by a trigger, schema.ts)
     pruneResponses: async (before, limit) => (await client.unsafe(PRUNE_RESPONSES, [before, limit])).length,
     async pruneEventLogs(before, limit) {
       const [row] = await client.unsafe(PRUNE_EVENT_LOGS, [before, limit])

@@ -84,7 +84,11 @@ export const items = pgTable(
     seq: bigserial('seq', { mode: 'number' }).primaryKey(),
     id: text('id').notNull(),
     tenant: text('tenant').notNull(),
-    responseId: text('response_id').references(() => responses.id, { onDelete: 'cascade' }),
+    // No foreign key (unlike SQLite's): its check on every inserted item (a FOR KEY SHARE lookup of the response) was
+    // about a quarter of the server's CPU for a JSON turn. Items are only ever inserted with their response (one
+    // statement) or under its row lock (the end of a turn, a progress snapshot), so none can outlive it, and a trigger
+    // (migration 0003_items_without_response_fk) deletes the items of deleted responses, as ON DELETE CASCADE did.
+    responseId: text('response_id'),
     conversationId: text('conversation_id').references(() => conversations.id, { onDelete: 'cascade' }),
     kind: text('kind', { enum: ['input', 'output', 'conversation'] }).notNull(),
     position: integer('position').notNull(),

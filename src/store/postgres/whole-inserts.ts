@@ -30,8 +30,7 @@ const MAX_PER_STATEMENT = 64
  * Like insertWhole's statement, for several responses: their columns as parallel arrays, and their items as parallel
  * arrays that name their response. The large JSON values (requests, responses, item bodies) come as one JSON array
  * each (jsonArray in ./responses.ts), matched to their row by position. Items go in in array order: per response,
- * input before output, by position. The foreign key is checked at the statement's end, when the response rows are
- * there.
+ * input before output, by position.
  */
 const INSERT_WHOLE_MANY = `
   WITH r AS (
