@@ -10,6 +10,7 @@ import { openSocket } from '../support/ws-client'
 import { conformanceErrors } from '../support/open-responses'
 import { useGateway } from '../support/suite'
 import { UPSTREAM_APIS } from '../support/upstream-view'
+import { sseBody } from '../support/sse'
 
 const WEATHER_TOOL = {
   type: 'function',
@@ -24,15 +25,6 @@ const WEATHER_TOOL = {
 const RED_HEART_PNG =
   'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=='
 const TINY_PDF = `data:application/pdf;base64,${Buffer.from('%PDF-1.1\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF').toString('base64')}`
-
-/** Server-sent events of a response stream, parsed. */
-async function sseEvents(res: Response): Promise<any[]> {
-  const text = await res.text()
-  return text
-    .split('\n\n')
-    .filter((f) => f.includes('data: '))
-    .map((f) => JSON.parse(f.slice(f.indexOf('data: ') + 'data: '.length)))
-}
 
 /** Every Response object a stream carries (response.created, .in_progress, .completed, …) must conform. */
 function expectConformingEvents(events: any[]) {
@@ -81,7 +73,7 @@ for (const api of UPSTREAM_APIS) {
 
     test('streaming-response: every event is numbered and every response in them conforms', async () => {
       up.queue({ text: '1 2 3 4 5' })
-      const events = await sseEvents(
+      const events = await sseBody(
         await post({ model: 'test-model', input: [{ type: 'message', role: 'user', content: 'Count from 1 to 5.' }], stream: true }),
       )
       expectConformingEvents(events)
@@ -113,7 +105,7 @@ for (const api of UPSTREAM_APIS) {
 
     test('tool-calling-streaming: function_call items and argument events, conforming responses', async () => {
       up.queue({ functionCalls: [{ name: 'get_weather', arguments: '{"location":"San Francisco, CA"}' }] })
-      const events = await sseEvents(
+      const events = await sseBody(
         await post({
           model: 'test-model',
           input: [{ type: 'message', role: 'user', content: "What's the weather like in San Francisco?" }],

@@ -6,15 +6,7 @@ import type { FakeUpstream, Reply, TurnScript } from '../support/fake-upstream'
 import type { TestGateway } from '../support/gateway'
 import { useGateway } from '../support/suite'
 import { modelCalls, UPSTREAM_APIS } from '../support/upstream-view'
-
-/** Server-sent events of a response stream, parsed. */
-async function sseEvents(res: Response): Promise<any[]> {
-  const text = await res.text()
-  return text
-    .split('\n\n')
-    .filter((f) => f.includes('data: '))
-    .map((f) => JSON.parse(f.slice(f.indexOf('data: ') + 'data: '.length)))
-}
+import { sseBody } from '../support/sse'
 
 /** A Response with its own ids and times replaced by placeholders (in order of appearance), for comparing two turns. */
 function shape(r: unknown): unknown {
@@ -92,7 +84,7 @@ for (const api of UPSTREAM_APIS) {
         expect(answer.headers.get('content-type')).toBe('application/json;charset=utf-8')
         const json = (await answer.json()) as { id: string }
         up.queue(script)
-        const events = await sseEvents(await post({ input: 'same question', stream: true }))
+        const events = await sseBody(await post({ input: 'same question', stream: true }))
         const last = events.at(-1)
         expect(['response.completed', 'response.incomplete']).toContain(last.type)
         expect(shape(json)).toEqual(shape(last.response))

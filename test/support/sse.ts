@@ -43,6 +43,11 @@ export function parseSse(text: string): any[] {
     .map((l) => JSON.parse(l.slice(6)))
 }
 
+/** The events of a whole SSE answer, once it has ended. */
+export async function sseBody(res: Response): Promise<any[]> {
+  return parseSse(await res.text())
+}
+
 /** Every item of a stream (say, the openai SDK's stream of events), once it has ended; loosely typed, as tests read them. */
 export async function collect(stream: AsyncIterable<unknown>): Promise<any[]> {
   const out: any[] = []
