@@ -73,34 +73,6 @@ export async function* translatedBatches<E>(
   }
 }
 
-/** Parses an SSE byte stream into messages (event name + joined data lines), one at a time. */
-export async function* parseSse(body: ReadableStream<Uint8Array>, limits: number | SseLimits): AsyncGenerator<SseMessage> {
-  for await (const batch of sseBatches(body, limits)) yield* batch
-}
-
-/**
- * Parses an SSE byte stream into messages, handed over per chunk read (a chunk may carry many events). Ending the
- * iteration early (or any error) cancels the body, which closes the upstream connection.
- */
-export async function* sseBatches(body: ReadableStream<Uint8Array>, limits: number | SseLimits): AsyncGenerator<SseMessage[]> {
-  const src = new SseSource(body, typeof limits === 'number' ? { maxLineBytes: limits } : limits)
-  try {
-    for (;;) {
-      let r: ReadResult
-      try {
-        r = await src.read()
-      } catch (e) {
-        throw src.failure(e)
-      }
-      const messages = src.messages(r)
-      if (messages.length) yield messages
-      if (r.done) return
-    }
-  } finally {
-    src.close()
-  }
-}
-
 /**
  * One upstream SSE body: its reader, the bounds of the stream (bytes, idle time) and the framing of its lines into
  * messages across chunk boundaries. The loop reading it (above) awaits `read()` and hands what it got to `messages`.

@@ -1,7 +1,8 @@
-// The upstream SSE parser: framing across arbitrary chunk boundaries, line endings, the line limit.
+// The upstream SSE reader (translatedBatches, which both adapters read through): framing across arbitrary chunk
+// boundaries, line endings, the line limit, the end at [DONE], the idle timeout.
 import { describe, expect, test } from 'bun:test'
 import { ApiError } from '../../src/errors'
-import { parseSse, sseBatches } from '../../src/upstream/sse'
+import { type SseLimits, type SseMessage, translatedBatches } from '../../src/upstream/sse'
 
 function streamOf(chunks: string[]): ReadableStream<Uint8Array> {
   const enc = new TextEncoder()
@@ -13,20 +14,28 @@ function streamOf(chunks: string[]): ReadableStream<Uint8Array> {
   })
 }
 
+/** The messages of a body, as a translation that keeps each message as it is sees them, and whether [DONE] came. */
+async function messagesOf(body: ReadableStream<Uint8Array>, limits: SseLimits) {
+  const out: SseMessage[] = []
+  const batches = translatedBatches<SseMessage>(body, limits, (msg, batch) => batch.push(msg))
+  for (;;) {
+    const r = await batches.next()
+    if (r.done) return { out, done: r.value }
+    out.push(...r.value)
+  }
+}
+
 async function parse(chunks: string[], max = 1024) {
-  const out: { event: string | null; data: string }[] = []
-  for await (const m of parseSse(streamOf(chunks), max)) out.push(m)
-  return out
+  return (await messagesOf(streamOf(chunks), { maxLineBytes: max })).out
 }
 
 const TEXT = 'event: a\ndata: {"x":1}\n\n: keep-alive\n\nevent: b\r\ndata: line1\r\ndata: line2\r\n\r\ndata: [DONE]\n\n'
 const EXPECTED = [
   { event: 'a', data: '{"x":1}' },
   { event: 'b', data: 'line1\nline2' },
-  { event: null, data: '[DONE]' },
 ]
 
-describe('parseSse', () => {
+describe('the SSE reader', () => {
   test('whole text in one chunk', async () => {
     expect(await parse([TEXT])).toEqual(EXPECTED)
   })
@@ -48,6 +57,12 @@ describe('parseSse', () => {
       { event: '', data: '\nx\n two spaces' },
       { event: 'e', data: '' },
     ])
+  })
+
+  test('[DONE] ends the stream: what follows it is not read, and the reader says it came', async () => {
+    const { out, done } = await messagesOf(streamOf(['data: 1\n\ndata: [DONE]\n\ndata: 2\n\n']), { maxLineBytes: 1024 })
+    expect({ out, done }).toEqual({ out: [{ event: null, data: '1' }], done: true })
+    expect((await messagesOf(streamOf(['data: 1\n\n']), { maxLineBytes: 1024 })).done).toBe(false)
   })
 
   test('a last event without the closing blank line still counts', async () => {
@@ -102,7 +117,8 @@ describe('the idle timeout (longest silence between chunks)', () => {
     const got: string[] = []
     let err: unknown = null
     try {
-      for await (const batch of sseBatches(body, { maxLineBytes: 1024, idleMs })) for (const m of batch) got.push(m.data)
+      const batches = translatedBatches<string>(body, { maxLineBytes: 1024, idleMs }, (msg, batch) => batch.push(msg.data))
+      for await (const batch of batches) got.push(...batch)
     } catch (e) {
       err = e
     }
