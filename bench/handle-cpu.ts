@@ -1,0 +1,120 @@
+#!/usr/bin/env bun
+// The gateway's own work per pass-through request, in process: the production app (createGateway) answers
+// `app.handle()` requests while its upstream client's fetch is a stub that answers at once, so what is measured is
+// our JS path (hooks, routing, header filtering, wrappers, metrics) without sockets, Bun's HTTP client thread or the
+// neighbours' noise that /proc CPU numbers carry on a shared box. For comparing source trees; it does not see what
+// happens natively after the handler (the body pipe) — bench/turn-cpu.ts does.
+//
+//   bun run bench/handle-cpu.ts [--roots /path/a,/path/b] [--loads chat,models] [--requests 40000] [--rounds 3]
+//
+// Prints µs of process CPU per request, the minimum over 5 runs of --requests (8 in flight), minus the same loop with
+// no gateway (building the request, reading the stub's answer), per root and load, interleaved round by round.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { median, ROOT } from './lib'
+
+const argv = process.argv.slice(2)
+const opt = (flag: string, fallback: string) => {
+  const i = argv.indexOf(flag)
+  return i >= 0 ? argv[i + 1] : fallback
+}
+const requests = Number(opt('--requests', '40000'))
+
+if (argv.includes('--child')) {
+  process.stdout.write(`${(await measure(opt('--root', ROOT), opt('--load', 'chat'))).toFixed(2)}\n`)
+  process.exit(0)
+}
+
+const roots = opt('--roots', ROOT).split(',')
+const loads = opt('--loads', 'chat,models').split(',')
+const rounds = Number(opt('--rounds', '3'))
+const results = new Map<string, number[]>()
+for (let r = 0; r < rounds; r++)
+  for (const load of loads)
+    for (const root of roots) {
+      // A process per measurement: each tree's modules, JIT and heap of its own.
+      const p = Bun.spawn([process.execPath, import.meta.path, '--child', '--root', root, '--load', load, '--requests', String(requests)], {
+        stdout: 'pipe',
+        stderr: 'inherit',
+      })
+      const out = (await new Response(p.stdout).text()).trim()
+      if ((await p.exited) !== 0) throw new Error(`${root} ${load}: exited ${p.exitCode}`)
+      const us = Number(out)
+      results.set(`${load}\t${root}`, [...(results.get(`${load}\t${root}`) ?? []), us])
+      process.stdout.write(`round ${r + 1} ${load} ${root}: ${us.toFixed(2)} µs/request\n`)
+    }
+process.stdout.write('\nsummary (median over rounds, µs of our own CPU per request)\n')
+for (const [key, v] of results) process.stdout.write(`${key}\t${median(v).toFixed(2)}\t[${v.map((x) => x.toFixed(2)).join(', ')}]\n`)
+
+async function measure(root: string, load: string): Promise<number> {
+  const { loadConfig } = await import(join(root, 'src/config.ts'))
+  const { createGateway } = await import(join(root, 'src/gateway.ts'))
+  const { createLogger } = await import(join(root, 'src/log.ts'))
+  const { createUpstreamClient } = await import(join(root, 'src/upstream/client.ts'))
+  const dir = mkdtempSync(join(tmpdir(), 'agentgate-handle-cpu-'))
+  const config = loadConfig({
+    flags: { '--host': '127.0.0.1', '--port': '0', '--upstream': 'http://127.0.0.1:9/v1' },
+    env: { AGENTGATE_HOME: dir },
+  })
+  const answer = JSON.stringify({
+    id: 'chatcmpl-1',
+    object: 'chat.completion',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'hello '.repeat(16) } }],
+  })
+  const upstreamAnswer = () =>
+    new Response(answer, {
+      headers: { 'content-type': 'application/json', 'content-length': String(answer.length), date: 'x', server: 'y' },
+    })
+  const stub = (async () => upstreamAnswer()) as unknown as typeof fetch
+  const upstream = createUpstreamClient({
+    baseUrl: config.upstream,
+    apiKey: null,
+    connectTimeoutMs: 10_000,
+    firstByteTimeoutMs: 600_000,
+    idleTimeoutMs: 60_000,
+    fetch: stub,
+  })
+  const gw = await createGateway(config, { version: 'bench', quiet: true, logger: createLogger('warn', () => {}), upstream })
+  const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say hello to the benchmark.' }] })
+  const common = { host: '127.0.0.1:8080', 'user-agent': 'wrk', accept: '*/*', connection: 'keep-alive' }
+  const request =
+    load === 'models'
+      ? () => new Request('http://127.0.0.1:8080/v1/models', { headers: common })
+      : () =>
+          new Request('http://127.0.0.1:8080/v1/chat/completions', {
+            method: 'POST',
+            headers: { ...common, 'content-type': 'application/json', 'content-length': String(body.length) },
+            body,
+          })
+  const through = async () => {
+    const res: Response = await gw.app.handle(request())
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`)
+    await res.arrayBuffer()
+  }
+  const bare = async () => {
+    const req = request()
+    if (load !== 'models') await req.arrayBuffer()
+    await (await stub('')).arrayBuffer()
+  }
+  const cpuPerRequest = async (one: () => Promise<void>) => {
+    Bun.gc(true)
+    const t0 = process.cpuUsage()
+    for (let i = 0; i < requests; i += 8) await Promise.all([one(), one(), one(), one(), one(), one(), one(), one()])
+    const t = process.cpuUsage(t0)
+    return (t.user + t.system) / requests
+  }
+  try {
+    for (let i = 0; i < 20_000; i++) await Promise.all([through(), bare()]) // warm-up: JIT tiers
+    let best = Number.POSITIVE_INFINITY
+    let bestBare = Number.POSITIVE_INFINITY
+    for (let k = 0; k < 5; k++) {
+      best = Math.min(best, await cpuPerRequest(through))
+      bestBare = Math.min(bestBare, await cpuPerRequest(bare))
+    }
+    return best - bestBare
+  } finally {
+    await gw.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
