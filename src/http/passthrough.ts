@@ -24,38 +24,6 @@ const ROUTES = [
   },
 ] as const
 
-/**
- * The upstream's event stream passed on untouched, counted in `open` (agentgate_active_sse_streams) from here until
- * it ends, fails or the client leaves. Plain bodies are not wrapped (they are piped natively).
- */
-function countedStream(body: ReadableStream<Uint8Array>, open: { inc(): void; dec(): void }): ReadableStream<Uint8Array> {
-  const reader = body.getReader()
-  let counted = true
-  const end = () => {
-    if (counted) open.dec()
-    counted = false
-  }
-  open.inc()
-  return new ReadableStream<Uint8Array>({
-    async pull(ctl) {
-      try {
-        const r = await reader.read()
-        if (r.done) {
-          end()
-          ctl.close()
-        } else ctl.enqueue(r.value)
-      } catch (e) {
-        end()
-        ctl.error(e)
-      }
-    },
-    async cancel(reason) {
-      end()
-      await reader.cancel(reason)
-    },
-  })
-}
-
 export function passthroughRoutes({ upstream, metrics, tracing }: AppDeps) {
   const app = new Elysia({ detail: { tags: ['pass-through'] } })
   for (const r of ROUTES) {
@@ -78,17 +46,9 @@ export function passthroughRoutes({ upstream, metrics, tracing }: AppDeps) {
           signal: request.signal,
           kind: 'generate',
           parentSpan: tracing?.spanOf(request),
+          // an event stream counts as open until it ends, fails or the client leaves
+          openStreams: metrics?.activeSseStreams,
         })
-        // The content type first: reading res.body makes a JS stream of a body Bun would otherwise pipe natively.
-        if (metrics && (res.headers.get('content-type') ?? '').includes('text/event-stream') && res.body)
-          return asIs(
-            new Response(countedStream(res.body, metrics.activeSseStreams), {
-              status: res.status,
-              statusText: res.statusText,
-              headers: res.headers,
-            }),
-            set,
-          )
         return asIs(res, set)
       },
       {

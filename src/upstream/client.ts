@@ -36,8 +36,19 @@ export interface UpstreamCall {
   kind?: 'quick' | 'generate'
   /** false passes compressed bytes through untouched (proxying); true decodes (we parse the body) */
   decompress?: boolean
+  /**
+   * proxy: an event-stream answer counts in this gauge while it is open, from its headers until it ends, fails or
+   * is cancelled (agentgate_active_sse_streams for the pass-through routes)
+   */
+  openStreams?: OpenGauge
   /** the span this call is made under (the edge request's), for its client span and traceparent (src/tracing) */
   parentSpan?: { traceId: string; spanId: string; sampled: boolean }
+}
+
+/** A gauge of what is open (metrics' activeSseStreams). */
+export interface OpenGauge {
+  inc(): void
+  dec(): void
 }
 
 export interface UpstreamClient {
@@ -108,7 +119,7 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
       // A plain body goes back as the upstream's own Response: Bun pipes it natively, much cheaper than a new
       // Response around res.body, which it would read through a JS stream (STACK.md §6). Streams get an idle watchdog.
       if (!isStream || !res.body) return res
-      const body = withIdleTimeout(res.body, opts.idleTimeoutMs, describeCall(req.method ?? 'GET', base + req.path))
+      const body = withIdleTimeout(res.body, opts.idleTimeoutMs, describeCall(req.method ?? 'GET', base + req.path), req.openStreams)
       return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers })
     },
   }
@@ -116,10 +127,23 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
 
 /**
  * Passes an upstream body through, erroring it if no chunk arrives for `ms`; cancelling it cancels the source. A
- * read that fails (the connection reset, a malformed chunk) errors it with our account of it, naming `call`.
+ * read that fails (the connection reset, a malformed chunk) errors it with our account of it, naming `call`. With
+ * `open`, the stream counts in that gauge from here until it ends, fails or is cancelled (one JS stream for both:
+ * each layer costs every chunk a read and a promise).
  */
-export function withIdleTimeout(src: ReadableStream<Uint8Array>, ms: number, call: string | null = null): ReadableStream<Uint8Array> {
+export function withIdleTimeout(
+  src: ReadableStream<Uint8Array>,
+  ms: number,
+  call: string | null = null,
+  open?: OpenGauge,
+): ReadableStream<Uint8Array> {
   const reader = src.getReader()
+  let counted = open !== undefined
+  if (counted) open?.inc()
+  const end = () => {
+    if (counted) open?.dec()
+    counted = false
+  }
   return new ReadableStream<Uint8Array>({
     async pull(ctl) {
       // A silent source is cancelled, which ends the pending read (no promise race per chunk).
@@ -131,9 +155,12 @@ export function withIdleTimeout(src: ReadableStream<Uint8Array>, ms: number, cal
       try {
         const r = await reader.read()
         if (idle) throw idleTimeout(ms, call)
-        if (r.done) ctl.close()
-        else ctl.enqueue(r.value)
+        if (r.done) {
+          end()
+          ctl.close()
+        } else ctl.enqueue(r.value)
       } catch (e) {
+        end()
         reader.cancel(e).catch(() => {})
         ctl.error(idle ? idleTimeout(ms, call) : streamFailure(e, call))
       } finally {
@@ -141,6 +168,7 @@ export function withIdleTimeout(src: ReadableStream<Uint8Array>, ms: number, cal
       }
     },
     cancel(reason) {
+      end()
       return reader.cancel(reason)
     },
   })

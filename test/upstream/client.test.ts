@@ -336,6 +336,71 @@ describe('what proxy hands back', () => {
   })
 })
 
+describe('open event streams (the pass-through gauge)', () => {
+  /** A gauge that remembers every step, so a count that goes twice or never is seen. */
+  function gauge() {
+    const steps: number[] = []
+    let open = 0
+    return { steps, inc: () => steps.push(++open), dec: () => steps.push(--open) }
+  }
+  const source = (parts: string[], end: 'close' | 'error' | 'stall') =>
+    new ReadableStream<Uint8Array>({
+      async start(ctl) {
+        for (const p of parts) ctl.enqueue(enc.encode(p))
+        if (end === 'close') ctl.close()
+        if (end === 'error') ctl.error(new Error('connection reset'))
+      },
+    })
+
+  test('counted from the headers until it ends, once', async () => {
+    const g = gauge()
+    const out = withIdleTimeout(source(['a', 'b'], 'close'), 1000, null, g)
+    expect(g.steps).toEqual([1])
+    expect(await new Response(out).text()).toBe('ab')
+    expect(g.steps).toEqual([1, 0])
+  })
+
+  test('a stream that fails, goes silent or is cancelled by its reader stops counting, once', async () => {
+    for (const [end, ms] of [
+      ['error', 1000],
+      ['stall', 50],
+    ] as const) {
+      const g = gauge()
+      const failed = await new Response(withIdleTimeout(source(['a'], end), ms, null, g)).text().then(
+        () => false,
+        () => true,
+      )
+      expect({ end, failed, steps: g.steps }).toEqual({ end, failed: true, steps: [1, 0] })
+    }
+    const g = gauge()
+    const reader = withIdleTimeout(source(['a', 'b'], 'stall'), 1000, null, g).getReader()
+    await reader.read()
+    await reader.cancel('client left')
+    expect(g.steps).toEqual([1, 0])
+  })
+
+  test('proxy counts an event-stream answer only, through the one idle-watchdog stream', async () => {
+    const sse = new Response('data: 1\n\n', { headers: { 'content-type': 'text/event-stream' } })
+    const g = gauge()
+    const r = await client('http://127.0.0.1:9/v1', { fetch: (async () => sse) as unknown as typeof fetch }).proxy({
+      path: '/x',
+      openStreams: g,
+    })
+    expect(g.steps).toEqual([1])
+    expect(await r.text()).toBe('data: 1\n\n')
+    expect(g.steps).toEqual([1, 0])
+    const json = Response.json({ a: 1 })
+    const plain = gauge()
+    await (
+      await client('http://127.0.0.1:9/v1', { fetch: (async () => json) as unknown as typeof fetch }).proxy({
+        path: '/x',
+        openStreams: plain,
+      })
+    ).text()
+    expect(plain.steps).toEqual([])
+  })
+})
+
 describe('compression', () => {
   const json = JSON.stringify({ hello: 'world', pad: 'x'.repeat(500) })
   const gz = gzipSync(json)
