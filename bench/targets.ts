@@ -127,11 +127,14 @@ export const TARGETS: Target[] = [
     scenario: 'wschain',
   },
   {
-    label: 'Codex-style WebSocket chain: latency of turn 300 ÷ turn 10 (direct: the upstream given the whole history inline)',
-    metric: 'wschain.latency_ratio',
+    // What the gateway adds, not the whole latency: the upstream must be sent the whole history every turn (SPEC), and
+    // its own time for that grows about 5× over the chain (the direct column). A raw latency ratio would reward a slow
+    // gateway, whose constant cost hides that growth, and fail a fast one; both raw ratios are in the cells.
+    label: 'Codex-style WebSocket chain: latency the gateway adds (gateway − direct), turn 300 ÷ turn 10',
+    metric: 'wschain.added_ratio',
     cells: (m) => [
       `${fmt(m['wschain.direct_turn10_ms'], 2)} → ${fmt(m['wschain.direct_turn300_ms'], 2)} ms (${fmt(m['wschain.direct_ratio'], 2)}×)`,
-      `${fmt(m['wschain.gateway_turn10_ms'], 2)} → ${fmt(m['wschain.gateway_turn300_ms'], 2)} ms`,
+      `${fmt(m['wschain.gateway_turn10_ms'], 2)} → ${fmt(m['wschain.gateway_turn300_ms'], 2)} ms (${fmt(m['wschain.latency_ratio'], 2)}×); added ${fmt(m['wschain.added_turn10_ms'], 2)} → ${fmt(m['wschain.added_turn300_ms'], 2)} ms`,
     ],
     max: 1.2,
     unit: '×',

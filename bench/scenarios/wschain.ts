@@ -144,6 +144,7 @@ export async function wschain(ctx: Ctx): Promise<ScenarioResult> {
     'wschain.cpu_ratio': c.ratio,
     'wschain.added_turn10_ms': added.early,
     'wschain.added_turn300_ms': added.late,
+    'wschain.added_ratio': added.ratio,
   }
   return {
     name: 'wschain',
