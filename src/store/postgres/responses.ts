@@ -85,11 +85,11 @@ export function responseQueries({ db, sql }: Conn): ResponseQueries {
 
 /**
  * A response and its input and output items in one statement: the items come as parallel arrays (in order, input
- * before output) and are inserted in that order. All or nothing, in one round trip (a transaction took five: BEGIN, three INSERTs, COMMIT). JSON goes as
- * text cast to json as a whole, so it is kept exactly (PostgreSQL's JSON functions refuse a \u0000 escape when they
- * unescape): the bodies as one JSON array (jsonArray) whose elements json_array_elements hands back as the very text
- * they were given — a text[] of JSON texts cost the client a quoting pass over every character (Bun's array literal,
- * ~6% of a JSON turn's CPU on PostgreSQL).
+ * before output) and are inserted in that order. All or nothing, in one round trip (a transaction took five: BEGIN,
+ * three INSERTs, COMMIT). JSON goes as text cast to json as a whole, so it is kept exactly (PostgreSQL's JSON functions
+ * refuse a \u0000 escape when they unescape): the bodies as one JSON array (jsonArray) whose elements
+ * json_array_elements hands back as the very text they were given — a text[] of JSON texts cost the client a quoting
+ * pass over every character (Bun's array literal, ~6% of a JSON turn's CPU on PostgreSQL).
  */
 const INSERT_WHOLE = `
   WITH r AS (
