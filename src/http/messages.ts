@@ -24,6 +24,7 @@ import { checkBodyFirst } from '../schema/validate'
 import { servedModels } from '../upstream/served-models'
 import { JSON_BODY, jsonBody } from './json-body'
 import { messagesSseResponse } from './messages-sse'
+import { requestIdOf } from '../metrics/http'
 
 const errors = Object.fromEntries([400, 401, 403, 404, 413, 429, 500, 529].map((s) => [s, AnthropicErrorBody]))
 
@@ -41,7 +42,7 @@ export function messagesRoutes(deps: AppDeps, engine: TurnEngine, auth: Auth) {
       async ({ body, request, set }) => {
         const tenant = auth.tenantOf(request.headers)
         const signer = thinkingSigner(sealer, tenant)
-        const requestId = String(set.headers['x-request-id'] ?? '')
+        const requestId = requestIdOf(set)
         const model = await upstreamModel(body.model)
         const turn = await engine.start(toResponsesRequest(body, { model, signer, store: config.storeMessages }), {
           tenant,

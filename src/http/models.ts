@@ -11,6 +11,7 @@ import { ErrorBody } from '../schema/common'
 import { CodexCatalog, ModelsQuery, OpenAIModelList } from '../schema/models'
 import { toAnthropicModelList } from '../messages/models'
 import { AnthropicModelList } from '../messages/schema'
+import { requestIdOf } from '../metrics/http'
 
 /** Conditional-request headers are about our catalog, not the upstream's list. */
 const NOT_FORWARDED = ['if-none-match', 'if-modified-since']
@@ -60,7 +61,7 @@ export function modelsRoutes({ upstream, config, logger, tracing }: AppDeps) {
         return Response.json(toAnthropicModelList((await fetchUpstreamList(request)) as { data?: unknown }))
       if (query.client_version === undefined) {
         // One request id end to end, as on the other pass-through routes; the upstream's own Response goes back (asIs).
-        const requestId = String(set.headers['x-request-id'])
+        const requestId = requestIdOf(set)
         const res = await upstream.proxy({
           path: '/models',
           search: searchOf(request.url),

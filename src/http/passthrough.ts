@@ -5,6 +5,7 @@ import type { AppDeps } from '../deps'
 import { asIs } from './as-is'
 import { searchOf } from './request-url'
 import { EXAMPLE_MODEL } from '../schema/common'
+import { requestIdOf } from '../metrics/http'
 
 const ROUTES = [
   {
@@ -32,7 +33,7 @@ export function passthroughRoutes({ upstream, metrics, tracing }: AppDeps) {
       async ({ request, set }) => {
         // One request id end to end: the upstream logs ours, and the client gets ours back even when the
         // upstream answers with its own (asIs).
-        const requestId = String(set.headers['x-request-id'])
+        const requestId = requestIdOf(set)
         // Read whole (it is bounded by --max-body-bytes, see app.ts) so the upstream gets a Content-Length
         // rather than a chunked upload, which not every OpenAI-compatible server accepts.
         const body = await request.arrayBuffer()

@@ -24,6 +24,7 @@ import {
 } from '../schema/responses'
 import { JSON_BODY, jsonBody } from './json-body'
 import { singly, sseAnswer, sseResponse } from './sse'
+import { requestIdOf } from '../metrics/http'
 
 const notFound = (id: string) => ApiError.notFound(`Response with id '${id}' not found.`, 'response_not_found')
 
@@ -36,7 +37,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
       '',
       async ({ body, request, set, caller }) => {
         const tenant = caller.tenant
-        const requestId = String(set.headers['x-request-id'] ?? '')
+        const requestId = requestIdOf(set)
         if (body.background) {
           // Not tied to this request: the client may go away, the turn goes on (and is cancelled only by POST …/cancel).
           const abort = new AbortController()
@@ -107,7 +108,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
             'stream',
             'stream_not_available',
           )
-        const requestId = String(set.headers['x-request-id'] ?? '')
+        const requestId = requestIdOf(set)
         return sseAnswer<ResponseObjectT>(
           sseResponse(
             singly(eventsForClient(followEvents(store, tenant, params.id, after, config.idleTimeoutMs, engine.unstored), include)),

@@ -7,6 +7,7 @@ import { errorResponses } from '../schema/common'
 import { CompactBody, CompactedResponse, InputTokensBody, InputTokensObject } from '../schema/session-tools'
 import { callerContext } from './caller'
 import { JSON_BODY, jsonBody } from './json-body'
+import { requestIdOf } from '../metrics/http'
 
 /** Response header saying who counted input_tokens: `tokenizer` (the upstream's) or `estimate` (the gateway's). */
 export const COUNTED_BY_HEADER = 'x-agentgate-input-tokens-counted-by'
@@ -37,7 +38,7 @@ export function sessionToolRoutes(engine: TurnEngine, auth: Auth) {
     .post(
       '/compact',
       async ({ body, request, set, caller }) => {
-        const requestId = String(set.headers['x-request-id'] ?? '')
+        const requestId = requestIdOf(set)
         return engine.compact(body, caller.tenant, { signal: request.signal, requestId: requestId || undefined })
       },
       {

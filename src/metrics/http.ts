@@ -26,9 +26,13 @@ interface RequestContext {
 const STARTED = Symbol('agentgate.requestStarted')
 const REQUEST_ID = Symbol('agentgate.requestId')
 
-/** The request id onRequest gave this request (requestObserver.started), for its log lines. */
-export function requestIdOf(set: HookSet): string | undefined {
-  return (set as { [REQUEST_ID]?: string })[REQUEST_ID]
+/**
+ * The request id onRequest gave this request (requestObserver.started): for its log lines, the upstream call and the
+ * answer's headers. Read from here, not from set.headers, which a route handing over a Response of its own empties.
+ * '' when the app-wide hooks did not run (a route plugin mounted alone).
+ */
+export function requestIdOf(set: HookSet): string {
+  return (set as { [REQUEST_ID]?: string })[REQUEST_ID] ?? ''
 }
 
 /**
