@@ -136,7 +136,8 @@ export function fillFromSources<E extends object>(events: E[], sources: EventSou
     for (const field in from) {
       const value = resolve(sources, from[field]!)
       // written in one transaction with what it points at, and nothing changes that afterwards
-      if (value === undefined) throw new Error(`a stored ${String(event.type)} event points at ${JSON.stringify(from[field])}, which is not stored`)
+      if (value === undefined)
+        throw new Error(`a stored ${String(event.type)} event points at ${JSON.stringify(from[field])}, which is not stored`)
       event[field] = value
     }
     out.push(event as E)

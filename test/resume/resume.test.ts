@@ -150,7 +150,13 @@ describe('resuming foreground streamed turns', () => {
     for (let n = -1; n < events.length; n++) {
       const replay = await fetch(`${gw.baseURL}/responses/${id}?stream=true&starting_after=${n}`)
       expect(replay.status).toBe(200)
-      expect({ n, replay: await replay.text() }).toEqual({ n, replay: frames.slice(n + 1).map((f) => `${f}\n\n`).join('') })
+      expect({ n, replay: await replay.text() }).toEqual({
+        n,
+        replay: frames
+          .slice(n + 1)
+          .map((f) => `${f}\n\n`)
+          .join(''),
+      })
     }
   })
 

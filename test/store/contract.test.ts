@@ -5,7 +5,7 @@ import { InvalidCursorError } from '../../src/store/errors'
 import { pruneOnce } from '../../src/store/retention'
 import type { ItemBody, ResponseRecord, Store } from '../../src/store/types'
 import { createTestDatabase } from '../support/postgres'
-import { message, responseRecord, storeChain, type JsonStore } from './fixtures'
+import { type JsonBodies, message, responseRecord, storeChain, type JsonStore } from './fixtures'
 
 // PostgreSQL: one database and one open store for this file, emptied before each test (opening a store means a
 // new connection pool, which costs more than most tests; opening and closing are tested in postgres.test.ts).
@@ -528,7 +528,14 @@ for (const impl of implementations) {
           content: [{ type: 'output_text', text, annotations: [], logprobs: [] }],
         }
         const thought = { id: 'rs_a', type: 'reasoning', summary: [{ type: 'summary_text', text: reasoning }] }
-        const call = { id: 'fc_a', type: 'function_call', call_id: 'call_1', name: 'shell', arguments: JSON.stringify({ cmd: text }), status: 'completed' }
+        const call = {
+          id: 'fc_a',
+          type: 'function_call',
+          call_id: 'call_1',
+          name: 'shell',
+          arguments: JSON.stringify({ cmd: text }),
+          status: 'completed',
+        }
         const delta = (n: number, d: string) => ({
           type: 'response.output_text.delta',
           sequence_number: n,
@@ -542,22 +549,61 @@ for (const impl of implementations) {
         // what the live stream sent: deltas, then each finished part, text, item and the terminal event
         const log = [
           { type: 'response.created', sequence_number: 0, response: { id: 'resp_1', status: 'in_progress', output: [] } },
-          { type: 'response.reasoning_summary_text.done', sequence_number: 1, item_id: 'rs_a', output_index: 0, summary_index: 0, text: reasoning },
-          { type: 'response.reasoning_summary_part.done', sequence_number: 2, item_id: 'rs_a', output_index: 0, summary_index: 0, part: thought.summary[0] },
+          {
+            type: 'response.reasoning_summary_text.done',
+            sequence_number: 1,
+            item_id: 'rs_a',
+            output_index: 0,
+            summary_index: 0,
+            text: reasoning,
+          },
+          {
+            type: 'response.reasoning_summary_part.done',
+            sequence_number: 2,
+            item_id: 'rs_a',
+            output_index: 0,
+            summary_index: 0,
+            part: thought.summary[0],
+          },
           { type: 'response.output_item.done', sequence_number: 3, output_index: 0, item: thought },
           ...Array.from({ length: 20 }, (_, i) => delta(4 + i, text.slice(i * 22, i * 22 + 22))),
-          { type: 'response.output_text.done', sequence_number: 24, item_id: 'msg_a', output_index: 1, content_index: 0, text, logprobs: [] },
-          { type: 'response.content_part.done', sequence_number: 25, item_id: 'msg_a', output_index: 1, content_index: 0, part: answer.content[0] },
+          {
+            type: 'response.output_text.done',
+            sequence_number: 24,
+            item_id: 'msg_a',
+            output_index: 1,
+            content_index: 0,
+            text,
+            logprobs: [],
+          },
+          {
+            type: 'response.content_part.done',
+            sequence_number: 25,
+            item_id: 'msg_a',
+            output_index: 1,
+            content_index: 0,
+            part: answer.content[0],
+          },
           { type: 'response.output_item.done', sequence_number: 26, output_index: 1, item: answer },
-          { type: 'response.function_call_arguments.done', sequence_number: 27, item_id: 'fc_a', output_index: 2, arguments: call.arguments },
+          {
+            type: 'response.function_call_arguments.done',
+            sequence_number: 27,
+            item_id: 'fc_a',
+            output_index: 2,
+            arguments: call.arguments,
+          },
           { type: 'response.output_item.done', sequence_number: 28, output_index: 2, item: call },
           { type: 'response.completed', sequence_number: 29, response: final },
         ]
         const json = (events: unknown[]) => events.map((e) => JSON.stringify(e))
         const finish = (output: object[], response: object, events: object[]) =>
-          store.finishResponse('default', 'resp_1', { status: 'completed', response, error: null, completedAt: 9 }, output as ItemBody[], {
-            events: events as JsonStore extends Store<infer B> ? B['event'][] : never,
-          })
+          store.finishResponse(
+            'default',
+            'resp_1',
+            { status: 'completed', response: response as JsonBodies['response'], error: null, completedAt: 9 },
+            output as ItemBody[],
+            { events: events as JsonBodies['event'][] },
+          )
 
         test('replay byte for byte, key order included, from any point: the first part streamed, the rest at the end', async () => {
           await store.appendEvents('resp_1', log.slice(0, 10))

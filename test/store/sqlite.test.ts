@@ -203,7 +203,13 @@ describe('event log rows', () => {
     const store: JsonStore = await openStore({ db: path, databaseUrl: null })
     await store.createResponse(responseRecord('resp_1', { status: 'in_progress' }), [], { owner: 'x', expiresAt: Date.now() + 60_000 })
     const text = 'the answer, '.repeat(100)
-    const item = { id: 'msg_1', type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text, annotations: [] }] }
+    const item = {
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      status: 'completed',
+      content: [{ type: 'output_text', text, annotations: [] }],
+    }
     const response = { id: 'resp_1', status: 'completed', output: [item] }
     const at = { item_id: 'msg_1', output_index: 0, content_index: 0 }
     const events = [

@@ -37,7 +37,11 @@ export function eventQueries(db: Db, client: Database): EventQueries {
   )
 
   const response = onFirstUse(() =>
-    db.select({ response: responses.response }).from(responses).where(eq(responses.id, p('responseId'))).prepare(),
+    db
+      .select({ response: responses.response })
+      .from(responses)
+      .where(eq(responses.id, p('responseId')))
+      .prepare(),
   )
   const output = onFirstUse(() =>
     db
@@ -61,7 +65,12 @@ export function eventQueries(db: Db, client: Database): EventQueries {
     eventSources(responseId) {
       const row = response().get({ responseId })
       if (!row) return null
-      return { response: row.response, output: output().all({ responseId }).map((r) => r.body) }
+      return {
+        response: row.response,
+        output: output()
+          .all({ responseId })
+          .map((r) => r.body),
+      }
     },
   }
 }
