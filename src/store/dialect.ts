@@ -3,6 +3,7 @@
 // on its one connection, PostgreSQL with awaits on a pool. An operation is written once, as a generator that yields
 // each query's result (a value or a promise) and is handed it back, so the same rules drive both.
 
+import type { EventSources } from './event-sources'
 import type { ConversationRecord, EventBody, ItemBody, Lease, ResponseRecord, ResponseStatus, Store } from './types'
 
 /** A query's result: the value itself (SQLite) or a promise of it (PostgreSQL). */
@@ -108,6 +109,8 @@ export interface EventQueries {
   insertEvents(responseId: string, events: EventBody[]): Result<void>
   selectEvents(responseId: string, afterSeq: number): Result<EventBody[]>
   hasEvents(responseId: string): Result<boolean>
+  /** A response's Response object and output items (by position), which its finished log points at; null when gone. */
+  eventSources(responseId: string): Result<EventSources | null>
 }
 
 export interface RecoveryQueries {

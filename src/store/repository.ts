@@ -6,6 +6,7 @@ import { appendConversationItems, conversationOperations } from './conversations
 import { step, type Dialect, type LeaseRow, type Queries, type ResponsePatch, type Steps } from './dialect'
 import { classifyStoreErrors, isForeignKeyViolation } from './errors'
 import { fromStoredRuns, toStoredRuns } from './event-runs'
+import { fillFromSources, pointAtSources, pointsAtSources } from './event-sources'
 import { itemPage } from './pagination'
 import { fromChainRow } from './records'
 import type { Chain, EventBody, FinishResult, ItemBody, Lease, ResponseStatus, Store } from './types'
@@ -40,7 +41,9 @@ function* finishTurn(
   if (running || acknowledgesCancel) {
     yield* step(q.finishColumns(id, patch, Date.now()))
     yield* replaceOutputItems(q, tenant, id, outputItems)
-    if (opts.events?.length) yield* step(q.insertEvents(id, toStoredRuns(opts.events)))
+    // written with the output items and Response object, the last events point at them (./event-sources.ts)
+    if (opts.events?.length)
+      yield* step(q.insertEvents(id, toStoredRuns(pointAtSources(opts.events, { response: patch.response, output: outputItems }))))
     // Only while this turn still holds the conversation: a turn whose lease expired (its process stalled past it)
     // may have been overtaken, and appending now would interleave with the newer turn.
     if (row.conversationId && running && opts.conversationItems?.length && (yield* step(q.lockTurnHolder(row.conversationId))) === id) {
@@ -121,8 +124,14 @@ export function createStore(d: Dialect): Store {
       }
     },
 
-    // a stored run of deltas (./event-runs.ts) may start at or before afterSeq: only its later events are given
-    listEvents: async (responseId, afterSeq) => fromStoredRuns(await d.one((q) => q.selectEvents(responseId, afterSeq)), afterSeq),
+    // A stored run of deltas (./event-runs.ts) may start at or before afterSeq: only its later events are given. The
+    // last events of a finished turn point at its output and Response (./event-sources.ts): read when there are any.
+    async listEvents(responseId, afterSeq) {
+      const events = fromStoredRuns(await d.one((q) => q.selectEvents(responseId, afterSeq)), afterSeq)
+      if (!pointsAtSources(events)) return events
+      // Written with the events they fill, and unchanged since; null once the response is deleted.
+      return fillFromSources(events, await d.one((q) => q.eventSources(responseId)))
+    },
     hasEvents: (responseId) => d.one((q) => q.hasEvents(responseId)),
 
     checkpointResponse(tenant, id, { lease, progress }) {

@@ -1,11 +1,13 @@
 // What "the store is consistent" means after a limit was hit, checked on the database itself (the SQLite file, or
 // the PostgreSQL database under AGENTGATE_TEST_STORE=postgres): no turn left running, every row's columns agree with
 // its Response object, its output items are exactly response.output, a streamed response's log ends with the
-// terminal event carrying that same object, and no conversation stays locked.
+// terminal event carrying that same object (read as the store reads it: the last events of a finished turn point at
+// its stored output and Response, src/store/event-sources.ts), and no conversation stays locked.
 import { SQL } from 'bun'
 import { Database } from 'bun:sqlite'
 import { expect } from 'bun:test'
 import type { Config } from '../../src/config'
+import { fillFromSources } from '../../src/store/event-sources'
 
 export interface StoredResponse {
   id: string
@@ -51,7 +53,7 @@ export function storedResponses(config: Pick<Config, 'db' | 'databaseUrl'>): Pro
     const rows = await q('select id, tenant, status, response from responses order by id')
     const out: StoredResponse[] = []
     for (const r of rows) {
-      const outputs = await q("select id from items where response_id = ? and kind = 'output' order by position", r.id)
+      const outputs = await q("select id, body from items where response_id = ? and kind = 'output' order by position", r.id)
       const [{ n }] = await q("select count(*) as n from items where response_id = ? and kind = 'input'", r.id)
       const events = await q('select data from response_events where response_id = ? order by sequence_number', r.id)
       out.push({
@@ -61,7 +63,10 @@ export function storedResponses(config: Pick<Config, 'db' | 'databaseUrl'>): Pro
         response: json(r.response),
         outputIds: outputs.map((i) => i.id),
         inputCount: Number(n),
-        events: events.map((e) => json(e.data)),
+        events: fillFromSources(
+          events.map((e) => json(e.data)),
+          { response: json(r.response), output: outputs.map((i) => json(i.body)) },
+        ),
       })
     }
     return out

@@ -131,6 +131,35 @@ describe('resuming foreground streamed turns', () => {
     }
   })
 
+  test('a finished turn replays byte for byte what its live stream sent, from every starting_after (inside a run of deltas too)', async () => {
+    // reasoning, a text of many deltas and a tool call: the log keeps the deltas as runs and the finished parts, items
+    // and Response as pointers to the stored output (src/store/event-runs.ts, event-sources.ts)
+    up.queue({
+      reasoning: 'Weighing it up: '.repeat(8),
+      text: SLOW.repeat(3),
+      functionCalls: [{ name: 'shell', arguments: JSON.stringify({ command: ['echo', SLOW] }) }],
+      oneWrite: true,
+    })
+    const res = await fetch(`${gw.baseURL}/responses`, post({ model: 'test-model', input: 'byte for byte', stream: true }))
+    const live = await res.text()
+    const frames = live.split('\n\n').slice(0, -1)
+    const events = parseFrames(live)
+    expect(events.at(-1)!.type).toBe('response.completed')
+    expect(events.filter((e) => e.type === 'response.output_text.delta').length).toBeGreaterThan(40)
+    const id = events[0].response.id
+    for (let n = -1; n < events.length; n++) {
+      const replay = await fetch(`${gw.baseURL}/responses/${id}?stream=true&starting_after=${n}`)
+      expect(replay.status).toBe(200)
+      expect({ n, replay: await replay.text() }).toEqual({
+        n,
+        replay: frames
+          .slice(n + 1)
+          .map((f) => `${f}\n\n`)
+          .join(''),
+      })
+    }
+  })
+
   test('a second client can follow a streamed turn while the first one is still reading it', async () => {
     up.queue({ text: SLOW, delayMs: 30 })
     const first = await client.responses.create({ model: 'test-model', input: 'watched', stream: true })

@@ -5,7 +5,7 @@ import { InvalidCursorError } from '../../src/store/errors'
 import { pruneOnce } from '../../src/store/retention'
 import type { ItemBody, ResponseRecord, Store } from '../../src/store/types'
 import { createTestDatabase } from '../support/postgres'
-import { message, responseRecord, storeChain, type JsonStore } from './fixtures'
+import { type JsonBodies, message, responseRecord, storeChain, type JsonStore } from './fixtures'
 
 // PostgreSQL: one database and one open store for this file, emptied before each test (opening a store means a
 // new connection pool, which costs more than most tests; opening and closing are tested in postgres.test.ts).
@@ -515,6 +515,119 @@ for (const impl of implementations) {
       test('events of an unknown (e.g. deleted) response are dropped', async () => {
         await store.appendEvents('resp_unknown', [ev(0)])
         expect(await store.listEvents('resp_unknown', -1)).toEqual([])
+      })
+
+      describe("a finished turn's last events, stored with its output and Response", () => {
+        const text = 'a long enough answer, '.repeat(20)
+        const reasoning = 'thinking it over, '.repeat(10)
+        const answer = {
+          id: 'msg_a',
+          type: 'message',
+          role: 'assistant',
+          status: 'completed',
+          content: [{ type: 'output_text', text, annotations: [], logprobs: [] }],
+        }
+        const thought = { id: 'rs_a', type: 'reasoning', summary: [{ type: 'summary_text', text: reasoning }] }
+        const call = {
+          id: 'fc_a',
+          type: 'function_call',
+          call_id: 'call_1',
+          name: 'shell',
+          arguments: JSON.stringify({ cmd: text }),
+          status: 'completed',
+        }
+        const delta = (n: number, d: string) => ({
+          type: 'response.output_text.delta',
+          sequence_number: n,
+          item_id: 'msg_a',
+          output_index: 1,
+          content_index: 0,
+          delta: d,
+          logprobs: [],
+        })
+        const final = { id: 'resp_1', object: 'response', status: 'completed', output: [thought, answer, call], output_text: text }
+        // what the live stream sent: deltas, then each finished part, text, item and the terminal event
+        const log = [
+          { type: 'response.created', sequence_number: 0, response: { id: 'resp_1', status: 'in_progress', output: [] } },
+          {
+            type: 'response.reasoning_summary_text.done',
+            sequence_number: 1,
+            item_id: 'rs_a',
+            output_index: 0,
+            summary_index: 0,
+            text: reasoning,
+          },
+          {
+            type: 'response.reasoning_summary_part.done',
+            sequence_number: 2,
+            item_id: 'rs_a',
+            output_index: 0,
+            summary_index: 0,
+            part: thought.summary[0],
+          },
+          { type: 'response.output_item.done', sequence_number: 3, output_index: 0, item: thought },
+          ...Array.from({ length: 20 }, (_, i) => delta(4 + i, text.slice(i * 22, i * 22 + 22))),
+          {
+            type: 'response.output_text.done',
+            sequence_number: 24,
+            item_id: 'msg_a',
+            output_index: 1,
+            content_index: 0,
+            text,
+            logprobs: [],
+          },
+          {
+            type: 'response.content_part.done',
+            sequence_number: 25,
+            item_id: 'msg_a',
+            output_index: 1,
+            content_index: 0,
+            part: answer.content[0],
+          },
+          { type: 'response.output_item.done', sequence_number: 26, output_index: 1, item: answer },
+          {
+            type: 'response.function_call_arguments.done',
+            sequence_number: 27,
+            item_id: 'fc_a',
+            output_index: 2,
+            arguments: call.arguments,
+          },
+          { type: 'response.output_item.done', sequence_number: 28, output_index: 2, item: call },
+          { type: 'response.completed', sequence_number: 29, response: final },
+        ]
+        const json = (events: unknown[]) => events.map((e) => JSON.stringify(e))
+        const finish = (output: object[], response: object, events: object[]) =>
+          store.finishResponse(
+            'default',
+            'resp_1',
+            { status: 'completed', response: response as JsonBodies['response'], error: null, completedAt: 9 },
+            output as ItemBody[],
+            { events: events as JsonBodies['event'][] },
+          )
+
+        test('replay byte for byte, key order included, from any point: the first part streamed, the rest at the end', async () => {
+          await store.appendEvents('resp_1', log.slice(0, 10))
+          // copies, as a store reading them back would have them: the values are compared, not the objects
+          const copy = <T>(v: T): T => JSON.parse(JSON.stringify(v))
+          await finish(copy(final.output), copy(final), log.slice(10))
+          expect(json(await store.listEvents('resp_1', -1))).toEqual(json(log))
+          for (let after = 0; after < log.length; after++)
+            expect(json(await store.listEvents('resp_1', after))).toEqual(json(log.slice(after + 1)))
+        })
+
+        test('an event whose item was not stored as it was sent (cut from the output, or different) replays as sent', async () => {
+          // the size limit left the call out of the stored output, and the stored answer's text differs from the event's
+          const stored = { ...answer, content: [{ ...answer.content[0], text: `${text}!` }] }
+          await finish([thought, stored], { ...final, output: [thought, stored] }, log)
+          expect(json(await store.listEvents('resp_1', -1))).toEqual(json(log))
+          expect(json(await store.listEvents('resp_1', 26))).toEqual(json(log.slice(27)))
+        })
+
+        test('a deleted response takes its log with it, pointers and all', async () => {
+          await finish(final.output, final, log)
+          expect(await store.deleteResponse('default', 'resp_1')).toBe(true)
+          expect(await store.listEvents('resp_1', -1)).toEqual([])
+        })
       })
     })
 

@@ -201,6 +201,27 @@ describeWithServer('PostgreSQL store (postgres)', () => {
       neg: -0.5,
     }
 
+    test("a finished turn's last events point at its stored output and Response, and replay them exactly", async () => {
+      const item = { ...odd, id: 'msg_odd_out', text: odd.text.repeat(10) }
+      const response = { zz: true, id: 'resp_1', status: 'completed', output: [item] }
+      await store.createResponse(responseRecord('resp_1', { status: 'in_progress' }), [odd], { owner: 'x', expiresAt: Date.now() + 60_000 })
+      const events = [
+        { type: 'response.output_item.done', sequence_number: 0, output_index: 0, item },
+        { type: 'response.completed', sequence_number: 1, response },
+      ]
+      await store.finishResponse('default', 'resp_1', { status: 'completed', response, error: null, completedAt: 1 }, [item], { events })
+      expect(JSON.stringify(await store.listEvents('resp_1', -1))).toBe(JSON.stringify(events))
+      expect(JSON.stringify(await store.listEvents('resp_1', 0))).toBe(JSON.stringify(events.slice(1)))
+      const sql = new SQL(db.url, { max: 1 })
+      try {
+        const rows = await sql.unsafe(`SELECT data::text AS data FROM response_events WHERE response_id = 'resp_1'`)
+        expect(rows).toHaveLength(2)
+        for (const row of rows) expect(row.data).not.toContain('quotes')
+      } finally {
+        await sql.close()
+      }
+    })
+
     test('a response stored whole in one statement keeps its bodies, key order and odd characters too', async () => {
       const rec = responseRecord('resp_whole', { status: 'completed', request: { z: 1, a: odd }, response: { zz: true, aa: odd } })
       const out = { ...odd, id: 'msg_odd_out' }

@@ -197,6 +197,36 @@ describe('event log rows', () => {
       { seq: 165, type: 'response.completed' },
     ])
   })
+
+  test("a finished turn's last events do not repeat its answer: they point at its stored output items and Response", async () => {
+    const path = join(dir, 'events.db')
+    const store: JsonStore = await openStore({ db: path, databaseUrl: null })
+    await store.createResponse(responseRecord('resp_1', { status: 'in_progress' }), [], { owner: 'x', expiresAt: Date.now() + 60_000 })
+    const text = 'the answer, '.repeat(100)
+    const item = {
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      status: 'completed',
+      content: [{ type: 'output_text', text, annotations: [] }],
+    }
+    const response = { id: 'resp_1', status: 'completed', output: [item] }
+    const at = { item_id: 'msg_1', output_index: 0, content_index: 0 }
+    const events = [
+      { type: 'response.output_text.done', sequence_number: 1, ...at, text },
+      { type: 'response.content_part.done', sequence_number: 2, ...at, part: item.content[0] },
+      { type: 'response.output_item.done', sequence_number: 3, output_index: 0, item },
+      { type: 'response.completed', sequence_number: 4, response },
+    ]
+    await store.finishResponse('default', 'resp_1', { status: 'completed', response, error: null, completedAt: 1 }, [item], { events })
+    expect((await store.listEvents('resp_1', -1)).map((e) => JSON.stringify(e))).toEqual(events.map((e) => JSON.stringify(e)))
+    await store.close()
+    const raw = new Database(path)
+    const rows = raw.query<{ data: string }, []>('SELECT data FROM response_events ORDER BY sequence_number').all()
+    raw.close()
+    expect(rows).toHaveLength(4)
+    for (const row of rows) expect(row.data).not.toContain('the answer')
+  })
 })
 
 describe('indexes', () => {

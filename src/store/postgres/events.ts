@@ -4,7 +4,7 @@ import { and, asc, eq, gt } from 'drizzle-orm'
 import type { EventQueries } from '../dialect'
 import type { Conn } from './driver'
 import { INSERT_CHUNK } from './items'
-import { responseEvents } from './schema'
+import { items, responseEvents, responses } from './schema'
 
 export function eventQueries({ db }: Conn): EventQueries {
   return {
@@ -33,5 +33,15 @@ export function eventQueries({ db }: Conn): EventQueries {
           .where(eq(responseEvents.responseId, responseId))
           .limit(1)
       ).length > 0,
+    async eventSources(responseId) {
+      const [row] = await db.select({ response: responses.response }).from(responses).where(eq(responses.id, responseId))
+      if (!row) return null
+      const output = await db
+        .select({ body: items.body })
+        .from(items)
+        .where(and(eq(items.responseId, responseId), eq(items.kind, 'output')))
+        .orderBy(asc(items.position))
+      return { response: row.response, output: output.map((r) => r.body) }
+    },
   }
 }

@@ -4,7 +4,7 @@ import type { Database } from 'bun:sqlite'
 import { and, asc, eq, gt, sql } from 'drizzle-orm'
 import type { EventQueries } from '../dialect'
 import type { Db } from './driver'
-import { responseEvents } from './schema'
+import { items, responseEvents, responses } from './schema'
 import { onFirstUse } from './prepared'
 
 const p = sql.placeholder
@@ -36,6 +36,22 @@ export function eventQueries(db: Db, client: Database): EventQueries {
       .prepare(),
   )
 
+  const response = onFirstUse(() =>
+    db
+      .select({ response: responses.response })
+      .from(responses)
+      .where(eq(responses.id, p('responseId')))
+      .prepare(),
+  )
+  const output = onFirstUse(() =>
+    db
+      .select({ body: items.body })
+      .from(items)
+      .where(and(eq(items.responseId, p('responseId')), eq(items.kind, 'output')))
+      .orderBy(asc(items.position))
+      .prepare(),
+  )
+
   return {
     insertEvents(responseId, events) {
       const statement = insert()
@@ -46,5 +62,15 @@ export function eventQueries(db: Db, client: Database): EventQueries {
         .all({ responseId, afterSeq })
         .map((r) => r.data),
     hasEvents: (responseId) => any().get({ responseId }) !== undefined,
+    eventSources(responseId) {
+      const row = response().get({ responseId })
+      if (!row) return null
+      return {
+        response: row.response,
+        output: output()
+          .all({ responseId })
+          .map((r) => r.body),
+      }
+    },
   }
 }
