@@ -1,14 +1,17 @@
 #!/usr/bin/env bun
-// The gateway's own work per pass-through request, in process: the production app (createGateway) answers
-// `app.handle()` requests while its upstream client's fetch is a stub that answers at once, so what is measured is
-// our JS path (hooks, routing, header filtering, wrappers, metrics) without sockets, Bun's HTTP client thread or the
-// neighbours' noise that /proc CPU numbers carry on a shared box. For comparing source trees; it does not see what
-// happens natively after the handler (the body pipe) — bench/turn-cpu.ts does.
+// The gateway's own work per request, in process: the production app (createGateway) answers `app.handle()`
+// requests while its upstream client's fetch is a stub that answers at once, so what is measured is our JS path
+// (hooks, routing, validation, header filtering, wrappers, metrics, the engine and the store) without sockets, Bun's
+// HTTP client thread or the neighbours' noise that /proc CPU numbers carry on a shared box. For comparing source
+// trees; it does not see what happens natively after the handler (the body pipe) — bench/turn-cpu.ts does.
 //
-//   bun run bench/handle-cpu.ts [--roots /path/a,/path/b] [--loads chat,models] [--requests 40000] [--rounds 3]
+//   bun run bench/handle-cpu.ts [--roots /path/a,/path/b] [--loads chat,models,json,json-nostore] [--requests 40000]
+//                               [--rounds 3] [--inflight 8]
 //
-// Prints µs of process CPU per request, the minimum over 5 runs of --requests (8 in flight), minus the same loop with
-// no gateway (building the request, reading the stub's answer), per root and load, interleaved round by round.
+// chat, models: pass-through. json, json-nostore: a stateful JSON turn (POST /v1/responses, store on — a real SQLite
+// file, its commits and WAL checkpoints included — or store:false), the stub answering the upstream's whole Response.
+// Prints µs of process CPU per request, the minimum over 5 runs of --requests (--inflight at once), minus the same
+// loop with no gateway (building the request, reading the stub's answer), per root and load, interleaved round by round.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,6 +23,7 @@ const opt = (flag: string, fallback: string) => {
   return i >= 0 ? argv[i + 1] : fallback
 }
 const requests = Number(opt('--requests', '40000'))
+const inflight = Number(opt('--inflight', '8'))
 
 if (argv.includes('--child')) {
   process.stdout.write(`${(await measure(opt('--root', ROOT), opt('--load', 'chat'))).toFixed(2)}\n`)
@@ -34,7 +38,8 @@ for (let r = 0; r < rounds; r++)
   for (const load of loads)
     for (const root of roots) {
       // A process per measurement: each tree's modules, JIT and heap of its own.
-      const p = Bun.spawn([process.execPath, import.meta.path, '--child', '--root', root, '--load', load, '--requests', String(requests)], {
+      const args = ['--child', '--root', root, '--load', load, '--requests', String(requests), '--inflight', String(inflight)]
+      const p = Bun.spawn([process.execPath, import.meta.path, ...args], {
         stdout: 'pipe',
         stderr: 'inherit',
       })
@@ -57,15 +62,44 @@ async function measure(root: string, load: string): Promise<number> {
     flags: { '--host': '127.0.0.1', '--port': '0', '--upstream': 'http://127.0.0.1:9/v1' },
     env: { AGENTGATE_HOME: dir },
   })
-  const answer = JSON.stringify({
+  const turn = load.startsWith('json')
+  // What bench/upstream.ts answers a JSON turn of 16 tokens (model bench-l0-d16-r0), ids fresh per answer.
+  let n = 0
+  const upstreamResponse = () =>
+    JSON.stringify({
+      id: `resp_up${++n}`,
+      object: 'response',
+      created_at: 1764500000,
+      model: 'bench-l0-d16-r0',
+      status: 'completed',
+      output: [
+        {
+          id: `msg_up${n}`,
+          type: 'message',
+          role: 'assistant',
+          status: 'completed',
+          content: [{ type: 'output_text', text: ' hello'.repeat(16), annotations: [], logprobs: [] }],
+        },
+      ],
+      usage: {
+        input_tokens: 12,
+        input_tokens_details: { cached_tokens: 0 },
+        output_tokens: 16,
+        output_tokens_details: { reasoning_tokens: 0 },
+        total_tokens: 28,
+      },
+    })
+  const chatAnswer = JSON.stringify({
     id: 'chatcmpl-1',
     object: 'chat.completion',
     choices: [{ index: 0, message: { role: 'assistant', content: 'hello '.repeat(16) } }],
   })
-  const upstreamAnswer = () =>
-    new Response(answer, {
+  const upstreamAnswer = () => {
+    const answer = turn ? upstreamResponse() : chatAnswer
+    return new Response(answer, {
       headers: { 'content-type': 'application/json', 'content-length': String(answer.length), date: 'x', server: 'y' },
     })
+  }
   const stub = (async () => upstreamAnswer()) as unknown as typeof fetch
   const upstream = createUpstreamClient({
     baseUrl: config.upstream,
@@ -76,13 +110,16 @@ async function measure(root: string, load: string): Promise<number> {
     fetch: stub,
   })
   const gw = await createGateway(config, { version: 'bench', quiet: true, logger: createLogger('warn', () => {}), upstream })
-  const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say hello to the benchmark.' }] })
+  const body = turn
+    ? JSON.stringify({ model: 'bench-l0-d16-r0', input: 'Say hello to the benchmark.', store: load === 'json' })
+    : JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say hello to the benchmark.' }] })
+  const path = turn ? '/v1/responses' : '/v1/chat/completions'
   const common = { host: '127.0.0.1:8080', 'user-agent': 'wrk', accept: '*/*', connection: 'keep-alive' }
   const request =
     load === 'models'
       ? () => new Request('http://127.0.0.1:8080/v1/models', { headers: common })
       : () =>
-          new Request('http://127.0.0.1:8080/v1/chat/completions', {
+          new Request(`http://127.0.0.1:8080${path}`, {
             method: 'POST',
             headers: { ...common, 'content-type': 'application/json', 'content-length': String(body.length) },
             body,
@@ -100,7 +137,7 @@ async function measure(root: string, load: string): Promise<number> {
   const cpuPerRequest = async (one: () => Promise<void>) => {
     Bun.gc(true)
     const t0 = process.cpuUsage()
-    for (let i = 0; i < requests; i += 8) await Promise.all([one(), one(), one(), one(), one(), one(), one(), one()])
+    for (let i = 0; i < requests; i += inflight) await Promise.all(Array.from({ length: inflight }, one))
     const t = process.cpuUsage(t0)
     return (t.user + t.system) / requests
   }

@@ -24,7 +24,8 @@ import {
 } from '../schema/responses'
 import { JSON_BODY, jsonBody } from './json-body'
 import { singly, sseAnswer, sseResponse } from './sse'
-import { requestIdOf } from '../metrics/http'
+import { type HookSet, requestIdOf } from '../metrics/http'
+import { asIs } from './as-is'
 
 const notFound = (id: string) => ApiError.notFound(`Response with id '${id}' not found.`, 'response_not_found')
 
@@ -74,7 +75,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         for await (const _ of turn.batches());
         // Upstream failures are stored as failed responses and answered with the upstream's status.
         if (turn.failure) throw withResponseId(turn.failure, turn.stored ? turn.id : null)
-        return jsonAnswer(responseForClient(turn.response, body.include), set.headers as Record<string, string>)
+        return jsonAnswer(responseForClient(turn.response, body.include), set)
       },
       {
         body: CreateResponseBody,
@@ -205,12 +206,12 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
  * ResponseObject schema on every turn (TypeBox Encode and exact-mirror, ~10% of a JSON turn's CPU in
  * bench/profile.ts json). engine/response-object.ts builds what that schema describes (the same bytes go out); the
  * schema still documents the answer. A stored turn's Response was serialised once already, when its size was
- * measured (src/json-text.ts): those bytes go out.
+ * measured (src/json-text.ts): those bytes go out. The hooks' headers (the request id) move onto it (./as-is.ts), so
+ * Elysia sends this Response instead of copying its headers into a second one around its body.
  */
-function jsonAnswer(body: ResponseObjectT, headers: Record<string, string>): ResponseObjectT {
-  const res = new Response(toJson(body), { headers })
-  res.headers.set('content-type', 'application/json;charset=utf-8')
-  return sseAnswer<ResponseObjectT>(res)
+function jsonAnswer(body: ResponseObjectT, set: HookSet): ResponseObjectT {
+  const res = new Response(toJson(body), { headers: { 'content-type': 'application/json;charset=utf-8' } })
+  return sseAnswer<ResponseObjectT>(asIs(res, set))
 }
 
 function withResponseId(err: ApiError, id: string | null): ApiError {
