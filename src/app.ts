@@ -60,7 +60,7 @@ export function createApp(deps: AppDeps) {
     store: instrumentStore(deps.store, metrics),
     upstream: tracing ? traceUpstream(upstream, tracing) : upstream,
   }
-  const { config, logger } = deps
+  const { config, logger, onActivity } = deps
   // The app's routes in Elysia's router, for what is decided before routing: open or not, a metric's route label.
   // --metrics-public: a Prometheus scraper reads /metrics without a key; everything else still needs one.
   const routes = routeTable(() => app.routes, config.metricsPublic ? [...OPEN_ROUTES, METRICS_ROUTE] : OPEN_ROUTES)
@@ -115,6 +115,7 @@ export function createApp(deps: AppDeps) {
     .onRequest(async function ({ request, set, path: routedPath }: { request: Request; set: HookSet; path?: string }) {
       const requestId = request.headers.get('x-request-id') || deps.ids('req')
       requests.started(set, requestId)
+      onActivity?.()
       set.headers['x-request-id'] = requestId
       // With keys configured, everything but the open routes needs one — checked before anything reads the request
       // (body limit, parsing, validation), and before a WebSocket upgrade happens.

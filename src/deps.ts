@@ -42,4 +42,6 @@ export interface AppDeps {
   mcp?: McpServers
   /** The web search provider (src/websearch), or null when none is configured (web_search tools are left out). */
   webSearch?: WebSearchProvider | null
+  /** Called for every request and every WebSocket message: the gateway's idle watch (src/idle-release.ts). */
+  onActivity?: () => void
 }

@@ -7,6 +7,7 @@ import type { Config } from './config'
 import { createBackgroundRunner, INTERRUPTED_MESSAGE, startRecoverySweep } from './engine/background'
 import { Drain, type DrainSummary } from './engine/drain'
 import { ownerIsAlive } from './engine/lease'
+import { watchIdle } from './idle-release'
 import { timeOrderedId, type IdSource } from './ids'
 import { createLogger, resolveLogFormat, stderrIsTerminal, type Logger } from './log'
 import type { McpServers } from './mcp'
@@ -40,6 +41,11 @@ export interface GatewayOptions {
   mcp?: McpServers
   /** the web search provider; default: the one --web-search-provider describes (null: none) */
   webSearch?: WebSearchProvider | null
+  /**
+   * What the gateway does once idle (--idle-release-ms; src/idle-release.ts), in place of the default: the tests count
+   * releases instead of collecting their own process's heap, and shorten the minimum interval between two.
+   */
+  idleRelease?: { release?: () => void; minIntervalMs?: number }
 }
 
 export interface Gateway {
@@ -96,6 +102,19 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       ? (await import('./mcp')).createMcpServers(config, logger)
       : undefined)
   const webSearch = opts.webSearch !== undefined ? opts.webSearch : webSearchProviderFromConfig(config, logger)
+  // Memory back once the gateway goes idle. In flight: requests being answered (Bun's count ends at the response
+  // headers), turns running on any edge (background ones too), streams open, background turns waiting to start.
+  const idle = watchIdle({
+    afterMs: config.idleReleaseMs,
+    busy: () =>
+      (app.server?.pendingRequests ?? 0) > 0 ||
+      metrics.activeTurns.value > 0 ||
+      metrics.activeSseStreams.value > 0 ||
+      metrics.backgroundQueued.value > 0,
+    release: opts.idleRelease?.release,
+    minIntervalMs: opts.idleRelease?.minIntervalMs,
+    onRelease: (ms) => logger.debug('gave memory back after idle', { idle_ms: config.idleReleaseMs, gc_ms: Math.round(ms) }),
+  })
   const app = createApp({
     config,
     upstream,
@@ -110,12 +129,14 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     auth,
     mcp,
     webSearch,
+    onActivity: idle.touch,
   })
 
   let stopped: Promise<void> | null = null
   const stop = () =>
     (stopped ??= (async () => {
       stopSweep()
+      idle.stop()
       await stopRetention()
       if (app.server) await app.stop(true)
       // Background turns still running are stored as failed while the store is still open.

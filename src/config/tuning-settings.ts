@@ -147,6 +147,16 @@ export const TUNING_SETTINGS: readonly Setting[] = [
     def: 25_000,
   },
   {
+    key: 'idleReleaseMs',
+    flag: '--idle-release-ms',
+    env: 'AGENTGATE_IDLE_RELEASE_MS',
+    file: 'idle_release_ms',
+    kind: 'int',
+    min: 0,
+    help: 'after traffic, this many ms with no request and nothing in flight: give memory back once (a full garbage collection, compiled code dropped; at most every 30 s); 0: never',
+    def: 1_000,
+  },
+  {
     key: 'metricsPublic',
     flag: '--metrics-public',
     env: 'AGENTGATE_METRICS_PUBLIC',

@@ -44,6 +44,8 @@ export interface Config {
   wsIdleTimeoutS: number
   wsForceStore: boolean
   shutdownGraceMs: number
+  /** after traffic, ms with no request and nothing in flight before memory is given back (src/idle-release.ts); 0: never */
+  idleReleaseMs: number
   metricsPublic: boolean
   /** null: keep responses forever */
   retentionDays: number | null

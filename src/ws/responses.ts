@@ -51,6 +51,8 @@ export function responsesSocketRoutes(deps: AppDeps, engine: TurnEngine, auth: A
       deps.logger.debug('websocket opened', { request_id: requestId })
     },
     message(ws, message) {
+      // A turn over a socket is traffic as a request is (the idle watch, src/idle-release.ts).
+      deps.onActivity?.()
       sessions.get(ws.raw)?.onMessage(message)
     },
     drain(ws) {

@@ -35,6 +35,12 @@ export async function startGateway(opts: {
   /** in place of the configured MCP servers / web search provider (GatewayOptions) */
   mcp?: GatewayOptions['mcp']
   webSearch?: GatewayOptions['webSearch']
+  /**
+   * What the gateway does once idle (--idle-release-ms). Default: nothing — a test gateway lives in the test runner's
+   * process, whose heap and compiled code are not the gateway's to drop; test/idle-release.test.ts counts releases, and
+   * test/binary/idle-release.test.ts runs the real one.
+   */
+  idleRelease?: GatewayOptions['idleRelease']
 }): Promise<TestGateway> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'agentgate-test-'))
   const postgres = (opts.store ?? process.env.AGENTGATE_TEST_STORE) === 'postgres'
@@ -51,6 +57,7 @@ export async function startGateway(opts: {
     drain: opts.drain,
     mcp: opts.mcp,
     webSearch: opts.webSearch,
+    idleRelease: opts.idleRelease ?? { release: () => {} },
   })
   const url = await gateway.listen()
   return {

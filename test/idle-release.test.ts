@@ -1,0 +1,138 @@
+// The idle release (src/idle-release.ts, --idle-release-ms): memory is given back once after traffic, when nothing is
+// in flight, and not while a request, a turn or a stream is. The gateway runs here with a release that only counts;
+// test/binary/idle-release.test.ts runs the real one in the compiled binary.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
+import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream'
+import { startGateway, type TestGateway } from './support/gateway'
+import { waitFor } from './support/wait'
+import { openSocket } from './support/ws-client'
+
+const IDLE_MS = 100
+
+let up: FakeUpstream
+let gw: TestGateway | null = null
+let releases: number[] = []
+
+beforeAll(() => {
+  up = startFakeUpstream({ models: [{ id: 'test-model', max_model_len: 32768 }] })
+})
+afterAll(() => up.stop())
+afterEach(async () => {
+  await gw?.stop()
+  gw = null
+})
+
+async function gateway(opts: { idleMs?: number; minIntervalMs?: number } = {}): Promise<TestGateway> {
+  releases = []
+  gw = await startGateway({
+    upstream: up.url,
+    env: { AGENTGATE_IDLE_RELEASE_MS: String(opts.idleMs ?? IDLE_MS) },
+    idleRelease: { release: () => releases.push(performance.now()), minIntervalMs: opts.minIntervalMs ?? 0 },
+  })
+  return gw
+}
+
+const turn = (g: TestGateway, body: Record<string, unknown> = {}) =>
+  fetch(`${g.baseURL}/responses`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'test-model', input: 'hello', ...body }),
+  })
+
+const released = (n: number) => waitFor(`${n} release(s), got ${releases.length}`, () => releases.length === n)
+
+describe('giving memory back once the gateway is idle', () => {
+  test('a gateway that has had no request gives nothing back', async () => {
+    await gateway()
+    await Bun.sleep(IDLE_MS * 5)
+    expect(releases).toHaveLength(0)
+  })
+
+  test('after traffic and --idle-release-ms with nothing in flight, memory is given back once', async () => {
+    const g = await gateway()
+    expect((await fetch(`${g.url}/health`)).status).toBe(200)
+    expect((await turn(g)).status).toBe(200)
+    await released(1)
+    // idle from here on: no second release without a new request
+    await Bun.sleep(IDLE_MS * 6)
+    expect(releases).toHaveLength(1)
+  })
+
+  test('not while a JSON turn waits for the upstream', async () => {
+    const g = await gateway()
+    up.queue({ fault: 'slow', delayMs: IDLE_MS * 7 })
+    const answer = turn(g)
+    await Bun.sleep(IDLE_MS * 5)
+    expect(releases).toHaveLength(0)
+    const r = await answer
+    expect(r.status).toBe(200)
+    expect(((await r.json()) as { status: string }).status).toBe('completed')
+    await released(1)
+  })
+
+  test('not while a pass-through request waits for the upstream', async () => {
+    const g = await gateway()
+    up.queue({ fault: 'slow', delayMs: IDLE_MS * 7 })
+    const answer = fetch(`${g.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-model', messages: [{ role: 'user', content: 'hi' }] }),
+    })
+    await Bun.sleep(IDLE_MS * 5)
+    expect(releases).toHaveLength(0)
+    expect((await answer).status).toBe(200)
+    await released(1)
+  })
+
+  test('not while an SSE stream is open, though no byte moves on it', async () => {
+    const g = await gateway()
+    up.queue({ fault: 'stall', afterEvents: 3, stallMs: IDLE_MS * 7 })
+    const r = await turn(g, { stream: true })
+    const reader = r.body!.getReader()
+    await reader.read()
+    await Bun.sleep(IDLE_MS * 5)
+    expect(releases).toHaveLength(0)
+    let text = ''
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      text += new TextDecoder().decode(value)
+    }
+    expect(text).toContain('event: response.completed')
+    await released(1)
+  })
+
+  test('a WebSocket turn is traffic, and in flight until it ends', async () => {
+    const g = await gateway()
+    const socket = await openSocket(g.url)
+    try {
+      // the upgrade was a request: an open socket with no turn running is idle
+      await released(1)
+      up.queue({ fault: 'stall', afterEvents: 3, stallMs: IDLE_MS * 7 })
+      socket.create({ input: 'hello over the socket' })
+      await Bun.sleep(IDLE_MS * 5)
+      expect(releases).toHaveLength(1)
+      expect((await socket.terminal(1)).type).toBe('response.completed')
+      await released(2)
+    } finally {
+      socket.close()
+    }
+  })
+
+  test('the next request arms it again, and two releases are at least the minimum interval apart', async () => {
+    const g = await gateway({ minIntervalMs: IDLE_MS * 6 })
+    expect((await turn(g)).status).toBe(200)
+    await released(1)
+    expect((await turn(g)).status).toBe(200)
+    await released(2)
+    // a timer may fire a millisecond early
+    expect(releases[1] - releases[0]).toBeGreaterThanOrEqual(IDLE_MS * 6 - 2)
+  })
+
+  test('--idle-release-ms 0 never gives memory back', async () => {
+    const g = await gateway({ idleMs: 0 })
+    expect((await turn(g)).status).toBe(200)
+    await Bun.sleep(IDLE_MS * 5)
+    expect(releases).toHaveLength(0)
+  })
+})
