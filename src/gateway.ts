@@ -7,7 +7,7 @@ import type { Config } from './config'
 import { createBackgroundRunner, INTERRUPTED_MESSAGE, startRecoverySweep } from './engine/background'
 import { Drain, type DrainSummary } from './engine/drain'
 import { ownerIsAlive } from './engine/lease'
-import { watchIdle } from './idle-release'
+import { releaseMemory, watchIdle } from './idle-release'
 import { timeOrderedId, type IdSource } from './ids'
 import { createLogger, resolveLogFormat, stderrIsTerminal, type Logger } from './log'
 import type { McpServers } from './mcp'
@@ -42,8 +42,9 @@ export interface GatewayOptions {
   /** the web search provider; default: the one --web-search-provider describes (null: none) */
   webSearch?: WebSearchProvider | null
   /**
-   * What the gateway does once idle (--idle-release-ms; src/idle-release.ts), in place of the default: the tests count
-   * releases instead of collecting their own process's heap, and shorten the minimum interval between two.
+   * The process-wide part of the idle release (--idle-release-ms; src/idle-release.ts) in place of releaseMemory, and
+   * the minimum interval between two: the tests count releases instead of collecting their own process's heap (the
+   * store gives back its part either way).
    */
   idleRelease?: { release?: () => void; minIntervalMs?: number }
 }
@@ -111,7 +112,10 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       metrics.activeTurns.value > 0 ||
       metrics.activeSseStreams.value > 0 ||
       metrics.backgroundQueued.value > 0,
-    release: opts.idleRelease?.release,
+    release: () => {
+      ;(opts.idleRelease?.release ?? releaseMemory)()
+      store.releaseMemory().catch((e) => logger.warn('the store could not give its memory back', { err: String(e) }))
+    },
     minIntervalMs: opts.idleRelease?.minIntervalMs,
     onRelease: (ms) => logger.debug('gave memory back after idle', { idle_ms: config.idleReleaseMs, gc_ms: Math.round(ms) }),
   })

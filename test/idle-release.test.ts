@@ -2,6 +2,8 @@
 // in flight, and not while a request, a turn or a stream is. The gateway runs here with a release that only counts;
 // test/binary/idle-release.test.ts runs the real one in the compiled binary.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
+import { statSync } from 'node:fs'
+import { join } from 'node:path'
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream'
 import { startGateway, type TestGateway } from './support/gateway'
 import { waitFor } from './support/wait'
@@ -127,6 +129,26 @@ describe('giving memory back once the gateway is idle', () => {
     await released(2)
     // a timer may fire a millisecond early
     expect(releases[1] - releases[0]).toBeGreaterThanOrEqual(IDLE_MS * 6 - 2)
+  })
+
+  test('the store gives back its part: the checkpoint worker stops with the WAL cut to 0 bytes', async () => {
+    // a longer idle time here: the traffic below must not look idle on a slow machine
+    const g = await gateway({ idleMs: IDLE_MS * 5 })
+    const wal = join(g.dir, 'agentgate.db-wal')
+    // stored turns of 64 KiB each until the WAL passes the size at which the checkpoint worker starts (1 MiB) …
+    for (let i = 0; i < 40 && (statSync(wal, { throwIfNoEntry: false })?.size ?? 0) < 2 * 1024 * 1024; i++)
+      expect((await turn(g, { input: 'x'.repeat(64 * 1024) })).status).toBe(200)
+    expect(statSync(wal).size).toBeGreaterThan(1024 * 1024)
+    // … and traffic for a while after, so the watch (every 250 ms) starts it before the gateway goes idle
+    for (let i = 0; i < 12; i++) {
+      await fetch(`${g.url}/health`)
+      await Bun.sleep(50)
+    }
+    expect(releases).toHaveLength(0)
+    await released(1)
+    await waitFor('the WAL cut to 0 bytes', () => statSync(wal).size === 0)
+    // and the store works on
+    expect((await turn(g)).status).toBe(200)
   })
 
   test('--idle-release-ms 0 never gives memory back', async () => {

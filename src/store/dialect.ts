@@ -175,8 +175,8 @@ export interface Dialect {
    * where the dialect has one. Otherwise the store runs the inserts in a write transaction.
    */
   insertWhole?(rec: ResponseRecord, input: ItemBody[], output: ItemBody[]): Promise<void>
-  /** The dialect's own parts of the Store: retention batches (./retention.ts runs them), liveness, closing. */
-  own: Pick<Store, 'pruneResponses' | 'pruneEventLogs' | 'pruneConversations' | 'reclaimSpace' | 'ping' | 'close'>
+  /** The dialect's own parts of the Store: retention batches (./retention.ts runs them), idle release, liveness, closing. */
+  own: Pick<Store, 'pruneResponses' | 'pruneEventLogs' | 'pruneConversations' | 'reclaimSpace' | 'releaseMemory' | 'ping' | 'close'>
 }
 
 /** Drives an operation whose every query answers synchronously (SQLite). */

@@ -252,6 +252,12 @@ export interface Store<B extends Bodies = GatewayBodies> {
     convert: boolean
   }): Promise<{ freedPages: number; more: boolean; vacuumMode: 'incremental' | 'none' | 'n/a' }>
 
+  /**
+   * The gateway has gone idle (src/idle-release.ts): gives back what the store holds only for load. SQLite: the
+   * connection's page cache, and the checkpoint worker until the WAL grows again. PostgreSQL: nothing.
+   */
+  releaseMemory(): Promise<void>
+
   /** Liveness check for /ready. */
   ping(): Promise<void>
   close(): Promise<void>

@@ -58,6 +58,67 @@ describe('the checkpoint worker', () => {
     }
   })
 
+  test('an idle gateway stops the worker once the WAL is cut to 0 bytes, and the worker starts again when the WAL grows', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentgate-ckpt-'))
+    const path = join(dir, 'a.db')
+    const db = new Database(path, { create: true })
+    const autocheckpoint = () => (db.query('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number }).wal_autocheckpoint
+    const grow = async () => {
+      for (let i = 0; i < 100; i++) db.query('INSERT INTO t VALUES (?)').run(new Uint8Array(4096))
+      for (let i = 0; i < 500 && !watch.workerRunning; i++) await Bun.sleep(10)
+    }
+    db.exec('PRAGMA journal_mode = WAL')
+    db.exec('CREATE TABLE t (body BLOB)')
+    const watch = checkpointWhenWalGrows(path, db, { startAtBytes: 256 * 1024, everyMs: 10 })
+    try {
+      await grow()
+      expect(watch.workerRunning).toBe(true)
+      await watch.idle()
+      expect(watch.workerRunning).toBe(false)
+      expect(statSync(`${path}-wal`).size).toBe(0)
+      expect(autocheckpoint()).toBe(1000)
+      // every row is in the database file
+      expect(db.query('SELECT count(*) AS n FROM t').get()).toEqual({ n: 100 })
+      await Bun.sleep(50)
+      expect(watch.workerRunning).toBe(false)
+      await grow()
+      expect(watch.workerRunning).toBe(true)
+      expect(autocheckpoint()).toBe(0)
+    } finally {
+      await watch.stop()
+      db.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('the worker keeps running when the WAL cannot be cut (a reader holds it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentgate-ckpt-'))
+    const path = join(dir, 'a.db')
+    const db = new Database(path, { create: true })
+    db.exec('PRAGMA journal_mode = WAL')
+    db.exec('CREATE TABLE t (body BLOB)')
+    const watch = checkpointWhenWalGrows(path, db, { startAtBytes: 256 * 1024, everyMs: 10 })
+    // another connection (another replica) in the middle of a read
+    const reader = new Database(path)
+    try {
+      for (let i = 0; i < 100; i++) db.query('INSERT INTO t VALUES (?)').run(new Uint8Array(4096))
+      for (let i = 0; i < 500 && !watch.workerRunning; i++) await Bun.sleep(10)
+      expect(watch.workerRunning).toBe(true)
+      reader.exec('BEGIN')
+      reader.query('SELECT count(*) FROM t').get()
+      db.query('INSERT INTO t VALUES (?)').run(new Uint8Array(4096))
+      await watch.idle()
+      expect(watch.workerRunning).toBe(true)
+      expect((db.query('PRAGMA wal_autocheckpoint').get() as { wal_autocheckpoint: number }).wal_autocheckpoint).toBe(0)
+    } finally {
+      reader.exec('COMMIT')
+      reader.close()
+      await watch.stop()
+      db.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   test('stopping the watch before the WAL grew starts no worker', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'agentgate-ckpt-'))
     const path = join(dir, 'a.db')

@@ -55,6 +55,8 @@ export function createPostgresStore(db: Db, client: SQL): Store {
     insertWhole: (rec, input, output) => wholes.insert(rec, input, output),
     own: {
       ...retentionParts(client),
+      // the pool's connections are the server's memory, and reused by the next turn
+      async releaseMemory() {},
       async ping() {
         await client.unsafe('select 1')
       },

@@ -2,7 +2,8 @@
 // the serving thread, and its fsyncs stalled the event loop for 15–20 ms about once a second under load
 // (bench/README.md). Here a worker with its own connection checkpoints on a timer, and the serving
 // connection's automatic checkpoint is switched off only once that worker is up. The worker (a second
-// JavaScript VM: about 5 MiB and a few ms) starts when the write load needs it, not when the store opens.
+// JavaScript VM: about 5 MiB and a few ms) starts when the write load needs it, not when the store opens, and stops
+// when the gateway goes idle (WalWatch.idle).
 import type { Database } from 'bun:sqlite'
 import { statSync } from 'node:fs'
 
@@ -23,6 +24,16 @@ self.onmessage = (e) => {
     db.exec('PRAGMA busy_timeout = 5000')
     timer = setInterval(() => { try { db.exec('PRAGMA wal_checkpoint(PASSIVE)') } catch {} }, m.intervalMs)
     postMessage({ type: 'started' })
+  } else if (m.type === 'truncate') {
+    // The WAL checkpointed whole and cut to 0 bytes, if no reader or writer (another process) is in the way now:
+    // idle is no reason to wait for one.
+    let truncated = false
+    try {
+      db.exec('PRAGMA busy_timeout = 0')
+      truncated = db.query('PRAGMA wal_checkpoint(TRUNCATE)').get().busy === 0
+    } catch {}
+    try { db.exec('PRAGMA busy_timeout = 5000') } catch {}
+    postMessage({ type: 'truncated', truncated })
   } else if (m.type === 'stop') {
     clearInterval(timer)
     try { db?.close() } catch {}
@@ -32,6 +43,8 @@ self.onmessage = (e) => {
 `
 
 export interface Checkpointer {
+  /** Checkpoints the whole WAL and cuts it to 0 bytes; false when it could not (a reader or writer was in the way). */
+  truncate(): Promise<boolean>
   stop(): Promise<void>
 }
 
@@ -43,9 +56,15 @@ const START_AT_WAL_BYTES = 1024 * 1024
 /** How often the WAL's size is looked at (one stat) until the worker runs. */
 const WATCH_MS = 250
 
-export interface WalWatch extends Checkpointer {
+export interface WalWatch {
   /** whether the checkpoint worker runs (the serving connection's automatic checkpoint is then off) */
   readonly workerRunning: boolean
+  /**
+   * The gateway has gone idle: the worker (a thread and a JavaScript VM) stops once the WAL is checkpointed and cut to
+   * 0 bytes, and the watch starts it again when the WAL grows again. Kept running when the WAL cannot be cut.
+   */
+  idle(): Promise<void>
+  stop(): Promise<void>
 }
 
 /**
@@ -68,27 +87,44 @@ export function checkpointWhenWalGrows(
       return 0
     }
   }
-  const timer = setInterval(() => {
-    if (walBytes() < startAtBytes) return
-    clearInterval(timer)
-    starting = startCheckpointer(path, serving).then(
-      (cp) => {
-        worker = cp
-      },
-      // not started: SQLite goes on checkpointing by itself
-      () => {},
-    )
-  }, everyMs)
-  // The watch must not keep the process alive.
-  timer.unref()
+  let timer: ReturnType<typeof setInterval> | null = null
+  const watch = () => {
+    timer = setInterval(() => {
+      if (walBytes() < startAtBytes) return
+      clearInterval(timer!)
+      timer = null
+      starting = startCheckpointer(path, serving).then(
+        (cp) => {
+          worker = cp
+          starting = null
+        },
+        // not started: SQLite goes on checkpointing by itself
+        () => {
+          starting = null
+        },
+      )
+    }, everyMs)
+    // The watch must not keep the process alive.
+    timer.unref()
+  }
+  watch()
   return {
     get workerRunning() {
       return worker !== null && !stopped
     },
+    async idle() {
+      const running = worker
+      if (stopped || starting || !running) return
+      // Cut to 0 bytes, the WAL's size tells the watch again when writes come back.
+      if (!(await running.truncate()) || stopped || worker !== running) return
+      worker = null
+      await running.stop()
+      if (!stopped) watch()
+    },
     async stop() {
       if (stopped) return
       stopped = true
-      clearInterval(timer)
+      if (timer) clearInterval(timer)
       // a worker still starting is stopped once it is up
       await starting
       await worker?.stop()
@@ -104,14 +140,15 @@ export async function startCheckpointer(path: string, serving: Database): Promis
   } catch {
     return null
   }
+  /** The worker's reply of this type (its data), or null when none came within `ms`. */
   const reply = (type: string, ms: number) =>
-    new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms)
+    new Promise<Record<string, unknown> | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), ms)
       worker.addEventListener('message', function on(e: MessageEvent) {
         if (e.data?.type !== type) return
         clearTimeout(timer)
         worker.removeEventListener('message', on)
-        resolve(true)
+        resolve(e.data)
       })
     })
   const started = reply('started', 5000)
@@ -126,6 +163,11 @@ export async function startCheckpointer(path: string, serving: Database): Promis
   serving.exec('PRAGMA wal_autocheckpoint = 0')
   serving.exec(`PRAGMA journal_size_limit = ${JOURNAL_SIZE_LIMIT}`)
   return {
+    async truncate() {
+      const truncated = reply('truncated', 10_000)
+      worker.postMessage({ type: 'truncate' })
+      return (await truncated)?.truncated === true
+    },
     async stop() {
       const stopped = reply('stopped', 2000)
       worker.postMessage({ type: 'stop' })

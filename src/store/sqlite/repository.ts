@@ -69,6 +69,11 @@ export function createSqliteStore(db: Db, client: Database): Store {
       }),
     own: {
       ...retentionParts(client, writeTransaction),
+      async releaseMemory() {
+        commits.flush()
+        // the page cache's free pages back to the allocator (up to 2 MiB per connection by default)
+        client.exec('PRAGMA shrink_memory')
+      },
       async ping() {
         commits.flush()
         client.query('select 1').get()
@@ -84,7 +89,7 @@ export function createSqliteStore(db: Db, client: Database): Store {
 
 /**
  * Opens the database file (or ':memory:'), and checkpoints its WAL on a worker thread — once the WAL grows enough to
- * need it — until the store is closed.
+ * need it, until the gateway goes idle or the store is closed.
  */
 export async function openSqliteStore(path: string): Promise<Store> {
   const { client, db } = openSqlite(path)
@@ -93,6 +98,10 @@ export async function openSqliteStore(path: string): Promise<Store> {
   if (!checkpointer) return store
   return {
     ...store,
+    async releaseMemory() {
+      await checkpointer.idle()
+      await store.releaseMemory()
+    },
     async close() {
       await checkpointer.stop()
       await store.close()
