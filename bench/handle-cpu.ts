@@ -5,11 +5,13 @@
 // HTTP client thread or the neighbours' noise that /proc CPU numbers carry on a shared box. For comparing source
 // trees; it does not see what happens natively after the handler (the body pipe) — bench/turn-cpu.ts does.
 //
-//   bun run bench/handle-cpu.ts [--roots /path/a,/path/b] [--loads chat,models,json,json-nostore] [--requests 40000]
-//                               [--rounds 3] [--inflight 8]
+//   bun run bench/handle-cpu.ts [--roots /path/a,/path/b] [--loads chat,models,json,json-nostore,sse,messages-sse]
+//                               [--requests 40000] [--rounds 3] [--inflight 8]
 //
 // chat, models: pass-through. json, json-nostore: a stateful JSON turn (POST /v1/responses, store on — a real SQLite
 // file, its commits and WAL checkpoints included — or store:false), the stub answering the upstream's whole Response.
+// sse: POST /v1/responses with stream:true and store:false, the stub streaming 16 deltas; messages-sse: the same turn
+// through POST /v1/messages (stream:true). Both read the whole SSE answer.
 // Prints µs of process CPU per request, the minimum over 5 runs of --requests (--inflight at once), minus the same
 // loop with no gateway (building the request, reading the stub's answer), per root and load, interleaved round by round.
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -100,7 +102,15 @@ async function measure(root: string, load: string): Promise<number> {
       headers: { 'content-type': 'application/json', 'content-length': String(answer.length), date: 'x', server: 'y' },
     })
   }
-  const stub = (async () => upstreamAnswer()) as unknown as typeof fetch
+  // A streamed turn's upstream answer: the bench upstream's 16-delta turn as one SSE body.
+  const { responseEvents } = await import('./upstream')
+  const { head, body: deltas, tail } = responseEvents('bench', 16)
+  const sseAnswer = [...head, ...deltas, ...tail]
+    .map((e: Record<string, unknown>) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`)
+    .join('')
+  const streamed = load === 'sse' || load === 'messages-sse'
+  const stub = (async () =>
+    streamed ? new Response(sseAnswer, { headers: { 'content-type': 'text/event-stream' } }) : upstreamAnswer()) as unknown as typeof fetch
   const upstream = createUpstreamClient({
     baseUrl: config.upstream,
     apiKey: null,
@@ -115,15 +125,22 @@ async function measure(root: string, load: string): Promise<number> {
     : JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say hello to the benchmark.' }] })
   const path = turn ? '/v1/responses' : '/v1/chat/completions'
   const common = { host: '127.0.0.1:8080', 'user-agent': 'wrk', accept: '*/*', connection: 'keep-alive' }
+  const post = (to: string, json: string) => () =>
+    new Request(`http://127.0.0.1:8080${to}`, {
+      method: 'POST',
+      headers: { ...common, 'content-type': 'application/json', 'content-length': String(json.length) },
+      body: json,
+    })
+  const sseBody = JSON.stringify({ model: 'bench', input: 'Say hello to the benchmark.', stream: true, store: false })
+  const messagesBody = JSON.stringify({ model: 'bench', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'Say hello.' }] })
   const request =
     load === 'models'
       ? () => new Request('http://127.0.0.1:8080/v1/models', { headers: common })
-      : () =>
-          new Request(`http://127.0.0.1:8080${path}`, {
-            method: 'POST',
-            headers: { ...common, 'content-type': 'application/json', 'content-length': String(body.length) },
-            body,
-          })
+      : load === 'sse'
+        ? post('/v1/responses', sseBody)
+        : load === 'messages-sse'
+          ? post('/v1/messages', messagesBody)
+          : post(path, body)
   const through = async () => {
     const res: Response = await gw.app.handle(request())
     if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`)

@@ -3,17 +3,18 @@
 // after the stream began is reported in-band as Anthropic's `error` event.
 import { toApiError } from '../errors'
 import type { MessageEvent } from '../messages/events'
+import type { HookSet } from '../metrics/http'
 import { streamErrorEvent } from '../messages/errors'
 import { eventStreamResponse } from './sse'
 
 export function messagesSseResponse(
   events: AsyncIterator<MessageEvent[]>,
   pingMs: number,
-  headers: Record<string, string>,
+  set: HookSet,
   open?: { inc(): void; dec(): void },
 ): Response {
   return eventStreamResponse(events, {
-    headers,
+    set,
     open,
     pingMs,
     errorEvent(e) {

@@ -53,19 +53,14 @@ export function messagesRoutes(deps: AppDeps, engine: TurnEngine, auth: Auth) {
         // The stored response behind this message, for an operator looking it up (GET /v1/responses/{id}).
         if (turn.stored) set.headers['x-agentgate-response-id'] = turn.id
         const translator = new MessageTranslator(translatorOptions(body, signer))
-        if (body.stream) {
-          const headers = {
-            'request-id': requestId,
-            'x-request-id': requestId,
-            ...(turn.stored ? { 'x-agentgate-response-id': turn.id } : {}),
-          }
+        // The stream's headers are set's: request-id and x-request-id (app.ts), x-agentgate-response-id (above).
+        if (body.stream)
           return messagesSseResponse(
             messageEvents(turn, translator),
             config.messagesPingMs,
-            headers,
+            set,
             deps.metrics?.activeSseStreams,
           ) as unknown as MessageObjectT
-        }
         const events: MessageEvent[] = []
         for await (const batch of turn.batches()) for (const ev of batch) events.push(...translator.accept(ev))
         if (turn.failure) throw turn.failure

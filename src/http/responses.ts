@@ -58,7 +58,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
           // A reader that falls behind continues from the stored log, whose events keep their sources.
           if (events)
             return sseAnswer<ResponseObjectT>(
-              sseResponse(singly(eventsForClient(events, body.include)), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams),
+              sseResponse(singly(eventsForClient(events, body.include)), set, deps.metrics?.activeSseStreams),
             )
           return queued
         }
@@ -70,8 +70,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
           requestId: requestId || undefined,
           parentSpan: deps.tracing?.spanOf(request),
         })
-        if (body.stream)
-          return sseAnswer<ResponseObjectT>(sseResponse(turn.batches(), { 'x-request-id': requestId }, deps.metrics?.activeSseStreams))
+        if (body.stream) return sseAnswer<ResponseObjectT>(sseResponse(turn.batches(), set, deps.metrics?.activeSseStreams))
         for await (const _ of turn.batches());
         // Upstream failures are stored as failed responses and answered with the upstream's status.
         if (turn.failure) throw withResponseId(turn.failure, turn.stored ? turn.id : null)
@@ -109,11 +108,10 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
             'stream',
             'stream_not_available',
           )
-        const requestId = requestIdOf(set)
         return sseAnswer<ResponseObjectT>(
           sseResponse(
             singly(eventsForClient(followEvents(store, tenant, params.id, after, config.idleTimeoutMs, engine.unstored), include)),
-            { 'x-request-id': requestId },
+            set,
             deps.metrics?.activeSseStreams,
           ),
         )

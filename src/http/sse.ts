@@ -6,6 +6,8 @@
 // writer waits whenever the socket pushes back, so a slow client slows the turn instead of growing a buffer; a client
 // that goes away ends the iterator (the engine then stores the turn as incomplete).
 import { toApiError, toErrorBody } from '../errors'
+import type { HookSet } from '../metrics/http'
+import { asIs } from './as-is'
 import type { ResponseEvent, StreamEvent } from '../schema/events'
 
 const enc = new TextEncoder()
@@ -18,8 +20,11 @@ export function sseFrame(e: { type: string }): Uint8Array {
 }
 
 export interface EventStreamOptions<E extends { type: string }> {
-  /** the route's own headers (x-request-id, …), added to the SSE ones */
-  headers?: Record<string, string>
+  /**
+   * The route's `set`: its headers (x-request-id, …) go onto the stream's Response, which Elysia then sends as it is
+   * (http/as-is.ts) instead of rebuilding it around the same body on every streamed turn.
+   */
+  set?: HookSet
   /** a gauge (agentgate_active_sse_streams) that counts the stream from here until it ends, fails or the client leaves */
   open?: { inc(): void; dec(): void }
   /** a `ping` event is sent after this many ms without an event (the next event is still awaited); unset: no pings */
@@ -91,24 +96,16 @@ export function eventStreamResponse<E extends { type: string }>(events: AsyncIte
       await events.return?.(undefined)
     },
   })
-  return new Response(stream, {
-    headers: {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      'x-accel-buffering': 'no',
-      ...opts.headers,
-    },
+  const res = new Response(stream, {
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
   })
+  return opts.set ? asIs(res, opts.set) : res
 }
 
 /** A Responses API stream. `open` (agentgate_active_sse_streams) counts it until it ends, fails or the client leaves. */
-export function sseResponse(
-  events: AsyncIterator<ResponseEvent[]>,
-  headers: Record<string, string> = {},
-  open?: { inc(): void; dec(): void },
-): Response {
+export function sseResponse(events: AsyncIterator<ResponseEvent[]>, set?: HookSet, open?: { inc(): void; dec(): void }): Response {
   return eventStreamResponse(events, {
-    headers,
+    set,
     open,
     errorEvent(e, last): StreamEvent {
       // Errors after the stream started can only be reported in-band (a storage failure as storage_unavailable).

@@ -50,6 +50,19 @@ for (const api of UPSTREAM_APIS) {
       expect(replay).toEqual(events.slice(from + 1))
     })
 
+    test('every SSE frame is `event: <type>` and the JSON of the whole event, byte for byte', async () => {
+      up.queue({ text: TEXT, oneWrite: true })
+      const text = await (await post({ model: 'test-model', input: 'burst', stream: true })).text()
+      const frames = text.split('\n\n')
+      expect(frames.pop()).toBe('')
+      expect(frames.length).toBeGreaterThan(1000)
+      for (const frame of frames) {
+        const [event, data, ...rest] = frame.split('\n')
+        const e = JSON.parse(data!.slice('data: '.length))
+        expect([event, data, rest]).toEqual([`event: ${e.type}`, `data: ${JSON.stringify(e)}`, []])
+      }
+    })
+
     test('store:false streams the same events and keeps nothing', async () => {
       up.queue({ text: TEXT, oneWrite: true })
       const events = parseSse(await (await post({ model: 'test-model', input: 'burst', stream: true, store: false })).text())
@@ -77,6 +90,8 @@ for (const api of UPSTREAM_APIS) {
           .join(''),
       ).toBe(TEXT)
       expect(done.response.output[0].content[0].text).toBe(TEXT)
+      // each message is the JSON of the whole event, byte for byte
+      expect(s.texts).toEqual(s.frames.map((f) => JSON.stringify(f)))
       s.ws.close()
     })
 

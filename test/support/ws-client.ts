@@ -16,9 +16,11 @@ export async function openSocket(url: string, opts: { path?: string; headers?: R
   // Bun's WebSocket takes upgrade headers as a second argument the DOM typings do not know.
   const ws = headers ? new WebSocket(url.replace('http', 'ws') + path, { headers } as any) : new WebSocket(url.replace('http', 'ws') + path)
   const frames: any[] = []
+  const texts: string[] = []
   const listeners = new Set<() => void>()
   let closedWith: { code: number; reason: string } | null = null
   ws.onmessage = (m) => {
+    texts.push(String(m.data))
     frames.push(JSON.parse(String(m.data)))
     for (const l of [...listeners]) l()
   }
@@ -63,6 +65,8 @@ export async function openSocket(url: string, opts: { path?: string; headers?: R
     ws,
     /** every frame received so far, parsed, in order */
     frames,
+    /** the same frames as the text they came as */
+    texts,
     /** how the socket closed (resolves when it does) */
     closed,
     /** sends a frame: an object as JSON; a string or bytes as they are */
