@@ -12,6 +12,7 @@ import type { Logger } from '../log'
 import type { ResponseEvent } from '../schema/events'
 import type { ResponseObjectT } from '../schema/responses'
 import { StoreUnavailableError } from '../store/errors'
+import { EventRuns } from '../store/event-runs'
 import type { EventBody, ItemBody, ResponseStatus, Store } from '../store/types'
 import { LEASE_RENEW_MS, newLease } from './lease'
 
@@ -68,7 +69,8 @@ export interface CheckpointOptions {
 }
 
 export class TurnCheckpoint {
-  private pending: EventBody[] = []
+  /** the events not written yet, as the rows that store them (a delta folded into its run as it comes) */
+  private pending = new EventRuns<EventBody>()
   private queue: Promise<unknown> = Promise.resolve()
   /** the log has had a first write (or was begun with the response's row) */
   private written: boolean
@@ -117,11 +119,14 @@ export class TurnCheckpoint {
     join(this)
   }
 
-  /** Leaves the clock, waits for writes in flight and hands back the events not yet written (for the final write). */
+  /**
+   * Leaves the clock, waits for writes in flight and hands back the events not yet written (for the final write), as
+   * the rows that store them (store/event-runs.ts: fromStoredRuns reads them as events).
+   */
   async stop(): Promise<EventBody[]> {
     leave(this)
     await this.queue
-    return this.pending.splice(0)
+    return this.pending.take()
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -131,7 +136,8 @@ export class TurnCheckpoint {
   }
 
   private async flush(): Promise<void> {
-    const batch = this.pending.splice(0)
+    const events = this.pending.length
+    const batch = this.pending.take()
     this.written = true
     if (!batch.length) return
     try {
@@ -139,7 +145,7 @@ export class TurnCheckpoint {
     } catch (e) {
       // Not written because the storage failed: kept, ahead of the newer ones, for the next write (at the latest the
       // turn's last), so the log has no gap once the storage is back.
-      if (e instanceof StoreUnavailableError) this.pending.unshift(...batch)
+      if (e instanceof StoreUnavailableError) this.pending.putBack(batch, events)
       throw e
     }
   }

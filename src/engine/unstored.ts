@@ -5,6 +5,7 @@
 // failed. Until then, followers of the response's event log in this process read its unwritten last events here.
 import type { Logger } from '../log'
 import { StoreUnavailableError } from '../store/errors'
+import { fromStoredRuns } from '../store/event-runs'
 import type { EventBody } from '../store/types'
 
 /** First wait before writing again, doubled after each failure… */
@@ -22,7 +23,10 @@ export class UnstoredEnds {
     private readonly timing = { firstMs: FIRST_RETRY_MS, maxMs: MAX_RETRY_MS, giveUpAfterMs: GIVE_UP_AFTER_MS },
   ) {}
 
-  /** Retries `write` (the end of response `id`, with its unwritten last `events`) until the store takes it. */
+  /**
+   * Retries `write` (the end of response `id`, with its unwritten last `events`, as the rows that store them: runs of
+   * deltas included, store/event-runs.ts) until the store takes it.
+   */
   retry(id: string, events: EventBody[], write: () => Promise<unknown>): void {
     this.waiting.set(id, events)
     const giveUpAt = Date.now() + this.timing.giveUpAfterMs
@@ -51,6 +55,13 @@ export class UnstoredEnds {
 
   /** The unwritten events after `afterSeq` of a response whose end waits here; null when none does. */
   eventsAfter(id: string, afterSeq: number): EventBody[] | null {
-    return this.waiting.get(id)?.filter((e) => e.sequence_number > afterSeq) ?? null
+    const rows = this.waiting.get(id)
+    // a run's row is numbered by its last event: kept when any of its events is after afterSeq, then cut to those
+    return rows
+      ? fromStoredRuns(
+          rows.filter((e) => e.sequence_number > afterSeq),
+          afterSeq,
+        )
+      : null
   }
 }

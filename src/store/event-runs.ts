@@ -2,6 +2,9 @@
 // sequence number and text is stored as one row, and read back as the events it stood for. A 1,000-token answer is
 // then a handful of rows instead of a thousand, while a replay (resume) still gets every event exactly as it was
 // sent. Both dialects store and read through here (./repository.ts); the rows stay ordinary event rows otherwise.
+// A running turn builds its log as runs from the start (EventRuns below): each delta is folded into its run as it
+// comes, so a long answer is not held as a thousand event objects until it is written (holding them, and looking at
+// them all again when they were long out of the cache, was most of what storing a streamed turn cost per event).
 //
 // A run's row is keyed by its LAST sequence number (so `sequence_number > afterSeq` still finds every row holding
 // an event after `afterSeq`, and the log's largest key is still its last event) and holds the run's first event
@@ -82,4 +85,70 @@ export function fromStoredRuns<E extends { sequence_number: number }>(rows: E[],
       if (first + k > afterSeq) out.push({ ...base, sequence_number: first + k, delta: deltas[k] } as unknown as E)
   }
   return out ?? rows
+}
+
+/**
+ * A log being built, event by event, as the rows toStoredRuns would make of it: a delta that continues the run before
+ * it (or the delta before it) is folded in at once. What take() gives back is ready to store, and reads back
+ * (fromStoredRuns) as the events pushed.
+ */
+export class EventRuns<E extends { type: string; sequence_number: number }> {
+  private rows: E[] = []
+  /** events pushed since the last take() (a run counts as its deltas) */
+  private count = 0
+  /** the first delta of the run that ends the rows (the row itself, or the run row made from it), its keys */
+  private first: Loose | null = null
+  private firstKeys: string[] = []
+  /** the run row that ends the rows, once the run has two deltas */
+  private run: Loose | null = null
+
+  /** How many events the rows stand for. */
+  get length(): number {
+    return this.count
+  }
+
+  push(event: E): void {
+    this.count++
+    const e = event as unknown as Loose
+    const first = this.first
+    if (
+      first !== null &&
+      e.sequence_number === (this.rows[this.rows.length - 1]!.sequence_number as number) + 1 &&
+      continues(first, this.firstKeys, e)
+    ) {
+      if (this.run === null) {
+        // the run's row replaces its first delta: that delta's keys in its order, numbered by the run's last event
+        this.run = { ...first, sequence_number: e.sequence_number, [RUN_KEY]: [first.delta, e.delta] }
+        this.rows[this.rows.length - 1] = this.run as unknown as E
+      } else {
+        this.run.sequence_number = e.sequence_number
+        ;(this.run[RUN_KEY] as string[]).push(e.delta as string)
+      }
+      return
+    }
+    this.rows.push(event)
+    this.run = null
+    if (isDelta(e)) {
+      this.first = e
+      this.firstKeys = Object.keys(e)
+    } else {
+      this.first = null
+    }
+  }
+
+  /** The rows so far, handed over (the builder starts afresh). */
+  take(): E[] {
+    const rows = this.rows
+    this.rows = []
+    this.count = 0
+    this.first = null
+    this.run = null
+    return rows
+  }
+
+  /** Rows taken but not stored (the storage failed) go back in front of the newer ones, to be written first. */
+  putBack(rows: E[], events: number): void {
+    this.rows = rows.concat(this.rows)
+    this.count += events
+  }
 }

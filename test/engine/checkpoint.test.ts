@@ -6,6 +6,7 @@ import { describe, expect, test } from 'bun:test'
 import { TurnCheckpoint } from '../../src/engine/checkpoint'
 import { createLogger } from '../../src/log'
 import type { ResponseEvent } from '../../src/schema/events'
+import { fromStoredRuns } from '../../src/store/event-runs'
 import type { Store } from '../../src/store/types'
 
 interface Write {
@@ -26,7 +27,8 @@ function scriptedStore() {
           loopTurn = null
         })
       }
-      writes.push({ id, loopTurn, seqs: events.map((e) => e.sequence_number) })
+      // the log comes as the rows that store it (a run of deltas in one): read back as its events
+      writes.push({ id, loopTurn, seqs: fromStoredRuns(events, -1).map((e) => e.sequence_number) })
     },
   } as unknown as Store
   return { store, writes }
@@ -87,7 +89,7 @@ describe('the running turns share one store clock', () => {
     // nothing lost, nothing twice, in order: the written events plus those handed back at stop are 1..n
     ids.forEach((id, i) => {
       const written = writes.filter((w) => w.id === id).flatMap((w) => w.seqs)
-      const all = [...written, ...rest[i]!.map((e) => e.sequence_number)]
+      const all = [...written, ...fromStoredRuns(rest[i]!, -1).map((e) => e.sequence_number)]
       expect(all).toEqual(Array.from({ length: seq.get(id)! }, (_, k) => k + 1))
     })
   })

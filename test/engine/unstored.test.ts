@@ -6,6 +6,8 @@ import { UnstoredEnds } from '../../src/engine/unstored'
 import type { ResponseEvent } from '../../src/schema/events'
 import { createLogger } from '../../src/log'
 import { StoreUnavailableError } from '../../src/store/errors'
+import { EventRuns } from '../../src/store/event-runs'
+import type { EventBody } from '../../src/store/types'
 
 const FAST = { firstMs: 5, maxMs: 20, giveUpAfterMs: 300 }
 
@@ -68,6 +70,19 @@ describe('an unstored turn end', () => {
     await until('the retries to stop', () => unstored.eventsAfter('resp_3', -1) === null)
     expect(attempts).toBe(1)
     expect(logs.join('\n')).toContain('Cannot use a closed database')
+  })
+
+  test("its followers read a run of deltas (as the turn's log keeps them) event by event, from inside the run too", () => {
+    const { unstored } = setup()
+    const log = new EventRuns<EventBody>()
+    const delta = (n: number) => ({ type: 'response.output_text.delta', sequence_number: n, item_id: 'msg_1', delta: `w${n}` })
+    const all = [...[3, 4, 5, 6].map(delta), { type: 'response.failed', sequence_number: 7 }] as EventBody[]
+    for (const e of all) log.push(e)
+    const rows = log.take()
+    expect(rows).toHaveLength(2)
+    unstored.retry('resp_4', rows, () => new Promise(() => {}))
+    for (const after of [-1, 3, 4, 5, 6, 7])
+      expect(unstored.eventsAfter('resp_4', after)).toEqual(all.filter((e) => e.sequence_number > after))
   })
 
   test('followers of other responses see nothing waiting', () => {

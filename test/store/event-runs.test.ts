@@ -1,0 +1,94 @@
+// A turn's event log built event by event (src/store/event-runs.ts EventRuns, what engine/checkpoint.ts keeps while a
+// turn runs): the rows it hands over are the rows the whole log stored at once would be, and they read back as the
+// events pushed, from any point — whatever batches it was taken in, and with a batch put back after a failed write.
+import { describe, expect, test } from 'bun:test'
+import { EventRuns, fromStoredRuns, toStoredRuns } from '../../src/store/event-runs'
+
+type Ev = { type: string; sequence_number: number; [k: string]: unknown }
+
+const delta = (n: number, item = 'msg_a', extra: Record<string, unknown> = {}): Ev => ({
+  type: 'response.output_text.delta',
+  sequence_number: n,
+  item_id: item,
+  output_index: 0,
+  content_index: 0,
+  delta: ` w${n}`,
+  logprobs: [],
+  ...extra,
+})
+
+/** A log with runs broken every way a run can be: another event, another item, other values, keys in another order. */
+function mixedLog(): Ev[] {
+  const log: Ev[] = [{ type: 'response.created', sequence_number: 0 }]
+  let n = 1
+  for (let i = 0; i < 30; i++) log.push(delta(n++))
+  log.push({ type: 'response.output_text.done', sequence_number: n++, text: 'x' })
+  for (let i = 0; i < 5; i++) log.push(delta(n++, 'msg_b'))
+  log.push(delta(n++, 'msg_c'))
+  log.push(delta(n++, 'msg_c', { logprobs: [{ token: 'x' }] }))
+  log.push(delta(n++, 'msg_c'))
+  const { item_id, ...rest } = delta(n++, 'msg_c')
+  log.push({ item_id, ...rest })
+  log.push(delta(n++, 'msg_c'))
+  log.push({ type: 'response.function_call_arguments.delta', sequence_number: n++, item_id: 'fc_1', output_index: 1, delta: '{"a"' })
+  log.push({ type: 'response.function_call_arguments.delta', sequence_number: n++, item_id: 'fc_1', output_index: 1, delta: ':1}' })
+  log.push({ type: 'response.completed', sequence_number: n++ })
+  return log
+}
+
+const json = (events: unknown[]) => events.map((e) => JSON.stringify(e))
+
+describe('a log built event by event', () => {
+  test('is stored as the same rows as the whole log at once, and reads back as the events pushed, from any point', () => {
+    const log = mixedLog()
+    const runs = new EventRuns<Ev>()
+    for (const e of log) runs.push(e)
+    expect(runs.length).toBe(log.length)
+    const rows = runs.take()
+    expect(runs.length).toBe(0)
+    expect(json(rows)).toEqual(json(toStoredRuns(log)))
+    expect(rows.length).toBeLessThan(log.length / 3)
+    for (let after = -1; after < log.length; after++)
+      expect(
+        json(
+          fromStoredRuns(
+            rows.filter((r) => r.sequence_number > after),
+            after,
+          ),
+        ),
+      ).toEqual(json(log.slice(after + 1)))
+  })
+
+  test('taken in batches (each write of the running turn), the rows still read back as the whole log', () => {
+    const log = mixedLog()
+    const runs = new EventRuns<Ev>()
+    const stored: Ev[] = []
+    log.forEach((e, i) => {
+      runs.push(e)
+      // a batch ends inside a run of deltas too: the next batch starts a run of its own
+      if (i % 7 === 3) stored.push(...runs.take())
+    })
+    stored.push(...runs.take())
+    expect(json(fromStoredRuns(stored, -1))).toEqual(json(log))
+  })
+
+  test('a batch put back after a failed write is written ahead of the newer events, none lost or repeated', () => {
+    const log = mixedLog()
+    const runs = new EventRuns<Ev>()
+    for (const e of log.slice(0, 20)) runs.push(e)
+    const failed = runs.take()
+    for (const e of log.slice(20, 25)) runs.push(e)
+    runs.putBack(failed, 20)
+    expect(runs.length).toBe(25)
+    for (const e of log.slice(25)) runs.push(e)
+    expect(json(fromStoredRuns(runs.take(), -1))).toEqual(json(log))
+  })
+
+  test('a thousand alike deltas pushed one by one are one row, numbered by its last event', () => {
+    const runs = new EventRuns<Ev>()
+    for (let n = 0; n < 1000; n++) runs.push(delta(n))
+    const rows = runs.take()
+    expect(rows).toHaveLength(1)
+    expect(rows[0]!.sequence_number).toBe(999)
+  })
+})
