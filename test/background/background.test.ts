@@ -53,7 +53,10 @@ describe('background responses', () => {
       'output while in_progress',
       async () => {
         const cur = await client.responses.retrieve(r.id)
-        return cur.status === 'in_progress' && cur.output.length > 0 ? cur : null
+        // The message item is there from output_item.added, its first part only from content_part.added: wait
+        // for some text, not only the item (a snapshot between the two shows the item with no content yet).
+        const text = (cur.output[0] as any)?.content?.[0]?.text
+        return cur.status === 'in_progress' && text ? cur : null
       },
       WAIT_MS,
     )
