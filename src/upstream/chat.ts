@@ -273,7 +273,6 @@ export function chatAdapter(client: UpstreamClient, limits: StreamLimits, models
       })
       if (!res.ok)
         throw await upstreamHttpError(res, { call, baseUrl: client.baseUrl, path: '/chat/completions', model: body.model, models })
-      if (!res.body) throw ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')
       const t = new ChatStreamTranslator()
       const type = res.headers.get('content-type') ?? ''
       if (!type.includes('text/event-stream')) {
@@ -286,6 +285,7 @@ export function chatAdapter(client: UpstreamClient, limits: StreamLimits, models
         yield t.fromCompletion(final)
         return
       }
+      if (!res.body) throw ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')
       const sse = { maxLineBytes: limits.maxSseLineBytes, maxStreamBytes: limits.maxStreamBytes, idleMs: client.idleTimeoutMs, call }
       // the messages of one network chunk are translated in one loop and handed on as one batch (sse.ts)
       const sawDone = yield* translatedBatches<UpstreamEvent>(res.body, sse, (msg, batch) => {

@@ -30,7 +30,6 @@ export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, m
       })
       if (!res.ok) throw await upstreamHttpError(res, { call, baseUrl: client.baseUrl, path: '/responses', model: body.model, models })
       const type = res.headers.get('content-type') ?? ''
-      if (!res.body) throw ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')
       const fix = new ResponsesStreamFixer()
       if (!type.includes('text/event-stream')) {
         // The whole answer asked for (or a server that ignores stream:true): the final JSON object.
@@ -47,6 +46,7 @@ export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, m
         yield events
         return
       }
+      if (!res.body) throw ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')
       const sse = { maxLineBytes: limits.maxSseLineBytes, maxStreamBytes: limits.maxStreamBytes, idleMs: client.idleTimeoutMs, call }
       yield* translatedBatches<UpstreamEvent>(res.body, sse, (msg, batch) => fix.acceptInto(upstreamEvent(msg), batch))
       const held = fix.end()

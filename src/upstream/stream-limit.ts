@@ -32,16 +32,19 @@ export async function readCapped(res: Response, maxBytes: number): Promise<Uint8
   }
 }
 
-/** A whole (non-SSE) answer body parsed as JSON, read up to `maxBytes`; null when it is not JSON. */
+/**
+ * A whole (non-SSE) answer body parsed as JSON, read up to `maxBytes`; null when it is not JSON. An answer without a
+ * body (none, or empty) is a 502 upstream_bad_response.
+ */
 export async function readLimitedJson(res: Response, maxBytes: number): Promise<unknown> {
-  if (!res.body) return null
   let text: string
   // A body whose length is declared (and not compressed: the declared length would not bound what it unpacks to) is
-  // checked against the bound up front and read natively in one go, without a stream reader and a copy per chunk.
+  // checked against the bound up front and read natively in one go, without a stream reader and a copy per chunk —
+  // nor a look at res.body, which makes Bun build a JS stream for it (1–3 µs of the serving thread per turn).
   const declared = res.headers.get('content-length')
   if (declared !== null && !res.headers.has('content-encoding')) {
     if (Number(declared) > maxBytes) {
-      res.body.cancel().catch(() => {})
+      res.body?.cancel().catch(() => {})
       throw streamTooLarge(maxBytes)
     }
     text = await res.text()
@@ -50,6 +53,7 @@ export async function readLimitedJson(res: Response, maxBytes: number): Promise<
     if (bytes === null) throw streamTooLarge(maxBytes)
     text = new TextDecoder().decode(bytes)
   }
+  if (text === '') throw ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')
   try {
     return JSON.parse(text)
   } catch {

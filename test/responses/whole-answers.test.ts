@@ -147,5 +147,18 @@ for (const api of UPSTREAM_APIS) {
       expect(r.status).toBe('completed')
       expect(r.output[0].content[0].text).toBe('streamed anyway')
     })
+
+    test('a whole answer with an empty body fails the turn as an empty answer, stored as failed', async () => {
+      for (const chunked of [false, true]) {
+        up.queue({ fault: 'raw', contentType: 'application/json', body: '', chunked })
+        const res = await post({ input: 'json' })
+        const body = (await res.json()) as { error: { code: string; message: string } }
+        expect({ status: res.status, code: body.error.code }).toEqual({ status: 502, code: 'upstream_bad_response' })
+        expect(body.error.message).toContain('upstream answered with an empty body')
+        const id = body.error.message.match(/stored as failed response (resp_[0-9a-f]+)/)![1]
+        const stored = (await (await fetch(`${gw.baseURL}/responses/${id}`)).json()) as { status: string; error: { code: string } }
+        expect({ status: stored.status, code: stored.error.code }).toEqual({ status: 'failed', code: 'upstream_bad_response' })
+      }
+    })
   })
 }
