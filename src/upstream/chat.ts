@@ -9,7 +9,7 @@ import { describeCall } from './failure'
 import { upstreamHttpError } from './http-error'
 import type { ServedModels } from './served-models'
 import { translatedBatches } from './sse'
-import { readLimitedJson } from './stream-limit'
+import { emptyAnswer, readLimitedJson } from './stream-limit'
 import { toChatRequest } from './chat-request'
 import { requestJson } from './request-json'
 
@@ -285,7 +285,7 @@ export function chatAdapter(client: UpstreamClient, limits: StreamLimits, models
         yield t.fromCompletion(final)
         return
       }
-      if (!res.body) throw ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')
+      if (!res.body) throw emptyAnswer()
       const sse = { maxLineBytes: limits.maxSseLineBytes, maxStreamBytes: limits.maxStreamBytes, idleMs: client.idleTimeoutMs, call }
       // the messages of one network chunk are translated in one loop and handed on as one batch (sse.ts)
       const sawDone = yield* translatedBatches<UpstreamEvent>(res.body, sse, (msg, batch) => {

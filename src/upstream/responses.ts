@@ -8,7 +8,7 @@ import { describeCall } from './failure'
 import { upstreamHttpError } from './http-error'
 import type { ServedModels } from './served-models'
 import { type SseMessage, translatedBatches } from './sse'
-import { readLimitedJson } from './stream-limit'
+import { emptyAnswer, readLimitedJson } from './stream-limit'
 import { requestJson } from './request-json'
 import { ResponsesStreamFixer, type VllmEvent } from './vllm-events'
 
@@ -46,7 +46,7 @@ export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, m
         yield events
         return
       }
-      if (!res.body) throw ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')
+      if (!res.body) throw emptyAnswer()
       const sse = { maxLineBytes: limits.maxSseLineBytes, maxStreamBytes: limits.maxStreamBytes, idleMs: client.idleTimeoutMs, call }
       yield* translatedBatches<UpstreamEvent>(res.body, sse, (msg, batch) => fix.acceptInto(upstreamEvent(msg), batch))
       const held = fix.end()

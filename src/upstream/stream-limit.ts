@@ -13,6 +13,11 @@ export function streamTooLarge(maxBytes: number): ApiError {
   )
 }
 
+/** 502 upstream_bad_response: a generation answer with no body (an event stream) or an empty one (a whole answer). */
+export function emptyAnswer(): ApiError {
+  return ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')
+}
+
 /** A body read whole, up to `maxBytes`; null (the rest of it cancelled) when it is larger. */
 export async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array | null> {
   if (!res.body) return new Uint8Array()
@@ -53,7 +58,7 @@ export async function readLimitedJson(res: Response, maxBytes: number): Promise<
     if (bytes === null) throw streamTooLarge(maxBytes)
     text = new TextDecoder().decode(bytes)
   }
-  if (text === '') throw ApiError.badGateway('upstream answered with an empty body', 'upstream_bad_response')
+  if (text === '') throw emptyAnswer()
   try {
     return JSON.parse(text)
   } catch {
