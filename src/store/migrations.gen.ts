@@ -5,5 +5,6 @@ import m1 from '../../drizzle/0001_turn_leases.sql' with { type: 'text' }
 import m2 from '../../drizzle/0002_request_id.sql' with { type: 'text' }
 import m3 from '../../drizzle/0003_item_ids.sql' with { type: 'text' }
 import m4 from '../../drizzle/0004_partial_indexes.sql' with { type: 'text' }
+import m5 from '../../drizzle/0005_no_tenant_created_index.sql' with { type: 'text' }
 
-export const migrations: { journal: typeof journal; sql: string[] } = { journal, sql: [m0, m1, m2, m3, m4] }
+export const migrations: { journal: typeof journal; sql: string[] } = { journal, sql: [m0, m1, m2, m3, m4, m5] }

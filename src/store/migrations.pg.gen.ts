@@ -4,5 +4,6 @@ import m0 from '../../drizzle-pg/0000_init.sql' with { type: 'text' }
 import m1 from '../../drizzle-pg/0001_item_ids.sql' with { type: 'text' }
 import m2 from '../../drizzle-pg/0002_partial_indexes.sql' with { type: 'text' }
 import m3 from '../../drizzle-pg/0003_items_without_response_fk.sql' with { type: 'text' }
+import m4 from '../../drizzle-pg/0004_no_tenant_created_index.sql' with { type: 'text' }
 
-export const migrations: { journal: typeof journal; sql: string[] } = { journal, sql: [m0, m1, m2, m3] }
+export const migrations: { journal: typeof journal; sql: string[] } = { journal, sql: [m0, m1, m2, m3, m4] }

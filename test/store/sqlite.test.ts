@@ -243,7 +243,7 @@ describe('indexes', () => {
         (raw.query(`PRAGMA index_list(${table})`).all() as { name: string; partial: number }[]).map((i) => [i.name, i.partial]),
       )
     expect(partial('items')).toMatchObject({ items_conversation_idx: 1, items_response_idx: 0, items_tenant_id_idx: 0 })
-    expect(partial('responses')).toMatchObject({ responses_previous_idx: 1, responses_tenant_created_idx: 0 })
+    expect(partial('responses')).toMatchObject({ responses_previous_idx: 1 })
     const plan = (sql: string) =>
       (raw.query(`EXPLAIN QUERY PLAN ${sql}`).all('conv_1') as { detail: string }[]).map((r) => r.detail).join('; ')
     expect(plan("SELECT body FROM items WHERE conversation_id = ? AND kind = 'conversation' ORDER BY position")).toContain(
@@ -252,6 +252,17 @@ describe('indexes', () => {
     // what SQLite runs for ON DELETE CASCADE when a conversation goes
     expect(plan('DELETE FROM items WHERE conversation_id = ?')).toContain('items_conversation_idx')
     expect(plan('SELECT id FROM responses WHERE previous_response_id = ?')).toContain('responses_previous_idx')
+    raw.close()
+  })
+
+  test("a response's insert writes only indexes that a query reads: none on (tenant, created_at)", async () => {
+    const path = join(dir, 'response-indexes.db')
+    const store: JsonStore = await openStore({ db: path, databaseUrl: null })
+    await store.close()
+    const raw = new Database(path)
+    const names = (raw.query('PRAGMA index_list(responses)').all() as { name: string }[]).map((i) => i.name).sort()
+    // the primary key's, the chain walk's (previous_response_id) and recovery's (unfinished responses)
+    expect(names).toEqual(['responses_previous_idx', 'responses_unfinished_idx', 'sqlite_autoindex_responses_1'])
     raw.close()
   })
 })

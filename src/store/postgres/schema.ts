@@ -48,7 +48,8 @@ export const responses = pgTable(
     response: jsonValue<ResponseRecord['response']>('response').notNull(),
   },
   (t) => [
-    index('responses_tenant_created_idx').on(t.tenant, t.createdAt),
+    // No index on (tenant, created_at): no query reads responses in that order (there is no list of them; retention's
+    // prune by created_at alone cannot use it), and it was one more b-tree write in every turn's insert.
     // Partial (as below): a response without a previous one — most of them — costs this index nothing on insert.
     index('responses_previous_idx').on(t.previousResponseId).where(sql`previous_response_id is not null`),
     // only unfinished responses are indexed: failInterrupted finds them without a table scan

@@ -1,0 +1,1 @@
+DROP INDEX `responses_tenant_created_idx`;
