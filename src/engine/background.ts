@@ -10,6 +10,7 @@ import { ownerIsAlive } from './lease'
 import type { UnstoredEnds } from './unstored'
 import { followEvents } from './resume'
 import { TurnStop, type Turn } from './turn'
+import { spelledOut } from '../upstream/delta-run'
 
 /** The error a turn gets when its process died (or the gateway stopped) while it ran. */
 export const INTERRUPTED_MESSAGE = 'The gateway stopped while this response was running.'
@@ -56,14 +57,14 @@ export function createBackgroundRunner(deps: { store: Store; logger: Logger; met
         let state = metrics?.backgroundQueued
         state?.inc()
         try {
-          for await (const batch of turn.batches())
-            for (const e of batch) {
-              if (metrics && state === metrics.backgroundQueued && e.type === 'response.in_progress') {
-                state.dec()
-                ;(state = metrics.backgroundRunning).inc()
-              }
-              feed?.push(e)
+          for await (const batch of turn.batches()) {
+            if (metrics && state === metrics.backgroundQueued && batch.some((e) => e.type === 'response.in_progress')) {
+              state.dec()
+              ;(state = metrics.backgroundRunning).inc()
             }
+            // a run of text deltas is spelled out for a live reader only
+            if (feed) for (const e of spelledOut(batch)) feed.push(e)
+          }
         } catch (e) {
           logger.error('background turn failed', {
             response_id: turn.id,

@@ -13,6 +13,7 @@ import type { ResponseEvent } from '../schema/events'
 import type { ResponseObjectT } from '../schema/responses'
 import { StoreUnavailableError } from '../store/errors'
 import { EventRuns } from '../store/event-runs'
+import { DELTA_RUN, type DeltaRun, runEvent, runTexts } from '../upstream/delta-run'
 import type { EventBody, ItemBody, ResponseStatus, Store } from '../store/types'
 import { LEASE_RENEW_MS, newLease } from './lease'
 
@@ -87,8 +88,14 @@ export class TurnCheckpoint {
   }
 
   /** Keeps an event for the log (when the turn records one). */
-  record(e: ResponseEvent): void {
-    if (this.o.stored && this.o.recordEvents) this.pending.push(e)
+  record(e: ResponseEvent | DeltaRun): void {
+    if (!this.o.stored || !this.o.recordEvents) return
+    if (e.type !== DELTA_RUN) this.pending.push(e as ResponseEvent)
+    else {
+      // a run of text deltas: its texts decoded once, kept as the rows its events would make
+      const texts = runTexts(e as DeltaRun)
+      this.pending.pushRun(runEvent(e as DeltaRun, 0), texts)
+    }
   }
 
   /**

@@ -6,6 +6,8 @@
 import type { IdSource } from '../ids'
 import type { ContentPart, EventOf, ResponseEvent, UpstreamEvent, UpstreamEventOf, UpstreamItem, UpstreamItemEvent } from '../schema/events'
 import type { ItemBody, UsageT } from '../schema/responses'
+import type { UpstreamElement } from '../upstream/adapter'
+import { DELTA_RUN, type DeltaRun, runLength, runTexts } from '../upstream/delta-run'
 import { idPrefixFor } from './input'
 import { normaliseUsage } from './response-object'
 
@@ -51,9 +53,16 @@ export class EventNormaliser {
     return Object.assign({ type: e.type, sequence_number: this.seq++ }, e)
   }
 
-  /** Gateway events for one upstream event (often one, sometimes none). */
-  accept(ev: UpstreamEvent): ResponseEvent[] {
+  /**
+   * Gateway events for one upstream event (often one, sometimes none). A run of text deltas (upstream/delta-run.ts)
+   * comes back as that run, placed: the gateway's item id, index and first sequence number.
+   */
+  accept(ev: UpstreamEvent): ResponseEvent[]
+  accept(ev: UpstreamElement): (ResponseEvent | DeltaRun)[]
+  accept(ev: UpstreamElement): (ResponseEvent | DeltaRun)[] {
     switch (ev.type) {
+      case DELTA_RUN:
+        return this.deltaRun(ev)
       case 'response.created':
       case 'response.in_progress':
       case 'response.queued':
@@ -169,6 +178,34 @@ export class EventNormaliser {
   }
 
   /**
+   * A run of text deltas, placed as each of its deltas would be (itemEvent): numbered, the gateway's item id and index,
+   * its text added to the item's. The run is the adapter's, handed over: it is placed in place. Deltas of an item never
+   * announced go the way of any such event, one by one.
+   */
+  private deltaRun(run: DeltaRun): (ResponseEvent | DeltaRun)[] {
+    const texts = runTexts(run)
+    const st = this.stateFor(run)
+    if (!st)
+      return texts.map((delta) =>
+        this.unplaced({
+          type: 'response.output_text.delta',
+          item_id: run.item_id,
+          output_index: run.output_index,
+          content_index: run.content_index,
+          delta,
+          logprobs: [],
+        }),
+      )
+    run.sequence_number = this.seq
+    run.item_id = st.id
+    run.output_index = st.index
+    this.seq += runLength(run)
+    const key = run.content_index === 0 ? 'text:0' : `text:${run.content_index}`
+    st.text.set(key, (st.text.get(key) ?? '') + texts.join(''))
+    return [run]
+  }
+
+  /**
    * An event whose item we never saw announced — or one of a type we do not list, which the parse edge let through
    * as one of ours: passed on with our number only, without the upstream's item id and index.
    */
@@ -187,7 +224,7 @@ export class EventNormaliser {
     return this.seq
   }
 
-  private stateFor(ev: UpstreamItemEvent | UpstreamEventOf<'response.output_item.done'>): ItemState | undefined {
+  private stateFor(ev: UpstreamItemEvent | UpstreamEventOf<'response.output_item.done'> | DeltaRun): ItemState | undefined {
     // `?.`: the fields are the upstream's, as parsed (upstream/responses.ts checks only that an event is an object).
     const upstreamId = 'item_id' in ev ? ev.item_id : ev.item?.id
     const byId = typeof upstreamId === 'string' ? this.byUpstreamId.get(upstreamId) : undefined
@@ -312,8 +349,9 @@ function partialItem(st: ItemState): ItemBody {
  * Whether an event carries a piece of generated text (the first one marks time to first token). Kept in the engine: the
  * schema modules load the web framework, and the engine takes only their types.
  */
-export function isDelta(ev: ResponseEvent): boolean {
+export function isDelta(ev: ResponseEvent | DeltaRun): boolean {
   switch (ev.type) {
+    case DELTA_RUN:
     case 'response.output_text.delta':
     case 'response.refusal.delta':
     case 'response.reasoning_text.delta':

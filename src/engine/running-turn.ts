@@ -25,7 +25,8 @@ import { eventForClient } from './search-sources'
 import { type Approval, ToolRunner } from './tool-rounds'
 import { type FinishingTurn, finishTurn } from './turn-finish'
 import { endsTurn, interrupted, isStop, stopped, truncatedStream } from './turn-outcome'
-import { type EngineDeps, type Turn, type TurnOptions, TurnStop } from './turn-types'
+import { type EngineDeps, type Turn, type TurnEvent, type TurnOptions, TurnStop } from './turn-types'
+import { DELTA_RUN } from '../upstream/delta-run'
 import { type GatewayRound, toUpstreamRequest } from './upstream-request'
 
 // A class so the turn's state (current response, failure) is readable by the edge after the run.
@@ -100,7 +101,7 @@ export class RunningTurn implements Turn, FinishingTurn {
    * Runs the turn: its events in order, in batches — the events one read of the upstream's stream brought travel
    * together (through the engine and to the client), so a fast upstream costs an await per chunk, not per event.
    */
-  async *batches(): AsyncGenerator<ResponseEvent[]> {
+  async *batches(): AsyncGenerator<TurnEvent[]> {
     if (this.used) throw new Error('Turn.batches() is single use')
     this.used = true
     const { ids } = this.deps
@@ -135,9 +136,10 @@ export class RunningTurn implements Turn, FinishingTurn {
     })
     // The log keeps each event whole; the client gets it under its include (search sources only when asked for).
     const include = this.req.include
-    const record = (e: ResponseEvent) => {
+    const record = <E extends TurnEvent>(e: E): E => {
       cp.record(e)
-      return eventForClient(e, include)
+      // a run of text deltas is the same for every client
+      return e.type === DELTA_RUN ? e : (eventForClient(e as ResponseEvent, include) as E)
     }
     let finished = false
     this.toolSpans = this.span ? new Map<string, Span>() : undefined
@@ -226,8 +228,8 @@ export class RunningTurn implements Turn, FinishingTurn {
     norm: EventNormaliser,
     signal: AbortSignal,
     cp: TurnCheckpoint,
-    record: (e: ResponseEvent) => ResponseEvent,
-  ): AsyncGenerator<ResponseEvent[], UpstreamOutcome> {
+    record: <E extends TurnEvent>(e: E) => E,
+  ): AsyncGenerator<TurnEvent[], UpstreamOutcome> {
     const { span, toolSpans } = this
     const tracer = this.deps.tracer
     // The gateway's own tool events come one at a time (each as the call it reports progresses).
@@ -280,9 +282,9 @@ export class RunningTurn implements Turn, FinishingTurn {
     norm: EventNormaliser,
     signal: AbortSignal,
     cp: TurnCheckpoint,
-    record: (e: ResponseEvent) => ResponseEvent,
+    record: <E extends TurnEvent>(e: E) => E,
     gateway: GatewayRound | undefined,
-  ): AsyncGenerator<ResponseEvent[], UpstreamOutcome> {
+  ): AsyncGenerator<TurnEvent[], UpstreamOutcome> {
     const { adapter, metrics } = this.deps
     // What the turn made so far goes back with its input: earlier rounds' calls and outputs, calls the client approved;
     // sealed reasoning goes back readable. (A compaction item made first is already expanded in this.upstream.)
@@ -311,11 +313,11 @@ export class RunningTurn implements Turn, FinishingTurn {
     )
     // A batch of the upstream's events in, a batch of the gateway's out: one yield (and one look at the log) per batch.
     for await (const batch of stream) {
-      const events: ResponseEvent[] = []
+      const events: TurnEvent[] = []
       for (const ev of batch) {
-        if (upSpan) noteUpstreamEvent(upSpan, ev)
+        if (upSpan && ev.type !== DELTA_RUN) noteUpstreamEvent(upSpan, ev)
         for (const out of norm.accept(ev)) {
-          if (this.span) noteToolCallEvent(this.deps.tracer!, this.span, out, this.toolSpans!)
+          if (this.span && out.type !== DELTA_RUN) noteToolCallEvent(this.deps.tracer!, this.span, out, this.toolSpans!)
           // A whole answer has no first token to time: its text comes with the rest of it.
           if (!this.firstDelta && !whole && isDelta(out)) {
             this.firstDelta = true

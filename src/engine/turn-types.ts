@@ -1,5 +1,6 @@
 // The turn engine's contract: what it is built from (EngineDeps), what a turn is asked with (TurnOptions), what
 // it hands back (Turn), and why an edge may stop one (TurnStop). Re-exported by engine/turn.ts.
+import type { DeltaRun } from '../upstream/delta-run'
 import type { ApiError } from '../errors'
 import type { IdSource } from '../ids'
 import type { Logger } from '../log'
@@ -90,6 +91,9 @@ export interface TurnOptions {
   parentSpan?: SpanContext | null
 }
 
+/** What a turn's batches hold: its events, and runs of text deltas standing for theirs. */
+export type TurnEvent = ResponseEvent | DeltaRun
+
 export interface Turn {
   readonly id: string
   readonly stored: boolean
@@ -103,9 +107,10 @@ export interface Turn {
   readonly requestId?: string | null
   /**
    * Runs the turn: its events in order, in batches (those one read of the upstream brought travel together; never an
-   * empty batch). Single use. Stopping the iteration early ends the turn as incomplete.
+   * empty batch). Single use. Stopping the iteration early ends the turn as incomplete. A run of text deltas comes as
+   * one element (upstream/delta-run.ts): the SSE writer copies its bytes; `spelledOut` gives its events one by one.
    */
-  batches(): AsyncGenerator<ResponseEvent[]>
+  batches(): AsyncGenerator<TurnEvent[]>
   /** History, input and output of this turn, in order: what a later turn chained on it sees. */
   transcript(): ItemBody[]
 }

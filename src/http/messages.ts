@@ -25,6 +25,7 @@ import { servedModels } from '../upstream/served-models'
 import { JSON_BODY, jsonBody } from './json-body'
 import { messagesSseResponse } from './messages-sse'
 import { requestIdOf } from '../metrics/http'
+import { spelledOut } from '../upstream/delta-run'
 
 const errors = Object.fromEntries([400, 401, 403, 404, 413, 429, 500, 529].map((s) => [s, AnthropicErrorBody]))
 
@@ -62,7 +63,7 @@ export function messagesRoutes(deps: AppDeps, engine: TurnEngine, auth: Auth) {
             deps.metrics?.activeSseStreams,
           ) as unknown as MessageObjectT
         const events: MessageEvent[] = []
-        for await (const batch of turn.batches()) for (const ev of batch) events.push(...translator.accept(ev))
+        for await (const batch of turn.batches()) for (const ev of spelledOut(batch)) events.push(...translator.accept(ev))
         if (turn.failure) throw turn.failure
         return accumulateMessage(events)!
       },
@@ -123,7 +124,7 @@ async function* messageEvents(
 ): AsyncGenerator<MessageEvent[]> {
   for await (const batch of turn.batches()) {
     const out: MessageEvent[] = []
-    for (const ev of batch) for (const m of translator.accept(ev)) out.push(m)
+    for (const ev of spelledOut(batch)) for (const m of translator.accept(ev)) out.push(m)
     if (out.length) yield out
   }
   if (translator.end?.failed === null) return

@@ -136,6 +136,28 @@ export class EventRuns<E extends { type: string; sequence_number: number }> {
     }
   }
 
+  /**
+   * The deltas numbered from `first`'s on that differ from it only in their number and text (`deltas`, `first`'s text
+   * first), as push() of each would keep them; without an object per delta. (A run of text deltas kept as bytes,
+   * upstream/delta-run.ts.)
+   */
+  pushRun(first: E, deltas: string[]): void {
+    this.push(first)
+    const n = deltas.length
+    if (n === 1) return
+    const last = first.sequence_number + n - 1
+    if (this.run === null) {
+      // `first` started a row of its own (it is this.first): the run's row replaces it
+      this.run = { ...this.first, sequence_number: last, [RUN_KEY]: deltas.slice() }
+      this.rows[this.rows.length - 1] = this.run as unknown as E
+    } else {
+      this.run.sequence_number = last
+      const texts = this.run[RUN_KEY] as string[]
+      for (let k = 1; k < n; k++) texts.push(deltas[k]!)
+    }
+    this.count += n - 1
+  }
+
   /** The rows so far, handed over (the builder starts afresh). */
   take(): E[] {
     const rows = this.rows

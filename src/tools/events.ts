@@ -5,6 +5,8 @@
 // own name back plus `namespace` (Codex routes on the pair). Plain function calls pass untouched.
 // Runs before the engine's normaliser, which then owns ids and sequence numbers.
 import type { UpstreamEvent, UpstreamEventOf, UpstreamItem } from '../schema/events'
+import { DELTA_RUN } from '../upstream/delta-run'
+import type { UpstreamElement } from '../upstream/adapter'
 import type { DeclaredTool, ToolRegistry } from './registry'
 import { localShellAction, shellAction } from './shapes'
 import { StreamedStringArgument } from './streamed-argument'
@@ -202,16 +204,19 @@ function clientItem(st: CallState, status: string, args: string): UpstreamItem {
  * Wraps an upstream stream (batches of events, upstream/adapter.ts) with the mapping (the engine's one call site). Nothing to map (no tools, or plain functions
  * only): the stream itself, with no generator layer around it (each layer costs every event an await of its own).
  */
-export function mapToolCallEvents(events: AsyncIterable<UpstreamEvent[]>, registry: ToolRegistry): AsyncIterable<UpstreamEvent[]> {
+export function mapToolCallEvents(events: AsyncIterable<UpstreamElement[]>, registry: ToolRegistry): AsyncIterable<UpstreamElement[]> {
   if (!registry.tools.some((t) => t.kind !== 'function' || t.namespace !== null)) return events
   return mapped(events, new ToolCallMapper(registry))
 }
 
 /** The batches mapped event by event; a batch left empty is not passed on. */
-async function* mapped(batches: AsyncIterable<UpstreamEvent[]>, mapper: ToolCallMapper): AsyncGenerator<UpstreamEvent[]> {
+async function* mapped(batches: AsyncIterable<UpstreamElement[]>, mapper: ToolCallMapper): AsyncGenerator<UpstreamElement[]> {
   for await (const batch of batches) {
-    const out: UpstreamEvent[] = []
-    for (const ev of batch) for (const e of mapper.map(ev)) out.push(e)
+    const out: UpstreamElement[] = []
+    // a run of text deltas (upstream/delta-run.ts) is nothing a call mapping changes
+    for (const ev of batch)
+      if (ev.type === DELTA_RUN) out.push(ev)
+      else for (const e of mapper.map(ev)) out.push(e)
     if (out.length) yield out
   }
 }

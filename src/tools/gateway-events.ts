@@ -4,6 +4,8 @@
 // once announced). A call to run is finished `in_progress`: the normaliser holds its done event and the engine
 // announces it once the call has run (engine/tool-rounds.ts). Runs after tools/events.ts, before the normaliser.
 import type { UpstreamEvent, UpstreamEventOf, UpstreamItem } from '../schema/events'
+import { DELTA_RUN } from '../upstream/delta-run'
+import type { UpstreamElement } from '../upstream/adapter'
 import type { GatewayTool, GatewayTools } from './gateway'
 
 /** Whether a call to this MCP tool waits for the client's approval (the MCP service's needsApproval). */
@@ -178,19 +180,22 @@ function itemIdOf(where: { item_id?: string | null }, st: CallState): string {
  * no generator layer around it (each layer costs every event an await of its own).
  */
 export function mapGatewayCallEvents(
-  events: AsyncIterable<UpstreamEvent[]>,
+  events: AsyncIterable<UpstreamElement[]>,
   gateway: GatewayTools | null,
   needsApproval: ApprovalPolicy,
-): AsyncIterable<UpstreamEvent[]> {
+): AsyncIterable<UpstreamElement[]> {
   if (!gateway) return events
   return mapped(events, new GatewayCallMapper(gateway, needsApproval))
 }
 
 /** The batches mapped event by event; a batch left empty is not passed on. */
-async function* mapped(batches: AsyncIterable<UpstreamEvent[]>, mapper: GatewayCallMapper): AsyncGenerator<UpstreamEvent[]> {
+async function* mapped(batches: AsyncIterable<UpstreamElement[]>, mapper: GatewayCallMapper): AsyncGenerator<UpstreamElement[]> {
   for await (const batch of batches) {
-    const out: UpstreamEvent[] = []
-    for (const ev of batch) for (const e of mapper.map(ev)) out.push(e)
+    const out: UpstreamElement[] = []
+    // a run of text deltas (upstream/delta-run.ts) is nothing a call mapping changes
+    for (const ev of batch)
+      if (ev.type === DELTA_RUN) out.push(ev)
+      else for (const e of mapper.map(ev)) out.push(e)
     if (out.length) yield out
   }
 }

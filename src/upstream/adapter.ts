@@ -5,9 +5,13 @@
 // adapters only translate wire formats.
 
 import type { UpstreamEvent } from '../schema/events'
+import type { DeltaRun } from './delta-run'
 
 /** The events an adapter yields: the union in schema/events.ts. */
 export type { UpstreamEvent }
+
+/** What an adapter's batches hold: events, and runs of text deltas kept as the upstream's bytes (delta-run.ts). */
+export type UpstreamElement = UpstreamEvent | DeltaRun
 
 export interface UpstreamAdapter {
   readonly name: string
@@ -15,7 +19,7 @@ export interface UpstreamAdapter {
    * Streams one model turn as batches of events in order (never an empty batch). Throws ApiError (502/504/4xx) when
    * the upstream refuses before streaming.
    */
-  stream(body: Record<string, unknown>, opts: StreamOptions): AsyncIterable<UpstreamEvent[]>
+  stream(body: Record<string, unknown>, opts: StreamOptions): AsyncIterable<UpstreamElement[]>
 }
 
 export interface StreamOptions {

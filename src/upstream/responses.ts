@@ -7,7 +7,8 @@ import type { UpstreamClient } from './client'
 import { describeCall } from './failure'
 import { upstreamHttpError } from './http-error'
 import type { ServedModels } from './served-models'
-import { type SseMessage, translatedBatches } from './sse'
+import { DELTA_RUN, type DeltaRun, DeltaMatcher } from './delta-run'
+import { type Splice, type SseMessage, translatedBatches } from './sse'
 import { emptyAnswer, readLimitedJson } from './stream-limit'
 import { requestJson } from './request-json'
 import { ResponsesStreamFixer, type VllmEvent } from './vllm-events'
@@ -48,7 +49,12 @@ export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, m
       }
       if (!res.body) throw emptyAnswer()
       const sse = { maxLineBytes: limits.maxSseLineBytes, maxStreamBytes: limits.maxStreamBytes, idleMs: client.idleTimeoutMs, call }
-      yield* translatedBatches<UpstreamEvent>(res.body, sse, (msg, batch) => fix.acceptInto(upstreamEvent(msg), batch))
+      yield* translatedBatches<UpstreamEvent | DeltaRun>(
+        res.body,
+        sse,
+        (msg, batch) => fix.acceptInto(upstreamEvent(msg), batch),
+        deltasAsBytes(fix),
+      )
       const held = fix.end()
       if (held.length) yield held
     },
@@ -70,6 +76,44 @@ function upstreamEvent(msg: SseMessage): VllmEvent {
   // one would cost every event; the engine reads their fields defensively). One of a type we do not list passes
   // through the engine with the gateway's numbering only (engine/normalise.ts).
   return data as VllmEvent
+}
+
+/**
+ * Text deltas of the plain shape (delta-run.ts matchDelta) taken as bytes: a delta that continues the run ending the
+ * batch (same chunk, same item and part, nothing held by the fixer in between) joins it, any other starts a run, which
+ * goes through the fixer as the event it stands for would.
+ */
+function deltasAsBytes(fix: ResponsesStreamFixer): Splice<UpstreamEvent | DeltaRun> {
+  const matcher = new DeltaMatcher()
+  return (b, start, end, batch) => {
+    const found = matcher.matchAt(b, start, end)
+    if (!found) return false
+    const m = found.delta
+    const last = batch[batch.length - 1]
+    if (
+      last?.type === DELTA_RUN &&
+      last.bytes === b &&
+      !fix.holding &&
+      last.item_id === found.itemId &&
+      last.output_index === m.output_index &&
+      last.content_index === m.content_index
+    ) {
+      last.spans.push(m.start, m.end)
+      return true
+    }
+    const run: DeltaRun = {
+      type: DELTA_RUN,
+      sequence_number: -1,
+      item_id: found.itemId,
+      output_index: m.output_index,
+      content_index: m.content_index,
+      bytes: b,
+      spans: [m.start, m.end],
+      texts: null,
+    }
+    fix.acceptInto(run, batch)
+    return true
+  }
 }
 
 /** The events a streaming upstream would have sent for a final response object (its items whole, no deltas). */

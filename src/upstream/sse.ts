@@ -20,7 +20,7 @@ type Reader = ReturnType<typeof readerOf>
 type ReadResult = Awaited<ReturnType<Reader['read']>>
 
 export interface SseLimits {
-  /** longest line (UTF-16 units of the decoded text; never more than its UTF-8 bytes) */
+  /** longest line, in bytes */
   maxLineBytes: number
   /** the whole stream's bytes; past it: 502 upstream_stream_too_large */
   maxStreamBytes?: number
@@ -31,16 +31,24 @@ export interface SseLimits {
 }
 
 /**
+ * Takes a message whose one data line is the bytes b[start, end) into the batch without decoding it (a delta kept as
+ * bytes, upstream/delta-run.ts); false: not one it takes, the message is decoded and translated as any other.
+ */
+export type Splice<E> = (b: Uint8Array, start: number, end: number, batch: E[]) => boolean
+
+/**
  * An upstream's event stream as batches of what its messages translate to: `into` adds a message's events to the
  * batch of its chunk (one batch per network chunk, never empty), until the `[DONE]` message. A message `into` throws
  * for (not JSON, not an event) ends the stream after the batch so far: what streamed before it still counts. Returns
- * whether `[DONE]` came. Both upstream adapters (responses.ts, chat.ts) read their streams through here. Ending the
- * iteration early (or any error) cancels the body, which closes the upstream connection.
+ * whether `[DONE]` came. Both upstream adapters (responses.ts, chat.ts) read their streams through here; `splice`, when
+ * given, is offered each message of one data line first. Ending the iteration early (or any error) cancels the body,
+ * which closes the upstream connection.
  */
 export async function* translatedBatches<E>(
   body: ReadableStream<Uint8Array>,
   limits: SseLimits,
   into: (msg: SseMessage, batch: E[]) => void,
+  splice?: Splice<E>,
 ): AsyncGenerator<E[], boolean> {
   const src = new SseSource(body, limits)
   try {
@@ -52,14 +60,20 @@ export async function* translatedBatches<E>(
         throw src.failure(e)
       }
       const messages = src.messages(r)
+      const buf = src.buffer
       const batch: E[] = []
-      for (const msg of messages) {
-        if (msg.data === '[DONE]') {
+      for (const m of messages) {
+        let data = m.data
+        if (data === null) {
+          if (splice?.(buf, m.start, m.end, batch)) continue
+          data = src.text(m.start, m.end)
+        }
+        if (data === '[DONE]') {
           if (batch.length) yield batch
           return true
         }
         try {
-          into(msg, batch)
+          into({ event: m.eventStart >= 0 ? src.text(m.eventStart, m.eventEnd) : m.event, data }, batch)
         } catch (e) {
           if (batch.length) yield batch
           throw e
@@ -73,9 +87,31 @@ export async function* translatedBatches<E>(
   }
 }
 
+/** A message as framed: its data decoded, or (null) one data line still as the bytes buffer[start, end). */
+interface Framed {
+  event: string | null
+  data: string | null
+  start: number
+  end: number
+  /** the event name when still bytes of the buffer: [eventStart, eventEnd) (-1: `event` says it) */
+  eventStart: number
+  eventEnd: number
+}
+
+const EMPTY = new Uint8Array(0)
+const BOM = [0xef, 0xbb, 0xbf]
+const LF = 10
+const CR = 13
+const COLON = 58
+const SPACE = 32
+const DATA = [0x64, 0x61, 0x74, 0x61]
+const EVENT = [0x65, 0x76, 0x65, 0x6e, 0x74]
+
 /**
  * One upstream SSE body: its reader, the bounds of the stream (bytes, idle time) and the framing of its lines into
  * messages across chunk boundaries. The loop reading it (above) awaits `read()` and hands what it got to `messages`.
+ * Lines are framed on the bytes (the line ends are ASCII), and a message's data is decoded only when it is not taken
+ * as bytes (translatedBatches' splice): a delta copied through as bytes is never decoded here.
  */
 class SseSource {
   private readonly reader: Reader
@@ -83,12 +119,25 @@ class SseSource {
   private readonly maxStreamBytes: number
   private readonly idleMs: number
   private readonly call: string | null
-  private readonly decoder = new TextDecoder()
-  private buf = ''
+  // A line's value is decoded whole (never split), so no stream decoder is needed; a BOM is dropped at the stream's
+  // start only (as a stream decoder does), never inside a line.
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true })
+  /** the chunk being framed, with the unfinished line of the chunk before in front */
+  buffer: Uint8Array = EMPTY
+  /** the unfinished last line of the chunks before, in pieces (null: none), and its length */
+  private rest: Uint8Array[] | null = null
+  private restBytes = 0
+  private started = false
+  /** the message's event name: decoded, or still the bytes [eventStart, eventEnd) of this buffer (eventStart -1: not) */
   private event: string | null = null
+  private eventStart = -1
+  private eventEnd = -1
   /** the message's first data line, and any further ones (null: none) */
   private data: string | null = null
   private more: string[] | null = null
+  /** the message's first data line while it is still bytes of this buffer: [dataStart, dataEnd); -1: none */
+  private dataStart = -1
+  private dataEnd = -1
   private seen = 0
   // The idle timeout: one timer for the whole stream, not one per read (a token-by-token upstream sends a chunk per
   // event, and a timer set and cleared per chunk was a good part of what such an event cost). It fires at most once per
@@ -133,58 +182,148 @@ class SseSource {
     this.reader.cancel(idleTimeout(this.idleMs, this.call)).catch(() => {})
   }
 
+  /** The text of buffer[start, end). */
+  text(start: number, end: number): string {
+    return start === end ? '' : this.decoder.decode(this.buffer.subarray(start, end))
+  }
+
   /** The messages a read completed (at the end of the stream: the last one, unterminated, if any). */
-  messages(r: ReadResult): SseMessage[] {
+  messages(r: ReadResult): Framed[] {
     this.waitingSince = -1
     if (this.idle) throw idleTimeout(this.idleMs, this.call)
-    const out: SseMessage[] = []
+    const out: Framed[] = []
     if (r.done) {
-      this.buf += this.decoder.decode()
-      if (this.buf.startsWith('data:')) {
-        const value = this.buf.slice(5).replace(/^ /, '')
+      const rest = this.rest && (this.rest.length === 1 ? this.rest[0]! : Buffer.concat(this.rest))
+      this.rest = null
+      this.buffer = EMPTY
+      if (rest && rest.length >= 5 && startsWith(rest, 0, rest.length, DATA) && rest[4] === COLON) {
+        const value = this.decoder.decode(rest.subarray(rest[5] === SPACE ? 6 : 5))
         if (this.data === null) this.data = value
         else (this.more ??= []).push(value)
       }
-      this.buf = ''
       if (this.data !== null) out.push(this.message())
       return out
     }
     this.seen += r.value.byteLength
     if (this.seen > this.maxStreamBytes) throw streamTooLarge(this.maxStreamBytes)
-    const buf = (this.buf += this.decoder.decode(r.value, { stream: true }))
-    const max = this.maxLineBytes
-    // Walk the buffer with an index and cut it once per chunk: slicing per line would copy a large
-    // buffer of many lines over and over.
+    let buf = r.value
     let pos = 0
+    if (this.rest) {
+      const last = this.rest[this.rest.length - 1]!
+      const first = firstLineEnd(buf)
+      if (this.started && last[last.length - 1] !== CR) {
+        // A long line coming in many chunks is joined once it ends, not at every chunk (that would copy it over and over).
+        if (first < 0) {
+          this.rest.push(buf)
+          this.restBytes += buf.length
+          if (this.restBytes > this.maxLineBytes) throw this.tooLong()
+          return out
+        }
+        // The line the chunk finishes is framed on its own (rest and the chunk's first bytes joined), then the chunk in
+        // place: no copy of the whole chunk to put a few bytes in front of it.
+        if (first < buf.length) {
+          this.rest.push(buf.subarray(0, first))
+          const head = joined(this.rest, this.restBytes + first)
+          this.rest = null
+          this.restBytes = 0
+          this.buffer = head
+          this.frame(head, 0, out)
+          this.settle()
+          pos = first
+        }
+      }
+      if (this.rest) {
+        this.rest.push(buf)
+        buf = joined(this.rest, this.restBytes + buf.length)
+        this.rest = null
+        this.restBytes = 0
+      }
+    }
+    if (!this.started) {
+      // a BOM at the stream's start is not part of its first line (a chunk of fewer bytes than it may be its beginning)
+      let n = 0
+      while (n < 3 && n < buf.length && buf[n] === BOM[n]) n++
+      if (n === buf.length && n < 3) {
+        this.rest = [buf]
+        this.restBytes = buf.length
+        return out
+      }
+      this.started = true
+      if (n === 3) pos = 3
+    }
+    this.buffer = buf
+    pos = this.frame(buf, pos, out)
+    // the message goes on in the next chunk: its data line and event name are decoded now (this buffer is not kept)
+    this.settle()
+    if (pos < buf.length) {
+      if (buf.length - pos > this.maxLineBytes) throw this.tooLong()
+      this.rest = [buf.slice(pos)]
+      this.restBytes = buf.length - pos
+    }
+    return out
+  }
+
+  /**
+   * Frames the lines of buf from pos into messages (appended to `out`); returns where the unfinished last line begins
+   * (buf.length: none).
+   */
+  private frame(buf: Uint8Array, pos: number, out: Framed[]): number {
+    const max = this.maxLineBytes
     // The next \r at or after pos (-1: none left in this buffer). Looked up again only once pos passes it: searching
     // from every line for a \r that an LF-only stream never sends would scan the rest of the buffer each time.
-    let cr = buf.indexOf('\r')
+    let cr = buf.indexOf(CR, pos)
     for (;;) {
-      const lf = buf.indexOf('\n', pos)
-      if (cr >= 0 && cr < pos) cr = buf.indexOf('\r', pos)
+      const lf = buf.indexOf(LF, pos)
+      if (cr >= 0 && cr < pos) cr = buf.indexOf(CR, pos)
       const nl = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr)
       if (nl < 0) break
       // a lone \r at the end of the buffer may be the first half of \r\n: wait for more
-      if (buf.charCodeAt(nl) === 13 /* \r */ && nl === buf.length - 1) break
+      if (buf[nl] === CR && nl === buf.length - 1) break
       if (nl - pos > max) throw this.tooLong()
-      // The line is read in place (no copy of it, nor of its field name): only a value is cut out.
-      const next = nl + (buf.charCodeAt(nl) === 13 && buf.charCodeAt(nl + 1) === 10 ? 2 : 1)
+      const next = nl + (buf[nl] === CR && buf[nl + 1] === LF ? 2 : 1)
       if (nl === pos) {
-        if (this.data !== null) out.push(this.message())
+        if (this.dataStart >= 0) {
+          out.push({
+            event: this.event,
+            data: null,
+            start: this.dataStart,
+            end: this.dataEnd,
+            eventStart: this.eventStart,
+            eventEnd: this.eventEnd,
+          })
+          this.dataStart = -1
+        } else if (this.data !== null) out.push(this.message())
         this.event = null
-      } else if (isField(buf, pos, nl, 'data')) {
-        const value = buf.slice(valueStart(buf, pos + 4, nl), nl)
-        if (this.data === null) this.data = value
-        else (this.more ??= []).push(value)
-      } else if (isField(buf, pos, nl, 'event')) {
-        this.event = buf.slice(valueStart(buf, pos + 5, nl), nl)
+        this.eventStart = -1
+      } else if (isField(buf, pos, nl, DATA)) {
+        const start = valueStart(buf, pos + 4, nl)
+        if (this.data === null && this.dataStart < 0) {
+          // kept as bytes until the message ends: one data line may be taken as it is
+          this.dataStart = start
+          this.dataEnd = nl
+        } else {
+          this.keepData()
+          ;(this.more ??= []).push(this.text(start, nl))
+        }
+      } else if (isField(buf, pos, nl, EVENT)) {
+        // decoded only for a message that is decoded (a delta taken as bytes says its type in its data)
+        this.eventStart = valueStart(buf, pos + 5, nl)
+        this.eventEnd = nl
+        this.event = null
       }
       // other fields (id, retry), and comments (keep-alives): nothing to keep
       pos = next
     }
-    this.buf = pos ? buf.slice(pos) : buf
-    if (this.buf.length > max) throw this.tooLong()
-    return out
+    return pos
+  }
+
+  /** The message's lines still held as bytes of this buffer, decoded (the buffer is about to change). */
+  private settle(): void {
+    this.keepData()
+    if (this.eventStart >= 0) {
+      this.event = this.text(this.eventStart, this.eventEnd)
+      this.eventStart = -1
+    }
   }
 
   /** Ends the reading: the timer stopped, the body cancelled (closing the upstream connection when it is not done). */
@@ -193,9 +332,17 @@ class SseSource {
     this.reader.cancel().catch(() => {})
   }
 
+  /** The message's data line still held as bytes, decoded. */
+  private keepData(): void {
+    if (this.dataStart < 0) return
+    this.data = this.text(this.dataStart, this.dataEnd)
+    this.dataStart = -1
+  }
+
   /** The message whose lines were read, which a blank line (or the stream's end) completes. */
-  private message(): SseMessage {
-    const m = { event: this.event, data: this.more === null ? this.data! : [this.data!, ...this.more].join('\n') }
+  private message(): Framed {
+    const data = this.more === null ? this.data! : [this.data!, ...this.more].join('\n')
+    const m = { event: this.event, data, start: 0, end: 0, eventStart: this.eventStart, eventEnd: this.eventEnd }
     this.data = null
     this.more = null
     return m
@@ -206,16 +353,45 @@ class SseSource {
   }
 }
 
-const COLON = 58
+/**
+ * Where the first line of buf ends, its line break included (a \r\n whole); -1: no line break in it; buf.length + 1:
+ * a \r at its very end (a \n may follow in the next chunk).
+ */
+function firstLineEnd(buf: Uint8Array): number {
+  const lf = buf.indexOf(LF)
+  const cr = buf.indexOf(CR)
+  const nl = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr)
+  if (nl < 0) return -1
+  if (buf[nl] === LF) return nl + 1
+  if (nl === buf.length - 1) return buf.length + 1
+  return buf[nl + 1] === LF ? nl + 2 : nl + 1
+}
+
+/** The pieces as one buffer of `size` bytes. */
+function joined(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const part of parts) {
+    out.set(part, at)
+    at += part.length
+  }
+  return out
+}
+
+function startsWith(buf: Uint8Array, pos: number, end: number, name: number[]): boolean {
+  if (pos + name.length > end) return false
+  for (let i = 0; i < name.length; i++) if (buf[pos + i] !== name[i]) return false
+  return true
+}
 
 /** Whether the line buf[pos, nl) is the field `name`: the name, then a colon or the line's end. */
-function isField(buf: string, pos: number, nl: number, name: string): boolean {
+function isField(buf: Uint8Array, pos: number, nl: number, name: number[]): boolean {
   const end = pos + name.length
-  return end <= nl && buf.startsWith(name, pos) && (end === nl || buf.charCodeAt(end) === COLON)
+  return startsWith(buf, pos, nl, name) && (end === nl || buf[end] === COLON)
 }
 
 /** Where the value of a field whose name ends at `end` starts: after the colon and one space, if any. */
-function valueStart(buf: string, end: number, nl: number): number {
+function valueStart(buf: Uint8Array, end: number, nl: number): number {
   if (end === nl) return nl
-  return buf.charCodeAt(end + 1) === 32 && end + 1 < nl ? end + 2 : end + 1
+  return buf[end + 1] === SPACE && end + 1 < nl ? end + 2 : end + 1
 }

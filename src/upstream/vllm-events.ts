@@ -1,6 +1,7 @@
 // vLLM's /v1/responses stream, evened out to the OpenAI event contract before the engine sees it
 // (the responses adapter applies it), so every adapter hands the engine the same events.
 import type { UpstreamEvent, UpstreamEventOf, UpstreamItem } from '../schema/events'
+import { DELTA_RUN, type DeltaRun } from './delta-run'
 
 /** vLLM's own names (openai-python#2634), where OpenAI sends content_part events with a reasoning_text part. */
 type ReasoningPartEvent =
@@ -36,12 +37,23 @@ export class ResponsesStreamFixer {
 
   accept(raw: VllmEvent): UpstreamEvent[] {
     const out: UpstreamEvent[] = []
-    this.acceptInto(raw, out)
+    this.acceptInto(raw, out as (UpstreamEvent | DeltaRun)[])
     return out
   }
 
-  /** accept(), appending to `out` (the adapter's batch): no array per event. */
-  acceptInto(raw: VllmEvent, out: UpstreamEvent[]): void {
+  /** Whether an output_item.done is held back (the next event decides whether it was cut off). */
+  get holding(): boolean {
+    return this.held !== null
+  }
+
+  /** accept(), appending to `out` (the adapter's batch): no array per event. A run of text deltas passes as they would. */
+  acceptInto(raw: VllmEvent | DeltaRun, out: (UpstreamEvent | DeltaRun)[]): void {
+    if (raw.type === DELTA_RUN) {
+      if (this.held) out.push(this.held)
+      this.held = null
+      out.push(raw)
+      return
+    }
     let ev = renamed(raw)
     if ((ev.type === 'response.output_item.added' || ev.type === 'response.output_item.done') && ev.item && typeof ev.item === 'object')
       ev = { ...ev, item: cleanItem(ev.item, ev.type === 'response.output_item.added') }

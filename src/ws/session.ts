@@ -14,6 +14,7 @@ import { CreateResponseBody, type CreateResponseRequest } from '../schema/respon
 import { compileValidator } from '../schema/validate'
 import { settle } from '../store/settled-items'
 import type { ItemBody } from '../store/types'
+import { spelledOut } from '../upstream/delta-run'
 
 /** What the session needs of a socket: Bun's ServerWebSocket send/close. */
 export interface FrameSink {
@@ -251,7 +252,8 @@ export class ResponsesSocketSession {
     const batches = turn.batches()
     try {
       for await (const batch of batches) {
-        if (!(await this.sendAll(batch))) break
+        // a run of text deltas goes as its events, one message each
+        if (!(await this.sendAll(spelledOut(batch)))) break
       }
     } catch (e) {
       this.sendError(e)

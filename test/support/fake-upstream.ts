@@ -35,6 +35,8 @@ export interface CassetteReply {
     status: number
     headers?: Record<string, string>
     sse?: { event?: string; data: unknown }[]
+    /** the SSE body as these exact pieces, each written on its own (after delayMs, when set): chunk boundaries anywhere */
+    raw?: (string | Uint8Array)[]
     json?: unknown
     delayMs?: number
   }
@@ -512,6 +514,7 @@ function chatReply(req: any, script: TurnScript | Extract<Fault, { afterEvents: 
 }
 
 function cassetteResponse(c: CassetteReply['cassette']): Response {
+  if (c.raw !== undefined) return rawResponse(c.raw, c)
   if (c.sse === undefined) return Response.json(c.json ?? null, { status: c.status, headers: c.headers })
   const enc = new TextEncoder()
   const frames = c.sse
@@ -522,6 +525,26 @@ function cassetteResponse(c: CassetteReply['cassette']): Response {
           const data = typeof f.data === 'string' ? f.data : JSON.stringify(f.data)
           ctl.enqueue(enc.encode(`${f.event ? `event: ${f.event}\n` : ''}data: ${data}\n\n`))
           if (c.delayMs) await Bun.sleep(c.delayMs)
+        }
+        ctl.close()
+      } catch {
+        // the gateway went away
+      }
+    },
+  })
+  return new Response(stream, { status: c.status, headers: { 'content-type': 'text/event-stream', ...c.headers } })
+}
+
+/** An SSE body written as the given pieces, one write each (a pause between them when delayMs is set). */
+function rawResponse(pieces: (string | Uint8Array)[], c: CassetteReply['cassette']): Response {
+  const enc = new TextEncoder()
+  const stream = new ReadableStream({
+    async start(ctl) {
+      try {
+        for (let i = 0; i < pieces.length; i++) {
+          if (i && c.delayMs) await Bun.sleep(c.delayMs)
+          const p = pieces[i]!
+          ctl.enqueue(typeof p === 'string' ? enc.encode(p) : p)
         }
         ctl.close()
       } catch {

@@ -1,0 +1,440 @@
+// A run of streamed text deltas kept as the upstream's bytes. A fast upstream sends hundreds of
+// `response.output_text.delta` events in one chunk, and each one parsed, renumbered and serialised again cost more than
+// everything else the gateway does per event. A delta of one plain shape (matchDelta below) is not parsed: the run of
+// such deltas of one chunk travels through the engine as ONE element holding the chunk and where each delta's JSON string
+// body is in it; the SSE writer copies those bytes into the frames (http/sse.ts), and the texts are decoded once per
+// run, for the event log and the item (runTexts). Any other message takes the ordinary path (JSON.parse).
+//
+// The frames a run makes are byte for byte what JSON.stringify writes for the event the normaliser would have built
+// (engine/normalise.ts itemEvent): `type`, `sequence_number`, `item_id`, `output_index` (the gateway's), then
+// `content_index`, `delta`, `logprobs` — which is why only that shape is taken, with a delta whose bytes JSON.stringify
+// would write the same way (no escapes but its own, valid UTF-8).
+
+/** The `type` of a run: no event anyone sends has it. */
+export const DELTA_RUN = 'agentgate.delta_run'
+
+export interface DeltaRun {
+  type: typeof DELTA_RUN
+  /**
+   * The first delta's sequence number: the gateway's once the normaliser has placed the run (the upstream's numbers
+   * are dropped, as for every event); -1 before.
+   */
+  sequence_number: number
+  /** the item's id and index: the upstream's, then (after the normaliser) the gateway's */
+  item_id: string
+  output_index: number
+  content_index: number
+  /** the bytes the deltas are in (an upstream chunk) */
+  bytes: Uint8Array
+  /** each delta's JSON string body (between its quotes) as [start, end) pairs into `bytes` */
+  spans: number[]
+  /** the deltas' texts, once decoded (runTexts) */
+  texts: string[] | null
+}
+
+/** How many delta events a run stands for. */
+export function runLength(run: DeltaRun): number {
+  return run.spans.length >> 1
+}
+
+export function isDeltaRun(e: { type: string }): e is DeltaRun {
+  return e.type === DELTA_RUN
+}
+
+const decoder = new TextDecoder()
+
+/**
+ * The texts of the run's deltas, in order: one decode and one JSON.parse of them all (as a JSON array of the string
+ * bodies, which they are), kept on the run.
+ */
+export function runTexts(run: DeltaRun): string[] {
+  if (run.texts) return run.texts
+  const { bytes, spans } = run
+  if (spans.length === 2) {
+    // one delta (a token-by-token upstream sends one per chunk): its body decoded, its escapes read only when it has any
+    const body = decoder.decode(bytes.subarray(spans[0], spans[1]))
+    run.texts = [body.includes('\\') ? (JSON.parse(`"${body}"`) as string) : body]
+    return run.texts
+  }
+  let size = 1
+  for (let i = 0; i < spans.length; i += 2) size += spans[i + 1]! - spans[i]! + 3
+  const out = new Uint8Array(size + 1)
+  let p = 0
+  out[p++] = 0x5b // [
+  for (let i = 0; i < spans.length; i += 2) {
+    if (i) out[p++] = 0x2c // ,
+    out[p++] = 0x22
+    for (let k = spans[i]!, end = spans[i + 1]!; k < end; k++) out[p++] = bytes[k]!
+    out[p++] = 0x22
+  }
+  out[p++] = 0x5d // ]
+  run.texts = JSON.parse(decoder.decode(out.subarray(0, p))) as string[]
+  return run.texts
+}
+
+/** The k-th delta event of a placed run, as the normaliser would have made it (same keys, same order). */
+export function runEvent(run: DeltaRun, k: number): DeltaEvent {
+  return {
+    type: 'response.output_text.delta',
+    sequence_number: run.sequence_number + k,
+    item_id: run.item_id,
+    output_index: run.output_index,
+    content_index: run.content_index,
+    delta: runTexts(run)[k]!,
+    logprobs: [],
+  }
+}
+
+/** The delta events a placed run stands for. */
+export function runEvents(run: DeltaRun): DeltaEvent[] {
+  const out: DeltaEvent[] = new Array(runLength(run))
+  for (let k = 0; k < out.length; k++) out[k] = runEvent(run, k)
+  return out
+}
+
+/** A delta event as a run's deltas are, one by one. */
+export interface DeltaEvent {
+  type: 'response.output_text.delta'
+  sequence_number: number
+  item_id: string
+  output_index: number
+  content_index: number
+  delta: string
+  logprobs: never[]
+}
+
+/** The events of a batch with its runs spelled out as their delta events (for readers that want single events). */
+export function spelledOut<E extends { type: string }>(batch: (E | DeltaRun)[]): (E | DeltaEvent)[] {
+  let out: (E | DeltaEvent)[] | null = null
+  for (let i = 0; i < batch.length; i++) {
+    const e = batch[i]!
+    if (e.type !== DELTA_RUN) {
+      out?.push(e as E)
+      continue
+    }
+    out ??= batch.slice(0, i) as E[]
+    for (const d of runEvents(e as DeltaRun)) out.push(d)
+  }
+  return out ?? (batch as E[])
+}
+
+// ---- Recognising a delta on the upstream's bytes ----
+
+/** What matchDelta found: the delta's item, indexes and where its string body is. */
+export interface MatchedDelta {
+  /** [start, end) of the item id's characters (plain ASCII, no escapes) */
+  idStart: number
+  idEnd: number
+  output_index: number
+  content_index: number
+  /** [start, end) of the delta's string body */
+  start: number
+  end: number
+  /** [seqStart, seqEnd) of the upstream's sequence number (-1: none) */
+  seqStart: number
+  seqEnd: number
+}
+
+const TYPE = bytesOf('response.output_text.delta')
+const KEYS = ['type', 'item_id', 'output_index', 'content_index', 'delta', 'logprobs', 'sequence_number'].map(bytesOf)
+const K_TYPE = 0
+const K_ITEM = 1
+const K_OUTPUT = 2
+const K_CONTENT = 3
+const K_DELTA = 4
+const K_LOGPROBS = 5
+const K_SEQ = 6
+
+function bytesOf(s: string): Uint8Array {
+  return new TextEncoder().encode(s)
+}
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+
+/**
+ * Whether the JSON object in b[pos, end) is a `response.output_text.delta` of the plain shape a run can hold: the keys
+ * type, item_id, output_index, content_index, delta, logprobs (`[]`) and sequence_number (optional), each once,
+ * content_index before delta before logprobs (the order the event is sent in), plain values (a non-negative integer
+ * index, an item id without escapes, a delta whose bytes JSON.stringify would write as they are). Anything else (null
+ * returned) is parsed as JSON the ordinary way, so an event that matches here is one JSON.parse would read the same.
+ */
+export function matchDelta(b: Uint8Array, pos: number, end: number): MatchedDelta | null {
+  let p = ws(b, pos, end)
+  if (b[p] !== 0x7b /* { */) return null
+  let seen = 0
+  let idStart = -1
+  let idEnd = -1
+  let outputIndex = -1
+  let contentIndex = -1
+  let start = -1
+  let stop = -1
+  let seqStart = -1
+  let seqEnd = -1
+  p = ws(b, p + 1, end)
+  for (;;) {
+    if (b[p] !== QUOTE) return null
+    const key = keyAt(b, p + 1, end)
+    if (key < 0 || seen & (1 << key)) return null
+    seen |= 1 << key
+    p = ws(b, p + 2 + KEYS[key]!.length, end)
+    if (b[p] !== 0x3a /* : */) return null
+    p = ws(b, p + 1, end)
+    switch (key) {
+      case K_TYPE: {
+        if (b[p] !== QUOTE || !equalAt(b, p + 1, end, TYPE) || b[p + 1 + TYPE.length] !== QUOTE) return null
+        p += TYPE.length + 2
+        break
+      }
+      case K_ITEM: {
+        if (b[p] !== QUOTE) return null
+        idStart = p + 1
+        let q = idStart
+        for (; q < end; q++) {
+          const c = b[q]!
+          if (c === QUOTE) break
+          if (c < 0x20 || c > 0x7e || c === BACKSLASH) return null
+        }
+        if (q >= end) return null
+        idEnd = q
+        p = q + 1
+        break
+      }
+      case K_OUTPUT:
+      case K_CONTENT:
+      case K_SEQ: {
+        let n = 0
+        let q = p
+        if (b[q] === 0x30 /* 0 */) q++
+        else
+          for (; q < end && q - p < 9; q++) {
+            const c = b[q]! - 0x30
+            if (c < 0 || c > 9) break
+            n = n * 10 + c
+          }
+        if (q === p) return null
+        const c = b[q]
+        // another digit (a leading zero, or past nine digits), a fraction or an exponent: not a plain index
+        if (c !== undefined && ((c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45)) return null
+        if (key === K_OUTPUT) outputIndex = n
+        else if (key === K_CONTENT) contentIndex = n
+        else {
+          seqStart = p
+          seqEnd = q
+        }
+        p = q
+        break
+      }
+      case K_DELTA: {
+        if (contentIndex < 0 || b[p] !== QUOTE) return null
+        start = p + 1
+        stop = stringEnd(b, start, end)
+        if (stop < 0) return null
+        p = stop + 1
+        break
+      }
+      case K_LOGPROBS: {
+        // after the delta (where the normaliser leaves it), and empty
+        if (start < 0 || b[p] !== 0x5b) return null
+        p = ws(b, p + 1, end)
+        if (b[p] !== 0x5d) return null
+        p++
+        break
+      }
+    }
+    p = ws(b, p, end)
+    if (b[p] === 0x2c /* , */) {
+      p = ws(b, p + 1, end)
+      continue
+    }
+    if (b[p] !== 0x7d /* } */) return null
+    break
+  }
+  if (ws(b, p + 1, end) !== end) return null
+  const required = (1 << K_TYPE) | (1 << K_ITEM) | (1 << K_OUTPUT) | (1 << K_CONTENT) | (1 << K_DELTA) | (1 << K_LOGPROBS)
+  if ((seen & required) !== required) return null
+  return { idStart, idEnd, output_index: outputIndex, content_index: contentIndex, start, end: stop, seqStart, seqEnd }
+}
+
+/** Past JSON whitespace (a data line has no line breaks). */
+function ws(b: Uint8Array, p: number, end: number): number {
+  while (p < end && (b[p] === 0x20 || b[p] === 0x09)) p++
+  return p
+}
+
+/** Which of KEYS starts at b[p] and is followed by its closing quote; -1: none. (Their first letters differ.) */
+function keyAt(b: Uint8Array, p: number, end: number): number {
+  let k: number
+  switch (b[p]) {
+    case 0x74: // t
+      k = K_TYPE
+      break
+    case 0x69: // i
+      k = K_ITEM
+      break
+    case 0x6f: // o
+      k = K_OUTPUT
+      break
+    case 0x63: // c
+      k = K_CONTENT
+      break
+    case 0x64: // d
+      k = K_DELTA
+      break
+    case 0x6c: // l
+      k = K_LOGPROBS
+      break
+    case 0x73: // s
+      k = K_SEQ
+      break
+    default:
+      return -1
+  }
+  const key = KEYS[k]!
+  return b[p + key.length] === QUOTE && equalAt(b, p, end, key) ? k : -1
+}
+
+function equalAt(b: Uint8Array, p: number, end: number, what: Uint8Array): boolean {
+  if (p + what.length > end) return false
+  for (let i = 0; i < what.length; i++) if (b[p + i] !== what[i]) return false
+  return true
+}
+
+/**
+ * Where the JSON string body starting at b[p] ends (its closing quote), when its bytes are what JSON.stringify would
+ * write for its text: valid UTF-8, no raw control character, and only the escapes JSON.stringify itself writes (\" \\
+ * \b \f \n \r \t, and \u00xx in lower-case hex for the other control characters). -1 otherwise.
+ */
+function stringEnd(b: Uint8Array, p: number, end: number): number {
+  while (p < end) {
+    const c = b[p]!
+    if (c === QUOTE) return p
+    if (c < 0x20) return -1
+    if (c === BACKSLASH) {
+      const e = b[p + 1]
+      if (e === QUOTE || e === BACKSLASH || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+        p += 2
+        continue
+      }
+      if (e !== 0x75 /* u */ || p + 6 > end || b[p + 2] !== 0x30 || b[p + 3] !== 0x30) return -1
+      const hi = b[p + 4]!
+      const lo = b[p + 5]!
+      const low = lo >= 0x30 && lo <= 0x39 ? lo - 0x30 : lo >= 0x61 && lo <= 0x66 ? lo - 0x61 + 10 : -1
+      if ((hi !== 0x30 && hi !== 0x31) || low < 0) return -1
+      const code = (hi - 0x30) * 16 + low
+      // the ones with a short escape are written short
+      if (code === 8 || code === 9 || code === 10 || code === 12 || code === 13) return -1
+      p += 6
+      continue
+    }
+    if (c < 0x80) {
+      p++
+      continue
+    }
+    const n = utf8Sequence(b, p, end)
+    if (n < 0) return -1
+    p += n
+  }
+  return -1
+}
+
+/** The length of the well-formed UTF-8 sequence of a non-ASCII character at b[p] (no surrogates, no overlongs); -1: none. */
+function utf8Sequence(b: Uint8Array, p: number, end: number): number {
+  const c = b[p]!
+  const cont = (i: number, lo = 0x80, hi = 0xbf) => p + i < end && b[p + i]! >= lo && b[p + i]! <= hi
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : -1
+  if (c === 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : -1
+  if (c === 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : -1
+  if (c >= 0xe1 && c <= 0xef) return cont(1) && cont(2) ? 3 : -1
+  if (c === 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : -1
+  if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : -1
+  if (c === 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : -1
+  return -1
+}
+
+const latin1 = new TextDecoder('latin1')
+
+/**
+ * matchDelta for one stream, quicker for the deltas after the first: consecutive deltas of an upstream are the same
+ * bytes but for their text and sequence number, so a delta is first compared with the last one matched (its other
+ * bytes as a template, compared natively on a one-byte-per-character view of the chunk), and parsed only when that
+ * fails. What it accepts is what matchDelta accepts: the same bytes around a delta body and a number of the same kind.
+ */
+export class DeltaMatcher {
+  /** the template: the bytes before the first variable part, between the two, after the last (mid null: one part) */
+  private head = ''
+  private mid: string | null = null
+  private tail = ''
+  /** whether the delta's body comes before the sequence number */
+  private bodyFirst = true
+  private match: MatchedDelta | null = null
+  private itemId = ''
+  /** the chunk the view is of, and the view (one character per byte) */
+  private viewOf: Uint8Array | null = null
+  private view = ''
+
+  /** The delta in b[start, end), and its item's id (a string made once per template), or null: not one. */
+  matchAt(b: Uint8Array, start: number, end: number): { delta: MatchedDelta; itemId: string } | null {
+    const t = this.match
+    if (t !== null) {
+      if (this.viewOf !== b) {
+        this.viewOf = b
+        this.view = latin1.decode(b)
+      }
+      const found = this.fromTemplate(b, start, end, t)
+      if (found) return { delta: found, itemId: this.itemId }
+    }
+    const m = matchDelta(b, start, end)
+    if (!m) return null
+    this.learn(b, start, end, m)
+    return { delta: m, itemId: this.itemId }
+  }
+
+  private fromTemplate(b: Uint8Array, start: number, end: number, t: MatchedDelta): MatchedDelta | null {
+    const view = this.view
+    if (!view.startsWith(this.head, start)) return null
+    let p = start + this.head.length
+    let bodyStart = -1
+    let bodyEnd = -1
+    for (let hole = 0; hole < (this.mid === null ? 1 : 2); hole++) {
+      if (hole === 1) {
+        if (!view.startsWith(this.mid!, p)) return null
+        p += this.mid!.length
+      }
+      if ((hole === 0) === this.bodyFirst) {
+        bodyStart = p
+        p = stringEnd(b, p, end)
+        if (p < 0) return null
+        bodyEnd = p
+      } else {
+        const q = p
+        if (b[p] === 0x30) p++
+        else while (p < end && p - q < 9 && b[p]! >= 0x30 && b[p]! <= 0x39) p++
+        if (p === q || (b[p]! >= 0x30 && b[p]! <= 0x39)) return null
+      }
+    }
+    if (end - p !== this.tail.length || !view.startsWith(this.tail, p)) return null
+    return { ...t, start: bodyStart, end: bodyEnd }
+  }
+
+  /** The template of a delta matchDelta accepted. */
+  private learn(b: Uint8Array, start: number, end: number, m: MatchedDelta): void {
+    const text = (from: number, to: number) => latin1.decode(b.subarray(from, to))
+    this.itemId = text(m.idStart, m.idEnd)
+    this.viewOf = null
+    this.match = m
+    if (m.seqStart < 0) {
+      this.bodyFirst = true
+      this.head = text(start, m.start)
+      this.mid = null
+      this.tail = text(m.end, end)
+      return
+    }
+    this.bodyFirst = m.start < m.seqStart
+    const [a, z] = this.bodyFirst ? [m.start, m.end] : [m.seqStart, m.seqEnd]
+    const [a2, z2] = this.bodyFirst ? [m.seqStart, m.seqEnd] : [m.start, m.end]
+    this.head = text(start, a)
+    this.mid = text(z, a2)
+    this.tail = text(z2, end)
+  }
+}

@@ -1,0 +1,252 @@
+// Text deltas are copied through as the upstream's bytes (src/upstream/delta-run.ts) when they have the one plain
+// shape that allows it; every other delta is parsed as before. Whichever way a delta goes, the client gets the same
+// bytes: each SSE frame is `event: <type>` and JSON.stringify of the event the gateway numbered, and a replay from the
+// store is the same text. These tests write the upstream's stream byte by byte (escapes, non-ASCII, fields in other
+// orders, chunk boundaries anywhere) and read the gateway's answer as text.
+import { describe, expect, test } from 'bun:test'
+import type { FakeUpstream } from '../support/fake-upstream'
+import type { TestGateway } from '../support/gateway'
+import { useGateway } from '../support/suite'
+
+const ITEM = 'msg_up_1'
+const ITEM2 = 'msg_up_2'
+
+type Ev = { type: string; sequence_number: number; [k: string]: any }
+
+const frame = (e: object | string) => {
+  const data = typeof e === 'string' ? e : JSON.stringify(e)
+  const type = typeof e === 'string' ? JSON.parse(e).type : (e as { type: string }).type
+  return `event: ${type}\ndata: ${data}\n\n`
+}
+
+const message = (id: string, text: string | null) => ({
+  id,
+  type: 'message',
+  role: 'assistant',
+  status: text === null ? 'in_progress' : 'completed',
+  content: text === null ? [] : [{ type: 'output_text', text, annotations: [] }],
+})
+
+const upstreamResponse = (status: string, output: object[]) => ({
+  id: 'resp_up',
+  object: 'response',
+  model: 'test-model',
+  status,
+  output,
+  usage: status === 'completed' ? { input_tokens: 3, output_tokens: 5, total_tokens: 8 } : null,
+})
+
+/** A delta's data line as a vLLM-like server writes it (OpenAI's field order), the delta's JSON string as given. */
+const deltaLine = (deltaJson: string, item = ITEM, index = 0) =>
+  `{"type":"response.output_text.delta","item_id":"${item}","output_index":${index},"content_index":0,"delta":${deltaJson},"logprobs":[],"sequence_number":7}`
+
+/** A whole upstream stream of one message item whose deltas are these data lines, and the item's text. */
+function streamOf(lines: string[], text: string): string {
+  return [
+    frame({ type: 'response.created', response: upstreamResponse('in_progress', []) }),
+    frame({ type: 'response.in_progress', response: upstreamResponse('in_progress', []) }),
+    frame({ type: 'response.output_item.added', output_index: 0, item: message(ITEM, null) }),
+    frame({
+      type: 'response.content_part.added',
+      item_id: ITEM,
+      output_index: 0,
+      content_index: 0,
+      part: { type: 'output_text', text: '', annotations: [] },
+    }),
+    ...lines.map(frame),
+    frame({ type: 'response.output_text.done', item_id: ITEM, output_index: 0, content_index: 0, text }),
+    frame({
+      type: 'response.content_part.done',
+      item_id: ITEM,
+      output_index: 0,
+      content_index: 0,
+      part: { type: 'output_text', text, annotations: [] },
+    }),
+    frame({ type: 'response.output_item.done', output_index: 0, item: message(ITEM, text) }),
+    frame({ type: 'response.completed', response: upstreamResponse('completed', [message(ITEM, text)]) }),
+  ].join('')
+}
+
+/** The frames of an SSE text, each checked to be `event: <type>` + JSON.stringify of its event, byte for byte. */
+function framesOf(text: string): Ev[] {
+  const frames = text.split('\n\n')
+  expect(frames.pop()).toBe('')
+  return frames.map((f) => {
+    const [event, data, ...rest] = f.split('\n')
+    const e = JSON.parse(data!.slice('data: '.length))
+    expect([event, data, rest]).toEqual([`event: ${e.type}`, `data: ${JSON.stringify(e)}`, []])
+    return e
+  })
+}
+
+const deltasOf = (events: Ev[]) => events.filter((e) => e.type === 'response.output_text.delta')
+
+/** Texts a delta can carry that JSON.stringify writes with its own escapes only (or none): taken as bytes. */
+const PLAIN = ['Hello', ' "quoted"', ' back\\slash', ' new\nline\ttab\r', ' ctl\u0001\u001f\b\f', ' é', ' 😀', ' 中文', ' ', '']
+/** The same kind of texts written with escapes JSON.stringify would not write: parsed, as before. */
+const ESCAPED: [string, string][] = [
+  ['"\\/slash"', '/slash'],
+  ['"\\u00e9t\\u00e9"', 'été'],
+  ['"\\ud83d\\ude00"', '😀'],
+  ['"\\u001F upper-case hex"', '\u001f upper-case hex'],
+  ['"\\u0041"', 'A'],
+]
+
+describe('text deltas copied through as bytes', () => {
+  let up: FakeUpstream
+  let gw: TestGateway
+  useGateway({ gateway: { logLevel: 'warn' } }, (s) => ({ up, gw } = s))
+
+  const post = async (body: object = {}) => {
+    const res = await fetch(`${gw.baseURL}/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-model', input: 'hi', stream: true, ...body }),
+    })
+    expect(res.status).toBe(200)
+    return res.text()
+  }
+
+  /** The gateway's answer to an upstream stream written as these pieces (a pause between them: separate chunks). */
+  const answerTo = (pieces: (string | Uint8Array)[], body: object = {}) => {
+    up.queue({ cassette: { status: 200, raw: pieces, delayMs: pieces.length > 1 ? 1 : 0 } })
+    return post(body)
+  }
+
+  const lines = [...PLAIN.map((t) => deltaLine(JSON.stringify(t))), ...ESCAPED.map(([json]) => deltaLine(json))]
+  const TEXT = [...PLAIN, ...ESCAPED.map(([, t]) => t)].join('')
+
+  test('escapes, control characters and non-ASCII text reach the client as the JSON of each event, with the right text', async () => {
+    const events = framesOf(await answerTo([streamOf(lines, TEXT)]))
+    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i))
+    const deltas = deltasOf(events)
+    expect(deltas.map((d) => d.delta)).toEqual([...PLAIN, ...ESCAPED.map(([, t]) => t)])
+    const added = events.find((e) => e.type === 'response.output_item.added')!
+    for (const d of deltas) {
+      expect(Object.keys(d)).toEqual(['type', 'sequence_number', 'item_id', 'output_index', 'content_index', 'delta', 'logprobs'])
+      expect([d.item_id, d.output_index, d.content_index, d.logprobs]).toEqual([added.item.id, 0, 0, []])
+    }
+    expect(events.at(-1)!.response.output[0].content[0].text).toBe(TEXT)
+  })
+
+  test.each([5, 13, 64])(
+    'the upstream stream cut into pieces of %i bytes (through lines and UTF-8 characters) gives the same answer',
+    async (size) => {
+      const whole = new TextEncoder().encode(streamOf(lines, TEXT))
+      const pieces: Uint8Array[] = []
+      for (let i = 0; i < whole.length; i += size) pieces.push(whole.slice(i, i + size))
+      const reference = framesOf(await answerTo([whole]))
+      const events = framesOf(await answerTo(pieces))
+      // the same events (but for the ids and times of the response and its item)
+      const shape = (es: Ev[]) => es.map((e) => [e.type, e.sequence_number, e.output_index, e.content_index, e.delta])
+      expect(shape(events)).toEqual(shape(reference))
+      expect(deltasOf(events).map((d) => d.delta)).toEqual([...PLAIN, ...ESCAPED.map(([, t]) => t)])
+      expect(events.at(-1)!.response.output[0].content[0].text).toBe(TEXT)
+    },
+  )
+
+  test('a delta with a field more, or its fields in another order, is streamed as before: its fields in the upstream order', async () => {
+    const odd = [
+      `{"type":"response.output_text.delta","item_id":"${ITEM}","output_index":0,"content_index":0,"delta":"a","logprobs":[],"obfuscation":"x1"}`,
+      `{"type":"response.output_text.delta","item_id":"${ITEM}","output_index":0,"delta":"b","content_index":0}`,
+      `{"content_index":0,"delta":"c","item_id":"${ITEM}","logprobs":[],"output_index":0,"sequence_number":9,"type":"response.output_text.delta"}`,
+      `{ "type": "response.output_text.delta", "item_id": "${ITEM}", "output_index": 0, "content_index": 0, "delta": "d", "logprobs": [ ] }`,
+    ]
+    const events = framesOf(await answerTo([streamOf(odd, 'abcd')]))
+    const deltas = deltasOf(events)
+    expect(deltas.map((d) => d.delta)).toEqual(['a', 'b', 'c', 'd'])
+    const plain = ['type', 'sequence_number', 'item_id', 'output_index', 'content_index', 'delta', 'logprobs']
+    expect(deltas.map((d) => Object.keys(d))).toEqual([
+      [...plain, 'obfuscation'],
+      ['type', 'sequence_number', 'item_id', 'output_index', 'delta', 'content_index', 'logprobs'],
+      plain,
+      plain,
+    ])
+    expect(deltas[0]!.obfuscation).toBe('x1')
+  })
+
+  test('deltas of two items taking turns, with other events between them, keep their order, items and numbers', async () => {
+    const part = (id: string, index: number) =>
+      frame({
+        type: 'response.content_part.added',
+        item_id: id,
+        output_index: index,
+        content_index: 0,
+        part: { type: 'output_text', text: '', annotations: [] },
+      })
+    const d = (t: string, id: string, index: number) => frame(deltaLine(JSON.stringify(t), id, index))
+    const text = [
+      frame({ type: 'response.created', response: upstreamResponse('in_progress', []) }),
+      frame({ type: 'response.output_item.added', output_index: 0, item: message(ITEM, null) }),
+      part(ITEM, 0),
+      d('a1', ITEM, 0),
+      d('a2', ITEM, 0),
+      ': keep-alive\n\n',
+      d('a3', ITEM, 0),
+      frame({ type: 'response.output_item.added', output_index: 1, item: message(ITEM2, null) }),
+      part(ITEM2, 1),
+      d('b1', ITEM2, 1),
+      d('a4', ITEM, 0),
+      d('b2', ITEM2, 1),
+      frame({
+        type: 'response.output_text.annotation.added',
+        item_id: ITEM2,
+        output_index: 1,
+        content_index: 0,
+        annotation_index: 0,
+        annotation: { type: 'url_citation', url: 'https://example.com', title: 't', start_index: 0, end_index: 1 },
+      }),
+      d('b3', ITEM2, 1),
+      frame({ type: 'response.output_item.done', output_index: 0, item: message(ITEM, 'a1a2a3a4') }),
+      frame({ type: 'response.output_item.done', output_index: 1, item: message(ITEM2, 'b1b2b3') }),
+      frame({ type: 'response.completed', response: upstreamResponse('completed', [message(ITEM, 'a1a2a3a4'), message(ITEM2, 'b1b2b3')]) }),
+    ].join('')
+    const events = framesOf(await answerTo([text]))
+    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i))
+    const [first, second] = events.filter((e) => e.type === 'response.output_item.added').map((e) => e.item.id)
+    expect(deltasOf(events).map((e) => [e.delta, e.item_id, e.output_index])).toEqual([
+      ['a1', first, 0],
+      ['a2', first, 0],
+      ['a3', first, 0],
+      ['b1', second, 1],
+      ['a4', first, 0],
+      ['b2', second, 1],
+      ['b3', second, 1],
+    ])
+    const annotation = events.find((e) => e.type === 'response.output_text.annotation.added')!
+    expect(annotation.sequence_number).toBe(events.findIndex((e) => e.delta === 'b2') + 1)
+    expect(events.at(-1)!.response.output.map((i: any) => i.content[0].text)).toEqual(['a1a2a3a4', 'b1b2b3'])
+  })
+
+  test('a stream cut off after a run of deltas keeps the item with the text that came', async () => {
+    const text = streamOf(lines, TEXT)
+    const cut = text.slice(0, text.indexOf('event: response.output_text.done'))
+    const events = framesOf(await answerTo([cut]))
+    const last = events.at(-1)!
+    expect(last.type).toBe('response.failed')
+    expect(last.response.output[0].status).toBe('incomplete')
+    expect(last.response.output[0].content[0].text).toBe(TEXT)
+    const stored: any = await (await fetch(`${gw.baseURL}/responses/${last.response.id}`)).json()
+    expect(stored.output[0].content[0].text).toBe(TEXT)
+  })
+
+  test('a replay from inside a run of deltas (starting_after) is the same text as the stream from there on', async () => {
+    const many = Array.from({ length: 300 }, (_, i) => (i % 5 === 0 ? ` é"${i}"\n😀` : ` w${i}`))
+    const sent = await answerTo([
+      streamOf(
+        [...many.map((t) => deltaLine(JSON.stringify(t))), ...ESCAPED.map(([json]) => deltaLine(json))],
+        many.join('') + ESCAPED.map(([, t]) => t).join(''),
+      ),
+    ])
+    const events = framesOf(sent)
+    const id = events[0]!.response.id
+    expect(await gw.store.listEvents(id, -1)).toEqual(events as never[])
+    const frames = sent.split('\n\n')
+    for (const k of [5, 150, events.length - 8]) {
+      const after = events[k]!.sequence_number
+      expect(events[k]!.type).toBe('response.output_text.delta')
+      const replay = await (await fetch(`${gw.baseURL}/responses/${id}?stream=true&starting_after=${after}`)).text()
+      expect(replay).toBe(frames.slice(k + 1).join('\n\n'))
+    }
+  })
+})
