@@ -7,9 +7,9 @@ import type { ResponseEvent } from '../schema/events'
 import type { CreateResponseRequest, ResponseObjectT, UsageT } from '../schema/responses'
 import type { StoreUnavailableError } from '../store/errors'
 import type { ItemBody, ResponseRecord } from '../store/types'
-import { mapToolCallEvents, toolRegistryFor } from '../tools'
+import { mapBatch, toolCallMapping, toolRegistryFor } from '../tools'
 import type { GatewayTools } from '../tools/gateway'
-import { mapGatewayCallEvents } from '../tools/gateway-events'
+import { gatewayCallMapping } from '../tools/gateway-events'
 import { needsApproval } from '../mcp/policy'
 import { noteToolCallEvent, noteUpstreamEvent, upstreamRequestAttributes, usageAttributes } from '../tracing/genai'
 import { endSpan, type Span } from '../tracing/span'
@@ -309,13 +309,17 @@ export class RunningTurn implements Turn, FinishingTurn {
       headers = { ...headers, traceparent: upSpan.traceparent() }
     }
     const whole = this.opts.answerOnly === true && !this.background
-    const stream = mapGatewayCallEvents(
-      mapToolCallEvents(adapter.stream(upstreamBody, { signal, headers, whole }), toolRegistryFor(this.req)),
-      gateway?.tools ?? null,
-      needsApproval,
-    )
+    // The calls of the client's tool types, then those the gateway runs, mapped event by event here (null: nothing to
+    // map): a generator layer around the stream per mapping cost every upstream chunk a hop of its own.
+    const toolCalls = toolCallMapping(toolRegistryFor(this.req))
+    const gatewayCalls = gatewayCallMapping(gateway?.tools ?? null, needsApproval)
     // A batch of the upstream's events in, a batch of the gateway's out: one yield (and one look at the log) per batch.
-    for await (const batch of stream) {
+    for await (const upstream of adapter.stream(upstreamBody, { signal, headers, whole })) {
+      let batch = upstream
+      if (toolCalls) batch = mapBatch(batch, toolCalls)
+      if (gatewayCalls) batch = mapBatch(batch, gatewayCalls)
+      // a batch the mappings left empty (events held back) is not looked at further
+      if (!batch.length) continue
       const events: TurnEvent[] = []
       for (const ev of batch) {
         if (upSpan && ev.type !== DELTA_RUN) noteUpstreamEvent(upSpan, ev)
