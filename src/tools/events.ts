@@ -201,22 +201,22 @@ function clientItem(st: CallState, status: string, args: string): UpstreamItem {
 }
 
 /**
- * Wraps an upstream stream (batches of events, upstream/adapter.ts) with the mapping (the engine's one call site). Nothing to map (no tools, or plain functions
- * only): the stream itself, with no generator layer around it (each layer costs every event an await of its own).
+ * The mapping of a turn's upstream events to the tool item types its client declared, or null when there is nothing to
+ * map (no tools, or plain functions only). The engine (its one call site) maps each event of a batch in its own loop
+ * over the batch: a generator layer around the stream for the mapping cost every upstream chunk a hop of its own.
  */
-export function mapToolCallEvents(events: AsyncIterable<UpstreamElement[]>, registry: ToolRegistry): AsyncIterable<UpstreamElement[]> {
-  if (!registry.tools.some((t) => t.kind !== 'function' || t.namespace !== null)) return events
-  return mapped(events, new ToolCallMapper(registry))
+export function toolCallMapping(registry: ToolRegistry): ToolCallMapper | null {
+  return registry.tools.some((t) => t.kind !== 'function' || t.namespace !== null) ? new ToolCallMapper(registry) : null
 }
 
-/** The batches mapped event by event; a batch left empty is not passed on. */
-async function* mapped(batches: AsyncIterable<UpstreamElement[]>, mapper: ToolCallMapper): AsyncGenerator<UpstreamElement[]> {
-  for await (const batch of batches) {
-    const out: UpstreamElement[] = []
-    // a run of text deltas (upstream/delta-run.ts) is nothing a call mapping changes
-    for (const ev of batch)
-      if (ev.type === DELTA_RUN) out.push(ev)
-      else for (const e of mapper.map(ev)) out.push(e)
-    if (out.length) yield out
-  }
+/**
+ * A batch of the upstream's stream through a call mapping (this one, or tools/gateway-events.ts gatewayCallMapping),
+ * event by event. A run of text deltas (upstream/delta-run.ts) is nothing a call mapping changes.
+ */
+export function mapBatch(batch: UpstreamElement[], mapping: { map(ev: UpstreamEvent): UpstreamEvent[] }): UpstreamElement[] {
+  const out: UpstreamElement[] = []
+  for (const ev of batch)
+    if (ev.type === DELTA_RUN) out.push(ev)
+    else for (const e of mapping.map(ev)) out.push(e)
+  return out
 }

@@ -4,8 +4,6 @@
 // once announced). A call to run is finished `in_progress`: the normaliser holds its done event and the engine
 // announces it once the call has run (engine/tool-rounds.ts). Runs after tools/events.ts, before the normaliser.
 import type { UpstreamEvent, UpstreamEventOf, UpstreamItem } from '../schema/events'
-import { DELTA_RUN } from '../upstream/delta-run'
-import type { UpstreamElement } from '../upstream/adapter'
 import type { GatewayTool, GatewayTools } from './gateway'
 
 /** Whether a call to this MCP tool waits for the client's approval (the MCP service's needsApproval). */
@@ -176,26 +174,10 @@ function itemIdOf(where: { item_id?: string | null }, st: CallState): string {
 }
 
 /**
- * Wraps a round's stream (batches of events, upstream/adapter.ts) with the mapping (the engine's one call site). Without gateway tools: the stream itself, with
- * no generator layer around it (each layer costs every event an await of its own).
+ * The mapping of a model round's events for the calls the gateway runs itself, or null without gateway tools. The
+ * engine (its one call site) maps each event of a batch in its own loop over the batch, as for the client's tool types
+ * (tools/events.ts toolCallMapping): no generator layer per mapping around the stream.
  */
-export function mapGatewayCallEvents(
-  events: AsyncIterable<UpstreamElement[]>,
-  gateway: GatewayTools | null,
-  needsApproval: ApprovalPolicy,
-): AsyncIterable<UpstreamElement[]> {
-  if (!gateway) return events
-  return mapped(events, new GatewayCallMapper(gateway, needsApproval))
-}
-
-/** The batches mapped event by event; a batch left empty is not passed on. */
-async function* mapped(batches: AsyncIterable<UpstreamElement[]>, mapper: GatewayCallMapper): AsyncGenerator<UpstreamElement[]> {
-  for await (const batch of batches) {
-    const out: UpstreamElement[] = []
-    // a run of text deltas (upstream/delta-run.ts) is nothing a call mapping changes
-    for (const ev of batch)
-      if (ev.type === DELTA_RUN) out.push(ev)
-      else for (const e of mapper.map(ev)) out.push(e)
-    if (out.length) yield out
-  }
+export function gatewayCallMapping(gateway: GatewayTools | null, needsApproval: ApprovalPolicy): GatewayCallMapper | null {
+  return gateway ? new GatewayCallMapper(gateway, needsApproval) : null
 }

@@ -255,53 +255,57 @@ function randomId(prefix: string): string {
 export function chatAdapter(client: UpstreamClient, limits: StreamLimits, models?: ServedModels): UpstreamAdapter {
   // the call as errors name it (credentials redacted): the same for every turn
   const call = describeCall('POST', client.baseUrl + '/chat/completions')
+  const sse = { maxLineBytes: limits.maxSseLineBytes, maxStreamBytes: limits.maxStreamBytes, idleMs: client.idleTimeoutMs, call }
   return {
     name: 'chat',
-    async *stream(body, { signal, headers, whole = false }) {
-      const request = toChatRequest(body)
-      if (whole) {
-        request.stream = false
-        delete request.stream_options
-      }
-      const res = await client.call({
-        method: 'POST',
-        path: '/chat/completions',
-        headers: { 'content-type': 'application/json', accept: whole ? 'application/json' : 'text/event-stream', ...headers },
-        body: requestJson(request, 'messages'),
-        signal,
-        kind: 'generate',
-      })
-      if (!res.ok)
-        throw await upstreamHttpError(res, { call, baseUrl: client.baseUrl, path: '/chat/completions', model: body.model, models })
+    // One generator from the call to the translated events (sse.ts translatedBatches): the messages of one network
+    // chunk are translated in one loop and handed on as one batch.
+    stream(body, { signal, headers, whole = false }) {
       const t = new ChatStreamTranslator()
-      const type = res.headers.get('content-type') ?? ''
-      if (!type.includes('text/event-stream')) {
-        const final = (await readLimitedJson(res, limits.maxStreamBytes)) as Json | null
-        if (!final || !Array.isArray(final.choices))
-          throw ApiError.badGateway(
-            `upstream answered with ${type || 'no content type'} instead of an event stream`,
-            'upstream_bad_response',
-          )
-        yield t.fromCompletion(final)
-        return
-      }
-      if (!res.body) throw emptyAnswer()
-      const sse = { maxLineBytes: limits.maxSseLineBytes, maxStreamBytes: limits.maxStreamBytes, idleMs: client.idleTimeoutMs, call }
-      // the messages of one network chunk are translated in one loop and handed on as one batch (sse.ts)
-      const sawDone = yield* translatedBatches<UpstreamEvent>(res.body, sse, (msg, batch) => {
-        let chunk: Json
-        try {
-          chunk = JSON.parse(msg.data)
-        } catch {
-          throw ApiError.badGateway('upstream sent a chunk that is not valid JSON', 'upstream_bad_response')
+      const open = async (): Promise<ReadableStream<Uint8Array> | UpstreamEvent[]> => {
+        const request = toChatRequest(body)
+        if (whole) {
+          request.stream = false
+          delete request.stream_options
         }
-        for (const ev of t.accept(chunk)) batch.push(ev)
-      })
-      // No [DONE] and no finish_reason: the stream broke off; without a terminal event the engine fails the turn.
-      if (sawDone || t.finishReason !== null) {
-        const last = t.finish()
-        if (last.length) yield last
+        const res = await client.call({
+          method: 'POST',
+          path: '/chat/completions',
+          headers: { 'content-type': 'application/json', accept: whole ? 'application/json' : 'text/event-stream', ...headers },
+          body: requestJson(request, 'messages'),
+          signal,
+          kind: 'generate',
+        })
+        if (!res.ok)
+          throw await upstreamHttpError(res, { call, baseUrl: client.baseUrl, path: '/chat/completions', model: body.model, models })
+        const type = res.headers.get('content-type') ?? ''
+        if (!type.includes('text/event-stream')) {
+          const final = (await readLimitedJson(res, limits.maxStreamBytes)) as Json | null
+          if (!final || !Array.isArray(final.choices))
+            throw ApiError.badGateway(
+              `upstream answered with ${type || 'no content type'} instead of an event stream`,
+              'upstream_bad_response',
+            )
+          return t.fromCompletion(final)
+        }
+        if (!res.body) throw emptyAnswer()
+        return res.body
       }
+      return translatedBatches<UpstreamEvent>(
+        open,
+        sse,
+        (msg, batch) => {
+          let chunk: Json
+          try {
+            chunk = JSON.parse(msg.data)
+          } catch {
+            throw ApiError.badGateway('upstream sent a chunk that is not valid JSON', 'upstream_bad_response')
+          }
+          for (const ev of t.accept(chunk)) batch.push(ev)
+        },
+        // No [DONE] and no finish_reason: the stream broke off; without a terminal event the engine fails the turn.
+        { end: (sawDone) => (sawDone || t.finishReason !== null ? t.finish() : []) },
+      )
     },
   }
 }

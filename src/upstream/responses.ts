@@ -16,47 +16,46 @@ import { ResponsesStreamFixer, type VllmEvent } from './vllm-events'
 export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, models?: ServedModels): UpstreamAdapter {
   // the call as errors name it (credentials redacted): the same for every turn
   const call = describeCall('POST', client.baseUrl + '/responses')
+  const sse = { maxLineBytes: limits.maxSseLineBytes, maxStreamBytes: limits.maxStreamBytes, idleMs: client.idleTimeoutMs, call }
   return {
     name: 'responses',
-    // One generator from the upstream's bytes to the fixed events: the SSE messages of a chunk are parsed, fixed and
-    // yielded here as one batch (a generator per stage, or a yield per event, cost every event a hop of its own).
-    async *stream(body, { signal, headers, whole = false }) {
-      const res = await client.call({
-        method: 'POST',
-        path: '/responses',
-        headers: { 'content-type': 'application/json', accept: whole ? 'application/json' : 'text/event-stream', ...headers },
-        body: requestJson({ ...body, stream: !whole }),
-        signal,
-        kind: 'generate',
-      })
-      if (!res.ok) throw await upstreamHttpError(res, { call, baseUrl: client.baseUrl, path: '/responses', model: body.model, models })
-      const type = res.headers.get('content-type') ?? ''
+    // One generator from the call to the fixed events (sse.ts translatedBatches): the SSE messages of a chunk are
+    // parsed, fixed and yielded there as one batch (a generator per stage, or a yield per event, cost every event a
+    // hop of its own).
+    stream(body, { signal, headers, whole = false }) {
       const fix = new ResponsesStreamFixer()
-      if (!type.includes('text/event-stream')) {
-        // The whole answer asked for (or a server that ignores stream:true): the final JSON object.
-        // Untyped JSON: only `object` is checked; the rest is read as the upstream Response it says it is.
-        const final = (await readLimitedJson(res, limits.maxStreamBytes)) as UpstreamResponse | null
-        if (final?.object !== 'response')
-          throw ApiError.badGateway(
-            `upstream answered with ${type || 'no content type'} instead of an event stream`,
-            'upstream_bad_response',
-          )
-        const events: UpstreamEvent[] = []
-        for (const ev of eventsFromFinalResponse(final)) events.push(...fix.accept(ev))
-        events.push(...fix.end())
-        yield events
-        return
+      const open = async (): Promise<ReadableStream<Uint8Array> | UpstreamEvent[]> => {
+        const res = await client.call({
+          method: 'POST',
+          path: '/responses',
+          headers: { 'content-type': 'application/json', accept: whole ? 'application/json' : 'text/event-stream', ...headers },
+          body: requestJson({ ...body, stream: !whole }),
+          signal,
+          kind: 'generate',
+        })
+        if (!res.ok) throw await upstreamHttpError(res, { call, baseUrl: client.baseUrl, path: '/responses', model: body.model, models })
+        const type = res.headers.get('content-type') ?? ''
+        if (!type.includes('text/event-stream')) {
+          // The whole answer asked for (or a server that ignores stream:true): the final JSON object.
+          // Untyped JSON: only `object` is checked; the rest is read as the upstream Response it says it is.
+          const final = (await readLimitedJson(res, limits.maxStreamBytes)) as UpstreamResponse | null
+          if (final?.object !== 'response')
+            throw ApiError.badGateway(
+              `upstream answered with ${type || 'no content type'} instead of an event stream`,
+              'upstream_bad_response',
+            )
+          const events: UpstreamEvent[] = []
+          for (const ev of eventsFromFinalResponse(final)) events.push(...fix.accept(ev))
+          events.push(...fix.end())
+          return events
+        }
+        if (!res.body) throw emptyAnswer()
+        return res.body
       }
-      if (!res.body) throw emptyAnswer()
-      const sse = { maxLineBytes: limits.maxSseLineBytes, maxStreamBytes: limits.maxStreamBytes, idleMs: client.idleTimeoutMs, call }
-      yield* translatedBatches<UpstreamEvent | DeltaRun>(
-        res.body,
-        sse,
-        (msg, batch) => fix.acceptInto(upstreamEvent(msg), batch),
-        deltasAsBytes(fix),
-      )
-      const held = fix.end()
-      if (held.length) yield held
+      return translatedBatches<UpstreamEvent | DeltaRun>(open, sse, (msg, batch) => fix.acceptInto(upstreamEvent(msg), batch), {
+        splice: deltasAsBytes(fix),
+        end: () => fix.end(),
+      })
     },
   }
 }

@@ -3,8 +3,9 @@
 // optionally the stream's total bytes (--max-stream-bytes) and the longest silence between chunks (idle timeout).
 // One reader and one loop per stream, and the messages of one chunk handed over together: per event there is no
 // stream layer, promise or timer of its own. A token-by-token upstream sends one event per chunk, so per chunk there is
-// one generator too (translatedBatches reads, parses and translates in one loop) and the read's promise is awaited as
-// the reader gives it (a generator or async function per stage cost every token a hop of its own).
+// one generator too (translatedBatches opens the call, reads, parses and translates in one loop: it is the adapter's
+// stream) and the read's promise is awaited as the reader gives it (a generator or async function per stage cost every
+// token a hop of its own).
 import { ApiError } from '../errors'
 import { idleTimeout, streamFailure } from './failure'
 import { streamTooLarge } from './stream-limit'
@@ -37,20 +38,34 @@ export interface SseLimits {
 export type Splice<E> = (b: Uint8Array, start: number, end: number, batch: E[]) => boolean
 
 /**
+ * Where an adapter's stream comes from: the call that opens it, resolving to the event-stream body to read — or, for
+ * an upstream that answered with one whole JSON object, the events made of it (one batch, nothing read or held).
+ */
+export type StreamSource<E> = () => Promise<ReadableStream<Uint8Array> | E[]>
+
+/**
  * An upstream's event stream as batches of what its messages translate to: `into` adds a message's events to the
- * batch of its chunk (one batch per network chunk, never empty), until the `[DONE]` message. A message `into` throws
+ * batch of its chunk (one batch per network chunk, never empty), until the `[DONE]` message; then `end` (given
+ * whether `[DONE]` came) gives what the translation held back to the end, as the last batch. A message `into` throws
  * for (not JSON, not an event) ends the stream after the batch so far: what streamed before it still counts. Returns
- * whether `[DONE]` came. Both upstream adapters (responses.ts, chat.ts) read their streams through here; `splice`, when
- * given, is offered each message of one data line first. Ending the iteration early (or any error) cancels the body,
- * which closes the upstream connection.
+ * whether `[DONE]` came. Both upstream adapters (responses.ts, chat.ts) are this generator, opened by their call
+ * (`source`): one generator from the upstream's bytes to the adapter's events, as an adapter's own generator around
+ * this one cost every chunk one more hop. `splice`, when given, is offered each message of one data line first.
+ * Ending the iteration early (or any error) cancels the body, which closes the upstream connection.
  */
 export async function* translatedBatches<E>(
-  body: ReadableStream<Uint8Array>,
+  source: ReadableStream<Uint8Array> | StreamSource<E>,
   limits: SseLimits,
   into: (msg: SseMessage, batch: E[]) => void,
-  splice?: Splice<E>,
+  { splice, end }: { splice?: Splice<E>; end?: (sawDone: boolean) => E[] } = {},
 ): AsyncGenerator<E[], boolean> {
+  const body = typeof source === 'function' ? await source() : source
+  if (Array.isArray(body)) {
+    if (body.length) yield body
+    return false
+  }
   const src = new SseSource(body, limits)
+  let sawDone = false
   try {
     for (;;) {
       let r: ReadResult
@@ -69,8 +84,8 @@ export async function* translatedBatches<E>(
           data = src.text(m.start, m.end)
         }
         if (data === '[DONE]') {
-          if (batch.length) yield batch
-          return true
+          sawDone = true
+          break
         }
         try {
           into({ event: m.eventStart >= 0 ? src.text(m.eventStart, m.eventEnd) : m.event, data }, batch)
@@ -80,11 +95,14 @@ export async function* translatedBatches<E>(
         }
       }
       if (batch.length) yield batch
-      if (r.done) return false
+      if (sawDone || r.done) break
     }
   } finally {
     src.close()
   }
+  const last = end?.(sawDone)
+  if (last?.length) yield last
+  return sawDone
 }
 
 /** A message as framed: its data decoded, or (null) one data line still as the bytes buffer[start, end). */

@@ -1,6 +1,7 @@
 // Calls coming back: upstream function_call events → the item types the client declared.
 import { describe, expect, test } from 'bun:test'
-import { ToolCallMapper } from '../../src/tools'
+import { buildToolRegistry, mapBatch, ToolCallMapper, toolCallMapping } from '../../src/tools'
+import { DELTA_RUN, type DeltaRun } from '../../src/upstream/delta-run'
 import { StreamedStringArgument } from '../../src/tools/streamed-argument'
 import { codexToolRegistry } from '../support/tool-registry'
 
@@ -72,6 +73,40 @@ describe('StreamedStringArgument', () => {
     const d = new StreamedStringArgument()
     expect(d.push('{"patch": "a\\tb"}')).toBe('a\tb')
     expect(d.finish('{"patch": "a\\tb"}')).toEqual({ input: 'a\tb', rest: '' })
+  })
+})
+
+// The engine maps each event of a batch in its own loop (no generator layer per mapping): only where there is
+// something to map.
+describe('toolCallMapping', () => {
+  test('no tools, or plain functions only: nothing to map', () => {
+    expect(toolCallMapping(buildToolRegistry(undefined))).toBeNull()
+    expect(toolCallMapping(buildToolRegistry([{ type: 'function', name: 'f', parameters: { type: 'object' } }]))).toBeNull()
+  })
+
+  test('a custom tool or a namespace: the mapper of the declared types', () => {
+    const m = toolCallMapping(reg)
+    expect(m).toBeInstanceOf(ToolCallMapper)
+    const out = callEvents('apply_patch', ['{"input":"x"}']).flatMap((e) => m!.map(e as any)) as Loose[]
+    expect(out.at(-1)?.item.type).toBe('custom_tool_call')
+  })
+
+  test('mapBatch: each event of a batch through the mapping, in order; a run of text deltas passes untouched', () => {
+    const run: DeltaRun = {
+      type: DELTA_RUN,
+      sequence_number: -1,
+      item_id: 'm1',
+      output_index: 1,
+      content_index: 0,
+      bytes: new Uint8Array(),
+      spans: [],
+      texts: null,
+    }
+    const [added, ...rest] = callEvents('apply_patch', ['{"input":"x"}'])
+    const m = toolCallMapping(reg)!
+    const out = [...mapBatch([added as any, run], m), ...mapBatch(rest as any[], m)] as Loose[]
+    expect(out[1]).toBe(run as unknown as Loose)
+    expect(out[0]!.item.type).toBe('custom_tool_call')
   })
 })
 

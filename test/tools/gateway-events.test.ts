@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'bun:test'
 import type { McpServer } from '../../src/mcp'
 import { GatewayTools, type McpServerPlan } from '../../src/tools/gateway'
-import { GatewayCallMapper } from '../../src/tools/gateway-events'
+import { GatewayCallMapper, gatewayCallMapping } from '../../src/tools/gateway-events'
 
 type Loose = { type: string; [key: string]: any }
 
@@ -41,6 +41,15 @@ function callEvents(name: string, args: string, opts: { added?: boolean; id?: st
     { type: 'response.output_item.done', output_index: 0, item: { ...item, arguments: args, status: 'completed' } },
   ]
 }
+
+// The engine maps each event of a batch in its own loop (no generator layer per mapping): only with gateway tools.
+test('gatewayCallMapping: none without gateway tools; with them, the mapper of their calls', () => {
+  expect(gatewayCallMapping(null, () => false)).toBeNull()
+  const m = gatewayCallMapping(gateway, () => false)
+  expect(m).toBeInstanceOf(GatewayCallMapper)
+  const out = callEvents('mcp__wiki__echo', '{"text":"hi"}').flatMap((e) => m!.map(e as any)) as Loose[]
+  expect(out.some((e) => e.item?.type === 'mcp_call')).toBe(true)
+})
 
 describe('GatewayCallMapper', () => {
   test('an MCP call: mcp_call announced, its arguments streamed as mcp_call_arguments, finished in_progress (to run)', () => {

@@ -1,5 +1,5 @@
-// The upstream SSE reader (translatedBatches, which both adapters read through): framing across arbitrary chunk
-// boundaries, line endings, the line limit, the end at [DONE], the idle timeout.
+// The upstream SSE reader (translatedBatches, which each adapter's stream is): framing across arbitrary chunk
+// boundaries, line endings, the line limit, the end at [DONE], the stream opened by its call, the idle timeout.
 import { describe, expect, test } from 'bun:test'
 import { ApiError } from '../../src/errors'
 import { type SseLimits, type SseMessage, translatedBatches } from '../../src/upstream/sse'
@@ -90,6 +90,91 @@ describe('the SSE reader', () => {
     const out = await parse([big], 1024)
     expect(out).toHaveLength(n)
     expect(out[n - 1].data).toBe(`{"i":${n - 1}}`)
+  })
+})
+
+/** Every batch a translatedBatches generator yields, and what it returned. */
+async function batchesOf<E>(gen: AsyncGenerator<E[], boolean>) {
+  const batches: E[][] = []
+  for (;;) {
+    const r = await gen.next()
+    if (r.done) return { batches, done: r.value }
+    batches.push(r.value)
+  }
+}
+
+// An adapter's stream is this generator, opened by the adapter's call: nothing runs before the first read of it.
+describe('the stream opened by its call (what each adapter returns)', () => {
+  const limits = { maxLineBytes: 1024 }
+  const keep = (msg: SseMessage, batch: string[]) => batch.push(msg.data)
+
+  test('the call runs only once the stream is read, and its body is read as before; what the translation held comes last, told that [DONE] came', async () => {
+    let calls = 0
+    const ends: boolean[] = []
+    const gen = translatedBatches<string>(
+      async () => {
+        calls++
+        return streamOf(['data: 1\n\n', 'data: 2\n\ndata: [DONE]\n\ndata: 3\n\n'])
+      },
+      limits,
+      keep,
+      {
+        end: (sawDone) => {
+          ends.push(sawDone)
+          return ['held']
+        },
+      },
+    )
+    expect(calls).toBe(0)
+    expect(await batchesOf(gen)).toEqual({ batches: [['1'], ['2'], ['held']], done: true })
+    expect({ calls, ends }).toEqual({ calls: 1, ends: [true] })
+  })
+
+  test('a stream that ends without [DONE] tells the end so; an end with nothing held adds no batch', async () => {
+    const ends: boolean[] = []
+    const gen = translatedBatches<string>(async () => streamOf(['data: 1\n\n']), limits, keep, {
+      end: (sawDone) => {
+        ends.push(sawDone)
+        return []
+      },
+    })
+    expect(await batchesOf(gen)).toEqual({ batches: [['1']], done: false })
+    expect(ends).toEqual([false])
+  })
+
+  test('a whole answer (the call gives its events) is one batch: no body read, nothing added at the end', async () => {
+    let ended = false
+    const gen = translatedBatches<string>(async () => ['a', 'b'], limits, keep, {
+      end: () => {
+        ended = true
+        return ['never']
+      },
+    })
+    expect(await batchesOf(gen)).toEqual({ batches: [['a', 'b']], done: false })
+    expect(ended).toBe(false)
+  })
+
+  test('a call that fails fails the first read, and a message the translation refuses skips the end', async () => {
+    const refused = translatedBatches<string>(async () => Promise.reject(new ApiError(502, 'no', 'upstream_error')), limits, keep)
+    await expect(refused.next()).rejects.toBeInstanceOf(ApiError)
+    let ended = false
+    const bad = translatedBatches<string>(
+      async () => streamOf(['data: ok\n\ndata: bad\n\n']),
+      limits,
+      (msg, batch) => {
+        if (msg.data === 'bad') throw new ApiError(502, 'bad event', 'upstream_error')
+        batch.push(msg.data)
+      },
+      {
+        end: () => {
+          ended = true
+          return ['never']
+        },
+      },
+    )
+    expect(await bad.next()).toEqual({ done: false, value: ['ok'] })
+    await expect(bad.next()).rejects.toBeInstanceOf(ApiError)
+    expect(ended).toBe(false)
   })
 })
 
