@@ -61,11 +61,18 @@ test('a write that fails in a group is undone alone: the others of its group are
 test('the writes of a group in which one failed are each stored exactly once, with their own results', async () => {
   // two running turns to end, and an insert that fails in between them (an id already taken)
   await turn('resp_taken')
-  for (const id of ['resp_r1', 'resp_r2']) await store.createResponse(responseRecord(id, { status: 'in_progress' }), [message(`${id}_in`, 'user', 'hi')])
+  for (const id of ['resp_r1', 'resp_r2'])
+    await store.createResponse(responseRecord(id, { status: 'in_progress' }), [message(`${id}_in`, 'user', 'hi')])
   const end = (id: string) =>
-    store.finishResponse('default', id, { status: 'completed', response: { id }, error: null, completedAt: 1 }, [message(`${id}_out`, 'assistant', 'hello')], {
-      events: [{ type: 'response.completed', sequence_number: 1, response: { id } }],
-    })
+    store.finishResponse(
+      'default',
+      id,
+      { status: 'completed', response: { id }, error: null, completedAt: 1 },
+      [message(`${id}_out`, 'assistant', 'hello')],
+      {
+        events: [{ type: 'response.completed', sequence_number: 1, response: { id } }],
+      },
+    )
   const results = await Promise.allSettled([end('resp_r1'), turn('resp_taken'), end('resp_r2')])
   expect(results.map((r) => (r.status === 'fulfilled' ? r.value : r.status))).toEqual([
     { status: 'completed', appended: false },

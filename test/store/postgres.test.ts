@@ -136,11 +136,11 @@ describeWithServer('PostgreSQL store (postgres)', () => {
         expect(defs.responses_previous_idx).toEndWith('WHERE (previous_response_id IS NOT NULL)')
         expect(defs.items_response_idx).not.toContain('WHERE')
         // a response's insert writes only indexes that a query reads: none on (tenant, created_at)
-        expect(Object.keys(defs).filter((name) => name.startsWith('responses_')).sort()).toEqual([
-          'responses_pkey',
-          'responses_previous_idx',
-          'responses_unfinished_idx',
-        ])
+        expect(
+          Object.keys(defs)
+            .filter((name) => name.startsWith('responses_'))
+            .sort(),
+        ).toEqual(['responses_pkey', 'responses_previous_idx', 'responses_unfinished_idx'])
         await sql.unsafe('SET enable_seqscan = off')
         const plan = async (q: string) =>
           ((await sql.unsafe(`EXPLAIN ${q}`)) as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('; ')
