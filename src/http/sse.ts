@@ -1,7 +1,8 @@
 // Delivers an iterator of event batches as Server-Sent Events: `event: <type>` + one `data:` line per event, written to
 // a direct stream (Bun's ReadableStream type 'direct': no JS queue, no copy per chunk). A batch — the events one
 // upstream chunk carried (engine/running-turn.ts) — is written as one string of frames: one write, one UTF-8 encoding
-// and one socket send for hundreds of deltas instead of one each. One stream for
+// and one socket send for hundreds of deltas instead of one each; a batch holding a run of text deltas (kept as the
+// upstream's bytes, upstream/delta-run.ts) is written as one buffer, those bytes copied into it. One stream for
 // both wire formats: the Responses API's (sseResponse) and the Messages API's (http/messages-sse.ts, with pings). The
 // writer waits whenever the socket pushes back, so a slow client slows the turn instead of growing a buffer; a client
 // that goes away ends the iterator (the engine then stores the turn as incomplete).
@@ -23,94 +24,121 @@ const RUN_TAIL = enc.encode('","logprobs":[]}\n\n')
 
 const TAIL_HEAD = new Uint8Array([...RUN_TAIL, ...RUN_HEAD])
 
-/** The last run's middle piece (its item and part): a token-by-token stream has a run per chunk, all of one item. */
-let middle = { item: '', output: -1, content: -1, bytes: new Uint8Array(0) }
+/**
+ * A stream's batches as what is written for each: a string of frames, or — when a batch holds a run of deltas — one
+ * buffer of exactly its size, the run's frames and the other events' (UTF-8) in order. One per stream: it keeps the
+ * last run's middle piece (a token-by-token stream has a run per chunk, all of one item).
+ */
+class BatchWriter {
+  private item = ''
+  private output = -1
+  private content = -1
+  private middle: Uint8Array = RUN_TAIL
 
-/** The piece of a run's frames between the sequence number and the delta: the item, its index, the part's. */
-function runMiddle(run: DeltaRun): Uint8Array {
-  const m = middle
-  if (m.item === run.item_id && m.output === run.output_index && m.content === run.content_index) return m.bytes
-  const text = `,"item_id":${JSON.stringify(run.item_id)},"output_index":${run.output_index},"content_index":${run.content_index},"delta":"`
-  middle = { item: run.item_id, output: run.output_index, content: run.content_index, bytes: enc.encode(text) }
-  return middle.bytes
-}
-
-/** At most how many bytes the frames of a placed run of text deltas take. */
-function runFramesSize(run: DeltaRun): number {
-  const { spans } = run
-  const each = RUN_HEAD.length + RUN_TAIL.length + String(run.sequence_number + runLength(run)).length + 128 + run.item_id.length * 6
-  let size = 0
-  for (let i = 0; i < spans.length; i += 2) size += each + spans[i + 1]! - spans[i]!
-  return size
-}
-
-/** Writes the SSE frames of a placed run of text deltas at out[p] (room enough: runFramesSize); returns the end. */
-function writeRunFrames(run: DeltaRun, out: Uint8Array, p: number): number {
-  const mid = runMiddle(run)
-  const { bytes, spans } = run
-  let seq = run.sequence_number
-  out.set(RUN_HEAD, p)
-  p += RUN_HEAD.length
-  for (let i = 0; i < spans.length; i += 2, seq++) {
-    // one frame's tail and the next one's head are one piece
-    if (i) {
-      out.set(TAIL_HEAD, p)
-      p += TAIL_HEAD.length
+  frames(batch: { type: string }[]): string | Uint8Array {
+    let runs = 0
+    for (let i = 0; i < batch.length; i++) if (batch[i]!.type === DELTA_RUN) runs++
+    if (runs === 0) {
+      let text = ''
+      for (let i = 0; i < batch.length; i++) text += frameText(batch[i]!)
+      return text
     }
-    p = writeDigits(out, p, seq)
-    out.set(mid, p)
-    p += mid.length
-    for (let k = spans[i]!, end = spans[i + 1]!; k < end; k++) out[p++] = bytes[k]!
+    const pieces: (Uint8Array | DeltaRun)[] = []
+    let size = 0
+    let text = ''
+    for (let i = 0; i < batch.length; i++) {
+      const e = batch[i]!
+      if (e.type !== DELTA_RUN) {
+        text += frameText(e)
+        continue
+      }
+      if (text) {
+        const bytes = enc.encode(text)
+        size += bytes.length
+        pieces.push(bytes)
+        text = ''
+      }
+      size += this.runSize(e as DeltaRun)
+      pieces.push(e as DeltaRun)
+    }
+    if (text) {
+      const bytes = enc.encode(text)
+      size += bytes.length
+      pieces.push(bytes)
+    }
+    // exactly its size: a view of a part of a buffer (subarray) cost more than the copying
+    const out = new Uint8Array(size)
+    let p = 0
+    for (const piece of pieces) {
+      if (piece instanceof Uint8Array) {
+        out.set(piece, p)
+        p += piece.length
+      } else p = this.writeRun(piece, out, p)
+    }
+    return out
   }
-  out.set(RUN_TAIL, p)
-  return p + RUN_TAIL.length
+
+  /** The piece of a run's frames between the sequence number and the delta: the item, its index, the part's. */
+  private middleOf(run: DeltaRun): Uint8Array {
+    if (this.item !== run.item_id || this.output !== run.output_index || this.content !== run.content_index) {
+      this.item = run.item_id
+      this.output = run.output_index
+      this.content = run.content_index
+      this.middle = enc.encode(
+        `,"item_id":${JSON.stringify(run.item_id)},"output_index":${run.output_index},"content_index":${run.content_index},"delta":"`,
+      )
+    }
+    return this.middle
+  }
+
+  /** How many bytes the frames of a placed run of text deltas take. */
+  private runSize(run: DeltaRun): number {
+    const { spans } = run
+    const each = RUN_HEAD.length + RUN_TAIL.length + this.middleOf(run).length
+    let size = 0
+    let seq = run.sequence_number
+    for (let i = 0; i < spans.length; i += 2, seq++) size += each + digitsOf(seq) + spans[i + 1]! - spans[i]!
+    return size
+  }
+
+  /** Writes the SSE frames of a placed run of text deltas at out[p]; returns the end. */
+  private writeRun(run: DeltaRun, out: Uint8Array, p: number): number {
+    const mid = this.middleOf(run)
+    const { bytes, spans } = run
+    let seq = run.sequence_number
+    out.set(RUN_HEAD, p)
+    p += RUN_HEAD.length
+    for (let i = 0; i < spans.length; i += 2, seq++) {
+      // one frame's tail and the next one's head are one piece
+      if (i) {
+        out.set(TAIL_HEAD, p)
+        p += TAIL_HEAD.length
+      }
+      p = writeDigits(out, p, seq)
+      out.set(mid, p)
+      p += mid.length
+      for (let k = spans[i]!, end = spans[i + 1]!; k < end; k++) out[p++] = bytes[k]!
+    }
+    out.set(RUN_TAIL, p)
+    return p + RUN_TAIL.length
+  }
+}
+
+/** How many decimal digits n (a non-negative integer) has. */
+function digitsOf(n: number): number {
+  let digits = 1
+  for (; n >= 10; n = Math.floor(n / 10)) digits++
+  return digits
 }
 
 /** n (a non-negative integer) in decimal ASCII at out[p]; returns the position after it. */
 function writeDigits(out: Uint8Array, p: number, n: number): number {
-  let digits = 1
-  for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++
+  const digits = digitsOf(n)
   for (let i = p + digits - 1; i >= p; i--) {
     out[i] = 0x30 + (n % 10)
     n = Math.floor(n / 10)
   }
   return p + digits
-}
-
-/**
- * A batch's frames as one write: a string of frames, or — when it holds a run of deltas — one buffer, the run's frames
- * and the other events' (UTF-8 encoded into it) in order.
- */
-function batchFrames(batch: { type: string }[]): string | Uint8Array {
-  let runs = 0
-  for (let i = 0; i < batch.length; i++) if (batch[i]!.type === DELTA_RUN) runs++
-  if (runs === 0) {
-    let text = ''
-    for (let i = 0; i < batch.length; i++) text += frameText(batch[i]!)
-    return text
-  }
-  // the events between runs as text, each piece's room its UTF-16 length × 3 (UTF-8 never takes more)
-  const pieces: (string | DeltaRun)[] = []
-  let size = 0
-  let text = ''
-  for (let i = 0; i < batch.length; i++) {
-    const e = batch[i]!
-    if (e.type !== DELTA_RUN) {
-      text += frameText(e)
-      continue
-    }
-    if (text) pieces.push(text)
-    size += text.length * 3 + runFramesSize(e as DeltaRun)
-    pieces.push(e as DeltaRun)
-    text = ''
-  }
-  if (text) pieces.push(text)
-  size += text.length * 3
-  const out = new Uint8Array(size)
-  let p = 0
-  for (const piece of pieces)
-    p = typeof piece === 'string' ? p + enc.encodeInto(piece, out.subarray(p)).written : writeRunFrames(piece, out, p)
-  return out.subarray(0, p)
 }
 
 /** One event as one SSE frame: `event: <type>` + one `data:` line (the JSON of the whole event). */
@@ -147,6 +175,7 @@ export function eventStreamResponse<E extends { type: string }>(events: AsyncIte
   let ended = false
   let gone = false
   let started = false
+  const writer = new BatchWriter()
   const end = () => {
     if (!ended) open?.dec()
     ended = true
@@ -177,7 +206,7 @@ export function eventStreamResponse<E extends { type: string }>(events: AsyncIte
           if (r.done || gone) break
           const batch = r.value
           last = batch[batch.length - 1] ?? last
-          const written = ctl.write(batchFrames(batch))
+          const written = ctl.write(writer.frames(batch))
           // a promise: the socket's buffer is full; wait for it to drain
           if (typeof written !== 'number') await written
         }

@@ -354,87 +354,99 @@ function utf8Sequence(b: Uint8Array, p: number, end: number): number {
 
 const latin1 = new TextDecoder('latin1')
 
+/** What DeltaMatcher found: the delta (its body's place, its indexes) and its item's id. */
+export interface FoundDelta {
+  itemId: string
+  output_index: number
+  content_index: number
+  /** [start, end) of the delta's string body */
+  start: number
+  end: number
+}
+
 /**
  * matchDelta for one stream, quicker for the deltas after the first: consecutive deltas of an upstream are the same
  * bytes but for their text and sequence number, so a delta is first compared with the last one matched (its other
- * bytes as a template, compared natively on a one-byte-per-character view of the chunk), and parsed only when that
- * fails. What it accepts is what matchDelta accepts: the same bytes around a delta body and a number of the same kind.
+ * bytes as a template), and parsed only when that fails. What it accepts is what matchDelta
+ * accepts: the same bytes around a delta body and a number of the same kind.
  */
 export class DeltaMatcher {
   /** the template: the bytes before the first variable part, between the two, after the last (mid null: one part) */
-  private head = ''
-  private mid: string | null = null
-  private tail = ''
+  private head = EMPTY
+  private mid: Uint8Array | null = null
+  private tail = EMPTY
   /** whether the delta's body comes before the sequence number */
   private bodyFirst = true
-  private match: MatchedDelta | null = null
-  private itemId = ''
-  /** the chunk the view is of, and the view (one character per byte) */
-  private viewOf: Uint8Array | null = null
-  private view = ''
+  private learnt = false
+  /** the result, reused (read at once by the caller) */
+  private readonly found: FoundDelta = { itemId: '', output_index: 0, content_index: 0, start: 0, end: 0 }
 
-  /** The delta in b[start, end), and its item's id (a string made once per template), or null: not one. */
-  matchAt(b: Uint8Array, start: number, end: number): { delta: MatchedDelta; itemId: string } | null {
-    const t = this.match
-    if (t !== null) {
-      if (this.viewOf !== b) {
-        this.viewOf = b
-        this.view = latin1.decode(b)
-      }
-      const found = this.fromTemplate(b, start, end, t)
-      if (found) return { delta: found, itemId: this.itemId }
-    }
+  /** The delta in b[start, end), or null: not one. The result is this matcher's, valid until its next call. */
+  matchAt(b: Uint8Array, start: number, end: number): FoundDelta | null {
+    if (this.learnt && this.fromTemplate(b, start, end)) return this.found
     const m = matchDelta(b, start, end)
     if (!m) return null
     this.learn(b, start, end, m)
-    return { delta: m, itemId: this.itemId }
+    return this.found
   }
 
-  private fromTemplate(b: Uint8Array, start: number, end: number, t: MatchedDelta): MatchedDelta | null {
-    const view = this.view
-    if (!view.startsWith(this.head, start)) return null
+  private fromTemplate(b: Uint8Array, start: number, end: number): boolean {
+    if (!same(b, start, end, this.head)) return false
     let p = start + this.head.length
-    let bodyStart = -1
-    let bodyEnd = -1
-    for (let hole = 0; hole < (this.mid === null ? 1 : 2); hole++) {
+    const holes = this.mid === null ? 1 : 2
+    for (let hole = 0; hole < holes; hole++) {
       if (hole === 1) {
-        if (!view.startsWith(this.mid!, p)) return null
+        if (!same(b, p, end, this.mid!)) return false
         p += this.mid!.length
       }
       if ((hole === 0) === this.bodyFirst) {
-        bodyStart = p
-        p = stringEnd(b, p, end)
-        if (p < 0) return null
-        bodyEnd = p
+        const q = stringEnd(b, p, end)
+        if (q < 0) return false
+        this.found.start = p
+        this.found.end = q
+        p = q
       } else {
         const q = p
         if (b[p] === 0x30) p++
         else while (p < end && p - q < 9 && b[p]! >= 0x30 && b[p]! <= 0x39) p++
-        if (p === q || (b[p]! >= 0x30 && b[p]! <= 0x39)) return null
+        if (p === q || (b[p]! >= 0x30 && b[p]! <= 0x39)) return false
       }
     }
-    if (end - p !== this.tail.length || !view.startsWith(this.tail, p)) return null
-    return { ...t, start: bodyStart, end: bodyEnd }
+    return end - p === this.tail.length && same(b, p, end, this.tail)
   }
 
   /** The template of a delta matchDelta accepted. */
   private learn(b: Uint8Array, start: number, end: number, m: MatchedDelta): void {
-    const text = (from: number, to: number) => latin1.decode(b.subarray(from, to))
-    this.itemId = text(m.idStart, m.idEnd)
-    this.viewOf = null
-    this.match = m
+    const piece = (from: number, to: number) => b.slice(from, to)
+    const f = this.found
+    f.itemId = latin1.decode(b.subarray(m.idStart, m.idEnd))
+    f.output_index = m.output_index
+    f.content_index = m.content_index
+    f.start = m.start
+    f.end = m.end
+    this.learnt = true
     if (m.seqStart < 0) {
       this.bodyFirst = true
-      this.head = text(start, m.start)
+      this.head = piece(start, m.start)
       this.mid = null
-      this.tail = text(m.end, end)
+      this.tail = piece(m.end, end)
       return
     }
     this.bodyFirst = m.start < m.seqStart
     const [a, z] = this.bodyFirst ? [m.start, m.end] : [m.seqStart, m.seqEnd]
     const [a2, z2] = this.bodyFirst ? [m.seqStart, m.seqEnd] : [m.start, m.end]
-    this.head = text(start, a)
-    this.mid = text(z, a2)
-    this.tail = text(z2, end)
+    this.head = piece(start, a)
+    this.mid = piece(z, a2)
+    this.tail = piece(z2, end)
   }
+}
+
+const EMPTY = new Uint8Array(0)
+
+/** Whether the bytes at b[p] (before `end`) are those of `t`. */
+function same(b: Uint8Array, p: number, end: number, t: Uint8Array): boolean {
+  const n = t.length
+  if (p + n > end) return false
+  for (let i = 0; i < n; i++) if (b[p + i] !== t[i]) return false
+  return true
 }

@@ -85,15 +85,14 @@ function upstreamEvent(msg: SseMessage): VllmEvent {
 function deltasAsBytes(fix: ResponsesStreamFixer): Splice<UpstreamEvent | DeltaRun> {
   const matcher = new DeltaMatcher()
   return (b, start, end, batch) => {
-    const found = matcher.matchAt(b, start, end)
-    if (!found) return false
-    const m = found.delta
+    const m = matcher.matchAt(b, start, end)
+    if (!m) return false
     const last = batch[batch.length - 1]
     if (
       last?.type === DELTA_RUN &&
       last.bytes === b &&
       !fix.holding &&
-      last.item_id === found.itemId &&
+      last.item_id === m.itemId &&
       last.output_index === m.output_index &&
       last.content_index === m.content_index
     ) {
@@ -103,7 +102,7 @@ function deltasAsBytes(fix: ResponsesStreamFixer): Splice<UpstreamEvent | DeltaR
     const run: DeltaRun = {
       type: DELTA_RUN,
       sequence_number: -1,
-      item_id: found.itemId,
+      item_id: m.itemId,
       output_index: m.output_index,
       content_index: m.content_index,
       bytes: b,

@@ -93,7 +93,7 @@ describe('DeltaMatcher (the last delta as a template)', () => {
   const at = (m: DeltaMatcher, s: string) => {
     const b = bytes(s)
     const r = m.matchAt(b, 0, b.length)
-    return r && { id: r.itemId, out: r.delta.output_index, text: new TextDecoder().decode(b.subarray(r.delta.start, r.delta.end)) }
+    return r && { id: r.itemId, out: r.output_index, text: new TextDecoder().decode(b.subarray(r.start, r.end)) }
   }
   const vllm = (id: string, seq: number, delta: string) =>
     `{"content_index":0,"delta":${delta},"item_id":"${id}","logprobs":[],"output_index":0,"sequence_number":${seq},${T}}`
