@@ -117,7 +117,11 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       store.releaseMemory().catch((e) => logger.warn('the store could not give its memory back', { err: String(e) }))
     },
     minIntervalMs: opts.idleRelease?.minIntervalMs,
-    onRelease: (ms) => logger.debug('gave memory back after idle', { idle_ms: config.idleReleaseMs, gc_ms: Math.round(ms) }),
+    onRelease: (ms, after) =>
+      logger.debug(after === 'start' ? 'gave back what the start left' : 'gave memory back after idle', {
+        idle_ms: config.idleReleaseMs,
+        gc_ms: Math.round(ms),
+      }),
   })
   const app = createApp({
     config,
@@ -175,6 +179,8 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       logAuthMode(logger, auth, config.host)
       // Whether the upstream answers (and with which models) is logged when known; it never delays "listening".
       if (!opts.quiet) void probeUpstream(upstream).then((r) => logProbe(logger, config.upstream, r))
+      // what the start left is given back once the gateway has waited --idle-release-ms for a first request
+      idle.started()
       return url
     },
     stop,

@@ -1,5 +1,5 @@
-// The idle release (src/idle-release.ts, --idle-release-ms): memory is given back once after traffic, when nothing is
-// in flight, and not while a request, a turn or a stream is. The gateway runs here with a release that only counts;
+// The idle release (src/idle-release.ts, --idle-release-ms): memory is given back once after the start and once after
+// traffic, when nothing is in flight, and not while a request, a turn or a stream is. The gateway runs here with a release that only counts;
 // test/binary/idle-release.test.ts runs the real one in the compiled binary.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
 import { statSync } from 'node:fs'
@@ -24,13 +24,21 @@ afterEach(async () => {
   gw = null
 })
 
-async function gateway(opts: { idleMs?: number; minIntervalMs?: number } = {}): Promise<TestGateway> {
+/**
+ * A gateway with a release that only counts. `idle` (default): it has given back what its start left and has had no
+ * request since, so what the tests count is what traffic makes; 'fresh': just started.
+ */
+async function gateway(opts: { idleMs?: number; minIntervalMs?: number; state?: 'idle' | 'fresh' } = {}): Promise<TestGateway> {
   releases = []
   gw = await startGateway({
     upstream: up.url,
     env: { AGENTGATE_IDLE_RELEASE_MS: String(opts.idleMs ?? IDLE_MS) },
     idleRelease: { release: () => releases.push(performance.now()), minIntervalMs: opts.minIntervalMs ?? 0 },
   })
+  if ((opts.state ?? 'idle') === 'idle' && opts.idleMs !== 0) {
+    await released(1)
+    releases = []
+  }
   return gw
 }
 
@@ -44,10 +52,29 @@ const turn = (g: TestGateway, body: Record<string, unknown> = {}) =>
 const released = (n: number) => waitFor(`${n} release(s), got ${releases.length}`, () => releases.length === n)
 
 describe('giving memory back once the gateway is idle', () => {
-  test('a gateway that has had no request gives nothing back', async () => {
-    await gateway()
+  test('a started gateway gives back once what its start left, and nothing more until a request comes', async () => {
+    await gateway({ state: 'fresh' })
+    await released(1)
     await Bun.sleep(IDLE_MS * 5)
-    expect(releases).toHaveLength(0)
+    expect(releases).toHaveLength(1)
+  })
+
+  test('a request soon after the start: one release, after the traffic', async () => {
+    const g = await gateway({ state: 'fresh', idleMs: IDLE_MS * 5 })
+    expect((await turn(g)).status).toBe(200)
+    await released(1)
+    await Bun.sleep(IDLE_MS * 10)
+    expect(releases).toHaveLength(1)
+  })
+
+  test("the start's release does not hold back the first one after traffic (the minimum interval is for traffic)", async () => {
+    const g = await gateway({ minIntervalMs: 60_000 })
+    expect((await turn(g)).status).toBe(200)
+    await released(1)
+    // and the one after traffic does hold back the next
+    expect((await turn(g)).status).toBe(200)
+    await Bun.sleep(IDLE_MS * 5)
+    expect(releases).toHaveLength(1)
   })
 
   test('after traffic and --idle-release-ms with nothing in flight, memory is given back once', async () => {

@@ -153,7 +153,7 @@ export const TUNING_SETTINGS: readonly Setting[] = [
     file: 'idle_release_ms',
     kind: 'int',
     min: 0,
-    help: 'after traffic, this many ms with no request and nothing in flight: give memory back once (a full garbage collection, compiled code dropped; at most every 30 s); 0: never',
+    help: 'after the start and after traffic, this many ms with no request and nothing in flight: give memory back once (a full garbage collection, compiled code dropped; after traffic at most every 30 s); 0: never',
     def: 1_000,
   },
   {

@@ -1,6 +1,6 @@
-// The idle release in the shipped binary: after traffic and --idle-release-ms, the gateway collects its heap and drops
-// its compiled code (src/idle-release.ts); what it serves afterwards — recompiled from the embedded bytecode — must be
-// as it was. The watch's rules (when it runs, not while anything is in flight) are in test/idle-release.test.ts.
+// The idle release in the shipped binary: after its start and after traffic, once --idle-release-ms pass with nothing
+// in flight, the gateway collects its heap and drops its compiled code (src/idle-release.ts); what it serves
+// afterwards — recompiled from the embedded bytecode — must be as it was. The watch's rules (when it runs, not while anything is in flight) are in test/idle-release.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -78,7 +78,9 @@ async function everyKind(round: number) {
 }
 
 describe('the compiled binary, once idle', () => {
-  test('gives memory back once after traffic, and serves every kind of request as before afterwards', async () => {
+  test('gives back what its start left, then memory once after traffic, and serves every kind of request as before afterwards', async () => {
+    // started and left alone: what the start left is given back, once, before any request
+    await waitFor('the start release line', () => gw.stderr().includes('gave back what the start left'), 10_000)
     expect(releaseLines()).toHaveLength(0)
     // a socket open across the release, its session waiting for its next frame meanwhile
     const socket = await openSocket(gw.url)
