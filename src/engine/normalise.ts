@@ -200,7 +200,7 @@ export class EventNormaliser {
     run.item_id = st.id
     run.output_index = st.index
     this.seq += runLength(run)
-    const key = run.content_index === 0 ? 'text:0' : `text:${run.content_index}`
+    const key = partKey('text', run.content_index)
     st.text.set(key, (st.text.get(key) ?? '') + texts.join(''))
     return [run]
   }
@@ -249,16 +249,15 @@ export class EventNormaliser {
 
   private track(st: ItemState, ev: UpstreamItemEvent) {
     let key: string
-    // The first part's key is a constant: no string built per delta in the common case.
     switch (ev.type) {
       case 'response.output_text.delta':
-        key = ev.content_index === 0 || ev.content_index == null ? 'text:0' : `text:${ev.content_index}`
+        key = partKey('text', ev.content_index)
         break
       case 'response.reasoning_text.delta':
-        key = ev.content_index === 0 || ev.content_index == null ? 'reasoning:0' : `reasoning:${ev.content_index}`
+        key = partKey('reasoning', ev.content_index)
         break
       case 'response.reasoning_summary_text.delta':
-        key = ev.summary_index === 0 || ev.summary_index == null ? 'summary:0' : `summary:${ev.summary_index}`
+        key = partKey('summary', ev.summary_index)
         break
       case 'response.function_call_arguments.delta':
         key = 'arguments'
@@ -275,6 +274,16 @@ export class EventNormaliser {
     // As parsed: a delta that is not text is not kept.
     if (typeof ev.delta === 'string') st.text.set(key, (st.text.get(key) ?? '') + ev.delta)
   }
+}
+
+const FIRST_PART = { text: 'text:0', reasoning: 'reasoning:0', summary: 'summary:0' } as const
+
+/**
+ * The key an item's text of one part is kept under ("<kind>:<index>"). The first part's is a constant: no string built
+ * per delta in the common case.
+ */
+function partKey(kind: keyof typeof FIRST_PART, index: number | null | undefined): string {
+  return index === 0 || index == null ? FIRST_PART[kind] : `${kind}:${index}`
 }
 
 /** The progress events of a gateway-run call or tool list: they carry only the item's id and index. */
