@@ -4,6 +4,7 @@
 import './production-env'
 import { commandArgs } from './command-args'
 import { type Config, ConfigError, loadConfig, settingsHelp } from './config'
+import { FETCH_CAP_VARIABLE, reexecWithFetchCap, SERVE_FETCH_CAP, warnAboutFetchCap } from './fetch-cap'
 import { createGateway } from './gateway'
 import { StartupError } from './startup-errors'
 import { openStore } from './store'
@@ -34,6 +35,10 @@ Options:
   --config FILE                        config file (TOML)
 ${settingsHelp()}
   --help                               this help
+
+Environment:
+  ${FETCH_CAP_VARIABLE}=N       upstream requests in flight at once, 1–65535 (Bun's default: 256); unset,
+                                       serve restarts itself once at start with it set to ${SERVE_FETCH_CAP}
 `
 
 const DOCTOR_HELP = `Usage: agentgate doctor [--probe] [options]
@@ -102,6 +107,7 @@ async function main(argv: string[]): Promise<number> {
       const config = loadConfig({ flags: args.flags, env: process.env })
       const running = await createGateway(config)
       await running.listen()
+      warnAboutFetchCap(running.logger, process.env, process.platform)
       jitAsUsual()
       // First signal: drain (running turns finish or end failed), exit 0. A second signal: exit at once.
       let draining = false
@@ -196,4 +202,5 @@ export function runCli(argv: string[]): void {
 }
 
 // The executable's entry is ./executable.ts, which loads this module after setting NODE_ENV; from source it is this one.
-if (import.meta.main) runCli(process.argv.slice(2))
+// From source the whole module graph has loaded by now, so the re-execution for serve costs a source start twice over.
+if (import.meta.main) void reexecWithFetchCap(process.argv.slice(2)).then(() => runCli(process.argv.slice(2)))

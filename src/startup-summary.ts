@@ -1,7 +1,9 @@
 // What the gateway says about itself when it starts: version, where it listens, the upstream (redacted) and the
-// models it serves — or that it is not answering —, the database (a path, or PostgreSQL's host, never a
-// password), auth on/off and the docs URL. The upstream probe runs after "listening" and is logged when known.
+// models it serves — or that it is not answering —, how many upstream requests run at once, the database (a path, or
+// PostgreSQL's host, never a password), auth on/off and the docs URL. The upstream probe runs after "listening" and is
+// logged when known.
 import type { Config } from './config'
+import { fetchCapOf } from './fetch-cap'
 import type { Logger } from './log'
 import type { UpstreamClient } from './upstream/client'
 import { redactUrl, redactUrlIn } from './upstream/redact'
@@ -22,13 +24,22 @@ export function describeDatabase(config: Pick<Config, 'db' | 'databaseUrl'>): st
   }
 }
 
-/** The fields of the "started" line. */
-export function startupFields(config: Config, version: string, url: string): Record<string, unknown> {
+/**
+ * The fields of the "started" line. `maxUpstreamRequests`: how many upstream requests Bun's fetch runs at once in this
+ * process (fetch-cap.ts), by default from the environment it started with.
+ */
+export function startupFields(
+  config: Config,
+  version: string,
+  url: string,
+  maxUpstreamRequests = fetchCapOf(process.env).cap,
+): Record<string, unknown> {
   return {
     version,
     url,
     upstream: redactUrl(config.upstream),
     upstream_api: config.upstreamApi,
+    max_upstream_requests: maxUpstreamRequests,
     database: describeDatabase(config),
     auth: config.apiKeys.length > 0 || config.oidcIssuer ? 'on' : 'off',
     ...(config.otelEndpoint ? { traces: redactUrl(config.otelEndpoint) } : {}),

@@ -122,7 +122,7 @@ export async function llm(ctx: Ctx): Promise<ScenarioResult> {
           `Added p99 gap: ${signed(metrics['llm.added_gap_p99_ms'])} ms. The client (bench/sse-load.ts, one Bun process, up to ${STREAMS * 2} fetches at once) ` +
           'times each read that holds a token; tokens that share a read count as a 0 ms gap. Client i starts i/500 of a turn late, so turns start spread out. ' +
           '"Turns completed": started and ended inside the window. "Upstream streams at once": reported by bench/upstream.ts; ' +
-          "through the gateway it is how many upstream requests the gateway had open (Bun's fetch runs at most 256 at once unless BUN_CONFIG_MAX_HTTP_REQUESTS is raised).",
+          "through the gateway it is how many upstream requests the gateway had open (Bun's fetch runs at most 256 at once unless BUN_CONFIG_MAX_HTTP_REQUESTS is set at start; serve on Linux sets 4096 itself, README Limits).",
       },
     ],
   }

@@ -76,8 +76,9 @@ describe("the executable's start-up code", () => {
       expect({ path, loaded: loadsAtStart(path) }).toEqual({ path, loaded: false })
   })
 
-  test('sets NODE_ENV before any package is loaded (Elysia reads it when it loads): only production-env.ts comes before the entry', () => {
-    expect(beforeEntry.modules.filter((m) => m !== 'src/executable.ts')).toEqual(['src/production-env.ts'])
+  test('sets NODE_ENV before any package is loaded (Elysia reads it when it loads), and re-executes serve before the CLI loads: only fetch-cap.ts and production-env.ts come before the entry, and no runtime module', () => {
+    expect(beforeEntry.modules.filter((m) => m !== 'src/executable.ts').toSorted()).toEqual(['src/fetch-cap.ts', 'src/production-env.ts'])
+    expect([...beforeEntry.builtins]).toEqual([])
   })
 
   test('does not load node:crypto (about 3 ms of every start): keys are hashed natively, sealing loads it on first use', () => {

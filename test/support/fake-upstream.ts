@@ -6,6 +6,7 @@ export type Fault =
   | { fault: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
   | { fault: 'drop'; afterEvents: number } // SSE: close the connection after N events, no terminal event
   | { fault: 'slow'; delayMs: number } // wait before answering headers
+  | { fault: 'hold'; until: Promise<unknown> } // wait before answering headers until `until` settles (the test lets go)
   | { fault: 'stall'; afterEvents: number; stallMs: number } // SSE: go silent mid-stream
   | { fault: 'malformed'; afterEvents: number; oneWrite?: boolean } // SSE: a broken data line
   // exact bytes; chunked: sent as a stream, without a declared length
@@ -139,6 +140,10 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): FakeUpstream 
       if ('fault' in reply && reply.fault === 'slow') {
         await Bun.sleep(reply.delayMs)
         reply = { text: 'slow answer' }
+      }
+      if ('fault' in reply && reply.fault === 'hold') {
+        await reply.until.catch(() => {})
+        reply = { text: 'held answer' }
       }
       const script = reply as TurnScript | Extract<Fault, { afterEvents: number }>
       if (url.pathname === '/v1/responses') return responsesReply(body, script)
