@@ -43,50 +43,87 @@ export function isDeltaRun(e: { type: string }): e is DeltaRun {
 
 const decoder = new TextDecoder()
 
+/** A JSON string body as its text: decoded, its escapes read only when it has any. */
+function bodyText(bytes: Uint8Array, start: number, end: number): string {
+  const body = decoder.decode(bytes.subarray(start, end))
+  return body.includes('\\') ? (JSON.parse(`"${body}"`) as string) : body
+}
+
+/**
+ * The run's string bodies copied into one buffer, each between `open` and `close` and `sep` between two (ASCII bytes,
+ * -1: none), decoded once.
+ */
+function joinedBodies(run: DeltaRun, open: number, sep: number, close: number): string {
+  const { bytes, spans } = run
+  let size = 0
+  for (let i = 0; i < spans.length; i += 2) size += spans[i + 1]! - spans[i]! + 3
+  const out = new Uint8Array(size)
+  let p = 0
+  for (let i = 0; i < spans.length; i += 2) {
+    if (i && sep >= 0) out[p++] = sep
+    if (open >= 0) out[p++] = open
+    for (let k = spans[i]!, end = spans[i + 1]!; k < end; k++) out[p++] = bytes[k]!
+    if (close >= 0) out[p++] = close
+  }
+  return decoder.decode(out.subarray(0, p))
+}
+
 /**
  * The texts of the run's deltas, in order: one decode and one JSON.parse of them all (as a JSON array of the string
- * bodies, which they are), kept on the run.
+ * bodies, which they are), kept on the run. (For readers that want the events one by one: the engine itself takes a
+ * run's text whole, runText, and the event log its JSON, runJson.)
  */
 export function runTexts(run: DeltaRun): string[] {
   if (run.texts) return run.texts
   const { bytes, spans } = run
-  if (spans.length === 2) {
-    // one delta (a token-by-token upstream sends one per chunk): its body decoded, its escapes read only when it has any
-    const body = decoder.decode(bytes.subarray(spans[0], spans[1]))
-    run.texts = [body.includes('\\') ? (JSON.parse(`"${body}"`) as string) : body]
-    return run.texts
-  }
-  let size = 1
-  for (let i = 0; i < spans.length; i += 2) size += spans[i + 1]! - spans[i]! + 3
-  const out = new Uint8Array(size + 1)
-  let p = 0
-  out[p++] = 0x5b // [
-  for (let i = 0; i < spans.length; i += 2) {
-    if (i) out[p++] = 0x2c // ,
-    out[p++] = 0x22
-    for (let k = spans[i]!, end = spans[i + 1]!; k < end; k++) out[p++] = bytes[k]!
-    out[p++] = 0x22
-  }
-  out[p++] = 0x5d // ]
-  run.texts = JSON.parse(decoder.decode(out.subarray(0, p))) as string[]
+  // one delta (a token-by-token upstream sends one per chunk)
+  if (spans.length === 2) run.texts = [bodyText(bytes, spans[0]!, spans[1]!)]
+  else run.texts = JSON.parse(`[${joinedBodies(run, 0x22, 0x2c, 0x22)}]`) as string[]
   return run.texts
+}
+
+/**
+ * The run's text: its deltas' texts joined (what the item's text grows by). One decode of the bodies put together — a
+ * string body followed by another is the body of their joined text — and no string per delta.
+ */
+export function runText(run: DeltaRun): string {
+  if (run.texts) return run.texts.length === 1 ? run.texts[0]! : run.texts.join('')
+  const { bytes, spans } = run
+  if (spans.length === 2) return bodyText(bytes, spans[0]!, spans[1]!)
+  const bodies = joinedBodies(run, -1, -1, -1)
+  return bodies.includes('\\') ? (JSON.parse(`"${bodies}"`) as string) : bodies
+}
+
+/**
+ * The run's deltas as JSON, each its string as JSON.stringify writes it (which is how the upstream sent it: the run
+ * holds only such deltas) and a comma between two: the JSON array of their texts without its brackets, for the event
+ * log (store/event-runs.ts DeltaList), without a string per delta.
+ */
+export function runJson(run: DeltaRun): string {
+  const { bytes, spans } = run
+  // the quotes around the body are the upstream's own
+  if (spans.length === 2) return decoder.decode(bytes.subarray(spans[0]! - 1, spans[1]! + 1))
+  return joinedBodies(run, 0x22, 0x2c, 0x22)
 }
 
 /** The k-th delta event of a placed run, as the normaliser would have made it (same keys, same order). */
 export function runEvent(run: DeltaRun, k: number): DeltaEvent {
+  const { spans } = run
   return {
     type: 'response.output_text.delta',
     sequence_number: run.sequence_number + k,
     item_id: run.item_id,
     output_index: run.output_index,
     content_index: run.content_index,
-    delta: runTexts(run)[k]!,
+    // one delta's text alone, unless the run's are decoded already
+    delta: run.texts ? run.texts[k]! : bodyText(run.bytes, spans[2 * k]!, spans[2 * k + 1]!),
     logprobs: [],
   }
 }
 
 /** The delta events a placed run stands for. */
 export function runEvents(run: DeltaRun): DeltaEvent[] {
+  runTexts(run)
   const out: DeltaEvent[] = new Array(runLength(run))
   for (let k = 0; k < out.length; k++) out[k] = runEvent(run, k)
   return out
