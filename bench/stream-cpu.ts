@@ -91,6 +91,8 @@ async function child(root: string, load: string, turns: number, concurrency: num
     ids: timeOrderedId,
     logger: silentLogger,
     sealer: createSealer([sealingKey(new Uint8Array(32).fill(7))]),
+    // the gateway's defaults (src/config/tuning-settings.ts): a stored turn's final Response is measured against them
+    limits: { maxHistoryItems: 10_000, maxStoredResponseBytes: 8 * 1024 * 1024 },
   })
   const body = { model: 'bench-model', input: 'Say hello to the benchmark.', stream: true, store }
   let events = 0

@@ -10,6 +10,8 @@
 // an event after `afterSeq`, and the log's largest key is still its last event) and holds the run's first event
 // with `sequence_number` set to that key and RUN_KEY listing every delta's text in order.
 
+import { withLastField } from '../json-text'
+
 /** The field of a stored run that holds its deltas; no event the gateway sends has it. (Also in ./sql.ts.) */
 export const RUN_KEY = '_agentgate_deltas'
 
@@ -57,9 +59,7 @@ function deltasOf(value: unknown): string[] {
  */
 export function eventJson(row: object): string {
   const list = (row as Loose)[RUN_KEY]
-  if (!(list instanceof DeltaList)) return JSON.stringify(row)
-  const rest = JSON.stringify({ ...row, [RUN_KEY]: 0 })
-  return rest.endsWith(`"${RUN_KEY}":0}`) ? `${rest.slice(0, -2)}[${list.json}]}` : JSON.stringify(row)
+  return list instanceof DeltaList ? withLastField(row, RUN_KEY, `[${list.json}]`) : JSON.stringify(row)
 }
 
 /** A delta event a run can hold: a `*.delta` type with a string `delta`. */
