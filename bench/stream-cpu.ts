@@ -45,18 +45,30 @@ async function child(root: string, load: string, turns: number, concurrency: num
   const enc = new TextEncoder()
   const frame = (e: Record<string, unknown>) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`
   // The upstream's answer, as the bench upstream sends it: tok, one event per chunk; burst, the deltas in one chunk.
+  // Made once per model and sent as the same bytes to every turn: the upstream's own work is not the gateway's (building
+  // and encoding it per turn was a third of this process's CPU), and the gateway never writes into what it reads.
+  const answers = new Map<string, Uint8Array[]>()
+  const answerOf = (model: string) => {
+    let chunks = answers.get(model)
+    if (!chunks) {
+      const { head, body, tail } = responseEvents(model, deltas)
+      const text = tok
+        ? [head.map(frame).join(''), ...body.map(frame), tail.map(frame).join('')]
+        : [[...head, ...body, ...tail].map(frame).join('')]
+      chunks = text.map((t) => enc.encode(t))
+      answers.set(model, chunks)
+    }
+    return chunks
+  }
   const fakeFetch = async (_url: string, init: RequestInit) => {
     const { model } = JSON.parse(String(init.body))
-    const { head, body, tail } = responseEvents(model, deltas)
-    const chunks = tok
-      ? [head.map(frame).join(''), ...body.map(frame), tail.map(frame).join('')]
-      : [[...head, ...body, ...tail].map(frame).join('')]
+    const chunks = answerOf(model)
     let i = 0
     const stream = new ReadableStream<Uint8Array>({
       async pull(ctl) {
         // a macrotask per chunk: the next network read comes from the event loop, not from the same microtask drain
         if (tok) await new Promise((r) => setImmediate(r))
-        if (i < chunks.length) ctl.enqueue(enc.encode(chunks[i++]!))
+        if (i < chunks.length) ctl.enqueue(chunks[i++]!)
         else ctl.close()
       },
     })
@@ -79,6 +91,8 @@ async function child(root: string, load: string, turns: number, concurrency: num
     ids: timeOrderedId,
     logger: silentLogger,
     sealer: createSealer([sealingKey(new Uint8Array(32).fill(7))]),
+    // the gateway's defaults (src/config/tuning-settings.ts): a stored turn's final Response is measured against them
+    limits: { maxHistoryItems: 10_000, maxStoredResponseBytes: 8 * 1024 * 1024 },
   })
   const body = { model: 'bench-model', input: 'Say hello to the benchmark.', stream: true, store }
   let events = 0

@@ -13,7 +13,7 @@ import type { ResponseEvent } from '../schema/events'
 import type { ResponseObjectT } from '../schema/responses'
 import { StoreUnavailableError } from '../store/errors'
 import { EventRuns } from '../store/event-runs'
-import { DELTA_RUN, type DeltaRun, runEvent, runTexts } from '../upstream/delta-run'
+import { DELTA_RUN, type DeltaRun, runEvent, runJson, runLength } from '../upstream/delta-run'
 import type { EventBody, ItemBody, ResponseStatus, Store } from '../store/types'
 import { LEASE_RENEW_MS, newLease } from './lease'
 
@@ -92,9 +92,10 @@ export class TurnCheckpoint {
     if (!this.o.stored || !this.o.recordEvents) return
     if (e.type !== DELTA_RUN) this.pending.push(e as ResponseEvent)
     else {
-      // a run of text deltas: its texts decoded once, kept as the rows its events would make
-      const texts = runTexts(e as DeltaRun)
-      this.pending.pushRun(runEvent(e as DeltaRun, 0), texts)
+      // a run of text deltas: kept as the rows its events would make, its deltas as the JSON they are stored as (no
+      // string per delta decoded, none serialised again)
+      const run = e as DeltaRun
+      this.pending.pushRun(runEvent(run, 0), runJson(run), runLength(run))
     }
   }
 

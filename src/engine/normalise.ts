@@ -7,7 +7,7 @@ import type { IdSource } from '../ids'
 import type { ContentPart, EventOf, ResponseEvent, UpstreamEvent, UpstreamEventOf, UpstreamItem, UpstreamItemEvent } from '../schema/events'
 import type { ItemBody, UsageT } from '../schema/responses'
 import type { UpstreamElement } from '../upstream/adapter'
-import { DELTA_RUN, type DeltaRun, runLength, runTexts } from '../upstream/delta-run'
+import { DELTA_RUN, type DeltaRun, runLength, runText, runTexts } from '../upstream/delta-run'
 import { idPrefixFor } from './input'
 import { normaliseUsage } from './response-object'
 
@@ -183,10 +183,9 @@ export class EventNormaliser {
    * announced go the way of any such event, one by one.
    */
   private deltaRun(run: DeltaRun): (ResponseEvent | DeltaRun)[] {
-    const texts = runTexts(run)
     const st = this.stateFor(run)
     if (!st)
-      return texts.map((delta) =>
+      return runTexts(run).map((delta) =>
         this.unplaced({
           type: 'response.output_text.delta',
           item_id: run.item_id,
@@ -201,7 +200,7 @@ export class EventNormaliser {
     run.output_index = st.index
     this.seq += runLength(run)
     const key = partKey('text', run.content_index)
-    st.text.set(key, (st.text.get(key) ?? '') + texts.join(''))
+    st.text.set(key, (st.text.get(key) ?? '') + runText(run))
     return [run]
   }
 

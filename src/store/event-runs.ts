@@ -10,10 +10,57 @@
 // an event after `afterSeq`, and the log's largest key is still its last event) and holds the run's first event
 // with `sequence_number` set to that key and RUN_KEY listing every delta's text in order.
 
+import { withLastField } from '../json-text'
+
 /** The field of a stored run that holds its deltas; no event the gateway sends has it. (Also in ./sql.ts.) */
 export const RUN_KEY = '_agentgate_deltas'
 
 type Loose = Record<string, unknown>
+
+/**
+ * The deltas of a run being built (EventRuns) as the JSON they are stored as: each text as JSON.stringify writes it, a
+ * comma between two — the stored array without its brackets. A run of text deltas kept as the upstream's bytes arrives
+ * as that JSON already (upstream/delta-run.ts runJson): no string per delta is made, and none serialised again when
+ * the row is written (eventJson). As a value it is the array of texts (toJSON, texts()).
+ */
+export class DeltaList {
+  constructor(
+    public json = '',
+    public count = 0,
+  ) {}
+
+  add(text: string): void {
+    this.addJson(JSON.stringify(text), 1)
+  }
+
+  /** `n` deltas as their JSON (comma-separated). */
+  addJson(json: string, n: number): void {
+    this.json = this.count ? `${this.json},${json}` : json
+    this.count += n
+  }
+
+  texts(): string[] {
+    return JSON.parse(`[${this.json}]`) as string[]
+  }
+
+  toJSON(): string[] {
+    return this.texts()
+  }
+}
+
+/** The deltas a run row holds: stored (an array), or being built (a DeltaList). */
+function deltasOf(value: unknown): string[] {
+  return value instanceof DeltaList ? value.texts() : (value as string[])
+}
+
+/**
+ * The JSON a row of the log is stored as: JSON.stringify of it — for a run row being built, with its deltas' JSON put in
+ * as it is (the deltas are its last field, where the row was made with them).
+ */
+export function eventJson(row: object): string {
+  const list = (row as Loose)[RUN_KEY]
+  return list instanceof DeltaList ? withLastField(row, RUN_KEY, `[${list.json}]`) : JSON.stringify(row)
+}
 
 /** A delta event a run can hold: a `*.delta` type with a string `delta`. */
 function isDelta(e: Loose): boolean {
@@ -73,11 +120,11 @@ export function fromStoredRuns<E extends { sequence_number: number }>(rows: E[],
   let out: E[] | null = null
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as unknown as Loose
-    const deltas = row[RUN_KEY] as string[] | undefined
-    if (deltas === undefined) {
+    if (row[RUN_KEY] === undefined) {
       out?.push(rows[i])
       continue
     }
+    const deltas = deltasOf(row[RUN_KEY])
     out ??= rows.slice(0, i)
     const { [RUN_KEY]: _, ...base } = row
     const first = (row.sequence_number as number) - deltas.length + 1
@@ -110,20 +157,8 @@ export class EventRuns<E extends { type: string; sequence_number: number }> {
   push(event: E): void {
     this.count++
     const e = event as unknown as Loose
-    const first = this.first
-    if (
-      first !== null &&
-      e.sequence_number === (this.rows[this.rows.length - 1]!.sequence_number as number) + 1 &&
-      continues(first, this.firstKeys, e)
-    ) {
-      if (this.run === null) {
-        // the run's row replaces its first delta: that delta's keys in its order, numbered by the run's last event
-        this.run = { ...first, sequence_number: e.sequence_number, [RUN_KEY]: [first.delta, e.delta] }
-        this.rows[this.rows.length - 1] = this.run as unknown as E
-      } else {
-        this.run.sequence_number = e.sequence_number
-        ;(this.run[RUN_KEY] as string[]).push(e.delta as string)
-      }
+    if (this.continuesRun(e)) {
+      this.runList(e.sequence_number as number).add(e.delta as string)
       return
     }
     this.rows.push(event)
@@ -137,25 +172,52 @@ export class EventRuns<E extends { type: string; sequence_number: number }> {
   }
 
   /**
-   * The deltas numbered from `first`'s on that differ from it only in their number and text (`deltas`, `first`'s text
-   * first), as push() of each would keep them; without an object per delta. (A run of text deltas kept as bytes,
-   * upstream/delta-run.ts.)
+   * `n` deltas numbered from `first`'s on that differ from it only in their number and text, given as their JSON
+   * (`first`'s first, as DeltaList holds them), kept as push() of each would keep them; without an object or a string
+   * per delta. (A run of text deltas kept as bytes, upstream/delta-run.ts.)
    */
-  pushRun(first: E, deltas: string[]): void {
-    this.push(first)
-    const n = deltas.length
-    if (n === 1) return
+  pushRun(first: E, json: string, n: number): void {
+    const e = first as unknown as Loose
     const last = first.sequence_number + n - 1
-    if (this.run === null) {
-      // `first` started a row of its own (it is this.first): the run's row replaces it
-      this.run = { ...this.first, sequence_number: last, [RUN_KEY]: deltas.slice() }
-      this.rows[this.rows.length - 1] = this.run as unknown as E
-    } else {
-      this.run.sequence_number = last
-      const texts = this.run[RUN_KEY] as string[]
-      for (let k = 1; k < n; k++) texts.push(deltas[k]!)
+    this.count += n
+    if (this.continuesRun(e)) {
+      this.runList(last).addJson(json, n)
+      return
     }
-    this.count += n - 1
+    this.first = e
+    this.firstKeys = Object.keys(e)
+    if (n === 1) {
+      this.rows.push(first)
+      this.run = null
+      return
+    }
+    // a row of its own for the run: `first`'s keys in its order, numbered by the run's last event
+    this.run = { ...e, sequence_number: last, [RUN_KEY]: new DeltaList(json, n) }
+    this.rows.push(this.run as unknown as E)
+  }
+
+  /** Whether `e` continues the run that ends the rows (or the delta that does). */
+  private continuesRun(e: Loose): boolean {
+    const first = this.first
+    return (
+      first !== null &&
+      e.sequence_number === (this.rows[this.rows.length - 1]!.sequence_number as number) + 1 &&
+      continues(first, this.firstKeys, e)
+    )
+  }
+
+  /** The deltas of the run that ends the rows, now ending at `last` (its first delta's row made the run's, if alone). */
+  private runList(last: number): DeltaList {
+    if (this.run === null) {
+      // the run's row replaces its first delta: that delta's keys in its order, numbered by the run's last event
+      const list = new DeltaList()
+      list.add(this.first!.delta as string)
+      this.run = { ...this.first, sequence_number: last, [RUN_KEY]: list }
+      this.rows[this.rows.length - 1] = this.run as unknown as E
+      return list
+    }
+    this.run.sequence_number = last
+    return this.run[RUN_KEY] as DeltaList
   }
 
   /** The rows so far, handed over (the builder starts afresh). */

@@ -43,50 +43,87 @@ export function isDeltaRun(e: { type: string }): e is DeltaRun {
 
 const decoder = new TextDecoder()
 
+/** A JSON string body as its text: decoded, its escapes read only when it has any. */
+function bodyText(bytes: Uint8Array, start: number, end: number): string {
+  const body = decoder.decode(bytes.subarray(start, end))
+  return body.includes('\\') ? (JSON.parse(`"${body}"`) as string) : body
+}
+
+/**
+ * The run's string bodies copied into one buffer, each between `open` and `close` and `sep` between two (ASCII bytes,
+ * -1: none), decoded once.
+ */
+function joinedBodies(run: DeltaRun, open: number, sep: number, close: number): string {
+  const { bytes, spans } = run
+  let size = 0
+  for (let i = 0; i < spans.length; i += 2) size += spans[i + 1]! - spans[i]! + 3
+  const out = new Uint8Array(size)
+  let p = 0
+  for (let i = 0; i < spans.length; i += 2) {
+    if (i && sep >= 0) out[p++] = sep
+    if (open >= 0) out[p++] = open
+    for (let k = spans[i]!, end = spans[i + 1]!; k < end; k++) out[p++] = bytes[k]!
+    if (close >= 0) out[p++] = close
+  }
+  return decoder.decode(out.subarray(0, p))
+}
+
 /**
  * The texts of the run's deltas, in order: one decode and one JSON.parse of them all (as a JSON array of the string
- * bodies, which they are), kept on the run.
+ * bodies, which they are), kept on the run. (For readers that want the events one by one: the engine itself takes a
+ * run's text whole, runText, and the event log its JSON, runJson.)
  */
 export function runTexts(run: DeltaRun): string[] {
   if (run.texts) return run.texts
   const { bytes, spans } = run
-  if (spans.length === 2) {
-    // one delta (a token-by-token upstream sends one per chunk): its body decoded, its escapes read only when it has any
-    const body = decoder.decode(bytes.subarray(spans[0], spans[1]))
-    run.texts = [body.includes('\\') ? (JSON.parse(`"${body}"`) as string) : body]
-    return run.texts
-  }
-  let size = 1
-  for (let i = 0; i < spans.length; i += 2) size += spans[i + 1]! - spans[i]! + 3
-  const out = new Uint8Array(size + 1)
-  let p = 0
-  out[p++] = 0x5b // [
-  for (let i = 0; i < spans.length; i += 2) {
-    if (i) out[p++] = 0x2c // ,
-    out[p++] = 0x22
-    for (let k = spans[i]!, end = spans[i + 1]!; k < end; k++) out[p++] = bytes[k]!
-    out[p++] = 0x22
-  }
-  out[p++] = 0x5d // ]
-  run.texts = JSON.parse(decoder.decode(out.subarray(0, p))) as string[]
+  // one delta (a token-by-token upstream sends one per chunk)
+  if (spans.length === 2) run.texts = [bodyText(bytes, spans[0]!, spans[1]!)]
+  else run.texts = JSON.parse(`[${joinedBodies(run, 0x22, 0x2c, 0x22)}]`) as string[]
   return run.texts
+}
+
+/**
+ * The run's text: its deltas' texts joined (what the item's text grows by). One decode of the bodies put together — a
+ * string body followed by another is the body of their joined text — and no string per delta.
+ */
+export function runText(run: DeltaRun): string {
+  if (run.texts) return run.texts.length === 1 ? run.texts[0]! : run.texts.join('')
+  const { bytes, spans } = run
+  if (spans.length === 2) return bodyText(bytes, spans[0]!, spans[1]!)
+  const bodies = joinedBodies(run, -1, -1, -1)
+  return bodies.includes('\\') ? (JSON.parse(`"${bodies}"`) as string) : bodies
+}
+
+/**
+ * The run's deltas as JSON, each its string as JSON.stringify writes it (which is how the upstream sent it: the run
+ * holds only such deltas) and a comma between two: the JSON array of their texts without its brackets, for the event
+ * log (store/event-runs.ts DeltaList), without a string per delta.
+ */
+export function runJson(run: DeltaRun): string {
+  const { bytes, spans } = run
+  // the quotes around the body are the upstream's own
+  if (spans.length === 2) return decoder.decode(bytes.subarray(spans[0]! - 1, spans[1]! + 1))
+  return joinedBodies(run, 0x22, 0x2c, 0x22)
 }
 
 /** The k-th delta event of a placed run, as the normaliser would have made it (same keys, same order). */
 export function runEvent(run: DeltaRun, k: number): DeltaEvent {
+  const { spans } = run
   return {
     type: 'response.output_text.delta',
     sequence_number: run.sequence_number + k,
     item_id: run.item_id,
     output_index: run.output_index,
     content_index: run.content_index,
-    delta: runTexts(run)[k]!,
+    // one delta's text alone, unless the run's are decoded already
+    delta: run.texts ? run.texts[k]! : bodyText(run.bytes, spans[2 * k]!, spans[2 * k + 1]!),
     logprobs: [],
   }
 }
 
 /** The delta events a placed run stands for. */
 export function runEvents(run: DeltaRun): DeltaEvent[] {
+  runTexts(run)
   const out: DeltaEvent[] = new Array(runLength(run))
   for (let k = 0; k < out.length; k++) out[k] = runEvent(run, k)
   return out
@@ -369,6 +406,11 @@ export interface FoundDelta {
  * bytes but for their text and sequence number, so a delta is first compared with the last one matched (its other
  * bytes as a template), and parsed only when that fails. What it accepts is what matchDelta
  * accepts: the same bytes around a delta body and a number of the same kind.
+ *
+ * The last delta's whole SSE message (its event line, data line and blank line, as sent) is a template too
+ * (matchMessage): the next message, when it is those bytes but for the text and number, is taken without being framed
+ * line by line, its fixed parts compared as strings of one character per byte (one native compare each; a loop over
+ * the bytes was the most of what a delta cost to read).
  */
 export class DeltaMatcher {
   /** the template: the bytes before the first variable part, between the two, after the last (mid null: one part) */
@@ -378,16 +420,64 @@ export class DeltaMatcher {
   /** whether the delta's body comes before the sequence number */
   private bodyFirst = true
   private learnt = false
+  /**
+   * the whole message's template, as one character per byte: before the first variable part (from the message's
+   * first line), between the two (null: one part), after the last (to its blank line's end); pre null: none
+   */
+  private pre: string | null = null
+  private between: string | null = null
+  private post = ''
   /** the result, reused (read at once by the caller) */
-  private readonly found: FoundDelta = { itemId: '', output_index: 0, content_index: 0, start: 0, end: 0 }
+  readonly found: FoundDelta = { itemId: '', output_index: 0, content_index: 0, start: 0, end: 0 }
 
-  /** The delta in b[start, end), or null: not one. The result is this matcher's, valid until its next call. */
-  matchAt(b: Uint8Array, start: number, end: number): FoundDelta | null {
-    if (this.learnt && this.fromTemplate(b, start, end)) return this.found
-    const m = matchDelta(b, start, end)
-    if (!m) return null
-    this.learn(b, start, end, m)
+  /**
+   * The delta in b[start, end), or null: not one. The result is this matcher's, valid until its next call. When the
+   * whole SSE message is b[msgStart, msgEnd) (msgStart -1: not known), a delta found is its template from then on.
+   */
+  matchAt(b: Uint8Array, start: number, end: number, msgStart = -1, msgEnd = -1): FoundDelta | null {
+    if (!this.learnt || !this.fromTemplate(b, start, end)) {
+      const m = matchDelta(b, start, end)
+      if (!m) return null
+      this.learn(b, start, end, m)
+      // the message template holds the item's id and indexes: it goes with the data template it was made from
+      this.pre = null
+    }
+    // (a message offered here was not the message template, when it began at a line where no other had: learnt anew)
+    if (msgStart >= 0) this.learnWhole(b, start, end, msgStart, msgEnd)
     return this.found
+  }
+
+  /**
+   * The whole SSE message at b[pos] when it is the last one matched but for the delta's text and number, no longer
+   * than maxBytes: returns where it ends (found set), or -1. `view()` is b as one character per byte (latin1 below).
+   */
+  matchMessage(view: () => string, b: Uint8Array, pos: number, maxBytes: number): number {
+    const pre = this.pre
+    if (pre === null) return -1
+    const v = view()
+    if (!v.startsWith(pre, pos)) return -1
+    const end = b.length
+    let p = pos + pre.length
+    const holes = this.between === null ? 1 : 2
+    for (let hole = 0; hole < holes; hole++) {
+      if (hole === 1) {
+        if (!v.startsWith(this.between!, p)) return -1
+        p += this.between!.length
+      }
+      if ((hole === 0) === this.bodyFirst) {
+        const q = stringEnd(b, p, end)
+        if (q < 0) return -1
+        this.found.start = p
+        this.found.end = q
+        p = q
+      } else {
+        p = numberEnd(b, p, end)
+        if (p < 0) return -1
+      }
+    }
+    if (!v.startsWith(this.post, p)) return -1
+    p += this.post.length
+    return p - pos > maxBytes ? -1 : p
   }
 
   private fromTemplate(b: Uint8Array, start: number, end: number): boolean {
@@ -406,10 +496,8 @@ export class DeltaMatcher {
         this.found.end = q
         p = q
       } else {
-        const q = p
-        if (b[p] === 0x30) p++
-        else while (p < end && p - q < 9 && b[p]! >= 0x30 && b[p]! <= 0x39) p++
-        if (p === q || (b[p]! >= 0x30 && b[p]! <= 0x39)) return false
+        p = numberEnd(b, p, end)
+        if (p < 0) return false
       }
     }
     return end - p === this.tail.length && same(b, p, end, this.tail)
@@ -439,6 +527,37 @@ export class DeltaMatcher {
     this.mid = piece(z, a2)
     this.tail = piece(z2, end)
   }
+
+  /**
+   * The whole message's template, from the data template just matched (found, head, mid, tail) and where the message
+   * lies: only one that ends with a line feed (a \r at its end could be the first half of a \r\n to come).
+   */
+  private learnWhole(b: Uint8Array, start: number, end: number, msgStart: number, msgEnd: number): void {
+    if (b[msgEnd - 1] !== LF) return
+    const text = (from: number, to: number) => latin1.decode(b.subarray(from, to))
+    const first = start + this.head.length
+    this.pre = text(msgStart, first)
+    if (this.mid === null) {
+      this.between = null
+      this.post = text(end - this.tail.length, msgEnd)
+      return
+    }
+    // the first hole's end: the body's (found) or the number's
+    const firstEnd = this.bodyFirst ? this.found.end : numberEnd(b, first, end)
+    this.between = text(firstEnd, firstEnd + this.mid.length)
+    this.post = text(end - this.tail.length, msgEnd)
+  }
+}
+
+const LF = 10
+
+/** Where the plain index at b[p] (no leading zero, at most nine digits) ends; -1: none there. */
+function numberEnd(b: Uint8Array, p: number, end: number): number {
+  const q = p
+  if (b[p] === 0x30) p++
+  else while (p < end && p - q < 9 && b[p]! >= 0x30 && b[p]! <= 0x39) p++
+  if (p === q || (b[p]! >= 0x30 && b[p]! <= 0x39)) return -1
+  return p
 }
 
 const EMPTY = new Uint8Array(0)

@@ -84,9 +84,8 @@ function upstreamEvent(msg: SseMessage): VllmEvent {
  */
 function deltasAsBytes(fix: ResponsesStreamFixer): Splice<UpstreamEvent | DeltaRun> {
   const matcher = new DeltaMatcher()
-  return (b, start, end, batch) => {
-    const m = matcher.matchAt(b, start, end)
-    if (!m) return false
+  const m = matcher.found
+  const push = (b: Uint8Array, batch: (UpstreamEvent | DeltaRun)[]) => {
     const last = batch[batch.length - 1]
     if (
       last?.type === DELTA_RUN &&
@@ -97,7 +96,7 @@ function deltasAsBytes(fix: ResponsesStreamFixer): Splice<UpstreamEvent | DeltaR
       last.content_index === m.content_index
     ) {
       last.spans.push(m.start, m.end)
-      return true
+      return
     }
     const run: DeltaRun = {
       type: DELTA_RUN,
@@ -110,7 +109,18 @@ function deltasAsBytes(fix: ResponsesStreamFixer): Splice<UpstreamEvent | DeltaR
       texts: null,
     }
     fix.acceptInto(run, batch)
-    return true
+  }
+  return {
+    take(b, start, end, batch, msgStart, msgEnd) {
+      if (!matcher.matchAt(b, start, end, msgStart, msgEnd)) return false
+      push(b, batch)
+      return true
+    },
+    takeAt(view, b, pos, batch, maxBytes) {
+      const next = matcher.matchMessage(view, b, pos, maxBytes)
+      if (next >= 0) push(b, batch)
+      return next
+    },
   }
 }
 

@@ -32,10 +32,22 @@ export interface SseLimits {
 }
 
 /**
- * Takes a message whose one data line is the bytes b[start, end) into the batch without decoding it (a delta kept as
- * bytes, upstream/delta-run.ts); false: not one it takes, the message is decoded and translated as any other.
+ * Messages an adapter takes into the batch as the upstream's bytes, without decoding them (text deltas kept as bytes,
+ * upstream/delta-run.ts); a message neither takes is decoded and translated as any other.
  */
-export type Splice<E> = (b: Uint8Array, start: number, end: number, batch: E[]) => boolean
+export interface Splice<E> {
+  /**
+   * The message whose one data line is b[start, end): taken? The whole message (its first line to the end of its blank
+   * line) is b[msgStart, msgEnd) when it is all in b (msgStart -1: it began in an earlier chunk).
+   */
+  take(b: Uint8Array, start: number, end: number, batch: E[], msgStart: number, msgEnd: number): boolean
+  /**
+   * Offered at the start of each line where no message is begun: the whole message starting at b[pos] taken as it is,
+   * if it is one it knows, of at most `maxBytes`; returns where it ends (after its blank line), -1: not taken. `view()`
+   * is b as a string of one character per byte (matching a run of bytes is then one native compare).
+   */
+  takeAt(view: () => string, b: Uint8Array, pos: number, batch: E[], maxBytes: number): number
+}
 
 /**
  * Where an adapter's stream comes from: the call that opens it, resolving to the event-stream body to read — or, for
@@ -64,7 +76,7 @@ export async function* translatedBatches<E>(
     if (body.length) yield body
     return false
   }
-  const src = new SseSource(body, limits)
+  const src = new SseSource(body, limits, into, splice ?? null)
   let sawDone = false
   try {
     for (;;) {
@@ -74,25 +86,13 @@ export async function* translatedBatches<E>(
       } catch (e) {
         throw src.failure(e)
       }
-      const messages = src.messages(r)
-      const buf = src.buffer
       const batch: E[] = []
-      for (const m of messages) {
-        let data = m.data
-        if (data === null) {
-          if (splice?.(buf, m.start, m.end, batch)) continue
-          data = src.text(m.start, m.end)
-        }
-        if (data === '[DONE]') {
-          sawDone = true
-          break
-        }
-        try {
-          into({ event: m.eventStart >= 0 ? src.text(m.eventStart, m.eventEnd) : m.event, data }, batch)
-        } catch (e) {
-          if (batch.length) yield batch
-          throw e
-        }
+      try {
+        sawDone = src.take(r, batch)
+      } catch (e) {
+        // a message the translation refused ends the stream after what came before it
+        if (src.refused && batch.length) yield batch
+        throw e
       }
       if (batch.length) yield batch
       if (sawDone || r.done) break
@@ -105,17 +105,6 @@ export async function* translatedBatches<E>(
   return sawDone
 }
 
-/** A message as framed: its data decoded, or (null) one data line still as the bytes buffer[start, end). */
-interface Framed {
-  event: string | null
-  data: string | null
-  start: number
-  end: number
-  /** the event name when still bytes of the buffer: [eventStart, eventEnd) (-1: `event` says it) */
-  eventStart: number
-  eventEnd: number
-}
-
 const EMPTY = new Uint8Array(0)
 const BOM = [0xef, 0xbb, 0xbf]
 const LF = 10
@@ -125,13 +114,17 @@ const SPACE = 32
 const DATA = [0x64, 0x61, 0x74, 0x61]
 const EVENT = [0x65, 0x76, 0x65, 0x6e, 0x74]
 
+/** Bytes as a string of one character per byte (windows-1252, one to one): what Splice.takeAt compares on. */
+const byteView = new TextDecoder('latin1')
+
 /**
  * One upstream SSE body: its reader, the bounds of the stream (bytes, idle time) and the framing of its lines into
- * messages across chunk boundaries. The loop reading it (above) awaits `read()` and hands what it got to `messages`.
- * Lines are framed on the bytes (the line ends are ASCII), and a message's data is decoded only when it is not taken
- * as bytes (translatedBatches' splice): a delta copied through as bytes is never decoded here.
+ * messages across chunk boundaries, each message handed on as it completes: to the splice, or decoded to `into`. The
+ * loop reading it (above) awaits `read()` and hands what it got to `take`. Lines are framed on the bytes (the line ends
+ * are ASCII), and a message's data is decoded only when it is not taken as bytes: a delta copied through as bytes is
+ * never decoded here, and one the splice knows whole is not even framed line by line (Splice.takeAt).
  */
-class SseSource {
+class SseSource<E> {
   private readonly reader: Reader
   private readonly maxLineBytes: number
   private readonly maxStreamBytes: number
@@ -141,7 +134,9 @@ class SseSource {
   // start only (as a stream decoder does), never inside a line.
   private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true })
   /** the chunk being framed, with the unfinished line of the chunk before in front */
-  buffer: Uint8Array = EMPTY
+  private buffer: Uint8Array = EMPTY
+  /** the buffer as a string of one character per byte, made when first asked for (null: not yet) */
+  private view: string | null = null
   /** the unfinished last line of the chunks before, in pieces (null: none), and its length */
   private rest: Uint8Array[] | null = null
   private restBytes = 0
@@ -156,7 +151,11 @@ class SseSource {
   /** the message's first data line while it is still bytes of this buffer: [dataStart, dataEnd); -1: none */
   private dataStart = -1
   private dataEnd = -1
+  /** where the message's first line began in this buffer (-1: in an earlier one, or no message begun) */
+  private msgStart = -1
   private seen = 0
+  /** `into` threw for a message (the stream ends after the events before it) */
+  refused = false
   // The idle timeout: one timer for the whole stream, not one per read (a token-by-token upstream sends a chunk per
   // event, and a timer set and cleared per chunk was a good part of what such an event cost). It fires at most once per
   // idleMs while reads keep coming, finds the read pending since less than idleMs, and is set again for the rest.
@@ -165,7 +164,12 @@ class SseSource {
   private idle = false
   private timer: ReturnType<typeof setTimeout> | undefined
 
-  constructor(body: ReadableStream<Uint8Array>, limits: SseLimits) {
+  constructor(
+    body: ReadableStream<Uint8Array>,
+    limits: SseLimits,
+    private readonly into: (msg: SseMessage, batch: E[]) => void,
+    private readonly splice: Splice<E> | null,
+  ) {
     this.reader = readerOf(body)
     this.maxLineBytes = limits.maxLineBytes
     this.maxStreamBytes = limits.maxStreamBytes ?? Number.POSITIVE_INFINITY
@@ -201,26 +205,36 @@ class SseSource {
   }
 
   /** The text of buffer[start, end). */
-  text(start: number, end: number): string {
+  private text(start: number, end: number): string {
     return start === end ? '' : this.decoder.decode(this.buffer.subarray(start, end))
   }
 
-  /** The messages a read completed (at the end of the stream: the last one, unterminated, if any). */
-  messages(r: ReadResult): Framed[] {
+  /** The buffer as a string of one character per byte (Splice.takeAt), made once per buffer when first asked for. */
+  private readonly viewOf = (): string => (this.view ??= byteView.decode(this.buffer))
+
+  private setBuffer(buf: Uint8Array): void {
+    this.buffer = buf
+    this.view = null
+    this.msgStart = -1
+  }
+
+  /**
+   * The messages a read completed (at the end of the stream: the last one, unterminated, if any) into the batch, in
+   * order; returns whether the `[DONE]` message came (nothing after it is read).
+   */
+  take(r: ReadResult, batch: E[]): boolean {
     this.waitingSince = -1
     if (this.idle) throw idleTimeout(this.idleMs, this.call)
-    const out: Framed[] = []
     if (r.done) {
       const rest = this.rest && (this.rest.length === 1 ? this.rest[0]! : Buffer.concat(this.rest))
       this.rest = null
-      this.buffer = EMPTY
+      this.setBuffer(EMPTY)
       if (rest && rest.length >= 5 && startsWith(rest, 0, rest.length, DATA) && rest[4] === COLON) {
         const value = this.decoder.decode(rest.subarray(rest[5] === SPACE ? 6 : 5))
         if (this.data === null) this.data = value
         else (this.more ??= []).push(value)
       }
-      if (this.data !== null) out.push(this.message())
-      return out
+      return this.data !== null && this.dispatch(this.messageData(), batch)
     }
     this.seen += r.value.byteLength
     if (this.seen > this.maxStreamBytes) throw streamTooLarge(this.maxStreamBytes)
@@ -235,7 +249,7 @@ class SseSource {
           this.rest.push(buf)
           this.restBytes += buf.length
           if (this.restBytes > this.maxLineBytes) throw this.tooLong()
-          return out
+          return false
         }
         // The line the chunk finishes is framed on its own (rest and the chunk's first bytes joined), then the chunk in
         // place: no copy of the whole chunk to put a few bytes in front of it.
@@ -244,8 +258,9 @@ class SseSource {
           const head = joined(this.rest, this.restBytes + first)
           this.rest = null
           this.restBytes = 0
-          this.buffer = head
-          this.frame(head, 0, out)
+          this.setBuffer(head)
+          // (its line ends at its end, a \r too: the chunk's next byte is not a \n)
+          if (this.frame(head, 0, batch, true) < 0) return true
           this.settle()
           pos = first
         }
@@ -264,13 +279,14 @@ class SseSource {
       if (n === buf.length && n < 3) {
         this.rest = [buf]
         this.restBytes = buf.length
-        return out
+        return false
       }
       this.started = true
       if (n === 3) pos = 3
     }
-    this.buffer = buf
-    pos = this.frame(buf, pos, out)
+    this.setBuffer(buf)
+    pos = this.frame(buf, pos, batch)
+    if (pos < 0) return true
     // the message goes on in the next chunk: its data line and event name are decoded now (this buffer is not kept)
     this.settle()
     if (pos < buf.length) {
@@ -278,42 +294,56 @@ class SseSource {
       this.rest = [buf.slice(pos)]
       this.restBytes = buf.length - pos
     }
-    return out
+    return false
   }
 
   /**
-   * Frames the lines of buf from pos into messages (appended to `out`); returns where the unfinished last line begins
-   * (buf.length: none).
+   * Frames the lines of buf from pos into messages, handed on into the batch; returns where the unfinished last line
+   * begins (buf.length: none), or -1 at the `[DONE]` message. `ended`: a \r at buf's end ends its line (no \n follows).
    */
-  private frame(buf: Uint8Array, pos: number, out: Framed[]): number {
+  private frame(buf: Uint8Array, pos: number, batch: E[], ended = false): number {
     const max = this.maxLineBytes
+    const splice = this.splice
     // The next \r at or after pos (-1: none left in this buffer). Looked up again only once pos passes it: searching
     // from every line for a \r that an LF-only stream never sends would scan the rest of the buffer each time.
     let cr = buf.indexOf(CR, pos)
     for (;;) {
+      // no message begun (none of its lines seen, in this buffer or an earlier one)
+      const fresh = this.msgStart < 0 && this.data === null && this.dataStart < 0 && this.eventStart < 0 && this.event === null
+      if (fresh && splice !== null) {
+        // one the splice knows whole is taken without framing its lines (a message's lines are at most the whole
+        // message, so one within the line limit keeps its lines within it)
+        const next = splice.takeAt(this.viewOf, buf, pos, batch, max)
+        if (next >= 0) {
+          pos = next
+          continue
+        }
+      }
       const lf = buf.indexOf(LF, pos)
       if (cr >= 0 && cr < pos) cr = buf.indexOf(CR, pos)
       const nl = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr)
       if (nl < 0) break
       // a lone \r at the end of the buffer may be the first half of \r\n: wait for more
-      if (buf[nl] === CR && nl === buf.length - 1) break
+      if (buf[nl] === CR && nl === buf.length - 1 && !ended) break
       if (nl - pos > max) throw this.tooLong()
       const next = nl + (buf[nl] === CR && buf[nl + 1] === LF ? 2 : 1)
       if (nl === pos) {
+        let done = false
         if (this.dataStart >= 0) {
-          out.push({
-            event: this.event,
-            data: null,
-            start: this.dataStart,
-            end: this.dataEnd,
-            eventStart: this.eventStart,
-            eventEnd: this.eventEnd,
-          })
+          const start = this.dataStart
           this.dataStart = -1
-        } else if (this.data !== null) out.push(this.message())
+          if (splice === null || !splice.take(buf, start, this.dataEnd, batch, this.msgStart, next))
+            done = this.dispatch(this.text(start, this.dataEnd), batch)
+        } else if (this.data !== null) done = this.dispatch(this.messageData(), batch)
         this.event = null
         this.eventStart = -1
-      } else if (isField(buf, pos, nl, DATA)) {
+        this.msgStart = -1
+        if (done) return -1
+        pos = next
+        continue
+      }
+      if (fresh) this.msgStart = pos
+      if (isField(buf, pos, nl, DATA)) {
         const start = valueStart(buf, pos + 4, nl)
         if (this.data === null && this.dataStart < 0) {
           // kept as bytes until the message ends: one data line may be taken as it is
@@ -357,13 +387,25 @@ class SseSource {
     this.dataStart = -1
   }
 
-  /** The message whose lines were read, which a blank line (or the stream's end) completes. */
-  private message(): Framed {
+  /** The data of the message whose lines were read (decoded), which a blank line (or the stream's end) completes. */
+  private messageData(): string {
     const data = this.more === null ? this.data! : [this.data!, ...this.more].join('\n')
-    const m = { event: this.event, data, start: 0, end: 0, eventStart: this.eventStart, eventEnd: this.eventEnd }
     this.data = null
     this.more = null
-    return m
+    return data
+  }
+
+  /** A completed message that is not taken as bytes, translated into the batch; true: it is `[DONE]`. */
+  private dispatch(data: string, batch: E[]): boolean {
+    if (data === '[DONE]') return true
+    const event = this.eventStart >= 0 ? this.text(this.eventStart, this.eventEnd) : this.event
+    try {
+      this.into({ event, data }, batch)
+    } catch (e) {
+      this.refused = true
+      throw e
+    }
+    return false
   }
 
   private tooLong(): ApiError {

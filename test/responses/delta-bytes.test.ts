@@ -250,3 +250,91 @@ describe('text deltas copied through as bytes', () => {
     }
   })
 })
+
+// A delta's whole SSE message (event line, data line, blank line) is a template for the next one (delta-run.ts
+// DeltaMatcher.matchMessage): a message that is the same bytes but for its text and number is taken without framing its
+// lines. Messages of other shapes between them, and the line limit, must read as the line-by-line framing reads them.
+describe('text delta messages taken whole', () => {
+  let up: FakeUpstream
+  let gw: TestGateway
+  const LIMIT = 1024
+  useGateway({ gateway: { logLevel: 'warn', env: { AGENTGATE_MAX_SSE_LINE_BYTES: String(LIMIT) } } }, (s) => ({ up, gw } = s))
+
+  const answerTo = async (pieces: (string | Uint8Array)[]) => {
+    up.queue({ cassette: { status: 200, raw: pieces, delayMs: pieces.length > 1 ? 1 : 0 } })
+    const res = await fetch(`${gw.baseURL}/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-model', input: 'hi', stream: true }),
+    })
+    expect(res.status).toBe(200)
+    return framesOf(await res.text())
+  }
+  const TYPE = 'response.output_text.delta'
+  const data = (t: string) => deltaLine(JSON.stringify(t))
+  /** the same delta message as the ones around it, but for its line ends and lines */
+  const shapes: [string, string][] = [
+    ['n1', `event: ${TYPE}\ndata: ${data('n1')}\n\n`],
+    ['n2', `event: ${TYPE}\ndata: ${data('n2')}\n\n`],
+    ['no event line', `data: ${data('no event line')}\n\n`],
+    ['n3', `event: ${TYPE}\ndata: ${data('n3')}\n\n`],
+    ['crlf1', `event: ${TYPE}\r\ndata: ${data('crlf1')}\r\n\r\n`],
+    ['crlf2', `event: ${TYPE}\r\ndata: ${data('crlf2')}\r\n\r\n`],
+    ['cr1', `event: ${TYPE}\rdata: ${data('cr1')}\r\r`],
+    ['cr2', `event: ${TYPE}\rdata: ${data('cr2')}\r\r`],
+    ['n4', `event: ${TYPE}\ndata: ${data('n4')}\n\n`],
+    ['id line', `id: 5\nevent: ${TYPE}\ndata: ${data('id line')}\n\n`],
+    ['comment', `event: ${TYPE}\n: between\ndata: ${data('comment')}\n\n`],
+    ['n5', `event: ${TYPE}\ndata: ${data('n5')}\n\n`],
+    // (data lines are joined with a line feed: JSON whitespace between two fields)
+    ['two data lines', `event: ${TYPE}\ndata: ${data('two data lines').replace(',"item_id"', '\ndata: ,"item_id"')}\n\n`],
+    ['n6', `event: ${TYPE}\ndata: ${data('n6')}\n\n`],
+    ['n7', `event: ${TYPE}\ndata: ${data('n7')}\n\n`],
+  ]
+  const TEXT = shapes.map(([t]) => t).join('')
+  /** streamOf with these messages in place of its deltas' */
+  const streamWith = (messages: string[]) => {
+    const whole = streamOf(['{"type":"response.output_text.delta","item_id":"PLACE"}'], TEXT)
+    const place = frame('{"type":"response.output_text.delta","item_id":"PLACE"}')
+    return whole.replace(place, messages.join(''))
+  }
+
+  test.each([0, 7, 64])(
+    'deltas whose messages change shape (event line or not, \\r\\n or \\r line ends, an id line, a comment) read in order, chunks of %i bytes',
+    async (size) => {
+      const whole = new TextEncoder().encode(streamWith(shapes.map(([, m]) => m)))
+      const pieces: Uint8Array[] = []
+      if (size === 0) pieces.push(whole)
+      else for (let i = 0; i < whole.length; i += size) pieces.push(whole.slice(i, i + size))
+      const events = await answerTo(pieces)
+      expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i))
+      const added = events.find((e) => e.type === 'response.output_item.added')!
+      expect(deltasOf(events).map((d) => [d.delta, d.item_id])).toEqual(shapes.map(([t]) => [t, added.item.id]))
+      expect(events.at(-1)!.type).toBe('response.completed')
+      expect(events.at(-1)!.response.output[0].content[0].text).toBe(TEXT)
+    },
+  )
+
+  test('a delta message longer than the line limit whose lines are within it is taken; a data line over it still ends the stream', async () => {
+    // text lengths for a data line just within the limit (the message with its event line is over it), then just over
+    const within = 't'.repeat(LIMIT - `data: ${data('')}`.length)
+    const over = 'o'.repeat(within.length + 1)
+    expect(`event: ${TYPE}\ndata: ${data(within)}\n\n`.length).toBeGreaterThan(LIMIT)
+    // the short ones last before it: the message the long one is first compared with as a whole is theirs
+    const messages = [within, within, 'a', 'b', over, within].map((t) => `event: ${TYPE}\ndata: ${data(t)}\n\n`)
+    const text = streamWith(messages)
+    // (a line over the limit fails the chunk it ends in: the deltas before it come in chunks of their own)
+    const cut = text.indexOf(messages[4]!)
+    for (const size of [0, 50]) {
+      const whole = new TextEncoder().encode(text)
+      const pieces: (string | Uint8Array)[] = []
+      if (size === 0) pieces.push(text.slice(0, cut), text.slice(cut))
+      else for (let i = 0; i < whole.length; i += size) pieces.push(whole.slice(i, i + size))
+      const events = await answerTo(pieces)
+      expect(deltasOf(events).map((d) => d.delta)).toEqual([within, within, 'a', 'b'])
+      const last = events.at(-1)!
+      expect([size, last.type, last.response.error.code]).toEqual([size, 'response.failed', 'upstream_line_too_long'])
+      expect(last.response.output[0].content[0].text).toBe(`${within}${within}ab`)
+    }
+  })
+})

@@ -2,7 +2,7 @@
 // turn runs): the rows it hands over are the rows the whole log stored at once would be, and they read back as the
 // events pushed, from any point — whatever batches it was taken in, and with a batch put back after a failed write.
 import { describe, expect, test } from 'bun:test'
-import { EventRuns, fromStoredRuns, toStoredRuns } from '../../src/store/event-runs'
+import { EventRuns, eventJson, fromStoredRuns, toStoredRuns } from '../../src/store/event-runs'
 
 type Ev = { type: string; sequence_number: number; [k: string]: unknown }
 
@@ -82,6 +82,44 @@ describe('a log built event by event', () => {
     expect(runs.length).toBe(25)
     for (const e of log.slice(25)) runs.push(e)
     expect(json(fromStoredRuns(runs.take(), -1))).toEqual(json(log))
+  })
+
+  test('deltas given as their JSON (a run kept as bytes) make the rows pushing them one by one makes, stored as the same JSON', () => {
+    const log = mixedLog()
+    const one = new EventRuns<Ev>()
+    const runs = new EventRuns<Ev>()
+    // the text deltas of msg_a and msg_b in runs of 1 to 7 (each run's first as its event, the rest as JSON), the rest singly
+    for (let i = 0; i < log.length; ) {
+      let j = i + 1
+      const alike = (k: number) =>
+        log[k]?.type === 'response.output_text.delta' && log[k]!.item_id === log[i]!.item_id && k - i < 1 + (i % 7)
+      if (log[i]!.item_id === 'msg_a' || log[i]!.item_id === 'msg_b') while (alike(j)) j++
+      const texts = log.slice(i, j).map((e) => JSON.stringify(e.delta))
+      if (j - i > 1 || log[i]!.item_id === 'msg_a') runs.pushRun(log[i]!, texts.join(','), j - i)
+      else runs.push(log[i]!)
+      for (let k = i; k < j; k++) one.push(log[k]!)
+      i = j
+    }
+    expect(runs.length).toBe(log.length)
+    const rows = runs.take()
+    expect(json(rows)).toEqual(json(one.take()))
+    expect(rows.map(eventJson)).toEqual(json(rows))
+    expect(
+      json(
+        fromStoredRuns(
+          rows.map((r) => JSON.parse(eventJson(r))),
+          -1,
+        ),
+      ),
+    ).toEqual(json(log))
+    expect(
+      json(
+        fromStoredRuns(
+          rows.filter((r) => r.sequence_number > 10),
+          10,
+        ),
+      ),
+    ).toEqual(json(log.slice(11)))
   })
 
   test('a thousand alike deltas pushed one by one are one row, numbered by its last event', () => {

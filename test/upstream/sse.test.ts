@@ -51,6 +51,20 @@ describe('the SSE reader', () => {
     expect(await parse([text])).toEqual(['1', '2', '3', '4'].map((data) => ({ event: null, data })))
   })
 
+  test.each([2, 3, 4, 5, 7, 12, 17, 19, 28])(
+    'CR line ends read the same in chunks of %i characters (a line finished by a chunk that starts with its \\r)',
+    async (size) => {
+      const text = 'event: a\rdata: 1\r\revent: b\rdata: 2\r\revent: c\ndata: 3\n\n'
+      const chunks: string[] = []
+      for (let i = 0; i < text.length; i += size) chunks.push(text.slice(i, i + size))
+      expect(await parse(chunks)).toEqual([
+        { event: 'a', data: '1' },
+        { event: 'b', data: '2' },
+        { event: 'c', data: '3' },
+      ])
+    },
+  )
+
   test('a field name is matched whole: "data" alone is an empty data line, one space after the colon is dropped, other fields are ignored', async () => {
     const text = 'data\ndata:x\ndata:  two spaces\nid: 7\nretry: 10\ndatax: no\neventful: no\nevent\n\nevent:e\ndata\n\n'
     expect(await parse([text])).toEqual([

@@ -6,6 +6,7 @@ import type { EventQueries } from '../dialect'
 import type { Db } from './driver'
 import { items, responseEvents, responses } from './schema'
 import { onFirstUse } from './prepared'
+import { eventJson } from '../event-runs'
 
 const p = sql.placeholder
 
@@ -55,7 +56,7 @@ export function eventQueries(db: Db, client: Database): EventQueries {
   return {
     insertEvents(responseId, events) {
       const statement = insert()
-      for (const event of events) statement.run(responseId, event.sequence_number, event.type, JSON.stringify(event))
+      for (const event of events) statement.run(responseId, event.sequence_number, event.type, eventJson(event))
     },
     selectEvents: (responseId, afterSeq) =>
       after()
