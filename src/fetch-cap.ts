@@ -35,7 +35,7 @@ export function fetchCapOf(env: Record<string, string | undefined>): { cap: numb
 
 /**
  * Whether these arguments (process.argv without the runtime and script) run `serve`: no command or `serve`, and no
- * --help or -h. Mirrors main.ts's dispatch; the other commands (doctor, prune, the launchers' one-user gateway) and
+ * --help or -h. Mirrors cli.ts's dispatch; the other commands (doctor, prune, the launchers' one-user gateway) and
  * --version/--help stay as they start.
  */
 export function runsServe(argv: readonly string[]): boolean {
