@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 
 const ROOT = import.meta.dir
-const ENTRY = join(ROOT, 'src/executable.ts')
+const ENTRY = join(ROOT, 'src/main.ts')
 const DEFAULT_OUTDIR = join(ROOT, 'dist')
 
 /** Targets for `--all`; names are Bun's compile targets without the `bun-` prefix. */
@@ -108,7 +108,7 @@ function fail(message: string): never {
  * executable's settings). ESM with code splitting: what only some runs use (the OpenAPI document, the MCP SDK and
  * zod, jose, the PostgreSQL store, doctor, the launchers) goes into chunks of its own, loaded by its dynamic import().
  * A single-file (CommonJS) bundle had the executable load the bytecode of all of it at every start: about 6 ms of CPU
- * before the first line of main.ts ran. test/binary/startup-chunks.test.ts checks what serve's start-up loads.
+ * before the first line of the CLI ran. test/binary/startup-chunks.test.ts checks what serve's start-up loads.
  */
 export const BUNDLE = {
   entrypoints: [ENTRY],
@@ -118,7 +118,7 @@ export const BUNDLE = {
   define: { 'process.env.NODE_ENV': JSON.stringify('production') },
 } satisfies Bun.BuildConfig
 
-/** The JIT policy the executable starts with (see compile.jitPolicy below and main.ts). */
+/** The JIT policy the executable starts with (see compile.jitPolicy below and cli.ts). */
 const STARTUP_JIT_POLICY = 20
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`
@@ -139,7 +139,7 @@ async function compile(target: string | null, outfile: string, order: string | n
       // A gateway must not pick up a stray .env or bunfig.toml from wherever it is started.
       autoloadDotenv: false,
       autoloadBunfig: false,
-      // The JIT holds back (tier-up thresholds ×20) until main.ts sets the normal policy (serve: once it listens).
+      // The JIT holds back (tier-up thresholds ×20) until cli.ts sets the normal policy (serve: once it listens).
       // Start-up code runs once; compiling it kept two JIT threads busy for 10–15 ms of CPU during every start, on
       // the cores the start itself needs, and left the optimizing compilers' code resident.
       jitPolicy: STARTUP_JIT_POLICY,

@@ -35,7 +35,7 @@ export function fetchCapOf(env: Record<string, string | undefined>): { cap: numb
 
 /**
  * Whether these arguments (process.argv without the runtime and script) run `serve`: no command or `serve`, and no
- * --help or -h. Mirrors main.ts's dispatch; the other commands (doctor, prune, the launchers' one-user gateway) and
+ * --help or -h. Mirrors cli.ts's dispatch; the other commands (doctor, prune, the launchers' one-user gateway) and
  * --version/--help stay as they start.
  */
 export function runsServe(argv: readonly string[]): boolean {
@@ -75,11 +75,14 @@ function executablePath(): string {
  * For `serve` on Linux with the variable unset: replaces this process (same PID) with the same executable, arguments
  * and starting environment plus BUN_CONFIG_MAX_HTTP_REQUESTS=SERVE_FETCH_CAP. Returns only when it does not re-execute:
  * not serve, not Linux, the variable already set (the operator's value, or this is the re-executed process: no loop),
- * /proc unreadable or not valid UTF-8, or execve failed — then the process goes on with Bun's cap, and the "started"
- * line says which cap it runs with.
+ * under Bun's CPU profiler, /proc unreadable or not valid UTF-8, or execve failed — then the process goes on with
+ * Bun's cap, and the "started" line says which cap it runs with.
  */
 export async function reexecWithFetchCap(argv: readonly string[]): Promise<void> {
   if (process.platform !== 'linux' || process.env[FETCH_CAP_VARIABLE] !== undefined || !runsServe(argv) || !process.execve) return
+  // Bun's CPU profiler (--cpu-prof, also via BUN_OPTIONS) interrupts the main thread with SIGPWR to take its samples;
+  // one still pending at execve meets the default action in the new image and kills it (3 starts in 40 here).
+  if (process.execArgv.some((a) => a.startsWith('--cpu-prof'))) return
   // The arguments and environment the process was started with, not process.env (production-env.ts has set NODE_ENV
   // in it by now, and it would be inherited by the processes the gateway starts).
   const [args, environ] = await Promise.all([procList('/proc/self/cmdline'), procList('/proc/self/environ')])
@@ -99,8 +102,8 @@ export async function reexecWithFetchCap(argv: readonly string[]): Promise<void>
 
 /**
  * Serve's warning when it runs with a cap other than the one asked for: the operator's value is one Bun ignores, or on
- * Linux the re-execution did not happen (the variable is still unset here). Elsewhere the "started" line's
- * max_upstream_requests says 256 and README's Limits says how to raise it.
+ * Linux the re-execution did not happen (the variable is still unset here: a CPU profiler, /proc unreadable, execve
+ * refused). Elsewhere the "started" line's max_upstream_requests says 256 and README's Limits says how to raise it.
  */
 export function warnAboutFetchCap(logger: Pick<Logger, 'warn'>, env: Record<string, string | undefined>, platform: string): void {
   const { cap, ignored } = fetchCapOf(env)
@@ -110,7 +113,7 @@ export function warnAboutFetchCap(logger: Pick<Logger, 'warn'>, env: Record<stri
       max_upstream_requests: cap,
     })
   else if (platform === 'linux' && env[FETCH_CAP_VARIABLE] === undefined)
-    logger.warn(`could not restart with ${FETCH_CAP_VARIABLE} set: turns past Bun's default wait for a free upstream slot`, {
+    logger.warn(`not restarted with ${FETCH_CAP_VARIABLE} set: turns past Bun's default wait for a free upstream slot`, {
       max_upstream_requests: cap,
     })
 }

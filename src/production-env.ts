@@ -1,4 +1,3 @@
-// Imported first by main.ts, and by executable.ts before it loads main.ts (the compiled binary's entry, see there):
-// libraries read NODE_ENV when their modules load (Elysia trims validation details only in production), which is
-// before main() could set it.
+// Imported by main.ts (the entry) before it loads the CLI: libraries read NODE_ENV when their modules load (Elysia
+// trims validation details only in production), which is before main() could set it.
 process.env.NODE_ENV ??= 'production'

@@ -1,5 +1,5 @@
 // Start-up failures said in one line that names what failed: the address that cannot be bound, and why.
-// main.ts prints StartupError's message as `agentgate: …` and exits 2, like a bad setting.
+// cli.ts prints StartupError's message as `agentgate: …` and exits 2, like a bad setting.
 
 export class StartupError extends Error {
   constructor(

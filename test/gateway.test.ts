@@ -1,4 +1,4 @@
-// createGateway is the one composition root: the binary (main.ts serve, the Codex launcher) and the tests' gateway
+// createGateway is the one composition root: the binary (cli.ts serve, the Codex launcher) and the tests' gateway
 // (test/support/gateway.ts) are built by it, so the tests run the production start-up — recovery included.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -64,15 +64,15 @@ test('a turn a previous process left in_progress is failed by the time the test 
   }
 })
 
-test('main.ts and the tests build the gateway through createGateway; only gateway.ts wires createApp', () => {
+test('the CLI (cli.ts) and the tests build the gateway through createGateway; only gateway.ts wires createApp', () => {
   const read = (p: string) => readFileSync(join(import.meta.dir, '..', p), 'utf8')
   const wiring = (file: string) => ({
     file,
     createGateway: read(file).includes('createGateway('),
     createApp: read(file).includes('createApp('),
   })
-  expect(['src/main.ts', 'test/support/gateway.ts'].map(wiring)).toEqual([
-    { file: 'src/main.ts', createGateway: true, createApp: false },
+  expect(['src/cli.ts', 'test/support/gateway.ts'].map(wiring)).toEqual([
+    { file: 'src/cli.ts', createGateway: true, createApp: false },
     { file: 'test/support/gateway.ts', createGateway: true, createApp: false },
   ])
   expect(wiring('src/gateway.ts').createApp).toBe(true)

@@ -157,7 +157,7 @@ class LiveFeed {
 /**
  * Recovery while the gateway runs: every SWEEP_MS, queued/in_progress responses whose process died (lease expired,
  * or a dead process on this host) are marked failed — whichever process notices first, so a crashed replica's
- * turns never stay in_progress forever. Start-up does the same once (src/main.ts). Returns a stop function.
+ * turns never stay in_progress forever. Start-up does the same once (src/cli.ts). Returns a stop function.
  */
 export function startRecoverySweep(store: Store, logger: Logger, intervalMs = SWEEP_MS): () => void {
   const timer = setInterval(() => {

@@ -141,6 +141,24 @@ describe.each(launchers)('serve started as $name', ({ command, comm }) => {
   }, 180_000)
 })
 
+test("under Bun's CPU profiler serve is not re-executed (a sample's SIGPWR pending at execve kills the new image): it runs with 256 and says so", async () => {
+  const upstream = startFakeUpstream()
+  const { cwd, env } = cleanHome()
+  const gw = await startServe([process.execPath, '--cpu-prof', `--cpu-prof-dir=${cwd}`, MAIN], upstream, { cwd, env })
+  try {
+    expect(procList(gw.pid, 'environ').some((e) => e.startsWith('BUN_CONFIG_MAX_HTTP_REQUESTS='))).toBe(false)
+    expect(logLine(gw, 'started')).toMatchObject({ max_upstream_requests: 256 })
+    expect(
+      logLine(gw, "not restarted with BUN_CONFIG_MAX_HTTP_REQUESTS set: turns past Bun's default wait for a free upstream slot"),
+    ).toMatchObject({
+      level: 'warn',
+    })
+  } finally {
+    expect(await gw.stop()).toBe(0)
+    await upstream.stop()
+  }
+}, 60_000)
+
 describe('the compiled binary', () => {
   test('a value Bun does not take is left as it is, and serve says it runs with 256', async () => {
     const upstream = startFakeUpstream()
@@ -154,6 +172,25 @@ describe('the compiled binary', () => {
         value: '70000',
         max_upstream_requests: 256,
       })
+    } finally {
+      expect(await gw.stop()).toBe(0)
+      await upstream.stop()
+    }
+  }, 60_000)
+
+  test('an environment that is not valid UTF-8 cannot be passed on as it is: serve goes on with 256 and warns', async () => {
+    const upstream = startFakeUpstream()
+    const { cwd, env } = cleanHome()
+    // the shell puts a lone 0xFF byte into the environment, then becomes the gateway (same PID)
+    const script = `X_NOT_UTF8="$(printf '\\377')" exec "$0" serve --port 0 --upstream "$1"`
+    const gw = await startBinary('/bin/sh', ['-c', script, bin.path, upstream.url], { cwd, env, timeoutMs: 30_000 })
+    try {
+      await waitFor('the upstream answering line', () => logLine(gw, 'upstream answering'), 10_000)
+      expect(procList(gw.pid, 'environ').some((e) => e.startsWith('BUN_CONFIG_MAX_HTTP_REQUESTS='))).toBe(false)
+      expect(logLine(gw, 'started')).toMatchObject({ max_upstream_requests: 256 })
+      expect(
+        logLine(gw, "not restarted with BUN_CONFIG_MAX_HTTP_REQUESTS set: turns past Bun's default wait for a free upstream slot"),
+      ).toMatchObject({ level: 'warn', max_upstream_requests: 256 })
     } finally {
       expect(await gw.stop()).toBe(0)
       await upstream.stop()

@@ -1,5 +1,5 @@
-// What the executable loads to start `agentgate serve`: the entry chunk of build.ts's bundle (src/executable.ts), the
-// CLI it imports at once (src/main.ts) and the chunks those import statically. Everything a default serve uses only on
+// What the executable loads to start `agentgate serve`: the entry chunk of build.ts's bundle (src/main.ts), the
+// CLI it imports at once (src/cli.ts) and the chunks those import statically. Everything a default serve uses only on
 // some request or with some setting (or never) must sit behind a dynamic import(), in a chunk of its own: loading its
 // bytecode costs every start CPU time and memory. The bundle is built here as build.ts builds it, unminified so each
 // module's path is still written above its code.
@@ -57,7 +57,7 @@ const loadsAtStart = (path: string) => closure.modules.some((m) => m.startsWith(
 
 describe("the executable's start-up code", () => {
   test('holds what serve needs to start: the CLI, the gateway, Elysia, the SQLite store', () => {
-    for (const path of ['src/main.ts', 'src/gateway.ts', 'src/app.ts', 'src/store/sqlite/repository.ts', 'node_modules/elysia/'])
+    for (const path of ['src/cli.ts', 'src/gateway.ts', 'src/app.ts', 'src/store/sqlite/repository.ts', 'node_modules/elysia/'])
       expect({ path, loaded: loadsAtStart(path) }).toEqual({ path, loaded: true })
   })
 
@@ -77,7 +77,7 @@ describe("the executable's start-up code", () => {
   })
 
   test('sets NODE_ENV before any package is loaded (Elysia reads it when it loads), and re-executes serve before the CLI loads: only fetch-cap.ts and production-env.ts come before the entry, and no runtime module', () => {
-    expect(beforeEntry.modules.filter((m) => m !== 'src/executable.ts').toSorted()).toEqual(['src/fetch-cap.ts', 'src/production-env.ts'])
+    expect(beforeEntry.modules.filter((m) => m !== 'src/main.ts').toSorted()).toEqual(['src/fetch-cap.ts', 'src/production-env.ts'])
     expect([...beforeEntry.builtins]).toEqual([])
   })
 
