@@ -203,6 +203,47 @@ export function threadCpuNs(pid: number): number {
   return ns
 }
 
+/**
+ * CPU time so far of each kind of thread of a process, in ns (schedstat, as threadCpuNs): the main (JavaScript) thread
+ * as `main` — with its user and system shares (`main user`, `main sys`, from its 10 ms ticks) — and the others by
+ * name with numbering dropped (Bun's `HTTP Client`, JSC's `HeapHelper` GC threads and `JITWorker`, a `Worker`), summed.
+ * The main thread's share is what limits a gateway whose JavaScript thread is saturated.
+ */
+export function threadCpuByName(pid: number): Map<string, number> {
+  const byName = new Map<string, number>()
+  const add = (name: string, ns: number) => byName.set(name, (byName.get(name) ?? 0) + ns)
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+      if (tid !== String(pid)) {
+        add(stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[\s\d#:-]+$/, ''), ns)
+        continue
+      }
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      add('main', ns)
+      add('main user', (Number(fields[11]) * 1e9) / CLK_TCK)
+      add('main sys', (Number(fields[12]) * 1e9) / CLK_TCK)
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return byName
+}
+
+/** What threadCpuByName counted between two readings, in µs per `per` (turns, requests), largest first; 0.5 µs and up. */
+export function threadSplit(before: Map<string, number>, after: Map<string, number>, per: number): string {
+  const parts: [string, number][] = []
+  for (const [name, ns] of after) {
+    const us = (ns - (before.get(name) ?? 0)) / 1000 / per
+    if (us >= 0.5) parts.push([name, us])
+  }
+  return parts
+    .sort((a, b) => (a[0].startsWith('main') === b[0].startsWith('main') ? b[1] - a[1] : a[0].startsWith('main') ? -1 : 1))
+    .map(([name, us]) => `${name} ${us.toFixed(1)}`)
+    .join(', ')
+}
+
 // ---------- machine ----------
 
 export interface Machine {

@@ -6,7 +6,13 @@
 //   bun run bench/turn-cpu.ts [--roots /path/a,/path/b] [--loads json,json-nostore,sse,sse-nostore,tok,tok-nostore,chat,models]
 //                             [--requests 2000] [--streams 200] [--deltas 1000] [--concurrency 8] [--rounds 3] [--postgres]
 //                             [--tok-model bench-l0-d250-r50] [--tok-streams 400] [--tok-concurrency 200] [--latency-ms 0]
+//                             [--threads] [--warmup-ms 1500]
 //
+// --threads: each line also splits the gateway's CPU by thread, in µs per turn (request, stream): the main JavaScript
+// thread (with its user and system time), Bun's HTTP client thread, the GC helpers, the JIT, the WAL checkpointer (a
+// Worker). The main thread is the one a saturated gateway waits for. It also shows how much of a short run is the JIT
+// still compiling the turn's path after --warmup-ms (json after 1.5 s: JITWorker about 70 µs of a 235 µs turn; the
+// bench's turns scenario warms up 6 s for this reason): a longer warm-up (--warmup-ms 6000) steadies json numbers.
 // --postgres: each gateway on a fresh database of the test PostgreSQL server (test/support/postgres.ts); the line also
 // gives that server's CPU per turn (its postmaster and backends, from /proc: the server shares the machine's cores).
 // json*: POST /v1/responses JSON, model bench-l0-d16-r0; sse*: streamed turns of --deltas deltas, instant upstream;
@@ -16,7 +22,19 @@
 // upstream that answers at once, or after --latency-ms (e.g. 10 with --concurrency 64: the bench's pass-through load).
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BENCH_DIR, closedLoop, cpuMs, median, removeTempDirs, ROOT, startServer, stopAll, tempDir } from './lib'
+import {
+  BENCH_DIR,
+  closedLoop,
+  cpuMs,
+  median,
+  removeTempDirs,
+  ROOT,
+  startServer,
+  stopAll,
+  tempDir,
+  threadCpuByName,
+  threadSplit,
+} from './lib'
 
 const argv = process.argv.slice(2)
 const opt = (flag: string, fallback: string) => {
@@ -32,6 +50,8 @@ const concurrency = Number(opt('--concurrency', '8'))
 const rounds = Number(opt('--rounds', '3'))
 const latencyMs = Number(opt('--latency-ms', '0'))
 const postgres = argv.includes('--postgres')
+const threads = argv.includes('--threads')
+const warmupMs = Number(opt('--warmup-ms', '1500'))
 const tokModel = opt('--tok-model', 'bench-l0-d250-r50')
 const tokStreams = Number(opt('--tok-streams', '400'))
 const tokConcurrency = Number(opt('--tok-concurrency', '200'))
@@ -103,13 +123,14 @@ async function measure(root: string, upstream: string, load: string): Promise<st
     // warm-up: JIT, caches, the database's first pages (tok: one turn per client, each takes seconds)
     const clients = tok ? tokConcurrency : concurrency
     if (tok) await Promise.all(Array.from({ length: clients }, one))
-    else await closedLoop(concurrency, 0, 1500, one)
+    else await closedLoop(concurrency, 0, warmupMs, one)
     const n = tok ? tokStreams : sse ? streams : requests
     let left = n
     let events = 0
     const pgPort = pg ? new URL(pg.url).port : null
     const pg0 = pgPort ? postgresCpuMs(pgPort) : 0
     const cpu0 = cpuMs(gw.pid)
+    const threads0 = threads ? threadCpuByName(gw.pid) : null
     const t0 = performance.now()
     await Promise.all(
       Array.from({ length: clients }, async () => {
@@ -122,9 +143,14 @@ async function measure(root: string, upstream: string, load: string): Promise<st
     const wall = (performance.now() - t0) / 1000
     const cpu = cpuMs(gw.pid) - cpu0
     const server = pgPort ? `, PostgreSQL server ${((postgresCpuMs(pgPort) - pg0) / n).toFixed(3)} ms/turn` : ''
-    return sse
-      ? `${((cpu * 1000) / events).toFixed(2)} µs/event (${(n / wall).toFixed(0)} streams/s, ${(cpu / n).toFixed(2)} ms/stream)`
-      : `${(cpu / n).toFixed(3)} ms/${chat || models ? 'request' : 'turn'} (${(n / wall).toFixed(0)} req/s${server})`
+    const split = threads0
+      ? `; µs per ${sse ? 'stream' : chat || models ? 'request' : 'turn'}: ${threadSplit(threads0, threadCpuByName(gw.pid), n)}`
+      : ''
+    return (
+      (sse
+        ? `${((cpu * 1000) / events).toFixed(2)} µs/event (${(n / wall).toFixed(0)} streams/s, ${(cpu / n).toFixed(2)} ms/stream)`
+        : `${(cpu / n).toFixed(3)} ms/${chat || models ? 'request' : 'turn'} (${(n / wall).toFixed(0)} req/s${server})`) + split
+    )
   } finally {
     await gw.stop()
     await pg?.drop()

@@ -171,8 +171,9 @@ export interface Dialect {
   /** An operation whose reads all see one snapshot. */
   read<T>(op: Operation<T>): Promise<T>
   /**
-   * A new response with its input and output items in one statement (one round trip; a statement is all or nothing),
-   * where the dialect has one. Otherwise the store runs the inserts in a write transaction.
+   * A new response with its input and output items, all or nothing, the cheapest way the dialect has: PostgreSQL in one
+   * statement (one round trip), SQLite as one write of its group commit. Without it the store runs the inserts as an
+   * operation in a write transaction.
    */
   insertWhole?(rec: ResponseRecord, input: ItemBody[], output: ItemBody[]): Promise<void>
   /** The dialect's own parts of the Store: retention batches (./retention.ts runs them), idle release, liveness, closing. */

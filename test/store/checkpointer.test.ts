@@ -119,6 +119,49 @@ describe('the checkpoint worker', () => {
     }
   })
 
+  test('under writes that never pause, the worker restarts the WAL once it passes its limit: it does not grow without end', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentgate-ckpt-'))
+    const path = join(dir, 'a.db')
+    const db = new Database(path, { create: true })
+    // as the store's connection: a commit that meets the worker's restart waits for it
+    db.exec('PRAGMA busy_timeout = 5000')
+    db.exec('PRAGMA journal_mode = WAL')
+    db.exec('PRAGMA synchronous = NORMAL')
+    db.exec('CREATE TABLE t (body BLOB)')
+    const limit = 1024 * 1024
+    const cp = await startCheckpointer(path, db, { intervalMs: 10, restartAtBytes: limit })
+    const insert = db.query('INSERT INTO t VALUES (?)')
+    const row = new Uint8Array(4096)
+    const seq0 = walCheckpointSeq(path)
+    let rows = 0
+    let largest = 0
+    try {
+      // Commits back to back, the loop let run every 20: a passive checkpoint never finds the WAL without frames newer
+      // than those it copied, so on its own SQLite never restarts it. 12,000 rows of 4 KiB: about 100 MiB of WAL written
+      // (the WAL file grows to all of it without the restart; with it, to a few MiB).
+      const until = Date.now() + 20_000
+      while (rows < 12_000 && Date.now() < until) {
+        insert.run(row)
+        rows++
+        if (rows % 20 === 0) {
+          largest = Math.max(largest, statSync(`${path}-wal`).size)
+          await Bun.sleep(1)
+        }
+      }
+      expect(rows).toBe(12_000)
+      // restarted again and again, each time soon after it passed the limit
+      expect(walCheckpointSeq(path)).toBeGreaterThan(seq0 + 2)
+      expect(largest).toBeLessThan(16 * limit)
+      // nothing lost on the way
+      expect(db.query('SELECT count(*) AS n FROM t').get()).toEqual({ n: rows })
+      expect(db.query('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' })
+    } finally {
+      await cp?.stop()
+      db.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   test('stopping the watch before the WAL grew starts no worker', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'agentgate-ckpt-'))
     const path = join(dir, 'a.db')
