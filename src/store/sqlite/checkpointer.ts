@@ -14,9 +14,10 @@ const INTERVAL_MS = 500
 /** The WAL file is cut back to this after a checkpoint has reset it, so a burst leaves no huge file. */
 const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
 /**
- * A WAL file larger than this is restarted by the worker: after its passive checkpoint, a RESTART checkpoint that
- * waits for no one (busy_timeout 0) — it copies the few frames committed meanwhile, then the serving connection's next
- * write starts the WAL from its beginning again (and cuts the file to JOURNAL_SIZE_LIMIT). It needs the write lock:
+ * A WAL file larger than this is restarted by the worker: after its passive checkpoint (and a second one, for what was
+ * committed during the first), a RESTART checkpoint that waits for no one (busy_timeout 0) — it copies the few frames
+ * committed meanwhile, then the serving connection's next write starts the WAL from its beginning again (and cuts the
+ * file to JOURNAL_SIZE_LIMIT). It needs the write lock:
  * when the serving connection (or another process) holds it, the worker gives up at once and tries at its next turn.
  * The serving connection waits for the worker only when a commit comes while the worker copies those few frames.
  * A restarted WAL is rewritten in place, not extended (in the store alone a JSON turn's write cost 23–25 µs of the
@@ -26,7 +27,7 @@ const RESTART_AT_BYTES = JOURNAL_SIZE_LIMIT
 
 // A blob worker: no extra entry point to carry into the compiled binary. PASSIVE never waits for
 // readers or writers, so the worker never blocks the serving connection either; the restart past RESTART_AT_BYTES
-// waits for no one, and holds the write lock only while it copies what was committed since its passive pass.
+// waits for no one, and holds the write lock only while it copies what was committed since its passive passes.
 const WORKER_SOURCE = `
 import { Database } from 'bun:sqlite'
 import { statSync } from 'node:fs'
@@ -44,6 +45,9 @@ self.onmessage = (e) => {
       try { db.exec('PRAGMA wal_checkpoint(PASSIVE)') } catch {}
       if (walBytes(m.path) <= m.restartAtBytes) return
       try {
+        // A second passive pass first: it copies what was committed during the first (without the lock), so the
+        // restart finds next to nothing left to copy and sync while it holds the write lock.
+        db.exec('PRAGMA wal_checkpoint(PASSIVE)')
         db.exec('PRAGMA busy_timeout = 0')
         db.query('PRAGMA wal_checkpoint(RESTART)').get()
       } catch {}
