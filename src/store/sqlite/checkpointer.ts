@@ -162,13 +162,13 @@ export function checkpointWhenWalGrows(
   }
 }
 
-/** Starts the checkpoint worker for a WAL database file; null (automatic checkpoints stay on) if it cannot. */
 /** The worker's timing (tests make it quicker): its checkpoint every `intervalMs`, a restart past `restartAtBytes`. */
 export interface WorkerOptions {
   intervalMs?: number
   restartAtBytes?: number
 }
 
+/** Starts the checkpoint worker for a WAL database file; null (automatic checkpoints stay on) if it cannot. */
 export async function startCheckpointer(
   path: string,
   serving: Database,
