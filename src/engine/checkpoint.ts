@@ -95,7 +95,8 @@ export class TurnCheckpoint {
       // a run of text deltas: kept as the rows its events would make, its deltas as the JSON they are stored as (no
       // string per delta decoded, none serialised again)
       const run = e as DeltaRun
-      this.pending.pushRun(runEvent(run, 0), runJson(run), runLength(run))
+      const n = runLength(run)
+      this.pending.pushRun(runEvent(run, 0), n === 1 ? '' : runJson(run), n)
     }
   }
 

@@ -18,15 +18,16 @@ export const RUN_KEY = '_agentgate_deltas'
 type Loose = Record<string, unknown>
 
 /**
- * The deltas of a run being built (EventRuns) as the JSON they are stored as: each text as JSON.stringify writes it, a
- * comma between two — the stored array without its brackets. A run of text deltas kept as the upstream's bytes arrives
- * as that JSON already (upstream/delta-run.ts runJson): no string per delta is made, and none serialised again when
- * the row is written (eventJson). As a value it is the array of texts (toJSON, texts()).
+ * The deltas of a run being built (EventRuns) that came as the JSON they are stored as: each text as JSON.stringify
+ * writes it, a comma between two — the stored array without its brackets. A run of text deltas kept as the upstream's
+ * bytes arrives as that JSON already (upstream/delta-run.ts runJson): no string per delta is made, and none serialised
+ * again when the row is written (eventJson). As a value it is the array of texts (toJSON, texts()). (Deltas pushed one
+ * at a time are kept as an array of texts, as ever: serialised with their row in one go.)
  */
 export class DeltaList {
   constructor(
-    public json = '',
-    public count = 0,
+    public json: string,
+    public count: number,
   ) {}
 
   add(text: string): void {
@@ -48,7 +49,7 @@ export class DeltaList {
   }
 }
 
-/** The deltas a run row holds: stored (an array), or being built (a DeltaList). */
+/** The deltas a run row holds: an array of texts, or (a run being built) a DeltaList. */
 function deltasOf(value: unknown): string[] {
   return value instanceof DeltaList ? value.texts() : (value as string[])
 }
@@ -158,7 +159,9 @@ export class EventRuns<E extends { type: string; sequence_number: number }> {
     this.count++
     const e = event as unknown as Loose
     if (this.continuesRun(e)) {
-      this.runList(e.sequence_number as number).add(e.delta as string)
+      const list = this.runList(e.sequence_number as number)
+      if (Array.isArray(list)) list.push(e.delta as string)
+      else list.add(e.delta as string)
       return
     }
     this.rows.push(event)
@@ -173,24 +176,30 @@ export class EventRuns<E extends { type: string; sequence_number: number }> {
 
   /**
    * `n` deltas numbered from `first`'s on that differ from it only in their number and text, given as their JSON
-   * (`first`'s first, as DeltaList holds them), kept as push() of each would keep them; without an object or a string
-   * per delta. (A run of text deltas kept as bytes, upstream/delta-run.ts.)
+   * (`first`'s first, as DeltaList holds them; unread for n = 1), kept as push() of each would keep them; without an
+   * object or a string per delta. (A run of text deltas kept as bytes, upstream/delta-run.ts.)
    */
   pushRun(first: E, json: string, n: number): void {
+    // a run of one (a token-by-token stream's) is its event: its text goes with the texts pushed one by one
+    if (n === 1) {
+      this.push(first)
+      return
+    }
     const e = first as unknown as Loose
     const last = first.sequence_number + n - 1
     this.count += n
     if (this.continuesRun(e)) {
-      this.runList(last).addJson(json, n)
+      let list = this.runList(last)
+      if (Array.isArray(list)) {
+        // texts so far (deltas pushed one by one): serialised now, the run goes on as JSON
+        list = new DeltaList(JSON.stringify(list).slice(1, -1), list.length)
+        this.run![RUN_KEY] = list
+      }
+      list.addJson(json, n)
       return
     }
     this.first = e
     this.firstKeys = Object.keys(e)
-    if (n === 1) {
-      this.rows.push(first)
-      this.run = null
-      return
-    }
     // a row of its own for the run: `first`'s keys in its order, numbered by the run's last event
     this.run = { ...e, sequence_number: last, [RUN_KEY]: new DeltaList(json, n) }
     this.rows.push(this.run as unknown as E)
@@ -207,17 +216,16 @@ export class EventRuns<E extends { type: string; sequence_number: number }> {
   }
 
   /** The deltas of the run that ends the rows, now ending at `last` (its first delta's row made the run's, if alone). */
-  private runList(last: number): DeltaList {
+  private runList(last: number): string[] | DeltaList {
     if (this.run === null) {
       // the run's row replaces its first delta: that delta's keys in its order, numbered by the run's last event
-      const list = new DeltaList()
-      list.add(this.first!.delta as string)
+      const list = [this.first!.delta as string]
       this.run = { ...this.first, sequence_number: last, [RUN_KEY]: list }
       this.rows[this.rows.length - 1] = this.run as unknown as E
       return list
     }
     this.run.sequence_number = last
-    return this.run[RUN_KEY] as DeltaList
+    return this.run[RUN_KEY] as string[] | DeltaList
   }
 
   /** The rows so far, handed over (the builder starts afresh). */

@@ -87,9 +87,9 @@ export function runTexts(run: DeltaRun): string[] {
  * string body followed by another is the body of their joined text — and no string per delta.
  */
 export function runText(run: DeltaRun): string {
-  if (run.texts) return run.texts.length === 1 ? run.texts[0]! : run.texts.join('')
-  const { bytes, spans } = run
-  if (spans.length === 2) return bodyText(bytes, spans[0]!, spans[1]!)
+  // one delta (a token-by-token upstream sends one per chunk): its text, kept on the run for the log (runEvent, runJson)
+  if (run.spans.length === 2) return runTexts(run)[0]!
+  if (run.texts) return run.texts.join('')
   const bodies = joinedBodies(run, -1, -1, -1)
   return bodies.includes('\\') ? (JSON.parse(`"${bodies}"`) as string) : bodies
 }
@@ -100,9 +100,8 @@ export function runText(run: DeltaRun): string {
  * log (store/event-runs.ts DeltaList), without a string per delta.
  */
 export function runJson(run: DeltaRun): string {
-  const { bytes, spans } = run
-  // the quotes around the body are the upstream's own
-  if (spans.length === 2) return decoder.decode(bytes.subarray(spans[0]! - 1, spans[1]! + 1))
+  // one delta whose text is decoded already: JSON.stringify writes it as the upstream sent it (the run holds only such)
+  if (run.texts?.length === 1) return JSON.stringify(run.texts[0])
   return joinedBodies(run, 0x22, 0x2c, 0x22)
 }
 

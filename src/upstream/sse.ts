@@ -310,7 +310,7 @@ class SseSource<E> {
     for (;;) {
       // no message begun (none of its lines seen, in this buffer or an earlier one)
       const fresh = this.msgStart < 0 && this.data === null && this.dataStart < 0 && this.eventStart < 0 && this.event === null
-      if (fresh && splice !== null) {
+      if (fresh && splice !== null && pos < buf.length) {
         // one the splice knows whole is taken without framing its lines (a message's lines are at most the whole
         // message, so one within the line limit keeps its lines within it)
         const next = splice.takeAt(this.viewOf, buf, pos, batch, max)
