@@ -244,6 +244,16 @@ export function threadSplit(before: Map<string, number>, after: Map<string, numb
     .join(', ')
 }
 
+/**
+ * One thread's time on a CPU and time runnable but waiting for one (the run queue), ns so far, from
+ * /proc/<pid>/task/<tid>/schedstat; the main thread by default (its tid is the pid). The wait is what a shared
+ * machine costs a latency-bound loop: work was ready and no core ran it.
+ */
+export function threadSched(pid: number, tid = pid): { runNs: number; waitNs: number } {
+  const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number)
+  return { runNs: run, waitNs: wait }
+}
+
 // ---------- machine ----------
 
 export interface Machine {
@@ -538,6 +548,8 @@ export interface Ctx {
   warmupS: number
   /** bench upstream base URL, including /v1 */
   upstream: string
+  /** the bench upstream's process id */
+  upstreamPid: number
   /** the upstream timing of a model turn (the /v1/responses scenarios) */
   turnProfile: Profile
   launcher: GatewayLauncher

@@ -182,6 +182,7 @@ async function main(): Promise<number> {
     durationS: opts.duration,
     warmupS: opts.warmup,
     upstream: `${up.url}/v1`,
+    upstreamPid: up.pid,
     turnProfile,
     launcher,
     gateway: (extra) => startGateway(launcher, `${up.url}/v1`, extra),

@@ -26,6 +26,21 @@ export interface LoadReport {
   firstTokenMs: { n: number; p50: number; p99: number; max: number }
   /** this process's CPU (user + system), ms, over the measured window */
   clientCpuMs: number
+  /**
+   * this process's main thread (where every read is timed) over the measured window, ms: on a CPU, and runnable but
+   * waiting for one (Linux schedstat; NaN elsewhere). A token read late because no core ran the client shows here.
+   */
+  clientMain: { runMs: number; waitMs: number }
+}
+
+/** The main thread's schedstat (ns on a CPU, ns waiting for one), or null where /proc has none. */
+function mainSched(): [number, number] | null {
+  try {
+    const [run, wait] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ').map(Number)
+    return [run, wait]
+  } catch {
+    return null
+  }
 }
 
 /** once per token event (its `data:` line names the type again, so the bare type would count twice) */
@@ -108,8 +123,16 @@ if (import.meta.main) {
   // this process's CPU over the measured window only (not the warm-up, not the turns finishing after it)
   let cpuFrom = process.cpuUsage()
   let cpuWindow: NodeJS.CpuUsage | null = null
-  const markFrom = setTimeout(() => (cpuFrom = process.cpuUsage()), warmupMs)
-  const markEnd = setTimeout(() => (cpuWindow = process.cpuUsage(cpuFrom)), warmupMs + durationMs)
+  let schedFrom = mainSched()
+  let schedEnd: [number, number] | null = null
+  const markFrom = setTimeout(() => {
+    cpuFrom = process.cpuUsage()
+    schedFrom = mainSched()
+  }, warmupMs)
+  const markEnd = setTimeout(() => {
+    cpuWindow = process.cpuUsage(cpuFrom)
+    schedEnd = mainSched()
+  }, warmupMs + durationMs)
   await Promise.all(
     Array.from({ length: concurrency }, async (_, i) => {
       await Bun.sleep((i / concurrency) * Math.min(turnMs, 5_000))
@@ -130,6 +153,7 @@ if (import.meta.main) {
   clearTimeout(markFrom)
   clearTimeout(markEnd)
   const cpu1 = cpuWindow ?? process.cpuUsage(cpuFrom)
+  const sched1 = schedEnd ?? mainSched()
   const g = gaps.subarray(0, nGaps)
   const [p50, p90, p99, p999, max] = quantiles(g, [0.5, 0.9, 0.99, 0.999, 1])
   const f = quantiles(Float64Array.from(firsts), [0.5, 0.99, 1])
@@ -142,6 +166,10 @@ if (import.meta.main) {
     gapMs: { n: nGaps, p50, p90, p99, p999, max },
     firstTokenMs: { n: firsts.length, p50: f[0], p99: f[1], max: f[2] },
     clientCpuMs: (cpu1.user + cpu1.system) / 1000,
+    clientMain:
+      schedFrom && sched1
+        ? { runMs: (sched1[0] - schedFrom[0]) / 1e6, waitMs: (sched1[1] - schedFrom[1]) / 1e6 }
+        : { runMs: NaN, waitMs: NaN },
   }
   process.stdout.write(`${JSON.stringify(report)}\n`)
   process.exit(0)

@@ -3,7 +3,7 @@
 // The load comes from bench/sse-load.ts, its own process. Read: the gateway's CPU (% of one core) and
 // RSS while it relays them, and the gap between consecutive tokens of a stream at p99 through the
 // gateway minus the same straight from the upstream.
-import { type Ctx, fmt, type Gateway, type ScenarioResult, signed, sleep, sseLoad, turnBody } from '../lib'
+import { type Ctx, fmt, type Gateway, type ScenarioResult, signed, sleep, sseLoad, threadSched, turnBody } from '../lib'
 import type { LoadReport } from '../sse-load'
 import { profileName, type Profile } from '../upstream'
 
@@ -19,30 +19,66 @@ interface Side {
   rssEndMiB: number
   /** the most streams the upstream was sending at once during the window */
   upstreamStreamsMax: number
+  /**
+   * % of the window each process's main thread spent runnable but waiting for a CPU (schedstat): the gateway's
+   * (NaN for direct), the load client's, the upstream's. On a shared machine a token is late when one of the three
+   * had it ready and no core ran that thread; this is what separates the machine's share of the gap from ours.
+   */
+  waitPct: { gateway: number; client: number; upstream: number }
+  /** % of the window the gateway's main thread was on a CPU (NaN for direct) */
+  gwMainRunPct: number
+}
+
+/** A main thread's run and run-queue wait (ns so far); null once the process is gone or off Linux. */
+const sched = (pid: number) => {
+  try {
+    return threadSched(pid)
+  } catch {
+    return null
+  }
 }
 
 const upstreamStreams = async (upstream: string) =>
   ((await (await fetch(`${upstream.replace(/\/v1$/, '')}/bench/streams`)).json()) as { now: number; max: number }).max
 
-async function run(upstream: string, url: string, gw: Gateway | null, warmupS: number, durationS: number): Promise<Side> {
+async function run(
+  upstream: string,
+  upstreamPid: number,
+  url: string,
+  gw: Gateway | null,
+  warmupS: number,
+  durationS: number,
+): Promise<Side> {
   const body = turnBody(LLM_TURN, { stream: true })
   const load = sseLoad({ url, body, concurrency: STREAMS, warmupS, durationS })
   // the gateway's CPU and RSS over the client's measured window (it starts measuring after its warm-up)
   await sleep(warmupS * 1000)
   await upstreamStreams(upstream)
   const cpu0 = gw?.cpuMs() ?? NaN
+  const gw0 = gw ? sched(gw.pid) : null
+  const up0 = sched(upstreamPid)
   const t0 = performance.now()
   let rssMax = 0
   while (performance.now() - t0 < durationS * 1000) {
     await sleep(Math.min(1000, durationS * 1000 - (performance.now() - t0)))
     if (gw) rssMax = Math.max(rssMax, gw.rssMiB())
   }
-  const cpuPct = gw ? ((gw.cpuMs() - cpu0) / (performance.now() - t0)) * 100 : NaN
+  const wallMs = performance.now() - t0
+  const cpuPct = gw ? ((gw.cpuMs() - cpu0) / wallMs) * 100 : NaN
+  const gw1 = gw ? sched(gw.pid) : null
+  const up1 = sched(upstreamPid)
+  const pct = (ns: number) => (ns / 1e6 / wallMs) * 100
   const rssEnd = gw ? gw.rssMiB() : NaN
   const upstreamStreamsMax = await upstreamStreams(upstream)
   const { report } = await load
   if (report.turns === 0) throw new Error(`no turn completed (${report.errors} errors; first: ${report.firstError})`)
-  return { report, cpuPct, rssMaxMiB: gw ? rssMax : NaN, rssEndMiB: rssEnd, upstreamStreamsMax }
+  const waitPct = {
+    gateway: gw0 && gw1 ? pct(gw1.waitNs - gw0.waitNs) : NaN,
+    client: (report.clientMain.waitMs / (report.windowS * 1000)) * 100,
+    upstream: up0 && up1 ? pct(up1.waitNs - up0.waitNs) : NaN,
+  }
+  const gwMainRunPct = gw0 && gw1 ? pct(gw1.runNs - gw0.runNs) : NaN
+  return { report, cpuPct, rssMaxMiB: gw ? rssMax : NaN, rssEndMiB: rssEnd, upstreamStreamsMax, waitPct, gwMainRunPct }
 }
 
 export async function llm(ctx: Ctx): Promise<ScenarioResult> {
@@ -53,9 +89,9 @@ export async function llm(ctx: Ctx): Promise<ScenarioResult> {
   let gate: Side
   try {
     ctx.log(`llm: ${STREAMS} streams at ${LLM_TURN.tokensPerS} tok/s, direct, ${warmupS} s warm-up + ${durationS} s`)
-    direct = await run(ctx.upstream, `${ctx.upstream}/responses`, null, warmupS, durationS)
+    direct = await run(ctx.upstream, ctx.upstreamPid, `${ctx.upstream}/responses`, null, warmupS, durationS)
     ctx.log(`llm: ${STREAMS} streams at ${LLM_TURN.tokensPerS} tok/s, through the gateway, ${warmupS} s warm-up + ${durationS} s`)
-    gate = await run(ctx.upstream, `${gw.url}/v1/responses`, gw, warmupS, durationS)
+    gate = await run(ctx.upstream, ctx.upstreamPid, `${gw.url}/v1/responses`, gw, warmupS, durationS)
   } finally {
     await gw.stop()
   }
@@ -77,6 +113,8 @@ export async function llm(ctx: Ctx): Promise<ScenarioResult> {
       [`llm.${side}_first_token_p99_ms`]: r.firstTokenMs.p99,
       [`llm.${side}_client_cpu_pct`]: (r.clientCpuMs / (r.windowS * 1000)) * 100,
       [`llm.${side}_upstream_streams_max`]: s.upstreamStreamsMax,
+      [`llm.${side}_client_main_wait_pct`]: s.waitPct.client,
+      [`llm.${side}_upstream_main_wait_pct`]: s.waitPct.upstream,
     })
   }
   Object.assign(metrics, {
@@ -85,6 +123,8 @@ export async function llm(ctx: Ctx): Promise<ScenarioResult> {
     'llm.gw_cpu_pct': gate.cpuPct,
     'llm.gw_rss_max_mib': gate.rssMaxMiB,
     'llm.gw_rss_end_mib': gate.rssEndMiB,
+    'llm.gw_main_run_pct': gate.gwMainRunPct,
+    'llm.gw_main_wait_pct': gate.waitPct.gateway,
   })
   const cells = (label: string, s: Side) => {
     const r = s.report
@@ -98,6 +138,7 @@ export async function llm(ctx: Ctx): Promise<ScenarioResult> {
       Number.isFinite(s.cpuPct) ? `${fmt(s.cpuPct, 0)}%` : '–',
       Number.isFinite(s.rssMaxMiB) ? `${fmt(s.rssMaxMiB, 0)} MiB` : '–',
       `${fmt((r.clientCpuMs / (r.windowS * 1000)) * 100, 0)}%`,
+      [s.waitPct.gateway, s.waitPct.client, s.waitPct.upstream].map((p) => (Number.isFinite(p) ? `${fmt(p, 0)}%` : '–')).join(' / '),
     ]
   }
   return {
@@ -116,13 +157,15 @@ export async function llm(ctx: Ctx): Promise<ScenarioResult> {
           'gateway CPU (% of a core)',
           'gateway RSS max',
           'load client CPU',
+          'main thread waiting for a CPU: gateway / client / upstream',
         ],
         rows: [cells('direct', direct), cells('through the gateway (store on)', gate)],
         note:
           `Added p99 gap: ${signed(metrics['llm.added_gap_p99_ms'])} ms. The client (bench/sse-load.ts, one Bun process, up to ${STREAMS * 2} fetches at once) ` +
           'times each read that holds a token; tokens that share a read count as a 0 ms gap. Client i starts i/500 of a turn late, so turns start spread out. ' +
           '"Turns completed": started and ended inside the window. "Upstream streams at once": reported by bench/upstream.ts; ' +
-          "through the gateway it is how many upstream requests the gateway had open (Bun's fetch runs at most 256 at once unless BUN_CONFIG_MAX_HTTP_REQUESTS is set at start; serve on Linux sets 4096 itself, README Limits).",
+          "through the gateway it is how many upstream requests the gateway had open (Bun's fetch runs at most 256 at once unless BUN_CONFIG_MAX_HTTP_REQUESTS is set at start; serve on Linux sets 4096 itself, README Limits). " +
+          `"Waiting for a CPU": % of the window each process's main thread was runnable but not running (Linux schedstat), the machine's share of a late token; the gateway's main thread ran ${fmt(gate.gwMainRunPct, 0)}% of the window.`,
       },
     ],
   }
