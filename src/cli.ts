@@ -104,10 +104,9 @@ async function main(argv: string[]): Promise<number> {
       if (!args) return 0
       const config = loadConfig({ flags: args.flags, env: process.env })
       const running = await createGateway(config)
-      await running.listen()
-      warnAboutFetchCap(running.logger, process.env, process.platform)
-      jitAsUsual()
       // First signal: drain (running turns finish or end failed), exit 0. A second signal: exit at once.
+      // Installed before "listening" is printed: until then SIGTERM has its default action (the process is killed,
+      // exit 143), and a supervisor may stop the gateway the moment it reads that line.
       let draining = false
       const onSignal = (signal: NodeJS.Signals) => {
         if (draining) {
@@ -125,6 +124,9 @@ async function main(argv: string[]): Promise<number> {
       }
       process.on('SIGINT', onSignal)
       process.on('SIGTERM', onSignal)
+      await running.listen()
+      warnAboutFetchCap(running.logger, process.env, process.platform)
+      jitAsUsual()
       return -1 // keep running
     }
     // The other commands' modules load only for them: serve starts faster without the launchers, doctor's checks

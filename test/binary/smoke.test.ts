@@ -154,6 +154,27 @@ describe('the compiled binary, alone in an empty directory', () => {
     expect(r.stdout).not.toContain('listening')
   })
 
+  test('SIGTERM the moment "listening" is printed still drains and exits 0 (a supervisor may stop it right away)', async () => {
+    // Five starts, each signalled as soon as its line is read: before the fix, every one was killed (exit 143).
+    for (let i = 0; i < 5; i++) {
+      const gateHome = mkdtempSync(join(tmpdir(), 'agentgate-sigterm-'))
+      try {
+        const g = await startBinary(bin.path, ['--port', '0', '--upstream', upstream.url, '--log-level', 'info'], {
+          cwd: bin.dir,
+          env: { ...env, AGENTGATE_HOME: gateHome },
+          timeoutMs: 20_000,
+        })
+        process.kill(g.pid, 'SIGTERM')
+        expect(await g.exited).toBe(0)
+        // the pipes may still hold the last lines when the exit is seen: read on, bounded
+        for (let t = 0; t < 40 && !(g.stdout() + g.stderr()).includes('"msg":"shut down"'); t++) await Bun.sleep(50)
+        expect(g.stdout() + g.stderr()).toContain('"msg":"shut down"')
+      } finally {
+        rmSync(gateHome, { recursive: true, force: true })
+      }
+    }
+  }, 60_000)
+
   test('does not autoload a .env or bunfig.toml from the working directory', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'agentgate-cwd-'))
     try {
