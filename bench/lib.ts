@@ -175,6 +175,12 @@ function procStatus(pid: number, field: string): number {
 }
 /** Resident set size in MiB. */
 export const rssMiB = (pid: number) => procStatus(pid, 'VmRSS')
+/**
+ * The resident set in its two parts, MiB: anonymous memory (heaps, JIT code: what the process alone holds) and
+ * file-backed pages (the executable's and libraries' pages it has touched: clean, shared with the page cache,
+ * and given back by the kernel under memory pressure without any swap).
+ */
+export const rssPartsMiB = (pid: number) => ({ anon: procStatus(pid, 'RssAnon'), file: procStatus(pid, 'RssFile') })
 /** Peak resident set size in MiB. */
 export const peakRssMiB = (pid: number) => procStatus(pid, 'VmHWM')
 
@@ -500,6 +506,7 @@ export interface Gateway extends Child {
   /** its AGENTGATE_HOME (temp) */
   home: string
   rssMiB(): number
+  rssPartsMiB(): { anon: number; file: number }
   peakRssMiB(): number
   /** user + system CPU ms of the whole process (/proc/<pid>/stat, 10 ms ticks) */
   cpuMs(): number
@@ -533,6 +540,7 @@ export async function startGateway(launcher: GatewayLauncher, upstream: string, 
     ...child,
     home,
     rssMiB: () => rssMiB(child.pid),
+    rssPartsMiB: () => rssPartsMiB(child.pid),
     peakRssMiB: () => peakRssMiB(child.pid),
     cpuMs: () => cpuMs(child.pid),
     cpuNs: () => threadCpuNs(child.pid),
@@ -584,6 +592,12 @@ export interface Pair {
   gateway: Side
   /** gateway CPU time (user + system) per request, ms */
   gwCpuMsPerReq: number
+  /**
+   * The upstream's CPU per request while the direct side ran, ms. The upstream is the same code in every run,
+   * so this is the machine's speed at that hour: the same gateway's CPU rows move with it (±20% between hours
+   * on a shared host), and gateway ÷ upstream CPU is steadier than either alone.
+   */
+  upCpuMsPerReq: number
 }
 
 const fromWrk = (r: WrkResult): Side => ({
@@ -606,15 +620,20 @@ export async function wrkPair(
   { warmupS: atLeast = 0, ...load }: { connections: number; body?: unknown; headers?: Record<string, string>; warmupS?: number },
 ): Promise<Pair> {
   const warmupS = Math.max(ctx.warmupS, atLeast)
-  const run = async (url: string, measureCpu: boolean) => {
+  const run = async (url: string, cpuMsOf: () => number) => {
     if (warmupS > 0) await wrk({ url, durationS: warmupS, ...load })
-    const cpu0 = gw.cpuMs()
+    const cpu0 = cpuMsOf()
     const r = await wrk({ url, durationS: ctx.durationS, ...load })
-    return { r, cpu: measureCpu ? gw.cpuMs() - cpu0 : NaN }
+    return { r, cpuMsPerReq: (cpuMsOf() - cpu0) / Math.max(1, r.requests) }
   }
-  const direct = await run(urls.direct, false)
-  const gateway = await run(urls.gateway, true)
-  return { direct: fromWrk(direct.r), gateway: fromWrk(gateway.r), gwCpuMsPerReq: gateway.cpu / Math.max(1, gateway.r.requests) }
+  const direct = await run(urls.direct, () => cpuMs(ctx.upstreamPid))
+  const gateway = await run(urls.gateway, () => gw.cpuMs())
+  return {
+    direct: fromWrk(direct.r),
+    gateway: fromWrk(gateway.r),
+    gwCpuMsPerReq: gateway.cpuMsPerReq,
+    upCpuMsPerReq: direct.cpuMsPerReq,
+  }
 }
 
 export const PAIR_HEADERS = [
@@ -628,6 +647,7 @@ export const PAIR_HEADERS = [
   'added p50 ms',
   'added p99 ms',
   'gw CPU ms/req',
+  "upstream CPU ms/req, direct (the hour's speed)",
 ]
 
 export function pairRow(label: string, conns: number, p: Pair): string[] {
@@ -644,6 +664,7 @@ export function pairRow(label: string, conns: number, p: Pair): string[] {
     signed(p.gateway.p50 - p.direct.p50),
     signed(p.gateway.p99 - p.direct.p99),
     fmt(p.gwCpuMsPerReq, 3),
+    fmt(p.upCpuMsPerReq, 3),
   ]
 }
 
@@ -656,6 +677,7 @@ export function pairMetrics(key: string, p: Pair): Record<string, number> {
   out[`${key}.added_p90_ms`] = p.gateway.p90 - p.direct.p90
   out[`${key}.added_p99_ms`] = p.gateway.p99 - p.direct.p99
   out[`${key}.gw_cpu_ms_per_req`] = p.gwCpuMsPerReq
+  out[`${key}.upstream_cpu_ms_per_req`] = p.upCpuMsPerReq
   return out
 }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { ensureBinary } from '../test/support/binary'
 import {
   BENCH_DIR,
+  fmt,
   haveWrk,
   machineInfo,
   machineLine,
@@ -255,6 +256,7 @@ async function main(): Promise<number> {
     `Run time ${elapsedS.toFixed(0)} s. CPU used by other processes on the machine while each scenario ran: ${results.map((r) => `${r.name} ${(r.othersShare * 100).toFixed(0)}%`).join(', ')} ` +
       `(above 10% the numbers are disturbed).${failures.length ? ` **Failed scenarios:** ${failures.join('; ')}` : ''}`,
     '',
+    ...hourSpeedLine(results),
     `## Targets (issue 13): ${metCount} of ${goalCount} met`,
     '',
     markdownTable({ headers: TARGET_HEADERS, rows: targets.rows }),
@@ -344,3 +346,23 @@ main().then(
     process.exit(1)
   },
 )
+
+/**
+ * The same code runs as the upstream in every run, so its CPU per unit of work while it served the direct side
+ * says how fast the machine was that hour (the same gateway's CPU rows have moved by a fifth between hours here).
+ */
+function hourSpeedLine(results: { metrics: Record<string, number> }[]): string[] {
+  const m = Object.assign({}, ...results.map((r) => r.metrics)) as Record<string, number>
+  const parts = [
+    ['streams.store_off.upstream_cpu_us_per_event', 'µs per streamed event (1,000-delta streams)'],
+    ['turns.sqlite.store_on.upstream_cpu_ms_per_req', 'ms per JSON turn'],
+  ]
+    .filter(([k]) => Number.isFinite(m[k]))
+    .map(([k, what]) => `${fmt(m[k], k.endsWith('_us_per_event') ? 2 : 3)} ${what}`)
+  if (!parts.length) return []
+  return [
+    `The machine's speed this hour: the upstream, the same code in every run, spent ${parts.join(' and ')} serving the direct side. ` +
+      "Compare these between runs before comparing the gateway's CPU rows.",
+    '',
+  ]
+}

@@ -80,6 +80,7 @@ export async function startup(ctx: Ctx): Promise<ScenarioResult> {
   try {
     await sleep(2000)
     const idle = gw.rssMiB()
+    const idleParts = gw.rssPartsMiB()
     // One request of each kind, a few times, then idle again.
     for (let i = 0; i < 20; i++) {
       await fetch(`${gw.url}/health`).then((r) => r.arrayBuffer())
@@ -98,6 +99,7 @@ export async function startup(ctx: Ctx): Promise<ScenarioResult> {
     }
     await sleep(2000)
     const warm = gw.rssMiB()
+    const warmParts = gw.rssPartsMiB()
     const metrics = {
       'startup.listening_p50_ms': l.p50,
       'startup.listening_max_ms': l.max,
@@ -107,6 +109,10 @@ export async function startup(ctx: Ctx): Promise<ScenarioResult> {
       'startup.first_start_ms': firstMs,
       'startup.idle_rss_mib': idle,
       'startup.idle_rss_after_requests_mib': warm,
+      'startup.idle_rss_anon_mib': idleParts.anon,
+      'startup.idle_rss_file_mib': idleParts.file,
+      'startup.idle_rss_after_requests_anon_mib': warmParts.anon,
+      'startup.idle_rss_after_requests_file_mib': warmParts.file,
     }
     return {
       name: 'startup',
@@ -126,10 +132,11 @@ export async function startup(ctx: Ctx): Promise<ScenarioResult> {
               `${fmt(l.p50, 1)} ms (${fmt(Math.min(...starts.map((t) => t.listening)), 1)}–${fmt(l.max, 1)}), n=${n}`,
               `${fmt(s.p50, 1)} ms (${fmt(Math.min(...times), 1)}–${fmt(s.max, 1)}), n=${n}`,
               `${fmt(median(fresh), 1)} ms, n=${fresh.length}`,
-              `${fmt(idle, 1)} MiB`,
-              `${fmt(warm, 1)} MiB`,
+              `${fmt(idle, 1)} MiB (anon ${fmt(idleParts.anon, 1)}, file ${fmt(idleParts.file, 1)})`,
+              `${fmt(warm, 1)} MiB (anon ${fmt(warmParts.anon, 1)}, file ${fmt(warmParts.file, 1)})`,
             ],
           ],
+          note: 'anon: memory the gateway alone holds (heaps, JIT code); file: pages of the executable and libraries it has touched, clean and shared with the page cache, which the kernel takes back under memory pressure without swap.',
         },
       ],
     }

@@ -43,6 +43,7 @@ export async function streams(ctx: Ctx): Promise<ScenarioResult> {
         { connections: CONNECTIONS, body },
       )
       const usPerEvent = (pair.gwCpuMsPerReq * 1000) / EVENTS_PER_STREAM
+      const upUsPerEvent = (pair.upCpuMsPerReq * 1000) / EVENTS_PER_STREAM
       const k = `streams.${key}`
       Object.assign(metrics, {
         [`${k}.direct_streams_per_s`]: pair.direct.rps,
@@ -54,6 +55,7 @@ export async function streams(ctx: Ctx): Promise<ScenarioResult> {
         [`${k}.gateway_p99_ms`]: pair.gateway.p99,
         [`${k}.gw_cpu_ms_per_stream`]: pair.gwCpuMsPerReq,
         [`${k}.gw_cpu_us_per_event`]: usPerEvent,
+        [`${k}.upstream_cpu_us_per_event`]: upUsPerEvent,
         [`${k}.errors`]: pair.direct.errors + pair.gateway.errors,
       })
       const errs = (n: number) => (n ? ` (${n} errors)` : '')
@@ -67,6 +69,7 @@ export async function streams(ctx: Ctx): Promise<ScenarioResult> {
         fmt(pair.gwCpuMsPerReq, 2),
         fmt(usPerEvent, 2),
         fmt((usPerEvent > 0 ? 1e6 / usPerEvent : NaN) / 1000, 0),
+        `${fmt(upUsPerEvent, 2)} (gateway ${ratio(usPerEvent / upUsPerEvent)})`,
       ])
     } finally {
       await gw.stop()
@@ -88,9 +91,12 @@ export async function streams(ctx: Ctx): Promise<ScenarioResult> {
           'gw CPU ms/stream',
           'gw CPU µs/event',
           'k events/s per gateway core',
+          "upstream CPU µs/event, direct (the hour's speed)",
         ],
         rows,
-        note: `µs/event = the gateway's CPU over the window (/proc/<pid>/stat) ÷ (streams × ${EVENTS_PER_STREAM} upstream events). A fresh gateway per row.`,
+        note:
+          `µs/event = the gateway's CPU over the window (/proc/<pid>/stat) ÷ (streams × ${EVENTS_PER_STREAM} upstream events). A fresh gateway per row. ` +
+          "The upstream's CPU per event while it served the direct side is the same code every run: it shows how fast the machine was that hour, and the gateway's CPU as a multiple of it is steadier between hours than the µs alone.",
       },
     ],
   }
