@@ -20,7 +20,7 @@ import {
 import { thinkingSigner } from '../messages/signature'
 import { createSealer } from '../sealing/sealer'
 import { loadSealingKeys } from '../sealing/keys'
-import { checkBodyFirst } from '../schema/validate'
+import { checkedBody } from '../schema/validate'
 import { servedModels } from '../upstream/served-models'
 import { JSON_BODY, jsonBody } from './json-body'
 import { messagesSseResponse } from './messages-sse'
@@ -68,8 +68,7 @@ export function messagesRoutes(deps: AppDeps, engine: TurnEngine, auth: Auth) {
         return accumulateMessage(events)!
       },
       {
-        body: CreateMessageBody,
-        transform: checkBodyFirst(CreateMessageBody),
+        body: checkedBody(CreateMessageBody),
         parse: JSON_BODY,
         response: { 200: MessageObject, ...errors },
         detail: {
@@ -95,8 +94,7 @@ export function messagesRoutes(deps: AppDeps, engine: TurnEngine, auth: Auth) {
         return { input_tokens: counted.input_tokens }
       },
       {
-        body: CountTokensBody,
-        transform: checkBodyFirst(CountTokensBody),
+        body: checkedBody(CountTokensBody),
         parse: JSON_BODY,
         response: { 200: CountTokensResult, ...errors },
         detail: {

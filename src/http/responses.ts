@@ -12,7 +12,7 @@ import { followEvents } from '../engine/resume'
 import { eventsForClient, itemsForClient, responseForClient } from '../engine/search-sources'
 import type { TurnEngine } from '../engine/turn'
 import { errorResponses, includeOf, PaginationQuery, parseListOptions } from '../schema/common'
-import { checkBodyFirst } from '../schema/validate'
+import { checkedBody } from '../schema/validate'
 import {
   CreateResponseBody,
   DeletedResponse,
@@ -77,8 +77,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
         return jsonAnswer(responseForClient(turn.response, body.include), set)
       },
       {
-        body: CreateResponseBody,
-        transform: checkBodyFirst(CreateResponseBody),
+        body: checkedBody(CreateResponseBody),
         parse: JSON_BODY,
         response: { 200: ResponseObject, ...errorResponses(400, 404, 409, 413, 429, 502, 504, 503) },
         detail: {

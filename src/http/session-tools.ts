@@ -8,6 +8,7 @@ import { CompactBody, CompactedResponse, InputTokensBody, InputTokensObject } fr
 import { callerContext } from './caller'
 import { JSON_BODY, jsonBody } from './json-body'
 import { requestIdOf } from '../metrics/http'
+import { checkedBody } from '../schema/validate'
 
 /** Response header saying who counted input_tokens: `tokenizer` (the upstream's) or `estimate` (the gateway's). */
 export const COUNTED_BY_HEADER = 'x-agentgate-input-tokens-counted-by'
@@ -24,7 +25,7 @@ export function sessionToolRoutes(engine: TurnEngine, auth: Auth) {
         return { object: 'response.input_tokens' as const, input_tokens: count.input_tokens }
       },
       {
-        body: InputTokensBody,
+        body: checkedBody(InputTokensBody),
         parse: JSON_BODY,
         response: { 200: InputTokensObject, ...errorResponses(400, 404, 502, 503, 504) },
         detail: {
@@ -42,7 +43,7 @@ export function sessionToolRoutes(engine: TurnEngine, auth: Auth) {
         return engine.compact(body, caller.tenant, { signal: request.signal, requestId: requestId || undefined })
       },
       {
-        body: CompactBody,
+        body: checkedBody(CompactBody),
         parse: JSON_BODY,
         response: { 200: CompactedResponse, ...errorResponses(400, 404, 502, 503, 504) },
         detail: {

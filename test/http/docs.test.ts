@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
 import { loadedModules } from '../support/loaded-modules'
+import { CreateMessageBody } from '../../src/messages/schema'
+import { CreateResponseBody } from '../../src/schema/responses'
 
 const EXTERNAL_URL = /https?:\/\/(?!127\.0\.0\.1[:/]|localhost[:/])[^\s"'<>)]+/g
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']
@@ -178,6 +180,14 @@ describe('GET /docs/json', () => {
     for (const value of ['function_call_output', 'local_shell_call', 'web_search_preview', 'json_schema', 'call_id'])
       expect(text).toContain(`"${value}"`)
     expect(text).not.toContain('"ultra"')
+  })
+
+  test('a body the gateway checks itself (schema/validate.ts checkedBody) is documented as its schema, with nothing of the checker', () => {
+    const documented = (path: string) => doc.paths[path].post.requestBody.content['application/json'].schema
+    expect(JSON.stringify(doc)).not.toContain('~standard')
+    expect(documented('/v1/responses').properties.model).toEqual(JSON.parse(JSON.stringify(CreateResponseBody.properties.model)))
+    expect(Object.keys(documented('/v1/responses').properties)).toEqual(Object.keys(CreateResponseBody.properties))
+    expect(Object.keys(documented('/v1/messages').properties)).toEqual(Object.keys(CreateMessageBody.properties))
   })
 
   test('every path parameter is declared', () => {

@@ -222,6 +222,30 @@ describe('bad bodies', () => {
     expect({ status: r.status, error: r.body.error ?? null }).toEqual({ status: 200, error: null })
   })
 
+  test('an accepted body reaches the upstream as sent: unknown fields at every level, in their order', async () => {
+    const tool = { type: 'function', name: 'f', parameters: { type: 'object' }, strict: false, x_vendor: { a: [1, 2] } }
+    const text = { format: { type: 'json_schema', name: 'title', schema: { type: 'object' }, x_extra: 1 }, verbosity: 'low' }
+    const r = await post(
+      JSON.stringify({
+        z_first_unknown: 'kept',
+        model: 'test-model',
+        input: 'hi',
+        tools: [tool],
+        text,
+        reasoning: { effort: 'low', x_budget: 7 },
+        a_field_from_a_newer_client: { nested: { deep: [null, true] } },
+      }),
+    )
+    expect(r.status).toBe(200)
+    const sent = up.requestsTo('/v1/responses').at(-1)!.body
+    expect(sent.z_first_unknown).toBe('kept')
+    expect(sent.a_field_from_a_newer_client).toEqual({ nested: { deep: [null, true] } })
+    expect(Object.keys(sent.tools[0])).toEqual(Object.keys(tool))
+    expect(sent.tools[0]).toEqual(tool)
+    expect(sent.text).toEqual(text)
+    expect(sent.reasoning).toEqual({ effort: 'low', x_budget: 7 })
+  })
+
   test.each([
     ['malformed JSON', '{"model": "m", '],
     ['empty body', ''],

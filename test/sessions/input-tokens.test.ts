@@ -5,6 +5,7 @@ import { describe, expect, test } from 'bun:test'
 import OpenAI from 'openai'
 import { fakeTokenCount, type FakeUpstream } from '../support/fake-upstream'
 import { rejectionOf } from '../support/errors'
+import type { TestGateway } from '../support/gateway'
 import { useGateway } from '../support/suite'
 
 const COUNTED_BY = 'x-agentgate-input-tokens-counted-by'
@@ -104,5 +105,32 @@ describe('without an upstream tokenizer', () => {
     // about four characters a token
     expect(long.input_tokens).toBeGreaterThan(250)
     expect(long.input_tokens).toBeLessThan(400)
+  })
+})
+
+describe('input_tokens refuses a bad body as create does, before anything runs', () => {
+  let up: FakeUpstream
+  let gw: TestGateway
+  useGateway({}, (s) => ({ up, gw } = s))
+
+  // An object field sent as a number used to reach this route as {} (Elysia mirrors a body into the schema's shape
+  // before its check), so the count ran on a request POST /v1/responses refuses.
+  test.each([
+    ['/responses/input_tokens', { model: 'test-model', input: 'hi', reasoning: 5 }, 'reasoning'],
+    ['/responses/input_tokens', { model: 'test-model', input: 'hi', text: 5 }, 'text'],
+    ['/responses/input_tokens', { model: 'test-model', input: 'hi', text: { format: 5 } }, 'text.format'],
+    ['/responses/input_tokens', { model: 'test-model', input: 'hi', stream_options: 5 }, 'stream_options'],
+  ])('POST %s with %j → 400 naming %s, no upstream call', async (path, body, param) => {
+    const before = up.requests.length
+    const res = await fetch(`${gw.baseURL}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    expect({ status: res.status, error: ((await res.json()) as any).error }).toMatchObject({
+      status: 400,
+      error: { type: 'invalid_request_error', code: 'invalid_value', param },
+    })
+    expect(up.requests.length).toBe(before)
   })
 })
