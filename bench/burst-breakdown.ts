@@ -7,10 +7,11 @@
 // 8 ÷ the rate, so this says whether that latency is the gateway's CPU, the other processes' CPU, or waiting.
 //
 //   bun run bench/burst-breakdown.ts [--bin dist/agentgate[,other/agentgate]] [--source /root/a,/root/b]
-//                                    [--loads store,nostore] [--seconds 4] [--rounds 1] [--direct]
+//                                    [--loads store,nostore] [--seconds 4] [--warmup 1] [--rounds 1] [--direct]
 //
 // --bin: compiled gateways to compare (default dist/agentgate); --source: source trees instead (bun run src/main.ts).
-// --direct: also the same load straight to the upstream. Rounds interleave the gateways.
+// --direct: also the same load straight to the upstream. Rounds interleave the gateways. --warmup: seconds of the load
+// before the window (a fresh gateway's JIT keeps compiling the stream's path for 15-20 s: JITWorker in the lines).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BENCH_DIR, ROOT, removeTempDirs, startServer, stopAll, tempDir } from './lib'
@@ -26,6 +27,7 @@ const loads = opt('--loads', 'store,nostore').split(',')
 const seconds = Number(opt('--seconds', '4'))
 const rounds = Number(opt('--rounds', '1'))
 const withDirect = argv.includes('--direct')
+const warmupS = Number(opt('--warmup', '1'))
 const CONNECTIONS = 8
 const MODEL = 'bench-l0-d1000-r0'
 const CLK_TCK = 100
@@ -80,13 +82,13 @@ async function runWrk(url: string, body: unknown, pids: Record<string, number>) 
   const dir = tempDir('agentgate-burst-')
   const bodyFile = join(dir, 'body.json')
   writeFileSync(bodyFile, JSON.stringify(body))
-  const total = seconds + 2
+  const total = warmupS + seconds + 1
   const p = Bun.spawn(
     ['wrk', '-t1', `-c${CONNECTIONS}`, `-d${total}s`, '--timeout', '10s', '-s', join(BENCH_DIR, 'wrk/report.lua'), url, '--', bodyFile],
     { stdout: 'pipe', stderr: 'pipe' },
   )
   const all = { ...pids, wrk: p.pid }
-  await Bun.sleep(1000)
+  await Bun.sleep(warmupS * 1000)
   const snap = () => Object.fromEntries(Object.entries(all).map(([k, pid]) => [k, threads(pid)]))
   const busy0 = machineBusyMs()
   const procs0 = Object.fromEntries(Object.entries(all).map(([k, pid]) => [k, procStat(pid)]))
