@@ -7,6 +7,13 @@ import { profileName, type Profile } from '../upstream'
 
 const CONNECTIONS = 8
 const STREAM: Profile = { latencyMs: 0, deltas: 1000, tokensPerS: 0 }
+/**
+ * Warm-up of each side before its measured window, at least (as the turns scenario's, for the same reason): a fresh
+ * gateway's JIT compiles the stream's path for 15-20 s of this load (BUN_JSC_reportCompileTimes on the binary: ~1.1 s of
+ * compiling in the 8 s after a 10 s warm-up ... 0.2 s after 20 s). With the 1 s warm-up the JIT thread was ~0.15 ms of a
+ * stream's 1.2-1.4 ms of CPU and took a core from the main thread; after 10 s it is ~0.05 ms (bench/burst-breakdown.ts).
+ */
+export const STREAM_WARMUP_S = 10
 /** events of one upstream stream: created, in_progress, item added, part added, the deltas, 4 closing events */
 export const EVENTS_PER_STREAM = STREAM.deltas + 8
 
@@ -40,7 +47,7 @@ export async function streams(ctx: Ctx): Promise<ScenarioResult> {
         ctx,
         gw,
         { direct: `${ctx.upstream}/responses`, gateway: `${gw.url}/v1/responses` },
-        { connections: CONNECTIONS, body },
+        { connections: CONNECTIONS, body, warmupS: STREAM_WARMUP_S },
       )
       const usPerEvent = (pair.gwCpuMsPerReq * 1000) / EVENTS_PER_STREAM
       const upUsPerEvent = (pair.upCpuMsPerReq * 1000) / EVENTS_PER_STREAM
