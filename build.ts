@@ -6,7 +6,7 @@
 //   bun run build.ts --target linux-arm64,darwin-arm64 → also dist/agentgate-<target> for each
 //   bun run build.ts --all                            → every supported target
 
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 
@@ -218,6 +218,15 @@ async function recordStartOrder(file: string, home: string): Promise<string> {
   return order
 }
 
+/**
+ * The source maps of the code-split chunks an earlier build left in `outdir`. Their names carry a content hash, so each
+ * build that changed the code wrote new ones beside the old (about 7 MB a build; a day's work left 190 MB). The build
+ * about to run writes every map its executables need again.
+ */
+export function staleChunkMaps(names: string[]): string[] {
+  return names.filter((n) => /^chunk-[0-9a-z]+\.js\.map$/.test(n))
+}
+
 async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2))
   if (!opts) {
@@ -225,6 +234,7 @@ async function main(): Promise<number> {
     return 0
   }
   mkdirSync(opts.outdir, { recursive: true })
+  for (const name of staleChunkMaps(readdirSync(opts.outdir))) rmSync(join(opts.outdir, name), { force: true })
   const home = mkdtempSync(join(tmpdir(), 'agentgate-build-'))
   try {
     // Twice for this machine: the first executable's start is recorded (recordStartOrder), the second is laid out by
