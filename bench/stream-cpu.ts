@@ -68,7 +68,9 @@ async function child(root: string, load: string, turns: number, concurrency: num
       async pull(ctl) {
         // a macrotask per chunk: the next network read comes from the event loop, not from the same microtask drain
         if (tok) await new Promise((r) => setImmediate(r))
-        if (i < chunks.length) ctl.enqueue(chunks[i++]!)
+        // tok: a fresh buffer per chunk, as every network read gives (one buffer read again and again hid what a new
+        // buffer costs: e.g. a view of part of it made for the first time)
+        if (i < chunks.length) ctl.enqueue(tok ? chunks[i++]!.slice() : chunks[i++]!)
         else ctl.close()
       },
     })

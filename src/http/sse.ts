@@ -40,8 +40,19 @@ class BatchWriter {
    */
   private joint: Uint8Array = RUN_TAIL
   private jointDigits = -1
+  /** What a run's frames begin with: the head, room for a sequence number of `openingDigits` digits, the middle piece. */
+  private opening: Uint8Array = RUN_HEAD
+  private openingDigits = -1
 
   frames(batch: { type: string }[]): string | Uint8Array {
+    // one event or one run: a token-by-token stream's every batch (one upstream chunk, one token)
+    if (batch.length === 1) {
+      const e = batch[0]!
+      if (e.type !== DELTA_RUN) return frameText(e)
+      const out = new Uint8Array(this.runSize(e as DeltaRun))
+      this.writeRun(e as DeltaRun, out, 0)
+      return out
+    }
     let runs = 0
     for (let i = 0; i < batch.length; i++) if (batch[i]!.type === DELTA_RUN) runs++
     if (runs === 0) {
@@ -94,8 +105,21 @@ class BatchWriter {
         `,"item_id":${JSON.stringify(run.item_id)},"output_index":${run.output_index},"content_index":${run.content_index},"delta":"`,
       )
       this.jointDigits = -1
+      this.openingDigits = -1
     }
     return this.middle
+  }
+
+  /** The opening (see above) for a sequence number of `digits` digits. */
+  private openingOf(digits: number): Uint8Array {
+    if (digits !== this.openingDigits) {
+      const opening = new Uint8Array(RUN_HEAD.length + digits + this.middle.length)
+      opening.set(RUN_HEAD, 0)
+      opening.set(this.middle, RUN_HEAD.length + digits)
+      this.opening = opening
+      this.openingDigits = digits
+    }
+    return this.opening
   }
 
   /** The joint (see above) for a sequence number of `digits` digits. */
@@ -121,14 +145,12 @@ class BatchWriter {
 
   /** Writes the SSE frames of a placed run of text deltas at out[p]; returns the end. */
   private writeRun(run: DeltaRun, out: Uint8Array, p: number): number {
-    const mid = this.middleOf(run)
+    this.middleOf(run)
     const { bytes, spans } = run
     let seq = run.sequence_number
     let digits = digitsOf(seq)
     // the first number with one digit more
     let next = POW10[digits]!
-    out.set(RUN_HEAD, p)
-    p += RUN_HEAD.length
     for (let i = 0; i < spans.length; i += 2, seq++) {
       if (seq === next) {
         digits++
@@ -136,9 +158,11 @@ class BatchWriter {
       }
       let at: number
       if (i === 0) {
-        at = p
-        out.set(mid, p + digits)
-        p += digits + mid.length
+        // one copy for the head, the number's room and the middle (a copy each cost more: a token's frame is little else)
+        const opening = this.openingOf(digits)
+        out.set(opening, p)
+        at = p + RUN_HEAD.length
+        p += opening.length
       } else {
         const joint = this.jointOf(digits)
         out.set(joint, p)

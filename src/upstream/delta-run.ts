@@ -10,6 +10,8 @@
 // `content_index`, `delta`, `logprobs` — which is why only that shape is taken, with a delta whose bytes JSON.stringify
 // would write the same way (no escapes but its own, valid UTF-8).
 
+import { byteText, utf8Text } from './bytes-text'
+
 /** The `type` of a run: no event anyone sends has it. */
 export const DELTA_RUN = 'agentgate.delta_run'
 
@@ -41,11 +43,9 @@ export function isDeltaRun(e: { type: string }): e is DeltaRun {
   return e.type === DELTA_RUN
 }
 
-const decoder = new TextDecoder()
-
 /** A JSON string body as its text: decoded, its escapes read only when it has any. */
 function bodyText(bytes: Uint8Array, start: number, end: number): string {
-  const body = decoder.decode(bytes.subarray(start, end))
+  const body = utf8Text(bytes, start, end)
   return body.includes('\\') ? (JSON.parse(`"${body}"`) as string) : body
 }
 
@@ -65,7 +65,7 @@ function joinedBodies(run: DeltaRun, open: number, sep: number, close: number): 
     for (let k = spans[i]!, end = spans[i + 1]!; k < end; k++) out[p++] = bytes[k]!
     if (close >= 0) out[p++] = close
   }
-  return decoder.decode(out.subarray(0, p))
+  return utf8Text(out, 0, p)
 }
 
 /**
@@ -388,8 +388,6 @@ function utf8Sequence(b: Uint8Array, p: number, end: number): number {
   return -1
 }
 
-const latin1 = new TextDecoder('latin1')
-
 /** What DeltaMatcher found: the delta (its body's place, its indexes) and its item's id. */
 export interface FoundDelta {
   itemId: string
@@ -448,7 +446,7 @@ export class DeltaMatcher {
 
   /**
    * The whole SSE message at b[pos] when it is the last one matched but for the delta's text and number, no longer
-   * than maxBytes: returns where it ends (found set), or -1. `view()` is b as one character per byte (latin1 below).
+   * than maxBytes: returns where it ends (found set), or -1. `view()` is b as one character per byte (bytes-text.ts byteText).
    */
   matchMessage(view: () => string, b: Uint8Array, pos: number, maxBytes: number): number {
     const pre = this.pre
@@ -506,7 +504,7 @@ export class DeltaMatcher {
   private learn(b: Uint8Array, start: number, end: number, m: MatchedDelta): void {
     const piece = (from: number, to: number) => b.slice(from, to)
     const f = this.found
-    f.itemId = latin1.decode(b.subarray(m.idStart, m.idEnd))
+    f.itemId = byteText(b, m.idStart, m.idEnd)
     f.output_index = m.output_index
     f.content_index = m.content_index
     f.start = m.start
@@ -533,7 +531,7 @@ export class DeltaMatcher {
    */
   private learnWhole(b: Uint8Array, start: number, end: number, msgStart: number, msgEnd: number): void {
     if (b[msgEnd - 1] !== LF) return
-    const text = (from: number, to: number) => latin1.decode(b.subarray(from, to))
+    const text = (from: number, to: number) => byteText(b, from, to)
     const first = start + this.head.length
     this.pre = text(msgStart, first)
     if (this.mid === null) {

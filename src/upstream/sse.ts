@@ -7,6 +7,7 @@
 // stream) and the read's promise is awaited as the reader gives it (a generator or async function per stage cost every
 // token a hop of its own).
 import { ApiError } from '../errors'
+import { byteText, utf8Text } from './bytes-text'
 import { idleTimeout, streamFailure } from './failure'
 import { streamTooLarge } from './stream-limit'
 
@@ -114,9 +115,6 @@ const SPACE = 32
 const DATA = [0x64, 0x61, 0x74, 0x61]
 const EVENT = [0x65, 0x76, 0x65, 0x6e, 0x74]
 
-/** Bytes as a string of one character per byte (windows-1252, one to one): what Splice.takeAt compares on. */
-const byteView = new TextDecoder('latin1')
-
 /**
  * One upstream SSE body: its reader, the bounds of the stream (bytes, idle time) and the framing of its lines into
  * messages across chunk boundaries, each message handed on as it completes: to the splice, or decoded to `into`. The
@@ -130,9 +128,6 @@ class SseSource<E> {
   private readonly maxStreamBytes: number
   private readonly idleMs: number
   private readonly call: string | null
-  // A line's value is decoded whole (never split), so no stream decoder is needed; a BOM is dropped at the stream's
-  // start only (as a stream decoder does), never inside a line.
-  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true })
   /** the chunk being framed, with the unfinished line of the chunk before in front */
   private buffer: Uint8Array = EMPTY
   /** the buffer as a string of one character per byte, made when first asked for (null: not yet) */
@@ -206,11 +201,13 @@ class SseSource<E> {
 
   /** The text of buffer[start, end). */
   private text(start: number, end: number): string {
-    return start === end ? '' : this.decoder.decode(this.buffer.subarray(start, end))
+    // A line's value is decoded whole (never split), so no stream decoder is needed; a BOM is dropped at the stream's
+    // start only (as a stream decoder does), never inside a line.
+    return utf8Text(this.buffer, start, end)
   }
 
   /** The buffer as a string of one character per byte (Splice.takeAt), made once per buffer when first asked for. */
-  private readonly viewOf = (): string => (this.view ??= byteView.decode(this.buffer))
+  private readonly viewOf = (): string => (this.view ??= byteText(this.buffer, 0, this.buffer.length))
 
   private setBuffer(buf: Uint8Array): void {
     this.buffer = buf
@@ -230,7 +227,7 @@ class SseSource<E> {
       this.rest = null
       this.setBuffer(EMPTY)
       if (rest && rest.length >= 5 && startsWith(rest, 0, rest.length, DATA) && rest[4] === COLON) {
-        const value = this.decoder.decode(rest.subarray(rest[5] === SPACE ? 6 : 5))
+        const value = utf8Text(rest, rest[5] === SPACE ? 6 : 5, rest.length)
         if (this.data === null) this.data = value
         else (this.more ??= []).push(value)
       }
