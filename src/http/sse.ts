@@ -24,6 +24,31 @@ const RUN_TAIL = enc.encode('","logprobs":[]}\n\n')
 
 const TAIL_HEAD = new Uint8Array([...RUN_TAIL, ...RUN_HEAD])
 
+/** `lead`, room for a sequence number of `digits` digits, then a run's middle piece: made again only when either changes. */
+class NumberedPiece {
+  private bytes: Uint8Array
+  private digits = -1
+  constructor(private readonly lead: Uint8Array) {
+    this.bytes = lead
+  }
+
+  /** Forgets the piece: the run's middle piece changed. */
+  reset(): void {
+    this.digits = -1
+  }
+
+  of(digits: number, middle: Uint8Array): Uint8Array {
+    if (digits !== this.digits) {
+      const bytes = new Uint8Array(this.lead.length + digits + middle.length)
+      bytes.set(this.lead, 0)
+      bytes.set(middle, this.lead.length + digits)
+      this.bytes = bytes
+      this.digits = digits
+    }
+    return this.bytes
+  }
+}
+
 /**
  * A stream's batches as what is written for each: a string of frames, or — when a batch holds a run of deltas — one
  * buffer of exactly its size, the run's frames and the other events' (UTF-8) in order. One per stream: it keeps the
@@ -36,13 +61,11 @@ class BatchWriter {
   private middle: Uint8Array = RUN_TAIL
   /**
    * What goes between two deltas' texts in a run's frames: a frame's tail, the next one's head, room for its sequence
-   * number of `jointDigits` digits, the middle piece — one copy per delta (two copies cost measurably more).
+   * number, the middle piece — one copy per delta (two copies cost measurably more).
    */
-  private joint: Uint8Array = RUN_TAIL
-  private jointDigits = -1
-  /** What a run's frames begin with: the head, room for a sequence number of `openingDigits` digits, the middle piece. */
-  private opening: Uint8Array = RUN_HEAD
-  private openingDigits = -1
+  private readonly joint = new NumberedPiece(TAIL_HEAD)
+  /** What a run's frames begin with: the head, room for the sequence number, the middle piece (one copy too). */
+  private readonly opening = new NumberedPiece(RUN_HEAD)
 
   frames(batch: { type: string }[]): string | Uint8Array {
     // one event or one run: a token-by-token stream's every batch (one upstream chunk, one token)
@@ -104,34 +127,10 @@ class BatchWriter {
       this.middle = enc.encode(
         `,"item_id":${JSON.stringify(run.item_id)},"output_index":${run.output_index},"content_index":${run.content_index},"delta":"`,
       )
-      this.jointDigits = -1
-      this.openingDigits = -1
+      this.joint.reset()
+      this.opening.reset()
     }
     return this.middle
-  }
-
-  /** The opening (see above) for a sequence number of `digits` digits. */
-  private openingOf(digits: number): Uint8Array {
-    if (digits !== this.openingDigits) {
-      const opening = new Uint8Array(RUN_HEAD.length + digits + this.middle.length)
-      opening.set(RUN_HEAD, 0)
-      opening.set(this.middle, RUN_HEAD.length + digits)
-      this.opening = opening
-      this.openingDigits = digits
-    }
-    return this.opening
-  }
-
-  /** The joint (see above) for a sequence number of `digits` digits. */
-  private jointOf(digits: number): Uint8Array {
-    if (digits !== this.jointDigits) {
-      const joint = new Uint8Array(TAIL_HEAD.length + digits + this.middle.length)
-      joint.set(TAIL_HEAD, 0)
-      joint.set(this.middle, TAIL_HEAD.length + digits)
-      this.joint = joint
-      this.jointDigits = digits
-    }
-    return this.joint
   }
 
   /** How many bytes the frames of a placed run of text deltas take. */
@@ -159,12 +158,12 @@ class BatchWriter {
       let at: number
       if (i === 0) {
         // one copy for the head, the number's room and the middle (a copy each cost more: a token's frame is little else)
-        const opening = this.openingOf(digits)
+        const opening = this.opening.of(digits, this.middle)
         out.set(opening, p)
         at = p + RUN_HEAD.length
         p += opening.length
       } else {
-        const joint = this.jointOf(digits)
+        const joint = this.joint.of(digits, this.middle)
         out.set(joint, p)
         at = p + TAIL_HEAD.length
         p += joint.length
