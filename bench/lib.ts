@@ -515,9 +515,11 @@ export interface Gateway extends Child {
 }
 
 export interface GatewayLauncher {
-  /** "binary" (dist/agentgate) or "source" (bun run src/main.ts) */
+  /** "binary" (dist/agentgate, or --binary's) or "source" (bun run src/main.ts) */
   mode: 'binary' | 'source'
   command: string[]
+  /** what the report calls it: `dist/agentgate`, the --binary path, or `bun run src/main.ts` */
+  label: string
 }
 
 /** Starts a fresh gateway (own temp home and database, default settings) in front of `upstream`. */

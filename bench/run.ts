@@ -2,8 +2,8 @@
 // `bun run bench`: the gateway against the same load sent straight to a fake upstream, scenario by
 // scenario, on loopback. Prints markdown and writes bench/results/latest.md and a JSON file per run.
 // See bench/README.md for what is measured and how to read it.
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { ensureBinary } from '../test/support/binary'
 import {
   BENCH_DIR,
@@ -79,6 +79,8 @@ Options:
   --quick              short run of every scenario (2 s per point, fewer points, 10 s LLM load);
                        results go to *-quick files
   --source             run the gateway from source (bun run src/main.ts) instead of dist/agentgate
+  --binary PATH        run this compiled gateway instead of dist/agentgate (as is: nothing is built;
+                       bench/ab.ts uses it to alternate two builds in the same hour)
   --only a,b           only these scenarios (results go to *-partial files)
   --duration S         seconds per measured point (default 5, quick 2)
   --warmup S           seconds of warm-up before each point (default 1)
@@ -96,6 +98,7 @@ function parseArgs(argv: string[]) {
   const opts = {
     quick: false,
     source: false,
+    binary: '',
     only: null as string[] | null,
     duration: NaN,
     warmup: 1,
@@ -115,6 +118,7 @@ function parseArgs(argv: string[]) {
     if (a === '--help' || a === '-h') return null
     else if (a === '--quick') opts.quick = true
     else if (a === '--source') opts.source = true
+    else if (a === '--binary') opts.binary = argv[++i] ?? ''
     else if (a === '--only') opts.only = (argv[++i] ?? '').split(',').filter(Boolean)
     else if (a === '--duration') opts.duration = num()
     else if (a === '--warmup') opts.warmup = num()
@@ -127,6 +131,8 @@ function parseArgs(argv: string[]) {
   }
   for (const s of opts.only ?? [])
     if (!SCENARIOS[s]) throw new Error(`unknown scenario "${s}" (known: ${Object.keys(SCENARIOS).join(', ')})`)
+  if (opts.binary && opts.source) throw new Error('--binary and --source exclude each other')
+  if (opts.binary && !existsSync(opts.binary)) throw new Error(`--binary ${opts.binary}: no such file`)
   if (Number.isNaN(opts.duration)) opts.duration = opts.quick ? 2 : 5
   if (Number.isNaN(opts.retries)) opts.retries = 0
   return opts
@@ -152,12 +158,14 @@ async function main(): Promise<number> {
   const load = (await Bun.file('/proc/loadavg').text()).split(' ').slice(0, 3).join(' ')
 
   let launcher: GatewayLauncher
-  if (opts.source) launcher = { mode: 'source', command: [process.execPath, 'run', join(ROOT, 'src/main.ts')] }
+  if (opts.source)
+    launcher = { mode: 'source', command: [process.execPath, 'run', join(ROOT, 'src/main.ts')], label: 'bun run src/main.ts' }
+  else if (opts.binary) launcher = { mode: 'binary', command: [resolve(opts.binary)], label: resolve(opts.binary) }
   else {
     log('checking dist/agentgate (builds it when missing or older than the sources)')
     const bin = await ensureBinary()
     if (bin.built) log('built dist/agentgate')
-    launcher = { mode: 'binary', command: [bin.path] }
+    launcher = { mode: 'binary', command: [bin.path], label: 'dist/agentgate' }
   }
 
   const turnProfile: Profile = { latencyMs: opts.ttft, deltas: opts.deltas, tokensPerS: opts.rate }
@@ -246,7 +254,7 @@ async function main(): Promise<number> {
     '',
     `Machine: ${machineLine(machine)}; load average at start ${load}.${opts.note ? ` ${opts.note}` : ''}`,
     '',
-    `Gateway: ${launcher.mode === 'binary' ? '`dist/agentgate` (compiled)' : '`bun run src/main.ts` (from source)'}, default settings, a fresh home (SQLite) per gateway. ` +
+    `Gateway: \`${launcher.label}\` (${launcher.mode === 'binary' ? 'compiled' : 'from source'}), default settings, a fresh home (SQLite) per gateway. ` +
       `Upstream: \`bench/upstream.ts\` (its own process; model turn: first token after ${p.latencyMs} ms, ${p.deltas} tokens at ${p.tokensPerS || '∞'} tok/s = \`${profileName(p)}\`). ` +
       `Load: wrk (1 thread) for HTTP JSON and the 1,000-delta streams; Bun clients for the other streams and WebSockets (the LLM-like load from its own process, bench/sse-load.ts); ${opts.duration} s per point after ${opts.warmup} s warm-up, loopback only. ` +
       `Gateway CPU: /proc/<pid>/stat of the gateway process (schedstat of its threads for per-turn WebSocket costs). ` +
@@ -296,6 +304,7 @@ async function main(): Promise<number> {
         machine,
         loadAverage: load,
         gateway: launcher.mode,
+        gatewayCommand: launcher.label,
         options: { ...opts, turnProfile: profileName(p) },
         elapsedS,
         failures,

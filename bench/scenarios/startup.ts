@@ -119,7 +119,7 @@ export async function startup(ctx: Ctx): Promise<ScenarioResult> {
       metrics,
       tables: [
         {
-          title: `Cold start and idle memory (${ctx.launcher.mode === 'binary' ? 'dist/agentgate' : 'bun run src/main.ts'})`,
+          title: `Cold start and idle memory (${ctx.launcher.label})`,
           headers: [
             'spawn → "listening on" line, median (min–max)',
             'spawn → first 200 on /health, median (min–max)',
