@@ -14,13 +14,10 @@
 // before the window (a fresh gateway's JIT keeps compiling the stream's path for 15-20 s: JITWorker in the lines).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BENCH_DIR, ROOT, removeTempDirs, startServer, stopAll, tempDir } from './lib'
+import { BENCH_DIR, CLK_TCK, machineBusyMs, optionOf, ROOT, removeTempDirs, startServer, stopAll, tempDir, threadNameOf } from './lib'
 
 const argv = process.argv.slice(2)
-const opt = (flag: string, fallback: string) => {
-  const i = argv.indexOf(flag)
-  return i >= 0 ? argv[i + 1]! : fallback
-}
+const opt = optionOf(argv)
 const sources = argv.includes('--source') ? opt('--source', ROOT).split(',') : []
 const bins = sources.length ? [] : opt('--bin', join(ROOT, 'dist/agentgate')).split(',')
 const loads = opt('--loads', 'store,nostore').split(',')
@@ -30,7 +27,6 @@ const withDirect = argv.includes('--direct')
 const warmupS = Number(opt('--warmup', '1'))
 const CONNECTIONS = 8
 const MODEL = 'bench-l0-d1000-r0'
-const CLK_TCK = 100
 
 interface ThreadStat {
   name: string
@@ -45,7 +41,7 @@ function threads(pid: number): Map<string, ThreadStat> {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
       const [run, wait, slices] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number)
-      const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[\s\d#:-]+$/, '')
+      const name = tid === String(pid) ? 'main' : threadNameOf(stat)
       out.set(tid, { name, runNs: run!, waitNs: wait!, slices: slices! })
     } catch {
       // ended between the listing and the read
@@ -58,10 +54,6 @@ function procStat(pid: number): { minflt: number; userMs: number; sysMs: number 
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return { minflt: Number(f[7]), userMs: (Number(f[11]) * 1000) / CLK_TCK, sysMs: (Number(f[12]) * 1000) / CLK_TCK }
-}
-function machineBusyMs(): number {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
-  return ((f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) * 1000) / CLK_TCK
 }
 /** Summed per kind of thread between two readings (threads present at both ends). */
 function delta(a: Map<string, ThreadStat>, b: Map<string, ThreadStat>) {

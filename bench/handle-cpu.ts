@@ -17,13 +17,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { median, ROOT } from './lib'
+import { median, optionOf, ROOT } from './lib'
 
 const argv = process.argv.slice(2)
-const opt = (flag: string, fallback: string) => {
-  const i = argv.indexOf(flag)
-  return i >= 0 ? argv[i + 1] : fallback
-}
+const opt = optionOf(argv)
 const requests = Number(opt('--requests', '40000'))
 const inflight = Number(opt('--inflight', '8'))
 

@@ -167,6 +167,16 @@ export function removeTempDirs() {
   for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true })
 }
 
+// ---------- command lines ----------
+
+/** `--flag value` of the bench's own tools: the value after `flag` in argv, or the fallback when the flag is absent. */
+export function optionOf(argv: string[]): (flag: string, fallback: string) => string {
+  return (flag, fallback) => {
+    const i = argv.indexOf(flag)
+    return i >= 0 ? argv[i + 1]! : fallback
+  }
+}
+
 // ---------- /proc ----------
 
 function procStatus(pid: number, field: string): number {
@@ -184,7 +194,7 @@ export const rssPartsMiB = (pid: number) => ({ anon: procStatus(pid, 'RssAnon'),
 /** Peak resident set size in MiB. */
 export const peakRssMiB = (pid: number) => procStatus(pid, 'VmHWM')
 
-const CLK_TCK = 100 // Linux USER_HZ; /proc/<pid>/stat reports CPU time in these ticks
+export const CLK_TCK = 100 // Linux USER_HZ; /proc/<pid>/stat reports CPU time in these ticks
 /** User + system CPU time of a process so far, in ms (10 ms resolution). */
 export function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
@@ -215,6 +225,11 @@ export function threadCpuNs(pid: number): number {
  * name with numbering dropped (Bun's `HTTP Client`, JSC's `HeapHelper` GC threads and `JITWorker`, a `Worker`), summed.
  * The main thread's share is what limits a gateway whose JavaScript thread is saturated.
  */
+/** A thread's name from its /proc/<pid>/task/<tid>/stat, numbering dropped (`HeapHelper 3` → `HeapHelper`). */
+export function threadNameOf(stat: string): string {
+  return stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[\s\d#:-]+$/, '')
+}
+
 export function threadCpuByName(pid: number): Map<string, number> {
   const byName = new Map<string, number>()
   const add = (name: string, ns: number) => byName.set(name, (byName.get(name) ?? 0) + ns)
@@ -223,7 +238,7 @@ export function threadCpuByName(pid: number): Map<string, number> {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
       const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
       if (tid !== String(pid)) {
-        add(stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[\s\d#:-]+$/, ''), ns)
+        add(threadNameOf(stat), ns)
         continue
       }
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
@@ -686,7 +701,7 @@ export function pairMetrics(key: string, p: Pair): Record<string, number> {
 // ---------- everyone else on the machine ----------
 
 /** CPU time (ms) the whole machine has spent busy so far, all cores (from /proc/stat). */
-function machineBusyMs(): number {
+export function machineBusyMs(): number {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
   // user nice system idle iowait irq softirq steal …
   return ((f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) * 1000) / CLK_TCK

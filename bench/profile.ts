@@ -11,7 +11,7 @@
 // "Hot Functions" table first), and prints the gateway's CPU ms per request.
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { BENCH_DIR, cpuMs, removeTempDirs, ROOT, startServer, stopAll, tempDir } from './lib'
+import { BENCH_DIR, cpuMs, optionOf, removeTempDirs, ROOT, startServer, stopAll, tempDir } from './lib'
 
 const LOADS = ['json', 'sse', 'chat', 'models', 'chain1000'] as const
 type Load = (typeof LOADS)[number]
@@ -22,10 +22,7 @@ if (!LOADS.includes(load)) {
   process.stderr.write(`usage: bun run bench/profile.ts ${LOADS.join('|')} [--requests N] [--concurrency C] [--model M]\n`)
   process.exit(2)
 }
-const opt = (flag: string, fallback: string) => {
-  const i = argv.indexOf(flag)
-  return i >= 0 ? argv[i + 1] : fallback
-}
+const opt = optionOf(argv)
 const requests = Number(opt('--requests', '2000'))
 const concurrency = Number(opt('--concurrency', '8'))
 const model = opt('--model', 'bench-l0-d16-r0')

@@ -19,13 +19,10 @@
 // of different minutes of a shared machine more steadily than the raw µs do.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BENCH_DIR, cpuMs, median, ROOT, removeTempDirs, startServer, stopAll, tempDir, threadCpuByName } from './lib'
+import { BENCH_DIR, cpuMs, median, optionOf, ROOT, removeTempDirs, startServer, stopAll, tempDir, threadCpuByName } from './lib'
 
 const argv = process.argv.slice(2)
-const opt = (flag: string, fallback: string) => {
-  const i = argv.indexOf(flag)
-  return i >= 0 ? argv[i + 1]! : fallback
-}
+const opt = optionOf(argv)
 
 if (argv[0] === '--relay') await relay(argv[1]!, argv[2]!, argv[3]!)
 else await main()

@@ -27,6 +27,7 @@ import {
   closedLoop,
   cpuMs,
   median,
+  optionOf,
   removeTempDirs,
   ROOT,
   startServer,
@@ -37,10 +38,7 @@ import {
 } from './lib'
 
 const argv = process.argv.slice(2)
-const opt = (flag: string, fallback: string) => {
-  const i = argv.indexOf(flag)
-  return i >= 0 ? argv[i + 1] : fallback
-}
+const opt = optionOf(argv)
 const roots = opt('--roots', ROOT).split(',')
 const loads = opt('--loads', 'json,json-nostore,sse,sse-nostore').split(',')
 const requests = Number(opt('--requests', '2000'))
