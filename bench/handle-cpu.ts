@@ -6,7 +6,7 @@
 // trees; it does not see what happens natively after the handler (the body pipe) — bench/turn-cpu.ts does.
 //
 //   bun run bench/handle-cpu.ts [--roots /path/a,/path/b] [--loads chat,models,json,json-nostore,sse,messages-sse]
-//                               [--requests 40000] [--rounds 3] [--inflight 8]
+//                               [--requests 40000] [--rounds 3] [--inflight 8] [--census]
 //
 // chat, models: pass-through. json, json-nostore: a stateful JSON turn (POST /v1/responses, store on — a real SQLite
 // file, its commits and WAL checkpoints included — or store:false), the stub answering the upstream's whole Response.
@@ -14,6 +14,12 @@
 // through POST /v1/messages (stream:true). Both read the whole SSE answer.
 // Prints µs of process CPU per request, the minimum over 5 runs of --requests (--inflight at once), minus the same
 // loop with no gateway (building the request, reading the stub's answer), per root and load, interleaved round by round.
+// --census: instead of CPU, what a request allocates on the JavaScript heap, by kind of cell (objects, closures and the
+// scopes they capture, strings, promises, async frames...), less the same loop with no gateway: the child runs with
+// the collector off (BUN_JSC_useGC=0), so the heap's census of cells (bun:jsc heapStats) after --requests (default
+// 2,000 here) less the one before is every cell they allocated. The garbage a request leaves is what the collector's
+// pauses grow with (bench/tail-breakdown.ts), so this says where to cut. Counts are of the JIT tiers reached after a
+// 2,000-request warm-up: the optimizing tiers sink some allocations later on.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,11 +27,14 @@ import { median, optionOf, ROOT } from './lib'
 
 const argv = process.argv.slice(2)
 const opt = optionOf(argv)
-const requests = Number(opt('--requests', '40000'))
+const census = argv.includes('--census')
+const requests = Number(opt('--requests', census ? '2000' : '40000'))
 const inflight = Number(opt('--inflight', '8'))
 
 if (argv.includes('--child')) {
-  process.stdout.write(`${(await measure(opt('--root', ROOT), opt('--load', 'chat'))).toFixed(2)}\n`)
+  const root = opt('--root', ROOT)
+  const load = opt('--load', 'chat')
+  process.stdout.write(census ? `${JSON.stringify(await cellsPerRequest(root, load))}\n` : `${(await measure(root, load)).toFixed(2)}\n`)
   process.exit(0)
 }
 
@@ -38,20 +47,78 @@ for (let r = 0; r < rounds; r++)
     for (const root of roots) {
       // A process per measurement: each tree's modules, JIT and heap of its own.
       const args = ['--child', '--root', root, '--load', load, '--requests', String(requests), '--inflight', String(inflight)]
-      const p = Bun.spawn([process.execPath, import.meta.path, ...args], {
+      const p = Bun.spawn([process.execPath, import.meta.path, ...args, ...(census ? ['--census'] : [])], {
         stdout: 'pipe',
         stderr: 'inherit',
+        env: census ? { ...process.env, BUN_JSC_useGC: '0' } : process.env,
       })
       const out = (await new Response(p.stdout).text()).trim()
       if ((await p.exited) !== 0) throw new Error(`${root} ${load}: exited ${p.exitCode}`)
+      if (census) {
+        const cells = Object.entries(JSON.parse(out) as Record<string, number>).sort((a, b) => b[1] - a[1])
+        const total = cells.reduce((t, [, n]) => t + n, 0)
+        const shown = cells.filter(([, n]) => n >= 0.5).map(([kind, n]) => `${n.toFixed(1)} ${kind}`)
+        process.stdout.write(`round ${r + 1} ${load} ${root}: ${total.toFixed(0)} cells/request: ${shown.join(', ')}\n`)
+        continue
+      }
       const us = Number(out)
       results.set(`${load}\t${root}`, [...(results.get(`${load}\t${root}`) ?? []), us])
       process.stdout.write(`round ${r + 1} ${load} ${root}: ${us.toFixed(2)} µs/request\n`)
     }
-process.stdout.write('\nsummary (median over rounds, µs of our own CPU per request)\n')
+if (!census) process.stdout.write('\nsummary (median over rounds, µs of our own CPU per request)\n')
 for (const [key, v] of results) process.stdout.write(`${key}\t${median(v).toFixed(2)}\t[${v.map((x) => x.toFixed(2)).join(', ')}]\n`)
 
 async function measure(root: string, load: string): Promise<number> {
+  const { gw, dir, through, bare } = await harness(root, load)
+  const cpuPerRequest = async (one: () => Promise<void>) => {
+    Bun.gc(true)
+    const t0 = process.cpuUsage()
+    for (let i = 0; i < requests; i += inflight) await Promise.all(Array.from({ length: inflight }, one))
+    const t = process.cpuUsage(t0)
+    return (t.user + t.system) / requests
+  }
+  try {
+    for (let i = 0; i < 20_000; i++) await Promise.all([through(), bare()]) // warm-up: JIT tiers
+    let best = Number.POSITIVE_INFINITY
+    let bestBare = Number.POSITIVE_INFINITY
+    for (let k = 0; k < 5; k++) {
+      best = Math.min(best, await cpuPerRequest(through))
+      bestBare = Math.min(bestBare, await cpuPerRequest(bare))
+    }
+    return best - bestBare
+  } finally {
+    await gw.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** --census: cells allocated per request by kind, the gateway's loop less the bare one (the collector is off). */
+async function cellsPerRequest(root: string, load: string): Promise<Record<string, number>> {
+  const { heapStats } = await import('bun:jsc')
+  const { gw, dir, through, bare } = await harness(root, load)
+  const cells = async (one: () => Promise<void>) => {
+    const before = heapStats().objectTypeCounts
+    for (let i = 0; i < requests; i += inflight) await Promise.all(Array.from({ length: inflight }, one))
+    const after = heapStats().objectTypeCounts
+    return Object.fromEntries(Object.entries(after).map(([kind, n]) => [kind, (n - (before[kind] ?? 0)) / requests]))
+  }
+  try {
+    for (let i = 0; i < 2_000; i++) await Promise.all([through(), bare()]) // warm-up: JIT tiers (no collector: kept short)
+    const gateway = await cells(through)
+    const without = await cells(bare)
+    return Object.fromEntries(
+      Object.entries(gateway)
+        .map(([kind, n]) => [kind, n - (without[kind] ?? 0)] as const)
+        .filter(([, n]) => n > 0.05),
+    )
+  } finally {
+    await gw.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** The production app in process, its upstream a stub: a request through it, and the same loop without it. */
+async function harness(root: string, load: string) {
   const { loadConfig } = await import(join(root, 'src/config.ts'))
   const { createGateway } = await import(join(root, 'src/gateway.ts'))
   const { createLogger } = await import(join(root, 'src/log.ts'))
@@ -148,24 +215,5 @@ async function measure(root: string, load: string): Promise<number> {
     if (load !== 'models') await req.arrayBuffer()
     await (await stub('')).arrayBuffer()
   }
-  const cpuPerRequest = async (one: () => Promise<void>) => {
-    Bun.gc(true)
-    const t0 = process.cpuUsage()
-    for (let i = 0; i < requests; i += inflight) await Promise.all(Array.from({ length: inflight }, one))
-    const t = process.cpuUsage(t0)
-    return (t.user + t.system) / requests
-  }
-  try {
-    for (let i = 0; i < 20_000; i++) await Promise.all([through(), bare()]) // warm-up: JIT tiers
-    let best = Number.POSITIVE_INFINITY
-    let bestBare = Number.POSITIVE_INFINITY
-    for (let k = 0; k < 5; k++) {
-      best = Math.min(best, await cpuPerRequest(through))
-      bestBare = Math.min(bestBare, await cpuPerRequest(bare))
-    }
-    return best - bestBare
-  } finally {
-    await gw.stop()
-    rmSync(dir, { recursive: true, force: true })
-  }
+  return { gw, dir, through, bare }
 }
