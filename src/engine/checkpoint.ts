@@ -13,7 +13,7 @@ import type { ResponseEvent } from '../schema/events'
 import type { ResponseObjectT } from '../schema/responses'
 import { StoreUnavailableError } from '../store/errors'
 import { EventRuns } from '../store/event-runs'
-import { DELTA_RUN, type DeltaRun, runEvent, runJson, runLength } from '../upstream/delta-run'
+import { DELTA_RUN, type DeltaRun, runEvent, runJson, runLength, runTexts } from '../upstream/delta-run'
 import type { EventBody, ItemBody, ResponseStatus, Store } from '../store/types'
 import { LEASE_RENEW_MS, newLease } from './lease'
 
@@ -69,9 +69,18 @@ export interface CheckpointOptions {
   onStoreFailure(e: StoreUnavailableError): void
 }
 
+/** What a run's delta events have in common but their type (upstream/delta-run.ts runEvent): its item and part. */
+interface DeltaShape {
+  item_id: string
+  output_index: number
+  content_index: number
+}
+
 export class TurnCheckpoint {
   /** the events not written yet, as the rows that store them (a delta folded into its run as it comes) */
   private pending = new EventRuns<EventBody>()
+  /** the item and part of the last run of deltas recorded (shapeOf) */
+  private shape: DeltaShape | null = null
   private queue: Promise<unknown> = Promise.resolve()
   /** the log has had a first write (or was begun with the response's row) */
   private written: boolean
@@ -93,11 +102,22 @@ export class TurnCheckpoint {
     if (e.type !== DELTA_RUN) this.pending.push(e as ResponseEvent)
     else {
       // a run of text deltas: kept as the rows its events would make, its deltas as the JSON they are stored as (no
-      // string per delta decoded, none serialised again)
+      // string per delta decoded, none serialised again); a token (a run of one) that goes on the run before it is its
+      // text alone (EventRuns.appendText)
       const run = e as DeltaRun
       const n = runLength(run)
-      this.pending.pushRun(runEvent(run, 0), n === 1 ? '' : runJson(run), n)
+      const shape = this.shapeOf(run)
+      if (n === 1 && this.pending.appendText(shape, run.sequence_number, runTexts(run)[0]!)) return
+      this.pending.pushRun(runEvent(run, 0), n === 1 ? '' : runJson(run), n, shape)
     }
+  }
+
+  /** The template of a run's delta events: one object for the runs of one item and part in a row (EventRuns.appendText). */
+  private shapeOf(run: DeltaRun): DeltaShape {
+    const s = this.shape
+    if (s !== null && s.item_id === run.item_id && s.output_index === run.output_index && s.content_index === run.content_index) return s
+    this.shape = { item_id: run.item_id, output_index: run.output_index, content_index: run.content_index }
+    return this.shape
   }
 
   /**

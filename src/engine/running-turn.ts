@@ -26,6 +26,7 @@ import { type Approval, ToolRunner } from './tool-rounds'
 import { type FinishingTurn, finishTurn } from './turn-finish'
 import { endsTurn, interrupted, isStop, stopped, truncatedStream } from './turn-outcome'
 import { type EngineDeps, type Turn, type TurnEvent, type TurnOptions, TurnStop } from './turn-types'
+import type { BatchStep } from '../upstream/adapter'
 import { DELTA_RUN } from '../upstream/delta-run'
 import { type GatewayRound, toUpstreamRequest } from './upstream-request'
 
@@ -178,9 +179,11 @@ export class RunningTurn implements Turn, FinishingTurn {
         } else if (this.gateway) {
           outcome = yield* this.rounds(this.gateway, norm, abort.signal, cp, record)
         } else {
-          // Without gateway-run tools a turn is one model round, delegated to directly: a generator layer around it
-          // (rounds) cost every upstream chunk one more hop through the async generators (~0.6 µs a token).
-          outcome = yield* this.modelRound(norm, abort.signal, cp, record, undefined)
+          // Without gateway-run tools a turn is one model round, its events delegated to directly: a generator layer
+          // around it (rounds) cost every upstream chunk one more hop through the async generators (~0.6 µs a token).
+          const round = this.modelRound(norm, abort.signal, cp, record, undefined)
+          yield* round.events
+          outcome = round.outcome()
         }
       } catch (e) {
         outcome = abort.signal.aborted ? interrupted() : this.failed(e)
@@ -256,7 +259,9 @@ export class RunningTurn implements Turn, FinishingTurn {
       if (round > 0) norm.nextRound()
       const from = norm.length
       const gateway: GatewayRound = { tools: runner.gateway, first: round === 0, offered: runner.offered }
-      const said = yield* this.modelRound(norm, signal, cp, record, gateway)
+      const call = this.modelRound(norm, signal, cp, record, gateway)
+      yield* call.events
+      const said = call.outcome()
       usage = addUsage(usage, said.usage)
       const outcome = { ...said, usage }
       const held = norm.heldItems(from)
@@ -280,14 +285,18 @@ export class RunningTurn implements Turn, FinishingTurn {
     }
   }
 
-  /** One model call: its stream mapped (client tools, gateway tools), normalised, recorded; how it ended. */
-  private async *modelRound(
+  /**
+   * One model call: its stream mapped (client tools, gateway tools), normalised and recorded in the adapter's own loop
+   * (BatchStep: a generator of the engine's around the adapter's cost every upstream chunk one more hop, ~0.5 µs a
+   * token); `outcome()`, once its events are consumed, says how it ended.
+   */
+  private modelRound(
     norm: EventNormaliser,
     signal: AbortSignal,
     cp: TurnCheckpoint,
     record: <E extends TurnEvent>(e: E) => E,
     gateway: GatewayRound | undefined,
-  ): AsyncGenerator<TurnEvent[], UpstreamOutcome> {
+  ): { events: AsyncIterable<TurnEvent[]>; outcome(): UpstreamOutcome } {
     const { adapter, metrics } = this.deps
     // What the turn made so far goes back with its input: earlier rounds' calls and outputs, calls the client approved;
     // sealed reasoning goes back readable. (A compaction item made first is already expanded in this.upstream.)
@@ -313,37 +322,41 @@ export class RunningTurn implements Turn, FinishingTurn {
     // map): a generator layer around the stream per mapping cost every upstream chunk a hop of its own.
     const toolCalls = toolCallMapping(toolRegistryFor(this.req))
     const gatewayCalls = gatewayCallMapping(gateway?.tools ?? null, needsApproval)
-    // A batch of the upstream's events in, a batch of the gateway's out: one yield (and one look at the log) per batch.
-    for await (const upstream of adapter.stream(upstreamBody, { signal, headers, whole })) {
-      let batch = upstream
-      if (toolCalls) batch = mapBatch(batch, toolCalls)
-      if (gatewayCalls) batch = mapBatch(batch, gatewayCalls)
-      // a batch the mappings left empty (events held back) is not looked at further
-      if (!batch.length) continue
-      const events: TurnEvent[] = []
-      for (const ev of batch) {
-        if (upSpan && ev.type !== DELTA_RUN) noteUpstreamEvent(upSpan, ev)
-        for (const out of norm.accept(ev)) {
-          if (this.span && out.type !== DELTA_RUN) noteToolCallEvent(this.deps.tracer!, this.span, out, this.toolSpans!)
-          // A whole answer has no first token to time: its text comes with the rest of it.
-          if (!this.firstDelta && !whole && isDelta(out)) {
-            this.firstDelta = true
-            metrics?.turnFirstDelta(this.req.model, (performance.now() - this.startedAt) / 1000)
+    // A batch of the upstream's events in, a batch of the gateway's out: one yield (and one look at the log) per batch;
+    // the stream ends at the upstream's terminal event (events after it in its batch are not looked at).
+    const step: BatchStep<TurnEvent> = {
+      map: (upstream) => {
+        let batch = upstream
+        if (toolCalls) batch = mapBatch(batch, toolCalls)
+        if (gatewayCalls) batch = mapBatch(batch, gatewayCalls)
+        const events: TurnEvent[] = []
+        for (const ev of batch) {
+          if (upSpan && ev.type !== DELTA_RUN) noteUpstreamEvent(upSpan, ev)
+          for (const out of norm.accept(ev)) {
+            if (this.span && out.type !== DELTA_RUN) noteToolCallEvent(this.deps.tracer!, this.span, out, this.toolSpans!)
+            // A whole answer has no first token to time: its text comes with the rest of it.
+            if (!this.firstDelta && !whole && isDelta(out)) {
+              this.firstDelta = true
+              metrics?.turnFirstDelta(this.req.model, (performance.now() - this.startedAt) / 1000)
+            }
+            events.push(record(out))
           }
-          events.push(record(out))
+          if (norm.outcome) break
         }
-        if (norm.outcome) break
-      }
-      if (events.length) yield events
-      // Awaited only when there is a write to wait for: an `await` of nothing still costs a turn of the queue.
-      const written = cp.afterEvent()
-      if (written) await written
-      if (norm.outcome) break
+        return events
+      },
+      after: () => cp.afterEvent(),
+      done: () => norm.outcome !== null,
     }
-    const outcome = norm.outcome ?? (signal.aborted ? interrupted() : truncatedStream())
-    if (!norm.outcome && !signal.aborted) metrics?.recordStreamFailure(null, signal)
-    this.endUpSpan(outcome)
-    return outcome
+    return {
+      events: adapter.stream(upstreamBody, { signal, headers, whole, step }),
+      outcome: () => {
+        const outcome = norm.outcome ?? (signal.aborted ? interrupted() : truncatedStream())
+        if (!norm.outcome && !signal.aborted) metrics?.recordStreamFailure(null, signal)
+        this.endUpSpan(outcome)
+        return outcome
+      },
+    }
   }
 
   private endUpSpan(outcome: UpstreamOutcome) {

@@ -149,6 +149,8 @@ export class EventRuns<E extends { type: string; sequence_number: number }> {
   private firstKeys: string[] = []
   /** the run row that ends the rows, once the run has two deltas */
   private run: Loose | null = null
+  /** the caller's template the delta ending the rows was made from (appendText), null: none */
+  private shape: object | null = null
 
   /** How many events the rows stand for. */
   get length(): number {
@@ -156,6 +158,7 @@ export class EventRuns<E extends { type: string; sequence_number: number }> {
   }
 
   push(event: E): void {
+    this.shape = null
     this.count++
     const e = event as unknown as Loose
     if (this.continuesRun(e)) {
@@ -179,15 +182,17 @@ export class EventRuns<E extends { type: string; sequence_number: number }> {
    * (`first`'s first, as DeltaList holds them; unread for n = 1), kept as push() of each would keep them; without an
    * object or a string per delta. (A run of text deltas kept as bytes, upstream/delta-run.ts.)
    */
-  pushRun(first: E, json: string, n: number): void {
+  pushRun(first: E, json: string, n: number, shape: object | null = null): void {
     // a run of one (a token-by-token stream's) is its event: its text goes with the texts pushed one by one
     if (n === 1) {
       this.push(first)
+      this.shape = shape
       return
     }
     const e = first as unknown as Loose
     const last = first.sequence_number + n - 1
     this.count += n
+    this.shape = shape
     if (this.continuesRun(e)) {
       let list = this.runList(last)
       if (Array.isArray(list)) {
@@ -203,6 +208,23 @@ export class EventRuns<E extends { type: string; sequence_number: number }> {
     // a row of its own for the run: `first`'s keys in its order, numbered by the run's last event
     this.run = { ...e, sequence_number: last, [RUN_KEY]: new DeltaList(json, n) }
     this.rows.push(this.run as unknown as E)
+  }
+
+  /**
+   * One delta numbered `seq` with text `text`, kept as push() of its event would keep it — when it continues the run
+   * that ends the rows and that run's last delta was given with the same `shape` (pushRun): the caller's template for
+   * the deltas of one item and part, whose events differ only in their number and text (upstream/delta-run.ts
+   * runEvent). Nothing is kept otherwise (false): the caller then gives it as its event. No event is made and none
+   * compared key by key: a token-by-token stream's every token comes here, and its events, looked at among the log's
+   * other kinds, cost more than anything else in keeping the log.
+   */
+  appendText(shape: object, seq: number, text: string): boolean {
+    if (shape !== this.shape || seq !== (this.rows[this.rows.length - 1]!.sequence_number as number) + 1) return false
+    this.count++
+    const list = this.runList(seq)
+    if (Array.isArray(list)) list.push(text)
+    else list.add(text)
+    return true
   }
 
   /** Whether `e` continues the run that ends the rows (or the delta that does). */
@@ -235,6 +257,7 @@ export class EventRuns<E extends { type: string; sequence_number: number }> {
     this.count = 0
     this.first = null
     this.run = null
+    this.shape = null
     return rows
   }
 

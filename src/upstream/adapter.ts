@@ -16,13 +16,29 @@ export type UpstreamElement = UpstreamEvent | DeltaRun
 export interface UpstreamAdapter {
   readonly name: string
   /**
-   * Streams one model turn as batches of events in order (never an empty batch). Throws ApiError (502/504/4xx) when
-   * the upstream refuses before streaming.
+   * Streams one model turn as batches of events in order (never an empty batch) — or, given `opts.step`, as what the
+   * step makes of each batch. Throws ApiError (502/504/4xx) when the upstream refuses before streaming.
    */
-  stream(body: Record<string, unknown>, opts: StreamOptions): AsyncIterable<UpstreamElement[]>
+  stream<O = UpstreamElement>(body: Record<string, unknown>, opts: StreamOptions<O>): AsyncIterable<O[]>
 }
 
-export interface StreamOptions {
+/**
+ * What the caller does with each batch, run inside the adapter's own loop (sse.ts translatedBatches) instead of in a
+ * generator of the caller's around it: a token-by-token upstream sends one event per chunk, and every generator layer
+ * a chunk passes through costs it a hop of its own (~0.5 µs a token).
+ */
+export interface BatchStep<O, E = UpstreamElement> {
+  /** The batch as it is yielded; an empty result is not yielded. */
+  map(batch: E[]): O[]
+  /** After each batch (yielded or not): a write to wait for before the next read, or undefined. */
+  after(): Promise<void> | undefined
+  /** Looked at after each batch: true ends the stream there (nothing more is read, nor given by the translation's end). */
+  done(): boolean
+}
+
+export interface StreamOptions<O = UpstreamElement> {
+  /** what each batch becomes (see BatchStep); without it the batches are yielded as they are (O is UpstreamElement) */
+  step?: BatchStep<O>
   signal: AbortSignal
   headers?: Record<string, string>
   /**

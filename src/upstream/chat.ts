@@ -3,7 +3,7 @@
 // chunks become the Responses events a /v1/responses upstream would have sent (item by item:
 // reasoning, message, function calls), so the engine cannot tell the two apart.
 import { ApiError } from '../errors'
-import type { StreamLimits, UpstreamAdapter, UpstreamEvent } from './adapter'
+import type { StreamLimits, StreamOptions, UpstreamAdapter, UpstreamEvent } from './adapter'
 import type { UpstreamClient } from './client'
 import { describeCall } from './failure'
 import { upstreamHttpError } from './http-error'
@@ -260,7 +260,7 @@ export function chatAdapter(client: UpstreamClient, limits: StreamLimits, models
     name: 'chat',
     // One generator from the call to the translated events (sse.ts translatedBatches): the messages of one network
     // chunk are translated in one loop and handed on as one batch.
-    stream(body, { signal, headers, whole = false }) {
+    stream<O>(body: Record<string, unknown>, { signal, headers, whole = false, step }: StreamOptions<O>) {
       const t = new ChatStreamTranslator()
       const open = async (): Promise<ReadableStream<Uint8Array> | UpstreamEvent[]> => {
         const request = toChatRequest(body)
@@ -291,7 +291,7 @@ export function chatAdapter(client: UpstreamClient, limits: StreamLimits, models
         if (!res.body) throw emptyAnswer()
         return res.body
       }
-      return translatedBatches<UpstreamEvent>(
+      return translatedBatches<UpstreamEvent, O>(
         open,
         sse,
         (msg, batch) => {
@@ -304,7 +304,7 @@ export function chatAdapter(client: UpstreamClient, limits: StreamLimits, models
           for (const ev of t.accept(chunk)) batch.push(ev)
         },
         // No [DONE] and no finish_reason: the stream broke off; without a terminal event the engine fails the turn.
-        { end: (sawDone) => (sawDone || t.finishReason !== null ? t.finish() : []) },
+        { end: (sawDone) => (sawDone || t.finishReason !== null ? t.finish() : []), step },
       )
     },
   }

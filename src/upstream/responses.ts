@@ -2,7 +2,7 @@
 // SSE events come back, evened out where vLLM differs from the OpenAI event contract (vllm-events.ts).
 import { ApiError } from '../errors'
 import type { UpstreamEvent, UpstreamItem, UpstreamResponse } from '../schema/events'
-import type { StreamLimits, UpstreamAdapter } from './adapter'
+import type { StreamLimits, StreamOptions, UpstreamAdapter } from './adapter'
 import type { UpstreamClient } from './client'
 import { describeCall } from './failure'
 import { upstreamHttpError } from './http-error'
@@ -22,7 +22,7 @@ export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, m
     // One generator from the call to the fixed events (sse.ts translatedBatches): the SSE messages of a chunk are
     // parsed, fixed and yielded there as one batch (a generator per stage, or a yield per event, cost every event a
     // hop of its own).
-    stream(body, { signal, headers, whole = false }) {
+    stream<O>(body: Record<string, unknown>, { signal, headers, whole = false, step }: StreamOptions<O>) {
       const fix = new ResponsesStreamFixer()
       const open = async (): Promise<ReadableStream<Uint8Array> | UpstreamEvent[]> => {
         const res = await client.call({
@@ -52,9 +52,10 @@ export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, m
         if (!res.body) throw emptyAnswer()
         return res.body
       }
-      return translatedBatches<UpstreamEvent | DeltaRun>(open, sse, (msg, batch) => fix.acceptInto(upstreamEvent(msg), batch), {
+      return translatedBatches<UpstreamEvent | DeltaRun, O>(open, sse, (msg, batch) => fix.acceptInto(upstreamEvent(msg), batch), {
         splice: deltasAsBytes(fix),
         end: () => fix.end(),
+        step,
       })
     },
   }

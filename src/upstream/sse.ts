@@ -7,6 +7,7 @@
 // stream) and the read's promise is awaited as the reader gives it (a generator or async function per stage cost every
 // token a hop of its own).
 import { ApiError } from '../errors'
+import type { BatchStep } from './adapter'
 import { byteText, utf8Text } from './bytes-text'
 import { idleTimeout, streamFailure } from './failure'
 import { streamTooLarge } from './stream-limit'
@@ -64,17 +65,26 @@ export type StreamSource<E> = () => Promise<ReadableStream<Uint8Array> | E[]>
  * whether `[DONE]` came. Both upstream adapters (responses.ts, chat.ts) are this generator, opened by their call
  * (`source`): one generator from the upstream's bytes to the adapter's events, as an adapter's own generator around
  * this one cost every chunk one more hop. `splice`, when given, is offered each message of one data line first.
- * Ending the iteration early (or any error) cancels the body, which closes the upstream connection.
+ * `step`, when given, is the caller's work on each batch (adapter.ts BatchStep), done here for the same reason: what
+ * its `map` makes of a batch is what is yielded, its `after` is awaited before the next read, and once its `done` says
+ * so the stream ends there. Ending the iteration early (or any error) cancels the body, which closes the upstream
+ * connection.
  */
-export async function* translatedBatches<E>(
+export async function* translatedBatches<E, O = E>(
   source: ReadableStream<Uint8Array> | StreamSource<E>,
   limits: SseLimits,
   into: (msg: SseMessage, batch: E[]) => void,
-  { splice, end }: { splice?: Splice<E>; end?: (sawDone: boolean) => E[] } = {},
-): AsyncGenerator<E[], boolean> {
+  { splice, end, step }: { splice?: Splice<E>; end?: (sawDone: boolean) => E[]; step?: BatchStep<O, E> } = {},
+): AsyncGenerator<O[], boolean> {
+  // without a step a batch is yielded as it is (O is E)
+  const map = step ? step.map : (batch: E[]) => batch as unknown as O[]
   const body = typeof source === 'function' ? await source() : source
   if (Array.isArray(body)) {
-    if (body.length) yield body
+    if (!body.length) return false
+    const out = map(body)
+    if (out.length) yield out
+    const written = step?.after()
+    if (written) await written
     return false
   }
   const src = new SseSource(body, limits, into, splice ?? null)
@@ -92,17 +102,34 @@ export async function* translatedBatches<E>(
         sawDone = src.take(r, batch)
       } catch (e) {
         // a message the translation refused ends the stream after what came before it
-        if (src.refused && batch.length) yield batch
+        if (src.refused && batch.length) {
+          const out = map(batch)
+          if (out.length) yield out
+        }
         throw e
       }
-      if (batch.length) yield batch
+      if (batch.length) {
+        const out = map(batch)
+        if (out.length) yield out
+        if (step) {
+          // awaited only when there is a write to wait for: an `await` of nothing still costs a turn of the queue
+          const written = step.after()
+          if (written) await written
+          if (step.done()) return sawDone
+        }
+      }
       if (sawDone || r.done) break
     }
   } finally {
     src.close()
   }
   const last = end?.(sawDone)
-  if (last?.length) yield last
+  if (last?.length) {
+    const out = map(last)
+    if (out.length) yield out
+    const written = step?.after()
+    if (written) await written
+  }
   return sawDone
 }
 

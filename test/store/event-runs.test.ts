@@ -122,6 +122,57 @@ describe('a log built event by event', () => {
     ).toEqual(json(log.slice(11)))
   })
 
+  test('tokens given as their text alone (after a delta of the same shape) make the rows pushing their events makes; any other is refused', () => {
+    const log = mixedLog()
+    const one = new EventRuns<Ev>()
+    const runs = new EventRuns<Ev>()
+    // one template per item and part, as engine/checkpoint.ts keeps them; the events it stands for are made only when
+    // a token is refused (its event then given with the template)
+    const shapes = new Map<string, object>()
+    let appended = 0
+    let refused = 0
+    log.forEach((e, i) => {
+      one.push(e)
+      const plain = e.type === 'response.output_text.delta' && Array.isArray(e.logprobs) && e.logprobs.length === 0
+      if (!plain || Object.keys(e)[0] !== 'type') {
+        runs.push(e)
+        return
+      }
+      const key = `${e.item_id}/${e.output_index}/${e.content_index}`
+      const shape = shapes.get(key) ?? shapes.set(key, {}).get(key)!
+      if (runs.appendText(shape, e.sequence_number, e.delta as string)) appended++
+      else {
+        refused++
+        runs.pushRun(e, '', 1, shape)
+      }
+      if (i === 12)
+        // a write that failed: its rows go back, and a run after them starts anew
+        for (const log of [runs, one]) {
+          const n = log.length
+          log.putBack(log.take(), n)
+        }
+    })
+    // msg_a's 30 deltas: the first is given as its event and so is the one after the write that failed, msg_b's first,
+    // msg_c's first and each one after an event of another shape
+    expect({ appended, refused }).toEqual({ appended: 32, refused: 6 })
+    expect(runs.length).toBe(log.length)
+    const rows = runs.take()
+    expect(json(rows)).toEqual(json(one.take()))
+    expect(json(fromStoredRuns(rows, -1))).toEqual(json(log))
+    // not after an event of another kind, nor with a gap in the numbers, nor after a take
+    const fresh = new EventRuns<Ev>()
+    const shape = {}
+    fresh.pushRun(delta(1), '', 1, shape)
+    expect(fresh.appendText(shape, 3, 'x')).toBe(false)
+    expect(fresh.appendText({}, 2, 'x')).toBe(false)
+    expect(fresh.appendText(shape, 2, 'x')).toBe(true)
+    fresh.push({ type: 'response.output_text.done', sequence_number: 3 })
+    expect(fresh.appendText(shape, 4, 'x')).toBe(false)
+    fresh.pushRun(delta(4), '', 1, shape)
+    fresh.take()
+    expect(fresh.appendText(shape, 5, 'x')).toBe(false)
+  })
+
   test('a thousand alike deltas pushed one by one are one row, numbered by its last event', () => {
     const runs = new EventRuns<Ev>()
     for (let n = 0; n < 1000; n++) runs.push(delta(n))

@@ -192,6 +192,93 @@ describe('the stream opened by its call (what each adapter returns)', () => {
   })
 })
 
+// The engine's work on each batch runs inside this loop (upstream/adapter.ts BatchStep), not in a generator around it.
+describe("the caller's step on each batch (what the engine maps, records and writes)", () => {
+  const limits = { maxLineBytes: 1024 }
+  const keep = (msg: SseMessage, batch: string[]) => batch.push(msg.data)
+  /** A body that gives its chunks one read at a time (nothing read ahead), counting the reads and a cancel. */
+  function pulled(chunks: string[]) {
+    const enc = new TextEncoder()
+    const seen = { reads: 0, cancelled: false }
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull(ctl) {
+          if (seen.reads < chunks.length) ctl.enqueue(enc.encode(chunks[seen.reads++]!))
+          else ctl.close()
+        },
+        cancel() {
+          seen.cancelled = true
+        },
+      },
+      { highWaterMark: 0 },
+    )
+    return { body, seen }
+  }
+
+  test('what the step makes of each batch is yielded (nothing for an empty one), and its write is awaited before the next read', async () => {
+    const { body, seen } = pulled(['data: 1\n\ndata: 2\n\n', 'data: skip\n\n', 'data: 3\n\n'])
+    let release: () => void = () => {}
+    const writes: number[] = []
+    const gen = translatedBatches<string, number>(body, limits, keep, {
+      step: {
+        map: (batch) => batch.filter((d) => d !== 'skip').map(Number),
+        // the first batch's write is held until released; the others have nothing to wait for
+        after: () => {
+          writes.push(seen.reads)
+          return writes.length === 1 ? new Promise<void>((r) => (release = r)) : undefined
+        },
+        done: () => false,
+      },
+    })
+    expect(await gen.next()).toEqual({ done: false, value: [1, 2] })
+    const next = gen.next()
+    await Bun.sleep(5)
+    // the write of the first batch is pending: the body was read once
+    expect(seen.reads).toBe(1)
+    release()
+    // the batch the step left empty is not yielded; its write still came
+    expect(await next).toEqual({ done: false, value: [3] })
+    expect(writes).toEqual([1, 2])
+    expect(await gen.next()).toEqual({ done: true, value: false })
+    expect(writes).toEqual([1, 2, 3])
+  })
+
+  test('once the step says done, the stream ends there: nothing more is read, the end adds nothing, the body is cancelled', async () => {
+    const { body, seen } = pulled(['data: 1\n\n', 'data: last\n\ndata: after\n\n', 'data: 3\n\n', 'data: [DONE]\n\n'])
+    let ended = false
+    let last = false
+    const gen = translatedBatches<string>(body, limits, keep, {
+      end: () => {
+        ended = true
+        return ['held']
+      },
+      step: {
+        map: (batch) => {
+          last ||= batch.includes('last')
+          return batch
+        },
+        after: () => undefined,
+        done: () => last,
+      },
+    })
+    expect(await batchesOf(gen)).toEqual({ batches: [['1'], ['last', 'after']], done: false })
+    expect({ reads: seen.reads, cancelled: seen.cancelled, ended }).toEqual({ reads: 2, cancelled: true, ended: false })
+  })
+
+  test("a whole answer and the translation's end go through the step too", async () => {
+    const step = { map: (batch: string[]) => batch.map((d) => d.toUpperCase()), after: () => undefined, done: () => false }
+    expect(await batchesOf(translatedBatches<string>(async () => ['a', 'b'], limits, keep, { step }))).toEqual({
+      batches: [['A', 'B']],
+      done: false,
+    })
+    const gen = translatedBatches<string>(async () => streamOf(['data: x\n\ndata: [DONE]\n\n']), limits, keep, {
+      end: () => ['held'],
+      step,
+    })
+    expect(await batchesOf(gen)).toEqual({ batches: [['X'], ['HELD']], done: true })
+  })
+})
+
 describe('the idle timeout (longest silence between chunks)', () => {
   /** A message every `everyMs` for `n` messages, then `silentMs` of silence before the end. */
   function paced(n: number, everyMs: number, silentMs: number): ReadableStream<Uint8Array> {
