@@ -166,6 +166,11 @@ export interface Dialect {
   one<T>(query: (q: Queries) => Result<T>): Promise<T>
   /** An operation whose statements run one by one, outside a transaction. */
   run<T>(op: Operation<T>): Promise<T>
+  /**
+   * One write statement, run as `run` runs an operation of one step (on SQLite: in the group commit) without the
+   * operation's generators: the event log's append, every running turn's write on every tick of the store clock.
+   */
+  runOne<T>(query: (q: Queries) => Result<T>): Promise<T>
   /** An operation in one write transaction. */
   write<T>(op: Operation<T>): Promise<T>
   /** An operation whose reads all see one snapshot. */

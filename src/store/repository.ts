@@ -132,9 +132,13 @@ export function createStore(d: Dialect): Store {
       if (events.length === 0) return
       const rows = toStoredRuns(events)
       try {
-        await (rows.length <= d.rowsPerStatement ? d.run : d.write)(function* (q) {
-          yield* step(q.insertEvents(responseId, rows))
-        })
+        // rows one statement writes are all or nothing on their own: no transaction, and no operation's generators
+        // (every running turn appends on every tick of the store clock)
+        if (rows.length <= d.rowsPerStatement) await d.runOne((q) => q.insertEvents(responseId, rows))
+        else
+          await d.write(function* (q) {
+            yield* step(q.insertEvents(responseId, rows))
+          })
       } catch (e) {
         // The events of a response deleted mid-stream are dropped with it.
         if (!isForeignKeyViolation(e)) throw e

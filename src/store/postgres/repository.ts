@@ -50,6 +50,7 @@ export function createPostgresStore(db: Db, client: SQL): Store {
     rowsPerStatement: INSERT_CHUNK,
     one: (query) => classified(async () => query(pool)),
     run: (op) => classified(() => runAsync(op(pool))),
+    runOne: (query) => classified(async () => query(pool)),
     write: (op) => classified(() => transaction(op)),
     read: (op) => classified(() => transaction(op, 'isolation level repeatable read read only')),
     insertWhole: (rec, input, output) => wholes.insert(rec, input, output),

@@ -61,6 +61,8 @@ export function createSqliteStore(db: Db, client: Database): Store {
         return query(q)
       }),
     run: (op) => commits.write(() => runSync(op(q)), false),
+    // (SQLite's queries answer synchronously: the value itself)
+    runOne: <T>(query: (q: Queries) => Result<T>) => commits.write(() => query(q) as T, false),
     write: (op) => commits.write(() => runSync(op(q)), true),
     // Every stored JSON turn's one write: its statements called straight, not as an operation's steps. Driven through
     // runSync, the operation's generator and runSync's loop never stayed compiled under load — the JIT compiled them
