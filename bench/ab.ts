@@ -74,11 +74,16 @@ async function benchRun(binary: string, opts: Opts): Promise<Record<string, numb
   return (JSON.parse(readFileSync(join(BENCH_DIR, '..', json), 'utf8')) as { metrics: Record<string, number> }).metrics
 }
 
+/** The metrics a pair compares: rates against direct, added latency, the gateway's CPU, and how disturbed the run was. */
+const COMPARED = new RegExp(
+  `\\.(${['ratio', 'added_p50_ms', 'added_p99_ms', 'added_gap_p99_ms', 'gw_cpu_pct', 'gw_main_run_pct', 'gw_cpu_ms_per_req', 'gw_cpu_us_per_event', 'others_cpu_share'].join('|')})$`,
+)
+
 /** The metrics worth comparing, with the gateway ÷ upstream CPU of each point that has both. */
 function comparable(m: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {}
   for (const [k, v] of Object.entries(m)) {
-    if (/\.(ratio|added_p50_ms|added_p99_ms|gw_cpu_ms_per_req|gw_cpu_us_per_event|others_cpu_share)$/.test(k)) out[k] = v
+    if (COMPARED.test(k)) out[k] = v
     const up = k.replace(/\.gw_cpu_(ms_per_req|us_per_event)$/, '.upstream_cpu_$1')
     if (up !== k && Number.isFinite(m[up]) && m[up]! > 0) out[`${k.slice(0, k.lastIndexOf('.'))}.gw_cpu ÷ upstream_cpu`] = v / m[up]!
   }
