@@ -42,22 +42,25 @@ export function toUpstreamItems(items: ItemBody[], registry: ToolRegistry, names
   if (i > begun) beginnings.set(items[0]!, { items: items.slice(0, i), forms: out.slice(), named })
   const rest = i
   // An approval request becomes the model's call only once it has an answer (the call, or a denial) to pair it with.
-  const answered = new Set<string>()
+  // The sets are made for the first item that needs them: most lists have no gateway-run tool items at all.
+  let answered: Set<string> | undefined
   for (i = rest; i < items.length; i++) {
     const item = items[i]!
     const type = item.type
     if ((type === 'mcp_approval_response' || type === 'mcp_call') && typeof item.approval_request_id === 'string')
-      answered.add(item.approval_request_id)
+      (answered ??= new Set()).add(item.approval_request_id)
   }
-  const requested = new Set<string>()
+  let requested: Set<string> | undefined
   // Requests whose answer (the call's output, or the denial) the model got: one answer per call, the first.
-  const paired = new Set<string>()
+  let paired: Set<string> | undefined
   for (i = rest; i < items.length; i++) {
     const item = items[i]!
     const type = String(item.type)
     if (HOSTED_ITEM_TYPES.has(type)) continue
     if (GATEWAY_ITEM_TYPES.has(type)) {
-      if (type === 'mcp_approval_request' && answered.has(item.id)) requested.add(item.id)
+      requested ??= new Set()
+      paired ??= new Set()
+      if (type === 'mcp_approval_request' && answered?.has(item.id)) requested.add(item.id)
       out.push(...gatewayCallItems(item, names, requested, paired))
       continue
     }
