@@ -36,8 +36,6 @@ export class RunningTurn implements Turn, FinishingTurn {
   response: ResponseObjectT
   failure: ApiError | null = null
   private used = false
-  /** Called once the turn has ended (its end stored): unregisters it from the drain. */
-  release: (() => void) | null = null
   /** A turn stored whole at its end (turn-start.ts): its record, inserted then; null when its row exists already. */
   storeAtEnd: ResponseRecord | null = null
   /** How many of the turn's first events its row was stored with (turn-start.ts): they are not logged again. */
@@ -94,7 +92,7 @@ export class RunningTurn implements Turn, FinishingTurn {
 
   /** Ends the turn as failed (shutdown deadline). A turn whose batches() never began has nothing to stop. */
   stopForShutdown() {
-    if (!this.used) this.release?.()
+    if (!this.used) this.deps.drain?.release(this)
     else this.stop?.(new TurnStop('shutdown'))
   }
 
@@ -210,7 +208,8 @@ export class RunningTurn implements Turn, FinishingTurn {
         }
       } finally {
         metrics?.activeTurns.dec()
-        this.release?.()
+        // ended (its end stored): the drain no longer waits for it
+        this.deps.drain?.release(this)
         if (this.span) {
           if (this.upSpan) endSpan(this.upSpan)
           for (const t of this.toolSpans!.values()) endSpan(t)

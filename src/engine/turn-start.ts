@@ -162,7 +162,7 @@ export function turnStarter(deps: EngineDeps, historyDeps: HistoryDeps, warnedTo
     const turn = new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, upstream, startedAt, span, gateway, approvals)
     turn.storeAtEnd = storeAtEnd
     turn.logged = firstEvents.length
-    if (deps.drain) turn.release = deps.drain.track(() => turn.stopForShutdown())
+    deps.drain?.track(turn)
     return turn
   }
 
