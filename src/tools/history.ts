@@ -201,13 +201,15 @@ function upstreamNameOf(item: ItemBody, registry: ToolRegistry): string | undefi
 }
 
 /** `item` (explicit nulls dropped) as the upstream takes it; `name`: its upstreamNameOf. */
+/** `item` dressed as an item of another type: `extra`, and its id and status when it has them. */
+function dressed(item: ItemBody, type: string, extra: Record<string, unknown>): ItemBody {
+  const out = { type, ...extra } as ItemBody
+  if (item.id !== undefined) out.id = item.id
+  if (item.status !== undefined) out.status = item.status
+  return out
+}
+
 function toUpstreamItem(item: ItemBody, name: string | undefined): ItemBody {
-  const base = (type: string, extra: Record<string, unknown>): ItemBody => {
-    const out = { type, ...extra } as ItemBody
-    if (item.id !== undefined) out.id = item.id
-    if (item.status !== undefined) out.status = item.status
-    return out
-  }
   switch (item.type) {
     case 'function_call': {
       if (item.namespace === undefined) return item
@@ -215,29 +217,29 @@ function toUpstreamItem(item: ItemBody, name: string | undefined): ItemBody {
       return { ...rest, name: name! }
     }
     case 'custom_tool_call':
-      return base('function_call', {
+      return dressed(item, 'function_call', {
         call_id: item.call_id,
         name: name!,
         arguments: JSON.stringify({ input: String(item.input ?? '') }),
       })
     case 'custom_tool_call_output':
-      return base('function_call_output', { call_id: item.call_id, output: item.output ?? '' })
+      return dressed(item, 'function_call_output', { call_id: item.call_id, output: item.output ?? '' })
     case 'local_shell_call':
-      return base('function_call', {
+      return dressed(item, 'function_call', {
         call_id: item.call_id ?? item.id,
         name: name!,
         arguments: localShellArguments(item.action),
       })
     case 'local_shell_call_output':
-      return base('function_call_output', { call_id: item.call_id ?? item.id, output: item.output ?? '' })
+      return dressed(item, 'function_call_output', { call_id: item.call_id ?? item.id, output: item.output ?? '' })
     case 'shell_call':
-      return base('function_call', {
+      return dressed(item, 'function_call', {
         call_id: item.call_id,
         name: name!,
         arguments: shellArguments(item.action),
       })
     case 'shell_call_output':
-      return base('function_call_output', { call_id: item.call_id, output: shellOutputText(item.output) })
+      return dressed(item, 'function_call_output', { call_id: item.call_id, output: shellOutputText(item.output) })
     case 'reasoning':
       return { ...item, summary: Array.isArray(item.summary) ? item.summary : [] }
     default:
