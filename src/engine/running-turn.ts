@@ -41,10 +41,10 @@ export class RunningTurn implements Turn, FinishingTurn {
   /** How many of the turn's first events its row was stored with (turn-start.ts): they are not logged again. */
   logged = 0
   /**
-   * Stops the running turn (batches() sets it): a shutdown whose grace period ran out ends it as failed, with its
-   * terminal event. A method, not an AbortController of its own: that was a controller and a listener more per turn.
+   * The controller of the running turn's model call (batches() sets it), which a shutdown whose grace period ran out
+   * aborts: the turn ends as failed, with its terminal event. batches()' own controller, not one more per turn.
    */
-  private stop: ((reason: TurnStop) => void) | null = null
+  private stop: AbortController | null = null
   /** the span of the model call running now, if any (ended when the round ends, or with the turn) */
   private upSpan: Span | undefined
   /** open tool-call spans by output item id */
@@ -93,7 +93,7 @@ export class RunningTurn implements Turn, FinishingTurn {
   /** Ends the turn as failed (shutdown deadline). A turn whose batches() never began has nothing to stop. */
   stopForShutdown() {
     if (!this.used) this.deps.drain?.release(this)
-    else this.stop?.(new TurnStop('shutdown'))
+    else this.stop?.abort(new TurnStop('shutdown'))
   }
 
   /**
@@ -114,7 +114,7 @@ export class RunningTurn implements Turn, FinishingTurn {
     const onAbort = () => abort.abort(this.opts.signal?.reason)
     if (this.opts.signal?.aborted) onAbort()
     else this.opts.signal?.addEventListener('abort', onAbort, { once: true })
-    this.stop = (reason) => abort.abort(reason)
+    this.stop = abort
     // Event log, lease, progress snapshots and cancel watch of a stored turn (engine/checkpoint.ts).
     const cp = new TurnCheckpoint({
       store: this.deps.store,
