@@ -112,10 +112,35 @@ export function createLogger(
 
 export const silentLogger = createLogger('silent')
 
-/** A logger that adds `fields` to every line (e.g. a turn's response_id and request_id); a line's own fields win. */
+/**
+ * A logger that adds `fields` to every line (e.g. a turn's response_id and request_id); a line's own fields win.
+ * A class: every turn makes one, and its methods on the prototype cost the turn one object instead of a closure per level.
+ */
 export function withFields(logger: Logger, fields: Record<string, unknown>): Logger {
-  const emit = (lvl: Exclude<LogLevel, 'silent'>) => (m: string, f?: Record<string, unknown>) => {
-    if (rank[lvl] >= rank[logger.level]) logger[lvl](m, f ? { ...fields, ...f } : fields)
+  return new FieldsLogger(logger, fields)
+}
+
+class FieldsLogger implements Logger {
+  readonly level: LogLevel
+  constructor(
+    private readonly logger: Logger,
+    private readonly fields: Record<string, unknown>,
+  ) {
+    this.level = logger.level
   }
-  return { level: logger.level, debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') }
+  debug(m: string, f?: Record<string, unknown>) {
+    this.emit('debug', m, f)
+  }
+  info(m: string, f?: Record<string, unknown>) {
+    this.emit('info', m, f)
+  }
+  warn(m: string, f?: Record<string, unknown>) {
+    this.emit('warn', m, f)
+  }
+  error(m: string, f?: Record<string, unknown>) {
+    this.emit('error', m, f)
+  }
+  private emit(lvl: Exclude<LogLevel, 'silent'>, m: string, f: Record<string, unknown> | undefined) {
+    if (rank[lvl] >= rank[this.logger.level]) this.logger[lvl](m, f ? { ...this.fields, ...f } : this.fields)
+  }
 }

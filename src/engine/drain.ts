@@ -32,9 +32,9 @@ export interface DrainSummary {
   waitedMs: number
 }
 
+/** A running turn as the drain knows it: what stops it early (it ends as failed). */
 interface Tracked {
-  stop(): void
-  done: Promise<void>
+  stopForShutdown(): void
 }
 
 export class Drain {
@@ -58,22 +58,16 @@ export class Drain {
   }
 
   /**
-   * Registers a running turn. `stop` ends it early (as failed); the returned function is called once when it has
-   * ended (its end stored). Calling it again does nothing.
+   * Registers a running turn, until release(turn) once it has ended (its end stored). The turn itself is the entry:
+   * a closure, a promise and its resolvers per turn were garbage every turn leaves.
    */
-  track(stop: () => void): () => void {
-    let release!: () => void
-    const done = new Promise<void>((resolve) => (release = resolve))
-    const t: Tracked = { stop, done }
-    this.turns.add(t)
-    let released = false
-    return () => {
-      if (released) return
-      released = true
-      this.turns.delete(t)
-      release()
-      if (this.turns.size === 0) this.idle?.()
-    }
+  track(turn: Tracked): void {
+    this.turns.add(turn)
+  }
+
+  /** A tracked turn has ended; releasing it again does nothing. */
+  release(turn: Tracked): void {
+    if (this.turns.delete(turn) && this.turns.size === 0) this.idle?.()
   }
 
   /** Calls `fn` when the drain begins (at once when it already has). Returns an unsubscribe function. */
@@ -107,7 +101,7 @@ export class Drain {
     const running = this.turns.size
     if (running > 0) await this.whenIdle(graceMs)
     const left = [...this.turns]
-    for (const t of left) t.stop()
+    for (const t of left) t.stopForShutdown()
     if (left.length > 0) await this.whenIdle(stopWaitMs)
     return {
       running,

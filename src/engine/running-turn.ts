@@ -36,17 +36,15 @@ export class RunningTurn implements Turn, FinishingTurn {
   response: ResponseObjectT
   failure: ApiError | null = null
   private used = false
-  /** Called once the turn has ended (its end stored): unregisters it from the drain. */
-  release: (() => void) | null = null
   /** A turn stored whole at its end (turn-start.ts): its record, inserted then; null when its row exists already. */
   storeAtEnd: ResponseRecord | null = null
   /** How many of the turn's first events its row was stored with (turn-start.ts): they are not logged again. */
   logged = 0
   /**
-   * Stops the running turn (batches() sets it): a shutdown whose grace period ran out ends it as failed, with its
-   * terminal event. A method, not an AbortController of its own: that was a controller and a listener more per turn.
+   * The controller of the running turn's model call (batches() sets it), which a shutdown whose grace period ran out
+   * aborts: the turn ends as failed, with its terminal event. batches()' own controller, not one more per turn.
    */
-  private stop: ((reason: TurnStop) => void) | null = null
+  private stop: AbortController | null = null
   /** the span of the model call running now, if any (ended when the round ends, or with the turn) */
   private upSpan: Span | undefined
   /** open tool-call spans by output item id */
@@ -94,8 +92,8 @@ export class RunningTurn implements Turn, FinishingTurn {
 
   /** Ends the turn as failed (shutdown deadline). A turn whose batches() never began has nothing to stop. */
   stopForShutdown() {
-    if (!this.used) this.release?.()
-    else this.stop?.(new TurnStop('shutdown'))
+    if (!this.used) this.deps.drain?.release(this)
+    else this.stop?.abort(new TurnStop('shutdown'))
   }
 
   /**
@@ -116,7 +114,7 @@ export class RunningTurn implements Turn, FinishingTurn {
     const onAbort = () => abort.abort(this.opts.signal?.reason)
     if (this.opts.signal?.aborted) onAbort()
     else this.opts.signal?.addEventListener('abort', onAbort, { once: true })
-    this.stop = (reason) => abort.abort(reason)
+    this.stop = abort
     // Event log, lease, progress snapshots and cancel watch of a stored turn (engine/checkpoint.ts).
     const cp = new TurnCheckpoint({
       store: this.deps.store,
@@ -210,7 +208,8 @@ export class RunningTurn implements Turn, FinishingTurn {
         }
       } finally {
         metrics?.activeTurns.dec()
-        this.release?.()
+        // ended (its end stored): the drain no longer waits for it
+        this.deps.drain?.release(this)
         if (this.span) {
           if (this.upSpan) endSpan(this.upSpan)
           for (const t of this.toolSpans!.values()) endSpan(t)

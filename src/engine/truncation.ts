@@ -52,24 +52,29 @@ export function droppableUnits(items: ItemBody[]): number[][] {
   return units
 }
 
+/** The estimated input tokens of `items` as the upstream would get them with `req`. */
+export function estimateItems(req: CreateResponseRequest, items: ItemBody[]): number {
+  return estimateInputTokens(toUpstreamRequest(req, [], items))
+}
+
 /**
- * The upstream items, fitted to the model's window. Counting asks the upstream's tokenizer only when the estimate
- * is past half the window (so most turns cost no extra call); without a known window nothing is checked.
+ * The upstream items, fitted to the model's window; `first` is their estimate (estimateItems), which the caller
+ * looked at already: below SHORT_INPUT_TOKENS they fit any model, with no window lookup (an upstream call, at most
+ * once a minute) and no call here. Counting asks the upstream's tokenizer only when the estimate is past half the
+ * window (so most turns cost no extra call); without a known window nothing is checked.
  */
 export async function fitContextWindow(
   deps: { tokenizer?: Tokenizer; windows?: ContextWindows },
   req: CreateResponseRequest,
   items: ItemBody[],
+  first: number,
   signal?: AbortSignal,
 ): Promise<{ items: ItemBody[]; dropped: number; tokens: number | null }> {
-  // Short inputs fit any model: no window lookup (an upstream call, at most once a minute) for them.
-  const first = estimateInputTokens(toUpstreamRequest(req, [], items))
-  if (first < SHORT_INPUT_TOKENS) return { items, dropped: 0, tokens: null }
   const window = (await deps.windows?.windowOf(req.model)) ?? null
   if (window === null) return { items, dropped: 0, tokens: null }
   /** `list`'s tokens; `estimated`: its estimate, already made (the whole history: a long chain costs a pass each time). */
   const count = async (list: ItemBody[], estimated?: number) => {
-    const estimate = estimated ?? estimateInputTokens(toUpstreamRequest(req, [], list))
+    const estimate = estimated ?? estimateItems(req, list)
     if (estimate < window / 2) return estimate
     return (await deps.tokenizer?.countInput(toUpstreamRequest(req, [], list), signal)) ?? estimate
   }

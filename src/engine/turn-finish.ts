@@ -47,7 +47,7 @@ export async function finishTurn(
     turn.failure = new ApiError(502, outcome.error?.message ?? 'upstream failed', 'upstream_error', outcome.error?.code ?? 'upstream_error')
   let output = norm.output()
   const now = clock()
-  const build = (status: ResponseStatus, incomplete_details: { reason: string } | null) => (items: ItemBody[]) =>
+  const build = (status: ResponseStatus, incomplete_details: { reason: string } | null, items: ItemBody[]) =>
     responseObject(turn.base, {
       status,
       output: items,
@@ -56,7 +56,7 @@ export async function finishTurn(
       incomplete_details,
       completedAtMs: status === 'completed' ? now : null,
     })
-  turn.response = build(outcome.status, outcome.incomplete_details)(output)
+  turn.response = build(outcome.status, outcome.incomplete_details, output)
   const max = turn.deps.limits?.maxStoredResponseBytes ?? NO_LIMITS.maxStoredResponseBytes
   // The final Response as it is measured here is what the store writes and a JSON answer sends: its JSON made once
   // (../json-text.ts). Nothing changes it from here on; a cut or a storage failure below makes a new object.
@@ -67,7 +67,8 @@ export async function finishTurn(
     const cuttable =
       outcome.status === 'completed' || (outcome.status === 'incomplete' && outcome.incomplete_details?.reason !== 'client_disconnected')
     const fit = fitOutput(
-      cuttable ? build('incomplete', { reason: STORED_SIZE_REASON }) : build(outcome.status, outcome.incomplete_details),
+      (items) =>
+        cuttable ? build('incomplete', { reason: STORED_SIZE_REASON }, items) : build(outcome.status, outcome.incomplete_details, items),
       output,
       max,
     )
@@ -133,7 +134,7 @@ export async function finishTurn(
       // told is what gets stored — and that end is written as soon as the storage takes writes again.
       if (outcome.status !== 'failed' && outcome.status !== 'cancelled') {
         outcome = { ...storageFailed(e, turn), usage: outcome.usage }
-        turn.response = build('failed', null)(output)
+        turn.response = build('failed', null, output)
         terminal = { ...terminal!, type: 'response.failed', response: turn.response }
         events = turn.opts.recordEvents ? [...unwritten, terminal] : []
         patch = { status: 'failed', response: turn.response, error: outcome.error, completedAt: null }

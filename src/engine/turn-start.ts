@@ -16,7 +16,7 @@ import { historyTooLong, NO_LIMITS } from './limits'
 import { responseBase, responseObject } from './response-object'
 import { RunningTurn } from './running-turn'
 import { approvalsIn, planGatewayTools } from './tool-rounds'
-import { fitContextWindow } from './truncation'
+import { estimateItems, fitContextWindow, SHORT_INPUT_TOKENS } from './truncation'
 import type { EngineDeps, Turn, TurnOptions } from './turn-types'
 
 /** The engine's start(): `deps` as createTurnEngine completed them, `warnedTools` its set of hosted tools warned about. */
@@ -26,12 +26,18 @@ export function turnStarter(deps: EngineDeps, historyDeps: HistoryDeps, warnedTo
 
   /**
    * The upstream items fitted to the model's context window (engine/truncation.ts): 400 context_length_exceeded, or
-   * with truncation:"auto" the oldest items dropped. A turn that compacts first is left to its compaction.
+   * with truncation:"auto" the oldest items dropped. A turn that compacts first is left to its compaction. Short
+   * inputs (most turns) fit any model: they are answered here, without a promise of their own.
    */
-  async function fit(req: CreateResponseRequest, items: ItemBody[], opts: TurnOptions): Promise<ItemBody[]> {
+  function fit(req: CreateResponseRequest, items: ItemBody[], opts: TurnOptions): ItemBody[] | Promise<ItemBody[]> {
     if (req.generate === false || compactThreshold(req) !== null || items.length === 0) return items
     if (Array.isArray(req.input) && (req.input.at(-1) as { type?: string } | undefined)?.type === 'compaction_trigger') return items
-    const fitted = await fitContextWindow({ tokenizer: deps.tokenizer, windows: deps.windows }, req, items, opts.signal)
+    const estimate = estimateItems(req, items)
+    return estimate < SHORT_INPUT_TOKENS ? items : fitLong(req, items, estimate, opts)
+  }
+
+  async function fitLong(req: CreateResponseRequest, items: ItemBody[], estimate: number, opts: TurnOptions): Promise<ItemBody[]> {
+    const fitted = await fitContextWindow({ tokenizer: deps.tokenizer, windows: deps.windows }, req, items, estimate, opts.signal)
     if (fitted.dropped)
       logger.info('truncation dropped the oldest items to fit the context window', {
         request_id: opts.requestId,
@@ -162,7 +168,7 @@ export function turnStarter(deps: EngineDeps, historyDeps: HistoryDeps, warnedTo
     const turn = new RunningTurn(turnDeps, req, opts, base, initial, stored, history, input, upstream, startedAt, span, gateway, approvals)
     turn.storeAtEnd = storeAtEnd
     turn.logged = firstEvents.length
-    if (deps.drain) turn.release = deps.drain.track(() => turn.stopForShutdown())
+    deps.drain?.track(turn)
     return turn
   }
 

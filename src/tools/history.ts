@@ -42,22 +42,25 @@ export function toUpstreamItems(items: ItemBody[], registry: ToolRegistry, names
   if (i > begun) beginnings.set(items[0]!, { items: items.slice(0, i), forms: out.slice(), named })
   const rest = i
   // An approval request becomes the model's call only once it has an answer (the call, or a denial) to pair it with.
-  const answered = new Set<string>()
+  // The sets are made for the first item that needs them: most lists have no gateway-run tool items at all.
+  let answered: Set<string> | undefined
   for (i = rest; i < items.length; i++) {
     const item = items[i]!
     const type = item.type
     if ((type === 'mcp_approval_response' || type === 'mcp_call') && typeof item.approval_request_id === 'string')
-      answered.add(item.approval_request_id)
+      (answered ??= new Set()).add(item.approval_request_id)
   }
-  const requested = new Set<string>()
+  let requested: Set<string> | undefined
   // Requests whose answer (the call's output, or the denial) the model got: one answer per call, the first.
-  const paired = new Set<string>()
+  let paired: Set<string> | undefined
   for (i = rest; i < items.length; i++) {
     const item = items[i]!
     const type = String(item.type)
     if (HOSTED_ITEM_TYPES.has(type)) continue
     if (GATEWAY_ITEM_TYPES.has(type)) {
-      if (type === 'mcp_approval_request' && answered.has(item.id)) requested.add(item.id)
+      requested ??= new Set()
+      paired ??= new Set()
+      if (type === 'mcp_approval_request' && answered?.has(item.id)) requested.add(item.id)
       out.push(...gatewayCallItems(item, names, requested, paired))
       continue
     }
@@ -198,13 +201,15 @@ function upstreamNameOf(item: ItemBody, registry: ToolRegistry): string | undefi
 }
 
 /** `item` (explicit nulls dropped) as the upstream takes it; `name`: its upstreamNameOf. */
+/** `item` dressed as an item of another type: `extra`, and its id and status when it has them. */
+function dressed(item: ItemBody, type: string, extra: Record<string, unknown>): ItemBody {
+  const out = { type, ...extra } as ItemBody
+  if (item.id !== undefined) out.id = item.id
+  if (item.status !== undefined) out.status = item.status
+  return out
+}
+
 function toUpstreamItem(item: ItemBody, name: string | undefined): ItemBody {
-  const base = (type: string, extra: Record<string, unknown>): ItemBody => {
-    const out = { type, ...extra } as ItemBody
-    if (item.id !== undefined) out.id = item.id
-    if (item.status !== undefined) out.status = item.status
-    return out
-  }
   switch (item.type) {
     case 'function_call': {
       if (item.namespace === undefined) return item
@@ -212,29 +217,29 @@ function toUpstreamItem(item: ItemBody, name: string | undefined): ItemBody {
       return { ...rest, name: name! }
     }
     case 'custom_tool_call':
-      return base('function_call', {
+      return dressed(item, 'function_call', {
         call_id: item.call_id,
         name: name!,
         arguments: JSON.stringify({ input: String(item.input ?? '') }),
       })
     case 'custom_tool_call_output':
-      return base('function_call_output', { call_id: item.call_id, output: item.output ?? '' })
+      return dressed(item, 'function_call_output', { call_id: item.call_id, output: item.output ?? '' })
     case 'local_shell_call':
-      return base('function_call', {
+      return dressed(item, 'function_call', {
         call_id: item.call_id ?? item.id,
         name: name!,
         arguments: localShellArguments(item.action),
       })
     case 'local_shell_call_output':
-      return base('function_call_output', { call_id: item.call_id ?? item.id, output: item.output ?? '' })
+      return dressed(item, 'function_call_output', { call_id: item.call_id ?? item.id, output: item.output ?? '' })
     case 'shell_call':
-      return base('function_call', {
+      return dressed(item, 'function_call', {
         call_id: item.call_id,
         name: name!,
         arguments: shellArguments(item.action),
       })
     case 'shell_call_output':
-      return base('function_call_output', { call_id: item.call_id, output: shellOutputText(item.output) })
+      return dressed(item, 'function_call_output', { call_id: item.call_id, output: shellOutputText(item.output) })
     case 'reasoning':
       return { ...item, summary: Array.isArray(item.summary) ? item.summary : [] }
     default:

@@ -144,8 +144,14 @@ export function buildToolRegistry(tools: unknown, toolChoice?: unknown): ToolReg
 // share one registry without threading it through the turn.
 const cache = new WeakMap<object, ToolRegistry>()
 
+/** The registry of a request without tools or tool_choice (most turns): one for all of them, not two Maps a turn. */
+const NO_TOOLS: ToolRegistry = buildToolRegistry(undefined, undefined)
+Object.freeze(NO_TOOLS.tools)
+Object.freeze(NO_TOOLS.dropped)
+
 /** The registry of a create request (`tools`, `tool_choice`); throws ApiError 400 for bad declarations. */
 export function toolRegistryFor(req: { tools?: unknown; tool_choice?: unknown }): ToolRegistry {
+  if ((req.tools === undefined || req.tools === null) && (req.tool_choice === undefined || req.tool_choice === null)) return NO_TOOLS
   let reg = cache.get(req)
   if (!reg) {
     reg = buildToolRegistry(req.tools, req.tool_choice)
