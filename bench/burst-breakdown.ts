@@ -12,9 +12,21 @@
 // --bin: compiled gateways to compare (default dist/agentgate); --source: source trees instead (bun run src/main.ts).
 // --direct: also the same load straight to the upstream. Rounds interleave the gateways. --warmup: seconds of the load
 // before the window (a fresh gateway's JIT keeps compiling the stream's path for 15-20 s: JITWorker in the lines).
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BENCH_DIR, CLK_TCK, machineBusyMs, optionOf, ROOT, removeTempDirs, startServer, stopAll, tempDir, threadNameOf } from './lib'
+import {
+  BENCH_DIR,
+  CLK_TCK,
+  machineBusyMs,
+  optionOf,
+  ROOT,
+  removeTempDirs,
+  startServer,
+  stopAll,
+  tempDir,
+  threadStats,
+  threadStatsDelta,
+} from './lib'
 
 const argv = process.argv.slice(2)
 const opt = optionOf(argv)
@@ -28,48 +40,12 @@ const warmupS = Number(opt('--warmup', '1'))
 const CONNECTIONS = 8
 const MODEL = 'bench-l0-d1000-r0'
 
-interface ThreadStat {
-  name: string
-  runNs: number
-  waitNs: number
-  slices: number
-}
-/** Every live thread of a process: name (numbering dropped), ns on a CPU, ns waiting for one, times scheduled. */
-function threads(pid: number): Map<string, ThreadStat> {
-  const out = new Map<string, ThreadStat>()
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
-      const [run, wait, slices] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number)
-      const name = tid === String(pid) ? 'main' : threadNameOf(stat)
-      out.set(tid, { name, runNs: run!, waitNs: wait!, slices: slices! })
-    } catch {
-      // ended between the listing and the read
-    }
-  }
-  return out
-}
 /** Minor page faults, user and system CPU ms of a whole process so far (/proc/<pid>/stat). */
 function procStat(pid: number): { minflt: number; userMs: number; sysMs: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return { minflt: Number(f[7]), userMs: (Number(f[11]) * 1000) / CLK_TCK, sysMs: (Number(f[12]) * 1000) / CLK_TCK }
 }
-/** Summed per kind of thread between two readings (threads present at both ends). */
-function delta(a: Map<string, ThreadStat>, b: Map<string, ThreadStat>) {
-  const byName = new Map<string, { runNs: number; waitNs: number; slices: number }>()
-  for (const [tid, s] of b) {
-    const s0 = a.get(tid)
-    if (!s0) continue
-    const acc = byName.get(s.name) ?? { runNs: 0, waitNs: 0, slices: 0 }
-    acc.runNs += s.runNs - s0.runNs
-    acc.waitNs += s.waitNs - s0.waitNs
-    acc.slices += s.slices - s0.slices
-    byName.set(s.name, acc)
-  }
-  return byName
-}
-
 async function runWrk(url: string, body: unknown, pids: Record<string, number>) {
   const dir = tempDir('agentgate-burst-')
   const bodyFile = join(dir, 'body.json')
@@ -81,7 +57,7 @@ async function runWrk(url: string, body: unknown, pids: Record<string, number>) 
   )
   const all = { ...pids, wrk: p.pid }
   await Bun.sleep(warmupS * 1000)
-  const snap = () => Object.fromEntries(Object.entries(all).map(([k, pid]) => [k, threads(pid)]))
+  const snap = () => Object.fromEntries(Object.entries(all).map(([k, pid]) => [k, threadStats(pid)]))
   const busy0 = machineBusyMs()
   const procs0 = Object.fromEntries(Object.entries(all).map(([k, pid]) => [k, procStat(pid)]))
   const a = snap()
@@ -101,7 +77,7 @@ async function runWrk(url: string, body: unknown, pids: Record<string, number>) 
   const rows: string[] = []
   let oursMs = 0
   for (const [proc, snapA] of Object.entries(a)) {
-    const d = delta(snapA, b[proc]!)
+    const d = threadStatsDelta(snapA, b[proc]!)
     let procRun = 0
     const parts: string[] = []
     for (const [name, s] of [...d].sort((x, y) => y[1].runNs - x[1].runNs)) {

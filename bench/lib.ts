@@ -265,6 +265,47 @@ export function threadSplit(before: Map<string, number>, after: Map<string, numb
     .join(', ')
 }
 
+/** One live thread of a process as schedstat counts it: its name (numbering dropped; the main thread `main`). */
+export interface ThreadStat {
+  name: string
+  /** ns on a CPU, ns runnable but waiting for one, times scheduled: so far */
+  runNs: number
+  waitNs: number
+  slices: number
+}
+
+/** Every live thread of a process, by thread id (/proc/<pid>/task/<tid>/schedstat). */
+export function threadStats(pid: number): Map<string, ThreadStat> {
+  const out = new Map<string, ThreadStat>()
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      const [run, wait, slices] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number)
+      out.set(tid, { name: tid === String(pid) ? 'main' : threadNameOf(stat), runNs: run!, waitNs: wait!, slices: slices! })
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out
+}
+
+/**
+ * What threadStats counted between two readings, summed per kind of thread. A thread that began in between counts
+ * from zero; one that ended in between is not in `b`, so its last stretch is lost (keep the window short).
+ */
+export function threadStatsDelta(a: Map<string, ThreadStat>, b: Map<string, ThreadStat>): Map<string, Omit<ThreadStat, 'name'>> {
+  const byName = new Map<string, Omit<ThreadStat, 'name'>>()
+  for (const [tid, s] of b) {
+    const s0 = a.get(tid)
+    const acc = byName.get(s.name) ?? { runNs: 0, waitNs: 0, slices: 0 }
+    acc.runNs += s.runNs - (s0?.runNs ?? 0)
+    acc.waitNs += s.waitNs - (s0?.waitNs ?? 0)
+    acc.slices += s.slices - (s0?.slices ?? 0)
+    byName.set(s.name, acc)
+  }
+  return byName
+}
+
 /**
  * One thread's time on a CPU and time runnable but waiting for one (the run queue), ns so far, from
  * /proc/<pid>/task/<tid>/schedstat; the main thread by default (its tid is the pid). The wait is what a shared

@@ -17,9 +17,21 @@
 // collection stops it a few times). Pauses are wall clock: on a busy machine they include waiting for a CPU, so compare
 // the counts and totals of runs whose "machine" shares are alike. What a request allocates, which is what the pauses
 // grow with: bench/handle-cpu.ts --census.
-import { openSync, readSync, closeSync, fstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { openSync, readSync, closeSync, fstatSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BENCH_DIR, machineBusyMs, optionOf, ROOT, removeTempDirs, startServer, stopAll, summarize, tempDir, threadNameOf } from './lib'
+import {
+  BENCH_DIR,
+  machineBusyMs,
+  optionOf,
+  ROOT,
+  removeTempDirs,
+  startServer,
+  stopAll,
+  summarize,
+  tempDir,
+  threadStats,
+  threadStatsDelta,
+} from './lib'
 import { profileModel, profileName } from './upstream'
 
 const argv = process.argv.slice(2)
@@ -59,21 +71,6 @@ const LOADS: Record<string, { path: string; direct: string; body: unknown }> = {
     direct: '/v1/responses',
     body: { model: profileModel(PROFILE), input: 'Say hello to the benchmark.', store: false },
   },
-}
-
-/** CPU and run-queue wait (ns) of every live thread of a process, by thread id. */
-function threads(pid: number): Map<string, { name: string; runNs: number; waitNs: number }> {
-  const out = new Map<string, { name: string; runNs: number; waitNs: number }>()
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
-      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number)
-      out.set(tid, { name: tid === String(pid) ? 'main' : threadNameOf(stat), runNs: run!, waitNs: wait! })
-    } catch {
-      // ended between the listing and the read
-    }
-  }
-  return out
 }
 
 /** The bytes a file gained since `from` (the gateway's stderr: the GC log of the window). */
@@ -134,7 +131,7 @@ async function runWrk(url: string, body: unknown, gw?: { pid: number; log: strin
     )
   if (warmupS > 0) await wrk(warmupS).exited
   const logFrom = gw ? tail(gw.log, 0).size : 0
-  const a = gw ? threads(gw.pid) : undefined
+  const a = gw ? threadStats(gw.pid) : undefined
   const busy0 = machineBusyMs()
   const t0 = performance.now()
   const p = wrk(seconds)
@@ -148,15 +145,7 @@ async function runWrk(url: string, body: unknown, gw?: { pid: number; log: strin
   const ms = (us: number) => (us / 1000).toFixed(2)
   let text = `${(j.requests / (j.duration_us / 1e6)).toFixed(0)} req/s, p50 ${ms(j.latency_us.p50)} p90 ${ms(j.latency_us.p90)} p99 ${ms(j.latency_us.p99)} max ${ms(j.latency_us.max)} ms; machine ${((busy / windowMs) * 100).toFixed(0)}%`
   if (gw && a) {
-    const b = threads(gw.pid)
-    const byName = new Map<string, { runNs: number; waitNs: number }>()
-    for (const [tid, s] of b) {
-      const s0 = a.get(tid)
-      const acc = byName.get(s.name) ?? { runNs: 0, waitNs: 0 }
-      acc.runNs += s.runNs - (s0?.runNs ?? 0)
-      acc.waitNs += s.waitNs - (s0?.waitNs ?? 0)
-      byName.set(s.name, acc)
-    }
+    const byName = threadStatsDelta(a, threadStats(gw.pid))
     const perS = (ns: number) => (ns / 1e6 / (windowMs / 1000)).toFixed(1)
     const parts = [...byName]
       .sort((x, y) => y[1].runNs - x[1].runNs)
