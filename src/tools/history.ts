@@ -200,7 +200,6 @@ function upstreamNameOf(item: ItemBody, registry: ToolRegistry): string | undefi
   }
 }
 
-/** `item` (explicit nulls dropped) as the upstream takes it; `name`: its upstreamNameOf. */
 /** `item` dressed as an item of another type: `extra`, and its id and status when it has them. */
 function dressed(item: ItemBody, type: string, extra: Record<string, unknown>): ItemBody {
   const out = { type, ...extra } as ItemBody
@@ -209,6 +208,7 @@ function dressed(item: ItemBody, type: string, extra: Record<string, unknown>): 
   return out
 }
 
+/** `item` (explicit nulls dropped) as the upstream takes it; `name`: its upstreamNameOf. */
 function toUpstreamItem(item: ItemBody, name: string | undefined): ItemBody {
   switch (item.type) {
     case 'function_call': {
