@@ -44,13 +44,15 @@ export function createPostgresStore(db: Db, client: SQL): Store {
   }
   // the turns stored whole at their end in one tick share one statement (./whole-inserts.ts)
   const wholes = wholeInserts(client)
+  // a query on the pool, outside a transaction: a read, or one write statement (all or nothing on its own)
+  const onPool: Dialect['one'] = (query) => classified(async () => query(pool))
   const dialect: Dialect = {
     name: 'postgres',
     // one multi-row INSERT per chunk: a batch up to that size is all or nothing on its own
     rowsPerStatement: INSERT_CHUNK,
-    one: (query) => classified(async () => query(pool)),
+    one: onPool,
     run: (op) => classified(() => runAsync(op(pool))),
-    runOne: (query) => classified(async () => query(pool)),
+    runOne: onPool,
     write: (op) => classified(() => transaction(op)),
     read: (op) => classified(() => transaction(op, 'isolation level repeatable read read only')),
     insertWhole: (rec, input, output) => wholes.insert(rec, input, output),
