@@ -41,7 +41,7 @@ function checkedInput(deps: HistoryDeps, tenant: string, items: ItemBody[]): Ite
       `Invalid input item 'input.${trigger}': a compaction_trigger must be the last input item.`,
       `input.${trigger}`,
     )
-  // what it checks (sealed content opens) is all in items it prepares
+  // upstreamItems checks only what it prepares (sealed reasoning, compactions): an input without any has nothing to check
   if (needsPreparing(items)) upstreamItems(deps, tenant, [], items, 'input')
   return items
 }
