@@ -21,18 +21,32 @@ export interface HistoryDeps {
   maxHistoryItems: number
 }
 
-/** The request's input as items with ids, item references resolved; sealed content that does not open is a 400. */
-export async function requestInput(deps: HistoryDeps, tenant: string, input: CreateResponseRequest['input']): Promise<ItemBody[]> {
-  const items = await resolveItemReferences(toInputItems(input, deps.ids), deps.store, tenant, (i) => `input.${i}`)
-  const trigger = items.findIndex((i) => i.type === 'compaction_trigger')
+/**
+ * The request's input as items with ids, item references resolved; sealed content that does not open is a 400. An input
+ * without item references (most) is answered here, without a promise, nor a store call, of its own.
+ */
+export function requestInput(deps: HistoryDeps, tenant: string, input: CreateResponseRequest['input']): ItemBody[] | Promise<ItemBody[]> {
+  const items = toInputItems(input, deps.ids)
+  if (!items.some(isReference)) return checkedInput(deps, tenant, items)
+  return resolveItemReferences(items, deps.store, tenant, inputParam).then((resolved) => checkedInput(deps, tenant, resolved))
+}
+
+const isReference = (item: ItemBody) => item.type === 'item_reference'
+const inputParam = (i: number) => `input.${i}`
+
+function checkedInput(deps: HistoryDeps, tenant: string, items: ItemBody[]): ItemBody[] {
+  const trigger = items.findIndex(isCompactionTrigger)
   if (trigger >= 0 && trigger !== items.length - 1)
     throw ApiError.badRequest(
       `Invalid input item 'input.${trigger}': a compaction_trigger must be the last input item.`,
       `input.${trigger}`,
     )
-  upstreamItems(deps, tenant, [], items, 'input')
+  // upstreamItems checks only what it prepares (sealed reasoning, compactions): an input without any has nothing to check
+  if (needsPreparing(items)) upstreamItems(deps, tenant, [], items, 'input')
   return items
 }
+
+const isCompactionTrigger = (item: ItemBody) => item.type === 'compaction_trigger'
 
 /** The items of a previous_response_id chain, oldest first: 404 when unknown, 400 past --max-history-items. */
 export async function chainHistory(

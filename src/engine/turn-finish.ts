@@ -5,7 +5,7 @@ import { settledJson } from '../json-text'
 import type { ResponseEvent, TerminalEvent } from '../schema/events'
 import type { CreateResponseRequest, ResponseObjectT } from '../schema/responses'
 import { StoreUnavailableError } from '../store/errors'
-import type { FinishResult, ItemBody, ResponseRecord, ResponseStatus } from '../store/types'
+import type { FinishResult, ItemBody, ResponseRecord, ResponseStatus, Store } from '../store/types'
 import { childSpan, endSpan, type Span } from '../tracing/span'
 import type { TurnCheckpoint } from './checkpoint'
 import { appendsToConversation, conversationItem } from './conversation'
@@ -42,21 +42,12 @@ export async function finishTurn(
   outcome: TurnOutcome,
   cp: TurnCheckpoint,
 ): Promise<ResponseEvent | null> {
-  const { store, clock } = turn.deps
+  const { clock } = turn.deps
   if (outcome.status === 'failed' && !turn.failure)
     turn.failure = new ApiError(502, outcome.error?.message ?? 'upstream failed', 'upstream_error', outcome.error?.code ?? 'upstream_error')
   let output = norm.output()
   const now = clock()
-  const build = (status: ResponseStatus, incomplete_details: { reason: string } | null, items: ItemBody[]) =>
-    responseObject(turn.base, {
-      status,
-      output: items,
-      usage: outcome.usage,
-      error: outcome.error,
-      incomplete_details,
-      completedAtMs: status === 'completed' ? now : null,
-    })
-  turn.response = build(outcome.status, outcome.incomplete_details, output)
+  turn.response = finalResponse(turn.base, outcome, outcome.status, outcome.incomplete_details, output, now)
   const max = turn.deps.limits?.maxStoredResponseBytes ?? NO_LIMITS.maxStoredResponseBytes
   // The final Response as it is measured here is what the store writes and a JSON answer sends: its JSON made once
   // (../json-text.ts). Nothing changes it from here on; a cut or a storage failure below makes a new object.
@@ -68,7 +59,9 @@ export async function finishTurn(
       outcome.status === 'completed' || (outcome.status === 'incomplete' && outcome.incomplete_details?.reason !== 'client_disconnected')
     const fit = fitOutput(
       (items) =>
-        cuttable ? build('incomplete', { reason: STORED_SIZE_REASON }, items) : build(outcome.status, outcome.incomplete_details, items),
+        cuttable
+          ? finalResponse(turn.base, outcome, 'incomplete', { reason: STORED_SIZE_REASON }, items, now)
+          : finalResponse(turn.base, outcome, outcome.status, outcome.incomplete_details, items, now),
       output,
       max,
     )
@@ -93,32 +86,28 @@ export async function finishTurn(
       turn.base.conversation && appendsToConversation(outcome.status, outcome.incomplete_details)
         ? [...turn.input, ...output].map(conversationItem)
         : undefined
-    let events = turn.opts.recordEvents ? [...unwritten, ...(terminal ? [terminal] : [])] : []
-    let patch = {
+    let events = turn.opts.recordEvents ? [...unwritten, ...(terminal ? [terminal] : [])] : NO_EVENTS
+    let patch: EndPatch = {
       status: outcome.status,
       response: turn.response,
       error: outcome.error,
       completedAt: outcome.status === 'completed' ? now : null,
     }
-    const { tenant } = turn.opts
-    // The end's one write: the row updated — or, for a turn stored at its end, inserted whole with its input and output.
-    const write = (toConversation?: ItemBody[]): Promise<FinishResult> => {
-      const rec = turn.storeAtEnd
-      if (!rec) return store.finishResponse(tenant, turn.id, patch, output, { events, conversationItems: toConversation })
-      const whole = { ...rec, ...patch, updatedAt: Date.now() }
-      return store.createResponse(whole, turn.input, undefined, output).then(() => ({ status: patch.status, appended: false }))
-    }
     const s = childSpan(turn.deps.tracer, turn.span, turn.storeAtEnd ? 'createResponse' : 'finishResponse')
     try {
-      const result = await write(conversationItems)
+      // The end's one write: the row updated — or, for a turn stored at its end, inserted whole with its input and
+      // output (such a turn ends as it says: its row is new, and it is in no conversation).
+      let result: FinishResult | null = null
+      if (turn.storeAtEnd) await storeWhole(turn, turn.storeAtEnd, patch, output)
+      else result = await writeEnd(turn, patch, output, events, conversationItems)
       endSpan(s)
-      if (result.status !== null && result.status !== outcome.status)
+      if (result && result.status !== null && result.status !== outcome.status)
         turn.deps.logger.info('turn ended after its response was ended elsewhere', {
           response_id: turn.id,
           status: outcome.status,
           stored_status: result.status,
         })
-      else if (conversationItems && !result.appended)
+      else if (result && conversationItems && !result.appended)
         turn.deps.logger.warn('nothing appended to the conversation: it was deleted, or this turn lost it (lease expired)', {
           response_id: turn.id,
           conversation_id: turn.base.conversation?.id,
@@ -134,13 +123,15 @@ export async function finishTurn(
       // told is what gets stored — and that end is written as soon as the storage takes writes again.
       if (outcome.status !== 'failed' && outcome.status !== 'cancelled') {
         outcome = { ...storageFailed(e, turn), usage: outcome.usage }
-        turn.response = build('failed', null, output)
+        turn.response = finalResponse(turn.base, outcome, 'failed', null, output, now)
         terminal = { ...terminal!, type: 'response.failed', response: turn.response }
         events = turn.opts.recordEvents ? [...unwritten, terminal] : []
         patch = { status: 'failed', response: turn.response, error: outcome.error, completedAt: null }
       }
       // (a turn that failed appends nothing to its conversation)
-      turn.deps.unstored!.retry(turn.id, events, () => write())
+      turn.deps.unstored!.retry(turn.id, events, () =>
+        turn.storeAtEnd ? storeWhole(turn, turn.storeAtEnd, patch, output) : writeEnd(turn, patch, output, events),
+      )
     }
   }
   const status = outcome.status
@@ -152,4 +143,52 @@ export async function finishTurn(
   })
   turn.deps.metrics?.turnFinished(turn.req.model, status, outcome.usage)
   return terminal
+}
+
+/** What the end of a turn writes into its row. */
+type EndPatch = Parameters<Store['finishResponse']>[2]
+
+const NO_EVENTS: ResponseEvent[] = []
+
+/** The turn's final Response: `status` and `output`, with the outcome's usage and error. */
+function finalResponse(
+  base: ResponseBase,
+  outcome: TurnOutcome,
+  status: ResponseStatus,
+  incomplete_details: { reason: string } | null,
+  output: ItemBody[],
+  now: number,
+): ResponseObjectT {
+  return responseObject(base, {
+    status,
+    output,
+    usage: outcome.usage,
+    error: outcome.error,
+    incomplete_details,
+    completedAtMs: status === 'completed' ? now : null,
+  })
+}
+
+/** The end's one write for a turn whose row exists: the row updated, with its output, last events and conversation items. */
+function writeEnd(
+  turn: FinishingTurn,
+  patch: EndPatch,
+  output: ItemBody[],
+  events: ResponseEvent[],
+  conversationItems?: ItemBody[],
+): Promise<FinishResult> {
+  return turn.deps.store.finishResponse(turn.opts.tenant, turn.id, patch, output, { events, conversationItems })
+}
+
+/**
+ * The end's one write for a turn stored at its end (turn-start.ts): its record inserted whole, with its input and output.
+ * The record is the turn's own, held by nothing else: completed in place rather than copied.
+ */
+function storeWhole(turn: FinishingTurn, rec: ResponseRecord, patch: EndPatch, output: ItemBody[]): Promise<void> {
+  rec.status = patch.status
+  rec.response = patch.response
+  rec.error = patch.error
+  rec.completedAt = patch.completedAt
+  rec.updatedAt = Date.now()
+  return turn.deps.store.createResponse(rec, turn.input, undefined, output)
 }

@@ -93,7 +93,7 @@ export function turnStarter(deps: EngineDeps, historyDeps: HistoryDeps, warnedTo
     const status = background ? 'queued' : 'in_progress'
     const initial = responseObject(base, { status, output: [], usage: null, error: null, incomplete_details: null, completedAtMs: null })
     let storeAtEnd: ResponseRecord | null = null
-    let firstEvents: EventOf<'response.created'>[] = []
+    let firstEvents: EventOf<'response.created'>[] = NO_FIRST_EVENTS
     // A JSON turn (not streamed, not in the background, not in a conversation) is seen by nobody before it ends: its
     // id reaches the client with the answer. It is stored whole at its end (turn-finish.ts), one write per turn; on a
     // failing storage that write is what fails (503, retried like any turn's end by engine/unstored.ts).
@@ -116,8 +116,9 @@ export function turnStarter(deps: EngineDeps, historyDeps: HistoryDeps, warnedTo
         completedAt: null,
         requestId: opts.requestId ?? null,
       }
-      const lease = newLease(deps.owner ?? PROCESS_OWNER)
-      if (atEnd) {
+      // (a turn stored at its end is stored ended: it has no lease)
+      const lease = atEnd ? null : newLease(deps.owner ?? PROCESS_OWNER)
+      if (lease === null) {
         storeAtEnd = rec
       } else if (conversationId) {
         // Takes the conversation's turn lock and reads its items under it, in one transaction.
@@ -174,6 +175,8 @@ export function turnStarter(deps: EngineDeps, historyDeps: HistoryDeps, warnedTo
 
   return start
 }
+
+const NO_FIRST_EVENTS: EventOf<'response.created'>[] = []
 
 /** A request as stored: MCP servers' `headers` and `authorization` left out (they stay in memory, for that turn). */
 function withoutCredentials(req: CreateResponseRequest): CreateResponseRequest {

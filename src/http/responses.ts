@@ -207,9 +207,12 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
  * Elysia sends this Response instead of copying its headers into a second one around its body.
  */
 function jsonAnswer(body: ResponseObjectT, set: HookSet): ResponseObjectT {
-  const res = new Response(toJson(body), { headers: { 'content-type': 'application/json;charset=utf-8' } })
+  const res = new Response(toJson(body), JSON_ANSWER)
   return sseAnswer<ResponseObjectT>(asIs(res, set))
 }
+
+/** A JSON answer's init, the same for every answer (Response copies it): not two objects made per turn. */
+const JSON_ANSWER: ResponseInit = { headers: { 'content-type': 'application/json;charset=utf-8' } }
 
 function withResponseId(err: ApiError, id: string | null): ApiError {
   if (!id) return err

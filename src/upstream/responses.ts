@@ -44,16 +44,15 @@ export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, m
               `upstream answered with ${type || 'no content type'} instead of an event stream`,
               'upstream_bad_response',
             )
-          const events: UpstreamEvent[] = []
-          for (const ev of eventsFromFinalResponse(final)) events.push(...fix.accept(ev))
-          events.push(...fix.end())
-          return events
+          return eventsFromFinalResponse(final, fix)
         }
         if (!res.body) throw emptyAnswer()
         return res.body
       }
       return translatedBatches<UpstreamEvent | DeltaRun, O>(open, sse, (msg, batch) => fix.acceptInto(upstreamEvent(msg), batch), {
-        splice: deltasAsBytes(fix),
+        // Deltas taken as bytes only where deltas are expected: a whole answer has none, and its splice (a matcher and
+        // its closures) was made for nothing on every JSON turn. An upstream that streams anyway is read plainly.
+        splice: whole ? undefined : deltasAsBytes(fix),
         end: () => fix.end(),
         step,
       })
@@ -125,14 +124,21 @@ function deltasAsBytes(fix: ResponsesStreamFixer): Splice<UpstreamEvent | DeltaR
   }
 }
 
-/** The events a streaming upstream would have sent for a final response object (its items whole, no deltas). */
-function* eventsFromFinalResponse(final: UpstreamResponse): Generator<UpstreamEvent> {
+/**
+ * The events a streaming upstream would have sent for a final response object (its items whole, no deltas), as the
+ * fixer passes them: added to one list (no generator, nor an array per event, on every JSON turn).
+ */
+function eventsFromFinalResponse(final: UpstreamResponse, fix: ResponsesStreamFixer): UpstreamEvent[] {
+  // the fixer's batch type; it adds no run of deltas to a list it is given no run for
+  const events: (UpstreamEvent | DeltaRun)[] = []
   const output: UpstreamItem[] = Array.isArray(final.output) ? final.output : []
   for (let i = 0; i < output.length; i++) {
-    yield { type: 'response.output_item.added', output_index: i, item: output[i] }
-    yield { type: 'response.output_item.done', output_index: i, item: output[i] }
+    fix.acceptInto({ type: 'response.output_item.added', output_index: i, item: output[i] }, events)
+    fix.acceptInto({ type: 'response.output_item.done', output_index: i, item: output[i] }, events)
   }
   const status =
     final.status === 'incomplete' ? 'response.incomplete' : final.status === 'failed' ? 'response.failed' : 'response.completed'
-  yield { type: status, response: final }
+  fix.acceptInto({ type: status, response: final }, events)
+  for (const ev of fix.end()) events.push(ev)
+  return events as UpstreamEvent[]
 }

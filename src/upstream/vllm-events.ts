@@ -85,8 +85,18 @@ const STRAY_ITEM_KEYS: Record<string, string[]> = {
 
 /** Without vLLM's stray keys; an announced item also without its null fields (pydantic dumps every unset one). */
 function cleanItem(item: UpstreamItem, announced: boolean): UpstreamItem {
-  const stray = STRAY_ITEM_KEYS[String(item.type)] ?? []
-  const drop = (k: string) => stray.includes(k) || (announced && item[k] === null)
-  if (!Object.keys(item).some(drop)) return item
-  return Object.fromEntries(Object.entries(item).filter(([k]) => !drop(k)))
+  const stray = STRAY_ITEM_KEYS[String(item.type)] ?? NO_KEYS
+  // Most items have nothing to drop: looked at key by key, without a closure made for every item of every turn.
+  let clean = true
+  for (const k in item)
+    if (dropped(item, k, stray, announced)) {
+      clean = false
+      break
+    }
+  if (clean) return item
+  return Object.fromEntries(Object.entries(item).filter(([k]) => !dropped(item, k, stray, announced)))
 }
+
+const NO_KEYS: string[] = []
+
+const dropped = (item: UpstreamItem, k: string, stray: string[], announced: boolean) => stray.includes(k) || (announced && item[k] === null)
