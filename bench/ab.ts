@@ -19,7 +19,8 @@ const HELP = `Usage: bun run bench/ab.ts --binaries OLD,NEW [--only streams,turn
 
 Runs bench/run.ts --only <scenarios> --binary <each> alternately (OLD NEW, then NEW OLD, ...) and prints,
 per metric, each binary's values and medians: the raw numbers, and the gateway's CPU divided by the
-upstream's CPU in the same run (steadier between minutes than either alone).
+upstream's CPU in the same run (steadier between minutes than either alone); for pass-through also
+divided by the floor's (a bare Bun proxy under the same load in the same run).
 
 Options:
   --binaries A,B   the two compiled gateways (required)
@@ -86,6 +87,12 @@ function comparable(m: Record<string, number>): Record<string, number> {
     if (COMPARED.test(k)) out[k] = v
     const up = k.replace(/\.gw_cpu_(ms_per_req|us_per_event)$/, '.upstream_cpu_$1')
     if (up !== k && Number.isFinite(m[up]) && m[up]! > 0) out[`${k.slice(0, k.lastIndexOf('.'))}.gw_cpu ÷ upstream_cpu`] = v / m[up]!
+    // pass-through: the gateway's CPU a request over the bare Bun proxy's (bench/floor-proxy.ts) under the same load
+    // in the same run: the floor is the same code in every run, so it reads the machine's speed at that minute under
+    // the very load the gateway gets (in one pair its CPU a request read 10–13% apart between the two runs)
+    const floor = k.replace(/^passthrough\.chat\.(\w+)\.gw_cpu_ms_per_req$/, 'passthrough.floor.$1.gw_cpu_ms_per_req')
+    if (floor !== k && Number.isFinite(m[floor]) && m[floor]! > 0)
+      out[`${k.slice(0, k.lastIndexOf('.'))}.gw_cpu ÷ floor_cpu`] = v / m[floor]!
   }
   return out
 }

@@ -677,21 +677,26 @@ export async function wrkPair(
   urls: { direct: string; gateway: string },
   { warmupS: atLeast = 0, ...load }: { connections: number; body?: unknown; headers?: Record<string, string>; warmupS?: number },
 ): Promise<Pair> {
+  const direct = await wrkSide(ctx, urls.direct, () => cpuMs(ctx.upstreamPid), { warmupS: atLeast, ...load })
+  const gateway = await wrkSide(ctx, urls.gateway, () => gw.cpuMs(), { warmupS: atLeast, ...load })
+  return { direct: direct.side, gateway: gateway.side, gwCpuMsPerReq: gateway.cpuMsPerReq, upCpuMsPerReq: direct.cpuMsPerReq }
+}
+
+/**
+ * One side of a pair: a wrk load on `url` after its warm-up, and the CPU `cpuMsOf` (the process answering it) used per
+ * request over the measured window. wrkPair's two sides, and a third one measured beside them (passthrough's floor).
+ */
+export async function wrkSide(
+  ctx: Ctx,
+  url: string,
+  cpuMsOf: () => number,
+  { warmupS: atLeast = 0, ...load }: { connections: number; body?: unknown; headers?: Record<string, string>; warmupS?: number },
+): Promise<{ side: Side; cpuMsPerReq: number }> {
   const warmupS = Math.max(ctx.warmupS, atLeast)
-  const run = async (url: string, cpuMsOf: () => number) => {
-    if (warmupS > 0) await wrk({ url, durationS: warmupS, ...load })
-    const cpu0 = cpuMsOf()
-    const r = await wrk({ url, durationS: ctx.durationS, ...load })
-    return { r, cpuMsPerReq: (cpuMsOf() - cpu0) / Math.max(1, r.requests) }
-  }
-  const direct = await run(urls.direct, () => cpuMs(ctx.upstreamPid))
-  const gateway = await run(urls.gateway, () => gw.cpuMs())
-  return {
-    direct: fromWrk(direct.r),
-    gateway: fromWrk(gateway.r),
-    gwCpuMsPerReq: gateway.cpuMsPerReq,
-    upCpuMsPerReq: direct.cpuMsPerReq,
-  }
+  if (warmupS > 0) await wrk({ url, durationS: warmupS, ...load })
+  const cpu0 = cpuMsOf()
+  const r = await wrk({ url, durationS: ctx.durationS, ...load })
+  return { side: fromWrk(r), cpuMsPerReq: (cpuMsOf() - cpu0) / Math.max(1, r.requests) }
 }
 
 export const PAIR_HEADERS = [

@@ -5,6 +5,7 @@ import type { Config } from '../config'
 import { ApiError } from '../errors'
 import { answerTimeout, connectFailure, describeCall, idleTimeout, streamFailure } from './failure'
 import { stripForClient, toUpstreamHeaders } from './headers'
+import { DeadlineList } from './deadlines'
 
 export interface UpstreamOptions {
   baseUrl: string
@@ -67,22 +68,21 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
   const doFetch = opts.fetch ?? fetch
   const base = opts.baseUrl.replace(/\/+$/, '')
   const root = base.replace(/\/v1$/, '')
+  // the time to response headers: one clock per limit for every call in flight (deadlines.ts)
+  const quickDeadlines = new DeadlineList(opts.connectTimeoutMs)
+  const generateDeadlines = new DeadlineList(opts.firstByteTimeoutMs)
 
   async function call(req: UpstreamCall, decompress = req.decompress ?? true): Promise<Response> {
     const url = (req.fromRoot ? root : base) + req.path + (req.search ?? '')
     const method = req.method ?? 'GET'
-    const timeoutMs = req.kind === 'generate' ? opts.firstByteTimeoutMs : opts.connectTimeoutMs
+    const deadlines = req.kind === 'generate' ? generateDeadlines : quickDeadlines
     const ctl = new AbortController()
-    let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      ctl.abort(new Error('timeout'))
-    }, timeoutMs)
     const onClientAbort = () => ctl.abort(req.signal?.reason)
     if (req.signal?.aborted) onClientAbort()
     else req.signal?.addEventListener('abort', onClientAbort, { once: true })
     const headers = toUpstreamHeaders(req.headers ?? {}, opts.apiKey, req.requestId)
     if (decompress) headers.delete('accept-encoding')
+    const pending = deadlines.add(ctl)
     try {
       const res = await doFetch(url, {
         method,
@@ -98,13 +98,13 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
       return res
     } catch (e) {
       req.signal?.removeEventListener('abort', onClientAbort)
-      if (timedOut) throw answerTimeout(timeoutMs, describeCall(method, base + req.path))
+      if (pending.expired) throw answerTimeout(deadlines.ms, describeCall(method, base + req.path))
       if (req.signal?.aborted) throw new ApiError(499, 'client closed the request', 'invalid_request_error', 'client_closed_request')
       // e.g. a request body over the size limit (app.ts), surfaced by fetch while uploading it
       if (e instanceof ApiError) throw e
       throw connectFailure(e, describeCall(method, base + req.path))
     } finally {
-      clearTimeout(timer)
+      pending.settle()
     }
   }
 
