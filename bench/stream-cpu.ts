@@ -100,7 +100,8 @@ async function child(root: string, load: string, turns: number, concurrency: num
   let events = 0
   const one = async () => {
     const turn = await engine.start(body, { tenant: 'default', recordEvents: true })
-    const res: Response = sseResponse(turn.batches())
+    // as the route streams it: a tree whose batches() takes a sink (engine/turn-types.ts BatchSink) is given the writer's
+    const res: Response = sseResponse(turn.batches.length > 0 ? (sink: unknown) => turn.batches(sink) : turn.batches())
     const text = await res.text()
     if (!text.includes('event: response.completed')) throw new Error(`stream did not complete: ${text.slice(-300)}`)
     let n = 0

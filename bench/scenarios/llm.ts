@@ -7,9 +7,9 @@ import { type Ctx, fmt, type Gateway, type ScenarioResult, signed, sleep, sseLoa
 import type { LoadReport } from '../sse-load'
 import { profileName, type Profile } from '../upstream'
 
-const STREAMS = 500
+export const STREAMS = 500
 /** first token after 100 ms, then 250 tokens at 50/s: a 5.1 s turn */
-const LLM_TURN: Profile = { latencyMs: 100, deltas: 250, tokensPerS: 50 }
+export const LLM_TURN: Profile = { latencyMs: 100, deltas: 250, tokensPerS: 50 }
 
 interface Side {
   report: LoadReport

@@ -25,10 +25,13 @@ import { eventForClient } from './search-sources'
 import { type Approval, ToolRunner } from './tool-rounds'
 import { type FinishingTurn, finishTurn } from './turn-finish'
 import { endsTurn, interrupted, isStop, stopped, truncatedStream } from './turn-outcome'
-import { type EngineDeps, type Turn, type TurnEvent, type TurnOptions, TurnStop } from './turn-types'
+import { type BatchSink, type EngineDeps, type Turn, type TurnEvent, type TurnOptions, TurnStop } from './turn-types'
 import type { BatchStep } from '../upstream/adapter'
 import { DELTA_RUN } from '../upstream/delta-run'
 import { type GatewayRound, toUpstreamRequest } from './upstream-request'
+
+/** What a model round's step yields for a batch its sink took: nothing (never written to). */
+const NOTHING: TurnEvent[] = []
 
 // A class so the turn's state (current response, failure) is readable by the edge after the run.
 // What the end of the turn reads (deps, request, options, base, input, span) is not private: turn-finish.ts ends it.
@@ -100,7 +103,7 @@ export class RunningTurn implements Turn, FinishingTurn {
    * Runs the turn: its events in order, in batches — the events one read of the upstream's stream brought travel
    * together (through the engine and to the client), so a fast upstream costs an await per chunk, not per event.
    */
-  async *batches(): AsyncGenerator<TurnEvent[]> {
+  async *batches(sink?: BatchSink<TurnEvent>): AsyncGenerator<TurnEvent[]> {
     if (this.used) throw new Error('Turn.batches() is single use')
     this.used = true
     const { ids } = this.deps
@@ -175,11 +178,11 @@ export class RunningTurn implements Turn, FinishingTurn {
           // A compaction_trigger is answered with the compaction item alone.
           outcome = { status: 'completed', usage: compacted.usage, incomplete_details: null, error: null }
         } else if (this.gateway) {
-          outcome = yield* this.rounds(this.gateway, norm, abort.signal, cp, record)
+          outcome = yield* this.rounds(this.gateway, norm, abort.signal, cp, record, sink)
         } else {
           // Without gateway-run tools a turn is one model round, its events delegated to directly: a generator layer
           // around it (rounds) cost every upstream chunk one more hop through the async generators (~0.6 µs a token).
-          const round = this.modelRound(norm, abort.signal, cp, record, undefined)
+          const round = this.modelRound(norm, abort.signal, cp, record, undefined, sink)
           yield* round.events
           outcome = round.outcome()
         }
@@ -237,6 +240,7 @@ export class RunningTurn implements Turn, FinishingTurn {
     signal: AbortSignal,
     cp: TurnCheckpoint,
     record: <E extends TurnEvent>(e: E) => E,
+    sink: BatchSink<TurnEvent> | undefined,
   ): AsyncGenerator<TurnEvent[], UpstreamOutcome> {
     const { span, toolSpans } = this
     const tracer = this.deps.tracer
@@ -258,7 +262,7 @@ export class RunningTurn implements Turn, FinishingTurn {
       if (round > 0) norm.nextRound()
       const from = norm.length
       const gateway: GatewayRound = { tools: runner.gateway, first: round === 0, offered: runner.offered }
-      const call = this.modelRound(norm, signal, cp, record, gateway)
+      const call = this.modelRound(norm, signal, cp, record, gateway, sink)
       yield* call.events
       const said = call.outcome()
       usage = addUsage(usage, said.usage)
@@ -287,7 +291,8 @@ export class RunningTurn implements Turn, FinishingTurn {
   /**
    * One model call: its stream mapped (client tools, gateway tools), normalised and recorded in the adapter's own loop
    * (BatchStep: a generator of the engine's around the adapter's cost every upstream chunk one more hop, ~0.5 µs a
-   * token); `outcome()`, once its events are consumed, says how it ended.
+   * token) — and, given a sink, written to it there too (the generators and the edge's loop skipped for each batch);
+   * `outcome()`, once its events are consumed, says how it ended.
    */
   private modelRound(
     norm: EventNormaliser,
@@ -295,6 +300,7 @@ export class RunningTurn implements Turn, FinishingTurn {
     cp: TurnCheckpoint,
     record: <E extends TurnEvent>(e: E) => E,
     gateway: GatewayRound | undefined,
+    sink: BatchSink<TurnEvent> | undefined,
   ): { events: AsyncIterable<TurnEvent[]>; outcome(): UpstreamOutcome } {
     const { adapter, metrics } = this.deps
     // What the turn made so far goes back with its input: earlier rounds' calls and outputs, calls the client approved;
@@ -322,7 +328,9 @@ export class RunningTurn implements Turn, FinishingTurn {
     const toolCalls = toolCallMapping(toolRegistryFor(this.req))
     const gatewayCalls = gatewayCallMapping(gateway?.tools ?? null, needsApproval)
     // A batch of the upstream's events in, a batch of the gateway's out: one yield (and one look at the log) per batch;
-    // the stream ends at the upstream's terminal event (events after it in its batch are not looked at).
+    // the stream ends at the upstream's terminal event (events after it in its batch are not looked at). With a sink
+    // the batch is written to it here instead of yielded, and its push-back is waited for with the log's write.
+    let written: Promise<unknown> | undefined
     const step: BatchStep<TurnEvent> = {
       map: (upstream) => {
         let batch = upstream
@@ -342,9 +350,17 @@ export class RunningTurn implements Turn, FinishingTurn {
           }
           if (norm.outcome) break
         }
-        return events
+        if (sink === undefined || events.length === 0) return events
+        written = sink.write(events)
+        return NOTHING
       },
-      after: () => cp.afterEvent(),
+      after: () => {
+        const logged = cp.afterEvent()
+        const pushedBack = written
+        if (pushedBack === undefined) return logged
+        written = undefined
+        return logged === undefined ? pushedBack : Promise.all([pushedBack, logged])
+      },
       done: () => norm.outcome !== null,
     }
     return {

@@ -94,6 +94,16 @@ export interface TurnOptions {
 /** What a turn's batches hold: its events, and runs of text deltas standing for theirs. */
 export type TurnEvent = ResponseEvent | DeltaRun
 
+/**
+ * Where a consumer of batches takes them as they are made (a streaming edge's writer, http/sse.ts), instead of having
+ * them yielded: written from inside the upstream adapter's loop, the batches of a token-by-token stream skip a hop
+ * through two async generators and the consumer's await each.
+ */
+export interface BatchSink<E> {
+  /** Takes a batch (never empty); a promise when the writer pushes back: no more is read until it settles. */
+  write(batch: E[]): Promise<unknown> | undefined
+}
+
 export interface Turn {
   readonly id: string
   readonly stored: boolean
@@ -109,8 +119,10 @@ export interface Turn {
    * Runs the turn: its events in order, in batches (those one read of the upstream brought travel together; never an
    * empty batch). Single use. Stopping the iteration early ends the turn as incomplete. A run of text deltas comes as
    * one element (upstream/delta-run.ts): the SSE writer copies its bytes; `spelledOut` gives its events one by one.
+   * Given a sink, the batches of the model's stream go to it instead (the others are yielded), in order with the
+   * yielded ones: the sink is written only while the consumer waits for the next batch, after writing the last.
    */
-  batches(): AsyncGenerator<TurnEvent[]>
+  batches(sink?: BatchSink<TurnEvent>): AsyncGenerator<TurnEvent[]>
   /** History, input and output of this turn, in order: what a later turn chained on it sees. */
   transcript(): ItemBody[]
 }

@@ -70,7 +70,7 @@ export function responsesRoutes(deps: AppDeps, engine: TurnEngine, background: B
           requestId: requestId || undefined,
           parentSpan: deps.tracing?.spanOf(request),
         })
-        if (body.stream) return sseAnswer<ResponseObjectT>(sseResponse(turn.batches(), set, deps.metrics?.activeSseStreams))
+        if (body.stream) return sseAnswer<ResponseObjectT>(sseResponse((sink) => turn.batches(sink), set, deps.metrics?.activeSseStreams))
         for await (const _ of turn.batches());
         // Upstream failures are stored as failed responses and answered with the upstream's status.
         if (turn.failure) throw withResponseId(turn.failure, turn.stored ? turn.id : null)

@@ -10,6 +10,7 @@ import { toApiError, toErrorBody } from '../errors'
 import type { HookSet } from '../metrics/http'
 import { asIs } from './as-is'
 import type { ResponseEvent, StreamEvent } from '../schema/events'
+import type { BatchSink } from '../engine/turn-types'
 import { DELTA_RUN, type DeltaRun, runLength } from '../upstream/delta-run'
 
 const enc = new TextEncoder()
@@ -225,14 +226,30 @@ export async function* singly<E>(events: AsyncIterable<E>): AsyncGenerator<E[]> 
   for await (const e of events) yield [e]
 }
 
-/** The iterator of batches (never empty) as an SSE Response; see EventStreamOptions. */
-export function eventStreamResponse<E extends { type: string }>(events: AsyncIterator<E[]>, opts: EventStreamOptions<E>): Response {
+/**
+ * An iterator of batches, or what makes one given a sink (engine/turn-types.ts BatchSink): the producer then writes most
+ * of its batches to the stream itself, from wherever it makes them, and yields the rest.
+ */
+export type BatchSource<E> = AsyncIterator<E[]> | ((sink: BatchSink<E>) => AsyncIterator<E[]>)
+
+/** The batches (never empty) as an SSE Response; see EventStreamOptions. */
+export function eventStreamResponse<E extends { type: string }>(source: BatchSource<E>, opts: EventStreamOptions<E>): Response {
   const { open, pingMs } = opts
   let last: E | null = null
   let ended = false
   let gone = false
   let started = false
   const writer = new BatchWriter()
+  /** the stream's controller, once pull() runs (the producer writes nothing before it asks for its first batch) */
+  let out: ReadableStreamDirectController | null = null
+  /** A batch written: a promise when the socket's buffer is full (wait for it to drain). Nothing once the client left. */
+  const write = (batch: E[]): Promise<unknown> | undefined => {
+    if (gone) return undefined
+    last = batch[batch.length - 1] ?? last
+    const written = out!.write(writer.frames(batch))
+    return typeof written === 'number' ? undefined : written
+  }
+  const events = typeof source === 'function' ? source({ write }) : source
   const end = () => {
     if (!ended) open?.dec()
     ended = true
@@ -256,16 +273,14 @@ export function eventStreamResponse<E extends { type: string }>(events: AsyncIte
       // a reader may call pull again once the first call has settled, i.e. after the end
       if (started) return
       started = true
+      out = ctl
       try {
         for (;;) {
           // Without pings the iterator's own promise is awaited: an async wrapper returning it costs every event extra turns.
           const r = await (pingMs === undefined ? events.next() : nextWithPings(ctl, pingMs))
           if (r.done || gone) break
-          const batch = r.value
-          last = batch[batch.length - 1] ?? last
-          const written = ctl.write(writer.frames(batch))
-          // a promise: the socket's buffer is full; wait for it to drain
-          if (typeof written !== 'number') await written
+          const written = write(r.value)
+          if (written) await written
         }
       } catch (e) {
         if (!gone) ctl.write(frameText(opts.errorEvent(e, last)))
@@ -285,12 +300,11 @@ export function eventStreamResponse<E extends { type: string }>(events: AsyncIte
   return opts.set ? asIs(res, opts.set) : res
 }
 
-/** A Responses API stream. `open` (agentgate_active_sse_streams) counts it until it ends, fails or the client leaves. */
-export function sseResponse(
-  events: AsyncIterator<(ResponseEvent | DeltaRun)[]>,
-  set?: HookSet,
-  open?: { inc(): void; dec(): void },
-): Response {
+/**
+ * A Responses API stream: an iterator of batches, or a turn's `(sink) => turn.batches(sink)` (its model events written
+ * from the adapter's loop). `open` (agentgate_active_sse_streams) counts it until it ends, fails or the client leaves.
+ */
+export function sseResponse(events: BatchSource<ResponseEvent | DeltaRun>, set?: HookSet, open?: { inc(): void; dec(): void }): Response {
   return eventStreamResponse<ResponseEvent | DeltaRun>(events, {
     set,
     open,

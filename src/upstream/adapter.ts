@@ -31,7 +31,7 @@ export interface BatchStep<O, E = UpstreamElement> {
   /** The batch as it is yielded; an empty result is not yielded. */
   map(batch: E[]): O[]
   /** After each batch (yielded or not): a write to wait for before the next read, or undefined. */
-  after(): Promise<void> | undefined
+  after(): Promise<unknown> | undefined
   /** Looked at after each batch: true ends the stream there (nothing more is read, nor given by the translation's end). */
   done(): boolean
 }

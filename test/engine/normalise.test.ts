@@ -1,6 +1,6 @@
 // The event normaliser, table-driven: upstream events in, gateway events out.
 import { describe, expect, test } from 'bun:test'
-import { EventNormaliser, normaliseItem } from '../../src/engine/normalise'
+import { EventNormaliser, GrowingText, normaliseItem } from '../../src/engine/normalise'
 import { sequentialIds } from '../../src/ids'
 import { vllmResponseEvents, type TurnScript } from '../support/fake-upstream'
 
@@ -93,6 +93,14 @@ describe('EventNormaliser', () => {
     expect((call as any).arguments.length).toBeGreaterThan(0)
     expect('{"a":1}'.startsWith((call as any).arguments)).toBe(true)
     expect(n.outcome).toBeNull()
+  })
+
+  test.each([1, 31, 32, 33, 64, 100])('a message cut off after %i text deltas is rebuilt with all of their text, in order', (count) => {
+    const text = Array.from({ length: count }, (_, i) => `w${i} `).join('')
+    const events = vllmResponseEvents({}, { text, chunks: count })
+    const cut = events.findIndex((e) => e.type === 'response.output_text.done')
+    const { n } = run(events.slice(0, cut))
+    expect(n.output()[0]).toMatchObject({ type: 'message', status: 'incomplete', content: [{ type: 'output_text', text }] })
   })
 
   test.each([
@@ -197,5 +205,18 @@ describe('EventNormaliser across model rounds (gateway-run tools)', () => {
     const out: Loose[] = round({ text: 'hi' }).flatMap((e) => n.accept(e))
     expect(out.find((e) => e.type === 'response.output_item.added')!.output_index).toBe(1)
     expect(n.output().map((i) => i.type)).toEqual(['mcp_list_tools', 'message'])
+  })
+})
+
+describe('GrowingText', () => {
+  test.each([0, 1, 31, 32, 33, 65, 1000])('%i pieces read back as their concatenation, at any point', (count) => {
+    const t = new GrowingText()
+    let expected = ''
+    for (let i = 0; i < count; i++) {
+      t.add(`${i},`)
+      expected += `${i},`
+      if (i % 7 === 0) expect(t.text()).toBe(expected)
+    }
+    expect(t.text()).toBe(expected)
   })
 })
