@@ -198,6 +198,22 @@ describe('client disconnect', () => {
     expect(stored.output[0]).toMatchObject({ type: 'message', status: 'incomplete' })
   })
 
+  test('a client that goes away stops the turn there: the upstream is not read to its end', async () => {
+    // 60 words, 30 ms apart: read to its end, the stored message would hold them all
+    const words = Array.from({ length: 60 }, (_, i) => `w${i}`)
+    up.queue({ text: words.join(' '), delayMs: 30 })
+    const id = await leaveStreamAfterFirstDelta()
+    const stored = await waitFor('the response to leave in_progress', async () => {
+      const r = await client.responses.retrieve(id)
+      return r.status !== 'in_progress' ? r : null
+    })
+    expect(stored.status).toBe('incomplete')
+    const message = stored.output[0] as { content: { text: string }[] }
+    const kept = message.content[0]!.text.split(/\s+/).filter(Boolean).length
+    expect(kept).toBeGreaterThan(0)
+    expect(kept).toBeLessThan(words.length / 2)
+  })
+
   test('the stored event log of an interrupted stream ends with its terminal event', async () => {
     up.queue({ text: 'another slow answer with quite a few words', delayMs: 40 })
     const id = await leaveStreamAfterFirstDelta()
