@@ -77,7 +77,7 @@ async function benchRun(binary: string, opts: Opts): Promise<Record<string, numb
 
 /** The metrics a pair compares: rates against direct, added latency, the gateway's CPU, and how disturbed the run was. */
 const COMPARED = new RegExp(
-  `\\.(${['ratio', 'added_p50_ms', 'added_p99_ms', 'added_gap_p99_ms', 'gw_cpu_pct', 'gw_main_run_pct', 'gw_cpu_ms_per_req', 'gw_cpu_us_per_event', 'others_cpu_share'].join('|')})$`,
+  `\\.(${['ratio', 'added_p50_ms', 'added_p99_ms', 'added_gap_p99_ms', 'gw_cpu_pct', 'gw_main_run_pct', 'gw_cpu_ms_per_req', 'gw_cpu_us_per_event', 'others_cpu_share', 'cpu_ratio', 'added_ratio', 'gw_cpu_turn10_ms', 'gw_cpu_turn300_ms'].join('|')})$`,
 )
 
 /** The metrics worth comparing, with the gateway ÷ upstream CPU of each point that has both. */
