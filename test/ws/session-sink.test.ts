@@ -49,6 +49,18 @@ function fakeEngine(deltas: number) {
   return { engine, seen }
 }
 
+/**
+ * A socket's send: `answer` of the n-th frame it is given says what it does (1: sent, -1: queued, backed up — both kept in
+ * `frames` — or 0: dropped).
+ */
+const socket =
+  (frames: string[], answer: (n: number) => number = () => 1) =>
+  (text: string) => {
+    const r = answer(frames.length + 1)
+    if (r !== 0) frames.push(text)
+    return r === 1 ? text.length : r
+  }
+
 function session(engine: unknown, send: (text: string) => number) {
   const s = new ResponsesSocketSession(
     { send, close() {} },
@@ -63,7 +75,7 @@ const settle = () => new Promise((r) => setTimeout(r, 20))
 test('every model batch written to the sink goes out as a frame, in order with the yielded events', async () => {
   const { engine, seen } = fakeEngine(5)
   const frames: string[] = []
-  session(engine, (t) => (frames.push(t), t.length))
+  session(engine, socket(frames))
   await settle()
   expect(frames.map((f) => JSON.parse(f).type)).toEqual([
     'response.created',
@@ -80,7 +92,10 @@ test('a model frame the socket drops stops the turn there', async () => {
   const { engine, seen } = fakeEngine(50)
   const frames: string[] = []
   // the socket takes created, in_progress and two deltas, then drops what it is given
-  session(engine, (t) => (frames.length < 4 ? (frames.push(t), t.length) : 0))
+  session(
+    engine,
+    socket(frames, (n) => (n <= 4 ? 1 : 0)),
+  )
   await settle()
   expect(seen.signal!.aborted).toBe(true)
   expect(seen.written).toBe(3)
@@ -91,8 +106,11 @@ test('a model frame the socket drops stops the turn there', async () => {
 test('a backed-up socket holds the turn until it drains; the frames after it follow in order', async () => {
   const { engine, seen } = fakeEngine(6)
   const frames: string[] = []
-  // backed up at the third delta's frame
-  const s = session(engine, (t) => (frames.push(t), frames.length === 5 ? -1 : t.length))
+  // backed up at the third delta's frame (queued: it is sent)
+  const s = session(
+    engine,
+    socket(frames, (n) => (n === 5 ? -1 : 1)),
+  )
   await settle()
   expect(frames).toHaveLength(5)
   expect(seen).toMatchObject({ written: 3, ended: false })
