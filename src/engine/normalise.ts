@@ -60,13 +60,24 @@ export class EventNormaliser {
   accept(ev: UpstreamEvent): ResponseEvent[]
   accept(ev: UpstreamElement): (ResponseEvent | DeltaRun)[]
   accept(ev: UpstreamElement): (ResponseEvent | DeltaRun)[] {
+    const out: (ResponseEvent | DeltaRun)[] = []
+    this.acceptInto(ev, out)
+    return out
+  }
+
+  /**
+   * accept(), appending to `out` (the model round's batch of gateway events): no array per upstream event, which for
+   * a token-by-token upstream was an array per token.
+   */
+  acceptInto(ev: UpstreamElement, out: (ResponseEvent | DeltaRun)[]): void {
     switch (ev.type) {
       case DELTA_RUN:
-        return this.deltaRun(ev)
+        this.deltaRun(ev, out)
+        return
       case 'response.created':
       case 'response.in_progress':
       case 'response.queued':
-        return []
+        return
       case 'response.completed':
       case 'response.incomplete':
       case 'response.failed': {
@@ -81,24 +92,25 @@ export class EventNormaliser {
           incomplete_details: status === 'incomplete' ? { reason: String(r.incomplete_details?.reason ?? 'max_output_tokens') } : null,
           error: status === 'failed' ? upstreamError(r.error) : null,
         }
-        return []
+        return
       }
       case 'error':
         this.outcome = { status: 'failed', usage: null, incomplete_details: null, error: upstreamError(ev.error ?? ev) }
-        return []
+        return
       case 'response.output_item.added': {
         const st = this.addItem(ev.item, ev.output_index)
-        return [this.event({ type: ev.type, output_index: st.index, item: st.added })]
+        out.push(this.event({ type: ev.type, output_index: st.index, item: st.added }))
+        return
       }
       case 'response.output_item.done': {
         const st = this.stateFor(ev) ?? this.addItem(ev.item, ev.output_index)
         const done = this.finishItem(st, ev.item)
         // A gateway-run call (tools/gateway-events.ts): the engine announces it done once the call has run.
-        if (isHeld(done)) return []
-        return [this.event({ type: ev.type, output_index: st.index, item: done })]
+        if (!isHeld(done)) out.push(this.event({ type: ev.type, output_index: st.index, item: done }))
+        return
       }
       default:
-        return [this.itemEvent(ev)]
+        out.push(this.itemEvent(ev))
     }
   }
 
@@ -182,26 +194,29 @@ export class EventNormaliser {
    * its text added to the item's. The run is the adapter's, handed over: it is placed in place. Deltas of an item never
    * announced go the way of any such event, one by one.
    */
-  private deltaRun(run: DeltaRun): (ResponseEvent | DeltaRun)[] {
+  private deltaRun(run: DeltaRun, out: (ResponseEvent | DeltaRun)[]): void {
     const st = this.stateFor(run)
-    if (!st)
-      return runTexts(run).map((delta) =>
-        this.unplaced({
-          type: 'response.output_text.delta',
-          item_id: run.item_id,
-          output_index: run.output_index,
-          content_index: run.content_index,
-          delta,
-          logprobs: [],
-        }),
-      )
+    if (!st) {
+      for (const delta of runTexts(run))
+        out.push(
+          this.unplaced({
+            type: 'response.output_text.delta',
+            item_id: run.item_id,
+            output_index: run.output_index,
+            content_index: run.content_index,
+            delta,
+            logprobs: [],
+          }),
+        )
+      return
+    }
     run.sequence_number = this.seq
     run.item_id = st.id
     run.output_index = st.index
     this.seq += runLength(run)
     const key = partKey('text', run.content_index)
     textOf(st, key).add(runText(run))
-    return [run]
+    out.push(run)
   }
 
   /**

@@ -339,14 +339,18 @@ export class RunningTurn implements Turn, FinishingTurn {
         const events: TurnEvent[] = []
         for (const ev of batch) {
           if (upSpan && ev.type !== DELTA_RUN) noteUpstreamEvent(upSpan, ev)
-          for (const out of norm.accept(ev)) {
+          // the gateway's events for it appended to the batch's, then each looked at and recorded in place
+          const from = events.length
+          norm.acceptInto(ev, events)
+          for (let i = from; i < events.length; i++) {
+            const out = events[i]!
             if (this.span && out.type !== DELTA_RUN) noteToolCallEvent(this.deps.tracer!, this.span, out, this.toolSpans!)
             // A whole answer has no first token to time: its text comes with the rest of it.
             if (!this.firstDelta && !whole && isDelta(out)) {
               this.firstDelta = true
               metrics?.turnFirstDelta(this.req.model, (performance.now() - this.startedAt) / 1000)
             }
-            events.push(record(out))
+            events[i] = record(out)
           }
           if (norm.outcome) break
         }

@@ -406,8 +406,10 @@ export interface FoundDelta {
  *
  * The last delta's whole SSE message (its event line, data line and blank line, as sent) is a template too
  * (matchMessage): the next message, when it is those bytes but for the text and number, is taken without being framed
- * line by line, its fixed parts compared as strings of one character per byte (one native compare each; a loop over
- * the bytes was the most of what a delta cost to read).
+ * line by line. In a chunk of many messages its fixed parts are compared as strings of one character per byte (one
+ * native compare each, on a view of the chunk made once; a loop over the bytes was the most of what a delta of a burst
+ * cost to read); in a chunk of about one message (a token-by-token upstream's every chunk) they are compared byte by
+ * byte, as making that view of the chunk for one message cost more than the loop.
  */
 export class DeltaMatcher {
   /** the template: the bytes before the first variable part, between the two, after the last (mid null: one part) */
@@ -424,6 +426,12 @@ export class DeltaMatcher {
   private pre: string | null = null
   private between: string | null = null
   private post = ''
+  /** the same three as bytes (compared in a chunk of about one message) */
+  private preBytes = EMPTY
+  private betweenBytes = EMPTY
+  private postBytes = EMPTY
+  /** a chunk whose bytes from the message on are fewer than this holds about one message: compared as bytes */
+  private shortRest = 0
   /** the result, reused (read at once by the caller) */
   readonly found: FoundDelta = { itemId: '', output_index: 0, content_index: 0, start: 0, end: 0 }
 
@@ -451,15 +459,16 @@ export class DeltaMatcher {
   matchMessage(view: () => string, b: Uint8Array, pos: number, maxBytes: number): number {
     const pre = this.pre
     if (pre === null) return -1
-    const v = view()
-    if (!v.startsWith(pre, pos)) return -1
     const end = b.length
+    // the view only for a chunk with more than about one message left in it
+    const v = end - pos < this.shortRest ? null : view()
+    if (v === null ? !same(b, pos, end, this.preBytes) : !v.startsWith(pre, pos)) return -1
     let p = pos + pre.length
     const holes = this.between === null ? 1 : 2
     for (let hole = 0; hole < holes; hole++) {
       if (hole === 1) {
-        if (!v.startsWith(this.between!, p)) return -1
-        p += this.between!.length
+        if (v === null ? !same(b, p, end, this.betweenBytes) : !v.startsWith(this.between!, p)) return -1
+        p += this.betweenBytes.length
       }
       if ((hole === 0) === this.bodyFirst) {
         const q = stringEnd(b, p, end)
@@ -472,8 +481,8 @@ export class DeltaMatcher {
         if (p < 0) return -1
       }
     }
-    if (!v.startsWith(this.post, p)) return -1
-    p += this.post.length
+    if (v === null ? !same(b, p, end, this.postBytes) : !v.startsWith(this.post, p)) return -1
+    p += this.postBytes.length
     return p - pos > maxBytes ? -1 : p
   }
 
@@ -531,18 +540,22 @@ export class DeltaMatcher {
    */
   private learnWhole(b: Uint8Array, start: number, end: number, msgStart: number, msgEnd: number): void {
     if (b[msgEnd - 1] !== LF) return
-    const text = (from: number, to: number) => byteText(b, from, to)
     const first = start + this.head.length
-    this.pre = text(msgStart, first)
+    this.preBytes = b.slice(msgStart, first)
+    this.pre = byteText(this.preBytes, 0, this.preBytes.length)
     if (this.mid === null) {
+      this.betweenBytes = EMPTY
       this.between = null
-      this.post = text(end - this.tail.length, msgEnd)
-      return
+    } else {
+      // the first hole's end: the body's (found) or the number's
+      const firstEnd = this.bodyFirst ? this.found.end : numberEnd(b, first, end)
+      this.betweenBytes = b.slice(firstEnd, firstEnd + this.mid.length)
+      this.between = byteText(this.betweenBytes, 0, this.betweenBytes.length)
     }
-    // the first hole's end: the body's (found) or the number's
-    const firstEnd = this.bodyFirst ? this.found.end : numberEnd(b, first, end)
-    this.between = text(firstEnd, firstEnd + this.mid.length)
-    this.post = text(end - this.tail.length, msgEnd)
+    this.postBytes = b.slice(end - this.tail.length, msgEnd)
+    this.post = byteText(this.postBytes, 0, this.postBytes.length)
+    // twice the fixed parts: room for one message and its text, not for two
+    this.shortRest = 2 * (this.preBytes.length + this.betweenBytes.length + this.postBytes.length)
   }
 }
 

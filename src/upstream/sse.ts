@@ -328,9 +328,11 @@ class SseSource<E> {
   private frame(buf: Uint8Array, pos: number, batch: E[], ended = false): number {
     const max = this.maxLineBytes
     const splice = this.splice
-    // The next \r at or after pos (-1: none left in this buffer). Looked up again only once pos passes it: searching
-    // from every line for a \r that an LF-only stream never sends would scan the rest of the buffer each time.
-    let cr = buf.indexOf(CR, pos)
+    // The next \r at or after pos (-1: none left in this buffer; -2: not looked for yet). Looked up again only once pos
+    // passes it: searching from every line for a \r that an LF-only stream never sends would scan the rest of the
+    // buffer each time. Not looked for before a line is framed: a chunk the splice takes whole (a token-by-token
+    // upstream's every chunk) needs no search at all.
+    let cr = -2
     for (;;) {
       // no message begun (none of its lines seen, in this buffer or an earlier one)
       const fresh = this.msgStart < 0 && this.data === null && this.dataStart < 0 && this.eventStart < 0 && this.event === null
@@ -343,8 +345,9 @@ class SseSource<E> {
           continue
         }
       }
+      if (pos === buf.length) break
       const lf = buf.indexOf(LF, pos)
-      if (cr >= 0 && cr < pos) cr = buf.indexOf(CR, pos)
+      if (cr !== -1 && cr < pos) cr = buf.indexOf(CR, pos)
       const nl = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr)
       if (nl < 0) break
       // a lone \r at the end of the buffer may be the first half of \r\n: wait for more

@@ -8,6 +8,7 @@ import { shuttingDown } from '../engine/drain'
 import { CLOCK_SKEW_S } from '../oidc'
 import type { SpanContext } from '../tracing/span'
 import type { Turn, TurnEngine } from '../engine/turn'
+import type { TurnEvent } from '../engine/turn-types'
 import type { Logger } from '../log'
 import type { GatewayMetrics } from '../metrics'
 import { CreateResponseBody, type CreateResponseRequest } from '../schema/responses'
@@ -56,7 +57,8 @@ export class ResponsesSocketSession {
   private draining = false
   /** the token expired: no more turns; the socket closes once the running one has ended */
   private expired = false
-  private readonly abort = new AbortController()
+  /** the running turn's controller: aborted when the socket goes away, or drops one of the turn's frames */
+  private turnStop: AbortController | null = null
   private drained: (() => void) | null = null
   /**
    * Transcripts of this socket's completed turns by response id, so a turn chained onto one reads its history from
@@ -137,24 +139,46 @@ export class ResponsesSocketSession {
     }
     this.closed = true
     this.queue.length = 0
-    this.abort.abort(new Error(`socket closed (${code})`))
+    this.turnStop?.abort(new Error(`socket closed (${code})`))
     this.onDrain()
     // 1006 without a close frame is how Codex leaves: normal, not worth more than a debug line.
     this.opts.logger.debug('websocket closed', { code, request_id: this.opts.requestId })
   }
 
   /**
-   * Frames out: a batch of the turn's events (or one error), one frame each (clients such as Codex read one event per
-   * message), waiting only where the socket is backed up: no await per frame otherwise.
+   * Frames out: a batch of the turn's events (or one error) from `from` on, one frame each (clients such as Codex read
+   * one event per message); whether the socket is still there. A promise only where the socket is backed up (the rest
+   * is sent once it drains): nothing to await per frame or per batch otherwise.
    */
-  private async sendAll(events: unknown[]): Promise<boolean> {
-    for (const e of events) {
+  private sendAll(events: unknown[], from = 0): boolean | Promise<boolean> {
+    for (let i = from; i < events.length; i++) {
       if (this.closed) return false
-      const r = this.sink.send(JSON.stringify(e))
+      const r = this.sink.send(JSON.stringify(events[i]))
       if (r === 0) return false
-      if (r === -1) await new Promise<void>((resolve) => (this.drained = resolve))
+      if (r === -1) return new Promise<void>((resolve) => (this.drained = resolve)).then(() => this.sendAll(events, i + 1))
     }
     return !this.closed
+  }
+
+  /**
+   * A turn's model batch, sent from inside the upstream adapter's loop (engine/turn-types.ts BatchSink): a run of text
+   * deltas as its events, one message each; a promise while the socket is backed up, and the turn reads no more of
+   * the upstream until it settles. A frame it could not send stops the turn there (stopTurn), as the loop below
+   * stops it by leaving; a socket that goes away stops it through its signal (onClose).
+   */
+  private readonly sendBatch = (batch: TurnEvent[]): Promise<unknown> | undefined => {
+    const sent = this.sendAll(spelledOut(batch))
+    if (sent === true) return undefined
+    if (sent === false) {
+      this.stopTurn()
+      return undefined
+    }
+    return sent.then((open) => open || this.stopTurn())
+  }
+
+  /** A frame of the running turn was not sent (the socket dropped it, or is gone): the turn stops there, incomplete. */
+  private stopTurn(): void {
+    this.turnStop?.abort(new Error('socket dropped a frame'))
   }
 
   private sendError(e: unknown) {
@@ -234,13 +258,23 @@ export class ResponsesSocketSession {
   }
 
   private async runOne(req: CreateResponseRequest) {
+    const stop = new AbortController()
+    this.turnStop = stop
+    try {
+      await this.runTurn(req, stop.signal)
+    } finally {
+      this.turnStop = null
+    }
+  }
+
+  private async runTurn(req: CreateResponseRequest, signal: AbortSignal) {
     let turn: Turn
     try {
       turn = await this.opts.engine.start(req, {
         tenant: this.opts.tenant,
         forceStore: this.opts.forceStore,
         recordEvents: true,
-        signal: this.abort.signal,
+        signal,
         localChains: this.localChains,
         requestId: this.opts.requestId,
         parentSpan: this.opts.parentSpan,
@@ -249,7 +283,9 @@ export class ResponsesSocketSession {
       this.sendError(e)
       return
     }
-    const batches = turn.batches()
+    // The model's batches go out from the adapter's loop (sendBatch), not through the turn's generators and this loop,
+    // which still sends the turn's own events (created, in_progress, the terminal one) and any gateway tool events.
+    const batches = turn.batches({ write: this.sendBatch })
     try {
       for await (const batch of batches) {
         // a run of text deltas goes as its events, one message each

@@ -23,12 +23,22 @@ function random(seed: number) {
 const TEXTS = [' word', 'Hello', ' "q"', ' back\\slash', ' é', ' 😀', ' 中文', ' new\nline', '', ' tab\t', ' ctl\u0001']
 const ITEMS = ['msg_up_a', 'msg_up_b']
 
-/** An upstream stream of two message items whose deltas come in messages of random shapes, and its chunks. */
-function randomStream(seed: number): { text: string; chunks: Uint8Array[] } {
+/**
+ * An upstream stream of two message items whose deltas come in messages of random shapes, its chunks, and the same
+ * stream one message a chunk (as a token-by-token upstream sends it: each delta compared with the last one byte by byte).
+ */
+function randomStream(seed: number): { text: string; chunks: Uint8Array[]; messages: Uint8Array[] } {
   const r = random(seed)
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!
   const ev = (type: string, data: object, end = '\n') => `event: ${type}${end}data: ${JSON.stringify({ type, ...data })}${end}${end}`
   let text = ''
+  const messages: Uint8Array[] = []
+  /** appends what was added to the text since the last call as one chunk of `messages` */
+  let cut = 0
+  const endMessage = () => {
+    messages.push(new TextEncoder().encode(text.slice(cut)))
+    cut = text.length
+  }
   let seq = 0
   for (const [i, id] of ITEMS.entries()) {
     text += ev('response.output_item.added', {
@@ -46,17 +56,24 @@ function randomStream(seed: number): { text: string; chunks: Uint8Array[] } {
   }
   for (let n = 0; n < 120; n++) {
     const i = r() < 0.8 ? 0 : 1
-    const data = `{"type":"response.output_text.delta","item_id":"${ITEMS[i]}","output_index":${i},"content_index":0,"delta":${JSON.stringify(pick(TEXTS))},"logprobs":[],"sequence_number":${seq++}}`
+    // the number last, or (every other stream) before the item's id: the item then lies between the two variable parts
+    const fields = `"item_id":"${ITEMS[i]}","output_index":${i},"content_index":0,"delta":${JSON.stringify(pick(TEXTS))},"logprobs":[]`
+    const data =
+      seed % 2
+        ? `{"type":"response.output_text.delta",${fields},"sequence_number":${seq++}}`
+        : `{"type":"response.output_text.delta","sequence_number":${seq++},${fields}}`
     const end = r() < 0.85 ? '\n' : pick(['\r\n', '\r'])
     const extra = r() < 0.05 ? pick(['id: 7', ': keep-alive', 'retry: 10']) + end : ''
     const eventLine = r() < 0.9 ? `event: response.output_text.delta${end}` : ''
     text += r() < 0.5 ? `${extra}${eventLine}data: ${data}${end}${end}` : `${eventLine}${extra}data: ${data}${end}${end}`
     if (r() < 0.03) text += ': ping\n\n'
+    endMessage()
   }
   text += ev('response.completed', {
     response: { id: 'resp_up', object: 'response', status: 'completed', output: [] },
     sequence_number: seq++,
   })
+  endMessage()
   const bytes = new TextEncoder().encode(text)
   const chunks: Uint8Array[] = []
   for (let at = 0; at < bytes.length; ) {
@@ -64,7 +81,7 @@ function randomStream(seed: number): { text: string; chunks: Uint8Array[] } {
     chunks.push(bytes.slice(at, at + size))
     at += size
   }
-  return { text, chunks }
+  return { text, chunks, messages }
 }
 
 const bodyOf = (chunks: Uint8Array[]) =>
@@ -106,11 +123,12 @@ async function parsedEvents(chunks: Uint8Array[]) {
 
 test('delta messages of random shapes, cut into random chunks, read as every message parsed line by line (30 streams)', async () => {
   for (let seed = 1; seed <= 30; seed++) {
-    const { text, chunks } = randomStream(seed)
+    const { text, chunks, messages } = randomStream(seed)
     const whole = [new TextEncoder().encode(text)]
     const reference = await parsedEvents(whole)
     expect(reference.filter((e) => e[0] === 'response.output_text.delta')).toHaveLength(120)
     expect([seed, await adapterEvents(whole)]).toEqual([seed, reference])
     expect([seed, await adapterEvents(chunks)]).toEqual([seed, reference])
+    expect([seed, await adapterEvents(messages)]).toEqual([seed, reference])
   }
 })
