@@ -59,7 +59,12 @@ export class ResponsesSocketSession {
   private expired = false
   /** the running turn's controller: aborted when the socket goes away, or drops one of the turn's frames */
   private turnStop: AbortController | null = null
-  private drained: (() => void) | null = null
+  /**
+   * What waits for the socket to drain: the running turn's frames, and an error frame sent meanwhile (a bad frame from
+   * the client, a refused request). One drain resumes them all; a single slot let the error's waiter take the turn's
+   * place, and the turn never went on.
+   */
+  private readonly drainWaiters: (() => void)[] = []
   /**
    * Transcripts of this socket's completed turns by response id, so a turn chained onto one reads its history from
    * memory: unstored turns' for the socket's life (previous_response_id resolves nowhere else), and the latest stored
@@ -127,9 +132,8 @@ export class ResponsesSocketSession {
   }
 
   onDrain() {
-    const d = this.drained
-    this.drained = null
-    d?.()
+    if (this.drainWaiters.length === 0) return
+    for (const resume of this.drainWaiters.splice(0)) resume()
   }
 
   onClose(code: number) {
@@ -155,7 +159,7 @@ export class ResponsesSocketSession {
       if (this.closed) return false
       const r = this.sink.send(JSON.stringify(events[i]))
       if (r === 0) return false
-      if (r === -1) return new Promise<void>((resolve) => (this.drained = resolve)).then(() => this.sendAll(events, i + 1))
+      if (r === -1) return new Promise<void>((resolve) => this.drainWaiters.push(resolve)).then(() => this.sendAll(events, i + 1))
     }
     return !this.closed
   }

@@ -129,3 +129,23 @@ test('a backed-up socket holds the turn until it drains; the frames after it fol
   ])
   expect(seen).toMatchObject({ written: 6, ended: true })
 })
+
+test("an error frame sent while a turn waits for the socket to drain does not take the turn's place: one drain resumes both", async () => {
+  const { engine, seen } = fakeEngine(6)
+  const frames: string[] = []
+  // backed up at the third delta's frame, and again at the error frame that follows it (both queued: both are sent)
+  const s = session(
+    engine,
+    socket(frames, (n) => (n === 5 || n === 6 ? -1 : 1)),
+  )
+  await settle()
+  expect(seen).toMatchObject({ written: 3, ended: false })
+  s.onMessage('not json')
+  await settle()
+  expect(JSON.parse(frames[5]!)).toMatchObject({ type: 'error', code: 'invalid_json' })
+  // the socket drains once: every frame waiting on it goes on
+  s.onDrain()
+  await settle()
+  expect(seen).toMatchObject({ written: 6, ended: true })
+  expect(frames.map((f) => JSON.parse(f).delta ?? JSON.parse(f).type).slice(6)).toEqual(['w3', 'w4', 'w5', 'response.completed'])
+})
