@@ -166,37 +166,36 @@ test("under Bun's CPU profiler serve is not re-executed (a sample's SIGPWR pendi
 }, 60_000)
 
 describe('the compiled binary', () => {
-  test("an operator's own MIMALLOC_PURGE_DELAY is kept, and the fetch cap still raised", async () => {
-    const upstream = startFakeUpstream()
-    const { cwd, env } = cleanHome({ MIMALLOC_PURGE_DELAY: '250' })
-    const gw = await startServe([bin.path], upstream, { cwd, env })
-    try {
-      const environ = procList(gw.pid, 'environ')
-      expect(environ.filter((e) => e.startsWith('MIMALLOC_PURGE_DELAY='))).toEqual(['MIMALLOC_PURGE_DELAY=250'])
-      expect(environ).toContain('BUN_CONFIG_MAX_HTTP_REQUESTS=4096')
-      expect(logLine(gw, 'started')).toMatchObject({ max_upstream_requests: 4096 })
-    } finally {
-      expect(await gw.stop()).toBe(0)
-      await upstream.stop()
-    }
-  }, 60_000)
-
-  test('with both variables set nothing restarts: the environment is exactly the one given', async () => {
-    const upstream = startFakeUpstream()
-    const { cwd, env } = cleanHome({ MIMALLOC_PURGE_DELAY: '100', BUN_CONFIG_MAX_HTTP_REQUESTS: '300' })
-    const gw = await startServe([bin.path], upstream, { cwd, env })
-    try {
-      expect(procList(gw.pid, 'environ').toSorted()).toEqual(
-        Object.entries(env)
-          .map(([k, v]) => `${k}=${v}`)
-          .toSorted(),
-      )
-      expect(logLine(gw, 'started')).toMatchObject({ max_upstream_requests: 300 })
-    } finally {
-      expect(await gw.stop()).toBe(0)
-      await upstream.stop()
-    }
-  }, 60_000)
+  test.each<{ what: string; given: Record<string, string>; added: string[]; cap: number }>([
+    {
+      what: "an operator's own MIMALLOC_PURGE_DELAY is kept; the restart adds only the fetch cap",
+      given: { MIMALLOC_PURGE_DELAY: '250' },
+      added: ['BUN_CONFIG_MAX_HTTP_REQUESTS=4096'],
+      cap: 4096,
+    },
+    {
+      what: 'with both variables set nothing restarts: the environment is exactly the one given',
+      given: { MIMALLOC_PURGE_DELAY: '100', BUN_CONFIG_MAX_HTTP_REQUESTS: '300' },
+      added: [],
+      cap: 300,
+    },
+  ])(
+    '$what',
+    async ({ given, added, cap }) => {
+      const upstream = startFakeUpstream()
+      const { cwd, env } = cleanHome(given)
+      const gw = await startServe([bin.path], upstream, { cwd, env })
+      try {
+        const expected = [...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...added]
+        expect(procList(gw.pid, 'environ').toSorted()).toEqual(expected.toSorted())
+        expect(logLine(gw, 'started')).toMatchObject({ max_upstream_requests: cap })
+      } finally {
+        expect(await gw.stop()).toBe(0)
+        await upstream.stop()
+      }
+    },
+    60_000,
+  )
 
   test('a value Bun does not take is left as it is, and serve says it runs with 256', async () => {
     const upstream = startFakeUpstream()
