@@ -3,8 +3,8 @@
 // 100 ms. A streamed turn allocates and frees hundreds of KiB of buffers (the upstream's chunks, the frames written to
 // the client), and under load most of it was given back (madvise) before the next turn asked for it again, which then
 // faulted every page in anew (zeroed by the kernel): a 1,000-delta SSE turn took ~80–140 page faults, and the gateway
-// spent about as much CPU in the kernel as in its own code. Kept 5 s, the freed pages are reused instead: ~10 faults a
-// turn, and (bench/burst-breakdown.ts, 2 rounds on a busy 2-core box) the gateway's CPU per stream about halved, every
+// spent about as much CPU in the kernel as in its own code. Kept 5 s, the freed pages are reused instead: ~5–40 faults
+// a turn, and (bench/burst-breakdown.ts, 2 rounds on a busy 2-core box) the gateway's CPU per stream about halved, every
 // thread's (main, Bun's HTTP client thread, the allocator's scavenger) lower.
 //
 // What it costs: up to 5 s of freed memory stays resident after a burst. The idle release (idle-release.ts) still
