@@ -2,6 +2,7 @@
 // entry, from source and in the binary) once serve has re-executed itself (fetch-cap.ts) and NODE_ENV is set.
 import { commandArgs } from './command-args'
 import { type Config, ConfigError, loadConfig, settingsHelp } from './config'
+import { PURGE_DELAY_VARIABLE, SERVE_PURGE_DELAY_MS } from './allocator-env'
 import { FETCH_CAP_VARIABLE, SERVE_FETCH_CAP, warnAboutFetchCap } from './fetch-cap'
 import { createGateway } from './gateway'
 import { StartupError } from './startup-errors'
@@ -37,6 +38,8 @@ ${settingsHelp()}
 Environment:
   ${FETCH_CAP_VARIABLE}=N       upstream requests in flight at once, 1–65535 (Bun's default: 256); unset,
                                        serve restarts itself once at start with it set to ${SERVE_FETCH_CAP}
+  ${PURGE_DELAY_VARIABLE}=MS              ms the allocator keeps freed memory before giving it back (Bun's
+                                       default: 100); unset, serve sets it to ${SERVE_PURGE_DELAY_MS} by the same restart
 `
 
 const DOCTOR_HELP = `Usage: agentgate doctor [--probe] [options]

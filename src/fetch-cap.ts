@@ -1,5 +1,6 @@
 // Bun's cap on fetch requests in flight (BUN_CONFIG_MAX_HTTP_REQUESTS, default 256): `serve` raises it for its upstream
-// calls by re-executing itself once, first thing, with the variable set — unless the operator set it.
+// calls by re-executing itself once, first thing, with the variable set — unless the operator set it. The same
+// re-execution sets the allocator's purge delay (allocator-env.ts), which is read only at start too.
 //
 // Bun reads the variable once while the runtime boots, before any of our code runs, and offers no way to change it
 // afterwards (neither process.env nor libc setenv before the first fetch moves it), so only the environment a process
@@ -7,6 +8,7 @@
 // vLLM, which serves hundreds of sequences at once, must not queue the 257th concurrent turn behind a runtime default.
 // execve keeps the PID, stdin/stdout/stderr, the working directory and the signal dispositions a supervisor set, so
 // nothing is left behind as a parent; the cost is one more runtime boot (a few ms), paid before anything is loaded.
+import { PURGE_DELAY_VARIABLE, SERVE_PURGE_DELAY_MS } from './allocator-env'
 import type { Logger } from './log'
 
 export const FETCH_CAP_VARIABLE = 'BUN_CONFIG_MAX_HTTP_REQUESTS'
@@ -46,6 +48,19 @@ export function runsServe(argv: readonly string[]): boolean {
   return !(end < 0 ? argv : argv.slice(0, end)).some((a) => a === '--help' || a === '-h')
 }
 
+/** What serve's runtime reads only at start, and the value serve starts it with when the operator has not set it. */
+const SERVE_ENVIRONMENT: Record<string, string> = {
+  [FETCH_CAP_VARIABLE]: String(SERVE_FETCH_CAP),
+  [PURGE_DELAY_VARIABLE]: String(SERVE_PURGE_DELAY_MS),
+}
+
+/** The variables of SERVE_ENVIRONMENT that `env` lacks, with serve's values; empty: nothing to add (no re-execution). */
+export function serveEnvironmentMissing(env: Record<string, string | undefined>): Record<string, string> {
+  const missing: Record<string, string> = {}
+  for (const [name, value] of Object.entries(SERVE_ENVIRONMENT)) if (env[name] === undefined) missing[name] = value
+  return missing
+}
+
 /**
  * A NUL-separated /proc list (cmdline, environ) as strings; null when unreadable or not valid UTF-8 (it could not be
  * passed on as it is). Bun.file, not node:fs: loading node:fs costs a start about 2 ms, and this process loads nothing
@@ -72,14 +87,17 @@ function executablePath(): string {
 }
 
 /**
- * For `serve` on Linux with the variable unset: replaces this process (same PID) with the same executable, arguments
- * and starting environment plus BUN_CONFIG_MAX_HTTP_REQUESTS=SERVE_FETCH_CAP. Returns only when it does not re-execute:
- * not serve, not Linux, the variable already set (the operator's value, or this is the re-executed process: no loop),
- * under Bun's CPU profiler, /proc unreadable or not valid UTF-8, or execve failed — then the process goes on with
- * Bun's cap, and the "started" line says which cap it runs with.
+ * For `serve` on Linux with a variable of SERVE_ENVIRONMENT unset: replaces this process (same PID) with the same
+ * executable, arguments and starting environment plus the unset ones (BUN_CONFIG_MAX_HTTP_REQUESTS=SERVE_FETCH_CAP,
+ * MIMALLOC_PURGE_DELAY=SERVE_PURGE_DELAY_MS); a variable already set keeps its value. Returns only when it does not
+ * re-execute: not serve, not Linux, every variable already set (the operator's values, or this is the re-executed
+ * process: no loop), under Bun's CPU profiler, /proc unreadable or not valid UTF-8, or execve failed — then the
+ * process goes on with Bun's defaults, and the "started" line says which fetch cap it runs with.
  */
 export async function reexecWithFetchCap(argv: readonly string[]): Promise<void> {
-  if (process.platform !== 'linux' || process.env[FETCH_CAP_VARIABLE] !== undefined || !runsServe(argv) || !process.execve) return
+  if (process.platform !== 'linux' || !runsServe(argv) || !process.execve) return
+  const missing = serveEnvironmentMissing(process.env)
+  if (Object.keys(missing).length === 0) return
   // Bun's CPU profiler (--cpu-prof, also via BUN_OPTIONS) interrupts the main thread with SIGPWR to take its samples;
   // one still pending at execve meets the default action in the new image and kills it (3 starts in 40 here).
   if (process.execArgv.some((a) => a.startsWith('--cpu-prof'))) return
@@ -92,7 +110,7 @@ export async function reexecWithFetchCap(argv: readonly string[]): Promise<void>
     const eq = entry.indexOf('=')
     if (eq > 0) env[entry.slice(0, eq)] ??= entry.slice(eq + 1)
   }
-  env[FETCH_CAP_VARIABLE] = String(SERVE_FETCH_CAP)
+  Object.assign(env, missing)
   try {
     process.execve(executablePath(), args, env)
   } catch {

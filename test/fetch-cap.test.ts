@@ -1,7 +1,7 @@
 // Which starts re-execute with Bun's fetch cap raised, and the cap Bun runs with for a value of the variable
 // (the processes themselves: test/binary/fetch-cap.test.ts).
 import { describe, expect, test } from 'bun:test'
-import { BUN_FETCH_CAP, fetchCapOf, runsServe, SERVE_FETCH_CAP } from '../src/fetch-cap'
+import { BUN_FETCH_CAP, fetchCapOf, runsServe, SERVE_FETCH_CAP, serveEnvironmentMissing } from '../src/fetch-cap'
 
 describe('runsServe: only a start that serves re-executes', () => {
   test.each([
@@ -52,4 +52,15 @@ describe('fetchCapOf: the cap Bun runs with (Bun 1.4.5, each value checked by co
   test.each(['0', '65536', '70000', 'abc', '', ' 300', '300 ', '0x12c', '-1', '3.5'])('%j is ignored: 256', (raw) =>
     expect(fetchCapOf({ BUN_CONFIG_MAX_HTTP_REQUESTS: raw })).toEqual({ cap: 256, ignored: raw }),
   )
+})
+
+describe("serveEnvironmentMissing: what serve's re-execution adds (each only when unset)", () => {
+  test('nothing set: the fetch cap and the allocator purge delay', () =>
+    expect(serveEnvironmentMissing({})).toEqual({ BUN_CONFIG_MAX_HTTP_REQUESTS: '4096', MIMALLOC_PURGE_DELAY: '5000' }))
+  test("an operator's value is never replaced, whatever it is", () => {
+    expect(serveEnvironmentMissing({ BUN_CONFIG_MAX_HTTP_REQUESTS: '260' })).toEqual({ MIMALLOC_PURGE_DELAY: '5000' })
+    expect(serveEnvironmentMissing({ MIMALLOC_PURGE_DELAY: '' })).toEqual({ BUN_CONFIG_MAX_HTTP_REQUESTS: '4096' })
+  })
+  test('both set (the re-executed process): nothing, so it does not re-execute again', () =>
+    expect(serveEnvironmentMissing({ BUN_CONFIG_MAX_HTTP_REQUESTS: 'abc', MIMALLOC_PURGE_DELAY: '100' })).toEqual({}))
 })

@@ -86,10 +86,11 @@ describe.each(launchers)('serve started as $name', ({ command, comm }) => {
     const gw = await startServe(command(), upstream, { cwd, env })
     try {
       // The process that listens is the one started (execve keeps the PID), under its own name, with exactly the
-      // environment it was given plus the variable: nothing else leaks in (NODE_ENV), and it was set once.
+      // environment it was given plus the variables (the fetch cap, the allocator's purge delay): nothing else leaks in
+      // (NODE_ENV), and each was set once.
       const environ = procList(gw.pid, 'environ')
       expect(environ.toSorted()).toEqual(
-        [...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'BUN_CONFIG_MAX_HTTP_REQUESTS=4096'].toSorted(),
+        [...Object.entries(env).map(([k, v]) => `${k}=${v}`), 'BUN_CONFIG_MAX_HTTP_REQUESTS=4096', 'MIMALLOC_PURGE_DELAY=5000'].toSorted(),
       )
       expect(procList(gw.pid, 'cmdline')).toEqual([...command(), 'serve', '--port', '0', '--upstream', upstream.url])
       expect(readFileSync(`/proc/${gw.pid}/comm`, 'utf8').trim()).toBe(comm())
@@ -121,7 +122,11 @@ describe.each(launchers)('serve started as $name', ({ command, comm }) => {
     const { cwd, env } = cleanHome({ BUN_CONFIG_MAX_HTTP_REQUESTS: '260' })
     const gw = await startServe(command(), upstream, { cwd, env })
     try {
-      expect(procList(gw.pid, 'environ')).toContain('BUN_CONFIG_MAX_HTTP_REQUESTS=260')
+      // still re-executed for the variable the operator left unset, their own kept as it is
+      const environ = procList(gw.pid, 'environ')
+      expect(environ).toContain('BUN_CONFIG_MAX_HTTP_REQUESTS=260')
+      expect(environ).toContain('MIMALLOC_PURGE_DELAY=5000')
+      expect(environ.filter((e) => e.startsWith('BUN_CONFIG_MAX_HTTP_REQUESTS='))).toHaveLength(1)
       expect(logLine(gw, 'started')).toMatchObject({ max_upstream_requests: 260 })
       const turns = Array.from({ length: 270 }, (_, i) => streamedTurn(gw, i))
       await waitFor('260 model calls held at the upstream', () => arrived() >= 260, 60_000)
@@ -146,7 +151,8 @@ test("under Bun's CPU profiler serve is not re-executed (a sample's SIGPWR pendi
   const { cwd, env } = cleanHome()
   const gw = await startServe([process.execPath, '--cpu-prof', `--cpu-prof-dir=${cwd}`, MAIN], upstream, { cwd, env })
   try {
-    expect(procList(gw.pid, 'environ').some((e) => e.startsWith('BUN_CONFIG_MAX_HTTP_REQUESTS='))).toBe(false)
+    const environ = procList(gw.pid, 'environ')
+    expect(environ.some((e) => e.startsWith('BUN_CONFIG_MAX_HTTP_REQUESTS=') || e.startsWith('MIMALLOC_PURGE_DELAY='))).toBe(false)
     expect(logLine(gw, 'started')).toMatchObject({ max_upstream_requests: 256 })
     expect(
       logLine(gw, "not restarted with BUN_CONFIG_MAX_HTTP_REQUESTS set: turns past Bun's default wait for a free upstream slot"),
@@ -160,6 +166,37 @@ test("under Bun's CPU profiler serve is not re-executed (a sample's SIGPWR pendi
 }, 60_000)
 
 describe('the compiled binary', () => {
+  test.each<{ what: string; given: Record<string, string>; added: string[]; cap: number }>([
+    {
+      what: "an operator's own MIMALLOC_PURGE_DELAY is kept; the restart adds only the fetch cap",
+      given: { MIMALLOC_PURGE_DELAY: '250' },
+      added: ['BUN_CONFIG_MAX_HTTP_REQUESTS=4096'],
+      cap: 4096,
+    },
+    {
+      what: 'with both variables set nothing restarts: the environment is exactly the one given',
+      given: { MIMALLOC_PURGE_DELAY: '100', BUN_CONFIG_MAX_HTTP_REQUESTS: '300' },
+      added: [],
+      cap: 300,
+    },
+  ])(
+    '$what',
+    async ({ given, added, cap }) => {
+      const upstream = startFakeUpstream()
+      const { cwd, env } = cleanHome(given)
+      const gw = await startServe([bin.path], upstream, { cwd, env })
+      try {
+        const expected = [...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...added]
+        expect(procList(gw.pid, 'environ').toSorted()).toEqual(expected.toSorted())
+        expect(logLine(gw, 'started')).toMatchObject({ max_upstream_requests: cap })
+      } finally {
+        expect(await gw.stop()).toBe(0)
+        await upstream.stop()
+      }
+    },
+    60_000,
+  )
+
   test('a value Bun does not take is left as it is, and serve says it runs with 256', async () => {
     const upstream = startFakeUpstream()
     const { cwd, env } = cleanHome({ BUN_CONFIG_MAX_HTTP_REQUESTS: '70000' })

@@ -76,8 +76,12 @@ describe("the executable's start-up code", () => {
       expect({ path, loaded: loadsAtStart(path) }).toEqual({ path, loaded: false })
   })
 
-  test('sets NODE_ENV before any package is loaded (Elysia reads it when it loads), and re-executes serve before the CLI loads: only fetch-cap.ts and production-env.ts come before the entry, and no runtime module', () => {
-    expect(beforeEntry.modules.filter((m) => m !== 'src/main.ts').toSorted()).toEqual(['src/fetch-cap.ts', 'src/production-env.ts'])
+  test('sets NODE_ENV before any package is loaded (Elysia reads it when it loads), and re-executes serve before the CLI loads: only fetch-cap.ts (with allocator-env.ts, the constants it sets) and production-env.ts come before the entry, and no runtime module', () => {
+    expect(beforeEntry.modules.filter((m) => m !== 'src/main.ts').toSorted()).toEqual([
+      'src/allocator-env.ts',
+      'src/fetch-cap.ts',
+      'src/production-env.ts',
+    ])
     expect([...beforeEntry.builtins]).toEqual([])
   })
 
