@@ -31,10 +31,6 @@ export interface UpstreamCall {
   headers?: Headers | Record<string, string | undefined>
   /** sent as x-request-id in place of the client's (one request id end to end) */
   requestId?: string
-  /**
-   * Handed to fetch before call()'s first await, and fetch copies bytes when the request is made: a buffer lent for
-   * this call (upstream/request-body.ts) may be written over once call() has returned its promise.
-   */
   body?: RequestInit['body']
   signal?: AbortSignal
   /** "quick" uses connectTimeoutMs, "generate" firstByteTimeoutMs */
