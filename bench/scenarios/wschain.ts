@@ -4,7 +4,8 @@
 // turn adds a call and its output (2 items) to the chain. The upstream answers at once with one function
 // call (`bench-l0-d16-r0-t1`). Read: the cost of turn 300 against turn 10, as gateway CPU per turn
 // (all its threads, from the send of a turn to the send of the next, so work done after the answer
-// counts) and as latency. Direct: the same turns to the upstream's /v1/responses (SSE), each carrying the
+// counts) and as latency; turn 10 is read on a short chain beside the long one, the two windows turn for turn
+// (gatewayChains). Direct: the same turns to the upstream's /v1/responses (SSE), each carrying the
 // whole history inline — what the gateway sends it — so the upstream's own growth is visible apart.
 import { type Ctx, fmt, median, type ScenarioResult, timeStream } from '../lib'
 import { profileModel, type Profile } from '../upstream'
@@ -44,44 +45,97 @@ interface FunctionCall {
   id?: string
 }
 
-/** One chain through the gateway: per turn, ms from send to response.completed and gateway CPU ns. */
-async function gatewayChain(wsUrl: string, cpuNs: () => number): Promise<{ latency: number[]; cpu: number[] }> {
-  const sock = await Socket.open(wsUrl)
-  const latency: number[] = []
-  const cpuAt: number[] = []
-  try {
-    let prev: { id: string; call: FunctionCall } | null = null
-    for (let turn = 1; turn <= TURNS; turn++) {
-      let completed = ''
-      const done = sock.turns(1, (text) => {
-        if (text.startsWith('{"type":"response.completed"')) completed = text
-      })
-      const input = prev
-        ? [{ type: 'function_call_output', call_id: prev.call.call_id, output: OUTPUT }]
-        : [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Look around the repository.' }] }]
-      cpuAt.push(cpuNs())
-      const t0 = performance.now()
-      sock.send({
-        type: 'response.create',
-        model: profileModel(TOOL_TURN),
-        instructions: INSTRUCTIONS,
-        tools: TOOLS,
-        store: false,
-        input,
-        ...(prev ? { previous_response_id: prev.id } : {}),
-      })
-      await done
-      latency.push(performance.now() - t0)
-      const r = JSON.parse(completed).response as { id: string; output: FunctionCall[] }
-      const call = r.output.find((o) => o.type === 'function_call')
-      if (!call) throw new Error(`turn ${turn}: no function call in ${completed.slice(0, 300)}`)
-      prev = { id: r.id, call }
-    }
-    cpuAt.push(cpuNs())
-  } finally {
-    sock.close()
+/** A chain through the gateway on its own socket, one turn at a time. */
+class GatewayChain {
+  /** turns done */
+  turns = 0
+  private prev: { id: string; call: FunctionCall } | null = null
+  private constructor(private readonly sock: Socket) {}
+
+  static async open(wsUrl: string): Promise<GatewayChain> {
+    return new GatewayChain(await Socket.open(wsUrl))
   }
-  return { latency, cpu: latency.map((_, i) => cpuAt[i + 1] - cpuAt[i]) }
+
+  /** Its next turn, sent right after `atSend()` (the reading that starts the turn's CPU): ms from the send to response.completed. */
+  async next(atSend: () => void): Promise<number> {
+    const turn = ++this.turns
+    let completed = ''
+    const done = this.sock.turns(1, (text) => {
+      if (text.startsWith('{"type":"response.completed"')) completed = text
+    })
+    const prev = this.prev
+    const input = prev
+      ? [{ type: 'function_call_output', call_id: prev.call.call_id, output: OUTPUT }]
+      : [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Look around the repository.' }] }]
+    atSend()
+    const t0 = performance.now()
+    this.sock.send({
+      type: 'response.create',
+      model: profileModel(TOOL_TURN),
+      instructions: INSTRUCTIONS,
+      tools: TOOLS,
+      store: false,
+      input,
+      ...(prev ? { previous_response_id: prev.id } : {}),
+    })
+    await done
+    const latency = performance.now() - t0
+    const r = JSON.parse(completed).response as { id: string; output: FunctionCall[] }
+    const call = r.output.find((o) => o.type === 'function_call')
+    if (!call) throw new Error(`turn ${turn}: no function call in ${completed.slice(0, 300)}`)
+    this.prev = { id: r.id, call }
+    return latency
+  }
+
+  close() {
+    this.sock.close()
+  }
+}
+
+/** A measured turn: which turn of its chain, ms from send to response.completed, gateway CPU ms. */
+interface TurnSample {
+  turn: number
+  latency: number
+  cpu: number
+}
+
+/**
+ * A long chain through the gateway and a short one beside it, on two sockets, one turn at a time: the long chain's
+ * turns up to its LATE window alone, the short chain's up to its EARLY window, then the two windows turn for turn
+ * (long, short, long, short…). "Turn 300" and "turn 10" are then read in the same seconds of the gateway's life, so
+ * what drifts with time — the JIT still compiling, a collection, the machine's neighbours — weighs on both alike
+ * (measured one after the other, turn 10 of the first chain fell in the gateway's first second, JIT and all). A
+ * turn's CPU runs from its send to the next send, whichever socket that is, so work done after its answer counts.
+ */
+async function gatewayChains(wsUrl: string, cpuNs: () => number): Promise<{ early: TurnSample[]; late: TurnSample[] }> {
+  const long = await GatewayChain.open(wsUrl)
+  const short = await GatewayChain.open(wsUrl)
+  const sent: { window: 'early' | 'late' | null; turn: number; latency: number; cpuAt: number }[] = []
+  const step = async (chain: GatewayChain, window: 'early' | 'late' | null) => {
+    let cpuAt = 0
+    const latency = await chain.next(() => {
+      cpuAt = cpuNs()
+    })
+    sent.push({ window, turn: chain.turns, latency, cpuAt })
+  }
+  try {
+    while (long.turns < LATE[0] - 1) await step(long, null)
+    while (short.turns < EARLY[0] - 1) await step(short, null)
+    // the windows are as long: each turn of one follows a turn of the other
+    while (long.turns < LATE[1]) {
+      await step(long, 'late')
+      await step(short, 'early')
+    }
+  } finally {
+    long.close()
+    short.close()
+  }
+  const end = cpuNs()
+  const samples = (window: 'early' | 'late') =>
+    sent.flatMap((s, i) =>
+      s.window === window ? [{ turn: s.turn, latency: s.latency, cpu: ((sent[i + 1]?.cpuAt ?? end) - s.cpuAt) / 1e6 }] : [],
+    )
+  return { early: samples('early'), late: samples('late') }
 }
 
 /** The same chain straight to the upstream, history inline: per turn, ms to the end of the stream. */
@@ -100,38 +154,32 @@ async function directChain(upstream: string): Promise<number[]> {
   return latency
 }
 
-const windowOf = (perChain: number[][], [from, to]: [number, number]) => median(perChain.flatMap((xs) => xs.slice(from - 1, to)))
-
 export async function wschain(ctx: Ctx): Promise<ScenarioResult> {
   const chains = ctx.quick ? 2 : 5
   const gw = await ctx.gateway()
   const wsUrl = gw.url.replace(/^http/, 'ws') + '/v1/responses'
-  const gwLatency: number[][] = []
-  const gwCpu: number[][] = []
-  const direct: number[][] = []
+  const early: (TurnSample & { direct: number })[] = []
+  const late: (TurnSample & { direct: number })[] = []
   try {
     for (let c = 1; c <= chains; c++) {
-      ctx.log(`wschain: chain ${c}/${chains} of ${TURNS} turns, direct then through the gateway`)
-      direct.push(await directChain(ctx.upstream))
-      const g = await gatewayChain(wsUrl, gw.cpuNs)
-      gwLatency.push(g.latency)
-      gwCpu.push(g.cpu.map((ns) => ns / 1e6))
+      ctx.log(`wschain: chain ${c}/${chains} of ${TURNS} turns, direct then through the gateway (a short chain beside it)`)
+      const direct = await directChain(ctx.upstream)
+      const g = await gatewayChains(wsUrl, gw.cpuNs)
+      for (const s of g.early) early.push({ ...s, direct: direct[s.turn - 1] })
+      for (const s of g.late) late.push({ ...s, direct: direct[s.turn - 1] })
     }
   } finally {
     await gw.stop()
   }
-  const row = (label: string, xs: number[][]) => {
-    const early = windowOf(xs, EARLY)
-    const late = windowOf(xs, LATE)
-    return { early, late, ratio: late / early, cells: [label, fmt(early, 2), fmt(late, 2), `${(late / early).toFixed(2)}×`] }
+  const row = (label: string, of: (s: TurnSample & { direct: number }) => number) => {
+    const e = median(early.map(of))
+    const l = median(late.map(of))
+    return { early: e, late: l, ratio: l / e, cells: [label, fmt(e, 2), fmt(l, 2), `${(l / e).toFixed(2)}×`] }
   }
-  const d = row('direct: upstream latency per turn (history inline, SSE)', direct)
-  const l = row('gateway: latency per turn (WebSocket)', gwLatency)
-  const c = row('gateway: CPU ms per turn', gwCpu)
-  const added = row(
-    'added latency per turn (gateway − direct)',
-    gwLatency.map((xs, i) => xs.map((x, t) => x - direct[i][t])),
-  )
+  const d = row('direct: upstream latency per turn (history inline, SSE)', (s) => s.direct)
+  const l = row('gateway: latency per turn (WebSocket)', (s) => s.latency)
+  const c = row('gateway: CPU ms per turn', (s) => s.cpu)
+  const added = row('added latency per turn (gateway − direct)', (s) => s.latency - s.direct)
   const metrics: Record<string, number> = {
     'wschain.direct_turn10_ms': d.early,
     'wschain.direct_turn300_ms': d.late,
@@ -162,7 +210,9 @@ export async function wschain(ctx: Ctx): Promise<ScenarioResult> {
         note:
           'Each turn sends `store:false`, `previous_response_id` and only the new `function_call_output`; the gateway rehydrates the rest ' +
           `(by turn 300 the chain holds ${TURNS * 2 - 1} items). Every request carries ${TOOLS.length} function tools and ${(INSTRUCTIONS.length / 1024).toFixed(1)} KiB of instructions. ` +
-          'Gateway CPU per turn: all its threads (/proc/<pid>/task/*/schedstat), from the send of a turn to the send of the next.',
+          'Gateway CPU per turn: all its threads (/proc/<pid>/task/*/schedstat), from the send of a turn to the send of the next. ' +
+          `Through the gateway each chain has a short one beside it on a second socket: turns ${LATE.join('–')} of the long chain and ${EARLY.join('–')} of the short one alternate, turn for turn, so both windows are read in the same seconds. ` +
+          'Direct: the same turns one chain after the other.',
       },
     ],
   }

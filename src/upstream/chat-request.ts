@@ -147,7 +147,7 @@ export function toChatMessages(instructions: unknown, input: unknown): ChatMessa
 /**
  * The message a user, system or developer message item or a function_call_output becomes on its own. Kept for settled
  * items (src/store/settled-items.ts), settled too: a long chain's messages are made once, and their JSON is kept
- * (upstream/request-json.ts).
+ * (upstream/request-body.ts).
  */
 const chatMessage = settledMemo((item: Json): ChatMessage => {
   const m: ChatMessage =
@@ -219,7 +219,7 @@ function sizeAfter(state: SizeState, items: Json[], from: number): SizeState {
   return state
 }
 
-/** chatMessagesSize's state after a list's settled beginning, by its first item (as upstream/request-json.ts keeps its JSON). */
+/** chatMessagesSize's state after a list's settled beginning, by its first item (the next request of the chain begins with the same objects). */
 const sizeBeginnings = new WeakMap<Json, { instructions: string | null; items: Json[]; state: SizeState }>()
 
 /** Where chatMessagesSize is in toChatMessages' steps: what it counted so far and what the next item may join. */

@@ -11,7 +11,7 @@ import type { ServedModels } from './served-models'
 import { translatedBatches } from './sse'
 import { emptyAnswer, readLimitedJson } from './stream-limit'
 import { toChatRequest } from './chat-request'
-import { requestJson } from './request-json'
+import { requestBody } from './request-body'
 
 export { toChatMessages, toChatRequest } from './chat-request'
 
@@ -272,7 +272,7 @@ export function chatAdapter(client: UpstreamClient, limits: StreamLimits, models
           method: 'POST',
           path: '/chat/completions',
           headers: { 'content-type': 'application/json', accept: whole ? 'application/json' : 'text/event-stream', ...headers },
-          body: requestJson(request, 'messages'),
+          body: requestBody(request, 'messages'),
           signal,
           kind: 'generate',
         })

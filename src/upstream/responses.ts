@@ -10,7 +10,7 @@ import type { ServedModels } from './served-models'
 import { DELTA_RUN, type DeltaRun, DeltaMatcher } from './delta-run'
 import { type Splice, type SseMessage, translatedBatches } from './sse'
 import { emptyAnswer, readLimitedJson } from './stream-limit'
-import { requestJson } from './request-json'
+import { requestBody } from './request-body'
 import { ResponsesStreamFixer, type VllmEvent } from './vllm-events'
 
 export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, models?: ServedModels): UpstreamAdapter {
@@ -29,7 +29,7 @@ export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, m
           method: 'POST',
           path: '/responses',
           headers: { 'content-type': 'application/json', accept: whole ? 'application/json' : 'text/event-stream', ...headers },
-          body: requestJson({ ...body, stream: !whole }),
+          body: requestBody({ ...body, stream: !whole }),
           signal,
           kind: 'generate',
         })
