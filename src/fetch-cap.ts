@@ -94,7 +94,7 @@ function executablePath(): string {
  * process: no loop), under Bun's CPU profiler, /proc unreadable or not valid UTF-8, or execve failed — then the
  * process goes on with Bun's defaults, and the "started" line says which fetch cap it runs with.
  */
-export async function reexecWithFetchCap(argv: readonly string[]): Promise<void> {
+export async function reexecWithServeEnvironment(argv: readonly string[]): Promise<void> {
   if (process.platform !== 'linux' || !runsServe(argv) || !process.execve) return
   const missing = serveEnvironmentMissing(process.env)
   if (Object.keys(missing).length === 0) return

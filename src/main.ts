@@ -5,9 +5,9 @@
 // its own code runs — from source that load is most of a start (~300 ms), and the re-execution must come before it,
 // not after. And in the split bundle their chunks are evaluated before the entry's code, so Elysia would read NODE_ENV
 // before it is set (it decides at load whether it runs in production); a dynamic import runs in order.
-import { reexecWithFetchCap } from './fetch-cap'
+import { reexecWithServeEnvironment } from './fetch-cap'
 import './production-env'
 
-await reexecWithFetchCap(process.argv.slice(2))
+await reexecWithServeEnvironment(process.argv.slice(2))
 const { runCli } = await import('./cli')
 runCli(process.argv.slice(2))
