@@ -5,13 +5,14 @@ import { afterEach, beforeEach, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openSqlite } from '../../src/store/sqlite/driver'
+import { openSqlite, type Db } from '../../src/store/sqlite/driver'
 import { MAX_GROUP } from '../../src/store/sqlite/group-commit'
 import { createSqliteStore } from '../../src/store/sqlite/repository'
 import { message, responseRecord, type JsonStore } from './fixtures'
 
 let dir: string
 let client: Database
+let db: Db
 let store: JsonStore
 let path: string
 beforeEach(() => {
@@ -19,6 +20,7 @@ beforeEach(() => {
   path = join(dir, 'agentgate.db')
   const opened = openSqlite(path)
   client = opened.client
+  db = opened.db
   store = createSqliteStore(opened.db, opened.client) as JsonStore
 })
 afterEach(async () => {
@@ -140,8 +142,9 @@ test('a read issued right after writes, without waiting for them, sees them', as
 })
 
 test('a failure of the whole transaction fails every write of the group, and nothing of it is stored', async () => {
-  // another connection holds the write lock past busy_timeout: the group cannot begin
+  // another connection holds the write lock past busy_timeout and the store's own wait: the group cannot begin
   client.exec('PRAGMA busy_timeout = 50')
+  store = createSqliteStore(db, client, { lockWaitMs: 50 }) as JsonStore
   const other = new Database(path)
   other.exec('BEGIN IMMEDIATE')
   try {

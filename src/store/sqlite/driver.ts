@@ -4,6 +4,7 @@ import { Database } from 'bun:sqlite'
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { drizzle, type BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
+import { LOCK_WAIT_MS } from './lock-wait'
 import { migrateSqlite } from './migrate'
 import * as schema from './schema'
 
@@ -40,8 +41,9 @@ export function openSqlite(path: string): { client: Database; db: Db } {
   }
   try {
     // First, so every statement below waits for a lock another connection still holds (a process or the checkpoint
-    // worker of a store just closed) instead of failing at once with "database is locked".
-    client.exec('PRAGMA busy_timeout = 5000')
+    // worker of a store just closed) instead of failing at once with "database is locked". (SQLite counts the sleeps of
+    // this wait rather than timing them: the store's writes also wait by the clock, ./lock-wait.ts.)
+    client.exec(`PRAGMA busy_timeout = ${LOCK_WAIT_MS}`)
     // A new database gets incremental vacuum, so retention can give deleted rows' space back to the file system
     // (Store.reclaimSpace). The mode can only be set before the first table exists; an older database is converted
     // by the first `agentgate prune` (a one-time full VACUUM).

@@ -9,8 +9,11 @@
 // savepoint per write: writes almost never fail, and a savepoint per write was about a quarter of a JSON turn's write. A write's promise settles only once its batch has committed. Reads and the store's
 // other operations flush the queue first, so every operation still sees the writes issued before it.
 // A transaction takes at most MAX_GROUP writes: holding the event loop is what a group costs the streams it serves.
+// A write (or group) that another connection's write lock keeps out waits for it up to a bound kept by the clock, not
+// only as long as SQLite's own busy handler, which signals cut short (./lock-wait.ts).
 import type { Database } from 'bun:sqlite'
 import { asStoreError } from '../errors'
+import { LOCK_WAIT_MS, waitingOutLocks } from './lock-wait'
 
 interface Queued {
   work: () => unknown
@@ -41,7 +44,8 @@ export interface GroupCommit {
   flush(): void
 }
 
-export function groupCommit(client: Database): GroupCommit {
+/** `lockWaitMs`: how long a write waits, by the clock, for another connection's write lock (./lock-wait.ts). */
+export function groupCommit(client: Database, lockWaitMs = LOCK_WAIT_MS): GroupCommit {
   const queue: Queued[] = []
   // bun:sqlite transaction functions made once (making one per call showed in profiles). Called inside a transaction,
   // `unit` runs in a savepoint.
@@ -91,7 +95,7 @@ export function groupCommit(client: Database): GroupCommit {
       // alone: exactly what it would have been without batching
       const w = writes[0]!
       try {
-        w.resolve(w.atomic ? unit.immediate(w.work) : w.work())
+        w.resolve(waitingOutLocks(client, w.atomic ? () => unit.immediate(w.work) : w.work, lockWaitMs))
       } catch (e) {
         w.reject(asStoreError(e))
       }
@@ -100,12 +104,18 @@ export function groupCommit(client: Database): GroupCommit {
     let outcomes: Outcome[]
     try {
       // immediate: takes the write lock up front (a deferred one upgraded later fails at once with SQLITE_BUSY)
-      try {
-        outcomes = plain.immediate(writes)
-      } catch (e) {
-        if (e !== RETRY) throw e
-        outcomes = batch.immediate(writes)
-      }
+      outcomes = waitingOutLocks(
+        client,
+        () => {
+          try {
+            return plain.immediate(writes)
+          } catch (e) {
+            if (e !== RETRY) throw e
+            return batch.immediate(writes)
+          }
+        },
+        lockWaitMs,
+      )
     } catch (e) {
       const error = asStoreError(e)
       for (const w of writes) w.reject(error)

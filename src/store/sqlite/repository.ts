@@ -15,6 +15,7 @@ import { conversationQueries } from './conversations'
 import { isMemoryPath, openSqlite, type Db } from './driver'
 import { eventQueries } from './events'
 import { groupCommit } from './group-commit'
+import { LOCK_WAIT_MS, waitingOutLocks } from './lock-wait'
 import { itemQueries } from './items'
 import { recoveryQueries } from './recovery'
 import { responseQueries } from './responses'
@@ -32,7 +33,8 @@ function settled<T>(fn: () => Result<T>): Promise<T> {
   }
 }
 
-export function createSqliteStore(db: Db, client: Database): Store {
+/** `lockWaitMs`: how long a write waits, by the clock, for another connection's write lock (./lock-wait.ts). */
+export function createSqliteStore(db: Db, client: Database, { lockWaitMs = LOCK_WAIT_MS }: { lockWaitMs?: number } = {}): Store {
   const q: Queries = {
     ...responseQueries(db, client),
     ...itemQueries(db, client),
@@ -41,7 +43,7 @@ export function createSqliteStore(db: Db, client: Database): Store {
     ...conversationQueries(db, client),
   }
   // Writes are committed in groups (./group-commit.ts); every other operation runs the queued ones first.
-  const commits = groupCommit(client)
+  const commits = groupCommit(client, lockWaitMs)
   const inTransaction = client.transaction(<T>(fn: () => T): T => fn())
   /**
    * A deferred transaction that upgrades to a writer can fail with SQLITE_BUSY at once when another process writes,
@@ -49,7 +51,7 @@ export function createSqliteStore(db: Db, client: Database): Store {
    */
   const writeTransaction = <T>(fn: () => T): T => {
     commits.flush()
-    return inTransaction.immediate(fn) as T
+    return waitingOutLocks(client, () => inTransaction.immediate(fn) as T, lockWaitMs)
   }
   const dialect: Dialect = {
     name: 'sqlite',

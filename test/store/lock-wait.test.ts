@@ -1,0 +1,156 @@
+// A write of the SQLite store waits for another connection's write lock by the clock (src/store/sqlite/lock-wait.ts),
+// not only as long as SQLite's busy handler, which counts the sleeps it asked for and gives up early when signals cut
+// them short (Bun's CPU profiler sends the main thread one every sampling interval).
+import type { Database } from 'bun:sqlite'
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openSqlite, type Db } from '../../src/store/sqlite/driver'
+import { isBusy, waitingOutLocks } from '../../src/store/sqlite/lock-wait'
+import { createSqliteStore } from '../../src/store/sqlite/repository'
+import { message, responseRecord, type JsonStore } from './fixtures'
+
+let dir: string
+let path: string
+let client: Database
+let db: Db
+let store: JsonStore
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'agentgate-lock-wait-'))
+  path = join(dir, 'agentgate.db')
+  ;({ client, db } = openSqlite(path))
+  store = createSqliteStore(db, client) as JsonStore
+})
+afterEach(async () => {
+  await store.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/**
+ * Another connection (on a thread of its own, as the checkpoint worker's is) takes the write lock and keeps it for
+ * `ms`: resolves once it holds it; `released` once it has committed.
+ */
+async function holdWriteLock(ms: number): Promise<{ released: Promise<void> }> {
+  const source = `
+    import { Database } from 'bun:sqlite'
+    self.onmessage = (e) => {
+      const db = new Database(e.data.path)
+      db.exec('BEGIN IMMEDIATE')
+      postMessage('held')
+      const until = performance.now() + e.data.ms
+      while (performance.now() < until) {}
+      db.exec('COMMIT')
+      db.close()
+      postMessage('released')
+    }`
+  const worker = new Worker(URL.createObjectURL(new Blob([source], { type: 'application/javascript' })))
+  const next = () => new Promise<string>((resolve) => worker.addEventListener('message', (e) => resolve(e.data), { once: true }))
+  const held = next()
+  worker.postMessage({ path, ms })
+  expect(await held).toBe('held')
+  const released = next().then(() => worker.terminate())
+  return { released }
+}
+
+/** A turn stored whole at its end, as the engine writes a JSON turn. */
+const turn = (id: string) =>
+  store.createResponse(responseRecord(id), [message(`${id}_in`, 'user', 'hello')], undefined, [message(`${id}_out`, 'assistant', 'hi')])
+
+/** SQLite's busy handler giving up after about a millisecond, as it does when signals cut its sleeps short. */
+const busyHandlerGivesUpEarly = () => client.exec('PRAGMA busy_timeout = 1')
+
+describe('a write waits out a write lock that SQLite stopped waiting for', () => {
+  test('a turn written alone (the single-write path)', async () => {
+    busyHandlerGivesUpEarly()
+    const { released } = await holdWriteLock(300)
+    await turn('resp_alone')
+    await released
+    expect((await store.getResponse('default', 'resp_alone'))?.status).toBe('completed')
+  })
+
+  test('turns written together (a group), each stored once', async () => {
+    busyHandlerGivesUpEarly()
+    const { released } = await holdWriteLock(300)
+    await Promise.all(['resp_g1', 'resp_g2', 'resp_g3'].map(turn))
+    await released
+    for (const id of ['resp_g1', 'resp_g2', 'resp_g3']) {
+      expect((await store.getResponse('default', id))?.status).toBe('completed')
+      expect(await store.getOutputItems('default', id)).toEqual([message(`${id}_out`, 'assistant', 'hi')])
+    }
+  })
+
+  test('a statement written on its own (an event log append, not in a transaction)', async () => {
+    await store.createResponse(responseRecord('resp_log', { status: 'in_progress' }), [])
+    busyHandlerGivesUpEarly()
+    const { released } = await holdWriteLock(300)
+    await store.appendEvents('resp_log', [{ type: 'response.output_text.delta', sequence_number: 1, delta: 'x' }])
+    await released
+    expect((await store.listEvents('resp_log', 0)).map((e) => e.sequence_number)).toEqual([1])
+  })
+
+  test('a batch of retention', async () => {
+    await turn('resp_old')
+    busyHandlerGivesUpEarly()
+    const { released } = await holdWriteLock(300)
+    expect(await store.pruneResponses(Date.now() + 1000, 100)).toBe(1)
+    await released
+    expect(await store.getResponse('default', 'resp_old')).toBeNull()
+  })
+
+  test('signals arriving all the while (busy_timeout as opened): the turn is stored', async () => {
+    // The CPU profiler's signals, sent from another process: each ends one of the busy handler's sleeps early, so on
+    // its own it gave up after milliseconds of a 300 ms hold.
+    let signals = 0
+    const count = () => signals++
+    process.on('SIGUSR2', count)
+    const sender = Bun.spawn(
+      [
+        process.execPath,
+        '-e',
+        `for (;;) { process.kill(${process.pid}, 'SIGUSR2'); const t = Bun.nanoseconds() + 100_000; while (Bun.nanoseconds() < t) {} }`,
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    )
+    try {
+      while (signals < 10) await Bun.sleep(5)
+      const { released } = await holdWriteLock(300)
+      await turn('resp_signalled')
+      await released
+    } finally {
+      sender.kill()
+      await sender.exited
+      process.off('SIGUSR2', count)
+    }
+    expect((await store.getResponse('default', 'resp_signalled'))?.status).toBe('completed')
+  })
+})
+
+describe('waitingOutLocks', () => {
+  test('a lock held past the wait still fails the write with SQLITE_BUSY, and nothing of it is stored', async () => {
+    const quick = createSqliteStore(db, client, { lockWaitMs: 50 }) as JsonStore
+    busyHandlerGivesUpEarly()
+    const { released } = await holdWriteLock(1000)
+    const result = await Promise.allSettled([quick.createResponse(responseRecord('resp_late'), [])])
+    await released
+    expect(result[0]!.status).toBe('rejected')
+    expect(isBusy((result[0] as PromiseRejectedResult).reason)).toBe(true)
+    expect(await store.getResponse('default', 'resp_late')).toBeNull()
+  })
+
+  test('any other failure is thrown at once, not tried again', () => {
+    let attempts = 0
+    const failing = () => {
+      attempts++
+      throw Object.assign(new Error('UNIQUE constraint failed'), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' })
+    }
+    expect(() => waitingOutLocks(client, failing)).toThrow('UNIQUE constraint failed')
+    expect(attempts).toBe(1)
+  })
+
+  test('SQLITE_BUSY and its extended codes are busy; other codes are not', () => {
+    for (const code of ['SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT', 'SQLITE_BUSY_RECOVERY']) expect(isBusy({ code })).toBe(true)
+    for (const e of [{ code: 'SQLITE_LOCKED' }, { code: 'SQLITE_FULL' }, new Error('database is locked'), null])
+      expect(isBusy(e)).toBe(false)
+  })
+})
