@@ -184,7 +184,16 @@ describe('EventNormaliser across model rounds (gateway-run tools)', () => {
     // a run of one delta as the adapter hands it over (upstream/delta-run.ts): the upstream's item id and indexes
     const delta = (itemId: string, text: string): DeltaRun => {
       const bytes = new TextEncoder().encode(text)
-      return { type: DELTA_RUN, sequence_number: -1, item_id: itemId, output_index: 0, content_index: 0, bytes, spans: [0, bytes.length], texts: null }
+      return {
+        type: DELTA_RUN,
+        sequence_number: -1,
+        item_id: itemId,
+        output_index: 0,
+        content_index: 0,
+        bytes,
+        spans: [0, bytes.length],
+        texts: null,
+      }
     }
     const added = (id: string, index: number) => ({
       type: 'response.output_item.added',
