@@ -6,11 +6,13 @@
 // comparing changes to that path, interleaved, where bench/turn-cpu.ts (the whole gateway over loopback) moves by more
 // than the change. Not a number to quote as the gateway's cost per event (turn-cpu and the bench are).
 //
-//   bun run bench/stream-cpu.ts [--roots /path/a,/path/b] [--loads tok,tok-nostore,burst,burst-nostore]
+//   bun run bench/stream-cpu.ts [--roots /path/a,/path/b] [--loads tok,tok-nostore,burst,burst-nostore,llm,llm-nostore,llm-relay,tok-relay]
 //                               [--turns 400] [--concurrency 100] [--deltas 250] [--burst-deltas 1000] [--rounds 5]
 //
 // tok*: one upstream event per chunk (token by token), each chunk a macrotask after the one before (as network reads
-// are); burst*: --burst-deltas deltas in one chunk. *-nostore: store:false. Each load runs in a fresh child process per
+// are); *-relay: no gateway, each upstream chunk written as it is to a direct stream (the floor of the same load);
+// llm*: the same chunks, one every 20 ms per stream (the LLM-like load's 50 tokens/s; --concurrency streams, each
+// running --turns ÷ --concurrency turns of 5 s: use --concurrency 500 --turns 1000); burst*: --burst-deltas deltas in one chunk. *-nostore: store:false. Each load runs in a fresh child process per
 // root and round; the line gives the main thread's CPU (from /proc, so the JIT and GC threads are apart) per event.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -40,8 +42,11 @@ async function child(root: string, load: string, turns: number, concurrency: num
   const { createSealer, sealingKey } = await import(join(root, 'src/sealing/sealer.ts'))
   const { timeOrderedId } = await import(join(root, 'src/ids.ts'))
   const { silentLogger } = await import(join(root, 'src/log.ts'))
-  const tok = load.startsWith('tok')
-  const store = !load.endsWith('-nostore')
+  // llm*: tokens paced as the bench's LLM-like load sends them (one chunk every 20 ms per stream), so the store's clock
+  // (engine/checkpoint.ts, a log row per running turn every 100 ms) runs as it does served
+  const paced = load.startsWith('llm')
+  const tok = load.startsWith('tok') || paced
+  const store = !load.endsWith('-nostore') && !load.endsWith('-relay')
   const enc = new TextEncoder()
   const frame = (e: Record<string, unknown>) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`
   // The upstream's answer, as the bench upstream sends it: tok, one event per chunk; burst, the deltas in one chunk.
@@ -67,7 +72,8 @@ async function child(root: string, load: string, turns: number, concurrency: num
     const stream = new ReadableStream<Uint8Array>({
       async pull(ctl) {
         // a macrotask per chunk: the next network read comes from the event loop, not from the same microtask drain
-        if (tok) await new Promise((r) => setImmediate(r))
+        if (paced) await Bun.sleep(i < 2 ? 0 : 20)
+        else if (tok) await new Promise((r) => setImmediate(r))
         // tok: a fresh buffer per chunk, as every network read gives (one buffer read again and again hid what a new
         // buffer costs: e.g. a view of part of it made for the first time)
         if (i < chunks.length) ctl.enqueue(tok ? chunks[i++]!.slice() : chunks[i++]!)
@@ -98,7 +104,31 @@ async function child(root: string, load: string, turns: number, concurrency: num
   })
   const body = { model: 'bench-model', input: 'Say hello to the benchmark.', stream: true, store }
   let events = 0
+  // *-relay: no gateway, the floor under the same load: the upstream's body read and each chunk written to a direct stream
+  // as it comes (bench/token-split.ts relay:direct, in process), read by the same client
+  const relay = load.endsWith('-relay')
+  const relayed = async () => {
+    const upstream = await fakeFetch('', { body: JSON.stringify(body) })
+    const reader = upstream.body!.getReader()
+    const stream = new ReadableStream({
+      type: 'direct',
+      async pull(ctl: ReadableStreamDirectController) {
+        for (let r = await reader.read(); !r.done; r = await reader.read()) {
+          const written = ctl.write(r.value)
+          if (typeof written !== 'number') await written
+        }
+        ctl.close()
+      },
+    })
+    return new Response(stream, { headers: { 'content-type': 'text/event-stream' } })
+  }
   const one = async () => {
+    if (relay) {
+      const text = await (await relayed()).text()
+      let n = 0
+      for (let at = text.indexOf('\n\n'); at >= 0; at = text.indexOf('\n\n', at + 2)) n++
+      return n
+    }
     const turn = await engine.start(body, { tenant: 'default', recordEvents: true })
     // as the route streams it: a tree whose batches() takes a sink (engine/turn-types.ts BatchSink) is given the writer's
     const res: Response = sseResponse(turn.batches.length > 0 ? (sink: unknown) => turn.batches(sink) : turn.batches())
@@ -146,10 +176,10 @@ const results = new Map<string, number[]>()
 for (let r = 0; r < rounds; r++)
   for (const load of loads)
     for (const root of roots) {
-      const deltas = load.startsWith('tok') ? opt('--deltas', '250') : opt('--burst-deltas', '1000')
+      const deltas = load.startsWith('burst') ? opt('--burst-deltas', '1000') : opt('--deltas', '250')
       const n = turns
       const proc = Bun.spawn(
-        [process.execPath, import.meta.path, '--child', root, load, String(n), String(load.startsWith('tok') ? concurrency : 8), deltas],
+        [process.execPath, import.meta.path, '--child', root, load, String(n), String(load.startsWith('burst') ? 8 : concurrency), deltas],
         {
           stdout: 'pipe',
           stderr: 'inherit',

@@ -40,6 +40,9 @@ export class EventNormaliser {
   private readonly items: ItemState[] = []
   /** output indexes taken by the gateway's own items (ownItem), before the upstream's */
   private indexOffset = 0
+  /** the upstream item id of the last run of deltas found by its id, and its item (deltaRun); null: none */
+  private runItemId: string | null = null
+  private runItem: ItemState | undefined = undefined
   outcome: UpstreamOutcome | null = null
 
   /** `finish` gets each finished item before anyone sees it (the engine seals reasoning there when asked to). */
@@ -136,6 +139,7 @@ export class EventNormaliser {
   nextRound(): void {
     this.byUpstreamIndex.clear()
     this.byUpstreamId.clear()
+    this.runItemId = null
     this.indexOffset = this.items.length
     this.outcome = null
   }
@@ -195,7 +199,17 @@ export class EventNormaliser {
    * announced go the way of any such event, one by one.
    */
   private deltaRun(run: DeltaRun, out: (ResponseEvent | DeltaRun)[]): void {
-    const st = this.stateFor(run)
+    // A token-by-token stream's runs all name one item: its state is kept from the run before (stateFor, with its `in`
+    // and reads on every kind of event, showed in the LLM-like load's profile). Any item added forgets it (addItem).
+    let st: ItemState | undefined
+    if (run.item_id === this.runItemId) st = this.runItem
+    else {
+      st = this.stateFor(run)
+      if (st !== undefined && this.byUpstreamId.get(run.item_id) === st) {
+        this.runItemId = run.item_id
+        this.runItem = st
+      }
+    }
     if (!st) {
       for (const delta of runTexts(run))
         out.push(
@@ -247,6 +261,7 @@ export class EventNormaliser {
   }
 
   private addItem(item: UpstreamItem, upstreamIndex: number): ItemState {
+    this.runItemId = null
     const type = String(item?.type ?? 'message')
     const id = this.ids(idPrefixFor(type))
     const st: ItemState = { index: this.items.length, id, added: normaliseItem({ ...item, id, type }), done: null, text: new Map() }

@@ -2,6 +2,7 @@
 import { describe, expect, test } from 'bun:test'
 import { EventNormaliser, GrowingText, normaliseItem } from '../../src/engine/normalise'
 import { sequentialIds } from '../../src/ids'
+import { DELTA_RUN, type DeltaRun } from '../../src/upstream/delta-run'
 import { vllmResponseEvents, type TurnScript } from '../support/fake-upstream'
 
 /** Events as these tests read them: any field of any event (the tests check values, not types). */
@@ -176,6 +177,44 @@ describe('EventNormaliser across model rounds (gateway-run tools)', () => {
       ['msg_000001', 'one'],
       ['msg_000002', 'two'],
     ])
+  })
+
+  test("runs of text deltas go to their item however they are matched: by the upstream's id, and afresh in the next round", () => {
+    const n = new EventNormaliser(sequentialIds())
+    // a run of one delta as the adapter hands it over (upstream/delta-run.ts): the upstream's item id and indexes
+    const delta = (itemId: string, text: string): DeltaRun => {
+      const bytes = new TextEncoder().encode(text)
+      return {
+        type: DELTA_RUN,
+        sequence_number: -1,
+        item_id: itemId,
+        output_index: 0,
+        content_index: 0,
+        bytes,
+        spans: [0, bytes.length],
+        texts: null,
+      }
+    }
+    const added = (id: string, index: number) => ({
+      type: 'response.output_item.added',
+      output_index: index,
+      item: { id, type: 'message', role: 'assistant', status: 'in_progress', content: [] },
+    })
+    const first: Loose[] = [added('u1', 0), delta('u1', 'a'), delta('u1', 'b'), added('u2', 1), delta('u2', 'c'), delta('u1', 'd')].flatMap(
+      (e) => n.accept(e as never),
+    )
+    const runs = first.filter((e) => e.type === DELTA_RUN)
+    expect(runs.map((r) => [r.item_id, r.output_index, r.sequence_number])).toEqual([
+      ['msg_000001', 0, 1],
+      ['msg_000001', 0, 2],
+      ['msg_000002', 1, 4],
+      ['msg_000001', 0, 5],
+    ])
+    n.nextRound()
+    // The next round reuses the id u1 without announcing it: not the first round's item (no item to place it on).
+    const second: Loose[] = n.accept(delta('u1', 'e') as never)
+    expect(second).toEqual([{ type: 'response.output_text.delta', sequence_number: 6, content_index: 0, delta: 'e', logprobs: [] }])
+    expect(n.output().map((i) => (i.content as any)[0]?.text)).toEqual(['abd', 'c'])
   })
 
   test("a gateway-run call's done is held until the gateway finishes it; its progress events carry its id and index", () => {
