@@ -56,6 +56,25 @@ describe('requestBody', () => {
     same([...chain, item(13)])
   })
 
+  test("a chain's kept beginning follows the list it is given: grown, cut back to another branch, grown past its buffer", () => {
+    // Every request of a chain copies the bytes kept for the run of settled items it begins with: they must always be
+    // the bytes of this list's items, however the lists before it went.
+    const big = (n: number) => ({ ...item(n), arguments: JSON.stringify({ text: `${n} ${'ü'.repeat(3000)}` }) })
+    const chain = settle(Array.from({ length: 30 }, (_, i) => big(100 + i)))
+    const other = settle([big(200), big(201)])
+    const same = (input: unknown[]) => {
+      for (const body of [{ model: 'm', input, stream: true }, { messages: [{ role: 'system', content: 'sys' }, ...input] }])
+        expect(sent(requestBody(body, 'messages' in body ? 'messages' : 'input'))).toEqual(stringified(body))
+    }
+    for (let n = 1; n <= chain.length; n += 7) same([...chain.slice(0, n), item(300 + n)]) // grows, a new item after it
+    same([...chain.slice(0, 3), ...other, item(310)]) // another branch from the third item on
+    same(chain) // back to the longer one
+    same([...chain.slice(0, 5), item(311), ...chain.slice(5)]) // a new item in the middle: the rest as it comes
+    same(chain.slice(0, 2)) // cut back
+    same(chain)
+    same([chain[0]])
+  })
+
   test('a changed copy of a settled item (same id, other content) is written as it is, not as the item it was copied from', () => {
     const [call] = settle([item(30)])
     const first = { input: [call] }
