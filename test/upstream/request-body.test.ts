@@ -2,7 +2,7 @@
 // the body is JSON.stringify's text, byte for byte, so what the upstream reads does not depend on what was kept.
 import { describe, expect, test } from 'bun:test'
 import { settle } from '../../src/store/settled-items'
-import { requestBody } from '../../src/upstream/request-body'
+import { bodySent, requestBody, wasSent } from '../../src/upstream/request-body'
 
 /** The body as the upstream gets it: a string as fetch sends it (UTF-8), bytes as they are. */
 const sent = (body: string | Uint8Array) => (typeof body === 'string' ? Buffer.from(body) : Buffer.from(body))
@@ -88,16 +88,26 @@ describe('requestBody', () => {
     }).toThrow() // a settled item cannot change under its kept text
   })
 
-  test("a chain's body is bytes of its own: the next request's body does not write over it", () => {
+  test("a chain's body is lent: never written over until it has been sent, and then lent again", () => {
     const a = { input: settle([item(40)]) }
     const b = { input: settle([item(41), item(42)]) }
     const first = requestBody(a)
     expect(first).toBeInstanceOf(Uint8Array)
-    expect(sent(first)).toEqual(stringified(a))
     const second = requestBody(b)
-    expect(sent(second)).toEqual(stringified(b))
-    // both written in the same scratch buffer; each body was copied out of it
+    // both on loan at once (a request made between another's body and its fetch): each keeps its own bytes
     expect(sent(first)).toEqual(stringified(a))
+    expect(sent(second)).toEqual(stringified(b))
+    expect(wasSent(first)).toBe(false)
+    bodySent(first)
+    bodySent(first) // given back once
+    expect(wasSent(first)).toBe(true)
+    const third = requestBody(b)
+    expect(sent(third)).toEqual(stringified(b))
+    // the buffer the first was sent from holds the third now: why a body sent is never sent again (client.ts)
+    expect(sent(first)).not.toEqual(stringified(a))
+    expect(sent(second)).toEqual(stringified(b))
+    bodySent('a string body') // not lent: nothing to give back
+    expect(wasSent('a string body')).toBe(false)
   })
 
   test('a request whose list begins with no settled item is one string (HTTP turns, first turns)', () => {
