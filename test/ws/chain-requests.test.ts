@@ -82,6 +82,17 @@ for (const api of UPSTREAM_APIS) {
     }
   }
 
+  /** Twins on a gateway of their own (inside a describe), with these settings besides the upstream API. */
+  function twinsOn(env: Record<string, string>) {
+    let up: FakeUpstream
+    let gw: TestGateway
+    useGateway({ gateway: { env: { AGENTGATE_UPSTREAM_API: api, ...env } } }, (s) => ({ up, gw } = s))
+    return twins(
+      () => up,
+      () => gw,
+    )
+  }
+
   describe(`upstream API ${api}: a socket's chain (stored) sends what HTTP sends`, () => {
     let up: FakeUpstream
     let gw: TestGateway
@@ -220,13 +231,7 @@ for (const api of UPSTREAM_APIS) {
   })
 
   describe(`upstream API ${api}: a socket's chain at --max-history-items`, () => {
-    let up: FakeUpstream
-    let gw: TestGateway
-    useGateway({ gateway: { env: { AGENTGATE_UPSTREAM_API: api, AGENTGATE_MAX_HISTORY_ITEMS: '6' } } }, (s) => ({ up, gw } = s))
-    const t = twins(
-      () => up,
-      () => gw,
-    )
+    const t = twinsOn({ AGENTGATE_MAX_HISTORY_ITEMS: '6' })
 
     test('a turn past the limit is refused; the socket goes on from an earlier response, as HTTP does', async () => {
       await t.open()
@@ -246,13 +251,7 @@ for (const api of UPSTREAM_APIS) {
   })
 
   describe(`upstream API ${api}: a socket's unstored chain sends what a stateless request with the whole history sends`, () => {
-    let up: FakeUpstream
-    let gw: TestGateway
-    useGateway({ gateway: { env: { AGENTGATE_UPSTREAM_API: api, AGENTGATE_WS_FORCE_STORE: 'false' } } }, (s) => ({ up, gw } = s))
-    const t = twins(
-      () => up,
-      () => gw,
-    )
+    const t = twinsOn({ AGENTGATE_WS_FORCE_STORE: 'false' })
 
     test('store:false turns, diverging onto earlier responses of the socket', async () => {
       await t.open()
