@@ -46,7 +46,7 @@ interface FunctionCall {
 }
 
 /** A chain through the gateway on its own socket, one turn at a time. */
-class GatewayChain {
+export class GatewayChain {
   /** turns done */
   turns = 0
   private prev: { id: string; call: FunctionCall } | null = null

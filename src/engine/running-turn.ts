@@ -6,6 +6,7 @@ import { ApiError } from '../errors'
 import type { ResponseEvent } from '../schema/events'
 import type { CreateResponseRequest, ResponseObjectT, UsageT } from '../schema/responses'
 import type { StoreUnavailableError } from '../store/errors'
+import { settledChain } from '../store/settled-items'
 import type { ItemBody, ResponseRecord } from '../store/types'
 import { mapBatch, toolCallMapping, toolRegistryFor } from '../tools'
 import type { GatewayTools } from '../tools/gateway'
@@ -78,7 +79,7 @@ export class RunningTurn implements Turn, FinishingTurn {
   }
 
   transcript(): ItemBody[] {
-    return [...this.history, ...this.input, ...this.response.output]
+    return settledChain(this.history, this.input, this.response.output)
   }
 
   get background(): boolean {

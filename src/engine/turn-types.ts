@@ -123,6 +123,9 @@ export interface Turn {
    * yielded ones: the sink is written only while the consumer waits for the next batch, after writing the last.
    */
   batches(sink?: BatchSink<TurnEvent>): AsyncGenerator<TurnEvent[]>
-  /** History, input and output of this turn, in order: what a later turn chained on it sees. */
+  /**
+   * History, input and output of this turn, in order: what a later turn chained on it sees. Settled
+   * (src/store/settled-items.ts): a chain kept in memory is read again by every later turn.
+   */
   transcript(): ItemBody[]
 }

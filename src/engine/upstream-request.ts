@@ -59,7 +59,8 @@ export function toUpstreamRequest(
   if (tools.upstreamToolChoice === undefined) delete body.tool_choice
   else body.tool_choice = tools.upstreamToolChoice
   if (gateway) withGatewayTools(body, req, gateway, tools.upstreamToolChoice)
-  body.input = toUpstreamItems(history.length ? history.concat(input) : input, tools, gateway?.tools)
+  // (toUpstreamItems only reads the list: a round with nothing made yet sends the history itself, not a copy of it)
+  body.input = toUpstreamItems(!history.length ? input : input.length ? history.concat(input) : history, tools, gateway?.tools)
   body.store = false
   const dropped = gateway ? tools.dropped.filter((t) => !runsItself(gateway.tools, t)) : tools.dropped
   const news = warned ? dropped.filter((t) => !warned.has(t)) : dropped

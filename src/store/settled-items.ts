@@ -20,6 +20,22 @@ export function settle<T>(items: T[]): T[] {
   return items
 }
 
+/** Lists settledChain made: every item in them settled, so a chain that goes on from one settles only what it adds. */
+const settledChains = new WeakSet<object>()
+
+/**
+ * `chain` followed by each of `parts`, as one new list with every item settled: the items of `chain` are settled unless
+ * it is such a list already (a WebSocket's chain, turn after turn: a turn then walks its own items, not the chain's).
+ * The lists are not changed, nor are they to be changed after.
+ */
+export function settledChain<T>(chain: T[], ...parts: T[][]): T[] {
+  if (!settledChains.has(chain)) settle(chain)
+  for (const part of parts) settle(part)
+  const out = chain.concat(...parts)
+  settledChains.add(out)
+  return out
+}
+
 /** `value` (an object) settled: frozen with everything in it, its derived values kept from now on. Returns it. */
 export function settled<T>(value: T): T {
   if (typeof value !== 'object' || value === null || isSettled(value)) return value

@@ -25,21 +25,19 @@ const HOSTED_ITEM_TYPES = new Set([
 export function toUpstreamItems(items: ItemBody[], registry: ToolRegistry, names: GatewayNames = DEFAULT_GATEWAY_NAMES): ItemBody[] {
   // A settled beginning the previous request of the chain converted already: its forms, and only the rest to do.
   const kept = keptBeginning(items, registry)
-  const out: ItemBody[] = kept ? kept.forms.slice() : []
-  let i = kept ? kept.items.length : 0
+  let i = kept.items.length
   // The beginning goes on while the items are settled and each is its own form (no gateway-run tool items: theirs
-  // depend on the answers later in the list).
-  const named = kept ? kept.named.slice() : []
-  const begun = i
+  // depend on the answers later in the list). It grows in place: a turn adds its items, not a copy of the chain.
   for (; i < items.length; i++) {
     const item = items[i]!
     if (!isSettled(item) || GATEWAY_ITEM_TYPES.has(item.type)) break
+    kept.items.push(item)
     if (HOSTED_ITEM_TYPES.has(item.type)) continue
     const name = upstreamNameOf(item, registry)
-    if (name !== undefined) named.push([i, name])
-    out.push(upstreamForm(item, registry))
+    if (name !== undefined) kept.named.push([i, name])
+    kept.forms.push(upstreamForm(item, registry))
   }
-  if (i > begun) beginnings.set(items[0]!, { items: items.slice(0, i), forms: out.slice(), named })
+  const out = kept.forms.slice()
   const rest = i
   // An approval request becomes the model's call only once it has an answer (the call, or a denial) to pair it with.
   // The sets are made for the first item that needs them: most lists have no gateway-run tool items at all.
@@ -74,17 +72,30 @@ const GATEWAY_ITEM_TYPES = new Set(['mcp_call', 'mcp_approval_request', 'mcp_app
 
 /**
  * The upstream forms of a list's settled beginning, by its first item (src/store/settled-items.ts): the next request
- * of the same chain begins with the very same items. `items` is a copy (what a list must begin with for the forms to
- * hold), `named` the tool names the forms took (checked against each request's tools).
+ * of the same chain begins with the very same items. `items` is what a list must begin with for the forms to hold,
+ * `named` the tool names the forms took (checked against each request's tools). Grown in place by toUpstreamItems.
  */
-const beginnings = new WeakMap<ItemBody, { items: ItemBody[]; forms: ItemBody[]; named: [number, string][] }>()
+interface Beginning {
+  items: ItemBody[]
+  forms: ItemBody[]
+  named: [number, string][]
+}
+const beginnings = new WeakMap<ItemBody, Beginning>()
 
-function keptBeginning(items: ItemBody[], registry: ToolRegistry) {
-  const kept = items.length ? beginnings.get(items[0]!) : undefined
-  if (!kept || kept.items.length > items.length) return undefined
-  for (let j = 0; j < kept.items.length; j++) if (kept.items[j] !== items[j]) return undefined
-  for (const [j, name] of kept.named) if (upstreamNameOf(items[j]!, registry) !== name) return undefined
-  return kept
+/** The kept beginning of `items` — a new, empty one when what is kept does not begin the list (another branch, fewer items, other tool names). */
+function keptBeginning(items: ItemBody[], registry: ToolRegistry): Beginning {
+  const first = items[0]
+  const kept = first === undefined ? undefined : beginnings.get(first)
+  if (kept && kept.items.length <= items.length && begins(kept, items, registry)) return kept
+  const fresh: Beginning = { items: [], forms: [], named: [] }
+  if (first !== undefined && isSettled(first)) beginnings.set(first, fresh)
+  return fresh
+}
+
+function begins(kept: Beginning, items: ItemBody[], registry: ToolRegistry): boolean {
+  for (let j = 0; j < kept.items.length; j++) if (kept.items[j] !== items[j]) return false
+  for (const [j, name] of kept.named) if (upstreamNameOf(items[j]!, registry) !== name) return false
+  return true
 }
 
 /**

@@ -203,15 +203,25 @@ export function chatMessagesSize(instructions: unknown, input: unknown): { chars
   const items: Json[] = Array.isArray(input) ? input : typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : []
   if (Array.isArray(instructions)) return sizeAfter(new SizeState(null), [...instructions, ...items], 0).total()
   const text = typeof instructions === 'string' && instructions ? instructions : null
-  // A settled beginning measured by the previous request of the chain (same instructions, same items by pointer).
-  const kept = items.length ? sizeBeginnings.get(items[0]!) : undefined
-  const fits = kept && kept.instructions === text && kept.items.length <= items.length && kept.items.every((x, j) => x === items[j])
-  const state = fits ? kept.state.copy() : new SizeState(text)
-  let i = fits ? kept.items.length : 0
-  const begun = i
-  while (i < items.length && isSettled(items[i])) state.step(items[i++]!)
-  if (i > begun) sizeBeginnings.set(items[0]!, { instructions: text, items: items.slice(0, i), state: state.copy() })
-  return sizeAfter(state, items, i).total()
+  // A settled beginning measured by the previous request of the chain (same instructions, same items by pointer),
+  // grown in place by the settled items that follow it here: a turn measures what it adds, and copies no list.
+  let kept = items.length ? sizeBeginnings.get(items[0]!) : undefined
+  if (!(kept && kept.instructions === text && kept.items.length <= items.length && begins(kept.items, items))) {
+    kept = { instructions: text, items: [], state: new SizeState(text) }
+    if (isSettled(items[0])) sizeBeginnings.set(items[0]!, kept)
+  }
+  let i = kept.items.length
+  while (i < items.length && isSettled(items[i])) {
+    kept.state.step(items[i]!)
+    kept.items.push(items[i++]!)
+  }
+  return sizeAfter(kept.state.copy(), items, i).total()
+}
+
+/** Whether `list` begins with the very objects of `beginning`. */
+function begins(beginning: Json[], list: Json[]): boolean {
+  for (let j = 0; j < beginning.length; j++) if (beginning[j] !== list[j]) return false
+  return true
 }
 
 function sizeAfter(state: SizeState, items: Json[], from: number): SizeState {

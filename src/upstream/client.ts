@@ -6,6 +6,7 @@ import { ApiError } from '../errors'
 import { answerTimeout, connectFailure, describeCall, idleTimeout, streamFailure } from './failure'
 import { stripForClient, toUpstreamHeaders } from './headers'
 import { DeadlineList } from './deadlines'
+import { bodySent, wasSent } from './request-body'
 
 export interface UpstreamOptions {
   baseUrl: string
@@ -16,6 +17,7 @@ export interface UpstreamOptions {
   firstByteTimeoutMs: number
   /** longest silence allowed inside a streamed body */
   idleTimeoutMs: number
+  /** Bun's fetch unless a test says otherwise; like Bun's, it must have copied a body of bytes when it returns */
   fetch?: typeof fetch
 }
 
@@ -82,9 +84,11 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
     else req.signal?.addEventListener('abort', onClientAbort, { once: true })
     const headers = toUpstreamHeaders(req.headers ?? {}, opts.apiKey, req.requestId)
     if (decompress) headers.delete('accept-encoding')
+    // A lent body (upstream/request-body.ts) is given back once fetch has it: sending it again could send another's bytes.
+    if (wasSent(req.body)) throw new Error('a request body lent by requestBody was sent twice')
     const pending = deadlines.add(ctl)
     try {
-      const res = await doFetch(url, {
+      const fetching = doFetch(url, {
         method,
         headers,
         body: req.body ?? undefined,
@@ -93,6 +97,9 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
         decompress,
         redirect: 'manual',
       } as RequestInit)
+      // fetch copied a body of bytes when it was called (test/upstream/client.test.ts): its buffer may be lent again
+      bodySent(req.body)
+      const res = await fetching
       // The abort listener stays for the body's lifetime: a client that leaves mid-stream must cancel
       // the upstream stream too, not only a request still waiting for headers.
       return res

@@ -13,7 +13,6 @@ import type { Logger } from '../log'
 import type { GatewayMetrics } from '../metrics'
 import { CreateResponseBody, type CreateResponseRequest } from '../schema/responses'
 import { compileValidator } from '../schema/validate'
-import { settle } from '../store/settled-items'
 import type { ItemBody } from '../store/types'
 import { spelledOut } from '../upstream/delta-run'
 
@@ -307,6 +306,6 @@ export class ResponsesSocketSession {
       this.lastStored = turn.id
     }
     // Settled (src/store/settled-items.ts): the next turn's upstream request reuses what each of these items gave before.
-    this.localChains.set(turn.id, settle(turn.transcript()))
+    this.localChains.set(turn.id, turn.transcript())
   }
 }

@@ -51,6 +51,8 @@ export interface RecordedRequest {
   search: string
   headers: Record<string, string>
   body: any
+  /** the body as it came, byte for byte (decoded as UTF-8) */
+  text: string
 }
 
 export interface FakeUpstreamOptions {
@@ -105,6 +107,7 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): FakeUpstream 
         search: url.search,
         headers: Object.fromEntries(req.headers),
         body,
+        text,
       }
       requests.push(rec)
 

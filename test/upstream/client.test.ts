@@ -3,7 +3,9 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { gzipSync } from 'node:zlib'
 import { ApiError } from '../../src/errors'
+import { settle } from '../../src/store/settled-items'
 import { createUpstreamClient, withIdleTimeout, type UpstreamOptions } from '../../src/upstream/client'
+import { requestBody, wasSent } from '../../src/upstream/request-body'
 
 type Server = ReturnType<typeof Bun.serve>
 const servers: Server[] = []
@@ -444,5 +446,31 @@ describe('compression', () => {
     const r = await client(`http://127.0.0.1:${s.port}`).call({ path: '/x', headers: { 'accept-encoding': 'gzip' }, decompress: false })
     expect(r.headers.get('content-encoding')).toBe('gzip')
     expect(Buffer.from(await r.arrayBuffer()).equals(gz)).toBe(true)
+  })
+})
+
+describe('request bodies', () => {
+  test('a body of bytes is copied when the call is made: its buffer may be written over as soon as call() returns', async () => {
+    // upstream/request-body.ts lends a chain's body in a buffer it lends again once the call has been made; the bytes
+    // sent must be the ones the buffer held at the call, even when the request waits for a connection or a slow server.
+    const s = serve(async (req) => new Response(await req.text()))
+    const c = client(`http://127.0.0.1:${s.port}`)
+    const calls = Array.from({ length: 20 }, (_, i) => {
+      const buf = new Uint8Array(300_000).fill(0x61 + i) // large enough to be sent in several writes
+      const pending = c.call({ method: 'POST', path: '/echo', body: buf.subarray(0, 200_000), kind: 'generate' })
+      buf.fill(0x30)
+      return pending.then((r) => r.text()).then((text) => expect(text).toBe(String.fromCharCode(0x61 + i).repeat(200_000)))
+    })
+    await Promise.all(calls)
+  })
+
+  test('a lent body is given back when its call is made, and refused if it is sent again', async () => {
+    const s = serve(async (req) => new Response(await req.text()))
+    const c = client(`http://127.0.0.1:${s.port}`)
+    const body = requestBody({ model: 'm', input: settle([{ type: 'message', role: 'user', content: 'hi' }]) })
+    const res = await c.call({ method: 'POST', path: '/echo', body, kind: 'generate' })
+    expect(JSON.parse(await res.text()).input[0].content).toBe('hi')
+    expect(wasSent(body)).toBe(true)
+    await expect(c.call({ method: 'POST', path: '/echo', body, kind: 'generate' })).rejects.toThrow('sent twice')
   })
 })

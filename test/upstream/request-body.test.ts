@@ -2,7 +2,7 @@
 // the body is JSON.stringify's text, byte for byte, so what the upstream reads does not depend on what was kept.
 import { describe, expect, test } from 'bun:test'
 import { settle } from '../../src/store/settled-items'
-import { requestBody } from '../../src/upstream/request-body'
+import { bodySent, requestBody, wasSent } from '../../src/upstream/request-body'
 
 /** The body as the upstream gets it: a string as fetch sends it (UTF-8), bytes as they are. */
 const sent = (body: string | Uint8Array) => (typeof body === 'string' ? Buffer.from(body) : Buffer.from(body))
@@ -56,6 +56,25 @@ describe('requestBody', () => {
     same([...chain, item(13)])
   })
 
+  test("a chain's kept beginning follows the list it is given: grown, cut back to another branch, grown past its buffer", () => {
+    // Every request of a chain copies the bytes kept for the run of settled items it begins with: they must always be
+    // the bytes of this list's items, however the lists before it went.
+    const big = (n: number) => ({ ...item(n), arguments: JSON.stringify({ text: `${n} ${'ü'.repeat(3000)}` }) })
+    const chain = settle(Array.from({ length: 30 }, (_, i) => big(100 + i)))
+    const other = settle([big(200), big(201)])
+    const same = (input: unknown[]) => {
+      for (const body of [{ model: 'm', input, stream: true }, { messages: [{ role: 'system', content: 'sys' }, ...input] }])
+        expect(sent(requestBody(body, 'messages' in body ? 'messages' : 'input'))).toEqual(stringified(body))
+    }
+    for (let n = 1; n <= chain.length; n += 7) same([...chain.slice(0, n), item(300 + n)]) // grows, a new item after it
+    same([...chain.slice(0, 3), ...other, item(310)]) // another branch from the third item on
+    same(chain) // back to the longer one
+    same([...chain.slice(0, 5), item(311), ...chain.slice(5)]) // a new item in the middle: the rest as it comes
+    same(chain.slice(0, 2)) // cut back
+    same(chain)
+    same([chain[0]])
+  })
+
   test('a changed copy of a settled item (same id, other content) is written as it is, not as the item it was copied from', () => {
     const [call] = settle([item(30)])
     const first = { input: [call] }
@@ -69,16 +88,26 @@ describe('requestBody', () => {
     }).toThrow() // a settled item cannot change under its kept text
   })
 
-  test("a chain's body is bytes of its own: the next request's body does not write over it", () => {
+  test("a chain's body is lent: never written over until it has been sent, and then lent again", () => {
     const a = { input: settle([item(40)]) }
     const b = { input: settle([item(41), item(42)]) }
     const first = requestBody(a)
     expect(first).toBeInstanceOf(Uint8Array)
-    expect(sent(first)).toEqual(stringified(a))
     const second = requestBody(b)
-    expect(sent(second)).toEqual(stringified(b))
-    // both written in the same scratch buffer; each body was copied out of it
+    // both on loan at once (a request made between another's body and its fetch): each keeps its own bytes
     expect(sent(first)).toEqual(stringified(a))
+    expect(sent(second)).toEqual(stringified(b))
+    expect(wasSent(first)).toBe(false)
+    bodySent(first)
+    bodySent(first) // given back once
+    expect(wasSent(first)).toBe(true)
+    const third = requestBody(b)
+    expect(sent(third)).toEqual(stringified(b))
+    // the buffer the first was sent from holds the third now: why a body sent is never sent again (client.ts)
+    expect(sent(first)).not.toEqual(stringified(a))
+    expect(sent(second)).toEqual(stringified(b))
+    bodySent('a string body') // not lent: nothing to give back
+    expect(wasSent('a string body')).toBe(false)
   })
 
   test('a request whose list begins with no settled item is one string (HTTP turns, first turns)', () => {

@@ -39,25 +39,24 @@ for (const api of UPSTREAM_APIS) {
         terminals = 0
       },
       close: () => socket.close(),
-      /** One turn on the socket: the response, and the model calls it made (their bodies). */
+      /** Sends a turn whose end the test reads itself (nextTerminal). */
+      create: (body: Record<string, unknown>) => socket.create(body),
+      nextTerminal: () => socket.terminal(++terminals),
+      /** One turn on the socket: the response, and the model calls it made (their bodies, parsed and as sent). */
       async onSocket(body: Record<string, unknown>, ...replies: TurnScript[]) {
         up().queue(...replies)
         const from = calls().length
         socket.create(body)
         const frame = await socket.terminal(++terminals)
         expect(frame.type).toBe('response.completed')
-        return {
-          response: frame.response,
-          sent: calls()
-            .slice(from)
-            .map((c) => c.body),
-        }
+        const made = calls().slice(from)
+        return { response: frame.response, sent: made.map((c) => c.body), raw: made.map((c) => c.text) }
       },
       /**
        * The same request over HTTP, unstored (so its input ids can repeat) and streamed as a socket's turn is (a JSON
        * turn would ask the upstream for its whole answer): the model calls it made.
        */
-      async overHttp(body: Record<string, unknown>, ...replies: TurnScript[]) {
+      async overHttpCalls(body: Record<string, unknown>, ...replies: TurnScript[]) {
         up().queue(...replies)
         const from = calls().length
         const res = await fetch(`${gw().baseURL}/responses`, {
@@ -67,17 +66,31 @@ for (const api of UPSTREAM_APIS) {
         })
         expect(res.status).toBe(200)
         expect(await res.text()).toContain('event: response.completed')
-        return calls()
-          .slice(from)
-          .map((c) => c.body)
+        return calls().slice(from)
       },
-      /** A turn on the socket whose model calls are exactly its HTTP twin's; the socket's response. */
+      /**
+       * A turn on the socket whose model calls are exactly its HTTP twin's, byte for byte (the socket's are written
+       * from what its chain keeps, the twin's from fresh objects); the socket's response.
+       */
       async same(body: Record<string, unknown>, ...replies: TurnScript[]) {
-        const { response, sent } = await this.onSocket(body, ...replies)
-        expect(await this.overHttp(body, ...replies)).toEqual(sent)
+        const { response, sent, raw } = await this.onSocket(body, ...replies)
+        const http = await this.overHttpCalls(body, ...replies)
+        expect(http.map((c) => c.body)).toEqual(sent)
+        expect(http.map((c) => c.text)).toEqual(raw)
         return response
       },
     }
+  }
+
+  /** Twins on a gateway of their own (inside a describe), with these settings besides the upstream API. */
+  function twinsOn(env: Record<string, string>) {
+    let up: FakeUpstream
+    let gw: TestGateway
+    useGateway({ gateway: { env: { AGENTGATE_UPSTREAM_API: api, ...env } } }, (s) => ({ up, gw } = s))
+    return twins(
+      () => up,
+      () => gw,
+    )
   }
 
   describe(`upstream API ${api}: a socket's chain (stored) sends what HTTP sends`, () => {
@@ -149,15 +162,58 @@ for (const api of UPSTREAM_APIS) {
       t.close()
     })
 
+    test('a turn that fails: the chain goes on from the turn before it, and from the failed one (read from the store)', async () => {
+      await t.open()
+      let r = await t.same({ input: [user('one')] }, { functionCalls: [{ name: 'shell', arguments: '{}', call_id: 'call_f1' }] })
+      r = await t.same({ previous_response_id: r.id, input: [output('call_f1', 'out')] }, { text: 'two' })
+      up.queue({ fault: 'status', status: 500 })
+      t.create({ previous_response_id: r.id, input: [user('this one fails')] })
+      const failed = await t.nextTerminal()
+      expect(failed.type).toBe('response.failed')
+      // The socket keeps no chain for a failed turn: a turn chained onto it reads its history from the store.
+      const onFailed = await t.same({ previous_response_id: failed.response.id, input: [user('after the failure')] }, { text: 'f' })
+      r = await t.same({ previous_response_id: r.id, input: [user('three')] }, { text: 'three' })
+      r = await t.same({ previous_response_id: r.id, input: [user('four')] }, { text: 'four' })
+      await t.same({ previous_response_id: onFailed.id, input: [user('back on the other one')] }, { text: 'g' })
+      t.close()
+    })
+
+    test('a reconnect, and a second socket on the same chain: each goes on from what it reads or keeps', async () => {
+      await t.open()
+      let r = await t.same({ input: [user('one')] }, { text: 'a1' })
+      for (const word of ['two', 'three']) r = await t.same({ previous_response_id: r.id, input: [user(word)] }, { text: word })
+      t.close()
+      // A new socket: its first turn reads the chain from the store (fresh objects), then keeps it.
+      await t.open()
+      const other = twins(
+        () => up,
+        () => gw,
+      )
+      await other.open()
+      let mine = r
+      let theirs = r
+      for (const word of ['four', 'five', 'six']) {
+        mine = await t.same({ previous_response_id: mine.id, input: [user(`mine ${word}`)] }, { text: `m ${word}` })
+        theirs = await other.same({ previous_response_id: theirs.id, input: [user(`theirs ${word}`)] }, { text: `t ${word}` })
+      }
+      // Each socket on the other's chain (stored: read from the store), then on its own again.
+      await t.same({ previous_response_id: theirs.id, input: [user('crossed')] }, { text: 'x' })
+      await other.same({ previous_response_id: mine.id, input: [user('crossed too')] }, { text: 'y' })
+      await t.same({ previous_response_id: mine.id, input: [user('mine again')] }, { text: 'z' })
+      t.close()
+      other.close()
+    })
+
     test('truncation "auto" drops the oldest items from the chain the socket keeps, as it does from the stored one', async () => {
       await t.open()
       let r = await t.same({ input: [user(words('start', 50))] }, { text: 'ok' })
       for (let i = 1; i <= 6; i++)
         r = await t.same({ previous_response_id: r.id, input: [user(words(`turn${i}`, 300))] }, { text: `answer ${i}` })
       const body = { model: 'small-model', truncation: 'auto', previous_response_id: r.id, input: [user('short')] }
-      const { sent } = await t.onSocket(body, { text: 'fits' })
-      const [http] = await t.overHttp(body, { text: 'fits' })
-      expect(http).toEqual(sent[0])
+      const { sent, raw } = await t.onSocket(body, { text: 'fits' })
+      const [http] = await t.overHttpCalls(body, { text: 'fits' })
+      expect(http!.body).toEqual(sent[0])
+      expect(http!.text).toBe(raw[0]!)
       // Dropped, indeed: the first message is gone.
       expect(JSON.stringify(sent[0])).not.toContain('start lorem')
       t.close()
@@ -174,14 +230,28 @@ for (const api of UPSTREAM_APIS) {
     })
   })
 
+  describe(`upstream API ${api}: a socket's chain at --max-history-items`, () => {
+    const t = twinsOn({ AGENTGATE_MAX_HISTORY_ITEMS: '6' })
+
+    test('a turn past the limit is refused; the socket goes on from an earlier response, as HTTP does', async () => {
+      await t.open()
+      const turns = [await t.same({ input: [user('one')] }, { text: 'a1' })]
+      // 2, 4, 6, then 8 items of history: the fourth turn is the last the limit lets through
+      for (const word of ['two', 'three', 'four'])
+        turns.push(await t.same({ previous_response_id: turns.at(-1).id, input: [user(word)] }, { text: word }))
+      t.create({ previous_response_id: turns.at(-1).id, input: [user('five')] })
+      const refused = await t.nextTerminal()
+      expect(refused.type).toBe('error')
+      expect(refused.status).toBe(400)
+      expect(refused.code).toBe('context_length_exceeded')
+      await t.same({ previous_response_id: turns[2].id, input: [user('four, again')] }, { text: 'again' })
+      await t.same({ previous_response_id: turns[1].id, input: [user('three, again')] }, { text: 'and again' })
+      t.close()
+    })
+  })
+
   describe(`upstream API ${api}: a socket's unstored chain sends what a stateless request with the whole history sends`, () => {
-    let up: FakeUpstream
-    let gw: TestGateway
-    useGateway({ gateway: { env: { AGENTGATE_UPSTREAM_API: api, AGENTGATE_WS_FORCE_STORE: 'false' } } }, (s) => ({ up, gw } = s))
-    const t = twins(
-      () => up,
-      () => gw,
-    )
+    const t = twinsOn({ AGENTGATE_WS_FORCE_STORE: 'false' })
 
     test('store:false turns, diverging onto earlier responses of the socket', async () => {
       await t.open()
@@ -190,8 +260,10 @@ for (const api of UPSTREAM_APIS) {
       const turn = async (prev: string | null, input: unknown[], reply: TurnScript) => {
         const history = prev ? inline.get(prev)! : []
         const body = { store: false, instructions: INSTRUCTIONS, tools: TOOLS, input }
-        const { response, sent } = await t.onSocket({ ...body, ...(prev ? { previous_response_id: prev } : {}) }, reply)
-        expect(await t.overHttp({ ...body, input: [...history, ...input] }, reply)).toEqual(sent)
+        const { response, sent, raw } = await t.onSocket({ ...body, ...(prev ? { previous_response_id: prev } : {}) }, reply)
+        const http = await t.overHttpCalls({ ...body, input: [...history, ...input] }, reply)
+        expect(http.map((c) => c.body)).toEqual(sent)
+        expect(http.map((c) => c.text)).toEqual(raw)
         inline.set(response.id, [...history, ...input, ...response.output])
         return response.id as string
       }
