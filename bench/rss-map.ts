@@ -230,9 +230,10 @@ async function send(url: string, kind: string): Promise<void> {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
-  const secs = sections(args.binary)
   const upDir = tempDir('agentgate-rssmap-up-')
-  const up = await startServer(['bun', join(import.meta.dir, 'upstream.ts'), '--port', '0'], { stderrFile: join(upDir, 'upstream.log') })
+  const up = await startServer([process.execPath, join(import.meta.dir, 'upstream.ts'), '--port', '0'], {
+    stderrFile: join(upDir, 'upstream.log'),
+  })
   const launcher = { mode: 'binary' as const, command: [args.binary], label: args.binary }
   const groups = args.separate ? args.kinds.map((k) => [k]) : [args.kinds]
   try {
@@ -244,6 +245,8 @@ async function main(): Promise<void> {
       const gw: Gateway = await startGateway(launcher, `${up.url}/v1`, args.extra)
       try {
         const exe = readFileSync(`/proc/${gw.pid}/maps`, 'utf8').split('\n')[0].split(/\s+/).slice(5).join(' ')
+        // the file the process runs (a wrapper script's runtime, too): its sections by file offset
+        const secs = sections(`/proc/${gw.pid}/exe`)
         await sleep(2000)
         const before = snapshot(gw.pid, exe, secs)
         for (let i = 0; i < args.n; i++) for (const k of kinds) await send(gw.url, k)
