@@ -239,8 +239,8 @@ async function main(): Promise<void> {
   try {
     for (const kinds of groups) {
       // The whole executable read into the page cache first, as after a build: a read fault maps the pages around it
-      // that are cached (fault-around, 64 KiB), so RssFile depends on how much of the file is cached — a binary left
-      // unused for a while read up to ~3 MiB less than a fresh copy of the same bytes.
+      // that are cached (fault-around, 64 KiB), so RssFile depends on the file's page-cache history — a fresh copy of
+      // a binary read up to ~3 MiB more than an hour-old one. Reading it first narrows that (bench/README.md).
       readFileSync(args.binary)
       const gw: Gateway = await startGateway(launcher, `${up.url}/v1`, args.extra)
       try {
