@@ -2,11 +2,12 @@
 // code and read-only data, the embedded app bundle `.bun`), the shared libraries, and the anonymous regions, read
 // from /proc/PID/smaps and /proc/PID/pagemap 2 s after the start and again 2 s after a first batch of requests.
 //
-//   bun run bench/rss-map.ts [--binary dist/agentgate] [--kinds health,models,chat,json,sse] [--n 20] [--separate]
-//     [--pages] [-- <extra serve args>]
+//   bun run bench/rss-map.ts [--binary dist/agentgate | --floor] [--kinds health,models,chat,json,sse] [--n 20]
+//     [--separate] [--pages] [--waits 2,7] [-- <extra serve args>]
 //
 // --separate: a fresh gateway for each kind of request, so the growth is told apart per request path.
 // --pages: also lists which MiB of each executable section the requests touched.
+// --floor: a bare Bun server (rss-floor.ts) in place of the gateway, run by this Bun (whose .text is the executable's).
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs'
 import { join } from 'node:path'
 import { sleep, startGateway, startServer, tempDir, turnBody, type Gateway } from './lib'
@@ -21,6 +22,8 @@ interface Args {
   n: number
   separate: boolean
   pages: boolean
+  /** a bare Bun server (rss-floor.ts, run by this Bun) instead of the gateway */
+  floor: boolean
   extra: string[]
   /** seconds after the requests at which RssAnon/RssFile are read again (the last one is the reported snapshot) */
   waits: number[]
@@ -33,6 +36,7 @@ function parseArgs(argv: string[]): Args {
     n: 20,
     separate: false,
     pages: false,
+    floor: false,
     extra: [],
     waits: [2],
   }
@@ -47,6 +51,7 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--n') a.n = Number(argv[++i])
     else if (v === '--separate') a.separate = true
     else if (v === '--pages') a.pages = true
+    else if (v === '--floor') a.floor = true
     else if (v === '--waits') a.waits = argv[++i].split(',').map(Number)
     else throw new Error(`unknown option ${v}`)
   }
@@ -234,14 +239,17 @@ async function main(): Promise<void> {
   const up = await startServer([process.execPath, join(import.meta.dir, 'upstream.ts'), '--port', '0'], {
     stderrFile: join(upDir, 'upstream.log'),
   })
-  const launcher = { mode: 'binary' as const, command: [args.binary], label: args.binary }
+  const floor = join(import.meta.dir, 'rss-floor.ts')
+  const launcher = args.floor
+    ? { mode: 'source' as const, command: [process.execPath, floor], label: 'bench/rss-floor.ts (bare Bun)' }
+    : { mode: 'binary' as const, command: [args.binary], label: args.binary }
   const groups = args.separate ? args.kinds.map((k) => [k]) : [args.kinds]
   try {
     for (const kinds of groups) {
       // The whole executable read into the page cache first, as after a build: a read fault maps the pages around it
       // that are cached (fault-around, 64 KiB), so RssFile depends on the file's page-cache history — a fresh copy of
       // a binary read up to ~3 MiB more than an hour-old one. Reading it first narrows that (bench/README.md).
-      readFileSync(args.binary)
+      readFileSync(args.floor ? process.execPath : args.binary)
       const gw: Gateway = await startGateway(launcher, `${up.url}/v1`, args.extra)
       try {
         const exe = readFileSync(`/proc/${gw.pid}/maps`, 'utf8').split('\n')[0].split(/\s+/).slice(5).join(' ')
@@ -259,7 +267,7 @@ async function main(): Promise<void> {
           console.log(`${w} s after: RssAnon ${fmt(s.status.anon)} MiB, RssFile ${fmt(s.status.file)} MiB, ${threads} threads`)
         }
         const after = snapshot(gw.pid, exe, secs)
-        report(`${kinds.join('+')} × ${args.n} (${args.binary})`, before, after, secs, args.pages)
+        report(`${kinds.join('+')} × ${args.n} (${launcher.label})`, before, after, secs, args.pages)
       } finally {
         await gw.stop()
       }
