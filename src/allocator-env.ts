@@ -8,7 +8,8 @@
 // thread's (main, Bun's HTTP client thread, the allocator's scavenger) lower.
 //
 // What it costs: up to 5 s of freed memory stays resident after a burst. The idle release (idle-release.ts) still
-// gives it back 1 s after traffic ends (its full collection has mimalloc purge at once, whatever the delay). Like
+// gives it back 1 s after traffic ends: its full collection has mimalloc purge at once what is free by then, whatever
+// the delay — so the store frees its caches before it (gateway.ts), or they stay resident for the delay. Like
 // Bun's fetch cap (fetch-cap.ts), mimalloc reads the variable once when the process starts, so serve sets it by its
 // re-execution, and only when the operator has not.
 

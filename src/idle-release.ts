@@ -32,11 +32,11 @@ export interface IdleReleaseOptions {
   afterMs: number
   /** whether anything is in flight (requests being answered, turns running, streams open) */
   busy: () => boolean
-  /** the release (default: releaseMemory) */
-  release?: () => void
+  /** the release (default: releaseMemory); a promise: the release has ended when it settles */
+  release?: () => void | Promise<void>
   /** at most one release per this many ms (default MIN_INTERVAL_MS) */
   minIntervalMs?: number
-  /** called after each release with how long it took (the synchronous part) and what it followed */
+  /** called after each release with how long it took (until its promise settled) and what it followed */
   onRelease?: (ms: number, after: 'start' | 'traffic') => void
 }
 
@@ -79,8 +79,10 @@ export function watchIdle(opts: IdleReleaseOptions): IdleRelease {
     const after = afterStart ? 'start' : 'traffic'
     if (!afterStart) lastRelease = now
     afterStart = false
-    release()
-    onRelease?.(performance.now() - now, after)
+    const done = () => onRelease?.(performance.now() - now, after)
+    const pending = release()
+    if (pending) pending.then(done, done)
+    else done()
   }
   const activity = () => {
     lastActivity = performance.now()

@@ -4,6 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
+import { watchIdle } from '../src/idle-release'
 import { startFakeUpstream, type FakeUpstream } from './support/fake-upstream'
 import { startGateway, type TestGateway } from './support/gateway'
 import { waitFor } from './support/wait'
@@ -14,6 +15,8 @@ const IDLE_MS = 100
 let up: FakeUpstream
 let gw: TestGateway | null = null
 let releases: number[] = []
+/** called by the counting release, if set (reset by gateway()) */
+let duringRelease: (() => void) | null = null
 
 beforeAll(() => {
   up = startFakeUpstream({ models: [{ id: 'test-model', max_model_len: 32768 }] })
@@ -30,10 +33,17 @@ afterEach(async () => {
  */
 async function gateway(opts: { idleMs?: number; minIntervalMs?: number; state?: 'idle' | 'fresh' } = {}): Promise<TestGateway> {
   releases = []
+  duringRelease = null
   gw = await startGateway({
     upstream: up.url,
     env: { AGENTGATE_IDLE_RELEASE_MS: String(opts.idleMs ?? IDLE_MS) },
-    idleRelease: { release: () => releases.push(performance.now()), minIntervalMs: opts.minIntervalMs ?? 0 },
+    idleRelease: {
+      release: () => {
+        duringRelease?.()
+        releases.push(performance.now())
+      },
+      minIntervalMs: opts.minIntervalMs ?? 0,
+    },
   })
   if ((opts.state ?? 'idle') === 'idle' && opts.idleMs !== 0) {
     await released(1)
@@ -172,8 +182,14 @@ describe('giving memory back once the gateway is idle', () => {
       await Bun.sleep(50)
     }
     expect(releases).toHaveLength(0)
+    // the process-wide part (the full collection) comes after the store's: what SQLite frees must be free by then
+    let walAtRelease = -1
+    duringRelease = () => {
+      walAtRelease = statSync(wal).size
+    }
     await released(1)
-    await waitFor('the WAL cut to 0 bytes', () => statSync(wal).size === 0)
+    expect(walAtRelease).toBe(0)
+    expect(statSync(wal).size).toBe(0)
     // and the store works on
     expect((await turn(g)).status).toBe(200)
   })
@@ -183,5 +199,28 @@ describe('giving memory back once the gateway is idle', () => {
     expect((await turn(g)).status).toBe(200)
     await Bun.sleep(IDLE_MS * 5)
     expect(releases).toHaveLength(0)
+  })
+})
+
+describe('watchIdle', () => {
+  test('a release that returns a promise has ended when it settles: onRelease comes after, with its whole time', async () => {
+    let finish = () => {}
+    const ended: number[] = []
+    const watch = watchIdle({
+      afterMs: 10,
+      busy: () => false,
+      release: () => new Promise<void>((resolve) => (finish = resolve)),
+      onRelease: (ms) => ended.push(ms),
+    })
+    try {
+      watch.touch()
+      await Bun.sleep(60)
+      expect(ended).toHaveLength(0)
+      finish()
+      await waitFor('onRelease', () => ended.length === 1)
+      expect(ended[0]).toBeGreaterThanOrEqual(30)
+    } finally {
+      watch.stop()
+    }
   })
 })
