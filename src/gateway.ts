@@ -115,11 +115,8 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     // The store's part first: what SQLite frees (its page cache, PRAGMA shrink_memory) goes back to Bun's allocator,
     // which returns freed pages to the kernel only after serve's purge delay (allocator-env.ts: 5 s) — unless a full
     // collection comes after, as the process-wide part is. The other way round, ~1.5–2 MiB stayed resident 5 s longer.
-    release: () =>
-      store
-        .releaseMemory()
-        .catch((e) => logger.warn('the store could not give its memory back', { err: String(e) }))
-        .then(() => (opts.idleRelease?.release ?? releaseMemory)()),
+    before: () => store.releaseMemory().catch((e) => logger.warn('the store could not give its memory back', { err: String(e) })),
+    release: opts.idleRelease?.release ?? releaseMemory,
     minIntervalMs: opts.idleRelease?.minIntervalMs,
     onRelease: (ms, after) =>
       logger.debug(after === 'start' ? 'gave back what the start left' : 'gave memory back after idle', {

@@ -32,11 +32,18 @@ export interface IdleReleaseOptions {
   afterMs: number
   /** whether anything is in flight (requests being answered, turns running, streams open) */
   busy: () => boolean
-  /** the release (default: releaseMemory); a promise: the release has ended when it settles */
-  release?: () => void | Promise<void>
+  /**
+   * What is given back first, before the release (the store's caches): what it frees must be free when the full
+   * collection runs, which has the allocator give free pages back at once (allocator-env.ts). The release waits for it,
+   * and is left out if traffic came meanwhile (a request must not wait for a full collection; the next idle spell gives
+   * the rest back).
+   */
+  before?: () => Promise<void>
+  /** the process-wide release (default: releaseMemory) */
+  release?: () => void
   /** at most one release per this many ms (default MIN_INTERVAL_MS) */
   minIntervalMs?: number
-  /** called after each release with how long it took (until its promise settled) and what it followed */
+  /** called after each release with how long it took (`before` included) and what it followed */
   onRelease?: (ms: number, after: 'start' | 'traffic') => void
 }
 
@@ -56,7 +63,7 @@ export interface IdleRelease {
  * waits for the next request: an idle gateway releases once, not every `afterMs`.
  */
 export function watchIdle(opts: IdleReleaseOptions): IdleRelease {
-  const { afterMs, busy, release = releaseMemory, minIntervalMs = MIN_INTERVAL_MS, onRelease } = opts
+  const { afterMs, busy, before, release = releaseMemory, minIntervalMs = MIN_INTERVAL_MS, onRelease } = opts
   let lastActivity = 0
   let lastRelease = Number.NEGATIVE_INFINITY
   let timer: ReturnType<typeof setTimeout> | null = null
@@ -80,9 +87,14 @@ export function watchIdle(opts: IdleReleaseOptions): IdleRelease {
     if (!afterStart) lastRelease = now
     afterStart = false
     const done = () => onRelease?.(performance.now() - now, after)
-    const pending = release()
-    if (pending) pending.then(done, done)
-    else done()
+    if (!before) {
+      release()
+      return done()
+    }
+    before().then(() => {
+      if (!stopped && lastActivity <= now && !busy()) release()
+      done()
+    })
   }
   const activity = () => {
     lastActivity = performance.now()

@@ -203,22 +203,63 @@ describe('giving memory back once the gateway is idle', () => {
 })
 
 describe('watchIdle', () => {
-  test('a release that returns a promise has ended when it settles: onRelease comes after, with its whole time', async () => {
-    let finish = () => {}
-    const ended: number[] = []
+  /** A watch whose `before` ends when the test says, counting releases and onRelease's times. */
+  function watchWithBefore(busy = () => false) {
+    const w = { finish: () => {}, befores: 0, releases: 0, ended: [] as number[] }
     const watch = watchIdle({
       afterMs: 10,
-      busy: () => false,
-      release: () => new Promise<void>((resolve) => (finish = resolve)),
-      onRelease: (ms) => ended.push(ms),
+      busy,
+      before: () => {
+        w.befores++
+        return new Promise<void>((resolve) => (w.finish = resolve))
+      },
+      release: () => void w.releases++,
+      onRelease: (ms) => w.ended.push(ms),
     })
+    return { w, watch }
+  }
+
+  test('`before` runs first: the release waits for it, and onRelease comes after both, with their whole time', async () => {
+    const { w, watch } = watchWithBefore()
     try {
       watch.touch()
-      await Bun.sleep(60)
-      expect(ended).toHaveLength(0)
-      finish()
-      await waitFor('onRelease', () => ended.length === 1)
-      expect(ended[0]).toBeGreaterThanOrEqual(30)
+      await waitFor('before', () => w.befores === 1)
+      await Bun.sleep(40)
+      expect(w.releases).toBe(0)
+      expect(w.ended).toHaveLength(0)
+      w.finish()
+      await waitFor('onRelease', () => w.ended.length === 1)
+      expect(w.releases).toBe(1)
+      expect(w.ended[0]).toBeGreaterThanOrEqual(30)
+    } finally {
+      watch.stop()
+    }
+  })
+
+  test('a request while `before` runs: the release is left out (no full collection in front of new traffic)', async () => {
+    const { w, watch } = watchWithBefore()
+    try {
+      watch.touch()
+      await waitFor('before', () => w.befores === 1)
+      watch.touch()
+      w.finish()
+      await waitFor('onRelease', () => w.ended.length === 1)
+      expect(w.releases).toBe(0)
+    } finally {
+      watch.stop()
+    }
+  })
+
+  test('work in flight when `before` ends: the release is left out', async () => {
+    let inFlight = false
+    const { w, watch } = watchWithBefore(() => inFlight)
+    try {
+      watch.touch()
+      await waitFor('before', () => w.befores === 1)
+      inFlight = true
+      w.finish()
+      await waitFor('onRelease', () => w.ended.length === 1)
+      expect(w.releases).toBe(0)
     } finally {
       watch.stop()
     }
