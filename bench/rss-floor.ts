@@ -26,7 +26,7 @@ const server = Bun.serve({
       })
       return new Response(r.body, { status: r.status, headers: { 'content-type': 'application/json' } })
     }
-    const body = await req.json()
+    const body = (await req.json()) as { stream?: boolean }
     const r = await fetch(`${upstream}/responses`, {
       method: 'POST',
       body: JSON.stringify(body),
