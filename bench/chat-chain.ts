@@ -2,8 +2,9 @@
 // In process: the chat upstream's request for a WebSocket chain's next turn (toChatRequest + requestBody, the body
 // handed back as fetch would), at a short chain and a long one, turn by turn as a socket grows it: each turn's input is
 // the settled chain (settledChain) and a new user message; its output (reasoning, a call, the call's output, an answer)
-// is settled into the chain for the next turn. Prints the median µs a turn at each length and their ratio: a turn
-// whose cost does not grow with the chain has a ratio near 1.
+// is settled into the chain for the next turn (5 items a turn; each chain is timed for 4 turns once grown to the
+// length). Prints the median µs a turn at each length and their ratio: a turn whose cost does not grow with the chain
+// has a ratio near 1.
 //
 //   bun run bench/chat-chain.ts [--short 20] [--long 600] [--turns 60] [--rounds 5]
 import { toChatRequest } from '../src/upstream/chat-request'
@@ -51,18 +52,24 @@ function turn(chain: Item[]): Item[] {
 
 const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!
 
-/** median µs of `turns` turns of a chain grown to `length` items first (its turns run too, as a socket's would) */
+/**
+ * median µs of `turns` turns at `length` items: chains grown to it (their turns run too, as a socket's would), each
+ * timed for its next PER_CHAIN turns only, so that the chain measured stays near that length
+ */
 function measure(length: number): number {
-  let chain: Item[] = []
-  while (chain.length < length) chain = turn(chain)
   const times: number[] = []
-  for (let t = 0; t < turns; t++) {
-    const before = spent
-    chain = turn(chain)
-    times.push(spent - before)
+  while (times.length < turns) {
+    let chain: Item[] = []
+    while (chain.length < length) chain = turn(chain)
+    for (let t = 0; t < PER_CHAIN; t++) {
+      const before = spent
+      chain = turn(chain)
+      times.push(spent - before)
+    }
   }
   return median(times)
 }
+const PER_CHAIN = 4
 
 measure(long) // warm-up
 for (let r = 0; r < rounds; r++) {
