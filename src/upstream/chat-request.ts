@@ -90,46 +90,24 @@ function toChatToolChoice(c: unknown): unknown {
  * into one: many chat templates accept a system message only first); a function call joins the
  * assistant message before it (consecutive calls share one message); a reasoning item rides on the
  * next assistant message as `reasoning_content`, the field reasoning templates read.
+ *
+ * The messages of a chain's settled beginning are kept for its next request (messageBeginnings), settled once no later
+ * item can change them: a long chain's turn makes only its own messages, and requestBody's kept prefix covers the rest.
  */
 export function toChatMessages(instructions: unknown, input: unknown): ChatMessage[] {
-  const msgs: ChatMessage[] = []
   let items: Json[] = Array.isArray(input) ? input : typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : []
-  if (typeof instructions === 'string' && instructions) msgs.push({ role: 'system', content: instructions })
-  else if (Array.isArray(instructions)) items = [...instructions, ...items]
-  let reasoning: string | null = null
-  // The assistant message a following function call may join: only right after it, with no reasoning between.
-  let joinable: ChatMessage | null = null
-  const assistant = (content: unknown): ChatMessage => {
-    const m: ChatMessage = { role: 'assistant', content }
-    if (reasoning) m.reasoning_content = reasoning
-    reasoning = null
-    msgs.push(m)
-    return m
+  const system = typeof instructions === 'string' && instructions ? { role: 'system', content: instructions } : null
+  if (!system && Array.isArray(instructions)) items = [...instructions, ...items]
+  const kept = keptMessages(items)
+  let i = kept.items.length
+  while (i < items.length && isSettled(items[i])) {
+    kept.messages.step(items[i]!)
+    kept.items.push(items[i++]!)
   }
-  for (const item of items) {
-    const type = item?.type ?? (typeof item?.role === 'string' ? 'message' : '')
-    if (type === 'message') {
-      if (item.role === 'assistant') joinable = assistant(contentText(item.content, ''))
-      else {
-        reasoning = null
-        joinable = null
-        msgs.push(chatMessage(item))
-      }
-    } else if (type === 'function_call') {
-      const m: ChatMessage = joinable ?? assistant(null)
-      joinable = m
-      const calls = (m.tool_calls as Json[] | undefined) ?? (m.tool_calls = [])
-      calls.push(keptToolCall(item))
-    } else if (type === 'function_call_output') {
-      joinable = null
-      msgs.push(chatMessage(item))
-    } else if (type === 'reasoning') {
-      const text = reasoningText(item)
-      if (text) reasoning = reasoning ? `${reasoning}\n${text}` : text
-      joinable = null
-    }
-    // Anything else has no chat form and is left out.
-  }
+  const rest = kept.messages.copy(system)
+  while (i < items.length) rest.step(items[i++]!)
+  rest.close()
+  const msgs = rest.done
   // Merge the leading system messages.
   let n = 0
   while (n < msgs.length && msgs[n]!.role === 'system' && typeof msgs[n]!.content === 'string') n++
@@ -142,6 +120,90 @@ export function toChatMessages(instructions: unknown, input: unknown): ChatMessa
         .join('\n\n'),
     })
   return msgs
+}
+
+/**
+ * The messages toChatMessages makes of a list's settled beginning, by its first item (the next request of the chain
+ * begins with the same objects): `items` is that beginning, grown in place by the settled items that follow it.
+ */
+const messageBeginnings = new WeakMap<Json, { items: Json[]; messages: ChatMessages }>()
+
+/** What is kept for the beginning of `items`: a new, empty one when it does not begin the list (another branch, fewer items). */
+function keptMessages(items: Json[]): { items: Json[]; messages: ChatMessages } {
+  const first = items[0]
+  const kept = first === undefined ? undefined : messageBeginnings.get(first)
+  if (kept && kept.items.length <= items.length && begins(kept.items, items)) return kept
+  const fresh = { items: [], messages: new ChatMessages([], true) }
+  if (isSettled(first)) messageBeginnings.set(first!, fresh)
+  return fresh
+}
+
+/**
+ * Where toChatMessages is in a list: the messages no later item can change (`done`), the assistant message a following
+ * function call may join (`open`: only right after it, with no reasoning between) and the reasoning text waiting for
+ * the next assistant message. A kept beginning's messages (`settles`) are settled as they are done.
+ */
+class ChatMessages {
+  open: ChatMessage | null = null
+  reasoning: string | null = null
+
+  constructor(
+    readonly done: ChatMessage[],
+    private readonly settles: boolean,
+  ) {}
+
+  /**
+   * Where a list that goes on after the kept beginning is: the done messages after `system` (the instructions'
+   * message), the open one copied (a call that joins it here must not change the kept one).
+   */
+  copy(system: ChatMessage | null): ChatMessages {
+    const out = new ChatMessages(system ? [system, ...this.done] : this.done.slice(), false)
+    if (this.open) {
+      out.open = { ...this.open }
+      if (this.open.tool_calls) out.open.tool_calls = (this.open.tool_calls as Json[]).slice()
+    }
+    out.reasoning = this.reasoning
+    return out
+  }
+
+  /** The open assistant message is done: nothing after this can join it. */
+  close() {
+    if (this.open) this.done.push(this.settles ? settled(this.open) : this.open)
+    this.open = null
+  }
+
+  private assistant(content: unknown) {
+    this.close()
+    const m: ChatMessage = { role: 'assistant', content }
+    if (this.reasoning) m.reasoning_content = this.reasoning
+    this.reasoning = null
+    this.open = m
+  }
+
+  step(item: Json) {
+    const type = item?.type ?? (typeof item?.role === 'string' ? 'message' : '')
+    if (type === 'message') {
+      if (item.role === 'assistant') this.assistant(contentText(item.content, ''))
+      else {
+        this.reasoning = null
+        this.close()
+        this.done.push(chatMessage(item))
+      }
+    } else if (type === 'function_call') {
+      if (!this.open) this.assistant(null)
+      const m = this.open!
+      const calls = (m.tool_calls as Json[] | undefined) ?? (m.tool_calls = [])
+      calls.push(keptToolCall(item))
+    } else if (type === 'function_call_output') {
+      this.close()
+      this.done.push(chatMessage(item))
+    } else if (type === 'reasoning') {
+      const text = reasoningText(item)
+      if (text) this.reasoning = this.reasoning ? `${this.reasoning}\n${text}` : text
+      this.close()
+    }
+    // Anything else has no chat form and is left out.
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 // The chat completions adapter: Responses request → chat request, chat chunks → Responses events.
 import { describe, expect, test } from 'bun:test'
-import { settle } from '../../src/store/settled-items'
+import { isSettled, settle } from '../../src/store/settled-items'
 import { ChatStreamTranslator, chatUsage, toChatMessages, toChatRequest } from '../../src/upstream/chat'
 import { chatMessagesSize } from '../../src/upstream/chat-request'
 import { estimateInputTokens } from '../../src/upstream/tokenize'
@@ -218,6 +218,39 @@ describe('chatMessagesSize (what the token estimate counts)', () => {
     same('other', chain) // other instructions: measured afresh
     same(null, chain.slice(0, 2))
     same('I', [...settle([dev('x')]), ...chain])
+  })
+
+  test("toChatMessages over a chain's settled beginning: the very messages (and JSON) a fresh list gives, closed ones kept and settled", () => {
+    /** toChatMessages of the list, against the same list unsettled (made afresh): the same JSON, key for key */
+    const same = (instructions: unknown, input: unknown[]) => {
+      const msgs = toChatMessages(instructions, input)
+      expect(JSON.stringify(msgs)).toBe(JSON.stringify(toChatMessages(instructions, structuredClone(input))))
+      return msgs
+    }
+    // ends with an assistant message a next call may join
+    const chain = settle([dev('base'), user('u'), reasoning('r'), call(1)])
+    const first = same('I', chain)
+    const sent = JSON.stringify(first)
+    same('I', [...chain, call(2), output(1)]) // a call joins the kept open message: in this list only
+    same('I', chain)
+    const joined = settle([call(3)])
+    same('I', [...chain, ...joined, output(1)]) // a settled call joins it in the kept beginning
+    same('I', [...chain, ...joined])
+    same('I', chain) // shorter: made afresh
+    same('I', [chain[0], ...settle([user('other'), answer('a')]), ...chain.slice(2)]) // diverges after the first item
+    same(null, [...chain, ...joined, output(1)]) // the developer message alone leads: not merged
+    same([dev('x')], chain) // instructions as items
+    expect(JSON.stringify(first)).toBe(sent) // a message handed out is never changed after
+
+    // done messages are settled and kept (the same objects the next turn); the open one and the unsettled are not
+    const long = settle([user('u'), reasoning('r'), call(4), output(4), answer('a'), reasoning('r2')])
+    const msgs = same(null, long)
+    expect(msgs.map((m) => isSettled(m))).toEqual([true, true, true, true])
+    const next = same(null, [...long, user('more'), call(5)])
+    for (let i = 0; i < 4; i++) expect(next[i]).toBe(msgs[i]!)
+    expect(next.slice(4).map((m) => isSettled(m))).toEqual([false, false])
+    same(null, [...long, answer('b')]) // the reasoning the kept beginning ends with rides on the next answer
+    expect(same(null, settle([user('u'), call(6)])).map((m) => isSettled(m))).toEqual([true, false])
   })
 
   test('the estimate: four characters a token over messages and tools, four tokens of framing per message', () => {
