@@ -158,6 +158,24 @@ function readTail(path: string, bytes = 2000): string {
 
 /** A temp directory removed at exit (also on Ctrl-C). */
 const tempDirs: string[] = []
+/**
+ * The bare relay, the floor a gateway's stream is measured against: a direct stream that writes each chunk of `body`
+ * as it is read (token-split.ts relay:direct, stream-cpu.ts *-relay).
+ */
+export function relayStream(body: ReadableStream<Uint8Array>): ReadableStream {
+  const reader = body.getReader()
+  return new ReadableStream({
+    type: 'direct',
+    async pull(ctl: ReadableStreamDirectController) {
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        const written = ctl.write(r.value)
+        if (typeof written !== 'number') await written
+      }
+      ctl.close()
+    },
+  })
+}
+
 export function tempDir(prefix: string): string {
   const d = mkdtempSync(join(tmpdir(), prefix))
   tempDirs.push(d)

@@ -17,6 +17,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { relayStream } from './lib'
 
 const argv = process.argv.slice(2)
 const opt = (flag: string, fallback: string) => {
@@ -109,18 +110,7 @@ async function child(root: string, load: string, turns: number, concurrency: num
   const relay = load.endsWith('-relay')
   const relayed = async () => {
     const upstream = await fakeFetch('', { body: JSON.stringify(body) })
-    const reader = upstream.body!.getReader()
-    const stream = new ReadableStream({
-      type: 'direct',
-      async pull(ctl: ReadableStreamDirectController) {
-        for (let r = await reader.read(); !r.done; r = await reader.read()) {
-          const written = ctl.write(r.value)
-          if (typeof written !== 'number') await written
-        }
-        ctl.close()
-      },
-    })
-    return new Response(stream, { headers: { 'content-type': 'text/event-stream' } })
+    return new Response(relayStream(upstream.body!), { headers: { 'content-type': 'text/event-stream' } })
   }
   const one = async () => {
     if (relay) {

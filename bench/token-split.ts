@@ -19,7 +19,19 @@
 // of different minutes of a shared machine more steadily than the raw µs do.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BENCH_DIR, cpuMs, median, optionOf, ROOT, removeTempDirs, startServer, stopAll, tempDir, threadCpuByName } from './lib'
+import {
+  BENCH_DIR,
+  cpuMs,
+  median,
+  optionOf,
+  relayStream,
+  ROOT,
+  removeTempDirs,
+  startServer,
+  stopAll,
+  tempDir,
+  threadCpuByName,
+} from './lib'
 
 const argv = process.argv.slice(2)
 const opt = optionOf(argv)
@@ -143,18 +155,7 @@ async function relay(mode: string, upstream: string, tree: string) {
           body: JSON.stringify({ model, input, stream: true }),
         })
         if (mode === 'pipe') return new Response(res.body, { headers })
-        const reader = res.body!.getReader()
-        const body = new ReadableStream({
-          type: 'direct',
-          async pull(ctl: ReadableStreamDirectController) {
-            for (let r = await reader.read(); !r.done; r = await reader.read()) {
-              const written = ctl.write(r.value)
-              if (typeof written !== 'number') await written
-            }
-            ctl.close()
-          },
-        })
-        return new Response(body, { headers })
+        return new Response(relayStream(res.body!), { headers })
       }
       const batches = adapter.stream({ model, input }, { signal: req.signal })
       if (mode === 'adapter') return sseResponse(batches[Symbol.asyncIterator]())
