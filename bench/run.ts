@@ -264,7 +264,7 @@ async function main(): Promise<number> {
     `Run time ${elapsedS.toFixed(0)} s. CPU used by other processes on the machine while each scenario ran: ${results.map((r) => `${r.name} ${(r.othersShare * 100).toFixed(0)}%`).join(', ')} ` +
       `(above 10% the numbers are disturbed).${failures.length ? ` **Failed scenarios:** ${failures.join('; ')}` : ''}`,
     '',
-    ...hourSpeedLine(results),
+    ...hourSpeedLine(results, machine.pageFaultUs),
     `## Targets (issue 13): ${metCount} of ${goalCount} met`,
     '',
     markdownTable({ headers: TARGET_HEADERS, rows: targets.rows }),
@@ -360,7 +360,7 @@ main().then(
  * The same code runs as the upstream in every run, so its CPU per unit of work while it served the direct side
  * says how fast the machine was that hour (the same gateway's CPU rows have moved by a fifth between hours here).
  */
-function hourSpeedLine(results: { metrics: Record<string, number> }[]): string[] {
+function hourSpeedLine(results: { metrics: Record<string, number> }[], pageFaultUs: number | null): string[] {
   const m = Object.assign({}, ...results.map((r) => r.metrics)) as Record<string, number>
   const parts = [
     ['streams.store_off.upstream_cpu_us_per_event', 'µs per streamed event (1,000-delta streams)'],
@@ -368,9 +368,13 @@ function hourSpeedLine(results: { metrics: Record<string, number> }[]): string[]
   ]
     .filter(([k]) => Number.isFinite(m[k]))
     .map(([k, what]) => `${fmt(m[k], k.endsWith('_us_per_event') ? 2 : 3)} ${what}`)
-  if (!parts.length) return []
+  const faults =
+    pageFaultUs === null
+      ? ''
+      : ` A page fault cost ${fmt(pageFaultUs, 2)} µs (a fresh 64 MiB touched page by page): start-up and the streams' buffers pay it.`
+  if (!parts.length) return faults ? [faults.trim(), ''] : []
   return [
-    `The machine's speed this hour: the upstream, the same code in every run, spent ${parts.join(' and ')} serving the direct side. ` +
+    `The machine's speed this hour: the upstream, the same code in every run, spent ${parts.join(' and ')} serving the direct side.${faults} ` +
       "Compare these between runs before comparing the gateway's CPU rows.",
     '',
   ]
