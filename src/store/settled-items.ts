@@ -36,6 +36,32 @@ export function settledChain<T>(chain: T[], ...parts: T[][]): T[] {
   return out
 }
 
+/**
+ * What a chain's previous request kept for the settled beginning of `list`, by its first item (the next request of the
+ * chain begins with the very same objects), for the caller to grow in place: returned while `list` still begins with
+ * its `items` and `holds` says it still applies; else a new one (`make`), kept for the next request when the first item
+ * is settled — another branch, a shorter list or other settings begin afresh.
+ */
+export function keptBeginning<K extends { items: unknown[] }>(
+  kept: WeakMap<object, K>,
+  list: readonly unknown[],
+  make: () => K,
+  holds?: (k: K) => boolean,
+): K {
+  const first = list[0]
+  const k = kept.get(first as object)
+  if (k !== undefined && k.items.length <= list.length && beginsWith(list, k.items) && (holds === undefined || holds(k))) return k
+  const fresh = make()
+  if (isSettled(first)) kept.set(first as object, fresh)
+  return fresh
+}
+
+/** Whether `list` begins with the very objects of `beginning`. */
+function beginsWith(list: readonly unknown[], beginning: readonly unknown[]): boolean {
+  for (let j = 0; j < beginning.length; j++) if (beginning[j] !== list[j]) return false
+  return true
+}
+
 /** `value` (an object) settled: frozen with everything in it, its derived values kept from now on. Returns it. */
 export function settled<T>(value: T): T {
   if (typeof value !== 'object' || value === null || isSettled(value)) return value

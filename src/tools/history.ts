@@ -3,7 +3,7 @@
 // items naming a tool it no longer declares are translated by their type anyway), and explicit nulls
 // (Codex resends reasoning items as `{"content":null,"encrypted_content":null}`) are dropped. The items of
 // gateway-run tools (mcp_call, web_search_call, approvals) become the function call and output the model saw. Pure.
-import { isSettled, settled, settledSlot } from '../store/settled-items'
+import { isSettled, keptBeginning, settled, settledSlot } from '../store/settled-items'
 import type { ItemBody } from '../store/types'
 import { formatSearchResults } from '../websearch'
 import { DEFAULT_GATEWAY_NAMES, type GatewayNames } from './gateway'
@@ -24,7 +24,7 @@ const HOSTED_ITEM_TYPES = new Set([
 
 export function toUpstreamItems(items: ItemBody[], registry: ToolRegistry, names: GatewayNames = DEFAULT_GATEWAY_NAMES): ItemBody[] {
   // A settled beginning the previous request of the chain converted already: its forms, and only the rest to do.
-  const kept = keptBeginning(items, registry)
+  const kept = keptFormsOf(items, registry)
   let i = kept.items.length
   // The beginning goes on while the items are settled and each is its own form (no gateway-run tool items: theirs
   // depend on the answers later in the list). It grows in place: a turn adds its items, not a copy of the chain.
@@ -80,22 +80,16 @@ interface Beginning {
   forms: ItemBody[]
   named: [number, string][]
 }
-const beginnings = new WeakMap<ItemBody, Beginning>()
+const beginnings = new WeakMap<object, Beginning>()
 
-/** The kept beginning of `items` — a new, empty one when what is kept does not begin the list (another branch, fewer items, other tool names). */
-function keptBeginning(items: ItemBody[], registry: ToolRegistry): Beginning {
-  const first = items[0]
-  const kept = first === undefined ? undefined : beginnings.get(first)
-  if (kept && kept.items.length <= items.length && begins(kept, items, registry)) return kept
-  const fresh: Beginning = { items: [], forms: [], named: [] }
-  if (first !== undefined && isSettled(first)) beginnings.set(first, fresh)
-  return fresh
-}
-
-function begins(kept: Beginning, items: ItemBody[], registry: ToolRegistry): boolean {
-  for (let j = 0; j < kept.items.length; j++) if (kept.items[j] !== items[j]) return false
-  for (const [j, name] of kept.named) if (upstreamNameOf(items[j]!, registry) !== name) return false
-  return true
+/** The kept beginning of `items` (src/store/settled-items.ts keptBeginning), while its tool names still hold. */
+function keptFormsOf(items: ItemBody[], registry: ToolRegistry): Beginning {
+  return keptBeginning(
+    beginnings,
+    items,
+    () => ({ items: [], forms: [], named: [] }),
+    (kept) => kept.named.every(([j, name]) => upstreamNameOf(items[j]!, registry) === name),
+  )
 }
 
 /**

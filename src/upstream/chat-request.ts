@@ -1,7 +1,7 @@
 // The Chat Completions request for a stateless Responses request (the chat adapter's request half, upstream/chat.ts):
 // instructions and input items become chat messages, tools plain functions, and the fields chat expresses
 // differently are translated. Pure functions.
-import { isSettled, settled, settledMemo } from '../store/settled-items'
+import { isSettled, keptBeginning, settled, settledMemo } from '../store/settled-items'
 
 // biome-ignore lint/suspicious/noExplicitAny: Chat Completions requests and chunks are untyped wire JSON; each field is checked (str, Array.isArray, ??) where it is read
 type Json = Record<string, any>
@@ -98,7 +98,7 @@ export function toChatMessages(instructions: unknown, input: unknown): ChatMessa
   let items: Json[] = Array.isArray(input) ? input : typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : []
   const system = typeof instructions === 'string' && instructions ? { role: 'system', content: instructions } : null
   if (!system && Array.isArray(instructions)) items = [...instructions, ...items]
-  const kept = keptMessages(items)
+  const kept = keptBeginning(messageBeginnings, items, () => ({ items: [], messages: new ChatMessages([], true) }))
   let i = kept.items.length
   while (i < items.length && isSettled(items[i])) {
     kept.messages.step(items[i]!)
@@ -126,17 +126,7 @@ export function toChatMessages(instructions: unknown, input: unknown): ChatMessa
  * The messages toChatMessages makes of a list's settled beginning, by its first item (the next request of the chain
  * begins with the same objects): `items` is that beginning, grown in place by the settled items that follow it.
  */
-const messageBeginnings = new WeakMap<Json, { items: Json[]; messages: ChatMessages }>()
-
-/** What is kept for the beginning of `items`: a new, empty one when it does not begin the list (another branch, fewer items). */
-function keptMessages(items: Json[]): { items: Json[]; messages: ChatMessages } {
-  const first = items[0]
-  const kept = first === undefined ? undefined : messageBeginnings.get(first)
-  if (kept && kept.items.length <= items.length && begins(kept.items, items)) return kept
-  const fresh = { items: [], messages: new ChatMessages([], true) }
-  if (isSettled(first)) messageBeginnings.set(first!, fresh)
-  return fresh
-}
+const messageBeginnings = new WeakMap<object, { items: Json[]; messages: ChatMessages }>()
 
 /**
  * Where toChatMessages is in a list: the messages no later item can change (`done`), the assistant message a following
@@ -267,11 +257,12 @@ export function chatMessagesSize(instructions: unknown, input: unknown): { chars
   const text = typeof instructions === 'string' && instructions ? instructions : null
   // A settled beginning measured by the previous request of the chain (same instructions, same items by pointer),
   // grown in place by the settled items that follow it here: a turn measures what it adds, and copies no list.
-  let kept = items.length ? sizeBeginnings.get(items[0]!) : undefined
-  if (!(kept && kept.instructions === text && kept.items.length <= items.length && begins(kept.items, items))) {
-    kept = { instructions: text, items: [], state: new SizeState(text) }
-    if (isSettled(items[0])) sizeBeginnings.set(items[0]!, kept)
-  }
+  const kept = keptBeginning(
+    sizeBeginnings,
+    items,
+    () => ({ instructions: text, items: [], state: new SizeState(text) }),
+    (k) => k.instructions === text,
+  )
   let i = kept.items.length
   while (i < items.length && isSettled(items[i])) {
     kept.state.step(items[i]!)
@@ -280,19 +271,13 @@ export function chatMessagesSize(instructions: unknown, input: unknown): { chars
   return sizeAfter(kept.state.copy(), items, i).total()
 }
 
-/** Whether `list` begins with the very objects of `beginning`. */
-function begins(beginning: Json[], list: Json[]): boolean {
-  for (let j = 0; j < beginning.length; j++) if (beginning[j] !== list[j]) return false
-  return true
-}
-
 function sizeAfter(state: SizeState, items: Json[], from: number): SizeState {
   for (let i = from; i < items.length; i++) state.step(items[i]!)
   return state
 }
 
 /** chatMessagesSize's state after a list's settled beginning, by its first item (the next request of the chain begins with the same objects). */
-const sizeBeginnings = new WeakMap<Json, { instructions: string | null; items: Json[]; state: SizeState }>()
+const sizeBeginnings = new WeakMap<object, { instructions: string | null; items: Json[]; state: SizeState }>()
 
 /** Where chatMessagesSize is in toChatMessages' steps: what it counted so far and what the next item may join. */
 class SizeState {

@@ -215,7 +215,8 @@ describe('chatMessagesSize (what the token estimate counts)', () => {
     same('I', chain.slice(0, 4))
     same('I', [...chain, call(3), output(2)]) // goes on: the next call joins the kept assistant message
     same('I', [chain[0], ...settle([user('new'), answer('a')]), ...chain.slice(3)]) // diverges after the first item
-    same('other', chain) // other instructions: measured afresh
+    same('I', chain)
+    same('other', chain) // the same items under other instructions: measured afresh
     same(null, chain.slice(0, 2))
     same('I', [...settle([dev('x')]), ...chain])
   })
