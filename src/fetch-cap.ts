@@ -8,8 +8,8 @@
 // vLLM, which serves hundreds of sequences at once, must not queue the 257th concurrent turn behind a runtime default.
 // execve keeps the PID, stdin/stdout/stderr, the working directory and the signal dispositions a supervisor set, so
 // nothing is left behind as a parent; the cost is one more runtime boot, paid before anything is loaded: a few ms on a
-// fast machine, 35–45 ms of spawn → "listening" on a VM where a page fault costs ~14 µs (~950 faults: a bare Bun boot
-// is ~700). An operator who sets both variables skips it.
+// fast machine, 46 ms of spawn → "listening" and ~950 page faults on a VM where a fault costs ~14 µs (with the /proc
+// reads startedWith now skips; a bare Bun boot is ~700 faults). An operator who sets both variables skips it.
 import { PURGE_DELAY_VARIABLE, SERVE_PURGE_DELAY_MS } from './allocator-env'
 import type { Logger } from './log'
 import { NODE_ENV_AT_START } from './production-env'
