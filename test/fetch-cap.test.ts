@@ -66,7 +66,9 @@ describe("serveEnvironmentMissing: what serve's re-execution adds (each only whe
 })
 
 describe('startedWith: the arguments and environment a start re-executes with, without reading /proc', () => {
-  const compiled = ['bun', '/$bunfs/root/agentgate', 'serve', '--port', '0', '--upstream', 'http://127.0.0.1:8000/v1']
+  /** process.argv[0] in the compiled executable (a name Bun reports, not a program anything starts) */
+  const runtime = 'bun'
+  const compiled = [runtime, '/$bunfs/root/agentgate', 'serve', '--port', '0', '--upstream', 'http://127.0.0.1:8000/v1']
 
   test('the compiled executable: argv0 as given, then the arguments; the environment as it is', () =>
     expect(startedWith(compiled, './dist/agentgate', { HOME: '/h', PATH: '/usr/bin', EMPTY: '', EQ: 'a=b' }, undefined)).toEqual({
@@ -85,7 +87,7 @@ describe('startedWith: the arguments and environment a start re-executes with, w
   test.each<{ what: string; argv: string[]; argv0: string; env: Record<string, string> }>([
     {
       what: 'an argument',
-      argv: ['bun', '/$bunfs/root/agentgate', 'serve', '--config', '/home/jürgen/a.toml'],
+      argv: [runtime, '/$bunfs/root/agentgate', 'serve', '--config', '/home/jürgen/a.toml'],
       argv0: 'agentgate',
       env: {},
     },
