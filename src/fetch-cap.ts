@@ -84,7 +84,7 @@ export function startedWith(
   env: Record<string, string | undefined>,
   nodeEnv: string | undefined,
 ): { args: string[]; env: Record<string, string> } | null {
-  if (!argv[1]?.startsWith('/$bunfs/')) return null
+  if (!argv[1]?.startsWith('/$bunfs/') || !argv0) return null
   const args = [argv0, ...argv.slice(2)]
   if (!args.every((a) => ASCII.test(a))) return null
   const out: Record<string, string> = {}

@@ -81,6 +81,9 @@ describe('startedWith: the arguments and environment a start re-executes with, w
     expect(startedWith(compiled, 'agentgate', { NODE_ENV: 'staging' }, 'staging')?.env).toEqual({ NODE_ENV: 'staging' })
   })
 
+  test('null (read from /proc) without an argv0 (started with no arguments at all: /proc then says no re-execution)', () =>
+    expect(startedWith(compiled, '', { HOME: '/h' }, undefined)).toBeNull())
+
   test('null (read from /proc) from source: the runtime options before the script are not in process.argv', () =>
     expect(startedWith(['/usr/bin/bun', '/src/main.ts', 'serve'], 'bun', { HOME: '/h' }, undefined)).toBeNull())
 
