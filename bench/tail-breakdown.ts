@@ -7,7 +7,7 @@
 // tokens, bench/sse-load.ts). So a p99 can be set against the pauses that could have caused it, not guessed from wall
 // clock on a shared box.
 //
-//   bun run bench/tail-breakdown.ts [--bin dist/agentgate[,other|relay:pipe]] [--variants 'base:|name:VAR=value,VAR=value']
+//   bun run bench/tail-breakdown.ts [--bin dist/agentgate[,other|relay:pipe|floor]] [--variants 'base:|name:VAR=value,VAR=value']
 //                                   [--loads chat,json,json-nostore,llm] [--seconds 10] [--warmup 6] [--rounds 1]
 //                                   [--direct] [--no-gc-log] [--probe] [--streams 500]
 //
@@ -25,7 +25,8 @@
 // llm: `--streams` clients (default 500, as the scenario) each streaming turns of 250 tokens at 50 tokens/s back to
 // back, store on; the window is the client's (its warm-up is --warmup, at least 5 s). A --bin of relay:<mode> runs one of
 // bench/token-split.ts's relays instead of a gateway (relay:pipe: Bun's fetch body answered as it is, the floor of any Bun
-// gateway on the machine).
+// gateway on the machine). A --bin of floor runs bench/floor-proxy.ts (the passthrough scenario's floor: a bare Bun
+// proxy) for the chat load, so the gateway's collections and threads read against Bun's own in the same minutes.
 import { openSync, readSync, closeSync, fstatSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
@@ -287,9 +288,13 @@ try {
         const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGATE_')))
         const log = join(home, 'gateway.log')
         // a relay of bench/token-split.ts (relay:pipe, relay:direct, …): what Bun itself costs, beside the gateways
-        const cmd = t.bin.startsWith('relay:')
-          ? [process.execPath, 'run', join(BENCH_DIR, 'token-split.ts'), '--relay', t.bin.slice(6), `${up.url}/v1`, ROOT]
-          : [t.bin, 'serve', '--host', '127.0.0.1', '--port', '0', '--upstream', `${up.url}/v1`]
+        const bare = t.bin.startsWith('relay:') || t.bin === 'floor'
+        const cmd =
+          t.bin === 'floor'
+            ? [process.execPath, 'run', join(BENCH_DIR, 'floor-proxy.ts'), '--upstream', `${up.url}/v1`]
+            : t.bin.startsWith('relay:')
+              ? [process.execPath, 'run', join(BENCH_DIR, 'token-split.ts'), '--relay', t.bin.slice(6), `${up.url}/v1`, ROOT]
+              : [t.bin, 'serve', '--host', '127.0.0.1', '--port', '0', '--upstream', `${up.url}/v1`]
         const gw = await startServer(cmd, {
           env: {
             ...env,
@@ -297,8 +302,8 @@ try {
             ...(gcLog ? { BUN_JSC_logGC: '1' } : {}),
             // the probe is preloaded into the process serve re-executes too (fetch-cap.ts): harmless, it stops with it
             ...(probe ? { BUN_OPTIONS: `--preload ${join(BENCH_DIR, 'loop-probe.ts')}` } : {}),
-            // a relay is a plain Bun process: Bun's fetch cap raised as serve raises it (README Limits)
-            ...(t.bin.startsWith('relay:') ? { BUN_CONFIG_MAX_HTTP_REQUESTS: '4096' } : {}),
+            // a relay or the floor is a plain Bun process: Bun's fetch cap raised as serve raises it (README Limits)
+            ...(bare ? { BUN_CONFIG_MAX_HTTP_REQUESTS: '4096' } : {}),
             AGENTGATE_HOME: home,
           },
           cwd: home,
