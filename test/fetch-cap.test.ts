@@ -1,7 +1,7 @@
 // Which starts re-execute with Bun's fetch cap raised, and the cap Bun runs with for a value of the variable
 // (the processes themselves: test/binary/fetch-cap.test.ts).
 import { describe, expect, test } from 'bun:test'
-import { BUN_FETCH_CAP, fetchCapOf, runsServe, SERVE_FETCH_CAP, serveEnvironmentMissing } from '../src/fetch-cap'
+import { BUN_FETCH_CAP, fetchCapOf, runsServe, SERVE_FETCH_CAP, serveEnvironmentMissing, startedWith } from '../src/fetch-cap'
 
 describe('runsServe: only a start that serves re-executes', () => {
   test.each([
@@ -63,4 +63,42 @@ describe("serveEnvironmentMissing: what serve's re-execution adds (each only whe
   })
   test('both set (the re-executed process): nothing, so it does not re-execute again', () =>
     expect(serveEnvironmentMissing({ BUN_CONFIG_MAX_HTTP_REQUESTS: 'abc', MIMALLOC_PURGE_DELAY: '100' })).toEqual({}))
+})
+
+describe('startedWith: the arguments and environment a start re-executes with, without reading /proc', () => {
+  /** process.argv[0] in the compiled executable (a name Bun reports, not a program anything starts) */
+  const runtime = 'bun'
+  const compiled = [runtime, '/$bunfs/root/agentgate', 'serve', '--port', '0', '--upstream', 'http://127.0.0.1:8000/v1']
+
+  test('the compiled executable: argv0 as given, then the arguments; the environment as it is', () =>
+    expect(startedWith(compiled, './dist/agentgate', { HOME: '/h', PATH: '/usr/bin', EMPTY: '', EQ: 'a=b' }, undefined)).toEqual({
+      args: ['./dist/agentgate', 'serve', '--port', '0', '--upstream', 'http://127.0.0.1:8000/v1'],
+      env: { HOME: '/h', PATH: '/usr/bin', EMPTY: '', EQ: 'a=b' },
+    }))
+
+  test('NODE_ENV as the process started with it: production-env.ts has set it since, so unset stays unset, and a value of its own is kept', () => {
+    expect(startedWith(compiled, 'agentgate', { HOME: '/h', NODE_ENV: 'production' }, undefined)?.env).toEqual({ HOME: '/h' })
+    expect(startedWith(compiled, 'agentgate', { NODE_ENV: 'staging' }, 'staging')?.env).toEqual({ NODE_ENV: 'staging' })
+  })
+
+  test('null (read from /proc) without an argv0 (started with no arguments at all: /proc then says no re-execution)', () =>
+    expect(startedWith(compiled, '', { HOME: '/h' }, undefined)).toBeNull())
+
+  test('null (read from /proc) from source: the runtime options before the script are not in process.argv', () =>
+    expect(startedWith(['/usr/bin/bun', '/src/main.ts', 'serve'], 'bun', { HOME: '/h' }, undefined)).toBeNull())
+
+  test.each<{ what: string; argv: string[]; argv0: string; env: Record<string, string> }>([
+    {
+      what: 'an argument',
+      argv: [runtime, '/$bunfs/root/agentgate', 'serve', '--config', '/home/jürgen/a.toml'],
+      argv0: 'agentgate',
+      env: {},
+    },
+    { what: 'argv0', argv: compiled, argv0: 'ägentgate', env: {} },
+    { what: 'a value', argv: compiled, argv0: 'agentgate', env: { GREETING: 'grüße' } },
+    { what: 'a name', argv: compiled, argv0: 'agentgate', env: { GRÜSSE: '1' } },
+    { what: 'a byte Bun decoded as U+FFFD', argv: compiled, argv0: 'agentgate', env: { X: '\uFFFD' } },
+  ])('null (read from /proc) for $what beyond ASCII: Bun has decoded those bytes', ({ argv, argv0, env }) =>
+    expect(startedWith(argv, argv0, { HOME: '/h', ...env }, undefined)).toBeNull(),
+  )
 })

@@ -197,6 +197,35 @@ describe('the compiled binary', () => {
     60_000,
   )
 
+  test.each<{ what: string; given: Record<string, string> }>([
+    // read from process.env (ASCII): NODE_ENV as given, not the production-env.ts default that process.env holds by then
+    { what: 'a NODE_ENV of its own is passed on as given', given: { NODE_ENV: 'staging', X_QUOTED: `a "b" c=d` } },
+    // beyond ASCII the arguments and environment are read from /proc, bytes as they are
+    { what: 'a value beyond ASCII (valid UTF-8) is passed on byte for byte', given: { NODE_ENV: 'staging', GREETING: 'grüße ✓' } },
+  ])(
+    '$what, with the fetch cap and the purge delay added',
+    async ({ given }) => {
+      const upstream = startFakeUpstream()
+      const { cwd, env } = cleanHome(given)
+      const gw = await startServe([bin.path], upstream, { cwd, env })
+      try {
+        const environ = readFileSync(`/proc/${gw.pid}/environ`, 'utf8').split('\0').filter(Boolean)
+        const expected = [
+          ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+          'BUN_CONFIG_MAX_HTTP_REQUESTS=4096',
+          'MIMALLOC_PURGE_DELAY=5000',
+        ]
+        expect(environ.toSorted()).toEqual(expected.toSorted())
+        expect(procList(gw.pid, 'cmdline')).toEqual([bin.path, 'serve', '--port', '0', '--upstream', upstream.url])
+        expect(logLine(gw, 'started')).toMatchObject({ max_upstream_requests: 4096 })
+      } finally {
+        expect(await gw.stop()).toBe(0)
+        await upstream.stop()
+      }
+    },
+    60_000,
+  )
+
   test('a value Bun does not take is left as it is, and serve says it runs with 256', async () => {
     const upstream = startFakeUpstream()
     const { cwd, env } = cleanHome({ BUN_CONFIG_MAX_HTTP_REQUESTS: '70000' })
