@@ -8,7 +8,7 @@
 // clock on a shared box.
 //
 //   bun run bench/tail-breakdown.ts [--bin dist/agentgate[,other|relay:pipe|floor]] [--variants 'base:|name:VAR=value,VAR=value']
-//                                   [--loads chat,json,json-nostore,llm] [--seconds 10] [--warmup 6] [--rounds 1]
+//                                   [--loads chat,json,json-nostore,llm,llm-nostore] [--seconds 10] [--warmup 6] [--rounds 1]
 //                                   [--direct] [--no-gc-log] [--probe] [--streams 500]
 //
 // --variants: named environments each gateway runs with (e.g. JSC options, BUN_JSC_<option>=value); every
@@ -23,7 +23,7 @@
 // group commits), so the stalls can be set against the gap's tail. (It costs the gateway a 1 ms timer: compare CPU
 // without it.)
 // llm: `--streams` clients (default 500, as the scenario) each streaming turns of 250 tokens at 50 tokens/s back to
-// back, store on; the window is the client's (its warm-up is --warmup, at least 5 s). A --bin of relay:<mode> runs one of
+// back, store on (llm-nostore: the same turns with store:false, no event log and no store clock); the window is the client's (its warm-up is --warmup, at least 5 s). A --bin of relay:<mode> runs one of
 // bench/token-split.ts's relays instead of a gateway (relay:pipe: Bun's fetch body answered as it is, the floor of any Bun
 // gateway on the machine). A --bin of floor runs bench/floor-proxy.ts (the passthrough scenario's floor: a bare Bun
 // proxy) for the chat load, so the gateway's collections and threads read against Bun's own in the same minutes.
@@ -246,9 +246,10 @@ async function runWrk(url: string, body: unknown, gw?: Watched) {
  * The LLM-like load (bench/scenarios/llm.ts) at `url`: the client's gap between tokens over its window, the main
  * threads' run-queue wait of the client and the upstream (and of the gateway, in its lines).
  */
-async function runLlm(url: string, upstreamPid: number, gw?: Watched) {
+async function runLlm(url: string, upstreamPid: number, gw: Watched | undefined, store: boolean) {
   const warm = Math.max(5, warmupS)
-  const load = sseLoad({ url, body: turnBody(LLM_TURN, { stream: true }), concurrency: streams, warmupS: warm, durationS: seconds })
+  const body = turnBody(LLM_TURN, store ? { stream: true } : { stream: true, store: false })
+  const load = sseLoad({ url, body, concurrency: streams, warmupS: warm, durationS: seconds })
   await Bun.sleep(warm * 1000)
   const from = gw ? mark(gw) : undefined
   const up0 = threadSched(upstreamPid)
@@ -279,21 +280,23 @@ try {
   for (let r = 0; r < rounds; r++) {
     for (const load of loads) {
       const l = LOADS[load]
-      if (!l && load !== 'llm') throw new Error(`unknown load ${load}: ${Object.keys(LOADS).join(', ')}, llm`)
+      if (!l && load !== 'llm' && load !== 'llm-nostore')
+        throw new Error(`unknown load ${load}: ${Object.keys(LOADS).join(', ')}, llm, llm-nostore`)
       const run = (base: string, path: string, gw?: Watched) =>
-        l ? runWrk(`${base}${path}`, l.body, gw) : runLlm(`${base}/v1/responses`, up.pid, gw)
+        l ? runWrk(`${base}${path}`, l.body, gw) : runLlm(`${base}/v1/responses`, up.pid, gw, load === 'llm')
       if (withDirect) process.stdout.write(`round ${r + 1} ${load} direct: ${await run(up.url, l?.direct ?? '')}\n`)
       for (const t of r % 2 ? [...targets].reverse() : targets) {
         const home = tempDir('agentgate-tail-gw-')
         const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AGENTGATE_')))
         const log = join(home, 'gateway.log')
         // a relay of bench/token-split.ts (relay:pipe, relay:direct, …): what Bun itself costs, beside the gateways
+        // not `bun run`: with BUN_OPTIONS' --preload (--probe) in front of it, `run` listed package.json's scripts and exited
         const bare = t.bin.startsWith('relay:') || t.bin === 'floor'
         const cmd =
           t.bin === 'floor'
-            ? [process.execPath, 'run', join(BENCH_DIR, 'floor-proxy.ts'), '--upstream', `${up.url}/v1`]
+            ? [process.execPath, join(BENCH_DIR, 'floor-proxy.ts'), '--upstream', `${up.url}/v1`]
             : t.bin.startsWith('relay:')
-              ? [process.execPath, 'run', join(BENCH_DIR, 'token-split.ts'), '--relay', t.bin.slice(6), `${up.url}/v1`, ROOT]
+              ? [process.execPath, join(BENCH_DIR, 'token-split.ts'), '--relay', t.bin.slice(6), `${up.url}/v1`, ROOT]
               : [t.bin, 'serve', '--host', '127.0.0.1', '--port', '0', '--upstream', `${up.url}/v1`]
         const gw = await startServer(cmd, {
           env: {
