@@ -28,7 +28,7 @@
 // gateway on the machine). A --bin of floor runs bench/floor-proxy.ts (the passthrough scenario's floor: a bare Bun
 // proxy) for the chat load, so the gateway's collections and threads read against Bun's own in the same minutes.
 import { openSync, readSync, closeSync, fstatSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import {
   BENCH_DIR,
   machineBusyMs,
@@ -50,7 +50,10 @@ import { profileModel, profileName } from './upstream'
 
 const argv = process.argv.slice(2)
 const opt = optionOf(argv)
-const bins = opt('--bin', join(ROOT, 'dist/agentgate')).split(',')
+// a gateway's path from where the tool was started (its processes run in their own home)
+const bins = opt('--bin', join(ROOT, 'dist/agentgate'))
+  .split(',')
+  .map((b) => (b.startsWith('relay:') || b === 'floor' ? b : resolve(b)))
 const variants = opt('--variants', 'base:')
   .split('|')
   .map((v) => {
