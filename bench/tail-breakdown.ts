@@ -27,7 +27,7 @@
 // bench/token-split.ts's relays instead of a gateway (relay:pipe: Bun's fetch body answered as it is, the floor of any Bun
 // gateway on the machine). A --bin of floor runs bench/floor-proxy.ts (the passthrough scenario's floor: a bare Bun
 // proxy) for the chat load, so the gateway's collections and threads read against Bun's own in the same minutes.
-import { openSync, readSync, closeSync, fstatSync, writeFileSync } from 'node:fs'
+import { openSync, readSync, closeSync, fstatSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import {
   BENCH_DIR,
@@ -164,11 +164,18 @@ interface Watched {
   log: string
 }
 /** Where a gateway's window starts: its stderr's size, its threads' schedstat. */
-const mark = (gw: Watched) => ({ logFrom: tail(gw.log, 0).size, threads: threadStats(gw.pid) })
+const mark = (gw: Watched) => ({ logFrom: tail(gw.log, 0).size, threads: threadStats(gw.pid), faults: minorFaults(gw.pid) })
+
+/** The process's minor page faults so far, all threads (/proc/<pid>/stat field 10): each costs ~14 µs on a slow VM. */
+function minorFaults(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7])
+}
 
 /** What the gateway did from `from` to now: its threads' schedstat and its stderr's lines. */
 const since = (gw: Watched, from: ReturnType<typeof mark>) => ({
   byName: threadStatsDelta(from.threads, threadStats(gw.pid)),
+  faults: minorFaults(gw.pid) - from.faults,
   log: tail(gw.log, from.logFrom).text,
 })
 
@@ -176,15 +183,17 @@ const since = (gw: Watched, from: ReturnType<typeof mark>) => ({
  * The gateway's side of a window, as lines: its threads' CPU and run-queue wait, its GC pauses (with the GC log) and its
  * loop's stalls and long callbacks (with the probe); `count` things served (requests, tokens) to divide by.
  */
-function gatewayLines({ byName, log }: ReturnType<typeof since>, windowMs: number, count: number, unit: string): string {
+function gatewayLines({ byName, faults, log }: ReturnType<typeof since>, windowMs: number, count: number, unit: string): string {
   const perS = (ns: number) => (ns / 1e6 / (windowMs / 1000)).toFixed(1)
   const parts = [...byName]
     .sort((x, y) => y[1].runNs - x[1].runNs)
     .filter(([, s]) => s.runNs / 1e6 / (windowMs / 1000) >= 1)
     .map(([n, s]) => `${n} ${perS(s.runNs)}/${perS(s.waitNs)}`)
   const perUnit = [...byName.values()].reduce((t, s) => t + s.runNs, 0) / 1e3 / count
-  let text = `\n    threads, ms on CPU / waiting per s: ${parts.join(', ')}; ${perUnit.toFixed(perUnit < 100 ? 1 : 0)} µs CPU/${unit}`
   const s1 = windowMs / 1000
+  let text =
+    `\n    threads, ms on CPU / waiting per s: ${parts.join(', ')}; ${perUnit.toFixed(perUnit < 100 ? 1 : 0)} µs CPU/${unit}; ` +
+    `minor page faults ${(faults / s1).toFixed(0)}/s (${(faults / count).toFixed(2)}/${unit})`
   if (gcLog) {
     const gc = parseGc(log)
     const s = summarize(gc.pausesMs)
