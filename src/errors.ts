@@ -58,9 +58,10 @@ export class ApiError extends Error {
   static internal(message = 'Internal server error') {
     return new ApiError(500, message, 'server_error', 'server_error')
   }
-  /** The gateway's own storage is full or failing (a StoreUnavailableError): nothing the client did wrong, try later. */
+  /** The gateway's own storage is full, failing or busy (a StoreUnavailableError): nothing the client did wrong, try later. */
   static storageUnavailable(e: StoreUnavailableError, message = 'so it cannot serve this request right now; try again later.') {
-    return new ApiError(503, `The gateway's storage is full or failing (${e.reason}), ${message}`, 'server_error', 'storage_unavailable')
+    const state = e.busy ? 'busy' : 'full or failing'
+    return new ApiError(503, `The gateway's storage is ${state} (${e.reason}), ${message}`, 'server_error', 'storage_unavailable')
   }
 }
 

@@ -1,6 +1,7 @@
 // The errors the store throws (StoreError), for the HTTP layer to map to API errors (src/errors.ts toApiError), and
 // the classification of driver errors: "the storage itself is failing" (disk full, I/O error, read-only, database
-// unreachable) is told apart from bugs and bad data, so the edges answer 503 storage_unavailable and the engine can
+// unreachable) or "busy past the wait" (another connection kept SQLite's write lock longer than a write waits for it,
+// ./sqlite/lock-wait.ts) is told apart from bugs and bad data, so the edges answer 503 storage_unavailable and the engine can
 // retry a turn's end. Outcomes a caller branches on (an unknown or locked conversation) are returned values instead
 // (ConversationConflict in ./types.ts). Nothing here knows about HTTP.
 
@@ -14,6 +15,11 @@ export class StoreUnavailableError extends Error {
   ) {
     super(`the gateway's storage is unavailable (${reason})`, options)
     this.name = 'StoreUnavailableError'
+  }
+
+  /** Another connection held the write lock for longer than a write waits: nothing is failing, and it may pass soon. */
+  get busy(): boolean {
+    return this.reason.startsWith('SQLITE_BUSY')
   }
 }
 
@@ -45,8 +51,10 @@ export function isForeignKeyViolation(e: unknown): boolean {
   return false
 }
 
-// SQLite result codes (bun:sqlite's SQLiteError.code); the extended SQLITE_IOERR_* and SQLITE_READONLY_* codes included.
-const SQLITE = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN)/
+// SQLite result codes (bun:sqlite's SQLiteError.code); the extended SQLITE_IOERR_*, SQLITE_READONLY_* and SQLITE_BUSY_*
+// codes included. SQLITE_BUSY reaches here only once a write has waited out its bound (./sqlite/lock-wait.ts): left a
+// plain error it was a 500, and a turn's end it hit was not retried (engine/unstored.ts retries storage failures).
+const SQLITE = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY)/
 // PostgreSQL SQLSTATE classes: 53 insufficient resources (53100 disk_full), 08 connection exception, 58 system
 // error (58030 io_error), 57P01–57P03 the server shutting down or not accepting connections, 25006 a read-only server.
 const SQLSTATE = /^(53|08|58|57P0[123]|25006)/

@@ -31,6 +31,9 @@ describe('storage failures are recognised', () => {
     ['SQLITE_IOERR_WRITE', sqliteError('SQLITE_IOERR_WRITE', 'disk I/O error')],
     ['SQLITE_IOERR', sqliteError('SQLITE_IOERR', 'disk I/O error')],
     ['SQLITE_READONLY', sqliteError('SQLITE_READONLY', 'attempt to write a readonly database')],
+    // only ever seen here once a write has waited out another connection's write lock (src/store/sqlite/lock-wait.ts)
+    ['SQLITE_BUSY', sqliteError('SQLITE_BUSY', 'database is locked')],
+    ['SQLITE_BUSY_SNAPSHOT', sqliteError('SQLITE_BUSY_SNAPSHOT', 'database is locked')],
     ['ENOSPC', Object.assign(new Error('no space left on device'), { code: 'ENOSPC' })],
     ['EROFS', Object.assign(new Error('read-only file system'), { code: 'EROFS' })],
     ['53100', postgresServerError('53100', 'could not extend file: No space left on device')],
@@ -79,7 +82,7 @@ describe('storage failures are recognised', () => {
 describe('anything else is not a storage failure', () => {
   test.each([
     ['a constraint violation', sqliteError('SQLITE_CONSTRAINT_PRIMARYKEY', 'UNIQUE constraint failed: responses.id')],
-    ['busy', sqliteError('SQLITE_BUSY', 'database is locked')],
+    ['a table locked within one connection', sqliteError('SQLITE_LOCKED', 'database table is locked')],
     ['a PostgreSQL unique violation', postgresServerError('23505', 'duplicate key value violates unique constraint')],
     ['a programming error', new TypeError("Cannot read properties of undefined (reading 'id')")],
     ['a plain string', 'boom'],
@@ -100,6 +103,19 @@ describe('what a client is shown', () => {
         param: null,
         code: 'storage_unavailable',
       },
+    })
+  })
+
+  test('storage busy past the wait is a 503 storage_unavailable that says it is busy, not failing', () => {
+    const busy = new StoreUnavailableError('SQLITE_BUSY')
+    expect(busy.busy).toBe(true)
+    expect(new StoreUnavailableError('SQLITE_FULL').busy).toBe(false)
+    const err = toApiError(busy)
+    expect(err.status).toBe(503)
+    expect(err.toJSON().error).toMatchObject({
+      type: 'server_error',
+      code: 'storage_unavailable',
+      message: expect.stringMatching(/storage is busy \(SQLITE_BUSY\)/),
     })
   })
 

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openSqlite, type Db } from '../../src/store/sqlite/driver'
+import { StoreUnavailableError } from '../../src/store/errors'
 import { isBusy, waitingOutLocks } from '../../src/store/sqlite/lock-wait'
 import { createSqliteStore } from '../../src/store/sqlite/repository'
 import { message, responseRecord, type JsonStore } from './fixtures'
@@ -127,15 +128,27 @@ describe('a write waits out a write lock that SQLite stopped waiting for', () =>
 })
 
 describe('waitingOutLocks', () => {
-  test('a lock held past the wait still fails the write with SQLITE_BUSY, and nothing of it is stored', async () => {
+  test('a lock held past the wait fails the write as the storage being unavailable (busy), and nothing of it is stored', async () => {
     const quick = createSqliteStore(db, client, { lockWaitMs: 50 }) as JsonStore
     busyHandlerGivesUpEarly()
     const { released } = await holdWriteLock(1000)
-    const result = await Promise.allSettled([quick.createResponse(responseRecord('resp_late'), [])])
+    // a write alone, then a group: two writes and an event log append issued together
+    const alone = await Promise.allSettled([quick.createResponse(responseRecord('resp_late'), [])])
+    const grouped = await Promise.allSettled([
+      quick.createResponse(responseRecord('resp_late2'), []),
+      quick.appendEvents('resp_late', [{ type: 'response.output_text.delta', sequence_number: 1, delta: 'x' }]),
+    ])
     await released
-    expect(result[0]!.status).toBe('rejected')
-    expect(isBusy((result[0] as PromiseRejectedResult).reason)).toBe(true)
+    for (const result of [...alone, ...grouped]) {
+      expect(result.status).toBe('rejected')
+      // a StoreUnavailableError: the edges answer 503, and a turn's end is written again later (engine/unstored.ts)
+      const error = (result as PromiseRejectedResult).reason
+      expect(error).toBeInstanceOf(StoreUnavailableError)
+      expect(error.reason).toBe('SQLITE_BUSY')
+      expect(isBusy(error.cause)).toBe(true)
+    }
     expect(await store.getResponse('default', 'resp_late')).toBeNull()
+    expect(await store.getResponse('default', 'resp_late2')).toBeNull()
   })
 
   test('any other failure is thrown at once, not tried again', () => {
