@@ -49,8 +49,7 @@ test('a turn kept out by a write lock held past the wait is a 503 storage_unavai
     body: JSON.stringify({ model: 'test-model', input: 'hello' }),
   })
   expect(res.status).toBe(503)
-  const body = (await res.json()) as { error: { message: string } }
-  expect(body).toEqual({
+  expect(await res.json()).toEqual({
     error: {
       message: expect.stringContaining("The gateway's storage is busy (SQLITE_BUSY)"),
       type: 'server_error',
