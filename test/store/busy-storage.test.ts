@@ -7,6 +7,7 @@ import { LOCK_WAIT_MS } from '../../src/store/sqlite/lock-wait'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
 import { waitFor } from '../support/wait'
+import { holdWriteLock } from '../support/write-lock'
 
 let up: FakeUpstream
 let gw: TestGateway
@@ -18,28 +19,6 @@ afterAll(async () => {
   await gw.stop()
   await up.stop()
 })
-
-/** Another connection, on a thread of its own, holds the file's write lock for `ms`; resolves once it holds it. */
-async function holdWriteLock(path: string, ms: number): Promise<{ released: Promise<void> }> {
-  const source = `
-    import { Database } from 'bun:sqlite'
-    self.onmessage = (e) => {
-      const db = new Database(e.data.path)
-      db.exec('BEGIN IMMEDIATE')
-      postMessage('held')
-      const until = performance.now() + e.data.ms
-      while (performance.now() < until) {}
-      db.exec('COMMIT')
-      db.close()
-      postMessage('released')
-    }`
-  const worker = new Worker(URL.createObjectURL(new Blob([source], { type: 'application/javascript' })))
-  const next = () => new Promise<string>((resolve) => worker.addEventListener('message', (e) => resolve(e.data), { once: true }))
-  const held = next()
-  worker.postMessage({ path, ms })
-  expect(await held).toBe('held')
-  return { released: next().then(() => worker.terminate()) }
-}
 
 test('a turn kept out by a write lock held past the wait is a 503 storage_unavailable; its end is stored once the lock is gone', async () => {
   const { released } = await holdWriteLock(gw.config.db, LOCK_WAIT_MS + 1500)

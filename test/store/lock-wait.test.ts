@@ -10,6 +10,7 @@ import { openSqlite, type Db } from '../../src/store/sqlite/driver'
 import { StoreUnavailableError } from '../../src/store/errors'
 import { isBusy, waitingOutLocks } from '../../src/store/sqlite/lock-wait'
 import { createSqliteStore } from '../../src/store/sqlite/repository'
+import { holdWriteLock } from '../support/write-lock'
 import { message, responseRecord, type JsonStore } from './fixtures'
 
 let dir: string
@@ -28,32 +29,6 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-/**
- * Another connection (on a thread of its own, as the checkpoint worker's is) takes the write lock and keeps it for
- * `ms`: resolves once it holds it; `released` once it has committed.
- */
-async function holdWriteLock(ms: number): Promise<{ released: Promise<void> }> {
-  const source = `
-    import { Database } from 'bun:sqlite'
-    self.onmessage = (e) => {
-      const db = new Database(e.data.path)
-      db.exec('BEGIN IMMEDIATE')
-      postMessage('held')
-      const until = performance.now() + e.data.ms
-      while (performance.now() < until) {}
-      db.exec('COMMIT')
-      db.close()
-      postMessage('released')
-    }`
-  const worker = new Worker(URL.createObjectURL(new Blob([source], { type: 'application/javascript' })))
-  const next = () => new Promise<string>((resolve) => worker.addEventListener('message', (e) => resolve(e.data), { once: true }))
-  const held = next()
-  worker.postMessage({ path, ms })
-  expect(await held).toBe('held')
-  const released = next().then(() => worker.terminate())
-  return { released }
-}
-
 /** A turn stored whole at its end, as the engine writes a JSON turn. */
 const turn = (id: string) =>
   store.createResponse(responseRecord(id), [message(`${id}_in`, 'user', 'hello')], undefined, [message(`${id}_out`, 'assistant', 'hi')])
@@ -64,7 +39,7 @@ const busyHandlerGivesUpEarly = () => client.exec('PRAGMA busy_timeout = 1')
 describe('a write waits out a write lock that SQLite stopped waiting for', () => {
   test('a turn written alone (the single-write path)', async () => {
     busyHandlerGivesUpEarly()
-    const { released } = await holdWriteLock(300)
+    const { released } = await holdWriteLock(path, 300)
     await turn('resp_alone')
     await released
     expect((await store.getResponse('default', 'resp_alone'))?.status).toBe('completed')
@@ -72,7 +47,7 @@ describe('a write waits out a write lock that SQLite stopped waiting for', () =>
 
   test('turns written together (a group), each stored once', async () => {
     busyHandlerGivesUpEarly()
-    const { released } = await holdWriteLock(300)
+    const { released } = await holdWriteLock(path, 300)
     await Promise.all(['resp_g1', 'resp_g2', 'resp_g3'].map(turn))
     await released
     for (const id of ['resp_g1', 'resp_g2', 'resp_g3']) {
@@ -84,7 +59,7 @@ describe('a write waits out a write lock that SQLite stopped waiting for', () =>
   test('a statement written on its own (an event log append, not in a transaction)', async () => {
     await store.createResponse(responseRecord('resp_log', { status: 'in_progress' }), [])
     busyHandlerGivesUpEarly()
-    const { released } = await holdWriteLock(300)
+    const { released } = await holdWriteLock(path, 300)
     await store.appendEvents('resp_log', [{ type: 'response.output_text.delta', sequence_number: 1, delta: 'x' }])
     await released
     expect((await store.listEvents('resp_log', 0)).map((e) => e.sequence_number)).toEqual([1])
@@ -93,7 +68,7 @@ describe('a write waits out a write lock that SQLite stopped waiting for', () =>
   test('a batch of retention', async () => {
     await turn('resp_old')
     busyHandlerGivesUpEarly()
-    const { released } = await holdWriteLock(300)
+    const { released } = await holdWriteLock(path, 300)
     expect(await store.pruneResponses(Date.now() + 1000, 100)).toBe(1)
     await released
     expect(await store.getResponse('default', 'resp_old')).toBeNull()
@@ -115,7 +90,7 @@ describe('a write waits out a write lock that SQLite stopped waiting for', () =>
     )
     try {
       while (signals < 10) await Bun.sleep(5)
-      const { released } = await holdWriteLock(300)
+      const { released } = await holdWriteLock(path, 300)
       await turn('resp_signalled')
       await released
     } finally {
@@ -131,7 +106,7 @@ describe('waitingOutLocks', () => {
   test('a lock held past the wait fails the write as the storage being unavailable (busy), and nothing of it is stored', async () => {
     const quick = createSqliteStore(db, client, { lockWaitMs: 50 }) as JsonStore
     busyHandlerGivesUpEarly()
-    const { released } = await holdWriteLock(1000)
+    const { released } = await holdWriteLock(path, 1000)
     // a write alone, then a group: two writes and an event log append issued together
     const alone = await Promise.allSettled([quick.createResponse(responseRecord('resp_late'), [])])
     const grouped = await Promise.allSettled([
