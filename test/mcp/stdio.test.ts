@@ -97,15 +97,28 @@ describe('stdio servers', () => {
   })
 
   test('the child sees the configured env and the safe defaults, not the gateway’s own environment', async () => {
-    process.env.AGENTGATE_UPSTREAM_KEY_FOR_TEST = 'gateway-secret'
+    // the upstream key, and the runtime settings the gateway runs with (serve's re-execution adds the first two,
+    // fetch-cap.ts; an operator may set JavaScriptCore's options): a child that is a Bun program would otherwise boot
+    // with the gateway's fetch cap, purge delay and JIT tiers (README, Limits)
+    const gatewayOwn = {
+      AGENTGATE_UPSTREAM_KEY_FOR_TEST: 'gateway-secret',
+      BUN_CONFIG_MAX_HTTP_REQUESTS: '4096',
+      MIMALLOC_PURGE_DELAY: '5000',
+      BUN_JSC_useFTLJIT: '0',
+    }
+    const before = Object.fromEntries(Object.keys(gatewayOwn).map((k) => [k, process.env[k]]))
+    Object.assign(process.env, gatewayOwn)
     try {
       const { s, server } = stdioService('env = { MCP_TEST_VALUE = "from-config" }\n')
       const env = (name: string) => s.callTool(server, 'env', { name }, { timeoutMs: 20_000 })
       expect(await env('MCP_TEST_VALUE')).toEqual({ ok: true, output: 'from-config' })
       expect(await env('PATH')).toEqual({ ok: true, output: process.env.PATH ?? '(unset)' })
-      expect(await env('AGENTGATE_UPSTREAM_KEY_FOR_TEST')).toEqual({ ok: true, output: '(unset)' })
+      for (const name of Object.keys(gatewayOwn)) expect({ name, ...(await env(name)) }).toEqual({ name, ok: true, output: '(unset)' })
     } finally {
-      delete process.env.AGENTGATE_UPSTREAM_KEY_FOR_TEST
+      for (const [k, v] of Object.entries(before)) {
+        if (v === undefined) delete process.env[k]
+        else process.env[k] = v
+      }
     }
   })
 
