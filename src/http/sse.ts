@@ -59,17 +59,6 @@ const UNZEROED_FROM = 4096
 const frameBuffer = (size: number): Uint8Array => (size < UNZEROED_FROM ? new Uint8Array(size) : Buffer.allocUnsafeSlow(size))
 
 /**
- * A token's frame (a batch of one run, under REUSED_UNDER bytes) is built in a buffer kept for its size, shared by every
- * stream: the direct stream's write copies what it is given (or sends it) before it returns, also when the socket pushes
- * back (test/responses/sse-backpressure.test.ts pins it), and the buffer is written whole again before the next write of
- * that size. A fresh zeroed buffer per token was one more allocation on every token of every stream. At most one
- * buffer per size: under 512 KiB in all, a token-by-token stream uses a few dozen sizes.
- */
-const REUSED_UNDER = 1024
-const reused: (Uint8Array | undefined)[] = []
-const tokenBuffer = (size: number): Uint8Array => (size < REUSED_UNDER ? (reused[size] ??= new Uint8Array(size)) : frameBuffer(size))
-
-/**
  * A stream's batches as what is written for each: a string of frames, or — when a batch holds a run of deltas — one
  * buffer of exactly its size (frameBuffer), the run's frames and the other events' (UTF-8) in order. One per stream: it keeps the
  * last run's middle piece (a token-by-token stream has a run per chunk, all of one item).
@@ -87,14 +76,12 @@ class BatchWriter {
   /** What a run's frames begin with: the head, room for the sequence number, the middle piece (one copy too). */
   private readonly opening = new NumberedPiece(RUN_HEAD)
 
-  /** What to write for a batch; a buffer returned is valid until the next call of any stream's writer: write it at once. */
   frames(batch: { type: string }[]): string | Uint8Array {
     // one event or one run: a token-by-token stream's every batch (one upstream chunk, one token)
     if (batch.length === 1) {
       const e = batch[0]!
       if (e.type !== DELTA_RUN) return frameText(e)
-      // written by the caller before anything else is framed: the buffer of its size is reused (tokenBuffer)
-      const out = tokenBuffer(this.runSize(e as DeltaRun))
+      const out = frameBuffer(this.runSize(e as DeltaRun))
       this.writeRun(e as DeltaRun, out, 0)
       return out
     }
