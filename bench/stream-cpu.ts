@@ -141,16 +141,23 @@ async function child(root: string, load: string, turns: number, concurrency: num
   }
   await run(Math.max(concurrency, turns / 2)) // warm-up: JIT, the database's first pages
   events = 0
+  const { heapStats } = await import('bun:jsc')
+  const cells0 = census ? heapStats().objectTypeCounts : {}
   const t0 = threadNs()
   const p0 = processNs()
   await run(turns)
   const main = (threadNs() - t0) / events / 1000
   const all = (processNs() - p0) / events / 1000
+  // --census: the heap's cells by kind, allocated per event (the collector is off in the child)
+  const cells = census
+    ? Object.fromEntries(Object.entries(heapStats().objectTypeCounts).map(([kind, n]) => [kind, (n - (cells0[kind] ?? 0)) / events]))
+    : undefined
   await st.close()
   rmSync(dir, { recursive: true, force: true })
-  process.stdout.write(JSON.stringify({ main, all, events }) + '\n')
+  process.stdout.write(JSON.stringify({ main, all, events, cells }) + '\n')
 }
 
+const census = argv.includes('--census')
 if (argv[0] === '--child') {
   const [, root, load, turns, concurrency, deltas] = argv
   await child(root!, load!, Number(turns), Number(concurrency), Number(deltas))
@@ -169,15 +176,32 @@ for (let r = 0; r < rounds; r++)
       const deltas = load.startsWith('burst') ? opt('--burst-deltas', '1000') : opt('--deltas', '250')
       const n = turns
       const proc = Bun.spawn(
-        [process.execPath, import.meta.path, '--child', root, load, String(n), String(load.startsWith('burst') ? 8 : concurrency), deltas],
-        {
-          stdout: 'pipe',
-          stderr: 'inherit',
-        },
+        [
+          process.execPath,
+          import.meta.path,
+          '--child',
+          root,
+          load,
+          String(n),
+          String(load.startsWith('burst') ? 8 : concurrency),
+          deltas,
+          ...(census ? ['--census'] : []),
+        ],
+        { stdout: 'pipe', stderr: 'inherit', env: census ? { ...process.env, BUN_JSC_useGC: '0' } : process.env },
       )
       const out = await new Response(proc.stdout).text()
       if ((await proc.exited) !== 0) throw new Error(`${load} ${root}: the child failed`)
-      const { main, all } = JSON.parse(out)
+      const { main, all, cells } = JSON.parse(out)
+      if (cells) {
+        const top = Object.entries(cells as Record<string, number>)
+          .filter(([, n]) => n >= 0.05)
+          .sort((a, b) => b[1] - a[1])
+        const total = top.reduce((t, [, n]) => t + n, 0)
+        process.stdout.write(
+          `round ${r + 1} ${load} ${root}: cells per event ${total.toFixed(2)}: ${top.map(([k, n]) => `${k} ${n.toFixed(2)}`).join(', ')}\n`,
+        )
+        continue
+      }
       const key = `${load}\t${root}`
       results.set(key, [...(results.get(key) ?? []), main])
       process.stdout.write(`round ${r + 1} ${load} ${root}: main thread ${main.toFixed(2)} µs/event, process ${all.toFixed(2)} µs/event\n`)
