@@ -8,12 +8,13 @@
 // 2.3–3.3 µs for one write of both: the frames a commit appends are most of its cost. For trying schema or pragma
 // changes of the store's write against its floor.
 //
-//   bun run bench/turn-write.ts [--group 1,10,64] [--turns 20000] [--rounds 3]
+//   bun run bench/turn-write.ts [--group 1,10,64] [--turns 20000] [--rounds 3] [--deltas 16]
 import { mkdtempSync, openSync, readSync, closeSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openSqliteStore } from '../src/store/sqlite/repository'
 import { timeOrderedId } from '../src/ids'
+import { settledJson } from '../src/json-text'
 import type { ItemBody, ResponseRecord } from '../src/store/types'
 import { median, optionOf, threadSched } from './lib'
 
@@ -21,8 +22,12 @@ const opt = optionOf(process.argv.slice(2))
 const groups = opt('--group', '1,10,64').split(',').map(Number)
 const turns = Number(opt('--turns', '20000'))
 const rounds = Number(opt('--rounds', '3'))
+const deltas = Number(opt('--deltas', '16'))
 
-/** The bench's JSON turn as the gateway stores it: the Response of 16 words, its input and output message. */
+/**
+ * The bench's JSON turn as the gateway stores it: the Response of `--deltas` words (16), its input and output message. Its
+ * JSON is made before the write, as the gateway makes it when it measures the Response (src/json-text.ts settledJson).
+ */
 function turn(): { rec: ResponseRecord; input: ItemBody[]; output: ItemBody[] } {
   const id = timeOrderedId('resp')
   const now = Date.now()
@@ -32,7 +37,7 @@ function turn(): { rec: ResponseRecord; input: ItemBody[]; output: ItemBody[] } 
     role: 'user',
     content: [{ type: 'input_text', text: 'Say hello to the benchmark.' }],
   }
-  const text = ' word'.repeat(16)
+  const text = ' word'.repeat(deltas)
   const output = {
     id: timeOrderedId('msg'),
     type: 'message',
@@ -40,8 +45,10 @@ function turn(): { rec: ResponseRecord; input: ItemBody[]; output: ItemBody[] } 
     status: 'completed',
     content: [{ type: 'output_text', text, annotations: [], logprobs: [] }],
   }
+  // the same array in the Response and as its output items, as the gateway hands them to the store
+  const outputs = [output] as ItemBody[]
   // biome-ignore format: the Response's fields as the gateway answers them
-  const response = { id, object: 'response', created_at: Math.floor(now / 1000), model: 'bench-l10-d16-r0', instructions: null, previous_response_id: null, conversation: null, tools: [], tool_choice: 'auto', parallel_tool_calls: true, temperature: 1, top_p: 1, presence_penalty: 0, frequency_penalty: 0, top_logprobs: 0, max_output_tokens: null, max_tool_calls: null, reasoning: null, text: { format: { type: 'text' } }, truncation: 'disabled', metadata: {}, store: true, background: false, service_tier: 'auto', safety_identifier: null, prompt_cache_key: null, status: 'completed', completed_at: Math.floor(now / 1000), output: [output], output_text: text, usage: { input_tokens: 12, input_tokens_details: { cached_tokens: 0 }, output_tokens: 16, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 28 }, error: null, incomplete_details: null }
+  const response = { id, object: 'response', created_at: Math.floor(now / 1000), model: 'bench-l10-d16-r0', instructions: null, previous_response_id: null, conversation: null, tools: [], tool_choice: 'auto', parallel_tool_calls: true, temperature: 1, top_p: 1, presence_penalty: 0, frequency_penalty: 0, top_logprobs: 0, max_output_tokens: null, max_tool_calls: null, reasoning: null, text: { format: { type: 'text' } }, truncation: 'disabled', metadata: {}, store: true, background: false, service_tier: 'auto', safety_identifier: null, prompt_cache_key: null, status: 'completed', completed_at: Math.floor(now / 1000), output: outputs, output_text: text, usage: { input_tokens: 12, input_tokens_details: { cached_tokens: 0 }, output_tokens: deltas, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 28 }, error: null, incomplete_details: null }
   const rec = {
     id,
     tenant: 'default',
@@ -58,7 +65,8 @@ function turn(): { rec: ResponseRecord; input: ItemBody[]; output: ItemBody[] } 
     completedAt: now,
     requestId: timeOrderedId('req'),
   } as unknown as ResponseRecord
-  return { rec, input: [input] as ItemBody[], output: [output] as ItemBody[] }
+  settledJson(response)
+  return { rec, input: [input] as ItemBody[], output: outputs }
 }
 
 /** mxFrame of the wal-index header (the -shm file, offset 16): the WAL's last committed frame. */
