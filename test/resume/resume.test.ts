@@ -160,6 +160,27 @@ describe('resuming foreground streamed turns', () => {
     }
   })
 
+  test('a long answer, streamed or not: GET gives the Response it ended with, output and output_text included', async () => {
+    // a finished response's row leaves these out when they are long, and a read fills them in (src/store/response-output.ts)
+    const text = SLOW.repeat(40)
+    up.queue({ text, oneWrite: true })
+    const live = parseFrames(
+      await (await fetch(`${gw.baseURL}/responses`, post({ model: 'test-model', input: 'long', stream: true }))).text(),
+    )
+    const ended = live.at(-1)!
+    expect(ended.type).toBe('response.completed')
+    expect(ended.response.output_text).toBe(text)
+    const got = await (await fetch(`${gw.baseURL}/responses/${ended.response.id}`)).json()
+    expect(JSON.stringify(got)).toBe(JSON.stringify(ended.response))
+    expect((await gw.store.getResponse('default', ended.response.id))?.response.output).toEqual(ended.response.output)
+
+    up.queue({ text })
+    const answer = await (await fetch(`${gw.baseURL}/responses`, post({ model: 'test-model', input: 'long, whole' }))).json()
+    expect(answer.output_text).toBe(text)
+    const again = await (await fetch(`${gw.baseURL}/responses/${answer.id}`)).json()
+    expect(JSON.stringify(again)).toBe(JSON.stringify(answer))
+  })
+
   test('a second client can follow a streamed turn while the first one is still reading it', async () => {
     up.queue({ text: SLOW, delayMs: 30 })
     const first = await client.responses.create({ model: 'test-model', input: 'watched', stream: true })
