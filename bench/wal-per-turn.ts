@@ -20,9 +20,11 @@ const turns = Number(opt('--turns', '64'))
 const conns = Number(opt('--conns', '8'))
 
 const upDir = tempDir('agentgate-walturn-up-')
-const up = await startServer(['bun', 'run', join(ROOT, 'bench/upstream.ts'), '--port', '0'], { stderrFile: join(upDir, 'up.log') })
+const up = await startServer([process.execPath, 'run', join(ROOT, 'bench/upstream.ts'), '--port', '0'], {
+  stderrFile: join(upDir, 'up.log'),
+})
 const launcher = source
-  ? { mode: 'source' as const, command: ['bun', 'run', join(source, 'src/main.ts')], label: 'source' }
+  ? { mode: 'source' as const, command: [process.execPath, 'run', join(source, 'src/main.ts')], label: 'source' }
   : { mode: 'binary' as const, command: [bin], label: bin }
 const gw = await startGateway(launcher, `${up.url}/v1`)
 const body = JSON.stringify({ model, input: 'Say hello to the benchmark.', stream })

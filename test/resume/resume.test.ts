@@ -175,7 +175,7 @@ describe('resuming foreground streamed turns', () => {
     expect((await gw.store.getResponse('default', ended.response.id))?.response.output).toEqual(ended.response.output)
 
     up.queue({ text })
-    const answer = await (await fetch(`${gw.baseURL}/responses`, post({ model: 'test-model', input: 'long, whole' }))).json()
+    const answer = (await (await fetch(`${gw.baseURL}/responses`, post({ model: 'test-model', input: 'long, whole' }))).json()) as Ev
     expect(answer.output_text).toBe(text)
     const again = await (await fetch(`${gw.baseURL}/responses/${answer.id}`)).json()
     expect(JSON.stringify(again)).toBe(JSON.stringify(answer))
