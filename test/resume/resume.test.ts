@@ -161,7 +161,8 @@ describe('resuming foreground streamed turns', () => {
   })
 
   test('a long answer, streamed or not: GET gives the Response it ended with, output and output_text included', async () => {
-    // a finished response's row leaves these out when they are long, and a read fills them in (src/store/response-output.ts)
+    // the stored Response is the one sent, byte for byte, however long its output (a store that left copies of the
+    // output items out of the row would have to fill them back in exactly)
     const text = SLOW.repeat(40)
     up.queue({ text, oneWrite: true })
     const live = parseFrames(
