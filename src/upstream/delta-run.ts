@@ -410,7 +410,8 @@ export interface FoundDelta {
  * chunk made once: a loop over the bytes was the most of what a delta of a burst cost to read, and a string of one
  * character per byte made of the chunk for native compares copied the whole chunk — ~219 KB for a 1,000-delta burst —
  * into fresh memory, ~10% of the serving thread with its page faults); in a chunk of about one message (a token-by-token
- * upstream's every chunk) byte by byte, as making that view of the chunk for one message cost more than the loop.
+ * upstream's every chunk) byte by byte, as a view of the chunk made for one message cost more than the loop (a network
+ * chunk's first `buffer` is made on demand, bytes-text.ts).
  */
 export class DeltaMatcher {
   /** the template: the bytes before the first variable part, between the two, after the last (mid null: one part) */
