@@ -406,10 +406,12 @@ export interface FoundDelta {
  *
  * The last delta's whole SSE message (its event line, data line and blank line, as sent) is a template too
  * (matchMessage): the next message, when it is those bytes but for the text and number, is taken without being framed
- * line by line. In a chunk of many messages its fixed parts are compared as strings of one character per byte (one
- * native compare each, on a view of the chunk made once; a loop over the bytes was the most of what a delta of a burst
- * cost to read); in a chunk of about one message (a token-by-token upstream's every chunk) they are compared byte by
- * byte, as making that view of the chunk for one message cost more than the loop.
+ * line by line. In a chunk of many messages its fixed parts are compared four bytes at a time (through a DataView of the
+ * chunk made once: a loop over the bytes was the most of what a delta of a burst cost to read, and a string of one
+ * character per byte made of the chunk for native compares copied the whole chunk — ~219 KB for a 1,000-delta burst —
+ * into fresh memory, ~10% of the serving thread with its page faults); in a chunk of about one message (a token-by-token
+ * upstream's every chunk) byte by byte, as a view of the chunk made for one message cost more than the loop (a network
+ * chunk's first `buffer` is made on demand, bytes-text.ts).
  */
 export class DeltaMatcher {
   /** the template: the bytes before the first variable part, between the two, after the last (mid null: one part) */
@@ -419,17 +421,22 @@ export class DeltaMatcher {
   /** whether the delta's body comes before the sequence number */
   private bodyFirst = true
   private learnt = false
+  /** whether there is a whole message's template (the next three) */
+  private whole = false
   /**
-   * the whole message's template, as one character per byte: before the first variable part (from the message's
-   * first line), between the two (null: one part), after the last (to its blank line's end); pre null: none
+   * the whole message's template: the bytes before the first variable part (from the message's first line), between
+   * the two (none: one part), after the last (to its blank line's end)
    */
-  private pre: string | null = null
-  private between: string | null = null
-  private post = ''
-  /** the same three as bytes (compared in a chunk of about one message) */
   private preBytes = EMPTY
   private betweenBytes = EMPTY
   private postBytes = EMPTY
+  /** the same three as little-endian 32-bit words (their last length % 4 bytes left out), compared in a long chunk */
+  private preWords: Int32Array = NO_WORDS
+  private betweenWords: Int32Array = NO_WORDS
+  private postWords: Int32Array = NO_WORDS
+  /** the chunk last compared word by word, and its DataView */
+  private wordsOf: Uint8Array | null = null
+  private words: DataView | null = null
   /** a chunk whose bytes from the message on are fewer than this holds about one message: compared as bytes */
   private shortRest = 0
   /** the result, reused (read at once by the caller) */
@@ -445,7 +452,7 @@ export class DeltaMatcher {
       if (!m) return null
       this.learn(b, start, end, m)
       // the message template holds the item's id and indexes: it goes with the data template it was made from
-      this.pre = null
+      this.whole = false
     }
     // (a message offered here was not the message template, when it began at a line where no other had: learnt anew)
     if (msgStart >= 0) this.learnWhole(b, start, end, msgStart, msgEnd)
@@ -454,21 +461,21 @@ export class DeltaMatcher {
 
   /**
    * The whole SSE message at b[pos] when it is the last one matched but for the delta's text and number, no longer
-   * than maxBytes: returns where it ends (found set), or -1. `view()` is b as one character per byte (bytes-text.ts byteText).
+   * than maxBytes: returns where it ends (found set), or -1.
    */
-  matchMessage(view: () => string, b: Uint8Array, pos: number, maxBytes: number): number {
-    const pre = this.pre
-    if (pre === null) return -1
+  matchMessage(b: Uint8Array, pos: number, maxBytes: number): number {
+    if (!this.whole) return -1
     const end = b.length
-    // the view only for a chunk with more than about one message left in it
-    const v = end - pos < this.shortRest ? null : view()
-    if (v === null ? !same(b, pos, end, this.preBytes) : !v.startsWith(pre, pos)) return -1
-    let p = pos + pre.length
-    const holes = this.between === null ? 1 : 2
+    // word by word only in a chunk with more than about one message left in it
+    const w = end - pos < this.shortRest ? null : this.wordsFor(b)
+    if (w === null ? !same(b, pos, end, this.preBytes) : !sameWords(w, b, pos, end, this.preBytes, this.preWords)) return -1
+    let p = pos + this.preBytes.length
+    const holes = this.mid === null ? 1 : 2
     for (let hole = 0; hole < holes; hole++) {
       if (hole === 1) {
-        if (v === null ? !same(b, p, end, this.betweenBytes) : !v.startsWith(this.between!, p)) return -1
-        p += this.betweenBytes.length
+        const between = this.betweenBytes
+        if (w === null ? !same(b, p, end, between) : !sameWords(w, b, p, end, between, this.betweenWords)) return -1
+        p += between.length
       }
       if ((hole === 0) === this.bodyFirst) {
         const q = stringEnd(b, p, end)
@@ -481,9 +488,19 @@ export class DeltaMatcher {
         if (p < 0) return -1
       }
     }
-    if (v === null ? !same(b, p, end, this.postBytes) : !v.startsWith(this.post, p)) return -1
-    p += this.postBytes.length
+    const post = this.postBytes
+    if (w === null ? !same(b, p, end, post) : !sameWords(w, b, p, end, post, this.postWords)) return -1
+    p += post.length
     return p - pos > maxBytes ? -1 : p
+  }
+
+  /** A DataView of the chunk, made once per chunk. */
+  private wordsFor(b: Uint8Array): DataView {
+    if (this.wordsOf !== b) {
+      this.wordsOf = b
+      this.words = new DataView(b.buffer, b.byteOffset, b.byteLength)
+    }
+    return this.words!
   }
 
   private fromTemplate(b: Uint8Array, start: number, end: number): boolean {
@@ -542,18 +559,17 @@ export class DeltaMatcher {
     if (b[msgEnd - 1] !== LF) return
     const first = start + this.head.length
     this.preBytes = b.slice(msgStart, first)
-    this.pre = byteText(this.preBytes, 0, this.preBytes.length)
-    if (this.mid === null) {
-      this.betweenBytes = EMPTY
-      this.between = null
-    } else {
+    if (this.mid === null) this.betweenBytes = EMPTY
+    else {
       // the first hole's end: the body's (found) or the number's
       const firstEnd = this.bodyFirst ? this.found.end : numberEnd(b, first, end)
       this.betweenBytes = b.slice(firstEnd, firstEnd + this.mid.length)
-      this.between = byteText(this.betweenBytes, 0, this.betweenBytes.length)
     }
     this.postBytes = b.slice(end - this.tail.length, msgEnd)
-    this.post = byteText(this.postBytes, 0, this.postBytes.length)
+    this.preWords = wordsOf(this.preBytes)
+    this.betweenWords = wordsOf(this.betweenBytes)
+    this.postWords = wordsOf(this.postBytes)
+    this.whole = true
     // twice the fixed parts: room for one message and its text, not for two
     this.shortRest = 2 * (this.preBytes.length + this.betweenBytes.length + this.postBytes.length)
   }
@@ -571,11 +587,30 @@ function numberEnd(b: Uint8Array, p: number, end: number): number {
 }
 
 const EMPTY = new Uint8Array(0)
+const NO_WORDS: Int32Array = new Int32Array(0)
 
 /** Whether the bytes at b[p] (before `end`) are those of `t`. */
 function same(b: Uint8Array, p: number, end: number, t: Uint8Array): boolean {
   const n = t.length
   if (p + n > end) return false
   for (let i = 0; i < n; i++) if (b[p + i] !== t[i]) return false
+  return true
+}
+
+/** t's bytes as little-endian 32-bit words (its last length % 4 bytes left out: sameWords compares them one by one). */
+function wordsOf(t: Uint8Array): Int32Array {
+  const words = new Int32Array(t.length >> 2)
+  const view = new DataView(t.buffer, t.byteOffset, t.byteLength)
+  for (let i = 0; i < words.length; i++) words[i] = view.getInt32(4 * i, true)
+  return words
+}
+
+/** same() four bytes at a time: `w` is a DataView of b, `words` are t's (wordsOf). */
+function sameWords(w: DataView, b: Uint8Array, p: number, end: number, t: Uint8Array, words: Int32Array): boolean {
+  const n = t.length
+  if (p + n > end) return false
+  let i = 0
+  for (let k = 0; k < words.length; k++, i += 4) if (w.getInt32(p + i, true) !== words[k]) return false
+  for (; i < n; i++) if (b[p + i] !== t[i]) return false
   return true
 }

@@ -116,8 +116,8 @@ function deltasAsBytes(fix: ResponsesStreamFixer): Splice<UpstreamEvent | DeltaR
       push(b, batch)
       return true
     },
-    takeAt(view, b, pos, batch, maxBytes) {
-      const next = matcher.matchMessage(view, b, pos, maxBytes)
+    takeAt(b, pos, batch, maxBytes) {
+      const next = matcher.matchMessage(b, pos, maxBytes)
       if (next >= 0) push(b, batch)
       return next
     },

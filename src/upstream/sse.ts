@@ -8,7 +8,7 @@
 // token a hop of its own).
 import { ApiError } from '../errors'
 import type { BatchStep } from './adapter'
-import { byteText, utf8Text } from './bytes-text'
+import { utf8Text } from './bytes-text'
 import { idleTimeout, streamFailure } from './failure'
 import { streamTooLarge } from './stream-limit'
 
@@ -45,10 +45,9 @@ export interface Splice<E> {
   take(b: Uint8Array, start: number, end: number, batch: E[], msgStart: number, msgEnd: number): boolean
   /**
    * Offered at the start of each line where no message is begun: the whole message starting at b[pos] taken as it is,
-   * if it is one it knows, of at most `maxBytes`; returns where it ends (after its blank line), -1: not taken. `view()`
-   * is b as a string of one character per byte (matching a run of bytes is then one native compare).
+   * if it is one it knows, of at most `maxBytes`; returns where it ends (after its blank line), -1: not taken.
    */
-  takeAt(view: () => string, b: Uint8Array, pos: number, batch: E[], maxBytes: number): number
+  takeAt(b: Uint8Array, pos: number, batch: E[], maxBytes: number): number
 }
 
 /**
@@ -157,8 +156,6 @@ class SseSource<E> {
   private readonly call: string | null
   /** the chunk being framed, with the unfinished line of the chunk before in front */
   private buffer: Uint8Array = EMPTY
-  /** the buffer as a string of one character per byte, made when first asked for (null: not yet) */
-  private view: string | null = null
   /** the unfinished last line of the chunks before, in pieces (null: none), and its length */
   private rest: Uint8Array[] | null = null
   private restBytes = 0
@@ -233,12 +230,8 @@ class SseSource<E> {
     return utf8Text(this.buffer, start, end)
   }
 
-  /** The buffer as a string of one character per byte (Splice.takeAt), made once per buffer when first asked for. */
-  private readonly viewOf = (): string => (this.view ??= byteText(this.buffer, 0, this.buffer.length))
-
   private setBuffer(buf: Uint8Array): void {
     this.buffer = buf
-    this.view = null
     this.msgStart = -1
   }
 
@@ -339,7 +332,7 @@ class SseSource<E> {
       if (fresh && splice !== null && pos < buf.length) {
         // one the splice knows whole is taken without framing its lines (a message's lines are at most the whole
         // message, so one within the line limit keeps its lines within it)
-        const next = splice.takeAt(this.viewOf, buf, pos, batch, max)
+        const next = splice.takeAt(buf, pos, batch, max)
         if (next >= 0) {
           pos = next
           continue

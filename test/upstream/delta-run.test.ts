@@ -114,6 +114,40 @@ describe('DeltaMatcher (the last delta as a template)', () => {
     expect(at(m, vllm('msg_b', 1002, '"a"') + ' ')).toEqual({ id: 'msg_b', out: 0, text: 'a' })
     expect(at(m, vllm('msg_b', 1002, '"a"') + 'x')).toBeNull()
   })
+
+  // In a chunk of many messages the template's fixed parts are compared four bytes at a time (a DataView of the chunk),
+  // each part's last length % 4 bytes one by one: a byte changed anywhere, wherever the chunk lies in its buffer, refuses.
+  test('a whole message in a chunk of many: any byte of its fixed parts changed is not taken, wherever the chunk lies', () => {
+    const message = (seq: number, text: string) => `event: response.output_text.delta\ndata: ${vllm('msg_a', seq, `"${text}"`)}\n\n`
+    const first = bytes(message(7, 'x'))
+    const next = message(8, 'yz')
+    // the bytes of `next` that are not its text nor its number
+    const text = next.indexOf('"yz"') + 1
+    const number = next.indexOf(',"sequence_number":8') + ',"sequence_number":'.length
+    const variable = new Set([text, text + 1, number])
+    for (const lead of [0, 1, 2, 3]) {
+      const m = new DeltaMatcher()
+      const dataStart = first.indexOf(0x7b)
+      const dataEnd = first.indexOf(0x0a, dataStart)
+      expect(m.matchAt(first, dataStart, dataEnd, 0, first.length)).not.toBeNull()
+      // three messages (more than about one: compared word by word), the second one changed
+      const whole = bytes(next + next + next)
+      const n = next.length
+      const buffer = new Uint8Array(lead + whole.length)
+      buffer.set(whole, lead)
+      const chunk = buffer.subarray(lead)
+      expect(m.matchMessage(chunk, 0, 1 << 20)).toBe(n)
+      expect(m.matchMessage(chunk, n, 1 << 20)).toBe(2 * n)
+      for (let i = 0; i < n; i++) {
+        if (variable.has(i)) continue
+        const was = chunk[n + i]!
+        chunk[n + i] = was ^ 0x20
+        expect([i, m.matchMessage(chunk, n, 1 << 20)]).toEqual([i, -1])
+        chunk[n + i] = was
+      }
+      expect(m.matchMessage(chunk, n, 1 << 20)).toBe(2 * n)
+    }
+  })
 })
 
 test("a run's texts are its deltas decoded, escapes and all", () => {
