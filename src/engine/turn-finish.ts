@@ -115,7 +115,7 @@ export async function finishTurn(
     } catch (e) {
       endSpan(s, e)
       if (!(e instanceof StoreUnavailableError)) throw e
-      turn.deps.logger.error('could not store the end of a turn, the storage is failing; retrying until it takes writes', {
+      turn.deps.logger.error('could not store the end of a turn, the storage is failing or busy; retrying until it takes writes', {
         response_id: turn.id,
         reason: e.reason,
       })
