@@ -435,7 +435,7 @@ export class DeltaMatcher {
   private betweenWords: Int32Array = NO_WORDS
   private postWords: Int32Array = NO_WORDS
   /** the chunk last compared word by word, and its DataView */
-  private wordsOf: Uint8Array | null = null
+  private wordsChunk: Uint8Array | null = null
   private words: DataView | null = null
   /** a chunk whose bytes from the message on are fewer than this holds about one message: compared as bytes */
   private shortRest = 0
@@ -468,14 +468,13 @@ export class DeltaMatcher {
     const end = b.length
     // word by word only in a chunk with more than about one message left in it
     const w = end - pos < this.shortRest ? null : this.wordsFor(b)
-    if (w === null ? !same(b, pos, end, this.preBytes) : !sameWords(w, b, pos, end, this.preBytes, this.preWords)) return -1
+    if (!sameAt(w, b, pos, end, this.preBytes, this.preWords)) return -1
     let p = pos + this.preBytes.length
     const holes = this.mid === null ? 1 : 2
     for (let hole = 0; hole < holes; hole++) {
       if (hole === 1) {
-        const between = this.betweenBytes
-        if (w === null ? !same(b, p, end, between) : !sameWords(w, b, p, end, between, this.betweenWords)) return -1
-        p += between.length
+        if (!sameAt(w, b, p, end, this.betweenBytes, this.betweenWords)) return -1
+        p += this.betweenBytes.length
       }
       if ((hole === 0) === this.bodyFirst) {
         const q = stringEnd(b, p, end)
@@ -488,16 +487,15 @@ export class DeltaMatcher {
         if (p < 0) return -1
       }
     }
-    const post = this.postBytes
-    if (w === null ? !same(b, p, end, post) : !sameWords(w, b, p, end, post, this.postWords)) return -1
-    p += post.length
+    if (!sameAt(w, b, p, end, this.postBytes, this.postWords)) return -1
+    p += this.postBytes.length
     return p - pos > maxBytes ? -1 : p
   }
 
   /** A DataView of the chunk, made once per chunk. */
   private wordsFor(b: Uint8Array): DataView {
-    if (this.wordsOf !== b) {
-      this.wordsOf = b
+    if (this.wordsChunk !== b) {
+      this.wordsChunk = b
       this.words = new DataView(b.buffer, b.byteOffset, b.byteLength)
     }
     return this.words!
@@ -603,6 +601,11 @@ function wordsOf(t: Uint8Array): Int32Array {
   const view = new DataView(t.buffer, t.byteOffset, t.byteLength)
   for (let i = 0; i < words.length; i++) words[i] = view.getInt32(4 * i, true)
   return words
+}
+
+/** Whether the bytes at b[p] are t's: four bytes at a time through `w` (a DataView of b) when given, else one by one. */
+function sameAt(w: DataView | null, b: Uint8Array, p: number, end: number, t: Uint8Array, words: Int32Array): boolean {
+  return w === null ? same(b, p, end, t) : sameWords(w, b, p, end, t, words)
 }
 
 /** same() four bytes at a time: `w` is a DataView of b, `words` are t's (wordsOf). */
