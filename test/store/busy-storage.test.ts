@@ -1,6 +1,7 @@
 // Another process keeps the gateway's SQLite file write-locked for longer than a write waits for it (5 s,
 // src/store/sqlite/lock-wait.ts): the turn it keeps out is answered as a 503 storage_unavailable in the OpenAI error
 // shape — not a 500 — and its end is stored (as failed) once the lock is gone, like any end the storage could not take.
+// Meanwhile the gateway serves on: the write waits on a timer, not in SQLite's busy handler on the serving thread.
 import { Database } from 'bun:sqlite'
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { LOCK_WAIT_MS } from '../../src/store/sqlite/lock-wait'
@@ -22,11 +23,19 @@ afterAll(async () => {
 
 test('a turn kept out by a write lock held past the wait is a 503 storage_unavailable; its end is stored once the lock is gone', async () => {
   const { released } = await holdWriteLock(gw.config.db, LOCK_WAIT_MS + 1500)
-  const res = await fetch(`${gw.baseURL}/responses`, {
+  const answered = fetch(`${gw.baseURL}/responses`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'test-model', input: 'hello' }),
   })
+  let turnAnswered = false
+  void answered.then(() => (turnAnswered = true))
+  // the turn's write is waiting now (the upstream answers at once); other requests are served all the while
+  await waitFor('the turn to reach the upstream', async () => up.requests.length > 0 || null)
+  const health = await fetch(`${gw.url}/health`)
+  expect(health.status).toBe(200)
+  expect(turnAnswered).toBe(false)
+  const res = await answered
   expect(res.status).toBe(503)
   expect(await res.json()).toEqual({
     error: {

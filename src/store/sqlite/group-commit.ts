@@ -9,11 +9,12 @@
 // savepoint per write: writes almost never fail, and a savepoint per write was about a quarter of a JSON turn's write. A write's promise settles only once its batch has committed. Reads and the store's
 // other operations flush the queue first, so every operation still sees the writes issued before it.
 // A transaction takes at most MAX_GROUP writes: holding the event loop is what a group costs the streams it serves.
-// A write (or group) that another connection's write lock keeps out waits for it up to a bound kept by the clock, not
-// only as long as SQLite's own busy handler, which signals cut short (./lock-wait.ts).
+// A group that another connection's write lock keeps out goes back to the head of the queue and is tried again from a
+// timer (./lock-wait.ts), the event loop serving everything else meanwhile; nothing queued commits before it, so the
+// writes still commit in the order they were issued. A write still kept out LOCK_WAIT_MS after its first refusal fails.
 import type { Database } from 'bun:sqlite'
 import { asStoreError } from '../errors'
-import { LOCK_WAIT_MS, waitingOutLocks } from './lock-wait'
+import { LOCK_WAIT_MS, lockRetryDelay, refusedByLock } from './lock-wait'
 
 interface Queued {
   work: () => unknown
@@ -21,6 +22,8 @@ interface Queued {
   atomic: boolean
   resolve(value: unknown): void
   reject(error: unknown): void
+  /** when another connection's write lock first refused it (performance.now()) */
+  refusedAt?: number
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown }
@@ -40,8 +43,11 @@ export const MAX_GROUP = 64
 export interface GroupCommit {
   /** Queues a write for the end of this turn of the event loop; settles once it is committed (or has failed). */
   write<T>(work: () => T, atomic: boolean): Promise<T>
-  /** Runs the queued writes now: before a read or any other operation, so that it sees them. */
-  flush(): void
+  /**
+   * Commits the queued writes now: before a read or any other operation, so that it sees them. Undefined once they
+   * are all settled; while another connection's write lock keeps them out, a promise that resolves when they are.
+   */
+  flush(): Promise<void> | undefined
 }
 
 /** `lockWaitMs`: how long a write waits, by the clock, for another connection's write lock (./lock-wait.ts). */
@@ -78,54 +84,99 @@ export function groupCommit(client: Database, lockWaitMs = LOCK_WAIT_MS): GroupC
     return outcomes
   })
 
-  /** Commits the queue now, every write of it (before a read: it must see them all). */
-  function flush(): void {
-    while (queue.length) commit(queue.length <= MAX_GROUP ? queue.splice(0) : queue.splice(0, MAX_GROUP))
+  /** Set while the queue's head waits for another connection's write lock: the timer that tries it again. */
+  let retry: Timer | null = null
+  let refusals = 0
+  /** Resolved once the queue is empty again, for the operations that wait for it (flush). */
+  let drained: PromiseWithResolvers<void> | null = null
+
+  const take = () => (queue.length <= MAX_GROUP ? queue.splice(0) : queue.splice(0, MAX_GROUP))
+
+  function settleDrained(): void {
+    if (queue.length === 0 && drained) {
+      drained.resolve()
+      drained = null
+    }
+  }
+
+  /** Commits the queue now, every write of it (before a read: it must see them all), unless a lock keeps it out. */
+  function flush(): Promise<void> | undefined {
+    while (queue.length && !retry) commit(take())
+    if (queue.length === 0) {
+      settleDrained()
+      return undefined
+    }
+    drained ??= Promise.withResolvers<void>()
+    return drained.promise
   }
 
   /** The queue's turn of the event loop: one group committed, the rest (if any) in the next turn. */
   function flushGroup(): void {
-    if (queue.length === 0) return
-    commit(queue.length <= MAX_GROUP ? queue.splice(0) : queue.splice(0, MAX_GROUP))
-    if (queue.length) setImmediate(flushGroup)
+    if (queue.length === 0 || retry) return
+    commit(take())
+    if (queue.length && !retry) setImmediate(flushGroup)
+    settleDrained()
   }
 
-  function commit(writes: Queued[]): void {
+  /** The writes' first attempt, or their next after a refusal: one transaction, or the write alone as it is. */
+  function attempt(writes: Queued[]): Outcome[] {
     if (writes.length === 1) {
       // alone: exactly what it would have been without batching
       const w = writes[0]!
       try {
-        w.resolve(waitingOutLocks(client, w.atomic ? () => unit.immediate(w.work) : w.work, lockWaitMs))
-      } catch (e) {
-        w.reject(asStoreError(e))
+        return [{ ok: true, value: w.atomic ? unit.immediate(w.work) : w.work() }]
+      } catch (error) {
+        if (refusedByLock(client, error)) throw error
+        return [{ ok: false, error }]
+      }
+    }
+    // immediate: takes the write lock up front (a deferred one upgraded later fails at once with SQLITE_BUSY)
+    try {
+      return plain.immediate(writes)
+    } catch (e) {
+      if (e !== RETRY) throw e
+      return batch.immediate(writes)
+    }
+  }
+
+  function commit(writes: Queued[]): void {
+    let outcomes: Outcome[]
+    try {
+      outcomes = attempt(writes)
+    } catch (e) {
+      if (refusedByLock(client, e)) refused(writes, e)
+      else {
+        const error = asStoreError(e)
+        for (const w of writes) w.reject(error)
       }
       return
     }
-    let outcomes: Outcome[]
-    try {
-      // immediate: takes the write lock up front (a deferred one upgraded later fails at once with SQLITE_BUSY)
-      outcomes = waitingOutLocks(
-        client,
-        () => {
-          try {
-            return plain.immediate(writes)
-          } catch (e) {
-            if (e !== RETRY) throw e
-            return batch.immediate(writes)
-          }
-        },
-        lockWaitMs,
-      )
-    } catch (e) {
-      const error = asStoreError(e)
-      for (const w of writes) w.reject(error)
-      return
-    }
+    refusals = 0
     writes.forEach((w, i) => {
       const o = outcomes[i]!
       if (o.ok) w.resolve(o.value)
       else w.reject(asStoreError(o.error))
     })
+  }
+
+  /**
+   * Another connection's write lock refused `writes`: those refused for LOCK_WAIT_MS now fail (503 at the edges, a
+   * turn's end is written again later: engine/unstored.ts), the others go back to the head of the queue for a timer.
+   */
+  function refused(writes: Queued[], e: unknown): void {
+    const now = performance.now()
+    const waiting: Queued[] = []
+    for (const w of writes) {
+      w.refusedAt ??= now
+      if (now - w.refusedAt < lockWaitMs) waiting.push(w)
+      else w.reject(asStoreError(e))
+    }
+    queue.unshift(...waiting)
+    if (queue.length === 0) return
+    retry = setTimeout(() => {
+      retry = null
+      flushGroup()
+    }, lockRetryDelay(++refusals))
   }
 
   return {

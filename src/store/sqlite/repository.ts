@@ -1,7 +1,8 @@
 // The Store on SQLite (bun:sqlite through drizzle): the shared store (../repository.ts) run on this dialect's queries.
 // bun:sqlite is synchronous: an operation runs to its end inside one transaction without yielding to the event loop,
 // so no other request's statement can slip into it. Writes issued in one turn of the event loop share one commit
-// (./group-commit.ts). Writes take the write lock up front (BEGIN IMMEDIATE); several processes may share the file:
+// (./group-commit.ts). Writes take the write lock up front (BEGIN IMMEDIATE); another connection's lock never makes the
+// serving thread sleep: what it refuses waits on a timer (./lock-wait.ts). Several processes may share the file:
 // running turns carry a lease, a conversation's turn lock is a column checked and set inside one such transaction, and
 // cancel is a status change the runner polls.
 
@@ -15,26 +16,16 @@ import { conversationQueries } from './conversations'
 import { isMemoryPath, openSqlite, type Db } from './driver'
 import { eventQueries } from './events'
 import { groupCommit } from './group-commit'
-import { LOCK_WAIT_MS, waitingOutLocks } from './lock-wait'
+import { LOCK_WAIT_MS, refusedByLock, retryWhileLocked } from './lock-wait'
 import { itemQueries } from './items'
 import { recoveryQueries } from './recovery'
 import { responseQueries } from './responses'
 import { retentionParts } from './retention'
 
-/**
- * The result of a synchronous operation as the promise the Store returns, a storage failure classified (../errors.ts).
- * A plain function, not an async one: every store call passes here, and an async frame per call showed in profiles.
- */
-function settled<T>(fn: () => Result<T>): Promise<T> {
-  try {
-    return Promise.resolve(fn()) as Promise<T>
-  } catch (e) {
-    return Promise.reject(asStoreError(e))
-  }
-}
-
-/** `lockWaitMs`: how long a write waits, by the clock, for another connection's write lock (./lock-wait.ts). */
+/** `lockWaitMs`: how long an operation waits, by the clock, for another connection's write lock (./lock-wait.ts). */
 export function createSqliteStore(db: Db, client: Database, { lockWaitMs = LOCK_WAIT_MS }: { lockWaitMs?: number } = {}): Store {
+  // SQLite refuses at once what another connection's lock keeps out, instead of sleeping on this thread (./lock-wait.ts).
+  client.exec('PRAGMA busy_timeout = 0')
   const q: Queries = {
     ...responseQueries(db, client),
     ...itemQueries(db, client),
@@ -44,24 +35,32 @@ export function createSqliteStore(db: Db, client: Database, { lockWaitMs = LOCK_
   }
   // Writes are committed in groups (./group-commit.ts); every other operation runs the queued ones first.
   const commits = groupCommit(client, lockWaitMs)
+  /**
+   * The result of a synchronous operation as the promise the Store returns, a storage failure classified
+   * (../errors.ts); one that another connection's lock refused is tried again from a timer. A plain function, not an
+   * async one: every store call passes here, and an async frame per call showed in profiles.
+   */
+  const settled = <T>(fn: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(fn())
+    } catch (e) {
+      if (!refusedByLock(client, e)) return Promise.reject(asStoreError(e))
+      return retryWhileLocked(client, fn, performance.now(), lockWaitMs).catch((e) => Promise.reject(asStoreError(e)))
+    }
+  }
+  /** `fn` run once the writes queued before it are committed, so that it sees them. */
+  const afterWrites = <T>(fn: () => T): Promise<T> => commits.flush()?.then(() => afterWrites(fn)) ?? settled(fn)
   const inTransaction = client.transaction(<T>(fn: () => T): T => fn())
   /**
-   * A deferred transaction that upgrades to a writer can fail with SQLITE_BUSY at once when another process writes,
-   * without waiting out busy_timeout: writes say so when they begin.
+   * A deferred transaction that upgrades to a writer fails with SQLITE_BUSY when another process writes: writes say
+   * so when they begin.
    */
-  const writeTransaction = <T>(fn: () => T): T => {
-    commits.flush()
-    return waitingOutLocks(client, () => inTransaction.immediate(fn) as T, lockWaitMs)
-  }
+  const writeTransaction = <T>(fn: () => T): Promise<T> => afterWrites(() => inTransaction.immediate(fn) as T)
   const dialect: Dialect = {
     name: 'sqlite',
     // one row per INSERT (prepared once): several rows are all or nothing only in a transaction
     rowsPerStatement: 1,
-    one: (query) =>
-      settled(() => {
-        commits.flush()
-        return query(q)
-      }),
+    one: <T>(query: (q: Queries) => Result<T>) => afterWrites(() => query(q) as T),
     run: (op) => commits.write(() => runSync(op(q)), false),
     // (SQLite's queries answer synchronously: the value itself)
     runOne: <T>(query: (q: Queries) => Result<T>) => commits.write(() => query(q) as T, false),
@@ -75,24 +74,15 @@ export function createSqliteStore(db: Db, client: Database, { lockWaitMs = LOCK_
         q.insertItems(rec.tenant, { kind: 'input', responseId: rec.id }, input, 0)
         q.insertItems(rec.tenant, { kind: 'output', responseId: rec.id }, output, 0)
       }, true),
-    read: <T>(op: Operation<T>) =>
-      settled(() => {
-        commits.flush()
-        return inTransaction(() => runSync(op(q))) as T
-      }),
+    read: <T>(op: Operation<T>) => afterWrites(() => inTransaction(() => runSync(op(q))) as T),
     own: {
-      ...retentionParts(client, writeTransaction),
-      async releaseMemory() {
-        commits.flush()
-        // the page cache's free pages back to the allocator (up to 2 MiB per connection by default)
-        client.exec('PRAGMA shrink_memory')
-      },
-      async ping() {
-        commits.flush()
-        client.query('select 1').get()
-      },
+      ...retentionParts(client, writeTransaction, afterWrites),
+      // the page cache's free pages back to the allocator (up to 2 MiB per connection by default)
+      releaseMemory: () => afterWrites(() => void client.exec('PRAGMA shrink_memory')),
+      // a read of the file alone: it waits for no write (another process's lock keeps only writes out, WAL)
+      ping: () => settled(() => void client.query('select 1').get()),
       async close() {
-        commits.flush()
+        await afterWrites(() => {})
         client.close()
       },
     },

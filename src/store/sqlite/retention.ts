@@ -8,7 +8,15 @@ import * as sql from '../sql'
 
 type RetentionParts = Pick<Store, 'pruneResponses' | 'pruneEventLogs' | 'pruneConversations' | 'reclaimSpace'>
 
-export function retentionParts(client: Database, writeTransaction: <T>(fn: () => T) => T): RetentionParts {
+/**
+ * `writeTransaction` runs a batch in a write transaction; `unlocked` runs what cannot be in one (VACUUM); both after
+ * the writes queued before them, and again later while another connection's lock refuses them (./lock-wait.ts).
+ */
+export function retentionParts(
+  client: Database,
+  writeTransaction: <T>(fn: () => T) => Promise<T>,
+  unlocked: <T>(fn: () => T) => Promise<T>,
+): RetentionParts {
   const params = { before: '$before', limit: '$limit' }
   const pruneResponses = client.prepare<never, Record<string, number>>(sql.pruneResponses(params))
   const prunableLogs = client.prepare<{ id: string }, Record<string, number>>(sql.prunableLogs(params))
@@ -22,9 +30,9 @@ export function retentionParts(client: Database, writeTransaction: <T>(fn: () =>
 
   return {
     // items and events go with them (ON DELETE CASCADE)
-    pruneResponses: async (before, limit) => writeTransaction(() => pruneResponses.run({ before, limit }).changes),
+    pruneResponses: (before, limit) => writeTransaction(() => pruneResponses.run({ before, limit }).changes),
 
-    pruneEventLogs: async (before, limit) =>
+    pruneEventLogs: (before, limit) =>
       writeTransaction(() => {
         const ids = prunableLogs.all({ before, limit }).map((r) => r.id)
         if (!ids.length) return { responses: 0, events: 0 }
@@ -35,22 +43,23 @@ export function retentionParts(client: Database, writeTransaction: <T>(fn: () =>
         return { responses: ids.length, events }
       }),
 
-    pruneConversations: async (before, limit) => writeTransaction(() => pruneConversations.run({ before, limit }).changes),
+    pruneConversations: (before, limit) => writeTransaction(() => pruneConversations.run({ before, limit }).changes),
 
-    async reclaimSpace({ maxPages, convert }) {
-      if (pragma('auto_vacuum') !== 2) {
-        if (!convert) return { freedPages: 0, more: false, vacuumMode: 'none' as const }
-        // The mode of an existing database changes only with a full VACUUM, which rewrites the file once.
-        const before = pragma('page_count')
-        client.exec('PRAGMA auto_vacuum = INCREMENTAL')
-        client.exec('VACUUM')
-        const vacuumMode = pragma('auto_vacuum') === 2 ? ('incremental' as const) : ('none' as const)
-        return { freedPages: Math.max(0, before - pragma('page_count')), more: false, vacuumMode }
-      }
-      const before = pragma('freelist_count')
-      if (before > 0) client.query(`PRAGMA incremental_vacuum(${Math.max(1, Math.floor(maxPages))})`).all()
-      const after = pragma('freelist_count')
-      return { freedPages: before - after, more: after > 0 && after < before, vacuumMode: 'incremental' as const }
-    },
+    reclaimSpace: ({ maxPages, convert }) =>
+      unlocked(() => {
+        if (pragma('auto_vacuum') !== 2) {
+          if (!convert) return { freedPages: 0, more: false, vacuumMode: 'none' as const }
+          // The mode of an existing database changes only with a full VACUUM, which rewrites the file once.
+          const before = pragma('page_count')
+          client.exec('PRAGMA auto_vacuum = INCREMENTAL')
+          client.exec('VACUUM')
+          const vacuumMode = pragma('auto_vacuum') === 2 ? ('incremental' as const) : ('none' as const)
+          return { freedPages: Math.max(0, before - pragma('page_count')), more: false, vacuumMode }
+        }
+        const before = pragma('freelist_count')
+        if (before > 0) client.query(`PRAGMA incremental_vacuum(${Math.max(1, Math.floor(maxPages))})`).all()
+        const after = pragma('freelist_count')
+        return { freedPages: before - after, more: after > 0 && after < before, vacuumMode: 'incremental' as const }
+      }),
   }
 }
