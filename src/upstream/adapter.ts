@@ -28,7 +28,10 @@ export interface UpstreamAdapter {
  * a chunk passes through costs it a hop of its own (~0.5 µs a token).
  */
 export interface BatchStep<O, E = UpstreamElement> {
-  /** The batch as it is yielded; an empty result is not yielded. */
+  /**
+   * The batch as it is yielded; an empty result is not yielded. The batch is the adapter's loop's, emptied and filled
+   * again for the next chunk: what the result (or anything else) keeps of it must be its elements, never the array.
+   */
   map(batch: E[]): O[]
   /** After each batch (yielded or not): a write to wait for before the next read, or undefined. */
   after(): Promise<unknown> | undefined

@@ -87,6 +87,9 @@ export async function* translatedBatches<E, O = E>(
     return false
   }
   const src = new SseSource(body, limits, into, splice ?? null)
+  // Given a step, a chunk's batch is only read by its map (what is yielded is the map's): one array for every chunk of
+  // the stream, emptied before each, instead of a fresh one per chunk (a token-by-token upstream's every token).
+  const reused: E[] | null = step ? [] : null
   let sawDone = false
   try {
     for (;;) {
@@ -96,7 +99,12 @@ export async function* translatedBatches<E, O = E>(
       } catch (e) {
         throw src.failure(e)
       }
-      const batch: E[] = []
+      let batch: E[]
+      if (reused === null) batch = []
+      else {
+        batch = reused
+        batch.length = 0
+      }
       try {
         sawDone = src.take(r, batch)
       } catch (e) {
