@@ -29,8 +29,8 @@ export interface UpstreamAdapter {
  */
 export interface BatchStep<O, E = UpstreamElement> {
   /**
-   * The batch as it is yielded; an empty result is not yielded. The batch is the adapter's loop's, emptied and filled
-   * again for the next chunk: what the result (or anything else) keeps of it must be its elements, never the array.
+   * The batch as it is yielded; an empty result is not yielded. The batch array is the adapter's loop's, emptied and
+   * filled again for the next chunk unless it is the result itself: nothing else may keep it, only its elements.
    */
   map(batch: E[]): O[]
   /** After each batch (yielded or not): a write to wait for before the next read, or undefined. */

@@ -87,9 +87,10 @@ export async function* translatedBatches<E, O = E>(
     return false
   }
   const src = new SseSource(body, limits, into, splice ?? null)
-  // Given a step, a chunk's batch is only read by its map (what is yielded is the map's): one array for every chunk of
-  // the stream, emptied before each, instead of a fresh one per chunk (a token-by-token upstream's every token).
-  const reused: E[] | null = step ? [] : null
+  // A chunk's batch array, once what it held is no longer needed, is the next chunk's: a step's map makes what is
+  // yielded of it (a fresh array per chunk was one per token from a token-by-token upstream). Not when it is yielded
+  // itself (no step, or a map that hands it back).
+  let spare: E[] | null = null
   let sawDone = false
   try {
     for (;;) {
@@ -99,12 +100,8 @@ export async function* translatedBatches<E, O = E>(
       } catch (e) {
         throw src.failure(e)
       }
-      let batch: E[]
-      if (reused === null) batch = []
-      else {
-        batch = reused
-        batch.length = 0
-      }
+      const batch: E[] = spare ?? []
+      spare = null
       try {
         sawDone = src.take(r, batch)
       } catch (e) {
@@ -117,6 +114,10 @@ export async function* translatedBatches<E, O = E>(
       }
       if (batch.length) {
         const out = map(batch)
+        if ((out as unknown) !== batch) {
+          batch.length = 0
+          spare = batch
+        }
         if (out.length) yield out
         if (step) {
           // awaited only when there is a write to wait for: an `await` of nothing still costs a turn of the queue
@@ -124,7 +125,7 @@ export async function* translatedBatches<E, O = E>(
           if (written) await written
           if (step.done()) return sawDone
         }
-      }
+      } else spare = batch
       if (sawDone || r.done) break
     }
   } finally {
