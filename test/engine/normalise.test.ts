@@ -14,6 +14,21 @@ function run(events: any[]) {
   return { n, out }
 }
 
+/** A run of one delta as the adapter hands it over (upstream/delta-run.ts): the upstream's item id and indexes. */
+function runOfOne(itemId: string, text: string, part = 0): DeltaRun {
+  const bytes = new TextEncoder().encode(text)
+  return {
+    type: DELTA_RUN,
+    sequence_number: -1,
+    item_id: itemId,
+    output_index: 0,
+    content_index: part,
+    bytes,
+    spans: [0, bytes.length],
+    texts: null,
+  }
+}
+
 describe('EventNormaliser', () => {
   test('absorbs the upstream lifecycle events and keeps the outcome', () => {
     const { n, out } = run(
@@ -155,20 +170,7 @@ describe('EventNormaliser', () => {
 
   test("runs of text deltas go to their part's text, whichever part the run before went to", () => {
     const n = new EventNormaliser(sequentialIds())
-    // a run of one delta as the adapter hands it over (upstream/delta-run.ts), of part `part` of item u1
-    const delta = (part: number, text: string): DeltaRun => {
-      const bytes = new TextEncoder().encode(text)
-      return {
-        type: DELTA_RUN,
-        sequence_number: -1,
-        item_id: 'u1',
-        output_index: 0,
-        content_index: part,
-        bytes,
-        spans: [0, bytes.length],
-        texts: null,
-      }
-    }
+    const delta = (part: number, text: string) => runOfOne('u1', text, part)
     const plain = (part: number, text: string) => ({
       type: 'response.output_text.delta',
       item_id: 'u1',
@@ -224,20 +226,7 @@ describe('EventNormaliser across model rounds (gateway-run tools)', () => {
 
   test("runs of text deltas go to their item however they are matched: by the upstream's id, and afresh in the next round", () => {
     const n = new EventNormaliser(sequentialIds())
-    // a run of one delta as the adapter hands it over (upstream/delta-run.ts): the upstream's item id and indexes
-    const delta = (itemId: string, text: string): DeltaRun => {
-      const bytes = new TextEncoder().encode(text)
-      return {
-        type: DELTA_RUN,
-        sequence_number: -1,
-        item_id: itemId,
-        output_index: 0,
-        content_index: 0,
-        bytes,
-        spans: [0, bytes.length],
-        texts: null,
-      }
-    }
+    const delta = (itemId: string, text: string) => runOfOne(itemId, text)
     const added = (id: string, index: number) => ({
       type: 'response.output_item.added',
       output_index: index,
