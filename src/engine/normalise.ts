@@ -43,6 +43,10 @@ export class EventNormaliser {
   /** the upstream item id of the last run of deltas found by its id, and its item (deltaRun); null: none */
   private runItemId: string | null = null
   private runItem: ItemState | undefined = undefined
+  /** the text of the part the last run of deltas went to (deltaRun): its item, part index and text; none: null */
+  private runPartItem: ItemState | null = null
+  private runPart = -1
+  private runPartText: GrowingText | null = null
   outcome: UpstreamOutcome | null = null
 
   /** `finish` gets each finished item before anyone sees it (the engine seals reasoning there when asked to). */
@@ -228,8 +232,16 @@ export class EventNormaliser {
     run.item_id = st.id
     run.output_index = st.index
     this.seq += runLength(run)
-    const key = partKey('text', run.content_index)
-    textOf(st, key).add(runText(run))
+    // the part's text, kept from the run before when it is the same part (a token-by-token stream's every run): an item's
+    // part keeps its text object from its first piece on, so what was found once stays right
+    let text = this.runPartText
+    if (st !== this.runPartItem || run.content_index !== this.runPart || text === null) {
+      text = textOf(st, partKey('text', run.content_index))
+      this.runPartItem = st
+      this.runPart = run.content_index
+      this.runPartText = text
+    }
+    text.add(runText(run))
     out.push(run)
   }
 

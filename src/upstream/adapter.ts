@@ -28,7 +28,10 @@ export interface UpstreamAdapter {
  * a chunk passes through costs it a hop of its own (~0.5 µs a token).
  */
 export interface BatchStep<O, E = UpstreamElement> {
-  /** The batch as it is yielded; an empty result is not yielded. */
+  /**
+   * The batch as it is yielded; an empty result is not yielded. The batch array is the adapter's loop's, emptied and
+   * filled again for the next chunk unless it is the result itself: nothing else may keep it, only its elements.
+   */
   map(batch: E[]): O[]
   /** After each batch (yielded or not): a write to wait for before the next read, or undefined. */
   after(): Promise<unknown> | undefined

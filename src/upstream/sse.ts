@@ -87,6 +87,10 @@ export async function* translatedBatches<E, O = E>(
     return false
   }
   const src = new SseSource(body, limits, into, splice ?? null)
+  // A chunk's batch array, once what it held is no longer needed, is the next chunk's: a step's map makes what is
+  // yielded of it (a fresh array per chunk was one per token from a token-by-token upstream). Not when it is yielded
+  // itself (no step, or a map that hands it back).
+  let spare: E[] | null = null
   let sawDone = false
   try {
     for (;;) {
@@ -96,7 +100,8 @@ export async function* translatedBatches<E, O = E>(
       } catch (e) {
         throw src.failure(e)
       }
-      const batch: E[] = []
+      const batch: E[] = spare ?? []
+      spare = null
       try {
         sawDone = src.take(r, batch)
       } catch (e) {
@@ -109,6 +114,10 @@ export async function* translatedBatches<E, O = E>(
       }
       if (batch.length) {
         const out = map(batch)
+        if ((out as unknown) !== batch) {
+          batch.length = 0
+          spare = batch
+        }
         if (out.length) yield out
         if (step) {
           // awaited only when there is a write to wait for: an `await` of nothing still costs a turn of the queue
@@ -116,7 +125,7 @@ export async function* translatedBatches<E, O = E>(
           if (written) await written
           if (step.done()) return sawDone
         }
-      }
+      } else spare = batch
       if (sawDone || r.done) break
     }
   } finally {

@@ -14,6 +14,21 @@ function run(events: any[]) {
   return { n, out }
 }
 
+/** A run of one delta as the adapter hands it over (upstream/delta-run.ts): the upstream's item id and indexes. */
+function runOfOne(itemId: string, text: string, part = 0): DeltaRun {
+  const bytes = new TextEncoder().encode(text)
+  return {
+    type: DELTA_RUN,
+    sequence_number: -1,
+    item_id: itemId,
+    output_index: 0,
+    content_index: part,
+    bytes,
+    spans: [0, bytes.length],
+    texts: null,
+  }
+}
+
 describe('EventNormaliser', () => {
   test('absorbs the upstream lifecycle events and keeps the outcome', () => {
     const { n, out } = run(
@@ -153,6 +168,36 @@ describe('EventNormaliser', () => {
     expect(out).toEqual([{ type: 'response.something_new', sequence_number: 0, detail: 1 }])
   })
 
+  test("runs of text deltas go to their part's text, whichever part the run before went to", () => {
+    const n = new EventNormaliser(sequentialIds())
+    const delta = (part: number, text: string) => runOfOne('u1', text, part)
+    const plain = (part: number, text: string) => ({
+      type: 'response.output_text.delta',
+      item_id: 'u1',
+      output_index: 0,
+      content_index: part,
+      delta: text,
+    })
+    const events = [
+      {
+        type: 'response.output_item.added',
+        output_index: 0,
+        item: { id: 'u1', type: 'message', role: 'assistant', status: 'in_progress', content: [] },
+      },
+      delta(0, 'a'),
+      delta(0, 'b'),
+      delta(1, 'x'),
+      delta(0, 'c'),
+      plain(0, 'd'),
+      delta(0, 'e'),
+      plain(1, 'y'),
+      delta(1, 'z'),
+    ]
+    for (const e of events) n.accept(e as never)
+    // cut off before its done: the item is rebuilt from each part's text
+    expect(n.output().map((i) => (i.content as any).map((p: any) => p.text))).toEqual([['abcde', 'xyz']])
+  })
+
   test('normaliseItem leaves non-message items alone', () => {
     const item = { id: 'fc_1', type: 'function_call', name: 'f', arguments: '{}', call_id: 'c' }
     expect(normaliseItem(item)).toBe(item)
@@ -181,20 +226,7 @@ describe('EventNormaliser across model rounds (gateway-run tools)', () => {
 
   test("runs of text deltas go to their item however they are matched: by the upstream's id, and afresh in the next round", () => {
     const n = new EventNormaliser(sequentialIds())
-    // a run of one delta as the adapter hands it over (upstream/delta-run.ts): the upstream's item id and indexes
-    const delta = (itemId: string, text: string): DeltaRun => {
-      const bytes = new TextEncoder().encode(text)
-      return {
-        type: DELTA_RUN,
-        sequence_number: -1,
-        item_id: itemId,
-        output_index: 0,
-        content_index: 0,
-        bytes,
-        spans: [0, bytes.length],
-        texts: null,
-      }
-    }
+    const delta = (itemId: string, text: string) => runOfOne(itemId, text)
     const added = (id: string, index: number) => ({
       type: 'response.output_item.added',
       output_index: index,

@@ -243,6 +243,27 @@ describe("the caller's step on each batch (what the engine maps, records and wri
     expect(writes).toEqual([1, 2, 3])
   })
 
+  test("given a step, each chunk's batch holds that chunk's messages only, in one array the loop keeps for the stream", async () => {
+    const { body } = pulled(['data: 1\n\ndata: 2\n\n', 'data: 3\n\n', 'data: 4\n\ndata: 5\n\n'])
+    const arrays = new Set<string[]>()
+    const seen: string[][] = []
+    const gen = translatedBatches<string, string>(body, limits, keep, {
+      step: {
+        map: (batch) => {
+          arrays.add(batch)
+          seen.push([...batch])
+          // what is yielded is the step's own array, never the loop's
+          return [batch.join('+')]
+        },
+        after: () => undefined,
+        done: () => false,
+      },
+    })
+    expect(await batchesOf(gen)).toEqual({ batches: [['1+2'], ['3'], ['4+5']], done: false })
+    expect(seen).toEqual([['1', '2'], ['3'], ['4', '5']])
+    expect(arrays.size).toBe(1)
+  })
+
   test('once the step says done, the stream ends there: nothing more is read, the end adds nothing, the body is cancelled', async () => {
     const { body, seen } = pulled(['data: 1\n\n', 'data: last\n\ndata: after\n\n', 'data: 3\n\n', 'data: [DONE]\n\n'])
     let ended = false
