@@ -4,7 +4,7 @@
 // store is the same text. These tests write the upstream's stream byte by byte (escapes, non-ASCII, fields in other
 // orders, chunk boundaries anywhere) and read the gateway's answer as text.
 import { describe, expect, test } from 'bun:test'
-import type { FakeUpstream } from '../support/fake-upstream'
+import type { CassetteReply, FakeUpstream } from '../support/fake-upstream'
 import type { TestGateway } from '../support/gateway'
 import { useGateway } from '../support/suite'
 
@@ -313,7 +313,8 @@ describe('text delta messages taken whole', () => {
   const LIMIT = 1024
   useGateway({ gateway: { logLevel: 'warn', env: { AGENTGATE_MAX_SSE_LINE_BYTES: String(LIMIT) } } }, (s) => ({ up, gw } = s))
 
-  const answerTo = async (pieces: (string | Uint8Array)[]) => {
+  /** The stream's events; `seen` is called with what the client has read so far, at each read. */
+  const answerTo = async (pieces: NonNullable<CassetteReply['cassette']['raw']>, seen?: (text: string) => void) => {
     up.queue({ cassette: { status: 200, raw: pieces, delayMs: pieces.length > 1 ? 1 : 0 } })
     const res = await fetch(`${gw.baseURL}/responses`, {
       method: 'POST',
@@ -321,7 +322,13 @@ describe('text delta messages taken whole', () => {
       body: JSON.stringify({ model: 'test-model', input: 'hi', stream: true }),
     })
     expect(res.status).toBe(200)
-    return framesOf(await res.text())
+    let text = ''
+    const decoder = new TextDecoder()
+    for await (const bytes of res.body!) {
+      text += decoder.decode(bytes, { stream: true })
+      seen?.(text)
+    }
+    return framesOf(text)
   }
   const TYPE = 'response.output_text.delta'
   const data = (t: string) => deltaLine(JSON.stringify(t))
@@ -380,10 +387,14 @@ describe('text delta messages taken whole', () => {
     const cut = text.indexOf(messages[4]!)
     for (const size of [0, 50]) {
       const whole = new TextEncoder().encode(text)
-      const pieces: (string | Uint8Array)[] = []
-      if (size === 0) pieces.push(text.slice(0, cut), text.slice(cut))
+      const pieces: NonNullable<CassetteReply['cassette']['raw']> = []
+      // the long line held back until the client has the four deltas before it: in one read with them, the whole chunk
+      // would fail (a 1 ms pause did not keep them apart on a loaded machine)
+      const before = Promise.withResolvers<void>()
+      const seen = (t: string) => t.split(`event: ${TYPE}\n`).length > 4 && before.resolve()
+      if (size === 0) pieces.push(text.slice(0, cut), () => before.promise, text.slice(cut))
       else for (let i = 0; i < whole.length; i += size) pieces.push(whole.slice(i, i + size))
-      const events = await answerTo(pieces)
+      const events = await answerTo(pieces, seen)
       expect(deltasOf(events).map((d) => d.delta)).toEqual([within, within, 'a', 'b'])
       const last = events.at(-1)!
       expect([size, last.type, last.response.error.code]).toEqual([size, 'response.failed', 'upstream_line_too_long'])

@@ -36,8 +36,12 @@ export interface CassetteReply {
     status: number
     headers?: Record<string, string>
     sse?: { event?: string; data: unknown }[]
-    /** the SSE body as these exact pieces, each written on its own (after delayMs, when set): chunk boundaries anywhere */
-    raw?: (string | Uint8Array)[]
+    /**
+     * the SSE body as these exact pieces, each written on its own (after delayMs, when set): chunk boundaries anywhere.
+     * A function is awaited in its place, writing nothing: a test holds the rest back until the client has seen what
+     * came before (a pause alone does not keep two pieces out of one read on a loaded machine).
+     */
+    raw?: (string | Uint8Array | (() => Promise<unknown>))[]
     json?: unknown
     delayMs?: number
   }
@@ -544,7 +548,7 @@ function cassetteResponse(c: CassetteReply['cassette']): Response {
 }
 
 /** An SSE body written as the given pieces, one write each (a pause between them when delayMs is set). */
-function rawResponse(pieces: (string | Uint8Array)[], c: CassetteReply['cassette']): Response {
+function rawResponse(pieces: NonNullable<CassetteReply['cassette']['raw']>, c: CassetteReply['cassette']): Response {
   const enc = new TextEncoder()
   const stream = new ReadableStream({
     async start(ctl) {
@@ -552,7 +556,8 @@ function rawResponse(pieces: (string | Uint8Array)[], c: CassetteReply['cassette
         for (let i = 0; i < pieces.length; i++) {
           if (i && c.delayMs) await Bun.sleep(c.delayMs)
           const p = pieces[i]!
-          ctl.enqueue(typeof p === 'string' ? enc.encode(p) : p)
+          if (typeof p === 'function') await p()
+          else ctl.enqueue(typeof p === 'string' ? enc.encode(p) : p)
         }
         ctl.close()
       } catch {
