@@ -146,7 +146,10 @@ export class Connection {
       }
       const head = parseHead(Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1'))
       start = from = end
-      if (head.status >= 200) return this.begin(head, b, start)
+      if (head.status >= 200) {
+        this.begin(head, b, start)
+        return
+      }
       // 1xx: an interim answer (100 Continue, 103 Early Hints); the final one follows. 101 would switch protocols.
       if (head.status === 101) throw protocolError('InvalidHTTPResponse', 'the upstream switched protocols')
     }
@@ -159,18 +162,21 @@ export class Connection {
     const init = { status: head.status, statusText: head.statusText, headers: head.headers }
     if (head.body === 'none') {
       call.resolve(new Response(null, init))
-      return this.finish(b, start)
+      this.finish(b, start)
+      return
     }
     if (head.body === 'length' && b.length - start >= head.length) {
       call.resolve(new Response(this.decoded(b.subarray(start, start + head.length)), init))
-      return this.finish(b, start + head.length)
+      this.finish(b, start + head.length)
+      return
     }
     if (head.body === 'chunked') {
       this.chunks = new ChunkedDecoder()
       const { n, used } = this.chunks.decode(b, start, b.length)
       if (this.chunks.done) {
         call.resolve(new Response(this.decoded(b.subarray(start, start + n)), init))
-        return this.finish(b, used)
+        this.finish(b, used)
+        return
       }
       // the body is a stream, and a malformed one breaks off after its good bytes, as with fetch
       call.resolve(new Response(this.decoded(this.openBody()), init))
@@ -257,7 +263,10 @@ export class Connection {
       this.socket?.resume()
     }
     call?.settle()
-    if (!keep) return this.destroy()
+    if (!keep) {
+      this.destroy()
+      return
+    }
     if (this.out.length > KEEP_REQUEST_BUFFER) this.out = new Uint8Array(16 * 1024)
     this.socket?.unref()
     this.pool.release(this)
@@ -312,7 +321,10 @@ export class Connection {
     this.fail(
       typeof code === 'string'
         ? error
-        : protocolError('ECONNRESET', this.head === null ? 'the upstream closed the connection before answering' : 'the upstream closed the connection mid-body'),
+        : protocolError(
+            'ECONNRESET',
+            this.head === null ? 'the upstream closed the connection before answering' : 'the upstream closed the connection mid-body',
+          ),
     )
   }
 

@@ -20,7 +20,10 @@ export interface Http1Options {
   maxInFlight?: number
 }
 
-export type Http1Init = Pick<RequestInit, 'method' | 'headers' | 'body' | 'signal'> & { decompress?: boolean; redirect?: RequestInit['redirect'] }
+export type Http1Init = Pick<RequestInit, 'method' | 'headers' | 'body' | 'signal'> & {
+  decompress?: boolean
+  redirect?: RequestInit['redirect']
+}
 
 export interface Http1Fetch {
   (url: string | URL, init?: Http1Init): Promise<Response>
@@ -53,7 +56,10 @@ class Pool implements ConnectionPool {
   }
 
   release(c: Connection): void {
-    if (this.closed || this.idle.length >= this.maxIdle) return c.destroy()
+    if (this.closed || this.idle.length >= this.maxIdle) {
+      c.destroy()
+      return
+    }
     c.idleSince = performance.now()
     this.idle.push(c)
   }
@@ -95,7 +101,8 @@ export function createHttp1Fetch(opts: Http1Options = {}): Http1Fetch {
     let pool = pools.get(origin)
     if (pool === undefined) {
       const u = new URL(origin)
-      if (u.protocol !== 'http:' || u.username || u.password) throw new TypeError(`the HTTP/1.1 client calls plain http: URLs without credentials, not ${u.protocol}`)
+      if (u.protocol !== 'http:' || u.username || u.password)
+        throw new TypeError(`the HTTP/1.1 client calls plain http: URLs without credentials, not ${u.protocol}`)
       // URL keeps an IPv6 address in brackets; the socket wants it bare
       pool = new Pool(u.hostname.replace(/^\[|\]$/g, ''), Number(u.port || 80), u.host, idleMs, maxIdle)
       pools.set(origin, pool)
@@ -151,7 +158,10 @@ export function createHttp1Fetch(opts: Http1Options = {}): Http1Fetch {
       },
     }
     const onAbort = () => {
-      if (call.connection) return call.connection.fail(signal?.reason)
+      if (call.connection) {
+        call.connection.fail(signal?.reason)
+        return
+      }
       const i = waiting.findIndex((w) => w.call === call)
       if (i >= 0) waiting.splice(i, 1)
       reject(signal?.reason)

@@ -76,7 +76,11 @@ export function parseHead(text: string): ResponseHead {
       }
       case 'transfer-encoding': {
         // the last coding says how the body ends: chunked, or anything else: at close (RFC 9112 §6.3)
-        const codings = value.toLowerCase().split(',').map((c) => c.trim()).filter(Boolean)
+        const codings = value
+          .toLowerCase()
+          .split(',')
+          .map((c) => c.trim())
+          .filter(Boolean)
         const last = codings[codings.length - 1]
         chunked = last === 'chunked'
         otherCoding = !chunked && last !== undefined
