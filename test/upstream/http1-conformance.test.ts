@@ -1,0 +1,705 @@
+// The HTTP/1.1 client the gateway calls a plain-http upstream with, held to Bun's fetch: every case runs against
+// fetch (which defines the expected behaviour) and against each client in CLIENTS, over a scripted raw-TCP server
+// (test/support/scripted-server.ts) that sends exactly the bytes a case needs — framing split anywhere, malformed
+// heads, closes at chosen moments, a stream far larger than the client reads. Where a client is meant to differ from
+// fetch, QUIRKS says so and the case checks each its own way.
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
+import { type ReceivedRequest, type ScriptedConnection, type ScriptedServer, startScriptedServer } from '../support/scripted-server'
+
+/** fetch's signature as src/upstream/client.ts calls it (Bun's `decompress` included), plus an optional close() of its pool */
+type FetchLike = ((url: string, init?: RequestInit & { decompress?: boolean }) => Promise<Response>) & { close?: () => unknown }
+
+/** Where a client is expected to behave other than Bun's fetch (fetch's own values are what it does, measured). */
+interface Quirks {
+  /** a POST sent on a kept-alive connection the server closes without answering is sent again on a fresh one */
+  retriesPostOnStaleConnection: boolean
+  /** a response head of 200 KiB (one long header) is accepted; false: rejected, the limit being ~128 KiB */
+  acceptsHeadOf200KiB: boolean
+}
+
+const CLIENTS: [name: string, make: () => FetchLike, quirks: Quirks][] = [
+  // fetch does not resend a POST (ECONNRESET), only GETs; its head limit lies between 1 and 8 MiB
+  ['fetch', () => fetch, { retriesPostOnStaleConnection: false, acceptsHeadOf200KiB: true }],
+]
+
+const enc = new TextEncoder()
+const dec = new TextDecoder()
+const MiB = 1024 * 1024
+
+/** `p`, or a failure naming what did not happen within `ms` (a bound, never an assertion on speed) */
+function within<T>(p: Promise<T>, what: string, ms = 5_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)
+  })
+  return Promise.race([p, late]).finally(() => clearTimeout(timer))
+}
+
+/** the error `p` rejects with; fails the test if it resolves */
+async function rejection(p: Promise<unknown>, what: string): Promise<Error & { code?: unknown }> {
+  try {
+    await within(p, what)
+  } catch (e) {
+    if (e instanceof Error && e.message === `timed out waiting for ${what}`) throw e
+    return e as Error & { code?: unknown }
+  }
+  throw new Error(`${what} resolved; expected it to reject`)
+}
+
+/** Bun.sleep for splitting writes into separate reads: the outcome never depends on it, only what a case covers */
+const gap = () => Bun.sleep(2)
+
+/** Polls `check` until it holds (bounded). */
+async function until(what: string, check: () => boolean, ms = 5_000) {
+  const end = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(5)
+  }
+}
+
+function head(status: string, headers: string[] = []): string {
+  return `HTTP/1.1 ${status}\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n`
+}
+
+const OK = `${head('200 OK', ['Content-Length: 2'])}ok`
+
+/** A server answering every request on every connection with `answer(request, connection)`'s bytes. */
+function answering(answer: (r: ReceivedRequest, c: ScriptedConnection) => string | Uint8Array) {
+  return async (c: ScriptedConnection) => {
+    for (;;) {
+      const r = await c.request()
+      await c.write(answer(r, c))
+    }
+  }
+}
+
+const header = (r: ReceivedRequest, name: string) => r.headers.filter(([n]) => n === name).map(([, v]) => v)
+
+// A chunked answer using what the framing allows: upper-case hex, an extension, an empty-looking data line,
+// a trailer after the last chunk.
+const CHUNKED = `${head('200 OK', ['Content-Type: text/event-stream', 'Transfer-Encoding: chunked'])}5\r\nhello\r\nA;ext=1\r\n, chunked \r\n2\r\n\r\n\r\n0\r\nX-Trailer: t\r\n\r\n`
+const CHUNKED_TEXT = 'hello, chunked \r\n'
+
+/** where a split after byte `i` of CHUNKED falls, for the case's name */
+function splitLabel(i: number): string {
+  const show = (s: string) => JSON.stringify(s).slice(1, -1)
+  return `${show(CHUNKED.slice(Math.max(0, i - 6), i))}|${show(CHUNKED.slice(i, i + 6))}`
+}
+
+for (const [name, make, quirks] of CLIENTS) {
+  describe(name, () => {
+    let call: FetchLike
+    const servers: ScriptedServer[] = []
+    const serve = (script: (c: ScriptedConnection) => unknown) => {
+      const s = startScriptedServer(script)
+      servers.push(s)
+      return s
+    }
+    beforeEach(() => {
+      call = make()
+    })
+    afterEach(async () => {
+      await call.close?.()
+      for (const s of servers.splice(0)) {
+        s.stop()
+        expect(s.errors).toEqual([])
+      }
+    })
+
+    describe('response bodies', () => {
+      test('a content-length body', async () => {
+        const s = serve(answering(() => `${head('200 OK', ['Content-Length: 11'])}hello world`))
+        const r = await within(call(`${s.url}/x`), 'headers')
+        expect(r.status).toBe(200)
+        expect(await within(r.text(), 'body')).toBe('hello world')
+      })
+
+      test('a 1 MiB content-length body of every byte value arrives intact', async () => {
+        const body = new Uint8Array(MiB).map((_, i) => (i * 7 + (i >> 8)) & 0xff)
+        const s = serve(async (c) => {
+          await c.request()
+          await c.write(head('200 OK', [`Content-Length: ${body.length}`]))
+          await c.write(body)
+        })
+        const r = await within(call(`${s.url}/x`), 'headers')
+        expect(new Uint8Array(await within(r.arrayBuffer(), 'body'))).toEqual(body)
+      })
+
+      test('a chunked body with an extension, upper-case hex and a trailer', async () => {
+        const s = serve(answering(() => CHUNKED))
+        const r = await within(call(`${s.url}/x`), 'headers')
+        expect(await within(r.text(), 'body')).toBe(CHUNKED_TEXT)
+      })
+
+      for (let i = 1; i < CHUNKED.length; i++) {
+        test(`a chunked answer split after byte ${i} (${splitLabel(i)})`, async () => {
+          const s = serve(async (c) => {
+            await c.request()
+            await c.write(CHUNKED.slice(0, i))
+            await gap()
+            await c.write(CHUNKED.slice(i))
+          })
+          const r = await within(call(`${s.url}/x`), 'headers')
+          expect(await within(r.text(), 'body')).toBe(CHUNKED_TEXT)
+        })
+      }
+
+      test('a chunked answer written one byte at a time', async () => {
+        const s = serve(async (c) => {
+          await c.request()
+          for (const ch of CHUNKED) {
+            await c.write(ch)
+            await Bun.sleep(1)
+          }
+        })
+        const r = await within(call(`${s.url}/x`), 'headers')
+        expect(await within(r.text(), 'body')).toBe(CHUNKED_TEXT)
+      })
+
+      test('no length and no chunking: the body is read until the server closes', async () => {
+        const s = serve(async (c) => {
+          await c.request()
+          await c.write(`${head('200 OK', ['Content-Type: text/plain'])}hello `)
+          await gap()
+          await c.write('until close')
+          c.end()
+        })
+        const r = await within(call(`${s.url}/x`), 'headers')
+        expect(await within(r.text(), 'body')).toBe('hello until close')
+      })
+
+      test('an HTTP/1.0 answer without a length is read until close', async () => {
+        const s = serve(async (c) => {
+          await c.request()
+          await c.write('HTTP/1.0 200 OK\r\n\r\nhello 1.0')
+          c.end()
+        })
+        const r = await within(call(`${s.url}/x`), 'headers')
+        expect(r.status).toBe(200)
+        expect(await within(r.text(), 'body')).toBe('hello 1.0')
+      })
+
+      test('transfer-encoding chunked wins over a content-length sent with it', async () => {
+        const s = serve(answering(() => `${head('200 OK', ['Content-Length: 3', 'Transfer-Encoding: chunked'])}5\r\nhello\r\n0\r\n\r\n`))
+        const r = await within(call(`${s.url}/x`), 'headers')
+        expect(await within(r.text(), 'body')).toBe('hello')
+      })
+    })
+
+    describe('keep-alive', () => {
+      test('two sequential requests reuse one connection', async () => {
+        const s = serve(answering((r) => `${head('200 OK', ['Content-Length: 2'])}${r.target.slice(-2)}`))
+        expect(await within((await call(`${s.url}/r1`)).text(), 'first')).toBe('r1')
+        expect(await within((await call(`${s.url}/r2`)).text(), 'second')).toBe('r2')
+        expect(s.connections.length).toBe(1)
+      })
+
+      test('an answer with connection: close is not reused, even if the server leaves the socket open', async () => {
+        const s = serve(answering(() => `${head('200 OK', ['Connection: close', 'Content-Length: 2'])}ok`))
+        expect(await within((await call(`${s.url}/1`)).text(), 'first')).toBe('ok')
+        expect(await within((await call(`${s.url}/2`)).text(), 'second')).toBe('ok')
+        expect(s.connections.length).toBe(2)
+      })
+
+      test('a 204 and a 304 with a content-length end at their head: the connection serves the next request', async () => {
+        const s = serve(async (c) => {
+          await c.request()
+          await c.write(head('204 No Content'))
+          await c.request()
+          await c.write(head('304 Not Modified', ['Content-Length: 50']))
+          await c.request()
+          await c.write(`${head('200 OK', ['Content-Length: 5'])}third`)
+        })
+        const a = await within(call(`${s.url}/1`), '204')
+        expect(a.status).toBe(204)
+        expect(await within(a.text(), '204 body')).toBe('')
+        const b = await within(call(`${s.url}/2`), '304')
+        expect(b.status).toBe(304)
+        expect(await within(b.text(), '304 body')).toBe('')
+        expect(await within((await call(`${s.url}/3`)).text(), 'third')).toBe('third')
+        expect(s.connections.length).toBe(1)
+      })
+
+      test('a body left unread and cancelled does not leak into the next answer', async () => {
+        const big = 'x'.repeat(256 * 1024)
+        const s = serve(answering((r) => (r.target === '/big' ? `${head('200 OK', [`Content-Length: ${big.length}`])}${big}` : OK)))
+        const first = await within(call(`${s.url}/big`), 'first')
+        await first.body?.cancel()
+        expect(await within((await call(`${s.url}/next`)).text(), 'second')).toBe('ok')
+      })
+
+      for (const how of ['end', 'reset'] as const) {
+        test(`the server closes an idle kept-alive connection (${how}): the next request opens a new one`, async () => {
+          const s = serve(async (c) => {
+            await c.request()
+            await c.write(OK)
+            if (c.index === 0) return how === 'end' ? c.end() : c.reset()
+          })
+          expect(await within((await call(`${s.url}/1`)).text(), 'first')).toBe('ok')
+          await within(s.connections[0]!.closed, 'the server to close')
+          expect(await within((await call(`${s.url}/2`)).text(), 'second')).toBe('ok')
+          expect(s.connections.length).toBe(2)
+        })
+
+        for (const method of ['GET', 'POST'] as const) {
+          const retried = method === 'GET' || quirks.retriesPostOnStaleConnection
+          test(`a ${method} on a reused connection the server closes (${how}) without answering is ${retried ? 'retried on a fresh one' : 'rejected with ECONNRESET'}`, async () => {
+            const seen: string[] = []
+            const s = serve(async (c) => {
+              for (;;) {
+                const r = await c.request()
+                seen.push(`${c.index}:${r.target}:${dec.decode(r.body)}`)
+                if (c.index === 0 && r.target === '/2') return how === 'end' ? c.end() : c.reset()
+                await c.write(OK)
+              }
+            })
+            const init = method === 'POST' ? { method, body: 'payload' } : { method }
+            expect(await within((await call(`${s.url}/1`, init)).text(), 'first')).toBe('ok')
+            const second = call(`${s.url}/2`, init)
+            if (retried) {
+              expect(await within((await second).text(), 'second')).toBe('ok')
+              expect(s.connections.length).toBe(2)
+              const body = method === 'POST' ? 'payload' : ''
+              expect(seen).toEqual([`0:/1:${body}`, `0:/2:${body}`, `1:/2:${body}`])
+            } else {
+              expect((await rejection(second, 'second')).code).toBe('ECONNRESET')
+            }
+          })
+        }
+      }
+    })
+
+    describe('concurrency', () => {
+      test('50 requests at once, event streams and JSON mixed, each get their own body — twice over the pooled connections', async () => {
+        const s = serve(async (c) => {
+          for (;;) {
+            const r = await c.request()
+            const id = r.target.slice(1)
+            if (id.startsWith('sse')) {
+              await c.write(head('200 OK', ['Content-Type: text/event-stream', 'Transfer-Encoding: chunked']))
+              for (let k = 0; k < 5; k++) {
+                const ev = `data: {"id":"${id}","k":${k}}\n\n`
+                const bytes = enc.encode(ev).length
+                // the chunk framing and the event in two writes, with other connections' writes between them
+                await c.write(`${bytes.toString(16)}\r\n${ev.slice(0, 7)}`)
+                await new Promise((resolve) => setImmediate(resolve))
+                await c.write(`${ev.slice(7)}\r\n`)
+              }
+              await c.write('0\r\n\r\n')
+            } else {
+              const json = JSON.stringify({ id, pad: 'é'.repeat(Number(id.slice(4)) * 10) })
+              await c.write(`${head('200 OK', ['Content-Type: application/json', `Content-Length: ${enc.encode(json).length}`])}${json}`)
+            }
+          }
+        })
+        for (let wave = 0; wave < 2; wave++) {
+          const ids = Array.from({ length: 50 }, (_, i) => (i % 2 ? `sse-${wave}-${i}` : `json${i}-${wave}`))
+          const texts = await within(
+            Promise.all(ids.map(async (id) => (await call(`${s.url}/${id}`)).text())),
+            `wave ${wave} of 50 answers`,
+            15_000,
+          )
+          texts.forEach((t, i) => {
+            const id = ids[i]!
+            if (id.startsWith('sse')) {
+              expect(t).toBe(Array.from({ length: 5 }, (_, k) => `data: {"id":"${id}","k":${k}}\n\n`).join(''))
+            } else expect(JSON.parse(t).id).toBe(id)
+          })
+        }
+      }, 20_000)
+    })
+
+    describe('interim and bodiless answers', () => {
+      test('a 100 Continue before the answer is skipped', async () => {
+        const s = serve(answering(() => `HTTP/1.1 100 Continue\r\n\r\n${OK}`))
+        const r = await within(call(`${s.url}/x`, { method: 'POST', body: 'b' }), 'headers')
+        expect(r.status).toBe(200)
+        expect(await within(r.text(), 'body')).toBe('ok')
+      })
+
+      test('a 103 Early Hints with headers is skipped, its headers not merged', async () => {
+        const s = serve(answering(() => `HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n${OK}`))
+        const r = await within(call(`${s.url}/x`), 'headers')
+        expect(r.status).toBe(200)
+        expect(r.headers.get('link')).toBeNull()
+        expect(await within(r.text(), 'body')).toBe('ok')
+      })
+
+      for (const status of [301, 302, 303, 307, 308]) {
+        test(`a ${status} is returned as it is (redirect: manual)`, async () => {
+          const s = serve(answering(() => `${head(`${status} Moved`, ['Location: /elsewhere', 'Content-Length: 5'])}moved`))
+          const r = await within(call(`${s.url}/x`, { redirect: 'manual' }), 'headers')
+          expect(r.status).toBe(status)
+          expect(r.headers.get('location')).toBe('/elsewhere')
+          expect(await within(r.text(), 'body')).toBe('moved')
+          expect(s.connections.length).toBe(1)
+        })
+      }
+    })
+
+    describe('malformed answers and failed connections', () => {
+      const malformed: [string, string][] = [
+        ['not HTTP', 'SSH-2.0-OpenSSH_9.6\r\n\r\n'],
+        ['binary garbage', '\x00\x01\x02\xff\xfe garbage\r\n\r\n'],
+        ['a header line without a colon', `HTTP/1.1 200 OK\r\nContent-Length: 2\r\nno colon here\r\n\r\nok`],
+        ['a content-length that is not a number', `${head('200 OK', ['Content-Length: abc'])}abc`],
+      ]
+      for (const [what, bytes] of malformed) {
+        test(`${what} → rejects with an Error with a string code`, async () => {
+          const s = serve(answering(() => bytes))
+          const e = await rejection(call(`${s.url}/x`), 'the call')
+          expect(e).toBeInstanceOf(Error)
+          expect(typeof e.code).toBe('string')
+        })
+      }
+
+      test('a header block that never ends is rejected, not buffered without bound', async () => {
+        const s = serve(async (c) => {
+          await c.request()
+          await c.write('HTTP/1.1 200 OK\r\n')
+          const line = `x-filler: ${'b'.repeat(64 * 1024)}\r\n`
+          while (!c.isClosed && c.written < 64 * MiB) await c.write(line)
+        })
+        const e = await rejection(call(`${s.url}/x`), 'the call')
+        expect(typeof e.code).toBe('string')
+        expect(s.connections[0]!.written).toBeLessThan(64 * MiB)
+      })
+
+      test(`a 200 KiB response head is ${quirks.acceptsHeadOf200KiB ? 'accepted' : 'rejected'}`, async () => {
+        const s = serve(answering(() => `${head('200 OK', [`x-big: ${'a'.repeat(200 * 1024)}`, 'Content-Length: 2'])}ok`))
+        const r = call(`${s.url}/x`)
+        if (quirks.acceptsHeadOf200KiB) expect(await within((await r).text(), 'body')).toBe('ok')
+        else expect(typeof (await rejection(r, 'the call')).code).toBe('string')
+      })
+
+      test('a bad chunk size → the body read rejects', async () => {
+        const s = serve(answering(() => `${head('200 OK', ['Transfer-Encoding: chunked'])}zz\r\nabc\r\n0\r\n\r\n`))
+        const r = await within(call(`${s.url}/x`), 'headers')
+        expect(typeof (await rejection(r.text(), 'the body')).code).toBe('string')
+      })
+
+      for (const how of ['end', 'reset'] as const) {
+        test(`the server closes (${how}) before any byte of the answer → rejects with ECONNRESET`, async () => {
+          const s = serve(async (c) => {
+            await c.request()
+            if (how === 'end') c.end()
+            else c.reset()
+          })
+          expect((await rejection(call(`${s.url}/x`), 'the call')).code).toBe('ECONNRESET')
+        })
+      }
+
+      test('connection refused → rejects with ECONNREFUSED', async () => {
+        const s = serve(() => {})
+        const url = s.url
+        s.stop()
+        expect((await rejection(call(`${url}/x`), 'the call')).code).toBe('ECONNREFUSED')
+      })
+
+      const cut: [string, string][] = [
+        ['its content-length is reached', `${head('200 OK', ['Content-Length: 10'])}abc`],
+        ['the last chunk', `${head('200 OK', ['Transfer-Encoding: chunked'])}3\r\nabc\r\n`],
+        ['the end of a chunk', `${head('200 OK', ['Transfer-Encoding: chunked'])}8\r\nabc`],
+      ]
+      for (const [what, bytes] of cut) {
+        test(`the server closes before ${what} → the body read rejects`, async () => {
+          const s = serve(async (c) => {
+            await c.request()
+            await c.write(bytes)
+            c.end()
+          })
+          const r = await within(call(`${s.url}/x`), 'headers')
+          const reader = r.body!.getReader()
+          const e = await rejection(
+            (async () => {
+              for (;;) if ((await reader.read()).done) return
+            })(),
+            'the body',
+          )
+          expect(typeof e.code).toBe('string')
+        })
+      }
+    })
+
+    describe('abort', () => {
+      test('a signal aborted before the call → rejects with its reason, an AbortError', async () => {
+        const s = serve(answering(() => OK))
+        const ctl = new AbortController()
+        ctl.abort()
+        const e = await rejection(call(`${s.url}/x`, { signal: ctl.signal }), 'the call')
+        expect(e).toBe(ctl.signal.reason)
+        expect(e.name).toBe('AbortError')
+      })
+
+      test('an abort while waiting for headers → rejects with the signal reason; the server sees the connection close', async () => {
+        const s = serve(async (c) => {
+          await c.request()
+        })
+        const ctl = new AbortController()
+        const p = call(`${s.url}/x`, { method: 'POST', body: '{}', signal: ctl.signal })
+        await until('the request to arrive', () => s.connections.length > 0)
+        const reason = new Error('the client left')
+        ctl.abort(reason)
+        expect(await rejection(p, 'the call')).toBe(reason)
+        await within(s.connections[0]!.closed, 'the server to see the connection close')
+      })
+
+      test('an abort mid-body errors the body stream; the server sees the connection close', async () => {
+        const s = serve(async (c) => {
+          await c.request()
+          await c.write(`${head('200 OK', ['Content-Type: text/event-stream', 'Transfer-Encoding: chunked'])}6\r\nfirst\n\r\n`)
+        })
+        const ctl = new AbortController()
+        const r = await within(call(`${s.url}/x`, { signal: ctl.signal }), 'headers')
+        const reader = r.body!.getReader()
+        expect(dec.decode((await within(reader.read(), 'the first chunk')).value)).toBe('first\n')
+        ctl.abort()
+        const e = await rejection(reader.read(), 'the next read')
+        expect(e.name).toBe('AbortError')
+        await within(s.connections[0]!.closed, 'the server to see the connection close')
+      })
+
+      test('cancelling the body mid-stream closes the connection', async () => {
+        const s = serve(async (c) => {
+          await c.request()
+          await c.write(`${head('200 OK', ['Transfer-Encoding: chunked'])}6\r\nfirst\n\r\n`)
+        })
+        const r = await within(call(`${s.url}/x`), 'headers')
+        const reader = r.body!.getReader()
+        await within(reader.read(), 'the first chunk')
+        await reader.cancel()
+        await within(s.connections[0]!.closed, 'the server to see the connection close')
+      })
+    })
+
+    describe('backpressure', () => {
+      test('50 MiB of event stream to a client that reads late and slowly: the socket is paused, memory does not take the body', async () => {
+        const total = 50 * MiB
+        const size = 64 * 1024
+        const frame = enc.encode(`${size.toString(16)}\r\ndata: ${'x'.repeat(size - 8)}\n\n\r\n`)
+        const s = serve(async (c) => {
+          await c.request()
+          await c.write(head('200 OK', ['Content-Type: text/event-stream', 'Transfer-Encoding: chunked']))
+          for (let sent = 0; sent < total; sent += size) await c.write(frame)
+          await c.write('0\r\n\r\n')
+        })
+        Bun.gc(true)
+        const rss0 = process.memoryUsage().rss
+        const r = await within(call(`${s.url}/stream`), 'headers')
+        const conn = s.connections[0]!
+        // Not reading: the server's writes must stop (its socket full) well before the body is sent. Stopped means
+        // no progress over 10 polls while a write waits; load can only make that come sooner, never fail the case.
+        let last = -1
+        let still = 0
+        await until(
+          'the server to stall or send everything',
+          () => {
+            if (conn.written === last && conn.stalled) still++
+            else still = 0
+            last = conn.written
+            return still >= 10 || conn.written >= total
+          },
+          30_000,
+        )
+        const sentWhilePaused = conn.written
+        const pausedGrowth = process.memoryUsage().rss - rss0
+        // now read it all, yielding to the timers every MiB, with a full GC there so RSS shows what is held
+        let got = 0
+        let peak = 0
+        let tail = ''
+        const reader = r.body!.getReader()
+        await within(
+          (async () => {
+            for (;;) {
+              const { done, value } = await reader.read()
+              if (done) return
+              got += value.length
+              tail = (tail + dec.decode(value.subarray(-16))).slice(-16)
+              if (got % MiB < value.length) {
+                Bun.gc(true)
+                peak = Math.max(peak, process.memoryUsage().rss - rss0)
+                await Bun.sleep(1)
+              }
+            }
+          })(),
+          'the whole body',
+          60_000,
+        )
+        console.info(
+          `[${name}] backpressure: ${(sentWhilePaused / MiB).toFixed(1)} MiB sent before the writer stalled; RSS +${(pausedGrowth / MiB).toFixed(1)} MiB paused, peak +${(peak / MiB).toFixed(1)} MiB reading ${(total / MiB).toFixed(0)} MiB`,
+        )
+        expect(got).toBe(total)
+        expect(tail).toBe(`${'x'.repeat(14)}\n\n`)
+        expect(sentWhilePaused).toBeLessThan(total / 4)
+        expect(pausedGrowth).toBeLessThan(total / 4)
+        expect(peak).toBeLessThan(total / 2)
+      }, 120_000)
+    })
+
+    describe('request bodies and headers', () => {
+      const echoRequests = (seen: ReceivedRequest[]) =>
+        answering((r) => {
+          seen.push(r)
+          return OK
+        })
+
+      test('a 5 MiB Uint8Array body arrives intact with its content-length, even when overwritten once the call returns', async () => {
+        const seen: ReceivedRequest[] = []
+        const s = serve(echoRequests(seen))
+        const body = new Uint8Array(5 * MiB).map((_, i) => (i * 31 + (i >> 10)) & 0xff)
+        const expected = body.slice()
+        const p = call(`${s.url}/up`, { method: 'POST', body })
+        body.fill(0)
+        await within((await within(p, 'headers', 15_000)).text(), 'the answer')
+        expect(header(seen[0]!, 'content-length')).toEqual([String(expected.length)])
+        expect(seen[0]!.body.length).toBe(expected.length)
+        expect(Bun.hash(seen[0]!.body)).toBe(Bun.hash(expected))
+      }, 20_000)
+
+      test('a string body with multi-byte UTF-8 arrives intact, content-length in bytes', async () => {
+        const seen: ReceivedRequest[] = []
+        const s = serve(echoRequests(seen))
+        const text = '{"text":"héllo wörld — 日本語 🙂"}'
+        await within((await call(`${s.url}/up`, { method: 'POST', body: text })).text(), 'the answer')
+        expect(header(seen[0]!, 'content-length')).toEqual([String(enc.encode(text).length)])
+        expect(dec.decode(seen[0]!.body)).toBe(text)
+      })
+
+      test('an ArrayBuffer body arrives intact', async () => {
+        const seen: ReceivedRequest[] = []
+        const s = serve(echoRequests(seen))
+        const body = enc.encode('array buffer body').buffer
+        await within((await call(`${s.url}/up`, { method: 'POST', body })).text(), 'the answer')
+        expect(dec.decode(seen[0]!.body)).toBe('array buffer body')
+      })
+
+      test('one buffer lent to 20 calls in a row, rewritten after each call returns: each sends its own bytes', async () => {
+        const seen: ReceivedRequest[] = []
+        const s = serve(echoRequests(seen))
+        const buffer = new Uint8Array(64 * 1024)
+        const calls: Promise<Response>[] = []
+        for (let i = 0; i < 20; i++) {
+          const n = enc.encodeInto(`{"call":${i},"pad":"${'p'.repeat(i * 1000)}"}`, buffer).written
+          calls.push(call(`${s.url}/${i}`, { method: 'POST', body: buffer.subarray(0, n) }))
+        }
+        buffer.fill(0x21)
+        await within(Promise.all(calls.map(async (p) => (await p).text())), '20 answers', 10_000)
+        for (const r of seen) expect(JSON.parse(dec.decode(r.body)).call).toBe(Number(r.target.slice(1)))
+      })
+
+      test('headers from a Headers object arrive; method, path and query as given; one host', async () => {
+        const seen: ReceivedRequest[] = []
+        const s = serve(echoRequests(seen))
+        const headers = new Headers({ 'Content-Type': 'application/json', 'X-Request-Id': 'req 1' })
+        headers.append('x-multi', 'a')
+        headers.append('x-multi', 'b')
+        await within((await call(`${s.url}/v1/chat?x=1&y=%20`, { method: 'POST', headers, body: '{}' })).text(), 'the answer')
+        const r = seen[0]!
+        expect(r.method).toBe('POST')
+        expect(r.target).toBe('/v1/chat?x=1&y=%20')
+        expect(header(r, 'content-type')).toEqual(['application/json'])
+        expect(header(r, 'x-request-id')).toEqual(['req 1'])
+        expect(header(r, 'x-multi').join(', ')).toBe('a, b')
+        expect(header(r, 'host')).toEqual([`127.0.0.1:${s.port}`])
+        expect(header(r, 'transfer-encoding')).toEqual([])
+      })
+
+      test('a GET sends no body and no content-length', async () => {
+        const seen: ReceivedRequest[] = []
+        const s = serve(echoRequests(seen))
+        await within((await call(`${s.url}/models`, { method: 'GET', headers: new Headers() })).text(), 'the answer')
+        expect(seen[0]!.method).toBe('GET')
+        expect(header(seen[0]!, 'content-length')).toEqual([])
+        expect(header(seen[0]!, 'transfer-encoding')).toEqual([])
+      })
+    })
+
+    describe('response headers and encodings', () => {
+      test('repeated headers, set-cookie twice, spaced values, mixed-case names, the status text', async () => {
+        const s = serve(
+          answering(
+            () =>
+              'HTTP/1.1 200 Fine Thanks\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2; Path=/\r\nX-Spaced:    two  words   \r\n' +
+              'X-MiXeD-Case: M\r\nx-dup: a\r\nX-Dup: b\r\nContent-Length: 0\r\n\r\n',
+          ),
+        )
+        const r = await within(call(`${s.url}/x`), 'headers')
+        expect(r.statusText).toBe('Fine Thanks')
+        expect(r.headers.getSetCookie()).toEqual(['a=1', 'b=2; Path=/'])
+        expect(r.headers.get('x-spaced')).toBe('two  words')
+        expect(r.headers.get('X-MIXED-CASE')).toBe('M')
+        expect(r.headers.get('x-dup')).toBe('a, b')
+        expect(await within(r.text(), 'body')).toBe('')
+      })
+
+      const json = JSON.stringify({ text: 'compressed — déjà vu '.repeat(50) })
+      const gzipped = gzipSync(json)
+
+      test('decompress: true decodes a gzip body the server sends unasked', async () => {
+        const s = serve(async (c) => {
+          await c.request()
+          await c.write(head('200 OK', ['Content-Encoding: gzip', `Content-Length: ${gzipped.length}`]))
+          await c.write(gzipped)
+        })
+        const r = await within(call(`${s.url}/x`, { decompress: true }), 'headers')
+        expect(await within(r.text(), 'body')).toBe(json)
+      })
+
+      test('decompress: true decodes a chunked gzip event stream cut mid-member', async () => {
+        const events = Array.from({ length: 20 }, (_, i) => `data: {"i":${i}}\n\n`).join('')
+        const z = gzipSync(events)
+        const s = serve(async (c) => {
+          await c.request()
+          await c.write(head('200 OK', ['Content-Type: text/event-stream', 'Content-Encoding: gzip', 'Transfer-Encoding: chunked']))
+          for (let at = 0; at < z.length; at += 17) {
+            const part = z.subarray(at, at + 17)
+            await c.write(`${part.length.toString(16)}\r\n`)
+            await c.write(part)
+            await c.write('\r\n')
+            await gap()
+          }
+          await c.write('0\r\n\r\n')
+        })
+        const r = await within(call(`${s.url}/x`, { decompress: true }), 'headers')
+        expect(await within(r.text(), 'body')).toBe(events)
+      })
+
+      test('decompress: true decodes each encoding the client offers in accept-encoding', async () => {
+        const encoders: Record<string, (s: string) => Uint8Array> = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync }
+        let offered: string[] = []
+        const s = serve(async (c) => {
+          for (;;) {
+            const r = await c.request()
+            const coding = r.target.slice(1)
+            if (coding === 'ask') {
+              offered = header(r, 'accept-encoding').flatMap((v) => v.split(',').map((x) => x.trim().split(';')[0]!))
+              await c.write(OK)
+              continue
+            }
+            const z = encoders[coding]!(json)
+            await c.write(head('200 OK', [`Content-Encoding: ${coding}`, `Content-Length: ${z.length}`]))
+            await c.write(z)
+          }
+        })
+        await within((await call(`${s.url}/ask`, { decompress: true })).text(), 'the first answer')
+        for (const coding of offered.filter((c) => c in encoders)) {
+          const r = await within(call(`${s.url}/${coding}`, { decompress: true }), coding)
+          expect(await within(r.text(), `${coding} body`)).toBe(json)
+        }
+      })
+
+      test('decompress: false passes the gzip bytes and their content-encoding through', async () => {
+        const s = serve(async (c) => {
+          await c.request()
+          await c.write(head('200 OK', ['Content-Encoding: gzip', `Content-Length: ${gzipped.length}`]))
+          await c.write(gzipped)
+        })
+        const r = await within(call(`${s.url}/x`, { decompress: false }), 'headers')
+        expect(r.headers.get('content-encoding')).toBe('gzip')
+        expect(new Uint8Array(await within(r.arrayBuffer(), 'body'))).toEqual(new Uint8Array(gzipped))
+      })
+    })
+  })
+}
