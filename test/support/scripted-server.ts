@@ -19,6 +19,8 @@ export interface ScriptedConnection {
   write(data: string | Uint8Array): Promise<void>
   /** bytes handed to the kernel so far */
   readonly written: number
+  /** bytes received from the client so far */
+  readonly receivedBytes: number
   /** a write is waiting for the client to read (the kernel's buffers are full) */
   readonly stalled: boolean
   /** Sends FIN after what was written. */
@@ -88,6 +90,7 @@ type Sock = import('bun').Socket<Connection>
 
 class Connection implements ScriptedConnection {
   written = 0
+  receivedBytes = 0
   isClosed = false
   readonly closed: Promise<void>
   private close!: () => void
@@ -141,6 +144,7 @@ class Connection implements ScriptedConnection {
   }
 
   received(bytes: Uint8Array) {
+    this.receivedBytes += bytes.length
     const joined = new Uint8Array(this.buf.length + bytes.length)
     joined.set(this.buf)
     joined.set(bytes, this.buf.length)

@@ -16,11 +16,14 @@ interface Quirks {
   retriesPostOnStaleConnection: boolean
   /** a response head of 200 KiB (one long header) is accepted; false: rejected, the limit being ~128 KiB */
   acceptsHeadOf200KiB: boolean
+  /** calls in flight at once at most (more wait for a slot), or null for no limit */
+  maxInFlight: number | null
 }
 
 const CLIENTS: [name: string, make: () => FetchLike, quirks: Quirks][] = [
-  // fetch does not resend a POST (ECONNRESET), only GETs; its head limit lies between 1 and 8 MiB
-  ['fetch', () => fetch, { retriesPostOnStaleConnection: false, acceptsHeadOf200KiB: true }],
+  // fetch does not resend a POST (ECONNRESET), only GETs; its head limit lies between 1 and 8 MiB; 256 calls in
+  // flight (BUN_CONFIG_MAX_HTTP_REQUESTS)
+  ['fetch', () => fetch, { retriesPostOnStaleConnection: false, acceptsHeadOf200KiB: true, maxInFlight: 256 }],
 ]
 
 const enc = new TextEncoder()
@@ -181,6 +184,14 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(await within(r.text(), 'body')).toBe('hello 1.0')
       })
 
+      test('a status line without a reason phrase', async () => {
+        const s = serve(answering(() => 'HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok'))
+        const r = await within(call(`${s.url}/x`), 'headers')
+        expect(r.status).toBe(200)
+        expect(r.statusText).toBe('')
+        expect(await within(r.text(), 'body')).toBe('ok')
+      })
+
       test('transfer-encoding chunked wins over a content-length sent with it', async () => {
         const s = serve(answering(() => `${head('200 OK', ['Content-Length: 3', 'Transfer-Encoding: chunked'])}5\r\nhello\r\n0\r\n\r\n`))
         const r = await within(call(`${s.url}/x`), 'headers')
@@ -228,6 +239,44 @@ for (const [name, make, quirks] of CLIENTS) {
         const first = await within(call(`${s.url}/big`), 'first')
         await first.body?.cancel()
         expect(await within((await call(`${s.url}/next`)).text(), 'second')).toBe('ok')
+      })
+
+      test('bytes after a content-length body are not taken for the next answer', async () => {
+        const s = serve(async (c) => {
+          if (c.index === 0) {
+            await c.request()
+            await c.write(`${OK}${head('200 OK', ['Content-Length: 5'])}stale`)
+          }
+          for (;;) {
+            await c.request()
+            await c.write(`${head('200 OK', ['Content-Length: 5'])}fresh`)
+          }
+        })
+        expect(await within((await call(`${s.url}/1`)).text(), 'first')).toBe('ok')
+        expect(await within((await call(`${s.url}/2`)).text(), 'second')).toBe('fresh')
+      })
+
+      test("a finished call's signal aborted later leaves alone the connection now serving another call", async () => {
+        let rest: () => void = () => {}
+        const more = new Promise<void>((resolve) => (rest = resolve))
+        const s = serve(async (c) => {
+          await c.request()
+          await c.write(OK)
+          await c.request()
+          await c.write(`${head('200 OK', ['Transfer-Encoding: chunked'])}3\r\none\r\n`)
+          await more
+          await c.write('3\r\ntwo\r\n0\r\n\r\n')
+        })
+        const ctl = new AbortController()
+        expect(await within((await call(`${s.url}/1`, { signal: ctl.signal })).text(), 'first')).toBe('ok')
+        const second = await within(call(`${s.url}/2`), 'second headers')
+        const reader = second.body!.getReader()
+        expect(dec.decode((await within(reader.read(), 'the first chunk')).value)).toBe('one')
+        ctl.abort()
+        rest()
+        expect(dec.decode((await within(reader.read(), 'the second chunk')).value)).toBe('two')
+        expect((await within(reader.read(), 'the end')).done).toBe(true)
+        expect(s.connections.length).toBe(1)
       })
 
       for (const how of ['end', 'reset'] as const) {
@@ -309,6 +358,29 @@ for (const [name, make, quirks] of CLIENTS) {
           })
         }
       }, 20_000)
+
+      test(`300 calls at once are all in flight together${quirks.maxInFlight ? ` (up to ${quirks.maxInFlight})` : ''}`, async () => {
+        const calls = 300
+        const together = Math.min(calls, quirks.maxInFlight ?? calls)
+        let arrived = 0
+        let release: () => void = () => {}
+        const all = new Promise<void>((resolve) => (release = resolve))
+        const s = serve(async (c) => {
+          for (;;) {
+            const r = await c.request()
+            if (++arrived === together) release()
+            // the first `together` answers wait until that many calls are in; later ones go at once
+            if (arrived <= together) await all
+            await c.write(`${head('200 OK', [`Content-Length: ${r.target.length}`])}${r.target}`)
+          }
+        })
+        const texts = await within(
+          Promise.all(Array.from({ length: calls }, async (_, i) => (await call(`${s.url}/${i}`)).text())),
+          `${calls} answers (${arrived} calls arrived)`,
+          20_000,
+        )
+        texts.forEach((t, i) => expect(t).toBe(`/${i}`))
+      }, 30_000)
     })
 
     describe('interim and bodiless answers', () => {
@@ -345,6 +417,12 @@ for (const [name, make, quirks] of CLIENTS) {
         ['binary garbage', '\x00\x01\x02\xff\xfe garbage\r\n\r\n'],
         ['a header line without a colon', `HTTP/1.1 200 OK\r\nContent-Length: 2\r\nno colon here\r\n\r\nok`],
         ['a content-length that is not a number', `${head('200 OK', ['Content-Length: abc'])}abc`],
+        ['a negative content-length', `${head('200 OK', ['Content-Length: -1'])}ok`],
+        ['two different content-lengths', `${head('200 OK', ['Content-Length: 2', 'Content-Length: 4'])}okok`],
+        ['a folded header line (obs-fold)', `${head('200 OK', ['X-A: one', ' two', 'Content-Length: 2'])}ok`],
+        ['a space between a header name and its colon', `${head('200 OK', ['X-A : b', 'Content-Length: 2'])}ok`],
+        ['an HTTP/2.0 status line', 'HTTP/2.0 200 OK\r\nContent-Length: 2\r\n\r\nok'],
+        ['a two-digit status', 'HTTP/1.1 20 OK\r\nContent-Length: 2\r\n\r\nok'],
       ]
       for (const [what, bytes] of malformed) {
         test(`${what} → rejects with an Error with a string code`, async () => {
@@ -367,15 +445,32 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(s.connections[0]!.written).toBeLessThan(64 * MiB)
       })
 
-      test(`a 200 KiB response head is ${quirks.acceptsHeadOf200KiB ? 'accepted' : 'rejected'}`, async () => {
-        const s = serve(answering(() => `${head('200 OK', [`x-big: ${'a'.repeat(200 * 1024)}`, 'Content-Length: 2'])}ok`))
-        const r = call(`${s.url}/x`)
-        if (quirks.acceptsHeadOf200KiB) expect(await within((await r).text(), 'body')).toBe('ok')
-        else expect(typeof (await rejection(r, 'the call')).code).toBe('string')
-      })
+      for (const pieces of [1, 8]) {
+        const how = pieces === 1 ? 'in one write' : `in ${pieces} writes`
+        test(`a 200 KiB response head sent ${how} is ${quirks.acceptsHeadOf200KiB ? 'accepted' : 'rejected'}`, async () => {
+          const bytes = `${head('200 OK', [`x-big: ${'a'.repeat(200 * 1024)}`, 'Content-Length: 2'])}ok`
+          const s = serve(async (c) => {
+            await c.request()
+            const size = Math.ceil(bytes.length / pieces)
+            for (let at = 0; at < bytes.length; at += size) {
+              await c.write(bytes.slice(at, at + size))
+              await gap()
+            }
+          })
+          const r = call(`${s.url}/x`)
+          if (quirks.acceptsHeadOf200KiB) expect(await within((await r).text(), 'body')).toBe('ok')
+          else expect(typeof (await rejection(r, 'the call')).code).toBe('string')
+        })
+      }
 
       test('a bad chunk size → the body read rejects', async () => {
         const s = serve(answering(() => `${head('200 OK', ['Transfer-Encoding: chunked'])}zz\r\nabc\r\n0\r\n\r\n`))
+        const r = await within(call(`${s.url}/x`), 'headers')
+        expect(typeof (await rejection(r.text(), 'the body')).code).toBe('string')
+      })
+
+      test('a chunk size past 2^64 → the body read rejects', async () => {
+        const s = serve(answering(() => `${head('200 OK', ['Transfer-Encoding: chunked'])}FFFFFFFFFFFFFFFFFFFF\r\nabc`))
         const r = await within(call(`${s.url}/x`), 'headers')
         expect(typeof (await rejection(r.text(), 'the body')).code).toBe('string')
       })
@@ -461,6 +556,18 @@ for (const [name, make, quirks] of CLIENTS) {
         await within(s.connections[0]!.closed, 'the server to see the connection close')
       })
 
+      test('an abort while the request body is still going out → rejects with the reason; the connection closes', async () => {
+        // the server reads nothing: once the kernel's buffers are full the upload waits on the socket
+        const s = serve(() => new Promise(() => {}))
+        const ctl = new AbortController()
+        const p = call(`${s.url}/up`, { method: 'POST', body: new Uint8Array(64 * MiB), signal: ctl.signal })
+        await until('the upload to begin', () => (s.connections[0]?.receivedBytes ?? 0) > 0)
+        const reason = new Error('the client left')
+        ctl.abort(reason)
+        expect(await rejection(p, 'the call')).toBe(reason)
+        await within(s.connections[0]!.closed, 'the server to see the connection close')
+      }, 15_000)
+
       test('cancelling the body mid-stream closes the connection', async () => {
         const s = serve(async (c) => {
           await c.request()
@@ -471,6 +578,125 @@ for (const [name, make, quirks] of CLIENTS) {
         await within(reader.read(), 'the first chunk')
         await reader.cancel()
         await within(s.connections[0]!.closed, 'the server to see the connection close')
+      })
+    })
+
+    describe('as the gateway uses it', () => {
+      const proxies: ReturnType<typeof Bun.serve>[] = []
+      afterEach(async () => {
+        for (const p of proxies.splice(0)) await p.stop(true)
+      })
+      /** a Bun.serve route answering with the upstream's Response as it is (client.ts proxy), or its body re-wrapped */
+      const proxy = (upstream: string, rewrap = false) => {
+        const p = Bun.serve({
+          hostname: '127.0.0.1',
+          port: 0,
+          idleTimeout: 0,
+          async fetch(req) {
+            const r = await call(upstream + new URL(req.url).pathname, { signal: req.signal, decompress: false })
+            return rewrap ? new Response(r.body, { status: r.status, headers: r.headers }) : r
+          },
+        })
+        proxies.push(p)
+        return `http://127.0.0.1:${p.port}`
+      }
+      const sse = (id: string) => Array.from({ length: 30 }, (_, k) => `data: {"id":"${id}","k":${k}}\n\n`)
+      const upstream = () =>
+        serve(async (c) => {
+          for (;;) {
+            const r = await c.request()
+            if (r.target.startsWith('/sse')) {
+              await c.write(head('200 OK', ['Content-Type: text/event-stream', 'Transfer-Encoding: chunked']))
+              for (const ev of sse(r.target)) await c.write(`${enc.encode(ev).length.toString(16)}\r\n${ev}\r\n`)
+              await c.write('0\r\n\r\n')
+            } else {
+              const json = JSON.stringify({ id: r.target, text: 'ünïcode' })
+              await c.write(`${head('200 OK', ['Content-Type: application/json', `Content-Length: ${enc.encode(json).length}`])}${json}`)
+            }
+          }
+        })
+
+      for (const rewrap of [false, true]) {
+        test(`a Bun.serve route answering with the upstream's Response${rewrap ? ' body re-wrapped' : ' as it is'} passes JSON and an event stream through`, async () => {
+          const up = upstream()
+          const front = proxy(up.url, rewrap)
+          const j = await within(fetch(`${front}/json`), 'the JSON answer')
+          expect(await within(j.json(), 'the JSON body')).toEqual({ id: '/json', text: 'ünïcode' })
+          const e = await within(fetch(`${front}/sse1`), 'the event stream')
+          expect(await within(e.text(), 'the events')).toBe(sse('/sse1').join(''))
+        })
+      }
+
+      test("the proxy's client leaving mid-stream closes the upstream connection", async () => {
+        const up = serve(async (c) => {
+          await c.request()
+          await c.write(`${head('200 OK', ['Content-Type: text/event-stream', 'Transfer-Encoding: chunked'])}6\r\nfirst\n\r\n`)
+        })
+        const front = proxy(up.url)
+        const ctl = new AbortController()
+        const r = await within(fetch(`${front}/sse`, { signal: ctl.signal }), 'headers through the proxy')
+        const reader = r.body!.getReader()
+        expect(dec.decode((await within(reader.read(), 'the first chunk')).value)).toBe('first\n')
+        ctl.abort()
+        await within(up.connections[0]!.closed, 'the upstream connection to close')
+      })
+
+      test('an answer (413) sent while the request body is still going out is returned', async () => {
+        const s = serve(async (c) => {
+          await until('the upload to begin', () => c.receivedBytes > 0)
+          await c.write(`${head('413 Payload Too Large', ['Connection: close', 'Content-Length: 3'])}big`)
+          c.end()
+        })
+        const r = await within(call(`${s.url}/up`, { method: 'POST', body: new Uint8Array(20 * MiB) }), 'the early answer', 10_000)
+        expect(r.status).toBe(413)
+        expect(await within(r.text(), 'its body')).toBe('big')
+      })
+
+      test('calls to two origins at once each get their own server', async () => {
+        const a = serve(answering(() => `${head('200 OK', ['Content-Length: 1'])}a`))
+        const b = serve(answering(() => `${head('200 OK', ['Content-Length: 1'])}b`))
+        const texts = await within(
+          Promise.all(Array.from({ length: 20 }, async (_, i) => (await call(`${(i % 2 ? b : a).url}/${i}`)).text())),
+          '20 answers',
+        )
+        expect(texts.join('')).toBe('ab'.repeat(10))
+      })
+
+      test('close() while a call streams: the call ends whole, then its connection closes', async () => {
+        if (!call.close) return // fetch's pool is the process's
+        let rest: () => void = () => {}
+        const more = new Promise<void>((resolve) => (rest = resolve))
+        const s = serve(async (c) => {
+          await c.request()
+          await c.write(`${head('200 OK', ['Transfer-Encoding: chunked'])}3\r\none\r\n`)
+          await more
+          await c.write('3\r\ntwo\r\n0\r\n\r\n')
+        })
+        const r = await within(call(`${s.url}/x`), 'headers')
+        const reader = r.body!.getReader()
+        await within(reader.read(), 'the first chunk')
+        await call.close()
+        rest()
+        expect(dec.decode((await within(reader.read(), 'the second chunk')).value)).toBe('two')
+        expect((await within(reader.read(), 'the end')).done).toBe(true)
+        await within(s.connections[0]!.closed, 'the connection to close')
+      })
+
+      test('a localhost URL reaches a server on 127.0.0.1', async () => {
+        const s = serve(answering(() => OK))
+        expect(await within((await call(`http://localhost:${s.port}/x`)).text(), 'the answer')).toBe('ok')
+      })
+
+      test('a URL without a path asks for /', async () => {
+        const seen: string[] = []
+        const s = serve(
+          answering((r) => {
+            seen.push(r.target)
+            return OK
+          }),
+        )
+        await within((await call(s.url)).text(), 'the answer')
+        expect(seen).toEqual(['/'])
       })
     })
 
@@ -593,6 +819,7 @@ for (const [name, make, quirks] of CLIENTS) {
         const seen: ReceivedRequest[] = []
         const s = serve(echoRequests(seen))
         const headers = new Headers({ 'Content-Type': 'application/json', 'X-Request-Id': 'req 1' })
+        headers.set('x-latin', 'café')
         headers.append('x-multi', 'a')
         headers.append('x-multi', 'b')
         await within((await call(`${s.url}/v1/chat?x=1&y=%20`, { method: 'POST', headers, body: '{}' })).text(), 'the answer')
@@ -602,6 +829,8 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(header(r, 'content-type')).toEqual(['application/json'])
         expect(header(r, 'x-request-id')).toEqual(['req 1'])
         expect(header(r, 'x-multi').join(', ')).toBe('a, b')
+        // a header value is a byte string: é goes as the one byte 0xE9 (read back as latin1)
+        expect(header(r, 'x-latin')).toEqual(['café'])
         expect(header(r, 'host')).toEqual([`127.0.0.1:${s.port}`])
         expect(header(r, 'transfer-encoding')).toEqual([])
       })
