@@ -7,6 +7,10 @@ import { answerTimeout, connectFailure, describeCall, idleTimeout, streamFailure
 import { stripForClient, toUpstreamHeaders } from './headers'
 import { DeadlineList } from './deadlines'
 import { bodySent, wasSent } from './request-body'
+import { createHttp1Fetch, type Http1Init } from './http1/fetch'
+
+/** What the client needs of fetch: Bun's, or our HTTP/1.1 client (http1/fetch.ts). */
+export type FetchLike = (url: string, init: Http1Init) => Promise<Response>
 
 export interface UpstreamOptions {
   baseUrl: string
@@ -17,8 +21,11 @@ export interface UpstreamOptions {
   firstByteTimeoutMs: number
   /** longest silence allowed inside a streamed body */
   idleTimeoutMs: number
-  /** Bun's fetch unless a test says otherwise; like Bun's, it must have copied a body of bytes when it returns */
-  fetch?: typeof fetch
+  /**
+   * transportFor(baseUrl) unless a test says otherwise; like Bun's fetch, it must have copied a body of bytes when it
+   * returns
+   */
+  fetch?: FetchLike
 }
 
 export interface UpstreamCall {
@@ -67,7 +74,7 @@ export interface UpstreamClient {
 }
 
 export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
-  const doFetch = opts.fetch ?? fetch
+  const doFetch = opts.fetch ?? transportFor(opts.baseUrl)
   const base = opts.baseUrl.replace(/\/+$/, '')
   const root = base.replace(/\/v1$/, '')
   // the time to response headers: one clock per limit for every call in flight (deadlines.ts)
@@ -96,7 +103,7 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
         // Bun extension: keep encoded bytes and their content-encoding header together when proxying.
         decompress,
         redirect: 'manual',
-      } as RequestInit)
+      })
       // fetch copied a body of bytes when it was called (test/upstream/client.test.ts): its buffer may be lent again
       bodySent(req.body)
       const res = await fetching
@@ -179,6 +186,17 @@ export function withIdleTimeout(
       return reader.cancel(reason)
     },
   })
+}
+
+/**
+ * How calls reach the upstream at `baseUrl`: our HTTP/1.1 client (http1/fetch.ts: the socket read on the serving
+ * thread, no cap on calls in flight) for a plain-http upstream — vLLM as it is usually run — and Bun's fetch where that
+ * one does not go: TLS, credentials in the URL, or a proxy the environment names (Bun's fetch honours it).
+ */
+export function transportFor(baseUrl: string, env: Record<string, string | undefined> = process.env): FetchLike {
+  const u = new URL(baseUrl)
+  const proxied = Boolean(env.http_proxy || env.HTTP_PROXY)
+  return u.protocol === 'http:' && !u.username && !u.password && !proxied ? createHttp1Fetch() : fetch
 }
 
 /** The upstream client a Config describes (the binary and the tests build it the same way). */
