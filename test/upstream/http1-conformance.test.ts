@@ -5,6 +5,7 @@
 // fetch, QUIRKS says so and the case checks each its own way.
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
+import { createHttp1Fetch } from '../../src/upstream/http1/fetch'
 import { type ReceivedRequest, type ScriptedConnection, type ScriptedServer, startScriptedServer } from '../support/scripted-server'
 
 /** fetch's signature as src/upstream/client.ts calls it (Bun's `decompress` included), plus an optional close() of its pool */
@@ -24,7 +25,22 @@ const CLIENTS: [name: string, make: () => FetchLike, quirks: Quirks][] = [
   // fetch does not resend a POST (ECONNRESET), only GETs; its head limit lies between 1 and 8 MiB; 256 calls in
   // flight (BUN_CONFIG_MAX_HTTP_REQUESTS)
   ['fetch', () => fetch, { retriesPostOnStaleConnection: false, acceptsHeadOf200KiB: true, maxInFlight: 256 }],
+  // ours (src/upstream/http1): what the gateway needs — a POST resent after a stale close, a 128 KiB head, no cap
+  ['http1', () => createHttp1Fetch(), { retriesPostOnStaleConnection: true, acceptsHeadOf200KiB: false, maxInFlight: null }],
 ]
+
+/**
+ * Cases a client is known to fail, reported to its author (/work/wt/perf-h1tests-READY.md): they run as test.failing,
+ * so the suite stays green while they fail and a fix shows up as a failure saying to take the case off this list.
+ */
+const KNOWN_FAILURES: Record<string, string[]> = {
+  http1: [
+    // the 128 KiB limit is checked only while a head is incomplete: one that arrives whole in one read is taken
+    'a 200 KiB response head sent in one write is rejected',
+    // bytesOf(undefined) is null and `?? new Response(body)` turns it into an empty body: content-length: 0 on a GET
+    'a GET sends no body and no content-length',
+  ],
+}
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
@@ -93,6 +109,9 @@ function splitLabel(i: number): string {
 
 for (const [name, make, quirks] of CLIENTS) {
   describe(name, () => {
+    const known = new Set(KNOWN_FAILURES[name] ?? [])
+    /** test(), or test.failing() for a case this client is known to fail */
+    const it = (title: string, fn: () => Promise<void>, timeout?: number) => (known.has(title) ? test.failing : test)(title, fn, timeout)
     let call: FetchLike
     const servers: ScriptedServer[] = []
     const serve = (script: (c: ScriptedConnection) => unknown) => {
@@ -112,14 +131,14 @@ for (const [name, make, quirks] of CLIENTS) {
     })
 
     describe('response bodies', () => {
-      test('a content-length body', async () => {
+      it('a content-length body', async () => {
         const s = serve(answering(() => `${head('200 OK', ['Content-Length: 11'])}hello world`))
         const r = await within(call(`${s.url}/x`), 'headers')
         expect(r.status).toBe(200)
         expect(await within(r.text(), 'body')).toBe('hello world')
       })
 
-      test('a 1 MiB content-length body of every byte value arrives intact', async () => {
+      it('a 1 MiB content-length body of every byte value arrives intact', async () => {
         const body = new Uint8Array(MiB).map((_, i) => (i * 7 + (i >> 8)) & 0xff)
         const s = serve(async (c) => {
           await c.request()
@@ -130,14 +149,14 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(new Uint8Array(await within(r.arrayBuffer(), 'body'))).toEqual(body)
       })
 
-      test('a chunked body with an extension, upper-case hex and a trailer', async () => {
+      it('a chunked body with an extension, upper-case hex and a trailer', async () => {
         const s = serve(answering(() => CHUNKED))
         const r = await within(call(`${s.url}/x`), 'headers')
         expect(await within(r.text(), 'body')).toBe(CHUNKED_TEXT)
       })
 
       for (let i = 1; i < CHUNKED.length; i++) {
-        test(`a chunked answer split after byte ${i} (${splitLabel(i)})`, async () => {
+        it(`a chunked answer split after byte ${i} (${splitLabel(i)})`, async () => {
           const s = serve(async (c) => {
             await c.request()
             await c.write(CHUNKED.slice(0, i))
@@ -149,7 +168,7 @@ for (const [name, make, quirks] of CLIENTS) {
         })
       }
 
-      test('a chunked answer written one byte at a time', async () => {
+      it('a chunked answer written one byte at a time', async () => {
         const s = serve(async (c) => {
           await c.request()
           for (const ch of CHUNKED) {
@@ -161,7 +180,7 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(await within(r.text(), 'body')).toBe(CHUNKED_TEXT)
       })
 
-      test('no length and no chunking: the body is read until the server closes', async () => {
+      it('no length and no chunking: the body is read until the server closes', async () => {
         const s = serve(async (c) => {
           await c.request()
           await c.write(`${head('200 OK', ['Content-Type: text/plain'])}hello `)
@@ -173,7 +192,7 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(await within(r.text(), 'body')).toBe('hello until close')
       })
 
-      test('an HTTP/1.0 answer without a length is read until close', async () => {
+      it('an HTTP/1.0 answer without a length is read until close', async () => {
         const s = serve(async (c) => {
           await c.request()
           await c.write('HTTP/1.0 200 OK\r\n\r\nhello 1.0')
@@ -184,7 +203,7 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(await within(r.text(), 'body')).toBe('hello 1.0')
       })
 
-      test('a status line without a reason phrase', async () => {
+      it('a status line without a reason phrase', async () => {
         const s = serve(answering(() => 'HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nok'))
         const r = await within(call(`${s.url}/x`), 'headers')
         expect(r.status).toBe(200)
@@ -192,7 +211,7 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(await within(r.text(), 'body')).toBe('ok')
       })
 
-      test('transfer-encoding chunked wins over a content-length sent with it', async () => {
+      it('transfer-encoding chunked wins over a content-length sent with it', async () => {
         const s = serve(answering(() => `${head('200 OK', ['Content-Length: 3', 'Transfer-Encoding: chunked'])}5\r\nhello\r\n0\r\n\r\n`))
         const r = await within(call(`${s.url}/x`), 'headers')
         expect(await within(r.text(), 'body')).toBe('hello')
@@ -200,21 +219,21 @@ for (const [name, make, quirks] of CLIENTS) {
     })
 
     describe('keep-alive', () => {
-      test('two sequential requests reuse one connection', async () => {
+      it('two sequential requests reuse one connection', async () => {
         const s = serve(answering((r) => `${head('200 OK', ['Content-Length: 2'])}${r.target.slice(-2)}`))
         expect(await within((await call(`${s.url}/r1`)).text(), 'first')).toBe('r1')
         expect(await within((await call(`${s.url}/r2`)).text(), 'second')).toBe('r2')
         expect(s.connections.length).toBe(1)
       })
 
-      test('an answer with connection: close is not reused, even if the server leaves the socket open', async () => {
+      it('an answer with connection: close is not reused, even if the server leaves the socket open', async () => {
         const s = serve(answering(() => `${head('200 OK', ['Connection: close', 'Content-Length: 2'])}ok`))
         expect(await within((await call(`${s.url}/1`)).text(), 'first')).toBe('ok')
         expect(await within((await call(`${s.url}/2`)).text(), 'second')).toBe('ok')
         expect(s.connections.length).toBe(2)
       })
 
-      test('a 204 and a 304 with a content-length end at their head: the connection serves the next request', async () => {
+      it('a 204 and a 304 with a content-length end at their head: the connection serves the next request', async () => {
         const s = serve(async (c) => {
           await c.request()
           await c.write(head('204 No Content'))
@@ -233,7 +252,7 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(s.connections.length).toBe(1)
       })
 
-      test('a body left unread and cancelled does not leak into the next answer', async () => {
+      it('a body left unread and cancelled does not leak into the next answer', async () => {
         const big = 'x'.repeat(256 * 1024)
         const s = serve(answering((r) => (r.target === '/big' ? `${head('200 OK', [`Content-Length: ${big.length}`])}${big}` : OK)))
         const first = await within(call(`${s.url}/big`), 'first')
@@ -241,7 +260,7 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(await within((await call(`${s.url}/next`)).text(), 'second')).toBe('ok')
       })
 
-      test('bytes after a content-length body are not taken for the next answer', async () => {
+      it('bytes after a content-length body are not taken for the next answer', async () => {
         const s = serve(async (c) => {
           if (c.index === 0) {
             await c.request()
@@ -256,7 +275,7 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(await within((await call(`${s.url}/2`)).text(), 'second')).toBe('fresh')
       })
 
-      test("a finished call's signal aborted later leaves alone the connection now serving another call", async () => {
+      it("a finished call's signal aborted later leaves alone the connection now serving another call", async () => {
         let rest: () => void = () => {}
         const more = new Promise<void>((resolve) => (rest = resolve))
         const s = serve(async (c) => {
@@ -280,7 +299,7 @@ for (const [name, make, quirks] of CLIENTS) {
       })
 
       for (const how of ['end', 'reset'] as const) {
-        test(`the server closes an idle kept-alive connection (${how}): the next request opens a new one`, async () => {
+        it(`the server closes an idle kept-alive connection (${how}): the next request opens a new one`, async () => {
           const s = serve(async (c) => {
             await c.request()
             await c.write(OK)
@@ -294,7 +313,7 @@ for (const [name, make, quirks] of CLIENTS) {
 
         for (const method of ['GET', 'POST'] as const) {
           const retried = method === 'GET' || quirks.retriesPostOnStaleConnection
-          test(`a ${method} on a reused connection the server closes (${how}) without answering is ${retried ? 'retried on a fresh one' : 'rejected with ECONNRESET'}`, async () => {
+          it(`a ${method} on a reused connection the server closes (${how}) without answering is ${retried ? 'retried on a fresh one' : 'rejected with ECONNRESET'}`, async () => {
             const seen: string[] = []
             const s = serve(async (c) => {
               for (;;) {
@@ -321,7 +340,7 @@ for (const [name, make, quirks] of CLIENTS) {
     })
 
     describe('concurrency', () => {
-      test('50 requests at once, event streams and JSON mixed, each get their own body — twice over the pooled connections', async () => {
+      it('50 requests at once, event streams and JSON mixed, each get their own body — twice over the pooled connections', async () => {
         const s = serve(async (c) => {
           for (;;) {
             const r = await c.request()
@@ -359,7 +378,7 @@ for (const [name, make, quirks] of CLIENTS) {
         }
       }, 20_000)
 
-      test(`300 calls at once are all in flight together${quirks.maxInFlight ? ` (up to ${quirks.maxInFlight})` : ''}`, async () => {
+      it(`300 calls at once are all in flight together${quirks.maxInFlight ? ` (up to ${quirks.maxInFlight})` : ''}`, async () => {
         const calls = 300
         const together = Math.min(calls, quirks.maxInFlight ?? calls)
         let arrived = 0
@@ -384,14 +403,14 @@ for (const [name, make, quirks] of CLIENTS) {
     })
 
     describe('interim and bodiless answers', () => {
-      test('a 100 Continue before the answer is skipped', async () => {
+      it('a 100 Continue before the answer is skipped', async () => {
         const s = serve(answering(() => `HTTP/1.1 100 Continue\r\n\r\n${OK}`))
         const r = await within(call(`${s.url}/x`, { method: 'POST', body: 'b' }), 'headers')
         expect(r.status).toBe(200)
         expect(await within(r.text(), 'body')).toBe('ok')
       })
 
-      test('a 103 Early Hints with headers is skipped, its headers not merged', async () => {
+      it('a 103 Early Hints with headers is skipped, its headers not merged', async () => {
         const s = serve(answering(() => `HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n${OK}`))
         const r = await within(call(`${s.url}/x`), 'headers')
         expect(r.status).toBe(200)
@@ -400,7 +419,7 @@ for (const [name, make, quirks] of CLIENTS) {
       })
 
       for (const status of [301, 302, 303, 307, 308]) {
-        test(`a ${status} is returned as it is (redirect: manual)`, async () => {
+        it(`a ${status} is returned as it is (redirect: manual)`, async () => {
           const s = serve(answering(() => `${head(`${status} Moved`, ['Location: /elsewhere', 'Content-Length: 5'])}moved`))
           const r = await within(call(`${s.url}/x`, { redirect: 'manual' }), 'headers')
           expect(r.status).toBe(status)
@@ -425,7 +444,7 @@ for (const [name, make, quirks] of CLIENTS) {
         ['a two-digit status', 'HTTP/1.1 20 OK\r\nContent-Length: 2\r\n\r\nok'],
       ]
       for (const [what, bytes] of malformed) {
-        test(`${what} → rejects with an Error with a string code`, async () => {
+        it(`${what} → rejects with an Error with a string code`, async () => {
           const s = serve(answering(() => bytes))
           const e = await rejection(call(`${s.url}/x`), 'the call')
           expect(e).toBeInstanceOf(Error)
@@ -433,7 +452,7 @@ for (const [name, make, quirks] of CLIENTS) {
         })
       }
 
-      test('a header block that never ends is rejected, not buffered without bound', async () => {
+      it('a header block that never ends is rejected, not buffered without bound', async () => {
         const s = serve(async (c) => {
           await c.request()
           await c.write('HTTP/1.1 200 OK\r\n')
@@ -447,7 +466,7 @@ for (const [name, make, quirks] of CLIENTS) {
 
       for (const pieces of [1, 8]) {
         const how = pieces === 1 ? 'in one write' : `in ${pieces} writes`
-        test(`a 200 KiB response head sent ${how} is ${quirks.acceptsHeadOf200KiB ? 'accepted' : 'rejected'}`, async () => {
+        it(`a 200 KiB response head sent ${how} is ${quirks.acceptsHeadOf200KiB ? 'accepted' : 'rejected'}`, async () => {
           const bytes = `${head('200 OK', [`x-big: ${'a'.repeat(200 * 1024)}`, 'Content-Length: 2'])}ok`
           const s = serve(async (c) => {
             await c.request()
@@ -463,20 +482,20 @@ for (const [name, make, quirks] of CLIENTS) {
         })
       }
 
-      test('a bad chunk size → the body read rejects', async () => {
+      it('a bad chunk size → the body read rejects', async () => {
         const s = serve(answering(() => `${head('200 OK', ['Transfer-Encoding: chunked'])}zz\r\nabc\r\n0\r\n\r\n`))
         const r = await within(call(`${s.url}/x`), 'headers')
         expect(typeof (await rejection(r.text(), 'the body')).code).toBe('string')
       })
 
-      test('a chunk size past 2^64 → the body read rejects', async () => {
+      it('a chunk size past 2^64 → the body read rejects', async () => {
         const s = serve(answering(() => `${head('200 OK', ['Transfer-Encoding: chunked'])}FFFFFFFFFFFFFFFFFFFF\r\nabc`))
         const r = await within(call(`${s.url}/x`), 'headers')
         expect(typeof (await rejection(r.text(), 'the body')).code).toBe('string')
       })
 
       for (const how of ['end', 'reset'] as const) {
-        test(`the server closes (${how}) before any byte of the answer → rejects with ECONNRESET`, async () => {
+        it(`the server closes (${how}) before any byte of the answer → rejects with ECONNRESET`, async () => {
           const s = serve(async (c) => {
             await c.request()
             if (how === 'end') c.end()
@@ -486,7 +505,7 @@ for (const [name, make, quirks] of CLIENTS) {
         })
       }
 
-      test('connection refused → rejects with ECONNREFUSED', async () => {
+      it('connection refused → rejects with ECONNREFUSED', async () => {
         const s = serve(() => {})
         const url = s.url
         s.stop()
@@ -499,7 +518,7 @@ for (const [name, make, quirks] of CLIENTS) {
         ['the end of a chunk', `${head('200 OK', ['Transfer-Encoding: chunked'])}8\r\nabc`],
       ]
       for (const [what, bytes] of cut) {
-        test(`the server closes before ${what} → the body read rejects`, async () => {
+        it(`the server closes before ${what} → the body read rejects`, async () => {
           const s = serve(async (c) => {
             await c.request()
             await c.write(bytes)
@@ -519,7 +538,7 @@ for (const [name, make, quirks] of CLIENTS) {
     })
 
     describe('abort', () => {
-      test('a signal aborted before the call → rejects with its reason, an AbortError', async () => {
+      it('a signal aborted before the call → rejects with its reason, an AbortError', async () => {
         const s = serve(answering(() => OK))
         const ctl = new AbortController()
         ctl.abort()
@@ -528,7 +547,7 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(e.name).toBe('AbortError')
       })
 
-      test('an abort while waiting for headers → rejects with the signal reason; the server sees the connection close', async () => {
+      it('an abort while waiting for headers → rejects with the signal reason; the server sees the connection close', async () => {
         const s = serve(async (c) => {
           await c.request()
         })
@@ -541,7 +560,7 @@ for (const [name, make, quirks] of CLIENTS) {
         await within(s.connections[0]!.closed, 'the server to see the connection close')
       })
 
-      test('an abort mid-body errors the body stream; the server sees the connection close', async () => {
+      it('an abort mid-body errors the body stream; the server sees the connection close', async () => {
         const s = serve(async (c) => {
           await c.request()
           await c.write(`${head('200 OK', ['Content-Type: text/event-stream', 'Transfer-Encoding: chunked'])}6\r\nfirst\n\r\n`)
@@ -556,7 +575,7 @@ for (const [name, make, quirks] of CLIENTS) {
         await within(s.connections[0]!.closed, 'the server to see the connection close')
       })
 
-      test('an abort while the request body is still going out → rejects with the reason; the connection closes', async () => {
+      it('an abort while the request body is still going out → rejects with the reason; the connection closes', async () => {
         // the server reads nothing: once the kernel's buffers are full the upload waits on the socket
         const s = serve(() => new Promise(() => {}))
         const ctl = new AbortController()
@@ -568,7 +587,7 @@ for (const [name, make, quirks] of CLIENTS) {
         await within(s.connections[0]!.closed, 'the server to see the connection close')
       }, 15_000)
 
-      test('cancelling the body mid-stream closes the connection', async () => {
+      it('cancelling the body mid-stream closes the connection', async () => {
         const s = serve(async (c) => {
           await c.request()
           await c.write(`${head('200 OK', ['Transfer-Encoding: chunked'])}6\r\nfirst\n\r\n`)
@@ -617,7 +636,7 @@ for (const [name, make, quirks] of CLIENTS) {
         })
 
       for (const rewrap of [false, true]) {
-        test(`a Bun.serve route answering with the upstream's Response${rewrap ? ' body re-wrapped' : ' as it is'} passes JSON and an event stream through`, async () => {
+        it(`a Bun.serve route answering with the upstream's Response${rewrap ? ' body re-wrapped' : ' as it is'} passes JSON and an event stream through`, async () => {
           const up = upstream()
           const front = proxy(up.url, rewrap)
           const j = await within(fetch(`${front}/json`), 'the JSON answer')
@@ -627,7 +646,7 @@ for (const [name, make, quirks] of CLIENTS) {
         })
       }
 
-      test("the proxy's client leaving mid-stream closes the upstream connection", async () => {
+      it("the proxy's client leaving mid-stream closes the upstream connection", async () => {
         const up = serve(async (c) => {
           await c.request()
           await c.write(`${head('200 OK', ['Content-Type: text/event-stream', 'Transfer-Encoding: chunked'])}6\r\nfirst\n\r\n`)
@@ -641,7 +660,7 @@ for (const [name, make, quirks] of CLIENTS) {
         await within(up.connections[0]!.closed, 'the upstream connection to close')
       })
 
-      test('an answer (413) sent while the request body is still going out is returned', async () => {
+      it('an answer (413) sent while the request body is still going out is returned', async () => {
         const s = serve(async (c) => {
           await until('the upload to begin', () => c.receivedBytes > 0)
           await c.write(`${head('413 Payload Too Large', ['Connection: close', 'Content-Length: 3'])}big`)
@@ -652,7 +671,7 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(await within(r.text(), 'its body')).toBe('big')
       })
 
-      test('calls to two origins at once each get their own server', async () => {
+      it('calls to two origins at once each get their own server', async () => {
         const a = serve(answering(() => `${head('200 OK', ['Content-Length: 1'])}a`))
         const b = serve(answering(() => `${head('200 OK', ['Content-Length: 1'])}b`))
         const texts = await within(
@@ -662,7 +681,7 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(texts.join('')).toBe('ab'.repeat(10))
       })
 
-      test('close() while a call streams: the call ends whole, then its connection closes', async () => {
+      it('close() while a call streams: the call ends whole, then its connection closes', async () => {
         if (!call.close) return // fetch's pool is the process's
         let rest: () => void = () => {}
         const more = new Promise<void>((resolve) => (rest = resolve))
@@ -682,12 +701,12 @@ for (const [name, make, quirks] of CLIENTS) {
         await within(s.connections[0]!.closed, 'the connection to close')
       })
 
-      test('a localhost URL reaches a server on 127.0.0.1', async () => {
+      it('a localhost URL reaches a server on 127.0.0.1', async () => {
         const s = serve(answering(() => OK))
         expect(await within((await call(`http://localhost:${s.port}/x`)).text(), 'the answer')).toBe('ok')
       })
 
-      test('a URL without a path asks for /', async () => {
+      it('a URL without a path asks for /', async () => {
         const seen: string[] = []
         const s = serve(
           answering((r) => {
@@ -701,7 +720,7 @@ for (const [name, make, quirks] of CLIENTS) {
     })
 
     describe('backpressure', () => {
-      test('50 MiB of event stream to a client that reads late and slowly: the socket is paused, memory does not take the body', async () => {
+      it('50 MiB of event stream to a client that reads late and slowly: the socket is paused, memory does not take the body', async () => {
         const total = 50 * MiB
         const size = 64 * 1024
         const frame = enc.encode(`${size.toString(16)}\r\ndata: ${'x'.repeat(size - 8)}\n\n\r\n`)
@@ -771,7 +790,7 @@ for (const [name, make, quirks] of CLIENTS) {
           return OK
         })
 
-      test('a 5 MiB Uint8Array body arrives intact with its content-length, even when overwritten once the call returns', async () => {
+      it('a 5 MiB Uint8Array body arrives intact with its content-length, even when overwritten once the call returns', async () => {
         const seen: ReceivedRequest[] = []
         const s = serve(echoRequests(seen))
         const body = new Uint8Array(5 * MiB).map((_, i) => (i * 31 + (i >> 10)) & 0xff)
@@ -784,7 +803,7 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(Bun.hash(seen[0]!.body)).toBe(Bun.hash(expected))
       }, 20_000)
 
-      test('a string body with multi-byte UTF-8 arrives intact, content-length in bytes', async () => {
+      it('a string body with multi-byte UTF-8 arrives intact, content-length in bytes', async () => {
         const seen: ReceivedRequest[] = []
         const s = serve(echoRequests(seen))
         const text = '{"text":"héllo wörld — 日本語 🙂"}'
@@ -793,7 +812,7 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(dec.decode(seen[0]!.body)).toBe(text)
       })
 
-      test('an ArrayBuffer body arrives intact', async () => {
+      it('an ArrayBuffer body arrives intact', async () => {
         const seen: ReceivedRequest[] = []
         const s = serve(echoRequests(seen))
         const body = enc.encode('array buffer body').buffer
@@ -801,7 +820,7 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(dec.decode(seen[0]!.body)).toBe('array buffer body')
       })
 
-      test('one buffer lent to 20 calls in a row, rewritten after each call returns: each sends its own bytes', async () => {
+      it('one buffer lent to 20 calls in a row, rewritten after each call returns: each sends its own bytes', async () => {
         const seen: ReceivedRequest[] = []
         const s = serve(echoRequests(seen))
         const buffer = new Uint8Array(64 * 1024)
@@ -815,7 +834,7 @@ for (const [name, make, quirks] of CLIENTS) {
         for (const r of seen) expect(JSON.parse(dec.decode(r.body)).call).toBe(Number(r.target.slice(1)))
       })
 
-      test('headers from a Headers object arrive; method, path and query as given; one host', async () => {
+      it('headers from a Headers object arrive; method, path and query as given; one host', async () => {
         const seen: ReceivedRequest[] = []
         const s = serve(echoRequests(seen))
         const headers = new Headers({ 'Content-Type': 'application/json', 'X-Request-Id': 'req 1' })
@@ -835,7 +854,7 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(header(r, 'transfer-encoding')).toEqual([])
       })
 
-      test('a GET sends no body and no content-length', async () => {
+      it('a GET sends no body and no content-length', async () => {
         const seen: ReceivedRequest[] = []
         const s = serve(echoRequests(seen))
         await within((await call(`${s.url}/models`, { method: 'GET', headers: new Headers() })).text(), 'the answer')
@@ -846,7 +865,7 @@ for (const [name, make, quirks] of CLIENTS) {
     })
 
     describe('response headers and encodings', () => {
-      test('repeated headers, set-cookie twice, spaced values, mixed-case names, the status text', async () => {
+      it('repeated headers, set-cookie twice, spaced values, mixed-case names, the status text', async () => {
         const s = serve(
           answering(
             () =>
@@ -866,7 +885,7 @@ for (const [name, make, quirks] of CLIENTS) {
       const json = JSON.stringify({ text: 'compressed — déjà vu '.repeat(50) })
       const gzipped = gzipSync(json)
 
-      test('decompress: true decodes a gzip body the server sends unasked', async () => {
+      it('decompress: true decodes a gzip body the server sends unasked', async () => {
         const s = serve(async (c) => {
           await c.request()
           await c.write(head('200 OK', ['Content-Encoding: gzip', `Content-Length: ${gzipped.length}`]))
@@ -876,7 +895,7 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(await within(r.text(), 'body')).toBe(json)
       })
 
-      test('decompress: true decodes a chunked gzip event stream cut mid-member', async () => {
+      it('decompress: true decodes a chunked gzip event stream cut mid-member', async () => {
         const events = Array.from({ length: 20 }, (_, i) => `data: {"i":${i}}\n\n`).join('')
         const z = gzipSync(events)
         const s = serve(async (c) => {
@@ -895,7 +914,7 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(await within(r.text(), 'body')).toBe(events)
       })
 
-      test('decompress: true decodes each encoding the client offers in accept-encoding', async () => {
+      it('decompress: true decodes each encoding the client offers in accept-encoding', async () => {
         const encoders: Record<string, (s: string) => Uint8Array> = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync }
         let offered: string[] = []
         const s = serve(async (c) => {
@@ -919,7 +938,7 @@ for (const [name, make, quirks] of CLIENTS) {
         }
       })
 
-      test('decompress: false passes the gzip bytes and their content-encoding through', async () => {
+      it('decompress: false passes the gzip bytes and their content-encoding through', async () => {
         const s = serve(async (c) => {
           await c.request()
           await c.write(head('200 OK', ['Content-Encoding: gzip', `Content-Length: ${gzipped.length}`]))
