@@ -260,6 +260,97 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(await within((await call(`${s.url}/next`)).text(), 'second')).toBe('ok')
       })
 
+      it('200 sequential calls reuse one connection, each with its own answer', async () => {
+        const s = serve(answering((r) => `${head('200 OK', [`Content-Length: ${r.target.length}`])}${r.target}`))
+        for (let i = 0; i < 200; i++) expect(await within((await call(`${s.url}/${i}`)).text(), `answer ${i}`)).toBe(`/${i}`)
+        expect(s.connections.length).toBe(1)
+      })
+
+      it('an HTTP/1.0 answer with a content-length is not reused (1.0 closes by default)', async () => {
+        const s = serve(answering(() => 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok'))
+        expect(await within((await call(`${s.url}/1`)).text(), 'first')).toBe('ok')
+        expect(await within((await call(`${s.url}/2`)).text(), 'second')).toBe('ok')
+        expect(s.connections.length).toBe(2)
+      })
+
+      it('bytes after a chunked body are not taken for the next answer', async () => {
+        const s = serve(async (c) => {
+          if (c.index === 0) {
+            await c.request()
+            await c.write(
+              `${head('200 OK', ['Transfer-Encoding: chunked'])}2\r\nok\r\n0\r\n\r\n${head('200 OK', ['Content-Length: 5'])}stale`,
+            )
+          }
+          for (;;) {
+            await c.request()
+            await c.write(`${head('200 OK', ['Content-Length: 5'])}fresh`)
+          }
+        })
+        expect(await within((await call(`${s.url}/1`)).text(), 'first')).toBe('ok')
+        expect(await within((await call(`${s.url}/2`)).text(), 'second')).toBe('fresh')
+      })
+
+      it('a reused connection closed after part of the answer → rejects; the request is not sent again', async () => {
+        let requests = 0
+        const s = serve(async (c) => {
+          for (;;) {
+            const r = await c.request()
+            requests++
+            if (r.target === '/2') {
+              await c.write(head('200 OK', ['Content-Length: 10']).slice(0, 12))
+              return c.end()
+            }
+            await c.write(OK)
+          }
+        })
+        expect(await within((await call(`${s.url}/1`, { method: 'POST', body: 'a' })).text(), 'first')).toBe('ok')
+        expect(typeof (await rejection(call(`${s.url}/2`, { method: 'POST', body: 'b' }), 'second')).code).toBe('string')
+        expect(requests).toBe(2)
+      })
+
+      it('a stale connection whose fresh retry also closes unanswered → rejects after one retry', async () => {
+        const seen: string[] = []
+        const s = serve(async (c) => {
+          for (;;) {
+            const r = await c.request()
+            seen.push(`${c.index}:${r.target}`)
+            if (r.target === '/2') return c.end()
+            await c.write(OK)
+          }
+        })
+        expect(await within((await call(`${s.url}/1`)).text(), 'first')).toBe('ok')
+        expect((await rejection(call(`${s.url}/2`), 'second')).code).toBe('ECONNRESET')
+        expect(seen).toEqual(['0:/1', '0:/2', '1:/2'])
+      })
+
+      it('after the server drops every kept connection (a restart), 20 calls at once all succeed', async () => {
+        const s = serve(answering((r) => `${head('200 OK', [`Content-Length: ${r.target.length}`])}${r.target}`))
+        const wave = (tag: string, init?: RequestInit) =>
+          within(
+            Promise.all(Array.from({ length: 20 }, async (_, i) => (await call(`${s.url}/${tag}${i}`, init)).text())),
+            `wave ${tag}`,
+            10_000,
+          )
+        await wave('a')
+        const first = s.connections.slice()
+        for (const c of first) c.reset()
+        await within(Promise.all(first.map((c) => c.closed)), 'the server to drop its connections')
+        expect(await wave('b')).toEqual(Array.from({ length: 20 }, (_, i) => `/b${i}`))
+        if (quirks.retriesPostOnStaleConnection) {
+          for (const c of s.connections.slice()) c.reset()
+          const posted = await wave('c', { method: 'POST', body: '{}' })
+          expect(posted).toEqual(Array.from({ length: 20 }, (_, i) => `/c${i}`))
+        }
+      }, 20_000)
+
+      it('close() closes the kept connections', async () => {
+        if (!call.close) return // fetch's pool is the process's
+        const s = serve(answering(() => OK))
+        await within((await call(`${s.url}/1`)).text(), 'the answer')
+        await call.close()
+        await within(s.connections[0]!.closed, 'the kept connection to close')
+      })
+
       it('bytes after a content-length body are not taken for the next answer', async () => {
         const s = serve(async (c) => {
           if (c.index === 0) {
@@ -378,6 +469,32 @@ for (const [name, make, quirks] of CLIENTS) {
         }
       }, 20_000)
 
+      it('10,000 chunks of every size, cut at random places into writes, arrive in order and whole', async () => {
+        // a seeded generator: the same cuts every run
+        let seed = 42
+        const rand = (n: number) => {
+          seed = (seed * 1103515245 + 12345) & 0x7fffffff
+          return seed % n
+        }
+        const events = Array.from({ length: 10_000 }, (_, i) => `data: {"i":${i},"t":"${'é'.repeat(rand(40))}"}\n\n`)
+        const framed = enc.encode(
+          head('200 OK', ['Content-Type: text/event-stream', 'Transfer-Encoding: chunked']) +
+            events.map((e) => `${enc.encode(e).length.toString(16)}\r\n${e}\r\n`).join('') +
+            '0\r\n\r\n',
+        )
+        const s = serve(async (c) => {
+          await c.request()
+          for (let at = 0; at < framed.length; ) {
+            const n = 1 + rand(64 * 1024)
+            await c.write(framed.subarray(at, at + n))
+            at += n
+            if (rand(4) === 0) await gap()
+          }
+        })
+        const r = await within(call(`${s.url}/x`), 'headers')
+        expect(await within(r.text(), 'the body', 15_000)).toBe(events.join(''))
+      }, 20_000)
+
       it(`300 calls at once are all in flight together${quirks.maxInFlight ? ` (up to ${quirks.maxInFlight})` : ''}`, async () => {
         const calls = 300
         const together = Math.min(calls, quirks.maxInFlight ?? calls)
@@ -408,6 +525,29 @@ for (const [name, make, quirks] of CLIENTS) {
         const r = await within(call(`${s.url}/x`, { method: 'POST', body: 'b' }), 'headers')
         expect(r.status).toBe(200)
         expect(await within(r.text(), 'body')).toBe('ok')
+      })
+
+      it('a 100 and a 103 in a row, then the answer, all written a byte at a time', async () => {
+        const bytes = `HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n${OK}`
+        const s = serve(async (c) => {
+          await c.request()
+          for (const ch of bytes) {
+            await c.write(ch)
+            await Bun.sleep(1)
+          }
+        })
+        const r = await within(call(`${s.url}/x`), 'headers')
+        expect(r.status).toBe(200)
+        expect(await within(r.text(), 'body')).toBe('ok')
+      })
+
+      it('a 100 Continue and then the server closes → rejects', async () => {
+        const s = serve(async (c) => {
+          await c.request()
+          await c.write('HTTP/1.1 100 Continue\r\n\r\n')
+          c.end()
+        })
+        expect(typeof (await rejection(call(`${s.url}/x`), 'the call')).code).toBe('string')
       })
 
       it('a 103 Early Hints with headers is skipped, its headers not merged', async () => {
@@ -701,6 +841,17 @@ for (const [name, make, quirks] of CLIENTS) {
         await within(s.connections[0]!.closed, 'the connection to close')
       })
 
+      it("the answer's headers can be changed (the proxy strips hop-by-hop ones before passing them on)", async () => {
+        const s = serve(answering(() => `${head('200 OK', ['Connection: keep-alive', 'Keep-Alive: timeout=5', 'Content-Length: 2'])}ok`))
+        const r = await within(call(`${s.url}/x`), 'headers')
+        r.headers.delete('connection')
+        r.headers.delete('keep-alive')
+        r.headers.set('x-added', '1')
+        expect(r.headers.get('connection')).toBeNull()
+        expect(r.headers.get('x-added')).toBe('1')
+        expect(await within(r.text(), 'body')).toBe('ok')
+      })
+
       it('a localhost URL reaches a server on 127.0.0.1', async () => {
         const s = serve(answering(() => OK))
         expect(await within((await call(`http://localhost:${s.port}/x`)).text(), 'the answer')).toBe('ok')
@@ -936,6 +1087,24 @@ for (const [name, make, quirks] of CLIENTS) {
           const r = await within(call(`${s.url}/${coding}`, { decompress: true }), coding)
           expect(await within(r.text(), `${coding} body`)).toBe(json)
         }
+      })
+
+      it('decompress: true with a corrupt gzip body → the body read rejects', async () => {
+        const bad = Uint8Array.from(gzipped)
+        bad.fill(0x55, 10, 40)
+        const s = serve(async (c) => {
+          await c.request()
+          await c.write(head('200 OK', ['Content-Encoding: gzip', `Content-Length: ${bad.length}`]))
+          await c.write(bad)
+        })
+        const r = await within(call(`${s.url}/x`, { decompress: true }), 'headers')
+        await rejection(r.text(), 'the body')
+      })
+
+      it('decompress: true leaves an encoding it does not know as it is', async () => {
+        const s = serve(answering(() => `${head('200 OK', ['Content-Encoding: x-custom', 'Content-Length: 6'])}opaque`))
+        const r = await within(call(`${s.url}/x`, { decompress: true }), 'headers')
+        expect(await within(r.text(), 'body')).toBe('opaque')
       })
 
       it('decompress: false passes the gzip bytes and their content-encoding through', async () => {
