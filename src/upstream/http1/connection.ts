@@ -138,8 +138,9 @@ export class Connection {
     let start = 0
     for (;;) {
       const end = headEnd(b, start, from)
+      if ((end < 0 ? b.length : end) - start > MAX_HEAD_BYTES)
+        throw protocolError('InvalidHTTPResponse', "the answer's header section is too large")
       if (end < 0) {
-        if (b.length - start > MAX_HEAD_BYTES) throw protocolError('InvalidHTTPResponse', 'the answer\'s header section is too large')
         this.partial = b.subarray(start)
         return
       }

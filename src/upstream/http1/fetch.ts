@@ -1,9 +1,11 @@
 // Our HTTP/1.1 client for a plain-http upstream, with fetch's signature (the part upstream/client.ts uses). Bun's
 // fetch runs every call on its own HTTP thread and hands the answer across to the serving thread; this one reads the
-// socket on the serving thread itself: a quarter to a third less CPU for a small JSON call and about half for a long
-// SSE stream (bench/README.md), and no cap of Bun's on the calls in flight (BUN_CONFIG_MAX_HTTP_REQUESTS, 256), so
-// hundreds of concurrent turns do not queue for a slot. Keep-alive connections per origin; no redirects (the client
-// asks for none), no proxy and no TLS: those upstreams keep Bun's fetch (client.ts chooses).
+// socket on the serving thread itself: no hand-over between threads (a third of the system calls a pass-through
+// request made), a third less CPU for a small JSON call and about half for a long SSE stream in the client alone.
+// It keeps fetch's cap on calls in flight (BUN_CONFIG_MAX_HTTP_REQUESTS, read when it is made). Keep-alive
+// connections per origin; no redirects (the client asks for none), no proxy and no TLS: those upstreams keep Bun's
+// fetch (client.ts chooses).
+import { fetchCapOf } from '../../fetch-cap'
 import { type Call, Connection, type ConnectionPool } from './connection'
 
 export interface Http1Options {
@@ -11,6 +13,11 @@ export interface Http1Options {
   idleMs?: number
   /** kept connections per origin at most */
   maxIdle?: number
+  /**
+   * calls in flight at most (from being sent until their body is read whole); past it a call waits for a free slot.
+   * Bun's fetch cap (fetch-cap.ts) by default, the one operators set to bound what one gateway sends its upstream.
+   */
+  maxInFlight?: number
 }
 
 export type Http1Init = Pick<RequestInit, 'method' | 'headers' | 'body' | 'signal'> & { decompress?: boolean; redirect?: RequestInit['redirect'] }
@@ -57,7 +64,11 @@ class Pool implements ConnectionPool {
   }
 
   resend(call: Call, bytes: Uint8Array): void {
-    const c = new Connection(this)
+    this.send(call, bytes, new Connection(this))
+  }
+
+  /** Sends the request `bytes` for `call` on `c` (a kept connection or a new one by default). */
+  send(call: Call, bytes: Uint8Array, c = this.take()): void {
     c.requestBuffer(bytes.length).set(bytes)
     c.outLength = bytes.length
     c.send(call)
@@ -74,7 +85,11 @@ class Pool implements ConnectionPool {
 export function createHttp1Fetch(opts: Http1Options = {}): Http1Fetch {
   const idleMs = opts.idleMs ?? 3_000
   const maxIdle = opts.maxIdle ?? 1024
+  const maxInFlight = opts.maxInFlight ?? fetchCapOf(process.env).cap
   const pools = new Map<string, Pool>()
+  /** calls sent and not settled (their body not read whole yet), and those waiting for one of them to settle */
+  let inFlight = 0
+  const waiting: { call: Call; pool: Pool; bytes: Uint8Array }[] = []
 
   function poolOf(origin: string): Pool {
     let pool = pools.get(origin)
@@ -104,38 +119,58 @@ export function createHttp1Fetch(opts: Http1Options = {}): Http1Fetch {
     if (signal?.aborted) throw signal.reason
     const method = (init.method ?? 'GET').toUpperCase()
     // Strings and bytes, the gateway's bodies, are taken as they are, with no await before they are copied below
-    const body = bytesOf(init.body) ?? new Uint8Array(await new Response(init.body).arrayBuffer())
-    // Written into the connection's own buffer before this call returns: the caller may lend the body's buffer to the
-    // next request as soon as it does (upstream/request-body.ts), and a resent request needs the bytes again.
+    const given = bytesOf(init.body)
+    const body = given !== undefined ? given : new Uint8Array(await new Response(init.body).arrayBuffer())
     const bodySize = typeof body === 'string' ? Buffer.byteLength(body) : (body?.length ?? 0)
     const head = requestHead(method, target, pool.host, init.headers, bodySize, body !== null || (method !== 'GET' && method !== 'HEAD'))
-    const conn = pool.take()
     // a head is latin1 (a Headers value is a byte string): one byte a character either way
-    const out = conn.requestBuffer(head.length + bodySize)
-    let at = /[^\x00-\x7f]/.test(head) ? latin1Into(head, out) : encoder.encodeInto(head, out).written
-    if (typeof body === 'string') at += encoder.encodeInto(body, out.subarray(at)).written
-    else if (body) {
-      out.set(body, at)
-      at += body.length
-    }
-    conn.outLength = at
-    return new Promise<Response>((resolve, reject) => {
-      const onAbort = () => {
-        const c = call.connection
-        if (c) c.fail(signal?.reason)
-        else reject(signal?.reason)
-      }
-      const call: Call = {
-        resolve,
-        reject,
-        decompress: init.decompress ?? true,
-        connection: null,
-        resent: false,
-        settle: () => signal?.removeEventListener('abort', onAbort),
-      }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      conn.send(call)
+    const size = head.length + bodySize
+    let resolve!: (res: Response) => void
+    let reject!: (e: unknown) => void
+    const answer = new Promise<Response>((yes, no) => {
+      resolve = yes
+      reject = no
     })
+    let settled = false
+    const call: Call = {
+      resolve,
+      reject,
+      decompress: init.decompress ?? true,
+      connection: null,
+      resent: false,
+      settle: () => {
+        if (settled) return
+        settled = true
+        signal?.removeEventListener('abort', onAbort)
+        inFlight--
+        const next = waiting.shift()
+        if (next !== undefined) {
+          inFlight++
+          next.pool.send(next.call, next.bytes)
+        }
+      },
+    }
+    const onAbort = () => {
+      if (call.connection) return call.connection.fail(signal?.reason)
+      const i = waiting.findIndex((w) => w.call === call)
+      if (i >= 0) waiting.splice(i, 1)
+      reject(signal?.reason)
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    // The request is written before this call returns, into the connection's own buffer (or, past the cap, one of its
+    // own): the caller may lend the body's buffer to its next request as soon as it does (upstream/request-body.ts),
+    // and a request sent again needs its bytes.
+    if (inFlight < maxInFlight) {
+      inFlight++
+      const conn = pool.take()
+      conn.outLength = writeRequest(conn.requestBuffer(size), head, body)
+      conn.send(call)
+    } else {
+      const bytes = new Uint8Array(size)
+      writeRequest(bytes, head, body)
+      waiting.push({ call, pool, bytes })
+    }
+    return answer
   }) as Http1Fetch
   http1Fetch.close = () => {
     for (const pool of pools.values()) pool.close()
@@ -168,6 +203,17 @@ function requestHead(
   for (const [name, value] of h) if (!OWN.has(name)) head += `${name}: ${value}\r\n`
   if (withLength) head += `content-length: ${length}\r\n`
   return `${head}\r\n`
+}
+
+/** Writes the request (its head, then its body) into `out`; returns its length. */
+function writeRequest(out: Uint8Array, head: string, body: string | Uint8Array | null): number {
+  let at = /[^\x00-\x7f]/.test(head) ? latin1Into(head, out) : encoder.encodeInto(head, out).written
+  if (typeof body === 'string') at += encoder.encodeInto(body, out.subarray(at)).written
+  else if (body) {
+    out.set(body, at)
+    at += body.length
+  }
+  return at
 }
 
 /** Writes a head whose header values hold bytes above 127 (a Headers value is a byte string) as those bytes. */
