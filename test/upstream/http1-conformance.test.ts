@@ -947,6 +947,113 @@ for (const [name, make, quirks] of CLIENTS) {
       })
     })
 
+    describe('a mix of failures', () => {
+      it('600 calls meeting answers, closes, garbage, hangs, aborts and cancels (seeded): each ends its own way, and then the full cap of calls still fits in flight', async () => {
+        let seed = 7
+        const rand = (n: number) => {
+          seed = (seed * 1103515245 + 12345) & 0x7fffffff
+          return seed % n
+        }
+        const kinds = ['json', 'chunked', 'closeBefore', 'closeMid', 'garbage', 'hang', 'streamHang'] as const
+        type Kind = (typeof kinds)[number]
+        const bodyOf = (id: string) => `{"id":"${id}","pad":"${'z'.repeat(id.length * 37)}"}`
+        let heldArrived = 0
+        const s = serve(async (c) => {
+          for (;;) {
+            const r = await c.request()
+            const [, kind, id = ''] = r.target.split('/') as [string, Kind | 'held', string]
+            const body = bodyOf(id)
+            switch (kind) {
+              case 'json':
+                await c.write(`${head('200 OK', [`Content-Length: ${enc.encode(body).length}`])}${body}`)
+                break
+              case 'chunked': {
+                const framed = `${head('200 OK', ['Transfer-Encoding: chunked'])}${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`
+                const cut = 1 + rand(framed.length - 1)
+                await c.write(framed.slice(0, cut))
+                await new Promise((resolve) => setImmediate(resolve))
+                await c.write(framed.slice(cut))
+                break
+              }
+              case 'closeBefore':
+                return c.end()
+              case 'closeMid':
+                await c.write(`${head('200 OK', ['Content-Length: 1000'])}partial`)
+                return c.end()
+              case 'garbage':
+                await c.write('\x00\x01 not http at all\r\n\r\n')
+                return
+              case 'hang':
+                return new Promise(() => {})
+              case 'streamHang':
+                await c.write(`${head('200 OK', ['Transfer-Encoding: chunked'])}5\r\nfirst\r\n`)
+                return new Promise(() => {})
+              case 'held':
+                // the capacity check below: counted, never answered
+                heldArrived++
+                return new Promise(() => {})
+            }
+          }
+        })
+        const plan = Array.from({ length: 600 }, (_, i) => ({ kind: kinds[rand(kinds.length)]!, id: `c${i}`, cancel: rand(2) === 0 }))
+        const outcomes: string[] = []
+        const one = async ({ kind, id, cancel }: (typeof plan)[number]) => {
+          const ctl = new AbortController()
+          const reason = new Error(`abort ${id}`)
+          const post = rand(2) === 0
+          const p = call(
+            `${s.url}/${kind}/${id}`,
+            post ? { method: 'POST', body: `{"q":"${id}"}`, signal: ctl.signal } : { signal: ctl.signal },
+          )
+          if (kind === 'hang') {
+            // give the request time to go out on the wire, or not
+            await new Promise((resolve) => setTimeout(resolve, rand(3)))
+            ctl.abort(reason)
+            return (await rejection(p, `${id} to reject`)) === reason ? 'ok' : `${id}: rejected with another error`
+          }
+          if (kind === 'closeBefore' || kind === 'garbage') {
+            const e = await rejection(p, `${id} to reject`)
+            return typeof e.code === 'string' ? 'ok' : `${id}: an error without a code (${e})`
+          }
+          const r = await within(p, `${id}'s headers`, 10_000)
+          if (kind === 'closeMid') {
+            const e = await rejection(r.text(), `${id}'s body to fail`)
+            return typeof e.code === 'string' ? 'ok' : `${id}: a body error without a code (${e})`
+          }
+          if (kind === 'streamHang') {
+            const reader = r.body!.getReader()
+            await within(reader.read(), `${id}'s first chunk`)
+            if (cancel) await reader.cancel()
+            else {
+              ctl.abort(reason)
+              await rejection(reader.read(), `${id}'s next read to fail`)
+            }
+            return 'ok'
+          }
+          const text = await within(r.text(), `${id}'s body`, 10_000)
+          return text === bodyOf(id) ? 'ok' : `${id}: got ${text.slice(0, 40)}`
+        }
+        // 40 at a time
+        let next = 0
+        await within(
+          Promise.all(
+            Array.from({ length: 40 }, async () => {
+              while (next < plan.length) outcomes.push(await one(plan[next++]!))
+            }),
+          ),
+          () => `600 calls (${outcomes.length} done)`,
+          60_000,
+        )
+        expect(outcomes.filter((o) => o !== 'ok')).toEqual([])
+        // no call above left its slot taken: the whole cap (or 300 when there is none) reaches the server at once
+        const cap = Math.min(quirks.maxInFlight ?? 300, 1024)
+        const held = Array.from({ length: cap }, (_, i) => call(`${s.url}/held/h${i}`).catch(() => {}))
+        await until(`${cap} held calls to reach the server (${heldArrived} did)`, () => heldArrived >= cap, 20_000)
+        s.stop()
+        await within(Promise.all(held), 'the held calls to end once the server stops', 10_000)
+      }, 120_000)
+    })
+
     describe('backpressure', () => {
       it('50 MiB of event stream to a client that reads late and slowly: the socket is paused, memory does not take the body', async () => {
         const total = 50 * MiB
