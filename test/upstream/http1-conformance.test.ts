@@ -98,6 +98,58 @@ function answering(answer: (r: ReceivedRequest, c: ScriptedConnection) => string
   }
 }
 
+/** A promise that settles when the test opens it. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open = () => {}
+  const opened = new Promise<void>((resolve) => (open = resolve))
+  return { opened, open }
+}
+
+/** A server answering one request with `parts`, a write each. */
+function answerOnce(...parts: (string | Uint8Array)[]) {
+  return async (c: ScriptedConnection) => {
+    await c.request()
+    for (const p of parts) await c.write(p)
+  }
+}
+
+/** A server answering one request with `bytes`, then closing (FIN). */
+function answerThenEnd(bytes: string) {
+  return async (c: ScriptedConnection) => {
+    await c.request()
+    await c.write(bytes)
+    c.end()
+  }
+}
+
+/** A server answering one request with `bytes`, one byte a write, a millisecond apart. */
+function byteAtATime(bytes: string) {
+  return async (c: ScriptedConnection) => {
+    await c.request()
+    for (const ch of bytes) {
+      await c.write(ch)
+      await Bun.sleep(1)
+    }
+  }
+}
+
+/** Reads `body` whole, yielding to the timers after each MiB (calling `everyMiB` there): its length, its last 16 chars. */
+async function readSlowly(body: ReadableStream<Uint8Array>, everyMiB = () => {}): Promise<{ got: number; tail: string }> {
+  const reader = body.getReader()
+  let got = 0
+  let tail = ''
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return { got, tail }
+    got += value.length
+    tail = (tail + dec.decode(value.subarray(-16))).slice(-16)
+    if (got % MiB < value.length) {
+      everyMiB()
+      await Bun.sleep(1)
+    }
+  }
+}
+
 const header = (r: ReceivedRequest, name: string) => r.headers.filter(([n]) => n === name).map(([, v]) => v)
 
 // A chunked answer using what the framing allows: upper-case hex, an extension, an empty-looking data line,
@@ -144,11 +196,7 @@ for (const [name, make, quirks] of CLIENTS) {
 
       it('a 1 MiB content-length body of every byte value arrives intact', async () => {
         const body = new Uint8Array(MiB).map((_, i) => (i * 7 + (i >> 8)) & 0xff)
-        const s = serve(async (c) => {
-          await c.request()
-          await c.write(head('200 OK', [`Content-Length: ${body.length}`]))
-          await c.write(body)
-        })
+        const s = serve(answerOnce(head('200 OK', [`Content-Length: ${body.length}`]), body))
         const r = await within(call(`${s.url}/x`), 'headers')
         expect(new Uint8Array(await within(r.arrayBuffer(), 'body'))).toEqual(body)
       })
@@ -173,13 +221,7 @@ for (const [name, make, quirks] of CLIENTS) {
       }
 
       it('a chunked answer written one byte at a time', async () => {
-        const s = serve(async (c) => {
-          await c.request()
-          for (const ch of CHUNKED) {
-            await c.write(ch)
-            await Bun.sleep(1)
-          }
-        })
+        const s = serve(byteAtATime(CHUNKED))
         const r = await within(call(`${s.url}/x`), 'headers')
         expect(await within(r.text(), 'body')).toBe(CHUNKED_TEXT)
       })
@@ -197,11 +239,7 @@ for (const [name, make, quirks] of CLIENTS) {
       })
 
       it('an HTTP/1.0 answer without a length is read until close', async () => {
-        const s = serve(async (c) => {
-          await c.request()
-          await c.write('HTTP/1.0 200 OK\r\n\r\nhello 1.0')
-          c.end()
-        })
+        const s = serve(answerThenEnd('HTTP/1.0 200 OK\r\n\r\nhello 1.0'))
         const r = await within(call(`${s.url}/x`), 'headers')
         expect(r.status).toBe(200)
         expect(await within(r.text(), 'body')).toBe('hello 1.0')
@@ -277,23 +315,6 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(s.connections.length).toBe(2)
       })
 
-      it('bytes after a chunked body are not taken for the next answer', async () => {
-        const s = serve(async (c) => {
-          if (c.index === 0) {
-            await c.request()
-            await c.write(
-              `${head('200 OK', ['Transfer-Encoding: chunked'])}2\r\nok\r\n0\r\n\r\n${head('200 OK', ['Content-Length: 5'])}stale`,
-            )
-          }
-          for (;;) {
-            await c.request()
-            await c.write(`${head('200 OK', ['Content-Length: 5'])}fresh`)
-          }
-        })
-        expect(await within((await call(`${s.url}/1`)).text(), 'first')).toBe('ok')
-        expect(await within((await call(`${s.url}/2`)).text(), 'second')).toBe('fresh')
-      })
-
       it('a reused connection closed after part of the answer → rejects; the request is not sent again', async () => {
         let requests = 0
         const s = serve(async (c) => {
@@ -355,24 +376,29 @@ for (const [name, make, quirks] of CLIENTS) {
         await within(s.connections[0]!.closed, 'the kept connection to close')
       })
 
-      it('bytes after a content-length body are not taken for the next answer', async () => {
-        const s = serve(async (c) => {
-          if (c.index === 0) {
-            await c.request()
-            await c.write(`${OK}${head('200 OK', ['Content-Length: 5'])}stale`)
-          }
-          for (;;) {
-            await c.request()
-            await c.write(`${head('200 OK', ['Content-Length: 5'])}fresh`)
-          }
+      const firstAnswers: [framing: string, bytes: string][] = [
+        ['content-length', OK],
+        ['chunked', `${head('200 OK', ['Transfer-Encoding: chunked'])}2\r\nok\r\n0\r\n\r\n`],
+      ]
+      for (const [framing, first] of firstAnswers) {
+        it(`bytes after a ${framing} body are not taken for the next answer`, async () => {
+          const s = serve(async (c) => {
+            if (c.index === 0) {
+              await c.request()
+              await c.write(`${first}${head('200 OK', ['Content-Length: 5'])}stale`)
+            }
+            for (;;) {
+              await c.request()
+              await c.write(`${head('200 OK', ['Content-Length: 5'])}fresh`)
+            }
+          })
+          expect(await within((await call(`${s.url}/1`)).text(), 'first')).toBe('ok')
+          expect(await within((await call(`${s.url}/2`)).text(), 'second')).toBe('fresh')
         })
-        expect(await within((await call(`${s.url}/1`)).text(), 'first')).toBe('ok')
-        expect(await within((await call(`${s.url}/2`)).text(), 'second')).toBe('fresh')
-      })
+      }
 
       it("a finished call's signal aborted later leaves alone the connection now serving another call", async () => {
-        let rest: () => void = () => {}
-        const more = new Promise<void>((resolve) => (rest = resolve))
+        const { opened: more, open: rest } = gate()
         const s = serve(async (c) => {
           await c.request()
           await c.write(OK)
@@ -503,8 +529,7 @@ for (const [name, make, quirks] of CLIENTS) {
         const cap = quirks.maxInFlight
         if (cap === null || cap > 1024) return
         let arrived = 0
-        let release: () => void = () => {}
-        const all = new Promise<void>((resolve) => (release = resolve))
+        const { opened: all, open: release } = gate()
         const s = serve(async (c) => {
           for (;;) {
             const r = await c.request()
@@ -530,8 +555,7 @@ for (const [name, make, quirks] of CLIENTS) {
         const calls = 300
         const together = Math.min(calls, quirks.maxInFlight ?? calls)
         let arrived = 0
-        let release: () => void = () => {}
-        const all = new Promise<void>((resolve) => (release = resolve))
+        const { opened: all, open: release } = gate()
         const s = serve(async (c) => {
           for (;;) {
             const r = await c.request()
@@ -560,24 +584,14 @@ for (const [name, make, quirks] of CLIENTS) {
 
       it('a 100 and a 103 in a row, then the answer, all written a byte at a time', async () => {
         const bytes = `HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n${OK}`
-        const s = serve(async (c) => {
-          await c.request()
-          for (const ch of bytes) {
-            await c.write(ch)
-            await Bun.sleep(1)
-          }
-        })
+        const s = serve(byteAtATime(bytes))
         const r = await within(call(`${s.url}/x`), 'headers')
         expect(r.status).toBe(200)
         expect(await within(r.text(), 'body')).toBe('ok')
       })
 
       it('a 100 Continue and then the server closes → rejects', async () => {
-        const s = serve(async (c) => {
-          await c.request()
-          await c.write('HTTP/1.1 100 Continue\r\n\r\n')
-          c.end()
-        })
+        const s = serve(answerThenEnd('HTTP/1.1 100 Continue\r\n\r\n'))
         expect(typeof (await rejection(call(`${s.url}/x`), 'the call')).code).toBe('string')
       })
 
@@ -695,11 +709,7 @@ for (const [name, make, quirks] of CLIENTS) {
       ]
       for (const [what, bytes] of cut) {
         it(`the server closes before ${what} → the body read rejects`, async () => {
-          const s = serve(async (c) => {
-            await c.request()
-            await c.write(bytes)
-            c.end()
-          })
+          const s = serve(answerThenEnd(bytes))
           const r = await within(call(`${s.url}/x`), 'headers')
           const reader = r.body!.getReader()
           const e = await rejection(
@@ -869,8 +879,7 @@ for (const [name, make, quirks] of CLIENTS) {
 
       it('close() while a call streams: the call ends whole, then its connection closes', async () => {
         if (!call.close) return // fetch's pool is the process's
-        let rest: () => void = () => {}
-        const more = new Promise<void>((resolve) => (rest = resolve))
+        const { opened: more, open: rest } = gate()
         const s = serve(async (c) => {
           await c.request()
           await c.write(`${head('200 OK', ['Transfer-Encoding: chunked'])}3\r\none\r\n`)
@@ -1086,24 +1095,12 @@ for (const [name, make, quirks] of CLIENTS) {
         const sentWhilePaused = conn.written
         const pausedGrowth = process.memoryUsage().rss - rss0
         // now read it all, yielding to the timers every MiB, with a full GC there so RSS shows what is held
-        let got = 0
         let peak = 0
-        let tail = ''
-        const reader = r.body!.getReader()
-        await within(
-          (async () => {
-            for (;;) {
-              const { done, value } = await reader.read()
-              if (done) return
-              got += value.length
-              tail = (tail + dec.decode(value.subarray(-16))).slice(-16)
-              if (got % MiB < value.length) {
-                Bun.gc(true)
-                peak = Math.max(peak, process.memoryUsage().rss - rss0)
-                await Bun.sleep(1)
-              }
-            }
-          })(),
+        const { got, tail } = await within(
+          readSlowly(r.body!, () => {
+            Bun.gc(true)
+            peak = Math.max(peak, process.memoryUsage().rss - rss0)
+          }),
           'the whole body',
           60_000,
         )
@@ -1142,21 +1139,7 @@ for (const [name, make, quirks] of CLIENTS) {
           // the server writes it all into the kernel's buffers and closes while the client holds most of it unread (or,
           // with smaller buffers, stalls: the FIN then comes after the client resumes)
           await until('the server to close or stall', () => ended || s.connections[0]!.stalled, 15_000)
-          let got = 0
-          const reader = r.body!.getReader()
-          await within(
-            (async () => {
-              for (;;) {
-                const { done, value } = await reader.read()
-                if (done) return
-                got += value.length
-                if (got % MiB < value.length) await Bun.sleep(1)
-              }
-            })(),
-            'the whole body',
-            20_000,
-          )
-          expect(got).toBe(total)
+          expect((await within(readSlowly(r.body!), 'the whole body', 20_000)).got).toBe(total)
         }, 40_000)
       }
     })
@@ -1264,11 +1247,7 @@ for (const [name, make, quirks] of CLIENTS) {
       const gzipped = gzipSync(json)
 
       it('decompress: true decodes a gzip body the server sends unasked', async () => {
-        const s = serve(async (c) => {
-          await c.request()
-          await c.write(head('200 OK', ['Content-Encoding: gzip', `Content-Length: ${gzipped.length}`]))
-          await c.write(gzipped)
-        })
+        const s = serve(answerOnce(head('200 OK', ['Content-Encoding: gzip', `Content-Length: ${gzipped.length}`]), gzipped))
         const r = await within(call(`${s.url}/x`, { decompress: true }), 'headers')
         expect(await within(r.text(), 'body')).toBe(json)
       })
@@ -1319,11 +1298,7 @@ for (const [name, make, quirks] of CLIENTS) {
       it('decompress: true with a corrupt gzip body → the body read rejects with a string code', async () => {
         const bad = Uint8Array.from(gzipped)
         bad.fill(0x55, 10, 40)
-        const s = serve(async (c) => {
-          await c.request()
-          await c.write(head('200 OK', ['Content-Encoding: gzip', `Content-Length: ${bad.length}`]))
-          await c.write(bad)
-        })
+        const s = serve(answerOnce(head('200 OK', ['Content-Encoding: gzip', `Content-Length: ${bad.length}`]), bad))
         const r = await within(call(`${s.url}/x`, { decompress: true }), 'headers')
         // fetch: ZlibError, which upstream/failure.ts words as a body that could not be decompressed
         expect(typeof (await rejection(r.text(), 'the body')).code).toBe('string')
@@ -1335,15 +1310,16 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(await within(r.text(), 'body')).toBe('opaque')
       })
 
+      /** the first 64 bytes of a gzip event stream as one chunk, then nothing */
+      const gzipStreamThatStops = answerOnce(
+        head('200 OK', ['Content-Encoding: gzip', 'Transfer-Encoding: chunked']),
+        '40\r\n',
+        gzipSync('data: x\n\n'.repeat(1000)).subarray(0, 64),
+        '\r\n',
+      )
+
       it('cancelling a decompressed stream mid-body closes the connection', async () => {
-        const z = gzipSync('data: x\n\n'.repeat(1000))
-        const s = serve(async (c) => {
-          await c.request()
-          await c.write(head('200 OK', ['Content-Encoding: gzip', 'Transfer-Encoding: chunked']))
-          await c.write(`40\r\n`)
-          await c.write(z.subarray(0, 64))
-          await c.write('\r\n')
-        })
+        const s = serve(gzipStreamThatStops)
         const r = await within(call(`${s.url}/x`, { decompress: true }), 'headers')
         const reader = r.body!.getReader()
         await within(reader.read(), 'the first decoded bytes')
@@ -1352,14 +1328,7 @@ for (const [name, make, quirks] of CLIENTS) {
       })
 
       it('an abort mid-body of a decompressed stream errors it and closes the connection', async () => {
-        const z = gzipSync('data: x\n\n'.repeat(1000))
-        const s = serve(async (c) => {
-          await c.request()
-          await c.write(head('200 OK', ['Content-Encoding: gzip', 'Transfer-Encoding: chunked']))
-          await c.write(`40\r\n`)
-          await c.write(z.subarray(0, 64))
-          await c.write('\r\n')
-        })
+        const s = serve(gzipStreamThatStops)
         const ctl = new AbortController()
         const r = await within(call(`${s.url}/x`, { decompress: true, signal: ctl.signal }), 'headers')
         const reader = r.body!.getReader()
@@ -1375,11 +1344,7 @@ for (const [name, make, quirks] of CLIENTS) {
       })
 
       it('decompress: false passes the gzip bytes and their content-encoding through', async () => {
-        const s = serve(async (c) => {
-          await c.request()
-          await c.write(head('200 OK', ['Content-Encoding: gzip', `Content-Length: ${gzipped.length}`]))
-          await c.write(gzipped)
-        })
+        const s = serve(answerOnce(head('200 OK', ['Content-Encoding: gzip', `Content-Length: ${gzipped.length}`]), gzipped))
         const r = await within(call(`${s.url}/x`, { decompress: false }), 'headers')
         expect(r.headers.get('content-encoding')).toBe('gzip')
         expect(new Uint8Array(await within(r.arrayBuffer(), 'body'))).toEqual(new Uint8Array(gzipped))
