@@ -220,6 +220,26 @@ for (const [name, make, quirks] of CLIENTS) {
         })
       }
 
+      for (const [framing, answer, text] of [
+        ['content-length', `${head('200 OK', ['Content-Type: application/json', 'Content-Length: 11'])}{"a":"bcd"}`, '{"a":"bcd"}'],
+        ['chunked', CHUNKED, CHUNKED_TEXT],
+      ] as const) {
+        it(`one kept connection, a ${framing} answer split after each of its bytes in turn`, async () => {
+          const s = serve(async (c) => {
+            for (;;) {
+              const at = Number((await c.request()).target.slice(1))
+              await c.write(answer.slice(0, at))
+              await gap()
+              await c.write(answer.slice(at))
+            }
+          })
+          for (let i = 1; i < answer.length; i++) {
+            expect(await within((await call(`${s.url}/${i}`)).text(), `the answer split after byte ${i}`)).toBe(text)
+          }
+          expect(s.connections.length).toBe(1)
+        }, 20_000)
+      }
+
       it('a chunked answer written one byte at a time', async () => {
         const s = serve(byteAtATime(CHUNKED))
         const r = await within(call(`${s.url}/x`), 'headers')
@@ -305,6 +325,23 @@ for (const [name, make, quirks] of CLIENTS) {
       it('200 sequential calls reuse one connection, each with its own answer', async () => {
         const s = serve(answering((r) => `${head('200 OK', [`Content-Length: ${r.target.length}`])}${r.target}`))
         for (let i = 0; i < 200; i++) expect(await within((await call(`${s.url}/${i}`)).text(), `answer ${i}`)).toBe(`/${i}`)
+        expect(s.connections.length).toBe(1)
+      })
+
+      it('empty bodies (content-length 0, a lone last chunk) leave the connection reusable', async () => {
+        const s = serve(async (c) => {
+          await c.request()
+          await c.write(head('200 OK', ['Content-Length: 0']))
+          await c.request()
+          await c.write(`${head('200 OK', ['Transfer-Encoding: chunked'])}0\r\n\r\n`)
+          for (;;) {
+            await c.request()
+            await c.write(OK)
+          }
+        })
+        expect(await within((await call(`${s.url}/1`)).text(), 'first')).toBe('')
+        expect(await within((await call(`${s.url}/2`)).text(), 'second')).toBe('')
+        expect(await within((await call(`${s.url}/3`)).text(), 'third')).toBe('ok')
         expect(s.connections.length).toBe(1)
       })
 
@@ -1213,6 +1250,14 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(header(r, 'x-latin')).toEqual(['café'])
         expect(header(r, 'host')).toEqual([`127.0.0.1:${s.port}`])
         expect(header(r, 'transfer-encoding')).toEqual([])
+      })
+
+      it('an empty POST body is sent with content-length: 0', async () => {
+        const seen: ReceivedRequest[] = []
+        const s = serve(echoRequests(seen))
+        await within((await call(`${s.url}/up`, { method: 'POST', body: new Uint8Array(0) })).text(), 'the answer')
+        expect(header(seen[0]!, 'content-length')).toEqual(['0'])
+        expect(seen[0]!.body.length).toBe(0)
       })
 
       it('a GET sends no body and no content-length', async () => {
