@@ -245,7 +245,9 @@ export class Connection {
   /** The answer has been read whole (its body ended at `b[used]`): the connection is free again. */
   private finish(b: Uint8Array, used: number): void {
     const call = this.call
-    const keep = (this.head as ResponseHead).keepAlive && used === b.length
+    // kept only when nothing is left over either way: no bytes past the answer, no request bytes still unsent (a
+    // server may answer before it has read the whole request, e.g. 413)
+    const keep = (this.head as ResponseHead).keepAlive && used === b.length && this.written === this.outLength
     this.call = null
     this.head = null
     this.chunks = null
