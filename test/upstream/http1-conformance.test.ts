@@ -38,9 +38,6 @@ const CLIENTS: [name: string, make: () => FetchLike, quirks: Quirks][] = [
  */
 const KNOWN_FAILURES: Record<string, string[]> = {
   http1: [
-    // finish() gives the connection back to the pool while the request is still being written; the next call's bytes
-    // overwrite the rest of it in conn.out and the server never sees a whole request: the next call hangs
-    'an answer (401, keep-alive) sent while the request body is still going out: the next call on that origin is whole',
     // DecompressionStream's TypeError ("inflate failed") has no code: failure.ts reports "stream broke off", not ZlibError
     'decompress: true with a corrupt gzip body → the body read rejects with a string code',
   ],
