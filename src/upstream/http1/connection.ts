@@ -268,7 +268,20 @@ export class Connection {
     const format = (this.call as Call).decompress ? CODINGS[(this.head as ResponseHead).encoding] : undefined
     if (format === undefined) return body
     const stream = body instanceof ReadableStream ? body : new Blob([body]).stream()
-    return stream.pipeThrough(new DecompressionStream(format)) as ReadableStream<Uint8Array>
+    const reader = stream.pipeThrough(new DecompressionStream(format)).getReader()
+    // a body that does not decompress fails with a code, as fetch's does (failure.ts words it)
+    return new ReadableStream<Uint8Array>({
+      async pull(ctl) {
+        try {
+          const r = await reader.read()
+          if (r.done) ctl.close()
+          else ctl.enqueue(r.value as Uint8Array)
+        } catch (e) {
+          ctl.error(protocolError('ZlibError', `the body did not decompress (${(e as Error)?.message ?? e})`))
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    })
   }
 
   /** The socket closed (`error`: why, when it says). */
