@@ -68,7 +68,8 @@ export class ChunkedDecoder {
           this.left = this.left * 16 + d
         } else if (this.digits === 0) return this.fail(w - start, end, 'a chunk-size line does not begin with a size')
         else if (c === 10) this.endSizeLine()
-        else if (c === 59 || c === 32 || c === 9 || c === 13) this.state = State.SizeRest // ';', whitespace, CR
+        else if (c === 59 || c === 32 || c === 9 || c === 13)
+          this.state = State.SizeRest // ';', whitespace, CR
         else return this.fail(w - start, end, 'a chunk-size line is malformed')
       } else if (state === State.SizeRest) {
         if (c === 10) this.endSizeLine()

@@ -168,7 +168,7 @@ export class Connection {
       return
     }
     if (head.body === 'length' && b.length - start >= head.length) {
-      call.resolve(new Response(this.decoded(b.subarray(start, start + head.length)), init))
+      call.resolve(new Response(this.decoded(this.whole(b.subarray(start, start + head.length))), init))
       this.finish(b, start + head.length)
       return
     }
@@ -176,7 +176,7 @@ export class Connection {
       this.chunks = new ChunkedDecoder()
       const { n, used } = this.chunks.decode(b, start, b.length)
       if (this.chunks.done) {
-        call.resolve(new Response(this.decoded(b.subarray(start, start + n)), init))
+        call.resolve(new Response(this.decoded(this.whole(b.subarray(start, start + n))), init))
         this.finish(b, used)
         return
       }
@@ -274,12 +274,30 @@ export class Connection {
     this.pool.release(this)
   }
 
+  /**
+   * A body in hand whole, as the Response's body: its bytes (Bun reads them natively for text() and sends them natively
+   * when they are proxied), but an event stream as a stream of that one piece, since its reader (sse.ts) takes it as a
+   * stream: Bun copies bytes given to a Response, and a stream over them cost 115 µs for a 1,000-event answer, not 4.
+   */
+  private whole(bytes: Uint8Array): Uint8Array | ReadableStream<Uint8Array> {
+    const type = (this.head as ResponseHead).type
+    if (!type.startsWith('text/event-stream')) return bytes
+    return new ReadableStream<Uint8Array>({
+      start(ctl) {
+        ctl.enqueue(bytes)
+        ctl.close()
+      },
+    })
+  }
+
   /** The body's bytes, decoded when they are compressed and the call asked for that (fetch's `decompress`). */
-  private decoded<T extends Uint8Array | ReadableStream<Uint8Array>>(body: T): T | ReadableStream<Uint8Array> {
+  private decoded(body: Uint8Array | ReadableStream<Uint8Array>): Uint8Array | ReadableStream<Uint8Array> {
     const format = (this.call as Call).decompress ? CODINGS[(this.head as ResponseHead).encoding] : undefined
     if (format === undefined) return body
-    const stream = body instanceof ReadableStream ? body : new Blob([body]).stream()
-    const reader = stream.pipeThrough(new DecompressionStream(format)).getReader()
+    const stream: ReadableStream<Uint8Array> = body instanceof ReadableStream ? body : new Blob([body]).stream()
+    const reader = stream
+      .pipeThrough<Uint8Array>(new DecompressionStream(format) as ReadableWritablePair<Uint8Array, Uint8Array>)
+      .getReader()
     // a body that does not decompress fails with a code, as fetch's does (failure.ts words it)
     return new ReadableStream<Uint8Array>({
       async pull(ctl) {

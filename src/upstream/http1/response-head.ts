@@ -21,6 +21,8 @@ export interface ResponseHead {
   keepAlive: boolean
   /** the Content-Encoding, lowercased, or '' */
   encoding: string
+  /** the Content-Type, lowercased, or '' */
+  type: string
 }
 
 /**
@@ -54,6 +56,7 @@ export function parseHead(text: string): ResponseHead {
   let otherCoding = false
   let close = status[1] === '0'
   let encoding = ''
+  let type = ''
   // the lines after the status line, up to the blank line (the last two elements: '' and '' after the split)
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i] as string
@@ -92,9 +95,12 @@ export function parseHead(text: string): ResponseHead {
       case 'content-encoding':
         encoding = value.toLowerCase()
         break
+      case 'content-type':
+        type = value.toLowerCase()
+        break
     }
   }
-  const base = { status: code, statusText: status[3] ?? '', headers, encoding }
+  const base = { status: code, statusText: status[3] ?? '', headers, encoding, type }
   if (code < 200 || code === 204 || code === 304) return { ...base, body: 'none', length: 0, keepAlive: !close }
   // Transfer-Encoding wins over Content-Length (RFC 9112 §6.3, 3.); a body ended by close cannot share the connection
   if (chunked) return { ...base, body: 'chunked', length: 0, keepAlive: !close }
