@@ -35,6 +35,8 @@ export interface ConnectionPool {
 
 /** Chunks of a body queued for a reader that is behind before the socket is paused. */
 const QUEUED_CHUNKS = 8
+/** A connection's first request buffer: a turn's request is a few hundred bytes to a few KiB (a chain's grows it). */
+const FIRST_REQUEST_BUFFER = 4 * 1024
 /** A request buffer grown past this is not kept for the connection's next request. */
 const KEEP_REQUEST_BUFFER = 1024 * 1024
 
@@ -70,7 +72,7 @@ export class Connection {
   private paused = false
 
   constructor(private readonly pool: ConnectionPool) {
-    this.out = new Uint8Array(16 * 1024)
+    this.out = new Uint8Array(FIRST_REQUEST_BUFFER)
   }
 
   /** A buffer of at least `size` bytes for the next request. */
@@ -267,7 +269,7 @@ export class Connection {
       this.destroy()
       return
     }
-    if (this.out.length > KEEP_REQUEST_BUFFER) this.out = new Uint8Array(16 * 1024)
+    if (this.out.length > KEEP_REQUEST_BUFFER) this.out = new Uint8Array(FIRST_REQUEST_BUFFER)
     this.socket?.unref()
     this.pool.release(this)
   }
