@@ -698,6 +698,13 @@ for (const [name, make, quirks] of CLIENTS) {
         expect(s.connections[0]!.written).toBeLessThan(64 * MiB)
       })
 
+      it('a 100 KiB response head (one long header) is accepted', async () => {
+        const s = serve(answering(() => `${head('200 OK', [`x-big: ${'a'.repeat(100 * 1024)}`, 'Content-Length: 2'])}ok`))
+        const r = await within(call(`${s.url}/x`), 'headers')
+        expect(r.headers.get('x-big')?.length).toBe(100 * 1024)
+        expect(await within(r.text(), 'body')).toBe('ok')
+      })
+
       for (const pieces of [1, 8]) {
         const how = pieces === 1 ? 'in one write' : `in ${pieces} writes`
         it(`a 200 KiB response head sent ${how} is ${quirks.acceptsHeadOf200KiB ? 'accepted' : 'rejected'}`, async () => {
@@ -755,6 +762,8 @@ for (const [name, make, quirks] of CLIENTS) {
         ['its content-length is reached', `${head('200 OK', ['Content-Length: 10'])}abc`],
         ['the last chunk', `${head('200 OK', ['Transfer-Encoding: chunked'])}3\r\nabc\r\n`],
         ['the end of a chunk', `${head('200 OK', ['Transfer-Encoding: chunked'])}8\r\nabc`],
+        ['a content-length of 10^14 is reached', `${head('200 OK', ['Content-Length: 100000000000000'])}abc`],
+        ['the end of a chunk of 2^48 - 1 bytes', `${head('200 OK', ['Transfer-Encoding: chunked'])}FFFFFFFFFFFF\r\nabc`],
       ]
       for (const [what, bytes] of cut) {
         it(`the server closes before ${what} → the body read rejects`, async () => {
