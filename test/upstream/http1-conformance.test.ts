@@ -44,7 +44,7 @@ const CLIENTS: [name: string, make: () => FetchLike, quirks: Quirks][] = [
 ]
 
 /**
- * Cases a client is known to fail, reported to its author (/work/wt/perf-h1tests-READY.md): they run as test.failing,
+ * Cases a client is known to fail: they run as test.failing,
  * so the suite stays green while they fail and a fix shows up as a failure saying to take the case off this list.
  */
 const KNOWN_FAILURES: Record<string, string[]> = {
@@ -53,8 +53,6 @@ const KNOWN_FAILURES: Record<string, string[]> = {
     // sends them: ours asks for no encoding
     'decompress: true decodes deflate without its zlib wrapper (raw)',
     'decompress: true decodes gzip followed by stray bytes',
-    // DecompressionStream("gzip") fails on no input ("unexpected end of file"); fetch gives an empty body
-    'decompress: true with an empty gzip-labelled body (content-length: 0) → an empty body',
   ],
 }
 

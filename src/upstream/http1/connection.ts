@@ -293,7 +293,8 @@ export class Connection {
   /** The body's bytes, decoded when they are compressed and the call asked for that (fetch's `decompress`). */
   private decoded(body: Uint8Array | ReadableStream<Uint8Array>): Uint8Array | ReadableStream<Uint8Array> {
     const format = (this.call as Call).decompress ? CODINGS[(this.head as ResponseHead).encoding] : undefined
-    if (format === undefined) return body
+    // an empty body labelled compressed is empty, as fetch takes it
+    if (format === undefined || (body instanceof Uint8Array && body.length === 0)) return body
     const stream: ReadableStream<Uint8Array> = body instanceof ReadableStream ? body : new Blob([body]).stream()
     const reader = stream
       .pipeThrough<Uint8Array>(new DecompressionStream(format) as ReadableWritablePair<Uint8Array, Uint8Array>)
