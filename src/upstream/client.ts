@@ -190,7 +190,7 @@ export function withIdleTimeout(
 
 /**
  * How calls reach the upstream at `baseUrl`: our HTTP/1.1 client (http1/fetch.ts: the socket read on the serving
- * thread, no cap on calls in flight) for a plain-http upstream — vLLM as it is usually run — and Bun's fetch where that
+ * thread, no hand-over between threads) for a plain-http upstream — vLLM as it is usually run — and Bun's fetch where that
  * one does not go: TLS, credentials in the URL, or a proxy the environment names (Bun's fetch honours it).
  */
 export function transportFor(baseUrl: string, env: Record<string, string | undefined> = process.env): FetchLike {
