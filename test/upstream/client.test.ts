@@ -60,6 +60,19 @@ describe("transportFor: our HTTP/1.1 client where it goes, Bun's fetch elsewhere
   })
 })
 
+test("a whole answer comes through our HTTP/1.1 client, an event stream through Bun's fetch (which sends its user-agent)", async () => {
+  const agents: (string | null)[] = []
+  const s = serve((req) => {
+    agents.push(req.headers.get('user-agent'))
+    return new Response('{}', { headers: { 'content-type': 'application/json' } })
+  })
+  const c = client(`http://127.0.0.1:${s.port}/v1`)
+  for (const stream of [false, true, undefined]) await (await c.call({ method: 'POST', path: '/responses', body: '{}', stream })).text()
+  expect(agents[0]).toBeNull()
+  expect(agents[1]).toStartWith('Bun/')
+  expect(agents[2]).toBeNull()
+})
+
 describe('URL joining', () => {
   const rows: [base: string, path: string, search: string, expected: string][] = [
     ['/v1', '/models', '', '/v1/models'],
