@@ -25,6 +25,26 @@ const ROUTES = [
   },
 ] as const
 
+/**
+ * Whether a JSON request body asks for an event stream: a `"stream"` key set to true (at any depth: a nested one only
+ * makes a whole answer take the streams' path). Read as bytes, not parsed: outside a string a key is written just so,
+ * and inside one its quotes would be escaped.
+ */
+export function asksForStream(body: ArrayBuffer): boolean {
+  const b = Buffer.from(body)
+  for (let at = b.indexOf('"stream"'); at >= 0; at = b.indexOf('"stream"', at + 8)) {
+    let i = at + 8
+    while (isSpace(b[i])) i++
+    if (b[i] !== 0x3a) continue // ':'
+    i++
+    while (isSpace(b[i])) i++
+    if (b[i] === 0x74 && b[i + 1] === 0x72 && b[i + 2] === 0x75 && b[i + 3] === 0x65) return true // 'true'
+  }
+  return false
+}
+
+const isSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
+
 export function passthroughRoutes({ upstream, metrics, tracing }: AppDeps) {
   const app = new Elysia({ detail: { tags: ['pass-through'] } })
   for (const r of ROUTES) {
@@ -46,6 +66,8 @@ export function passthroughRoutes({ upstream, metrics, tracing }: AppDeps) {
           body,
           signal: request.signal,
           kind: 'generate',
+          // an answer asked for as an event stream is read by Bun's fetch (upstream/client.ts transportFor)
+          stream: asksForStream(body),
           parentSpan: tracing?.spanOf(request),
           // an event stream counts as open until it ends, fails or the client leaves
           openStreams: metrics?.activeSseStreams,

@@ -275,6 +275,7 @@ export function chatAdapter(client: UpstreamClient, limits: StreamLimits, models
           body: requestBody(request, 'messages'),
           signal,
           kind: 'generate',
+          stream: !whole,
         })
         if (!res.ok)
           throw await upstreamHttpError(res, { call, baseUrl: client.baseUrl, path: '/chat/completions', model: body.model, models })

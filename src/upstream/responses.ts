@@ -32,6 +32,7 @@ export function responsesAdapter(client: UpstreamClient, limits: StreamLimits, m
           body: requestBody({ ...body, stream: !whole }),
           signal,
           kind: 'generate',
+          stream: !whole,
         })
         if (!res.ok) throw await upstreamHttpError(res, { call, baseUrl: client.baseUrl, path: '/responses', model: body.model, models })
         const type = res.headers.get('content-type') ?? ''

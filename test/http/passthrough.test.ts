@@ -9,6 +9,7 @@ import OpenAI from 'openai'
 import { loadConfig } from '../../src/config'
 import { createGateway, type Gateway } from '../../src/gateway'
 import { createLogger } from '../../src/log'
+import { asksForStream } from '../../src/http/passthrough'
 import { createUpstreamClient } from '../../src/upstream/client'
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream'
 import { startGateway, type TestGateway } from '../support/gateway'
@@ -442,5 +443,22 @@ describe('the answer handed to Bun', () => {
     await Bun.sleep(20) // the access line is written after the answer
     const line = logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'request' && l.request_id === 'handed-3')
     expect(line).toMatchObject({ route: '/v1/embeddings', status: 200 })
+  })
+})
+
+describe('asksForStream: which pass-through answers are read as event streams', () => {
+  const bytes = (s: string) => new TextEncoder().encode(s).buffer as ArrayBuffer
+  test.each([
+    ['{"model":"m","stream":true}', true],
+    ['{"model":"m", "stream" :\n\ttrue }', true],
+    ['{"stream":false,"model":"m"}', false],
+    ['{"model":"m"}', false],
+    // a value, not a key, and a key inside a string (its quotes escaped)
+    ['{"model":"stream","messages":[{"content":"say \\"stream\\": true"}]}', false],
+    ['{"stream_options":{"include_usage":true},"stream":true}', true],
+    ['not json "stream": true', true],
+    ['', false],
+  ])('%s → %p', (body, expected) => {
+    expect(asksForStream(bytes(body))).toBe(expected)
   })
 })

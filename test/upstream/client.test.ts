@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from 'bun:test'
 import { gzipSync } from 'node:zlib'
 import { ApiError } from '../../src/errors'
 import { settle } from '../../src/store/settled-items'
-import { createUpstreamClient, withIdleTimeout, type UpstreamOptions } from '../../src/upstream/client'
+import { createUpstreamClient, transportFor, withIdleTimeout, type UpstreamOptions } from '../../src/upstream/client'
 import { requestBody, wasSent } from '../../src/upstream/request-body'
 
 type Server = ReturnType<typeof Bun.serve>
@@ -42,6 +42,36 @@ async function apiError(p: Promise<unknown>): Promise<ApiError> {
 }
 
 const enc = new TextEncoder()
+
+describe("transportFor: our HTTP/1.1 client where it goes, Bun's fetch elsewhere", () => {
+  test.each([
+    ['http://127.0.0.1:8000/v1', {}, 'http1'],
+    ['http://gpu-box:8000', {}, 'http1'],
+    // TLS: Bun's fetch
+    ['https://api.example.com/v1', {}, 'fetch'],
+    // credentials in the URL (fetch sends them as basic auth)
+    ['http://agent:pw@127.0.0.1:8000/v1', {}, 'fetch'],
+    // a proxy named by the environment, which Bun's fetch honours
+    ['http://127.0.0.1:8000/v1', { HTTP_PROXY: 'http://proxy:3128' }, 'fetch'],
+    ['http://127.0.0.1:8000/v1', { http_proxy: 'http://proxy:3128' }, 'fetch'],
+    ['http://127.0.0.1:8000/v1', { HTTP_PROXY: '' }, 'http1'],
+  ] as const)('%s with %j → %s', (url, env, expected) => {
+    expect(transportFor(url, env) === fetch ? 'fetch' : 'http1').toBe(expected)
+  })
+})
+
+test("a whole answer comes through our HTTP/1.1 client, an event stream through Bun's fetch (which sends its user-agent)", async () => {
+  const agents: (string | null)[] = []
+  const s = serve((req) => {
+    agents.push(req.headers.get('user-agent'))
+    return new Response('{}', { headers: { 'content-type': 'application/json' } })
+  })
+  const c = client(`http://127.0.0.1:${s.port}/v1`)
+  for (const stream of [false, true, undefined]) await (await c.call({ method: 'POST', path: '/responses', body: '{}', stream })).text()
+  expect(agents[0]).toBeNull()
+  expect(agents[1]).toStartWith('Bun/')
+  expect(agents[2]).toBeNull()
+})
 
 describe('URL joining', () => {
   const rows: [base: string, path: string, search: string, expected: string][] = [
