@@ -197,7 +197,7 @@ export function withIdleTimeout(
 /**
  * How calls for a whole answer (a JSON turn, a pass-through JSON request, the model list) reach the upstream at
  * `baseUrl`: our HTTP/1.1 client (http1/fetch.ts: the socket read on the serving thread, no hand-over between threads:
- * ~27% less CPU a stored JSON turn, bench/README.md) for a plain-http upstream — vLLM as it is usually run — and Bun's
+ * 13% less CPU a stored JSON turn in bench/turn-cpu.ts, bench/README.md) for a plain-http upstream — vLLM as it is usually run — and Bun's
  * fetch where ours does not go: TLS, credentials in the URL, or a proxy the environment names (Bun's fetch honours it).
  * Event streams stay on Bun's fetch whatever the URL: its own thread reads the sockets of hundreds of slow token
  * streams, and on the serving thread those reads cost the LLM-like load's p99 gap between tokens +43% (the serving

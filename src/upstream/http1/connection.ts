@@ -99,11 +99,7 @@ export class Connection {
         socket.setNoDelay(true)
         this.flush()
       },
-      (e) => {
-        this.closed = true
-        this.pool.forget(this)
-        this.failCall(e)
-      },
+      (e) => this.fail(e),
     )
   }
 
@@ -332,7 +328,8 @@ export class Connection {
     }
     if (this.head === null && !this.answered && this.served > 0 && !call.resent) {
       // The server closed a kept connection while the request was on its way (its idle timeout, a restart): the
-      // request was not answered, so it goes once more on a new connection, as browsers and Bun's fetch do.
+      // request was not answered, so it goes once more on a new connection, as browsers do (Bun's fetch resends no POST:
+      // the conformance suite's QUIRKS).
       this.call = null
       call.resent = true
       this.pool.resend(call, this.out.subarray(0, this.outLength))
