@@ -5,6 +5,7 @@ import type { Config } from '../config'
 import { ApiError } from '../errors'
 import { answerTimeout, connectFailure, describeCall, idleTimeout, streamFailure } from './failure'
 import { stripForClient, toUpstreamHeaders } from './headers'
+import { openUpstreamStreams } from './open-streams'
 import { DeadlineList } from './deadlines'
 import { bodySent, wasSent } from './request-body'
 import { createHttp1Fetch, type Http1Init } from './http1/fetch'
@@ -45,8 +46,8 @@ export interface UpstreamCall {
   /** "quick" uses connectTimeoutMs, "generate" firstByteTimeoutMs */
   kind?: 'quick' | 'generate'
   /**
-   * the answer is asked for as an event stream: it is read through Bun's fetch, on Bun's HTTP client thread, not the
-   * serving thread (transportFor says why)
+   * the answer is asked for as an event stream: while few upstream streams are open it comes through the same client
+   * as a whole answer, past OURS_STREAMS_BELOW through Bun's fetch, on Bun's HTTP client thread (see there)
    */
   stream?: boolean
   /** false passes compressed bytes through untouched (proxying); true decodes (we parse the body) */
@@ -79,8 +80,9 @@ export interface UpstreamClient {
 }
 
 export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
-  const wholeFetch = opts.fetch ?? transportFor(opts.baseUrl)
-  const streamFetch = opts.fetch ?? fetch
+  // the client for every call (transportFor), but Bun's fetch for a stream once many are open (OURS_STREAMS_BELOW)
+  const transport = opts.fetch ?? transportFor(opts.baseUrl)
+  const crowdedStreams = opts.fetch ?? fetch
   const base = opts.baseUrl.replace(/\/+$/, '')
   const root = base.replace(/\/v1$/, '')
   // the time to response headers: one clock per limit for every call in flight (deadlines.ts)
@@ -101,7 +103,7 @@ export function createUpstreamClient(opts: UpstreamOptions): UpstreamClient {
     if (wasSent(req.body)) throw new Error('a request body lent by requestBody was sent twice')
     const pending = deadlines.add(ctl)
     try {
-      const fetching = (req.stream ? streamFetch : wholeFetch)(url, {
+      const fetching = (req.stream && openUpstreamStreams.count >= OURS_STREAMS_BELOW ? crowdedStreams : transport)(url, {
         method,
         headers,
         body: req.body ?? undefined,
@@ -160,7 +162,9 @@ export function withIdleTimeout(
   const reader = src.getReader()
   let counted = open !== undefined
   if (counted) open?.inc()
+  const uncount = openUpstreamStreams.opened()
   const end = () => {
+    uncount()
     if (counted) open?.dec()
     counted = false
   }
@@ -195,13 +199,22 @@ export function withIdleTimeout(
 }
 
 /**
+ * An event stream goes through the client of whole answers (transportFor: ours for a plain-http upstream) while fewer
+ * than this many upstream streams are open in the process (open-streams.ts), and through Bun's fetch past it. Through
+ * ours a stream's reads cost the serving thread less (no hand-over from Bun's HTTP thread): 1,000-delta streams at
+ * 8 connections used 0.59–0.71× the CPU an event and ran 1.5× as many a second. But with hundreds of slow token
+ * streams the serving thread is what every token waits for, and their reads on it put the LLM-like load's p99 gap
+ * between tokens up (+65% with 64 of its 500 streams through ours); Bun's HTTP thread reads those beside it. Counting
+ * every open stream rather than ours alone keeps that load as it was: once 64 are open, every new stream is fetch's.
+ */
+export const OURS_STREAMS_BELOW = 64
+
+/**
  * How calls for a whole answer (a JSON turn, a pass-through JSON request, the model list) reach the upstream at
  * `baseUrl`: our HTTP/1.1 client (http1/fetch.ts: the socket read on the serving thread, no hand-over between threads:
  * 13% less CPU a stored JSON turn in bench/turn-cpu.ts, bench/README.md) for a plain-http upstream — vLLM as it is usually run — and Bun's
  * fetch where ours does not go: TLS, credentials in the URL, or a proxy the environment names (Bun's fetch honours it).
- * Event streams stay on Bun's fetch whatever the URL: its own thread reads the sockets of hundreds of slow token
- * streams, and on the serving thread those reads cost the LLM-like load's p99 gap between tokens +43% (the serving
- * thread busy 70% of the time instead of 51%), though the gateway used less CPU in all.
+ * Event streams take this client too while few are open (OURS_STREAMS_BELOW).
  */
 export function transportFor(baseUrl: string, env: Record<string, string | undefined> = process.env): FetchLike {
   const u = new URL(baseUrl)

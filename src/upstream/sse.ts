@@ -10,6 +10,7 @@ import { ApiError } from '../errors'
 import type { BatchStep } from './adapter'
 import { utf8Text } from './bytes-text'
 import { idleTimeout, streamFailure } from './failure'
+import { openUpstreamStreams } from './open-streams'
 import { streamTooLarge } from './stream-limit'
 
 export interface SseMessage {
@@ -192,6 +193,9 @@ class SseSource<E> {
   private idle = false
   private timer: ReturnType<typeof setTimeout> | undefined
 
+  /** counts this stream closed in the process's open upstream streams (open-streams.ts) */
+  private readonly uncount: () => void
+
   constructor(
     body: ReadableStream<Uint8Array>,
     limits: SseLimits,
@@ -203,6 +207,7 @@ class SseSource<E> {
     this.maxStreamBytes = limits.maxStreamBytes ?? Number.POSITIVE_INFINITY
     this.idleMs = limits.idleMs ?? 0
     this.call = limits.call ?? null
+    this.uncount = openUpstreamStreams.opened()
   }
 
   /** The next chunk, within idleMs when set (a silent upstream is cancelled and the read ends in a 504). */
@@ -405,6 +410,7 @@ class SseSource<E> {
 
   /** Ends the reading: the timer stopped, the body cancelled (closing the upstream connection when it is not done). */
   close(): void {
+    this.uncount()
     clearTimeout(this.timer)
     this.reader.cancel().catch(() => {})
   }

@@ -4,7 +4,8 @@ import { afterEach, describe, expect, test } from 'bun:test'
 import { gzipSync } from 'node:zlib'
 import { ApiError } from '../../src/errors'
 import { settle } from '../../src/store/settled-items'
-import { createUpstreamClient, transportFor, withIdleTimeout, type UpstreamOptions } from '../../src/upstream/client'
+import { createUpstreamClient, OURS_STREAMS_BELOW, transportFor, withIdleTimeout, type UpstreamOptions } from '../../src/upstream/client'
+import { openUpstreamStreams } from '../../src/upstream/open-streams'
 import { requestBody, wasSent } from '../../src/upstream/request-body'
 
 type Server = ReturnType<typeof Bun.serve>
@@ -60,17 +61,33 @@ describe("transportFor: our HTTP/1.1 client where it goes, Bun's fetch elsewhere
   })
 })
 
-test("a whole answer comes through our HTTP/1.1 client, an event stream through Bun's fetch (which sends its user-agent)", async () => {
+test("a whole answer comes through our HTTP/1.1 client; an event stream too while fewer than OURS_STREAMS_BELOW upstream streams are open, through Bun's fetch (which sends its user-agent) past it", async () => {
   const agents: (string | null)[] = []
   const s = serve((req) => {
+    if (new URL(req.url).pathname === '/v1/hold')
+      // a first event, so the server sends the headers; then the stream stays open
+      return new Response(new ReadableStream<Uint8Array>({ start: (ctl) => ctl.enqueue(enc.encode(': open\n\n')) }), {
+        headers: { 'content-type': 'text/event-stream' },
+      })
     agents.push(req.headers.get('user-agent'))
     return new Response('{}', { headers: { 'content-type': 'application/json' } })
   })
   const c = client(`http://127.0.0.1:${s.port}/v1`)
-  for (const stream of [false, true, undefined]) await (await c.call({ method: 'POST', path: '/responses', body: '{}', stream })).text()
-  expect(agents[0]).toBeNull()
-  expect(agents[1]).toStartWith('Bun/')
-  expect(agents[2]).toBeNull()
+  const ask = async (stream: boolean | undefined) => {
+    agents.length = 0
+    await (await c.call({ method: 'POST', path: '/responses', body: '{}', stream })).text()
+    return agents[0]?.startsWith('Bun/') ? 'fetch' : 'http1'
+  }
+  const before = openUpstreamStreams.count
+  expect(before).toBeLessThan(OURS_STREAMS_BELOW)
+  expect([await ask(false), await ask(true), await ask(undefined)]).toEqual(['http1', 'http1', 'http1'])
+  // streams relayed by the pass-through count while they are open (withIdleTimeout)
+  const open = await Promise.all(Array.from({ length: OURS_STREAMS_BELOW - before }, () => c.proxy({ path: '/hold', stream: true })))
+  expect(openUpstreamStreams.count).toBe(OURS_STREAMS_BELOW)
+  expect([await ask(false), await ask(true)]).toEqual(['http1', 'fetch'])
+  for (const r of open) await r.body!.cancel()
+  expect(openUpstreamStreams.count).toBe(before)
+  expect(await ask(true)).toBe('http1')
 })
 
 describe('URL joining', () => {

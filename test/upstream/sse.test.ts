@@ -2,6 +2,7 @@
 // boundaries, line endings, the line limit, the end at [DONE], the stream opened by its call, the idle timeout.
 import { describe, expect, test } from 'bun:test'
 import { ApiError } from '../../src/errors'
+import { openUpstreamStreams } from '../../src/upstream/open-streams'
 import { type SseLimits, type SseMessage, translatedBatches } from '../../src/upstream/sse'
 
 function streamOf(chunks: string[]): ReadableStream<Uint8Array> {
@@ -344,4 +345,32 @@ describe('the idle timeout (longest silence between chunks)', () => {
     expect(err).toBeInstanceOf(ApiError)
     expect((err as ApiError).status).toBe(504)
   })
+})
+
+describe("the reader counts its stream among the process's open upstream streams (open-streams.ts)", () => {
+  test.each(['to its end', 'left after the first batch', 'failed by its source'] as const)(
+    'from its first read until it is closed: read %s',
+    async (how) => {
+      const before = openUpstreamStreams.count
+      let fail!: (e: Error) => void
+      const body = new ReadableStream<Uint8Array>({
+        start(ctl) {
+          ctl.enqueue(new TextEncoder().encode('data: 1\n\n'))
+          if (how === 'to its end') ctl.close()
+          fail = (e) => ctl.error(e)
+        },
+      })
+      const batches = translatedBatches<SseMessage>(body, { maxLineBytes: 1024 }, (msg, batch) => batch.push(msg))
+      expect(openUpstreamStreams.count).toBe(before)
+      expect((await batches.next()).value).toEqual([{ event: null, data: '1' }])
+      expect(openUpstreamStreams.count).toBe(before + 1)
+      if (how === 'to its end') expect((await batches.next()).done).toBe(true)
+      else if (how === 'left after the first batch') await batches.return(false)
+      else {
+        fail(new Error('reset'))
+        expect(await batches.next().catch(() => 'failed')).toBe('failed')
+      }
+      expect(openUpstreamStreams.count).toBe(before)
+    },
+  )
 })
