@@ -10,7 +10,7 @@ import type { Sealer } from '../sealing/sealer'
 import type { ItemBody } from '../store/types'
 import type { UpstreamAdapter } from '../upstream/adapter'
 import { EventNormaliser } from './normalise'
-import { outputText } from './response-object'
+import { outputText } from '../output-text'
 import { invalidEncryptedContent } from './sealed-items'
 
 /** The instructions the upstream gets when it is asked for a summary. */

@@ -1,6 +1,7 @@
 // The Response object the gateway shows: every key present, null where unset, numbers defaulted
 // (strict clients validate this). Pure.
 import type { CreateResponseRequest, ResponseObjectT, UsageT } from '../schema/responses'
+import { outputText } from '../output-text'
 import type { ItemBody, ResponseStatus } from '../store/types'
 import { responseTools } from '../tools'
 
@@ -66,16 +67,6 @@ export function responseObject(base: ResponseBase, s: ResponseState): ResponseOb
     error: s.error,
     incomplete_details: s.incomplete_details,
   }
-}
-
-/** The concatenated text of the assistant message items (the SDKs' `output_text`). */
-export function outputText(output: ItemBody[]): string {
-  let text = ''
-  for (const item of output) {
-    if (item.type !== 'message' || !Array.isArray(item.content)) continue
-    for (const part of item.content) if (part?.type === 'output_text' && typeof part.text === 'string') text += part.text
-  }
-  return text
 }
 
 /** Usage as an upstream may send it: Responses or Chat Completions names, any field missing or of the wrong type. */

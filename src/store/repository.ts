@@ -9,10 +9,24 @@ import { fromStoredRuns, toStoredRuns } from './event-runs'
 import { fillFromSources, pointAtSources, pointsAtSources } from './event-sources'
 import { itemPage } from './pagination'
 import { fromChainRow } from './records'
+import { leftOutOutput, withOutput, withoutOutput } from './stored-response'
 import type { Chain, EventBody, FinishResult, ItemBody, Lease, ResponseRecord, ResponseStatus, Store } from './types'
 
 /** A response still queued or in progress: the only ones a running turn may write and a cancel may stop. */
 export const isUnfinished = (status: ResponseStatus) => status === 'queued' || status === 'in_progress'
+
+/**
+ * The Response object to write with a response's `outputItems`: a finished one without the answer the items hold
+ * (./stored-response.ts); a running one as it is.
+ */
+const responseToWrite = <R extends object>(status: ResponseStatus, response: R, outputItems: ItemBody[]): R =>
+  isUnfinished(status) ? response : withoutOutput(response, outputItems)
+
+/** A stored record as it was shown: its Response's output filled back in from its output items where it was left out. */
+function* filledRecord(q: Queries, rec: ResponseRecord | null): Steps<ResponseRecord | null> {
+  if (rec === null || !leftOutOutput(rec.response)) return rec
+  return { ...rec, response: withOutput(rec.response, yield* step(q.outputItems(rec.tenant, rec.id))) }
+}
 
 /** Replaces a response's output items (a progress snapshot or the end of a turn). */
 function* replaceOutputItems(q: Queries, tenant: string, responseId: string, outputItems: ItemBody[]): Steps<void> {
@@ -39,7 +53,7 @@ function* finishTurn(
   const acknowledgesCancel = row.status === 'cancelled' && patch.status === 'cancelled'
   let appended = false
   if (running || acknowledgesCancel) {
-    yield* step(q.finishColumns(id, patch, Date.now()))
+    yield* step(q.finishColumns(id, { ...patch, response: responseToWrite(patch.status, patch.response, outputItems) }, Date.now()))
     yield* replaceOutputItems(q, tenant, id, outputItems)
     // written with the output items and Response object, the last events point at them (./event-sources.ts)
     if (opts.events?.length)
@@ -84,6 +98,7 @@ export function createStore(d: Dialect): Store {
     dialect: d.name,
 
     createResponse(rec, inputItems, lease?: Lease, outputItems: ItemBody[] = [], events: EventBody[] = []) {
+      if (outputItems.length) rec = { ...rec, response: responseToWrite(rec.status, rec.response, outputItems) }
       // a response stored whole once it has ended (no lease: nobody runs it any more)
       if (outputItems.length && !lease && !events.length && d.insertWhole) return d.insertWhole(rec, inputItems, outputItems)
       return (inputItems.length || outputItems.length || events.length ? d.write : d.run)((q) =>
@@ -94,11 +109,15 @@ export function createStore(d: Dialect): Store {
     updateResponse(tenant, id, patch, outputItems) {
       return d.write(function* (q) {
         // A response deleted while it ran stays deleted: nothing to attach the output to.
-        if (yield* step(q.patchResponse(tenant, id, patch, Date.now()))) yield* replaceOutputItems(q, tenant, id, outputItems)
+        const written = { ...patch, response: responseToWrite(patch.status, patch.response, outputItems) }
+        if (yield* step(q.patchResponse(tenant, id, written, Date.now()))) yield* replaceOutputItems(q, tenant, id, outputItems)
       })
     },
 
-    getResponse: (tenant, id) => d.one((q) => q.selectRecord(tenant, id)),
+    getResponse: (tenant, id) =>
+      d.read(function* (q) {
+        return yield* filledRecord(q, yield* step(q.selectRecord(tenant, id)))
+      }),
     // items and events go with it (ON DELETE CASCADE; on PostgreSQL the items by a trigger, postgres/schema.ts)
     deleteResponse: (tenant, id) => d.one((q) => q.deleteResponse(tenant, id)),
     getOutputItems: (tenant, responseId) => d.one((q) => q.outputItems(tenant, responseId)),
@@ -150,8 +169,13 @@ export function createStore(d: Dialect): Store {
     async listEvents(responseId, afterSeq) {
       const events = fromStoredRuns(await d.one((q) => q.selectEvents(responseId, afterSeq)), afterSeq)
       if (!pointsAtSources(events)) return events
-      // Written with the events they fill, and unchanged since; null once the response is deleted.
-      return fillFromSources(events, await d.one((q) => q.eventSources(responseId)))
+      // Written with the events they fill, and unchanged since; null once the response is deleted. Its Response object
+      // as shown: with its output (./stored-response.ts).
+      const sources = await d.one((q) => q.eventSources(responseId))
+      return fillFromSources(
+        events,
+        sources && { ...sources, response: withOutput(sources.response as object, sources.output as ItemBody[]) },
+      )
     },
     hasEvents: (responseId) => d.one((q) => q.hasEvents(responseId)),
 
@@ -181,7 +205,8 @@ export function createStore(d: Dialect): Store {
     cancelResponse(tenant, id, now) {
       return d.write(function* (q) {
         const rec = yield* step(q.lockRecord(tenant, id))
-        if (!rec || !isUnfinished(rec.status)) return rec
+        // (a running response's Response object is stored whole)
+        if (!rec || !isUnfinished(rec.status)) return yield* filledRecord(q, rec)
         // status set in place: the object keeps its key order
         const response = { ...rec.response, status: 'cancelled' as const }
         yield* step(q.markCancelled(id, response, now))

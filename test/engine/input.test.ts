@@ -1,7 +1,8 @@
 // Request input → stored items, and the Response object's defaults.
 import { describe, expect, test } from 'bun:test'
 import { toInputItems } from '../../src/engine/input'
-import { normaliseUsage, outputText, responseBase, responseObject } from '../../src/engine/response-object'
+import { normaliseUsage, responseBase, responseObject } from '../../src/engine/response-object'
+import { outputText } from '../../src/output-text'
 import { toUpstreamRequest } from '../../src/engine/turn'
 import { ApiError } from '../../src/errors'
 import { sequentialIds } from '../../src/ids'

@@ -2,12 +2,14 @@
 // the PostgreSQL database under AGENTGATE_TEST_STORE=postgres): no turn left running, every row's columns agree with
 // its Response object, its output items are exactly response.output, a streamed response's log ends with the
 // terminal event carrying that same object (read as the store reads it: the last events of a finished turn point at
-// its stored output and Response, src/store/event-sources.ts), and no conversation stays locked.
+// its stored output and Response, src/store/event-sources.ts, and a finished Response is stored without the output its
+// items hold, src/store/stored-response.ts), and no conversation stays locked.
 import { SQL } from 'bun'
 import { Database } from 'bun:sqlite'
 import { expect } from 'bun:test'
 import type { Config } from '../../src/config'
 import { fillFromSources } from '../../src/store/event-sources'
+import { withOutput } from '../../src/store/stored-response'
 
 export interface StoredResponse {
   id: string
@@ -56,16 +58,18 @@ export function storedResponses(config: Pick<Config, 'db' | 'databaseUrl'>): Pro
       const outputs = await q("select id, body from items where response_id = ? and kind = 'output' order by position", r.id)
       const [{ n }] = await q("select count(*) as n from items where response_id = ? and kind = 'input'", r.id)
       const events = await q('select data from response_events where response_id = ? order by sequence_number', r.id)
+      const output = outputs.map((i) => json(i.body))
+      const response = withOutput(json(r.response), output)
       out.push({
         id: r.id,
         tenant: r.tenant,
         status: r.status,
-        response: json(r.response),
+        response,
         outputIds: outputs.map((i) => i.id),
         inputCount: Number(n),
         events: fillFromSources(
           events.map((e) => json(e.data)),
-          { response: json(r.response), output: outputs.map((i) => json(i.body)) },
+          { response, output },
         ),
       })
     }

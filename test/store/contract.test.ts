@@ -196,6 +196,94 @@ for (const impl of implementations) {
         expect(await store.getOutputItems('alice', 'nope')).toEqual([])
         expect(ids(await store.getOutputItems('alice', 'resp_1'))).toEqual(['o'])
       })
+
+      // A finished Response is stored without the output its items hold (src/store/stored-response.ts): however it was
+      // stored, it reads back as it was written, byte for byte.
+      describe("a finished response's Response object, its output read from its items", () => {
+        const answer = message('out_1', 'assistant', 'the answer, '.repeat(50))
+        const call = { id: 'fc_1', type: 'function_call', call_id: 'call_1', name: 'f', arguments: '{"a":1}', status: 'completed' }
+        const output = [answer, call]
+        const text = (answer.content as { text: string }[])[0]!.text
+        // the gateway's key order: output and output_text between other fields
+        const shown = (status: string, extra: Record<string, unknown> = {}) => ({
+          id: 'resp_1',
+          object: 'response',
+          status,
+          output,
+          output_text: text,
+          usage: { input_tokens: 1, output_tokens: 2, total_tokens: 3 },
+          ...extra,
+        })
+        const running = () =>
+          store.createResponse(responseRecord('resp_1', { status: 'in_progress' }), [], { owner: 'x', expiresAt: Date.now() + 60_000 })
+        const read = async () => JSON.stringify((await store.getResponse('default', 'resp_1'))!.response)
+
+        test('finished by finishResponse, created whole, or updated: each reads back as written', async () => {
+          const response = shown('completed')
+          await running()
+          await store.finishResponse('default', 'resp_1', { status: 'completed', response, error: null, completedAt: 1 }, output)
+          expect(await read()).toBe(JSON.stringify(response))
+          expect(await store.getOutputItems('default', 'resp_1')).toEqual(output)
+
+          const whole = { ...shown('incomplete'), id: 'resp_w' }
+          await store.createResponse(responseRecord('resp_w', { status: 'incomplete', response: whole }), [], undefined, output)
+          expect(JSON.stringify((await store.getResponse('default', 'resp_w'))!.response)).toBe(JSON.stringify(whole))
+
+          const updated = { ...shown('failed'), id: 'resp_u' }
+          await store.createResponse(responseRecord('resp_u', { status: 'in_progress' }), [])
+          await store.updateResponse('default', 'resp_u', { status: 'failed', response: updated, error: null, completedAt: null }, output)
+          expect(JSON.stringify((await store.getResponse('default', 'resp_u'))!.response)).toBe(JSON.stringify(updated))
+        })
+
+        test('a cancel of a finished response answers with its whole Response', async () => {
+          const response = shown('completed')
+          await running()
+          await store.finishResponse('default', 'resp_1', { status: 'completed', response, error: null, completedAt: 1 }, output)
+          expect(JSON.stringify((await store.cancelResponse('default', 'resp_1', 5))!.response)).toBe(JSON.stringify(response))
+        })
+
+        test('an output that is not its items, or an output_text that is not their text, is kept as written', async () => {
+          const cases = [
+            shown('incomplete', { output: [answer] }), // the items say more (the Response was cut, the items not)
+            shown('completed', { output_text: 'something else' }),
+            { ...shown('completed'), output_text: undefined }, // no output_text at all
+            { id: 'resp_1', status: 'completed', output: output.map((i) => ({ ...i })), output_text: 5 },
+            { id: 'resp_1', status: 'completed', content: output }, // not a Responses object
+          ]
+          for (const [n, response] of cases.entries()) {
+            const id = `resp_c${n}`
+            const rec = responseRecord(id, { status: 'completed', response: { ...response, id } })
+            await store.createResponse(rec, [], undefined, output)
+            expect(JSON.stringify((await store.getResponse('default', id))!.response)).toBe(JSON.stringify(rec.response))
+          }
+        })
+
+        test("a running response's snapshot is kept whole, and a recovered one fails with its output", async () => {
+          const snapshot = shown('in_progress')
+          await running()
+          await store.checkpointResponse('default', 'resp_1', {
+            progress: { status: 'in_progress', response: snapshot, outputItems: output },
+          })
+          expect(await read()).toBe(JSON.stringify(snapshot))
+          await store.failInterrupted('interrupted', Date.now() + 120_000)
+          const failed = (await store.getResponse('default', 'resp_1'))!.response
+          expect(failed).toMatchObject({ status: 'failed', output, output_text: text })
+        })
+
+        test("the terminal event of a stored log replays the whole Response, the store's read of it too", async () => {
+          const response = shown('completed')
+          await running()
+          const events = [
+            { type: 'response.output_item.done', sequence_number: 1, output_index: 0, item: answer },
+            { type: 'response.completed', sequence_number: 2, response },
+          ]
+          await store.finishResponse('default', 'resp_1', { status: 'completed', response, error: null, completedAt: 1 }, output, {
+            events,
+          })
+          expect((await store.listEvents('resp_1', -1)).map((e) => JSON.stringify(e))).toEqual(events.map((e) => JSON.stringify(e)))
+          expect(await read()).toBe(JSON.stringify(response))
+        })
+      })
     })
 
     describe('deleteResponse', () => {

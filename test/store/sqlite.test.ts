@@ -229,6 +229,39 @@ describe('event log rows', () => {
   })
 })
 
+describe('response rows', () => {
+  test("a finished response's Response object does not repeat its answer: output and output_text read from its items", async () => {
+    const path = join(dir, 'rows.db')
+    const store: JsonStore = await openStore({ db: path, databaseUrl: null })
+    const text = 'the answer, '.repeat(100)
+    const item = message('msg_1', 'assistant', text)
+    const response = { id: 'resp_1', status: 'completed', output: [item], output_text: text, usage: null }
+    await store.createResponse(responseRecord('resp_1', { status: 'in_progress' }), [], { owner: 'x', expiresAt: Date.now() + 60_000 })
+    await store.finishResponse('default', 'resp_1', { status: 'completed', response, error: null, completedAt: 1 }, [item])
+    // a row stored before Responses were kept this way: its output in the row, read as it is
+    const old = {
+      id: 'resp_old',
+      status: 'completed',
+      output: [message('msg_2', 'assistant', 'kept in the row')],
+      output_text: 'kept in the row',
+    }
+    await store.close()
+    const raw = new Database(path)
+    raw.run(
+      `INSERT INTO responses (id, tenant, status, model, created_at, updated_at, request, response) VALUES ('resp_old', 'default', 'completed', 'm', 1, 1, '{}', ?)`,
+      [JSON.stringify(old)],
+    )
+    const row = raw.query<{ response: string }, []>("SELECT response FROM responses WHERE id = 'resp_1'").get()!
+    raw.close()
+    expect(row.response).not.toContain('the answer')
+    expect(JSON.parse(row.response)).toMatchObject({ output: null, output_text: null, usage: null })
+    const reopened: JsonStore = await openStore({ db: path, databaseUrl: null })
+    expect(JSON.stringify((await reopened.getResponse('default', 'resp_1'))!.response)).toBe(JSON.stringify(response))
+    expect(JSON.stringify((await reopened.getResponse('default', 'resp_old'))!.response)).toBe(JSON.stringify(old))
+    await reopened.close()
+  })
+})
+
 describe('indexes', () => {
   // A response's items (most rows) have no conversation and most responses no previous one: indexed, their null keys
   // made every turn's insert split pages in the middle of the index. Partial indexes leave them out; the reads that
