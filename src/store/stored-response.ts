@@ -26,12 +26,14 @@ type Loose = Record<string, unknown>
 export function withoutOutput<R extends object>(response: R, output: readonly ItemBody[]): R {
   const r = response as Loose
   if (output.length === 0 || !Array.isArray(r.output) || !sameJson(r.output, output)) return response
-  const fields = typeof r.output_text === 'string' && r.output_text === outputText(output) ? ['output', 'output_text'] : ['output']
-  const row: Loose = {}
-  for (const k in r) row[k] = fields.includes(k) ? null : r[k]
-  row[OUTPUT_KEY] = fields
-  return row as R
+  // (a field set again in a spread keeps its place: the key order stays the Response's)
+  if (typeof r.output_text === 'string' && r.output_text === outputText(output))
+    return { ...r, output: null, output_text: null, [OUTPUT_KEY]: BOTH } as R
+  return { ...r, output: null, [OUTPUT_KEY]: OUTPUT_ONLY } as R
 }
+
+const BOTH = ['output', 'output_text']
+const OUTPUT_ONLY = ['output']
 
 /** Whether a stored Response left out fields its output items fill (withOutput must be given them). */
 export function leftOutOutput(stored: object): boolean {
@@ -42,10 +44,8 @@ export function leftOutOutput(stored: object): boolean {
 export function withOutput<R extends object>(stored: R, output: ItemBody[]): R {
   const fields = (stored as Loose)[OUTPUT_KEY] as string[] | undefined
   if (fields === undefined) return stored
-  const r: Loose = {}
-  for (const k in stored) {
-    if (k === OUTPUT_KEY) continue
-    r[k] = !fields.includes(k) ? (stored as Loose)[k] : k === 'output' ? output : outputText(output)
-  }
+  const { [OUTPUT_KEY]: _, ...r } = stored as Loose
+  r.output = output
+  if (fields.includes('output_text')) r.output_text = outputText(output)
   return r as R
 }
