@@ -114,10 +114,14 @@ export function createStore(d: Dialect): Store {
       })
     },
 
-    getResponse: (tenant, id) =>
-      d.read(function* (q) {
-        return yield* filledRecord(q, yield* step(q.selectRecord(tenant, id)))
-      }),
+    async getResponse(tenant, id) {
+      const rec = await d.one((q) => q.selectRecord(tenant, id))
+      if (rec === null || !leftOutOutput(rec.response)) return rec
+      // Read apart (no transaction for every GET): a finished response's items no longer change, and it has at least
+      // one (./stored-response.ts) — none means it was deleted in between.
+      const output = await d.one((q) => q.outputItems(tenant, id))
+      return output.length ? { ...rec, response: withOutput(rec.response, output) } : null
+    },
     // items and events go with it (ON DELETE CASCADE; on PostgreSQL the items by a trigger, postgres/schema.ts)
     deleteResponse: (tenant, id) => d.one((q) => q.deleteResponse(tenant, id)),
     getOutputItems: (tenant, responseId) => d.one((q) => q.outputItems(tenant, responseId)),
