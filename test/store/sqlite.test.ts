@@ -260,6 +260,18 @@ describe('response rows', () => {
     expect(JSON.stringify((await reopened.getResponse('default', 'resp_old'))!.response)).toBe(JSON.stringify(old))
     await reopened.close()
   })
+
+  test('a response deleted between the read of its row and of its items reads as gone, not with an empty output', async () => {
+    const store: JsonStore = await openStore({ db: join(dir, 'race.db'), databaseUrl: null })
+    const item = message('msg_1', 'assistant', 'the answer')
+    const response = { id: 'resp_1', status: 'completed', output: [item], output_text: 'the answer' }
+    await store.createResponse(responseRecord('resp_1', { response }), [], undefined, [item])
+    // the row is read as the call begins; the delete runs before the items are
+    const read = store.getResponse('default', 'resp_1')
+    expect(await store.deleteResponse('default', 'resp_1')).toBe(true)
+    expect(await read).toBeNull()
+    await store.close()
+  })
 })
 
 describe('indexes', () => {
