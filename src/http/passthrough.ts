@@ -66,7 +66,8 @@ export function passthroughRoutes({ upstream, metrics, tracing }: AppDeps) {
           body,
           signal: request.signal,
           kind: 'generate',
-          // an answer asked for as an event stream takes Bun's fetch once many are open (upstream/client.ts OURS_STREAMS_BELOW)
+          // an answer asked for as an event stream takes Bun's fetch once many are open
+          // (upstream/client.ts OURS_STREAMS_BELOW)
           stream: asksForStream(body),
           parentSpan: tracing?.spanOf(request),
           // an event stream counts as open until it ends, fails or the client leaves

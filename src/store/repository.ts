@@ -22,10 +22,17 @@ export const isUnfinished = (status: ResponseStatus) => status === 'queued' || s
 const responseToWrite = <R extends object>(status: ResponseStatus, response: R, outputItems: ItemBody[]): R =>
   isUnfinished(status) ? response : withoutOutput(response, outputItems)
 
-/** A stored record as it was shown: its Response's output filled back in from its output items where it was left out. */
+/**
+ * A record whose Response left out its output, as it was shown: filled back in from its output items, read after the
+ * record. It has at least one (./stored-response.ts): none means it was deleted in between (null).
+ */
+const withItems = (rec: ResponseRecord, output: ItemBody[]): ResponseRecord | null =>
+  output.length ? { ...rec, response: withOutput(rec.response, output) } : null
+
+/** A stored record as it was shown (withItems), read in the operation's transaction. */
 function* filledRecord(q: Queries, rec: ResponseRecord | null): Steps<ResponseRecord | null> {
   if (rec === null || !leftOutOutput(rec.response)) return rec
-  return { ...rec, response: withOutput(rec.response, yield* step(q.outputItems(rec.tenant, rec.id))) }
+  return withItems(rec, yield* step(q.outputItems(rec.tenant, rec.id)))
 }
 
 /** Replaces a response's output items (a progress snapshot or the end of a turn). */
@@ -117,10 +124,9 @@ export function createStore(d: Dialect): Store {
     async getResponse(tenant, id) {
       const rec = await d.one((q) => q.selectRecord(tenant, id))
       if (rec === null || !leftOutOutput(rec.response)) return rec
-      // Read apart (no transaction for every GET): a finished response's items no longer change, and it has at least
-      // one (./stored-response.ts) — none means it was deleted in between.
-      const output = await d.one((q) => q.outputItems(tenant, id))
-      return output.length ? { ...rec, response: withOutput(rec.response, output) } : null
+      // read apart, not in a transaction (on PostgreSQL three more round trips for every GET): a finished response's
+      // items no longer change
+      return withItems(rec, await d.one((q) => q.outputItems(tenant, id)))
     },
     // items and events go with it (ON DELETE CASCADE; on PostgreSQL the items by a trigger, postgres/schema.ts)
     deleteResponse: (tenant, id) => d.one((q) => q.deleteResponse(tenant, id)),

@@ -6,9 +6,9 @@
 // from the item rows (withOutput), in place, so the object reads back key for key as it was shown.
 //
 // Only a finished response (its status no longer changes, nor its items) with at least one output item, and only where
-// the fields repeat the items exactly: a Response whose output is not the items (any other body kept by a store, a value that differs) is stored
-// as it is, and so is every running turn's (recovery rewrites those in SQL, ./sql.ts failedEvents). A row stored before
-// this, or stored whole, has no OUTPUT_KEY and reads as it is.
+// the fields repeat the items exactly: a Response whose output is not the items (any other body kept by a store, a
+// value that differs) is stored as it is, and so is every running turn's (recovery rewrites those in SQL, ./sql.ts
+// failedEvents). A row stored before this, or stored whole, has no OUTPUT_KEY and reads as it is.
 
 import { sameJson } from './event-sources'
 import { outputText } from '../output-text'

@@ -212,9 +212,9 @@ export const OURS_STREAMS_BELOW = 64
 /**
  * How calls for a whole answer (a JSON turn, a pass-through JSON request, the model list) reach the upstream at
  * `baseUrl`: our HTTP/1.1 client (http1/fetch.ts: the socket read on the serving thread, no hand-over between threads:
- * 13% less CPU a stored JSON turn in bench/turn-cpu.ts, bench/README.md) for a plain-http upstream — vLLM as it is usually run — and Bun's
- * fetch where ours does not go: TLS, credentials in the URL, or a proxy the environment names (Bun's fetch honours it).
- * Event streams take this client too while few are open (OURS_STREAMS_BELOW).
+ * 13% less CPU a stored JSON turn in bench/turn-cpu.ts, bench/README.md) for a plain-http upstream — vLLM as it is
+ * usually run — and Bun's fetch where ours does not go: TLS, credentials in the URL, or a proxy the environment names
+ * (Bun's fetch honours it). Event streams take this client too while few are open (OURS_STREAMS_BELOW).
  */
 export function transportFor(baseUrl: string, env: Record<string, string | undefined> = process.env): FetchLike {
   const u = new URL(baseUrl)
