@@ -8,7 +8,7 @@
 
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 
 const ROOT = import.meta.dir
 const ENTRY = join(ROOT, 'src/main.ts')
@@ -81,7 +81,7 @@ function parseOptions(argv: string[]): Options | null {
         opts.targets.push(...ALL_TARGETS)
         break
       case '--outdir':
-        opts.outdir = join(process.cwd(), value())
+        opts.outdir = resolve(value())
         break
       case '--no-native':
         opts.native = false
