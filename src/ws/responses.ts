@@ -28,7 +28,7 @@ export function responsesSocketRoutes(deps: AppDeps, engine: TurnEngine, auth: A
       // caller's tenant's. With an OIDC token, its expiry is checked again on each response.create (ws/session.ts).
       const principal = ws.data.caller
       const session = new ResponsesSocketSession(
-        { send: (text) => ws.raw.send(text), close: (code, reason) => ws.raw.close(code, reason) },
+        { send: (text) => ws.raw.send(text), cork: (fn) => ws.raw.cork(fn), close: (code, reason) => ws.raw.close(code, reason) },
         {
           engine,
           logger: deps.logger,

@@ -20,6 +20,8 @@ import { spelledOut } from '../upstream/delta-run'
 export interface FrameSink {
   /** bytes sent (> 0), -1 when queued under backpressure, 0 when dropped (socket closed) */
   send(text: string): number
+  /** `fn` run with the socket corked: what it sends goes out in one write when it returns */
+  cork<T>(fn: () => T): T
   close(code?: number, reason?: string): void
 }
 
@@ -154,6 +156,11 @@ export class ResponsesSocketSession {
    * is sent once it drains): nothing to await per frame or per batch otherwise.
    */
   private sendAll(events: unknown[], from = 0): boolean | Promise<boolean> {
+    if (events.length - from > 1) return this.sink.cork(() => this.sendEach(events, from))
+    return this.sendEach(events, from)
+  }
+
+  private sendEach(events: unknown[], from: number): boolean | Promise<boolean> {
     for (let i = from; i < events.length; i++) {
       if (this.closed) return false
       const r = this.sink.send(JSON.stringify(events[i]))

@@ -61,9 +61,9 @@ const socket =
     return r === 1 ? text.length : r
   }
 
-function session(engine: unknown, send: (text: string) => number) {
+function session(engine: unknown, send: (text: string) => number, cork = <T>(fn: () => T): T => fn()) {
   const s = new ResponsesSocketSession(
-    { send, close() {} },
+    { send, cork, close() {} },
     { engine: engine as never, logger: silentLogger, tenant: 'default', maxQueue: 4, forceStore: false, requestId: 'req_1' },
   )
   s.onMessage({ type: 'response.create', model: 'm', input: 'hi' })
@@ -148,4 +148,50 @@ test("an error frame sent while a turn waits for the socket to drain does not ta
   await settle()
   expect(seen).toMatchObject({ written: 6, ended: true })
   expect(frames.map((f) => JSON.parse(f).delta ?? JSON.parse(f).type).slice(6)).toEqual(['w3', 'w4', 'w5', 'response.completed'])
+})
+
+test('the frames of a batch of several events go out in one write (the socket corked around them); a lone one as it is', async () => {
+  const turn = {
+    id: 'resp_1',
+    stored: false,
+    response: { status: 'completed' },
+    transcript: () => [],
+    async *batches(sink: { write(b: unknown[]): Promise<unknown> | undefined }) {
+      yield [
+        { type: 'response.created', sequence_number: 0 },
+        { type: 'response.in_progress', sequence_number: 1 },
+      ]
+      await sink.write([delta(0), delta(1), delta(2)])
+      await sink.write([delta(3)])
+      yield [{ type: 'response.completed', sequence_number: 6 }]
+    },
+  }
+  const frames: string[] = []
+  // what each cork sent, frame by frame
+  const corked: string[][] = []
+  let inCork: string[] | null = null
+  const name = (text: string) => JSON.parse(text).delta ?? JSON.parse(text).type
+  session(
+    { start: async () => turn },
+    (text) => {
+      frames.push(text)
+      inCork?.push(name(text))
+      return text.length
+    },
+    <T>(fn: () => T): T => {
+      inCork = []
+      try {
+        return fn()
+      } finally {
+        corked.push(inCork)
+        inCork = null
+      }
+    },
+  )
+  await settle()
+  expect(frames.map(name)).toEqual(['response.created', 'response.in_progress', 'w0', 'w1', 'w2', 'w3', 'response.completed'])
+  expect(corked).toEqual([
+    ['response.created', 'response.in_progress'],
+    ['w0', 'w1', 'w2'],
+  ])
 })
