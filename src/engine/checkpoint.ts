@@ -55,9 +55,11 @@ export interface CheckpointOptions {
   tenant: string
   id: string
   owner: string
-  /** false: the turn keeps nothing, every method is a no-op */
+  /** false: the turn keeps nothing here, every method is a no-op (but see atEnd) */
   stored: boolean
   recordEvents: boolean
+  /** a turn stored whole at its end (turn-start.ts): its events are only kept, for that write (stop()) */
+  atEnd?: boolean
   /** the log was begun with the response's row (turn-start.ts): that counts as its first write */
   logStarted?: boolean
   background: boolean
@@ -98,7 +100,7 @@ export class TurnCheckpoint {
 
   /** Keeps an event for the log (when the turn records one). */
   record(e: ResponseEvent | DeltaRun): void {
-    if (!this.o.stored || !this.o.recordEvents) return
+    if (!(this.o.stored || this.o.atEnd) || !this.o.recordEvents) return
     if (e.type !== DELTA_RUN) this.pending.push(e as ResponseEvent)
     else {
       // a run of text deltas: kept as the rows its events would make, its deltas as the JSON they are stored as (no
@@ -126,6 +128,7 @@ export class TurnCheckpoint {
    * a promise: this runs for every event of every stream.
    */
   afterEvent(): Promise<void> | undefined {
+    if (!this.o.stored) return undefined
     if (this.pending.length >= EVENT_BATCH || (this.pending.length > 0 && !this.written))
       return this.serial(() => this.flush()).catch((e) => this.storageFailure(e))
     return undefined

@@ -129,6 +129,7 @@ export class RunningTurn implements Turn, FinishingTurn {
       // a turn stored at its end has no row to keep up to date while it runs
       stored: this.stored && this.storeAtEnd === null,
       recordEvents: this.opts.recordEvents === true,
+      atEnd: this.storeAtEnd !== null,
       logStarted: this.logged > 0,
       background: this.background,
       progress: () => ({ version: norm.sequence, response: this.progress(norm), output: norm.output() }),

@@ -98,7 +98,7 @@ export async function finishTurn(
       // The end's one write: the row updated — or, for a turn stored at its end, inserted whole with its input and
       // output (such a turn ends as it says: its row is new, and it is in no conversation).
       let result: FinishResult | null = null
-      if (turn.storeAtEnd) await storeWhole(turn, turn.storeAtEnd, patch, output)
+      if (turn.storeAtEnd) await storeWhole(turn, turn.storeAtEnd, patch, output, events)
       else result = await writeEnd(turn, patch, output, events, conversationItems)
       endSpan(s)
       if (result && result.status !== null && result.status !== outcome.status)
@@ -130,7 +130,7 @@ export async function finishTurn(
       }
       // (a turn that failed appends nothing to its conversation)
       turn.deps.unstored!.retry(turn.id, events, () =>
-        turn.storeAtEnd ? storeWhole(turn, turn.storeAtEnd, patch, output) : writeEnd(turn, patch, output, events),
+        turn.storeAtEnd ? storeWhole(turn, turn.storeAtEnd, patch, output, events) : writeEnd(turn, patch, output, events),
       )
     }
   }
@@ -181,14 +181,15 @@ function writeEnd(
 }
 
 /**
- * The end's one write for a turn stored at its end (turn-start.ts): its record inserted whole, with its input and output.
- * The record is the turn's own, held by nothing else: completed in place rather than copied.
+ * The end's one write for a turn stored at its end (turn-start.ts): its record inserted whole, with its input, output
+ * and (a streamed turn's) whole event log. The record is the turn's own, held by nothing else: completed in place
+ * rather than copied.
  */
-function storeWhole(turn: FinishingTurn, rec: ResponseRecord, patch: EndPatch, output: ItemBody[]): Promise<void> {
+function storeWhole(turn: FinishingTurn, rec: ResponseRecord, patch: EndPatch, output: ItemBody[], events: ResponseEvent[]): Promise<void> {
   rec.status = patch.status
   rec.response = patch.response
   rec.error = patch.error
   rec.completedAt = patch.completedAt
   rec.updatedAt = Date.now()
-  return turn.deps.store.createResponse(rec, turn.input, undefined, output)
+  return turn.deps.store.createResponse(rec, turn.input, undefined, output, events)
 }

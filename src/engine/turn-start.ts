@@ -95,9 +95,13 @@ export function turnStarter(deps: EngineDeps, historyDeps: HistoryDeps, warnedTo
     let storeAtEnd: ResponseRecord | null = null
     let firstEvents: EventOf<'response.created'>[] = NO_FIRST_EVENTS
     // A JSON turn (not streamed, not in the background, not in a conversation) is seen by nobody before it ends: its
-    // id reaches the client with the answer. It is stored whole at its end (turn-finish.ts), one write per turn; on a
-    // failing storage that write is what fails (503, retried like any turn's end by engine/unstored.ts).
-    const atEnd = stored && !conversationId && !background && opts.recordEvents !== true
+    // id reaches the client with the answer. So is a turn stored only because its socket keeps every turn (WebSocket
+    // mode, the client said store:false, as Codex does): nobody was promised a view of it, and a socket that goes
+    // away ends its turn, so nothing resumes it. Either is stored whole at its end (turn-finish.ts), its event log
+    // included, one write per turn; on a failing storage that write is what fails (503, retried like any turn's end
+    // by engine/unstored.ts).
+    const unseen = opts.recordEvents !== true || (opts.forceStore === true && req.store === false)
+    const atEnd = stored && !conversationId && !background && unseen
     if (stored) {
       const rec: ResponseRecord = {
         id,

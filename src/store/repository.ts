@@ -77,7 +77,9 @@ function* finishTurn(
 }
 
 /**
- * A new response with its input and output items and first events (Store.createResponse). A generator declared once
+ * A new response with its input and output items and first events — or, stored whole once ended, its whole log, which
+ * then points at the Response and output items written with it (./event-sources.ts) as a finished turn's last events
+ * do (Store.createResponse). `response` is the Response as shown (the record's may leave out its output). A generator declared once
  * here, not one made per call inside createResponse: the JIT threw away and recompiled that per-call generator's
  * optimised code again and again under load (23 times in 8 s of 1,000-delta streams, 5–30 ms of compiling each), and
  * every streamed turn with the store on runs it.
@@ -89,11 +91,15 @@ function* insertNew(
   lease: Lease | null,
   outputItems: ItemBody[],
   events: EventBody[],
+  response: ResponseRecord['response'],
 ): Steps<void> {
   yield* step(q.insertResponse(rec, lease))
   if (inputItems.length) yield* step(q.insertItems(rec.tenant, { kind: 'input', responseId: rec.id }, inputItems, 0))
   if (outputItems.length) yield* step(q.insertItems(rec.tenant, { kind: 'output', responseId: rec.id }, outputItems, 0))
-  if (events.length) yield* step(q.insertEvents(rec.id, toStoredRuns(events)))
+  if (events.length) {
+    const rows = isUnfinished(rec.status) ? events : pointAtSources(events, { response, output: outputItems })
+    yield* step(q.insertEvents(rec.id, toStoredRuns(rows)))
+  }
 }
 
 /** Recovery's verdict on a running turn's lease: gone when there is none, it expired, or its owner is dead. */
@@ -105,11 +111,12 @@ export function createStore(d: Dialect): Store {
     dialect: d.name,
 
     createResponse(rec, inputItems, lease?: Lease, outputItems: ItemBody[] = [], events: EventBody[] = []) {
+      const shown = rec.response
       if (outputItems.length) rec = { ...rec, response: responseToWrite(rec.status, rec.response, outputItems) }
       // a response stored whole once it has ended (no lease: nobody runs it any more)
       if (outputItems.length && !lease && !events.length && d.insertWhole) return d.insertWhole(rec, inputItems, outputItems)
       return (inputItems.length || outputItems.length || events.length ? d.write : d.run)((q) =>
-        insertNew(q, rec, inputItems, lease ?? null, outputItems, events),
+        insertNew(q, rec, inputItems, lease ?? null, outputItems, events, shown),
       )
     },
 

@@ -114,7 +114,8 @@ export interface Store<B extends Bodies = GatewayBodies> {
   /**
    * Inserts a new response (any status) and its input items — and its output items, for a response stored whole once
    * it has ended — atomically. Ids must be new. A running turn has a lease; a streamed one may start its event log
-   * here (its first event, in the same write).
+   * here (its first event, in the same write). A streamed response stored whole once it has ended comes with its
+   * whole log.
    */
   createResponse(
     rec: ResponseRecord<B>,

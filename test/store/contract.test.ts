@@ -711,6 +711,16 @@ for (const impl of implementations) {
           expect(json(await store.listEvents('resp_1', 26))).toEqual(json(log.slice(27)))
         })
 
+        test('a streamed response stored whole once it has ended, with its whole log: the same replay, from any point', async () => {
+          const copy = <T>(v: T): T => JSON.parse(JSON.stringify(v))
+          const rec = responseRecord('resp_w', { response: copy(final) as JsonBodies['response'] })
+          await store.createResponse(rec, [], undefined, copy(final.output) as ItemBody[], copy(log) as JsonBodies['event'][])
+          expect(JSON.stringify((await store.getResponse('default', 'resp_w'))!.response)).toBe(JSON.stringify(final))
+          expect(json(await store.listEvents('resp_w', -1))).toEqual(json(log))
+          for (let after = 0; after < log.length; after++)
+            expect(json(await store.listEvents('resp_w', after))).toEqual(json(log.slice(after + 1)))
+        })
+
         test('a deleted response takes its log with it, pointers and all', async () => {
           await finish(final.output, final, log)
           expect(await store.deleteResponse('default', 'resp_1')).toBe(true)

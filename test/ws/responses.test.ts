@@ -214,6 +214,43 @@ describe('WebSocket /v1/responses', () => {
     s.ws.close()
   })
 
+  test('a store:false turn, kept only because the socket keeps every turn, is stored in one write at its end: unknown while it streams, then whole, its log replaying what the socket sent', async () => {
+    const s = await openSocket(gw.url)
+    up.queue({ text: 'an answer streamed slowly enough to look at the store meanwhile', delayMs: 20 })
+    s.send(create({ store: false, input: userMsg('one') }))
+    const created = await s.next((f) => f.type === 'response.created')
+    const id = created.response.id
+    await s.next((f) => f.type === 'response.output_text.delta')
+    // nobody was promised a view of it: no row, no log yet
+    expect((await fetch(`${gw.baseURL}/responses/${id}`)).status).toBe(404)
+    expect(await gw.store.getResponse('default', id)).toBeNull()
+    expect(await gw.store.hasEvents(id)).toBe(false)
+    const done = await s.next((f) => f.type === 'response.completed')
+    // stored before the client saw response.completed: a chained request right after it resolves
+    const stored = (await (await fetch(`${gw.baseURL}/responses/${id}`)).json()) as any
+    expect(stored).toEqual(done.response)
+    const sent = s.texts.slice(s.frames.indexOf(created), s.frames.indexOf(done) + 1)
+    const replay = await (await fetch(`${gw.baseURL}/responses/${id}?stream=true`)).text()
+    const data = replay
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => l.slice(6))
+    expect(data).toEqual(sent)
+    s.ws.close()
+  })
+
+  test('a turn that asks to be stored is there from its start, as over HTTP', async () => {
+    const s = await openSocket(gw.url)
+    up.queue({ text: 'an answer streamed slowly enough to look at the store meanwhile', delayMs: 20 })
+    s.send(create({ store: true, input: userMsg('one') }))
+    const created = await s.next((f) => f.type === 'response.created')
+    await s.next((f) => f.type === 'response.output_text.delta')
+    const running = (await (await fetch(`${gw.baseURL}/responses/${created.response.id}`)).json()) as any
+    expect(running.status).toBe('in_progress')
+    await s.next((f) => f.type === 'response.completed')
+    s.ws.close()
+  })
+
   test('a socket that vanishes mid-turn cancels the upstream and stores the turn as incomplete', async () => {
     const s = await openSocket(gw.url)
     up.queue({ text: 'a long and slow answer that will be cut off before it ends', delayMs: 40 })
