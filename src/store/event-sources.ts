@@ -1,9 +1,11 @@
 // How the last events of a streamed turn's log point at what the turn's end stores anyway, instead of repeating it.
 // output_item.done carries the finished item, content_part.done and output_text.done (and their reasoning, refusal,
 // tool-call kin) its part and text, the terminal event the final Response — one more copy of the answer each: four of
-// the seven a 1,000-token turn used to store. Stored in the same transaction as the response's output items and
-// Response object (Store.finishResponse, ./repository.ts), such an event keeps its field as null plus a path to the
-// stored value under SOURCE_KEY, and a replay (resume) fills it back in.
+// the seven a 1,000-token turn used to store. The first events (response.created, .in_progress) carry the Response as it
+// began, whose instructions and tools the final one repeats: a coding agent's tools, several KB sent with every turn,
+// were stored three times a turn. Stored in the same transaction as the response's output items and Response object
+// (Store.finishResponse, or the whole log of a turn stored at its end: ./repository.ts), such an event keeps its field
+// as null plus a path to the stored value under SOURCE_KEY, and a replay (resume) fills it back in.
 //
 // A pointer is taken only where the event's value and the stored one serialise to the same JSON (same keys in the same
 // order, same values), so a replay sends the bytes the live stream sent; anything else — an item the size limit cut
@@ -25,6 +27,13 @@ type Path = (string | number)[]
 type Loose = Record<string, unknown>
 
 const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed'])
+
+/**
+ * The fields of the Response the turn's first events carry (response.created, .in_progress, .queued) that its final
+ * Response repeats: what the request gave, such as a coding agent's tools, sent again with every turn. Pointed at as
+ * `response.<field>` (a field of the event's `response`).
+ */
+const ECHOED = ['instructions', 'tools']
 
 /** A string shorter than this is kept in the event: its pointer would not be shorter. */
 const MIN_TEXT = 64
@@ -60,6 +69,8 @@ function resolve(sources: EventSources, path: Path): unknown {
 /** The fields of `e` that may repeat a stored value, each with the path to that value. */
 function candidates(e: Loose): [string, Path][] | null {
   if (TERMINAL.has(e.type as string)) return 'response' in e ? [['response', ['response']]] : null
+  const r = e.response
+  if (typeof r === 'object' && r !== null) return ECHOED.filter((k) => k in r).map((k) => [`response.${k}`, ['response', k]])
   if (typeof e.output_index !== 'number' || !(e.type as string).endsWith('.done')) return null
   const i = e.output_index
   // a part lives in the item's content, or (reasoning summaries) in its summary
@@ -94,8 +105,8 @@ export function pointAtSources<E extends { type: string }>(events: E[], sources:
     let from: Record<string, Path> | null = null
     if (fields)
       for (const [field, path] of fields) {
-        const value = e[field]
-        if (value === null || (typeof value === 'string' && value.length < MIN_TEXT)) continue
+        const value = fieldOf(e, field)
+        if (value === null || (typeof value === 'string' && value.length < MIN_TEXT) || (Array.isArray(value) && !value.length)) continue
         if (!sameJson(value, resolve(sources, path))) continue
         ;(from ??= {})[field] = path
       }
@@ -105,12 +116,29 @@ export function pointAtSources<E extends { type: string }>(events: E[], sources:
     }
     out ??= events.slice(0, n)
     // the event's own key order (a replay fills the fields in place), the pointed-at fields null
-    const row: Loose = {}
-    for (const k in e) row[k] = k in from ? null : e[k]
+    const row: Loose = { ...e }
+    for (const field in from) setField(row, field, null)
     row[SOURCE_KEY] = from
     out.push(row as unknown as E)
   }
   return out ?? events
+}
+
+/** A field of an event, or (`response.tools`) of an object in it. */
+function fieldOf(e: Loose, field: string): unknown {
+  const dot = field.indexOf('.')
+  return dot < 0 ? e[field] : (e[field.slice(0, dot)] as Loose)[field.slice(dot + 1)]
+}
+
+/** Sets a field as fieldOf names it; an object in the event is copied first (a spread: its key order stays). */
+function setField(e: Loose, field: string, value: unknown): void {
+  const dot = field.indexOf('.')
+  if (dot < 0) {
+    e[field] = value
+    return
+  }
+  const outer = field.slice(0, dot)
+  e[outer] = { ...(e[outer] as Loose), [field.slice(dot + 1)]: value }
 }
 
 /** Whether any of these stored events points at its response's sources (a replay must read them). */
@@ -138,7 +166,7 @@ export function fillFromSources<E extends object>(events: E[], sources: EventSou
       // written in one transaction with what it points at, and nothing changes that afterwards
       if (value === undefined)
         throw new Error(`a stored ${String(event.type)} event points at ${JSON.stringify(from[field])}, which is not stored`)
-      event[field] = value
+      setField(event, field, value)
     }
     out.push(event as E)
   }

@@ -711,6 +711,26 @@ for (const impl of implementations) {
           expect(json(await store.listEvents('resp_1', 26))).toEqual(json(log.slice(27)))
         })
 
+        test("the first events' Response repeats what the final one gives (instructions, tools): replayed byte for byte, a value that differs as it was", async () => {
+          const instructions = 'You are a coding agent in a terminal. '.repeat(8)
+          const tools = [
+            { type: 'function', name: 'shell', description: 'Runs a command. '.repeat(8), parameters: { type: 'object' }, strict: false },
+          ]
+          const first = { id: 'resp_1', object: 'response', status: 'in_progress', instructions, tools, output: [], usage: null }
+          const end = { ...first, status: 'completed', output: [answer], output_text: text }
+          const events = [
+            { type: 'response.created', sequence_number: 0, response: first },
+            // another turn's instructions: not the final Response's, kept as they are
+            { type: 'response.in_progress', sequence_number: 1, response: { ...first, instructions: `${instructions}!` } },
+            { type: 'response.output_item.done', sequence_number: 2, output_index: 0, item: answer },
+            { type: 'response.completed', sequence_number: 3, response: end },
+          ]
+          const copy = <T>(v: T): T => JSON.parse(JSON.stringify(v))
+          await finish(copy([answer]), copy(end), copy(events))
+          expect(json(await store.listEvents('resp_1', -1))).toEqual(json(events))
+          expect(json(await store.listEvents('resp_1', 0))).toEqual(json(events.slice(1)))
+        })
+
         test('a streamed response stored whole once it has ended, with its whole log: the same replay, from any point', async () => {
           const copy = <T>(v: T): T => JSON.parse(JSON.stringify(v))
           const rec = responseRecord('resp_w', { response: copy(final) as JsonBodies['response'] })

@@ -261,6 +261,33 @@ describe('response rows', () => {
     await reopened.close()
   })
 
+  test("a streamed response stored whole at its end: its log's events point at the Response and items written with them", async () => {
+    const path = join(dir, 'whole-log.db')
+    const store: JsonStore = await openStore({ db: path, databaseUrl: null })
+    const text = 'the answer, '.repeat(100)
+    const item = message('msg_1', 'assistant', text)
+    const tools = [{ type: 'function', name: 'shell', description: 'Runs a command in the repository. '.repeat(8), strict: false }]
+    const response = { id: 'resp_1', status: 'completed', tools, output: [item], output_text: text }
+    const log = [
+      { type: 'response.created', sequence_number: 0, response: { id: 'resp_1', status: 'in_progress', tools, output: [] } },
+      { type: 'response.output_item.done', sequence_number: 1, output_index: 0, item },
+      { type: 'response.completed', sequence_number: 2, response },
+    ]
+    await store.createResponse(responseRecord('resp_1', { response }), [], undefined, [item], log)
+    await store.close()
+    const raw = new Database(path)
+    const rows = raw
+      .query<{ data: string }, []>("SELECT data FROM response_events WHERE response_id = 'resp_1' ORDER BY sequence_number")
+      .all()
+    raw.close()
+    // the answer is in the item row alone, the tools in the Response's row alone
+    expect(rows.map((r) => r.data.includes('the answer'))).toEqual([false, false, false])
+    expect(rows.map((r) => r.data.includes('Runs a command'))).toEqual([false, false, false])
+    const reopened: JsonStore = await openStore({ db: path, databaseUrl: null })
+    expect((await reopened.listEvents('resp_1', -1)).map((e) => JSON.stringify(e))).toEqual(log.map((e) => JSON.stringify(e)))
+    await reopened.close()
+  })
+
   test('a response deleted between the read of its row and of its items reads as gone, not with an empty output', async () => {
     const store: JsonStore = await openStore({ db: join(dir, 'race.db'), databaseUrl: null })
     const item = message('msg_1', 'assistant', 'the answer')
