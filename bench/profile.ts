@@ -3,17 +3,20 @@
 // profiler (`bun --cpu-prof --cpu-prof-md`). For finding where a benchmark's time goes, not for numbers.
 //
 //   bun run bench/profile.ts json                # stateful JSON turns
-//   bun run bench/profile.ts sse|chat|models|chain1000 [--requests N] [--concurrency C] [--model bench-l0-d16-r0] [--no-store]
+//   bun run bench/profile.ts sse|chat|models|chain1000|wschain [--requests N] [--concurrency C] [--model bench-l0-d16-r0] [--no-store]
 //
 // --no-store: the json and sse turns with store:false (the profile is then written as <load>-nostore).
+// wschain: turns of Codex-style WebSocket chains (bench/scenarios/wschain.ts: a function call and its output each,
+// store:false as Codex sends), a new chain every 30 turns, one socket per --concurrency.
 //
 // Writes bench/results/profiles/<load>.cpuprofile (Chrome DevTools / speedscope) and <load>.md (read the
 // "Hot Functions" table first), and prints the gateway's CPU ms per request.
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { BENCH_DIR, cpuMs, optionOf, removeTempDirs, ROOT, startServer, stopAll, tempDir } from './lib'
+import { GatewayChain } from './scenarios/wschain'
 
-const LOADS = ['json', 'sse', 'chat', 'models', 'chain1000'] as const
+const LOADS = ['json', 'sse', 'chat', 'models', 'chain1000', 'wschain'] as const
 type Load = (typeof LOADS)[number]
 
 const argv = process.argv.slice(2)
@@ -65,6 +68,8 @@ try {
   }
   const one = (): Promise<unknown> => {
     switch (load) {
+      case 'wschain':
+        throw new Error('a wschain turn goes on a socket (chainTurns)')
       case 'chat':
         return post('/v1/chat/completions', { model, messages: [{ role: 'user', content: 'hi' }] }, { 'x-bench-profile': 'l0' })
       case 'models':
@@ -80,12 +85,26 @@ try {
         })
     }
   }
+  /** What one of the load's concurrent clients sends, request after request: a wschain client keeps its socket. */
+  const client = (): (() => Promise<unknown>) => {
+    if (load !== 'wschain') return one
+    const ws = `${gw.url.replace(/^http/, 'ws')}/v1/responses`
+    let chain: GatewayChain | null = null
+    return async () => {
+      if (!chain || chain.turns >= 30) {
+        chain?.close()
+        chain = await GatewayChain.open(ws)
+      }
+      return chain.next(() => {})
+    }
+  }
   // warm-up: 50 requests, as many at once as the load runs (one after another, a token-by-token turn of seconds made
   // the warm-up minutes long and the profile mostly idle)
   let warm = 50
   await Promise.all(
     Array.from({ length: Math.min(concurrency, warm) }, async () => {
-      while (warm-- > 0) await one()
+      const send = client()
+      while (warm-- > 0) await send()
     }),
   )
   const cpu0 = cpuMs(gw.pid)
@@ -93,7 +112,8 @@ try {
   let left = requests
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (left-- > 0) await one()
+      const send = client()
+      while (left-- > 0) await send()
     }),
   )
   const wall = performance.now() - t0

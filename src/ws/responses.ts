@@ -19,7 +19,7 @@ export function responsesSocketRoutes(deps: AppDeps, engine: TurnEngine, auth: A
         'Open with `GET /v1/responses` and `Upgrade: websocket` (with `Authorization: Bearer KEY` when keys are configured), as the Codex CLI does. ' +
         'Send text frames `{"type":"response.create", …}` whose other fields are a create request (`model`, `input`, `previous_response_id`, `tools`, …; `stream` is implied). ' +
         'Each turn answers with the same events as SSE (ResponseStreamEvent), one text frame each. Requests sent while a turn runs wait their turn, in order (at most --max-ws-queue). ' +
-        'A bad request gets `{"type":"error","status":400,…}` and the socket stays open. Every turn is stored (--ws-force-store). Idle sockets close after --ws-idle-timeout-s; frames over --max-ws-frame-bytes close the socket with 1009.',
+        'A bad request gets `{"type":"error","status":400,…}` and the socket stays open. Every turn is stored (--ws-force-store; a store:false turn in one write, once it has ended). Idle sockets close after --ws-idle-timeout-s; frames over --max-ws-frame-bytes close the socket with 1009.',
     },
     open(ws) {
       const headers = ws.data.headers ?? {}
