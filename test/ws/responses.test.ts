@@ -214,13 +214,19 @@ describe('WebSocket /v1/responses', () => {
     s.ws.close()
   })
 
-  test('a store:false turn, kept only because the socket keeps every turn, is stored in one write at its end: unknown while it streams, then whole, its log replaying what the socket sent', async () => {
+  /** A turn sent with `store`, streaming slowly enough to look at the store meanwhile: at its first delta. */
+  const streamingTurn = async (store: boolean) => {
     const s = await openSocket(gw.url)
     up.queue({ text: 'an answer streamed slowly enough to look at the store meanwhile', delayMs: 20 })
-    s.send(create({ store: false, input: userMsg('one') }))
+    s.send(create({ store, input: userMsg('one') }))
     const created = await s.next((f) => f.type === 'response.created')
-    const id = created.response.id
     await s.next((f) => f.type === 'response.output_text.delta')
+    return { s, created }
+  }
+
+  test('a store:false turn, kept only because the socket keeps every turn, is stored in one write at its end: unknown while it streams, then whole, its log replaying what the socket sent', async () => {
+    const { s, created } = await streamingTurn(false)
+    const id = created.response.id
     // nobody was promised a view of it: no row, no log yet
     expect((await fetch(`${gw.baseURL}/responses/${id}`)).status).toBe(404)
     expect(await gw.store.getResponse('default', id)).toBeNull()
@@ -240,11 +246,7 @@ describe('WebSocket /v1/responses', () => {
   })
 
   test('a turn that asks to be stored is there from its start, as over HTTP', async () => {
-    const s = await openSocket(gw.url)
-    up.queue({ text: 'an answer streamed slowly enough to look at the store meanwhile', delayMs: 20 })
-    s.send(create({ store: true, input: userMsg('one') }))
-    const created = await s.next((f) => f.type === 'response.created')
-    await s.next((f) => f.type === 'response.output_text.delta')
+    const { s, created } = await streamingTurn(true)
     const running = (await (await fetch(`${gw.baseURL}/responses/${created.response.id}`)).json()) as any
     expect(running.status).toBe('in_progress')
     await s.next((f) => f.type === 'response.completed')

@@ -17,29 +17,34 @@ const delta = (n: number) => ({
   logprobs: [],
 })
 
+type Sink = { write(b: unknown[]): Promise<unknown> | undefined }
+
+/** A stand-in for the engine's turn: `batches` yields its events and writes its model batches to the sink. */
+const stubTurn = (batches: (sink: Sink) => AsyncGenerator<unknown[]>) => ({
+  id: 'resp_1',
+  stored: false,
+  response: { status: 'completed' },
+  transcript: () => [],
+  batches,
+})
+
 /** A turn of `deltas` model batches: created and in_progress yielded, the deltas written to the sink, then completed. */
 function fakeEngine(deltas: number) {
   const seen = { signal: null as AbortSignal | null, written: 0, ended: false }
-  const turn = {
-    id: 'resp_1',
-    stored: false,
-    response: { status: 'completed' },
-    transcript: () => [],
-    async *batches(sink: { write(b: unknown[]): Promise<unknown> | undefined }) {
-      try {
-        yield [{ type: 'response.created', sequence_number: 0 }]
-        yield [{ type: 'response.in_progress', sequence_number: 1 }]
-        for (let n = 0; n < deltas && !seen.signal!.aborted; n++) {
-          seen.written++
-          const pushedBack = sink.write([delta(n)])
-          if (pushedBack) await pushedBack
-        }
-        yield [{ type: seen.signal!.aborted ? 'response.incomplete' : 'response.completed', sequence_number: deltas + 2 }]
-      } finally {
-        seen.ended = true
+  const turn = stubTurn(async function* (sink) {
+    try {
+      yield [{ type: 'response.created', sequence_number: 0 }]
+      yield [{ type: 'response.in_progress', sequence_number: 1 }]
+      for (let n = 0; n < deltas && !seen.signal!.aborted; n++) {
+        seen.written++
+        const pushedBack = sink.write([delta(n)])
+        if (pushedBack) await pushedBack
       }
-    },
-  }
+      yield [{ type: seen.signal!.aborted ? 'response.incomplete' : 'response.completed', sequence_number: deltas + 2 }]
+    } finally {
+      seen.ended = true
+    }
+  })
   const engine = {
     start: async (_req: unknown, opts: { signal: AbortSignal }) => {
       seen.signal = opts.signal
@@ -151,21 +156,15 @@ test("an error frame sent while a turn waits for the socket to drain does not ta
 })
 
 test('the frames of a batch of several events go out in one write (the socket corked around them); a lone one as it is', async () => {
-  const turn = {
-    id: 'resp_1',
-    stored: false,
-    response: { status: 'completed' },
-    transcript: () => [],
-    async *batches(sink: { write(b: unknown[]): Promise<unknown> | undefined }) {
-      yield [
-        { type: 'response.created', sequence_number: 0 },
-        { type: 'response.in_progress', sequence_number: 1 },
-      ]
-      await sink.write([delta(0), delta(1), delta(2)])
-      await sink.write([delta(3)])
-      yield [{ type: 'response.completed', sequence_number: 6 }]
-    },
-  }
+  const turn = stubTurn(async function* (sink) {
+    yield [
+      { type: 'response.created', sequence_number: 0 },
+      { type: 'response.in_progress', sequence_number: 1 },
+    ]
+    await sink.write([delta(0), delta(1), delta(2)])
+    await sink.write([delta(3)])
+    yield [{ type: 'response.completed', sequence_number: 6 }]
+  })
   const frames: string[] = []
   // what each cork sent, frame by frame
   const corked: string[][] = []
