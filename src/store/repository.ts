@@ -79,10 +79,10 @@ function* finishTurn(
 /**
  * A new response with its input and output items and first events — or, stored whole once ended, its whole log, which
  * then points at the Response and output items written with it (./event-sources.ts) as a finished turn's last events
- * do (Store.createResponse). `response` is the Response as shown (the record's may leave out its output). A generator declared once
- * here, not one made per call inside createResponse: the JIT threw away and recompiled that per-call generator's
- * optimised code again and again under load (23 times in 8 s of 1,000-delta streams, 5–30 ms of compiling each), and
- * every streamed turn with the store on runs it.
+ * do (Store.createResponse). `response` is the Response as shown (the record's may leave out its output). A generator
+ * declared once here, not one made per call inside createResponse: the JIT threw away and recompiled that per-call
+ * generator's optimised code again and again under load (23 times in 8 s of 1,000-delta streams, 5–30 ms of compiling
+ * each), and every streamed turn with the store on runs it.
  */
 function* insertNew(
   q: Queries,
