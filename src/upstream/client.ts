@@ -160,13 +160,15 @@ export function withIdleTimeout(
   open?: OpenGauge,
 ): ReadableStream<Uint8Array> {
   const reader = src.getReader()
-  let counted = open !== undefined
-  if (counted) open?.inc()
+  open?.inc()
   const uncount = openUpstreamStreams.opened()
+  // counted out once, however it ends
+  let ended = false
   const end = () => {
+    if (ended) return
+    ended = true
     uncount()
-    if (counted) open?.dec()
-    counted = false
+    open?.dec()
   }
   return new ReadableStream<Uint8Array>({
     async pull(ctl) {
