@@ -7,28 +7,38 @@
 // pwrite calls (its 24-byte header, then the page), and on the 2-core VM of 2026-12-01 a pair cost 5.5–9 µs against
 // 2.3–3.3 µs for one write of both: the frames a commit appends are most of its cost. For trying schema or pragma
 // changes of the store's write against its floor.
+// --shape stream: a stored streamed turn's two writes instead, as a foreground SSE turn makes them — at its start the row
+// (in_progress, a lease) with its input and `response.created` (turn-start.ts), at its end finishResponse with the
+// final Response, its output and the rest of its log, the deltas one run row (store/event-runs.ts) — the group's start
+// writes gathered into one commit and their end writes into another. --shape stream-at-end: the same turn stored in one
+// write at its end (createResponse with everything, as a turn nobody can see while it runs is stored). --deltas
+// defaults to 1,000 for these (the bench's streams load).
 //
-//   bun run bench/turn-write.ts [--group 1,10,64] [--turns 20000] [--rounds 3] [--deltas 16]
+//   bun run bench/turn-write.ts [--group 1,10,64] [--turns 20000] [--rounds 3] [--deltas 16] [--shape json|stream|stream-at-end]
 import { mkdtempSync, openSync, readSync, closeSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DeltaList, RUN_KEY } from '../src/store/event-runs'
 import { openSqliteStore } from '../src/store/sqlite/repository'
 import { timeOrderedId } from '../src/ids'
 import { settledJson } from '../src/json-text'
-import type { ItemBody, ResponseRecord } from '../src/store/types'
+import type { EventBody, ItemBody, ResponseRecord, Store } from '../src/store/types'
 import { median, optionOf, threadSched } from './lib'
 
 const opt = optionOf(process.argv.slice(2))
 const groups = opt('--group', '1,10,64').split(',').map(Number)
 const turns = Number(opt('--turns', '20000'))
 const rounds = Number(opt('--rounds', '3'))
-const deltas = Number(opt('--deltas', '16'))
+const shape = opt('--shape', 'json')
+if (!['json', 'stream', 'stream-at-end'].includes(shape)) throw new Error(`--shape: json, stream or stream-at-end, not ${shape}`)
+const streamed = shape !== 'json'
+const deltas = Number(opt('--deltas', streamed ? '1000' : '16'))
 
 /**
  * The bench's JSON turn as the gateway stores it: the Response of `--deltas` words (16), its input and output message. Its
  * JSON is made before the write, as the gateway makes it when it measures the Response (src/json-text.ts settledJson).
  */
-function turn(): { rec: ResponseRecord; input: ItemBody[]; output: ItemBody[] } {
+function turn(): { rec: ResponseRecord; input: ItemBody[]; output: ItemBody[]; write(store: Store): Promise<unknown> } {
   const id = timeOrderedId('resp')
   const now = Date.now()
   const input = {
@@ -66,7 +76,49 @@ function turn(): { rec: ResponseRecord; input: ItemBody[]; output: ItemBody[] } 
     requestId: timeOrderedId('req'),
   } as unknown as ResponseRecord
   settledJson(response)
-  return { rec, input: [input] as ItemBody[], output: outputs }
+  const inputs = [input] as ItemBody[]
+  if (!streamed) return { rec, input: inputs, output: outputs, write: (store) => store.createResponse(rec, inputs, undefined, outputs) }
+  // A streamed turn: its first Response (in_progress, nothing out yet) and its log as the engine records it.
+  const { status: _s, completed_at: _c, output: _o, output_text: _t, usage: _u, error: _e, incomplete_details: _i, ...base } = response
+  const initial = {
+    ...base,
+    status: 'in_progress',
+    completed_at: null,
+    output: [],
+    output_text: '',
+    usage: null,
+    error: null,
+    incomplete_details: null,
+  }
+  const where = { item_id: output.id, output_index: 0, content_index: 0 }
+  const part = { type: 'output_text', text: '', annotations: [], logprobs: [] }
+  const last = 3 + deltas
+  // biome-ignore format: one event a line
+  const log = [
+    { type: 'response.created', sequence_number: 0, response: initial },
+    { type: 'response.in_progress', sequence_number: 1, response: initial },
+    { type: 'response.output_item.added', sequence_number: 2, output_index: 0, item: { id: output.id, type: 'message', status: 'in_progress', role: 'assistant', content: [] } },
+    { type: 'response.content_part.added', sequence_number: 3, ...where, part },
+    { type: 'response.output_text.delta', sequence_number: last, ...where, delta: ' word', logprobs: [], [RUN_KEY]: new DeltaList(Array(deltas).fill('" word"').join(','), deltas) },
+    { type: 'response.output_text.done', sequence_number: last + 1, ...where, text, logprobs: [] },
+    { type: 'response.content_part.done', sequence_number: last + 2, ...where, part: { ...part, text } },
+    { type: 'response.output_item.done', sequence_number: last + 3, output_index: 0, item: output },
+    { type: 'response.completed', sequence_number: last + 4, response },
+  ] as unknown as EventBody[]
+  const end = { status: rec.status, response: rec.response, error: null, completedAt: rec.completedAt }
+  const started = { ...rec, status: 'in_progress', response: initial, completedAt: null } as unknown as ResponseRecord
+  return {
+    rec,
+    input: inputs,
+    output: outputs,
+    write:
+      shape === 'stream-at-end'
+        ? (store) => store.createResponse(rec, inputs, undefined, outputs, log)
+        : async (store) => {
+            await store.createResponse(started, inputs, { owner: 'bench', expiresAt: now + 60_000 }, [], log.slice(0, 1))
+            await store.finishResponse('default', rec.id, end, outputs, { events: log.slice(1) })
+          },
+  }
 }
 
 /** mxFrame of the wal-index header (the -shm file, offset 16): the WAL's last committed frame. */
@@ -96,7 +148,7 @@ async function measure(group: number): Promise<{ us: number; frames: number }> {
       const batch = Array.from({ length: group }, turn)
       const f0 = walFrames(path)
       const t0 = threadSched(process.pid).runNs
-      await Promise.all(batch.map((t) => store.createResponse(t.rec, t.input, undefined, t.output)))
+      await Promise.all(batch.map((t) => t.write(store)))
       const t1 = threadSched(process.pid).runNs
       const f1 = walFrames(path)
       if (c < Math.ceil(commits / 5)) continue
@@ -123,15 +175,15 @@ for (let r = 0; r < rounds; r++) {
     e.frames.push(m.frames)
     results.set(g, e)
     process.stdout.write(
-      `round ${r + 1} group ${g}: ${m.us.toFixed(1)} µs of the serving thread a turn, ${m.frames.toFixed(1)} WAL frames a commit\n`,
+      `round ${r + 1} ${shape} group ${g}: ${m.us.toFixed(1)} µs of the serving thread a turn, ${m.frames.toFixed(1)} WAL frames ${shape === 'stream' ? 'a group (two commits)' : 'a commit'}\n`,
     )
   }
 }
-process.stdout.write('\nsummary (median over rounds)\n')
+process.stdout.write(`\nsummary (${shape}, median over rounds)\n`)
 for (const g of groups) {
   const e = results.get(g)!
   const frames = median(e.frames)
   process.stdout.write(
-    `group ${g}\t${median(e.us).toFixed(1)} µs a turn\t${frames.toFixed(1)} frames a commit (${(frames / g).toFixed(2)} a turn)\t[${e.us.map((x) => x.toFixed(1)).join(', ')}]\n`,
+    `group ${g}\t${median(e.us).toFixed(1)} µs a turn\t${frames.toFixed(1)} frames ${shape === 'stream' ? 'a group (two commits)' : 'a commit'} (${(frames / g).toFixed(2)} a turn)\t[${e.us.map((x) => x.toFixed(1)).join(', ')}]\n`,
   )
 }
