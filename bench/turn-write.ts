@@ -35,10 +35,11 @@ const streamed = shape !== 'json'
 const deltas = Number(opt('--deltas', streamed ? '1000' : '16'))
 
 /**
- * The bench's JSON turn as the gateway stores it: the Response of `--deltas` words (16), its input and output message. Its
- * JSON is made before the write, as the gateway makes it when it measures the Response (src/json-text.ts settledJson).
+ * The write(s) of one turn of the bench as the gateway stores it: the Response of `--deltas` words, its input and output
+ * message (and for a stream its log). Its JSON is made before the write, as the gateway makes it when it measures the
+ * Response (src/json-text.ts settledJson).
  */
-function turn(): { rec: ResponseRecord; input: ItemBody[]; output: ItemBody[]; write(store: Store): Promise<unknown> } {
+function turn(): (store: Store) => Promise<unknown> {
   const id = timeOrderedId('resp')
   const now = Date.now()
   const input = {
@@ -77,7 +78,7 @@ function turn(): { rec: ResponseRecord; input: ItemBody[]; output: ItemBody[]; w
   } as unknown as ResponseRecord
   settledJson(response)
   const inputs = [input] as ItemBody[]
-  if (!streamed) return { rec, input: inputs, output: outputs, write: (store) => store.createResponse(rec, inputs, undefined, outputs) }
+  if (!streamed) return (store) => store.createResponse(rec, inputs, undefined, outputs)
   // A streamed turn: its first Response (in_progress, nothing out yet) and its log as the engine records it.
   const { status: _s, completed_at: _c, output: _o, output_text: _t, usage: _u, error: _e, incomplete_details: _i, ...base } = response
   const initial = {
@@ -107,17 +108,10 @@ function turn(): { rec: ResponseRecord; input: ItemBody[]; output: ItemBody[]; w
   ] as unknown as EventBody[]
   const end = { status: rec.status, response: rec.response, error: null, completedAt: rec.completedAt }
   const started = { ...rec, status: 'in_progress', response: initial, completedAt: null } as unknown as ResponseRecord
-  return {
-    rec,
-    input: inputs,
-    output: outputs,
-    write:
-      shape === 'stream-at-end'
-        ? (store) => store.createResponse(rec, inputs, undefined, outputs, log)
-        : async (store) => {
-            await store.createResponse(started, inputs, { owner: 'bench', expiresAt: now + 60_000 }, [], log.slice(0, 1))
-            await store.finishResponse('default', rec.id, end, outputs, { events: log.slice(1) })
-          },
+  if (shape === 'stream-at-end') return (store) => store.createResponse(rec, inputs, undefined, outputs, log)
+  return async (store) => {
+    await store.createResponse(started, inputs, { owner: 'bench', expiresAt: now + 60_000 }, [], log.slice(0, 1))
+    await store.finishResponse('default', rec.id, end, outputs, { events: log.slice(1) })
   }
 }
 
@@ -148,7 +142,7 @@ async function measure(group: number): Promise<{ us: number; frames: number }> {
       const batch = Array.from({ length: group }, turn)
       const f0 = walFrames(path)
       const t0 = threadSched(process.pid).runNs
-      await Promise.all(batch.map((t) => t.write(store)))
+      await Promise.all(batch.map((write) => write(store)))
       const t1 = threadSched(process.pid).runNs
       const f1 = walFrames(path)
       if (c < Math.ceil(commits / 5)) continue
@@ -166,6 +160,8 @@ async function measure(group: number): Promise<{ us: number; frames: number }> {
   }
 }
 
+/** what the frames are counted over: a streamed turn's two writes are two commits */
+const per = shape === 'stream' ? 'a group (two commits)' : 'a commit'
 const results = new Map<number, { us: number[]; frames: number[] }>()
 for (let r = 0; r < rounds; r++) {
   for (const g of r % 2 ? [...groups].reverse() : groups) {
@@ -175,7 +171,7 @@ for (let r = 0; r < rounds; r++) {
     e.frames.push(m.frames)
     results.set(g, e)
     process.stdout.write(
-      `round ${r + 1} ${shape} group ${g}: ${m.us.toFixed(1)} µs of the serving thread a turn, ${m.frames.toFixed(1)} WAL frames ${shape === 'stream' ? 'a group (two commits)' : 'a commit'}\n`,
+      `round ${r + 1} ${shape} group ${g}: ${m.us.toFixed(1)} µs of the serving thread a turn, ${m.frames.toFixed(1)} WAL frames ${per}\n`,
     )
   }
 }
@@ -184,6 +180,6 @@ for (const g of groups) {
   const e = results.get(g)!
   const frames = median(e.frames)
   process.stdout.write(
-    `group ${g}\t${median(e.us).toFixed(1)} µs a turn\t${frames.toFixed(1)} frames ${shape === 'stream' ? 'a group (two commits)' : 'a commit'} (${(frames / g).toFixed(2)} a turn)\t[${e.us.map((x) => x.toFixed(1)).join(', ')}]\n`,
+    `group ${g}\t${median(e.us).toFixed(1)} µs a turn\t${frames.toFixed(1)} frames ${per} (${(frames / g).toFixed(2)} a turn)\t[${e.us.map((x) => x.toFixed(1)).join(', ')}]\n`,
   )
 }
